@@ -1,0 +1,691 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IExchange} from "./interfaces/IExchange.sol";
+import {FillMath} from "./libraries/FillMath.sol";
+import {FillState} from "./libraries/FillState.sol";
+import {OrderHashing} from "./libraries/OrderHashing.sol";
+
+/// @title Crossbook exchange: vault balances and batch settlement of signed orders
+/// @notice See `IExchange` for the behaviour of every function, event and error.
+contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using FillState for mapping(uint256 => FillState.Word);
+    using FillState for FillState.Word;
+
+    bytes32 public constant KEEPER_ROLE = keccak256("KEEPER_ROLE");
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+
+    /// @notice No market fee can be set above 1%.
+    uint16 public constant MAX_FEE_BPS = 100;
+    /// @notice Gas given to an ERC-1271 wallet's `isValidSignature`, so that no wallet can eat a batch's gas.
+    uint256 public constant ERC1271_GAS_LIMIT = 100_000;
+    /// @dev Gas left before a wallet check that guarantees the wallet its whole allowance: the
+    /// allowance plus the 1/64 the EVM keeps back, and 10,000 for the cold call and its memory.
+    uint256 private constant WALLET_CHECK_MIN_GAS = (ERC1271_GAS_LIMIT * 64) / 63 + 10_000;
+
+    /// @dev An id no market ever gets (ids count up from 1 and stop below it): the empty market cache.
+    uint32 private constant NO_MARKET = type(uint32).max;
+
+    uint8 internal constant POST_ONLY = 1;
+    uint8 internal constant IMMEDIATE_OR_CANCEL = 2;
+    uint8 internal constant FILL_OR_KILL = 4;
+    uint8 internal constant KNOWN_FLAGS = POST_ONLY | IMMEDIATE_OR_CANCEL | FILL_OR_KILL;
+
+    /// @dev A listed market, in three slots: the fee slot is where the risk parameters will join.
+    struct Market {
+        address base;
+        uint96 lotSize;
+        address quote;
+        uint96 tickSize;
+        uint16 makerFeeBps;
+        uint16 takerFeeBps;
+    }
+
+    /// @dev What a fill reads of an account, in one slot.
+    struct Account {
+        uint64 minNonce;
+    }
+
+    /// @dev Per-call working state of `settle`, in memory.
+    struct Batch {
+        address feeRecipient;
+        uint32 marketId; // the market whose fields are cached below; NO_MARKET before the first fill
+        address base;
+        address quote;
+        uint256 lotSize;
+        uint256 tickSize;
+        uint256 makerFeeBps;
+        uint256 takerFeeBps;
+        uint256 feesAccrued; // quote atoms owed to the fee recipient for `marketId`, not yet written
+        uint256[] orderStatus; // per order: STATUS_* bits and, once checked, its validity code
+        bool anyImmediateOrCancel; // whether some orderStatus has STATUS_IOC_USED
+        // The current fill's two orders, copied from calldata once per fill: their fields are read
+        // several times, and a memory read costs a fraction of a validated calldata read.
+        Order makerOrder;
+        Order takerOrder;
+    }
+
+    // orderStatus layout: the low byte is 0 (not yet checked), VALID, or the maker-side SkipReason;
+    // the flags above it record what the call has done with the order.
+    uint256 private constant STATUS_CODE_MASK = 0xff;
+    uint256 private constant VALID = 0xff;
+    uint256 private constant STATUS_IOC_USED = 1 << 8;
+    uint256 private constant STATUS_FOK_USED = 1 << 9;
+
+    mapping(uint32 marketId => Market) private _markets;
+    uint32 private _marketCount;
+    address private _feeRecipient;
+    mapping(address account => Account) private _accounts;
+    mapping(address maker => mapping(uint256 nonceDiv4 => FillState.Word)) private _fillWords;
+    mapping(address account => mapping(address token => uint256)) private _balances;
+
+    constructor(address admin) EIP712("Crossbook", "1") {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _feeRecipient = admin;
+        emit FeeRecipientChanged(address(0), admin);
+    }
+
+    // ─── Markets and fees ───────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IExchange
+    function listMarket(
+        address base,
+        address quote,
+        uint128 lotSize,
+        uint128 tickSize,
+        uint16 makerFeeBps,
+        uint16 takerFeeBps
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint32 marketId) {
+        if (base == quote || base.code.length == 0 || quote.code.length == 0) revert InvalidMarketTokens(base, quote);
+        if (lotSize == 0 || tickSize == 0 || lotSize > type(uint96).max || tickSize > type(uint96).max) {
+            revert InvalidMarketSize(lotSize, tickSize);
+        }
+        _checkFee(makerFeeBps);
+        _checkFee(takerFeeBps);
+        marketId = ++_marketCount;
+        if (marketId == NO_MARKET) revert MarketNotListed(marketId); // never reached: 2^32 - 1 listings
+        _markets[marketId] = Market({
+            base: base,
+            lotSize: uint96(lotSize),
+            quote: quote,
+            tickSize: uint96(tickSize),
+            makerFeeBps: makerFeeBps,
+            takerFeeBps: takerFeeBps
+        });
+        emit MarketListed(marketId, base, quote, lotSize, tickSize, makerFeeBps, takerFeeBps);
+    }
+
+    /// @inheritdoc IExchange
+    function setFees(uint32 marketId, uint16 makerFeeBps, uint16 takerFeeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        Market storage m = _listedMarket(marketId);
+        _checkFee(makerFeeBps);
+        _checkFee(takerFeeBps);
+        emit FeesChanged(marketId, m.makerFeeBps, m.takerFeeBps, makerFeeBps, takerFeeBps);
+        m.makerFeeBps = makerFeeBps;
+        m.takerFeeBps = takerFeeBps;
+    }
+
+    /// @inheritdoc IExchange
+    function setFeeRecipient(address recipient) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (recipient == address(0)) revert ZeroFeeRecipient();
+        emit FeeRecipientChanged(_feeRecipient, recipient);
+        _feeRecipient = recipient;
+    }
+
+    /// @inheritdoc IExchange
+    function market(
+        uint32 marketId
+    )
+        external
+        view
+        returns (address base, address quote, uint128 lotSize, uint128 tickSize, uint16 makerFeeBps, uint16 takerFeeBps)
+    {
+        Market storage m = _listedMarket(marketId);
+        return (m.base, m.quote, m.lotSize, m.tickSize, m.makerFeeBps, m.takerFeeBps);
+    }
+
+    /// @inheritdoc IExchange
+    function marketCount() external view returns (uint32) {
+        return _marketCount;
+    }
+
+    /// @inheritdoc IExchange
+    function feeRecipient() external view returns (address) {
+        return _feeRecipient;
+    }
+
+    // ─── Balances ───────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IExchange
+    function deposit(address token, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        IERC20 erc20 = IERC20(token);
+        uint256 before = erc20.balanceOf(address(this));
+        erc20.safeTransferFrom(msg.sender, address(this), amount);
+        // Credit what arrived, not what was asked: fee-on-transfer tokens deliver less.
+        uint256 received = erc20.balanceOf(address(this)) - before;
+        if (received == 0) revert ZeroAmount();
+        _balances[msg.sender][token] += received;
+        emit Deposited(msg.sender, token, received);
+    }
+
+    /// @inheritdoc IExchange
+    function withdraw(address token, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        uint256 available = _balances[msg.sender][token];
+        if (amount > available) revert InsufficientBalance(token, available, amount);
+        unchecked {
+            _balances[msg.sender][token] = available - amount; // amount <= available, checked above
+        }
+        emit Withdrawn(msg.sender, token, amount);
+        IERC20(token).safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IExchange
+    function balanceOf(address account, address token) external view returns (uint256) {
+        return _balances[account][token];
+    }
+
+    // ─── Cancellation ───────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IExchange
+    function cancel(uint64[] calldata nonces) external {
+        if (nonces.length == 0) revert NothingToCancel();
+        mapping(uint256 => FillState.Word) storage words = _fillWords[msg.sender];
+        for (uint256 i; i < nonces.length; ++i) {
+            words.wordOf(nonces[i]).write(nonces[i], FillState.CANCELLED);
+            emit OrderCancelled(msg.sender, nonces[i]);
+        }
+    }
+
+    /// @inheritdoc IExchange
+    function cancelUpTo(uint64 newMinNonce) external {
+        Account storage account = _accounts[msg.sender];
+        uint64 current = account.minNonce;
+        if (newMinNonce <= current) revert NonceFloorNotRaised(current, newMinNonce);
+        account.minNonce = newMinNonce;
+        emit NonceFloorRaised(msg.sender, current, newMinNonce);
+    }
+
+    /// @inheritdoc IExchange
+    function filled(address maker, uint64 nonce) external view returns (uint64) {
+        return _fillWords[maker].wordOf(nonce).read(nonce);
+    }
+
+    /// @inheritdoc IExchange
+    function minNonce(address maker) external view returns (uint64) {
+        return _accounts[maker].minNonce;
+    }
+
+    /// @inheritdoc IExchange
+    function hashOrder(Order calldata order) external view returns (bytes32) {
+        return _hashTypedDataV4(OrderHashing.structHash(order));
+    }
+
+    // ─── Settlement ─────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IExchange
+    function settle(
+        Order[] calldata orders,
+        bytes[] calldata signatures,
+        Fill[] calldata fills
+    ) external onlyRole(KEEPER_ROLE) {
+        if (signatures.length != orders.length) revert SignatureCountMismatch(orders.length, signatures.length);
+        Batch memory batch;
+        batch.feeRecipient = _feeRecipient;
+        batch.marketId = NO_MARKET;
+        batch.orderStatus = new uint256[](orders.length);
+
+        uint256 fillCount = fills.length;
+        for (uint256 i; i < fillCount;) {
+            Fill memory fill = fills[i];
+            _checkIndices(fill, orders.length, i);
+            _copyOrder(orders[fill.takerIndex], batch.takerOrder);
+            if (batch.takerOrder.flags & FILL_OR_KILL == 0) {
+                uint256 reason = _settleFill(batch, orders, signatures, fill, i, true);
+                if (reason != 0) emit FillSkipped(i, uint8(reason));
+                ++i;
+            } else {
+                i = _settleFillOrKill(batch, orders, signatures, fills, i);
+            }
+        }
+        _flushFees(batch);
+        if (batch.anyImmediateOrCancel) _killImmediateOrCancel(batch, orders);
+    }
+
+    /// @dev Settles the run of contiguous fills of one fill-or-kill taker, starting at `first`: all
+    /// of them execute, or none does. Returns the index of the first fill after the run.
+    function _settleFillOrKill(
+        Batch memory batch,
+        Order[] calldata orders,
+        bytes[] calldata signatures,
+        Fill[] calldata fills,
+        uint256 first
+    ) private returns (uint256 end) {
+        uint256 takerIndex = fills[first].takerIndex;
+        if (batch.orderStatus[takerIndex] & STATUS_FOK_USED != 0) revert FillOrKillNotContiguous(first, takerIndex);
+        batch.orderStatus[takerIndex] |= STATUS_FOK_USED;
+
+        uint256 total;
+        for (end = first; end < fills.length && fills[end].takerIndex == takerIndex; ++end) {
+            total += fills[end].lots;
+        }
+        uint64 orderLots = batch.takerOrder.lots;
+        if (total != orderLots) revert FillOrKillSizeMismatch(first, orderLots, total);
+
+        for (uint256 i = first; i < end; ++i) {
+            Fill memory fill = fills[i];
+            if (i != first) _checkIndices(fill, orders.length, i);
+            uint256 reason = _settleFill(batch, orders, signatures, fill, i, false);
+            if (reason != 0) {
+                _abandonFillOrKill(batch, orders, fills, first, end, i, reason);
+                return end;
+            }
+        }
+        for (uint256 i = first; i < end; ++i) {
+            Fill memory fill = fills[i];
+            _emitTraded(orders[fill.makerIndex], orders[fill.takerIndex], fill.lots);
+        }
+    }
+
+    /// @dev Undoes the fills `first..failed-1` of a fill-or-kill run, newest first, and skips the
+    /// whole run: `failed` with its own reason, the others with `FillOrKillIncomplete`.
+    function _abandonFillOrKill(
+        Batch memory batch,
+        Order[] calldata orders,
+        Fill[] calldata fills,
+        uint256 first,
+        uint256 end,
+        uint256 failed,
+        uint256 reason
+    ) private {
+        for (uint256 j = failed; j > first; --j) {
+            Fill memory fill = fills[j - 1];
+            _undoFill(batch, orders[fill.makerIndex], orders[fill.takerIndex], fill.lots);
+        }
+        for (uint256 j = first; j < end; ++j) {
+            emit FillSkipped(j, uint8(j == failed ? reason : uint256(SkipReason.FillOrKillIncomplete)));
+        }
+    }
+
+    /// @dev Executes one fill (emitting `Traded` if `emitTrade`), or returns the `SkipReason` that
+    /// stops it. Reverts on keeper mistakes.
+    function _settleFill(
+        Batch memory batch,
+        Order[] calldata orders,
+        bytes[] calldata signatures,
+        Fill memory fill,
+        uint256 fillIndex,
+        bool emitTrade
+    ) private returns (uint256 skipReason) {
+        Order memory makerOrder = batch.makerOrder;
+        Order memory takerOrder = batch.takerOrder; // copied by the caller
+        _copyOrder(orders[fill.makerIndex], makerOrder);
+        _checkPair(makerOrder, takerOrder, fill, fillIndex);
+        _loadMarket(batch, makerOrder.marketId, fillIndex);
+        // An immediate-or-cancel order used by any fill of this call is dead after it, filled or not.
+        if ((makerOrder.flags | takerOrder.flags) & IMMEDIATE_OR_CANCEL != 0) _markImmediateOrCancel(batch, fill);
+
+        // Signatures are checked (and a bad EOA signature reverts) before any skip is decided.
+        uint256[] memory status = batch.orderStatus;
+        uint256 makerIndex = fill.makerIndex;
+        uint256 takerIndex = fill.takerIndex;
+        uint256 makerCode = status[makerIndex] & STATUS_CODE_MASK;
+        if (makerCode == 0) {
+            makerCode = _checkOrder(makerOrder, orders[makerIndex], signatures[makerIndex], makerIndex, fillIndex);
+            status[makerIndex] |= makerCode;
+        }
+        uint256 takerCode = status[takerIndex] & STATUS_CODE_MASK;
+        if (takerCode == 0) {
+            takerCode = _checkOrder(takerOrder, orders[takerIndex], signatures[takerIndex], takerIndex, fillIndex);
+            status[takerIndex] |= takerCode;
+        }
+        if (makerCode != VALID) return makerCode;
+        if (takerCode != VALID) return takerCode + 1;
+        skipReason = _executeFill(batch, makerOrder, takerOrder, fill, fillIndex);
+        if (skipReason == 0 && emitTrade) _emitTraded(makerOrder, takerOrder, fill.lots);
+    }
+
+    /// @dev The part of `_settleFill` after both orders are known valid: fill state, fees, funds.
+    function _executeFill(
+        Batch memory batch,
+        Order memory makerOrder,
+        Order memory takerOrder,
+        Fill memory fill,
+        uint256 fillIndex
+    ) private returns (uint256 skipReason) {
+        FillState.Word storage makerWord = _fillWords[makerOrder.maker].wordOf(makerOrder.nonce);
+        FillState.Word storage takerWord = _fillWords[takerOrder.maker].wordOf(takerOrder.nonce);
+        uint64 makerFilled = makerWord.read(makerOrder.nonce);
+        uint64 takerFilled = takerWord.read(takerOrder.nonce);
+        if (makerFilled == FillState.CANCELLED) return uint256(SkipReason.MakerCancelled);
+        if (takerFilled == FillState.CANCELLED) return uint256(SkipReason.TakerCancelled);
+        uint64 lots = fill.lots;
+        // In 256 bits neither sum can overflow. A lane can hold more than an order's lots when
+        // another order signed under the same nonce filled more.
+        if (uint256(makerFilled) + lots > makerOrder.lots || uint256(takerFilled) + lots > takerOrder.lots) {
+            _revertFillExceedsOrder(makerOrder.lots, makerFilled, lots, fill.makerIndex, fillIndex);
+            _revertFillExceedsOrder(takerOrder.lots, takerFilled, lots, fill.takerIndex, fillIndex);
+        }
+
+        if (makerOrder.maker == takerOrder.maker) return uint256(SkipReason.SelfTrade);
+        if (batch.makerFeeBps > makerOrder.maxFeeBps) return uint256(SkipReason.MakerFeeTooHigh);
+        if (batch.takerFeeBps > takerOrder.maxFeeBps) return uint256(SkipReason.TakerFeeTooHigh);
+
+        skipReason = _moveFunds(batch, makerOrder, takerOrder.maker, lots);
+        if (skipReason != 0) return skipReason;
+
+        // Neither sum can exceed the order's lots (checked above), so neither reaches CANCELLED.
+        // The maker and taker are different accounts (self-trades return above), so the two words
+        // are different slots and writing one cannot overwrite the other.
+        unchecked {
+            makerWord.write(makerOrder.nonce, makerFilled + lots);
+            takerWord.write(takerOrder.nonce, takerFilled + lots);
+        }
+    }
+
+    /// @dev Moves base and quote between maker and taker at the maker's price and accrues both
+    /// fees, or returns the side whose balance is too low and changes nothing.
+    function _moveFunds(
+        Batch memory batch,
+        Order memory makerOrder,
+        address taker,
+        uint64 lots
+    ) private returns (uint256 skipReason) {
+        (uint256 baseAtoms, uint256 quoteAtoms, uint256 makerFee, uint256 takerFee) = _amounts(
+            batch,
+            lots,
+            makerOrder.priceTicks
+        );
+        if (makerOrder.isBuy) {
+            return _swap(batch, makerOrder.maker, taker, baseAtoms, quoteAtoms + makerFee, quoteAtoms - takerFee, true);
+        }
+        return _swap(batch, taker, makerOrder.maker, baseAtoms, quoteAtoms + takerFee, quoteAtoms - makerFee, false);
+    }
+
+    /// @dev The buyer pays `buyerPays` quote atoms for `baseAtoms` of the seller's base and the seller
+    /// receives `sellerGets`; the difference is the two fees. Changes nothing and returns the short
+    /// side's `SkipReason` when a balance cannot cover it.
+    function _swap(
+        Batch memory batch,
+        address buyer,
+        address seller,
+        uint256 baseAtoms,
+        uint256 buyerPays,
+        uint256 sellerGets,
+        bool makerBuys
+    ) private returns (uint256 skipReason) {
+        mapping(address => uint256) storage buyerBalances = _balances[buyer];
+        mapping(address => uint256) storage sellerBalances = _balances[seller];
+        uint256 buyerQuote = buyerBalances[batch.quote];
+        if (buyerQuote < buyerPays) {
+            return uint256(makerBuys ? SkipReason.MakerBalanceTooLow : SkipReason.TakerBalanceTooLow);
+        }
+        uint256 sellerBase = sellerBalances[batch.base];
+        if (sellerBase < baseAtoms) {
+            return uint256(makerBuys ? SkipReason.TakerBalanceTooLow : SkipReason.MakerBalanceTooLow);
+        }
+        // Debits are covered (checked above); sellerGets <= buyerPays. Credits cannot overflow:
+        // every internal balance is backed by tokens the contract holds, whose supply fits in 256 bits.
+        unchecked {
+            buyerBalances[batch.quote] = buyerQuote - buyerPays;
+            sellerBalances[batch.base] = sellerBase - baseAtoms;
+            buyerBalances[batch.base] += baseAtoms;
+            sellerBalances[batch.quote] += sellerGets;
+            batch.feesAccrued += buyerPays - sellerGets;
+        }
+        return 0;
+    }
+
+    /// @dev Reverses an executed fill of a fill-or-kill run: the exact inverse of `_swap` and of the
+    /// fill-state update in `_executeFill`.
+    function _undoFill(Batch memory batch, Order calldata makerOrder, Order calldata takerOrder, uint64 lots) private {
+        (uint256 baseAtoms, uint256 quoteAtoms, uint256 makerFee, uint256 takerFee) = _amounts(
+            batch,
+            lots,
+            makerOrder.priceTicks
+        );
+        if (makerOrder.isBuy) {
+            _unswap(batch, makerOrder.maker, takerOrder.maker, baseAtoms, quoteAtoms + makerFee, quoteAtoms - takerFee);
+        } else {
+            _unswap(batch, takerOrder.maker, makerOrder.maker, baseAtoms, quoteAtoms + takerFee, quoteAtoms - makerFee);
+        }
+        FillState.Word storage makerWord = _fillWords[makerOrder.maker].wordOf(makerOrder.nonce);
+        FillState.Word storage takerWord = _fillWords[takerOrder.maker].wordOf(takerOrder.nonce);
+        // The lots were added to both lanes by this fill earlier in this call.
+        unchecked {
+            makerWord.write(makerOrder.nonce, makerWord.read(makerOrder.nonce) - lots);
+            takerWord.write(takerOrder.nonce, takerWord.read(takerOrder.nonce) - lots);
+        }
+    }
+
+    /// @dev The exact inverse of a successful `_swap` with the same arguments.
+    function _unswap(
+        Batch memory batch,
+        address buyer,
+        address seller,
+        uint256 baseAtoms,
+        uint256 buyerPays,
+        uint256 sellerGets
+    ) private {
+        // Each amount was moved the other way by the swap being undone, so it is there to take back.
+        unchecked {
+            _balances[buyer][batch.quote] += buyerPays;
+            _balances[seller][batch.base] += baseAtoms;
+            _balances[buyer][batch.base] -= baseAtoms;
+            _balances[seller][batch.quote] -= sellerGets;
+            batch.feesAccrued -= buyerPays - sellerGets;
+        }
+    }
+
+    /// @dev Base atoms, quote atoms and both fees of `lots` at `priceTicks` in the cached market.
+    function _amounts(
+        Batch memory batch,
+        uint64 lots,
+        uint64 priceTicks
+    ) private pure returns (uint256 baseAtoms, uint256 quoteAtoms, uint256 makerFee, uint256 takerFee) {
+        baseAtoms = FillMath.baseAmount(lots, batch.lotSize);
+        quoteAtoms = FillMath.quoteAmount(lots, priceTicks, batch.tickSize);
+        makerFee = FillMath.fee(quoteAtoms, batch.makerFeeBps);
+        takerFee = FillMath.fee(quoteAtoms, batch.takerFeeBps);
+    }
+
+    /// @dev Copies `src` into `dst`, reverting (like a Solidity calldata read) when a field has bits
+    /// beyond its type.
+    function _copyOrder(Order calldata src, Order memory dst) private pure {
+        assembly ("memory-safe") {
+            calldatacopy(dst, src, 0x120)
+            let dirty := shr(160, mload(dst)) // maker
+            dirty := or(dirty, shr(32, mload(add(dst, 0x20)))) // marketId
+            dirty := or(dirty, shr(1, mload(add(dst, 0x40)))) // isBuy
+            dirty := or(dirty, shr(8, mload(add(dst, 0x60)))) // flags
+            dirty := or(dirty, shr(16, mload(add(dst, 0x80)))) // maxFeeBps
+            dirty := or(dirty, shr(40, mload(add(dst, 0xa0)))) // expiry
+            dirty := or(dirty, shr(64, mload(add(dst, 0xc0)))) // nonce
+            dirty := or(dirty, shr(64, mload(add(dst, 0xe0)))) // priceTicks
+            dirty := or(dirty, shr(64, mload(add(dst, 0x100)))) // lots
+            if dirty {
+                revert(0, 0)
+            }
+        }
+    }
+
+    /// @dev Reverts unless both indices of `fill` point into `orders`.
+    function _checkIndices(Fill memory fill, uint256 orderCount, uint256 fillIndex) private pure {
+        uint256 makerIndex = fill.makerIndex;
+        uint256 takerIndex = fill.takerIndex;
+        if ((makerIndex < takerIndex ? takerIndex : makerIndex) >= orderCount) {
+            revert OrderIndexOutOfRange(fillIndex, makerIndex >= orderCount ? makerIndex : takerIndex, orderCount);
+        }
+    }
+
+    /// @dev The keeper mistakes that depend only on the two signed orders and the fill's size.
+    function _checkPair(
+        Order memory makerOrder,
+        Order memory takerOrder,
+        Fill memory fill,
+        uint256 fillIndex
+    ) private pure {
+        if (fill.lots == 0) revert ZeroLotFill(fillIndex);
+        uint8 makerFlags = makerOrder.flags;
+        uint8 takerFlags = takerOrder.flags;
+        // One test for the flags on the common path; the failing one is named below.
+        if ((makerFlags & (~KNOWN_FLAGS | FILL_OR_KILL)) | (takerFlags & (~KNOWN_FLAGS | POST_ONLY)) != 0) {
+            if (makerFlags & ~KNOWN_FLAGS != 0) revert InvalidFlags(fillIndex, fill.makerIndex, makerFlags);
+            if (takerFlags & ~KNOWN_FLAGS != 0) revert InvalidFlags(fillIndex, fill.takerIndex, takerFlags);
+            if (takerFlags & POST_ONLY != 0) revert PostOnlyTaker(fillIndex, fill.takerIndex);
+            revert FillOrKillMaker(fillIndex, fill.makerIndex);
+        }
+        if (makerOrder.marketId != takerOrder.marketId) {
+            revert MarketMismatch(fillIndex, makerOrder.marketId, takerOrder.marketId);
+        }
+        if (makerOrder.isBuy == takerOrder.isBuy) revert SameSide(fillIndex, makerOrder.isBuy);
+        if (
+            makerOrder.isBuy
+                ? takerOrder.priceTicks > makerOrder.priceTicks
+                : takerOrder.priceTicks < makerOrder.priceTicks
+        ) revert PricesDoNotCross(fillIndex, makerOrder.priceTicks, takerOrder.priceTicks);
+        if (makerOrder.maker == takerOrder.maker && makerOrder.nonce == takerOrder.nonce) {
+            revert SameOrderOnBothSides(fillIndex, makerOrder.maker, makerOrder.nonce);
+        }
+    }
+
+    /// @dev Reverts with `FillExceedsOrder` when `requested` lots exceed what is left of an order
+    /// with `filledLots` filled.
+    function _revertFillExceedsOrder(
+        uint64 orderLots,
+        uint64 filledLots,
+        uint64 requested,
+        uint256 orderIndex,
+        uint256 fillIndex
+    ) private pure {
+        uint64 remaining = filledLots >= orderLots ? 0 : orderLots - filledLots;
+        if (requested > remaining) revert FillExceedsOrder(fillIndex, orderIndex, remaining, requested);
+    }
+
+    /// @dev Checks an order's signature, expiry and nonce floor: VALID or the maker-side SkipReason.
+    function _checkOrder(
+        Order memory order,
+        Order calldata signedOrder,
+        bytes calldata signature,
+        uint256 orderIndex,
+        uint256 fillIndex
+    ) private view returns (uint256) {
+        bytes32 digest = _hashTypedDataV4(OrderHashing.structHash(signedOrder));
+        if (_recover(digest, signature) != order.maker) {
+            if (order.maker.code.length == 0) revert InvalidSignature(fillIndex, orderIndex);
+            // The wallet must get its whole allowance (a call gets at most 63/64 of what is left),
+            // or a keeper could starve it into a "no" and skip a good order.
+            if (gasleft() < WALLET_CHECK_MIN_GAS) revert InsufficientGasForWallet(fillIndex, orderIndex);
+            if (!_walletApproves(order.maker, digest, signature)) {
+                return uint256(SkipReason.MakerSignatureRejected);
+            }
+        }
+        if (block.timestamp > order.expiry) return uint256(SkipReason.MakerExpired);
+        if (order.nonce < _accounts[order.maker].minNonce) return uint256(SkipReason.MakerNonceBelowFloor);
+        return VALID;
+    }
+
+    /// @dev The address whose key made the 65-byte `signature` of `digest`, or zero. This skips
+    /// OpenZeppelin's `ECDSA.tryRecover` checks, none of which this contract needs: a malleable
+    /// (high-s) twin of a valid signature authorises the same order, which is keyed by its maker and
+    /// nonce, never by its signature; a bad `v` or point makes the precompile return nothing.
+    function _recover(bytes32 digest, bytes calldata signature) private view returns (address signer) {
+        if (signature.length != 65) return address(0);
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, digest)
+            mstore(add(ptr, 0x20), byte(0, calldataload(add(signature.offset, 0x40)))) // v
+            calldatacopy(add(ptr, 0x40), signature.offset, 0x40) // r, s
+            mstore(0, 0) // the precompile writes nothing when it cannot recover
+            pop(staticcall(gas(), 0x01, ptr, 0x80, 0, 0x20))
+            signer := mload(0)
+        }
+    }
+
+    /// @dev Asks an ERC-1271 wallet whether it approves `digest`, with a fixed gas allowance and
+    /// reading at most 32 bytes of its answer, so that a hostile wallet cannot make the batch run
+    /// out of gas. Any failure, revert or malformed answer counts as "no".
+    function _walletApproves(address wallet, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        bytes memory callData = abi.encodeCall(IERC1271.isValidSignature, (digest, signature));
+        bool success;
+        bytes32 answer;
+        uint256 returned;
+        // Assembly instead of a high-level call: it caps the copied answer at one word (a wallet
+        // returning megabytes would otherwise charge the batch for copying them).
+        assembly ("memory-safe") {
+            success := staticcall(ERC1271_GAS_LIMIT, wallet, add(callData, 0x20), mload(callData), 0, 0x20)
+            returned := returndatasize()
+            answer := mload(0)
+        }
+        return success && returned >= 32 && answer == bytes32(IERC1271.isValidSignature.selector);
+    }
+
+    /// @dev Caches market `marketId` in `batch`, writing the previous market's accrued fees first.
+    function _loadMarket(Batch memory batch, uint32 marketId, uint256 fillIndex) private {
+        if (batch.marketId == marketId) return;
+        _flushFees(batch);
+        Market storage m = _markets[marketId];
+        address base = m.base;
+        if (base == address(0)) revert UnknownMarket(fillIndex, marketId);
+        batch.marketId = marketId;
+        batch.base = base;
+        batch.lotSize = m.lotSize;
+        batch.quote = m.quote;
+        batch.tickSize = m.tickSize;
+        batch.makerFeeBps = m.makerFeeBps;
+        batch.takerFeeBps = m.takerFeeBps;
+    }
+
+    /// @dev Credits the fees accrued for the cached market to the fee recipient.
+    function _flushFees(Batch memory batch) private {
+        if (batch.feesAccrued == 0) return;
+        _balances[batch.feeRecipient][batch.quote] += batch.feesAccrued;
+        batch.feesAccrued = 0;
+    }
+
+    /// @dev Records that the immediate-or-cancel orders of `fill` were used in this call.
+    function _markImmediateOrCancel(Batch memory batch, Fill memory fill) private pure {
+        batch.anyImmediateOrCancel = true;
+        batch.orderStatus[fill.makerIndex] |= STATUS_IOC_USED;
+        batch.orderStatus[fill.takerIndex] |= STATUS_IOC_USED;
+    }
+
+    /// @dev An immediate-or-cancel order used in this call can never fill again.
+    function _killImmediateOrCancel(Batch memory batch, Order[] calldata orders) private {
+        for (uint256 i; i < orders.length; ++i) {
+            Order calldata order = orders[i];
+            if (batch.orderStatus[i] & STATUS_IOC_USED != 0 && order.flags & IMMEDIATE_OR_CANCEL != 0) {
+                _fillWords[order.maker].wordOf(order.nonce).write(order.nonce, FillState.CANCELLED);
+            }
+        }
+    }
+
+    function _emitTraded(Order memory makerOrder, Order memory takerOrder, uint64 lots) private {
+        emit Traded(
+            makerOrder.marketId,
+            bytes32((uint256(uint160(makerOrder.maker)) << 96) | (uint256(makerOrder.nonce) << 32)),
+            bytes32((uint256(uint160(takerOrder.maker)) << 96) | (uint256(takerOrder.nonce) << 32)),
+            makerOrder.isBuy,
+            makerOrder.priceTicks,
+            lots
+        );
+    }
+
+    function _listedMarket(uint32 marketId) private view returns (Market storage m) {
+        m = _markets[marketId];
+        if (m.base == address(0)) revert MarketNotListed(marketId);
+    }
+
+    function _checkFee(uint16 feeBps) private pure {
+        if (feeBps > MAX_FEE_BPS) revert FeeAboveCap(feeBps, MAX_FEE_BPS);
+    }
+}

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title Crossbook exchange
+/// @notice Traders sign orders off-chain (EIP-712, domain "Crossbook" version "1"); a keeper matches
+/// them and settles batches of fills here. The contract checks every promise made to a trader —
+/// signature, limit price, size, expiry, cancellation and fee — so that a keeper can never hurt one.
+/// @dev Two kinds of failure are kept apart on purpose. A keeper mistake reverts the whole
+/// `settle` call with a custom error naming the fill. Anything a trader can change after signing
+/// skips that fill only and emits `FillSkipped`, so no trader can make a batch revert.
+interface IExchange {
+    /// @notice A signed order. Sizes are whole lots (`base atoms = lots * lotSize`) and prices whole
+    /// ticks per lot (`quote atoms = lots * priceTicks * tickSize`).
+    struct Order {
+        address maker;
+        uint32 marketId;
+        bool isBuy;
+        /// @dev bit 0 POST_ONLY, bit 1 IMMEDIATE_OR_CANCEL, bit 2 FILL_OR_KILL; other bits must be zero.
+        uint8 flags;
+        /// @dev The most the maker accepts to pay on this order, in basis points of the quote amount.
+        uint16 maxFeeBps;
+        /// @dev Unix seconds; the order is valid while `block.timestamp <= expiry`.
+        uint40 expiry;
+        /// @dev Chosen by the maker; `(maker, nonce)` keys the order's fill state.
+        uint64 nonce;
+        uint64 priceTicks;
+        uint64 lots;
+    }
+
+    /// @notice One match: `lots` of the taker order against the maker order, at the maker's price.
+    struct Fill {
+        uint32 makerIndex;
+        uint32 takerIndex;
+        uint64 lots;
+    }
+
+    /// @notice Why a fill was skipped. Reasons that belong to one side of the fill come in pairs:
+    /// the maker's reason is odd and the taker's is the next even number. Mirrored in the SDK.
+    enum SkipReason {
+        None, // 0: never emitted
+        MakerCancelled, // 1: the maker cancelled the order's nonce (or it was an IOC used in an earlier call)
+        TakerCancelled, // 2
+        MakerExpired, // 3: block.timestamp > expiry
+        TakerExpired, // 4
+        MakerNonceBelowFloor, // 5: the nonce is below the account's cancelUpTo floor
+        TakerNonceBelowFloor, // 6
+        MakerBalanceTooLow, // 7: the internal balance cannot pay for the fill (and its fee)
+        TakerBalanceTooLow, // 8
+        MakerFeeTooHigh, // 9: the market's fee for this side is above the order's maxFeeBps
+        TakerFeeTooHigh, // 10
+        MakerSignatureRejected, // 11: an ERC-1271 wallet that no longer approves the order
+        TakerSignatureRejected, // 12
+        SelfTrade, // 13: the same account on both sides
+        FillOrKillIncomplete // 14: another fill of the same fill-or-kill taker was skipped
+    }
+
+    // ─── Events ─────────────────────────────────────────────────────────────────────────────
+
+    /// @notice Emitted when the admin lists a market.
+    event MarketListed(
+        uint32 indexed marketId,
+        address base,
+        address quote,
+        uint128 lotSize,
+        uint128 tickSize,
+        uint16 makerFeeBps,
+        uint16 takerFeeBps
+    );
+    /// @notice Emitted when the admin changes a market's fees.
+    event FeesChanged(
+        uint32 indexed marketId,
+        uint16 oldMakerFeeBps,
+        uint16 oldTakerFeeBps,
+        uint16 newMakerFeeBps,
+        uint16 newTakerFeeBps
+    );
+    /// @notice Emitted when the admin changes the account that receives fees.
+    event FeeRecipientChanged(address oldRecipient, address newRecipient);
+    /// @notice Emitted when `amount` atoms of `token` are credited to `account` by a deposit.
+    event Deposited(address indexed account, address indexed token, uint256 amount);
+    /// @notice Emitted when `amount` atoms of `token` leave `account`'s balance by a withdrawal.
+    event Withdrawn(address indexed account, address indexed token, uint256 amount);
+    /// @notice Emitted when a maker cancels an order's nonce.
+    event OrderCancelled(address indexed maker, uint64 nonce);
+    /// @notice Emitted when a maker raises its nonce floor: every nonce below `minNonce` is dead.
+    event NonceFloorRaised(address indexed maker, uint64 oldMinNonce, uint64 newMinNonce);
+    /// @notice Emitted for each executed fill: enough to rebuild the tape and track both orders.
+    /// @dev `makerOrder` and `takerOrder` are order keys: bytes 0-19 the account, bytes 20-27 the
+    /// nonce (big-endian), bytes 28-31 zero — `(uint256(uint160(account)) << 96) | (uint256(nonce) << 32)`.
+    /// Packing each `(account, nonce)` into one word saves two of the event's data words (~500 gas a
+    /// fill). The taker's side is `!makerIsBuy`; fees follow from the market's fees at that block.
+    event Traded(
+        uint32 indexed marketId,
+        bytes32 makerOrder,
+        bytes32 takerOrder,
+        bool makerIsBuy,
+        uint64 priceTicks,
+        uint64 lots
+    );
+    /// @notice Emitted for each fill skipped because of something a trader changed after signing.
+    /// @param reason a `SkipReason`
+    event FillSkipped(uint256 fillIndex, uint8 reason);
+
+    // ─── Errors: keeper mistakes in `settle` (the whole call reverts) ───────────────────────
+
+    /// @notice Thrown when `signatures` does not have one entry per order.
+    error SignatureCountMismatch(uint256 orders, uint256 signatures);
+    /// @notice Thrown when a fill points at an order index beyond `orders`.
+    error OrderIndexOutOfRange(uint256 fillIndex, uint256 orderIndex, uint256 orderCount);
+    /// @notice Thrown when a fill is for zero lots.
+    error ZeroLotFill(uint256 fillIndex);
+    /// @notice Thrown when a fill's two orders belong to different markets.
+    error MarketMismatch(uint256 fillIndex, uint32 makerMarketId, uint32 takerMarketId);
+    /// @notice Thrown when a fill names a market that is not listed.
+    error UnknownMarket(uint256 fillIndex, uint32 marketId);
+    /// @notice Thrown when both orders of a fill are on the same side.
+    error SameSide(uint256 fillIndex, bool isBuy);
+    /// @notice Thrown when the taker's limit does not cross the maker's price.
+    error PricesDoNotCross(uint256 fillIndex, uint64 makerPriceTicks, uint64 takerPriceTicks);
+    /// @notice Thrown when a post-only order is used as the taker.
+    error PostOnlyTaker(uint256 fillIndex, uint256 orderIndex);
+    /// @notice Thrown when a fill-or-kill order is used as the maker.
+    error FillOrKillMaker(uint256 fillIndex, uint256 orderIndex);
+    /// @notice Thrown when the contiguous fills of a fill-or-kill taker do not add up to its size.
+    error FillOrKillSizeMismatch(uint256 fillIndex, uint64 orderLots, uint256 fillLots);
+    /// @notice Thrown when a fill-or-kill taker appears again after its run of contiguous fills.
+    error FillOrKillNotContiguous(uint256 fillIndex, uint256 orderIndex);
+    /// @notice Thrown when an order's flags have bits outside POST_ONLY, IOC and FOK.
+    error InvalidFlags(uint256 fillIndex, uint256 orderIndex, uint8 flags);
+    /// @notice Thrown when the same `(maker, nonce)` is on both sides of a fill.
+    error SameOrderOnBothSides(uint256 fillIndex, address maker, uint64 nonce);
+    /// @notice Thrown when a fill asks for more lots than the order has left under its nonce.
+    error FillExceedsOrder(uint256 fillIndex, uint256 orderIndex, uint64 remaining, uint64 requested);
+    /// @notice Thrown when the signature of an order whose maker has no code does not recover to the maker.
+    error InvalidSignature(uint256 fillIndex, uint256 orderIndex);
+    /// @notice Thrown when too little gas is left to give an ERC-1271 wallet its whole allowance.
+    error InsufficientGasForWallet(uint256 fillIndex, uint256 orderIndex);
+
+    // ─── Errors: everything else ────────────────────────────────────────────────────────────
+
+    /// @notice Thrown when a deposit or withdrawal is for zero atoms (or a deposit credits none).
+    error ZeroAmount();
+    /// @notice Thrown when a withdrawal asks for more than the account's internal balance.
+    error InsufficientBalance(address token, uint256 available, uint256 requested);
+    /// @notice Thrown when `cancelUpTo` would not raise the account's nonce floor.
+    error NonceFloorNotRaised(uint64 currentMinNonce, uint64 requestedMinNonce);
+    /// @notice Thrown when `cancel` is given no nonces.
+    error NothingToCancel();
+    /// @notice Thrown when a market is listed with a base or quote that is not a contract, or both the same.
+    error InvalidMarketTokens(address base, address quote);
+    /// @notice Thrown when a lot or tick size is zero or wider than 96 bits.
+    error InvalidMarketSize(uint128 lotSize, uint128 tickSize);
+    /// @notice Thrown when a fee is above `MAX_FEE_BPS`.
+    error FeeAboveCap(uint16 feeBps, uint16 maxFeeBps);
+    /// @notice Thrown when an admin function names a market that is not listed.
+    error MarketNotListed(uint32 marketId);
+    /// @notice Thrown when the fee recipient would be the zero address.
+    error ZeroFeeRecipient();
+
+    // ─── Markets and fees (admin) ───────────────────────────────────────────────────────────
+
+    /// @notice Lists a market; ids count up from 1. Lot and tick sizes must fit in 96 bits.
+    function listMarket(
+        address base,
+        address quote,
+        uint128 lotSize,
+        uint128 tickSize,
+        uint16 makerFeeBps,
+        uint16 takerFeeBps
+    ) external returns (uint32 marketId);
+
+    /// @notice Changes a market's fees; each at most `MAX_FEE_BPS`. Orders whose `maxFeeBps` is
+    /// below the new fee stop filling (skipped with `MakerFeeTooHigh` / `TakerFeeTooHigh`).
+    function setFees(uint32 marketId, uint16 makerFeeBps, uint16 takerFeeBps) external;
+
+    /// @notice Sets the account whose internal balance receives fees.
+    function setFeeRecipient(address recipient) external;
+
+    /// @notice The market's parameters.
+    function market(
+        uint32 marketId
+    )
+        external
+        view
+        returns (
+            address base,
+            address quote,
+            uint128 lotSize,
+            uint128 tickSize,
+            uint16 makerFeeBps,
+            uint16 takerFeeBps
+        );
+
+    /// @notice How many markets are listed (the highest market id).
+    function marketCount() external view returns (uint32);
+
+    /// @notice The account whose internal balance receives fees.
+    function feeRecipient() external view returns (address);
+
+    // ─── Balances ───────────────────────────────────────────────────────────────────────────
+
+    /// @notice Pulls `amount` of `token` from the caller and credits what actually arrived.
+    function deposit(address token, uint256 amount) external;
+
+    /// @notice Sends `amount` of `token` from the caller's internal balance to the caller. Works in
+    /// every state of the contract.
+    function withdraw(address token, uint256 amount) external;
+
+    /// @notice `account`'s internal balance of `token`, in atoms.
+    function balanceOf(address account, address token) external view returns (uint256);
+
+    // ─── Orders ─────────────────────────────────────────────────────────────────────────────
+
+    /// @notice Settles a batch of fills. Keeper only. Each order is verified once per call.
+    function settle(Order[] calldata orders, bytes[] calldata signatures, Fill[] calldata fills) external;
+
+    /// @notice Cancels the caller's orders with these nonces, for good.
+    function cancel(uint64[] calldata nonces) external;
+
+    /// @notice Makes every nonce of the caller below `minNonce` dead. The floor only rises.
+    function cancelUpTo(uint64 minNonce) external;
+
+    /// @notice Lots filled under `(maker, nonce)`; `type(uint64).max` once cancelled.
+    function filled(address maker, uint64 nonce) external view returns (uint64);
+
+    /// @notice The maker's nonce floor: its nonces below it never fill.
+    function minNonce(address maker) external view returns (uint64);
+
+    /// @notice The EIP-712 digest of an order, as signed by its maker.
+    function hashOrder(Order calldata order) external view returns (bytes32);
+}

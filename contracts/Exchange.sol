@@ -8,10 +8,14 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {IExchange} from "./interfaces/IExchange.sol";
 import {FillMath} from "./libraries/FillMath.sol";
 import {FillState} from "./libraries/FillState.sol";
+import {MarketConfig} from "./libraries/MarketConfig.sol";
 import {OrderHashing} from "./libraries/OrderHashing.sol";
+import {PriceBand} from "./libraries/PriceBand.sol";
+import {WindowLimit} from "./libraries/WindowLimit.sol";
 
 /// @title Crossbook exchange: vault balances and batch settlement of signed orders
 /// @notice See `IExchange` for the behaviour of every function, event and error.
@@ -19,12 +23,17 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     using SafeERC20 for IERC20;
     using FillState for mapping(uint256 => FillState.Word);
     using FillState for FillState.Word;
+    using WindowLimit for WindowLimit.State;
+    using MarketConfig for MarketConfig.Market;
 
     bytes32 public constant KEEPER_ROLE = keccak256("KEEPER_ROLE");
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     /// @notice No market fee can be set above 1%.
-    uint16 public constant MAX_FEE_BPS = 100;
+    uint16 public constant MAX_FEE_BPS = MarketConfig.MAX_FEE_BPS;
+    /// @notice How long a loosening of an account's window limit waits before it applies.
+    uint32 public constant LOOSEN_DELAY = WindowLimit.LOOSEN_DELAY;
+
     /// @notice Gas given to an ERC-1271 wallet's `isValidSignature`, so that no wallet can eat a batch's gas.
     uint256 public constant ERC1271_GAS_LIMIT = 100_000;
     /// @dev Gas left before a wallet check that guarantees the wallet its whole allowance: the
@@ -39,19 +48,11 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     uint8 internal constant FILL_OR_KILL = 4;
     uint8 internal constant KNOWN_FLAGS = POST_ONLY | IMMEDIATE_OR_CANCEL | FILL_OR_KILL;
 
-    /// @dev A listed market, in three slots: the fee slot is where the risk parameters will join.
-    struct Market {
-        address base;
-        uint96 lotSize;
-        address quote;
-        uint96 tickSize;
-        uint16 makerFeeBps;
-        uint16 takerFeeBps;
-    }
-
     /// @dev What a fill reads of an account, in one slot.
     struct Account {
         uint64 minNonce;
+        uint40 cancelAfter; // 0: off
+        uint16 windowLimitCount; // markets with a window limit (or a pending one): 0 skips their lookup
     }
 
     /// @dev Per-call working state of `settle`, in memory.
@@ -65,25 +66,51 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         uint256 makerFeeBps;
         uint256 takerFeeBps;
         uint256 feesAccrued; // quote atoms owed to the fee recipient for `marketId`, not yet written
+        uint256 riskFlags; // RISK_* bits of the cached market; 0 on the common path
+        uint64 minPriceTicks; // the band, when RISK_BAND
+        uint64 maxPriceTicks;
+        uint64 maxLotsPerBlock; // when RISK_VELOCITY
+        uint64 lotsThisBlock; // when RISK_TRACKED, as of this point of the call
+        uint64 lastPriceTicks; // when RISK_TRACKED, as of this point of the call
+        uint32[] visitedMarkets; // each market's fills must be contiguous: a market is loaded once
+        uint256 visitedCount;
         uint256[] orderStatus; // per order: STATUS_* bits and, once checked, its validity code
         bool anyImmediateOrCancel; // whether some orderStatus has STATUS_IOC_USED
         // The current fill's two orders, copied from calldata once per fill: their fields are read
         // several times, and a memory read costs a fraction of a validated calldata read.
         Order makerOrder;
         Order takerOrder;
+        Fill fill; // the current fill (outside fill-or-kill runs), copied from calldata
     }
 
     // orderStatus layout: the low byte is 0 (not yet checked), VALID, or the maker-side SkipReason;
     // the flags above it record what the call has done with the order.
     uint256 private constant STATUS_CODE_MASK = 0xff;
+
+    // _settleFill modes.
+    uint256 private constant EXECUTE_AND_EMIT = 0;
+    uint256 private constant EXECUTE = 1;
+    uint256 private constant CHECK_ONLY = 2;
     uint256 private constant VALID = 0xff;
     uint256 private constant STATUS_IOC_USED = 1 << 8;
     uint256 private constant STATUS_FOK_USED = 1 << 9;
+    uint256 private constant STATUS_HAS_WINDOW = 1 << 10; // the maker has window limits somewhere
 
-    mapping(uint32 marketId => Market) private _markets;
+    // riskFlags: what the per-fill market checks must look at.
+    uint256 private constant RISK_HALTED = 1;
+    uint256 private constant RISK_NO_REFERENCE = 1 << 1;
+    uint256 private constant RISK_BAND = 1 << 2;
+    uint256 private constant RISK_VELOCITY = 1 << 3;
+    uint256 private constant RISK_TRACKED = 1 << 4; // slot 3 is kept up to date
+    uint256 private constant RISK_STATE_CHANGED = 1 << 5; // slot 3 must be written back
+
+    mapping(uint32 marketId => MarketConfig.Market) private _markets;
+    // One slot, read once by every settle call.
     uint32 private _marketCount;
     address private _feeRecipient;
+    bool private _paused;
     mapping(address account => Account) private _accounts;
+    mapping(address account => mapping(uint32 marketId => WindowLimit.State)) private _windowLimits;
     mapping(address maker => mapping(uint256 nonceDiv4 => FillState.Word)) private _fillWords;
     mapping(address account => mapping(address token => uint256)) private _balances;
 
@@ -104,30 +131,16 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         uint16 makerFeeBps,
         uint16 takerFeeBps
     ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint32 marketId) {
-        if (base == quote || base.code.length == 0 || quote.code.length == 0) revert InvalidMarketTokens(base, quote);
-        if (lotSize == 0 || tickSize == 0 || lotSize > type(uint96).max || tickSize > type(uint96).max) {
-            revert InvalidMarketSize(lotSize, tickSize);
-        }
-        _checkFee(makerFeeBps);
-        _checkFee(takerFeeBps);
         marketId = ++_marketCount;
         if (marketId == NO_MARKET) revert MarketNotListed(marketId); // never reached: 2^32 - 1 listings
-        _markets[marketId] = Market({
-            base: base,
-            lotSize: uint96(lotSize),
-            quote: quote,
-            tickSize: uint96(tickSize),
-            makerFeeBps: makerFeeBps,
-            takerFeeBps: takerFeeBps
-        });
-        emit MarketListed(marketId, base, quote, lotSize, tickSize, makerFeeBps, takerFeeBps);
+        _markets[marketId].list(marketId, base, quote, lotSize, tickSize, makerFeeBps, takerFeeBps);
     }
 
     /// @inheritdoc IExchange
     function setFees(uint32 marketId, uint16 makerFeeBps, uint16 takerFeeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        Market storage m = _listedMarket(marketId);
-        _checkFee(makerFeeBps);
-        _checkFee(takerFeeBps);
+        MarketConfig.Market storage m = _listedMarket(marketId);
+        MarketConfig.checkFee(makerFeeBps);
+        MarketConfig.checkFee(takerFeeBps);
         emit FeesChanged(marketId, m.makerFeeBps, m.takerFeeBps, makerFeeBps, takerFeeBps);
         m.makerFeeBps = makerFeeBps;
         m.takerFeeBps = takerFeeBps;
@@ -148,7 +161,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         view
         returns (address base, address quote, uint128 lotSize, uint128 tickSize, uint16 makerFeeBps, uint16 takerFeeBps)
     {
-        Market storage m = _listedMarket(marketId);
+        MarketConfig.Market storage m = _listedMarket(marketId);
         return (m.base, m.quote, m.lotSize, m.tickSize, m.makerFeeBps, m.takerFeeBps);
     }
 
@@ -162,10 +175,150 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         return _feeRecipient;
     }
 
+    // ─── Risk limits: guardian and admin ────────────────────────────────────────────────────
+
+    /// @inheritdoc IExchange
+    function pause() external onlyRole(GUARDIAN_ROLE) {
+        if (_paused) revert NoStateChange();
+        _paused = true;
+        emit PauseChanged(false, true);
+    }
+
+    /// @inheritdoc IExchange
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (!_paused) revert NoStateChange();
+        _paused = false;
+        emit PauseChanged(true, false);
+    }
+
+    /// @inheritdoc IExchange
+    function paused() external view returns (bool) {
+        return _paused;
+    }
+
+    /// @inheritdoc IExchange
+    function haltMarket(uint32 marketId) external onlyRole(GUARDIAN_ROLE) {
+        _setHalted(marketId, true);
+    }
+
+    /// @inheritdoc IExchange
+    function resumeMarket(uint32 marketId) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setHalted(marketId, false);
+    }
+
+    /// @inheritdoc IExchange
+    function setPriceBand(
+        uint32 marketId,
+        uint16 bandBps,
+        uint64 referencePriceTicks
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _listedMarket(marketId).setPriceBand(marketId, bandBps, referencePriceTicks);
+    }
+
+    /// @inheritdoc IExchange
+    function setPriceFeed(uint32 marketId, address feed, uint32 maxAgeSeconds) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _listedMarket(marketId).setPriceFeed(marketId, feed, maxAgeSeconds);
+    }
+
+    /// @inheritdoc IExchange
+    function setVelocityLimit(uint32 marketId, uint64 maxLotsPerBlock) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        MarketConfig.Market storage m = _listedMarket(marketId);
+        emit VelocityLimitChanged(marketId, m.maxLotsPerBlock, maxLotsPerBlock);
+        m.maxLotsPerBlock = maxLotsPerBlock;
+    }
+
+    /// @inheritdoc IExchange
+    function riskLimits(
+        uint32 marketId
+    )
+        external
+        view
+        returns (
+            bool halted,
+            uint16 bandBps,
+            uint64 maxLotsPerBlock,
+            address feed,
+            uint32 feedMaxAgeSeconds,
+            uint64 lastPriceTicks,
+            uint64 lotsThisBlock
+        )
+    {
+        MarketConfig.Market storage m = _listedMarket(marketId);
+        lotsThisBlock = m.stateBlock == block.number ? m.lotsThisBlock : 0;
+        return (m.halted, m.bandBps, m.maxLotsPerBlock, m.feed, m.feedMaxAge, m.lastPriceTicks, lotsThisBlock);
+    }
+
+    /// @inheritdoc IExchange
+    function priceBounds(
+        uint32 marketId
+    ) external view returns (bool available, uint64 minPriceTicks, uint64 maxPriceTicks) {
+        MarketConfig.Market storage m = _listedMarket(marketId);
+        if (m.bandBps == 0) return (true, 0, type(uint64).max);
+        return _bandBounds(m, m.bandBps);
+    }
+
+    // ─── Risk limits: an account's own ──────────────────────────────────────────────────────
+
+    /// @inheritdoc IExchange
+    function setCancelAfter(uint40 deadline) external {
+        Account storage account = _accounts[msg.sender];
+        emit CancelAfterChanged(msg.sender, account.cancelAfter, deadline);
+        account.cancelAfter = deadline;
+    }
+
+    /// @inheritdoc IExchange
+    function setWindowLimit(uint32 marketId, uint48 maxLots, uint24 windowSeconds) external {
+        _listedMarket(marketId);
+        (bool hadLimit, bool hasLimit) = _windowLimits[msg.sender][marketId].set(
+            msg.sender,
+            marketId,
+            maxLots,
+            windowSeconds
+        );
+        Account storage account = _accounts[msg.sender];
+        if (hasLimit && !hadLimit) ++account.windowLimitCount;
+        else if (hadLimit && !hasLimit) --account.windowLimitCount;
+    }
+
+    /// @inheritdoc IExchange
+    function cancelAfter(address account) external view returns (uint40) {
+        return _accounts[account].cancelAfter;
+    }
+
+    /// @inheritdoc IExchange
+    function windowLimit(
+        address account,
+        uint32 marketId
+    )
+        external
+        view
+        returns (
+            uint48 maxLots,
+            uint24 windowSeconds,
+            uint32 windowStart,
+            uint48 usedLots,
+            uint48 pendingMaxLots,
+            uint24 pendingWindowSeconds,
+            uint32 pendingEffectiveAt
+        )
+    {
+        WindowLimit.State storage limit = _windowLimits[account][marketId];
+        return (
+            limit.maxLots,
+            limit.windowSeconds,
+            limit.windowStart,
+            limit.usedLots,
+            limit.pendingMaxLots,
+            limit.pendingWindowSeconds,
+            limit.pendingEffectiveAt
+        );
+    }
+
     // ─── Balances ───────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IExchange
     function deposit(address token, uint256 amount) external nonReentrant {
+        if (_paused) revert EnforcedPause();
         if (amount == 0) revert ZeroAmount();
         IERC20 erc20 = IERC20(token);
         uint256 before = erc20.balanceOf(address(this));
@@ -238,26 +391,29 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         bytes[] calldata signatures,
         Fill[] calldata fills
     ) external onlyRole(KEEPER_ROLE) {
+        if (_paused) revert EnforcedPause();
         if (signatures.length != orders.length) revert SignatureCountMismatch(orders.length, signatures.length);
         Batch memory batch;
         batch.feeRecipient = _feeRecipient;
         batch.marketId = NO_MARKET;
         batch.orderStatus = new uint256[](orders.length);
+        batch.visitedMarkets = new uint32[](fills.length);
 
         uint256 fillCount = fills.length;
+        Fill memory fill = batch.fill;
         for (uint256 i; i < fillCount;) {
-            Fill memory fill = fills[i];
+            _copyFill(fills[i], fill);
             _checkIndices(fill, orders.length, i);
             _copyOrder(orders[fill.takerIndex], batch.takerOrder);
             if (batch.takerOrder.flags & FILL_OR_KILL == 0) {
-                uint256 reason = _settleFill(batch, orders, signatures, fill, i, true);
+                uint256 reason = _settleFill(batch, orders, signatures, fill, i, EXECUTE_AND_EMIT);
                 if (reason != 0) emit FillSkipped(i, uint8(reason));
                 ++i;
             } else {
                 i = _settleFillOrKill(batch, orders, signatures, fills, i);
             }
         }
-        _flushFees(batch);
+        _flushMarket(batch);
         if (batch.anyImmediateOrCancel) _killImmediateOrCancel(batch, orders);
     }
 
@@ -281,19 +437,31 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         uint64 orderLots = batch.takerOrder.lots;
         if (total != orderLots) revert FillOrKillSizeMismatch(first, orderLots, total);
 
+        // What the run changes of the market's tracked state, to put back if it is abandoned.
+        uint64 lotsThisBlock = batch.lotsThisBlock;
+        uint64 lastPriceTicks = batch.lastPriceTicks;
+        uint256 riskFlags = batch.riskFlags;
+        // After a skipped fill the rest of the run is still checked for keeper mistakes (and its
+        // IOC orders still die), but nothing more executes.
+        uint256 failed = end;
+        uint256 failReason;
         for (uint256 i = first; i < end; ++i) {
             Fill memory fill = fills[i];
             if (i != first) _checkIndices(fill, orders.length, i);
-            uint256 reason = _settleFill(batch, orders, signatures, fill, i, false);
-            if (reason != 0) {
-                _abandonFillOrKill(batch, orders, fills, first, end, i, reason);
-                return end;
+            uint256 reason = _settleFill(batch, orders, signatures, fill, i, failed == end ? EXECUTE : CHECK_ONLY);
+            if (reason != 0 && failed == end) (failed, failReason) = (i, reason);
+        }
+        if (failed == end) {
+            for (uint256 i = first; i < end; ++i) {
+                Fill memory fill = fills[i];
+                _emitTraded(orders[fill.makerIndex], orders[fill.takerIndex], fill.lots);
             }
+            return end;
         }
-        for (uint256 i = first; i < end; ++i) {
-            Fill memory fill = fills[i];
-            _emitTraded(orders[fill.makerIndex], orders[fill.takerIndex], fill.lots);
-        }
+        _abandonFillOrKill(batch, orders, fills, first, end, failed, failReason);
+        batch.lotsThisBlock = lotsThisBlock;
+        batch.lastPriceTicks = lastPriceTicks;
+        batch.riskFlags = riskFlags;
     }
 
     /// @dev Undoes the fills `first..failed-1` of a fill-or-kill run, newest first, and skips the
@@ -310,21 +478,28 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         for (uint256 j = failed; j > first; --j) {
             Fill memory fill = fills[j - 1];
             _undoFill(batch, orders[fill.makerIndex], orders[fill.takerIndex], fill.lots);
+            if (batch.orderStatus[fill.makerIndex] & STATUS_HAS_WINDOW != 0) {
+                _windowLimits[orders[fill.makerIndex].maker][batch.marketId].giveBack(fill.lots);
+            }
+            if (batch.orderStatus[fill.takerIndex] & STATUS_HAS_WINDOW != 0) {
+                _windowLimits[orders[fill.takerIndex].maker][batch.marketId].giveBack(fill.lots);
+            }
         }
         for (uint256 j = first; j < end; ++j) {
             emit FillSkipped(j, uint8(j == failed ? reason : uint256(SkipReason.FillOrKillIncomplete)));
         }
     }
 
-    /// @dev Executes one fill (emitting `Traded` if `emitTrade`), or returns the `SkipReason` that
-    /// stops it. Reverts on keeper mistakes.
+    /// @dev Executes one fill, or returns the `SkipReason` that stops it; reverts on keeper mistakes.
+    /// `mode` is EXECUTE_AND_EMIT, EXECUTE (a fill-or-kill run emits once the run is complete), or
+    /// CHECK_ONLY (the rest of an abandoned run: every keeper-mistake check, nothing executed).
     function _settleFill(
         Batch memory batch,
         Order[] calldata orders,
         bytes[] calldata signatures,
         Fill memory fill,
         uint256 fillIndex,
-        bool emitTrade
+        uint256 mode
     ) private returns (uint256 skipReason) {
         Order memory makerOrder = batch.makerOrder;
         Order memory takerOrder = batch.takerOrder; // copied by the caller
@@ -338,29 +513,50 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         uint256[] memory status = batch.orderStatus;
         uint256 makerIndex = fill.makerIndex;
         uint256 takerIndex = fill.takerIndex;
-        uint256 makerCode = status[makerIndex] & STATUS_CODE_MASK;
-        if (makerCode == 0) {
-            makerCode = _checkOrder(makerOrder, orders[makerIndex], signatures[makerIndex], makerIndex, fillIndex);
-            status[makerIndex] |= makerCode;
+        uint256 makerStatus = status[makerIndex];
+        if (makerStatus & STATUS_CODE_MASK == 0) {
+            makerStatus |= _checkOrder(makerOrder, orders[makerIndex], signatures[makerIndex], makerIndex, fillIndex);
+            status[makerIndex] = makerStatus;
         }
-        uint256 takerCode = status[takerIndex] & STATUS_CODE_MASK;
-        if (takerCode == 0) {
-            takerCode = _checkOrder(takerOrder, orders[takerIndex], signatures[takerIndex], takerIndex, fillIndex);
-            status[takerIndex] |= takerCode;
+        uint256 takerStatus = status[takerIndex];
+        if (takerStatus & STATUS_CODE_MASK == 0) {
+            takerStatus |= _checkOrder(takerOrder, orders[takerIndex], signatures[takerIndex], takerIndex, fillIndex);
+            status[takerIndex] = takerStatus;
         }
-        if (makerCode != VALID) return makerCode;
-        if (takerCode != VALID) return takerCode + 1;
-        skipReason = _executeFill(batch, makerOrder, takerOrder, fill, fillIndex);
-        if (skipReason == 0 && emitTrade) _emitTraded(makerOrder, takerOrder, fill.lots);
+        if (makerStatus & STATUS_CODE_MASK != VALID) return makerStatus & STATUS_CODE_MASK;
+        if (takerStatus & STATUS_CODE_MASK != VALID) return (takerStatus & STATUS_CODE_MASK) + 1;
+        if (mode == CHECK_ONLY) return _checkSizes(makerOrder, takerOrder, fill, fillIndex);
+        skipReason = _executeFill(batch, makerOrder, takerOrder, fill, fillIndex, (makerStatus | (takerStatus << 1)));
+        if (skipReason == 0 && mode == EXECUTE_AND_EMIT) _emitTraded(makerOrder, takerOrder, fill.lots);
     }
 
-    /// @dev The part of `_settleFill` after both orders are known valid: fill state, fees, funds.
+    /// @dev The fill-state part of `_executeFill`'s checks, changing nothing: 0, a cancelled
+    /// order's SkipReason, or a `FillExceedsOrder` revert.
+    function _checkSizes(
+        Order memory makerOrder,
+        Order memory takerOrder,
+        Fill memory fill,
+        uint256 fillIndex
+    ) private view returns (uint256) {
+        uint64 makerFilled = _fillWords[makerOrder.maker].wordOf(makerOrder.nonce).read(makerOrder.nonce);
+        uint64 takerFilled = _fillWords[takerOrder.maker].wordOf(takerOrder.nonce).read(takerOrder.nonce);
+        if (makerFilled == FillState.CANCELLED) return uint256(SkipReason.MakerCancelled);
+        if (takerFilled == FillState.CANCELLED) return uint256(SkipReason.TakerCancelled);
+        _revertFillExceedsOrder(makerOrder.lots, makerFilled, fill.lots, fill.makerIndex, fillIndex);
+        _revertFillExceedsOrder(takerOrder.lots, takerFilled, fill.lots, fill.takerIndex, fillIndex);
+        return 0;
+    }
+
+    /// @dev The part of `_settleFill` after both orders are known valid: fill state, fees, risk
+    /// limits, funds. `windows` has STATUS_HAS_WINDOW set for the maker and shifted left by one for
+    /// the taker.
     function _executeFill(
         Batch memory batch,
         Order memory makerOrder,
         Order memory takerOrder,
         Fill memory fill,
-        uint256 fillIndex
+        uint256 fillIndex,
+        uint256 windows
     ) private returns (uint256 skipReason) {
         FillState.Word storage makerWord = _fillWords[makerOrder.maker].wordOf(makerOrder.nonce);
         FillState.Word storage takerWord = _fillWords[takerOrder.maker].wordOf(takerOrder.nonce);
@@ -379,9 +575,31 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         if (makerOrder.maker == takerOrder.maker) return uint256(SkipReason.SelfTrade);
         if (batch.makerFeeBps > makerOrder.maxFeeBps) return uint256(SkipReason.MakerFeeTooHigh);
         if (batch.takerFeeBps > takerOrder.maxFeeBps) return uint256(SkipReason.TakerFeeTooHigh);
+        if (batch.riskFlags != 0) {
+            skipReason = _checkMarketLimits(batch, makerOrder.priceTicks, lots);
+            if (skipReason != 0) return skipReason;
+        }
+        windows &= STATUS_HAS_WINDOW | (STATUS_HAS_WINDOW << 1);
+        if (windows != 0) {
+            skipReason = _checkWindowLimits(batch.marketId, makerOrder.maker, takerOrder.maker, lots, windows);
+            if (skipReason != 0) return skipReason;
+        }
 
         skipReason = _moveFunds(batch, makerOrder, takerOrder.maker, lots);
         if (skipReason != 0) return skipReason;
+
+        if (batch.riskFlags & RISK_TRACKED != 0) {
+            // lotsThisBlock + lots <= maxLotsPerBlock when a velocity limit is set; without one the
+            // count is informational and saturates rather than overflow.
+            uint256 total = uint256(batch.lotsThisBlock) + lots;
+            batch.lotsThisBlock = total > type(uint64).max ? type(uint64).max : uint64(total);
+            batch.lastPriceTicks = makerOrder.priceTicks;
+            batch.riskFlags |= RISK_STATE_CHANGED;
+        }
+        if (windows != 0) {
+            if (windows & STATUS_HAS_WINDOW != 0) _windowLimits[makerOrder.maker][batch.marketId].consume(lots);
+            if (windows & (STATUS_HAS_WINDOW << 1) != 0) _windowLimits[takerOrder.maker][batch.marketId].consume(lots);
+        }
 
         // Neither sum can exceed the order's lots (checked above), so neither reaches CANCELLED.
         // The maker and taker are different accounts (self-trades return above), so the two words
@@ -518,6 +736,19 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         }
     }
 
+    /// @dev Copies `src` into `dst`, reverting when a field has bits beyond its type.
+    function _copyFill(Fill calldata src, Fill memory dst) private pure {
+        assembly ("memory-safe") {
+            calldatacopy(dst, src, 0x60)
+            let dirty := shr(32, mload(dst)) // makerIndex
+            dirty := or(dirty, shr(32, mload(add(dst, 0x20)))) // takerIndex
+            dirty := or(dirty, shr(64, mload(add(dst, 0x40)))) // lots
+            if dirty {
+                revert(0, 0)
+            }
+        }
+    }
+
     /// @dev Reverts unless both indices of `fill` point into `orders`.
     function _checkIndices(Fill memory fill, uint256 orderCount, uint256 fillIndex) private pure {
         uint256 makerIndex = fill.makerIndex;
@@ -571,7 +802,9 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         if (requested > remaining) revert FillExceedsOrder(fillIndex, orderIndex, remaining, requested);
     }
 
-    /// @dev Checks an order's signature, expiry and nonce floor: VALID or the maker-side SkipReason.
+    /// @dev Checks an order's signature, expiry, its account's nonce floor and cancel-after
+    /// deadline: VALID or the maker-side SkipReason, with STATUS_HAS_WINDOW when the account has
+    /// window limits.
     function _checkOrder(
         Order memory order,
         Order calldata signedOrder,
@@ -590,8 +823,11 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
             }
         }
         if (block.timestamp > order.expiry) return uint256(SkipReason.MakerExpired);
-        if (order.nonce < _accounts[order.maker].minNonce) return uint256(SkipReason.MakerNonceBelowFloor);
-        return VALID;
+        Account storage account = _accounts[order.maker];
+        if (order.nonce < account.minNonce) return uint256(SkipReason.MakerNonceBelowFloor);
+        uint40 deadline = account.cancelAfter;
+        if (deadline != 0 && block.timestamp > deadline) return uint256(SkipReason.MakerCancelAfterPassed);
+        return account.windowLimitCount == 0 ? VALID : VALID | STATUS_HAS_WINDOW;
     }
 
     /// @dev The address whose key made the 65-byte `signature` of `digest`, or zero. This skips
@@ -629,11 +865,52 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         return success && returned >= 32 && answer == bytes32(IERC1271.isValidSignature.selector);
     }
 
-    /// @dev Caches market `marketId` in `batch`, writing the previous market's accrued fees first.
+    /// @dev The per-fill market limits: halt, reference, band and velocity. 0 or the SkipReason.
+    function _checkMarketLimits(Batch memory batch, uint64 priceTicks, uint64 lots) private pure returns (uint256) {
+        uint256 flags = batch.riskFlags;
+        if (flags & RISK_HALTED != 0) return uint256(SkipReason.MarketHalted);
+        if (flags & RISK_NO_REFERENCE != 0) return uint256(SkipReason.ReferencePriceUnavailable);
+        if (flags & RISK_BAND != 0 && (priceTicks < batch.minPriceTicks || priceTicks > batch.maxPriceTicks)) {
+            return uint256(SkipReason.PriceOutsideBand);
+        }
+        if (flags & RISK_VELOCITY != 0 && uint256(batch.lotsThisBlock) + lots > batch.maxLotsPerBlock) {
+            return uint256(SkipReason.VelocityLimitReached);
+        }
+        return 0;
+    }
+
+    /// @dev The accounts' own window limits in this market: 0 or the SkipReason. Starts a new
+    /// window (or applies a due loosening) in storage, which is the same whatever the fill does.
+    function _checkWindowLimits(
+        uint32 marketId,
+        address maker,
+        address taker,
+        uint64 lots,
+        uint256 windows
+    ) private returns (uint256) {
+        if (windows & STATUS_HAS_WINDOW != 0 && _windowLimits[maker][marketId].refresh(block.timestamp) < lots) {
+            return uint256(SkipReason.MakerWindowLimitReached);
+        }
+        if (windows & (STATUS_HAS_WINDOW << 1) != 0 && _windowLimits[taker][marketId].refresh(block.timestamp) < lots) {
+            return uint256(SkipReason.TakerWindowLimitReached);
+        }
+        return 0;
+    }
+
+    /// @dev Caches market `marketId` in `batch`, writing back the previous market first. Each
+    /// market is loaded once per call, so its reference price and lots per block are those from
+    /// before the call.
     function _loadMarket(Batch memory batch, uint32 marketId, uint256 fillIndex) private {
         if (batch.marketId == marketId) return;
-        _flushFees(batch);
-        Market storage m = _markets[marketId];
+        _flushMarket(batch);
+        uint256 visited = batch.visitedCount;
+        for (uint256 i; i < visited; ++i) {
+            if (batch.visitedMarkets[i] == marketId) revert MarketNotContiguous(fillIndex, marketId);
+        }
+        batch.visitedMarkets[visited] = marketId; // at most one new market per fill
+        batch.visitedCount = visited + 1;
+
+        MarketConfig.Market storage m = _markets[marketId];
         address base = m.base;
         if (base == address(0)) revert UnknownMarket(fillIndex, marketId);
         batch.marketId = marketId;
@@ -643,13 +920,77 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         batch.tickSize = m.tickSize;
         batch.makerFeeBps = m.makerFeeBps;
         batch.takerFeeBps = m.takerFeeBps;
+        uint256 flags = m.halted ? RISK_HALTED : 0;
+        uint16 bandBps = m.bandBps;
+        uint64 maxLotsPerBlock = m.maxLotsPerBlock;
+        if (bandBps != 0 || maxLotsPerBlock != 0) {
+            flags |= RISK_TRACKED;
+            batch.lastPriceTicks = m.lastPriceTicks;
+            batch.lotsThisBlock = m.stateBlock == block.number ? m.lotsThisBlock : 0;
+            if (maxLotsPerBlock != 0) {
+                flags |= RISK_VELOCITY;
+                batch.maxLotsPerBlock = maxLotsPerBlock;
+            }
+            if (bandBps != 0) {
+                (bool available, uint64 low, uint64 high) = _bandBounds(m, bandBps);
+                if (!available) flags |= RISK_NO_REFERENCE;
+                flags |= RISK_BAND;
+                batch.minPriceTicks = low;
+                batch.maxPriceTicks = high;
+            }
+        }
+        batch.riskFlags = flags;
     }
 
-    /// @dev Credits the fees accrued for the cached market to the fee recipient.
-    function _flushFees(Batch memory batch) private {
-        if (batch.feesAccrued == 0) return;
-        _balances[batch.feeRecipient][batch.quote] += batch.feesAccrued;
-        batch.feesAccrued = 0;
+    /// @dev Writes back what the call changed of the cached market: the fee recipient's fees and
+    /// the tracked last price and lots per block.
+    function _flushMarket(Batch memory batch) private {
+        if (batch.feesAccrued != 0) {
+            _balances[batch.feeRecipient][batch.quote] += batch.feesAccrued;
+            batch.feesAccrued = 0;
+        }
+        if (batch.riskFlags & RISK_STATE_CHANGED != 0) {
+            MarketConfig.Market storage m = _markets[batch.marketId];
+            m.lastPriceTicks = batch.lastPriceTicks;
+            m.stateBlock = uint64(block.number);
+            m.lotsThisBlock = batch.lotsThisBlock;
+        }
+    }
+
+    /// @dev The band `[low, high]` around the market's reference price, or `available == false`
+    /// when there is no usable reference: a stale, non-positive or failing feed, or, without a
+    /// feed, no last price.
+    function _bandBounds(
+        MarketConfig.Market storage m,
+        uint16 bandBps
+    ) private view returns (bool available, uint64 low, uint64 high) {
+        if (!m.hasFeed) {
+            uint64 lastPrice = m.lastPriceTicks;
+            if (lastPrice == 0) return (false, 0, 0);
+            (low, high) = PriceBand.bounds(lastPrice, 1, 1, bandBps);
+            return (true, low, high);
+        }
+        // A low-level call, so that a feed that reverts or answers garbage stops only its market.
+        (bool success, bytes memory answerData) = m.feed.staticcall(
+            abi.encodeCall(AggregatorV3Interface.latestRoundData, ())
+        );
+        if (!success || answerData.length < 160) return (false, 0, 0);
+        (, int256 answer, , uint256 updatedAt, ) = abi.decode(answerData, (uint256, int256, uint256, uint256, uint256));
+        if (answer <= 0 || updatedAt > block.timestamp || block.timestamp - updatedAt > m.feedMaxAge) {
+            return (false, 0, 0);
+        }
+        {
+            // The answer is the price of one whole base unit in whole quote units, with the feed's
+            // decimals; in ticks per lot that is answer * lotSize * 10^quoteDecimals /
+            // (tickSize * 10^(feedDecimals + baseDecimals)), and the power of ten left after
+            // cancelling is stored as feedScaleExponent on the side feedScaleUp says.
+            uint256 scale = 10 ** m.feedScaleExponent;
+            (uint256 num, uint256 den) = m.feedScaleUp
+                ? (uint256(m.lotSize) * scale, uint256(m.tickSize))
+                : (uint256(m.lotSize), uint256(m.tickSize) * scale);
+            (low, high) = PriceBand.bounds(uint256(answer), num, den, bandBps);
+            return (true, low, high);
+        }
     }
 
     /// @dev Records that the immediate-or-cancel orders of `fill` were used in this call.
@@ -680,12 +1021,15 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         );
     }
 
-    function _listedMarket(uint32 marketId) private view returns (Market storage m) {
-        m = _markets[marketId];
-        if (m.base == address(0)) revert MarketNotListed(marketId);
+    function _setHalted(uint32 marketId, bool halted) private {
+        MarketConfig.Market storage m = _listedMarket(marketId);
+        if (m.halted == halted) revert NoStateChange();
+        m.halted = halted;
+        emit MarketHaltChanged(marketId, !halted, halted);
     }
 
-    function _checkFee(uint16 feeBps) private pure {
-        if (feeBps > MAX_FEE_BPS) revert FeeAboveCap(feeBps, MAX_FEE_BPS);
+    function _listedMarket(uint32 marketId) private view returns (MarketConfig.Market storage m) {
+        m = _markets[marketId];
+        if (m.base == address(0)) revert MarketNotListed(marketId);
     }
 }

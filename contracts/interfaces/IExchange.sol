@@ -51,7 +51,15 @@ interface IExchange {
         MakerSignatureRejected, // 11: an ERC-1271 wallet that no longer approves the order
         TakerSignatureRejected, // 12
         SelfTrade, // 13: the same account on both sides
-        FillOrKillIncomplete // 14: another fill of the same fill-or-kill taker was skipped
+        FillOrKillIncomplete, // 14: another fill of the same fill-or-kill taker was skipped
+        MarketHalted, // 15: the guardian halted the market
+        PriceOutsideBand, // 16: the fill's price is outside the market's band around its reference
+        VelocityLimitReached, // 17: the fill would take the market past its lots per block
+        ReferencePriceUnavailable, // 18: the market's feed is stale, non-positive or failing, or it has no reference
+        MakerCancelAfterPassed, // 19: the account's cancel-after deadline has passed
+        TakerCancelAfterPassed, // 20
+        MakerWindowLimitReached, // 21: the fill would take the account past its own lots per window
+        TakerWindowLimitReached // 22
     }
 
     // ─── Events ─────────────────────────────────────────────────────────────────────────────
@@ -97,6 +105,47 @@ interface IExchange {
         uint64 priceTicks,
         uint64 lots
     );
+    /// @notice Emitted when the guardian pauses everything or the admin unpauses.
+    event PauseChanged(bool oldPaused, bool newPaused);
+    /// @notice Emitted when the guardian halts a market or the admin resumes it.
+    event MarketHaltChanged(uint32 indexed marketId, bool oldHalted, bool newHalted);
+    /// @notice Emitted when the admin changes a market's price band (and, if non-zero, its reference).
+    event PriceBandChanged(
+        uint32 indexed marketId,
+        uint16 oldBandBps,
+        uint16 newBandBps,
+        uint64 oldReferencePriceTicks,
+        uint64 newReferencePriceTicks
+    );
+    /// @notice Emitted when the admin sets or removes a market's price feed.
+    event PriceFeedChanged(
+        uint32 indexed marketId,
+        address oldFeed,
+        address newFeed,
+        uint32 oldMaxAgeSeconds,
+        uint32 newMaxAgeSeconds
+    );
+    /// @notice Emitted when the admin changes a market's velocity limit (0: none).
+    event VelocityLimitChanged(uint32 indexed marketId, uint64 oldMaxLotsPerBlock, uint64 newMaxLotsPerBlock);
+    /// @notice Emitted when an account changes its cancel-after deadline (0: off).
+    event CancelAfterChanged(address indexed account, uint40 oldDeadline, uint40 newDeadline);
+    /// @notice Emitted when an account's window limit on a market changes (windowSeconds 0: none).
+    event WindowLimitChanged(
+        address indexed account,
+        uint32 indexed marketId,
+        uint48 oldMaxLots,
+        uint24 oldWindowSeconds,
+        uint48 newMaxLots,
+        uint24 newWindowSeconds
+    );
+    /// @notice Emitted when an account asks to loosen its window limit; it applies at `effectiveAt`.
+    event WindowLimitLooseningScheduled(
+        address indexed account,
+        uint32 indexed marketId,
+        uint48 maxLots,
+        uint24 windowSeconds,
+        uint32 effectiveAt
+    );
     /// @notice Emitted for each fill skipped because of something a trader changed after signing.
     /// @param reason a `SkipReason`
     event FillSkipped(uint256 fillIndex, uint8 reason);
@@ -135,6 +184,8 @@ interface IExchange {
     error InvalidSignature(uint256 fillIndex, uint256 orderIndex);
     /// @notice Thrown when too little gas is left to give an ERC-1271 wallet its whole allowance.
     error InsufficientGasForWallet(uint256 fillIndex, uint256 orderIndex);
+    /// @notice Thrown when the fills of one market are not contiguous in the batch.
+    error MarketNotContiguous(uint256 fillIndex, uint32 marketId);
 
     // ─── Errors: everything else ────────────────────────────────────────────────────────────
 
@@ -156,6 +207,18 @@ interface IExchange {
     error MarketNotListed(uint32 marketId);
     /// @notice Thrown when the fee recipient would be the zero address.
     error ZeroFeeRecipient();
+    /// @notice Thrown by `settle` and `deposit` while the exchange is paused.
+    error EnforcedPause();
+    /// @notice Thrown when pausing what is paused, or unpausing what is not (likewise halting).
+    error NoStateChange();
+    /// @notice Thrown when a price band is wider than 100% (10,000 basis points).
+    error InvalidPriceBand(uint16 bandBps);
+    /// @notice Thrown when a band needs a reference price and none is given or known.
+    error NoReferencePrice(uint32 marketId);
+    /// @notice Thrown when a feed's or a token's decimals are above 18.
+    error UnsupportedDecimals(uint8 feedDecimals, uint8 baseDecimals, uint8 quoteDecimals);
+    /// @notice Thrown when a window limit has a zero cap but a non-zero window.
+    error InvalidWindowLimit(uint48 maxLots, uint24 windowSeconds);
 
     // ─── Markets and fees (admin) ───────────────────────────────────────────────────────────
 
@@ -228,4 +291,96 @@ interface IExchange {
 
     /// @notice The EIP-712 digest of an order, as signed by its maker.
     function hashOrder(Order calldata order) external view returns (bytes32);
+
+    // ─── Risk limits: guardian and admin ────────────────────────────────────────────────────
+
+    /// @notice Stops `settle` and `deposit` everywhere at once (guardian). Withdrawals and
+    /// cancels keep working.
+    function pause() external;
+
+    /// @notice Lifts the pause (admin).
+    function unpause() external;
+
+    /// @notice Whether the exchange is paused.
+    function paused() external view returns (bool);
+
+    /// @notice Halts one market at once (guardian): its fills are skipped with `MarketHalted`.
+    function haltMarket(uint32 marketId) external;
+
+    /// @notice Resumes a halted market (admin).
+    function resumeMarket(uint32 marketId) external;
+
+    /// @notice Sets a market's price band (admin): a fill priced more than `bandBps` away from the
+    /// reference is skipped with `PriceOutsideBand`; 0 turns the band off. The reference is the
+    /// market's feed when it has one, else the last price settled before the current call; a
+    /// non-zero `referencePriceTicks` sets that last price (the initial reference of a new market).
+    function setPriceBand(uint32 marketId, uint16 bandBps, uint64 referencePriceTicks) external;
+
+    /// @notice Sets (or, with the zero address, removes) a market's Chainlink-style price feed
+    /// (admin). An answer older than `maxAgeSeconds`, non-positive, or a failing feed makes the
+    /// market's fills skip with `ReferencePriceUnavailable` while a band is set.
+    function setPriceFeed(uint32 marketId, address feed, uint32 maxAgeSeconds) external;
+
+    /// @notice Caps the lots a market fills per block (admin); 0 turns the cap off.
+    function setVelocityLimit(uint32 marketId, uint64 maxLotsPerBlock) external;
+
+    /// @notice A market's risk limits and their state.
+    /// @return halted whether the guardian halted it
+    /// @return bandBps its price band (0: none)
+    /// @return maxLotsPerBlock its velocity limit (0: none)
+    /// @return feed its price feed (zero: none)
+    /// @return feedMaxAgeSeconds how old a feed answer may be
+    /// @return lastPriceTicks the last settled price (tracked while a band or velocity limit is set)
+    /// @return lotsThisBlock the lots filled in the current block (tracked likewise)
+    function riskLimits(
+        uint32 marketId
+    )
+        external
+        view
+        returns (
+            bool halted,
+            uint16 bandBps,
+            uint64 maxLotsPerBlock,
+            address feed,
+            uint32 feedMaxAgeSeconds,
+            uint64 lastPriceTicks,
+            uint64 lotsThisBlock
+        );
+
+    /// @notice The prices a fill in `marketId` may have now: `[minPriceTicks, maxPriceTicks]`
+    /// (`[0, 2^64-1]` without a band). `available` is false when the band has no usable reference.
+    function priceBounds(
+        uint32 marketId
+    ) external view returns (bool available, uint64 minPriceTicks, uint64 maxPriceTicks);
+
+    // ─── Risk limits: an account's own ──────────────────────────────────────────────────────
+
+    /// @notice A dead-man's switch: none of the caller's orders fill after `deadline` (unix
+    /// seconds) until it sets a new one; 0 turns it off. Takes effect at once.
+    function setCancelAfter(uint40 deadline) external;
+
+    /// @notice The caller's cap on the lots it fills in `marketId` per window of `windowSeconds`
+    /// (0 seconds: no cap). A tighter limit (a lower or equal cap over a longer or equal window)
+    /// applies at once and drops any pending loosening; a looser one applies after `LOOSEN_DELAY`.
+    function setWindowLimit(uint32 marketId, uint48 maxLots, uint24 windowSeconds) external;
+
+    /// @notice `account`'s cancel-after deadline (0: off).
+    function cancelAfter(address account) external view returns (uint40);
+
+    /// @notice `account`'s window limit on `marketId`, its current window, and any pending loosening.
+    function windowLimit(
+        address account,
+        uint32 marketId
+    )
+        external
+        view
+        returns (
+            uint48 maxLots,
+            uint24 windowSeconds,
+            uint32 windowStart,
+            uint48 usedLots,
+            uint48 pendingMaxLots,
+            uint24 pendingWindowSeconds,
+            uint32 pendingEffectiveAt
+        );
 }

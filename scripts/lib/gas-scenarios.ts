@@ -11,6 +11,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { BaseWallet } from "ethers";
 import { exchangeDomain, ORDER_TYPES, type Fill, type Order } from "../../test/helpers/orders";
+import { deployExchange } from "./deploy";
 
 export const BATCH_SIZES = [1, 10, 50] as const;
 export const MM_RESTING_ORDERS = 5;
@@ -58,7 +59,7 @@ async function measureScenario(
   const Token = await ethers.getContractFactory("MockERC20");
   const base = await Token.deploy("Wrapped Ether", "WETH", 18);
   const quote = await Token.deploy("USD Coin", "USDC", 6);
-  const exchange = await ethers.deployContract("Exchange", [admin.address]);
+  const exchange = await deployExchange(ethers, admin.address);
   await exchange.grantRole(await exchange.KEEPER_ROLE(), admin.address);
   await exchange.listMarket(base, quote, LOT_SIZE, TICK_SIZE, 5, 10);
   const exchangeAddress = await exchange.getAddress();

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { deployExchange as deployLinkedExchange } from "../../scripts/lib/deploy";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployExchange, LOT_SIZE, MAKER_FEE_BPS, TAKER_FEE_BPS, TICK_SIZE } from "../helpers/fixture";
 
@@ -26,7 +27,7 @@ describe("Exchange markets and fees", function () {
 
     it("emits FeeRecipientChanged from the zero address at deployment", async function () {
       const { admin } = await loadFixture(deployExchange);
-      const exchange = await ethers.deployContract("Exchange", [admin.address]);
+      const exchange = await deployLinkedExchange(ethers, admin.address);
       await expect(exchange.deploymentTransaction())
         .to.emit(exchange, "FeeRecipientChanged")
         .withArgs(ethers.ZeroAddress, admin.address);

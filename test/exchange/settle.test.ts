@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { deployExchange as deployLinkedExchange } from "../../scripts/lib/deploy";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { LOT_SIZE, MAKER_FEE_BPS, TAKER_FEE_BPS } from "../helpers/fixture";
 import {
@@ -199,7 +200,7 @@ describe("Exchange settle", function () {
         exchange,
         keeper,
         [ask1, buy1, ask2, buy2],
-        [fill(0, 1, 1n), fill(2, 3, 2n), fill(0, 1, 3n), fill(2, 3, 5n)],
+        [fill(0, 1, 1n), fill(0, 1, 3n), fill(2, 3, 2n), fill(2, 3, 5n)],
       );
       const q1 = quoteOf(1n, PRICE);
       const q3 = quoteOf(3n, PRICE);
@@ -216,6 +217,18 @@ describe("Exchange settle", function () {
       );
     });
 
+    it("settle reverts MarketNotContiguous when a market's fills are split by another market's", async function () {
+      const { exchange, domain, keeper, alice, bob } = await loadFixture(deployTwoMarkets);
+      const ask1 = await signed(alice, domain, { isBuy: false, nonce: 1n, marketId: 1n });
+      const buy1 = await signed(bob, domain, { isBuy: true, nonce: 1n, marketId: 1n });
+      const ask2 = await signed(alice, domain, { isBuy: false, nonce: 2n, marketId: 2n });
+      const buy2 = await signed(bob, domain, { isBuy: true, nonce: 2n, marketId: 2n });
+      await expect(
+        settleAs(exchange, keeper, [ask1, buy1, ask2, buy2], [fill(0, 1, 1n), fill(2, 3, 2n), fill(0, 1, 3n)]),
+      )
+        .to.be.revertedWithCustomError(exchange, "MarketNotContiguous")
+        .withArgs(2n, 1n);
+    });
     it("settle fills a buyer who holds exactly quote plus fee and skips one atom short", async function () {
       const { exchange, domain, keeper, alice, bob, carol, quote } = await loadFixture(deployFunded);
       const q = quoteOf(7n, PRICE);
@@ -483,10 +496,6 @@ describe("Exchange settle", function () {
         .withArgs(1n, 9n);
     });
 
-    // CONTRACT BUG: a batch whose first fill names market 0 is not rejected. `_loadMarket` returns early
-    // when `batch.marketId == marketId`, and the cached id starts at 0, so market 0 is never looked up:
-    // the fill "executes" with zero lot and tick sizes (no funds move, no fee), emits Traded and uses up
-    // both orders' fill state, instead of reverting UnknownMarket(0, 0).
     it("settle reverts UnknownMarket for market 0, even as the first fill", async function () {
       const { exchange, domain, keeper, alice, bob } = await loadFixture(deployFunded);
       const ask0 = await signed(alice, domain, {
@@ -1320,7 +1329,7 @@ describe("Exchange settle", function () {
 
     it("settle does not execute an order signed for another Exchange", async function () {
       const { exchange, domain, keeper, admin, alice, bob } = await loadFixture(deployFunded);
-      const other = await ethers.deployContract("Exchange", [admin.address]);
+      const other = await deployLinkedExchange(ethers, admin.address);
       const { chainId } = await ethers.provider.getNetwork();
       const ask = await signed(alice, exchangeDomain(chainId, await other.getAddress()), { isBuy: false, nonce: 1n });
       const buy = await signed(bob, domain, { isBuy: true, nonce: 1n });

@@ -1,4 +1,5 @@
 import { ethers } from "hardhat";
+import { deployExchange as deployLinkedExchange } from "../../scripts/lib/deploy";
 import { exchangeDomain } from "./orders";
 
 export const LOT_SIZE = 10n ** 16n; // 0.01 base (18 decimals) per lot
@@ -15,7 +16,7 @@ export async function deployExchange() {
   const Token = await ethers.getContractFactory("MockERC20");
   const base = await Token.deploy("Wrapped Ether", "WETH", 18);
   const quote = await Token.deploy("USD Coin", "USDC", 6);
-  const exchange = await ethers.deployContract("Exchange", [admin.address]);
+  const exchange = await deployLinkedExchange(ethers, admin.address);
   await exchange.grantRole(await exchange.KEEPER_ROLE(), keeper.address);
   await exchange.listMarket(base, quote, LOT_SIZE, TICK_SIZE, MAKER_FEE_BPS, TAKER_FEE_BPS);
   const { chainId } = await ethers.provider.getNetwork();

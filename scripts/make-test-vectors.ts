@@ -21,6 +21,7 @@ import {
   recoverAddress,
   toUtf8Bytes,
 } from "ethers";
+import { ORDER_TYPES } from "../test/helpers/orders";
 
 const OUTPUT = join(__dirname, "..", "test", "vectors", "orders.json");
 
@@ -28,19 +29,7 @@ const CHAIN_ID = 31337n;
 const VERIFYING_CONTRACT = getAddress("0x00000000000000000000000000000000000c0ffe");
 const DOMAIN = { name: "Crossbook", version: "1", chainId: CHAIN_ID, verifyingContract: VERIFYING_CONTRACT };
 
-/** Mirrors `IExchange.Order`, field by field. */
-const ORDER_FIELDS = [
-  { name: "maker", type: "address" },
-  { name: "marketId", type: "uint32" },
-  { name: "isBuy", type: "bool" },
-  { name: "flags", type: "uint8" },
-  { name: "maxFeeBps", type: "uint16" },
-  { name: "expiry", type: "uint40" },
-  { name: "nonce", type: "uint64" },
-  { name: "priceTicks", type: "uint64" },
-  { name: "lots", type: "uint64" },
-];
-const TYPES = { Order: ORDER_FIELDS };
+const TYPES = ORDER_TYPES;
 
 /** The throwaway keys: keccak256("crossbook test key <n>"). */
 const KEY_PHRASES = ["crossbook test key 1", "crossbook test key 2", "crossbook test key 3"];

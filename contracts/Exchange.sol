@@ -8,13 +8,11 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {IExchange} from "./interfaces/IExchange.sol";
 import {FillMath} from "./libraries/FillMath.sol";
 import {FillState} from "./libraries/FillState.sol";
 import {MarketConfig} from "./libraries/MarketConfig.sol";
 import {OrderHashing} from "./libraries/OrderHashing.sol";
-import {PriceBand} from "./libraries/PriceBand.sol";
 import {WindowLimit} from "./libraries/WindowLimit.sol";
 
 /// @title Crossbook exchange: vault balances and batch settlement of signed orders
@@ -72,6 +70,8 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         uint64 maxLotsPerBlock; // when RISK_VELOCITY
         uint64 lotsThisBlock; // when RISK_TRACKED, as of this point of the call
         uint64 lastPriceTicks; // when RISK_TRACKED, as of this point of the call
+        uint256 makerWindow; // the current fill's accounts' window words, to store once it executes
+        uint256 takerWindow;
         uint32[] visitedMarkets; // each market's fills must be contiguous: a market is loaded once
         uint256 visitedCount;
         uint256[] orderStatus; // per order: STATUS_* bits and, once checked, its validity code
@@ -110,8 +110,8 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     address private _feeRecipient;
     bool private _paused;
     mapping(address account => Account) private _accounts;
-    mapping(address account => mapping(uint32 marketId => WindowLimit.State)) private _windowLimits;
-    mapping(address maker => mapping(uint256 nonceDiv4 => FillState.Word)) private _fillWords;
+    mapping(uint256 accountAndMarket => WindowLimit.State) private _windowLimits; // WindowLimit.key
+    mapping(uint256 makerAndNonceDiv4 => FillState.Word) private _fillWords; // FillState.wordOf
     mapping(address account => mapping(address token => uint256)) private _balances;
 
     constructor(address admin) EIP712("Crossbook", "1") {
@@ -254,7 +254,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     ) external view returns (bool available, uint64 minPriceTicks, uint64 maxPriceTicks) {
         MarketConfig.Market storage m = _listedMarket(marketId);
         if (m.bandBps == 0) return (true, 0, type(uint64).max);
-        return _bandBounds(m, m.bandBps);
+        return m.bandBounds(m.bandBps);
     }
 
     // ─── Risk limits: an account's own ──────────────────────────────────────────────────────
@@ -269,7 +269,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     /// @inheritdoc IExchange
     function setWindowLimit(uint32 marketId, uint48 maxLots, uint24 windowSeconds) external {
         _listedMarket(marketId);
-        (bool hadLimit, bool hasLimit) = _windowLimits[msg.sender][marketId].set(
+        (bool hadLimit, bool hasLimit) = _windowLimits[WindowLimit.key(msg.sender, marketId)].set(
             msg.sender,
             marketId,
             maxLots,
@@ -302,15 +302,15 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
             uint32 pendingEffectiveAt
         )
     {
-        WindowLimit.State storage limit = _windowLimits[account][marketId];
+        WindowLimit.Fields memory f = WindowLimit.unpack(_windowLimits[WindowLimit.key(account, marketId)].word);
         return (
-            limit.maxLots,
-            limit.windowSeconds,
-            limit.windowStart,
-            limit.usedLots,
-            limit.pendingMaxLots,
-            limit.pendingWindowSeconds,
-            limit.pendingEffectiveAt
+            f.maxLots,
+            f.windowSeconds,
+            f.windowStart,
+            f.usedLots,
+            f.pendingMaxLots,
+            f.pendingWindowSeconds,
+            f.pendingEffectiveAt
         );
     }
 
@@ -352,9 +352,8 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     /// @inheritdoc IExchange
     function cancel(uint64[] calldata nonces) external {
         if (nonces.length == 0) revert NothingToCancel();
-        mapping(uint256 => FillState.Word) storage words = _fillWords[msg.sender];
         for (uint256 i; i < nonces.length; ++i) {
-            words.wordOf(nonces[i]).write(nonces[i], FillState.CANCELLED);
+            _fillWords.wordOf(msg.sender, nonces[i]).write(nonces[i], FillState.CANCELLED);
             emit OrderCancelled(msg.sender, nonces[i]);
         }
     }
@@ -370,7 +369,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
 
     /// @inheritdoc IExchange
     function filled(address maker, uint64 nonce) external view returns (uint64) {
-        return _fillWords[maker].wordOf(nonce).read(nonce);
+        return _fillWords.wordOf(maker, nonce).read(nonce);
     }
 
     /// @inheritdoc IExchange
@@ -479,10 +478,10 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
             Fill memory fill = fills[j - 1];
             _undoFill(batch, orders[fill.makerIndex], orders[fill.takerIndex], fill.lots);
             if (batch.orderStatus[fill.makerIndex] & STATUS_HAS_WINDOW != 0) {
-                _windowLimits[orders[fill.makerIndex].maker][batch.marketId].giveBack(fill.lots);
+                _windowLimits[WindowLimit.key(orders[fill.makerIndex].maker, batch.marketId)].giveBack(fill.lots);
             }
             if (batch.orderStatus[fill.takerIndex] & STATUS_HAS_WINDOW != 0) {
-                _windowLimits[orders[fill.takerIndex].maker][batch.marketId].giveBack(fill.lots);
+                _windowLimits[WindowLimit.key(orders[fill.takerIndex].maker, batch.marketId)].giveBack(fill.lots);
             }
         }
         for (uint256 j = first; j < end; ++j) {
@@ -538,8 +537,8 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         Fill memory fill,
         uint256 fillIndex
     ) private view returns (uint256) {
-        uint64 makerFilled = _fillWords[makerOrder.maker].wordOf(makerOrder.nonce).read(makerOrder.nonce);
-        uint64 takerFilled = _fillWords[takerOrder.maker].wordOf(takerOrder.nonce).read(takerOrder.nonce);
+        uint64 makerFilled = _fillWords.wordOf(makerOrder.maker, makerOrder.nonce).read(makerOrder.nonce);
+        uint64 takerFilled = _fillWords.wordOf(takerOrder.maker, takerOrder.nonce).read(takerOrder.nonce);
         if (makerFilled == FillState.CANCELLED) return uint256(SkipReason.MakerCancelled);
         if (takerFilled == FillState.CANCELLED) return uint256(SkipReason.TakerCancelled);
         _revertFillExceedsOrder(makerOrder.lots, makerFilled, fill.lots, fill.makerIndex, fillIndex);
@@ -558,8 +557,8 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         uint256 fillIndex,
         uint256 windows
     ) private returns (uint256 skipReason) {
-        FillState.Word storage makerWord = _fillWords[makerOrder.maker].wordOf(makerOrder.nonce);
-        FillState.Word storage takerWord = _fillWords[takerOrder.maker].wordOf(takerOrder.nonce);
+        FillState.Word storage makerWord = _fillWords.wordOf(makerOrder.maker, makerOrder.nonce);
+        FillState.Word storage takerWord = _fillWords.wordOf(takerOrder.maker, takerOrder.nonce);
         uint64 makerFilled = makerWord.read(makerOrder.nonce);
         uint64 takerFilled = takerWord.read(takerOrder.nonce);
         if (makerFilled == FillState.CANCELLED) return uint256(SkipReason.MakerCancelled);
@@ -581,24 +580,31 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         }
         windows &= STATUS_HAS_WINDOW | (STATUS_HAS_WINDOW << 1);
         if (windows != 0) {
-            skipReason = _checkWindowLimits(batch.marketId, makerOrder.maker, takerOrder.maker, lots, windows);
+            skipReason = _checkWindowLimits(batch, makerOrder.maker, takerOrder.maker, lots, windows);
             if (skipReason != 0) return skipReason;
         }
 
         skipReason = _moveFunds(batch, makerOrder, takerOrder.maker, lots);
         if (skipReason != 0) return skipReason;
 
-        if (batch.riskFlags & RISK_TRACKED != 0) {
-            // lotsThisBlock + lots <= maxLotsPerBlock when a velocity limit is set; without one the
-            // count is informational and saturates rather than overflow.
-            uint256 total = uint256(batch.lotsThisBlock) + lots;
-            batch.lotsThisBlock = total > type(uint64).max ? type(uint64).max : uint64(total);
+        uint256 riskFlags = batch.riskFlags;
+        if (riskFlags & RISK_TRACKED != 0) {
+            // With a velocity limit, lotsThisBlock + lots <= maxLotsPerBlock (checked above), so
+            // the sum fits in 64 bits; without one, lots per block are not counted.
+            if (riskFlags & RISK_VELOCITY != 0) {
+                unchecked {
+                    batch.lotsThisBlock += lots;
+                }
+            }
             batch.lastPriceTicks = makerOrder.priceTicks;
-            batch.riskFlags |= RISK_STATE_CHANGED;
+            batch.riskFlags = riskFlags | RISK_STATE_CHANGED;
         }
         if (windows != 0) {
-            if (windows & STATUS_HAS_WINDOW != 0) _windowLimits[makerOrder.maker][batch.marketId].consume(lots);
-            if (windows & (STATUS_HAS_WINDOW << 1) != 0) _windowLimits[takerOrder.maker][batch.marketId].consume(lots);
+            if (windows & STATUS_HAS_WINDOW != 0)
+                _windowLimits[WindowLimit.key(makerOrder.maker, batch.marketId)].word = batch.makerWindow;
+            if (windows & (STATUS_HAS_WINDOW << 1) != 0) {
+                _windowLimits[WindowLimit.key(takerOrder.maker, batch.marketId)].word = batch.takerWindow;
+            }
         }
 
         // Neither sum can exceed the order's lots (checked above), so neither reaches CANCELLED.
@@ -676,8 +682,8 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         } else {
             _unswap(batch, takerOrder.maker, makerOrder.maker, baseAtoms, quoteAtoms + takerFee, quoteAtoms - makerFee);
         }
-        FillState.Word storage makerWord = _fillWords[makerOrder.maker].wordOf(makerOrder.nonce);
-        FillState.Word storage takerWord = _fillWords[takerOrder.maker].wordOf(takerOrder.nonce);
+        FillState.Word storage makerWord = _fillWords.wordOf(makerOrder.maker, makerOrder.nonce);
+        FillState.Word storage takerWord = _fillWords.wordOf(takerOrder.maker, takerOrder.nonce);
         // The lots were added to both lanes by this fill earlier in this call.
         unchecked {
             makerWord.write(makerOrder.nonce, makerWord.read(makerOrder.nonce) - lots);
@@ -879,20 +885,32 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         return 0;
     }
 
-    /// @dev The accounts' own window limits in this market: 0 or the SkipReason. Starts a new
-    /// window (or applies a due loosening) in storage, which is the same whatever the fill does.
+    /// @dev The accounts' own window limits in this market: 0 or the SkipReason, and each limited
+    /// account's window word to store if the fill executes.
     function _checkWindowLimits(
-        uint32 marketId,
+        Batch memory batch,
         address maker,
         address taker,
         uint64 lots,
         uint256 windows
-    ) private returns (uint256) {
-        if (windows & STATUS_HAS_WINDOW != 0 && _windowLimits[maker][marketId].refresh(block.timestamp) < lots) {
-            return uint256(SkipReason.MakerWindowLimitReached);
+    ) private view returns (uint256) {
+        bool allowed;
+        uint32 marketId = batch.marketId;
+        if (windows & STATUS_HAS_WINDOW != 0) {
+            (allowed, batch.makerWindow) = WindowLimit.take(
+                _windowLimits[WindowLimit.key(maker, marketId)].word,
+                block.timestamp,
+                lots
+            );
+            if (!allowed) return uint256(SkipReason.MakerWindowLimitReached);
         }
-        if (windows & (STATUS_HAS_WINDOW << 1) != 0 && _windowLimits[taker][marketId].refresh(block.timestamp) < lots) {
-            return uint256(SkipReason.TakerWindowLimitReached);
+        if (windows & (STATUS_HAS_WINDOW << 1) != 0) {
+            (allowed, batch.takerWindow) = WindowLimit.take(
+                _windowLimits[WindowLimit.key(taker, marketId)].word,
+                block.timestamp,
+                lots
+            );
+            if (!allowed) return uint256(SkipReason.TakerWindowLimitReached);
         }
         return 0;
     }
@@ -932,7 +950,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
                 batch.maxLotsPerBlock = maxLotsPerBlock;
             }
             if (bandBps != 0) {
-                (bool available, uint64 low, uint64 high) = _bandBounds(m, bandBps);
+                (bool available, uint64 low, uint64 high) = m.bandBounds(bandBps);
                 if (!available) flags |= RISK_NO_REFERENCE;
                 flags |= RISK_BAND;
                 batch.minPriceTicks = low;
@@ -957,42 +975,6 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         }
     }
 
-    /// @dev The band `[low, high]` around the market's reference price, or `available == false`
-    /// when there is no usable reference: a stale, non-positive or failing feed, or, without a
-    /// feed, no last price.
-    function _bandBounds(
-        MarketConfig.Market storage m,
-        uint16 bandBps
-    ) private view returns (bool available, uint64 low, uint64 high) {
-        if (!m.hasFeed) {
-            uint64 lastPrice = m.lastPriceTicks;
-            if (lastPrice == 0) return (false, 0, 0);
-            (low, high) = PriceBand.bounds(lastPrice, 1, 1, bandBps);
-            return (true, low, high);
-        }
-        // A low-level call, so that a feed that reverts or answers garbage stops only its market.
-        (bool success, bytes memory answerData) = m.feed.staticcall(
-            abi.encodeCall(AggregatorV3Interface.latestRoundData, ())
-        );
-        if (!success || answerData.length < 160) return (false, 0, 0);
-        (, int256 answer, , uint256 updatedAt, ) = abi.decode(answerData, (uint256, int256, uint256, uint256, uint256));
-        if (answer <= 0 || updatedAt > block.timestamp || block.timestamp - updatedAt > m.feedMaxAge) {
-            return (false, 0, 0);
-        }
-        {
-            // The answer is the price of one whole base unit in whole quote units, with the feed's
-            // decimals; in ticks per lot that is answer * lotSize * 10^quoteDecimals /
-            // (tickSize * 10^(feedDecimals + baseDecimals)), and the power of ten left after
-            // cancelling is stored as feedScaleExponent on the side feedScaleUp says.
-            uint256 scale = 10 ** m.feedScaleExponent;
-            (uint256 num, uint256 den) = m.feedScaleUp
-                ? (uint256(m.lotSize) * scale, uint256(m.tickSize))
-                : (uint256(m.lotSize), uint256(m.tickSize) * scale);
-            (low, high) = PriceBand.bounds(uint256(answer), num, den, bandBps);
-            return (true, low, high);
-        }
-    }
-
     /// @dev Records that the immediate-or-cancel orders of `fill` were used in this call.
     function _markImmediateOrCancel(Batch memory batch, Fill memory fill) private pure {
         batch.anyImmediateOrCancel = true;
@@ -1005,7 +987,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         for (uint256 i; i < orders.length; ++i) {
             Order calldata order = orders[i];
             if (batch.orderStatus[i] & STATUS_IOC_USED != 0 && order.flags & IMMEDIATE_OR_CANCEL != 0) {
-                _fillWords[order.maker].wordOf(order.nonce).write(order.nonce, FillState.CANCELLED);
+                _fillWords.wordOf(order.maker, order.nonce).write(order.nonce, FillState.CANCELLED);
             }
         }
     }

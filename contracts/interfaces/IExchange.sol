@@ -331,7 +331,7 @@ interface IExchange {
     /// @return feed its price feed (zero: none)
     /// @return feedMaxAgeSeconds how old a feed answer may be
     /// @return lastPriceTicks the last settled price (tracked while a band or velocity limit is set)
-    /// @return lotsThisBlock the lots filled in the current block (tracked likewise)
+    /// @return lotsThisBlock the lots filled in the current block (counted while a velocity limit is set)
     function riskLimits(
         uint32 marketId
     )

@@ -12,6 +12,7 @@ import {PriceBand} from "./PriceBand.sol";
 /// by DELEGATECALL on the Exchange's storage): the admin's setters are rarely called and keeping
 /// them out of the Exchange's code leaves room under the 24 KiB contract size limit for a fully
 /// optimised `settle`. Every check and event is the Exchange's, as documented in `IExchange`.
+/// `bandBounds` is internal: `settle` and the `priceBounds` view share it.
 library MarketConfig {
     /// @notice No market fee can be set above 1%.
     uint16 internal constant MAX_FEE_BPS = 100;
@@ -99,6 +100,42 @@ library MarketConfig {
         (m.feedScaleUp, m.feedScaleExponent) =
             quoteDecimals >= down ? (true, quoteDecimals - down) : (false, down - quoteDecimals);
         (m.hasFeed, m.feed, m.feedMaxAge) = (true, feed, maxAgeSeconds);
+    }
+
+    /// @notice The band `[low, high]` around the market's reference price, or `available == false`
+    /// when there is no usable reference: a stale, non-positive or failing feed, or, without a
+    /// feed, no last price.
+    function bandBounds(
+        Market storage m,
+        uint16 bandBps
+    ) internal view returns (bool available, uint64 low, uint64 high) {
+        if (!m.hasFeed) {
+            uint64 lastPrice = m.lastPriceTicks;
+            if (lastPrice == 0) return (false, 0, 0);
+            (low, high) = PriceBand.bounds(lastPrice, 1, 1, bandBps);
+            return (true, low, high);
+        }
+        // A low-level call, so that a feed that reverts or answers garbage stops only its market.
+        (bool success, bytes memory answerData) = m.feed.staticcall(
+            abi.encodeCall(AggregatorV3Interface.latestRoundData, ())
+        );
+        if (!success || answerData.length < 160) return (false, 0, 0);
+        (, int256 answer, , uint256 updatedAt, ) = abi.decode(answerData, (uint256, int256, uint256, uint256, uint256));
+        if (answer <= 0 || updatedAt > block.timestamp || block.timestamp - updatedAt > m.feedMaxAge) {
+            return (false, 0, 0);
+        }
+        {
+            // The answer is the price of one whole base unit in whole quote units, with the feed's
+            // decimals; in ticks per lot that is answer * lotSize * 10^quoteDecimals /
+            // (tickSize * 10^(feedDecimals + baseDecimals)), and the power of ten left after
+            // cancelling is stored as feedScaleExponent on the side feedScaleUp says.
+            uint256 scale = 10 ** m.feedScaleExponent;
+            (uint256 num, uint256 den) = m.feedScaleUp
+                ? (uint256(m.lotSize) * scale, uint256(m.tickSize))
+                : (uint256(m.lotSize), uint256(m.tickSize) * scale);
+            (low, high) = PriceBand.bounds(uint256(answer), num, den, bandBps);
+            return (true, low, high);
+        }
     }
 
     /// @notice Reverts unless `feeBps` is within the cap.

@@ -11,20 +11,47 @@ import {IExchange} from "../interfaces/IExchange.sol";
 /// `LOOSEN_DELAY`, so a stolen bot key cannot lift the cap and drain the account in one block.
 /// `set` is `external` (this library is deployed and linked, like `MarketConfig`, to keep the
 /// Exchange under the contract size limit); the functions `settle` uses are internal.
+/// @dev The whole state is one packed word, read and written with shifts: `settle` checks and
+/// counts a market maker's fills against it on every fill, and a struct's field-by-field access
+/// cost several times as much (measured with `npm run bench:gas`, market-maker+limits).
 library WindowLimit {
     /// @notice How long a loosening waits before it applies.
     uint32 internal constant LOOSEN_DELAY = 1 hours;
 
-    /// @notice The whole state, in one slot. `windowSeconds == 0` means no limit.
+    /// @notice The state, packed from the lowest bits up:
+    ///   maxLots (48) | windowSeconds (24) | windowStart (32) | usedLots (48) |
+    ///   pendingMaxLots (48) | pendingWindowSeconds (24) | pendingEffectiveAt (32)
+    /// `windowSeconds == 0` means no limit; `pendingEffectiveAt == 0` means nothing pending.
     struct State {
+        uint256 word;
+    }
+
+    /// @notice The key of `account`'s limit on `marketId` in a flat mapping (192 bits, no collisions):
+    /// one hash per lookup where a mapping of mappings costs two.
+    function key(address account, uint32 marketId) internal pure returns (uint256) {
+        return (uint256(uint160(account)) << 32) | marketId;
+    }
+
+    /// @notice The unpacked state, for views and for `set`.
+    struct Fields {
         uint48 maxLots;
         uint24 windowSeconds;
         uint32 windowStart;
         uint48 usedLots;
         uint48 pendingMaxLots;
         uint24 pendingWindowSeconds;
-        uint32 pendingEffectiveAt; // 0: nothing pending
+        uint32 pendingEffectiveAt;
     }
+
+    uint256 private constant WINDOW_SHIFT = 48;
+    uint256 private constant START_SHIFT = 72;
+    uint256 private constant USED_SHIFT = 104;
+    uint256 private constant PENDING_MAX_SHIFT = 152;
+    uint256 private constant PENDING_WINDOW_SHIFT = 200;
+    uint256 private constant PENDING_AT_SHIFT = 224;
+    uint256 private constant MASK_24 = (1 << 24) - 1;
+    uint256 private constant MASK_32 = (1 << 32) - 1;
+    uint256 private constant MASK_48 = (1 << 48) - 1;
 
     /// @notice `account` asks for `(maxLots, windowSeconds)` on `marketId`: applied now if it is at
     /// least as tight as the current limit (dropping any pending loosening), else scheduled.
@@ -37,76 +64,91 @@ library WindowLimit {
         uint24 windowSeconds
     ) external returns (bool hadLimit, bool hasLimit) {
         if (maxLots == 0 && windowSeconds != 0) revert IExchange.InvalidWindowLimit(maxLots, windowSeconds);
-        refresh(state, block.timestamp); // apply a loosening that is already due, first
-        hadLimit = state.windowSeconds != 0 || state.pendingEffectiveAt != 0;
-        if (isTightening(state, maxLots, windowSeconds)) {
-            emit IExchange.WindowLimitChanged(
-                account,
-                marketId,
-                state.maxLots,
-                state.windowSeconds,
-                maxLots,
-                windowSeconds
-            );
-            (state.maxLots, state.windowSeconds) = (maxLots, windowSeconds);
-            (state.pendingMaxLots, state.pendingWindowSeconds, state.pendingEffectiveAt) = (0, 0, 0);
+        Fields memory f = unpack(_current(state.word, block.timestamp)); // a due loosening applies first
+        hadLimit = f.windowSeconds != 0 || f.pendingEffectiveAt != 0;
+        if (_isTightening(f, maxLots, windowSeconds)) {
+            emit IExchange.WindowLimitChanged(account, marketId, f.maxLots, f.windowSeconds, maxLots, windowSeconds);
+            (f.maxLots, f.windowSeconds) = (maxLots, windowSeconds);
+            (f.pendingMaxLots, f.pendingWindowSeconds, f.pendingEffectiveAt) = (0, 0, 0);
         } else {
             uint32 effectiveAt = uint32(block.timestamp) + LOOSEN_DELAY;
-            (state.pendingMaxLots, state.pendingWindowSeconds, state.pendingEffectiveAt) = (
-                maxLots,
-                windowSeconds,
-                effectiveAt
-            );
+            (f.pendingMaxLots, f.pendingWindowSeconds, f.pendingEffectiveAt) = (maxLots, windowSeconds, effectiveAt);
             emit IExchange.WindowLimitLooseningScheduled(account, marketId, maxLots, windowSeconds, effectiveAt);
         }
-        hasLimit = state.windowSeconds != 0 || state.pendingEffectiveAt != 0;
+        state.word = pack(f);
+        hasLimit = f.windowSeconds != 0 || f.pendingEffectiveAt != 0;
     }
 
-    /// @notice Whether `(maxLots, windowSeconds)` is at least as tight as `state`'s current limit.
-    function isTightening(State storage state, uint48 maxLots, uint24 windowSeconds) internal view returns (bool) {
-        if (windowSeconds == 0) return state.windowSeconds == 0; // removing a limit loosens it
-        if (state.windowSeconds == 0) return true; // any limit is tighter than none
-        return maxLots <= state.maxLots && windowSeconds >= state.windowSeconds;
-    }
-
-    /// @notice Applies a pending loosening whose time has come, and starts a new window when the
-    /// current one has ended. Returns the lots the account may still trade in this window, or
-    /// `type(uint256).max` when it has no limit.
-    function refresh(State storage state, uint256 time) internal returns (uint256 available) {
-        uint32 effectiveAt = state.pendingEffectiveAt;
-        if (effectiveAt != 0 && time >= effectiveAt) {
-            // The loosening applies now; the event for it was emitted when it was scheduled.
-            state.maxLots = state.pendingMaxLots;
-            state.windowSeconds = state.pendingWindowSeconds;
-            state.pendingMaxLots = 0;
-            state.pendingWindowSeconds = 0;
-            state.pendingEffectiveAt = 0;
-        }
-        uint24 window = state.windowSeconds;
-        if (window == 0) return type(uint256).max;
-        if (time >= uint256(state.windowStart) + window) {
-            state.windowStart = uint32(time);
-            state.usedLots = 0;
-        }
-        uint48 used = state.usedLots;
-        uint48 cap = state.maxLots;
-        return used >= cap ? 0 : cap - used;
-    }
-
-    /// @notice Counts `lots` against the current window. Call only after `refresh` allowed them.
-    function consume(State storage state, uint64 lots) internal {
-        if (state.windowSeconds == 0) return;
-        // lots <= what refresh returned <= maxLots - usedLots, so the sum fits in 48 bits.
-        state.usedLots += uint48(lots);
+    /// @notice Whether the account may trade `lots` more at `time`, and its state word once it has:
+    /// the word to store after the fill executes (unchanged when it has no limit).
+    function take(uint256 word, uint256 time, uint64 lots) internal pure returns (bool allowed, uint256 updated) {
+        updated = _current(word, time);
+        if ((updated >> WINDOW_SHIFT) & MASK_24 == 0) return (true, word);
+        uint256 maxLots = updated & MASK_48;
+        uint256 used = (updated >> USED_SHIFT) & MASK_48;
+        if (used >= maxLots || maxLots - used < lots) return (false, word);
+        // lots <= maxLots - usedLots, so the new usedLots fits in its 48 bits.
+        updated += uint256(lots) << USED_SHIFT;
+        return (true, updated);
     }
 
     /// @notice Gives back `lots` consumed earlier in this call (a fill-or-kill run undone). When
     /// that empties the window, the window is closed, so the next fill starts a new one: the
     /// account is never left with more room, or an earlier end, than without the undone fills.
     function giveBack(State storage state, uint64 lots) internal {
-        if (state.windowSeconds == 0) return;
-        uint48 used = state.usedLots - uint48(lots);
-        state.usedLots = used;
-        if (used == 0) state.windowStart = 0;
+        uint256 word = state.word;
+        if ((word >> WINDOW_SHIFT) & MASK_24 == 0) return;
+        // These lots were added to usedLots earlier in this call.
+        word -= uint256(lots) << USED_SHIFT;
+        if ((word >> USED_SHIFT) & MASK_48 == 0) word &= ~(MASK_32 << START_SHIFT);
+        state.word = word;
+    }
+
+    /// @notice The packed word's fields.
+    function unpack(uint256 word) internal pure returns (Fields memory f) {
+        f.maxLots = uint48(word);
+        f.windowSeconds = uint24(word >> WINDOW_SHIFT);
+        f.windowStart = uint32(word >> START_SHIFT);
+        f.usedLots = uint48(word >> USED_SHIFT);
+        f.pendingMaxLots = uint48(word >> PENDING_MAX_SHIFT);
+        f.pendingWindowSeconds = uint24(word >> PENDING_WINDOW_SHIFT);
+        f.pendingEffectiveAt = uint32(word >> PENDING_AT_SHIFT);
+    }
+
+    /// @notice The fields packed into one word.
+    function pack(Fields memory f) internal pure returns (uint256) {
+        return
+            uint256(f.maxLots) |
+            (uint256(f.windowSeconds) << WINDOW_SHIFT) |
+            (uint256(f.windowStart) << START_SHIFT) |
+            (uint256(f.usedLots) << USED_SHIFT) |
+            (uint256(f.pendingMaxLots) << PENDING_MAX_SHIFT) |
+            (uint256(f.pendingWindowSeconds) << PENDING_WINDOW_SHIFT) |
+            (uint256(f.pendingEffectiveAt) << PENDING_AT_SHIFT);
+    }
+
+    /// @dev `word` as it stands at `time`: a due loosening applied, and a new, empty window if the
+    /// last one ended.
+    function _current(uint256 word, uint256 time) private pure returns (uint256) {
+        uint256 effectiveAt = word >> PENDING_AT_SHIFT;
+        if (effectiveAt != 0 && time >= effectiveAt) {
+            uint256 pendingMax = (word >> PENDING_MAX_SHIFT) & MASK_48;
+            uint256 pendingWindow = (word >> PENDING_WINDOW_SHIFT) & MASK_24;
+            // Keep windowStart and usedLots; take the pending cap and window; clear the pending part.
+            word = (word & (((1 << PENDING_MAX_SHIFT) - 1) & ~MASK_48 & ~(MASK_24 << WINDOW_SHIFT))) | pendingMax;
+            word |= pendingWindow << WINDOW_SHIFT;
+        }
+        uint256 window = (word >> WINDOW_SHIFT) & MASK_24;
+        if (window != 0 && time >= ((word >> START_SHIFT) & MASK_32) + window) {
+            // A new window from `time` (timestamps fit in 32 bits until 2106) with nothing used.
+            word = (word & ~(MASK_32 << START_SHIFT) & ~(MASK_48 << USED_SHIFT)) | (time << START_SHIFT);
+        }
+        return word;
+    }
+
+    function _isTightening(Fields memory f, uint48 maxLots, uint24 windowSeconds) private pure returns (bool) {
+        if (windowSeconds == 0) return f.windowSeconds == 0; // removing a limit loosens it
+        if (f.windowSeconds == 0) return true; // any limit is tighter than none
+        return maxLots <= f.maxLots && windowSeconds >= f.windowSeconds;
     }
 }

@@ -7,6 +7,11 @@
  *
  *   distinct       maker_i sells to taker_i, every pair a different two accounts
  *   market-maker   one maker with MM_RESTING_ORDERS resting asks, each taker buys from one of them
+ *
+ * and each again "+limits": the market has a price feed, a 5% band around it and a velocity
+ * limit; every maker has a cancel-after deadline (a market maker's heartbeat), and the market
+ * maker also a window limit on its lots per hour. No limit is reached: this measures what the
+ * checks cost a fill that passes them.
  */
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { BaseWallet } from "ethers";
@@ -20,7 +25,8 @@ const TICK_SIZE = 100n;
 const PRICE_TICKS = 300_000n;
 const LOTS = 10n;
 
-export type ScenarioName = "distinct" | "market-maker";
+export const SCENARIOS = ["distinct", "market-maker", "distinct+limits", "market-maker+limits"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
 export interface GasFigure {
   scenario: ScenarioName;
   fills: number;
@@ -38,7 +44,7 @@ export async function measureGasScenarios(
   onFigure: (figure: GasFigure) => void = () => {},
 ): Promise<GasFigure[]> {
   const figures: GasFigure[] = [];
-  for (const scenario of ["distinct", "market-maker"] as const) {
+  for (const scenario of SCENARIOS) {
     for (const fills of BATCH_SIZES) {
       for (const figure of await measureScenario(hre, scenario, fills)) {
         figures.push(figure);
@@ -65,7 +71,8 @@ async function measureScenario(
   const exchangeAddress = await exchange.getAddress();
   const domain = exchangeDomain((await ethers.provider.getNetwork()).chainId, exchangeAddress);
 
-  const makerCount = scenario === "distinct" ? fillCount : 1;
+  const distinct = scenario.startsWith("distinct");
+  const makerCount = distinct ? fillCount : 1;
   const traders = Array.from(
     { length: makerCount + fillCount },
     (_, i) => new ethers.Wallet(ethers.id(`crossbook gas ${scenario} ${fillCount} ${i}`), ethers.provider),
@@ -80,6 +87,16 @@ async function measureScenario(
       await token.connect(trader).approve(exchangeAddress, funding);
       await exchange.connect(trader).deposit(token, funding);
     }
+  }
+  if (scenario.endsWith("+limits")) {
+    // 3,000 quote per base with 8 decimals = PRICE_TICKS ticks per lot for these sizes.
+    const feed = await ethers.deployContract("MockPriceFeed", [8, 3_000n * 10n ** 8n]);
+    await exchange.setPriceFeed(1, feed, 3_600);
+    await exchange.setPriceBand(1, 500, 0);
+    await exchange.setVelocityLimit(1, 1_000_000);
+    const heartbeat = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 86_400n;
+    for (const maker of makers) await exchange.connect(maker).setCancelAfter(heartbeat);
+    if (!distinct) await exchange.connect(makers[0]).setWindowLimit(1, 1_000_000, 3_600);
   }
 
   const figures: GasFigure[] = [];
@@ -98,7 +115,7 @@ async function measureScenario(
       priceTicks: PRICE_TICKS,
       lots,
     });
-    if (scenario === "distinct") {
+    if (distinct) {
       for (let i = 0; i < fillCount; i++) {
         orders.push(order(makers[i], false, BigInt(round), LOTS), order(takers[i], true, BigInt(round), LOTS));
         signers.push(makers[i], takers[i]);

@@ -50,7 +50,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     struct Account {
         uint64 minNonce;
         uint40 cancelAfter; // 0: off
-        uint16 windowLimitCount; // markets with a window limit (or a pending one): 0 skips their lookup
+        uint32 windowLimitCount; // markets with a window limit (or a pending one): 0 skips their lookup
     }
 
     /// @dev Per-call working state of `settle`, in memory.
@@ -93,8 +93,9 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     uint256 private constant CHECK_ONLY = 2;
     uint256 private constant VALID = 0xff;
     uint256 private constant STATUS_IOC_USED = 1 << 8;
-    uint256 private constant STATUS_FOK_USED = 1 << 9;
     uint256 private constant STATUS_HAS_WINDOW = 1 << 10; // the maker has window limits somewhere
+    // Above bit 11: `_settleFill` passes `makerStatus | takerStatus << 1` and keeps bits 10 and 11.
+    uint256 private constant STATUS_FOK_USED = 1 << 12;
 
     // riskFlags: what the per-fill market checks must look at.
     uint256 private constant RISK_HALTED = 1;
@@ -302,7 +303,9 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
             uint32 pendingEffectiveAt
         )
     {
-        WindowLimit.Fields memory f = WindowLimit.unpack(_windowLimits[WindowLimit.key(account, marketId)].word);
+        uint256 word = _windowLimits[WindowLimit.key(account, marketId)].word;
+        WindowLimit.Fields memory f = WindowLimit.unpack(WindowLimit.asOf(word, block.timestamp));
+        if (f.usedLots == 0) f.windowStart = 0; // nothing filled in it: no window is open
         return (
             f.maxLots,
             f.windowSeconds,
@@ -436,6 +439,9 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         uint64 orderLots = batch.takerOrder.lots;
         if (total != orderLots) revert FillOrKillSizeMismatch(first, orderLots, total);
 
+        // Every fill of the run is in the taker's market: load it before taking the snapshot, so
+        // that the snapshot is this market's state, not the previous market's or an empty one.
+        _loadMarket(batch, batch.takerOrder.marketId, first);
         // What the run changes of the market's tracked state, to put back if it is abandoned.
         uint64 lotsThisBlock = batch.lotsThisBlock;
         uint64 lastPriceTicks = batch.lastPriceTicks;

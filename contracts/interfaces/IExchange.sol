@@ -367,7 +367,9 @@ interface IExchange {
     /// @notice `account`'s cancel-after deadline (0: off).
     function cancelAfter(address account) external view returns (uint40);
 
-    /// @notice `account`'s window limit on `marketId`, its current window, and any pending loosening.
+    /// @notice `account`'s window limit on `marketId`, its current window, and any pending loosening,
+    /// as they stand now: a loosening that is due applied; `windowStart` 0 while no window is open
+    /// (none has a fill yet, or the last one ended).
     function windowLimit(
         address account,
         uint32 marketId

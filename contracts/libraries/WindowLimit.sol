@@ -64,7 +64,7 @@ library WindowLimit {
         uint24 windowSeconds
     ) external returns (bool hadLimit, bool hasLimit) {
         if (maxLots == 0 && windowSeconds != 0) revert IExchange.InvalidWindowLimit(maxLots, windowSeconds);
-        Fields memory f = unpack(_current(state.word, block.timestamp)); // a due loosening applies first
+        Fields memory f = unpack(asOf(state.word, block.timestamp)); // a due loosening applies first
         hadLimit = f.windowSeconds != 0 || f.pendingEffectiveAt != 0;
         if (_isTightening(f, maxLots, windowSeconds)) {
             emit IExchange.WindowLimitChanged(account, marketId, f.maxLots, f.windowSeconds, maxLots, windowSeconds);
@@ -82,8 +82,8 @@ library WindowLimit {
     /// @notice Whether the account may trade `lots` more at `time`, and its state word once it has:
     /// the word to store after the fill executes (unchanged when it has no limit).
     function take(uint256 word, uint256 time, uint64 lots) internal pure returns (bool allowed, uint256 updated) {
-        updated = _current(word, time);
-        if ((updated >> WINDOW_SHIFT) & MASK_24 == 0) return (true, word);
+        updated = asOf(word, time);
+        if ((updated >> WINDOW_SHIFT) & MASK_24 == 0) return (true, updated); // no limit (now)
         uint256 maxLots = updated & MASK_48;
         uint256 used = (updated >> USED_SHIFT) & MASK_48;
         if (used >= maxLots || maxLots - used < lots) return (false, word);
@@ -127,9 +127,9 @@ library WindowLimit {
             (uint256(f.pendingEffectiveAt) << PENDING_AT_SHIFT);
     }
 
-    /// @dev `word` as it stands at `time`: a due loosening applied, and a new, empty window if the
+    /// @notice `word` as it stands at `time`: a due loosening applied, and a new, empty window if the
     /// last one ended.
-    function _current(uint256 word, uint256 time) private pure returns (uint256) {
+    function asOf(uint256 word, uint256 time) internal pure returns (uint256) {
         uint256 effectiveAt = word >> PENDING_AT_SHIFT;
         if (effectiveAt != 0 && time >= effectiveAt) {
             uint256 pendingMax = (word >> PENDING_MAX_SHIFT) & MASK_48;

@@ -42,6 +42,14 @@ export const SkipReason = {
   TakerSignatureRejected: 12,
   SelfTrade: 13,
   FillOrKillIncomplete: 14,
+  MarketHalted: 15,
+  PriceOutsideBand: 16,
+  VelocityLimitReached: 17,
+  ReferencePriceUnavailable: 18,
+  MakerCancelAfterPassed: 19,
+  TakerCancelAfterPassed: 20,
+  MakerWindowLimitReached: 21,
+  TakerWindowLimitReached: 22,
 } as const;
 
 export const ORDER_TYPES = {

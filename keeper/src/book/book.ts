@@ -1,0 +1,311 @@
+/**
+ * The matching engine of one market: price-time priority, fills at the resting order's price,
+ * self-trade prevention by cancelling the resting order, POST_ONLY / IMMEDIATE_OR_CANCEL /
+ * FILL_OR_KILL as in the Exchange contract.
+ *
+ * Pure and deterministic: no I/O, no clock, no randomness. Every operation returns what it did
+ * (fills, orders removed, level changes) instead of emitting events, so that the caller can
+ * persist it and publish it. See keeper/README.md, "Book".
+ */
+import { Level, OrderNode } from "./level";
+import { BookSide } from "./side";
+import {
+  FILL_OR_KILL,
+  IMMEDIATE_OR_CANCEL,
+  KNOWN_FLAGS,
+  MAX_UINT64,
+  POST_ONLY,
+  type ChangeResult,
+  type Depth,
+  type Fill,
+  type LevelChange,
+  type NewOrder,
+  type PlaceResult,
+  type RejectReason,
+  type RestingOrder,
+  type RestoreResult,
+} from "./types";
+
+export class OrderBook {
+  private readonly bids = new BookSide(true);
+  private readonly asks = new BookSide(false);
+  private readonly byId = new Map<string, OrderNode>();
+  private readonly byAccount = new Map<string, Set<OrderNode>>();
+  private seqCounter: number;
+
+  /**
+   * @param options.nextSeq the `seq` of the first order placed; on a rebuild, one more than the
+   *   largest `seq` the book ever gave in this market (resting or not), so that no `seq` is reused.
+   */
+  constructor(options: { nextSeq?: number } = {}) {
+    const nextSeq = options.nextSeq ?? 0;
+    if (!Number.isSafeInteger(nextSeq) || nextSeq < 0) {
+      throw new RangeError(`OrderBook: nextSeq must be a non-negative safe integer, got ${nextSeq}`);
+    }
+    this.seqCounter = nextSeq;
+  }
+
+  /** The `seq` the next accepted order gets. */
+  get nextSeq(): number {
+    return this.seqCounter;
+  }
+
+  /** Number of resting orders. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /**
+   * Matches `order` against the book, then rests its remainder unless it is IOC or FOK.
+   *
+   * - Fills go best price first, then earliest `seq`, each at the resting order's price.
+   * - A resting order of the taker's own account that the taker reaches is removed
+   *   (`selfTradeCancelled`) and matching goes on behind it: the book never produces a fill
+   *   with one account on both sides.
+   * - POST_ONLY is rejected if any resting order (its own included) is at a price it crosses.
+   * - FILL_OR_KILL is rejected, and the book left unchanged, unless the liquidity it crosses,
+   *   less its own account's, covers all its lots.
+   * - IMMEDIATE_OR_CANCEL (and FILL_OR_KILL) never rests; what is left is dropped.
+   */
+  place(order: NewOrder): PlaceResult {
+    const rejected = this.validate(order);
+    if (rejected !== undefined) return reject(order, rejected);
+    const { isBuy, priceTicks, flags } = order;
+    const opposite = isBuy ? this.asks : this.bids;
+    const best = opposite.best;
+    const crosses = best !== undefined && opposite.crosses(best.priceTicks, priceTicks);
+
+    if (flags & POST_ONLY && crosses) return reject(order, "post-only-would-cross");
+    if (flags & FILL_OR_KILL && !this.canFill(opposite, order)) return reject(order, "fill-or-kill-unfillable");
+
+    const seq = this.seqCounter++;
+    const fills: Fill[] = [];
+    const levels: LevelChange[] = [];
+    const selfTradeCancelled: RestingOrder[] = [];
+    let remaining = order.lots;
+
+    if (crosses) {
+      let level: Level | undefined = best;
+      while (level !== undefined && remaining > 0n && opposite.crosses(level.priceTicks, priceTicks)) {
+        let maker = level.head;
+        while (maker !== undefined && remaining > 0n) {
+          const next = maker.next;
+          if (maker.account === order.account) {
+            selfTradeCancelled.push(maker.toResting());
+            this.unlink(maker);
+          } else if (maker.lots > remaining) {
+            maker.lots -= remaining;
+            level.totalLots -= remaining;
+            fills.push(fill(maker, order.id, remaining, maker.lots));
+            remaining = 0n;
+          } else {
+            remaining -= maker.lots;
+            fills.push(fill(maker, order.id, maker.lots, 0n));
+            this.unlink(maker);
+          }
+          maker = next;
+        }
+        levels.push(level.change());
+        if (level.count !== 0) break; // the taker is done: a level it did not empty stops it
+        const emptied: Level = level;
+        level = opposite.after(emptied);
+        opposite.delete(emptied);
+      }
+    }
+
+    let rested = false;
+    if (remaining > 0n && (flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) === 0) {
+      const node = new OrderNode(order.id, order.account, isBuy, priceTicks, remaining, flags, seq);
+      const level = (isBuy ? this.bids : this.asks).getOrCreate(priceTicks);
+      level.append(node);
+      this.index(node);
+      levels.push(level.change());
+      rested = true;
+    }
+    return { seq, fills, selfTradeCancelled, rested, remainingLots: remaining, levels };
+  }
+
+  /** Removes a resting order. O(1), plus O(log levels) if its level empties. */
+  cancel(id: string): ChangeResult | undefined {
+    const node = this.byId.get(id);
+    if (node === undefined) return undefined;
+    const level = node.level as Level;
+    this.unlink(node);
+    const levels = [level.change()];
+    if (level.count === 0) this.sideOf(node).delete(level);
+    return { order: node.toResting(), removed: true, levels };
+  }
+
+  /**
+   * Takes `lots` off a resting order, keeping its time priority; reducing by its whole size or
+   * more removes it. Throws a RangeError unless lots ≥ 1.
+   */
+  reduce(id: string, lots: bigint): ChangeResult | undefined {
+    if (lots < 1n) throw new RangeError(`reduce: lots must be at least 1, got ${lots}`);
+    const node = this.byId.get(id);
+    if (node === undefined) return undefined;
+    if (lots >= node.lots) return this.cancel(id);
+    const level = node.level as Level;
+    node.lots -= lots;
+    level.totalLots -= lots;
+    return { order: node.toResting(), removed: false, levels: [level.change()] };
+  }
+
+  /**
+   * Gives `lots` back to a resting order, keeping its time priority: for the size of a fill that
+   * the chain skipped. (An order that has left the book comes back through `restore`.) Throws a
+   * RangeError unless lots ≥ 1 and the order stays within 2^64-1 lots.
+   */
+  increase(id: string, lots: bigint): ChangeResult | undefined {
+    if (lots < 1n) throw new RangeError(`increase: lots must be at least 1, got ${lots}`);
+    const node = this.byId.get(id);
+    if (node === undefined) return undefined;
+    if (node.lots + lots > MAX_UINT64) throw new RangeError(`increase: ${id} would exceed 2^64-1 lots`);
+    const level = node.level as Level;
+    node.lots += lots;
+    level.totalLots += lots;
+    return { order: node.toResting(), removed: false, levels: [level.change()] };
+  }
+
+  /**
+   * Puts a resting order back without matching, at its original time priority `seq` (O(1) when
+   * orders come in `seq` order, as in a rebuild from the store). `nextSeq` moves past `seq`.
+   * Rejected, with the book unchanged, if the order would cross the other side (the caller then
+   * places it as a new order), if it is IOC or FOK, or if it is invalid as in `place`.
+   */
+  restore(order: RestingOrder): RestoreResult {
+    const rejected = this.validate(order) ?? this.validateRestore(order);
+    if (rejected !== undefined) return { rejected, levels: [] };
+    const side = order.isBuy ? this.bids : this.asks;
+    const existing = side.get(order.priceTicks);
+    const node = new OrderNode(
+      order.id,
+      order.account,
+      order.isBuy,
+      order.priceTicks,
+      order.lots,
+      order.flags,
+      order.seq,
+    );
+    if (existing !== undefined && !existing.insertBySeq(node)) return { rejected: "invalid-seq", levels: [] };
+    const level = existing ?? side.getOrCreate(order.priceTicks);
+    if (existing === undefined) level.append(node);
+    this.index(node);
+    if (order.seq >= this.seqCounter) this.seqCounter = order.seq + 1;
+    return { levels: [level.change()] };
+  }
+
+  /** The resting order with this id. */
+  get(id: string): RestingOrder | undefined {
+    return this.byId.get(id)?.toResting();
+  }
+
+  /** The resting orders of `account`, earliest first. */
+  ordersOf(account: string): RestingOrder[] {
+    const nodes = this.byAccount.get(account);
+    if (nodes === undefined) return [];
+    return [...nodes].sort((a, b) => a.seq - b.seq).map((node) => node.toResting());
+  }
+
+  /** Every resting order, earliest first: what `restore` takes, in order, to rebuild this book. */
+  restingOrders(): RestingOrder[] {
+    return [...this.byId.values()].sort((a, b) => a.seq - b.seq).map((node) => node.toResting());
+  }
+
+  /** The orders resting at one price, in time priority. */
+  queue(isBuy: boolean, priceTicks: bigint): RestingOrder[] {
+    const out: RestingOrder[] = [];
+    const level = (isBuy ? this.bids : this.asks).get(priceTicks);
+    for (let node = level?.head; node !== undefined; node = node.next) out.push(node.toResting());
+    return out;
+  }
+
+  /** Highest bid price, if any. */
+  bestBid(): bigint | undefined {
+    return this.bids.best?.priceTicks;
+  }
+
+  /** Lowest ask price, if any. */
+  bestAsk(): bigint | undefined {
+    return this.asks.best?.priceTicks;
+  }
+
+  /** The best `limit` aggregated levels of each side, best first. */
+  depth(limit = Infinity): Depth {
+    return { bids: this.bids.depth(limit), asks: this.asks.depth(limit) };
+  }
+
+  private validate(order: NewOrder): RejectReason | undefined {
+    if (this.byId.has(order.id)) return "duplicate-id";
+    if (order.lots < 1n || order.lots > MAX_UINT64) return "invalid-lots";
+    if (order.priceTicks < 1n || order.priceTicks > MAX_UINT64) return "invalid-price";
+    const flags = order.flags;
+    if (!Number.isInteger(flags) || flags < 0 || flags & ~KNOWN_FLAGS) return "invalid-flags";
+    if (flags & POST_ONLY && flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) return "invalid-flags";
+    return undefined;
+  }
+
+  private validateRestore(order: RestingOrder): RejectReason | undefined {
+    if (order.flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) return "never-rests";
+    if (!Number.isSafeInteger(order.seq) || order.seq < 0) return "invalid-seq";
+    const opposite = order.isBuy ? this.asks : this.bids;
+    if (opposite.best !== undefined && opposite.crosses(opposite.best.priceTicks, order.priceTicks)) {
+      return "would-cross";
+    }
+    return undefined;
+  }
+
+  /** Whether the orders `order` crosses, less its own account's, add up to all its lots. */
+  private canFill(opposite: BookSide, order: NewOrder): boolean {
+    const hasOwnOrders = this.byAccount.has(order.account);
+    let available = 0n;
+    for (let level = opposite.best; level !== undefined; level = opposite.after(level)) {
+      if (!opposite.crosses(level.priceTicks, order.priceTicks)) return false;
+      if (!hasOwnOrders) {
+        available += level.totalLots;
+      } else {
+        for (let node = level.head; node !== undefined; node = node.next) {
+          if (node.account !== order.account) available += node.lots;
+        }
+      }
+      if (available >= order.lots) return true;
+    }
+    return false;
+  }
+
+  private sideOf(node: OrderNode): BookSide {
+    return node.isBuy ? this.bids : this.asks;
+  }
+
+  private index(node: OrderNode): void {
+    this.byId.set(node.id, node);
+    const mine = this.byAccount.get(node.account);
+    if (mine === undefined) this.byAccount.set(node.account, new Set([node]));
+    else mine.add(node);
+  }
+
+  /** Takes `node` out of its level and the indexes; leaves an empty level for the caller. */
+  private unlink(node: OrderNode): void {
+    (node.level as Level).remove(node);
+    this.byId.delete(node.id);
+    const mine = this.byAccount.get(node.account) as Set<OrderNode>;
+    mine.delete(node);
+    if (mine.size === 0) this.byAccount.delete(node.account);
+  }
+}
+
+function fill(maker: OrderNode, takerId: string, lots: bigint, makerRemainingLots: bigint): Fill {
+  return { makerId: maker.id, takerId, priceTicks: maker.priceTicks, lots, makerRemainingLots };
+}
+
+function reject(order: NewOrder, rejected: RejectReason): PlaceResult {
+  return {
+    seq: -1,
+    fills: [],
+    selfTradeCancelled: [],
+    rested: false,
+    remainingLots: order.lots,
+    rejected,
+    levels: [],
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The types the matching engine takes and returns. Every quantity that is a `uint64` on-chain
+ * (`priceTicks`, `lots`) is a `bigint`; `seq` is the book's own time-priority counter.
+ */
+
+/** Order flag bits, as in the `Order.flags` field of the Exchange contract. */
+export const POST_ONLY = 1;
+export const IMMEDIATE_OR_CANCEL = 2;
+export const FILL_OR_KILL = 4;
+export const KNOWN_FLAGS = POST_ONLY | IMMEDIATE_OR_CANCEL | FILL_OR_KILL;
+
+/** The largest value of a Solidity `uint64`: the bound of `priceTicks` and `lots`. */
+export const MAX_UINT64 = (1n << 64n) - 1n;
+
+/** An order as it arrives at the book, already validated by the keeper's risk checks. */
+export interface NewOrder {
+  /** Unique within the book, e.g. the EIP-712 order hash. */
+  readonly id: string;
+  /** The maker address. Compared exactly: the caller passes one canonical spelling per account. */
+  readonly account: string;
+  readonly isBuy: boolean;
+  /** Limit price, in ticks per lot, 1 ≤ priceTicks ≤ 2^64-1. */
+  readonly priceTicks: bigint;
+  /** Size in lots, 1 ≤ lots ≤ 2^64-1. */
+  readonly lots: bigint;
+  /** `POST_ONLY | IMMEDIATE_OR_CANCEL | FILL_OR_KILL` bits; 0 for a plain limit order. */
+  readonly flags: number;
+}
+
+/** An order resting in the book. `lots` is what is left of it; `seq` is its time priority. */
+export interface RestingOrder extends NewOrder {
+  /** Lower is earlier. Assigned by `place`; given back to `restore` when the book is rebuilt. */
+  readonly seq: number;
+}
+
+/** One match: `lots` traded at the maker's (resting order's) price. */
+export interface Fill {
+  readonly makerId: string;
+  readonly takerId: string;
+  readonly priceTicks: bigint;
+  readonly lots: bigint;
+  /** What is left of the maker order after this fill; 0 means it has left the book. */
+  readonly makerRemainingLots: bigint;
+}
+
+/** The new state of one price level after an operation: what a market-data delta carries. */
+export interface LevelChange {
+  readonly isBuy: boolean;
+  readonly priceTicks: bigint;
+  /** Total lots resting at this price now; 0 means the level is gone. */
+  readonly lots: bigint;
+  /** Number of orders resting at this price now. */
+  readonly orders: number;
+}
+
+/** Why `place` or `restore` refused an order. The book is unchanged by a refused order. */
+export type RejectReason =
+  /** An order with this id is resting in the book. */
+  | "duplicate-id"
+  /** `lots` is not in 1 ..= 2^64-1. */
+  | "invalid-lots"
+  /** `priceTicks` is not in 1 ..= 2^64-1. */
+  | "invalid-price"
+  /** Unknown flag bits, or POST_ONLY together with IMMEDIATE_OR_CANCEL or FILL_OR_KILL. */
+  | "invalid-flags"
+  /** A post-only order that would take liquidity. */
+  | "post-only-would-cross"
+  /** A fill-or-kill order that the book (less the taker's own orders) cannot fill in full. */
+  | "fill-or-kill-unfillable"
+  /** `restore`: the order would cross the opposite side, so it cannot rest without matching. */
+  | "would-cross"
+  /** `restore`: an immediate-or-cancel or fill-or-kill order, which never rests. */
+  | "never-rests"
+  /** `restore`: `seq` is not a non-negative safe integer, or another order at its price has it. */
+  | "invalid-seq";
+
+/** What `place` did. */
+export interface PlaceResult {
+  /** The order's time priority if it was accepted (even if it did not rest); -1 if rejected. */
+  readonly seq: number;
+  /** In execution order. */
+  readonly fills: Fill[];
+  /**
+   * Resting orders of the taker's own account that the taker met and removed (self-trade
+   * prevention, "cancel resting"): each as it was just before it was removed.
+   */
+  readonly selfTradeCancelled: RestingOrder[];
+  /** Whether the remainder now rests in the book. */
+  readonly rested: boolean;
+  /** Lots not filled: resting if `rested`, else dropped (IOC/FOK) or never accepted (rejected). */
+  readonly remainingLots: bigint;
+  /** Set when the order was refused; then nothing else happened. */
+  readonly rejected?: RejectReason;
+  /** Every price level whose total changed, once each, with its final state. */
+  readonly levels: LevelChange[];
+}
+
+/** What `cancel`, `reduce` and `increase` did to a resting order. */
+export interface ChangeResult {
+  /** The order after the change; if `removed`, as it was just before it left (`lots` = what was left of it). */
+  readonly order: RestingOrder;
+  /** Whether the order has left the book. */
+  readonly removed: boolean;
+  readonly levels: LevelChange[];
+}
+
+/** What `restore` did. */
+export interface RestoreResult {
+  readonly rejected?: RejectReason;
+  readonly levels: LevelChange[];
+}
+
+/** One aggregated price level of a depth snapshot. */
+export interface DepthLevel {
+  readonly priceTicks: bigint;
+  readonly lots: bigint;
+  readonly orders: number;
+}
+
+/** Aggregated levels per side, best first. */
+export interface Depth {
+  readonly bids: DepthLevel[];
+  readonly asks: DepthLevel[];
+}

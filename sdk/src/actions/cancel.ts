@@ -1,0 +1,33 @@
+import type { Hash } from "viem";
+import type { AnyWalletClient } from "../signer";
+import { writeExchange, type WriteParameters } from "./internal";
+
+/** The parameters of `cancel`. */
+export interface CancelParameters extends WriteParameters {
+  /** The nonces of the sender's orders to cancel (at least one). */
+  nonces: readonly bigint[];
+}
+
+/** The cancellation transaction (not yet waited for). */
+export type CancelReturnType = Hash;
+
+/**
+ * Cancels the sender's orders with these nonces, for good: once mined, `getFilled` reads
+ * `MAX_UINT64` for each and no order signed under them fills again. This is the hard guarantee;
+ * a keeper's soft cancel is faster but only as good as the keeper.
+ *
+ * @example
+ * import { createWalletClient, http } from "viem";
+ * import { privateKeyToAccount } from "viem/accounts";
+ * import { hardhat } from "viem/chains";
+ * import { cancel } from "@crossbook/sdk";
+ * const client = createWalletClient({
+ *   account: privateKeyToAccount("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"),
+ *   chain: hardhat,
+ *   transport: http(),
+ * });
+ * const hash = await cancel(client, { exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", nonces: [3n, 4n] });
+ */
+export async function cancel(client: AnyWalletClient, parameters: CancelParameters): Promise<CancelReturnType> {
+  return writeExchange(client, parameters, { functionName: "cancel", args: [parameters.nonces] });
+}

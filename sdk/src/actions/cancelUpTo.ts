@@ -1,0 +1,36 @@
+import type { Hash } from "viem";
+import type { AnyWalletClient } from "../signer";
+import { writeExchange, type WriteParameters } from "./internal";
+
+/** The parameters of `cancelUpTo`. */
+export interface CancelUpToParameters extends WriteParameters {
+  /** The new nonce floor: every nonce of the sender below it is dead. Must be above the current floor. */
+  minNonce: bigint;
+}
+
+/** The transaction (not yet waited for). */
+export type CancelUpToReturnType = Hash;
+
+/**
+ * Raises the sender's nonce floor to `minNonce`: every order of the sender with a lower nonce can
+ * never fill. The floor only rises: a value at or below the current one throws a
+ * `ContractRevertError` (`NonceFloorNotRaised`, with both values).
+ *
+ * @example
+ * import { createWalletClient, http } from "viem";
+ * import { privateKeyToAccount } from "viem/accounts";
+ * import { hardhat } from "viem/chains";
+ * import { cancelUpTo } from "@crossbook/sdk";
+ * const client = createWalletClient({
+ *   account: privateKeyToAccount("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"),
+ *   chain: hardhat,
+ *   transport: http(),
+ * });
+ * const hash = await cancelUpTo(client, { exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", minNonce: 100n });
+ */
+export async function cancelUpTo(
+  client: AnyWalletClient,
+  parameters: CancelUpToParameters,
+): Promise<CancelUpToReturnType> {
+  return writeExchange(client, parameters, { functionName: "cancelUpTo", args: [parameters.minNonce] });
+}

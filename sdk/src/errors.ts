@@ -1,0 +1,189 @@
+import type { Hex } from "viem";
+import type { Order } from "./types";
+
+/**
+ * Every `code` a `CrossbookError` can carry. Codes are stable: match on them, not on messages.
+ *
+ * | family            | codes |
+ * | ----------------- | ----- |
+ * | decimal units     | `UNITS_INVALID_FORMAT`, `UNITS_NEGATIVE`, `UNITS_ZERO`, `UNITS_TOO_MANY_DECIMALS`, `UNITS_OFF_LOT`, `UNITS_OFF_TICK`, `UNITS_OVERFLOW`, `UNITS_INVALID_MARKET`, `UNITS_NOT_REPRESENTABLE` |
+ * | orders            | `ORDER_INVALID`, `ORDER_KEY_INVALID` |
+ * | EIP-712 domain    | `DOMAIN_INVALID`, `DOMAIN_MISMATCH` |
+ * | signing           | `SIGNER_UNSUPPORTED`, `SIGNER_NO_ACCOUNT`, `SIGNATURE_FAILED` |
+ * | contract and chain| `CONTRACT_REVERT`, `CHAIN_REQUEST_FAILED` |
+ */
+export type CrossbookErrorCode =
+  | UnitsErrorCode
+  | "ORDER_INVALID"
+  | "ORDER_KEY_INVALID"
+  | DomainErrorCode
+  | SignerErrorCode
+  | "CONTRACT_REVERT"
+  | ChainActionErrorCode;
+
+/** The codes of `UnitsError`. */
+export type UnitsErrorCode =
+  | "UNITS_INVALID_FORMAT"
+  | "UNITS_NEGATIVE"
+  | "UNITS_ZERO"
+  | "UNITS_TOO_MANY_DECIMALS"
+  | "UNITS_OFF_LOT"
+  | "UNITS_OFF_TICK"
+  | "UNITS_OVERFLOW"
+  | "UNITS_INVALID_MARKET"
+  | "UNITS_NOT_REPRESENTABLE";
+
+/** The codes of `SignerError`. */
+export type SignerErrorCode = "SIGNER_UNSUPPORTED" | "SIGNER_NO_ACCOUNT" | "SIGNATURE_FAILED";
+
+/** The codes of `DomainError`. */
+export type DomainErrorCode = "DOMAIN_INVALID" | "DOMAIN_MISMATCH";
+
+/** The codes of `ChainActionError`. */
+export type ChainActionErrorCode = "CHAIN_REQUEST_FAILED";
+
+/** Structured facts about an error, for programs (the message is for people). */
+export type ErrorDetails = Readonly<Record<string, unknown>>;
+
+/** What every `CrossbookError` constructor takes besides its message. */
+export interface CrossbookErrorOptions<code extends CrossbookErrorCode = CrossbookErrorCode> {
+  code: code;
+  details?: ErrorDetails | undefined;
+  cause?: unknown;
+}
+
+/**
+ * The one base class of every error the SDK throws: a stable `code`, a short `message`, structured
+ * `details` and, when another error led to it, its `cause`.
+ *
+ * @example
+ * import { CrossbookError, parseLots } from "@crossbook/sdk";
+ * try {
+ *   parseLots({ amount: "0.255", market: { baseDecimals: 18, quoteDecimals: 6, lotSize: 10n ** 16n, tickSize: 100n } });
+ * } catch (error) {
+ *   if (error instanceof CrossbookError && error.code === "UNITS_OFF_LOT") console.log(error.details); // { nearestBelow: "0.25", … }
+ * }
+ */
+export class CrossbookError<code extends CrossbookErrorCode = CrossbookErrorCode> extends Error {
+  override name = "CrossbookError";
+  /** A stable identifier of what went wrong. */
+  readonly code: code;
+  /** Structured facts about the error. */
+  readonly details: ErrorDetails;
+
+  constructor(message: string, options: CrossbookErrorOptions<code>) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options.code;
+    this.details = options.details ?? {};
+  }
+}
+
+/** A decimal string that does not convert exactly into atoms, lots or ticks (see `units.ts`). */
+export class UnitsError extends CrossbookError<UnitsErrorCode> {
+  override name = "UnitsError";
+}
+
+/** One problem of an order, as `validateOrder` reports it. */
+export interface OrderProblem {
+  /** The field at fault, or `"order"` for a problem of the order as a whole. */
+  field: keyof Order | "order";
+  /** A stable identifier of the problem. */
+  code: OrderProblemCode;
+  /** What is wrong, for people. */
+  message: string;
+}
+
+/** The codes of `OrderProblem`. */
+export type OrderProblemCode =
+  | "MISSING"
+  | "WRONG_TYPE"
+  | "NEGATIVE"
+  | "TOO_LARGE"
+  | "INVALID_ADDRESS"
+  | "BAD_CHECKSUM"
+  | "ZERO_ADDRESS"
+  | "ZERO"
+  | "UNKNOWN_FLAGS"
+  | "CONFLICTING_FLAGS"
+  | "EXPIRED"
+  | "MARKET_MISMATCH"
+  | "FEE_BELOW_MARKET";
+
+/** An order that cannot be signed or hashed as it is; `problems` lists every problem found, not just the first. */
+export class OrderValidationError extends CrossbookError<"ORDER_INVALID"> {
+  override name = "OrderValidationError";
+  readonly problems: readonly OrderProblem[];
+
+  constructor(problems: readonly OrderProblem[]) {
+    const list = problems.map((p) => `${p.field}: ${p.message}`).join("; ");
+    super(`Invalid order (${problems.length} problem${problems.length === 1 ? "" : "s"}): ${list}`, {
+      code: "ORDER_INVALID",
+      details: { problems },
+    });
+    this.problems = problems;
+  }
+}
+
+/** A malformed order key (the packed `(account, nonce)` word of the `Traded` event). */
+export class OrderKeyError extends CrossbookError<"ORDER_KEY_INVALID"> {
+  override name = "OrderKeyError";
+}
+
+/**
+ * A malformed EIP-712 domain (`DOMAIN_INVALID`), or a contract whose `eip712Domain()` is not a
+ * Crossbook Exchange's (`DOMAIN_MISMATCH`).
+ */
+export class DomainError extends CrossbookError<DomainErrorCode> {
+  override name = "DomainError";
+}
+
+/** Something that cannot sign an order, or a signer that failed to. */
+export class SignerError extends CrossbookError<SignerErrorCode> {
+  override name = "SignerError";
+}
+
+/**
+ * A call or transaction to the Exchange (or a token) that reverted. `errorName`, `args` and
+ * `namedArgs` are the decoded custom error (`InsufficientBalance`, with `token`, `available` and
+ * `requested`), or `undefined` when the revert carried no data the ABI knows.
+ */
+export class ContractRevertError extends CrossbookError<"CONTRACT_REVERT"> {
+  override name = "ContractRevertError";
+  readonly errorName: string | undefined;
+  readonly args: readonly unknown[];
+  readonly namedArgs: Readonly<Record<string, unknown>>;
+  readonly data: Hex | undefined;
+
+  constructor(
+    message: string,
+    fields: {
+      errorName: string | undefined;
+      args: readonly unknown[];
+      namedArgs: Readonly<Record<string, unknown>>;
+      data: Hex | undefined;
+      functionName?: string | undefined;
+      cause?: unknown;
+    },
+  ) {
+    super(message, {
+      code: "CONTRACT_REVERT",
+      details: {
+        functionName: fields.functionName,
+        errorName: fields.errorName,
+        args: fields.args,
+        namedArgs: fields.namedArgs,
+        data: fields.data,
+      },
+      cause: fields.cause,
+    });
+    this.errorName = fields.errorName;
+    this.args = fields.args;
+    this.namedArgs = fields.namedArgs;
+    this.data = fields.data;
+  }
+}
+
+/** A chain request that failed without a contract revert (network, node, user rejection). */
+export class ChainActionError extends CrossbookError<ChainActionErrorCode> {
+  override name = "ChainActionError";
+}

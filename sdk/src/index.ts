@@ -1,0 +1,174 @@
+/**
+ * Crossbook SDK: build, hash, sign and verify orders for the Crossbook Exchange, convert decimal
+ * strings to lots and ticks exactly, and deposit, withdraw, cancel and read state on-chain with
+ * viem. See sdk/README.md for a walk-through and a reference of every export.
+ */
+
+// Pure: types, EIP-712, hashing, order keys, units, validation
+export {
+  FILL_OR_KILL,
+  IMMEDIATE_OR_CANCEL,
+  KNOWN_FLAGS,
+  MAX_UINT16,
+  MAX_UINT32,
+  MAX_UINT40,
+  MAX_UINT64,
+  MAX_UINT8,
+  POST_ONLY,
+  SkipReason,
+  type Fill,
+  type Market,
+  type MarketUnits,
+  type Order,
+  type SignedOrder,
+  type SkipReasonName,
+} from "./types";
+export {
+  EIP712_DOMAIN_TYPEHASH,
+  EXCHANGE_DOMAIN_NAME,
+  EXCHANGE_DOMAIN_VERSION,
+  ORDER_TYPEHASH,
+  ORDER_TYPE_STRING,
+  domainSeparator,
+  exchangeDomain,
+  orderTypedData,
+  orderTypes,
+  type ExchangeDomain,
+  type ExchangeDomainParameters,
+  type OrderTypedDataParameters,
+  type OrderTypedDataReturnType,
+  type OrderTypes,
+} from "./eip712";
+export {
+  hashOrder,
+  hashOrderStruct,
+  type HashOrderParameters,
+  type HashOrderReturnType,
+  type HashOrderStructParameters,
+  type HashOrderStructReturnType,
+} from "./hashOrder";
+export { sdkReady, type SdkReadyReturnType } from "./sdkReady";
+export {
+  decodeOrderKey,
+  encodeOrderKey,
+  type DecodeOrderKeyReturnType,
+  type EncodeOrderKeyParameters,
+  type EncodeOrderKeyReturnType,
+} from "./orderKey";
+export {
+  fillAmounts,
+  formatAmount,
+  formatLots,
+  formatPriceTicks,
+  parseAmount,
+  parseLots,
+  parsePriceTicks,
+  type FillAmountsParameters,
+  type FillAmountsReturnType,
+  type FormatAmountParameters,
+  type FormatAmountReturnType,
+  type FormatLotsParameters,
+  type FormatLotsReturnType,
+  type FormatPriceTicksParameters,
+  type FormatPriceTicksReturnType,
+  type ParseAmountParameters,
+  type ParseAmountReturnType,
+  type ParseLotsParameters,
+  type ParseLotsReturnType,
+  type ParsePriceTicksParameters,
+  type ParsePriceTicksReturnType,
+} from "./units";
+export {
+  assertValidOrder,
+  validateOrder,
+  type OrderInput,
+  type ValidateOrderParameters,
+  type ValidateOrderReturnType,
+} from "./validateOrder";
+export {
+  parseSettlementLogs,
+  type EventLocation,
+  type ParseSettlementLogsParameters,
+  type ParseSettlementLogsReturnType,
+  type SkippedFill,
+  type Trade,
+} from "./parseSettlementLogs";
+export { settleArgs, type SettleArgs, type SettleArgsParameters, type SettleArgsReturnType } from "./settleArgs";
+
+// Signing and verification
+export {
+  orderSignerKind,
+  type AnyWalletClient,
+  type EthersSignerLike,
+  type OrderSigner,
+  type OrderSignerKind,
+} from "./signer";
+export { signOrder, type SignOrderParameters, type SignOrderReturnType } from "./signOrder";
+export {
+  verifyOrderSignature,
+  type VerifyOrderSignatureParameters,
+  type VerifyOrderSignatureReturnType,
+} from "./verifyOrderSignature";
+
+// Chain actions
+export type { ReadClient, WriteParameters } from "./actions/internal";
+export { cancel, type CancelParameters, type CancelReturnType } from "./actions/cancel";
+export { cancelUpTo, type CancelUpToParameters, type CancelUpToReturnType } from "./actions/cancelUpTo";
+export { deposit, type DepositParameters, type DepositReturnType } from "./actions/deposit";
+export { withdraw, type WithdrawParameters, type WithdrawReturnType } from "./actions/withdraw";
+export { getBalance, type GetBalanceParameters, type GetBalanceReturnType } from "./actions/getBalance";
+export { getFilled, type GetFilledParameters, type GetFilledReturnType } from "./actions/getFilled";
+export { getMinNonce, type GetMinNonceParameters, type GetMinNonceReturnType } from "./actions/getMinNonce";
+export {
+  getOrderFillState,
+  type GetOrderFillStateParameters,
+  type GetOrderFillStateReturnType,
+} from "./actions/getOrderFillState";
+export { getMarket, type GetMarketParameters, type GetMarketReturnType } from "./actions/getMarket";
+export { getMarketCount, type GetMarketCountParameters, type GetMarketCountReturnType } from "./actions/getMarketCount";
+export {
+  getFeeRecipient,
+  type GetFeeRecipientParameters,
+  type GetFeeRecipientReturnType,
+} from "./actions/getFeeRecipient";
+export {
+  getExchangeDomain,
+  type GetExchangeDomainParameters,
+  type GetExchangeDomainReturnType,
+} from "./actions/getExchangeDomain";
+export { getTrades, type GetTradesParameters, type GetTradesReturnType } from "./actions/getTrades";
+export {
+  getSkippedFills,
+  type GetSkippedFillsParameters,
+  type GetSkippedFillsReturnType,
+} from "./actions/getSkippedFills";
+
+// Errors
+export {
+  ChainActionError,
+  ContractRevertError,
+  CrossbookError,
+  DomainError,
+  OrderKeyError,
+  OrderValidationError,
+  SignerError,
+  UnitsError,
+  type ChainActionErrorCode,
+  type CrossbookErrorCode,
+  type CrossbookErrorOptions,
+  type DomainErrorCode,
+  type ErrorDetails,
+  type OrderProblem,
+  type OrderProblemCode,
+  type SignerErrorCode,
+  type UnitsErrorCode,
+} from "./errors";
+export {
+  decodeContractError,
+  type DecodeContractErrorParameters,
+  type DecodeContractErrorReturnType,
+  type DecodedContractError,
+} from "./decodeContractError";
+
+// ABI (generated from the Hardhat artifacts by `npm run sdk:abi`)
+export { erc20ErrorsAbi, exchangeAbi } from "./generated/exchangeAbi";

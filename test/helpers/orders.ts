@@ -1,4 +1,5 @@
 import type { Signer, TypedDataDomain } from "ethers";
+import { orderTypes } from "../../sdk/src/eip712";
 
 /** Mirrors `IExchange.Order` field by field. */
 export interface Order {
@@ -20,51 +21,13 @@ export interface Fill {
   lots: bigint;
 }
 
-export const POST_ONLY = 1n;
-export const IMMEDIATE_OR_CANCEL = 2n;
-export const FILL_OR_KILL = 4n;
-export const MAX_UINT64 = (1n << 64n) - 1n;
+// The flags, the skip reasons and the EIP-712 type list are the SDK's: the tests use the same
+// definitions a dapp does (test/sdk checks them against the contract).
+import { MAX_UINT64 } from "../../sdk/src/types";
+export { FILL_OR_KILL, IMMEDIATE_OR_CANCEL, MAX_UINT64, POST_ONLY, SkipReason } from "../../sdk/src/types";
 
-/** `IExchange.SkipReason`, in order. */
-export const SkipReason = {
-  None: 0,
-  MakerCancelled: 1,
-  TakerCancelled: 2,
-  MakerExpired: 3,
-  TakerExpired: 4,
-  MakerNonceBelowFloor: 5,
-  TakerNonceBelowFloor: 6,
-  MakerBalanceTooLow: 7,
-  TakerBalanceTooLow: 8,
-  MakerFeeTooHigh: 9,
-  TakerFeeTooHigh: 10,
-  MakerSignatureRejected: 11,
-  TakerSignatureRejected: 12,
-  SelfTrade: 13,
-  FillOrKillIncomplete: 14,
-  MarketHalted: 15,
-  PriceOutsideBand: 16,
-  VelocityLimitReached: 17,
-  ReferencePriceUnavailable: 18,
-  MakerCancelAfterPassed: 19,
-  TakerCancelAfterPassed: 20,
-  MakerWindowLimitReached: 21,
-  TakerWindowLimitReached: 22,
-} as const;
-
-export const ORDER_TYPES = {
-  Order: [
-    { name: "maker", type: "address" },
-    { name: "marketId", type: "uint32" },
-    { name: "isBuy", type: "bool" },
-    { name: "flags", type: "uint8" },
-    { name: "maxFeeBps", type: "uint16" },
-    { name: "expiry", type: "uint40" },
-    { name: "nonce", type: "uint64" },
-    { name: "priceTicks", type: "uint64" },
-    { name: "lots", type: "uint64" },
-  ],
-};
+/** The EIP-712 types of an order, as ethers' `signTypedData` takes them (mutable arrays). */
+export const ORDER_TYPES = { Order: [...orderTypes.Order] };
 
 export function exchangeDomain(chainId: bigint, verifyingContract: string): TypedDataDomain {
   return { name: "Crossbook", version: "1", chainId, verifyingContract };

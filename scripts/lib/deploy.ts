@@ -20,3 +20,27 @@ export async function deployExchange(ethers: HardhatRuntimeEnvironment["ethers"]
   await exchange.waitForDeployment();
   return exchange;
 }
+
+/**
+ * Hands the Exchange's DEFAULT_ADMIN_ROLE to a new OpenZeppelin TimelockController, as in
+ * production: the admin's changes (markets, fees, risk parameters, unpause, resume) then wait
+ * `minDelaySeconds`, while the guardian's pause and halt stay immediate. The caller must hold the
+ * admin role (it renounces it); the timelock has no admin of its own. Returns the timelock.
+ */
+export async function handAdminToTimelock(
+  ethers: HardhatRuntimeEnvironment["ethers"],
+  exchange: Awaited<ReturnType<typeof deployExchange>>,
+  options: { minDelaySeconds: bigint; proposers: string[]; executors: string[] },
+  admin: Signer,
+) {
+  const timelock = await ethers.deployContract(
+    "TimelockController",
+    [options.minDelaySeconds, options.proposers, options.executors, ethers.ZeroAddress],
+    admin,
+  );
+  await timelock.waitForDeployment();
+  const adminRole = await exchange.DEFAULT_ADMIN_ROLE();
+  await (await exchange.connect(admin).grantRole(adminRole, await timelock.getAddress())).wait();
+  await (await exchange.connect(admin).renounceRole(adminRole, await admin.getAddress())).wait();
+  return timelock;
+}

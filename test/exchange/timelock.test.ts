@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployExchange } from "../helpers/fixture";
+import { handAdminToTimelock } from "../../scripts/lib/deploy";
 
 const ADMIN = ethers.ZeroHash; // DEFAULT_ADMIN_ROLE
 const GUARDIAN = ethers.id("GUARDIAN_ROLE");
@@ -21,15 +22,13 @@ async function deployGoverned() {
   const env = await deployExchange();
   const signers = await ethers.getSigners();
   const [guardian, ops] = [signers[8], signers[9]];
-  const timelock = await ethers.deployContract("TimelockController", [
-    MIN_DELAY,
-    [ops.address],
-    [ops.address],
-    ethers.ZeroAddress,
-  ]);
   await env.exchange.grantRole(GUARDIAN, guardian.address);
-  await env.exchange.grantRole(ADMIN, timelock);
-  await env.exchange.renounceRole(ADMIN, env.admin.address);
+  const timelock = await handAdminToTimelock(
+    ethers,
+    env.exchange,
+    { minDelaySeconds: MIN_DELAY, proposers: [ops.address], executors: [ops.address] },
+    env.admin,
+  );
   return { ...env, timelock, ops, guardian };
 }
 

@@ -142,6 +142,13 @@ export {
   type GetSkippedFillsParameters,
   type GetSkippedFillsReturnType,
 } from "./actions/getSkippedFills";
+export { setCancelAfter, type SetCancelAfterParameters, type SetCancelAfterReturnType } from "./actions/setCancelAfter";
+export { setWindowLimit, type SetWindowLimitParameters, type SetWindowLimitReturnType } from "./actions/setWindowLimit";
+export { getCancelAfter, type GetCancelAfterParameters, type GetCancelAfterReturnType } from "./actions/getCancelAfter";
+export { getWindowLimit, type GetWindowLimitParameters, type GetWindowLimitReturnType } from "./actions/getWindowLimit";
+export { getRiskLimits, type GetRiskLimitsParameters, type GetRiskLimitsReturnType } from "./actions/getRiskLimits";
+export { getPriceBounds, type GetPriceBoundsParameters, type GetPriceBoundsReturnType } from "./actions/getPriceBounds";
+export { getPaused, type GetPausedParameters, type GetPausedReturnType } from "./actions/getPaused";
 
 // Errors
 export {

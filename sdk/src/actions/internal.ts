@@ -37,7 +37,9 @@ type ExchangeWrite =
   | { functionName: "deposit"; args: readonly [Address, bigint] }
   | { functionName: "withdraw"; args: readonly [Address, bigint] }
   | { functionName: "cancel"; args: readonly [readonly bigint[]] }
-  | { functionName: "cancelUpTo"; args: readonly [bigint] };
+  | { functionName: "cancelUpTo"; args: readonly [bigint] }
+  | { functionName: "setCancelAfter"; args: readonly [number] }
+  | { functionName: "setWindowLimit"; args: readonly [number, number, number] };
 
 /** Sends a transaction to the Exchange; a revert (found when viem estimates its gas) becomes a `ContractRevertError`. */
 export async function writeExchange(

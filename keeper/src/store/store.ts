@@ -1,0 +1,601 @@
+import Database from "libsql";
+import type { Address } from "viem";
+import { MIGRATIONS, type Migration } from "./migrations";
+import type {
+  AcceptOrderParameters,
+  BatchStatus,
+  FillStatus,
+  Hex,
+  NewBatch,
+  NewFill,
+  Order,
+  OrderStatus,
+  ReconcileParameters,
+  SkippedFill,
+  StoredBatch,
+  StoredFill,
+  StoredOrder,
+} from "./types";
+
+/** The store's errors. `code` is stable; every one means the caller asked for something impossible. */
+export type StoreErrorCode =
+  | "ORDER_EXISTS"
+  | "ORDER_NOT_FOUND"
+  | "FILL_NOT_FOUND"
+  | "FILL_NOT_PENDING"
+  | "FILL_NOT_SENT"
+  | "FILL_EXCEEDS_ORDER"
+  | "BATCH_NOT_FOUND"
+  | "BATCH_NOT_SENT"
+  | "BATCH_EMPTY"
+  | "SCHEMA_TOO_NEW";
+
+export class StoreError extends Error {
+  override readonly name = "StoreError";
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Db = InstanceType<typeof Database>;
+type Row = Record<string, unknown>;
+
+/** IMMEDIATE_OR_CANCEL | FILL_OR_KILL: an order with either never rests. */
+const NEVER_RESTS = 2n | 4n;
+const LAST_RECONCILED_BLOCK = "lastReconciledBlock";
+const nextSeqKey = (market: bigint) => `nextSeq:${market}`;
+
+/**
+ * Applies the migrations the database has not seen, in order, each in its own transaction with
+ * its `schema_version` row. Running it again does nothing. Returns the versions it applied.
+ */
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL) STRICT");
+  const current = (db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as Row).v as number | null;
+  const latest = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
+  if ((current ?? 0) > latest) {
+    throw new StoreError(
+      "SCHEMA_TOO_NEW",
+      `the database is at schema version ${current}; this keeper knows up to ${latest}`,
+    );
+  }
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= (current ?? 0)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_version (version, name) VALUES (?, ?)").run(m.version, m.name);
+    }).immediate();
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+/**
+ * The keeper's durable memory: one SQLite file (WAL, synchronous=FULL). Every method that changes
+ * state is one transaction: it happens completely or not at all. See keeper/README.md, "Store".
+ */
+export class Store {
+  private constructor(private readonly db: Db) {}
+
+  /** Opens (creating if needed) the database file and brings its schema up to date. */
+  static open(path: string): Store {
+    const db = new Database(path);
+    // WAL: readers never block the writer, and a commit is one append to the log.
+    db.exec("PRAGMA journal_mode = WAL");
+    // FULL: a commit returns only after the log is fsynced, so a committed state change survives a
+    // power cut or an OS crash, not only a killed process. NORMAL would be faster but may lose
+    // the last commits — and this file is what prevents a fill from being sent twice.
+    db.exec("PRAGMA synchronous = FULL");
+    db.exec("PRAGMA foreign_keys = ON");
+    db.exec("PRAGMA busy_timeout = 5000");
+    migrate(db);
+    return new Store(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** The value of a PRAGMA, for checks and diagnostics. */
+  pragma(name: "journal_mode" | "synchronous" | "foreign_keys"): unknown {
+    const row = this.db.prepare(`PRAGMA ${name}`).get() as Row;
+    return row[name];
+  }
+
+  schemaVersion(): number {
+    return ((this.db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as Row).v as number | null) ?? 0;
+  }
+
+  /**
+   * Runs `fn` in one IMMEDIATE transaction: committed if it returns, rolled back if it throws.
+   * Inside another `transaction`, `fn` joins it (libsql has no nested transactions), so that a
+   * caller can group several operations into one state change.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.db.inTransaction ? fn() : this.db.transaction(fn).immediate();
+  }
+
+  // ---------------------------------------------------------------- orders
+
+  /**
+   * Records an order the book accepted, with everything its `place` did, in one transaction: the
+   * order (open at `seq`), its fills as taker (pending; makers' filled lots raised), the
+   * self-trade cancellations, a dropped IOC/FOK remainder, and the market's next `seq`.
+   */
+  acceptOrder(p: AcceptOrderParameters): void {
+    this.transaction(() => {
+      this.insertOrder(p.hash, p.order, p.signature, "open", undefined, p.seq, p.at);
+      this.bumpNextSeq(p.order.marketId, p.seq + 1);
+      for (const hash of p.selfTradeCancelled ?? []) this.cancelLive(hash, "self-trade", p.at);
+      this.insertFills(p.fills ?? [], p.at);
+      if (!p.rested) {
+        const o = this.requireOrder(p.hash);
+        if (o.remainingLots > 0n) this.setStatus(p.hash, "cancelled", "not-rested", p.at);
+      }
+    });
+  }
+
+  /** Records an order refused before it reached the book (risk checks), with why. */
+  rejectOrder(p: { hash: Hex; order: Order; signature: Hex; reason: string; at: number }): void {
+    this.transaction(() => this.insertOrder(p.hash, p.order, p.signature, "rejected", p.reason, undefined, p.at));
+  }
+
+  /**
+   * Inserts pending fills and raises the filled lots (and status) of both of their orders,
+   * atomically. For matches made outside `acceptOrder` (an order placed again). Returns the ids.
+   */
+  recordFills(fills: readonly NewFill[], at: number): number[] {
+    return this.transaction(() => this.insertFills(fills, at));
+  }
+
+  /** Cancels a resting order. Returns false (and changes nothing) if it was not resting. */
+  cancelOrder(hash: Hex, reason: string, at: number): boolean {
+    return this.transaction(() => {
+      this.requireOrder(hash);
+      return this.cancelLive(hash, reason, at);
+    });
+  }
+
+  getOrder(hash: Hex): StoredOrder | undefined {
+    const row = this.db.prepare("SELECT * FROM orders WHERE hash = ?").get(hash) as Row | undefined;
+    return row && toOrder(row);
+  }
+
+  /** The market's resting orders (open or partially filled) in `seq` order: the book's rebuild. */
+  openOrders(market: bigint): StoredOrder[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM orders WHERE market = ? AND status IN ('open', 'partially-filled') ORDER BY seq")
+        .all(market.toString()) as Row[]
+    ).map(toOrder);
+  }
+
+  ordersOf(account: Address): StoredOrder[] {
+    return (
+      this.db.prepare("SELECT * FROM orders WHERE account = ? ORDER BY created_at, hash").all(account) as Row[]
+    ).map(toOrder);
+  }
+
+  /** One more than the largest `seq` ever given in the market: `new OrderBook({ nextSeq })`. */
+  nextSeq(market: bigint): number {
+    const v = this.getMeta(nextSeqKey(market));
+    return v === undefined ? 0 : Number(v);
+  }
+
+  // ----------------------------------------------------------------- fills
+
+  getFill(id: number): StoredFill | undefined {
+    const row = this.db.prepare("SELECT * FROM fills WHERE id = ?").get(id) as Row | undefined;
+    return row && toFill(row);
+  }
+
+  /** Fills waiting for a batch, oldest first. A fill in a `sent` batch is never among them. */
+  pendingFills(limit = -1): StoredFill[] {
+    return (
+      this.db.prepare("SELECT * FROM fills WHERE status = 'pending' ORDER BY id LIMIT ?").all(limit) as Row[]
+    ).map(toFill);
+  }
+
+  fillsOfBatch(batchId: number): StoredFill[] {
+    return (this.db.prepare("SELECT * FROM fills WHERE batch_id = ? ORDER BY id").all(batchId) as Row[]).map(toFill);
+  }
+
+  fillsOfOrder(hash: Hex): StoredFill[] {
+    return (
+      this.db.prepare("SELECT * FROM fills WHERE maker_hash = ? OR taker_hash = ? ORDER BY id").all(hash, hash) as Row[]
+    ).map(toFill);
+  }
+
+  /** Settled fills: the chain executed them. The fills must be `sent`. */
+  markFillsSettled(ids: readonly number[], at: number): void {
+    this.reconcile({ settled: ids, at });
+  }
+
+  /** Skipped fills: the lots go back to both orders. The fills must be `pending` or `sent`. */
+  markFillsSkipped(skipped: readonly SkippedFill[], at: number): void {
+    this.reconcile({ skipped, at });
+  }
+
+  /**
+   * What the events of a block range said, with the last reconciled block, in one transaction:
+   * settled fills, skipped fills (their lots given back to their orders), and the block.
+   */
+  reconcile(p: ReconcileParameters): void {
+    this.transaction(() => {
+      for (const id of p.settled ?? []) {
+        const f = this.requireFill(id);
+        if (f.status !== "sent")
+          throw new StoreError("FILL_NOT_SENT", `fill ${id} is ${f.status}; only a sent fill settles`);
+        this.db.prepare("UPDATE fills SET status = 'settled', updated_at = ? WHERE id = ?").run(p.at, id);
+      }
+      for (const s of p.skipped ?? []) this.skipFill(s.id, s.reason, p.at);
+      if (p.lastReconciledBlock !== undefined) this.setMeta(LAST_RECONCILED_BLOCK, p.lastReconciledBlock.toString());
+    });
+  }
+
+  // --------------------------------------------------------------- batches
+
+  /**
+   * Records a signed settlement transaction and moves its fills from `pending` to `sent`, in one
+   * transaction. Write it before broadcasting: after a crash, the batch is found `sent` and its
+   * fate is looked up; its fills are never batched again until then. Returns the batch id.
+   */
+  markBatchSent(batch: NewBatch, fillIds: readonly number[], at: number): number {
+    return this.transaction(() => {
+      if (fillIds.length === 0) throw new StoreError("BATCH_EMPTY", "a batch needs at least one fill");
+      const id = this.insertBatch(batch, undefined, at);
+      for (const fillId of fillIds) {
+        const f = this.requireFill(fillId);
+        if (f.status !== "pending") {
+          throw new StoreError(
+            "FILL_NOT_PENDING",
+            `fill ${fillId} is ${f.status}${f.batchId ? ` in batch ${f.batchId}` : ""}; only a pending fill can be sent`,
+          );
+        }
+        this.db
+          .prepare("UPDATE fills SET status = 'sent', batch_id = ?, updated_at = ? WHERE id = ?")
+          .run(id, at, fillId);
+      }
+      return id;
+    });
+  }
+
+  /**
+   * A replacement (same nonce, higher fees) of a `sent` batch: the old one becomes `replaced`,
+   * its fills move to the new one, which is `sent`. Returns the new batch id.
+   */
+  markBatchReplaced(oldId: number, replacement: NewBatch, at: number): number {
+    return this.transaction(() => {
+      this.requireBatchStatus(oldId, ["sent"]);
+      const id = this.insertBatch(replacement, oldId, at);
+      this.setBatchStatus(oldId, "replaced", undefined, at);
+      this.db.prepare("UPDATE fills SET batch_id = ?, updated_at = ? WHERE batch_id = ?").run(id, at, oldId);
+      return id;
+    });
+  }
+
+  /**
+   * The transaction of `batchId` — this batch or one it replaced — was mined and succeeded. The
+   * other transactions of the same nonce become `replaced`; the fills move to this batch and stay
+   * `sent` until `reconcile` reads their `Traded` / `FillSkipped` events.
+   */
+  markBatchMined(batchId: number, blockNumber: bigint, at: number): void {
+    this.transaction(() => this.finishBatch(batchId, "mined", blockNumber, at));
+  }
+
+  /** The batch's transaction was mined and reverted: nothing happened on-chain; its fills are pending again. */
+  markBatchReverted(batchId: number, blockNumber: bigint, at: number): void {
+    this.transaction(() => {
+      this.finishBatch(batchId, "reverted", blockNumber, at);
+      this.releaseFills(batchId, at);
+    });
+  }
+
+  /** No transaction of the batch's nonce chain will be mined (nonce used otherwise, or never broadcast): its fills are pending again. */
+  markBatchDropped(batchId: number, at: number): void {
+    this.transaction(() => {
+      const chain = this.chainOf(batchId);
+      for (const b of chain) this.setBatchStatus(b.id, "dropped", undefined, at);
+      for (const b of chain) this.releaseFills(b.id, at);
+    });
+  }
+
+  getBatch(id: number): StoredBatch | undefined {
+    const row = this.db.prepare("SELECT * FROM batches WHERE id = ?").get(id) as Row | undefined;
+    return row && this.toBatch(row);
+  }
+
+  /**
+   * Batches whose fate is not known: `sent`, and the `replaced` ones before them (any transaction
+   * of a nonce may be the one mined), oldest first. What settlement checks on restart.
+   */
+  pendingBatches(): StoredBatch[] {
+    return (this.db.prepare("SELECT * FROM batches WHERE status IN ('sent', 'replaced') ORDER BY id").all() as Row[])
+      .filter((r) => r.status === "sent" || this.chainOf(r.id as number).some((b) => b.status === "sent"))
+      .map((r) => this.toBatch(r));
+  }
+
+  // ------------------------------------------------------------------ meta
+
+  lastReconciledBlock(): bigint | undefined {
+    const v = this.getMeta(LAST_RECONCILED_BLOCK);
+    return v === undefined ? undefined : BigInt(v);
+  }
+
+  setLastReconciledBlock(block: bigint): void {
+    this.transaction(() => this.setMeta(LAST_RECONCILED_BLOCK, block.toString()));
+  }
+
+  // -------------------------------------------------------------- internals
+
+  private getMeta(key: string): string | undefined {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
+    return row?.value as string | undefined;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.db
+      .prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .run(key, value);
+  }
+
+  private bumpNextSeq(market: bigint, next: number): void {
+    if (next > this.nextSeq(market)) this.setMeta(nextSeqKey(market), String(next));
+  }
+
+  private insertOrder(
+    hash: Hex,
+    o: Order,
+    signature: Hex,
+    status: OrderStatus,
+    reason: string | undefined,
+    seq: number | undefined,
+    at: number,
+  ): void {
+    if (this.getOrder(hash) !== undefined) throw new StoreError("ORDER_EXISTS", `order ${hash} is already stored`);
+    this.db
+      .prepare(
+        `INSERT INTO orders (hash, market, account, is_buy, flags, max_fee_bps, expiry, nonce, price_ticks, lots,
+           signature, status, reason, filled_lots, seq, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '0', ?, ?, ?)`,
+      )
+      .run(
+        hash,
+        o.marketId.toString(),
+        o.maker,
+        o.isBuy ? 1 : 0,
+        o.flags.toString(),
+        o.maxFeeBps.toString(),
+        o.expiry.toString(),
+        o.nonce.toString(),
+        o.priceTicks.toString(),
+        o.lots.toString(),
+        signature,
+        status,
+        reason ?? null,
+        seq ?? null,
+        at,
+        at,
+      );
+  }
+
+  private requireOrder(hash: Hex): StoredOrder {
+    const o = this.getOrder(hash);
+    if (o === undefined) throw new StoreError("ORDER_NOT_FOUND", `no order ${hash}`);
+    return o;
+  }
+
+  private requireFill(id: number): StoredFill {
+    const f = this.getFill(id);
+    if (f === undefined) throw new StoreError("FILL_NOT_FOUND", `no fill ${id}`);
+    return f;
+  }
+
+  private setStatus(hash: Hex, status: OrderStatus, reason: string | undefined, at: number): void {
+    this.db
+      .prepare("UPDATE orders SET status = ?, reason = ?, updated_at = ? WHERE hash = ?")
+      .run(status, reason ?? null, at, hash);
+  }
+
+  private cancelLive(hash: Hex, reason: string, at: number): boolean {
+    const o = this.requireOrder(hash);
+    if (o.status !== "open" && o.status !== "partially-filled") return false;
+    this.setStatus(hash, "cancelled", reason, at);
+    return true;
+  }
+
+  /** Adds `delta` (negative: gives back) to an order's filled lots and sets the status it implies. */
+  private addFilled(hash: Hex, delta: bigint, at: number): void {
+    const o = this.requireOrder(hash);
+    const filled = o.filledLots + delta;
+    if (filled > o.order.lots || filled < 0n) {
+      throw new StoreError(
+        "FILL_EXCEEDS_ORDER",
+        `order ${hash} has ${o.remainingLots} lots left; cannot fill ${delta}`,
+      );
+    }
+    let status = o.status;
+    let reason = o.reason;
+    if (status === "open" || status === "partially-filled" || status === "filled") {
+      status = filled === 0n ? "open" : filled < o.order.lots ? "partially-filled" : "filled";
+      // An IOC or FOK order never rests: given lots back, it is over, not open again.
+      if (status !== "filled" && delta < 0n && (o.order.flags & NEVER_RESTS) !== 0n) {
+        status = "cancelled";
+        reason = "not-rested";
+      }
+    }
+    this.db
+      .prepare("UPDATE orders SET filled_lots = ?, status = ?, reason = ?, updated_at = ? WHERE hash = ?")
+      .run(filled.toString(), status, reason ?? null, at, hash);
+  }
+
+  private insertFills(fills: readonly NewFill[], at: number): number[] {
+    const ids: number[] = [];
+    for (const f of fills) {
+      const maker = this.requireOrder(f.makerHash);
+      this.addFilled(f.makerHash, f.lots, at);
+      this.addFilled(f.takerHash, f.lots, at);
+      const r = this.db
+        .prepare(
+          `INSERT INTO fills (market, maker_hash, taker_hash, lots, price_ticks, status, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        )
+        .run(
+          maker.order.marketId.toString(),
+          f.makerHash,
+          f.takerHash,
+          f.lots.toString(),
+          f.priceTicks.toString(),
+          at,
+          at,
+        );
+      ids.push(Number(r.lastInsertRowid));
+    }
+    return ids;
+  }
+
+  private skipFill(id: number, reason: string, at: number): void {
+    const f = this.requireFill(id);
+    if (f.status !== "pending" && f.status !== "sent") {
+      throw new StoreError("FILL_NOT_SENT", `fill ${id} is ${f.status}; only a pending or sent fill can be skipped`);
+    }
+    this.db
+      .prepare("UPDATE fills SET status = 'skipped', skip_reason = ?, updated_at = ? WHERE id = ?")
+      .run(reason, at, id);
+    this.addFilled(f.makerHash, -f.lots, at);
+    this.addFilled(f.takerHash, -f.lots, at);
+  }
+
+  private insertBatch(b: NewBatch, replaces: number | undefined, at: number): number {
+    const r = this.db
+      .prepare(
+        `INSERT INTO batches (tx_hash, raw_tx, nonce, max_fee_per_gas, max_priority_fee_per_gas, status, replaces, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'sent', ?, ?, ?)`,
+      )
+      .run(
+        b.txHash,
+        b.rawTx ?? null,
+        b.nonce.toString(),
+        b.maxFeePerGas.toString(),
+        b.maxPriorityFeePerGas.toString(),
+        replaces ?? null,
+        at,
+        at,
+      );
+    return Number(r.lastInsertRowid);
+  }
+
+  private requireBatchStatus(id: number, allowed: BatchStatus[]): StoredBatch {
+    const b = this.getBatch(id);
+    if (b === undefined) throw new StoreError("BATCH_NOT_FOUND", `no batch ${id}`);
+    if (!allowed.includes(b.status))
+      throw new StoreError("BATCH_NOT_SENT", `batch ${id} is ${b.status}; expected ${allowed.join(" or ")}`);
+    return b;
+  }
+
+  private setBatchStatus(id: number, status: BatchStatus, blockNumber: bigint | undefined, at: number): void {
+    this.db
+      .prepare("UPDATE batches SET status = ?, block_number = COALESCE(?, block_number), updated_at = ? WHERE id = ?")
+      .run(status, blockNumber?.toString() ?? null, at, id);
+  }
+
+  /** The batches linked by `replaces` to `id` (same nonce), still `sent` or `replaced`, `id` included. */
+  private chainOf(id: number): { id: number; status: BatchStatus }[] {
+    return this.db
+      .prepare(
+        `WITH RECURSIVE
+           back (id) AS (SELECT ? UNION SELECT b.replaces FROM batches b JOIN back ON b.id = back.id WHERE b.replaces IS NOT NULL),
+           root (id) AS (SELECT MIN(id) FROM back),
+           fwd (id) AS (SELECT id FROM root UNION SELECT b.id FROM batches b JOIN fwd ON b.replaces = fwd.id)
+         SELECT b.id AS id, b.status AS status FROM batches b JOIN fwd ON b.id = fwd.id
+         WHERE b.status IN ('sent', 'replaced') ORDER BY b.id`,
+      )
+      .all(id) as { id: number; status: BatchStatus }[];
+  }
+
+  private finishBatch(batchId: number, status: "mined" | "reverted", blockNumber: bigint, at: number): void {
+    this.requireBatchStatus(batchId, ["sent", "replaced"]);
+    for (const b of this.chainOf(batchId)) {
+      if (b.id === batchId) continue;
+      this.setBatchStatus(b.id, "replaced", undefined, at);
+      this.db.prepare("UPDATE fills SET batch_id = ?, updated_at = ? WHERE batch_id = ?").run(batchId, at, b.id);
+    }
+    this.setBatchStatus(batchId, status, blockNumber, at);
+  }
+
+  private releaseFills(batchId: number, at: number): void {
+    this.db
+      .prepare(
+        "UPDATE fills SET status = 'pending', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND status = 'sent'",
+      )
+      .run(at, batchId);
+  }
+
+  private toBatch(r: Row): StoredBatch {
+    const id = r.id as number;
+    const fillIds = (this.db.prepare("SELECT id FROM fills WHERE batch_id = ? ORDER BY id").all(id) as Row[]).map(
+      (f) => f.id as number,
+    );
+    return {
+      id,
+      txHash: r.tx_hash as Hex,
+      ...(r.raw_tx === null ? {} : { rawTx: r.raw_tx as Hex }),
+      nonce: BigInt(r.nonce as string),
+      maxFeePerGas: BigInt(r.max_fee_per_gas as string),
+      maxPriorityFeePerGas: BigInt(r.max_priority_fee_per_gas as string),
+      status: r.status as BatchStatus,
+      ...(r.block_number === null ? {} : { blockNumber: BigInt(r.block_number as string) }),
+      ...(r.replaces === null ? {} : { replaces: r.replaces as number }),
+      fillIds,
+      createdAt: r.created_at as number,
+      updatedAt: r.updated_at as number,
+    };
+  }
+}
+
+function toOrder(r: Row): StoredOrder {
+  const order: Order = {
+    maker: r.account as Address,
+    marketId: BigInt(r.market as string),
+    isBuy: r.is_buy === 1,
+    flags: BigInt(r.flags as string),
+    maxFeeBps: BigInt(r.max_fee_bps as string),
+    expiry: BigInt(r.expiry as string),
+    nonce: BigInt(r.nonce as string),
+    priceTicks: BigInt(r.price_ticks as string),
+    lots: BigInt(r.lots as string),
+  };
+  const filledLots = BigInt(r.filled_lots as string);
+  return {
+    hash: r.hash as Hex,
+    order,
+    signature: r.signature as Hex,
+    status: r.status as OrderStatus,
+    ...(r.reason === null ? {} : { reason: r.reason as string }),
+    filledLots,
+    remainingLots: order.lots - filledLots,
+    ...(r.seq === null ? {} : { seq: r.seq as number }),
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+function toFill(r: Row): StoredFill {
+  return {
+    id: r.id as number,
+    market: BigInt(r.market as string),
+    makerHash: r.maker_hash as Hex,
+    takerHash: r.taker_hash as Hex,
+    priceTicks: BigInt(r.price_ticks as string),
+    lots: BigInt(r.lots as string),
+    status: r.status as FillStatus,
+    ...(r.batch_id === null ? {} : { batchId: r.batch_id as number }),
+    ...(r.skip_reason === null ? {} : { skipReason: r.skip_reason as string }),
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}

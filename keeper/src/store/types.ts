@@ -1,0 +1,101 @@
+import type { Address, Hex } from "viem";
+import type { Order } from "../../../sdk/src/types";
+
+/** An order's life in the keeper. `open` and `partially-filled` orders rest in the book. */
+export type OrderStatus = "open" | "partially-filled" | "filled" | "cancelled" | "rejected";
+export type FillStatus = "pending" | "sent" | "settled" | "skipped";
+export type BatchStatus = "sent" | "mined" | "replaced" | "dropped" | "reverted";
+
+/** An order as the store holds it: the signed order, and what the keeper has done with it. */
+export interface StoredOrder {
+  readonly hash: Hex;
+  /** The signed order, field by field as `IExchange.Order`. */
+  readonly order: Order;
+  readonly signature: Hex;
+  readonly status: OrderStatus;
+  /** Why it was cancelled or rejected; `undefined` otherwise. */
+  readonly reason?: string;
+  /** Lots matched by the keeper (pending, sent or settled fills); skipped fills give theirs back. */
+  readonly filledLots: bigint;
+  /** `order.lots - filledLots`: what the book holds of it while it rests. */
+  readonly remainingLots: bigint;
+  /** The book's time priority; `undefined` for an order rejected before it reached the book. */
+  readonly seq?: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** A match between two stored orders, as the book's `Fill` gives it. */
+export interface NewFill {
+  readonly makerHash: Hex;
+  readonly takerHash: Hex;
+  readonly priceTicks: bigint;
+  readonly lots: bigint;
+}
+
+export interface StoredFill extends NewFill {
+  readonly id: number;
+  readonly market: bigint;
+  readonly status: FillStatus;
+  /** The batch that carries (or carried) it; `undefined` while pending. */
+  readonly batchId?: number;
+  /** Why the chain (or the keeper) skipped it: a stable code such as `MakerCancelled`. */
+  readonly skipReason?: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** A settlement transaction, as signed, before it is broadcast. */
+export interface NewBatch {
+  readonly txHash: Hex;
+  /** The signed transaction, so that it can be broadcast again, unchanged, after a restart. */
+  readonly rawTx?: Hex;
+  readonly nonce: bigint;
+  readonly maxFeePerGas: bigint;
+  readonly maxPriorityFeePerGas: bigint;
+}
+
+export interface StoredBatch extends NewBatch {
+  readonly id: number;
+  readonly status: BatchStatus;
+  readonly blockNumber?: bigint;
+  /** The batch this one replaced (same nonce, same fills, higher fees). */
+  readonly replaces?: number;
+  /** The fills it carries (for a `replaced` or `dropped` batch: carried). */
+  readonly fillIds: readonly number[];
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** The parameters of `acceptOrder`: an order the book has just taken, and what it did. */
+export interface AcceptOrderParameters {
+  readonly hash: Hex;
+  readonly order: Order;
+  readonly signature: Hex;
+  /** `PlaceResult.seq`. */
+  readonly seq: number;
+  /** `PlaceResult.fills`, this order as their taker. */
+  readonly fills?: readonly NewFill[];
+  /** `PlaceResult.selfTradeCancelled`: resting orders of the same account the book removed. */
+  readonly selfTradeCancelled?: readonly Hex[];
+  /** `PlaceResult.rested`: false for an IOC/FOK remainder, which is then cancelled (`not-rested`). */
+  readonly rested: boolean;
+  /** Milliseconds, the caller's clock. */
+  readonly at: number;
+}
+
+export interface SkippedFill {
+  readonly id: number;
+  readonly reason: string;
+}
+
+/** What one reconciled block (or range) changed, written in one transaction with the block. */
+export interface ReconcileParameters {
+  readonly settled?: readonly number[];
+  readonly skipped?: readonly SkippedFill[];
+  /** The last block whose events are now in the store. */
+  readonly lastReconciledBlock?: bigint;
+  readonly at: number;
+}
+
+export type { Address, Hex, Order };

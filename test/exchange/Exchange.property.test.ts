@@ -1,8 +1,12 @@
 /**
  * Stateful property test of the Exchange: random sequences of deposits, withdrawals, signed orders,
- * settled batches, cancels, nonce floors, time passing and fee changes, from four traders over two
- * markets, run against the contract and against a plain TypeScript model (model.ts). After every
- * step the chain must equal the model and every DESIGN.md invariant must hold (commands.ts).
+ * settled batches, cancels, nonce floors, time passing and fee changes, the guardian's pauses and
+ * halts, the admin's price bands, feeds and velocity limits, a price feed moving or failing, and
+ * traders' cancel-after deadlines and window limits, from four traders over two markets, run against
+ * the contract and against a plain TypeScript model (model.ts). After every step the chain must
+ * equal the model and every DESIGN.md invariant must hold; after every settle, no fill may have
+ * executed in a halted market, outside its market's band, above its market's lots per block, past
+ * either account's cancel-after deadline or past either account's window cap (commands.ts).
  *
  * `npm test` runs a fixed seed; PROPERTY_SEED, PROPERTY_RUNS and PROPERTY_MAX_COMMANDS run more,
  * e.g. `PROPERTY_SEED=7 PROPERTY_RUNS=200 npx hardhat test test/exchange/Exchange.property.test.ts`.
@@ -13,7 +17,13 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
   Cancel,
   Deposit,
+  SetCancelAfter,
   SetFees,
+  SetHalted,
+  SetPaused,
+  SetPriceBand,
+  SetVelocityLimit,
+  SetWindowLimit,
   Settle,
   SignOrder,
   TimePasses,
@@ -36,8 +46,8 @@ import {
 } from "../helpers/orders";
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 42);
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 30);
-const MAX_COMMANDS = Number(process.env.PROPERTY_MAX_COMMANDS ?? 100);
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 20);
+const MAX_COMMANDS = Number(process.env.PROPERTY_MAX_COMMANDS ?? 200);
 
 const USDC = 1;
 
@@ -79,6 +89,14 @@ describe("Exchange stateful property", function () {
       "MakerNonceBelowFloor",
       "SelfTrade",
       "FillOrKillIncomplete",
+      "MarketHalted",
+      "PriceOutsideBand",
+      "VelocityLimitReached",
+      "ReferencePriceUnavailable",
+      "MakerCancelAfterPassed",
+      "TakerCancelAfterPassed",
+      "MakerWindowLimitReached",
+      "TakerWindowLimitReached",
     ]) {
       expect(stats.skipped[reason] ?? 0, `fills skipped with ${reason}`).to.be.greaterThan(0);
     }
@@ -93,15 +111,15 @@ describe("Exchange stateful property", function () {
       new SignOrder(spec({ trader: 0, isBuy: false, priceTicks: 100n, lots: 5n, expiresIn: 100n })), // alice, nonce 0
       new SignOrder(spec({ trader: 1, isBuy: true, priceTicks: 101n, lots: 8n, flags: IMMEDIATE_OR_CANCEL })), // bob, nonce 0
       // bob's IOC bid takes alice's 5 lots at her price, 100 ticks.
-      new Settle([{ market: 1n, taker: 1, maker: 0, size: 100, careful: true }]),
+      new Settle([{ market: 1n, taker: 1, maker: 0, size: 100, careful: true, riskAware: true }]),
       new SignOrder(spec({ trader: 0, isBuy: false, priceTicks: 99n, lots: 3n, expiresIn: 30n })), // alice, nonce 1
       // bob's IOC bid is dead after its call: a keeper that sends it again gets TakerCancelled.
-      new Settle([{ market: 1n, taker: 0, maker: 0, size: 100, careful: false }]),
+      new Settle([{ market: 1n, taker: 0, maker: 0, size: 100, careful: false, riskAware: true }]),
       new TimePasses(100),
       new Deposit(2, USDC, 10n ** 6n),
       new SignOrder(spec({ trader: 2, isBuy: true, priceTicks: 100n, lots: 3n, flags: FILL_OR_KILL })), // carol, nonce 1000
       // carol's fill-or-kill bid meets alice's expired ask: MakerExpired, nothing moves.
-      new Settle([{ market: 1n, taker: 2, maker: 0, size: 100, careful: false }]),
+      new Settle([{ market: 1n, taker: 2, maker: 0, size: 100, careful: false, riskAware: true }]),
       new SetFees(1n, 0n, 100n),
       new Cancel(0, [0]), // alice's latest nonce, 1
     ];
@@ -123,6 +141,67 @@ describe("Exchange stateful property", function () {
     expect(await real.exchange.filled(alice.address, 1n)).to.equal(MAX_UINT64);
     expect(await real.exchange.filled(bob.address, 0n)).to.equal(MAX_UINT64);
     expect(await real.exchange.filled(carol.address, 1000n)).to.equal(0n);
+  });
+
+  // The same for the risk limits: a band, a velocity limit, a cancel-after deadline, a window limit
+  // and its loosening, a halt and a pause, each stopping a fill the keeper sends anyway.
+  it("settles a known sequence through the risk limits", async function () {
+    const twin = newStats();
+    const { model, real } = await setupWorld(twin);
+    const aware = { market: 1n, taker: 2, careful: true, riskAware: true };
+    const blind = { market: 1n, taker: 2, careful: false, riskAware: false };
+    const commands = [
+      new SetPriceBand(1n, 200n, 100n, false), // [98, 102] around 100
+      new SetVelocityLimit(1n, 4n),
+      new SignOrder(spec({ trader: 0, isBuy: false, priceTicks: 103n, lots: 3n, expiresIn: 9000n })), // alice, nonce 0
+      new SignOrder(spec({ trader: 0, isBuy: false, priceTicks: 101n, lots: 5n, expiresIn: 9000n })), // alice, nonce 1
+      new SignOrder(spec({ trader: 1, isBuy: true, priceTicks: 104n, lots: 10n, expiresIn: 9000n })), // bob, nonce 0
+      // bob takes 3 lots at 103 (above the band) and then 5 at 101 (above 4 lots per block). (With
+      // alice's 103 ask planned away, the orders that can take are her 101 ask and bob's bid.)
+      new Settle([
+        { ...blind, maker: 0, size: 100 },
+        { ...blind, taker: 1, maker: 0, size: 100 },
+      ]),
+      // A keeper that knows the limits takes 80% of the 4 lots left in the block: 3 lots at 101.
+      new Settle([{ ...aware, maker: 1, size: 80 }]),
+      // bob's dead-man's switch went off: his bid cannot take alice's last 2 lots at 101.
+      new SetCancelAfter(1, "past", 10n),
+      new Settle([{ ...blind, maker: 1, size: 100 }]),
+      new SetCancelAfter(1, "off", 0n),
+      // alice caps herself at 1 lot per 600 s: her 2 lots at 101 cannot fill; loosening to 5 waits an hour.
+      new SetWindowLimit(0, 1n, "set", 1n, 600n),
+      new Settle([{ ...blind, maker: 1, size: 100 }]),
+      new SetWindowLimit(0, 1n, "loosen", 4n, 0n),
+      new Settle([{ ...blind, maker: 1, size: 100 }]),
+      new TimePasses(3601),
+      new Settle([{ ...aware, maker: 1, size: 100 }]), // the 2 lots at 101 now fill
+      new SetHalted(1n, true, false, false),
+      new Settle([{ ...blind, maker: 0, size: 100 }]), // alice's 103 ask is in the band around 101, but halted
+      new SetPaused(true, false, false),
+      new Settle([{ ...blind, maker: 0, size: 100 }]), // EnforcedPause
+      new SetPaused(false, false, false),
+    ];
+    await fc.asyncModelRun(() => ({ model, real }), commands);
+
+    expect(twin.steps).to.equal(commands.length);
+    expect(twin.traded).to.equal(2);
+    expect(twin.skipped).to.deep.equal({
+      PriceOutsideBand: 1,
+      VelocityLimitReached: 1,
+      TakerCancelAfterPassed: 1,
+      MakerWindowLimitReached: 2,
+      MarketHalted: 1,
+    });
+    expect(twin.expectedReverts).to.deep.equal({ "EnforcedPause (settle)": 1 });
+    const [alice, bob] = real.traders;
+    expect(await real.exchange.filled(alice.address, 1n)).to.equal(5n);
+    expect(await real.exchange.filled(bob.address, 0n)).to.equal(5n);
+    // The band now sits around 101, the last price; alice's window holds the 2 lots of the last fill.
+    const [, , , , , lastPriceTicks] = await real.exchange.riskLimits(1n);
+    expect(lastPriceTicks).to.equal(101n);
+    expect([...(await real.exchange.priceBounds(1n))]).to.deep.equal([true, 99n, 103n]);
+    const [maxLots, windowSeconds, , usedLots] = await real.exchange.windowLimit(alice.address, 1n);
+    expect([maxLots, windowSeconds, usedLots]).to.deep.equal([5n, 600n, 2n]);
   });
 
   describe("known contract bugs (found by the property)", function () {
@@ -230,6 +309,81 @@ describe("Exchange stateful property", function () {
       await expect(exchange.connect(keeper).settle([bobAsk, aliceFok, carolBid], signatures, fills))
         .to.be.revertedWithCustomError(exchange, "SameSide")
         .withArgs(1n, true);
+    });
+  });
+  describe("known contract bugs in the risk limits", function () {
+    // Found while extending the property to the risk limits (the model loads the run's market
+    // before it snapshots a fill-or-kill run; the contract did not), and confirmed by these tests:
+    // `_settleFillOrKill` saved the batch's risk state (riskFlags, lotsThisBlock, lastPriceTicks)
+    // before the run's first fill loaded its market, and put that state back when the run was
+    // abandoned. When the run was the first fill of its market in the batch, what it put back was
+    // the previous market's state (or the empty state at the start of a batch): the market's later
+    // fills were checked against the wrong limits (a halted market traded; a band or a velocity
+    // limit was ignored), and the call wrote the previous market's last price into this market.
+    // Fixed: the run's market is loaded before the snapshot.
+
+    /** Orders of bob (ask 5), alice (fill-or-kill bid 2) and carol (bid 1) in `marketId`, at 100 ticks. */
+    async function fokThenPlain(f: Awaited<ReturnType<typeof twoMarketFixture>>, marketId: bigint, nonce: bigint) {
+      const { alice, bob, carol, domain } = f;
+      const bobAsk = makeOrder({ maker: bob.address, marketId, isBuy: false, nonce, priceTicks: 100n, lots: 5n });
+      const aliceFok = makeOrder({
+        maker: alice.address,
+        marketId,
+        isBuy: true,
+        nonce,
+        priceTicks: 100n,
+        lots: 2n,
+        flags: FILL_OR_KILL,
+      });
+      const carolBid = makeOrder({ maker: carol.address, marketId, isBuy: true, nonce, priceTicks: 100n, lots: 1n });
+      const orders = [bobAsk, aliceFok, carolBid];
+      const signatures = [
+        await signOrder(bob, domain, bobAsk),
+        await signOrder(alice, domain, aliceFok),
+        await signOrder(carol, domain, carolBid),
+      ];
+      return { orders, signatures };
+    }
+
+    it("executes no fill in a halted market after an abandoned fill-or-kill run opens the batch", async function () {
+      const f = await loadFixture(twoMarketFixture);
+      const { exchange, keeper, guardian } = f;
+      await exchange.connect(guardian).haltMarket(1n);
+      const { orders, signatures } = await fokThenPlain(f, 1n, 0n);
+      const fills: Fill[] = [
+        { makerIndex: 0n, takerIndex: 1n, lots: 2n }, // alice's fill-or-kill run: MarketHalted, abandoned
+        { makerIndex: 0n, takerIndex: 2n, lots: 1n }, // carol: must skip with MarketHalted too
+      ];
+      await expect(exchange.connect(keeper).settle(orders, signatures, fills))
+        .to.emit(exchange, "FillSkipped")
+        .withArgs(0n, SkipReason.MarketHalted)
+        .and.to.emit(exchange, "FillSkipped")
+        .withArgs(1n, SkipReason.MarketHalted)
+        .and.not.to.emit(exchange, "Traded");
+    });
+
+    it("keeps a market's last price when a fill-or-kill run that opens its fills is abandoned", async function () {
+      const f = await loadFixture(twoMarketFixture);
+      const { exchange, keeper, admin, alice } = f;
+      // Both markets track their last price (a band each); market 2's is 100.
+      await exchange.connect(admin).setPriceBand(1n, 1000n, 99n);
+      await exchange.connect(admin).setPriceBand(2n, 1000n, 100n);
+      const m1 = await fokThenPlain(f, 1n, 0n);
+      const m2 = await fokThenPlain(f, 2n, 1n);
+      await exchange.connect(alice).cancel([1n]); // alice's market-2 fill-or-kill bid: its run is abandoned
+      // Market 1: carol buys 1 from bob at 100. Market 2: alice's cancelled fill-or-kill run.
+      const orders = [...m1.orders, ...m2.orders];
+      const signatures = [...m1.signatures, ...m2.signatures];
+      const fills: Fill[] = [
+        { makerIndex: 0n, takerIndex: 2n, lots: 1n },
+        { makerIndex: 3n, takerIndex: 4n, lots: 2n },
+      ];
+      await expect(exchange.connect(keeper).settle(orders, signatures, fills))
+        .to.emit(exchange, "FillSkipped")
+        .withArgs(1n, SkipReason.TakerCancelled);
+      // Market 1 settled at 100; nothing settled in market 2, whose last price must still be 100.
+      expect((await exchange.riskLimits(1n))[5]).to.equal(100n);
+      expect((await exchange.riskLimits(2n))[5], "market 2's last price").to.equal(100n);
     });
   });
 });

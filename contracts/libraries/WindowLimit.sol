@@ -64,7 +64,11 @@ library WindowLimit {
         uint24 windowSeconds
     ) external returns (bool hadLimit, bool hasLimit) {
         if (maxLots == 0 && windowSeconds != 0) revert IExchange.InvalidWindowLimit(maxLots, windowSeconds);
-        Fields memory f = unpack(asOf(state.word, block.timestamp)); // a due loosening applies first
+        // A due loosening applies first. The window itself stays as stored: a window starts only
+        // with a fill, so setting a limit never opens one (an ended one is reset by the next fill).
+        uint256 stored = state.word;
+        uint256 windowBits = (MASK_32 << START_SHIFT) | (MASK_48 << USED_SHIFT);
+        Fields memory f = unpack((asOf(stored, block.timestamp) & ~windowBits) | (stored & windowBits));
         hadLimit = f.windowSeconds != 0 || f.pendingEffectiveAt != 0;
         if (_isTightening(f, maxLots, windowSeconds)) {
             emit IExchange.WindowLimitChanged(account, marketId, f.maxLots, f.windowSeconds, maxLots, windowSeconds);

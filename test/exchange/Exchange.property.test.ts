@@ -8,12 +8,14 @@
  * executed in a halted market, outside its market's band, above its market's lots per block, past
  * either account's cancel-after deadline or past either account's window cap (commands.ts).
  *
- * `npm test` runs a fixed seed; PROPERTY_SEED, PROPERTY_RUNS and PROPERTY_MAX_COMMANDS run more,
- * e.g. `PROPERTY_SEED=7 PROPERTY_RUNS=200 npx hardhat test test/exchange/Exchange.property.test.ts`.
+ * `npm test` runs a fixed seed (42, 20 runs of up to 200 commands, ~45 s); PROPERTY_SEED, PROPERTY_RUNS
+ * and PROPERTY_MAX_COMMANDS select others, e.g.
+ * `PROPERTY_SEED=7 PROPERTY_RUNS=100 npx hardhat test test/exchange/Exchange.property.test.ts`.
+ * Runs are long on purpose: limits set early in a run (bands, feeds, windows) shape what follows.
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   Cancel,
   Deposit,
@@ -384,6 +386,28 @@ describe("Exchange stateful property", function () {
       // Market 1 settled at 100; nothing settled in market 2, whose last price must still be 100.
       expect((await exchange.riskLimits(1n))[5]).to.equal(100n);
       expect((await exchange.riskLimits(2n))[5], "market 2's last price").to.equal(100n);
+    });
+
+    // Found by the property test: `WindowLimit.set` once opened a new window at the time of the
+    // call when the last one had ended, so setting a limit again moved the next window's start.
+    it("starts a window with the first fill after the last one ended, even when the limit is set again", async function () {
+      const { exchange, keeper, alice, bob, domain } = await loadFixture(twoMarketFixture);
+      const ask = makeOrder({ maker: alice.address, isBuy: false, nonce: 0n, priceTicks: 100n, lots: 5n });
+      const bid = makeOrder({ maker: bob.address, isBuy: true, nonce: 0n, priceTicks: 100n, lots: 5n });
+      const signatures = [await signOrder(alice, domain, ask), await signOrder(bob, domain, bid)];
+      const fillAt = async (timestamp: number) => {
+        await time.setNextBlockTimestamp(timestamp);
+        return exchange.connect(keeper).settle([ask, bid], signatures, [{ makerIndex: 0n, takerIndex: 1n, lots: 1n }]);
+      };
+      await exchange.connect(alice).setWindowLimit(1n, 1n, 60n);
+      const t = await time.latest();
+      await expect(fillAt(t + 1)).to.emit(exchange, "Traded"); // the first window: [t+1, t+61)
+      await time.setNextBlockTimestamp(t + 100);
+      await exchange.connect(alice).setWindowLimit(1n, 1n, 60n); // the same limit, after that window ended
+      await expect(fillAt(t + 150)).to.emit(exchange, "Traded"); // opens the next window: [t+150, t+210)
+      await expect(fillAt(t + 161))
+        .to.emit(exchange, "FillSkipped")
+        .withArgs(0n, SkipReason.MakerWindowLimitReached);
     });
   });
 });

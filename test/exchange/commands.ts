@@ -229,11 +229,14 @@ const balanceKey = (account: string, token: string) => `${account.toLowerCase()}
 
 /**
  * What a check compares with the chain: "full" is every piece of state the model knows and every
- * invariant that holds in every state; "limits" is the risk limits and their state (and the fee
- * recipient), for steps that cannot touch balances, fill state or floors; "withdrawals" is that and
- * invariant 5, for a pause or a halt; "bounds" is only the price bounds, which move with time.
+ * invariant that holds in every state; "balances" leaves out the fill state and the nonce floors,
+ * for deposits and withdrawals; "floors" is the limits and the nonce floors, for `cancelUpTo`;
+ * "withdrawals" is the limits and invariant 5, for a pause or a halt; "limits" is the risk limits and
+ * their state (and the fee recipient), for setters that cannot touch balances, fill state or floors;
+ * "bounds" is only the price bounds, which move with time. (A stray write to a part a step leaves
+ * out would still show at the next full check: every settle is followed by one.)
  */
-export type CheckScope = "full" | "withdrawals" | "limits" | "bounds";
+export type CheckScope = "full" | "balances" | "floors" | "withdrawals" | "limits" | "bounds";
 
 /**
  * Compares the chain with the model, and checks the invariants that hold in every state: (1) token
@@ -258,9 +261,12 @@ export async function checkWorld(model: ExchangeModel, real: World, scope: Check
   );
   if (scope === "bounds") return;
   await checkLimits(model, real, now, blockNumber);
-  if (scope === "limits") return;
-  if (scope === "withdrawals") await checkWithdrawals(real, real.last.balances);
-  else await checkBalancesAndFills(model, real);
+  if (scope === "full" || scope === "balances") real.last.balances = await checkBalances(model, real);
+  if (scope === "full") real.last.filled = await checkFills(model, real);
+  if (scope === "full" || scope === "floors") real.last.floors = await checkFloors(model, real);
+  if (scope === "full" || scope === "balances" || scope === "withdrawals") {
+    await checkWithdrawals(real, real.last.balances);
+  }
 }
 
 /** The risk limits and their state: pause, each market's limits, each trader's deadline and windows. */
@@ -311,7 +317,8 @@ async function checkLimits(model: ExchangeModel, real: World, now: bigint, block
   await Promise.all(checks);
 }
 
-async function checkBalancesAndFills(model: ExchangeModel, real: World) {
+/** Internal balances, and invariant 1. */
+async function checkBalances(model: ExchangeModel, real: World): Promise<Map<string, bigint>> {
   const { exchange, tokenAddresses } = real;
   const balances = new Map<string, bigint>();
   await Promise.all(
@@ -338,11 +345,15 @@ async function checkBalancesAndFills(model: ExchangeModel, real: World) {
       expect(held >= sum, `Exchange holds ${held} of ${tokenAddresses[i]} but owes ${sum}`).to.equal(true);
     }),
   );
-  // Fill state, and invariant 2: no (maker, nonce) fills beyond the largest order signed under it.
+  return balances;
+}
+
+/** Fill state, and invariant 2: no (maker, nonce) fills beyond the largest order signed under it. */
+async function checkFills(model: ExchangeModel, real: World): Promise<Map<string, bigint>> {
   const filled = new Map<string, bigint>();
   await Promise.all(
     [...model.knownNonces.entries()].map(async ([key, { maker, nonce }]) => {
-      const onChain = await exchange.filled(maker, nonce);
+      const onChain = await real.exchange.filled(maker, nonce);
       expect(onChain, `filled(${maker}, ${nonce})`).to.equal(model.filled(maker, nonce));
       if (onChain !== MAX_UINT64) {
         expect(
@@ -353,16 +364,19 @@ async function checkBalancesAndFills(model: ExchangeModel, real: World) {
       filled.set(key, onChain);
     }),
   );
+  return filled;
+}
+
+async function checkFloors(model: ExchangeModel, real: World): Promise<Map<string, bigint>> {
   const floors = new Map<string, bigint>();
   await Promise.all(
     real.traders.map(async (trader) => {
-      const onChain = await exchange.minNonce(trader.address);
+      const onChain = await real.exchange.minNonce(trader.address);
       expect(onChain, `minNonce(${trader.address})`).to.equal(model.minNonce(trader.address));
       floors.set(trader.address.toLowerCase(), onChain);
     }),
   );
-  await checkWithdrawals(real, balances);
-  real.last = { balances, filled, floors };
+  return floors;
 }
 
 /** Invariant 5: withdraw works for any funded account (simulated, so that the state stays put). */
@@ -385,11 +399,7 @@ type ExchangeCommand = fc.AsyncCommand<ExchangeModel, World>;
 
 abstract class Step implements ExchangeCommand {
   abstract readonly name: string;
-  /**
-   * What to compare after the step: every step that sends a transaction that can touch balances,
-   * fill state or floors is followed by a full check; a setter of limits by a check of the limits (a
-   * stray write elsewhere would still show at the next full check, which follows every settle).
-   */
+  /** What to compare after the step (see `CheckScope`); "none" for steps that send no transaction. */
   protected readonly scope: CheckScope | "none" = "full";
   check(model: Readonly<ExchangeModel>): boolean {
     void model;
@@ -446,6 +456,7 @@ const AMOUNT_SCALES = [[10n ** 16n, 1000n], [10n ** 4n], [10n ** 4n]];
 
 export class Deposit extends Step {
   readonly name = "deposit";
+  protected readonly scope = "balances";
   constructor(
     readonly trader: number,
     readonly token: number,
@@ -487,6 +498,7 @@ export const depositArb = fc
 
 export class Withdraw extends Step {
   readonly name = "withdraw";
+  protected readonly scope = "balances";
   /** @param account 0..3 a trader, 4 the outsider (never funded) @param percent of the balance; above 100 asks for more */
   constructor(
     readonly account: number,
@@ -889,7 +901,7 @@ export class Settle extends Step {
   protected async act(model: ExchangeModel, real: World) {
     const timestamp = BigInt(await time.latest()) + 1n;
     const blockNumber = BigInt(await ethers.provider.getBlockNumber()) + 1n;
-    const before = real.last;
+    const before = { ...real.last }; // checkWorld replaces its maps
     await time.setNextBlockTimestamp(timestamp);
     if (model.paused) {
       const { orders, signatures, fills } = planBatch(model, this.intents, timestamp, blockNumber);
@@ -1159,6 +1171,7 @@ export const cancelArb = fc
 
 export class CancelUpTo extends Step {
   readonly name = "cancelUpTo";
+  protected readonly scope = "floors";
   /** @param mode "raise": to one of its signed nonces (maybe +1); "same": the current floor; "lower": below it */
   constructor(
     readonly trader: number,

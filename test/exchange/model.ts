@@ -415,13 +415,15 @@ export class ExchangeModel {
   }
 
   /**
-   * `setWindowLimit` at `time`: a due loosening is applied first (and the window closed if it
-   * ended); a limit at least as tight as the current one applies at once and drops any pending
-   * loosening; a looser one is scheduled for `time + LOOSEN_DELAY`.
+   * `setWindowLimit` at `time`: a due loosening applied first (the window stays as stored: only a
+   * fill opens one); a limit at least as tight as the current one applies at once and drops any
+   * pending loosening; a looser one is scheduled for `time + LOOSEN_DELAY`.
    */
   setWindowLimit(account: string, marketId: bigint, maxLots: bigint, windowSeconds: bigint, time: bigint): CallOutcome {
     if (maxLots === 0n && windowSeconds !== 0n) return { error: "InvalidWindowLimit", args: [maxLots, windowSeconds] };
-    const state = windowAt(this.window(account, marketId), time);
+    // A due loosening applies first; the window itself stays as stored (only a fill opens one).
+    const stored = this.window(account, marketId);
+    const state = { ...windowAt(stored, time), windowStart: stored.windowStart, usedLots: stored.usedLots };
     const tightening =
       windowSeconds === 0n
         ? state.windowSeconds === 0n
@@ -454,7 +456,10 @@ export class ExchangeModel {
     this.setWindow(account, marketId, current);
   }
 
-  /** `WindowLimit.giveBack`: undoes a consume of this call; an emptied window is closed. */
+  /**
+   * `WindowLimit.giveBack`: undoes what an executed fill of this call counted; a window left with
+   * nothing used is closed (start 0), so that the next fill starts a new one.
+   */
   private giveBackWindow(account: string, marketId: bigint, lots: bigint) {
     const state = { ...this.window(account, marketId) };
     if (state.windowSeconds === 0n) return;

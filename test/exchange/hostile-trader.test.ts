@@ -20,6 +20,7 @@ import {
   START_BASE,
   START_QUOTE,
   WalletMode,
+  aliceAsksBobBids,
 } from "./support";
 
 /**
@@ -40,14 +41,7 @@ describe("Exchange settle against a hostile trader", function () {
   describe("an EOA trader", function () {
     it("a trader who cancels its order makes settle skip only its fill", async function () {
       const env = await loadFixture(deployFunded);
-      const maker = await signed(env.alice, env.domain, {
-        isBuy: false,
-        nonce: 1n,
-      });
-      const taker = await signed(env.bob, env.domain, {
-        isBuy: true,
-        nonce: 1n,
-      });
+      const { maker, taker } = await aliceAsksBobBids(env);
       await env.exchange.connect(env.alice).cancel([1n]);
       await expectOnlyMiddleSkipped(env, maker, taker, SkipReason.MakerCancelled);
     });
@@ -68,28 +62,14 @@ describe("Exchange settle against a hostile trader", function () {
 
     it("a trader who raises its nonce floor past its order makes settle skip only its fill", async function () {
       const env = await loadFixture(deployFunded);
-      const maker = await signed(env.alice, env.domain, {
-        isBuy: false,
-        nonce: 1n,
-      });
-      const taker = await signed(env.bob, env.domain, {
-        isBuy: true,
-        nonce: 1n,
-      });
+      const { maker, taker } = await aliceAsksBobBids(env);
       await env.exchange.connect(env.alice).cancelUpTo(1_000n);
       await expectOnlyMiddleSkipped(env, maker, taker, SkipReason.MakerNonceBelowFloor);
     });
 
     it("a seller who withdraws its base makes settle skip only its fill", async function () {
       const env = await loadFixture(deployFunded);
-      const maker = await signed(env.alice, env.domain, {
-        isBuy: false,
-        nonce: 1n,
-      });
-      const taker = await signed(env.bob, env.domain, {
-        isBuy: true,
-        nonce: 1n,
-      });
+      const { maker, taker } = await aliceAsksBobBids(env);
       await env.exchange.connect(env.alice).withdraw(env.base, START_BASE);
       await expectOnlyMiddleSkipped(env, maker, taker, SkipReason.MakerBalanceTooLow);
     });

@@ -32,6 +32,7 @@ import {
   START_BASE,
   START_QUOTE,
   WalletMode,
+  aliceAsksBobBids,
 } from "./support";
 
 describe("Exchange settle", function () {
@@ -794,28 +795,14 @@ describe("Exchange settle", function () {
   describe("skips", function () {
     it("settle skips a fill whose maker cancelled", async function () {
       const env = await loadFixture(deployFunded);
-      const maker = await signed(env.alice, env.domain, {
-        isBuy: false,
-        nonce: 1n,
-      });
-      const taker = await signed(env.bob, env.domain, {
-        isBuy: true,
-        nonce: 1n,
-      });
+      const { maker, taker } = await aliceAsksBobBids(env);
       await env.exchange.connect(env.alice).cancel([1n]);
       await expectOnlyMiddleSkipped(env, maker, taker, SkipReason.MakerCancelled);
     });
 
     it("settle skips a fill whose taker cancelled", async function () {
       const env = await loadFixture(deployFunded);
-      const maker = await signed(env.alice, env.domain, {
-        isBuy: false,
-        nonce: 1n,
-      });
-      const taker = await signed(env.bob, env.domain, {
-        isBuy: true,
-        nonce: 1n,
-      });
+      const { maker, taker } = await aliceAsksBobBids(env);
       await env.exchange.connect(env.bob).cancel([1n]);
       await expectOnlyMiddleSkipped(env, maker, taker, SkipReason.TakerCancelled);
       expect(await env.exchange.filled(env.alice.address, 1n)).to.equal(0n);
@@ -868,42 +855,21 @@ describe("Exchange settle", function () {
 
     it("settle skips a fill whose maker nonce is below the maker's floor", async function () {
       const env = await loadFixture(deployFunded);
-      const maker = await signed(env.alice, env.domain, {
-        isBuy: false,
-        nonce: 1n,
-      });
-      const taker = await signed(env.bob, env.domain, {
-        isBuy: true,
-        nonce: 1n,
-      });
+      const { maker, taker } = await aliceAsksBobBids(env);
       await env.exchange.connect(env.alice).cancelUpTo(2n);
       await expectOnlyMiddleSkipped(env, maker, taker, SkipReason.MakerNonceBelowFloor);
     });
 
     it("settle skips a fill whose taker nonce is below the taker's floor", async function () {
       const env = await loadFixture(deployFunded);
-      const maker = await signed(env.alice, env.domain, {
-        isBuy: false,
-        nonce: 1n,
-      });
-      const taker = await signed(env.bob, env.domain, {
-        isBuy: true,
-        nonce: 1n,
-      });
+      const { maker, taker } = await aliceAsksBobBids(env);
       await env.exchange.connect(env.bob).cancelUpTo(2n);
       await expectOnlyMiddleSkipped(env, maker, taker, SkipReason.TakerNonceBelowFloor);
     });
 
     it("settle skips a fill whose selling maker lacks the base", async function () {
       const env = await loadFixture(deployFunded);
-      const maker = await signed(env.alice, env.domain, {
-        isBuy: false,
-        nonce: 1n,
-      });
-      const taker = await signed(env.bob, env.domain, {
-        isBuy: true,
-        nonce: 1n,
-      });
+      const { maker, taker } = await aliceAsksBobBids(env);
       await env.exchange.connect(env.alice).withdraw(env.base, START_BASE);
       await expectOnlyMiddleSkipped(env, maker, taker, SkipReason.MakerBalanceTooLow);
     });
@@ -925,14 +891,7 @@ describe("Exchange settle", function () {
 
     it("settle skips a fill whose buying taker lacks the quote", async function () {
       const env = await loadFixture(deployFunded);
-      const maker = await signed(env.alice, env.domain, {
-        isBuy: false,
-        nonce: 1n,
-      });
-      const taker = await signed(env.bob, env.domain, {
-        isBuy: true,
-        nonce: 1n,
-      });
+      const { maker, taker } = await aliceAsksBobBids(env);
       await env.exchange.connect(env.bob).withdraw(env.quote, START_QUOTE);
       await expectOnlyMiddleSkipped(env, maker, taker, SkipReason.TakerBalanceTooLow);
     });

@@ -194,6 +194,13 @@ export async function outcomes(exchange: Exchange, tx: Promise<ContractTransacti
   return { traded, skipped, gasUsed: receipt.gasUsed };
 }
 
+/** Alice's ask and Bob's bid at nonce 1, the default size and price: the pair most skip tests use. */
+export async function aliceAsksBobBids(env: Env) {
+  const maker = await signed(env.alice, env.domain, { isBuy: false, nonce: 1n });
+  const taker = await signed(env.bob, env.domain, { isBuy: true, nonce: 1n });
+  return { maker, taker };
+}
+
 /**
  * Settles three fills — carol sells to dave (fill 0), `maker` against `taker` (fill 1), carol sells to
  * dave again (fill 2) — and checks that only fill 1 is skipped, with `reason`, that both of carol's

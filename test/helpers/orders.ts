@@ -1,5 +1,7 @@
 import type { Signer, TypedDataDomain } from "ethers";
+import type { Address, Hex } from "viem";
 import { orderTypes } from "../../sdk/src/eip712";
+import { decodeOrderKey as sdkDecodeOrderKey, encodeOrderKey } from "../../sdk/src/orderKey";
 
 /** Mirrors `IExchange.Order` field by field. */
 export interface Order {
@@ -23,7 +25,6 @@ export interface Fill {
 
 // The flags, the skip reasons and the EIP-712 type list are the SDK's: the tests use the same
 // definitions a dapp does (test/sdk checks them against the contract).
-import { MAX_UINT64 } from "../../sdk/src/types";
 export { FILL_OR_KILL, IMMEDIATE_OR_CANCEL, MAX_UINT64, POST_ONLY, SkipReason } from "../../sdk/src/types";
 
 /** The EIP-712 types of an order, as ethers' `signTypedData` takes them (mutable arrays). */
@@ -50,16 +51,12 @@ export function makeOrder(fields: Partial<Order> & Pick<Order, "maker" | "isBuy"
   };
 }
 
-/** The order key of `Traded`: bytes 0-19 the account, bytes 20-27 the nonce, bytes 28-31 zero. */
+/** The order key of `Traded` for `(account, nonce)`: the SDK's `encodeOrderKey`. */
 export function orderKey(account: string, nonce: bigint): string {
-  return "0x" + ((BigInt(account) << 96n) | (nonce << 32n)).toString(16).padStart(64, "0");
+  return encodeOrderKey({ account: account as Address, nonce });
 }
 
-/** Splits an order key of `Traded` into its account (checksummed by the caller if needed) and nonce. */
+/** Splits an order key of `Traded` into its account (checksummed) and nonce: the SDK's `decodeOrderKey`. */
 export function decodeOrderKey(key: string): { account: string; nonce: bigint } {
-  const value = BigInt(key);
-  return {
-    account: "0x" + (value >> 96n).toString(16).padStart(40, "0"),
-    nonce: (value >> 32n) & MAX_UINT64,
-  };
+  return sdkDecodeOrderKey(key as Hex);
 }

@@ -1,16 +1,22 @@
+import {
+  FILL_OR_KILL as SDK_FILL_OR_KILL,
+  IMMEDIATE_OR_CANCEL as SDK_IMMEDIATE_OR_CANCEL,
+  POST_ONLY as SDK_POST_ONLY,
+} from "../../../sdk/src/types";
+
 /**
  * The types the matching engine takes and returns. Every quantity that is a `uint64` on-chain
  * (`priceTicks`, `lots`) is a `bigint`; `seq` is the book's own time-priority counter.
  */
 
-/** Order flag bits, as in the `Order.flags` field of the Exchange contract. */
-export const POST_ONLY = 1;
-export const IMMEDIATE_OR_CANCEL = 2;
-export const FILL_OR_KILL = 4;
+/** Order flag bits, as in the `Order.flags` field of the Exchange contract: the SDK's, as numbers. */
+export const POST_ONLY = Number(SDK_POST_ONLY);
+export const IMMEDIATE_OR_CANCEL = Number(SDK_IMMEDIATE_OR_CANCEL);
+export const FILL_OR_KILL = Number(SDK_FILL_OR_KILL);
 export const KNOWN_FLAGS = POST_ONLY | IMMEDIATE_OR_CANCEL | FILL_OR_KILL;
 
 /** The largest value of a Solidity `uint64`: the bound of `priceTicks` and `lots`. */
-export const MAX_UINT64 = (1n << 64n) - 1n;
+export { MAX_UINT64 } from "../../../sdk/src/types";
 
 /** An order as it arrives at the book, already validated by the keeper's risk checks. */
 export interface NewOrder {

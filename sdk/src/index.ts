@@ -47,6 +47,14 @@ export {
   type HashOrderStructParameters,
   type HashOrderStructReturnType,
 } from "./hashOrder";
+export {
+  KEEPER_MESSAGE_MAX_SKEW_MS,
+  keeperMessageTypedData,
+  keeperMessageTypes,
+  type CancelAllMessage,
+  type CancelOrdersMessage,
+  type FeedLoginMessage,
+} from "./keeperMessages";
 export { sdkReady, type SdkReadyReturnType } from "./sdkReady";
 export {
   decodeOrderKey,

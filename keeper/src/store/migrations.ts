@@ -79,4 +79,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: "fills by order and by market",
+    sql: `
+      CREATE INDEX fills_by_maker ON fills (maker_hash);
+      CREATE INDEX fills_by_taker ON fills (taker_hash);
+      CREATE INDEX fills_by_market ON fills (market, id);
+    `,
+  },
 ];

@@ -28,7 +28,8 @@ export type StoreErrorCode =
   | "BATCH_NOT_FOUND"
   | "BATCH_NOT_SENT"
   | "BATCH_EMPTY"
-  | "SCHEMA_TOO_NEW";
+  | "SCHEMA_TOO_NEW"
+  | "STORE_CLOSED";
 
 export class StoreError extends Error {
   override readonly name = "StoreError";
@@ -79,7 +80,15 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
  * state is one transaction: it happens completely or not at all. See keeper/README.md, "Store".
  */
 export class Store {
-  private constructor(private readonly db: Db) {}
+  private closed = false;
+
+  private constructor(private readonly handle: Db) {}
+
+  /** The open database. (libsql aborts the process on a closed handle, so a late caller gets an error instead.) */
+  private get db(): Db {
+    if (this.closed) throw new StoreError("STORE_CLOSED", "the store is closed");
+    return this.handle;
+  }
 
   /** Opens (creating if needed) the database file and brings its schema up to date. */
   static open(path: string): Store {
@@ -96,8 +105,11 @@ export class Store {
     return new Store(db);
   }
 
+  /** Closes the file. Idempotent; every later call throws `STORE_CLOSED`. */
   close(): void {
-    this.db.close();
+    if (this.closed) return;
+    this.closed = true;
+    this.handle.close();
   }
 
   /** The value of a PRAGMA, for checks and diagnostics. */
@@ -178,6 +190,40 @@ export class Store {
     return (
       this.db.prepare("SELECT * FROM orders WHERE account = ? ORDER BY created_at, hash").all(account) as Row[]
     ).map(toOrder);
+  }
+
+  /**
+   * The account's orders that still hold funds, with the lots the keeper has not seen settle of
+   * each: the resting remainder of a live order plus its fills that are pending or sent. What the
+   * risk check's reservation adds up.
+   */
+  reservingOrdersOf(account: Address): { order: StoredOrder; lots: bigint }[] {
+    const orders = this.db
+      .prepare(
+        `SELECT * FROM orders WHERE account = ? AND (status IN ('open', 'partially-filled') OR hash IN (
+           SELECT maker_hash FROM fills WHERE status IN ('pending', 'sent')
+           UNION SELECT taker_hash FROM fills WHERE status IN ('pending', 'sent')))`,
+      )
+      .all(account) as Row[];
+    return orders.map((row) => {
+      const order = toOrder(row);
+      const open = (
+        this.db
+          .prepare("SELECT lots FROM fills WHERE status IN ('pending', 'sent') AND (maker_hash = ? OR taker_hash = ?)")
+          .all(order.hash, order.hash) as Row[]
+      ).reduce((sum, f) => sum + BigInt(f.lots as string), 0n);
+      const live = order.status === "open" || order.status === "partially-filled";
+      return { order, lots: (live ? order.remainingLots : 0n) + open };
+    });
+  }
+
+  /** The market's most recent fills (any status), newest first. */
+  recentFills(market: bigint, limit: number): StoredFill[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM fills WHERE market = ? ORDER BY id DESC LIMIT ?")
+        .all(market.toString(), limit) as Row[]
+    ).map(toFill);
   }
 
   /** One more than the largest `seq` ever given in the market: `new OrderBook({ nextSeq })`. */

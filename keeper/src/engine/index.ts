@@ -1,0 +1,2 @@
+export { Engine, type EngineOptions, type ReadRiskContext } from "./engine";
+export * from "./types";

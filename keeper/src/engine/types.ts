@@ -1,0 +1,135 @@
+/**
+ * The engine's seam with the rest of the keeper: what `submit` answers, and the updates it
+ * publishes (book level changes, trades, each account's order updates) for the API's feed,
+ * metrics and logs. Every quantity that is a `uint64` on-chain is a `bigint`; times are the
+ * engine clock's milliseconds.
+ */
+import type { Address, Hex } from "viem";
+import type { LevelChange } from "../book";
+import type { RiskCode } from "../risk";
+import type { OrderStatus } from "../store";
+
+/** Why the engine refused an order that the risk check passed, or before it ran. */
+export const EngineCode = {
+  /** The keeper already holds an order with this hash (accepted or rejected). */
+  DUPLICATE_ORDER: "DUPLICATE_ORDER",
+  /** The order's market is not one this keeper runs. */
+  MARKET_NOT_SERVED: "MARKET_NOT_SERVED",
+  /** A post-only order that would take liquidity. */
+  POST_ONLY_WOULD_CROSS: "POST_ONLY_WOULD_CROSS",
+  /** A fill-or-kill order that the book (less the maker's own orders) cannot fill in full. */
+  FILL_OR_KILL_UNFILLABLE: "FILL_OR_KILL_UNFILLABLE",
+  /** The chain could not be read for the risk check (RPC failure): try again. */
+  CHAIN_UNAVAILABLE: "CHAIN_UNAVAILABLE",
+  /** The engine is stopping (or stopped after a fatal store error) and takes no orders. */
+  STOPPED: "STOPPED",
+} as const;
+export type EngineCode = (typeof EngineCode)[keyof typeof EngineCode];
+
+/** A rejection's code: the risk check's or the engine's. Stable strings, returned by the API. */
+export type RejectCode = RiskCode | EngineCode;
+
+/** One match the engine made, as the feed and the API show it. */
+export interface TradeUpdate {
+  /** The store's fill id: stable across restarts. */
+  readonly fillId: number;
+  readonly marketId: bigint;
+  readonly makerHash: Hex;
+  readonly takerHash: Hex;
+  readonly maker: Address;
+  readonly taker: Address;
+  readonly makerIsBuy: boolean;
+  readonly priceTicks: bigint;
+  readonly lots: bigint;
+  /** `matched`: off-chain, waiting for settlement; then `settled` or `skipped` on-chain. */
+  readonly status: "matched" | "settled" | "skipped";
+  readonly txHash?: Hex;
+  readonly blockNumber?: bigint;
+  /** The chain's `SkipReason` name, for a skipped trade. */
+  readonly skipReason?: string;
+  readonly at: number;
+}
+
+/** What happened to an order. */
+export type OrderEvent =
+  | "accepted"
+  | "rejected"
+  | "partially-filled"
+  | "filled"
+  | "cancelled"
+  /** One of its fills was skipped on-chain; its lots came back (or, with `status` cancelled, it was pulled). */
+  | "skipped"
+  /** One of its fills was settled on-chain. */
+  | "settled";
+
+/** An order's new state, for its account's private feed. */
+export interface OrderUpdate {
+  readonly account: Address;
+  readonly hash: Hex;
+  readonly marketId: bigint;
+  readonly event: OrderEvent;
+  readonly status: OrderStatus;
+  readonly filledLots: bigint;
+  readonly remainingLots: bigint;
+  /** Why it was rejected or cancelled, or the skip reason of a `skipped` event. */
+  readonly reason?: string;
+  /** The settled or skipped fill, for `settled` and `skipped` events. */
+  readonly fillId?: number;
+  readonly txHash?: Hex;
+  readonly at: number;
+}
+
+/** The level changes of one book operation, in one update (one feed delta). */
+export interface BookUpdate {
+  readonly marketId: bigint;
+  readonly levels: readonly LevelChange[];
+  readonly at: number;
+}
+
+/** The updates the engine publishes, synchronously, right after its store commit. */
+export interface EngineEvents {
+  book: [BookUpdate];
+  trade: [TradeUpdate];
+  order: [OrderUpdate];
+}
+
+/** `submit`'s answer. */
+export type SubmitResult =
+  | {
+      readonly ok: true;
+      readonly hash: Hex;
+      readonly status: OrderStatus;
+      readonly filledLots: bigint;
+      readonly remainingLots: bigint;
+      /** The matches this order made as taker, at once. */
+      readonly trades: readonly TradeUpdate[];
+    }
+  | { readonly ok: false; readonly hash?: Hex; readonly code: RejectCode; readonly message: string };
+
+/** The result of a soft cancel of one order. */
+export type CancelOutcome = "cancelled" | "not-found" | "not-open" | "not-owner";
+
+/** A fill's fate on-chain, as settlement read it from a mined batch. */
+export type FillOutcome =
+  | { readonly id: number; readonly settled: true }
+  | { readonly id: number; readonly settled: false; readonly reason: string };
+
+/** What `reconcile` takes: the outcomes of the fills of one mined transaction. */
+export interface ReconcileBatch {
+  readonly fills: readonly FillOutcome[];
+  readonly txHash: Hex;
+  readonly blockNumber: bigint;
+  /** Saved with the outcomes, in the same store transaction. */
+  readonly lastReconciledBlock?: bigint;
+}
+
+/** The pino-compatible subset of a structured logger the keeper uses. */
+export interface Logger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** A logger that drops everything: the default of library code and of tests. */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,0 +1,218 @@
+/**
+ * The engine against the in-process Hardhat network and a real SQLite file: orders through the
+ * risk check, the book and the store; what it publishes; soft cancels; rebuilding after a restart;
+ * and its answers to fills the chain skipped.
+ */
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Signer } from "ethers";
+import type { Address, Hex } from "viem";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { IMMEDIATE_OR_CANCEL, POST_ONLY, signOrder, type Order } from "../../../sdk/src";
+import { Engine, type EngineEvents, type SubmitResult } from "../../../keeper/src/engine";
+import { readRiskContext } from "../../../keeper/src/risk";
+import { Store } from "../../../keeper/src/store";
+import { LOT_SIZE, TICK_SIZE } from "../../helpers/fixture";
+import { fund, order, publicClient, sdkFixture } from "../../sdk/support";
+
+const PRICE = 200_000n;
+
+async function funded() {
+  const env = await sdkFixture();
+  for (const trader of [env.alice, env.bob, env.carol]) {
+    await fund(env.exchange, env.base, trader, 1_000n * LOT_SIZE);
+    await fund(env.exchange, env.quote, trader, 1_000n * PRICE * TICK_SIZE * 2n);
+  }
+  return env;
+}
+
+describe("keeper engine", () => {
+  let dir: string;
+  let store: Store;
+  let engine: Engine;
+  let env: Awaited<ReturnType<typeof funded>>;
+  let events: { [K in keyof EngineEvents]: EngineEvents[K][0][] };
+  let nonce = 0n;
+
+  async function open(): Promise<Engine> {
+    const e = await Engine.open({
+      store,
+      markets: [1n],
+      domain: env.sdkDomain,
+      readRiskContext: (signed, state) => readRiskContext(publicClient, env.addresses.exchange, signed, state),
+    });
+    events = { book: [], trade: [], order: [] };
+    e.on("book", (u) => events.book.push(u));
+    e.on("trade", (u) => events.trade.push(u));
+    e.on("order", (u) => events.order.push(u));
+    return e;
+  }
+
+  beforeEach(async () => {
+    env = await loadFixture(funded);
+    dir = mkdtempSync(join(tmpdir(), "crossbook-engine-"));
+    store = Store.open(join(dir, "keeper.db"));
+    engine = await open();
+  });
+
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function submit(signer: Signer, fields: Partial<Order> & Pick<Order, "isBuy">): Promise<SubmitResult> {
+    const o = order({ maker: (await signer.getAddress()) as Address, nonce: ++nonce, ...fields });
+    const signature = await signOrder({ signer, order: o, domain: env.sdkDomain });
+    return engine.submit({ order: o, signature });
+  }
+
+  function accepted(r: SubmitResult): Extract<SubmitResult, { ok: true }> {
+    if (!r.ok) throw new Error(`expected the order to be accepted, got ${r.code}: ${r.message}`);
+    return r;
+  }
+
+  it("rests a maker, matches a taker at the maker's price, and commits both with the fill", async () => {
+    const ask = accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE, lots: 10n }));
+    expect(ask.status).to.equal("open");
+    expect(engine.book(1n)!.depth().asks).to.deep.equal([{ priceTicks: PRICE, lots: 10n, orders: 1 }]);
+
+    const bid = accepted(await submit(env.bob, { isBuy: true, priceTicks: PRICE + 50n, lots: 4n }));
+    expect(bid.status).to.equal("filled");
+    expect(bid.trades).to.have.length(1);
+    expect(bid.trades[0]).to.include({ makerHash: ask.hash, takerHash: bid.hash, priceTicks: PRICE, lots: 4n });
+    expect(store.getOrder(ask.hash)).to.include({ status: "partially-filled", remainingLots: 6n });
+    expect(store.pendingFills().map((f) => f.lots)).to.deep.equal([4n]);
+    expect(engine.book(1n)!.depth().asks).to.deep.equal([{ priceTicks: PRICE, lots: 6n, orders: 1 }]);
+
+    expect(events.trade.map((t) => t.status)).to.deep.equal(["matched"]);
+    const last = events.book.at(-1)!;
+    expect(last.levels).to.deep.equal([{ isBuy: false, priceTicks: PRICE, lots: 6n, orders: 1 }]);
+    const updates = events.order.map((u) => [u.hash, u.event]);
+    expect(updates).to.deep.include([ask.hash, "partially-filled"]);
+    expect(updates).to.deep.include([bid.hash, "filled"]);
+  });
+
+  it("refuses with the risk check's code and stores the rejection", async () => {
+    const r = await submit(env.dave, { isBuy: true, priceTicks: PRICE, lots: 10n }); // Dave has no funds
+    expect(r).to.include({ ok: false, code: "INSUFFICIENT_BALANCE" });
+    expect(store.getOrder(r.hash!)).to.include({ status: "rejected", reason: "INSUFFICIENT_BALANCE" });
+    expect(events.order.map((u) => u.event)).to.deep.equal(["rejected"]);
+  });
+
+  it("refuses a duplicate, a market it does not serve, and a post-only order that would cross", async () => {
+    const o = order({ maker: env.alice.address as Address, nonce: 77n, isBuy: false });
+    const signature = await signOrder({ signer: env.alice, order: o, domain: env.sdkDomain });
+    accepted(await engine.submit({ order: o, signature }));
+    expect(await engine.submit({ order: o, signature })).to.include({ ok: false, code: "DUPLICATE_ORDER" });
+    expect(await submit(env.bob, { isBuy: true, marketId: 9n })).to.include({ ok: false, code: "MARKET_NOT_SERVED" });
+    expect(await submit(env.bob, { isBuy: true, flags: POST_ONLY, priceTicks: PRICE })).to.include({
+      ok: false,
+      code: "POST_ONLY_WOULD_CROSS",
+    });
+  });
+
+  it("reserves the account's open orders: a second order beyond the balance is refused", async () => {
+    // Carol holds 1,000 lots of base: two asks of 600 need 1,200.
+    accepted(await submit(env.carol, { isBuy: false, priceTicks: PRICE * 2n, lots: 600n }));
+    const second = await submit(env.carol, { isBuy: false, priceTicks: PRICE * 2n, lots: 600n });
+    expect(second).to.include({ ok: false, code: "INSUFFICIENT_BALANCE" });
+  });
+
+  it("checks one account's orders one at a time, so concurrent orders cannot overdraw its reservation", async () => {
+    const results = await Promise.all(
+      [1, 2, 3].map(() => submit(env.carol, { isBuy: false, priceTicks: PRICE * 2n, lots: 400n })),
+    );
+    expect(results.filter((r) => r.ok)).to.have.length(2);
+    expect(results.filter((r) => !r.ok).map((r) => !r.ok && r.code)).to.deep.equal(["INSUFFICIENT_BALANCE"]);
+  });
+
+  it("soft-cancels an order of its maker only, and cancel-all spares orders accepted after it was issued", async () => {
+    const a = accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE, lots: 5n }));
+    expect(engine.cancel(a.hash, { account: env.bob.address as Address })).to.equal("not-owner");
+    expect(engine.cancel(a.hash, { account: env.alice.address as Address })).to.equal("cancelled");
+    expect(engine.cancel(a.hash)).to.equal("not-open");
+    expect(engine.cancel(("0x" + "11".repeat(32)) as Hex)).to.equal("not-found");
+    expect(engine.book(1n)!.size).to.equal(0);
+
+    const b = accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE, lots: 5n }));
+    const issuedAt = store.getOrder(b.hash)!.createdAt;
+    await new Promise((r) => setTimeout(r, 5));
+    const c = accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE + 1n, lots: 5n }));
+    expect(engine.cancelAll(env.alice.address as Address, { createdUpTo: issuedAt })).to.deep.equal([b.hash]);
+    expect(store.getOrder(c.hash)!.status).to.equal("open");
+  });
+
+  it("drops an IOC remainder and never rests it", async () => {
+    accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE, lots: 3n }));
+    const ioc = accepted(
+      await submit(env.bob, { isBuy: true, priceTicks: PRICE, lots: 5n, flags: IMMEDIATE_OR_CANCEL }),
+    );
+    expect(ioc).to.include({ status: "cancelled", filledLots: 3n, remainingLots: 2n });
+    expect(engine.book(1n)!.size).to.equal(0);
+  });
+
+  it("rebuilds the same book from the store after a restart, at the same time priority", async () => {
+    const first = accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE, lots: 5n }));
+    accepted(await submit(env.bob, { isBuy: false, priceTicks: PRICE, lots: 7n }));
+    accepted(await submit(env.carol, { isBuy: true, priceTicks: PRICE - 10n, lots: 2n }));
+    accepted(await submit(env.carol, { isBuy: true, priceTicks: PRICE, lots: 2n })); // takes 2 of Alice's
+    const before = engine.book(1n)!.restingOrders();
+
+    const restarted = await open();
+    expect(restarted.book(1n)!.restingOrders()).to.deep.equal(before);
+    expect(restarted.book(1n)!.queue(false, PRICE)[0]).to.include({ id: first.hash, lots: 3n });
+  });
+
+  describe("answers to skipped fills", () => {
+    async function matched() {
+      const ask = accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE, lots: 10n }));
+      const bid = accepted(await submit(env.bob, { isBuy: true, priceTicks: PRICE, lots: 15n }));
+      const [fill] = store.pendingFills();
+      return { ask, bid, fill };
+    }
+
+    it("MakerCancelled pulls the maker and gives the taker its lots back in the book", async () => {
+      const { ask, bid, fill } = await matched();
+      engine.reconcile({
+        fills: [{ id: fill.id, settled: false, reason: "MakerCancelled" }],
+        txHash: ("0x" + "ab".repeat(32)) as Hex,
+        blockNumber: 10n,
+      });
+      expect(store.getOrder(ask.hash)).to.include({ status: "cancelled", reason: "skipped-MakerCancelled" });
+      expect(store.getOrder(bid.hash)).to.include({ status: "open", remainingLots: 15n });
+      expect(engine.book(1n)!.depth()).to.deep.equal({ bids: [{ priceTicks: PRICE, lots: 15n, orders: 1 }], asks: [] });
+      expect(events.trade.at(-1)).to.include({ status: "skipped", skipReason: "MakerCancelled", fillId: fill.id });
+    });
+
+    it("TakerBalanceTooLow pulls every order of the taker's account", async () => {
+      const { ask, bid, fill } = await matched();
+      const other = accepted(await submit(env.bob, { isBuy: true, priceTicks: PRICE - 100n, lots: 1n }));
+      engine.reconcile({
+        fills: [{ id: fill.id, settled: false, reason: "TakerBalanceTooLow" }],
+        txHash: ("0x" + "ab".repeat(32)) as Hex,
+        blockNumber: 10n,
+      });
+      expect(store.getOrder(bid.hash)!.status).to.equal("cancelled");
+      expect(store.getOrder(other.hash)!.status).to.equal("cancelled");
+      expect(store.getOrder(ask.hash)).to.include({ status: "open", remainingLots: 10n });
+      expect(engine.book(1n)!.depth()).to.deep.equal({ bids: [], asks: [{ priceTicks: PRICE, lots: 10n, orders: 1 }] });
+    });
+
+    it("VelocityLimitReached matches the same lots again for a later block", async () => {
+      const { fill } = await matched();
+      const book = engine.book(1n)!.depth();
+      engine.reconcile({
+        fills: [{ id: fill.id, settled: false, reason: "VelocityLimitReached" }],
+        txHash: ("0x" + "ab".repeat(32)) as Hex,
+        blockNumber: 10n,
+      });
+      const pending = store.pendingFills();
+      expect(pending).to.have.length(1);
+      expect(pending[0]).to.include({ makerHash: fill.makerHash, takerHash: fill.takerHash, lots: 10n });
+      expect(pending[0].id).to.not.equal(fill.id);
+      expect(engine.book(1n)!.depth()).to.deep.equal(book);
+    });
+  });
+});

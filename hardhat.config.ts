@@ -31,6 +31,12 @@ const config: HardhatUserConfig = {
   },
   networks: {
     hardhat: { hardfork: EVM_VERSION },
+    // `npx hardhat node` (any port: CROSSBOOK_LOCALHOST_URL), and any other chain by RPC URL and key.
+    localhost: { url: process.env.CROSSBOOK_LOCALHOST_URL ?? "http://127.0.0.1:8545" },
+    custom: {
+      url: process.env.CROSSBOOK_RPC_URL ?? "http://127.0.0.1:8545",
+      accounts: process.env.CROSSBOOK_DEPLOYER_KEY ? [process.env.CROSSBOOK_DEPLOYER_KEY] : [],
+    },
   },
   mocha: { timeout: 120_000 },
   gasReporter: { enabled: false },

@@ -3,27 +3,10 @@
  * actions, in two rounds of parallel reads, and adds the keeper's own state.
  */
 import type { Address } from "viem";
-import { getBlock, getCode } from "viem/actions";
-import {
-  ContractRevertError,
-  MAX_UINT64,
-  getBalance,
-  getCancelAfter,
-  getExchangeDomain,
-  getFilled,
-  getMarket,
-  getMinNonce,
-  getPaused,
-  getPriceBounds,
-  getRiskLimits,
-  getWindowLimit,
-  verifyOrderSignature,
-  type Market,
-  type ReadClient,
-  type SignedOrder,
-} from "../../../sdk/src";
+import { MAX_UINT64, type Market, type ReadClient, type SignedOrder } from "../../../sdk/src";
+import { directReads, type RiskReads } from "./reads";
 import { reservedByOpenOrders } from "./reservation";
-import type { ReservingOrder, RiskContext } from "./types";
+import type { ReservingOrder, RiskContext, SignatureContext } from "./types";
 
 /** What the keeper knows that the chain does not. */
 export interface KeeperRiskState {
@@ -38,24 +21,21 @@ export interface KeeperRiskState {
   markets?: ReadonlyMap<bigint, Market>;
 }
 
-/** `undefined` for a market that is not listed (`MarketNotListed`); other failures throw. */
-async function listedOrUndefined<T>(read: Promise<T>): Promise<T | undefined> {
-  try {
-    return await read;
-  } catch (error) {
-    if (error instanceof ContractRevertError && error.errorName === "MarketNotListed") return undefined;
-    throw error;
-  }
+export async function readRiskContext(
+  client: ReadClient,
+  exchange: Address,
+  signed: SignedOrder,
+  keeperState: KeeperRiskState,
+): Promise<RiskContext> {
+  return readRiskContextFrom(directReads(client, exchange), exchange, signed, keeperState);
 }
 
 /**
- * Reads the `RiskContext` of a signed order (the signature is needed for a contract wallet's
- * ERC-1271 answer, through the SDK's `verifyOrderSignature`) from the Exchange at `exchange`. The reads are independent
- * calls at the latest block (the SDK's actions take no block tag), so a block that arrives between
- * them can mix two blocks' state; settlement catches what this misses.
+ * `readRiskContext` over any source of chain facts (`RiskReads`): the keeper passes its
+ * `CachedChainReads`, which answer most orders without an RPC call.
  */
-export async function readRiskContext(
-  client: ReadClient,
+export async function readRiskContextFrom(
+  reads: RiskReads,
   exchange: Address,
   signed: SignedOrder,
   keeperState: KeeperRiskState,
@@ -63,6 +43,7 @@ export async function readRiskContext(
   const { order, signature } = signed;
   const maker = order.maker;
   const { marketId, nonce } = order;
+  const domain = { chainId: keeperState.chainId, verifyingContract: exchange };
   const [
     chainDomain,
     market,
@@ -74,39 +55,38 @@ export async function readRiskContext(
     windowLimit,
     filled,
     code,
-    block,
+    timestamp,
   ] = await Promise.all([
-    getExchangeDomain(client, { exchange }),
-    listedOrUndefined(getMarket(client, { exchange, marketId })),
-    listedOrUndefined(getRiskLimits(client, { exchange, marketId })),
-    listedOrUndefined(getPriceBounds(client, { exchange, marketId })),
-    getPaused(client, { exchange }),
-    getMinNonce(client, { exchange, maker }),
-    getCancelAfter(client, { exchange, account: maker }),
-    getWindowLimit(client, { exchange, account: maker, marketId }),
-    getFilled(client, { exchange, maker, nonce }),
-    getCode(client, { address: maker }),
-    getBlock(client, { blockTag: "latest" }),
+    reads.domain(),
+    reads.market(marketId),
+    reads.riskLimits(marketId),
+    reads.priceBounds(marketId),
+    reads.paused(),
+    reads.minNonce(maker),
+    reads.cancelAfter(maker),
+    reads.windowLimit(maker, marketId),
+    reads.filled(maker, nonce),
+    reads.code(maker),
+    reads.timestamp(),
   ]);
-  const domain = { chainId: keeperState.chainId, verifyingContract: exchange };
   const isContract = code !== undefined && code !== "0x";
 
-  // Second round: what depends on the market's tokens, the other orders' markets, and the wallet.
+  // Second round: what depends on the market's tokens, the other orders' markets, and the signature.
   const otherMarketIds = [...new Set(keeperState.openOrders.map((o) => o.order.marketId))].filter(
     (id) => id !== marketId && !keeperState.markets?.has(id),
   );
-  const [balances, approves, otherMarkets] = await Promise.all([
+  const [balances, signatureContext, otherMarkets] = await Promise.all([
     market === undefined
       ? Promise.resolve({ base: 0n, quote: 0n })
-      : Promise.all([
-          getBalance(client, { exchange, account: maker, token: market.base }),
-          getBalance(client, { exchange, account: maker, token: market.quote }),
-        ]).then(([base, quote]) => ({ base, quote })),
-    isContract ? verifyOrderSignature(client, { order, signature, domain }) : Promise.resolve(false),
-    Promise.all(otherMarketIds.map((id) => getMarket(client, { exchange, marketId: id }))),
+      : Promise.all([reads.balance(maker, market.base), reads.balance(maker, market.quote)]).then(([base, quote]) => ({
+          base,
+          quote,
+        })),
+    signatureContextOf(reads, isContract, order, signature, domain),
+    Promise.all(otherMarketIds.map((id) => reads.market(id))),
   ]);
   const markets = new Map<bigint, Market>(keeperState.markets ?? []);
-  for (const m of otherMarkets) markets.set(m.marketId, m);
+  for (const m of otherMarkets) if (m !== undefined) markets.set(m.marketId, m);
   if (market !== undefined) markets.set(market.marketId, market);
 
   return {
@@ -121,12 +101,24 @@ export async function readRiskContext(
     cancelAfter,
     windowLimit,
     filled,
-    timestamp: block.timestamp,
-    signature: isContract ? { kind: "contract", approves } : { kind: "eoa" },
+    timestamp,
+    signature: signatureContext,
     reservedByOpenOrders:
       market === undefined
         ? { base: 0n, quote: 0n }
         : reservedByOpenOrders(keeperState.openOrders, (id) => markets.get(id), market),
     nonceInUse: keeperState.openOrders.some((o) => o.order.nonce === nonce),
   };
+}
+
+async function signatureContextOf(
+  reads: RiskReads,
+  isContract: boolean,
+  order: SignedOrder["order"],
+  signature: SignedOrder["signature"],
+  domain: { chainId: bigint | number; verifyingContract: Address },
+): Promise<SignatureContext> {
+  if (isContract) return { kind: "contract", approves: await reads.contractApproves(order, signature, domain) };
+  if (reads.recoverSigner === undefined) return { kind: "eoa" };
+  return { kind: "eoa", signer: (await reads.recoverSigner(order, signature, domain)) ?? null };
 }

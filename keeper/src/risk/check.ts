@@ -101,7 +101,11 @@ export async function checkOrder(order: Order, signature: Hex, context: RiskCont
         `The contract wallet ${order.maker} does not approve the order's signature (ERC-1271).`,
       );
     }
-  } else if (!(await recoversToMaker(order, signature, domain))) {
+  } else if (
+    context.signature.signer !== undefined
+      ? context.signature.signer === null || !isAddressEqual(context.signature.signer, order.maker)
+      : !(await recoversToMaker(order, signature, domain))
+  ) {
     return reject(RiskCode.BAD_SIGNATURE, `The signature does not recover to the maker ${order.maker}.`);
   }
   const now = context.timestamp;

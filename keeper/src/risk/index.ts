@@ -1,5 +1,6 @@
 /** The keeper's pre-trade risk check. See keeper/README.md, "Risk". */
 export { checkOrder, recoversToMaker } from "./check";
-export { readRiskContext, type KeeperRiskState } from "./chain";
+export { readRiskContext, readRiskContextFrom, type KeeperRiskState } from "./chain";
+export { CachedChainReads, directReads, type CachedChainReadsOptions, type RiskReads } from "./reads";
 export { feeBpsOf, orderReservation, reservedByOpenOrders } from "./reservation";
 export * from "./types";

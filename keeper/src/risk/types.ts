@@ -78,8 +78,11 @@ export interface Reservation {
 
 /** The signature facts only the chain can give: whether the maker has code and, if so, its wallet's answer. */
 export type SignatureContext =
-  /** The maker has no code: `checkOrder` recovers the signer itself (ECDSA, the SDK's rules). */
-  | { kind: "eoa" }
+  /**
+   * The maker has no code. With `signer`, the ECDSA signer was recovered already (`null`: the
+   * signature is not valid ECDSA); without, `checkOrder` recovers it itself with the SDK's rules.
+   */
+  | { kind: "eoa"; signer?: Address | null }
   /** The maker has code: the result of the SDK's `verifyOrderSignature` for the order, read at `timestamp`. */
   | { kind: "contract"; approves: boolean };
 

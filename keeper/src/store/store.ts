@@ -217,6 +217,14 @@ export class Store {
     });
   }
 
+  /** Whether the keeper has ever stored an order of `account` under `nonce` (accepted or rejected). */
+  hasNonce(account: Address, nonce: bigint): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM orders WHERE account = ? AND nonce = ? LIMIT 1").get(account, nonce.toString()) !==
+      undefined
+    );
+  }
+
   /** The market's most recent fills (any status), newest first. */
   recentFills(market: bigint, limit: number): StoredFill[] {
     return (

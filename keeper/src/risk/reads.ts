@@ -1,0 +1,224 @@
+/**
+ * Where the risk check's chain facts come from. `RiskReads` is one method per fact; two sources:
+ *
+ * - `directReads`: every fact read from the chain when asked (the SDK's read actions) — exact,
+ *   about a dozen RPC calls per order;
+ * - `CachedChainReads`: what the keeper runs. Market- and account-level facts are read once per
+ *   block and shared by every order of that block; the fill state of a nonce the keeper has never
+ *   seen is known without a call: it is 0 unless an `OrderCancelled` event named it (the keeper
+ *   follows those events from its start block). That rests on one assumption, stated in
+ *   keeper/README.md: **this keeper is the only one settling orders on its Exchange** (another
+ *   keeper's fills of a nonce this keeper never saw would be invisible to it). Whatever the cache
+ *   misses, settlement catches: the chain skips the fill, and the keeper pulls the order.
+ */
+import { parseAbiItem, type Address, type Hex } from "viem";
+import { getBlock, getBlockNumber, getCode, getLogs } from "viem/actions";
+import {
+  MAX_UINT64,
+  getBalance,
+  getCancelAfter,
+  getExchangeDomain,
+  getFilled,
+  getMarket,
+  getMinNonce,
+  getPaused,
+  getPriceBounds,
+  getRiskLimits,
+  getWindowLimit,
+  verifyOrderSignature,
+  type ExchangeDomainParameters,
+  type GetPriceBoundsReturnType,
+  type GetRiskLimitsReturnType,
+  type GetWindowLimitReturnType,
+  type Market,
+  type Order,
+  type ReadClient,
+} from "../../../sdk/src";
+
+/** The chain facts the risk check reads. A market that is not listed reads as `undefined`. */
+export interface RiskReads {
+  domain(): Promise<ExchangeDomainParameters>;
+  market(marketId: bigint): Promise<Market | undefined>;
+  riskLimits(marketId: bigint): Promise<GetRiskLimitsReturnType | undefined>;
+  priceBounds(marketId: bigint): Promise<GetPriceBoundsReturnType | undefined>;
+  paused(): Promise<boolean>;
+  minNonce(maker: Address): Promise<bigint>;
+  cancelAfter(maker: Address): Promise<bigint>;
+  windowLimit(maker: Address, marketId: bigint): Promise<GetWindowLimitReturnType>;
+  filled(maker: Address, nonce: bigint): Promise<bigint>;
+  /** The account's code (`"0x"` or `undefined` for an EOA). */
+  code(account: Address): Promise<Hex | undefined>;
+  /** The timestamp of the block the facts are read at (unix seconds). */
+  timestamp(): Promise<bigint>;
+  balance(account: Address, token: Address): Promise<bigint>;
+  /** A contract wallet's ERC-1271 answer for the order (the SDK's `verifyOrderSignature`). */
+  contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters): Promise<boolean>;
+  /**
+   * The ECDSA signer of an EOA's order, when this source recovers it itself (e.g. natively, off the
+   * main thread); absent: the risk check recovers it with the SDK.
+   */
+  recoverSigner?(order: Order, signature: Hex, domain: ExchangeDomainParameters): Promise<Address | undefined>;
+}
+
+/** A market that is not listed reads as `undefined`; other failures throw. */
+async function listedOrUndefined<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (error) {
+    if ((error as { errorName?: string }).errorName === "MarketNotListed") return undefined;
+    throw error;
+  }
+}
+
+/** Every fact read from the chain at the latest block, when asked. */
+export function directReads(client: ReadClient, exchange: Address): RiskReads {
+  return {
+    domain: () => getExchangeDomain(client, { exchange }),
+    market: (marketId) => listedOrUndefined(getMarket(client, { exchange, marketId })),
+    riskLimits: (marketId) => listedOrUndefined(getRiskLimits(client, { exchange, marketId })),
+    priceBounds: (marketId) => listedOrUndefined(getPriceBounds(client, { exchange, marketId })),
+    paused: () => getPaused(client, { exchange }),
+    minNonce: (maker) => getMinNonce(client, { exchange, maker }),
+    cancelAfter: (account) => getCancelAfter(client, { exchange, account }),
+    windowLimit: (account, marketId) => getWindowLimit(client, { exchange, account, marketId }),
+    filled: (maker, nonce) => getFilled(client, { exchange, maker, nonce }),
+    code: (address) => getCode(client, { address }),
+    timestamp: async () => (await getBlock(client, { blockTag: "latest" })).timestamp,
+    balance: (account, token) => getBalance(client, { exchange, account, token }),
+    contractApproves: (order, signature, domain) => verifyOrderSignature(client, { order, signature, domain }),
+  };
+}
+
+const ORDER_CANCELLED = parseAbiItem("event OrderCancelled(address indexed maker, uint64 nonce)");
+
+export interface CachedChainReadsOptions {
+  /** The first block whose `OrderCancelled` events matter: the Exchange's deploy block. */
+  startBlock: bigint;
+  /**
+   * Whether the keeper has ever held an order of `(maker, nonce)`: only then can the nonce have
+   * fills on-chain, and it is read from the chain (`Store.hasNonce`).
+   */
+  nonceSeen(maker: Address, nonce: bigint): boolean;
+  /** Native or pooled ECDSA recovery (`keeper/src/sigcheck`); absent: the SDK's. */
+  recoverSigner?: RiskReads["recoverSigner"];
+  /** Blocks per `eth_getLogs` call while catching up (default 10,000). */
+  logChunk?: bigint;
+}
+
+/**
+ * The keeper's reads: per-block memos over `directReads`, and nonce fill state from the keeper's
+ * own knowledge plus `OrderCancelled` events. Call `sync()` as blocks arrive (the keeper's block
+ * watcher does): it moves the memo to the new block and reads the block's cancellations.
+ */
+export class CachedChainReads implements RiskReads {
+  private readonly direct: RiskReads;
+  private readonly memo = new Map<string, Promise<unknown>>();
+  private readonly cancelled = new Set<string>();
+  private block: { number: bigint; timestamp: bigint } | undefined;
+  /** The last block whose `OrderCancelled` events are in `cancelled`. */
+  private eventsUpTo: bigint;
+  private syncing: Promise<void> | undefined;
+  readonly recoverSigner?: RiskReads["recoverSigner"];
+
+  constructor(
+    private readonly client: ReadClient,
+    private readonly exchange: Address,
+    private readonly options: CachedChainReadsOptions,
+  ) {
+    this.direct = directReads(client, exchange);
+    this.eventsUpTo = options.startBlock - 1n;
+    if (options.recoverSigner !== undefined) this.recoverSigner = options.recoverSigner;
+  }
+
+  /** The block the memo is at, once `sync` has run. */
+  get blockNumber(): bigint | undefined {
+    return this.block?.number;
+  }
+
+  /**
+   * Moves to the chain's latest block: reads its `OrderCancelled` events (all of them since the
+   * last sync, in chunks) and, if the block is new, drops the memo. Concurrent calls share one run.
+   */
+  sync(): Promise<void> {
+    this.syncing ??= this.doSync().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private async doSync(): Promise<void> {
+    const latest = await getBlockNumber(this.client, { cacheTime: 0 });
+    const chunk = this.options.logChunk ?? 10_000n;
+    while (this.eventsUpTo < latest) {
+      const fromBlock = this.eventsUpTo + 1n;
+      const toBlock = fromBlock + chunk - 1n < latest ? fromBlock + chunk - 1n : latest;
+      const logs = await getLogs(this.client, { address: this.exchange, event: ORDER_CANCELLED, fromBlock, toBlock });
+      for (const log of logs) this.cancelled.add(nonceKey(log.args.maker as Address, log.args.nonce as bigint));
+      this.eventsUpTo = toBlock;
+    }
+    if (this.block?.number !== latest) {
+      const header = await getBlock(this.client, { blockNumber: latest });
+      this.memo.clear();
+      this.block = { number: latest, timestamp: header.timestamp };
+    }
+  }
+
+  private cached<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let value = this.memo.get(key) as Promise<T> | undefined;
+    if (value === undefined) {
+      value = read();
+      this.memo.set(key, value);
+      // A failed read is not remembered: the next order asks again.
+      value.catch(() => {
+        if (this.memo.get(key) === value) this.memo.delete(key);
+      });
+    }
+    return value;
+  }
+
+  domain() {
+    return this.cached("domain", () => this.direct.domain());
+  }
+  market(marketId: bigint) {
+    return this.cached(`market:${marketId}`, () => this.direct.market(marketId));
+  }
+  riskLimits(marketId: bigint) {
+    return this.cached(`limits:${marketId}`, () => this.direct.riskLimits(marketId));
+  }
+  priceBounds(marketId: bigint) {
+    return this.cached(`bounds:${marketId}`, () => this.direct.priceBounds(marketId));
+  }
+  paused() {
+    return this.cached("paused", () => this.direct.paused());
+  }
+  minNonce(maker: Address) {
+    return this.cached(`minNonce:${maker}`, () => this.direct.minNonce(maker));
+  }
+  cancelAfter(maker: Address) {
+    return this.cached(`cancelAfter:${maker}`, () => this.direct.cancelAfter(maker));
+  }
+  windowLimit(maker: Address, marketId: bigint) {
+    return this.cached(`window:${maker}:${marketId}`, () => this.direct.windowLimit(maker, marketId));
+  }
+  code(account: Address) {
+    return this.cached(`code:${account}`, () => this.direct.code(account));
+  }
+  balance(account: Address, token: Address) {
+    return this.cached(`balance:${account}:${token}`, () => this.direct.balance(account, token));
+  }
+  async timestamp() {
+    if (this.block === undefined) await this.sync();
+    return (this.block as { timestamp: bigint }).timestamp;
+  }
+  async filled(maker: Address, nonce: bigint) {
+    if (this.block === undefined) await this.sync();
+    if (this.cancelled.has(nonceKey(maker, nonce))) return MAX_UINT64;
+    if (!this.options.nonceSeen(maker, nonce)) return 0n;
+    return this.direct.filled(maker, nonce);
+  }
+  contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters) {
+    return this.direct.contractApproves(order, signature, domain);
+  }
+}
+
+function nonceKey(maker: Address, nonce: bigint): string {
+  return `${maker.toLowerCase()}:${nonce}`;
+}

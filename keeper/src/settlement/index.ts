@@ -1,0 +1,16 @@
+/** Batch settlement: the pure batcher, simulation blame, and the `Settlement` loop. See keeper/README.md, "Settlement". */
+export {
+  assemble,
+  buildBatch,
+  canonicalOrder,
+  DEFAULT_GAS_MODEL,
+  estimateGas,
+  isDue,
+  type BatchLimits,
+  type GasModel,
+  type OrderLookup,
+  type PlannedBatch,
+} from "./batcher";
+export { blamedFills, KEEPER_SKIP_PREFIX, takerGroups, TRANSIENT_ERRORS } from "./isolate";
+export { Settlement, type SettlementOptions } from "./settlement";
+export * from "./types";

@@ -1,0 +1,111 @@
+/**
+ * Shared setup of the settlement tests: the Exchange fixture, a local keeper account with
+ * KEEPER_ROLE, and a keeper (store file + engine + settlement) that can be thrown away and opened
+ * again on the same file, as after a crash. Blocks are driven by hand: `tick()` is one step.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Address, Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { signOrder, type Order } from "../../../sdk/src";
+import { Engine } from "../../../keeper/src/engine";
+import { readRiskContext } from "../../../keeper/src/risk";
+import { Settlement, type SettlementOptions, type SettlementOutcome } from "../../../keeper/src/settlement";
+import { Store } from "../../../keeper/src/store";
+import { LOT_SIZE } from "../../helpers/fixture";
+import { fund, hre, order, publicClient, sdkFixture, type SdkEnv } from "../../sdk/support";
+
+export const GWEI = 1_000_000_000n;
+
+export const CONFIG: SettlementOptions["config"] = {
+  batch: { maxFills: 50, maxGas: 10_000_000n, maxWaitMs: 0 },
+  fees: { maxFeePerGas: 500n * GWEI, maxPriorityFeePerGas: 2n * GWEI, replacementBumpPercent: 15 },
+  confirmations: 1,
+};
+
+export async function settlementFixture() {
+  const env = await sdkFixture();
+  const keeperAccount = privateKeyToAccount(generatePrivateKey());
+  await hre.network.provider.send("hardhat_setBalance", [keeperAccount.address, "0x8ac7230489e80000"]);
+  await (await env.exchange.grantRole(await env.exchange.KEEPER_ROLE(), keeperAccount.address)).wait();
+  // Everyone holds plenty of both tokens inside the Exchange.
+  for (const trader of [env.alice, env.bob, env.carol, env.dave]) {
+    await fund(env.exchange, env.base, trader, 1_000n * LOT_SIZE);
+    await fund(env.exchange, env.quote, trader, 10n ** 13n);
+  }
+  return { ...env, keeperAccount };
+}
+
+export type Env = Awaited<ReturnType<typeof settlementFixture>>;
+
+/** A keeper on a database file: store, engine and settlement, with every outcome collected. */
+export interface Keeper {
+  readonly store: Store;
+  readonly engine: Engine;
+  readonly settlement: Settlement;
+  readonly outcomes: SettlementOutcome[];
+}
+
+export function tempDb(): string {
+  return join(mkdtempSync(join(tmpdir(), "crossbook-settlement-")), "keeper.db");
+}
+
+export async function openKeeper(
+  env: Env,
+  dbPath: string,
+  options: Partial<SettlementOptions> & { account?: PrivateKeyAccount } = {},
+): Promise<Keeper> {
+  const store = Store.open(dbPath);
+  const engine = await Engine.open({
+    store,
+    markets: [1n],
+    domain: env.sdkDomain,
+    readRiskContext: (s, st) => readRiskContext(publicClient, env.addresses.exchange, s, st),
+  });
+  const outcomes: SettlementOutcome[] = [];
+  const settlement = new Settlement({
+    engine,
+    store,
+    client: publicClient,
+    account: options.account ?? env.keeperAccount,
+    exchange: env.addresses.exchange,
+    config: CONFIG,
+    watchBlocks: () => () => {},
+    onOutcome: (o) => outcomes.push(o),
+    ...options,
+  });
+  return { store, engine, settlement, outcomes };
+}
+
+/** Signs and submits an order of market 1; throws when the keeper refuses it. */
+export async function submit(
+  keeper: Keeper,
+  env: SdkEnv,
+  signer: SdkEnv["alice"],
+  fields: Partial<Order> & Pick<Order, "isBuy" | "nonce">,
+): Promise<Hex> {
+  const o = order({ maker: signer.address as Address, ...fields });
+  const signature = await signOrder({ signer, order: o, domain: env.sdkDomain });
+  const result = await keeper.engine.submit({ order: o, signature });
+  if (!result.ok) throw new Error(`order refused: ${result.code} ${result.message}`);
+  return result.hash;
+}
+
+export async function mine(blocks = 1): Promise<void> {
+  for (let i = 0; i < blocks; i++) await hre.network.provider.send("evm_mine", []);
+}
+
+export async function setAutomine(on: boolean): Promise<void> {
+  await hre.network.provider.send("evm_setAutomine", [on]);
+}
+
+/** How many `Traded` events the Exchange has emitted since block 0. */
+export async function tradedCount(env: Env): Promise<number> {
+  const logs = await env.exchange.queryFilter(env.exchange.filters.Traded(), 0, "latest");
+  return logs.length;
+}
+
+export function names(outcomes: readonly SettlementOutcome[]): string[] {
+  return outcomes.map((o) => o.outcome);
+}

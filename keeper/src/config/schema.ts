@@ -42,6 +42,11 @@ export interface KeeperConfig {
   /** Blocks on top of the receipt's block before a batch counts as final. */
   readonly confirmations: number;
   readonly api: { readonly host: string; readonly port: number };
+  /** The first block whose Exchange events matter (its deploy block): where the keeper starts reading. */
+  readonly startBlock: bigint;
+  /** How often the keeper asks the node for a new block. */
+  readonly pollIntervalMs: number;
+  readonly logLevel: LogLevel;
 }
 
 /** A leaf parser: the value, or the text of what was expected. */
@@ -125,6 +130,9 @@ const markets: Parse<bigint[]> = (v) => {
 };
 
 const GWEI = 1_000_000_000n;
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+/** How much the keeper logs (pino's levels). */
+export type LogLevel = (typeof LOG_LEVELS)[number];
 const MAX_UINT256 = (1n << 256n) - 1n;
 const wei = integer(1n, MAX_UINT256, "an amount of wei (a whole number)");
 
@@ -228,6 +236,33 @@ export const SETTINGS: readonly Setting[] = [
     default: 8080,
     inFile: true,
     parse: smallInt(1, 65535, "a TCP port"),
+  },
+  {
+    path: "startBlock",
+    env: "CROSSBOOK_START_BLOCK",
+    flag: "start-block",
+    default: 0,
+    inFile: true,
+    parse: integer(0n, (1n << 64n) - 1n, "a block number"),
+  },
+  {
+    path: "pollIntervalMs",
+    env: "CROSSBOOK_POLL_INTERVAL_MS",
+    flag: "poll-interval-ms",
+    default: 1000,
+    inFile: true,
+    parse: smallInt(50, 60_000, "a number of milliseconds"),
+  },
+  {
+    path: "logLevel",
+    env: "CROSSBOOK_LOG_LEVEL",
+    flag: "log-level",
+    default: "info",
+    inFile: true,
+    parse: (v) =>
+      typeof v === "string" && LOG_LEVELS.includes(v.trim() as LogLevel)
+        ? ok(v.trim())
+        : bad(`one of ${LOG_LEVELS.join(", ")}`),
   },
 ];
 
@@ -335,5 +370,8 @@ export const configSchema = z
       },
       confirmations: v.confirmations as number,
       api: { host: v["api.host"] as string, port: v["api.port"] as number },
+      startBlock: v.startBlock as bigint,
+      pollIntervalMs: v.pollIntervalMs as number,
+      logLevel: v.logLevel as LogLevel,
     };
   });

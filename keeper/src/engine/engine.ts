@@ -356,7 +356,10 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   private answerSkip(fill: StoredFill, reason: string, batch: ReconcileBatch, at: number): void {
-    const policy = SKIP_POLICY[reason] ?? { pull: "taker" };
+    // A keeper skip (`KEEPER_SIMULATION_<Error>`): settlement cancels the order the error named itself.
+    const policy = reason.startsWith("KEEPER_")
+      ? { pull: "none" as const }
+      : (SKIP_POLICY[reason] ?? { pull: "taker" });
     this.emit("trade", this.tradeOf(fill, "skipped", at, batch, reason));
     const maker = this.store.getOrder(fill.makerHash) as StoredOrder;
     const taker = this.store.getOrder(fill.takerHash) as StoredOrder;
@@ -448,7 +451,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     hash: Hex,
     event: OrderEvent | undefined,
     at: number,
-    extra: { reason?: string; fillId?: number; txHash?: Hex } = {},
+    extra: { reason?: string; fillId?: number; txHash?: Hex | undefined } = {},
   ): void {
     const o = this.store.getOrder(hash);
     if (o === undefined) return;
@@ -498,7 +501,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       priceTicks: fill.priceTicks,
       lots: fill.lots,
       status,
-      ...(batch === undefined ? {} : { txHash: batch.txHash, blockNumber: batch.blockNumber }),
+      ...(batch?.txHash === undefined ? {} : { txHash: batch.txHash }),
+      ...(batch?.blockNumber === undefined ? {} : { blockNumber: batch.blockNumber }),
       ...(skipReason === undefined ? {} : { skipReason }),
       at,
     };

@@ -117,8 +117,9 @@ export type FillOutcome =
 /** What `reconcile` takes: the outcomes of the fills of one mined transaction. */
 export interface ReconcileBatch {
   readonly fills: readonly FillOutcome[];
-  readonly txHash: Hex;
-  readonly blockNumber: bigint;
+  /** The mined transaction; absent for fills the keeper skipped itself (its simulation blamed them). */
+  readonly txHash?: Hex;
+  readonly blockNumber?: bigint;
   /** Saved with the outcomes, in the same store transaction. */
   readonly lastReconciledBlock?: bigint;
 }

@@ -48,6 +48,9 @@ describe("keeper config", () => {
         fees: { maxFeePerGas: 200_000_000_000n, maxPriorityFeePerGas: 2_000_000_000n, replacementBumpPercent: 15 },
         confirmations: 2,
         api: { host: "127.0.0.1", port: 8080 },
+        startBlock: 0n,
+        pollIntervalMs: 1000,
+        logLevel: "info",
       });
     });
 
@@ -63,6 +66,9 @@ describe("keeper config", () => {
         fees: { maxFeePerGas: "100000000000", maxPriorityFeePerGas: 1000000000, replacementBumpPercent: 25 },
         confirmations: 5,
         api: { host: "0.0.0.0", port: 9000 },
+        startBlock: "1234",
+        pollIntervalMs: 250,
+        logLevel: "debug",
       };
       const c = config({
         argv: ["--config", "keeper.json"],
@@ -80,6 +86,9 @@ describe("keeper config", () => {
         fees: { maxFeePerGas: 100_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n, replacementBumpPercent: 25 },
         confirmations: 5,
         api: { host: "0.0.0.0", port: 9000 },
+        startBlock: 1234n,
+        pollIntervalMs: 250,
+        logLevel: "debug",
       });
     });
 

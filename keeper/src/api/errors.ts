@@ -1,0 +1,100 @@
+/**
+ * The API's refusals: one error class with a stable `code`, and the one table that gives each code
+ * its HTTP status (keeper/API.md, "Errors"). Every refusal the server sends goes through here, so a
+ * code never answers with two different statuses.
+ */
+import type { RejectCode } from "../engine";
+
+/** Codes the API itself produces (besides the engine's and the risk check's `RejectCode`s). */
+export type ApiOnlyCode =
+  | "BAD_JSON"
+  | "BAD_REQUEST"
+  | "BAD_CANCEL_SIGNATURE"
+  | "NOT_FOUND"
+  | "ORDER_NOT_FOUND"
+  | "METHOD_NOT_ALLOWED"
+  | "BODY_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "CANCEL_EXPIRED"
+  | "RATE_LIMITED"
+  | "NOT_READY"
+  | "INTERNAL";
+
+export type ApiErrorCode = ApiOnlyCode | RejectCode;
+
+/** The HTTP status of every code. A code missing here is a bug (the type system checks it). */
+export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
+  BAD_JSON: 400,
+  BAD_REQUEST: 400,
+  INVALID_ORDER: 400,
+  INVALID_FLAGS: 400,
+  ZERO_LOTS: 400,
+  ZERO_PRICE: 400,
+  BAD_SIGNATURE: 401,
+  SIGNATURE_REJECTED: 401,
+  BAD_CANCEL_SIGNATURE: 401,
+  NOT_FOUND: 404,
+  ORDER_NOT_FOUND: 404,
+  UNKNOWN_MARKET: 404,
+  METHOD_NOT_ALLOWED: 405,
+  DUPLICATE_ORDER: 409,
+  DUPLICATE_NONCE: 409,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  WRONG_DOMAIN: 422,
+  EXPIRED: 422,
+  NONCE_BELOW_FLOOR: 422,
+  CANCELLED: 422,
+  NONCE_USED_UP: 422,
+  CANCEL_AFTER_PASSED: 422,
+  MAX_FEE_TOO_LOW: 422,
+  MARKET_HALTED: 422,
+  NO_REFERENCE_PRICE: 422,
+  PRICE_OUTSIDE_BAND: 422,
+  VELOCITY_LIMIT: 422,
+  WINDOW_LIMIT: 422,
+  INSUFFICIENT_BALANCE: 422,
+  POST_ONLY_WOULD_CROSS: 422,
+  FILL_OR_KILL_UNFILLABLE: 422,
+  MARKET_NOT_SERVED: 422,
+  CANCEL_EXPIRED: 422,
+  RATE_LIMITED: 429,
+  PAUSED: 503,
+  CHAIN_UNAVAILABLE: 503,
+  STOPPED: 503,
+  NOT_READY: 503,
+  INTERNAL: 500,
+};
+
+/** A refusal: thrown by a route (or built by a hook) and turned into the error body by the server. */
+export class ApiError extends Error {
+  readonly code: ApiErrorCode;
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+  /** `Retry-After` in seconds, for `RATE_LIMITED`. */
+  readonly retryAfterSeconds?: number;
+
+  constructor(
+    code: ApiErrorCode,
+    message: string,
+    options: { details?: Record<string, unknown>; retryAfterSeconds?: number } = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+    this.code = code;
+    this.status = STATUS_OF[code] ?? 500;
+    this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  /** The JSON body every refusal has. */
+  body(): { error: { code: ApiErrorCode; message: string; details?: Record<string, unknown> } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}

@@ -1,0 +1,454 @@
+/**
+ * The WebSocket market-data feed (keeper/API.md, "WebSocket feed"): per-market book snapshots and
+ * deltas, per-market trades, and each logged-in account's own order updates.
+ *
+ * What it promises:
+ * - Sequence numbers count every message of a channel from 1 since start, whether anyone listens
+ *   or not: a book delta is numbered and sent in the same synchronous call as the engine's `book`
+ *   event, and a snapshot is read from the engine's book in one synchronous step with the number
+ *   of the last delta it includes. So snapshot + every later delta = the book, exactly.
+ * - Memory per client is bounded: a connection whose unsent data passes `slowConsumerBytes` is
+ *   closed with 4008 and forgotten at once (its socket is destroyed if the close does not finish).
+ * - A client's bad message gets an `error` message; the connection stays open. Subscriptions and
+ *   the client's message rate are capped.
+ */
+import { randomBytes } from "node:crypto";
+import type { WebSocket } from "ws";
+import type { Address, Hex } from "viem";
+import type { Engine, Logger, OrderUpdate, TradeUpdate, BookUpdate } from "../engine";
+import { silentLogger } from "../engine";
+import type { Store } from "../store";
+import type { Metrics } from "../metrics";
+import type { ExchangeDomainParameters, ReadClient } from "../../../sdk/src";
+import { feedMessage, issuesOf, type FeedMessage } from "./schemas";
+import { verifyKeeperMessage } from "./signatures";
+import { levelChangeJson, levelJson, orderStatusJson, orderUpdateJson, storedTrade, tradeJson } from "./wire";
+
+export interface FeedLimits {
+  /** Unsent bytes after which a connection is closed with 4008. */
+  readonly slowConsumerBytes: number;
+  /** How often the server pings; a client that has not answered the previous ping is dropped. */
+  readonly pingIntervalMs: number;
+  readonly maxSubscriptions: number;
+  /** Messages a client may send per second (burst: the same number). */
+  readonly messagesPerSecond: number;
+  readonly maxClients: number;
+  readonly challengeTtlMs: number;
+  /** How long a closing connection may take before its socket is destroyed. */
+  readonly closeGraceMs: number;
+  /** Trades in a trades snapshot. */
+  readonly tradesSnapshot: number;
+}
+
+export const DEFAULT_FEED_LIMITS: FeedLimits = {
+  slowConsumerBytes: 4 * 1024 * 1024,
+  pingIntervalMs: 15_000,
+  maxSubscriptions: 64,
+  messagesPerSecond: 100,
+  maxClients: 10_000,
+  challengeTtlMs: 60_000,
+  closeGraceMs: 10_000,
+  tradesSnapshot: 100,
+};
+
+export const SLOW_CONSUMER_CLOSE = 4008;
+
+export interface FeedOptions {
+  readonly engine: Engine;
+  readonly store: Store;
+  readonly domain: ExchangeDomainParameters;
+  readonly client: ReadClient;
+  readonly limits?: Partial<FeedLimits>;
+  readonly log?: Logger;
+  readonly metrics?: Metrics;
+  readonly clock?: () => number;
+}
+
+interface Client {
+  readonly id: number;
+  readonly ws: WebSocket;
+  readonly subscriptions: Set<string>;
+  account?: Address;
+  challenge?: { value: Hex; expires: number };
+  alive: boolean;
+  tokens: number;
+  tokensAt: number;
+  closed: boolean;
+}
+
+type FeedErrorCode = "BAD_JSON" | "BAD_REQUEST" | "UNKNOWN_MARKET" | "NOT_LOGGED_IN" | "BAD_LOGIN" | "RATE_LIMITED";
+
+export class Feed {
+  private readonly engine: Engine;
+  private readonly store: Store;
+  private readonly domain: ExchangeDomainParameters;
+  private readonly chain: ReadClient;
+  private readonly limits: FeedLimits;
+  private readonly log: Logger;
+  private readonly metrics?: Metrics;
+  private readonly clock: () => number;
+  private readonly clients = new Set<Client>();
+  /** Channel key (`book:1`, `trades:1`, `orders:0x…`) → its subscribers. */
+  private readonly channels = new Map<string, Set<Client>>();
+  private readonly seqs = new Map<string, number>();
+  private readonly pinger: NodeJS.Timeout;
+  private nextId = 1;
+  private readonly onBook = (u: BookUpdate) => this.publishBook(u);
+  private readonly onTrade = (t: TradeUpdate) => this.publishTrade(t);
+  private readonly onOrder = (u: OrderUpdate) => this.publishOrder(u);
+
+  constructor(options: FeedOptions) {
+    this.engine = options.engine;
+    this.store = options.store;
+    this.domain = options.domain;
+    this.chain = options.client;
+    this.limits = { ...DEFAULT_FEED_LIMITS, ...options.limits };
+    this.log = options.log ?? silentLogger;
+    this.metrics = options.metrics;
+    this.clock = options.clock ?? Date.now;
+    this.engine.on("book", this.onBook);
+    this.engine.on("trade", this.onTrade);
+    this.engine.on("order", this.onOrder);
+    this.pinger = setInterval(() => this.pingAll(), this.limits.pingIntervalMs);
+    this.pinger.unref();
+  }
+
+  /** Open connections. */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** The number of the book channel's last message in `marketId` (0 before the first). */
+  bookSeq(marketId: bigint): number {
+    return this.seqs.get(`book:${marketId}`) ?? 0;
+  }
+
+  /** The book as of `bookSeq` (synchronous: no delta can slip between the two). */
+  bookSnapshot(marketId: bigint, depth = Infinity) {
+    const book = this.engine.book(marketId);
+    if (book === undefined) return undefined;
+    const d = book.depth(depth);
+    return {
+      marketId: marketId.toString(),
+      seq: this.bookSeq(marketId),
+      bids: d.bids.map(levelJson),
+      asks: d.asks.map(levelJson),
+    };
+  }
+
+  /** Takes a new WebSocket connection. */
+  attach(ws: WebSocket, ip: string): void {
+    if (this.clients.size >= this.limits.maxClients) {
+      ws.close(1013, "too many feed clients; try again later");
+      return;
+    }
+    const now = this.clock();
+    const client: Client = {
+      id: this.nextId++,
+      ws,
+      subscriptions: new Set(),
+      alive: true,
+      tokens: this.limits.messagesPerSecond,
+      tokensAt: now,
+      closed: false,
+    };
+    this.clients.add(client);
+    this.metrics?.setFeedClients(this.clients.size);
+    ws.on("message", (data, isBinary) => this.receive(client, data, isBinary));
+    ws.on("pong", () => {
+      client.alive = true;
+    });
+    ws.on("close", () => this.forget(client));
+    ws.on("error", (error) => {
+      this.log.debug({ client: client.id, ip, err: error.message }, "feed connection error");
+      this.forget(client);
+    });
+    this.log.debug({ client: client.id, ip }, "feed client connected");
+  }
+
+  /** Stops listening to the engine and closes every connection (1001, going away). */
+  close(): void {
+    clearInterval(this.pinger);
+    this.engine.off("book", this.onBook);
+    this.engine.off("trade", this.onTrade);
+    this.engine.off("order", this.onOrder);
+    for (const c of [...this.clients]) {
+      c.ws.close(1001, "keeper shutting down");
+      this.forget(c);
+    }
+  }
+
+  // ------------------------------------------------------------------ publishing
+
+  private nextSeq(channel: string): number {
+    const seq = (this.seqs.get(channel) ?? 0) + 1;
+    this.seqs.set(channel, seq);
+    return seq;
+  }
+
+  private publishBook(u: BookUpdate): void {
+    const channel = `book:${u.marketId}`;
+    const seq = this.nextSeq(channel);
+    const subscribers = this.channels.get(channel);
+    if (subscribers === undefined || subscribers.size === 0) return;
+    const text = JSON.stringify({
+      type: "delta",
+      channel: "book",
+      marketId: u.marketId.toString(),
+      seq,
+      levels: u.levels.map(levelChangeJson),
+    });
+    for (const c of subscribers) this.send(c, text);
+  }
+
+  private publishTrade(t: TradeUpdate): void {
+    const channel = `trades:${t.marketId}`;
+    const seq = this.nextSeq(channel);
+    const subscribers = this.channels.get(channel);
+    if (subscribers === undefined || subscribers.size === 0) return;
+    const text = JSON.stringify({
+      type: "trade",
+      channel: "trades",
+      marketId: t.marketId.toString(),
+      seq,
+      trade: tradeJson(t),
+    });
+    for (const c of subscribers) this.send(c, text);
+  }
+
+  private publishOrder(u: OrderUpdate): void {
+    const channel = `orders:${u.account.toLowerCase()}`;
+    const seq = this.nextSeq(channel);
+    const subscribers = this.channels.get(channel);
+    if (subscribers === undefined || subscribers.size === 0) return;
+    const text = JSON.stringify({
+      type: "order",
+      channel: "orders",
+      account: u.account,
+      seq,
+      update: orderUpdateJson(u),
+    });
+    for (const c of subscribers) this.send(c, text);
+  }
+
+  /** Sends, unless the client has fallen too far behind: then it is closed with 4008. */
+  private send(c: Client, text: string): void {
+    if (c.closed || c.ws.readyState !== c.ws.OPEN) return;
+    c.ws.send(text);
+    if (c.ws.bufferedAmount > this.limits.slowConsumerBytes) {
+      this.log.warn({ client: c.id, buffered: c.ws.bufferedAmount }, "slow feed consumer: closing");
+      this.drop(c, SLOW_CONSUMER_CLOSE, "slow consumer");
+    }
+  }
+
+  private sendJson(c: Client, message: object): void {
+    this.send(c, JSON.stringify(message));
+  }
+
+  private error(c: Client, code: FeedErrorCode, message: string): void {
+    this.sendJson(c, { type: "error", code, message });
+  }
+
+  // ------------------------------------------------------------------ client messages
+
+  private receive(c: Client, data: unknown, isBinary: boolean): void {
+    if (c.closed) return;
+    if (!this.takeToken(c)) {
+      this.error(c, "RATE_LIMITED", `at most ${this.limits.messagesPerSecond} messages a second`);
+      return;
+    }
+    let json: unknown;
+    try {
+      const text = Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.concat(data as Buffer[]).toString("utf8");
+      if (isBinary && Buffer.byteLength(text) === 0) throw new Error("empty");
+      json = JSON.parse(text);
+    } catch {
+      this.error(c, "BAD_JSON", "a message must be one JSON object");
+      return;
+    }
+    const parsed = feedMessage.safeParse(json);
+    if (!parsed.success) {
+      const first = issuesOf(parsed.error)[0];
+      this.error(
+        c,
+        "BAD_REQUEST",
+        `bad message: ${first ? `${first.path || "(root)"}: ${first.message}` : "bad input"}`,
+      );
+      return;
+    }
+    try {
+      this.handle(c, parsed.data);
+    } catch (error) {
+      // A bug must not take the keeper down with it: the client is told, the bug is logged.
+      this.log.error({ client: c.id, err: String(error) }, "feed message failed");
+      this.error(c, "BAD_REQUEST", "the message could not be handled");
+    }
+  }
+
+  private takeToken(c: Client): boolean {
+    const now = this.clock();
+    const rate = this.limits.messagesPerSecond;
+    c.tokens = Math.min(rate, c.tokens + ((now - c.tokensAt) / 1000) * rate);
+    c.tokensAt = now;
+    if (c.tokens < 1) return false;
+    c.tokens -= 1;
+    return true;
+  }
+
+  private handle(c: Client, m: FeedMessage): void {
+    switch (m.op) {
+      case "challenge": {
+        const value = `0x${randomBytes(32).toString("hex")}` as Hex;
+        c.challenge = { value, expires: this.clock() + this.limits.challengeTtlMs };
+        this.sendJson(c, { type: "challenge", challenge: value });
+        return;
+      }
+      case "login":
+        void this.login(c, m.account, m.signature);
+        return;
+      case "subscribe":
+        if (m.channel === "orders") return this.subscribeOrders(c);
+        return this.subscribeMarket(c, m.channel, m.marketId);
+      case "unsubscribe": {
+        const key = m.channel === "orders" ? this.ordersKey(c) : `${m.channel}:${m.marketId}`;
+        if (key !== undefined) this.unsubscribe(c, key);
+        this.sendJson(c, {
+          type: "unsubscribed",
+          channel: m.channel,
+          ...(m.channel === "orders" ? {} : { marketId: m.marketId.toString() }),
+        });
+        return;
+      }
+    }
+  }
+
+  private subscribeMarket(c: Client, channel: "book" | "trades", marketId: bigint): void {
+    if (this.engine.book(marketId) === undefined) {
+      this.error(c, "UNKNOWN_MARKET", `market ${marketId} is not served by this keeper`);
+      return;
+    }
+    const key = `${channel}:${marketId}`;
+    if (!this.subscribe(c, key)) return;
+    this.sendJson(c, { type: "subscribed", channel, marketId: marketId.toString() });
+    if (channel === "book") {
+      this.sendJson(c, { type: "snapshot", channel: "book", ...this.bookSnapshot(marketId) });
+      return;
+    }
+    const trades = this.store
+      .recentFills(marketId, this.limits.tradesSnapshot)
+      .reverse()
+      .map((f) => tradeJson(storedTrade(this.store, f)));
+    this.sendJson(c, {
+      type: "snapshot",
+      channel: "trades",
+      marketId: marketId.toString(),
+      seq: this.seqs.get(key) ?? 0,
+      trades,
+    });
+  }
+
+  private subscribeOrders(c: Client): void {
+    const key = this.ordersKey(c);
+    if (key === undefined || c.account === undefined) {
+      this.error(c, "NOT_LOGGED_IN", "log in first: challenge, then login with a signed FeedLogin");
+      return;
+    }
+    if (!this.subscribe(c, key)) return;
+    this.sendJson(c, { type: "subscribed", channel: "orders" });
+    const orders = this.store
+      .ordersOf(c.account)
+      .filter((o) => o.status === "open" || o.status === "partially-filled")
+      .reverse()
+      .map((o) => orderStatusJson(o));
+    this.sendJson(c, { type: "snapshot", channel: "orders", account: c.account, seq: this.seqs.get(key) ?? 0, orders });
+  }
+
+  private async login(c: Client, account: Address, signature: Hex): Promise<void> {
+    const challenge = c.challenge;
+    c.challenge = undefined; // one login per challenge, good or bad
+    if (challenge === undefined || challenge.expires < this.clock()) {
+      this.error(c, "BAD_LOGIN", "ask for a challenge first (it is good for one login within 60 s)");
+      return;
+    }
+    let ok: boolean;
+    try {
+      ok = await verifyKeeperMessage(
+        this.chain,
+        this.domain,
+        account,
+        { primaryType: "FeedLogin", message: { account, challenge: challenge.value } },
+        signature,
+      );
+    } catch (error) {
+      this.log.warn({ client: c.id, err: String(error) }, "feed login: the chain could not be read");
+      ok = false;
+    }
+    if (c.closed) return;
+    if (!ok) {
+      this.error(c, "BAD_LOGIN", "the signature is not the account's FeedLogin over the challenge");
+      return;
+    }
+    const previous = this.ordersKey(c);
+    if (previous !== undefined && previous !== `orders:${account.toLowerCase()}`) this.unsubscribe(c, previous);
+    c.account = account;
+    this.sendJson(c, { type: "login", account });
+  }
+
+  private ordersKey(c: Client): string | undefined {
+    return c.account === undefined ? undefined : `orders:${c.account.toLowerCase()}`;
+  }
+
+  /** Adds a subscription (idempotent); false, with an error sent, past the cap. */
+  private subscribe(c: Client, key: string): boolean {
+    if (!c.subscriptions.has(key) && c.subscriptions.size >= this.limits.maxSubscriptions) {
+      this.error(c, "BAD_REQUEST", `at most ${this.limits.maxSubscriptions} subscriptions per connection`);
+      return false;
+    }
+    c.subscriptions.add(key);
+    let set = this.channels.get(key);
+    if (set === undefined) this.channels.set(key, (set = new Set()));
+    set.add(c);
+    return true;
+  }
+
+  private unsubscribe(c: Client, key: string): void {
+    c.subscriptions.delete(key);
+    const set = this.channels.get(key);
+    set?.delete(c);
+    if (set?.size === 0) this.channels.delete(key);
+  }
+
+  // ------------------------------------------------------------------ connection life
+
+  private pingAll(): void {
+    for (const c of this.clients) {
+      if (!c.alive) {
+        this.log.debug({ client: c.id }, "feed client did not answer a ping: dropped");
+        c.ws.terminate();
+        this.forget(c);
+        continue;
+      }
+      c.alive = false;
+      try {
+        c.ws.ping();
+      } catch {
+        this.forget(c);
+      }
+    }
+  }
+
+  /** Closes with `code` and forgets the client now; destroys the socket if closing takes too long. */
+  private drop(c: Client, code: number, reason: string): void {
+    this.forget(c);
+    c.ws.close(code, reason);
+    setTimeout(() => c.ws.terminate(), this.limits.closeGraceMs).unref();
+  }
+
+  private forget(c: Client): void {
+    if (c.closed) return;
+    c.closed = true;
+    for (const key of [...c.subscriptions]) this.unsubscribe(c, key);
+    this.clients.delete(c);
+    this.metrics?.setFeedClients(this.clients.size);
+  }
+}

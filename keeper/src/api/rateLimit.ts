@@ -1,0 +1,64 @@
+/**
+ * Token buckets keyed by a string (an IP, an account): `rate` tokens a second, bursts up to
+ * `burst`. Memory is bounded: at most `maxKeys` buckets; a full bucket carries no information, so
+ * when the table is full the oldest-touched buckets are dropped first (they refill to full anyway).
+ */
+export interface RateLimitOptions {
+  /** Tokens added per second. */
+  readonly rate: number;
+  /** Bucket size; `rate` by default (one second's worth). */
+  readonly burst?: number;
+  readonly maxKeys?: number;
+  readonly clock?: () => number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly rate: number;
+  private readonly burst: number;
+  private readonly maxKeys: number;
+  private readonly clock: () => number;
+
+  constructor(options: RateLimitOptions) {
+    this.rate = options.rate;
+    this.burst = options.burst ?? options.rate;
+    this.maxKeys = options.maxKeys ?? 100_000;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /**
+   * Takes one token for `key`. Returns 0 when allowed, else the seconds to wait for the next token
+   * (at least 1: what `Retry-After` says).
+   */
+  take(key: string): number {
+    const now = this.clock();
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      if (this.buckets.size >= this.maxKeys) this.evict();
+      bucket = { tokens: this.burst, at: now };
+    } else {
+      this.buckets.delete(key); // re-inserted below: the map's order is least recently used first
+      bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.rate);
+      bucket.at = now;
+    }
+    this.buckets.set(key, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.rate));
+  }
+
+  private evict(): void {
+    let n = Math.max(1, Math.floor(this.maxKeys / 10));
+    for (const key of this.buckets.keys()) {
+      this.buckets.delete(key);
+      if (--n === 0) break;
+    }
+  }
+}

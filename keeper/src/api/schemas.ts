@@ -1,0 +1,133 @@
+/**
+ * The shapes of every request the API takes (HTTP bodies, path and query parameters, feed
+ * messages), as zod schemas that also convert: integers arrive as decimal strings (or safe JSON
+ * integers) and leave as `bigint`s bounded by their Solidity type. Unknown fields are refused.
+ * `parse` turns a failure into a `BAD_REQUEST` with the invalid fields listed.
+ */
+import { z } from "zod";
+import { getAddress, type Address, type Hex } from "viem";
+import { MAX_UINT16, MAX_UINT32, MAX_UINT40, MAX_UINT64, MAX_UINT8, type Order } from "../../../sdk/src";
+import { ApiError } from "./errors";
+
+const DECIMAL = /^(0|[1-9][0-9]{0,77})$/;
+
+/** An unsigned integer of at most `max`: a canonical decimal string, or a safe non-negative JSON integer. */
+export function uint(max: bigint, min = 0n) {
+  return z
+    .union([
+      z.string().regex(DECIMAL, 'expected a decimal integer string such as "25"'),
+      z
+        .number()
+        .int("expected an integer")
+        .nonnegative()
+        .max(Number.MAX_SAFE_INTEGER, "unsafe JSON number: send a string"),
+    ])
+    .transform((v, ctx) => {
+      const n = BigInt(v);
+      if (n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `out of range: expected ${min}..${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+}
+
+export const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "expected an address: 0x and 40 hex digits")
+  .transform((a) => getAddress(a.toLowerCase()) as Address);
+
+export const bytes32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, "expected 0x and 64 hex digits")
+  .transform((h) => h.toLowerCase() as Hex);
+
+/** A signature: ECDSA (65 bytes) or a contract wallet's (any length the body allows). */
+export const signature = z
+  .string()
+  .regex(/^0x([0-9a-fA-F]{2})+$/, "expected a hex signature: 0x and an even number of hex digits")
+  .transform((h) => h as Hex);
+
+export const orderSchema = z.strictObject({
+  maker: address,
+  marketId: uint(MAX_UINT32),
+  isBuy: z.boolean(),
+  flags: uint(MAX_UINT8),
+  maxFeeBps: uint(MAX_UINT16),
+  expiry: uint(MAX_UINT40),
+  nonce: uint(MAX_UINT64),
+  priceTicks: uint(MAX_UINT64),
+  lots: uint(MAX_UINT64),
+}) satisfies z.ZodType<Order, unknown>;
+
+export const submitOrderBody = z.strictObject({ order: orderSchema, signature });
+
+export const MAX_CANCEL_HASHES = 100;
+
+export const cancelBody = z.strictObject({
+  cancel: z.strictObject({
+    maker: address,
+    orderHashes: z.array(bytes32).min(1).max(MAX_CANCEL_HASHES),
+    issuedAt: uint(MAX_UINT64),
+  }),
+  signature,
+});
+
+export const cancelAllBody = z.strictObject({
+  cancelAll: z.strictObject({ maker: address, marketId: uint(MAX_UINT32), issuedAt: uint(MAX_UINT64) }),
+  signature,
+});
+
+export const hashParams = z.strictObject({ hash: bytes32 });
+export const accountParams = z.strictObject({ address });
+export const marketParams = z.strictObject({ marketId: uint(MAX_UINT32) });
+
+/** A query integer in `1..max`, `fallback` when absent. */
+function queryInt(max: number, fallback: number) {
+  return z
+    .string()
+    .regex(/^[1-9][0-9]{0,6}$/, `expected an integer 1..${max}`)
+    .transform(Number)
+    .pipe(z.number().max(max, `expected an integer 1..${max}`))
+    .default(fallback);
+}
+
+export const accountOrdersQuery = z.strictObject({
+  status: z.enum(["open", "all"]).default("open"),
+  limit: queryInt(1000, 100),
+});
+export const bookQuery = z.strictObject({ depth: queryInt(1000, 50) });
+export const tradesQuery = z.strictObject({ limit: queryInt(1000, 100) });
+export const emptyQuery = z.strictObject({});
+
+/** A message a feed client sends. */
+export const feedMessage = z.union([
+  z.strictObject({ op: z.literal("subscribe"), channel: z.enum(["book", "trades"]), marketId: uint(MAX_UINT32) }),
+  z.strictObject({ op: z.literal("unsubscribe"), channel: z.enum(["book", "trades"]), marketId: uint(MAX_UINT32) }),
+  z.strictObject({ op: z.literal("subscribe"), channel: z.literal("orders") }),
+  z.strictObject({ op: z.literal("unsubscribe"), channel: z.literal("orders") }),
+  z.strictObject({ op: z.literal("challenge") }),
+  z.strictObject({ op: z.literal("login"), account: address, signature }),
+]);
+export type FeedMessage = z.infer<typeof feedMessage>;
+
+/** The issues of a failed parse, as `details.issues`: `[{ path: "order.lots", message }]`. */
+export function issuesOf(error: z.ZodError, prefix = ""): { path: string; message: string }[] {
+  return error.issues.slice(0, 20).map((i) => ({
+    path: [prefix, ...i.path.map(String)].filter((p) => p !== "").join("."),
+    message: i.message,
+  }));
+}
+
+/** Parses `input` with `schema`, or throws `BAD_REQUEST` naming what is wrong (`where`: body, query, path). */
+export function parse<S extends z.ZodType>(schema: S, input: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = issuesOf(result.error);
+  const first = issues[0];
+  throw new ApiError(
+    "BAD_REQUEST",
+    `invalid ${where}: ${first === undefined ? "bad input" : `${first.path || "(root)"}: ${first.message}`}`,
+    { details: { issues } },
+  );
+}

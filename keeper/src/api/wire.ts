@@ -1,0 +1,117 @@
+/**
+ * The keeper's records as the API writes them (keeper/API.md): every integer that may exceed 2^53
+ * as a decimal string, addresses checksummed, times in unix milliseconds. One function per shape,
+ * shared by the HTTP routes and the feed so that both say the same thing.
+ */
+import type { Hex } from "viem";
+import type { DepthLevel, LevelChange } from "../book";
+import type { OrderUpdate, TradeUpdate } from "../engine";
+import type { Store, StoredFill, StoredOrder } from "../store";
+import type { Order } from "../../../sdk/src";
+
+export function orderJson(o: Order) {
+  return {
+    maker: o.maker,
+    marketId: o.marketId.toString(),
+    isBuy: o.isBuy,
+    flags: o.flags.toString(),
+    maxFeeBps: o.maxFeeBps.toString(),
+    expiry: o.expiry.toString(),
+    nonce: o.nonce.toString(),
+    priceTicks: o.priceTicks.toString(),
+    lots: o.lots.toString(),
+  };
+}
+
+export function tradeJson(t: TradeUpdate) {
+  return {
+    fillId: t.fillId,
+    marketId: t.marketId.toString(),
+    makerHash: t.makerHash,
+    takerHash: t.takerHash,
+    maker: t.maker,
+    taker: t.taker,
+    makerIsBuy: t.makerIsBuy,
+    priceTicks: t.priceTicks.toString(),
+    lots: t.lots.toString(),
+    status: t.status,
+    ...(t.txHash === undefined ? {} : { txHash: t.txHash }),
+    ...(t.skipReason === undefined ? {} : { skipReason: t.skipReason }),
+    at: t.at,
+  };
+}
+export type TradeJson = ReturnType<typeof tradeJson>;
+
+/** A stored fill as a trade: its orders give the sides, its batch the transaction. */
+export function storedTrade(store: Store, f: StoredFill): TradeUpdate {
+  const maker = store.getOrder(f.makerHash) as StoredOrder;
+  const taker = store.getOrder(f.takerHash) as StoredOrder;
+  const status = f.status === "settled" ? "settled" : f.status === "skipped" ? "skipped" : "matched";
+  const txHash = status !== "matched" && f.batchId !== undefined ? store.getBatch(f.batchId)?.txHash : undefined;
+  return {
+    fillId: f.id,
+    marketId: f.market,
+    makerHash: f.makerHash,
+    takerHash: f.takerHash,
+    maker: maker.order.maker,
+    taker: taker.order.maker,
+    makerIsBuy: maker.order.isBuy,
+    priceTicks: f.priceTicks,
+    lots: f.lots,
+    status,
+    ...(txHash === undefined ? {} : { txHash }),
+    ...(f.skipReason === undefined ? {} : { skipReason: f.skipReason }),
+    at: status === "matched" ? f.createdAt : f.updatedAt,
+  };
+}
+
+/** An order's status without its fills (`GET /v1/accounts/.../orders`, the feed's orders snapshot). */
+export function orderStatusJson(o: StoredOrder, settledLots?: bigint) {
+  return {
+    hash: o.hash,
+    order: orderJson(o.order),
+    signature: o.signature,
+    status: o.status,
+    ...(o.reason === undefined ? {} : { reason: o.reason }),
+    filledLots: o.filledLots.toString(),
+    remainingLots: o.remainingLots.toString(),
+    ...(settledLots === undefined ? {} : { settledLots: settledLots.toString() }),
+    createdAt: o.createdAt,
+    updatedAt: o.updatedAt,
+  };
+}
+
+/** `GET /v1/orders/{hash}`: the status, settled lots and every fill. */
+export function orderDetailJson(store: Store, o: StoredOrder) {
+  const fills = store.fillsOfOrder(o.hash as Hex);
+  const settled = fills.filter((f) => f.status === "settled").reduce((sum, f) => sum + f.lots, 0n);
+  return { ...orderStatusJson(o, settled), fills: fills.map((f) => tradeJson(storedTrade(store, f))) };
+}
+
+export function levelJson(l: DepthLevel) {
+  return { priceTicks: l.priceTicks.toString(), lots: l.lots.toString(), orders: l.orders };
+}
+
+export function levelChangeJson(l: LevelChange) {
+  return {
+    side: l.isBuy ? "bid" : "ask",
+    priceTicks: l.priceTicks.toString(),
+    lots: l.lots.toString(),
+    orders: l.orders,
+  };
+}
+
+export function orderUpdateJson(u: OrderUpdate) {
+  return {
+    hash: u.hash,
+    marketId: u.marketId.toString(),
+    event: u.event,
+    status: u.status,
+    filledLots: u.filledLots.toString(),
+    remainingLots: u.remainingLots.toString(),
+    ...(u.reason === undefined ? {} : { reason: u.reason }),
+    ...(u.fillId === undefined ? {} : { fillId: u.fillId }),
+    ...(u.txHash === undefined ? {} : { txHash: u.txHash }),
+    at: u.at,
+  };
+}

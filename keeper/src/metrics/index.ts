@@ -1,0 +1,168 @@
+/**
+ * The keeper's Prometheus metrics, on a registry of its own (never prom-client's global one, so
+ * that two keepers in one process — tests — do not share counters). The API counts orders and HTTP
+ * requests, the feed its clients, settlement calls `batchOutcome`, `gasPerFill`,
+ * `settlementLatency` and `rpcError`; book depth and pending fills are read at scrape time from
+ * the engine and store that `watch` is given. Names and labels: keeper/README.md, "Metrics".
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Engine } from "../engine";
+import type { Store } from "../store";
+
+/** What a settlement batch came to. */
+export type BatchOutcome = "sent" | "settled" | "skipped" | "reverted" | "replaced" | "dropped";
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly ordersAccepted: Counter<"market">;
+  private readonly ordersRejected: Counter<"code">;
+  private readonly bookLevels: Gauge<"market" | "side">;
+  private readonly bookLots: Gauge<"market" | "side">;
+  private readonly fillsPending: Gauge;
+  private readonly batches: Counter<"outcome">;
+  private readonly gasPerFillHistogram: Histogram;
+  private readonly settlementLatencyHistogram: Histogram;
+  private readonly rpcErrors: Counter<"method">;
+  private readonly feedClients: Gauge;
+  private readonly httpDuration: Histogram<"method" | "route" | "status">;
+  private engine?: Engine;
+  private store?: Store;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "crossbook_" });
+    this.ordersAccepted = new Counter({
+      name: "crossbook_orders_accepted_total",
+      help: "Orders the keeper accepted, by market",
+      labelNames: ["market"],
+      registers,
+    });
+    this.ordersRejected = new Counter({
+      name: "crossbook_orders_rejected_total",
+      help: "Orders the keeper refused, by error code (schema errors included)",
+      labelNames: ["code"],
+      registers,
+    });
+    const self = this;
+    this.bookLevels = new Gauge({
+      name: "crossbook_book_levels",
+      help: "Price levels in the book, by market and side",
+      labelNames: ["market", "side"],
+      registers,
+      collect() {
+        self.collectDepth();
+      },
+    });
+    this.bookLots = new Gauge({
+      name: "crossbook_book_lots",
+      help: "Lots resting in the book, by market and side",
+      labelNames: ["market", "side"],
+      registers,
+    });
+    this.fillsPending = new Gauge({
+      name: "crossbook_fills_pending",
+      help: "Matched fills not yet in a settlement batch",
+      registers,
+      collect() {
+        if (self.store !== undefined) this.set(self.store.pendingFills().length);
+      },
+    });
+    this.batches = new Counter({
+      name: "crossbook_batches_total",
+      help: "Settlement batches by outcome (sent, settled, skipped, reverted, replaced, dropped)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.gasPerFillHistogram = new Histogram({
+      name: "crossbook_gas_per_fill",
+      help: "Gas used by a mined settlement batch divided by its fills",
+      buckets: [10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000, 100_000, 150_000, 250_000],
+      registers,
+    });
+    this.settlementLatencyHistogram = new Histogram({
+      name: "crossbook_order_to_settlement_seconds",
+      help: "From a fill's match to its settlement on-chain",
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+      registers,
+    });
+    this.rpcErrors = new Counter({
+      name: "crossbook_rpc_errors_total",
+      help: "Failed JSON-RPC calls, by method",
+      labelNames: ["method"],
+      registers,
+    });
+    this.feedClients = new Gauge({
+      name: "crossbook_feed_clients",
+      help: "Open WebSocket feed connections",
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: "crossbook_http_request_duration_seconds",
+      help: "HTTP request duration, by method, route pattern and status",
+      labelNames: ["method", "route", "status"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+  }
+
+  /** Reads book depth (per market and side) and pending fills from these at scrape time. */
+  watch(engine: Engine, store: Store): void {
+    this.engine = engine;
+    this.store = store;
+  }
+
+  orderAccepted(marketId: bigint): void {
+    this.ordersAccepted.inc({ market: marketId.toString() });
+  }
+
+  orderRejected(code: string): void {
+    this.ordersRejected.inc({ code });
+  }
+
+  batchOutcome(outcome: BatchOutcome, count = 1): void {
+    this.batches.inc({ outcome }, count);
+  }
+
+  gasPerFill(gas: number | bigint): void {
+    this.gasPerFillHistogram.observe(Number(gas));
+  }
+
+  /** Milliseconds from match to settlement. */
+  settlementLatency(ms: number): void {
+    this.settlementLatencyHistogram.observe(ms / 1000);
+  }
+
+  rpcError(method: string): void {
+    this.rpcErrors.inc({ method });
+  }
+
+  setFeedClients(n: number): void {
+    this.feedClients.set(n);
+  }
+
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    this.httpDuration.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  /** The Prometheus text exposition. */
+  async text(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private collectDepth(): void {
+    const engine = this.engine;
+    if (engine === undefined) return;
+    for (const marketId of engine.markets) {
+      const depth = engine.book(marketId)?.depth();
+      if (depth === undefined) continue;
+      for (const [side, levels] of [
+        ["bid", depth.bids],
+        ["ask", depth.asks],
+      ] as const) {
+        const labels = { market: marketId.toString(), side };
+        this.bookLevels.set(labels, levels.length);
+        this.bookLots.set(labels, Number(levels.reduce((sum, l) => sum + l.lots, 0n)));
+      }
+    }
+  }
+}

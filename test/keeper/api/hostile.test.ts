@@ -1,0 +1,360 @@
+/**
+ * Every rejection code the API can reach, table-driven, and a bad-input corpus against a running
+ * keeper: after it, the keeper still answers and every order it accepted is in the store and the book.
+ */
+import { expect } from "chai";
+import type { Hex } from "viem";
+import { signOrder, type Order } from "../../../sdk/src";
+import {
+  FeedClient,
+  cancelBody,
+  http,
+  newTrader,
+  orderOf,
+  signedBody,
+  startKeeper,
+  wireOrder,
+  type Keeper,
+  type Trader,
+} from "./support";
+
+describe("keeper/api: rejection codes and hostile input", function () {
+  let k: Keeper;
+  let alice: Trader;
+  let poor: Trader;
+  let url: string;
+  const accepted: Hex[] = [];
+
+  before(async function () {
+    k = await startKeeper();
+    url = k.api.url;
+    alice = await newTrader(k.env);
+    poor = await newTrader(k.env, 0n, 0n);
+  });
+
+  after(async function () {
+    await k?.close();
+  });
+
+  const post = (path: string, body: unknown, headers?: Record<string, string>) =>
+    http(url, "POST", path, body, headers);
+
+  it("answers every reachable rejection code with its status and the error body", async function () {
+    const resting = orderOf(alice, { isBuy: false, priceTicks: 300_000n, lots: 5n });
+    const restingBody = await signedBody(k, alice, resting);
+    const first = await post("/v1/orders", restingBody);
+    expect(first.status).to.equal(201);
+    accepted.push(first.body.hash);
+
+    const tampered = await signedBody(k, alice, orderOf(alice, { isBuy: true, priceTicks: 1_000n }));
+    tampered.order.lots = "11";
+    const otherDomain = orderOf(alice, { isBuy: true, priceTicks: 1_000n });
+    const otherDomainBody = {
+      order: wireOrder(otherDomain),
+      signature: await signOrder({
+        signer: alice.account,
+        order: otherDomain,
+        domain: { chainId: 1, verifyingContract: k.env.addresses.exchange },
+      }),
+    };
+    const sameNonce: Order = { ...resting, priceTicks: 310_000n };
+    const huge = "x".repeat(20_000);
+
+    const cases: [string, () => Promise<{ status: number; body: any }>, number, string][] = [
+      ["malformed JSON", () => post("/v1/orders", "{"), 400, "BAD_JSON"],
+      ["empty JSON body", () => post("/v1/orders", ""), 400, "BAD_JSON"],
+      ["prototype poisoning", () => post("/v1/orders", '{"__proto__":{"x":1}}'), 400, "BAD_JSON"],
+      ["a missing field", () => post("/v1/orders", { order: {} }), 400, "BAD_REQUEST"],
+      ["an unknown field", () => post("/v1/orders", { ...restingBody, extra: 1 }), 400, "BAD_REQUEST"],
+      [
+        "lots = 2^64",
+        () => post("/v1/orders", { ...restingBody, order: { ...restingBody.order, lots: (2n ** 64n).toString() } }),
+        400,
+        "BAD_REQUEST",
+      ],
+      [
+        "negative lots",
+        () => post("/v1/orders", { ...restingBody, order: { ...restingBody.order, lots: "-1" } }),
+        400,
+        "BAD_REQUEST",
+      ],
+      [
+        "lots as 1e3",
+        () => post("/v1/orders", { ...restingBody, order: { ...restingBody.order, lots: "1e3" } }),
+        400,
+        "BAD_REQUEST",
+      ],
+      [
+        "an unsafe JSON number",
+        () =>
+          post(
+            "/v1/orders",
+            `{"order":${JSON.stringify({ ...restingBody.order }).replace('"lots":"5"', '"lots":9007199254740993')},"signature":"${restingBody.signature}"}`,
+          ),
+        400,
+        "BAD_REQUEST",
+      ],
+      [
+        "a string for isBuy",
+        () => post("/v1/orders", { ...restingBody, order: { ...restingBody.order, isBuy: "false" } }),
+        400,
+        "BAD_REQUEST",
+      ],
+      [
+        "unicode digits",
+        () => post("/v1/orders", { ...restingBody, order: { ...restingBody.order, lots: "５" } }),
+        400,
+        "BAD_REQUEST",
+      ],
+      [
+        "a bad address",
+        () => post("/v1/orders", { ...restingBody, order: { ...restingBody.order, maker: "0xZZ" } }),
+        400,
+        "BAD_REQUEST",
+      ],
+      [
+        "zero lots",
+        async () => post("/v1/orders", await signedBody(k, alice, orderOf(alice, { isBuy: true, lots: 0n }))),
+        400,
+        "ZERO_LOTS",
+      ],
+      [
+        "unknown flag bits",
+        async () => post("/v1/orders", await signedBody(k, alice, orderOf(alice, { isBuy: true, flags: 64n }))),
+        400,
+        "INVALID_FLAGS",
+      ],
+      [
+        "a zero price",
+        async () => post("/v1/orders", await signedBody(k, alice, orderOf(alice, { isBuy: true, priceTicks: 0n }))),
+        400,
+        "ZERO_PRICE",
+      ],
+      ["a tampered order", () => post("/v1/orders", tampered), 401, "BAD_SIGNATURE"],
+      ["a signature for another chain", () => post("/v1/orders", otherDomainBody), 401, "BAD_SIGNATURE"],
+      ["an unknown route", () => http(url, "GET", "/v1/nothing"), 404, "NOT_FOUND"],
+      ["an unknown order", () => http(url, "GET", `/v1/orders/0x${"ab".repeat(32)}`), 404, "ORDER_NOT_FOUND"],
+      ["a bad order hash", () => http(url, "GET", "/v1/orders/0x1234"), 400, "BAD_REQUEST"],
+      ["an unserved market's book", () => http(url, "GET", "/v1/markets/2/book"), 404, "UNKNOWN_MARKET"],
+      ["a bad depth", () => http(url, "GET", "/v1/markets/1/book?depth=0"), 400, "BAD_REQUEST"],
+      ["an unknown query parameter", () => http(url, "GET", "/v1/markets/1/book?deep=1"), 400, "BAD_REQUEST"],
+      ["GET on a POST route", () => http(url, "GET", "/v1/orders"), 405, "METHOD_NOT_ALLOWED"],
+      ["DELETE on an order", () => http(url, "DELETE", `/v1/orders/0x${"ab".repeat(32)}`), 405, "METHOD_NOT_ALLOWED"],
+      ["the same order twice", () => post("/v1/orders", restingBody), 409, "DUPLICATE_ORDER"],
+      [
+        "another order under an open nonce",
+        async () => post("/v1/orders", await signedBody(k, alice, sameNonce)),
+        409,
+        "DUPLICATE_NONCE",
+      ],
+      ["a 20 KB body", () => post("/v1/orders", `{"a":"${huge}"}`), 413, "BODY_TOO_LARGE"],
+      ["text/plain", () => post("/v1/orders", "{}", { "content-type": "text/plain" }), 415, "UNSUPPORTED_MEDIA_TYPE"],
+      ["no content type", () => http(url, "POST", "/v1/orders"), 415, "UNSUPPORTED_MEDIA_TYPE"],
+      [
+        "an expired order",
+        async () =>
+          post(
+            "/v1/orders",
+            await signedBody(k, alice, orderOf(alice, { isBuy: true, priceTicks: 1_000n, expiry: 1_000n })),
+          ),
+        422,
+        "EXPIRED",
+      ],
+      [
+        "a max fee below the market's",
+        async () =>
+          post(
+            "/v1/orders",
+            await signedBody(k, alice, orderOf(alice, { isBuy: true, priceTicks: 1_000n, maxFeeBps: 0n })),
+          ),
+        422,
+        "MAX_FEE_TOO_LOW",
+      ],
+      [
+        "an unfunded maker",
+        async () => post("/v1/orders", await signedBody(k, poor, orderOf(poor, { isBuy: true, priceTicks: 1_000n }))),
+        422,
+        "INSUFFICIENT_BALANCE",
+      ],
+      [
+        "a post-only order that crosses",
+        async () =>
+          post(
+            "/v1/orders",
+            await signedBody(k, alice, orderOf(alice, { isBuy: true, priceTicks: 300_000n, flags: 1n })),
+          ),
+        422,
+        "POST_ONLY_WOULD_CROSS",
+      ],
+      [
+        "a fill-or-kill the book cannot fill",
+        async () =>
+          post(
+            "/v1/orders",
+            await signedBody(k, alice, orderOf(alice, { isBuy: true, priceTicks: 1_000n, flags: 4n })),
+          ),
+        422,
+        "FILL_OR_KILL_UNFILLABLE",
+      ],
+      [
+        "an unserved market",
+        async () => post("/v1/orders", await signedBody(k, alice, orderOf(alice, { isBuy: true, marketId: 2n }))),
+        422,
+        "MARKET_NOT_SERVED",
+      ],
+      [
+        "a stale cancel",
+        async () => post("/v1/cancels", await cancelBody(k, alice, [first.body.hash], BigInt(Date.now() - 400_000))),
+        422,
+        "CANCEL_EXPIRED",
+      ],
+      [
+        "a cancel from the future",
+        async () => post("/v1/cancels", await cancelBody(k, alice, [first.body.hash], BigInt(Date.now() + 400_000))),
+        422,
+        "CANCEL_EXPIRED",
+      ],
+      [
+        "a cancel signed by someone else",
+        async () => {
+          const b = await cancelBody(k, poor, [first.body.hash]);
+          return post("/v1/cancels", { ...b, cancel: { ...b.cancel, maker: alice.address } });
+        },
+        401,
+        "BAD_CANCEL_SIGNATURE",
+      ],
+      [
+        "a cancel with a tampered hash list",
+        async () => {
+          const b = await cancelBody(k, alice, [first.body.hash]);
+          return post("/v1/cancels", { ...b, cancel: { ...b.cancel, orderHashes: [`0x${"cd".repeat(32)}`] } });
+        },
+        401,
+        "BAD_CANCEL_SIGNATURE",
+      ],
+      [
+        "101 hashes in a cancel",
+        async () =>
+          post(
+            "/v1/cancels",
+            await cancelBody(
+              k,
+              alice,
+              Array.from({ length: 101 }, () => first.body.hash),
+            ),
+          ),
+        400,
+        "BAD_REQUEST",
+      ],
+    ];
+    for (const [name, run, status, code] of cases) {
+      const answer = await run();
+      expect(answer.status, `${name}: ${JSON.stringify(answer.body)}`).to.equal(status);
+      expect(answer.body.error.code, name).to.equal(code);
+      expect(answer.body.error.message, name).to.be.a("string").and.not.equal("");
+    }
+    // The 405 names what is allowed.
+    expect((await http(url, "GET", "/v1/orders")).headers.get("allow")).to.equal("POST");
+    // A rejection the risk check made is stored with its code.
+    const rejected = await post(
+      "/v1/orders",
+      await signedBody(k, poor, orderOf(poor, { isBuy: true, priceTicks: 2_000n })),
+    );
+    const status = await http(url, "GET", `/v1/orders/${rejected.body.error.details.hash}`);
+    expect(status.body).to.include({ status: "rejected", reason: "INSUFFICIENT_BALANCE" });
+  });
+
+  it("rate-limits per account and per IP with 429 and Retry-After, and reports readiness", async function () {
+    const limited = await startKeeper({
+      env: k.env,
+      limits: { perAccountPerSecond: 3, perIpPerSecond: 40 },
+      isReady: () => ({ ready: false, missing: ["chain"] }),
+    });
+    try {
+      const body = await signedBody(limited, alice, orderOf(alice, { isBuy: true, priceTicks: 1_000n, maxFeeBps: 0n }));
+      const answers = [];
+      for (let i = 0; i < 5; i++) answers.push(await http(limited.api.url, "POST", "/v1/orders", body));
+      expect(answers.map((a) => a.status)).to.deep.equal([422, 409, 409, 429, 429]); // a rejected order is stored: its replay is a duplicate;
+      expect(answers[3].body.error.code).to.equal("RATE_LIMITED");
+      expect(Number(answers[3].headers.get("retry-after"))).to.be.at.least(1);
+      const many = await Promise.all(Array.from({ length: 60 }, () => http(limited.api.url, "GET", "/v1/health")));
+      expect(many.filter((a) => a.status === 429).length).to.be.greaterThan(0);
+      await new Promise((r) => setTimeout(r, 1_100));
+      const ready = await http(limited.api.url, "GET", "/v1/ready");
+      expect(ready.status).to.equal(503);
+      expect(ready.body.error).to.deep.include({ code: "NOT_READY", details: { missing: ["chain"] } });
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("survives a corpus of bad input and 1,000 WebSockets, then still answers with every accepted order in store and book", async function () {
+    const bob = await newTrader(k.env);
+    // Good orders interleaved with garbage.
+    const corpus: unknown[] = [
+      "null",
+      "[]",
+      '"string"',
+      "1",
+      "{".repeat(5_000),
+      "[".repeat(5_000),
+      '{"order":null,"signature":null}',
+      JSON.stringify({ order: { maker: "0x" + "0".repeat(40) }, signature: "0x" }),
+      JSON.stringify({ order: { lots: 1e308 }, signature: "0x00" }),
+      "\u0000\u0001\u0002",
+      '{"order":"\u{1F4A5}"}',
+      Buffer.from([0xff, 0xfe, 0xfd]).toString("latin1"),
+    ];
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < 20; i++) {
+      const o = orderOf(bob, {
+        isBuy: i % 2 === 0,
+        priceTicks: i % 2 === 0 ? 150_000n - BigInt(i) : 350_000n + BigInt(i),
+        lots: 1n,
+      });
+      work.push(
+        signedBody(k, bob, o).then(async (b) => {
+          const a = await post("/v1/orders", b);
+          if (a.status === 201) accepted.push(a.body.hash);
+          return a;
+        }),
+      );
+      for (const c of corpus) work.push(post("/v1/orders", c as string));
+    }
+    // A replayed order signature on a different order, and a signature of the wrong length.
+    const replayed = await signedBody(k, bob, orderOf(bob, { isBuy: true, priceTicks: 1_000n }));
+    const other = orderOf(bob, { isBuy: true, priceTicks: 1_001n });
+    work.push(post("/v1/orders", { order: wireOrder(other), signature: replayed.signature }));
+    work.push(post("/v1/orders", { ...replayed, signature: replayed.signature.slice(0, 100) }));
+    const answers = (await Promise.all(work)) as { status: number; body: any }[];
+    for (const a of answers) {
+      expect(a.status, JSON.stringify(a.body)).to.be.oneOf([201, 400, 401, 413]);
+      if (a.status !== 201) expect(a.body.error.code).to.be.a("string");
+    }
+
+    // 1,000 WebSockets at once, each subscribed to the book.
+    const sockets = await Promise.all(Array.from({ length: 1_000 }, () => FeedClient.open(k.api.wsUrl)));
+    expect(k.api.feed.clientCount).to.be.at.least(1_000);
+    for (const s of sockets) s.send({ op: "subscribe", channel: "book", marketId: "1" });
+    await Promise.all(sockets.map((s) => s.next((m) => m.type === "snapshot")));
+    const one = orderOf(bob, { isBuy: false, priceTicks: 500_000n, lots: 1n });
+    const placed = await post("/v1/orders", await signedBody(k, bob, one));
+    expect(placed.status).to.equal(201);
+    accepted.push(placed.body.hash);
+    await Promise.all(sockets.map((s) => s.next((m) => m.type === "delta")));
+    for (const s of sockets) s.close();
+    await Promise.all(sockets.map((s) => s.closed));
+
+    // Still up, and nothing accepted was lost.
+    expect((await http(url, "GET", "/v1/health")).status).to.equal(200);
+    const book = k.engine.book(1n)!;
+    for (const hash of accepted) {
+      const stored = k.store.getOrder(hash);
+      expect(stored, hash).to.not.equal(undefined);
+      expect(stored!.status).to.be.oneOf(["open", "partially-filled"]);
+      expect(book.get(hash), hash).to.not.equal(undefined);
+      expect((await http(url, "GET", `/v1/orders/${hash}`)).status).to.equal(200);
+    }
+    expect(accepted.length).to.equal(22);
+  });
+});

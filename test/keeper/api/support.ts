@@ -1,0 +1,274 @@
+/**
+ * The API tests' harness: a real keeper (store in a temp file, engine, risk reads against the
+ * in-process Hardhat network) behind `startApi` on a free loopback port, traders with local viem
+ * keys funded on the Exchange, and small clients: `http` (global fetch) and `FeedClient` (ws).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
+import { toHex, type Address, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import {
+  keeperMessageTypedData,
+  signOrder,
+  type CancelAllMessage,
+  type CancelOrdersMessage,
+  type Order,
+} from "../../../sdk/src";
+import { Engine } from "../../../keeper/src/engine";
+import { readRiskContext } from "../../../keeper/src/risk";
+import { Store } from "../../../keeper/src/store";
+import { Metrics } from "../../../keeper/src/metrics";
+import { startApi, type ApiLimits, type RunningApi } from "../../../keeper/src/api";
+import { LOT_SIZE } from "../../helpers/fixture";
+import { ethers, fund, hre, publicClient, sdkFixture, type SdkEnv } from "../../sdk/support";
+
+export interface Trader {
+  account: PrivateKeyAccount;
+  address: Address;
+  nextNonce: bigint;
+}
+
+export interface Keeper {
+  env: SdkEnv;
+  store: Store;
+  engine: Engine;
+  metrics: Metrics;
+  api: RunningApi;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/** Starts a keeper on a fresh Exchange (market 1) and a fresh store file. */
+export async function startKeeper(
+  options: { limits?: Partial<ApiLimits>; env?: SdkEnv; isReady?: () => { ready: boolean; missing: string[] } } = {},
+): Promise<Keeper> {
+  const env = options.env ?? (await sdkFixture());
+  const dir = mkdtempSync(join(tmpdir(), "crossbook-api-"));
+  const store = Store.open(join(dir, "keeper.db"));
+  const exchange = env.addresses.exchange;
+  const engine = await Engine.open({
+    store,
+    markets: [1n],
+    domain: env.sdkDomain,
+    readRiskContext: (signed, state) => readRiskContext(publicClient, exchange, signed, state),
+  });
+  const metrics = new Metrics({ defaultMetrics: false });
+  const api = await startApi({
+    engine,
+    store,
+    domain: env.sdkDomain,
+    chain: { client: publicClient, exchange },
+    host: "127.0.0.1",
+    port: 0,
+    metrics,
+    limits: options.limits,
+    isReady: options.isReady,
+  });
+  return {
+    env,
+    store,
+    engine,
+    metrics,
+    api,
+    dir,
+    async close() {
+      await api.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A new trader with `base` and `quote` deposited on the Exchange (0: none). */
+export async function newTrader(env: SdkEnv, base = 1_000n * LOT_SIZE, quote = 10n ** 15n): Promise<Trader> {
+  const key = generatePrivateKey();
+  const account = privateKeyToAccount(key);
+  await hre.network.provider.send("hardhat_setBalance", [account.address, toHex(10n ** 19n)]);
+  const wallet = new ethers.Wallet(key, ethers.provider) as unknown as SdkEnv["alice"];
+  if (base > 0n) await fund(env.exchange, env.base, wallet, base);
+  if (quote > 0n) await fund(env.exchange, env.quote, wallet, quote);
+  return { account, address: account.address, nextNonce: 1n };
+}
+
+/** An order of `trader` in market 1 with a fresh nonce and defaults for the rest. */
+export function orderOf(trader: Trader, fields: Partial<Order> & Pick<Order, "isBuy">): Order {
+  return {
+    maker: trader.address,
+    marketId: 1n,
+    flags: 0n,
+    maxFeeBps: 100n,
+    expiry: 4_102_444_800n,
+    nonce: trader.nextNonce++,
+    priceTicks: 200_000n,
+    lots: 10n,
+    ...fields,
+  };
+}
+
+/** An order as JSON: every integer a decimal string. */
+export function wireOrder(o: Order): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v]));
+}
+
+export async function signedBody(k: Keeper, trader: Trader, o: Order) {
+  const signature = await signOrder({ signer: trader.account, order: o, domain: k.env.sdkDomain });
+  return { order: wireOrder(o), signature };
+}
+
+export async function cancelBody(k: Keeper, trader: Trader, hashes: Hex[], issuedAt = BigInt(Date.now())) {
+  const message: CancelOrdersMessage = { maker: trader.address, orderHashes: hashes, issuedAt };
+  const signature = await trader.account.signTypedData(
+    keeperMessageTypedData({ domain: k.env.sdkDomain, primaryType: "CancelOrders", message }) as never,
+  );
+  return { cancel: { maker: trader.address, orderHashes: hashes, issuedAt: issuedAt.toString() }, signature };
+}
+
+export async function cancelAllBody(k: Keeper, trader: Trader, marketId = 0n, issuedAt = BigInt(Date.now())) {
+  const message: CancelAllMessage = { maker: trader.address, marketId, issuedAt };
+  const signature = await trader.account.signTypedData(
+    keeperMessageTypedData({ domain: k.env.sdkDomain, primaryType: "CancelAll", message }) as never,
+  );
+  return {
+    cancelAll: { maker: trader.address, marketId: marketId.toString(), issuedAt: issuedAt.toString() },
+    signature,
+  };
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  headers: Headers;
+}
+
+/** One request; `body` an object (sent as JSON) or a raw string. */
+export async function http(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+  }
+  const res = await fetch(base + path, init);
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (e.g. /metrics)
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+type Message = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A feed client that keeps every message it receives and waits for the ones a test expects. */
+export class FeedClient {
+  readonly messages: Message[] = [];
+  readonly ws: WebSocket;
+  closeCode?: number;
+  private waiters: { test: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
+  readonly opened: Promise<void>;
+  readonly closed: Promise<number>;
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once("open", () => resolve());
+      this.ws.once("error", reject);
+    });
+    this.closed = new Promise((resolve) =>
+      this.ws.once("close", (code) => {
+        this.closeCode = code;
+        resolve(code);
+      }),
+    );
+    this.ws.on("error", () => undefined);
+    this.ws.on("message", (data) => {
+      const m = JSON.parse(data.toString()) as Message;
+      this.messages.push(m);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.test(m)) return true;
+        w.resolve(m);
+        return false;
+      });
+    });
+  }
+
+  static async open(url: string): Promise<FeedClient> {
+    const c = new FeedClient(url);
+    await c.opened;
+    return c;
+  }
+
+  send(m: unknown): void {
+    this.ws.send(typeof m === "string" ? m : JSON.stringify(m));
+  }
+
+  /** The first message (already received or to come) that passes `test`, after index `from`. */
+  next(test: (m: Message) => boolean, timeoutMs = 10_000, from = 0): Promise<Message> {
+    const seen = this.messages.slice(from).find(test);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching feed message within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        test,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** A book as a map `side:price → {lots, orders}`, built from a snapshot and deltas. */
+export class BookReplica {
+  levels = new Map<string, { lots: string; orders: number }>();
+  seq = -1;
+
+  applySnapshot(m: Message): void {
+    this.levels.clear();
+    for (const l of m.bids) this.levels.set(`bid:${l.priceTicks}`, { lots: l.lots, orders: l.orders });
+    for (const l of m.asks) this.levels.set(`ask:${l.priceTicks}`, { lots: l.lots, orders: l.orders });
+    this.seq = m.seq;
+  }
+
+  /** Applies a delta; false when it is not the next one (a gap, or an old message). */
+  applyDelta(m: Message): boolean {
+    if (m.seq <= this.seq) return true; // already in the snapshot
+    if (m.seq !== this.seq + 1) return false;
+    for (const l of m.levels) {
+      const key = `${l.side}:${l.priceTicks}`;
+      if (l.lots === "0") this.levels.delete(key);
+      else this.levels.set(key, { lots: l.lots, orders: l.orders });
+    }
+    this.seq = m.seq;
+    return true;
+  }
+
+  /** The same shape as `GET /book` (bids descending, asks ascending). */
+  toBook(): { bids: Message[]; asks: Message[] } {
+    const side = (s: string, desc: boolean) =>
+      [...this.levels.entries()]
+        .filter(([k]) => k.startsWith(s + ":"))
+        .map(([k, v]) => ({ priceTicks: k.split(":")[1], lots: v.lots, orders: v.orders }))
+        .sort((a, b) => {
+          const d = BigInt(a.priceTicks) - BigInt(b.priceTicks);
+          return (desc ? -1 : 1) * (d > 0n ? 1 : d < 0n ? -1 : 0);
+        });
+    return { bids: side("bid", true), asks: side("ask", false) };
+  }
+}
+
+export { publicClient, LOT_SIZE };

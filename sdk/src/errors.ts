@@ -11,6 +11,8 @@ import type { Order } from "./types";
  * | EIP-712 domain    | `DOMAIN_INVALID`, `DOMAIN_MISMATCH` |
  * | signing           | `SIGNER_UNSUPPORTED`, `SIGNER_NO_ACCOUNT`, `SIGNATURE_FAILED` |
  * | contract and chain| `CONTRACT_REVERT`, `CHAIN_REQUEST_FAILED` |
+ * | keeper API        | the keeper's own codes (`KeeperApiErrorCode`: `INSUFFICIENT_BALANCE`, `RATE_LIMITED`, …, as keeper/API.md lists them) |
+ * | keeper transport  | `KEEPER_UNREACHABLE`, `KEEPER_TIMEOUT`, `KEEPER_BAD_RESPONSE`, `KEEPER_INVALID_ARGUMENT` |
  */
 export type CrossbookErrorCode =
   | UnitsErrorCode
@@ -19,7 +21,9 @@ export type CrossbookErrorCode =
   | DomainErrorCode
   | SignerErrorCode
   | "CONTRACT_REVERT"
-  | ChainActionErrorCode;
+  | ChainActionErrorCode
+  | KeeperApiErrorCode
+  | KeeperRequestErrorCode;
 
 /** The codes of `UnitsError`. */
 export type UnitsErrorCode =
@@ -41,6 +45,65 @@ export type DomainErrorCode = "DOMAIN_INVALID" | "DOMAIN_MISMATCH";
 
 /** The codes of `ChainActionError`. */
 export type ChainActionErrorCode = "CHAIN_REQUEST_FAILED";
+
+/**
+ * The codes a keeper answers with (keeper/API.md, "Errors", and the feed's `error` messages), passed
+ * through unchanged. A keeper newer than this SDK may answer with a code not listed here: it is
+ * passed through as well, hence the open `string` at the end.
+ */
+export type KeeperApiErrorCode =
+  | "BAD_JSON"
+  | "BAD_REQUEST"
+  | "INVALID_ORDER"
+  | "INVALID_FLAGS"
+  | "ZERO_LOTS"
+  | "ZERO_PRICE"
+  | "BAD_SIGNATURE"
+  | "SIGNATURE_REJECTED"
+  | "BAD_CANCEL_SIGNATURE"
+  | "NOT_FOUND"
+  | "ORDER_NOT_FOUND"
+  | "UNKNOWN_MARKET"
+  | "METHOD_NOT_ALLOWED"
+  | "DUPLICATE_ORDER"
+  | "DUPLICATE_NONCE"
+  | "BODY_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "WRONG_DOMAIN"
+  | "EXPIRED"
+  | "NONCE_BELOW_FLOOR"
+  | "CANCELLED"
+  | "NONCE_USED_UP"
+  | "CANCEL_AFTER_PASSED"
+  | "MAX_FEE_TOO_LOW"
+  | "MARKET_HALTED"
+  | "NO_REFERENCE_PRICE"
+  | "PRICE_OUTSIDE_BAND"
+  | "VELOCITY_LIMIT"
+  | "WINDOW_LIMIT"
+  | "INSUFFICIENT_BALANCE"
+  | "POST_ONLY_WOULD_CROSS"
+  | "FILL_OR_KILL_UNFILLABLE"
+  | "MARKET_NOT_SERVED"
+  | "CANCEL_EXPIRED"
+  | "RATE_LIMITED"
+  | "PAUSED"
+  | "CHAIN_UNAVAILABLE"
+  | "STOPPED"
+  | "NOT_READY"
+  | "INTERNAL"
+  | "NOT_LOGGED_IN"
+  | "BAD_LOGIN"
+  | (string & {});
+
+/**
+ * The codes of `KeeperRequestError`: the keeper could not be reached (`KEEPER_UNREACHABLE`), did not
+ * answer in time (`KEEPER_TIMEOUT`), answered with something that is not keeper/API.md
+ * (`KEEPER_BAD_RESPONSE`), or the call could not be made as asked (`KEEPER_INVALID_ARGUMENT`: a URL
+ * of the wrong scheme, a closed feed, the orders channel without a domain).
+ */
+export type KeeperRequestErrorCode =
+  "KEEPER_UNREACHABLE" | "KEEPER_TIMEOUT" | "KEEPER_BAD_RESPONSE" | "KEEPER_INVALID_ARGUMENT";
 
 /** Structured facts about an error, for programs (the message is for people). */
 export type ErrorDetails = Readonly<Record<string, unknown>>;
@@ -186,4 +249,36 @@ export class ContractRevertError extends CrossbookError<"CONTRACT_REVERT"> {
 /** A chain request that failed without a contract revert (network, node, user rejection). */
 export class ChainActionError extends CrossbookError<ChainActionErrorCode> {
   override name = "ChainActionError";
+}
+
+/**
+ * A refusal by the keeper: its stable `code` (`INSUFFICIENT_BALANCE`, `CANCEL_EXPIRED`, …), its
+ * message, its `details`, and the HTTP `status` (`undefined` for an `error` message of the feed).
+ * `retryAfterMs` is set for `RATE_LIMITED` when the keeper sent `Retry-After`.
+ */
+export class KeeperApiError extends CrossbookError<KeeperApiErrorCode> {
+  override name = "KeeperApiError";
+  /** The HTTP status, or `undefined` when the refusal came over the feed. */
+  readonly status: number | undefined;
+  /** From the `Retry-After` header, in milliseconds, when the keeper sent one. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    message: string,
+    fields: {
+      code: KeeperApiErrorCode;
+      status: number | undefined;
+      details?: ErrorDetails | undefined;
+      retryAfterMs?: number | undefined;
+    },
+  ) {
+    super(message, { code: fields.code, details: fields.details });
+    this.status = fields.status;
+    this.retryAfterMs = fields.retryAfterMs;
+  }
+}
+
+/** A keeper request that got no keeper answer (unreachable, timed out, not speaking keeper/API.md), or could not be made. */
+export class KeeperRequestError extends CrossbookError<KeeperRequestErrorCode> {
+  override name = "KeeperRequestError";
 }

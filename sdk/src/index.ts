@@ -54,6 +54,7 @@ export {
   type CancelAllMessage,
   type CancelOrdersMessage,
   type FeedLoginMessage,
+  type KeeperMessageTypedData,
 } from "./keeperMessages";
 export { sdkReady, type SdkReadyReturnType } from "./sdkReady";
 export {
@@ -158,12 +159,54 @@ export { getRiskLimits, type GetRiskLimitsParameters, type GetRiskLimitsReturnTy
 export { getPriceBounds, type GetPriceBoundsParameters, type GetPriceBoundsReturnType } from "./actions/getPriceBounds";
 export { getPaused, type GetPausedParameters, type GetPausedReturnType } from "./actions/getPaused";
 
+// Keeper client: HTTP API and feed (keeper/API.md)
+export {
+  createKeeperClient,
+  type CreateKeeperClientParameters,
+  type KeeperCancelAllParameters,
+  type KeeperCancelOrdersParameters,
+  type KeeperClient,
+  type KeeperFetch,
+} from "./keeper/client";
+export {
+  createKeeperFeed,
+  type CreateKeeperFeedParameters,
+  type KeeperBookHandlers,
+  type KeeperFeed,
+  type KeeperFeedStatus,
+  type KeeperOrdersParameters,
+  type KeeperSubscription,
+  type KeeperTradeHandlers,
+  type WebSocketConstructor,
+} from "./keeper/feed";
+export {
+  signKeeperMessage,
+  signerAddress,
+  type KeeperMessages,
+  type SignKeeperMessageParameters,
+  type SignKeeperMessageReturnType,
+} from "./keeper/signKeeperMessage";
+export type { KeeperLevelChange } from "./keeper/localBook";
+export type {
+  KeeperBook,
+  KeeperCancelResult,
+  KeeperLevel,
+  KeeperMarket,
+  KeeperOrderState,
+  KeeperOrderStatus,
+  KeeperOrderUpdate,
+  KeeperSubmitResult,
+  KeeperTrade,
+} from "./keeper/wire";
+
 // Errors
 export {
   ChainActionError,
   ContractRevertError,
   CrossbookError,
   DomainError,
+  KeeperApiError,
+  KeeperRequestError,
   OrderKeyError,
   OrderValidationError,
   SignerError,
@@ -173,6 +216,8 @@ export {
   type CrossbookErrorOptions,
   type DomainErrorCode,
   type ErrorDetails,
+  type KeeperApiErrorCode,
+  type KeeperRequestErrorCode,
   type OrderProblem,
   type OrderProblemCode,
   type SignerErrorCode,

@@ -68,14 +68,23 @@ export function keeperMessageTypedData<P extends keyof typeof keeperMessageTypes
   domain: ExchangeDomainParameters;
   primaryType: P;
   message: P extends "CancelOrders" ? CancelOrdersMessage : P extends "CancelAll" ? CancelAllMessage : FeedLoginMessage;
-}) {
+}): KeeperMessageTypedData<P> {
   return {
     domain: exchangeDomain(parameters.domain),
-    types: { [parameters.primaryType]: keeperMessageTypes[parameters.primaryType] } as Pick<
-      typeof keeperMessageTypes,
-      P
-    >,
+    types: { [parameters.primaryType]: keeperMessageTypes[parameters.primaryType].map((f) => ({ ...f })) },
     primaryType: parameters.primaryType,
-    message: parameters.message,
+    message: parameters.message as unknown as Record<string, unknown>,
   };
+}
+
+/**
+ * What `keeperMessageTypedData` returns: typed loosely (a message of any fields) so that viem's
+ * `signTypedData` and `verifyTypedData` take it as is — their strict typing would want the
+ * `uint32` market id as a `number`, while the SDK keeps every integer a `bigint`.
+ */
+export interface KeeperMessageTypedData<P extends keyof typeof keeperMessageTypes> {
+  domain: ReturnType<typeof exchangeDomain>;
+  types: Record<string, { name: string; type: string }[]>;
+  primaryType: P;
+  message: Record<string, unknown>;
 }

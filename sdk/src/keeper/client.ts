@@ -1,0 +1,437 @@
+/**
+ * The keeper's HTTP API (keeper/API.md, version 1) as typed calls: submit a signed order, soft-cancel
+ * (signed), order status, an account's orders, book, trades, markets, health. Integers travel as
+ * decimal strings and come back as `bigint`. Every keeper refusal throws a `KeeperApiError` carrying
+ * the keeper's own `code`; no answer at all throws a `KeeperRequestError` (`KEEPER_UNREACHABLE`,
+ * `KEEPER_TIMEOUT`, `KEEPER_BAD_RESPONSE`). Uses the global `fetch` (browsers, Node 18+) unless given one.
+ */
+import type { Account, Address, Hex } from "viem";
+import type { ExchangeDomainParameters } from "../eip712";
+import { KeeperApiError, KeeperRequestError } from "../errors";
+import type { OrderSigner } from "../signer";
+import type { SignedOrder } from "../types";
+import { signKeeperMessage, signerAddress } from "./signKeeperMessage";
+import {
+  Reader,
+  decodeBook,
+  decodeCancelResult,
+  decodeMarket,
+  decodeOrderStatus,
+  decodeSubmitResult,
+  decodeTrade,
+  encodeOrder,
+  type KeeperBook,
+  type KeeperCancelResult,
+  type KeeperMarket,
+  type KeeperOrderStatus,
+  type KeeperSubmitResult,
+  type KeeperTrade,
+} from "./wire";
+
+/** The part of `fetch` the client uses (the global one, undici's, a test double…). */
+export type KeeperFetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{
+  status: number;
+  ok: boolean;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}>;
+
+/** The parameters of `createKeeperClient`. */
+export interface CreateKeeperClientParameters {
+  /** The keeper's base URL, e.g. `http://127.0.0.1:8080` (without `/v1`). */
+  url: string;
+  /** The Exchange the keeper serves: soft cancels are signed for it. */
+  domain: ExchangeDomainParameters;
+  /** Defaults to the global `fetch`. */
+  fetch?: KeeperFetch | undefined;
+  /** How long one request may take before it fails with `KEEPER_TIMEOUT`. Default 10 000 ms. */
+  timeoutMs?: number | undefined;
+}
+
+/** The parameters of `KeeperClient.cancelOrders`. */
+export interface KeeperCancelOrdersParameters {
+  /** Signs the `CancelOrders` message: a viem local account, a viem wallet client or an ethers v6 signer. */
+  signer: OrderSigner;
+  /** The orders to cancel (at most 100), each as `hashOrder` gives it. */
+  orderHashes: readonly Hex[];
+  /** The orders' maker; defaults to the signer's address (pass it for an ERC-1271 wallet). */
+  maker?: Address | undefined;
+  /** With a wallet client: the account to sign with. */
+  account?: Account | Address | undefined;
+  /** Unix milliseconds; defaults to now. The keeper refuses a cancel more than 5 minutes off its clock. */
+  issuedAt?: bigint | undefined;
+}
+
+/** The parameters of `KeeperClient.cancelAll`. */
+export interface KeeperCancelAllParameters {
+  signer: OrderSigner;
+  /** Only this market's orders; default `0n`, every market. */
+  marketId?: bigint | undefined;
+  maker?: Address | undefined;
+  account?: Account | Address | undefined;
+  /** Unix milliseconds; defaults to now. Orders the keeper accepts after it are not cancelled. */
+  issuedAt?: bigint | undefined;
+}
+
+/** A keeper client: each method is one request of keeper/API.md. */
+export interface KeeperClient {
+  /** The keeper's base URL. */
+  readonly url: string;
+  /** The Exchange the keeper serves. */
+  readonly domain: ExchangeDomainParameters;
+  /**
+   * Submits a signed order (`POST /v1/orders`); resolves to what matched at once.
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperClient, signOrder, type Order } from "@crossbook/sdk";
+   * const domain = { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" } as const;
+   * const keeper = createKeeperClient({ url: "http://127.0.0.1:8080", domain });
+   * const account = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
+   * const order: Order = {
+   *   maker: account.address, marketId: 1n, isBuy: true, flags: 0n, maxFeeBps: 10n,
+   *   expiry: 4_102_444_800n, nonce: 1n, priceTicks: 183_450n, lots: 25n,
+   * };
+   * const { hash, status, trades } = await keeper.submitOrder({ order, signature: await signOrder({ signer: account, order, domain }) });
+   */
+  submitOrder(signed: SignedOrder): Promise<KeeperSubmitResult>;
+  /**
+   * Soft-cancels orders (`POST /v1/cancels`): signs `CancelOrders` with `issuedAt` now and sends it.
+   * The keeper drops them at once; an on-chain `cancel` stays the hard guarantee.
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   * });
+   * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
+   * const results = await keeper.cancelOrders({ signer, orderHashes: ["0x6c1f9e2b0c7e1ac0e4e3a8f3a0a7f4d2c1b0a9f8e7d6c5b4a3928170f6e5d4c3"] });
+   * // [{ hash: "0x6c1f…", outcome: "cancelled" }]
+   */
+  cancelOrders(parameters: KeeperCancelOrdersParameters): Promise<KeeperCancelResult[]>;
+  /**
+   * Soft-cancels every live order of the signer (in one market, or all) accepted up to now
+   * (`POST /v1/cancels/all`); resolves to the hashes cancelled.
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   * });
+   * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
+   * const cancelled = await keeper.cancelAll({ signer, marketId: 1n });
+   */
+  cancelAll(parameters: KeeperCancelAllParameters): Promise<Hex[]>;
+  /**
+   * One order's status and fills (`GET /v1/orders/{hash}`); `ORDER_NOT_FOUND` if the keeper never accepted it.
+   *
+   * @example
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   * });
+   * const { status, filledLots, settledLots, fills } = await keeper.getOrder(
+   *   "0x6c1f9e2b0c7e1ac0e4e3a8f3a0a7f4d2c1b0a9f8e7d6c5b4a3928170f6e5d4c3",
+   * );
+   */
+  getOrder(hash: Hex): Promise<KeeperOrderStatus>;
+  /**
+   * An account's open (and partially filled) orders, newest first (`GET /v1/accounts/{address}/orders`).
+   * `status: "all"` lists its past orders too.
+   *
+   * @example
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   * });
+   * const open = await keeper.getOpenOrders("0xCB3504f6d0D7C9eC65a4F0548D6C3c521bF82C03");
+   * const history = await keeper.getOpenOrders("0xCB3504f6d0D7C9eC65a4F0548D6C3c521bF82C03", { status: "all", limit: 500 });
+   */
+  getOpenOrders(
+    account: Address,
+    options?: { status?: "open" | "all"; limit?: number | undefined },
+  ): Promise<KeeperOrderStatus[]>;
+  /**
+   * A market's aggregated book, best levels first (`GET /v1/markets/{marketId}/book`), with the
+   * feed's `seq` it includes.
+   *
+   * @example
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   * });
+   * const { bids, asks, seq } = await keeper.getBook(1n, { depth: 10 });
+   */
+  getBook(marketId: bigint, options?: { depth?: number | undefined }): Promise<KeeperBook>;
+  /**
+   * A market's most recent trades, newest first (`GET /v1/markets/{marketId}/trades`).
+   *
+   * @example
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   * });
+   * const trades = await keeper.getTrades(1n, { limit: 20 });
+   */
+  getTrades(marketId: bigint, options?: { limit?: number | undefined }): Promise<KeeperTrade[]>;
+  /**
+   * The markets the keeper serves, with their risk limits and price bounds (`GET /v1/markets`).
+   *
+   * @example
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   * });
+   * const markets = await keeper.getMarkets();
+   */
+  getMarkets(): Promise<KeeperMarket[]>;
+  /**
+   * One market the keeper serves (`GET /v1/markets/{marketId}`); `UNKNOWN_MARKET` otherwise.
+   *
+   * @example
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   * });
+   * const { lotSize, tickSize, riskLimits } = await keeper.getMarket(1n);
+   */
+  getMarket(marketId: bigint): Promise<KeeperMarket>;
+  /**
+   * Resolves while the keeper's process serves (`GET /v1/health`).
+   *
+   * @example
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   * });
+   * await keeper.health(); // { status: "ok" }
+   */
+  health(): Promise<{ status: string }>;
+  /**
+   * Resolves when the keeper is ready to take orders (`GET /v1/ready`); throws `NOT_READY` (with
+   * `details` naming what is missing) otherwise.
+   *
+   * @example
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   * });
+   * await keeper.ready();
+   */
+  ready(): Promise<Record<string, unknown>>;
+}
+
+/**
+ * A client of a keeper's HTTP API. Creating it makes no request.
+ *
+ * @example
+ * import { createKeeperClient } from "@crossbook/sdk";
+ * const keeper = createKeeperClient({
+ *   url: "http://127.0.0.1:8080",
+ *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+ * });
+ * const book = await keeper.getBook(1n);
+ */
+export function createKeeperClient(parameters: CreateKeeperClientParameters): KeeperClient {
+  const base = parameters.url.replace(/\/+$/, "");
+  if (!/^https?:\/\//.test(base)) {
+    throw new KeeperRequestError(`The keeper URL must start with http:// or https://, got "${parameters.url}"`, {
+      code: "KEEPER_INVALID_ARGUMENT",
+      details: { url: parameters.url },
+    });
+  }
+  const domain = parameters.domain;
+  const timeoutMs = parameters.timeoutMs ?? 10_000;
+  const doFetch = parameters.fetch ?? defaultFetch();
+
+  async function request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+    const url = `${base}${path}`;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    let status: number;
+    let text: string;
+    let retryAfter: string | null;
+    try {
+      const init: Parameters<KeeperFetch>[1] = {
+        method,
+        headers: { accept: "application/json" },
+        signal: controller.signal,
+      };
+      if (body !== undefined) {
+        init.headers["content-type"] = "application/json";
+        init.body = JSON.stringify(body);
+      }
+      const response = await doFetch(url, init);
+      status = response.status;
+      retryAfter = response.headers.get("retry-after");
+      text = await response.text();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (timedOut) {
+        throw new KeeperRequestError(`The keeper did not answer ${method} ${path} within ${timeoutMs} ms`, {
+          code: "KEEPER_TIMEOUT",
+          details: { method, url, timeoutMs },
+          cause: error,
+        });
+      }
+      throw new KeeperRequestError(`Could not reach the keeper for ${method} ${path}: ${reason}`, {
+        code: "KEEPER_UNREACHABLE",
+        details: { method, url },
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new KeeperRequestError(`The keeper answered ${method} ${path} (HTTP ${status}) with something not JSON`, {
+        code: "KEEPER_BAD_RESPONSE",
+        details: { method, url, status, body: text.slice(0, 200) },
+        cause: error,
+      });
+    }
+    if (status >= 200 && status < 300) return json;
+    throw apiError(json, status, retryAfter, method, path);
+  }
+
+  async function signedMaker(signer: OrderSigner, maker: Address | undefined, account: Account | Address | undefined) {
+    return maker ?? (await signerAddress(signer, account));
+  }
+
+  return {
+    url: base,
+    domain,
+
+    async submitOrder({ order, signature }) {
+      const json = await request("POST", "/v1/orders", { order: encodeOrder(order), signature });
+      return decodeSubmitResult(json, "response");
+    },
+
+    async cancelOrders({ signer, orderHashes, maker, account, issuedAt }) {
+      const message = {
+        maker: await signedMaker(signer, maker, account),
+        orderHashes,
+        issuedAt: issuedAt ?? BigInt(Date.now()),
+      };
+      const signature = await signKeeperMessage({ signer, domain, primaryType: "CancelOrders", message, account });
+      const json = await request("POST", "/v1/cancels", {
+        cancel: { maker: message.maker, orderHashes, issuedAt: message.issuedAt.toString() },
+        signature,
+      });
+      return Reader.of(json, "response").array("results", decodeCancelResult);
+    },
+
+    async cancelAll({ signer, marketId, maker, account, issuedAt }) {
+      const message = {
+        maker: await signedMaker(signer, maker, account),
+        marketId: marketId ?? 0n,
+        issuedAt: issuedAt ?? BigInt(Date.now()),
+      };
+      const signature = await signKeeperMessage({ signer, domain, primaryType: "CancelAll", message, account });
+      const json = await request("POST", "/v1/cancels/all", {
+        cancelAll: {
+          maker: message.maker,
+          marketId: message.marketId.toString(),
+          issuedAt: message.issuedAt.toString(),
+        },
+        signature,
+      });
+      return Reader.of(json, "response").array("cancelled", (value, path) => {
+        if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
+          return Reader.of({ hash: value }, path).hex("hash"); // throws KEEPER_BAD_RESPONSE naming the path
+        }
+        return value as Hex;
+      });
+    },
+
+    async getOrder(hash) {
+      return decodeOrderStatus(await request("GET", `/v1/orders/${encodeURIComponent(hash)}`), "response");
+    },
+
+    async getOpenOrders(account, options = {}) {
+      const query = new URLSearchParams({ status: options.status ?? "open" });
+      if (options.limit !== undefined) query.set("limit", String(options.limit));
+      const json = await request("GET", `/v1/accounts/${encodeURIComponent(account)}/orders?${query}`);
+      return Reader.of(json, "response").array("orders", decodeOrderStatus);
+    },
+
+    async getBook(marketId, options = {}) {
+      const query = options.depth === undefined ? "" : `?depth=${options.depth}`;
+      return decodeBook(await request("GET", `/v1/markets/${marketId}/book${query}`), "response");
+    },
+
+    async getTrades(marketId, options = {}) {
+      const query = options.limit === undefined ? "" : `?limit=${options.limit}`;
+      const json = await request("GET", `/v1/markets/${marketId}/trades${query}`);
+      return Reader.of(json, "response").array("trades", decodeTrade);
+    },
+
+    async getMarkets() {
+      return Reader.of(await request("GET", "/v1/markets"), "response").array("markets", decodeMarket);
+    },
+
+    async getMarket(marketId) {
+      return decodeMarket(await request("GET", `/v1/markets/${marketId}`), "response");
+    },
+
+    async health() {
+      return { status: Reader.of(await request("GET", "/v1/health"), "response").string("status") };
+    },
+
+    async ready() {
+      const json = await request("GET", "/v1/ready");
+      Reader.of(json, "response"); // an object, or KEEPER_BAD_RESPONSE
+      return json as Record<string, unknown>;
+    },
+  };
+}
+
+/** The keeper's error body as a `KeeperApiError`, or a `KEEPER_BAD_RESPONSE` when it is not one. */
+function apiError(json: unknown, status: number, retryAfter: string | null, method: string, path: string) {
+  const error = typeof json === "object" && json !== null ? (json as { error?: unknown }).error : undefined;
+  if (typeof error !== "object" || error === null || typeof (error as { code?: unknown }).code !== "string") {
+    return new KeeperRequestError(`The keeper refused ${method} ${path} (HTTP ${status}) without an error body`, {
+      code: "KEEPER_BAD_RESPONSE",
+      details: { status, body: json },
+    });
+  }
+  const { code, message, details } = error as { code: string; message?: unknown; details?: unknown };
+  const seconds = retryAfter === null ? NaN : Number(retryAfter);
+  return new KeeperApiError(typeof message === "string" && message !== "" ? message : `The keeper refused: ${code}`, {
+    code,
+    status,
+    details: typeof details === "object" && details !== null ? (details as Record<string, unknown>) : undefined,
+    retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : undefined,
+  });
+}
+
+function defaultFetch(): KeeperFetch {
+  const globalFetch = (globalThis as { fetch?: KeeperFetch }).fetch;
+  if (typeof globalFetch !== "function") {
+    throw new KeeperRequestError("No global fetch in this runtime: pass `fetch` to createKeeperClient", {
+      code: "KEEPER_INVALID_ARGUMENT",
+    });
+  }
+  return (url, init) => globalFetch(url, init);
+}

@@ -235,7 +235,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: "api-port",
     default: 8080,
     inFile: true,
-    parse: smallInt(1, 65535, "a TCP port"),
+    parse: smallInt(0, 65535, "a TCP port (0: any free one)"),
   },
   {
     path: "startBlock",

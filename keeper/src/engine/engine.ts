@@ -108,6 +108,9 @@ const BOOK_REJECT_CODE: Readonly<Record<RejectReason, RejectCode>> = {
   "invalid-seq": "INVALID_ORDER",
 };
 
+/** `validateOrder` problems that the risk check reports with its own codes. */
+const LEFT_TO_RISK: ReadonlySet<string> = new Set(["ZERO", "UNKNOWN_FLAGS", "CONFLICTING_FLAGS", "BAD_CHECKSUM"]);
+
 const isLive = (o: StoredOrder) => o.status === "open" || o.status === "partially-filled";
 
 export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
@@ -191,7 +194,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    */
   async submit(signed: SignedOrder): Promise<SubmitResult> {
     if (this.stopped) return { ok: false, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
-    const { problems } = validateOrder({ order: signed.order });
+    // Only what makes the order unencodable stops here; a zero size or price and bad flags get the
+    // risk check's finer codes (ZERO_LOTS, ZERO_PRICE, INVALID_FLAGS).
+    const problems = validateOrder({ order: signed.order }).problems.filter((p) => !LEFT_TO_RISK.has(p.code));
     if (problems.length > 0) {
       return { ok: false, code: "INVALID_ORDER", message: problems.map((p) => p.message).join("; ") };
     }

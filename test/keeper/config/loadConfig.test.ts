@@ -290,7 +290,7 @@ describe("keeper config", () => {
         'fees.replacementBumpPercent: got "5" from flag --fee-bump-percent; expected a percent from 10 to 1000',
         'confirmations: got "1e3" from flag --confirmations; expected a number of blocks from 0 to 1000',
         'api.host: got "" from flag --api-host; expected a non-empty string',
-        'api.port: got "70000" from flag --api-port; expected a TCP port from 1 to 65535',
+        'api.port: got "70000" from flag --api-port; expected a TCP port (0: any free one) from 0 to 65535',
       ]);
     });
 

@@ -1,0 +1,247 @@
+/**
+ * One keeper process, assembled: config in, then the store, the cached chain reads, the engine
+ * (books rebuilt from the store), settlement (batches found in the store resolved first), the
+ * API and feed, metrics, and a block watcher that moves the reads to each new block and expires
+ * resting orders. `runKeeper` returns once everything listens; `stop()` takes it down in the
+ * reverse order and closes the database file. See keeper/README.md, "Running the keeper".
+ */
+import { readFileSync } from "node:fs";
+import {
+  createPublicClient,
+  defineChain,
+  http,
+  webSocket,
+  type Address,
+  type LocalAccount,
+  type PublicClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { exchangeAbi } from "../../sdk/src";
+import { startApi, type RunningApi } from "./api";
+import type { KeeperConfig } from "./config";
+import { Engine, type Logger } from "./engine";
+import { Metrics } from "./metrics";
+import { CachedChainReads, readRiskContextFrom } from "./risk";
+import { Settlement, type SettlementOutcome } from "./settlement";
+import { nativeAvailable, recoverOrderSigner, sigcheckReady } from "./sigcheck";
+import { Store } from "./store";
+
+/** A keeper that could not start: one message, for the operator. */
+export class KeeperStartError extends Error {
+  override readonly name = "KeeperStartError";
+}
+
+export interface RunningKeeper {
+  readonly api: RunningApi;
+  readonly engine: Engine;
+  readonly store: Store;
+  readonly settlement: Settlement;
+  readonly account: LocalAccount;
+  /** Resolves when the keeper has stopped (by `stop` or a fatal error), with the exit code. */
+  readonly done: Promise<number>;
+  stop(code?: number): Promise<void>;
+}
+
+/** The keeper's signing account: from the environment's private key, or decrypted from a keystore. */
+export async function keeperAccount(config: Pick<KeeperConfig, "key">): Promise<LocalAccount> {
+  if (config.key.kind === "env") return privateKeyToAccount(config.key.privateKey);
+  let json: string;
+  try {
+    json = readFileSync(config.key.path, "utf8");
+  } catch (error) {
+    throw new KeeperStartError(`keystore ${config.key.path} cannot be read: ${(error as Error).message}`);
+  }
+  // ethers decrypts the standard (web3 secret storage) keystore; viem has no keystore support.
+  const { Wallet } = await import("ethers");
+  try {
+    const wallet = await Wallet.fromEncryptedJson(json, config.key.password);
+    return privateKeyToAccount(wallet.privateKey as `0x${string}`);
+  } catch (error) {
+    throw new KeeperStartError(`keystore ${config.key.path} cannot be decrypted: ${(error as Error).message}`);
+  }
+}
+
+function chainClient(config: KeeperConfig): PublicClient {
+  const chain = defineChain({
+    id: config.chainId,
+    name: `chain ${config.chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [config.rpcUrl] } },
+  });
+  // Concurrent reads (the risk check's, per order) go out as one JSON-RPC batch. No transport
+  // retries: a revert would be retried as if it were a network error; the keeper retries per block.
+  const transport = /^wss?:/.test(config.rpcUrl)
+    ? webSocket(config.rpcUrl, { retryCount: 0 })
+    : http(config.rpcUrl, { batch: { wait: 0 }, retryCount: 0 });
+  return createPublicClient({ chain, transport, pollingInterval: config.pollIntervalMs }) as PublicClient;
+}
+
+/** Checks that the RPC serves the configured chain, the Exchange exists, and the keeper may settle. */
+async function checkChain(client: PublicClient, config: KeeperConfig, keeper: Address): Promise<void> {
+  let chainId: number;
+  try {
+    chainId = await client.getChainId();
+  } catch (error) {
+    throw new KeeperStartError(`the node at ${config.rpcUrl} does not answer: ${(error as Error).message}`);
+  }
+  if (chainId !== config.chainId) {
+    throw new KeeperStartError(`the node at ${config.rpcUrl} serves chain ${chainId}, not chainId ${config.chainId}`);
+  }
+  const code = await client.getCode({ address: config.exchange });
+  if (code === undefined || code === "0x") {
+    throw new KeeperStartError(`no contract at exchange ${config.exchange} on chain ${chainId}: deploy first`);
+  }
+  const role = await client.readContract({ address: config.exchange, abi: exchangeAbi, functionName: "KEEPER_ROLE" });
+  const allowed = await client.readContract({
+    address: config.exchange,
+    abi: exchangeAbi,
+    functionName: "hasRole",
+    args: [role, keeper],
+  });
+  if (!allowed) {
+    throw new KeeperStartError(
+      `the keeper account ${keeper} does not hold KEEPER_ROLE on ${config.exchange}: the admin grants it with grantRole`,
+    );
+  }
+}
+
+/** Starts a keeper from a validated config. Throws `KeeperStartError` with one clear message. */
+export async function runKeeper(config: KeeperConfig, log: Logger): Promise<RunningKeeper> {
+  const account = await keeperAccount(config);
+  const client = chainClient(config);
+  await checkChain(client, config, account.address);
+  const domain = { chainId: config.chainId, verifyingContract: config.exchange };
+
+  await sigcheckReady();
+  if (!nativeAvailable) log.warn({}, "native secp256k1 did not load: signature recovery falls back to pure JS");
+  let store: Store;
+  try {
+    store = Store.open(config.databasePath);
+  } catch (error) {
+    throw new KeeperStartError(`the database ${config.databasePath} cannot be opened: ${(error as Error).message}`);
+  }
+  const metrics = new Metrics();
+  const reads = new CachedChainReads(client, config.exchange, {
+    startBlock: config.startBlock,
+    nonceSeen: (maker, nonce) => store.hasNonce(maker, nonce),
+    recoverSigner: async (order, signature, d) => recoverOrderSigner(order, signature, d),
+  });
+  await reads.sync();
+  const engine = await Engine.open({
+    store,
+    markets: config.markets,
+    domain,
+    readRiskContext: (signed, state) => readRiskContextFrom(reads, config.exchange, signed, state),
+    log,
+  });
+  metrics.watch(engine, store);
+  engine.on("order", (u) => {
+    if (u.event === "accepted") metrics.orderAccepted(u.marketId);
+    else if (u.event === "rejected" && u.reason !== undefined) metrics.orderRejected(u.reason);
+  });
+
+  const settlement = new Settlement({
+    engine,
+    store,
+    client,
+    account,
+    exchange: config.exchange,
+    config,
+    log,
+    onOutcome: (o) => countOutcome(metrics, o),
+  });
+  let lastBlockAt = Date.now();
+  const unwatch = client.watchBlockNumber({
+    poll: true,
+    emitMissed: false,
+    pollingInterval: config.pollIntervalMs,
+    onBlockNumber: () => {
+      lastBlockAt = Date.now();
+      void reads
+        .sync()
+        .then(async () => {
+          const expired = engine.expire(await reads.timestamp());
+          if (expired > 0) log.info({ expired }, "expired orders cancelled");
+        })
+        .catch((error: unknown) => {
+          metrics.rpcError("sync");
+          log.warn({ err: String(error) }, "chain read failed; retrying at the next block");
+        });
+    },
+    onError: (error) => {
+      metrics.rpcError("eth_blockNumber");
+      log.warn({ err: error.message }, "block watch failed");
+    },
+  });
+  await settlement.start();
+
+  const api = await startApi({
+    engine,
+    store,
+    domain,
+    chain: { client, exchange: config.exchange },
+    host: config.api.host,
+    port: config.api.port,
+    log,
+    metrics,
+    isReady: () => {
+      const missing: string[] = [];
+      if (!engine.running) missing.push("engine stopped");
+      if (Date.now() - lastBlockAt > 30_000) missing.push("no block from the node for 30 s");
+      return { ready: missing.length === 0, missing };
+    },
+  });
+  log.info(
+    {
+      url: api.url,
+      exchange: config.exchange,
+      chainId: config.chainId,
+      markets: config.markets,
+      keeper: account.address,
+    },
+    "keeper started",
+  );
+
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+  let stopping: Promise<void> | undefined;
+  const stop = (code = 0): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ code }, "keeper stopping");
+      engine.stop();
+      unwatch();
+      await api.close().catch((e: unknown) => log.error({ err: String(e) }, "api close failed"));
+      await settlement.stop().catch((e: unknown) => log.error({ err: String(e) }, "settlement stop failed"));
+      store.close();
+      log.info({ code }, "keeper stopped");
+      resolveDone(code);
+    })();
+    return stopping;
+  };
+  engine.on("fatal", (error) => {
+    log.error({ err: error.message }, "fatal engine error: stopping (restart rebuilds from the database)");
+    void stop(1);
+  });
+  return { api, engine, store, settlement, account, done, stop };
+}
+
+function countOutcome(metrics: Metrics, o: SettlementOutcome): void {
+  switch (o.outcome) {
+    case "settled":
+      metrics.batchOutcome("settled");
+      if (o.skipped) metrics.batchOutcome("skipped", o.skipped);
+      if (o.gasPerFill !== undefined) metrics.gasPerFill(o.gasPerFill);
+      for (const ms of o.latenciesMs ?? []) metrics.settlementLatency(ms);
+      break;
+    case "skipped":
+      metrics.batchOutcome("skipped", o.fillIds.length);
+      break;
+    case "reverted":
+    case "replaced":
+    case "dropped":
+      metrics.batchOutcome(o.outcome);
+      break;
+    default:
+      break;
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Child processes that never outlive their parent: a Hardhat node on a free loopback port, the
+ * keeper CLI, a deploy run. Each child is the leader of its own process group, so stopping it
+ * stops whatever it started (npx, ts-node); every child still running when the parent exits — by
+ * return, by an uncaught error or by SIGINT/SIGTERM — is killed with its group. Used by the demo,
+ * the end-to-end test and the benchmarks.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "..", "..");
+const BIN = join(ROOT, "node_modules", ".bin");
+
+/** A port the OS says is free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject()));
+    });
+  });
+}
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  /** Resolves with the exit code (or the signal's name) when the process has exited. */
+  readonly exited: Promise<number | string>;
+  /** Everything it wrote so far, stdout and stderr interleaved by line (last 2,000 lines). */
+  output(): string;
+  /** Resolves when a line matching `pattern` appears (rejects if the process exits first or on timeout). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** SIGTERM to its group, then SIGKILL after `graceMs`. Resolves with the exit code or signal. */
+  stop(graceMs?: number): Promise<number | string>;
+  /** SIGKILL to its group at once: a crash. */
+  kill(): Promise<number | string>;
+}
+
+const running = new Set<ManagedProcess>();
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+let hooksInstalled = false;
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on("exit", () => {
+    for (const p of running) killGroup(p.child, "SIGKILL");
+  });
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      for (const p of running) killGroup(p.child, "SIGKILL");
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
+  }
+}
+
+/** Starts `command args` in its own process group with piped output. */
+export function spawnManaged(
+  name: string,
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; echo?: (line: string) => void } = {},
+): ManagedProcess {
+  installExitHooks();
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
+  const onData = (buffer: Buffer, carry: { rest: string }) => {
+    const text = carry.rest + buffer.toString("utf8");
+    const parts = text.split("\n");
+    carry.rest = parts.pop() ?? "";
+    for (const line of parts) {
+      lines.push(line);
+      if (lines.length > 2000) lines.shift();
+      options.echo?.(line);
+      for (const w of waiters) {
+        if (w.pattern.test(line)) {
+          waiters.delete(w);
+          w.resolve(line);
+        }
+      }
+    }
+  };
+  const out = { rest: "" };
+  const err = { rest: "" };
+  child.stdout?.on("data", (b: Buffer) => onData(b, out));
+  child.stderr?.on("data", (b: Buffer) => onData(b, err));
+  const exited = new Promise<number | string>((resolve) => {
+    child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));
+    child.on("error", (error) => {
+      lines.push(`spawn failed: ${error.message}`);
+      resolve("spawn-error");
+    });
+  });
+  const managed: ManagedProcess = {
+    name,
+    child,
+    exited,
+    output: () => lines.join("\n"),
+    waitFor(pattern, timeoutMs = 60_000) {
+      const seen = lines.find((l) => pattern.test(l));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const waiter = { pattern, resolve };
+        waiters.add(waiter);
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms. Output:\n${tail(lines)}`));
+        }, timeoutMs);
+        void exited.then((code) => {
+          if (!waiters.has(waiter)) return;
+          waiters.delete(waiter);
+          clearTimeout(timer);
+          reject(new Error(`${name} exited (${code}) before printing ${pattern}. Output:\n${tail(lines)}`));
+        });
+        const done = waiter.resolve;
+        waiter.resolve = (line) => {
+          clearTimeout(timer);
+          done(line);
+        };
+      });
+    },
+    async stop(graceMs = 10_000) {
+      killGroup(child, "SIGTERM");
+      const timer = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      killGroup(child, "SIGKILL"); // anything the leader left behind in its group
+      return code;
+    },
+    async kill() {
+      killGroup(child, "SIGKILL");
+      return exited;
+    },
+  };
+  running.add(managed);
+  void exited.then(() => {
+    killGroup(child, "SIGKILL");
+    running.delete(managed);
+  });
+  return managed;
+}
+
+function tail(lines: readonly string[]): string {
+  return lines.slice(-40).join("\n");
+}
+
+/** Stops every managed process still running (SIGTERM, then SIGKILL). */
+export async function stopAll(graceMs = 5_000): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop(graceMs)));
+}
+
+export interface LocalNode {
+  readonly url: string;
+  readonly port: number;
+  readonly process: ManagedProcess;
+}
+
+/** Starts `hardhat node` on a free loopback port and waits until it answers JSON-RPC. */
+export async function startHardhatNode(
+  options: { port?: number; echo?: (line: string) => void } = {},
+): Promise<LocalNode> {
+  const port = options.port ?? (await freePort());
+  const proc = spawnManaged(
+    "hardhat node",
+    join(BIN, "hardhat"),
+    ["node", "--hostname", "127.0.0.1", "--port", String(port)],
+    {
+      echo: options.echo,
+    },
+  );
+  await proc.waitFor(/Started HTTP and WebSocket JSON-RPC server/, 120_000);
+  return { url: `http://127.0.0.1:${port}`, port, process: proc };
+}
+
+/** Runs a Hardhat script against `nodeUrl` (`--network localhost`) to the end; throws with its output if it fails. */
+export async function runHardhatScript(script: string, nodeUrl: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const proc = spawnManaged(`hardhat run ${script}`, join(BIN, "hardhat"), ["run", script, "--network", "localhost"], {
+    env: { ...env, CROSSBOOK_LOCALHOST_URL: nodeUrl },
+  });
+  const code = await proc.exited;
+  if (code !== 0) throw new Error(`${script} failed (${code}):\n${tail(proc.output().split("\n"))}`);
+  return proc.output();
+}
+
+/** Starts the keeper CLI (`keeper/src/cli.ts`) with these flags and environment; waits until it listens. */
+export async function startKeeperProcess(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  options: { echo?: (line: string) => void; name?: string } = {},
+): Promise<{ url: string; process: ManagedProcess }> {
+  const proc = spawnManaged(
+    options.name ?? "keeper",
+    join(BIN, "ts-node"),
+    ["--transpile-only", "keeper/src/cli.ts", ...args],
+    {
+      env,
+      echo: options.echo,
+    },
+  );
+  const line = await proc.waitFor(/crossbook-keeper listening on /, 120_000);
+  const url = /listening on (\S+)/.exec(line)?.[1] ?? "";
+  return { url, process: proc };
+}

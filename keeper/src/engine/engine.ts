@@ -26,7 +26,7 @@ import {
   type SignedOrder,
 } from "../../../sdk/src";
 import { OrderBook, type LevelChange, type PlaceResult, type RejectReason } from "../book";
-import { checkOrder, type KeeperRiskState, type RiskContext } from "../risk";
+import { checkOrder, type KeeperRiskState, type ReservingOrder, type RiskContext } from "../risk";
 import type { NewFill, Store, StoredFill, StoredOrder } from "../store";
 import {
   EngineCode,
@@ -115,6 +115,8 @@ const isLive = (o: StoredOrder) => o.status === "open" || o.status === "partiall
 
 export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly books = new Map<bigint, OrderBook>();
+  /** The signed orders resting in the books, by hash (the fields a reservation needs, without a query). */
+  private readonly resting = new Map<Hex, Order>();
   /** One promise chain per account: its orders are checked and placed in arrival order. */
   private readonly accountQueues = new Map<string, Promise<unknown>>();
   private readonly store: Store;
@@ -124,6 +126,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly clock: () => number;
   private readonly log: Logger;
   private stopped = false;
+  private failed = false;
 
   private constructor(options: EngineOptions) {
     super();
@@ -153,6 +156,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     for (const o of this.store.openOrders(marketId)) {
       const result = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });
       if (result.rejected === undefined) {
+        this.resting.set(o.hash, o.order);
         restored++;
         continue;
       }
@@ -219,9 +223,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (this.store.getOrder(hash) !== undefined) {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
     }
-    const openOrders = this.store
-      .reservingOrdersOf(order.maker)
-      .map(({ order: o, lots }) => ({ order: o.order, lots }));
+    const openOrders = this.reservingOrdersOf(order.maker);
     let context: RiskContext;
     try {
       context = await this.readContext(signed, { chainId: this.exchangeDomain.chainId, openOrders });
@@ -247,7 +249,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       priceTicks: f.priceTicks,
       lots: f.lots,
     }));
-    this.commit(() =>
+    const durable = this.commitGrouped(() =>
       this.store.acceptOrder({
         hash,
         order,
@@ -259,7 +261,14 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         at,
       }),
     );
+    // The feed sees the book as it is in memory, at once (deltas must follow the book's own order);
+    // the client's answer waits until the order is on disk.
     const trades = this.publishPlacement(hash, order, placed, at);
+    try {
+      await durable;
+    } catch {
+      return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper could not record the order" };
+    }
     const stored = this.store.getOrder(hash) as StoredOrder;
     return {
       ok: true,
@@ -271,15 +280,38 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     };
   }
 
+  /**
+   * The account's orders that still hold funds, with the lots not yet seen to settle: the resting
+   * part from the books (in memory), plus pending and sent fills from the store.
+   */
+  private reservingOrdersOf(account: Address): ReservingOrder[] {
+    const byHash = new Map<string, ReservingOrder>();
+    for (const book of this.books.values()) {
+      for (const r of book.ordersOf(account)) {
+        const order = this.resting.get(r.id as Hex) ?? this.store.getOrder(r.id as Hex)?.order;
+        if (order !== undefined) byHash.set(r.id, { order, lots: r.lots });
+      }
+    }
+    for (const { order, lots } of this.store.openFillsOf(account)) {
+      const entry = byHash.get(order.hash);
+      byHash.set(order.hash, { order: order.order, lots: (entry?.lots ?? 0n) + lots });
+    }
+    return [...byHash.values()];
+  }
+
   private reject(hash: Hex, signed: SignedOrder, code: RejectCode, message: string): SubmitResult {
     const at = this.clock();
-    this.commit(() => this.store.rejectOrder({ hash, ...signed, reason: code, at }));
+    // A rejection changes nothing a restart needs: it is answered without waiting for the disk.
+    this.commitGrouped(() => this.store.rejectOrder({ hash, ...signed, reason: code, at })).catch(() => {});
     this.emitOrder(hash, "rejected", at, { reason: code });
     return { ok: false, hash, code, message };
   }
 
   /** Publishes what `place` did: book levels, trades, and the order updates of everyone involved. */
   private publishPlacement(hash: Hex, order: Order, placed: PlaceResult, at: number): TradeUpdate[] {
+    if (placed.rested) this.resting.set(hash, order);
+    for (const f of placed.fills) if (f.makerRemainingLots === 0n) this.resting.delete(f.makerId as Hex);
+    for (const o of placed.selfTradeCancelled) this.resting.delete(o.id as Hex);
     this.emitBook(order.marketId, placed.levels, at);
     // The fills were stored in order; their ids are the last ones of this order as taker.
     const stored = this.store.fillsOfOrder(hash).slice(-placed.fills.length);
@@ -314,13 +346,18 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   cancelAll(account: Address, options: { marketId?: bigint; createdUpTo?: number; reason?: string } = {}): Hex[] {
     const at = this.clock();
     const cancelled: Hex[] = [];
-    for (const o of this.store.ordersOf(getAddress(account))) {
-      if (!isLive(o)) continue;
-      if (options.marketId !== undefined && o.order.marketId !== options.marketId) continue;
-      if (options.createdUpTo !== undefined && o.createdAt > options.createdUpTo) continue;
-      this.pull(o, options.reason ?? "soft-cancel-all", at);
-      cancelled.push(o.hash);
-    }
+    // One transaction (one fsync) for all of them.
+    this.commit(() =>
+      this.store.transaction(() => {
+        for (const { order: o } of this.store.reservingOrdersOf(getAddress(account))) {
+          if (!isLive(o)) continue;
+          if (options.marketId !== undefined && o.order.marketId !== options.marketId) continue;
+          if (options.createdUpTo !== undefined && o.createdAt > options.createdUpTo) continue;
+          this.pull(o, options.reason ?? "soft-cancel-all", at);
+          cancelled.push(o.hash);
+        }
+      }),
+    );
     return cancelled;
   }
 
@@ -404,6 +441,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     }
     const restored = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });
     if (restored.rejected === undefined) {
+      this.resting.set(o.hash, o.order);
       this.emitBook(o.order.marketId, restored.levels, at);
       return;
     }
@@ -416,6 +454,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private pull(o: StoredOrder, reason: string, at: number): void {
     const book = this.books.get(o.order.marketId);
     const change = book?.cancel(o.hash);
+    this.resting.delete(o.hash);
     this.commit(() => this.store.cancelOrder(o.hash, reason, at));
     if (change !== undefined) this.emitBook(o.order.marketId, change.levels, at);
     this.emitOrder(o.hash, "cancelled", at);
@@ -425,12 +464,36 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     try {
       return write();
     } catch (error) {
+      throw this.fail(error);
+    }
+  }
+
+  /**
+   * Writes through the store's group commit: one fsync for every order of a burst. The returned
+   * promise resolves once the write is on disk; a failed write or commit is fatal, as in `commit`.
+   */
+  private commitGrouped(write: () => void): Promise<void> {
+    let durable: Promise<void>;
+    try {
+      durable = this.store.grouped(write).durable;
+    } catch (error) {
+      return Promise.reject(this.fail(error));
+    }
+    return durable.catch((error: unknown) => {
+      throw this.fail(error);
+    });
+  }
+
+  /** Stops the engine after a store failure and emits `fatal` (once). */
+  private fail(error: unknown): Error {
+    const fatal = error instanceof Error ? error : new Error(String(error));
+    if (!this.stopped || !this.failed) {
+      this.failed = true;
       this.stopped = true;
-      const fatal = error instanceof Error ? error : new Error(String(error));
       this.log.error({ err: fatal.message }, "store write failed: the engine stops");
       this.emit("fatal", fatal);
-      throw fatal;
     }
+    return fatal;
   }
 
   private serially<T>(account: string, task: () => Promise<T>): Promise<T> {

@@ -88,4 +88,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX fills_by_market ON fills (market, id);
     `,
   },
+  {
+    version: 3,
+    name: "live orders by account, orders by account and nonce",
+    sql: `
+      CREATE INDEX orders_live_by_account ON orders (account) WHERE status IN ('open', 'partially-filled');
+      CREATE INDEX orders_by_account_nonce ON orders (account, nonce);
+    `,
+  },
 ];

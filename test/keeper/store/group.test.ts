@@ -1,0 +1,98 @@
+/**
+ * The store's group commit: orders of one burst share one commit (one fsync), each caller learns
+ * when its write is durable, a failing write undoes only itself, and a standalone transaction (a
+ * batch about to be broadcast) commits the group before it runs.
+ */
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "libsql";
+import { Store, StoreError, type Hex, type Order } from "../../../keeper/src/store";
+
+const ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const SIG = `0x${"ab".repeat(65)}` as Hex;
+const hashOf = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as Hex;
+
+function order(nonce: bigint): Order {
+  return {
+    maker: ALICE,
+    marketId: 1n,
+    isBuy: false,
+    flags: 0n,
+    maxFeeBps: 10n,
+    expiry: 4_102_444_800n,
+    nonce,
+    priceTicks: 100n,
+    lots: 10n,
+  };
+}
+
+describe("keeper store: group commit", () => {
+  let dir: string;
+  let path: string;
+  let store: Store;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "crossbook-group-"));
+    path = join(dir, "keeper.db");
+    store = Store.open(path);
+  });
+
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** What another connection (another process, after a crash) would read: committed rows only. */
+  function committedOrders(): number {
+    const other = new Database(path);
+    try {
+      return (other.prepare("SELECT COUNT(*) AS n FROM orders").get() as { n: number }).n;
+    } finally {
+      other.close();
+    }
+  }
+
+  function accept(n: number) {
+    return store.grouped(() =>
+      store.acceptOrder({ hash: hashOf(n), order: order(BigInt(n)), signature: SIG, seq: n, rested: true, at: n }),
+    );
+  }
+
+  it("commits a burst of writes once, a moment later, and tells each caller when it is durable", async () => {
+    const writes = [1, 2, 3].map(accept);
+    expect(store.getOrder(hashOf(2))?.status).to.equal("open"); // visible to the keeper at once
+    expect(committedOrders()).to.equal(0); // not yet on disk for anyone else
+    await Promise.all(writes.map((w) => w.durable));
+    expect(committedOrders()).to.equal(3);
+  });
+
+  it("undoes only the write that throws", async () => {
+    const first = accept(1);
+    expect(() => accept(1)).to.throw(StoreError); // the same order again: ORDER_EXISTS
+    const third = accept(3);
+    await Promise.all([first.durable, third.durable]);
+    expect(committedOrders()).to.equal(2);
+    expect(store.nextSeq(1n)).to.equal(4);
+  });
+
+  it("commits the group before a standalone transaction, so that what it writes is durable when it returns", async () => {
+    const grouped = accept(1);
+    let durable = false;
+    void grouped.durable.then(() => (durable = true));
+    store.cancelOrder(hashOf(1), "soft-cancel", 5);
+    expect(committedOrders()).to.equal(1);
+    await Promise.resolve();
+    expect(durable).to.equal(true);
+  });
+
+  it("commits an open group on close, and a later crash loses nothing that was acknowledged", async () => {
+    const w = accept(7);
+    store.close();
+    await w.durable;
+    expect(committedOrders()).to.equal(1);
+    store = Store.open(path);
+    expect(store.getOrder(hashOf(7))?.status).to.equal("open");
+  });
+});

@@ -23,7 +23,7 @@ import { Engine, type Logger } from "./engine";
 import { Metrics } from "./metrics";
 import { CachedChainReads, readRiskContextFrom } from "./risk";
 import { Settlement, type SettlementOutcome } from "./settlement";
-import { nativeAvailable, recoverOrderSigner, sigcheckReady } from "./sigcheck";
+import { nativeAvailable, recoverOrderSigner, SignatureVerifierPool, sigcheckReady } from "./sigcheck";
 import { Store } from "./store";
 
 /** A keeper that could not start: one message, for the operator. */
@@ -121,10 +121,16 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     throw new KeeperStartError(`the database ${config.databasePath} cannot be opened: ${(error as Error).message}`);
   }
   const metrics = new Metrics();
+  // ECDSA recovery off the main thread, which then only parses, checks and matches.
+  const signatures =
+    config.sigcheckThreads > 0 ? await SignatureVerifierPool.create({ threads: config.sigcheckThreads }) : undefined;
   const reads = new CachedChainReads(client, config.exchange, {
     startBlock: config.startBlock,
     nonceSeen: (maker, nonce) => store.hasNonce(maker, nonce),
-    recoverSigner: async (order, signature, d) => recoverOrderSigner(order, signature, d),
+    recoverSigner:
+      signatures === undefined
+        ? async (order, signature, d) => recoverOrderSigner(order, signature, d)
+        : (order, signature, d) => signatures.recover(order, signature, d),
   });
   await reads.sync();
   const engine = await Engine.open({
@@ -213,6 +219,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       await api.close().catch((e: unknown) => log.error({ err: String(e) }, "api close failed"));
       await settlement.stop().catch((e: unknown) => log.error({ err: String(e) }, "settlement stop failed"));
       store.close();
+      await signatures?.close();
       log.info({ code }, "keeper stopped");
       resolveDone(code);
     })();

@@ -46,6 +46,8 @@ export interface KeeperConfig {
   readonly startBlock: bigint;
   /** How often the keeper asks the node for a new block. */
   readonly pollIntervalMs: number;
+  /** Worker threads that recover order signatures; 0: on the main thread. */
+  readonly sigcheckThreads: number;
   readonly logLevel: LogLevel;
 }
 
@@ -254,6 +256,14 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(50, 60_000, "a number of milliseconds"),
   },
   {
+    path: "sigcheckThreads",
+    env: "CROSSBOOK_SIGCHECK_THREADS",
+    flag: "sigcheck-threads",
+    default: 1,
+    inFile: true,
+    parse: smallInt(0, 16, "a number of worker threads"),
+  },
+  {
     path: "logLevel",
     env: "CROSSBOOK_LOG_LEVEL",
     flag: "log-level",
@@ -372,6 +382,7 @@ export const configSchema = z
       api: { host: v["api.host"] as string, port: v["api.port"] as number },
       startBlock: v.startBlock as bigint,
       pollIntervalMs: v.pollIntervalMs as number,
+      sigcheckThreads: v.sigcheckThreads as number,
       logLevel: v.logLevel as LogLevel,
     };
   });

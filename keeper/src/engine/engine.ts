@@ -314,8 +314,13 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     for (const o of placed.selfTradeCancelled) this.resting.delete(o.id as Hex);
     this.emitBook(order.marketId, placed.levels, at);
     // The fills were stored in order; their ids are the last ones of this order as taker.
-    const stored = this.store.fillsOfOrder(hash).slice(-placed.fills.length);
-    const trades = placed.fills.length === 0 ? [] : stored.map((f) => this.tradeOf(f, "matched", at));
+    const trades =
+      placed.fills.length === 0
+        ? []
+        : this.store
+            .fillsOfOrder(hash)
+            .slice(-placed.fills.length)
+            .map((f) => this.tradeOf(f, "matched", at));
     for (const t of trades) this.emit("trade", t);
     this.emitOrder(hash, "accepted", at);
     for (const o of placed.selfTradeCancelled) this.emitOrder(o.id as Hex, "cancelled", at);

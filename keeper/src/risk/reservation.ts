@@ -2,7 +2,7 @@
  * What an open order holds of its maker's balance: pure, exact `bigint` arithmetic with the
  * Exchange's fee rounding (the SDK's `fillAmounts`).
  */
-import { isAddressEqual, type Address } from "viem";
+import type { Address } from "viem";
 import { FILL_OR_KILL, IMMEDIATE_OR_CANCEL, POST_ONLY, fillAmounts, type Order } from "../../../sdk/src";
 import type { Reservation, ReservationMarket, ReservingOrder } from "./types";
 
@@ -51,13 +51,17 @@ export function reservedByOpenOrders(
   tokens: { base: Address; quote: Address },
 ): Reservation {
   const reserved: Reservation = { base: 0n, quote: 0n };
+  // Addresses compared case-insensitively, as `isAddressEqual` does, without its validation per order.
+  const base = tokens.base.toLowerCase();
+  const quote = tokens.quote.toLowerCase();
   for (const { order, lots } of orders) {
     if (lots <= 0n) continue;
     const market = marketOf(order.marketId);
     if (market === undefined) throw new Error(`reservedByOpenOrders: market ${order.marketId} is unknown`);
     const { token, atoms } = orderReservation(order, lots, market);
-    if (isAddressEqual(token, tokens.base)) reserved.base += atoms;
-    if (isAddressEqual(token, tokens.quote)) reserved.quote += atoms;
+    const t = token.toLowerCase();
+    if (t === base) reserved.base += atoms;
+    if (t === quote) reserved.quote += atoms;
   }
   return reserved;
 }

@@ -53,7 +53,7 @@ const LAST_RECONCILED_BLOCK = "lastReconciledBlock";
  * How long a group commit stays open for more writes: one fsync (≈ 0.4–2 ms on these disks, on
  * the main thread) then covers every order of the window, at the price of this much latency.
  */
-const GROUP_WINDOW_MS = 2;
+const GROUP_WINDOW_MS = 4;
 const nextSeqKey = (market: bigint) => `nextSeq:${market}`;
 
 /**

@@ -50,6 +50,7 @@ describe("keeper config", () => {
         api: { host: "127.0.0.1", port: 8080 },
         startBlock: 0n,
         pollIntervalMs: 1000,
+        sigcheckThreads: 1,
         logLevel: "info",
       });
     });
@@ -68,6 +69,7 @@ describe("keeper config", () => {
         api: { host: "0.0.0.0", port: 9000 },
         startBlock: "1234",
         pollIntervalMs: 250,
+        sigcheckThreads: 2,
         logLevel: "debug",
       };
       const c = config({
@@ -88,6 +90,7 @@ describe("keeper config", () => {
         api: { host: "0.0.0.0", port: 9000 },
         startBlock: 1234n,
         pollIntervalMs: 250,
+        sigcheckThreads: 2,
         logLevel: "debug",
       });
     });

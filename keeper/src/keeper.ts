@@ -236,12 +236,11 @@ function countOutcome(metrics: Metrics, o: SettlementOutcome): void {
   switch (o.outcome) {
     case "settled":
       metrics.batchOutcome("settled");
-      if (o.skipped) metrics.batchOutcome("skipped", o.skipped);
       if (o.gasPerFill !== undefined) metrics.gasPerFill(o.gasPerFill);
       for (const ms of o.latenciesMs ?? []) metrics.settlementLatency(ms);
       break;
-    case "skipped":
-      metrics.batchOutcome("skipped", o.fillIds.length);
+    case "skipped": // the keeper's own skip of fills its simulation blamed: one batch attempt
+      metrics.batchOutcome("skipped");
       break;
     case "reverted":
     case "replaced":

@@ -1,0 +1,434 @@
+/**
+ * `npm run demo`: the whole market on a local Hardhat node, in one command, for a bounded time.
+ *
+ *   node (free loopback port) ◀── setup-local: tokens, feeds, Exchange, 2 markets, 8 funded traders
+ *     ▲  ▲                 ▲
+ *     │  │ settle batches  │ setAnswer every 2 s (random walk, --seed)
+ *     │  keeper CLI ◀── HTTP ── market makers + takers (in-process, one account each)
+ *     └── audit: the keeper's fills ⇔ Traded events, balances, solvency
+ *
+ * It prints one progress line every 2 s, then stops the bots, waits until every matched fill is
+ * settled or skipped, checks the result against the chain (scripts/lib/audit.ts) and prints a
+ * summary. It promises: exit code 0 only when every check passed and every process it started
+ * exited as expected; 1 otherwise (2 for bad options); and no process left behind — on success,
+ * on failure and on Ctrl-C (scripts/lib/processes.ts kills the children's process groups).
+ */
+import { setMaxListeners } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPublicClient, http, type PublicClient } from "viem";
+import { createKeeperClient, formatAmount, type KeeperClient, type KeeperTrade } from "../sdk/src";
+import { sleep } from "./bots/lib/context";
+import type { BotEvent } from "./bots";
+import { KEEPER_ACCOUNT_INDEX, localAccountKey } from "./lib/accounts";
+import { auditMarket, type AuditCheck } from "./lib/audit";
+import { readDeployment, type Deployment } from "./lib/market";
+import { runHardhatScript, startHardhatNode, startKeeperProcess, stopAll } from "./lib/processes";
+import { startBots, TRADER_COUNT, type RunningBot } from "./demo/bots";
+import { quantileBucket, scrapeMetrics, type MetricsSnapshot } from "./demo/metrics";
+import { DemoUsageError, parseDemoArgs, USAGE, type DemoOptions } from "./demo/options";
+import { PriceWalk } from "./demo/priceWalk";
+
+const TICK_MS = 2_000;
+const SETTLE_TIMEOUT_MS = 30_000;
+/**
+ * After setup, one block a second holding whatever is pending, and no block per transaction: Hardhat
+ * gives each block a timestamp at least one second past its parent's, so a block per transaction
+ * would run the chain's clock ahead of the wall clock (three times as fast at the demo's rate) and
+ * the market makers' cancel-after deadlines, renewed by the wall clock, would pass on-chain.
+ */
+const BLOCK_INTERVAL_MS = 1_000;
+const BOT_ERRORS_SHOWN = 3;
+
+const say = (line: string) => console.log(line);
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options: DemoOptions;
+  try {
+    options = parseDemoArgs(argv);
+  } catch (error) {
+    if (!(error instanceof DemoUsageError)) throw error;
+    console.error(`demo: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    say(USAGE);
+    return 0;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "crossbook-demo-"));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.on("exit", removeDir); // also on Ctrl-C, where processes.ts kills the children and exits
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    // Registered before the first child starts, so this runs before processes.ts's handler kills them and exits.
+    process.once(signal, () => console.error(`\ndemo: ${signal}: stopping every process it started`));
+  }
+  try {
+    return await runDemo(options, dir);
+  } catch (error) {
+    console.error(`\ndemo: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  } finally {
+    await stopAll();
+    removeDir();
+  }
+}
+
+async function runDemo(options: DemoOptions, dir: string): Promise<number> {
+  const startedAt = Date.now();
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+  // ── 1. Node, deployment, keeper ──
+  say(`demo: working in ${dir}; starting a Hardhat node…`);
+  const node = await startHardhatNode();
+  say(`demo: node at ${node.url}; deploying and funding ${TRADER_COUNT} traders…`);
+  const deploymentPath = join(dir, "deployment.json");
+  await runHardhatScript("scripts/setup-local.ts", node.url, {
+    CROSSBOOK_DEPLOYMENTS_PATH: deploymentPath,
+    CROSSBOOK_TRADERS: String(TRADER_COUNT),
+  });
+  const deployment = readDeployment(deploymentPath);
+  const chain = createPublicClient({ transport: http(node.url, { retryCount: 0 }) }) as PublicClient;
+  await chain.request({ method: "evm_setAutomine" as never, params: [false] as never });
+  await chain.request({ method: "evm_setIntervalMining" as never, params: [BLOCK_INTERVAL_MS] as never });
+
+  say("demo: starting the keeper…");
+  const keeperStarted = await startKeeperProcess(
+    [
+      ...["--rpc-url", node.url, "--chain-id", String(deployment.chainId), "--exchange", deployment.exchange],
+      ...["--markets", deployment.markets.map((m) => m.id).join(","), "--database", join(dir, "keeper.db")],
+      ...["--api-port", "0", "--start-block", String(deployment.deployBlock), "--confirmations", "1"],
+      ...["--batch-max-wait-ms", "500", "--poll-interval-ms", "250", "--log-level", "warn"],
+    ],
+    { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX) },
+    { echo: echoKeeperLine },
+  );
+  const keeperUrl = keeperStarted.url;
+  const keeper = createKeeperClient({
+    url: keeperUrl,
+    domain: { chainId: deployment.chainId, verifyingContract: deployment.exchange },
+  });
+  const walk = new PriceWalk({ rpcUrl: node.url, deployment, privateKey: localAccountKey(0), seed: options.seed });
+  await walk.start();
+  const initialFeeds = walk.describe();
+  say(`demo: keeper at ${keeperUrl}; setup took ${seconds(Date.now() - startedAt)}`);
+
+  // ── 2. Bots, price walk, progress ──
+  const stopBots = new AbortController();
+  setMaxListeners(100, stopBots.signal); // every bot's sleeps and requests listen to it at once
+  const failures: string[] = [];
+  const fail = (what: string) => {
+    failures.push(what);
+    console.error(`demo: ${what}`);
+    stopBots.abort();
+  };
+  let keeperExit: number | string | undefined;
+  void keeperStarted.process.exited.then((code) => {
+    keeperExit = code;
+    if (!stopBots.signal.aborted) fail(`the keeper exited (${code}) while the market ran`);
+  });
+  const botErrors = new Map<string, number>();
+  const onEvent = (bot: RunningBot, event: BotEvent) => {
+    if (event.type !== "error") return;
+    const n = (botErrors.get(bot.name) ?? 0) + 1;
+    botErrors.set(bot.name, n);
+    if (n <= BOT_ERRORS_SHOWN) say(`[${bot.name}] error ${event.code}: ${event.message}`);
+    if (n === BOT_ERRORS_SHOWN) say(`[${bot.name}] (further errors counted, not shown)`);
+  };
+  say(
+    `demo: trading for ${options.durationSeconds} s with ${TRADER_COUNT} bots on ${deployment.markets.length} markets, ` +
+      `seed ${options.seed}; feeds ${initialFeeds}`,
+  );
+  const firstBlock = await chain.getBlockNumber();
+  const tradingStartedAt = Date.now();
+  const bots = startBots({
+    deployment,
+    keeperUrl,
+    rpcUrl: node.url,
+    seed: options.seed,
+    signal: stopBots.signal,
+    onEvent,
+  });
+  for (const bot of bots) {
+    bot.done.catch((error: unknown) => fail(`${bot.name} could not run: ${String(error)}`));
+  }
+
+  const walking = (async () => {
+    for (let step = 1; !stopBots.signal.aborted; step++) {
+      await sleep(tradingStartedAt + step * TICK_MS - Date.now(), stopBots.signal); // a step every 2 s, however long one takes
+      if (stopBots.signal.aborted) break;
+      try {
+        await walk.step();
+      } catch (error) {
+        fail(`moving the feeds failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+      }
+    }
+  })();
+  const reporting = (async () => {
+    for (let tick = 1; !stopBots.signal.aborted; tick++) {
+      await sleep(tradingStartedAt + tick * TICK_MS - Date.now(), stopBots.signal);
+      if (stopBots.signal.aborted) break;
+      try {
+        const progress = await readProgress(keeperUrl, keeper, deployment);
+        say(`${seconds(Date.now() - tradingStartedAt).padStart(7)} | ${progressLine(progress)} | ${walk.describe()}`);
+      } catch (error) {
+        say(`demo: progress unavailable: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+      }
+    }
+  })();
+  await sleep(options.durationSeconds * 1000, stopBots.signal); // returns early when something failed
+  stopBots.abort();
+  const tradingMs = Date.now() - tradingStartedAt;
+
+  // ── 3. Wind down: bots cancel their orders, every matched fill settles ──
+  say("demo: stopping the bots…");
+  const windDownStartedAt = Date.now();
+  const outcomes = await Promise.allSettled(bots.map((b) => b.done));
+  await Promise.all([walking, reporting]);
+  if (keeperExit !== undefined) {
+    console.error(`demo: FAILED: ${failures.join("; ")}; its last lines:\n${tail(keeperStarted.process.output(), 20)}`);
+    return 1;
+  }
+  say("demo: waiting until every matched fill is settled or skipped…");
+  const settle = await waitUntilSettled(keeper, deployment, SETTLE_TIMEOUT_MS);
+  const windDownMs = Date.now() - windDownStartedAt;
+
+  // ── 4. Audit and summary ──
+  const audit = await auditMarket({ client: chain, deployment, keeper });
+  const final = await readProgress(keeperUrl, keeper, deployment);
+  const lastBlock = await chain.getBlock({ blockTag: "latest" });
+  const clockAheadSeconds = Number(lastBlock.timestamp) - Date.now() / 1000;
+  const checks: AuditCheck[] = [
+    {
+      name: "every bot ran and stopped cleanly",
+      ok: outcomes.every((o) => o.status === "fulfilled") && failures.length === 0,
+      detail:
+        failures.length > 0
+          ? failures.join("; ")
+          : `${outcomes.filter((o) => o.status === "fulfilled").length} of ${bots.length} bots`,
+    },
+    {
+      name: `every matched fill settled or skipped within ${SETTLE_TIMEOUT_MS / 1000} s`,
+      ok: settle.matched === 0,
+      detail: `${settle.matched} still matched after ${seconds(settle.waitedMs)}`,
+    },
+    ...audit.checks,
+  ];
+  say("");
+  say(`──── Crossbook demo summary ────`);
+  say(
+    `time       setup ${seconds(tradingStartedAt - startedAt)}, trading ${seconds(tradingMs)}, ` +
+      `wind-down ${seconds(windDownMs)} (seed ${options.seed})`,
+  );
+  say(`bots       ${describeBots(bots)}`);
+  say(`orders     ${describeOrders(final.metrics)}`);
+  say(
+    `fills      ${final.fills.total} matched ` +
+      `(${deployment.markets.map((m, i) => `${m.name} ${final.fills.perMarket[i]}`).join(", ")}): ` +
+      `${final.fills.settled} settled, ${final.fills.skipped} skipped${describeReasons(final.fills.skipReasons)}; ` +
+      `${audit.tradesOnChain} Traded events on-chain`,
+  );
+  say(`batches    ${describeBatches(final.metrics)}`);
+  say(`gas/fill   ${describeGas(final.metrics)}`);
+  say(`latency    ${describeLatency(final.metrics)} (match → settlement)`);
+  say(`fees       ${describeFees(audit.feesCollected, deployment)}`);
+  say(
+    `chain      ${lastBlock.number - firstBlock} blocks since trading began; ` +
+      `its clock is ${clockAheadSeconds.toFixed(0)} s ahead of the wall clock (setup mined a block per transaction)`,
+  );
+  say(`feeds      ${initialFeeds} → ${walk.describe()} (${walk.steps} steps)`);
+  say(`checks`);
+  for (const check of checks) say(`  ${check.ok ? "✔" : "✘"} ${check.name} — ${check.detail}`);
+
+  // ── 5. Stop what we started ──
+  const keeperCode = await keeperStarted.process.stop(15_000);
+  const keeperCheck = {
+    name: "the keeper stopped on SIGTERM with exit code 0",
+    ok: keeperCode === 0,
+    detail: `exit ${keeperCode}`,
+  };
+  say(`  ${keeperCheck.ok ? "✔" : "✘"} ${keeperCheck.name} — ${keeperCheck.detail}`);
+  checks.push(keeperCheck);
+  await node.process.stop();
+  const failed = checks.filter((c) => !c.ok).length;
+  say(failed === 0 ? `all checks passed (${checks.length})` : `${failed} of ${checks.length} checks FAILED`);
+  say(`total ${seconds(Date.now() - startedAt)}`);
+  return failed === 0 ? 0 : 1;
+}
+
+// ─── What the keeper and the chain say ───────────────────────────────────────────────────────
+
+interface Progress {
+  readonly metrics: MetricsSnapshot;
+  readonly fills: FillCounts;
+}
+
+interface FillCounts {
+  total: number;
+  matched: number;
+  settled: number;
+  skipped: number;
+  perMarket: number[];
+  /** Skipped fills by the keeper's reason. */
+  skipReasons: Map<string, number>;
+  /** A market's list reached the keeper's page size: the counts are a lower bound. */
+  capped: boolean;
+}
+
+const TRADES_PAGE = 1000;
+
+async function countFills(keeper: KeeperClient, deployment: Deployment): Promise<FillCounts> {
+  const lists = await Promise.all(deployment.markets.map((m) => keeper.getTrades(m.id, { limit: TRADES_PAGE })));
+  const all: KeeperTrade[] = lists.flat();
+  const skipReasons = new Map<string, number>();
+  for (const t of all) {
+    if (t.status === "skipped") skipReasons.set(t.skipReason ?? "?", (skipReasons.get(t.skipReason ?? "?") ?? 0) + 1);
+  }
+  return {
+    total: all.length,
+    matched: all.filter((t) => t.status === "matched").length,
+    settled: all.filter((t) => t.status === "settled").length,
+    skipped: all.filter((t) => t.status === "skipped").length,
+    perMarket: lists.map((l) => l.length),
+    skipReasons,
+    capped: lists.some((l) => l.length >= TRADES_PAGE),
+  };
+}
+
+async function readProgress(keeperUrl: string, keeper: KeeperClient, deployment: Deployment): Promise<Progress> {
+  const [metrics, fills] = await Promise.all([scrapeMetrics(keeperUrl), countFills(keeper, deployment)]);
+  return { metrics, fills };
+}
+
+/** Polls the keeper until none of its fills is still `matched`, or `timeoutMs` passed. */
+async function waitUntilSettled(
+  keeper: KeeperClient,
+  deployment: Deployment,
+  timeoutMs: number,
+): Promise<{ matched: number; waitedMs: number }> {
+  const started = Date.now();
+  for (;;) {
+    const { matched } = await countFills(keeper, deployment);
+    const waitedMs = Date.now() - started;
+    if (matched === 0 || waitedMs >= timeoutMs) return { matched, waitedMs };
+    await sleep(250, undefined);
+  }
+}
+
+function progressLine({ metrics, fills }: Progress): string {
+  const accepted = metrics.total("crossbook_orders_accepted_total");
+  const rejected = metrics.total("crossbook_orders_rejected_total");
+  const batches = metrics.total("crossbook_batches_total", { outcome: "settled" });
+  const gas = metrics.histogram("crossbook_gas_per_fill").mean;
+  const latency = metrics.histogram("crossbook_order_to_settlement_seconds");
+  const plus = fills.capped ? "+" : "";
+  return (
+    `orders ${accepted} ok/${rejected} rejected | fills ${fills.total}${plus} matched, ${fills.settled}${plus} settled | ` +
+    `batches ${batches} | gas/fill ${gas === undefined ? "–" : Math.round(gas).toLocaleString("en-US")} | ` +
+    `latency ${latency.mean === undefined ? "–" : `${latency.mean.toFixed(2)} s`}`
+  );
+}
+
+function describeOrders(metrics: MetricsSnapshot): string {
+  const accepted = metrics.total("crossbook_orders_accepted_total");
+  const byCode = new Map<string, number>();
+  for (const s of metrics.samples) {
+    if (s.name === "crossbook_orders_rejected_total" && s.value > 0) byCode.set(s.labels.code ?? "?", s.value);
+  }
+  const rejected = [...byCode.values()].reduce((a, b) => a + b, 0);
+  const codes = [...byCode.entries()].map(([code, n]) => `${code} ${n}`).join(", ");
+  return `${accepted} accepted, ${rejected} rejected${codes === "" ? "" : ` (${codes})`}`;
+}
+
+/**
+ * The batches by outcome. The keeper's `outcome="skipped"` counts skipped fills rather than batches,
+ * so it is left out here: the fills line shows skips, with their reasons.
+ */
+function describeBatches(metrics: MetricsSnapshot): string {
+  const outcomes = ["settled", "reverted", "replaced", "dropped"];
+  return outcomes.map((o) => `${metrics.total("crossbook_batches_total", { outcome: o })} ${o}`).join(", ");
+}
+
+function describeReasons(reasons: ReadonlyMap<string, number>): string {
+  return reasons.size === 0 ? "" : ` (${[...reasons.entries()].map(([r, n]) => `${r} ${n}`).join(", ")})`;
+}
+
+function describeGas(metrics: MetricsSnapshot): string {
+  const h = metrics.histogram("crossbook_gas_per_fill");
+  if (h.mean === undefined) return "no batch mined";
+  const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+  return `mean ${fmt(h.mean)}, median ${bucketText(quantileBucket(h, 0.5), fmt)} (over ${h.count} batches)`;
+}
+
+function describeLatency(metrics: MetricsSnapshot): string {
+  const h = metrics.histogram("crossbook_order_to_settlement_seconds");
+  if (h.mean === undefined) return "no fill settled";
+  const fmt = (n: number) => `${Number(n.toFixed(2))} s`;
+  return (
+    `mean ${fmt(h.mean)}, median ${bucketText(quantileBucket(h, 0.5), fmt)}, ` +
+    `p90 ${bucketText(quantileBucket(h, 0.9), fmt)} over ${h.count} fills`
+  );
+}
+
+/** A histogram bucket as text: `in 1 s–2 s`, `above 300 s`. */
+function bucketText(bucket: [number, number] | undefined, fmt: (n: number) => string): string {
+  if (bucket === undefined) return "–";
+  const [lower, upper] = bucket;
+  return upper === Infinity ? `above ${fmt(lower)}` : `in ${fmt(lower)}–${fmt(upper)}`;
+}
+
+function describeFees(fees: Record<string, bigint>, deployment: Deployment): string {
+  const parts = Object.entries(fees).map(([symbol, atoms]) => {
+    const token = Object.values(deployment.tokens).find((t) => t.symbol === symbol);
+    return `${token === undefined ? atoms.toString() : formatAmount({ atoms, decimals: token.decimals })} ${symbol}`;
+  });
+  return parts.length === 0 ? "none" : `${parts.join(", ")} to ${deployment.roles.feeRecipient}`;
+}
+
+function describeBots(bots: readonly RunningBot[]): string {
+  let fills = 0;
+  let cancels = 0;
+  let errors = 0;
+  for (const b of bots) {
+    fills += b.stats?.fills ?? 0;
+    cancels += b.stats?.cancelsSent ?? 0;
+    errors += b.stats?.errors ?? 0;
+  }
+  const mms = bots.filter((b) => b.kind === "mm").length;
+  return (
+    `${mms} market makers, ${bots.length - mms} takers; they saw ${fills} fills on their orders, ` +
+    `sent ${cancels} cancels, hit ${errors} errors`
+  );
+}
+
+function tail(text: string, lines: number): string {
+  return text.split("\n").slice(-lines).join("\n");
+}
+
+/** The keeper logs JSON at warn and above: print each as one readable `[keeper]` line. */
+function echoKeeperLine(line: string): void {
+  if (line.trim() === "" || line.startsWith("crossbook-keeper listening on")) return;
+  try {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    const { level, time: _time, service: _service, msg, pid: _pid, hostname: _hostname, ...fields } = entry;
+    const name = typeof level === "number" ? (level >= 50 ? "error" : level >= 40 ? "warn" : "info") : String(level);
+    const rest = JSON.stringify(fields);
+    say(`[keeper] ${name}: ${String(msg)}${rest === "{}" ? "" : ` ${rest.slice(0, 300)}`}`);
+  } catch {
+    say(`[keeper] ${line}`);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // Exit even if a keep-alive socket lingers; unref'd, so it never delays a clean exit.
+      setTimeout(() => process.exit(code), 2_000).unref();
+    },
+    (error: unknown) => {
+      console.error(`demo: ${String((error as Error).stack ?? error)}`);
+      void stopAll().finally(() => process.exit(1));
+    },
+  );
+}

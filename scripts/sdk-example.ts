@@ -6,7 +6,7 @@
  *   npx hardhat run scripts/sdk-example.ts --network localhost   # … and the example in another
  *
  *   alice ── sells 0.25 WETH at 1834.5 USDC, post-only ──▶  ◀── bob buys 0.25 WETH, paying up to 1840 USDC
- *                 the keeper settles the match at alice's price (a stand-in: the keeper service is not built yet)
+ *                 settled at alice's price by a keeper stand-in (so that the example needs no keeper process)
  *
  * test/sdk/example.test.ts runs it, and sdk/README.md shows it whole.
  */
@@ -121,8 +121,8 @@ export async function runExample(log: (...line: unknown[]) => void = console.log
     if (!(await verifyOrderSignature(publicClient, { ...signed, domain }))) throw new Error("bad signature");
   }
 
-  // ── 6. KEEPER STAND-IN (not what a trader does): the keeper service will match these orders and
-  //       settle them; until it exists, this account with KEEPER_ROLE calls settle as it would ──
+  // ── 6. KEEPER STAND-IN (not what a trader does): a keeper (`npm run keeper`) matches orders sent
+  //       with the SDK's keeper client and settles them; here an account with KEEPER_ROLE calls settle ──
   const keeper = createWalletClient({ account: keeperAccount, chain: localhost, transport });
   const settleHash = await keeper.writeContract({
     address: exchange,

@@ -141,8 +141,8 @@ export const VECTORS: Vector[] = VECTOR_FILE.vectors.map((v) => ({
 export { ethers, hre };
 
 /**
- * Settles `fills` of `orders` as the fixture's keeper would (the keeper service does not exist
- * yet): through viem with the keeper's node account, and returns the decoded outcome.
+ * Settles `fills` of `orders` as a keeper would, without the keeper service: through viem with the
+ * fixture keeper's node account, and returns the decoded outcome.
  */
 export async function settleAsKeeper(env: SdkEnv, orders: SignedOrder[], fills: Fill[]) {
   const keeper = walletClient(env.keeper.address as Address);

@@ -460,7 +460,8 @@ export class Settlement extends EventEmitter<SettlementEvents> {
       skipReasons,
       gasUsed: receipt.gasUsed,
       gasPerFill: receipt.gasUsed / BigInt(Math.max(1, batch.fillIds.length)),
-      latenciesMs: stored.map((f) => at - f.createdAt),
+      // Order-to-settlement latency: the fills the chain executed, not the ones it skipped.
+      latenciesMs: stored.filter((f) => !reasons.has(f.id)).map((f) => at - f.createdAt),
     });
   }
 

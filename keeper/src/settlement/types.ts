@@ -43,7 +43,7 @@ export interface SettlementOutcome {
   readonly blockNumber?: bigint;
   readonly gasUsed?: bigint;
   readonly gasPerFill?: bigint;
-  /** For `settled`: per fill, ms from its match to its reconciliation (order-to-settlement latency). */
+  /** For `settled`: per executed fill (skipped ones left out), ms from its match to its reconciliation. */
   readonly latenciesMs?: readonly number[];
   /** For `skipped`, `retry-next-block`, `reverted`: what went wrong (error name or message). */
   readonly reason?: string;

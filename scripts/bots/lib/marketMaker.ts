@@ -178,6 +178,7 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
     log(`window limit ${windowLimit.maxLots} lots per ${windowLimit.windowSeconds} s`);
   }
   let nextBeatAt = 0;
+  let renewAtChainTime = 0n;
   if (cancelAfterSeconds > 0) {
     await heartbeat();
   } else if ((await getCancelAfter(publicClient, { exchange, account: account.address })) !== 0n) {
@@ -202,7 +203,9 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
     let refused = false;
     let retryAfterMs = 0;
     try {
-      if (cancelAfterSeconds > 0 && Date.now() >= nextBeatAt) await heartbeat();
+      if (cancelAfterSeconds > 0 && (Date.now() >= nextBeatAt || (await chainNow(c)) >= renewAtChainTime)) {
+        await heartbeat();
+      }
       const referenceTicks = await reference();
       const bounds = await readBounds(c);
       if (bounds === undefined) {
@@ -299,7 +302,10 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
     const deadline = (await chainNow(c)) + BigInt(cancelAfterSeconds);
     await mined(c, setCancelAfter(walletClient, { exchange, deadline }));
     stats.heartbeats++;
+    // Renew after a third of the period by the wall clock or by the chain's, whichever comes first:
+    // a chain whose clock runs fast (a local node mining many blocks) must not outrun the deadline.
     nextBeatAt = Date.now() + (cancelAfterSeconds * 1000) / 3;
+    renewAtChainTime = deadline - (BigInt(cancelAfterSeconds) * 2n) / 3n;
     emit({ type: "heartbeat", deadline });
   }
 

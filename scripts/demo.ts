@@ -22,7 +22,7 @@ import { createKeeperClient, formatAmount, type KeeperClient, type KeeperTrade }
 import { sleep } from "./bots/lib/context";
 import type { BotEvent } from "./bots";
 import { KEEPER_ACCOUNT_INDEX, localAccountKey } from "./lib/accounts";
-import { auditMarket, type AuditCheck } from "./lib/audit";
+import { allTrades, auditMarket, type AuditCheck } from "./lib/audit";
 import { readDeployment, type Deployment } from "./lib/market";
 import { runHardhatScript, startHardhatNode, startKeeperProcess, stopAll } from "./lib/processes";
 import { startBots, TRADER_COUNT, type RunningBot } from "./demo/bots";
@@ -271,14 +271,10 @@ interface FillCounts {
   perMarket: number[];
   /** Skipped fills by the keeper's reason. */
   skipReasons: Map<string, number>;
-  /** A market's list reached the keeper's page size: the counts are a lower bound. */
-  capped: boolean;
 }
 
-const TRADES_PAGE = 1000;
-
 async function countFills(keeper: KeeperClient, deployment: Deployment): Promise<FillCounts> {
-  const lists = await Promise.all(deployment.markets.map((m) => keeper.getTrades(m.id, { limit: TRADES_PAGE })));
+  const lists = await Promise.all(deployment.markets.map((m) => allTrades(keeper, m.id)));
   const all: KeeperTrade[] = lists.flat();
   const skipReasons = new Map<string, number>();
   for (const t of all) {
@@ -291,7 +287,6 @@ async function countFills(keeper: KeeperClient, deployment: Deployment): Promise
     skipped: all.filter((t) => t.status === "skipped").length,
     perMarket: lists.map((l) => l.length),
     skipReasons,
-    capped: lists.some((l) => l.length >= TRADES_PAGE),
   };
 }
 
@@ -321,9 +316,8 @@ function progressLine({ metrics, fills }: Progress): string {
   const batches = metrics.total("crossbook_batches_total", { outcome: "settled" });
   const gas = metrics.histogram("crossbook_gas_per_fill").mean;
   const latency = metrics.histogram("crossbook_order_to_settlement_seconds");
-  const plus = fills.capped ? "+" : "";
   return (
-    `orders ${accepted} ok/${rejected} rejected | fills ${fills.total}${plus} matched, ${fills.settled}${plus} settled | ` +
+    `orders ${accepted} ok/${rejected} rejected | fills ${fills.total} matched, ${fills.settled} settled | ` +
     `batches ${batches} | gas/fill ${gas === undefined ? "–" : Math.round(gas).toLocaleString("en-US")} | ` +
     `latency ${latency.mean === undefined ? "–" : `${latency.mean.toFixed(2)} s`}`
   );

@@ -97,7 +97,15 @@ export const accountOrdersQuery = z.strictObject({
   limit: queryInt(1000, 100),
 });
 export const bookQuery = z.strictObject({ depth: queryInt(1000, 50) });
-export const tradesQuery = z.strictObject({ limit: queryInt(1000, 100) });
+export const tradesQuery = z.strictObject({
+  limit: queryInt(1000, 100),
+  /** Only trades with a smaller `fillId`: the next page of a walk back through the tape. */
+  before: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, "expected a fill id, an integer from 1")
+    .transform(Number)
+    .optional(),
+});
 export const emptyQuery = z.strictObject({});
 
 /** A message a feed client sends. */

@@ -333,8 +333,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   app.get("/v1/markets/:marketId/trades", async (request) => {
     const marketId = servedMarket(request.params);
-    const { limit } = parse(tradesQuery, request.query, "query");
-    return { trades: store.recentFills(marketId, limit).map((f) => tradeJson(storedTrade(store, f))) };
+    const { limit, before } = parse(tradesQuery, request.query, "query");
+    return { trades: store.recentFills(marketId, limit, before).map((f) => tradeJson(storedTrade(store, f))) };
   });
 
   // ---------------------------------------------------------------- health, metrics, feed

@@ -336,11 +336,12 @@ export class Store {
     );
   }
 
-  /** The market's most recent fills (any status), newest first. */
-  recentFills(market: bigint, limit: number): StoredFill[] {
+  /** The market's most recent fills (any status), newest first; with `beforeId`, those before that fill. */
+  recentFills(market: bigint, limit: number, beforeId?: number): StoredFill[] {
     return (
-      this.statement("SELECT * FROM fills WHERE market = ? ORDER BY id DESC LIMIT ?").all(
+      this.statement("SELECT * FROM fills WHERE market = ? AND id < ? ORDER BY id DESC LIMIT ?").all(
         market.toString(),
+        beforeId ?? Number.MAX_SAFE_INTEGER,
         limit,
       ) as Row[]
     ).map(toFill);

@@ -174,7 +174,8 @@ export interface KeeperClient {
    */
   getBook(marketId: bigint, options?: { depth?: number | undefined }): Promise<KeeperBook>;
   /**
-   * A market's most recent trades, newest first (`GET /v1/markets/{marketId}/trades`).
+   * A market's most recent trades, newest first (`GET /v1/markets/{marketId}/trades`); `before` pages
+   * back through older ones (trades with a smaller `fillId`).
    *
    * @example
    * import { createKeeperClient } from "@crossbook/sdk";
@@ -183,8 +184,12 @@ export interface KeeperClient {
    *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
    * });
    * const trades = await keeper.getTrades(1n, { limit: 20 });
+   * // the page before it: keeper.getTrades(1n, { limit: 20, before: trades.at(-1)!.fillId })
    */
-  getTrades(marketId: bigint, options?: { limit?: number | undefined }): Promise<KeeperTrade[]>;
+  getTrades(
+    marketId: bigint,
+    options?: { limit?: number | undefined; before?: number | undefined },
+  ): Promise<KeeperTrade[]>;
   /**
    * The markets the keeper serves, with their risk limits and price bounds (`GET /v1/markets`).
    *
@@ -382,7 +387,10 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
     },
 
     async getTrades(marketId, options = {}) {
-      const query = options.limit === undefined ? "" : `?limit=${options.limit}`;
+      const params = new URLSearchParams();
+      if (options.limit !== undefined) params.set("limit", String(options.limit));
+      if (options.before !== undefined) params.set("before", String(options.before));
+      const query = params.size === 0 ? "" : `?${params.toString()}`;
       const json = await request("GET", `/v1/markets/${marketId}/trades${query}`);
       return Reader.of(json, "response").array("trades", decodeTrade);
     },

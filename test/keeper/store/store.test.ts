@@ -88,6 +88,31 @@ describe("keeper store", () => {
     maxPriorityFeePerGas: fees,
   });
 
+  describe("reads for the API", () => {
+    it("pages back through a market's fills, newest first", () => {
+      restMaker({ lots: 10n });
+      for (let i = 0; i < 5; i++) {
+        store.acceptOrder({
+          hash: hashOf(10 + i),
+          order: order({ maker: BOB, isBuy: true, lots: 1n, nonce: BigInt(10 + i), flags: 2n }),
+          signature: SIG,
+          seq: 1 + i,
+          fills: [{ makerHash: hashOf(1), takerHash: hashOf(10 + i), priceTicks: 100n, lots: 1n }],
+          rested: false,
+          at: 2000 + i,
+        });
+      }
+      const first = store.recentFills(1n, 2);
+      const second = store.recentFills(1n, 2, first[1].id);
+      const third = store.recentFills(1n, 2, second[1].id);
+      const ids = [...first, ...second, ...third].map((f) => f.id);
+      expect(ids).to.have.length(5);
+      expect(ids).to.deep.equal([...ids].sort((a, b) => b - a));
+      expect(new Set(ids).size).to.equal(5);
+      expect(store.recentFills(2n, 10)).to.deep.equal([]);
+    });
+  });
+
   describe("opening and migrations", () => {
     it("creates the schema on an empty file, in WAL mode with synchronous=FULL and foreign keys", () => {
       expect(store.schemaVersion()).to.equal(MIGRATIONS.length);

@@ -220,7 +220,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private async checkAndPlace(hash: Hex, signed: SignedOrder): Promise<SubmitResult> {
     const { order, signature } = signed;
     if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
-    if (this.store.getOrder(hash) !== undefined) {
+    if (this.store.hasOrder(hash)) {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
     }
     const openOrders = this.reservingOrdersOf(order.maker);
@@ -263,13 +263,13 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     );
     // The feed sees the book as it is in memory, at once (deltas must follow the book's own order);
     // the client's answer waits until the order is on disk.
-    const trades = this.publishPlacement(hash, order, placed, at);
+    const { trades, stored } = this.publishPlacement(hash, order, placed, at);
     try {
       await durable;
     } catch {
       return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper could not record the order" };
     }
-    const stored = this.store.getOrder(hash) as StoredOrder;
+    // The answer is the order as it was accepted (a later order may have matched it since).
     return {
       ok: true,
       hash,
@@ -308,7 +308,12 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   /** Publishes what `place` did: book levels, trades, and the order updates of everyone involved. */
-  private publishPlacement(hash: Hex, order: Order, placed: PlaceResult, at: number): TradeUpdate[] {
+  private publishPlacement(
+    hash: Hex,
+    order: Order,
+    placed: PlaceResult,
+    at: number,
+  ): { trades: TradeUpdate[]; stored: StoredOrder } {
     if (placed.rested) this.resting.set(hash, order);
     for (const f of placed.fills) if (f.makerRemainingLots === 0n) this.resting.delete(f.makerId as Hex);
     for (const o of placed.selfTradeCancelled) this.resting.delete(o.id as Hex);
@@ -322,12 +327,12 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
             .slice(-placed.fills.length)
             .map((f) => this.tradeOf(f, "matched", at));
     for (const t of trades) this.emit("trade", t);
-    this.emitOrder(hash, "accepted", at);
+    let stored = this.emitOrder(hash, "accepted", at) as StoredOrder;
     for (const o of placed.selfTradeCancelled) this.emitOrder(o.id as Hex, "cancelled", at);
     for (const makerHash of new Set(placed.fills.map((f) => f.makerId as Hex)))
       this.emitOrder(makerHash, undefined, at);
-    if (placed.fills.length > 0 || !placed.rested) this.emitOrder(hash, undefined, at);
-    return trades;
+    if (placed.fills.length > 0 || !placed.rested) stored = this.emitOrder(hash, undefined, at) as StoredOrder;
+    return { trades, stored };
   }
 
   /**
@@ -525,9 +530,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     event: OrderEvent | undefined,
     at: number,
     extra: { reason?: string; fillId?: number; txHash?: Hex | undefined } = {},
-  ): void {
+  ): StoredOrder | undefined {
     const o = this.store.getOrder(hash);
-    if (o === undefined) return;
+    if (o === undefined) return undefined;
     const implied: OrderEvent =
       o.status === "filled"
         ? "filled"
@@ -552,6 +557,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       ...(extra.txHash === undefined ? {} : { txHash: extra.txHash }),
       at,
     });
+    return o;
   }
 
   private tradeOf(

@@ -264,6 +264,11 @@ export class Store {
     });
   }
 
+  /** Whether an order with this hash is stored (accepted or rejected). */
+  hasOrder(hash: Hex): boolean {
+    return this.statement("SELECT 1 FROM orders WHERE hash = ?").get(hash) !== undefined;
+  }
+
   getOrder(hash: Hex): StoredOrder | undefined {
     const row = this.statement("SELECT * FROM orders WHERE hash = ?").get(hash) as Row | undefined;
     return row && toOrder(row);

@@ -153,8 +153,11 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     account,
     exchange: config.exchange,
     config,
+    replaceAfterBlocks: config.settlement.replaceAfterBlocks,
+    gasHeadroomPercent: config.settlement.gasHeadroomPercent,
     log,
     onOutcome: (o) => countOutcome(metrics, o),
+    onSent: () => metrics.batchOutcome("sent"),
   });
   let lastBlockAt = Date.now();
   const unwatch = client.watchBlockNumber({

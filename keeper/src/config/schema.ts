@@ -41,6 +41,12 @@ export interface KeeperConfig {
   };
   /** Blocks on top of the receipt's block before a batch counts as final. */
   readonly confirmations: number;
+  readonly settlement: {
+    /** Blocks without a receipt before a batch's transaction is replaced (same nonce, fees bumped). */
+    readonly replaceAfterBlocks: number;
+    /** Percent added to the node's gas estimate of a batch (ERC-1271 wallets need their allowance). */
+    readonly gasHeadroomPercent: number;
+  };
   readonly api: { readonly host: string; readonly port: number };
   /** The first block whose Exchange events matter (its deploy block): where the keeper starts reading. */
   readonly startBlock: bigint;
@@ -224,6 +230,22 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(0, 1000, "a number of blocks"),
   },
   {
+    path: "settlement.replaceAfterBlocks",
+    env: "CROSSBOOK_REPLACE_AFTER_BLOCKS",
+    flag: "replace-after-blocks",
+    default: 3,
+    inFile: true,
+    parse: smallInt(1, 1000, "a number of blocks"),
+  },
+  {
+    path: "settlement.gasHeadroomPercent",
+    env: "CROSSBOOK_GAS_HEADROOM_PERCENT",
+    flag: "gas-headroom-percent",
+    default: 25,
+    inFile: true,
+    parse: smallInt(0, 400, "a percent"),
+  },
+  {
     path: "api.host",
     env: "CROSSBOOK_API_HOST",
     flag: "api-host",
@@ -259,7 +281,7 @@ export const SETTINGS: readonly Setting[] = [
     path: "sigcheckThreads",
     env: "CROSSBOOK_SIGCHECK_THREADS",
     flag: "sigcheck-threads",
-    default: 1,
+    default: 0,
     inFile: true,
     parse: smallInt(0, 16, "a number of worker threads"),
   },
@@ -379,6 +401,10 @@ export const configSchema = z
         replacementBumpPercent: v["fees.replacementBumpPercent"] as number,
       },
       confirmations: v.confirmations as number,
+      settlement: {
+        replaceAfterBlocks: v["settlement.replaceAfterBlocks"] as number,
+        gasHeadroomPercent: v["settlement.gasHeadroomPercent"] as number,
+      },
       api: { host: v["api.host"] as string, port: v["api.port"] as number },
       startBlock: v.startBlock as bigint,
       pollIntervalMs: v.pollIntervalMs as number,

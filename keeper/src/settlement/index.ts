@@ -11,6 +11,7 @@ export {
   type OrderLookup,
   type PlannedBatch,
 } from "./batcher";
+export { bisect, halves, type BisectionResult, type BisectParameters, type Verdict } from "./bisect";
 export { blamedFills, KEEPER_SKIP_PREFIX, takerGroups, TRANSIENT_ERRORS } from "./isolate";
-export { Settlement, type SettlementOptions } from "./settlement";
+export { Settlement, type SettlementOptions, type SimulateCall } from "./settlement";
 export * from "./types";

@@ -4,7 +4,10 @@
  *
  * What it promises:
  * - A batch is simulated (`eth_call`, then `eth_estimateGas`) before it is sent; fills a revert
- *   blames are skipped (`KEEPER_SIMULATION_<Error>`) so they never block the queue.
+ *   blames are skipped (`KEEPER_SIMULATION_<Error>`) so they never block the queue. A revert that
+ *   names no fill is bisected over the batch's taker groups (`bisect.ts`): only groups that revert
+ *   alone are skipped; when the batch reverts but its halves do not, the halves go as separate
+ *   batches. At most `maxSimulationsPerBlock` simulations are made per block.
  * - A transaction is signed locally and recorded in the store (`markBatchSent`, with its raw bytes)
  *   before it is broadcast: after a crash, its fate is looked up, never guessed.
  * - At most one batch is unmined at a time; its nonce is tracked here. A batch not mined after
@@ -15,7 +18,8 @@
  *   reorg before that sends it back to waiting; one after is detected and logged as an error.
  * - No fill is sent twice: a fill goes back to pending only when no transaction of its nonce can
  *   still be mined (reverted, or the nonce consumed by another transaction).
- * - Every step ends in a named `Outcome`, logged and emitted (`outcome` event and `onOutcome`).
+ * - Every step ends in a named `Outcome`, logged and emitted (`outcome` event and `onOutcome`);
+ *   every batch sent is reported once (`sent` event and `onSent`).
  */
 import { EventEmitter } from "node:events";
 import {
@@ -28,14 +32,7 @@ import {
   type PublicClient,
   type TransactionReceipt,
 } from "viem";
-import {
-  decodeContractError,
-  exchangeAbi,
-  parseSettlementLogs,
-  settleArgs,
-  type DecodedContractError,
-  type SignedOrder,
-} from "../../../sdk/src";
+import { decodeContractError, exchangeAbi, parseSettlementLogs, settleArgs, type SignedOrder } from "../../../sdk/src";
 import type { KeeperConfig } from "../config";
 import type { Engine, FillOutcome, Logger } from "../engine";
 import { silentLogger } from "../engine";
@@ -49,8 +46,18 @@ import {
   type GasModel,
   type PlannedBatch,
 } from "./batcher";
+import { bisect, type Verdict } from "./bisect";
 import { blamedFills, KEEPER_SKIP_PREFIX, takerGroups, TRANSIENT_ERRORS } from "./isolate";
-import { Outcome, type SettlementEvents, type SettlementOutcome } from "./types";
+import { Outcome, type SentBatch, type SettlementEvents, type SettlementOutcome } from "./types";
+
+/** One simulation of a `settle` call, as `SettlementOptions.simulate` receives it. */
+export interface SimulateCall {
+  readonly account: Address;
+  readonly to: Address;
+  readonly data: Hex;
+  /** The store's fill ids behind `data`, in `fills` order. */
+  readonly fillIds: readonly number[];
+}
 
 export interface SettlementOptions {
   readonly engine: Engine;
@@ -68,6 +75,13 @@ export interface SettlementOptions {
   readonly gasModel?: GasModel;
   /** How many blocks after reconciliation a batch is still checked for a deep reorg (default 64). */
   readonly reorgWatchBlocks?: number;
+  /** Most `eth_call` simulations in one block, bisection included (default 64). */
+  readonly maxSimulationsPerBlock?: number;
+  /**
+   * Simulates a `settle` call; resolves when it would succeed, throws the node's error when it
+   * reverts. Default: `client.call`. A seam for tests (a revert only some combination triggers).
+   */
+  readonly simulate?: (call: SimulateCall) => Promise<void>;
   /** Longest backoff, in blocks (default 32). */
   readonly maxBackoffBlocks?: number;
   /** Calls `onBlock` on each new block; returns the unsubscribe. Default: `client.watchBlockNumber`. */
@@ -75,7 +89,18 @@ export interface SettlementOptions {
   readonly clock?: () => number;
   readonly log?: Logger;
   readonly onOutcome?: (outcome: SettlementOutcome) => void;
+  /** Called once per batch sent (signed, recorded, broadcast); replacements are outcomes, not sends. */
+  readonly onSent?: (sent: SentBatch) => void;
 }
+
+/** What a failed simulation leads to in `sendNext`. */
+type Next =
+  /** Some fills were skipped: build the batch again without them. */
+  | { readonly kind: "again" }
+  /** Send exactly these fills (one passing part of a batch whose parts interact). */
+  | { readonly kind: "only"; readonly fillIds: readonly number[] }
+  /** The step ends (backoff recorded). */
+  | { readonly kind: "stop" };
 
 /** One signed transaction of a batch's nonce. */
 interface SentTx {
@@ -109,7 +134,12 @@ export class Settlement extends EventEmitter<SettlementEvents> {
   private readonly o: Required<
     Pick<
       SettlementOptions,
-      "replaceAfterBlocks" | "gasHeadroomPercent" | "gasModel" | "reorgWatchBlocks" | "maxBackoffBlocks"
+      | "replaceAfterBlocks"
+      | "gasHeadroomPercent"
+      | "gasModel"
+      | "reorgWatchBlocks"
+      | "maxBackoffBlocks"
+      | "maxSimulationsPerBlock"
     >
   > &
     SettlementOptions;
@@ -124,6 +154,8 @@ export class Settlement extends EventEmitter<SettlementEvents> {
   private running: Promise<void> | undefined;
   private again = false;
   private unwatch: (() => void) | undefined;
+  /** Simulations left in the current step. */
+  private simulationsLeft = 0;
 
   constructor(options: SettlementOptions) {
     super();
@@ -133,8 +165,18 @@ export class Settlement extends EventEmitter<SettlementEvents> {
       gasModel: DEFAULT_GAS_MODEL,
       reorgWatchBlocks: 64,
       maxBackoffBlocks: 32,
+      maxSimulationsPerBlock: 64,
       ...options,
     };
+    for (const [name, value, least] of [
+      ["replaceAfterBlocks", this.o.replaceAfterBlocks, 1],
+      ["gasHeadroomPercent", this.o.gasHeadroomPercent, 0],
+      ["maxSimulationsPerBlock", this.o.maxSimulationsPerBlock, 1],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < least) {
+        throw new Error(`Settlement: ${name} must be an integer of at least ${least}, got ${value}`);
+      }
+    }
     this.clock = options.clock ?? Date.now;
     this.log = options.log ?? silentLogger;
   }
@@ -493,18 +535,33 @@ export class Settlement extends EventEmitter<SettlementEvents> {
   // ---------------------------------------------------------------- send
 
   private async sendNext(head: bigint): Promise<void> {
+    this.simulationsLeft = this.o.maxSimulationsPerBlock;
+    let only: readonly number[] | undefined;
     // Each pass either sends, waits, or skips some fills (then tries again without them).
     for (let pass = 0; pass < 8; pass++) {
-      const batch = buildBatch(this.o.store.pendingFills(), this.lookup, this.o.config.batch, this.o.gasModel);
-      if (batch === undefined || !isDue(batch, this.o.config.batch, this.clock())) return;
+      let batch: PlannedBatch | undefined;
+      if (only !== undefined) batch = this.part(only);
+      else {
+        batch = buildBatch(this.o.store.pendingFills(), this.lookup, this.o.config.batch, this.o.gasModel);
+        if (batch === undefined || !isDue(batch, this.o.config.batch, this.clock())) return;
+      }
+      if (this.simulationsLeft <= 0) {
+        this.log.warn(
+          { fillIds: batch.fillIds, maxSimulationsPerBlock: this.o.maxSimulationsPerBlock },
+          "simulation budget of this block spent; the next block goes on",
+        );
+        return;
+      }
       const data = encodeFunctionData({ abi: exchangeAbi, functionName: "settle", args: settleArgs(batch) });
       let gas: bigint;
       try {
-        await this.o.client.call({ account: this.address, to: this.o.exchange, data });
+        await this.simulate(batch.fillIds, data);
         gas = await this.o.client.estimateGas({ account: this.address, to: this.o.exchange, data });
       } catch (error) {
-        if (await this.onSimulationFailure(batch, error, head)) continue;
-        return;
+        const next = await this.onSimulationFailure(batch, error, head);
+        if (next.kind === "stop") return;
+        only = next.kind === "only" ? next.fillIds : undefined;
+        continue;
       }
       await this.send(batch, data, (gas * BigInt(100 + this.o.gasHeadroomPercent)) / 100n, head);
       return;
@@ -526,6 +583,7 @@ export class Settlement extends EventEmitter<SettlementEvents> {
     this.inflight.push({ nonce, txs: [tx], fillIds: batch.fillIds, sentAtHead: head });
     this.log.info({ batchId, txHash: tx.txHash, nonce, fills: batch.fillIds.length, gas, ...fees }, "batch sent");
     await this.broadcast(tx);
+    this.emitSent({ head, batchId, txHash: tx.txHash, nonce, fillIds: batch.fillIds, gas, ...fees });
   }
 
   /** Broadcasts a recorded transaction; a refusal is logged, and the next step finds its fate. */
@@ -541,80 +599,132 @@ export class Settlement extends EventEmitter<SettlementEvents> {
   }
 
   /**
-   * A simulation failed. Returns true when fills were skipped (try again with the rest), false
-   * when the step ends (backoff).
+   * A simulation failed: skip the fills the error blames, or bisect when it blames none (a
+   * revert without data too); a transient error or a failure to answer ends the step with a backoff.
    */
-  private async onSimulationFailure(batch: PlannedBatch, error: unknown, head: bigint): Promise<boolean> {
+  private async onSimulationFailure(batch: PlannedBatch, error: unknown, head: bigint): Promise<Next> {
     const decoded = decodeContractError({ error });
-    if (decoded === undefined || TRANSIENT_ERRORS.has(decoded.errorName)) {
-      this.backoff(head);
-      this.record({
-        outcome: Outcome.RETRY_NEXT_BLOCK,
-        head,
-        fillIds: batch.fillIds,
-        reason: decoded?.errorName ?? message(error),
-        retryAtBlock: this.notBefore,
-      });
-      return false;
+    if (decoded === undefined) {
+      return isRevert(error) ? this.bisect(batch, "Revert", head) : this.retry(head, batch.fillIds, message(error));
     }
-    let blamed = blamedFills(batch, decoded).map((i) => ({ position: i, errorName: decoded.errorName }));
-    if (blamed.length === 0) blamed = await this.bisect(batch);
-    if (blamed.length === 0) {
-      this.backoff(head);
-      this.log.error(
-        { errorName: decoded.errorName, fillIds: batch.fillIds },
-        "simulation reverted, but no fill alone does",
-      );
-      this.record({
-        outcome: Outcome.RETRY_NEXT_BLOCK,
-        head,
-        fillIds: batch.fillIds,
-        reason: decoded.errorName,
-        retryAtBlock: this.notBefore,
-      });
-      return false;
-    }
-    const skipped = blamed.map(({ position, errorName }) => ({
-      id: batch.fillIds[position] as number,
-      settled: false as const,
-      reason: `${KEEPER_SKIP_PREFIX}${errorName}`,
-    }));
-    this.o.engine.reconcile({ fills: skipped, blockNumber: head });
+    if (TRANSIENT_ERRORS.has(decoded.errorName)) return this.retry(head, batch.fillIds, decoded.errorName);
+    const blamed = blamedFills(batch, decoded);
+    if (blamed.length === 0) return this.bisect(batch, decoded.errorName, head);
+    this.skip(
+      blamed.map((i) => batch.fillIds[i] as number),
+      decoded.errorName,
+      head,
+    );
     // The engine answers an unknown skip reason by pulling the taker; an order the error names
     // (a bad signature, say) would otherwise rest again and be matched again: pull it too.
     const named = decoded.namedArgs.orderIndex;
     const culprit = typeof named === "bigint" ? batch.orderHashes[Number(named)] : undefined;
     if (culprit !== undefined) this.o.engine.cancel(culprit, { reason: `${KEEPER_SKIP_PREFIX}${decoded.errorName}` });
+    return { kind: "again" };
+  }
+
+  /**
+   * The batch reverted with `errorName`, which blames no fill: bisect its taker groups. Groups
+   * that revert alone are skipped; if none does but parts pass alone, the first part is sent
+   * (the rest follow from the next block); if nothing was learnt, back off.
+   */
+  private async bisect(batch: PlannedBatch, errorName: string, head: bigint): Promise<Next> {
+    const groups = takerGroups(batch);
+    const fillIdsOf = (units: readonly number[]) =>
+      units.flatMap((u) => (groups[u] as number[]).map((i) => batch.fillIds[i] as number));
+    const result = await bisect({
+      units: groups.length,
+      errorName,
+      maxSimulations: this.simulationsLeft,
+      simulate: async (units): Promise<Verdict> => {
+        const part = this.part(fillIdsOf(units));
+        const data = encodeFunctionData({ abi: exchangeAbi, functionName: "settle", args: settleArgs(part) });
+        try {
+          await this.simulate(part.fillIds, data);
+          return { ok: true };
+        } catch (error) {
+          return verdictOf(error);
+        }
+      },
+    });
+    this.log.info(
+      {
+        errorName,
+        fillIds: batch.fillIds,
+        groups: groups.length,
+        simulations: result.simulations,
+        failing: result.failing,
+        passing: result.passing.length,
+        unresolved: result.unresolved.length,
+        stoppedBy: result.stoppedBy,
+      },
+      "simulation revert named no fill: bisected the batch's taker groups",
+    );
+    if (result.failing.length > 0) {
+      const byError = new Map<string, number[]>();
+      for (const { unit, errorName: name } of result.failing) {
+        byError.set(name, [...(byError.get(name) ?? []), ...fillIdsOf([unit])]);
+      }
+      for (const [name, fillIds] of byError) this.skip(fillIds, name, head);
+      return { kind: "again" };
+    }
+    const first = result.passing[0];
+    if (first !== undefined) {
+      this.log.warn(
+        { errorName, fillIds: batch.fillIds, parts: result.passing.map(fillIdsOf) },
+        "the batch reverts but no taker group does alone: sending its parts as separate batches",
+      );
+      return { kind: "only", fillIds: fillIdsOf(first) };
+    }
+    this.log.error(
+      { errorName, fillIds: batch.fillIds, stoppedBy: result.stoppedBy },
+      "simulation reverted, and bisection pinned it on no part of the batch",
+    );
+    return this.retry(
+      head,
+      batch.fillIds,
+      result.stoppedBy === undefined ? errorName : `${errorName} (${result.stoppedBy})`,
+    );
+  }
+
+  /** Skips fills after a failed simulation, as `KEEPER_SIMULATION_<errorName>`. */
+  private skip(fillIds: readonly number[], errorName: string, head: bigint): void {
+    const reason = `${KEEPER_SKIP_PREFIX}${errorName}`;
+    this.o.engine.reconcile({
+      fills: fillIds.map((id) => ({ id, settled: false as const, reason })),
+      blockNumber: head,
+    });
     this.record({
       outcome: Outcome.SKIPPED,
       head,
-      fillIds: skipped.map((s) => s.id),
-      reason: `${KEEPER_SKIP_PREFIX}${decoded.errorName}`,
-      skipReasons: { [`${KEEPER_SKIP_PREFIX}${decoded.errorName}`]: skipped.length },
+      fillIds,
+      reason,
+      skipReasons: { [reason]: fillIds.length },
     });
-    return true;
   }
 
-  /** Simulates each taker group alone; the groups that revert alone are blamed (with their own error). */
-  private async bisect(batch: PlannedBatch): Promise<{ position: number; errorName: string }[]> {
-    const blamed: { position: number; errorName: string }[] = [];
-    const fills = batch.fillIds.map((id) => this.o.store.getFill(id) as StoredFill);
-    for (const group of takerGroups(batch)) {
-      const alone = assemble(
-        group.map((i) => fills[i] as StoredFill),
-        this.lookup,
-        this.o.gasModel,
-      );
-      const data = encodeFunctionData({ abi: exchangeAbi, functionName: "settle", args: settleArgs(alone) });
-      try {
-        await this.o.client.call({ account: this.address, to: this.o.exchange, data });
-      } catch (error) {
-        const decoded: DecodedContractError | undefined = decodeContractError({ error });
-        if (decoded !== undefined && TRANSIENT_ERRORS.has(decoded.errorName)) continue;
-        for (const i of group) blamed.push({ position: i, errorName: decoded?.errorName ?? "Unknown" });
-      }
-    }
-    return blamed;
+  /** Ends the step with a backoff. */
+  private retry(head: bigint, fillIds: readonly number[], reason: string): Next {
+    this.backoff(head);
+    this.record({ outcome: Outcome.RETRY_NEXT_BLOCK, head, fillIds, reason, retryAtBlock: this.notBefore });
+    return { kind: "stop" };
+  }
+
+  /** One `eth_call` of `settle`, counted against the block's budget; throws on a revert. */
+  private async simulate(fillIds: readonly number[], data: Hex): Promise<void> {
+    this.simulationsLeft--;
+    const call: SimulateCall = { account: this.address, to: this.o.exchange, data, fillIds };
+    if (this.o.simulate !== undefined) await this.o.simulate(call);
+    else await this.o.client.call({ account: call.account, to: call.to, data: call.data });
+  }
+
+  /** The batch of exactly these (stored) fills, in canonical order. */
+  private part(fillIds: readonly number[]): PlannedBatch {
+    return assemble(
+      fillIds.map((id) => this.o.store.getFill(id) as StoredFill),
+      this.lookup,
+      this.o.gasModel,
+    );
   }
 
   // ------------------------------------------------------------- helpers
@@ -711,6 +821,15 @@ export class Settlement extends EventEmitter<SettlementEvents> {
     this.emitOutcome(outcome);
   }
 
+  private emitSent(sent: SentBatch): void {
+    this.emit("sent", sent);
+    try {
+      this.o.onSent?.(sent);
+    } catch (error) {
+      this.log.warn({ err: message(error) }, "onSent hook threw");
+    }
+  }
+
   private emitOutcome(outcome: SettlementOutcome): void {
     this.emit("outcome", outcome);
     try {
@@ -727,6 +846,25 @@ const max = (a: bigint, b: bigint) => (a > b ? a : b);
 function message(error: unknown): string {
   if (typeof error === "object" && error !== null && "shortMessage" in error) return String(error.shortMessage);
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A sub-simulation's verdict: a decoded revert fails; a revert without known data fails as `Revert`. */
+function verdictOf(error: unknown): Verdict {
+  const decoded = decodeContractError({ error });
+  if (decoded !== undefined) {
+    return TRANSIENT_ERRORS.has(decoded.errorName)
+      ? { ok: "unknown", reason: decoded.errorName }
+      : { ok: false, errorName: decoded.errorName };
+  }
+  return isRevert(error) ? { ok: false, errorName: "Revert" } : { ok: "unknown", reason: message(error) };
+}
+
+/** Whether the node said the call reverted (as opposed to failing to answer). */
+function isRevert(error: unknown, depth = 0): boolean {
+  if (typeof error !== "object" || error === null || depth > 8) return false;
+  const e = error as { name?: unknown; cause?: unknown };
+  if (e.name === "ExecutionRevertedError" || e.name === "ContractFunctionRevertedError") return true;
+  return isRevert(e.cause, depth + 1);
 }
 
 function isNotFound(error: unknown): boolean {

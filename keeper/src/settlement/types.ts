@@ -7,9 +7,15 @@ import type { Hex } from "viem";
 export const Outcome = {
   /** A batch was mined, confirmed and reconciled (its fills settled, or skipped by the chain). */
   SETTLED: "settled",
-  /** Simulation blamed some fills: the keeper skipped them (reason `KEEPER_SIMULATION_<Error>`). */
+  /**
+   * Simulation blamed some fills (by the error's fill or order index, or by bisection: a taker
+   * group that reverts alone): the keeper skipped them (reason `KEEPER_SIMULATION_<Error>`).
+   */
   SKIPPED: "skipped",
-  /** Nothing was sent this block (paused exchange, RPC failure, unexplained revert): backoff. */
+  /**
+   * Nothing was sent this block (paused exchange, RPC failure, a revert that bisection could not
+   * pin on any part of the batch): backoff.
+   */
   RETRY_NEXT_BLOCK: "retry-next-block",
   /** A stuck transaction was replaced: same nonce, fees bumped. */
   REPLACED: "replaced",
@@ -53,6 +59,22 @@ export interface SettlementOutcome {
   readonly maxPriorityFeePerGas?: bigint;
 }
 
+/** A batch signed, recorded and broadcast (`sent` event and `onSent`); its fate comes later as an outcome. */
+export interface SentBatch {
+  /** The chain head when it was sent. */
+  readonly head: bigint;
+  readonly batchId: number;
+  readonly txHash: Hex;
+  readonly nonce: bigint;
+  /** The batch's fills, in the order of the `settle` call's `fills`. */
+  readonly fillIds: readonly number[];
+  /** The gas limit signed (the node's estimate plus the headroom). */
+  readonly gas: bigint;
+  readonly maxFeePerGas: bigint;
+  readonly maxPriorityFeePerGas: bigint;
+}
+
 export interface SettlementEvents {
   outcome: [SettlementOutcome];
+  sent: [SentBatch];
 }

@@ -47,10 +47,11 @@ describe("keeper config", () => {
         batch: { maxFills: 50, maxGas: 10_000_000n, maxWaitMs: 2000 },
         fees: { maxFeePerGas: 200_000_000_000n, maxPriorityFeePerGas: 2_000_000_000n, replacementBumpPercent: 15 },
         confirmations: 2,
+        settlement: { replaceAfterBlocks: 3, gasHeadroomPercent: 25 },
         api: { host: "127.0.0.1", port: 8080 },
         startBlock: 0n,
         pollIntervalMs: 1000,
-        sigcheckThreads: 1,
+        sigcheckThreads: 0,
         logLevel: "info",
       });
     });
@@ -66,6 +67,7 @@ describe("keeper config", () => {
         batch: { maxFills: 10, maxGas: "30000000", maxWaitMs: 500 },
         fees: { maxFeePerGas: "100000000000", maxPriorityFeePerGas: 1000000000, replacementBumpPercent: 25 },
         confirmations: 5,
+        settlement: { replaceAfterBlocks: 6, gasHeadroomPercent: "40" },
         api: { host: "0.0.0.0", port: 9000 },
         startBlock: "1234",
         pollIntervalMs: 250,
@@ -87,6 +89,7 @@ describe("keeper config", () => {
         batch: { maxFills: 10, maxGas: 30_000_000n, maxWaitMs: 500 },
         fees: { maxFeePerGas: 100_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n, replacementBumpPercent: 25 },
         confirmations: 5,
+        settlement: { replaceAfterBlocks: 6, gasHeadroomPercent: 40 },
         api: { host: "0.0.0.0", port: 9000 },
         startBlock: 1234n,
         pollIntervalMs: 250,
@@ -131,6 +134,9 @@ describe("keeper config", () => {
           "10",
           "--confirmations",
           "0",
+          "--replace-after-blocks=10",
+          "--gas-headroom-percent",
+          "0",
           "--api-host",
           "localhost",
           "--api-port",
@@ -145,6 +151,14 @@ describe("keeper config", () => {
         replacementBumpPercent: 10,
       });
       expect(c.api).to.deep.equal({ host: "localhost", port: 3000 });
+      expect(c.settlement).to.deep.equal({ replaceAfterBlocks: 10, gasHeadroomPercent: 0 });
+    });
+
+    it("takes the settlement settings from the environment", () => {
+      const c = config({
+        env: { ...baseEnv, CROSSBOOK_REPLACE_AFTER_BLOCKS: "1", CROSSBOOK_GAS_HEADROOM_PERCENT: "400" },
+      });
+      expect(c.settlement).to.deep.equal({ replaceAfterBlocks: 1, gasHeadroomPercent: 400 });
     });
 
     it("ranks flags over environment over file over defaults", () => {
@@ -274,6 +288,8 @@ describe("keeper config", () => {
           "--max-priority-fee-per-gas=0",
           "--fee-bump-percent=5",
           "--confirmations=1e3",
+          "--replace-after-blocks=0",
+          "--gas-headroom-percent=401",
           "--api-host=",
           "--api-port=70000",
           "--database= ",
@@ -292,6 +308,8 @@ describe("keeper config", () => {
         'fees.maxPriorityFeePerGas: got "0" from flag --max-priority-fee-per-gas; expected an amount of wei (a whole number) from 1 to 115792089237316195423570985008687907853269984665640564039457584007913129639935',
         'fees.replacementBumpPercent: got "5" from flag --fee-bump-percent; expected a percent from 10 to 1000',
         'confirmations: got "1e3" from flag --confirmations; expected a number of blocks from 0 to 1000',
+        'settlement.replaceAfterBlocks: got "0" from flag --replace-after-blocks; expected a number of blocks from 1 to 1000',
+        'settlement.gasHeadroomPercent: got "401" from flag --gas-headroom-percent; expected a percent from 0 to 400',
         'api.host: got "" from flag --api-host; expected a non-empty string',
         'api.port: got "70000" from flag --api-port; expected a TCP port (0: any free one) from 0 to 65535',
       ]);

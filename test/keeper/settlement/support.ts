@@ -11,7 +11,12 @@ import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 
 import { signOrder, type Order } from "../../../sdk/src";
 import { Engine } from "../../../keeper/src/engine";
 import { readRiskContext } from "../../../keeper/src/risk";
-import { Settlement, type SettlementOptions, type SettlementOutcome } from "../../../keeper/src/settlement";
+import {
+  Settlement,
+  type SentBatch,
+  type SettlementOptions,
+  type SettlementOutcome,
+} from "../../../keeper/src/settlement";
 import { Store } from "../../../keeper/src/store";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { fund, hre, order, publicClient, sdkFixture, type SdkEnv } from "../../sdk/support";
@@ -39,12 +44,13 @@ export async function settlementFixture() {
 
 export type Env = Awaited<ReturnType<typeof settlementFixture>>;
 
-/** A keeper on a database file: store, engine and settlement, with every outcome collected. */
+/** A keeper on a database file: store, engine and settlement, with every outcome and every batch sent collected. */
 export interface Keeper {
   readonly store: Store;
   readonly engine: Engine;
   readonly settlement: Settlement;
   readonly outcomes: SettlementOutcome[];
+  readonly sent: SentBatch[];
 }
 
 export function tempDb(): string {
@@ -64,6 +70,7 @@ export async function openKeeper(
     readRiskContext: (s, st) => readRiskContext(publicClient, env.addresses.exchange, s, st),
   });
   const outcomes: SettlementOutcome[] = [];
+  const sent: SentBatch[] = [];
   const settlement = new Settlement({
     engine,
     store,
@@ -73,9 +80,10 @@ export async function openKeeper(
     config: CONFIG,
     watchBlocks: () => () => {},
     onOutcome: (o) => outcomes.push(o),
+    onSent: (b) => sent.push(b),
     ...options,
   });
-  return { store, engine, settlement, outcomes };
+  return { store, engine, settlement, outcomes, sent };
 }
 
 /** Signs and submits an order of market 1; throws when the keeper refuses it. */

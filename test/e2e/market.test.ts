@@ -172,5 +172,12 @@ describe("end to end: hardhat node, keeper CLI, SDK over HTTP and WebSocket", fu
     for (const check of audit.checks) expect(check.ok, `${check.name}: ${check.detail}`).to.equal(true);
     expect(audit.tradesOnChain).to.equal(3);
     expect(audit.tradesReportedSettled).to.equal(3);
+
+    // The restarted keeper's metrics: the batch it found on start settled, and what it counts adds up.
+    const metrics = await (await fetch(`${keeper.url}/metrics`)).text();
+    const count = (outcome: string) =>
+      Number(new RegExp(`crossbook_batches_total\\{outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    expect(count("settled")).to.be.greaterThan(0);
+    expect(metrics).to.match(/crossbook_fills_pending 0/);
   });
 });

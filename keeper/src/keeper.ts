@@ -139,6 +139,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     domain,
     readRiskContext: (signed, state) => readRiskContextFrom(reads, config.exchange, signed, state),
     log,
+    maxOpenOrdersPerAccount: config.maxOpenOrdersPerAccount,
   });
   metrics.watch(engine, store);
   engine.on("order", (u) => {

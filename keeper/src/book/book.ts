@@ -55,6 +55,11 @@ export class OrderBook {
     return this.byId.size;
   }
 
+  /** How many orders of `account` rest in the book. O(1). */
+  countOf(account: string): number {
+    return this.byAccount.get(account)?.size ?? 0;
+  }
+
   /**
    * Matches `order` against the book, then rests its remainder unless it is IOC or FOK.
    *

@@ -52,6 +52,8 @@ export interface KeeperConfig {
   readonly startBlock: bigint;
   /** How often the keeper asks the node for a new block. */
   readonly pollIntervalMs: number;
+  /** The most orders one account may have resting, over every market. */
+  readonly maxOpenOrdersPerAccount: number;
   /** Worker threads that recover order signatures; 0: on the main thread. */
   readonly sigcheckThreads: number;
   readonly logLevel: LogLevel;
@@ -286,6 +288,14 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(0, 16, "a number of worker threads"),
   },
   {
+    path: "maxOpenOrdersPerAccount",
+    env: "CROSSBOOK_MAX_OPEN_ORDERS",
+    flag: "max-open-orders",
+    default: 1000,
+    inFile: true,
+    parse: smallInt(1, 1_000_000, "a number of orders"),
+  },
+  {
     path: "logLevel",
     env: "CROSSBOOK_LOG_LEVEL",
     flag: "log-level",
@@ -409,6 +419,7 @@ export const configSchema = z
       startBlock: v.startBlock as bigint,
       pollIntervalMs: v.pollIntervalMs as number,
       sigcheckThreads: v.sigcheckThreads as number,
+      maxOpenOrdersPerAccount: v.maxOpenOrdersPerAccount as number,
       logLevel: v.logLevel as LogLevel,
     };
   });

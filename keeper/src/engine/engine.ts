@@ -54,6 +54,11 @@ export interface EngineOptions {
   /** Milliseconds; `Date.now` by default. Only used to stamp records and updates. */
   readonly clock?: () => number;
   readonly log?: Logger;
+  /**
+   * The most orders one account may have resting, over every market (default 1,000): a trader
+   * with a large balance cannot fill the keeper's memory with tiny orders.
+   */
+  readonly maxOpenOrdersPerAccount?: number;
 }
 
 /** How settlement's skip of a fill is answered: which order was at fault, and whether to match again. */
@@ -127,6 +132,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly log: Logger;
   private stopped = false;
   private failed = false;
+  private readonly maxOpenOrders: number;
 
   private constructor(options: EngineOptions) {
     super();
@@ -135,6 +141,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     this.readContext = options.readRiskContext;
     this.clock = options.clock ?? Date.now;
     this.log = options.log ?? silentLogger;
+    this.maxOpenOrders = options.maxOpenOrdersPerAccount ?? 1000;
   }
 
   /**
@@ -220,8 +227,20 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private async checkAndPlace(hash: Hex, signed: SignedOrder): Promise<SubmitResult> {
     const { order, signature } = signed;
     if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
-    if (this.store.hasOrder(hash)) {
+    // A refused order may come again (its maker may have deposited since); any other is a duplicate.
+    const previous = this.store.orderStatus(hash);
+    if (previous !== undefined && previous !== "rejected") {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
+    }
+    let resting = 0;
+    for (const b of this.books.values()) resting += b.countOf(order.maker);
+    if (resting >= this.maxOpenOrders) {
+      return this.reject(
+        hash,
+        signed,
+        EngineCode.TOO_MANY_OPEN_ORDERS,
+        `${order.maker} has ${resting} resting orders, the most this keeper holds for one account; cancel some first`,
+      );
     }
     const openOrders = this.reservingOrdersOf(order.maker);
     let context: RiskContext;

@@ -11,7 +11,7 @@ import type { OrderStatus } from "../store";
 
 /** Why the engine refused an order that the risk check passed, or before it ran. */
 export const EngineCode = {
-  /** The keeper already holds an order with this hash (accepted or rejected). */
+  /** The keeper already holds an order with this hash (a rejected one may be submitted again). */
   DUPLICATE_ORDER: "DUPLICATE_ORDER",
   /** The order's market is not one this keeper runs. */
   MARKET_NOT_SERVED: "MARKET_NOT_SERVED",
@@ -19,6 +19,8 @@ export const EngineCode = {
   POST_ONLY_WOULD_CROSS: "POST_ONLY_WOULD_CROSS",
   /** A fill-or-kill order that the book (less the maker's own orders) cannot fill in full. */
   FILL_OR_KILL_UNFILLABLE: "FILL_OR_KILL_UNFILLABLE",
+  /** The account already has the most resting orders the keeper holds for one account. */
+  TOO_MANY_OPEN_ORDERS: "TOO_MANY_OPEN_ORDERS",
   /** The chain could not be read for the risk check (RPC failure): try again. */
   CHAIN_UNAVAILABLE: "CHAIN_UNAVAILABLE",
   /** The engine is stopping (or stopped after a fatal store error) and takes no orders. */

@@ -264,9 +264,10 @@ export class Store {
     });
   }
 
-  /** Whether an order with this hash is stored (accepted or rejected). */
-  hasOrder(hash: Hex): boolean {
-    return this.statement("SELECT 1 FROM orders WHERE hash = ?").get(hash) !== undefined;
+  /** The status of the order with this hash, if it is stored. */
+  orderStatus(hash: Hex): OrderStatus | undefined {
+    const row = this.statement("SELECT status FROM orders WHERE hash = ?").get(hash) as Row | undefined;
+    return row?.status as OrderStatus | undefined;
   }
 
   getOrder(hash: Hex): StoredOrder | undefined {
@@ -534,6 +535,9 @@ export class Store {
     seq: number | undefined,
     at: number,
   ): void {
+    // An order refused before may come again (its maker has since deposited, say): the new
+    // outcome replaces the old refusal. Nothing refers to a rejected order.
+    this.statement("DELETE FROM orders WHERE hash = ? AND status = 'rejected'").run(hash);
     try {
       this.statement(
         `INSERT INTO orders (hash, market, account, is_buy, flags, max_fee_bps, expiry, nonce, price_ticks, lots,

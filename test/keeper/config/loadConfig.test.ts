@@ -52,6 +52,7 @@ describe("keeper config", () => {
         startBlock: 0n,
         pollIntervalMs: 1000,
         sigcheckThreads: 0,
+        maxOpenOrdersPerAccount: 1000,
         logLevel: "info",
       });
     });
@@ -72,6 +73,7 @@ describe("keeper config", () => {
         startBlock: "1234",
         pollIntervalMs: 250,
         sigcheckThreads: 2,
+        maxOpenOrdersPerAccount: 50,
         logLevel: "debug",
       };
       const c = config({
@@ -94,6 +96,7 @@ describe("keeper config", () => {
         startBlock: 1234n,
         pollIntervalMs: 250,
         sigcheckThreads: 2,
+        maxOpenOrdersPerAccount: 50,
         logLevel: "debug",
       });
     });

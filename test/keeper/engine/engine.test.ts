@@ -101,6 +101,36 @@ describe("keeper engine", () => {
     expect(events.order.map((u) => u.event)).to.deep.equal(["rejected"]);
   });
 
+  it("takes a refused order again once its maker can pay for it", async () => {
+    const o = order({ maker: env.dave.address as Address, nonce: 5n, isBuy: true, priceTicks: PRICE, lots: 2n });
+    const signature = await signOrder({ signer: env.dave, order: o, domain: env.sdkDomain });
+    expect(await engine.submit({ order: o, signature })).to.include({ ok: false, code: "INSUFFICIENT_BALANCE" });
+    await fund(env.exchange, env.quote, env.dave, 10n * PRICE * TICK_SIZE);
+    const again = accepted(await engine.submit({ order: o, signature }));
+    expect(store.getOrder(again.hash)).to.include({ status: "open", remainingLots: 2n });
+    expect(await engine.submit({ order: o, signature })).to.include({ ok: false, code: "DUPLICATE_ORDER" });
+  });
+
+  it("caps the resting orders of one account", async () => {
+    const small = await Engine.open({
+      store,
+      markets: [1n],
+      domain: env.sdkDomain,
+      readRiskContext: (signed, state) => readRiskContext(publicClient, env.addresses.exchange, signed, state),
+      maxOpenOrdersPerAccount: 2,
+    });
+    const place = async (n: bigint) => {
+      const o = order({ maker: env.alice.address as Address, nonce: 900n + n, isBuy: false, priceTicks: PRICE + n });
+      return small.submit({
+        order: o,
+        signature: await signOrder({ signer: env.alice, order: o, domain: env.sdkDomain }),
+      });
+    };
+    accepted(await place(1n));
+    accepted(await place(2n));
+    expect(await place(3n)).to.include({ ok: false, code: "TOO_MANY_OPEN_ORDERS" });
+  });
+
   it("refuses a duplicate, a market it does not serve, and a post-only order that would cross", async () => {
     const o = order({ maker: env.alice.address as Address, nonce: 77n, isBuy: false });
     const signature = await signOrder({ signer: env.alice, order: o, domain: env.sdkDomain });

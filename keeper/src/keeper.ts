@@ -140,6 +140,14 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     readRiskContext: (signed, state) => readRiskContextFrom(reads, config.exchange, signed, state),
     log,
     maxOpenOrdersPerAccount: config.maxOpenOrdersPerAccount,
+    // An EOA's signature is checked in memory before any chain read; a contract wallet's code is
+    // read once a block (cached), and its ERC-1271 answer is left to the risk check.
+    precheckSignature: async ({ order, signature }) => {
+      const signer = await recoverOrderSigner(order, signature, domain);
+      if (signer !== undefined && signer === order.maker) return true;
+      const code = await reads.code(order.maker);
+      return code !== undefined && code !== "0x";
+    },
   });
   metrics.watch(engine, store);
   engine.on("order", (u) => {

@@ -218,9 +218,11 @@ export class Feed {
 
   private publishOrder(u: OrderUpdate): void {
     const channel = `orders:${u.account.toLowerCase()}`;
-    const seq = this.nextSeq(channel);
+    // Counted only while someone listens: one entry per account ever seen would grow without bound
+    // (a new subscriber starts from a snapshot carrying the count as it stands).
     const subscribers = this.channels.get(channel);
     if (subscribers === undefined || subscribers.size === 0) return;
+    const seq = this.nextSeq(channel);
     const text = JSON.stringify({
       type: "order",
       channel: "orders",
@@ -415,7 +417,10 @@ export class Feed {
     c.subscriptions.delete(key);
     const set = this.channels.get(key);
     set?.delete(c);
-    if (set?.size === 0) this.channels.delete(key);
+    if (set?.size === 0) {
+      this.channels.delete(key);
+      if (key.startsWith("orders:")) this.seqs.delete(key);
+    }
   }
 
   // ------------------------------------------------------------------ connection life

@@ -54,6 +54,14 @@ export class RateLimiter {
     return Math.max(1, Math.ceil((1 - bucket.tokens) / this.rate));
   }
 
+  /** Seconds to wait before `key` has a token (0: it has one now), without taking it. */
+  wait(key: string): number {
+    const bucket = this.buckets.get(key);
+    if (bucket === undefined) return 0;
+    const tokens = Math.min(this.burst, bucket.tokens + ((this.clock() - bucket.at) / 1000) * this.rate);
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.rate));
+  }
+
   private evict(): void {
     let n = Math.max(1, Math.floor(this.maxKeys / 10));
     for (const key of this.buckets.keys()) {

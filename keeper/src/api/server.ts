@@ -53,8 +53,10 @@ export interface ApiLimits extends FeedLimits {
   readonly bodyBytes: number;
   /** Requests per second per client IP (burst: the same). */
   readonly perIpPerSecond: number;
-  /** Orders and cancels per second per account (burst: the same). */
+  /** Orders and cancels per second per account, charged once signed by it (burst: the same). */
   readonly perAccountPerSecond: number;
+  /** Orders and cancels with a failing signature per second per client IP (burst: the same). */
+  readonly perIpBadSignaturesPerSecond: number;
   /** How long market parameters read from the chain are reused. */
   readonly marketCacheMs: number;
 }
@@ -64,6 +66,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   bodyBytes: 16 * 1024,
   perIpPerSecond: 5_000,
   perAccountPerSecond: 500,
+  perIpBadSignaturesPerSecond: 50,
   marketCacheMs: 3_000,
 };
 
@@ -124,6 +127,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const exchange = options.chain.exchange;
   const perIp = new RateLimiter({ rate: limits.perIpPerSecond });
   const perAccount = new RateLimiter({ rate: limits.perAccountPerSecond });
+  const perIpBadSignature = new RateLimiter({ rate: limits.perIpBadSignaturesPerSecond });
   const feed = new Feed({ engine, store, domain, client, limits, log, metrics, clock });
   metrics?.watch(engine, store);
   let requestCount = 0;
@@ -184,11 +188,26 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     );
   });
 
-  const limitAccount = (account: Address) => {
-    const wait = perAccount.take(account.toLowerCase());
+  /**
+   * An account's budget is checked before the work and charged only once the request has proven
+   * to come from that account (a valid signature), so that nobody can spend another account's
+   * budget with unsigned requests naming it. Requests with a signature that fails are charged to
+   * the sender's IP instead, in a budget of their own.
+   */
+  const checkBudgets = (ip: string, account: Address) => {
+    const ipWait = perIpBadSignature.wait(ip);
+    if (ipWait > 0) {
+      throw new ApiError("RATE_LIMITED", "too many requests with bad signatures from this address", {
+        retryAfterSeconds: ipWait,
+      });
+    }
+    const wait = perAccount.wait(account.toLowerCase());
     if (wait > 0)
       throw new ApiError("RATE_LIMITED", `too many requests for account ${account}`, { retryAfterSeconds: wait });
   };
+  const chargeAccount = (account: Address) => perAccount.take(account.toLowerCase());
+  const chargeBadSignature = (ip: string) => perIpBadSignature.take(ip);
+  const UNSIGNED: ReadonlySet<string> = new Set(["BAD_SIGNATURE", "SIGNATURE_REJECTED"]);
 
   const servedMarket = (raw: unknown): bigint => {
     const { marketId } = parse(marketParams, raw, "path");
@@ -203,8 +222,10 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   app.post("/v1/orders", async (request, reply) => {
     parse(emptyQuery, request.query, "query");
     const { order, signature } = parse(submitOrderBody, request.body, "body");
-    limitAccount(order.maker);
+    checkBudgets(request.ip, order.maker);
     const result = await engine.submit({ order, signature });
+    if (!result.ok && UNSIGNED.has(result.code)) chargeBadSignature(request.ip);
+    else chargeAccount(order.maker);
     if (!result.ok) {
       throw new ApiError(
         result.code,
@@ -226,6 +247,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   /** Checks a cancel message's window and signature; throws the refusal. */
   const checkCancel = async (
+    ip: string,
     maker: Address,
     issuedAt: bigint,
     signature: Hex,
@@ -244,15 +266,21 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       log.warn({ maker, err: String(error) }, "cancel signature: the chain could not be read");
       throw new ApiError("CHAIN_UNAVAILABLE", "the chain could not be read to check a contract signature; try again");
     }
-    if (!ok)
+    if (!ok) {
+      chargeBadSignature(ip);
       throw new ApiError("BAD_CANCEL_SIGNATURE", `the signature is not ${maker}'s over this ${message.primaryType}`);
+    }
+    chargeAccount(maker);
   };
 
   app.post("/v1/cancels", async (request) => {
     parse(emptyQuery, request.query, "query");
     const { cancel, signature } = parse(cancelBody, request.body, "body");
-    limitAccount(cancel.maker);
-    await checkCancel(cancel.maker, cancel.issuedAt, signature, { primaryType: "CancelOrders", message: cancel });
+    checkBudgets(request.ip, cancel.maker);
+    await checkCancel(request.ip, cancel.maker, cancel.issuedAt, signature, {
+      primaryType: "CancelOrders",
+      message: cancel,
+    });
     return {
       results: cancel.orderHashes.map((hash) => ({
         hash,
@@ -264,11 +292,16 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   app.post("/v1/cancels/all", async (request) => {
     parse(emptyQuery, request.query, "query");
     const { cancelAll, signature } = parse(cancelAllBody, request.body, "body");
-    limitAccount(cancelAll.maker);
-    await checkCancel(cancelAll.maker, cancelAll.issuedAt, signature, { primaryType: "CancelAll", message: cancelAll });
+    checkBudgets(request.ip, cancelAll.maker);
+    await checkCancel(request.ip, cancelAll.maker, cancelAll.issuedAt, signature, {
+      primaryType: "CancelAll",
+      message: cancelAll,
+    });
     const cancelled = engine.cancelAll(cancelAll.maker, {
       marketId: cancelAll.marketId === 0n ? undefined : cancelAll.marketId,
-      createdUpTo: Number(cancelAll.issuedAt),
+      // Never later than now: a message signed with a clock running ahead, replayed within the
+      // window, must not reach orders placed after it arrived.
+      createdUpTo: Math.min(Number(cancelAll.issuedAt), clock()),
     });
     return { cancelled };
   });

@@ -59,6 +59,13 @@ export interface EngineOptions {
    * with a large balance cannot fill the keeper's memory with tiny orders.
    */
   readonly maxOpenOrdersPerAccount?: number;
+  /**
+   * A cheap signature check run before anything else (no account queue, no chain reads): false
+   * when the signature is certainly not the maker's (an EOA whose ECDSA signature recovers to
+   * someone else). The risk check still checks every signature; this only keeps unsigned orders
+   * from costing chain reads or queueing behind the account they name.
+   */
+  readonly precheckSignature?: (signed: SignedOrder) => Promise<boolean>;
 }
 
 /** How settlement's skip of a fill is answered: which order was at fault, and whether to match again. */
@@ -113,6 +120,16 @@ const BOOK_REJECT_CODE: Readonly<Record<RejectReason, RejectCode>> = {
   "invalid-seq": "INVALID_ORDER",
 };
 
+/** Refusals that are answered but not stored or published: the maker did not sign it, or it is malformed. */
+const NOT_RECORDED: ReadonlySet<string> = new Set([
+  "BAD_SIGNATURE",
+  "SIGNATURE_REJECTED",
+  "INVALID_ORDER",
+  "INVALID_FLAGS",
+  "ZERO_LOTS",
+  "ZERO_PRICE",
+]);
+
 /** `validateOrder` problems that the risk check reports with its own codes. */
 const LEFT_TO_RISK: ReadonlySet<string> = new Set(["ZERO", "UNKNOWN_FLAGS", "CONFLICTING_FLAGS", "BAD_CHECKSUM"]);
 
@@ -133,6 +150,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private stopped = false;
   private failed = false;
   private readonly maxOpenOrders: number;
+  private readonly precheckSignature: EngineOptions["precheckSignature"];
 
   private constructor(options: EngineOptions) {
     super();
@@ -142,6 +160,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     this.clock = options.clock ?? Date.now;
     this.log = options.log ?? silentLogger;
     this.maxOpenOrders = options.maxOpenOrdersPerAccount ?? 1000;
+    this.precheckSignature = options.precheckSignature;
   }
 
   /**
@@ -219,6 +238,17 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         hash,
         code: EngineCode.MARKET_NOT_SERVED,
         message: `market ${order.marketId} is not served by this keeper (it serves ${this.markets.join(", ")})`,
+      };
+    }
+    if (
+      this.precheckSignature !== undefined &&
+      !(await this.precheckSignature({ order, signature: signed.signature }))
+    ) {
+      return {
+        ok: false,
+        hash,
+        code: "BAD_SIGNATURE",
+        message: `The signature does not recover to the maker ${order.maker}.`,
       };
     }
     return this.serially(order.maker, () => this.checkAndPlace(hash, { order, signature: signed.signature }));
@@ -319,6 +349,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   private reject(hash: Hex, signed: SignedOrder, code: RejectCode, message: string): SubmitResult {
+    // An order its maker did not sign (or that is malformed) is answered and forgotten: stored, it
+    // would let anyone fill the database, and a victim's history, with orders naming the victim.
+    if (NOT_RECORDED.has(code)) return { ok: false, hash, code, message };
     const at = this.clock();
     // A rejection changes nothing a restart needs: it is answered without waiting for the disk.
     this.commitGrouped(() => this.store.rejectOrder({ hash, ...signed, reason: code, at })).catch(() => {});
@@ -451,21 +484,31 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         if (policy.pullAccount) this.cancelAll(o.order.maker, { reason: `account-${reason}` });
         if (isLive(this.store.getOrder(o.hash) as StoredOrder)) this.pull(o, `skipped-${reason}`, at);
       } else {
-        this.giveBack(o, fill.lots, at);
+        this.giveBack(o, at);
       }
       this.emitOrder(o.hash, "skipped", at, { reason, fillId: fill.id, txHash: batch.txHash });
     }
   }
 
   /** The store has given `lots` back to `o`: put them back in the book too (at its time priority). */
-  private giveBack(before: StoredOrder, lots: bigint, at: number): void {
+  /**
+   * The store has given lots back to `before`: bring the book to what the store now says rests of
+   * it (at its time priority). Synced, not added: when one batch skips two fills of the same order,
+   * the store has both already, and the second call must add nothing more.
+   */
+  private giveBack(before: StoredOrder, at: number): void {
     const o = this.store.getOrder(before.hash) as StoredOrder;
     if (!isLive(o)) return; // IOC/FOK remainder, or cancelled meanwhile: nothing rests.
     const book = this.books.get(o.order.marketId);
     if (book === undefined) return;
-    const change = book.get(o.hash) !== undefined ? book.increase(o.hash, lots) : undefined;
-    if (change !== undefined) {
-      this.emitBook(o.order.marketId, change.levels, at);
+    const inBook = book.get(o.hash)?.lots;
+    if (inBook !== undefined) {
+      if (o.remainingLots > inBook) {
+        const change = book.increase(o.hash, o.remainingLots - inBook) as NonNullable<
+          ReturnType<OrderBook["increase"]>
+        >;
+        this.emitBook(o.order.marketId, change.levels, at);
+      }
       return;
     }
     const restored = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });

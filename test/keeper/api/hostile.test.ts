@@ -1,3 +1,4 @@
+import { request } from "node:http";
 /**
  * Every rejection code the API can reach, table-driven, and a bad-input corpus against a running
  * keeper: after it, the keeper still answers and every order it accepted is in the store and the book.
@@ -289,6 +290,40 @@ describe("keeper/api: rejection codes and hostile input", function () {
     }
   });
 
+  it("charges unsigned requests to the address that sent them, not to the account they name, and forgets them", async () => {
+    const guarded = await startKeeper({
+      env: k.env,
+      limits: { perAccountPerSecond: 20, perIpBadSignaturesPerSecond: 20 },
+    });
+    try {
+      const victim = await newTrader(k.env);
+      const resting = orderOf(victim, { isBuy: false, priceTicks: 300_000n, lots: 1n });
+      const placed = await http(guarded.api.url, "POST", "/v1/orders", await signedBody(guarded, victim, resting));
+      expect(placed.status).to.equal(201);
+      // An attacker on another loopback address names the victim in 60 orders it cannot sign.
+      const statuses: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        const junk = { ...resting, nonce: 10_000n + BigInt(i) };
+        const body = JSON.stringify({ order: wireOrder(junk), signature: "0x" + "22".repeat(65) });
+        statuses.push(await postFrom("127.0.0.2", guarded.api.url, "/v1/orders", body));
+      }
+      expect(statuses.filter((s) => s === 401).length).to.be.within(20, 22); // the bad-signature budget
+      expect(statuses.slice(-10)).to.deep.equal(Array(10).fill(429));
+      // The victim, from its own address, still cancels; none of the junk was stored.
+      const cancel = await http(
+        guarded.api.url,
+        "POST",
+        "/v1/cancels",
+        await cancelBody(guarded, victim, [placed.body.hash]),
+      );
+      expect(cancel.status).to.equal(200);
+      expect(cancel.body.results[0].outcome).to.equal("cancelled");
+      expect(guarded.store.ordersOf(victim.address)).to.have.length(1);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it("survives a corpus of bad input and 1,000 WebSockets, then still answers with every accepted order in store and book", async function () {
     const bob = await newTrader(k.env);
     // Good orders interleaved with garbage.
@@ -359,3 +394,26 @@ describe("keeper/api: rejection codes and hostile input", function () {
     expect(accepted.length).to.equal(22);
   });
 });
+
+/** POSTs a JSON body from a given local address (another loopback address is another client IP). */
+function postFrom(localAddress: string, base: string, path: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(base + path);
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        localAddress,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}

@@ -230,6 +230,28 @@ describe("keeper engine", () => {
       expect(engine.book(1n)!.depth()).to.deep.equal({ bids: [], asks: [{ priceTicks: PRICE, lots: 10n, orders: 1 }] });
     });
 
+    it("gives a maker back exactly what the store says when one batch skips two of its fills", async () => {
+      const ask = accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE, lots: 10n }));
+      accepted(await submit(env.bob, { isBuy: true, priceTicks: PRICE, lots: 4n }));
+      accepted(await submit(env.carol, { isBuy: true, priceTicks: PRICE, lots: 6n }));
+      expect(engine.book(1n)!.size).to.equal(0); // the maker has left the book
+      const [first, second] = store.pendingFills();
+      engine.reconcile({
+        fills: [
+          { id: first.id, settled: false, reason: "TakerCancelled" },
+          { id: second.id, settled: false, reason: "TakerCancelled" },
+        ],
+        txHash: ("0x" + "ab".repeat(32)) as Hex,
+        blockNumber: 10n,
+      });
+      expect(store.getOrder(ask.hash)).to.include({ status: "open", remainingLots: 10n });
+      expect(engine.book(1n)!.depth().asks).to.deep.equal([{ priceTicks: PRICE, lots: 10n, orders: 1 }]);
+      // And the book can be traded against as the store expects (a mismatch would stop the engine).
+      const taker = accepted(await submit(env.bob, { isBuy: true, priceTicks: PRICE, lots: 10n }));
+      expect(taker.status).to.equal("filled");
+      expect(engine.running).to.equal(true);
+    });
+
     it("VelocityLimitReached matches the same lots again for a later block", async () => {
       const { fill } = await matched();
       const book = engine.book(1n)!.depth();

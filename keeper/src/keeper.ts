@@ -12,11 +12,12 @@ import {
   http,
   webSocket,
   type Address,
+  type Hex,
   type LocalAccount,
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { exchangeAbi } from "../../sdk/src";
+import { exchangeAbi, hashOrder, type ExchangeDomainParameters, type Order } from "../../sdk/src";
 import { startApi, type RunningApi } from "./api";
 import type { KeeperConfig } from "./config";
 import { Engine, type Logger } from "./engine";
@@ -124,13 +125,24 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   // ECDSA recovery off the main thread, which then only parses, checks and matches.
   const signatures =
     config.sigcheckThreads > 0 ? await SignatureVerifierPool.create({ threads: config.sigcheckThreads }) : undefined;
+  // The engine's precheck and the risk check recover the same signature one after the other: the
+  // second asks this memo (keyed by the order's digest and the signature, which fix the answer).
+  const recovered = new Map<string, Promise<Address | undefined>>();
+  const recoverSigner = (order: Order, signature: Hex, d: ExchangeDomainParameters) => {
+    const key = hashOrder({ order, domain: d }) + signature.slice(2);
+    let signer = recovered.get(key);
+    if (signer === undefined) {
+      signer =
+        signatures === undefined ? recoverOrderSigner(order, signature, d) : signatures.recover(order, signature, d);
+      recovered.set(key, signer);
+      if (recovered.size > 1024) recovered.delete(recovered.keys().next().value as string);
+    }
+    return signer;
+  };
   const reads = new CachedChainReads(client, config.exchange, {
     startBlock: config.startBlock,
     nonceSeen: (maker, nonce) => store.hasNonce(maker, nonce),
-    recoverSigner:
-      signatures === undefined
-        ? async (order, signature, d) => recoverOrderSigner(order, signature, d)
-        : (order, signature, d) => signatures.recover(order, signature, d),
+    recoverSigner,
   });
   await reads.sync();
   const engine = await Engine.open({
@@ -143,7 +155,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     // An EOA's signature is checked in memory before any chain read; a contract wallet's code is
     // read once a block (cached), and its ERC-1271 answer is left to the risk check.
     precheckSignature: async ({ order, signature }) => {
-      const signer = await recoverOrderSigner(order, signature, domain);
+      const signer = await recoverSigner(order, signature, domain);
       if (signer !== undefined && signer === order.maker) return true;
       const code = await reads.code(order.maker);
       return code !== undefined && code !== "0x";

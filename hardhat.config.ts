@@ -7,6 +7,8 @@ import "@nomicfoundation/hardhat-toolbox";
 // machines, so the compiler comes from the pinned npm `solc` package (solc-js).
 const SOLC_VERSION = "0.8.28";
 const EVM_VERSION = "cancun"; // transient storage (EIP-1153); the Hardhat network runs the same fork
+/** Whether this process is `hardhat node`. */
+const RUNNING_NODE = process.argv.slice(2).includes("node");
 
 subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
   if (args.solcVersion !== SOLC_VERSION) return runSuper();
@@ -30,7 +32,12 @@ const config: HardhatUserConfig = {
     },
   },
   networks: {
-    hardhat: { hardfork: EVM_VERSION },
+    hardhat: {
+      hardfork: EVM_VERSION,
+      // `npx hardhat node` also mines a block every second, so that a quiet local chain keeps moving
+      // (the keeper settles, confirms and reports ready per block). Tests keep automine only.
+      ...(RUNNING_NODE ? { mining: { auto: true, interval: 1000 } } : {}),
+    },
     // `npx hardhat node` (any port: CROSSBOOK_LOCALHOST_URL), and any other chain by RPC URL and key.
     localhost: { url: process.env.CROSSBOOK_LOCALHOST_URL ?? "http://127.0.0.1:8545" },
     custom: {

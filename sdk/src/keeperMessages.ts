@@ -58,7 +58,7 @@ export interface FeedLoginMessage {
  * @example
  * import { keeperMessageTypedData } from "@crossbook/sdk";
  * const typedData = keeperMessageTypedData({
- *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+ *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
  *   primaryType: "CancelAll",
  *   message: { maker: "0xCB3504f6d0D7C9eC65a4F0548D6C3c521bF82C03", marketId: 0n, issuedAt: BigInt(Date.now()) },
  * });

@@ -102,7 +102,7 @@ export function toSkippedFill(args: { fillIndex: bigint; reason: number }, log: 
  * });
  * const { trades, skippedFills } = parseSettlementLogs({
  *   logs: receipt.logs,
- *   exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+ *   exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
  * });
  */
 export function parseSettlementLogs(parameters: ParseSettlementLogsParameters): ParseSettlementLogsReturnType {

@@ -35,7 +35,7 @@ export type SettleArgsReturnType = SettleArgs;
  * declare const ask: SignedOrder, bid: SignedOrder; // signed by their makers with signOrder
  * const fills: Fill[] = [{ makerIndex: 0n, takerIndex: 1n, lots: 25n }];
  * await keeper.writeContract({
- *   address: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+ *   address: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
  *   abi: exchangeAbi,
  *   functionName: "settle",
  *   args: settleArgs({ orders: [ask, bid], fills }),

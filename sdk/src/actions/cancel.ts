@@ -26,7 +26,7 @@ export type CancelReturnType = Hash;
  *   chain: hardhat,
  *   transport: http(),
  * });
- * const hash = await cancel(client, { exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", nonces: [3n, 4n] });
+ * const hash = await cancel(client, { exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707", nonces: [3n, 4n] });
  */
 export async function cancel(client: AnyWalletClient, parameters: CancelParameters): Promise<CancelReturnType> {
   return writeExchange(client, parameters, { functionName: "cancel", args: [parameters.nonces] });

@@ -26,7 +26,7 @@ export type CancelUpToReturnType = Hash;
  *   chain: hardhat,
  *   transport: http(),
  * });
- * const hash = await cancelUpTo(client, { exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", minNonce: 100n });
+ * const hash = await cancelUpTo(client, { exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707", minNonce: 100n });
  */
 export async function cancelUpTo(
   client: AnyWalletClient,

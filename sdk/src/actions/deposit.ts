@@ -50,7 +50,7 @@ export interface DepositReturnType {
  *   transport: http(),
  * });
  * const { hash } = await deposit(client, {
- *   exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+ *   exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
  *   token: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
  *   amount: parseAmount({ amount: "1000", decimals: 6 }),
  * });

@@ -26,7 +26,7 @@ export type GetBalanceReturnType = bigint;
  * import { formatAmount, getBalance } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
  * const atoms = await getBalance(client, {
- *   exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+ *   exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
  *   account: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
  *   token: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
  * });

@@ -24,7 +24,7 @@ export type GetCancelAfterReturnType = bigint;
  * import { getCancelAfter } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
  * const deadline = await getCancelAfter(client, {
- *   exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+ *   exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
  *   account: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
  * }); // 0n: off
  */

@@ -24,7 +24,7 @@ export type GetExchangeDomainReturnType = ExchangeDomain;
  * import { hardhat } from "viem/chains";
  * import { getExchangeDomain } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
- * const domain = await getExchangeDomain(client, { exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" });
+ * const domain = await getExchangeDomain(client, { exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" });
  * // { name: "Crossbook", version: "1", chainId: 31337n, verifyingContract: "0x9fE4…a6e0" }
  */
 export async function getExchangeDomain(

@@ -20,7 +20,7 @@ export type GetFeeRecipientReturnType = Address;
  * import { hardhat } from "viem/chains";
  * import { getFeeRecipient } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
- * const recipient = await getFeeRecipient(client, { exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" });
+ * const recipient = await getFeeRecipient(client, { exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" });
  */
 export async function getFeeRecipient(
   client: ReadClient,

@@ -27,7 +27,7 @@ export type GetFilledReturnType = bigint;
  * import { getFilled } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
  * const lots = await getFilled(client, {
- *   exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+ *   exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
  *   maker: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
  *   nonce: 1n,
  * });

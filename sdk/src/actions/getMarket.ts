@@ -25,7 +25,7 @@ export type GetMarketReturnType = Market;
  * import { hardhat } from "viem/chains";
  * import { getMarket } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
- * const market = await getMarket(client, { exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", marketId: 1n });
+ * const market = await getMarket(client, { exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707", marketId: 1n });
  * // { marketId: 1n, base: "0x…", quote: "0x…", lotSize: 10000000000000000n, tickSize: 100n, makerFeeBps: 5n, takerFeeBps: 10n }
  */
 export async function getMarket(client: ReadClient, parameters: GetMarketParameters): Promise<GetMarketReturnType> {

@@ -20,7 +20,7 @@ export type GetMarketCountReturnType = bigint;
  * import { hardhat } from "viem/chains";
  * import { getMarket, getMarketCount } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
- * const exchange = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
+ * const exchange = "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707";
  * const count = await getMarketCount(client, { exchange });
  * for (let marketId = 1n; marketId <= count; marketId++) console.log(await getMarket(client, { exchange, marketId }));
  */

@@ -36,7 +36,7 @@ export interface GetOrderFillStateReturnType {
  * import { getOrderFillState } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
  * const { remaining, cancelled } = await getOrderFillState(client, {
- *   exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+ *   exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
  *   order: {
  *     maker: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
  *     marketId: 1n, isBuy: true, flags: 0n, maxFeeBps: 10n, expiry: 4_102_444_800n,

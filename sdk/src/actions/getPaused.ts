@@ -21,7 +21,7 @@ export type GetPausedReturnType = boolean;
  * import { hardhat } from "viem/chains";
  * import { getPaused } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
- * const paused = await getPaused(client, { exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" }); // false
+ * const paused = await getPaused(client, { exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" }); // false
  */
 export async function getPaused(client: ReadClient, parameters: GetPausedParameters): Promise<GetPausedReturnType> {
   return reading("paused", () =>

@@ -41,7 +41,7 @@ export interface GetRiskLimitsReturnType {
  * import { getRiskLimits } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
  * const { halted, bandBps, maxLotsPerBlock } = await getRiskLimits(client, {
- *   exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+ *   exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
  *   marketId: 1n,
  * });
  */

@@ -27,7 +27,7 @@ export type GetSkippedFillsReturnType = SkippedFill[];
  * import { hardhat } from "viem/chains";
  * import { getSkippedFills } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
- * for (const skipped of await getSkippedFills(client, { exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" })) {
+ * for (const skipped of await getSkippedFills(client, { exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" })) {
  *   console.log(skipped.transactionHash, skipped.fillIndex, skipped.reasonName);
  * }
  */

@@ -29,7 +29,7 @@ export type GetTradesReturnType = Trade[];
  * import { formatLots, formatPriceTicks, getTrades } from "@crossbook/sdk";
  * const client = createPublicClient({ chain: hardhat, transport: http() });
  * const market = { baseDecimals: 18, quoteDecimals: 6, lotSize: 10n ** 16n, tickSize: 100n };
- * for (const trade of await getTrades(client, { exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", marketId: 1n })) {
+ * for (const trade of await getTrades(client, { exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707", marketId: 1n })) {
  *   console.log(formatLots({ lots: trade.lots, market }), "at", formatPriceTicks({ priceTicks: trade.priceTicks, market }));
  * }
  */

@@ -29,7 +29,7 @@ export type SetCancelAfterReturnType = Hash;
  *   transport: http(),
  * });
  * const deadline = BigInt(Math.floor(Date.now() / 1000) + 60); // nothing fills a minute from now unless renewed
- * const hash = await setCancelAfter(client, { exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", deadline });
+ * const hash = await setCancelAfter(client, { exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707", deadline });
  */
 export async function setCancelAfter(
   client: AnyWalletClient,

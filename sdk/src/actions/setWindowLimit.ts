@@ -35,7 +35,7 @@ export type SetWindowLimitReturnType = Hash;
  * });
  * // at most 500 lots of market 1 filled per 10 minutes
  * const hash = await setWindowLimit(client, {
- *   exchange: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+ *   exchange: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
  *   marketId: 1n,
  *   maxLots: 500n,
  *   windowSeconds: 600n,

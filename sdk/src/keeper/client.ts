@@ -88,7 +88,7 @@ export interface KeeperClient {
    * @example
    * import { privateKeyToAccount } from "viem/accounts";
    * import { createKeeperClient, signOrder, type Order } from "@crossbook/sdk";
-   * const domain = { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" } as const;
+   * const domain = { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" } as const;
    * const keeper = createKeeperClient({ url: "http://127.0.0.1:8080", domain });
    * const account = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
    * const order: Order = {
@@ -107,7 +107,7 @@ export interface KeeperClient {
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
-   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
    * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
    * const results = await keeper.cancelOrders({ signer, orderHashes: ["0x6c1f9e2b0c7e1ac0e4e3a8f3a0a7f4d2c1b0a9f8e7d6c5b4a3928170f6e5d4c3"] });
@@ -123,7 +123,7 @@ export interface KeeperClient {
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
-   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
    * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
    * const cancelled = await keeper.cancelAll({ signer, marketId: 1n });
@@ -136,7 +136,7 @@ export interface KeeperClient {
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
-   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
    * const { status, filledLots, settledLots, fills } = await keeper.getOrder(
    *   "0x6c1f9e2b0c7e1ac0e4e3a8f3a0a7f4d2c1b0a9f8e7d6c5b4a3928170f6e5d4c3",
@@ -151,7 +151,7 @@ export interface KeeperClient {
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
-   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
    * const open = await keeper.getOpenOrders("0xCB3504f6d0D7C9eC65a4F0548D6C3c521bF82C03");
    * const history = await keeper.getOpenOrders("0xCB3504f6d0D7C9eC65a4F0548D6C3c521bF82C03", { status: "all", limit: 500 });
@@ -168,7 +168,7 @@ export interface KeeperClient {
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
-   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
    * const { bids, asks, seq } = await keeper.getBook(1n, { depth: 10 });
    */
@@ -181,7 +181,7 @@ export interface KeeperClient {
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
-   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
    * const trades = await keeper.getTrades(1n, { limit: 20 });
    * // the page before it: keeper.getTrades(1n, { limit: 20, before: trades.at(-1)!.fillId })
@@ -197,7 +197,7 @@ export interface KeeperClient {
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
-   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
    * const markets = await keeper.getMarkets();
    */
@@ -209,7 +209,7 @@ export interface KeeperClient {
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
-   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
    * const { lotSize, tickSize, riskLimits } = await keeper.getMarket(1n);
    */
@@ -221,7 +221,7 @@ export interface KeeperClient {
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
-   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
    * await keeper.health(); // { status: "ok" }
    */
@@ -234,7 +234,7 @@ export interface KeeperClient {
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
-   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
    * await keeper.ready();
    */
@@ -248,7 +248,7 @@ export interface KeeperClient {
  * import { createKeeperClient } from "@crossbook/sdk";
  * const keeper = createKeeperClient({
  *   url: "http://127.0.0.1:8080",
- *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+ *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
  * });
  * const book = await keeper.getBook(1n);
  */

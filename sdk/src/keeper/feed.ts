@@ -143,7 +143,7 @@ export interface KeeperFeed {
    * import { createKeeperFeed } from "@crossbook/sdk";
    * const feed = createKeeperFeed({
    *   wsUrl: "ws://127.0.0.1:8080/v1/ws",
-   *   domain: { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" },
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
    * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
    * feed.subscribeOrders({ signer, onUpdate: (u) => console.log(u.hash, u.event, u.filledLots) });

@@ -262,6 +262,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (previous !== undefined && previous !== "rejected") {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
     }
+    const replacesRejected = previous === "rejected";
     let resting = 0;
     for (const b of this.books.values()) resting += b.countOf(order.maker);
     if (resting >= this.maxOpenOrders) {
@@ -270,6 +271,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         signed,
         EngineCode.TOO_MANY_OPEN_ORDERS,
         `${order.maker} has ${resting} resting orders, the most this keeper holds for one account; cancel some first`,
+        replacesRejected,
       );
     }
     const openOrders = this.reservingOrdersOf(order.maker);
@@ -281,7 +283,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: "the chain could not be read; try again" };
     }
     const decision = await checkOrder(order, signature, context);
-    if (!decision.ok) return this.reject(hash, signed, decision.code, decision.message);
+    if (!decision.ok) return this.reject(hash, signed, decision.code, decision.message, replacesRejected);
     // The risk read awaited: the store may have taken this hash meanwhile (same order sent twice at once
     // cannot happen — the account queue serialises it — but a stop can have come).
     if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
@@ -289,7 +291,13 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const book = this.books.get(order.marketId) as OrderBook;
     const placed = book.place({ ...toBookOrder({ hash, order }), lots: order.lots });
     if (placed.rejected !== undefined) {
-      return this.reject(hash, signed, BOOK_REJECT_CODE[placed.rejected], bookRejectMessage(placed.rejected));
+      return this.reject(
+        hash,
+        signed,
+        BOOK_REJECT_CODE[placed.rejected],
+        bookRejectMessage(placed.rejected),
+        replacesRejected,
+      );
     }
     const at = this.clock();
     const fills: NewFill[] = placed.fills.map((f) => ({
@@ -308,6 +316,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         selfTradeCancelled: placed.selfTradeCancelled.map((o) => o.id as Hex),
         rested: placed.rested,
         at,
+        replacesRejected,
       }),
     );
     // The feed sees the book as it is in memory, at once (deltas must follow the book's own order);
@@ -348,13 +357,21 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return [...byHash.values()];
   }
 
-  private reject(hash: Hex, signed: SignedOrder, code: RejectCode, message: string): SubmitResult {
+  private reject(
+    hash: Hex,
+    signed: SignedOrder,
+    code: RejectCode,
+    message: string,
+    replacesRejected = false,
+  ): SubmitResult {
     // An order its maker did not sign (or that is malformed) is answered and forgotten: stored, it
     // would let anyone fill the database, and a victim's history, with orders naming the victim.
     if (NOT_RECORDED.has(code)) return { ok: false, hash, code, message };
     const at = this.clock();
     // A rejection changes nothing a restart needs: it is answered without waiting for the disk.
-    this.commitGrouped(() => this.store.rejectOrder({ hash, ...signed, reason: code, at })).catch(() => {});
+    this.commitGrouped(() => this.store.rejectOrder({ hash, ...signed, reason: code, at, replacesRejected })).catch(
+      () => {},
+    );
     this.emitOrder(hash, "rejected", at, { reason: code });
     return { ok: false, hash, code, message };
   }

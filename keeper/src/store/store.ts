@@ -232,6 +232,7 @@ export class Store {
    */
   acceptOrder(p: AcceptOrderParameters): void {
     this.transaction(() => {
+      if (p.replacesRejected === true) this.forgetRejection(p.hash);
       this.insertOrder(p.hash, p.order, p.signature, "open", undefined, p.seq, p.at);
       this.bumpNextSeq(p.order.marketId, p.seq + 1);
       for (const hash of p.selfTradeCancelled ?? []) this.cancelLive(hash, "self-trade", p.at);
@@ -244,8 +245,27 @@ export class Store {
   }
 
   /** Records an order refused before it reached the book (risk checks), with why. */
-  rejectOrder(p: { hash: Hex; order: Order; signature: Hex; reason: string; at: number }): void {
-    this.transaction(() => this.insertOrder(p.hash, p.order, p.signature, "rejected", p.reason, undefined, p.at));
+  rejectOrder(p: {
+    hash: Hex;
+    order: Order;
+    signature: Hex;
+    reason: string;
+    at: number;
+    /** The order was refused before: this outcome replaces that one. */
+    replacesRejected?: boolean;
+  }): void {
+    this.transaction(() => {
+      if (p.replacesRejected === true) this.forgetRejection(p.hash);
+      this.insertOrder(p.hash, p.order, p.signature, "rejected", p.reason, undefined, p.at);
+    });
+  }
+
+  /**
+   * Removes the record of an order refused before, which has come again (its maker has since
+   * deposited, say): its new outcome replaces the refusal. Nothing refers to a rejected order.
+   */
+  private forgetRejection(hash: Hex): void {
+    this.statement("DELETE FROM orders WHERE hash = ? AND status = 'rejected'").run(hash);
   }
 
   /**
@@ -535,9 +555,6 @@ export class Store {
     seq: number | undefined,
     at: number,
   ): void {
-    // An order refused before may come again (its maker has since deposited, say): the new
-    // outcome replaces the old refusal. Nothing refers to a rejected order.
-    this.statement("DELETE FROM orders WHERE hash = ? AND status = 'rejected'").run(hash);
     try {
       this.statement(
         `INSERT INTO orders (hash, market, account, is_buy, flags, max_fee_bps, expiry, nonce, price_ticks, lots,

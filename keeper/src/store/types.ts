@@ -82,6 +82,8 @@ export interface AcceptOrderParameters {
   readonly rested: boolean;
   /** Milliseconds, the caller's clock. */
   readonly at: number;
+  /** The order was refused before (stored `rejected`): this acceptance replaces that record. */
+  readonly replacesRejected?: boolean;
 }
 
 export interface SkippedFill {

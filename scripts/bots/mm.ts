@@ -131,19 +131,5 @@ export function parseMarketMakerArgs(argv: readonly string[], env: NodeJS.Proces
 }
 
 if (require.main === module) {
-  let parsed: ReturnType<typeof parseMarketMakerArgs> | undefined;
-  void runAsProcess(
-    async (control) => {
-      if (parsed === undefined || parsed.help) throw new Error("unreachable");
-      return runMarketMaker(parsed.options, control);
-    },
-    MM_USAGE,
-    () => {
-      parsed = parseMarketMakerArgs(process.argv.slice(2));
-      if (parsed.help) {
-        console.log(MM_USAGE);
-        process.exit(0);
-      }
-    },
-  );
+  void runAsProcess(MM_USAGE, parseMarketMakerArgs, runMarketMaker);
 }

@@ -82,19 +82,5 @@ export function parseTakerArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
 }
 
 if (require.main === module) {
-  let parsed: ReturnType<typeof parseTakerArgs> | undefined;
-  void runAsProcess(
-    async (control) => {
-      if (parsed === undefined || parsed.help) throw new Error("unreachable");
-      return runTaker(parsed.options, control);
-    },
-    TAKER_USAGE,
-    () => {
-      parsed = parseTakerArgs(process.argv.slice(2));
-      if (parsed.help) {
-        console.log(TAKER_USAGE);
-        process.exit(0);
-      }
-    },
-  );
+  void runAsProcess(TAKER_USAGE, parseTakerArgs, runTaker);
 }

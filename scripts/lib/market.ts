@@ -589,7 +589,7 @@ export function readDeployment(path: string): Deployment {
     const code = (cause as NodeJS.ErrnoException).code;
     const problem =
       code === "ENOENT"
-        ? "the file does not exist; deploy first: npm run deploy -- --network localhost"
+        ? "the file does not exist; deploy first: npx hardhat run scripts/setup-local.ts --network localhost (deploys and funds traders)"
         : `cannot read it (${code ?? String(cause)})`;
     throw new DeploymentFileError(path, [problem], cause);
   }

@@ -258,7 +258,7 @@ describe("scripts: deployLocalMarket", function () {
 
     it("a missing file: says so and how to make one", function () {
       expect(problemsOf(join(dir, "absent.json"))).to.deep.equal([
-        "the file does not exist; deploy first: npm run deploy -- --network localhost",
+        "the file does not exist; deploy first: npx hardhat run scripts/setup-local.ts --network localhost (deploys and funds traders)",
       ]);
     });
 

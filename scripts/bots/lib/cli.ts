@@ -69,13 +69,19 @@ export function keyFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): 
  * orders), a second one exits at once with 130. Exits 0 after a clean stop, 1 when the bot
  * could not start (or its deployments file is bad), 2 on a usage error.
  */
-export async function runAsProcess(
-  start: (control: BotControl) => Promise<BotStats>,
+export async function runAsProcess<O>(
   usage: string,
-  parse: () => unknown,
+  parse: (argv: string[]) => { help: true } | { help: false; options: O },
+  start: (options: O, control: BotControl) => Promise<BotStats>,
 ): Promise<void> {
+  let options: O;
   try {
-    parse();
+    const parsed = parse(process.argv.slice(2));
+    if (parsed.help) {
+      console.log(usage);
+      process.exit(0);
+    }
+    options = parsed.options;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`${(error as Error).message}\n\n${usage}`);
@@ -98,7 +104,7 @@ export async function runAsProcess(
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    await start({ signal: controller.signal });
+    await start(options, { signal: controller.signal });
     process.exit(0);
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));

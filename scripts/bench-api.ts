@@ -45,9 +45,9 @@
  *   BENCH_API_CPU_PROF     a directory: the keeper runs with --cpu-prof and writes its profile there
  *   BENCH_API_STRICT=1     exit 1 also when the target (≥ 3,000/s accepted, p99 ≤ 50 ms at 2,000/s) is missed
  */
-import { spawn, fork, type ChildProcess } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -63,7 +63,9 @@ import {
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { exchangeAbi, getBalance, keeperMessageTypedData } from "../sdk/src";
+import { KEEPER_ACCOUNT_INDEX, localAccountKey } from "./lib/accounts";
 import { readDeployment, type Deployment } from "./lib/market";
+import { manage, runHardhatScript, startHardhatNode, startKeeperProcess, type ManagedProcess } from "./lib/processes";
 import type { LoadgenReply, LoadgenRequest, StepResult } from "./bench-api/loadgen";
 
 const ROOT = resolve(__dirname, "..");
@@ -83,8 +85,6 @@ for (const b of BACKENDS) {
   if (b !== "native" && b !== "js" && b !== "pool") fail(`BENCH_API_BACKENDS: "${b}" is not native, pool or js`);
 }
 
-/** Hardhat's default account #1, which scripts/deploy.ts makes the keeper. */
-const KEEPER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const TARGET = { acceptedPerSecond: 3000, p99AtRate: 2000, p99Ms: 50 };
 
 function fail(message: string): never {
@@ -112,50 +112,14 @@ function rates(name: string, fallback: string): (number | "max")[] {
   });
 }
 
-// ─── Processes: every child in its own group, killed with it on any way out ──────────────────
+// ─── Processes: scripts/lib/processes.ts kills every child's group on any way out ──────────────
 
-const groups = new Set<number>();
 let tmp: string | undefined;
 const cleanups: (() => void)[] = [];
-
-function killGroups(): void {
-  for (const pid of groups) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      /* already gone */
-    }
-  }
-  groups.clear();
+process.on("exit", () => {
   if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
-  tmp = undefined;
   for (const cleanup of cleanups.splice(0)) cleanup();
-}
-process.on("exit", killGroups);
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.on(signal, () => {
-    killGroups();
-    process.exit(130);
-  });
-}
-
-function track(child: ChildProcess, what: string): ChildProcess {
-  if (child.pid === undefined) fail(`${what} did not start`);
-  groups.add(child.pid);
-  child.on("exit", () => groups.delete(child.pid as number));
-  return child;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, ko) => {
-    const server = createNetServer();
-    server.once("error", ko);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => ok(port));
-    });
-  });
-}
+});
 
 async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
   const res = await fetch(url, {
@@ -166,49 +130,6 @@ async function rpc(url: string, method: string, params: unknown[] = []): Promise
   const body = (await res.json()) as { result?: unknown; error?: { message: string } };
   if (body.error !== undefined) fail(`${method}: ${body.error.message}`);
   return body.result;
-}
-
-async function startNode(): Promise<string> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = track(
-    spawn(join(ROOT, "node_modules/.bin/hardhat"), ["node", "--port", String(port), "--hostname", "127.0.0.1"], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ["ignore", "ignore", "pipe"],
-    }),
-    "hardhat node",
-  );
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) fail(`hardhat node exited (${child.exitCode}): ${stderr}`);
-    try {
-      await rpc(url, "eth_chainId");
-      return url;
-    } catch {
-      await sleep(100);
-    }
-  }
-  fail(`hardhat node did not answer on ${url} within 60 s: ${stderr}`);
-}
-
-function run(command: string, args: string[], extraEnv: Record<string, string>, what: string): Promise<string> {
-  return new Promise((ok, ko) => {
-    const child = track(
-      spawn(command, args, {
-        cwd: ROOT,
-        detached: true,
-        env: { ...env, ...extraEnv },
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
-      what,
-    );
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("exit", (code) => (code === 0 ? ok(out) : ko(new Error(`${what} exited ${code}:\n${out}`))));
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -332,75 +253,35 @@ async function fundTraders(nodeUrl: string, deployment: Deployment, keys: Hex[])
 
 // ─── The keeper process ───────────────────────────────────────────────────────────────────────
 
-interface KeeperProcess {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
 async function startKeeper(
   backend: string,
   rpcUrl: string,
   deployment: Deployment,
   dir: string,
-): Promise<KeeperProcess> {
-  const port = await freePort();
-  const nodeArgs = [
-    ...(CPU_PROF === undefined
-      ? []
-      : ["--cpu-prof", "--cpu-prof-dir", resolve(CPU_PROF), "--cpu-prof-name", `keeper-${backend}.cpuprofile`]),
-    "-r",
-    "ts-node/register/transpile-only",
-    ...(backend === "js" ? ["-r", join(ROOT, "scripts/bench-api/force-js-sigcheck.ts")] : []),
-    join(ROOT, "keeper/src/cli.ts"),
-  ];
+): Promise<ManagedProcess & { url: string }> {
   const flags = [
     ["--rpc-url", rpcUrl],
     ["--chain-id", String(deployment.chainId)],
     ["--exchange", deployment.exchange],
     ["--markets", deployment.markets.map((m) => m.id).join(",")],
     ["--database", join(dir, `keeper-${backend}.db`)],
-    ["--api-port", String(port)],
+    ["--api-port", "0"],
     ["--start-block", String(deployment.deployBlock)],
     ["--log-level", "warn"],
     ...(backend === "pool" ? [["--sigcheck-threads", "1"]] : []),
   ].flat();
-  const child = track(
-    spawn(process.execPath, [...nodeArgs, ...flags], {
-      cwd: ROOT,
-      detached: true,
-      env: { ...env, CROSSBOOK_KEEPER_KEY: KEEPER_KEY },
-      stdio: ["ignore", "pipe", "pipe"],
-    }),
-    "keeper",
+  const nodeArgs = [
+    ...(CPU_PROF === undefined
+      ? []
+      : ["--cpu-prof", "--cpu-prof-dir", resolve(CPU_PROF), "--cpu-prof-name", `keeper-${backend}.cpuprofile`]),
+    ...(backend === "js" ? ["-r", join(ROOT, "scripts/bench-api/force-js-sigcheck.ts")] : []),
+  ];
+  const { url, process: keeper } = await startKeeperProcess(
+    flags,
+    { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX) },
+    { name: `keeper (${backend})`, nodeArgs },
   );
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 1200 && !/listening on/.test(out); i++) {
-    if (child.exitCode !== null) fail(`the keeper (${backend}) exited ${child.exitCode} before listening:\n${out}`);
-    await sleep(100);
-  }
-  const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-  if (url === undefined) fail(`the keeper (${backend}) did not listen within 120 s:\n${out}`);
-  return { url, child, output: () => out };
-}
-
-/** SIGTERM (a clean stop writes the CPU profile), then SIGKILL to the group after 15 s. */
-async function stopKeeper(keeper: KeeperProcess): Promise<void> {
-  const child = keeper.child;
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
-  await Promise.race([exited, sleep(15_000)]);
-  if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid as number), "SIGKILL");
-  else if (child.pid !== undefined) {
-    try {
-      process.kill(-child.pid, "SIGKILL"); // anything it left in its group
-    } catch {
-      /* nothing left */
-    }
-  }
+  return Object.assign(keeper, { url });
 }
 
 // ─── The load generator ───────────────────────────────────────────────────────────────────────
@@ -411,15 +292,13 @@ interface Loadgen {
 }
 
 function startLoadgen(): Loadgen {
-  const child = track(
-    fork(join(ROOT, "scripts/bench-api/loadgen.ts"), [], {
-      cwd: ROOT,
-      detached: true,
-      execArgv: ["-r", "ts-node/register/transpile-only"],
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    }),
-    "load generator",
-  );
+  const child = fork(join(ROOT, "scripts/bench-api/loadgen.ts"), [], {
+    cwd: ROOT,
+    detached: true,
+    execArgv: ["-r", "ts-node/register/transpile-only"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  manage("load generator", child);
   let waiting: { ok: (r: LoadgenReply) => void; ko: (e: Error) => void } | undefined;
   child.on("message", (m: LoadgenReply) => {
     const w = waiting;
@@ -496,15 +375,10 @@ async function main(): Promise<number> {
   tmp = mkdtempSync(join(tmpdir(), "bench-api-"));
   const say = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`);
 
-  const nodeUrl = await startNode();
+  const { url: nodeUrl } = await startHardhatNode();
   say(`hardhat node on ${nodeUrl}`);
   const deploymentPath = join(tmp, "deployment.json");
-  await run(
-    join(ROOT, "node_modules/.bin/hardhat"),
-    ["run", "scripts/deploy.ts", "--network", "localhost"],
-    { CROSSBOOK_LOCALHOST_URL: nodeUrl, CROSSBOOK_DEPLOYMENTS_PATH: deploymentPath },
-    "deploy",
-  );
+  await runHardhatScript("scripts/deploy.ts", nodeUrl, { CROSSBOOK_DEPLOYMENTS_PATH: deploymentPath });
   const deployment = readDeployment(deploymentPath);
   say(`market deployed: Exchange ${deployment.exchange} at block ${deployment.deployBlock}`);
   // Blocks only when a transaction comes (the node mines every second by default): order entry is
@@ -583,7 +457,7 @@ async function main(): Promise<number> {
         }
       }
     } finally {
-      await stopKeeper(keeper);
+      await keeper.stop(15_000); // SIGTERM first: a clean stop writes the CPU profile
       const tail = keeper
         .output()
         .split("\n")
@@ -654,12 +528,8 @@ async function main(): Promise<number> {
 }
 
 main()
-  .then((code) => {
-    killGroups();
-    process.exit(code);
-  })
+  .then((code) => process.exit(code)) // processes.ts stops every child on exit
   .catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
-    killGroups();
     process.exit(1);
   });

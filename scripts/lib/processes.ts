@@ -73,13 +73,26 @@ export function spawnManaged(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; echo?: (line: string) => void } = {},
 ): ManagedProcess {
-  installExitHooks();
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  return manage(name, child, options);
+}
+
+/**
+ * Takes charge of a child started elsewhere (e.g. `fork` with an IPC channel): it must have been
+ * started with `detached: true`, so that it leads its own process group. Its piped output, if
+ * any, is kept and can be waited for, as with `spawnManaged`.
+ */
+export function manage(
+  name: string,
+  child: ChildProcess,
+  options: { echo?: (line: string) => void } = {},
+): ManagedProcess {
+  installExitHooks();
   const lines: string[] = [];
   const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
   const onData = (buffer: Buffer, carry: { rest: string }) => {
@@ -200,21 +213,20 @@ export async function runHardhatScript(script: string, nodeUrl: string, env: Nod
   return proc.output();
 }
 
-/** Starts the keeper CLI (`keeper/src/cli.ts`) with these flags and environment; waits until it listens. */
+/**
+ * Starts the keeper CLI (`keeper/src/cli.ts`) with these flags and environment; waits until it
+ * listens. `nodeArgs` go to node itself (e.g. `--cpu-prof`, or `-r` a preload).
+ */
 export async function startKeeperProcess(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
-  options: { echo?: (line: string) => void; name?: string } = {},
+  options: { echo?: (line: string) => void; name?: string; nodeArgs?: readonly string[] } = {},
 ): Promise<{ url: string; process: ManagedProcess }> {
-  const proc = spawnManaged(
-    options.name ?? "keeper",
-    join(BIN, "ts-node"),
-    ["--transpile-only", "keeper/src/cli.ts", ...args],
-    {
-      env,
-      echo: options.echo,
-    },
-  );
+  const nodeArgs = ["-r", "ts-node/register/transpile-only", ...(options.nodeArgs ?? []), "keeper/src/cli.ts"];
+  const proc = spawnManaged(options.name ?? "keeper", process.execPath, [...nodeArgs, ...args], {
+    env,
+    echo: options.echo,
+  });
   const line = await proc.waitFor(/crossbook-keeper listening on /, 120_000);
   const url = /listening on (\S+)/.exec(line)?.[1] ?? "";
   return { url, process: proc };

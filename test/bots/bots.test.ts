@@ -9,18 +9,14 @@
  */
 import { expect } from "chai";
 import hre from "hardhat";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { custom, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createKeeperClient, getCancelAfter, getWindowLimit, type KeeperClient } from "../../sdk/src";
-import { Engine } from "../../keeper/src/engine";
-import { readRiskContext } from "../../keeper/src/risk";
 import { Store } from "../../keeper/src/store";
-import { startApi, type RunningApi } from "../../keeper/src/api";
+import type { RunningApi } from "../../keeper/src/api";
 import { deployLocalMarket, fundTraders, setFeedPrice, type Deployment } from "../../scripts/lib/market";
 import { runMarketMaker, runTaker, type BotEvent, type BotStats } from "../../scripts/bots";
+import { openEngine, serveApi, tempDatabase } from "../keeper/support";
 import { publicClient } from "../sdk/support";
 
 const transport = custom(hre.network.provider, { retryCount: 0 });
@@ -47,7 +43,6 @@ async function trader(deployment: Deployment, amounts: Record<string, string>): 
 
 describe("bots against a real keeper", function () {
   this.timeout(180_000);
-  let dir: string;
   let store: Store;
   let api: RunningApi;
   let deployment: Deployment;
@@ -56,30 +51,17 @@ describe("bots against a real keeper", function () {
   before(async function () {
     const [, keeperSigner] = await hre.ethers.getSigners();
     ({ deployment } = await deployLocalMarket(hre, { keeper: keeperSigner.address, write: false }));
-    dir = mkdtempSync(join(tmpdir(), "crossbook-bots-"));
-    store = Store.open(join(dir, "keeper.db"));
+    store = Store.open(tempDatabase("crossbook-bots-"));
     const domain = { chainId: deployment.chainId, verifyingContract: deployment.exchange };
-    const engine = await Engine.open({
-      store,
-      markets: deployment.markets.map((m) => m.id),
-      domain,
-      readRiskContext: (signed, state) => readRiskContext(publicClient, deployment.exchange, signed, state),
-    });
-    api = await startApi({
-      engine,
-      store,
-      domain,
-      chain: { client: publicClient, exchange: deployment.exchange },
-      host: "127.0.0.1",
-      port: 0,
-    });
+    const chain = { exchange: deployment.exchange, domain, markets: deployment.markets.map((m) => m.id) };
+    const engine = await openEngine(store, chain);
+    api = await serveApi(engine, store, chain);
     keeper = createKeeperClient({ url: api.url, domain });
   });
 
   after(async function () {
     await api?.close();
     store?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it("quotes a ladder, requotes with new nonces as the feed moves, fills a taker, and stops clean", async function () {

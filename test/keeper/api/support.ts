@@ -3,9 +3,8 @@
  * in-process Hardhat network) behind `startApi` on a free loopback port, traders with local viem
  * keys funded on the Exchange, and small clients: `http` (global fetch) and `FeedClient` (ws).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
+import { dirname } from "node:path";
 import WebSocket from "ws";
 import { toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
@@ -16,13 +15,13 @@ import {
   type CancelOrdersMessage,
   type Order,
 } from "../../../sdk/src";
-import { Engine } from "../../../keeper/src/engine";
-import { readRiskContext } from "../../../keeper/src/risk";
+import type { Engine } from "../../../keeper/src/engine";
 import { Store } from "../../../keeper/src/store";
 import { Metrics } from "../../../keeper/src/metrics";
-import { startApi, type ApiLimits, type RunningApi } from "../../../keeper/src/api";
+import type { ApiLimits, RunningApi } from "../../../keeper/src/api";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { ethers, fund, hre, publicClient, sdkFixture, type SdkEnv } from "../../sdk/support";
+import { openEngine, serveApi, tempDatabase } from "../support";
 
 export interface Trader {
   account: PrivateKeyAccount;
@@ -45,27 +44,13 @@ export async function startKeeper(
   options: { limits?: Partial<ApiLimits>; env?: SdkEnv; isReady?: () => { ready: boolean; missing: string[] } } = {},
 ): Promise<Keeper> {
   const env = options.env ?? (await sdkFixture());
-  const dir = mkdtempSync(join(tmpdir(), "crossbook-api-"));
-  const store = Store.open(join(dir, "keeper.db"));
-  const exchange = env.addresses.exchange;
-  const engine = await Engine.open({
-    store,
-    markets: [1n],
-    domain: env.sdkDomain,
-    readRiskContext: (signed, state) => readRiskContext(publicClient, exchange, signed, state),
-  });
+  const path = tempDatabase("crossbook-api-");
+  const dir = dirname(path);
+  const store = Store.open(path);
+  const chain = { exchange: env.addresses.exchange, domain: env.sdkDomain };
+  const engine = await openEngine(store, chain);
   const metrics = new Metrics({ defaultMetrics: false });
-  const api = await startApi({
-    engine,
-    store,
-    domain: env.sdkDomain,
-    chain: { client: publicClient, exchange },
-    host: "127.0.0.1",
-    port: 0,
-    metrics,
-    limits: options.limits,
-    isReady: options.isReady,
-  });
+  const api = await serveApi(engine, store, chain, { metrics, limits: options.limits, isReady: options.isReady });
   return {
     env,
     store,

@@ -4,18 +4,15 @@
  * and its answers to fills the chain skipped.
  */
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Signer } from "ethers";
 import type { Address, Hex } from "viem";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { IMMEDIATE_OR_CANCEL, POST_ONLY, signOrder, type Order } from "../../../sdk/src";
-import { Engine, type EngineEvents, type SubmitResult } from "../../../keeper/src/engine";
-import { readRiskContext } from "../../../keeper/src/risk";
+import type { Engine, EngineEvents, SubmitResult } from "../../../keeper/src/engine";
 import { Store } from "../../../keeper/src/store";
 import { LOT_SIZE, TICK_SIZE } from "../../helpers/fixture";
-import { fund, order, publicClient, sdkFixture } from "../../sdk/support";
+import { fund, order, sdkFixture } from "../../sdk/support";
+import { openEngine, tempDatabase } from "../support";
 
 const PRICE = 200_000n;
 
@@ -29,7 +26,6 @@ async function funded() {
 }
 
 describe("keeper engine", () => {
-  let dir: string;
   let store: Store;
   let engine: Engine;
   let env: Awaited<ReturnType<typeof funded>>;
@@ -37,12 +33,7 @@ describe("keeper engine", () => {
   let nonce = 0n;
 
   async function open(): Promise<Engine> {
-    const e = await Engine.open({
-      store,
-      markets: [1n],
-      domain: env.sdkDomain,
-      readRiskContext: (signed, state) => readRiskContext(publicClient, env.addresses.exchange, signed, state),
-    });
+    const e = await openEngine(store, { exchange: env.addresses.exchange, domain: env.sdkDomain });
     events = { book: [], trade: [], order: [] };
     e.on("book", (u) => events.book.push(u));
     e.on("trade", (u) => events.trade.push(u));
@@ -52,15 +43,11 @@ describe("keeper engine", () => {
 
   beforeEach(async () => {
     env = await loadFixture(funded);
-    dir = mkdtempSync(join(tmpdir(), "crossbook-engine-"));
-    store = Store.open(join(dir, "keeper.db"));
+    store = Store.open(tempDatabase("crossbook-engine-"));
     engine = await open();
   });
 
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => store.close());
 
   async function submit(signer: Signer, fields: Partial<Order> & Pick<Order, "isBuy">): Promise<SubmitResult> {
     const o = order({ maker: (await signer.getAddress()) as Address, nonce: ++nonce, ...fields });
@@ -112,13 +99,11 @@ describe("keeper engine", () => {
   });
 
   it("caps the resting orders of one account", async () => {
-    const small = await Engine.open({
+    const small = await openEngine(
       store,
-      markets: [1n],
-      domain: env.sdkDomain,
-      readRiskContext: (signed, state) => readRiskContext(publicClient, env.addresses.exchange, signed, state),
-      maxOpenOrdersPerAccount: 2,
-    });
+      { exchange: env.addresses.exchange, domain: env.sdkDomain },
+      { maxOpenOrdersPerAccount: 2 },
+    );
     const place = async (n: bigint) => {
       const o = order({ maker: env.alice.address as Address, nonce: 900n + n, isBuy: false, priceTicks: PRICE + n });
       return small.submit({

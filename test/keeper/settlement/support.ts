@@ -3,14 +3,10 @@
  * KEEPER_ROLE, and a keeper (store file + engine + settlement) that can be thrown away and opened
  * again on the same file, as after a crash. Blocks are driven by hand: `tick()` is one step.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { signOrder, type Order } from "../../../sdk/src";
-import { Engine } from "../../../keeper/src/engine";
-import { readRiskContext } from "../../../keeper/src/risk";
+import type { Engine } from "../../../keeper/src/engine";
 import {
   Settlement,
   type SentBatch,
@@ -20,6 +16,7 @@ import {
 import { Store } from "../../../keeper/src/store";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { fund, hre, order, publicClient, sdkFixture, type SdkEnv } from "../../sdk/support";
+import { openEngine, tempDatabase } from "../support";
 
 export const GWEI = 1_000_000_000n;
 
@@ -53,9 +50,8 @@ export interface Keeper {
   readonly sent: SentBatch[];
 }
 
-export function tempDb(): string {
-  return join(mkdtempSync(join(tmpdir(), "crossbook-settlement-")), "keeper.db");
-}
+/** A keeper database in a fresh temporary directory. */
+export const tempDb = () => tempDatabase("crossbook-settlement-");
 
 export async function openKeeper(
   env: Env,
@@ -63,12 +59,7 @@ export async function openKeeper(
   options: Partial<SettlementOptions> & { account?: PrivateKeyAccount } = {},
 ): Promise<Keeper> {
   const store = Store.open(dbPath);
-  const engine = await Engine.open({
-    store,
-    markets: [1n],
-    domain: env.sdkDomain,
-    readRiskContext: (s, st) => readRiskContext(publicClient, env.addresses.exchange, s, st),
-  });
+  const engine = await openEngine(store, { exchange: env.addresses.exchange, domain: env.sdkDomain });
   const outcomes: SettlementOutcome[] = [];
   const sent: SentBatch[] = [];
   const settlement = new Settlement({

@@ -14,9 +14,6 @@
  * JSON-RPC account and an ERC-1271 wallet (signed by its ethers owner) submitting and soft-cancelling.
  */
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import WebSocket from "ws";
@@ -34,11 +31,11 @@ import {
   type KeeperTrade,
   type Order,
 } from "../../../sdk/src";
-import { startApi, type RunningApi } from "../../../keeper/src/api/server";
-import { Engine } from "../../../keeper/src/engine";
-import { readRiskContext } from "../../../keeper/src/risk";
+import type { RunningApi } from "../../../keeper/src/api/server";
+import type { Engine } from "../../../keeper/src/engine";
 import { Store } from "../../../keeper/src/store";
 import { LOT_SIZE } from "../../helpers/fixture";
+import { openEngine, serveApi, tempDatabase } from "../../keeper/support";
 import { ethers, hre, mint, publicClient, sdkFixture, walletClient, type SdkEnv } from "../support";
 
 /** Gives `key`'s account gas, then mints and deposits base and quote through the SDK's `deposit`. */
@@ -75,7 +72,6 @@ async function eventually(test: () => boolean, what: string, ms = 10_000) {
 describe("sdk/keeper: against the real keeper", function () {
   this.timeout(120_000);
   let env: SdkEnv;
-  let dir: string;
   let store: Store;
   let api: RunningApi;
   let engine: Engine;
@@ -84,15 +80,8 @@ describe("sdk/keeper: against the real keeper", function () {
 
   before(async function () {
     env = await sdkFixture();
-    dir = mkdtempSync(join(tmpdir(), "crossbook-sdk-keeper-"));
-    store = Store.open(join(dir, "keeper.db"));
-    const exchange = env.addresses.exchange;
-    engine = await Engine.open({
-      store,
-      markets: [1n],
-      domain: env.sdkDomain,
-      readRiskContext: (signed, state) => readRiskContext(publicClient, exchange, signed, state),
-    });
+    store = Store.open(tempDatabase("crossbook-sdk-keeper-"));
+    engine = await openEngine(store, { exchange: env.addresses.exchange, domain: env.sdkDomain });
     api = await serve(0);
     keeper = createKeeperClient({ url: api.url, domain: env.sdkDomain });
     feed = createKeeperFeed({ wsUrl: api.wsUrl, WebSocket, domain: env.sdkDomain });
@@ -100,21 +89,13 @@ describe("sdk/keeper: against the real keeper", function () {
 
   /** Starts the keeper's API over the engine and store (`port` 0: any free port). */
   function serve(port: number) {
-    return startApi({
-      engine,
-      store,
-      domain: env.sdkDomain,
-      chain: { client: publicClient, exchange: env.addresses.exchange },
-      host: "127.0.0.1",
-      port,
-    });
+    return serveApi(engine, store, { exchange: env.addresses.exchange, domain: env.sdkDomain }, { port });
   }
 
   after(async function () {
     feed?.close();
     await api?.close();
     store?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it("submits, watches the book and trades, soft-cancels with a viem account and an ethers Wallet", async function () {

@@ -132,8 +132,6 @@ async function rpc(url: string, method: string, params: unknown[] = []): Promise
   return body.result;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 // ─── The JSON-RPC proxy that counts the keeper's calls ─────────────────────────────────────────
 
 interface RpcCounter {

@@ -6,7 +6,7 @@
 import hre from "hardhat";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { measureGasScenarios, snapshotKey } from "./lib/gas-scenarios";
+import { measureGasScenarios } from "./lib/gas-scenarios";
 
 async function main() {
   console.log("scenario       fills  round  gas/fill");

@@ -213,7 +213,7 @@ describe("Exchange stateful property", function () {
      */
     async function fokRunWithLateIocMaker() {
       const f = await loadFixture(twoMarketFixture);
-      const { exchange, keeper, alice, bob, carol, dave, domain } = f;
+      const { exchange, alice, bob, carol, dave, domain } = f;
       const bobAsk = makeOrder({ maker: bob.address, isBuy: false, nonce: 0n, priceTicks: 95n, lots: 1n });
       const carolIocAsk = makeOrder({
         maker: carol.address,

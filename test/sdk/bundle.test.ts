@@ -10,7 +10,6 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const SDK = join(__dirname, "..", "..", "sdk", "src");
-const ENTRY = join(SDK, "index.ts");
 
 /** Bundles `contents` (resolved from sdk/src) for the browser; the error texts, or [] when it builds. */
 async function browserBuildErrors(contents: string): Promise<string[]> {

@@ -14,7 +14,7 @@
  * - Signature checks of orders are the engine's (its risk check); this module checks the
  *   signatures of soft cancels (EOA or ERC-1271) and their ±5 minute `issuedAt` window.
  */
-import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyError, type FastifyReply } from "fastify";
 import websocket from "@fastify/websocket";
 import type { AddressInfo } from "node:net";
 import type { Address, Hex } from "viem";

@@ -18,7 +18,6 @@ export class Metrics {
   private readonly ordersRejected: Counter<"code">;
   private readonly bookLevels: Gauge<"market" | "side">;
   private readonly bookLots: Gauge<"market" | "side">;
-  private readonly fillsPending: Gauge;
   private readonly batches: Counter<"outcome">;
   private readonly gasPerFillHistogram: Histogram;
   private readonly settlementLatencyHistogram: Histogram;
@@ -59,7 +58,7 @@ export class Metrics {
       labelNames: ["market", "side"],
       registers,
     });
-    this.fillsPending = new Gauge({
+    new Gauge({
       name: "crossbook_fills_pending",
       help: "Matched fills not yet in a settlement batch",
       registers,

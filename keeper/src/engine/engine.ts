@@ -428,8 +428,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     // One transaction (one fsync) for all of them.
     this.commit(() =>
       this.store.transaction(() => {
-        for (const { order: o } of this.store.reservingOrdersOf(getAddress(account))) {
-          if (!isLive(o)) continue;
+        for (const o of this.store.liveOrdersOf(getAddress(account))) {
           if (options.marketId !== undefined && o.order.marketId !== options.marketId) continue;
           if (options.createdUpTo !== undefined && o.createdAt > options.createdUpTo) continue;
           this.pull(o, options.reason ?? "soft-cancel-all", at);

@@ -130,11 +130,6 @@ export class CachedChainReads implements RiskReads {
     if (options.recoverSigner !== undefined) this.recoverSigner = options.recoverSigner;
   }
 
-  /** The block the memo is at, once `sync` has run. */
-  get blockNumber(): bigint | undefined {
-    return this.block?.number;
-  }
-
   /**
    * Moves to the chain's latest block: reads its `OrderCancelled` events (all of them since the
    * last sync, in chunks) and, if the block is new, drops the memo. Concurrent calls share one run.

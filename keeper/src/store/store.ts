@@ -311,26 +311,13 @@ export class Store {
     ).map(toOrder);
   }
 
-  /**
-   * The account's orders that still hold funds, with the lots the keeper has not seen settle of
-   * each: the resting remainder of a live order plus its fills that are pending or sent. What the
-   * risk check's reservation adds up.
-   */
-  reservingOrdersOf(account: Address): { order: StoredOrder; lots: bigint }[] {
-    const byHash = new Map<string, { order: StoredOrder; lots: bigint }>();
-    const live = this.statement(
-      "SELECT * FROM orders WHERE account = ? AND status IN ('open', 'partially-filled')",
-    ).all(account) as Row[];
-    for (const row of live) {
-      const order = toOrder(row);
-      byHash.set(order.hash, { order, lots: order.remainingLots });
-    }
-    for (const { order, lots } of this.openFillsOf(account)) {
-      const entry = byHash.get(order.hash) ?? { order, lots: 0n };
-      entry.lots += lots;
-      byHash.set(order.hash, entry);
-    }
-    return [...byHash.values()];
+  /** The account's resting orders (open or partially filled), in every market. */
+  liveOrdersOf(account: Address): StoredOrder[] {
+    return (
+      this.statement("SELECT * FROM orders WHERE account = ? AND status IN ('open', 'partially-filled')").all(
+        account,
+      ) as Row[]
+    ).map(toOrder);
   }
 
   /**

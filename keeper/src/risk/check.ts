@@ -1,9 +1,10 @@
 /**
  * The keeper's pre-trade check: a pure decision over an order, its signature and a `RiskContext`.
  * No I/O, no clock: the same inputs always give the same answer. It is `async` only because ECDSA
- * recovery in viem is (it is done in memory, through the SDK's `verifyOrderSignature`).
+ * recovery may be (it is done in memory, by `keeper/src/sigcheck`, unless the context carries the
+ * signer already).
  */
-import { createClient, custom, isAddressEqual, type Hex } from "viem";
+import { isAddressEqual, type Hex } from "viem";
 import {
   FILL_OR_KILL,
   IMMEDIATE_OR_CANCEL,
@@ -11,10 +12,10 @@ import {
   MAX_UINT64,
   POST_ONLY,
   validateOrder,
-  verifyOrderSignature,
   type ExchangeDomainParameters,
   type Order,
 } from "../../../sdk/src";
+import { recoverOrderSigner } from "../sigcheck";
 import { feeBpsOf, orderReservation } from "./reservation";
 import { RiskCode, type RiskContext, type RiskDecision } from "./types";
 
@@ -25,26 +26,17 @@ function reject(code: RiskCode, message: string): RiskDecision {
 }
 
 /**
- * A client that answers only `eth_getCode`, with "no code": given it, the SDK's
- * `verifyOrderSignature` is exactly its ECDSA rule (65 bytes, `v` 27 or 28, recovers to the maker)
- * and never leaves the process. Anything else it is asked is a bug, and throws.
+ * Whether `signature` is an ECDSA signature of the order by its maker, under `domain`: the
+ * keeper's one recovery (`keeper/src/sigcheck`, native libsecp256k1), whose rule is the SDK's and
+ * the Exchange's.
  */
-const noCodeClient = createClient({
-  transport: custom({
-    async request({ method }: { method: string }) {
-      if (method === "eth_getCode") return "0x";
-      throw new Error(`risk: offline signature check asked for ${method}`);
-    },
-  }),
-});
-
-/** Whether `signature` is an ECDSA signature of the order by its maker, under `domain` (the SDK's rule). */
 export async function recoversToMaker(
   order: Order,
   signature: Hex,
   domain: ExchangeDomainParameters,
 ): Promise<boolean> {
-  return verifyOrderSignature(noCodeClient, { order, signature, domain });
+  const signer = await recoverOrderSigner(order, signature, domain);
+  return signer !== undefined && isAddressEqual(signer, order.maker);
 }
 
 /**

@@ -12,8 +12,10 @@ import { Outcome } from "../../../keeper/src/settlement";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { hre, order, publicClient } from "../../sdk/support";
 import {
+  advance,
   CONFIG,
   GWEI,
+  matchAliceWithBob,
   mine,
   names,
   openKeeper,
@@ -63,8 +65,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
     await keeper.settlement.tick(); // simulated, sent, mined (automine)
     expect(keeper.store.pendingFills()).to.have.lengthOf(0);
     expect(keeper.outcomes).to.deep.equal([]); // waiting for one confirmation
-    await mine();
-    await keeper.settlement.tick();
+    await advance(keeper);
 
     expect(names(keeper.outcomes)).to.deep.equal([Outcome.SETTLED]);
     const settled = keeper.outcomes[0]!;
@@ -147,8 +148,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
   it("retries with backoff while the exchange is paused, then settles", async function () {
     const env = await loadFixture(settlementFixture);
     const keeper = await openKeeper(env, tempDb());
-    await submit(keeper, env, env.alice, { isBuy: false, nonce: 1n, lots: 10n });
-    await submit(keeper, env, env.bob, { isBuy: true, nonce: 1n, lots: 10n });
+    await matchAliceWithBob(keeper, env);
     await (await env.exchange.grantRole(await env.exchange.GUARDIAN_ROLE(), env.admin.address)).wait();
     await (await env.exchange.connect(env.admin).pause()).wait();
 
@@ -157,8 +157,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
     expect(keeper.outcomes[0]!.reason).to.equal("EnforcedPause");
     const retryAt = keeper.outcomes[0]!.retryAtBlock!;
     await keeper.settlement.tick(); // same block: still backing off
-    await mine();
-    await keeper.settlement.tick();
+    await advance(keeper);
     expect(names(keeper.outcomes)).to.deep.equal([Outcome.RETRY_NEXT_BLOCK, Outcome.RETRY_NEXT_BLOCK]);
     expect(keeper.outcomes[1]!.retryAtBlock! - retryAt).to.equal(2n); // 1 block, then 2
 
@@ -173,8 +172,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
   it("replaces a transaction stuck under a rising base fee, then settles with the replacement", async function () {
     const env = await loadFixture(settlementFixture);
     const keeper = await openKeeper(env, tempDb());
-    await submit(keeper, env, env.alice, { isBuy: false, nonce: 1n, lots: 10n });
-    await submit(keeper, env, env.bob, { isBuy: true, nonce: 1n, lots: 10n });
+    await matchAliceWithBob(keeper, env);
     await setAutomine(false);
 
     await keeper.settlement.tick(); // sent at the current (low) fee
@@ -192,8 +190,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
 
     await mine(); // the replacement pays the base fee
     await keeper.settlement.tick();
-    await mine();
-    await keeper.settlement.tick();
+    await advance(keeper);
     expect(names(keeper.outcomes)).to.deep.equal([Outcome.REPLACED, Outcome.SETTLED]);
     expect(keeper.outcomes[1]!.txHash).to.equal(replaced.txHash);
     expect(keeper.store.getBatch(replaced.batchId!)?.status).to.equal("mined");
@@ -203,8 +200,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
   it("broadcasts again a transaction the node dropped while its nonce is unused", async function () {
     const env = await loadFixture(settlementFixture);
     const keeper = await openKeeper(env, tempDb());
-    await submit(keeper, env, env.alice, { isBuy: false, nonce: 1n, lots: 10n });
-    await submit(keeper, env, env.bob, { isBuy: true, nonce: 1n, lots: 10n });
+    await matchAliceWithBob(keeper, env);
     await setAutomine(false);
 
     await keeper.settlement.tick();
@@ -215,10 +211,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
     expect(names(keeper.outcomes)).to.deep.equal([Outcome.RESENT]);
     expect(keeper.outcomes[0]!.txHash).to.equal(sent!.txHash);
 
-    await mine();
-    await keeper.settlement.tick();
-    await mine();
-    await keeper.settlement.tick();
+    await advance(keeper, 2);
     expect(names(keeper.outcomes)).to.deep.equal([Outcome.RESENT, Outcome.SETTLED]);
     expect(await tradedCount(env)).to.equal(1);
   });
@@ -226,8 +219,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
   it("drops a batch whose nonce another transaction used, and sends its fills again", async function () {
     const env = await loadFixture(settlementFixture);
     const keeper = await openKeeper(env, tempDb());
-    await submit(keeper, env, env.alice, { isBuy: false, nonce: 1n, lots: 10n });
-    await submit(keeper, env, env.bob, { isBuy: true, nonce: 1n, lots: 10n });
+    await matchAliceWithBob(keeper, env);
     await setAutomine(false);
 
     await keeper.settlement.tick();
@@ -252,10 +244,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
     // The same step sent the fills again, under the next nonce.
     const [again] = keeper.store.pendingBatches();
     expect(again?.nonce).to.equal(sent!.nonce + 1n);
-    await mine();
-    await keeper.settlement.tick();
-    await mine();
-    await keeper.settlement.tick();
+    await advance(keeper, 2);
     expect(names(keeper.outcomes)).to.deep.equal([Outcome.DROPPED, Outcome.SETTLED]);
     expect(await tradedCount(env)).to.equal(1);
   });
@@ -320,8 +309,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
   it("sends a mined batch back to waiting when a reorg removes it before its confirmations", async function () {
     const env = await loadFixture(settlementFixture);
     const keeper = await openKeeper(env, tempDb(), { config: { ...CONFIG, confirmations: 2 } });
-    await submit(keeper, env, env.alice, { isBuy: false, nonce: 1n, lots: 10n });
-    await submit(keeper, env, env.bob, { isBuy: true, nonce: 1n, lots: 10n });
+    await matchAliceWithBob(keeper, env);
     const snapshot = (await hre.network.provider.send("evm_snapshot", [])) as string;
     await setAutomine(false);
     await keeper.settlement.tick(); // sent
@@ -331,8 +319,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
     expect(keeper.outcomes).to.deep.equal([]);
     // The block is replaced by one without the transaction.
     await hre.network.provider.send("evm_revert", [snapshot]);
-    await mine();
-    await keeper.settlement.tick();
+    await advance(keeper);
     // The node forgot the transaction with its block: it is broadcast again, then settles.
     expect(names(keeper.outcomes)).to.deep.equal([Outcome.REORG, Outcome.RESENT]);
     await mine(3);
@@ -345,8 +332,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
   it("detects and reports a reorg that removes a batch after it was reconciled", async function () {
     const env = await loadFixture(settlementFixture);
     const keeper = await openKeeper(env, tempDb());
-    await submit(keeper, env, env.alice, { isBuy: false, nonce: 1n, lots: 10n });
-    await submit(keeper, env, env.bob, { isBuy: true, nonce: 1n, lots: 10n });
+    await matchAliceWithBob(keeper, env);
     const snapshot = (await hre.network.provider.send("evm_snapshot", [])) as string;
     await settleOnce(keeper);
     expect(names(keeper.outcomes)).to.deep.equal([Outcome.SETTLED]);
@@ -358,8 +344,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
     expect(names(keeper.outcomes)).to.deep.equal([Outcome.SETTLED, Outcome.REORG_BEYOND_CONFIRMATIONS]);
     expect(keeper.outcomes[1]!.txHash).to.equal(settled.txHash);
     // Reported once, not on every block.
-    await mine();
-    await keeper.settlement.tick();
+    await advance(keeper);
     expect(names(keeper.outcomes)).to.have.lengthOf(2);
   });
 });

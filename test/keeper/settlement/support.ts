@@ -91,6 +91,20 @@ export async function submit(
   return result.hash;
 }
 
+/** Alice rests an ask of 10 lots and Bob takes all of it: one pending fill of market 1. */
+export async function matchAliceWithBob(keeper: Keeper, env: Env): Promise<void> {
+  await submit(keeper, env, env.alice, { isBuy: false, nonce: 1n, lots: 10n });
+  await submit(keeper, env, env.bob, { isBuy: true, nonce: 1n, lots: 10n });
+}
+
+/** Mines a block and lets settlement take its step, `blocks` times. */
+export async function advance(keeper: Keeper, blocks = 1): Promise<void> {
+  for (let i = 0; i < blocks; i++) {
+    await mine();
+    await keeper.settlement.tick();
+  }
+}
+
 export async function mine(blocks = 1): Promise<void> {
   for (let i = 0; i < blocks; i++) await hre.network.provider.send("evm_mine", []);
 }

@@ -6,7 +6,7 @@
  */
 import type { Address, Hex } from "viem";
 import { KeeperRequestError } from "../errors";
-import type { Order } from "../types";
+import type { Market, Order } from "../types";
 
 /** An order's status on the keeper: `rejected` only for orders the keeper once accepted and later refused. */
 export type KeeperOrderState = "open" | "partially-filled" | "filled" | "cancelled" | "rejected";
@@ -86,14 +86,7 @@ export interface KeeperCancelResult {
 }
 
 /** A market the keeper serves, with the risk limits and price bounds it read from the chain. */
-export interface KeeperMarket {
-  marketId: bigint;
-  base: Address;
-  quote: Address;
-  lotSize: bigint;
-  tickSize: bigint;
-  makerFeeBps: bigint;
-  takerFeeBps: bigint;
+export interface KeeperMarket extends Market {
   riskLimits: { halted: boolean; bandBps: bigint; maxLotsPerBlock: bigint };
   priceBounds: { available: boolean; minPriceTicks: bigint; maxPriceTicks: bigint };
 }

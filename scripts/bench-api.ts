@@ -63,9 +63,8 @@ import {
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { exchangeAbi, getBalance, keeperMessageTypedData } from "../sdk/src";
-import { KEEPER_ACCOUNT_INDEX, localAccountKey } from "./lib/accounts";
 import { readDeployment, type Deployment } from "./lib/market";
-import { manage, runHardhatScript, startHardhatNode, startKeeperProcess, type ManagedProcess } from "./lib/processes";
+import { manage, runHardhatScript, startHardhatNode, startLocalKeeper, type ManagedProcess } from "./lib/processes";
 import type { LoadgenReply, LoadgenRequest, StepResult } from "./bench-api/loadgen";
 
 const ROOT = resolve(__dirname, "..");
@@ -257,28 +256,19 @@ async function startKeeper(
   deployment: Deployment,
   dir: string,
 ): Promise<ManagedProcess & { url: string }> {
-  const flags = [
-    ["--rpc-url", rpcUrl],
-    ["--chain-id", String(deployment.chainId)],
-    ["--exchange", deployment.exchange],
-    ["--markets", deployment.markets.map((m) => m.id).join(",")],
-    ["--database", join(dir, `keeper-${backend}.db`)],
-    ["--api-port", "0"],
-    ["--start-block", String(deployment.deployBlock)],
-    ["--log-level", "warn"],
-    ...(backend === "pool" ? [["--sigcheck-threads", "1"]] : []),
-  ].flat();
   const nodeArgs = [
     ...(CPU_PROF === undefined
       ? []
       : ["--cpu-prof", "--cpu-prof-dir", resolve(CPU_PROF), "--cpu-prof-name", `keeper-${backend}.cpuprofile`]),
     ...(backend === "js" ? ["-r", join(ROOT, "scripts/bench-api/force-js-sigcheck.ts")] : []),
   ];
-  const { url, process: keeper } = await startKeeperProcess(
-    flags,
-    { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX) },
-    { name: `keeper (${backend})`, nodeArgs },
-  );
+  const { url, process: keeper } = await startLocalKeeper(deployment, {
+    rpcUrl,
+    database: join(dir, `keeper-${backend}.db`),
+    flags: ["--log-level", "warn", ...(backend === "pool" ? ["--sigcheck-threads", "1"] : [])],
+    nodeArgs,
+    name: `keeper (${backend})`,
+  });
   return Object.assign(keeper, { url });
 }
 

@@ -21,10 +21,10 @@ import { createPublicClient, http, type PublicClient } from "viem";
 import { createKeeperClient, formatAmount, type KeeperClient, type KeeperTrade } from "../sdk/src";
 import { sleep } from "./bots/lib/context";
 import type { BotEvent } from "./bots";
-import { KEEPER_ACCOUNT_INDEX, localAccountKey } from "./lib/accounts";
+import { localAccountKey } from "./lib/accounts";
 import { allTrades, auditMarket, type AuditCheck } from "./lib/audit";
 import { readDeployment, type Deployment } from "./lib/market";
-import { runHardhatScript, startHardhatNode, startKeeperProcess, stopAll } from "./lib/processes";
+import { runHardhatScript, startHardhatNode, startLocalKeeper, stopAll } from "./lib/processes";
 import { startBots, TRADER_COUNT, type RunningBot } from "./demo/bots";
 import { quantileBucket, scrapeMetrics, type MetricsSnapshot } from "./demo/metrics";
 import { DemoUsageError, parseDemoArgs, USAGE, type DemoOptions } from "./demo/options";
@@ -93,16 +93,12 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   await chain.request({ method: "evm_setIntervalMining" as never, params: [BLOCK_INTERVAL_MS] as never });
 
   say("demo: starting the keeper…");
-  const keeperStarted = await startKeeperProcess(
-    [
-      ...["--rpc-url", node.url, "--chain-id", String(deployment.chainId), "--exchange", deployment.exchange],
-      ...["--markets", deployment.markets.map((m) => m.id).join(","), "--database", join(dir, "keeper.db")],
-      ...["--api-port", "0", "--start-block", String(deployment.deployBlock), "--confirmations", "1"],
-      ...["--batch-max-wait-ms", "500", "--poll-interval-ms", "250", "--log-level", "warn"],
-    ],
-    { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX) },
-    { echo: echoKeeperLine },
-  );
+  const keeperStarted = await startLocalKeeper(deployment, {
+    rpcUrl: node.url,
+    database: join(dir, "keeper.db"),
+    flags: ["--confirmations", "1", "--batch-max-wait-ms", "500", "--poll-interval-ms", "250", "--log-level", "warn"],
+    echo: echoKeeperLine,
+  });
   const keeperUrl = keeperStarted.url;
   const keeper = createKeeperClient({
     url: keeperUrl,

@@ -8,6 +8,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { KEEPER_ACCOUNT_INDEX, localAccountKey } from "./accounts";
+import type { Deployment } from "./market";
 
 const ROOT = join(__dirname, "..", "..");
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -230,4 +232,33 @@ export async function startKeeperProcess(
   const line = await proc.waitFor(/crossbook-keeper listening on /, 120_000);
   const url = /listening on (\S+)/.exec(line)?.[1] ?? "";
   return { url, process: proc };
+}
+
+/**
+ * Starts the keeper CLI for a local deployment: its chain, Exchange, markets and deploy block, the
+ * node at `rpcUrl`, the database at `database`, any free API port, and the local keeper account's
+ * key (scripts/lib/accounts.ts). `flags` come last, so they add to these or override them.
+ */
+export function startLocalKeeper(
+  deployment: Pick<Deployment, "chainId" | "exchange" | "markets" | "deployBlock">,
+  options: {
+    rpcUrl: string;
+    database: string;
+    flags?: readonly string[];
+    nodeArgs?: readonly string[];
+    echo?: (line: string) => void;
+    name?: string;
+  },
+): Promise<{ url: string; process: ManagedProcess }> {
+  const flags = [
+    ...["--rpc-url", options.rpcUrl, "--chain-id", String(deployment.chainId), "--exchange", deployment.exchange],
+    ...["--markets", deployment.markets.map((m) => m.id).join(","), "--start-block", String(deployment.deployBlock)],
+    ...["--database", options.database, "--api-port", "0"],
+    ...(options.flags ?? []),
+  ];
+  return startKeeperProcess(
+    flags,
+    { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX) },
+    { echo: options.echo, name: options.name, nodeArgs: options.nodeArgs },
+  );
 }

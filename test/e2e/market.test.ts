@@ -21,12 +21,12 @@ import {
   type Order,
 } from "../../sdk/src";
 import { auditMarket } from "../../scripts/lib/audit";
-import { FIRST_TRADER_INDEX, KEEPER_ACCOUNT_INDEX, localAccountKey } from "../../scripts/lib/accounts";
+import { FIRST_TRADER_INDEX, localAccountKey } from "../../scripts/lib/accounts";
 import { readDeployment, type Deployment } from "../../scripts/lib/market";
 import {
   runHardhatScript,
   startHardhatNode,
-  startKeeperProcess,
+  startLocalKeeper,
   stopAll,
   type LocalNode,
   type ManagedProcess,
@@ -44,31 +44,11 @@ describe("end to end: hardhat node, keeper CLI, SDK over HTTP and WebSocket", fu
   let nonce = BigInt(Date.now());
 
   async function startKeeper(): Promise<void> {
-    const started = await startKeeperProcess(
-      [
-        "--rpc-url",
-        node.url,
-        "--chain-id",
-        String(deployment.chainId),
-        "--exchange",
-        deployment.exchange,
-        "--markets",
-        deployment.markets.map((m) => m.id).join(","),
-        "--database",
-        join(dir, "keeper.db"),
-        "--api-port",
-        "0",
-        "--start-block",
-        String(deployment.deployBlock),
-        "--confirmations",
-        "1",
-        "--batch-max-wait-ms",
-        "100",
-        "--poll-interval-ms",
-        "100",
-      ],
-      { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX) },
-    );
+    const started = await startLocalKeeper(deployment, {
+      rpcUrl: node.url,
+      database: join(dir, "keeper.db"),
+      flags: ["--confirmations", "1", "--batch-max-wait-ms", "100", "--poll-interval-ms", "100"],
+    });
     keeperProcess = started.process;
     keeper = createKeeperClient({
       url: started.url,

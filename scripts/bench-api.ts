@@ -35,8 +35,7 @@
  *   BENCH_API_SECONDS      seconds per step (default 2)
  *   BENCH_API_RATES        offered rates, "max" = closed loop (default 500,1000,2000,3000,4000,max)
  *   BENCH_API_JS_RATES     the same for the js backend (default 500,1000,max: it saturates early)
- *   BENCH_API_BACKENDS     native,pool,js (default all three; pool = native recovery on one worker
- *                          thread, the keeper's --sigcheck-threads 1)
+ *   BENCH_API_BACKENDS     native,js (default both)
  *   BENCH_API_CONCURRENCY  requests in flight in the closed loop (default 64)
  *   BENCH_API_ACCOUNTS     trader accounts (default 100)
  *   BENCH_API_SPREAD       ticks each side of the feed price (default 2000)
@@ -73,7 +72,7 @@ const ROUNDS = positiveInt("BENCH_API_ROUNDS", 3);
 const SECONDS = positiveNumber("BENCH_API_SECONDS", 2);
 const RATES = rates("BENCH_API_RATES", "500,1000,2000,3000,4000,max");
 const JS_RATES = rates("BENCH_API_JS_RATES", "500,1000,max");
-const BACKENDS = (env.BENCH_API_BACKENDS ?? "native,pool,js").split(",").map((b) => b.trim());
+const BACKENDS = (env.BENCH_API_BACKENDS ?? "native,js").split(",").map((b) => b.trim());
 const CONCURRENCY = positiveInt("BENCH_API_CONCURRENCY", 64);
 const ACCOUNTS = positiveInt("BENCH_API_ACCOUNTS", 100);
 const SPREAD = positiveInt("BENCH_API_SPREAD", 2000);
@@ -81,7 +80,7 @@ const CPU_PROF = env.BENCH_API_CPU_PROF?.trim() || undefined;
 const STRICT = env.BENCH_API_STRICT === "1";
 const DB_DIR = env.BENCH_API_DB_DIR?.trim() || undefined;
 for (const b of BACKENDS) {
-  if (b !== "native" && b !== "js" && b !== "pool") fail(`BENCH_API_BACKENDS: "${b}" is not native, pool or js`);
+  if (b !== "native" && b !== "js") fail(`BENCH_API_BACKENDS: "${b}" is not native or js`);
 }
 
 const TARGET = { acceptedPerSecond: 3000, p99AtRate: 2000, p99Ms: 50 };
@@ -265,7 +264,7 @@ async function startKeeper(
   const { url, process: keeper } = await startLocalKeeper(deployment, {
     rpcUrl,
     database: join(dir, `keeper-${backend}.db`),
-    flags: ["--log-level", "warn", ...(backend === "pool" ? ["--sigcheck-threads", "1"] : [])],
+    flags: ["--log-level", "warn"],
     nodeArgs,
     name: `keeper (${backend})`,
   });
@@ -493,7 +492,7 @@ async function main(): Promise<number> {
         median(ms.map((m) => m.rpcCalls)).toFixed(0),
       ]);
     }
-    if (backend === "native" || backend === "pool") {
+    if (backend === "native") {
       const best = Math.max(...[...byRate.values()].map((ms) => median(ms.map((m) => m.acceptedPerSecond))));
       const at = byRate.get(String(TARGET.p99AtRate));
       const p99 = at === undefined ? NaN : median(at.map((m) => m.p99));

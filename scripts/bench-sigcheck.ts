@@ -7,7 +7,6 @@
  *   SDK verifyOrderSignature       the SDK's fast digest + viem recoverAddress (offline client)
  *   pure JS, in-thread             recoverOrderSignerJs: SDK digest + noble + WebAssembly keccak
  *   native, in-thread              recoverOrderSignerNative: SDK digest + libsecp256k1
- *   pool native ×1 / ×2 / js ×2    SignatureVerifierPool with that backend and thread count
  *
  * Orders have random makers and fields, and are signed with viem local accounts before any timing.
  * Each round measures throughput (all orders submitted at once, recoveries per second) and
@@ -26,7 +25,6 @@ import {
   nativeLoadError,
   recoverOrderSignerJs,
   recoverOrderSignerNative,
-  SignatureVerifierPool,
 } from "../keeper/src/sigcheck";
 
 const ORDERS = Number(process.env.SIGCHECK_ORDERS ?? 1000);
@@ -116,11 +114,6 @@ async function main(): Promise<void> {
   const orders = await signedOrders();
   console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
-  const pools = {
-    native1: nativeAvailable ? await SignatureVerifierPool.create({ threads: 1, backend: "native" }) : undefined,
-    native2: nativeAvailable ? await SignatureVerifierPool.create({ threads: 2, backend: "native" }) : undefined,
-    js2: await SignatureVerifierPool.create({ threads: 2, backend: "js" }),
-  };
   const methods: [string, Recover | undefined][] = [
     [
       "viem recoverTypedDataAddress",
@@ -132,15 +125,6 @@ async function main(): Promise<void> {
       "native, in-thread",
       nativeAvailable ? (order, signature) => recoverOrderSignerNative(order, signature, domain) : undefined,
     ],
-    [
-      "pool, native, 1 thread",
-      pools.native1 && ((order, signature) => pools.native1!.recover(order, signature, domain)),
-    ],
-    [
-      "pool, native, 2 threads",
-      pools.native2 && ((order, signature) => pools.native2!.recover(order, signature, domain)),
-    ],
-    ["pool, pure JS, 2 threads", (order, signature) => pools.js2.recover(order, signature, domain)],
   ];
 
   const rates: Record<string, number[]> = {};
@@ -156,7 +140,6 @@ async function main(): Promise<void> {
     }
     console.log(`round ${round}${round === 0 ? " (warm-up)" : ""} done`);
   }
-  await Promise.all(Object.values(pools).map((pool) => pool?.close()));
 
   const base = median(rates["viem recoverTypedDataAddress"]);
   console.log(

@@ -20,11 +20,12 @@ import { privateKeyToAccount } from "viem/accounts";
 import { exchangeAbi, hashOrder, type ExchangeDomainParameters, type Order } from "../../sdk/src";
 import { startApi, type RunningApi } from "./api";
 import type { KeeperConfig } from "./config";
-import { Engine, type Logger } from "./engine";
+import { Engine } from "./engine";
+import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { CachedChainReads, readRiskContextFrom } from "./risk";
 import { Settlement, type SettlementOutcome } from "./settlement";
-import { nativeAvailable, recoverOrderSigner, SignatureVerifierPool, sigcheckReady } from "./sigcheck";
+import { nativeAvailable, recoverOrderSigner, sigcheckReady } from "./sigcheck";
 import { Store } from "./store";
 
 /** A keeper that could not start: one message, for the operator. */
@@ -122,9 +123,6 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     throw new KeeperStartError(`the database ${config.databasePath} cannot be opened: ${(error as Error).message}`);
   }
   const metrics = new Metrics();
-  // ECDSA recovery off the main thread, which then only parses, checks and matches.
-  const signatures =
-    config.sigcheckThreads > 0 ? await SignatureVerifierPool.create({ threads: config.sigcheckThreads }) : undefined;
   // The engine's precheck and the risk check recover the same signature one after the other: the
   // second asks this memo (keyed by the order's digest and the signature, which fix the answer).
   const recovered = new Map<string, Promise<Address | undefined>>();
@@ -132,8 +130,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     const key = hashOrder({ order, domain: d }) + signature.slice(2);
     let signer = recovered.get(key);
     if (signer === undefined) {
-      signer =
-        signatures === undefined ? recoverOrderSigner(order, signature, d) : signatures.recover(order, signature, d);
+      signer = recoverOrderSigner(order, signature, d);
       recovered.set(key, signer);
       if (recovered.size > 1024) recovered.delete(recovered.keys().next().value as string);
     }
@@ -243,7 +240,6 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       await api.close().catch((e: unknown) => log.error({ err: String(e) }, "api close failed"));
       await settlement.stop().catch((e: unknown) => log.error({ err: String(e) }, "settlement stop failed"));
       store.close();
-      await signatures?.close();
       log.info({ code }, "keeper stopped");
       resolveDone(code);
     })();

@@ -1,10 +1,21 @@
 /**
- * The keeper's structured logger: pino, one JSON object a line, to stderr by default (stdout stays
- * free for a CLI's output). What it returns satisfies the engine's `Logger`
- * (`info(fields, message)`) and is a full pino logger besides (`child`, `flush`).
+ * The keeper's structured logs: `Logger`, the pino-compatible subset every module takes (library
+ * code defaults to `silentLogger`), and `createLogger`, pino writing one JSON object a line to
+ * stderr by default (stdout stays free for a CLI's output), which is a full pino logger besides
+ * (`child`, `flush`).
  */
 import pino from "pino";
-import type { Logger } from "./engine/types";
+
+/** The pino-compatible subset of a structured logger the keeper uses. */
+export interface Logger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** A logger that drops everything: the default of library code and of tests. */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 

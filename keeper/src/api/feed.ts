@@ -15,8 +15,8 @@
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
 import type { Address, Hex } from "viem";
-import type { Engine, Logger, OrderUpdate, TradeUpdate, BookUpdate } from "../engine";
-import { silentLogger } from "../engine";
+import type { Engine, OrderUpdate, TradeUpdate, BookUpdate } from "../engine";
+import { silentLogger, type Logger } from "../log";
 import type { Store } from "../store";
 import type { Metrics } from "../metrics";
 import type { ExchangeDomainParameters, ReadClient } from "../../../sdk/src";

@@ -25,8 +25,8 @@ import {
   type ExchangeDomainParameters,
   type ReadClient,
 } from "../../../sdk/src";
-import type { Engine, Logger } from "../engine";
-import { silentLogger } from "../engine";
+import type { Engine } from "../engine";
+import { silentLogger, type Logger } from "../log";
 import type { Store } from "../store";
 import type { Metrics } from "../metrics";
 import { ApiError, type ApiErrorCode } from "./errors";

@@ -54,8 +54,6 @@ export interface KeeperConfig {
   readonly pollIntervalMs: number;
   /** The most orders one account may have resting, over every market. */
   readonly maxOpenOrdersPerAccount: number;
-  /** Worker threads that recover order signatures; 0: on the main thread. */
-  readonly sigcheckThreads: number;
   readonly logLevel: LogLevel;
 }
 
@@ -280,14 +278,6 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(50, 60_000, "a number of milliseconds"),
   },
   {
-    path: "sigcheckThreads",
-    env: "CROSSBOOK_SIGCHECK_THREADS",
-    flag: "sigcheck-threads",
-    default: 0,
-    inFile: true,
-    parse: smallInt(0, 16, "a number of worker threads"),
-  },
-  {
     path: "maxOpenOrdersPerAccount",
     env: "CROSSBOOK_MAX_OPEN_ORDERS",
     flag: "max-open-orders",
@@ -418,7 +408,6 @@ export const configSchema = z
       api: { host: v["api.host"] as string, port: v["api.port"] as number },
       startBlock: v.startBlock as bigint,
       pollIntervalMs: v.pollIntervalMs as number,
-      sigcheckThreads: v.sigcheckThreads as number,
       maxOpenOrdersPerAccount: v.maxOpenOrdersPerAccount as number,
       logLevel: v.logLevel as LogLevel,
     };

@@ -24,16 +24,16 @@ import {
   type ExchangeDomainParameters,
   type Order,
   type SignedOrder,
+  type SkipReasonName,
 } from "../../../sdk/src";
 import { OrderBook, type LevelChange, type PlaceResult, type RejectReason } from "../book";
 import { checkOrder, type KeeperRiskState, type ReservingOrder, type RiskContext } from "../risk";
 import type { NewFill, Store, StoredFill, StoredOrder } from "../store";
+import { silentLogger, type Logger } from "../log";
 import {
   EngineCode,
-  silentLogger,
   type CancelOutcome,
   type EngineEvents,
-  type Logger,
   type OrderEvent,
   type ReconcileBatch,
   type RejectCode,
@@ -78,8 +78,12 @@ interface SkipPolicy {
   readonly retry?: boolean;
 }
 
-/** The answer to each `SkipReason` name; an unknown reason pulls the taker (the conservative choice). */
-const SKIP_POLICY: Readonly<Record<string, SkipPolicy>> = {
+/**
+ * The answer to each `SkipReason` the chain can give, keyed by the SDK's names: a reason added to the
+ * SDK fails to compile here until it is answered. A reason the chain reports that this keeper does
+ * not know (a newer contract) pulls the taker, the conservative choice.
+ */
+const SKIP_POLICY: Readonly<Record<Exclude<SkipReasonName, "None">, SkipPolicy>> = {
   MakerCancelled: { pull: "maker" },
   TakerCancelled: { pull: "taker" },
   MakerExpired: { pull: "maker" },
@@ -479,7 +483,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     // A keeper skip (`KEEPER_SIMULATION_<Error>`): settlement cancels the order the error named itself.
     const policy = reason.startsWith("KEEPER_")
       ? { pull: "none" as const }
-      : (SKIP_POLICY[reason] ?? { pull: "taker" });
+      : Object.hasOwn(SKIP_POLICY, reason)
+        ? SKIP_POLICY[reason as keyof typeof SKIP_POLICY]
+        : { pull: "taker" as const };
     this.emit("trade", this.tradeOf(fill, "skipped", at, batch, reason));
     const maker = this.store.getOrder(fill.makerHash) as StoredOrder;
     const taker = this.store.getOrder(fill.takerHash) as StoredOrder;

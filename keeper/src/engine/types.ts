@@ -125,14 +125,3 @@ export interface ReconcileBatch {
   /** Saved with the outcomes, in the same store transaction. */
   readonly lastReconciledBlock?: bigint;
 }
-
-/** The pino-compatible subset of a structured logger the keeper uses. */
-export interface Logger {
-  debug(fields: object, message: string): void;
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-}
-
-/** A logger that drops everything: the default of library code and of tests. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -34,8 +34,8 @@ import {
 } from "viem";
 import { decodeContractError, exchangeAbi, parseSettlementLogs, settleArgs, type SignedOrder } from "../../../sdk/src";
 import type { KeeperConfig } from "../config";
-import type { Engine, FillOutcome, Logger } from "../engine";
-import { silentLogger } from "../engine";
+import type { Engine, FillOutcome } from "../engine";
+import { silentLogger, type Logger } from "../log";
 import type { Store, StoredFill } from "../store";
 import {
   assemble,

@@ -55,27 +55,28 @@ export function sigcheckReady(): Promise<void> {
 }
 
 /** Bytes of one prepared recovery: digest (32) ‖ r (32) ‖ s (32) ‖ v (1). */
-export const PREPARED_SIZE = 97;
+const PREPARED_SIZE = 97;
 
 /**
- * Writes what recovery needs — the order's digest, then the 65 signature bytes — into `out` at
- * `offset` (`PREPARED_SIZE` bytes). Returns false, having written some bytes or none, when no
- * signer can come out of it: a signature that is not `0x` + 130 hex digits, a `v` other than 27
- * or 28, or an order that cannot be encoded. Throws a `DomainError` for a malformed domain.
+ * Writes what recovery needs — `digest`, then the 65 signature bytes — into `out`. Returns false,
+ * having written some bytes or none, when no signer can come out of it: a signature that is not
+ * `0x` + 130 hex digits, or a `v` other than 27 or 28.
  */
-export function prepareRecovery(
-  order: Order,
-  signature: unknown,
-  domain: ExchangeDomainParameters,
-  out: Uint8Array,
-  offset: number,
-): boolean {
+function prepareDigest(digest: Hex, signature: unknown, out: Uint8Array): boolean {
   // viem's hex parsing, which the SDK uses, wants a lower-case "0x"; writeHex alone would take "0X".
   if (typeof signature !== "string" || signature.charCodeAt(1) !== 120) return false;
-  if (typeof order !== "object" || order === null) return false;
-  if (!writeHex(out, offset + 32, signature, 65)) return false;
-  const v = out[offset + 96];
+  if (!writeHex(out, 32, signature, 65)) return false;
+  const v = out[96];
   if (v !== 27 && v !== 28) return false;
+  return writeHex(out, 0, digest, 32);
+}
+
+/**
+ * The order's digest, prepared with the signature into `out` (see `prepareDigest`); false also for an
+ * order that cannot be encoded. Throws a `DomainError` for a malformed domain.
+ */
+function prepareRecovery(order: Order, signature: unknown, domain: ExchangeDomainParameters, out: Uint8Array): boolean {
+  if (typeof order !== "object" || order === null) return false;
   let digest: Hex;
   try {
     digest = hashOrder({ order, domain });
@@ -83,7 +84,7 @@ export function prepareRecovery(
     if (error instanceof OrderValidationError) return false;
     throw error; // DomainError: the caller's configuration
   }
-  return writeHex(out, offset, digest, 32);
+  return prepareDigest(digest, signature, out);
 }
 
 /** 20-byte address → EIP-55 checksummed hex, with the WebAssembly keccak256. */
@@ -118,13 +119,13 @@ const MSG32 = new Uint8Array(32);
 const SIG64 = new Uint8Array(64);
 
 /** Native recovery of a prepared entry: the signer, or undefined when r or s is out of range or no point recovers. */
-export function recoverPreparedNative(prepared: Uint8Array, offset: number): Address | undefined {
+function recoverPreparedNative(prepared: Uint8Array): Address | undefined {
   if (!("binding" in native)) throw nativeUnavailable();
-  MSG32.set(prepared.subarray(offset, offset + 32));
-  SIG64.set(prepared.subarray(offset + 32, offset + 96));
+  MSG32.set(prepared.subarray(0, 32));
+  SIG64.set(prepared.subarray(32, 96));
   let publicKey: Uint8Array;
   try {
-    publicKey = native.binding.ecdsaRecover(SIG64, prepared[offset + 96] - 27, MSG32, false);
+    publicKey = native.binding.ecdsaRecover(SIG64, prepared[96] - 27, MSG32, false);
   } catch {
     return undefined; // r or s zero or ≥ n, or not a point: ecrecover returns nothing
   }
@@ -132,13 +133,10 @@ export function recoverPreparedNative(prepared: Uint8Array, offset: number): Add
 }
 
 /** Pure-JS recovery of a prepared entry (viem's `recoverPublicKey`, @noble/curves): same answers as the native one. */
-export async function recoverPreparedJs(prepared: Uint8Array, offset: number): Promise<Address | undefined> {
+async function recoverPreparedJs(prepared: Uint8Array): Promise<Address | undefined> {
   let publicKey: Hex;
   try {
-    publicKey = await recoverPublicKey({
-      hash: prepared.slice(offset, offset + 32),
-      signature: prepared.slice(offset + 32, offset + 97),
-    });
+    publicKey = await recoverPublicKey({ hash: prepared.slice(0, 32), signature: prepared.slice(32, 97) });
   } catch {
     return undefined;
   }
@@ -166,7 +164,7 @@ export function recoverOrderSignerNative(
   domain: ExchangeDomainParameters,
 ): Address | undefined {
   if (!("binding" in native)) throw nativeUnavailable();
-  return prepareRecovery(order, signature, domain, ONE, 0) ? recoverPreparedNative(ONE, 0) : undefined;
+  return prepareRecovery(order, signature, domain, ONE) ? recoverPreparedNative(ONE) : undefined;
 }
 
 /** The same as `recoverOrderSignerNative`, in pure JavaScript (@noble/curves through viem). */
@@ -176,7 +174,7 @@ export async function recoverOrderSignerJs(
   domain: ExchangeDomainParameters,
 ): Promise<Address | undefined> {
   const prepared = new Uint8Array(PREPARED_SIZE);
-  return prepareRecovery(order, signature, domain, prepared, 0) ? recoverPreparedJs(prepared, 0) : undefined;
+  return prepareRecovery(order, signature, domain, prepared) ? recoverPreparedJs(prepared) : undefined;
 }
 
 /**
@@ -198,4 +196,15 @@ export async function recoverOrderSigner(
   return nativeAvailable
     ? recoverOrderSignerNative(order, signature, domain)
     : recoverOrderSignerJs(order, signature, domain);
+}
+
+/**
+ * The ECDSA signer of a 32-byte `digest` (an EIP-712 hash: the keeper's own messages, soft cancels
+ * and logins), by the same rule as orders — native when the binding loaded, else pure JS — or
+ * undefined when no signer can be recovered.
+ */
+export async function recoverDigestSigner(digest: Hex, signature: Hex): Promise<Address | undefined> {
+  const prepared = nativeAvailable ? ONE : new Uint8Array(PREPARED_SIZE);
+  if (!prepareDigest(digest, signature, prepared)) return undefined;
+  return nativeAvailable ? recoverPreparedNative(prepared) : recoverPreparedJs(prepared);
 }

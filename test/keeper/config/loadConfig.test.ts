@@ -51,7 +51,6 @@ describe("keeper config", () => {
         api: { host: "127.0.0.1", port: 8080 },
         startBlock: 0n,
         pollIntervalMs: 1000,
-        sigcheckThreads: 0,
         maxOpenOrdersPerAccount: 1000,
         logLevel: "info",
       });
@@ -72,7 +71,6 @@ describe("keeper config", () => {
         api: { host: "0.0.0.0", port: 9000 },
         startBlock: "1234",
         pollIntervalMs: 250,
-        sigcheckThreads: 2,
         maxOpenOrdersPerAccount: 50,
         logLevel: "debug",
       };
@@ -95,7 +93,6 @@ describe("keeper config", () => {
         api: { host: "0.0.0.0", port: 9000 },
         startBlock: 1234n,
         pollIntervalMs: 250,
-        sigcheckThreads: 2,
         maxOpenOrdersPerAccount: 50,
         logLevel: "debug",
       });

@@ -24,7 +24,8 @@ import { Engine } from "./engine";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { CachedChainReads, readRiskContextFrom } from "./risk";
-import { Settlement, type SettlementOutcome } from "./settlement";
+import { readiness } from "./readiness";
+import { Settlement, SettlementStartError, type SettlementOutcome } from "./settlement";
 import { nativeAvailable, recoverOrderSigner, sigcheckReady } from "./sigcheck";
 import { Store } from "./store";
 
@@ -38,6 +39,8 @@ export interface RunningKeeper {
   readonly engine: Engine;
   readonly store: Store;
   readonly settlement: Settlement;
+  /** The cached chain facts (per block) the risk check and settlement read. */
+  readonly reads: CachedChainReads;
   readonly account: LocalAccount;
   /** Resolves when the keeper has stopped (by `stop` or a fatal error), with the exit code. */
   readonly done: Promise<number>;
@@ -149,20 +152,23 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     readRiskContext: (signed, state) => readRiskContextFrom(reads, config.exchange, signed, state),
     log,
     maxOpenOrdersPerAccount: config.maxOpenOrdersPerAccount,
-    // An EOA's signature is checked in memory before any chain read; a contract wallet's code is
-    // read once a block (cached), and its ERC-1271 answer is left to the risk check.
-    precheckSignature: async ({ order, signature }) => {
-      const signer = await recoverSigner(order, signature, domain);
-      if (signer !== undefined && signer === order.maker) return true;
-      const code = await reads.code(order.maker);
+    recoverSigner,
+    // A contract wallet's code is read once a block (cached); its ERC-1271 answer is the risk check's.
+    hasCode: async (account) => {
+      const code = await reads.code(account);
       return code !== undefined && code !== "0x";
+    },
+    freshen: () => reads.refresh(),
+    minimums: config.minimums,
+    backlog: {
+      maxPendingFills: config.settlement.maxPendingFills,
+      maxPendingFillsPerAccount: config.settlement.maxPendingFillsPerAccount,
+      // A batch a block: the backlog over the batch size, in blocks of the node's pace (a second at least).
+      retryAfterSeconds: (pending) =>
+        Math.max(1, Math.ceil(pending / config.batch.maxFills) * Math.ceil(config.pollIntervalMs / 1000)),
     },
   });
   metrics.watch(engine, store);
-  engine.on("order", (u) => {
-    if (u.event === "accepted") metrics.orderAccepted(u.marketId);
-    else if (u.event === "rejected" && u.reason !== undefined) metrics.orderRejected(u.reason);
-  });
 
   const settlement = new Settlement({
     engine,
@@ -171,23 +177,32 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     account,
     exchange: config.exchange,
     config,
+    reads,
     replaceAfterBlocks: config.settlement.replaceAfterBlocks,
     gasHeadroomPercent: config.settlement.gasHeadroomPercent,
+    dropAfterBlocks: config.settlement.dropAfterBlocks,
+    minKeeperBalance: config.settlement.minKeeperBalance,
     log,
     onOutcome: (o) => countOutcome(metrics, o),
     onSent: () => metrics.batchOutcome("sent"),
   });
+  metrics.watchHealth(() => ({
+    keeperBalanceWei: settlement.health().balance,
+    settlementStuck: settlement.health().stuck !== undefined,
+    chainFactsBehindBlocks: reads.health().behindBlocks,
+  }));
   let lastBlockAt = Date.now();
   const unwatch = client.watchBlockNumber({
     poll: true,
     emitMissed: false,
     pollingInterval: config.pollIntervalMs,
-    onBlockNumber: () => {
+    onBlockNumber: (block) => {
       lastBlockAt = Date.now();
+      reads.observeHead(block);
       void reads
         .sync()
         .then(async () => {
-          const expired = engine.expire(await reads.timestamp());
+          const expired = await engine.expire(await reads.timestamp());
           if (expired > 0) log.info({ expired }, "expired orders cancelled");
         })
         .catch((error: unknown) => {
@@ -200,7 +215,14 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       log.warn({ err: error.message }, "block watch failed");
     },
   });
-  await settlement.start();
+  try {
+    await settlement.start();
+  } catch (error) {
+    unwatch();
+    store.close();
+    if (error instanceof SettlementStartError) throw new KeeperStartError(error.message);
+    throw error;
+  }
 
   const api = await startApi({
     engine,
@@ -211,12 +233,18 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     port: config.api.port,
     log,
     metrics,
-    isReady: () => {
-      const missing: string[] = [];
-      if (!engine.running) missing.push("engine stopped");
-      if (Date.now() - lastBlockAt > 30_000) missing.push("no block from the node for 30 s");
-      return { ready: missing.length === 0, missing };
-    },
+    trustProxy: config.api.trustProxy,
+    sessionTtlMs: config.api.sessionTtlSeconds * 1000,
+    isReady: () =>
+      readiness({
+        engineRunning: engine.running,
+        lastBlockAt,
+        now: Date.now(),
+        maxBlockAgeMs: 30_000,
+        chainFacts: reads.health(),
+        maxStaleBlocks: config.maxStaleBlocks,
+        settlement: settlement.health(),
+      }),
   });
   log.info(
     {
@@ -249,7 +277,11 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     log.error({ err: error.message }, "fatal engine error: stopping (restart rebuilds from the database)");
     void stop(1);
   });
-  return { api, engine, store, settlement, account, done, stop };
+  settlement.on("fatal", (error) => {
+    log.error({ err: error.message }, "fatal settlement error: stopping (restart rebuilds from the database)");
+    void stop(1);
+  });
+  return { api, engine, store, settlement, reads, account, done, stop };
 }
 
 function countOutcome(metrics: Metrics, o: SettlementOutcome): void {
@@ -264,6 +296,7 @@ function countOutcome(metrics: Metrics, o: SettlementOutcome): void {
       break;
     case "reverted":
     case "replaced":
+    case "replacement-capped":
     case "dropped":
       metrics.batchOutcome(o.outcome);
       break;

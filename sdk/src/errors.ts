@@ -47,54 +47,69 @@ export type DomainErrorCode = "DOMAIN_INVALID" | "DOMAIN_MISMATCH";
 export type ChainActionErrorCode = "CHAIN_REQUEST_FAILED";
 
 /**
- * The codes a keeper answers with (keeper/API.md, "Errors", and the feed's `error` messages), passed
- * through unchanged. A keeper newer than this SDK may answer with a code not listed here: it is
- * passed through as well, hence the open `string` at the end.
+ * The codes a keeper answers with (keeper/API.md, "Errors", and the feed's `error` messages). The
+ * keeper's own code tables are checked against this list when it compiles, so a code it adds must
+ * be added here too.
  */
-export type KeeperApiErrorCode =
-  | "BAD_JSON"
-  | "BAD_REQUEST"
-  | "INVALID_ORDER"
-  | "INVALID_FLAGS"
-  | "ZERO_LOTS"
-  | "ZERO_PRICE"
-  | "BAD_SIGNATURE"
-  | "SIGNATURE_REJECTED"
-  | "BAD_CANCEL_SIGNATURE"
-  | "NOT_FOUND"
-  | "ORDER_NOT_FOUND"
-  | "UNKNOWN_MARKET"
-  | "METHOD_NOT_ALLOWED"
-  | "DUPLICATE_ORDER"
-  | "DUPLICATE_NONCE"
-  | "BODY_TOO_LARGE"
-  | "UNSUPPORTED_MEDIA_TYPE"
-  | "WRONG_DOMAIN"
-  | "EXPIRED"
-  | "NONCE_BELOW_FLOOR"
-  | "CANCELLED"
-  | "NONCE_USED_UP"
-  | "CANCEL_AFTER_PASSED"
-  | "MAX_FEE_TOO_LOW"
-  | "MARKET_HALTED"
-  | "NO_REFERENCE_PRICE"
-  | "PRICE_OUTSIDE_BAND"
-  | "VELOCITY_LIMIT"
-  | "WINDOW_LIMIT"
-  | "INSUFFICIENT_BALANCE"
-  | "POST_ONLY_WOULD_CROSS"
-  | "FILL_OR_KILL_UNFILLABLE"
-  | "MARKET_NOT_SERVED"
-  | "CANCEL_EXPIRED"
-  | "RATE_LIMITED"
-  | "PAUSED"
-  | "CHAIN_UNAVAILABLE"
-  | "STOPPED"
-  | "NOT_READY"
-  | "INTERNAL"
-  | "NOT_LOGGED_IN"
-  | "BAD_LOGIN"
-  | (string & {});
+export const KEEPER_API_ERROR_CODES = [
+  "BAD_JSON",
+  "BAD_REQUEST",
+  "INVALID_ORDER",
+  "INVALID_FLAGS",
+  "ZERO_LOTS",
+  "ZERO_PRICE",
+  "BAD_SIGNATURE",
+  "SIGNATURE_REJECTED",
+  "BAD_CANCEL_SIGNATURE",
+  "NOT_FOUND",
+  "ORDER_NOT_FOUND",
+  "UNKNOWN_MARKET",
+  "METHOD_NOT_ALLOWED",
+  "DUPLICATE_ORDER",
+  "DUPLICATE_NONCE",
+  "BODY_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "WRONG_DOMAIN",
+  "EXPIRED",
+  "NONCE_BELOW_FLOOR",
+  "CANCELLED",
+  "NONCE_USED_UP",
+  "CANCEL_AFTER_PASSED",
+  "MAX_FEE_TOO_LOW",
+  "MARKET_HALTED",
+  "NO_REFERENCE_PRICE",
+  "PRICE_OUTSIDE_BAND",
+  "VELOCITY_LIMIT",
+  "WINDOW_LIMIT",
+  "INSUFFICIENT_BALANCE",
+  "POST_ONLY_WOULD_CROSS",
+  "FILL_OR_KILL_UNFILLABLE",
+  "MARKET_NOT_SERVED",
+  "TOO_MANY_OPEN_ORDERS",
+  "CANCEL_EXPIRED",
+  "CANCEL_REPLAYED",
+  "SESSION_REQUIRED",
+  "FORBIDDEN",
+  "ORDER_TOO_SMALL",
+  "SETTLEMENT_BACKLOG",
+  "RATE_LIMITED",
+  "PAUSED",
+  "CHAIN_UNAVAILABLE",
+  "STOPPED",
+  "NOT_READY",
+  "INTERNAL",
+  "NOT_LOGGED_IN",
+  "BAD_LOGIN",
+] as const;
+
+/** A code of `KEEPER_API_ERROR_CODES`. */
+export type KnownKeeperApiErrorCode = (typeof KEEPER_API_ERROR_CODES)[number];
+
+/**
+ * The codes a keeper answers with, passed through unchanged. A keeper newer than this SDK may
+ * answer with a code not listed here: it is passed through as well, hence the open `string`.
+ */
+export type KeeperApiErrorCode = KnownKeeperApiErrorCode | (string & {});
 
 /**
  * The codes of `KeeperRequestError`: the keeper could not be reached (`KEEPER_UNREACHABLE`), did not

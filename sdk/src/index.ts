@@ -115,8 +115,10 @@ export {
 export { signOrder, type SignOrderParameters, type SignOrderReturnType } from "./signOrder";
 export {
   verifyOrderSignature,
+  walletApproves,
   type VerifyOrderSignatureParameters,
   type VerifyOrderSignatureReturnType,
+  type WalletApprovesParameters,
 } from "./verifyOrderSignature";
 
 // Chain actions
@@ -164,6 +166,9 @@ export {
   createKeeperClient,
   type CreateKeeperClientParameters,
   type KeeperCancelAllParameters,
+  type KeeperLoginParameters,
+  type KeeperOrderPage,
+  type KeeperSession,
   type KeeperCancelOrdersParameters,
   type KeeperClient,
   type KeeperFetch,
@@ -204,6 +209,7 @@ export {
   ChainActionError,
   ContractRevertError,
   CrossbookError,
+  KEEPER_API_ERROR_CODES,
   DomainError,
   KeeperApiError,
   KeeperRequestError,
@@ -218,6 +224,7 @@ export {
   type ErrorDetails,
   type KeeperApiErrorCode,
   type KeeperRequestErrorCode,
+  type KnownKeeperApiErrorCode,
   type OrderProblem,
   type OrderProblemCode,
   type SignerErrorCode,

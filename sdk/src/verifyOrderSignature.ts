@@ -4,6 +4,7 @@ import {
   isAddressEqual,
   recoverAddress,
   type Chain,
+  type Address,
   type Client,
   type Hex,
   type Transport,
@@ -76,13 +77,48 @@ export async function verifyOrderSignature(
   const { order, signature } = parameters;
   const digest = hashOrder(parameters);
   if (await recoversToMaker(digest, signature, order)) return true;
-  const code = await getCode(client, { address: order.maker });
+  return walletApproves(client, { wallet: order.maker, digest, signature });
+}
+
+/** The parameters of `walletApproves`. */
+export interface WalletApprovesParameters {
+  /** The account whose approval is asked: a contract wallet (an account without code approves nothing). */
+  wallet: Address;
+  /** The 32-byte digest signed (an EIP-712 hash). */
+  digest: Hex;
+  signature: Hex;
+}
+
+/**
+ * Whether a contract wallet approves `signature` over `digest` as the Exchange asks it to: its
+ * ERC-1271 `isValidSignature(digest, signature)` returns exactly the magic value within the
+ * Exchange's `ERC1271_GAS_LIMIT` (100,000 gas) — never more gas, so that a wallet that burns it
+ * costs the caller's node no more than it costs a batch. An account without code approves nothing;
+ * a revert or running out of gas is a no.
+ *
+ * @example
+ * import { createPublicClient, http } from "viem";
+ * import { hardhat } from "viem/chains";
+ * import { walletApproves } from "@crossbook/sdk";
+ * const client = createPublicClient({ chain: hardhat, transport: http() });
+ * const ok = await walletApproves(client, {
+ *   wallet: "0x00000000000000000000000000000000000c0ffe",
+ *   digest: "0x1111111111111111111111111111111111111111111111111111111111111111",
+ *   signature: "0x",
+ * }); // false: no code there
+ */
+export async function walletApproves(
+  client: Client<Transport, Chain | undefined>,
+  parameters: WalletApprovesParameters,
+): Promise<boolean> {
+  const { wallet, digest, signature } = parameters;
+  const code = await getCode(client, { address: wallet });
   if (code === undefined || code === "0x") return false;
   const data = encodeFunctionData({ abi: erc1271Abi, functionName: "isValidSignature", args: [digest, signature] });
   try {
     // The wallet gets ERC1271_GAS_LIMIT; the call's intrinsic and calldata gas come on top.
     const gas = ERC1271_GAS_LIMIT + 21_000n + 16n * BigInt((data.length - 2) / 2);
-    const result = await call(client, { to: order.maker, data, gas });
+    const result = await call(client, { to: wallet, data, gas });
     return (
       result.data !== undefined && result.data.length >= 66 && result.data.slice(0, 66).toLowerCase() === MAGIC_WORD
     );

@@ -69,6 +69,11 @@ describe("bots against a real keeper", function () {
     const takerKey = await trader(deployment, { WETH: "10", USDC: "50000" });
     const mmAddress = privateKeyToAccount(mmKey).address;
     const takerAddress = privateKeyToAccount(takerKey).address;
+    // Each account's orders are read with its own session.
+    const mmKeeper = createKeeperClient({ url: keeper.url, domain: keeper.domain });
+    await mmKeeper.login({ signer: privateKeyToAccount(mmKey) });
+    const takerKeeper = createKeeperClient({ url: keeper.url, domain: keeper.domain });
+    await takerKeeper.login({ signer: privateKeyToAccount(takerKey) });
     const connection = { keeperUrl: api.url, transport, deployment, market: "WETH/USDC", pollingIntervalMs: 10 };
     await setFeedPrice(hre, deployment, "WETH/USDC", "2000");
 
@@ -112,7 +117,7 @@ describe("bots against a real keeper", function () {
       [200_400n, 10n],
       [200_600n, 10n],
     ]);
-    const firstOrders = await keeper.getOpenOrders(mmAddress);
+    const firstOrders = await mmKeeper.getOpenOrders(mmAddress);
     expect(firstOrders).to.have.length(6);
     for (const o of firstOrders) expect(o.order.flags).to.equal(1n); // POST_ONLY
 
@@ -136,7 +141,7 @@ describe("bots against a real keeper", function () {
       mmEvents.some((e) => e.type === "quoted" && e.requoted && e.referenceTicks === 201_000n),
     );
     await until("the new ladder", async () => (await keeper.getBook(1n)).bids[0]?.priceTicks === 200_799n);
-    const secondOrders = await keeper.getOpenOrders(mmAddress);
+    const secondOrders = await mmKeeper.getOpenOrders(mmAddress);
     expect(secondOrders.map((o) => o.order.priceTicks).sort()).to.deep.equal(
       [200_799n, 200_598n, 200_397n, 201_201n, 201_402n, 201_603n].sort(),
     );
@@ -144,7 +149,7 @@ describe("bots against a real keeper", function () {
     for (const o of secondOrders) expect(oldHashes.has(o.hash)).to.equal(false);
     const maxOldNonce = firstOrders.reduce((max, o) => (o.order.nonce > max ? o.order.nonce : max), 0n);
     for (const o of secondOrders) expect(o.order.nonce > maxOldNonce).to.equal(true);
-    for (const o of firstOrders) expect((await keeper.getOrder(o.hash)).status).to.equal("cancelled");
+    for (const o of firstOrders) expect((await mmKeeper.getOrder(o.hash)).status).to.equal("cancelled");
 
     // The taker trades against the ladder; both bots see the fills.
     let takerStats: BotStats | undefined;
@@ -176,11 +181,11 @@ describe("bots against a real keeper", function () {
     // What the maker bought minus what it sold is what it saw filled, on the right sides.
     expect(finalMm.inventoryLots <= finalMm.filledLots && -finalMm.inventoryLots <= finalMm.filledLots).to.equal(true);
     expect(mmEvents.at(-1)?.type).to.equal("stopped");
-    expect(await keeper.getOpenOrders(mmAddress)).to.deep.equal([]);
-    expect(await keeper.getOpenOrders(takerAddress)).to.deep.equal([]);
+    expect(await mmKeeper.getOpenOrders(mmAddress)).to.deep.equal([]);
+    expect(await takerKeeper.getOpenOrders(takerAddress)).to.deep.equal([]);
 
     // Nonces strictly increase in the order the keeper accepted the maker's orders.
-    const all = await keeper.getOpenOrders(mmAddress, { status: "all", limit: 1000 });
+    const all = await mmKeeper.getOpenOrders(mmAddress, { status: "all", limit: 1000 });
     const byTime = [...all].sort((a, b) => a.createdAt - b.createdAt || (a.order.nonce < b.order.nonce ? -1 : 1));
     for (let i = 1; i < byTime.length; i++) expect(byTime[i].order.nonce > byTime[i - 1].order.nonce).to.equal(true);
   });

@@ -3,6 +3,7 @@
  * its HTTP status (keeper/API.md, "Errors"). Every refusal the server sends goes through here, so a
  * code never answers with two different statuses.
  */
+import type { KnownKeeperApiErrorCode } from "../../../sdk/src";
 import type { RejectCode } from "../engine";
 
 /** Codes the API itself produces (besides the engine's and the risk check's `RejectCode`s). */
@@ -16,11 +17,20 @@ export type ApiOnlyCode =
   | "BODY_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "CANCEL_EXPIRED"
+  | "CANCEL_REPLAYED"
+  | "SESSION_REQUIRED"
+  | "FORBIDDEN"
   | "RATE_LIMITED"
   | "NOT_READY"
   | "INTERNAL";
 
 export type ApiErrorCode = ApiOnlyCode | RejectCode;
+
+/**
+ * Every code this API answers with is in the SDK's list (`KEEPER_API_ERROR_CODES`): a code added
+ * here without it fails to compile, so that the SDK knows every code the keeper sends.
+ */
+export const EVERY_CODE_KNOWN_TO_THE_SDK: ApiErrorCode extends KnownKeeperApiErrorCode ? true : never = true;
 
 /** The HTTP status of every code. A code missing here is a bug (the type system checks it). */
 export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
@@ -33,12 +43,15 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   BAD_SIGNATURE: 401,
   SIGNATURE_REJECTED: 401,
   BAD_CANCEL_SIGNATURE: 401,
+  SESSION_REQUIRED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   ORDER_NOT_FOUND: 404,
   UNKNOWN_MARKET: 404,
   METHOD_NOT_ALLOWED: 405,
   DUPLICATE_ORDER: 409,
   DUPLICATE_NONCE: 409,
+  CANCEL_REPLAYED: 409,
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   WRONG_DOMAIN: 422,
@@ -57,12 +70,14 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   POST_ONLY_WOULD_CROSS: 422,
   FILL_OR_KILL_UNFILLABLE: 422,
   MARKET_NOT_SERVED: 422,
+  ORDER_TOO_SMALL: 422,
   TOO_MANY_OPEN_ORDERS: 429,
   CANCEL_EXPIRED: 422,
   RATE_LIMITED: 429,
   PAUSED: 503,
   CHAIN_UNAVAILABLE: 503,
   STOPPED: 503,
+  SETTLEMENT_BACKLOG: 503,
   NOT_READY: 503,
   INTERNAL: 500,
 };
@@ -72,7 +87,7 @@ export class ApiError extends Error {
   readonly code: ApiErrorCode;
   readonly status: number;
   readonly details?: Record<string, unknown>;
-  /** `Retry-After` in seconds, for `RATE_LIMITED`. */
+  /** `Retry-After` in seconds, for `RATE_LIMITED` and `SETTLEMENT_BACKLOG`. */
   readonly retryAfterSeconds?: number;
 
   constructor(

@@ -9,18 +9,25 @@
  *   of the last delta it includes. So snapshot + every later delta = the book, exactly.
  * - Memory per client is bounded: a connection whose unsent data passes `slowConsumerBytes` is
  *   closed with 4008 and forgotten at once (its socket is destroyed if the close does not finish).
- * - A client's bad message gets an `error` message; the connection stays open. Subscriptions and
- *   the client's message rate are capped.
+ * - Only what is committed is published: the engine emits its events after each commit, and the
+ *   book snapshots come from the book as published (`PublishedBook`), not from the engine's own
+ *   book, which moves at matching; the other snapshots read the store's committed state.
+ * - A client's bad message gets an `error` message; the connection stays open. Subscriptions, the
+ *   client's message rate, connections per client address and logins per address are capped.
  */
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
+import type { OrderBook } from "../book";
 import type { Address, Hex } from "viem";
 import type { Engine, OrderUpdate, TradeUpdate, BookUpdate } from "../engine";
 import { silentLogger, type Logger } from "../log";
 import type { Store } from "../store";
 import type { Metrics } from "../metrics";
-import type { ExchangeDomainParameters, ReadClient } from "../../../sdk/src";
+import type { ExchangeDomainParameters, KnownKeeperApiErrorCode, ReadClient } from "../../../sdk/src";
+import { PublishedBook } from "./levels";
+import { clientKey, RateLimiter } from "./rateLimit";
 import { feedMessage, issuesOf, type FeedMessage } from "./schemas";
+import type { Sessions } from "./sessions";
 import { verifyKeeperMessage } from "./signatures";
 import { levelChangeJson, levelJson, orderStatusJson, orderUpdateJson, storedTrade, tradeJson } from "./wire";
 
@@ -33,6 +40,10 @@ export interface FeedLimits {
   /** Messages a client may send per second (burst: the same number). */
   readonly messagesPerSecond: number;
   readonly maxClients: number;
+  /** Connections from one client address (an IPv6 client: its /64). */
+  readonly maxClientsPerIp: number;
+  /** Login challenges (feed and HTTP sessions) per second from one client address (burst: the same). */
+  readonly perIpLoginsPerSecond: number;
   readonly challengeTtlMs: number;
   /** How long a closing connection may take before its socket is destroyed. */
   readonly closeGraceMs: number;
@@ -46,12 +57,17 @@ export const DEFAULT_FEED_LIMITS: FeedLimits = {
   maxSubscriptions: 64,
   messagesPerSecond: 100,
   maxClients: 10_000,
+  maxClientsPerIp: 100,
+  perIpLoginsPerSecond: 5,
   challengeTtlMs: 60_000,
   closeGraceMs: 10_000,
   tradesSnapshot: 100,
 };
 
 export const SLOW_CONSUMER_CLOSE = 4008;
+
+/** Open orders in the orders channel's snapshot: the newest this many (the engine's cap per account is 1,000 by default). */
+const ORDERS_SNAPSHOT = 1000;
 
 export interface FeedOptions {
   readonly engine: Engine;
@@ -62,11 +78,17 @@ export interface FeedOptions {
   readonly log?: Logger;
   readonly metrics?: Metrics;
   readonly clock?: () => number;
+  /** Where a `login` with a session token is checked. */
+  readonly sessions: Sessions;
+  /** The per-address login budget, shared with the HTTP sessions. */
+  readonly logins: RateLimiter;
 }
 
 interface Client {
   readonly id: number;
   readonly ws: WebSocket;
+  /** The client's address as its budgets key it (`clientKey`). */
+  readonly key: string;
   readonly subscriptions: Set<string>;
   account?: Address;
   challenge?: { value: Hex; expires: number };
@@ -76,7 +98,14 @@ interface Client {
   closed: boolean;
 }
 
-type FeedErrorCode = "BAD_JSON" | "BAD_REQUEST" | "UNKNOWN_MARKET" | "NOT_LOGGED_IN" | "BAD_LOGIN" | "RATE_LIMITED";
+/** The feed's error codes: in the SDK's list of keeper codes, as the compiler checks. */
+type FeedErrorCode = Extract<
+  "BAD_JSON" | "BAD_REQUEST" | "UNKNOWN_MARKET" | "NOT_LOGGED_IN" | "BAD_LOGIN" | "RATE_LIMITED",
+  KnownKeeperApiErrorCode
+>;
+
+/** The close code of a connection refused for too many clients, in all or from its address ("try again later"). */
+const TRY_AGAIN_LATER = 1013;
 
 export class Feed {
   private readonly engine: Engine;
@@ -88,6 +117,10 @@ export class Feed {
   private readonly metrics?: Metrics;
   private readonly clock: () => number;
   private readonly clients = new Set<Client>();
+  private readonly perIp = new Map<string, number>();
+  private readonly published = new Map<bigint, PublishedBook>();
+  private readonly sessions: Sessions;
+  private readonly logins: RateLimiter;
   /** Channel key (`book:1`, `trades:1`, `orders:0x…`) → its subscribers. */
   private readonly channels = new Map<string, Set<Client>>();
   private readonly seqs = new Map<string, number>();
@@ -106,6 +139,12 @@ export class Feed {
     this.log = options.log ?? silentLogger;
     this.metrics = options.metrics;
     this.clock = options.clock ?? Date.now;
+    this.sessions = options.sessions;
+    this.logins = options.logins;
+    // At construction nothing is uncommitted (the engine was just opened from the store).
+    for (const marketId of this.engine.markets) {
+      this.published.set(marketId, new PublishedBook((this.engine.book(marketId) as OrderBook).depth()));
+    }
     this.engine.on("book", this.onBook);
     this.engine.on("trade", this.onTrade);
     this.engine.on("order", this.onOrder);
@@ -123,9 +162,9 @@ export class Feed {
     return this.seqs.get(`book:${marketId}`) ?? 0;
   }
 
-  /** The book as of `bookSeq` (synchronous: no delta can slip between the two). */
+  /** The book as published, as of `bookSeq` (synchronous: no delta can slip between the two). */
   bookSnapshot(marketId: bigint, depth = Infinity) {
-    const book = this.engine.book(marketId);
+    const book = this.published.get(marketId);
     if (book === undefined) return undefined;
     const d = book.depth(depth);
     return {
@@ -139,13 +178,21 @@ export class Feed {
   /** Takes a new WebSocket connection. */
   attach(ws: WebSocket, ip: string): void {
     if (this.clients.size >= this.limits.maxClients) {
-      ws.close(1013, "too many feed clients; try again later");
+      ws.close(TRY_AGAIN_LATER, "too many feed clients; try again later");
       return;
     }
+    const key = clientKey(ip);
+    const fromThere = this.perIp.get(key) ?? 0;
+    if (fromThere >= this.limits.maxClientsPerIp) {
+      ws.close(TRY_AGAIN_LATER, "too many feed connections from this address; try again later");
+      return;
+    }
+    this.perIp.set(key, fromThere + 1);
     const now = this.clock();
     const client: Client = {
       id: this.nextId++,
       ws,
+      key,
       subscriptions: new Set(),
       alive: true,
       tokens: this.limits.messagesPerSecond,
@@ -187,6 +234,8 @@ export class Feed {
   }
 
   private publishBook(u: BookUpdate): void {
+    const published = this.published.get(u.marketId);
+    for (const change of u.levels) published?.apply(change);
     const channel = `book:${u.marketId}`;
     const seq = this.nextSeq(channel);
     const subscribers = this.channels.get(channel);
@@ -300,13 +349,19 @@ export class Feed {
   private handle(c: Client, m: FeedMessage): void {
     switch (m.op) {
       case "challenge": {
+        const wait = this.logins.take(c.key);
+        if (wait > 0) {
+          this.error(c, "RATE_LIMITED", `too many logins from this address; try again in ${wait} s`);
+          return;
+        }
         const value = `0x${randomBytes(32).toString("hex")}` as Hex;
         c.challenge = { value, expires: this.clock() + this.limits.challengeTtlMs };
         this.sendJson(c, { type: "challenge", challenge: value });
         return;
       }
       case "login":
-        void this.login(c, m.account, m.signature);
+        if ("token" in m) this.loginWithToken(c, m.token);
+        else void this.login(c, m.account, m.signature);
         return;
       case "subscribe":
         if (m.channel === "orders") return this.subscribeOrders(c);
@@ -336,10 +391,11 @@ export class Feed {
       this.sendJson(c, { type: "snapshot", channel: "book", ...this.bookSnapshot(marketId) });
       return;
     }
-    const trades = this.store
+    const committed = this.store.committed;
+    const trades = committed
       .recentFills(marketId, this.limits.tradesSnapshot)
       .reverse()
-      .map((f) => tradeJson(storedTrade(this.store, f)));
+      .map((f) => tradeJson(storedTrade(committed, f)));
     this.sendJson(c, {
       type: "snapshot",
       channel: "trades",
@@ -357,11 +413,10 @@ export class Feed {
     }
     if (!this.subscribe(c, key)) return;
     this.sendJson(c, { type: "subscribed", channel: "orders" });
-    const orders = this.store
-      .ordersOf(c.account)
-      .filter((o) => o.status === "open" || o.status === "partially-filled")
-      .reverse()
-      .map((o) => orderStatusJson(o));
+    // The newest open orders, one indexed page (an account has at most the keeper's cap of them).
+    const orders = this.store.committed
+      .accountOrders(c.account, { status: "open", limit: ORDERS_SNAPSHOT })
+      .orders.map((o) => orderStatusJson(o));
     this.sendJson(c, { type: "snapshot", channel: "orders", account: c.account, seq: this.seqs.get(key) ?? 0, orders });
   }
 
@@ -390,6 +445,20 @@ export class Feed {
       this.error(c, "BAD_LOGIN", "the signature is not the account's FeedLogin over the challenge");
       return;
     }
+    this.loggedIn(c, account);
+  }
+
+  /** A login with a session token (`POST /v1/sessions`): no signature to check again. */
+  private loginWithToken(c: Client, token: string): void {
+    const account = this.sessions.verify(token);
+    if (account === undefined) {
+      this.error(c, "BAD_LOGIN", "the session token is not valid (or has expired): log in again");
+      return;
+    }
+    this.loggedIn(c, account);
+  }
+
+  private loggedIn(c: Client, account: Address): void {
     const previous = this.ordersKey(c);
     if (previous !== undefined && previous !== `orders:${account.toLowerCase()}`) this.unsubscribe(c, previous);
     c.account = account;
@@ -452,6 +521,9 @@ export class Feed {
   private forget(c: Client): void {
     if (c.closed) return;
     c.closed = true;
+    const fromThere = (this.perIp.get(c.key) ?? 1) - 1;
+    if (fromThere <= 0) this.perIp.delete(c.key);
+    else this.perIp.set(c.key, fromThere);
     for (const key of [...c.subscriptions]) this.unsubscribe(c, key);
     this.clients.delete(c);
     this.metrics?.setFeedClients(this.clients.size);

@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 /**
  * Token buckets keyed by a string (an IP, an account): `rate` tokens a second, bursts up to
  * `burst`. Memory is bounded: at most `maxKeys` buckets; a full bucket carries no information, so
@@ -69,4 +71,23 @@ export class RateLimiter {
       if (--n === 0) break;
     }
   }
+}
+
+/**
+ * The key a client's budgets are kept under: an IPv4 address as it is (an IPv4-mapped IPv6 address
+ * as its IPv4), an IPv6 address by its /64 — one site's allocation, inside which an attacker can pick
+ * any of 2^64 addresses.
+ */
+export function clientKey(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped !== null) return mapped[1] as string;
+  if (isIP(ip) !== 6) return ip;
+  const [head, tail] = ip.toLowerCase().split("::") as [string, string | undefined];
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }

@@ -95,7 +95,14 @@ function queryInt(max: number, fallback: number) {
 export const accountOrdersQuery = z.strictObject({
   status: z.enum(["open", "all"]).default("open"),
   limit: queryInt(1000, 100),
+  /** The `next` of the page before: `<createdAt>:<hash>`. */
+  before: z
+    .string()
+    .regex(/^[0-9]{1,16}:0x[0-9a-fA-F]{64}$/, "expected the next cursor of a page: <createdAt>:<hash>")
+    .optional(),
 });
+/** `POST /v1/sessions`: the account, the keeper's challenge, and the account's `FeedLogin` signature over both. */
+export const sessionBody = z.strictObject({ account: address, challenge: bytes32, signature });
 export const bookQuery = z.strictObject({ depth: queryInt(1000, 50) });
 export const tradesQuery = z.strictObject({
   limit: queryInt(1000, 100),
@@ -106,6 +113,8 @@ export const tradesQuery = z.strictObject({
     .transform(Number)
     .optional(),
 });
+/** An order's fills, newest first, by pages: as the trades. */
+export const orderQuery = tradesQuery;
 export const emptyQuery = z.strictObject({});
 
 /** A message a feed client sends. */
@@ -116,6 +125,7 @@ export const feedMessage = z.union([
   z.strictObject({ op: z.literal("unsubscribe"), channel: z.literal("orders") }),
   z.strictObject({ op: z.literal("challenge") }),
   z.strictObject({ op: z.literal("login"), account: address, signature }),
+  z.strictObject({ op: z.literal("login"), token: z.string().max(200) }),
 ]);
 export type FeedMessage = z.infer<typeof feedMessage>;
 

@@ -9,10 +9,17 @@
  * What it promises:
  * - Every request is validated (zod, `./schemas`) before it reaches the engine; every refusal is
  *   `{ error: { code, message, details? } }` with the status `./errors` gives the code.
- * - Per-IP limits apply before the body is read; per-account limits (the order's or cancel's
- *   maker) right after it is parsed. Both are token buckets (`./rateLimit`), configurable.
+ * - Budgets are token buckets (`./rateLimit`), configurable, each checked and charged in one step
+ *   (no `await` between): per client address before the body is read (an IPv6 client by its /64;
+ *   behind a proxy named in `trustProxy`, the address its `X-Forwarded-For` gives); then, once the
+ *   signature is checked in memory, per account for what its maker signed, per address for what
+ *   no EOA signed (bad signatures, contract wallets until the chain confirms), and per address for
+ *   accounts the keeper has never accepted an order from (each costs chain reads).
+ * - Per-account reads (`GET /v1/accounts/{a}/orders`, `GET /v1/orders/{hash}`) need the account's
+ *   session (`POST /v1/sessions`); no signature is served to anyone; reads show committed state.
  * - Signature checks of orders are the engine's (its risk check); this module checks the
- *   signatures of soft cancels (EOA or ERC-1271) and their ±5 minute `issuedAt` window.
+ *   signatures of soft cancels and logins (EOA, or ERC-1271 with 100,000 gas), their ±5 minute
+ *   `issuedAt` window, and uses each signed cancel once.
  */
 import Fastify, { type FastifyError, type FastifyReply } from "fastify";
 import websocket from "@fastify/websocket";
@@ -22,6 +29,7 @@ import {
   getMarket,
   getPriceBounds,
   getRiskLimits,
+  KEEPER_MESSAGE_MAX_SKEW_MS,
   type ExchangeDomainParameters,
   type ReadClient,
 } from "../../../sdk/src";
@@ -31,7 +39,8 @@ import type { Store } from "../store";
 import type { Metrics } from "../metrics";
 import { ApiError, type ApiErrorCode } from "./errors";
 import { DEFAULT_FEED_LIMITS, Feed, type FeedLimits } from "./feed";
-import { RateLimiter } from "./rateLimit";
+import { clientKey, RateLimiter } from "./rateLimit";
+import { UsedMessages } from "./replay";
 import {
   accountOrdersQuery,
   accountParams,
@@ -41,12 +50,15 @@ import {
   emptyQuery,
   hashParams,
   marketParams,
+  orderQuery,
   parse,
+  sessionBody,
   submitOrderBody,
   tradesQuery,
 } from "./schemas";
-import { issuedAtFresh, verifyKeeperMessage } from "./signatures";
-import { orderDetailJson, orderStatusJson, storedTrade, tradeJson } from "./wire";
+import { Sessions } from "./sessions";
+import { issuedAtFresh, keeperMessageDigest, signedBy, verifyKeeperMessage, type KeeperMessage } from "./signatures";
+import { orderDetailJson, orderStatusJson, refusalJson, storedTrade, tradeJson } from "./wire";
 
 export interface ApiLimits extends FeedLimits {
   /** Request body limit in bytes. */
@@ -55,8 +67,15 @@ export interface ApiLimits extends FeedLimits {
   readonly perIpPerSecond: number;
   /** Orders and cancels per second per account, charged once signed by it (burst: the same). */
   readonly perAccountPerSecond: number;
-  /** Orders and cancels with a failing signature per second per client IP (burst: the same). */
+  /**
+   * Orders and cancels per second per client address whose signature is not an EOA's (bad ones, and
+   * contract wallets', before the chain is asked) (burst: the same).
+   */
   readonly perIpBadSignaturesPerSecond: number;
+  /** Orders and cancels per second per client address naming an account the keeper has never accepted an order from. */
+  readonly perIpNewAccountsPerSecond: number;
+  /** Signed cancels remembered (each until it expires) so that none is used twice. */
+  readonly maxRememberedCancels: number;
   /** How long market parameters read from the chain are reused. */
   readonly marketCacheMs: number;
 }
@@ -67,6 +86,8 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   perIpPerSecond: 5_000,
   perAccountPerSecond: 500,
   perIpBadSignaturesPerSecond: 50,
+  perIpNewAccountsPerSecond: 100,
+  maxRememberedCancels: 500_000,
   marketCacheMs: 3_000,
 };
 
@@ -81,10 +102,14 @@ export interface ApiOptions {
   readonly log?: Logger;
   readonly metrics?: Metrics;
   readonly limits?: Partial<ApiLimits>;
-  /** Milliseconds; `Date.now` by default (the cancel window is judged against it). */
+  /** Milliseconds; `Date.now` by default: every budget, session and cancel window reads it. */
   readonly clock?: () => number;
   /** `/v1/ready`; by default ready while the engine runs. */
   readonly isReady?: () => { ready: boolean; missing: string[] };
+  /** Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed; none by default. */
+  readonly trustProxy?: readonly string[];
+  /** How long a session lasts (default one hour). */
+  readonly sessionTtlMs?: number;
 }
 
 export interface RunningApi {
@@ -102,6 +127,8 @@ const ROUTES: readonly { method: string; pattern: RegExp }[] = [
   { method: "POST", pattern: /^\/v1\/orders$/ },
   { method: "POST", pattern: /^\/v1\/cancels$/ },
   { method: "POST", pattern: /^\/v1\/cancels\/all$/ },
+  { method: "POST", pattern: /^\/v1\/sessions$/ },
+  { method: "POST", pattern: /^\/v1\/sessions\/challenge$/ },
   { method: "GET", pattern: /^\/v1\/orders\/[^/]+$/ },
   { method: "GET", pattern: /^\/v1\/accounts\/[^/]+\/orders$/ },
   { method: "GET", pattern: /^\/v1\/markets$/ },
@@ -125,10 +152,18 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const clock = options.clock ?? Date.now;
   const client = options.chain.client;
   const exchange = options.chain.exchange;
-  const perIp = new RateLimiter({ rate: limits.perIpPerSecond });
-  const perAccount = new RateLimiter({ rate: limits.perAccountPerSecond });
-  const perIpBadSignature = new RateLimiter({ rate: limits.perIpBadSignaturesPerSecond });
-  const feed = new Feed({ engine, store, domain, client, limits, log, metrics, clock });
+  const perIp = new RateLimiter({ rate: limits.perIpPerSecond, clock });
+  const perAccount = new RateLimiter({ rate: limits.perAccountPerSecond, clock });
+  const perIpBadSignature = new RateLimiter({ rate: limits.perIpBadSignaturesPerSecond, clock });
+  const perIpNewAccounts = new RateLimiter({ rate: limits.perIpNewAccountsPerSecond, clock });
+  const logins = new RateLimiter({ rate: limits.perIpLoginsPerSecond, clock });
+  const sessions = new Sessions({
+    ttlMs: options.sessionTtlMs ?? 3_600_000,
+    challengeTtlMs: limits.challengeTtlMs,
+    clock,
+  });
+  const usedCancels = new UsedMessages(limits.maxRememberedCancels);
+  const feed = new Feed({ engine, store, domain, client, limits, log, metrics, clock, sessions, logins });
   metrics?.watch(engine, store);
   let requestCount = 0;
 
@@ -138,6 +173,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     genReqId: () => `r${(++requestCount).toString(36)}`,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    // Only the named proxies' X-Forwarded-For is believed (proxy-addr); request.ip is the client's then.
+    trustProxy: options.trustProxy !== undefined && options.trustProxy.length > 0 ? [...options.trustProxy] : false,
   });
   app.removeContentTypeParser("text/plain");
   await app.register(websocket, { options: { maxPayload: limits.bodyBytes } });
@@ -167,7 +204,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
 
   app.addHook("onRequest", async (request) => {
-    const wait = perIp.take(request.ip);
+    const wait = perIp.take(clientKey(request.ip));
     if (wait > 0) {
       throw new ApiError("RATE_LIMITED", "too many requests from this address", { retryAfterSeconds: wait });
     }
@@ -189,25 +226,47 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
 
   /**
-   * An account's budget is checked before the work and charged only once the request has proven
-   * to come from that account (a valid signature), so that nobody can spend another account's
-   * budget with unsigned requests naming it. Requests with a signature that fails are charged to
-   * the sender's IP instead, in a budget of their own.
+   * Charges a signed request's budgets, checked and taken in one step: to its account when its
+   * maker's ECDSA signature is proven in memory, else to the sender's address (a bad signature, or a
+   * contract wallet's until the chain is asked); and to the sender's budget of new accounts when the
+   * keeper has never accepted an order of the account (each such account costs chain reads). Nobody
+   * can spend another account's budget with requests they could not sign.
    */
-  const checkBudgets = (ip: string, account: Address) => {
-    const ipWait = perIpBadSignature.wait(ip);
-    if (ipWait > 0) {
-      throw new ApiError("RATE_LIMITED", "too many requests with bad signatures from this address", {
-        retryAfterSeconds: ipWait,
+  const charge = (ip: string, account: Address, signedByAccount: boolean, knownAccount: boolean) => {
+    const key = clientKey(ip);
+    const wait = signedByAccount ? perAccount.take(account.toLowerCase()) : perIpBadSignature.take(key);
+    if (wait > 0) {
+      throw new ApiError(
+        "RATE_LIMITED",
+        signedByAccount
+          ? `too many requests for account ${account}`
+          : "too many unverified signatures from this address",
+        { retryAfterSeconds: wait },
+      );
+    }
+    if (knownAccount) return;
+    const coldWait = perIpNewAccounts.take(key);
+    if (coldWait > 0) {
+      throw new ApiError("RATE_LIMITED", "too many requests for new accounts from this address", {
+        retryAfterSeconds: coldWait,
       });
     }
-    const wait = perAccount.wait(account.toLowerCase());
-    if (wait > 0)
-      throw new ApiError("RATE_LIMITED", `too many requests for account ${account}`, { retryAfterSeconds: wait });
   };
-  const chargeAccount = (account: Address) => perAccount.take(account.toLowerCase());
-  const chargeBadSignature = (ip: string) => perIpBadSignature.take(ip);
-  const UNSIGNED: ReadonlySet<string> = new Set(["BAD_SIGNATURE", "SIGNATURE_REJECTED"]);
+
+  /** The account of the request's session (`Authorization: Bearer …`), or `SESSION_REQUIRED`. */
+  const sessionOf = (authorization: string | undefined): Address => {
+    const token = /^Bearer (\S+)$/i.exec(authorization ?? "")?.[1];
+    const account = token === undefined ? undefined : sessions.verify(token);
+    if (account === undefined) {
+      throw new ApiError(
+        "SESSION_REQUIRED",
+        token === undefined
+          ? "this read needs the account's session: POST /v1/sessions, then send Authorization: Bearer <token>"
+          : "the session token is not valid or has expired: log in again",
+      );
+    }
+    return account;
+  };
 
   const servedMarket = (raw: unknown): bigint => {
     const { marketId } = parse(marketParams, raw, "path");
@@ -222,16 +281,14 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   app.post("/v1/orders", async (request, reply) => {
     parse(emptyQuery, request.query, "query");
     const { order, signature } = parse(submitOrderBody, request.body, "body");
-    checkBudgets(request.ip, order.maker);
-    const result = await engine.submit({ order, signature });
-    if (!result.ok && UNSIGNED.has(result.code)) chargeBadSignature(request.ip);
-    else chargeAccount(order.maker);
+    const prepared = await engine.prepare({ order, signature });
+    if (prepared.ok) charge(request.ip, prepared.order.maker, prepared.signedByMaker, prepared.knownAccount);
+    const result = prepared.ok ? await engine.place(prepared) : prepared;
     if (!result.ok) {
-      throw new ApiError(
-        result.code,
-        result.message,
-        result.hash === undefined ? {} : { details: { hash: result.hash } },
-      );
+      throw new ApiError(result.code, result.message, {
+        ...(result.hash === undefined ? {} : { details: { hash: result.hash } }),
+        ...(result.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: result.retryAfterSeconds }),
+      });
     }
     metrics?.orderAccepted(order.marketId);
     const reason = result.status === "cancelled" ? store.getOrder(result.hash)?.reason : undefined;
@@ -245,92 +302,142 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     });
   });
 
-  /** Checks a cancel message's window and signature; throws the refusal. */
-  const checkCancel = async (
-    ip: string,
-    maker: Address,
-    issuedAt: bigint,
-    signature: Hex,
-    message: Parameters<typeof verifyKeeperMessage>[3],
-  ) => {
-    if (!issuedAtFresh(issuedAt, clock())) {
+  /**
+   * Checks a signed cancel — its window, then its signature (charging the budgets as it goes), then
+   * that it was never used — and returns the moment it first arrived (now). Throws the refusal.
+   */
+  const checkCancel = async (ip: string, maker: Address, issuedAt: bigint, signature: Hex, message: KeeperMessage) => {
+    const now = clock();
+    if (!issuedAtFresh(issuedAt, now)) {
       throw new ApiError("CANCEL_EXPIRED", "issuedAt is more than 5 minutes from the keeper's clock (unix ms)", {
-        details: { keeperTime: clock() },
+        details: { keeperTime: now },
       });
     }
-    let ok: boolean;
-    try {
-      ok = await verifyKeeperMessage(client, domain, maker, message, signature);
-    } catch (error) {
-      metrics?.rpcError("verifyTypedData");
-      log.warn({ maker, err: String(error) }, "cancel signature: the chain could not be read");
-      throw new ApiError("CHAIN_UNAVAILABLE", "the chain could not be read to check a contract signature; try again");
+    const digest = keeperMessageDigest(domain, message);
+    const byMaker = await signedBy(maker, digest, signature);
+    charge(ip, maker, byMaker, store.knowsAccount(maker));
+    if (!byMaker) {
+      let ok: boolean;
+      try {
+        ok = await verifyKeeperMessage(client, domain, maker, message, signature);
+      } catch (error) {
+        metrics?.rpcError("isValidSignature");
+        log.warn({ maker, err: String(error) }, "cancel signature: the chain could not be read");
+        throw new ApiError("CHAIN_UNAVAILABLE", "the chain could not be read to check a contract signature; try again");
+      }
+      if (!ok)
+        throw new ApiError("BAD_CANCEL_SIGNATURE", `the signature is not ${maker}'s over this ${message.primaryType}`);
     }
-    if (!ok) {
-      chargeBadSignature(ip);
-      throw new ApiError("BAD_CANCEL_SIGNATURE", `the signature is not ${maker}'s over this ${message.primaryType}`);
+    const use = usedCancels.use(digest, Number(issuedAt) + KEEPER_MESSAGE_MAX_SKEW_MS, clock());
+    if (!use.ok && use.reason === "replayed") {
+      throw new ApiError("CANCEL_REPLAYED", "this signed cancel was used already; sign a new one", {
+        details: { firstUsedAt: use.firstAt },
+      });
     }
-    chargeAccount(maker);
+    if (!use.ok) {
+      throw new ApiError("RATE_LIMITED", "too many signed cancels to remember; try again later", {
+        retryAfterSeconds: use.retryAfterSeconds,
+      });
+    }
+    return clock();
   };
 
   app.post("/v1/cancels", async (request) => {
     parse(emptyQuery, request.query, "query");
     const { cancel, signature } = parse(cancelBody, request.body, "body");
-    checkBudgets(request.ip, cancel.maker);
     await checkCancel(request.ip, cancel.maker, cancel.issuedAt, signature, {
       primaryType: "CancelOrders",
       message: cancel,
     });
-    return {
-      results: cancel.orderHashes.map((hash) => ({
-        hash,
-        outcome: engine.cancel(hash, { account: cancel.maker, reason: "soft-cancel" }),
-      })),
-    };
+    const results = await engine.cancelOrders(cancel.orderHashes, { account: cancel.maker, reason: "soft-cancel" });
+    return { results };
   });
 
   app.post("/v1/cancels/all", async (request) => {
     parse(emptyQuery, request.query, "query");
     const { cancelAll, signature } = parse(cancelAllBody, request.body, "body");
-    checkBudgets(request.ip, cancelAll.maker);
-    await checkCancel(request.ip, cancelAll.maker, cancelAll.issuedAt, signature, {
+    const arrivedAt = await checkCancel(request.ip, cancelAll.maker, cancelAll.issuedAt, signature, {
       primaryType: "CancelAll",
       message: cancelAll,
     });
-    const cancelled = engine.cancelAll(cancelAll.maker, {
+    const cancelled = await engine.cancelAll(cancelAll.maker, {
       marketId: cancelAll.marketId === 0n ? undefined : cancelAll.marketId,
-      // Never later than now: a message signed with a clock running ahead, replayed within the
-      // window, must not reach orders placed after it arrived.
-      createdUpTo: Math.min(Number(cancelAll.issuedAt), clock()),
+      // Never later than its first arrival (a message is used once): signed with a clock running
+      // ahead, it must not reach orders placed after it arrived.
+      createdUpTo: Math.min(Number(cancelAll.issuedAt), arrivedAt),
     });
     return { cancelled };
   });
 
-  app.get("/v1/orders/:hash", async (request) => {
+  // ---------------------------------------------------------------- sessions and per-account reads
+
+  app.post("/v1/sessions/challenge", async (request) => {
+    const wait = logins.take(clientKey(request.ip));
+    if (wait > 0) throw new ApiError("RATE_LIMITED", "too many logins from this address", { retryAfterSeconds: wait });
+    return sessions.challenge();
+  });
+
+  app.post("/v1/sessions", async (request, reply) => {
     parse(emptyQuery, request.query, "query");
+    const { account, challenge, signature } = parse(sessionBody, request.body, "body");
+    const check = sessions.useChallenge(challenge);
+    if (check !== "ok") {
+      throw new ApiError(
+        "SESSION_REQUIRED",
+        `the challenge is ${check}: ask for a new one (POST /v1/sessions/challenge)`,
+      );
+    }
+    let ok: boolean;
+    try {
+      ok = await verifyKeeperMessage(
+        client,
+        domain,
+        account,
+        { primaryType: "FeedLogin", message: { account, challenge } },
+        signature,
+      );
+    } catch (error) {
+      metrics?.rpcError("isValidSignature");
+      log.warn({ account, err: String(error) }, "session login: the chain could not be read");
+      throw new ApiError("CHAIN_UNAVAILABLE", "the chain could not be read to check a contract signature; try again");
+    }
+    if (!ok) throw new ApiError("SESSION_REQUIRED", "the signature is not the account's FeedLogin over the challenge");
+    const { token, expiresAt } = sessions.issue(account);
+    return reply.status(201).send({ token, account, expiresAt });
+  });
+
+  app.get("/v1/orders/:hash", async (request) => {
+    const { limit, before } = parse(orderQuery, request.query, "query");
     const { hash } = parse(hashParams, request.params, "path");
-    const stored = store.getOrder(hash);
-    if (stored === undefined) throw new ApiError("ORDER_NOT_FOUND", `no order ${hash}`);
-    return orderDetailJson(store, stored);
+    const account = sessionOf(request.headers.authorization);
+    const committed = store.committed;
+    const stored = committed.getOrder(hash);
+    // Another account's order reads as no order: its existence is none of the caller's business.
+    if (stored === undefined || stored.order.maker !== account) {
+      const refused = engine.recentRefusal(hash);
+      if (refused !== undefined && refused.order.maker === account) return refusalJson(refused);
+      throw new ApiError("ORDER_NOT_FOUND", `no order ${hash} of ${account}`);
+    }
+    return orderDetailJson(committed, stored, committed.orderFills(hash, limit, before));
   });
 
   app.get("/v1/accounts/:address/orders", async (request) => {
     const { address } = parse(accountParams, request.params, "path");
-    const { status, limit } = parse(accountOrdersQuery, request.query, "query");
-    const orders = store
-      .ordersOf(address)
-      .filter((o) => status === "all" || o.status === "open" || o.status === "partially-filled")
-      .reverse()
-      .slice(0, limit)
-      .map((o) => orderStatusJson(o));
-    return { orders };
+    const { status, limit, before } = parse(accountOrdersQuery, request.query, "query");
+    const account = sessionOf(request.headers.authorization);
+    if (account !== address) throw new ApiError("FORBIDDEN", `the session is ${account}'s, not ${address}'s`);
+    const page = store.committed.accountOrders(address, { status, limit, before });
+    return {
+      orders: page.orders.map((o) => orderStatusJson(o)),
+      ...(page.next === undefined ? {} : { next: page.next }),
+    };
   });
 
   // ---------------------------------------------------------------- markets
 
   let marketCache: { at: number; markets: Promise<Map<string, object>> } | undefined;
   const markets = async (): Promise<Map<string, object>> => {
-    const now = Date.now();
+    const now = clock();
     if (marketCache === undefined || now - marketCache.at > limits.marketCacheMs) {
       const read = readMarkets(client, exchange, engine.markets);
       marketCache = { at: now, markets: read };
@@ -367,7 +474,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   app.get("/v1/markets/:marketId/trades", async (request) => {
     const marketId = servedMarket(request.params);
     const { limit, before } = parse(tradesQuery, request.query, "query");
-    return { trades: store.recentFills(marketId, limit, before).map((f) => tradeJson(storedTrade(store, f))) };
+    const committed = store.committed;
+    return { trades: committed.recentFills(marketId, limit, before).map((f) => tradeJson(storedTrade(committed, f))) };
   });
 
   // ---------------------------------------------------------------- health, metrics, feed
@@ -385,6 +493,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     return { status: "ready" };
   });
 
+  // Public by decision (keeper/README.md, "Metrics"): counts and depth by market, no account, no order.
   app.get("/metrics", async (_request, reply) => {
     if (metrics === undefined) throw new ApiError("NOT_FOUND", "metrics are not enabled on this keeper");
     const { contentType, body } = await metrics.text();

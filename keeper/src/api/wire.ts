@@ -3,10 +3,9 @@
  * as a decimal string, addresses checksummed, times in unix milliseconds. One function per shape,
  * shared by the HTTP routes and the feed so that both say the same thing.
  */
-import type { Hex } from "viem";
 import type { DepthLevel, LevelChange } from "../book";
-import type { OrderUpdate, TradeUpdate } from "../engine";
-import type { Store, StoredFill, StoredOrder } from "../store";
+import type { OrderUpdate, RecentRefusal, TradeUpdate } from "../engine";
+import type { StoreReads, StoredFill, StoredOrder } from "../store";
 import type { Order } from "../../../sdk/src";
 
 export function orderJson(o: Order) {
@@ -43,7 +42,7 @@ export function tradeJson(t: TradeUpdate) {
 export type TradeJson = ReturnType<typeof tradeJson>;
 
 /** A stored fill as a trade: its orders give the sides, its batch the transaction. */
-export function storedTrade(store: Store, f: StoredFill): TradeUpdate {
+export function storedTrade(store: StoreReads, f: StoredFill): TradeUpdate {
   const maker = store.getOrder(f.makerHash) as StoredOrder;
   const taker = store.getOrder(f.takerHash) as StoredOrder;
   const status = f.status === "settled" ? "settled" : f.status === "skipped" ? "skipped" : "matched";
@@ -65,27 +64,46 @@ export function storedTrade(store: Store, f: StoredFill): TradeUpdate {
   };
 }
 
-/** An order's status without its fills (`GET /v1/accounts/.../orders`, the feed's orders snapshot). */
-export function orderStatusJson(o: StoredOrder, settledLots?: bigint) {
+/**
+ * An order's status without its fills (`GET /v1/accounts/.../orders`, the feed's orders snapshot).
+ * Never its signature: the keeper serves it to no one (it authorises settlement).
+ */
+export function orderStatusJson(o: StoredOrder) {
   return {
     hash: o.hash,
     order: orderJson(o.order),
-    signature: o.signature,
     status: o.status,
     ...(o.reason === undefined ? {} : { reason: o.reason }),
     filledLots: o.filledLots.toString(),
     remainingLots: o.remainingLots.toString(),
-    ...(settledLots === undefined ? {} : { settledLots: settledLots.toString() }),
     createdAt: o.createdAt,
     updatedAt: o.updatedAt,
   };
 }
 
-/** `GET /v1/orders/{hash}`: the status, settled lots and every fill. */
-export function orderDetailJson(store: Store, o: StoredOrder) {
-  const fills = store.fillsOfOrder(o.hash as Hex);
-  const settled = fills.filter((f) => f.status === "settled").reduce((sum, f) => sum + f.lots, 0n);
-  return { ...orderStatusJson(o, settled), fills: fills.map((f) => tradeJson(storedTrade(store, f))) };
+/** `GET /v1/orders/{hash}`: the status, settled lots, and one page of fills (newest first). */
+export function orderDetailJson(store: StoreReads, o: StoredOrder, fills: readonly StoredFill[]) {
+  return {
+    ...orderStatusJson(o),
+    settledLots: o.settledLots.toString(),
+    fills: fills.map((f) => tradeJson(storedTrade(store, f))),
+  };
+}
+
+/** `GET /v1/orders/{hash}` of an order refused a moment ago (refusals are not stored, only remembered a while). */
+export function refusalJson(r: RecentRefusal) {
+  return {
+    hash: r.hash,
+    order: orderJson(r.order),
+    status: "rejected",
+    reason: r.code,
+    filledLots: "0",
+    remainingLots: r.order.lots.toString(),
+    settledLots: "0",
+    fills: [],
+    createdAt: r.at,
+    updatedAt: r.at,
+  };
 }
 
 export function levelJson(l: DepthLevel) {

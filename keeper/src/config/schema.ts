@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 
@@ -46,8 +47,27 @@ export interface KeeperConfig {
     readonly replaceAfterBlocks: number;
     /** Percent added to the node's gas estimate of a batch (ERC-1271 wallets need their allowance). */
     readonly gasHeadroomPercent: number;
+    /** The settlement backlog's bound: past it, orders that would take are refused (`SETTLEMENT_BACKLOG`). */
+    readonly maxPendingFills: number;
+    /** One account's share of the backlog, as taker. */
+    readonly maxPendingFillsPerAccount: number;
+    /** Blocks a used nonce's receipt may stay absent (nothing proving what used it) before its batch is dropped. */
+    readonly dropAfterBlocks: number;
+    /** Wei: below this, the keeper warns and is not ready (it cannot pay for batches for long). */
+    readonly minKeeperBalance: bigint;
   };
-  readonly api: { readonly host: string; readonly port: number };
+  readonly api: {
+    readonly host: string;
+    readonly port: number;
+    /** Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed; empty: none. */
+    readonly trustProxy: readonly string[];
+    /** How long a session (bearer token) lasts. */
+    readonly sessionTtlSeconds: number;
+  };
+  /** Per market: the least an order may be, in lots and in notional (quote atoms at its limit price); 0: none. */
+  readonly minimums: ReadonlyMap<bigint, { readonly lots: bigint; readonly notional: bigint }>;
+  /** The keeper is not ready while its cached chain facts are more than this many blocks behind the chain. */
+  readonly maxStaleBlocks: number;
   /** The first block whose Exchange events matter (its deploy block): where the keeper starts reading. */
   readonly startBlock: bigint;
   /** How often the keeper asks the node for a new block. */
@@ -135,6 +155,56 @@ const markets: Parse<bigint[]> = (v) => {
     ids.push(r.value);
   }
   return ok(ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+};
+
+/** Per-market amounts: `1:10,2:5` (env, flag) or `{ "1": "10", "2": 5 }` (file). */
+function perMarket(what: string): Parse<Map<bigint, bigint>> {
+  const expected = `pairs of a market id and ${what}, like 1:10,2:5 (in the file: an object { "1": "10" })`;
+  const amount = integer(0n, (1n << 256n) - 1n);
+  return (v) => {
+    const entries =
+      typeof v === "string"
+        ? v.trim() === ""
+          ? []
+          : v.split(",").map((pair) => pair.split(":").map((x) => x.trim()))
+        : typeof v === "object" && v !== null && !Array.isArray(v)
+          ? Object.entries(v as Record<string, unknown>)
+          : undefined;
+    if (entries === undefined) return bad(expected);
+    const out = new Map<bigint, bigint>();
+    for (const entry of entries) {
+      if (entry.length !== 2) return bad(expected);
+      const id = marketId(entry[0]);
+      const n = amount(entry[1]);
+      if (!id.ok || !n.ok || out.has(id.value)) return bad(expected);
+      out.set(id.value, n.value);
+    }
+    return ok(out);
+  };
+}
+
+/** Addresses or CIDR ranges (`10.0.0.0/8`, `::1`): comma-separated in env and flags, a JSON array in the file. */
+const addressList: Parse<string[]> = (v) => {
+  const expected = "IP addresses or CIDR ranges, comma-separated, like 127.0.0.1,10.0.0.0/8";
+  const items =
+    typeof v === "string"
+      ? v
+          .split(",")
+          .map((x) => x.trim())
+          .filter((x) => x !== "")
+      : Array.isArray(v)
+        ? v
+        : undefined;
+  if (items === undefined) return bad(expected);
+  for (const item of items) {
+    if (typeof item !== "string") return bad(expected);
+    const [ip, bits, extra] = item.split("/");
+    const family = isIP(ip ?? "");
+    if (family === 0 || extra !== undefined) return bad(expected);
+    if (bits !== undefined && !(/^[0-9]+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)))
+      return bad(expected);
+  }
+  return ok(items as string[]);
 };
 
 const GWEI = 1_000_000_000n;
@@ -246,6 +316,38 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(0, 400, "a percent"),
   },
   {
+    path: "settlement.maxPendingFills",
+    env: "CROSSBOOK_MAX_PENDING_FILLS",
+    flag: "max-pending-fills",
+    default: 10_000,
+    inFile: true,
+    parse: smallInt(1, 1_000_000, "a number of fills"),
+  },
+  {
+    path: "settlement.maxPendingFillsPerAccount",
+    env: "CROSSBOOK_MAX_PENDING_FILLS_PER_ACCOUNT",
+    flag: "max-pending-fills-per-account",
+    default: 1_000,
+    inFile: true,
+    parse: smallInt(1, 1_000_000, "a number of fills"),
+  },
+  {
+    path: "settlement.dropAfterBlocks",
+    env: "CROSSBOOK_DROP_AFTER_BLOCKS",
+    flag: "drop-after-blocks",
+    default: 12,
+    inFile: true,
+    parse: smallInt(1, 10_000, "a number of blocks"),
+  },
+  {
+    path: "settlement.minKeeperBalance",
+    env: "CROSSBOOK_MIN_KEEPER_BALANCE",
+    flag: "min-keeper-balance",
+    default: (50_000_000n * GWEI).toString(),
+    inFile: true,
+    parse: integer(0n, MAX_UINT256, "an amount of wei (a whole number)"),
+  },
+  {
     path: "api.host",
     env: "CROSSBOOK_API_HOST",
     flag: "api-host",
@@ -260,6 +362,46 @@ export const SETTINGS: readonly Setting[] = [
     default: 8080,
     inFile: true,
     parse: smallInt(0, 65535, "a TCP port (0: any free one)"),
+  },
+  {
+    path: "api.trustProxy",
+    env: "CROSSBOOK_API_TRUST_PROXY",
+    flag: "api-trust-proxy",
+    default: [],
+    inFile: true,
+    parse: addressList,
+  },
+  {
+    path: "api.sessionTtlSeconds",
+    env: "CROSSBOOK_SESSION_TTL_SECONDS",
+    flag: "session-ttl-seconds",
+    default: 3600,
+    inFile: true,
+    parse: smallInt(60, 604_800, "a number of seconds"),
+  },
+  {
+    path: "minimums.lots",
+    env: "CROSSBOOK_MIN_LOTS",
+    flag: "min-lots",
+    default: "",
+    inFile: true,
+    parse: perMarket("its least lots per order"),
+  },
+  {
+    path: "minimums.notional",
+    env: "CROSSBOOK_MIN_NOTIONAL",
+    flag: "min-notional",
+    default: "",
+    inFile: true,
+    parse: perMarket("its least notional per order in quote atoms"),
+  },
+  {
+    path: "maxStaleBlocks",
+    env: "CROSSBOOK_MAX_STALE_BLOCKS",
+    flag: "max-stale-blocks",
+    default: 3,
+    inFile: true,
+    parse: smallInt(1, 1000, "a number of blocks"),
   },
   {
     path: "startBlock",
@@ -365,6 +507,20 @@ export const configSchema = z
             'is missing; expected env CROSSBOOK_KEEPER_KEY (a private key), or a keystore file (env CROSSBOOK_KEYSTORE_PATH, flag --keystore-path or file key "keystorePath") with env CROSSBOOK_KEYSTORE_PASSWORD',
         });
       }
+      for (const key of ["minimums.lots", "minimums.notional"]) {
+        const minimums = v[key];
+        const served = v.markets;
+        if (!(minimums instanceof Map) || !Array.isArray(served)) continue;
+        for (const id of minimums.keys()) {
+          if (!served.includes(id)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [key],
+              message: `names market ${id}, which is not in markets (${served.join(", ")}); expected only served markets`,
+            });
+          }
+        }
+      }
       const maxFee = v["fees.maxFeePerGas"];
       const tip = v["fees.maxPriorityFeePerGas"];
       if (typeof maxFee === "bigint" && typeof tip === "bigint" && tip > maxFee) {
@@ -404,11 +560,30 @@ export const configSchema = z
       settlement: {
         replaceAfterBlocks: v["settlement.replaceAfterBlocks"] as number,
         gasHeadroomPercent: v["settlement.gasHeadroomPercent"] as number,
+        maxPendingFills: v["settlement.maxPendingFills"] as number,
+        maxPendingFillsPerAccount: v["settlement.maxPendingFillsPerAccount"] as number,
+        dropAfterBlocks: v["settlement.dropAfterBlocks"] as number,
+        minKeeperBalance: v["settlement.minKeeperBalance"] as bigint,
       },
-      api: { host: v["api.host"] as string, port: v["api.port"] as number },
+      api: {
+        host: v["api.host"] as string,
+        port: v["api.port"] as number,
+        trustProxy: v["api.trustProxy"] as string[],
+        sessionTtlSeconds: v["api.sessionTtlSeconds"] as number,
+      },
+      minimums: minimumsOf(v["minimums.lots"] as Map<bigint, bigint>, v["minimums.notional"] as Map<bigint, bigint>),
+      maxStaleBlocks: v.maxStaleBlocks as number,
       startBlock: v.startBlock as bigint,
       pollIntervalMs: v.pollIntervalMs as number,
       maxOpenOrdersPerAccount: v.maxOpenOrdersPerAccount as number,
       logLevel: v.logLevel as LogLevel,
     };
   });
+
+function minimumsOf(lots: Map<bigint, bigint>, notional: Map<bigint, bigint>): KeeperConfig["minimums"] {
+  const out = new Map<bigint, { lots: bigint; notional: bigint }>();
+  for (const id of new Set([...lots.keys(), ...notional.keys()])) {
+    out.set(id, { lots: lots.get(id) ?? 0n, notional: notional.get(id) ?? 0n });
+  }
+  return out;
+}

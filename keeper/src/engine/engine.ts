@@ -1,24 +1,30 @@
 /**
  * The engine: the one place where an order goes through the risk check, the book and the store,
  * and where settlement's outcomes come back. It owns one `OrderBook` per market served, keeps the
- * books and the store in step, and publishes what changed (`book`, `trade`, `order` events) right
- * after each store commit, for the API's feed, metrics and logs.
+ * books and the store in step, and publishes what changed (`book`, `trade`, `order` events) for the
+ * API's feed, metrics and logs — right after the store has committed it, never before.
  *
  * What it promises:
  * - An order is answered `ok` only after the store has committed it with everything its matching
  *   did; the books can always be rebuilt from the store (`Engine.open`).
+ * - Nothing is published before its commit: a state change's events wait for the group commit
+ *   (or the transaction) that writes it, and are dropped if that commit fails.
  * - Orders of one account are checked and placed one at a time (an account's reservation never
  *   races with itself); different accounts' risk reads run concurrently.
+ * - A refused order is answered and remembered a while in memory (bounded), never stored; a
+ *   refusal that rests on a cached chain fact is confirmed against the chain's head first.
  * - A fill the chain skipped gives its lots back to the order that was not at fault; the one at
  *   fault is pulled (and every order of an account whose balance fell short). A fill skipped for
- *   the market's velocity limit is matched again for a later block. See keeper/README.md, "Engine".
+ *   the market's velocity limit is matched again for a later block. A fill that never reached the
+ *   chain (the keeper's own skip) matches its taker again at once. See keeper/README.md, "Engine".
  * - A store error is fatal: the engine stops taking orders (`STOPPED`) and emits `fatal`, because
  *   its books may no longer match the store; the process restarts and rebuilds from the file.
  */
 import { EventEmitter } from "node:events";
-import { getAddress, type Address, type Hex } from "viem";
+import { getAddress, isAddressEqual, type Address, type Hex } from "viem";
 import {
   hashOrder,
+  POST_ONLY,
   sdkReady,
   validateOrder,
   type ExchangeDomainParameters,
@@ -27,15 +33,22 @@ import {
   type SkipReasonName,
 } from "../../../sdk/src";
 import { OrderBook, type LevelChange, type PlaceResult, type RejectReason } from "../book";
-import { checkOrder, type KeeperRiskState, type ReservingOrder, type RiskContext } from "../risk";
-import type { NewFill, Store, StoredFill, StoredOrder } from "../store";
 import { silentLogger, type Logger } from "../log";
+import { checkOrder, RiskCode, type KeeperRiskState, type ReservingOrder, type RiskContext } from "../risk";
+import { recoverOrderSigner } from "../sigcheck";
+import type { NewFill, Store, StoredFill, StoredOrder } from "../store";
+import { RecentRefusals } from "./refusals";
+import { RestingOrders } from "./resting";
 import {
   EngineCode,
+  type BookUpdate,
   type CancelOutcome,
   type EngineEvents,
   type OrderEvent,
+  type OrderUpdate,
+  type PreparedOrder,
   type ReconcileBatch,
+  type RecentRefusal,
   type RejectCode,
   type SubmitResult,
   type TradeUpdate,
@@ -59,13 +72,38 @@ export interface EngineOptions {
    * with a large balance cannot fill the keeper's memory with tiny orders.
    */
   readonly maxOpenOrdersPerAccount?: number;
+  /** ECDSA recovery of an order's signer (default: `keeper/src/sigcheck`'s, native). */
+  readonly recoverSigner?: (
+    order: Order,
+    signature: Hex,
+    domain: ExchangeDomainParameters,
+  ) => Promise<Address | undefined>;
   /**
-   * A cheap signature check run before anything else (no account queue, no chain reads): false
-   * when the signature is certainly not the maker's (an EOA whose ECDSA signature recovers to
-   * someone else). The risk check still checks every signature; this only keeps unsigned orders
-   * from costing chain reads or queueing behind the account they name.
+   * Whether an account has code, so that a contract wallet (ERC-1271) may have signed for it: an
+   * order whose ECDSA signature is not its maker's is refused at once when this says no. Absent:
+   * the risk check decides (it reads the code too).
    */
-  readonly precheckSignature?: (signed: SignedOrder) => Promise<boolean>;
+  readonly hasCode?: (account: Address) => Promise<boolean>;
+  /**
+   * Brings the cached chain facts to the chain's head; resolves true when they moved (or could not
+   * be confirmed). A refusal that rests on a cached fact is checked again when they did.
+   */
+  readonly freshen?: () => Promise<boolean>;
+  /** Per market: the least lots and notional (quote atoms at the order's limit price) an order may have. */
+  readonly minimums?: ReadonlyMap<bigint, { readonly lots?: bigint; readonly notional?: bigint }>;
+  /**
+   * The settlement backlog's bounds: orders that would take are refused (`SETTLEMENT_BACKLOG`) while
+   * this many fills are pending, or this many of them taken by the order's maker. Resting orders
+   * are still accepted. Absent: unbounded.
+   */
+  readonly backlog?: {
+    readonly maxPendingFills: number;
+    readonly maxPendingFillsPerAccount: number;
+    /** Seconds a refused taker is told to wait (default: 1 + one second per batch of 50 pending fills). */
+    readonly retryAfterSeconds?: (pending: number) => number;
+  };
+  /** How many refusals are remembered, and for how long (default 10,000, 10 minutes). */
+  readonly refusals?: { readonly max: number; readonly ttlMs: number };
 }
 
 /** How settlement's skip of a fill is answered: which order was at fault, and whether to match again. */
@@ -124,8 +162,8 @@ const BOOK_REJECT_CODE: Readonly<Record<RejectReason, RejectCode>> = {
   "invalid-seq": "INVALID_ORDER",
 };
 
-/** Refusals that are answered but not stored or published: the maker did not sign it, or it is malformed. */
-const NOT_RECORDED: ReadonlySet<string> = new Set([
+/** Refusals that are answered and forgotten: the maker did not sign it, or it is malformed. */
+const NOT_REMEMBERED: ReadonlySet<string> = new Set([
   "BAD_SIGNATURE",
   "SIGNATURE_REJECTED",
   "INVALID_ORDER",
@@ -134,15 +172,39 @@ const NOT_RECORDED: ReadonlySet<string> = new Set([
   "ZERO_PRICE",
 ]);
 
+/**
+ * Refusals that rest on a chain fact the keeper caches for a block (a balance, a nonce floor, a
+ * cancellation, …): confirmed against the chain's head before they are given.
+ */
+const CACHED_FACT: ReadonlySet<RejectCode> = new Set<RejectCode>([
+  RiskCode.PAUSED,
+  RiskCode.SIGNATURE_REJECTED,
+  RiskCode.EXPIRED,
+  RiskCode.NONCE_BELOW_FLOOR,
+  RiskCode.CANCEL_AFTER_PASSED,
+  RiskCode.CANCELLED,
+  RiskCode.NONCE_USED_UP,
+  RiskCode.MAX_FEE_TOO_LOW,
+  RiskCode.MARKET_HALTED,
+  RiskCode.NO_REFERENCE_PRICE,
+  RiskCode.PRICE_OUTSIDE_BAND,
+  RiskCode.VELOCITY_LIMIT,
+  RiskCode.WINDOW_LIMIT,
+  RiskCode.INSUFFICIENT_BALANCE,
+]);
+
 /** `validateOrder` problems that the risk check reports with its own codes. */
 const LEFT_TO_RISK: ReadonlySet<string> = new Set(["ZERO", "UNKNOWN_FLAGS", "CONFLICTING_FLAGS", "BAD_CHECKSUM"]);
 
 const isLive = (o: StoredOrder) => o.status === "open" || o.status === "partially-filled";
 
+/** Events of one state change, held until its commit and published in order right after it. */
+type Outbox = [keyof EngineEvents, EngineEvents[keyof EngineEvents][0]][];
+
 export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly books = new Map<bigint, OrderBook>();
-  /** The signed orders resting in the books, by hash (the fields a reservation needs, without a query). */
-  private readonly resting = new Map<Hex, Order>();
+  /** The signed orders resting in the books (the fields a reservation needs, without a query), with their expiries. */
+  private readonly resting = new RestingOrders();
   /** One promise chain per account: its orders are checked and placed in arrival order. */
   private readonly accountQueues = new Map<string, Promise<unknown>>();
   private readonly store: Store;
@@ -151,12 +213,12 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly readContext: ReadRiskContext;
   private readonly clock: () => number;
   private readonly log: Logger;
+  private readonly refusals: RecentRefusals;
   private stopped = false;
   private failed = false;
   private readonly maxOpenOrders: number;
-  private readonly precheckSignature: EngineOptions["precheckSignature"];
 
-  private constructor(options: EngineOptions) {
+  private constructor(private readonly options: EngineOptions) {
     super();
     this.store = options.store;
     this.exchangeDomain = options.domain;
@@ -164,7 +226,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     this.clock = options.clock ?? Date.now;
     this.log = options.log ?? silentLogger;
     this.maxOpenOrders = options.maxOpenOrdersPerAccount ?? 1000;
-    this.precheckSignature = options.precheckSignature;
+    this.refusals = new RecentRefusals(options.refusals?.max ?? 10_000, options.refusals?.ttlMs ?? 600_000);
   }
 
   /**
@@ -221,12 +283,26 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return hashOrder({ order, domain: this.exchangeDomain });
   }
 
+  /** A refusal the engine still remembers (refusals are never stored). */
+  recentRefusal(hash: Hex): RecentRefusal | undefined {
+    return this.refusals.get(hash, this.clock());
+  }
+
   /**
-   * Takes a signed order: checks it against the chain and the keeper's own state, matches it, and
-   * commits everything to the store before answering. A refused order is stored as `rejected` with
-   * its code (unless it is malformed, a duplicate, or its market is not served).
+   * Checks a signed order and places it: `prepare`, then `place`. Answers `{ ok: true, hash,
+   * status, filledLots, remainingLots, trades }` once the store has committed it, or a refusal with
+   * a stable code.
    */
   async submit(signed: SignedOrder): Promise<SubmitResult> {
+    const prepared = await this.prepare(signed);
+    return prepared.ok ? this.place(prepared) : prepared;
+  }
+
+  /**
+   * Everything that needs no chain read: the order's shape, its market, its hash, whether its ECDSA
+   * signature is its maker's, and whether the keeper knows the maker. Queues nothing.
+   */
+  async prepare(signed: SignedOrder): Promise<PreparedOrder> {
     if (this.stopped) return { ok: false, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
     // Only what makes the order unencodable stops here; a zero size or price and bad flags get the
     // risk check's finer codes (ZERO_LOTS, ZERO_PRICE, INVALID_FLAGS).
@@ -244,10 +320,24 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         message: `market ${order.marketId} is not served by this keeper (it serves ${this.markets.join(", ")})`,
       };
     }
-    if (
-      this.precheckSignature !== undefined &&
-      !(await this.precheckSignature({ order, signature: signed.signature }))
-    ) {
+    const recover = this.options.recoverSigner ?? recoverOrderSigner;
+    const signer = await recover(order, signed.signature, this.exchangeDomain);
+    return {
+      ok: true,
+      hash,
+      order,
+      signature: signed.signature,
+      signedByMaker: signer !== undefined && isAddressEqual(signer, order.maker),
+      knownAccount: this.countResting(order.maker) > 0 || this.store.knowsAccount(order.maker),
+    };
+  }
+
+  /** The risk check, the book and the store for a prepared order (see `submit`). */
+  async place(prepared: Extract<PreparedOrder, { ok: true }>): Promise<SubmitResult> {
+    const { hash, order } = prepared;
+    if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
+    // An EOA whose signature recovers to someone else: refused before any queue or chain read.
+    if (!prepared.signedByMaker && this.options.hasCode !== undefined && !(await this.options.hasCode(order.maker))) {
       return {
         ok: false,
         hash,
@@ -255,91 +345,148 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         message: `The signature does not recover to the maker ${order.maker}.`,
       };
     }
-    return this.serially(order.maker, () => this.checkAndPlace(hash, { order, signature: signed.signature }));
+    return this.serially(order.maker, () => this.checkAndPlace(prepared));
   }
 
-  private async checkAndPlace(hash: Hex, signed: SignedOrder): Promise<SubmitResult> {
-    const { order, signature } = signed;
+  private async checkAndPlace(prepared: Extract<PreparedOrder, { ok: true }>): Promise<SubmitResult> {
+    const { hash, order, signature } = prepared;
     if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
-    // A refused order may come again (its maker may have deposited since); any other is a duplicate.
-    const previous = this.store.orderStatus(hash);
-    if (previous !== undefined && previous !== "rejected") {
+    if (this.store.orderStatus(hash) !== undefined) {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
     }
-    const replacesRejected = previous === "rejected";
-    let resting = 0;
-    for (const b of this.books.values()) resting += b.countOf(order.maker);
+    const minimum = this.options.minimums?.get(order.marketId);
+    if (minimum?.lots !== undefined && order.lots < minimum.lots) {
+      return this.reject(
+        hash,
+        order,
+        EngineCode.ORDER_TOO_SMALL,
+        `Market ${order.marketId} takes orders of at least ${minimum.lots} lots; this one is for ${order.lots}.`,
+      );
+    }
+    const resting = this.countResting(order.maker);
     if (resting >= this.maxOpenOrders) {
       return this.reject(
         hash,
-        signed,
+        order,
         EngineCode.TOO_MANY_OPEN_ORDERS,
         `${order.maker} has ${resting} resting orders, the most this keeper holds for one account; cancel some first`,
-        replacesRejected,
       );
     }
-    const openOrders = this.reservingOrdersOf(order.maker);
-    let context: RiskContext;
-    try {
-      context = await this.readContext(signed, { chainId: this.exchangeDomain.chainId, openOrders });
-    } catch (error) {
-      this.log.warn({ hash, err: String(error) }, "risk check could not read the chain");
+    const signed = { order, signature };
+    let context = await this.readRisk(hash, signed);
+    if (context === undefined) {
       return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: "the chain could not be read; try again" };
     }
-    const decision = await checkOrder(order, signature, context);
-    if (!decision.ok) return this.reject(hash, signed, decision.code, decision.message, replacesRejected);
-    // The risk read awaited: the store may have taken this hash meanwhile (same order sent twice at once
-    // cannot happen — the account queue serialises it — but a stop can have come).
+    let decision = await checkOrder(order, signature, context);
+    // A refusal from a fact cached for a block is confirmed against the head: a deposit mined since
+    // (a trader resubmitting as soon as its receipt arrived) must not be refused from a stale balance.
+    if (!decision.ok && CACHED_FACT.has(decision.code) && this.options.freshen !== undefined) {
+      const moved = await this.options.freshen().catch(() => true);
+      if (moved) {
+        context = await this.readRisk(hash, signed);
+        if (context === undefined) {
+          return {
+            ok: false,
+            hash,
+            code: EngineCode.CHAIN_UNAVAILABLE,
+            message: "the chain could not be read; try again",
+          };
+        }
+        decision = await checkOrder(order, signature, context);
+      }
+    }
+    if (!decision.ok) return this.reject(hash, order, decision.code, decision.message);
+    const notional = order.lots * order.priceTicks * (context.market?.tickSize ?? 0n);
+    if (minimum?.notional !== undefined && notional < minimum.notional) {
+      return this.reject(
+        hash,
+        order,
+        EngineCode.ORDER_TOO_SMALL,
+        `Market ${order.marketId} takes orders worth at least ${minimum.notional} quote atoms; this one is worth ${notional}.`,
+      );
+    }
+    // The risk read awaited: a stop can have come.
     if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
 
     const book = this.books.get(order.marketId) as OrderBook;
+    const backlog = this.backlogRefusal(book, order);
+    if (backlog !== undefined) return { ok: false, hash, ...backlog };
     const placed = book.place({ ...toBookOrder({ hash, order }), lots: order.lots });
     if (placed.rejected !== undefined) {
-      return this.reject(
-        hash,
-        signed,
-        BOOK_REJECT_CODE[placed.rejected],
-        bookRejectMessage(placed.rejected),
-        replacesRejected,
-      );
+      return this.reject(hash, order, BOOK_REJECT_CODE[placed.rejected], bookRejectMessage(placed.rejected));
     }
     const at = this.clock();
-    const fills: NewFill[] = placed.fills.map((f) => ({
-      makerHash: f.makerId as Hex,
-      takerHash: hash,
-      priceTicks: f.priceTicks,
-      lots: f.lots,
-    }));
-    const durable = this.commitGrouped(() =>
-      this.store.acceptOrder({
-        hash,
-        order,
-        signature,
-        seq: placed.seq,
-        fills,
-        selfTradeCancelled: placed.selfTradeCancelled.map((o) => o.id as Hex),
-        rested: placed.rested,
-        at,
-        replacesRejected,
-      }),
-    );
-    // The feed sees the book as it is in memory, at once (deltas must follow the book's own order);
-    // the client's answer waits until the order is on disk.
-    const { trades, stored } = this.publishPlacement(hash, order, placed, at);
+    this.refusals.forget(hash);
+    let trades: TradeUpdate[] = [];
+    let stored: StoredOrder | undefined;
     try {
+      const { durable } = this.grouped((out) => {
+        const fillIds = this.store.acceptOrder({ order, signature, ...placementOf(hash, placed), at });
+        ({ trades, stored } = this.placed(hash, order, placed, fillIds, "accepted", at, out));
+      });
       await durable;
     } catch {
       return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper could not record the order" };
     }
+    const answer = stored as unknown as StoredOrder;
     // The answer is the order as it was accepted (a later order may have matched it since).
     return {
       ok: true,
       hash,
-      status: stored.status,
-      filledLots: stored.filledLots,
-      remainingLots: stored.remainingLots,
+      status: answer.status,
+      filledLots: answer.filledLots,
+      remainingLots: answer.remainingLots,
       trades,
     };
+  }
+
+  /** The risk context of an order, or undefined when the chain could not be read. */
+  private async readRisk(hash: Hex, signed: SignedOrder): Promise<RiskContext | undefined> {
+    try {
+      return await this.readContext(signed, {
+        chainId: this.exchangeDomain.chainId,
+        openOrders: this.reservingOrdersOf(signed.order.maker),
+      });
+    } catch (error) {
+      this.log.warn({ hash, err: String(error) }, "risk check could not read the chain");
+      return undefined;
+    }
+  }
+
+  /** Why an order that would take must wait for the backlog to shrink, if it must. */
+  private backlogRefusal(
+    book: OrderBook,
+    order: Order,
+  ): { code: RejectCode; message: string; retryAfterSeconds: number } | undefined {
+    const bounds = this.options.backlog;
+    if (bounds === undefined || (order.flags & POST_ONLY) !== 0n) return undefined;
+    const best = order.isBuy ? book.bestAsk() : book.bestBid();
+    const takes = best !== undefined && (order.isBuy ? best <= order.priceTicks : best >= order.priceTicks);
+    if (!takes) return undefined;
+    const pending = this.store.pendingFillCount();
+    const retryAfterSeconds = bounds.retryAfterSeconds?.(pending) ?? 1 + Math.ceil(pending / 50);
+    if (pending >= bounds.maxPendingFills) {
+      return {
+        code: EngineCode.SETTLEMENT_BACKLOG,
+        message: `${pending} fills are waiting for settlement (the bound is ${bounds.maxPendingFills}); orders that would take wait, resting ones are taken`,
+        retryAfterSeconds,
+      };
+    }
+    const own = this.store.pendingFillsTakenBy(order.maker);
+    if (own >= bounds.maxPendingFillsPerAccount) {
+      return {
+        code: EngineCode.SETTLEMENT_BACKLOG,
+        message: `${order.maker} has taken ${own} fills still waiting for settlement (the bound per account is ${bounds.maxPendingFillsPerAccount})`,
+        retryAfterSeconds,
+      };
+    }
+    return undefined;
+  }
+
+  private countResting(account: Address): number {
+    let resting = 0;
+    for (const b of this.books.values()) resting += b.countOf(account);
+    return resting;
   }
 
   /**
@@ -361,165 +508,221 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return [...byHash.values()];
   }
 
-  private reject(
-    hash: Hex,
-    signed: SignedOrder,
-    code: RejectCode,
-    message: string,
-    replacesRejected = false,
-  ): SubmitResult {
-    // An order its maker did not sign (or that is malformed) is answered and forgotten: stored, it
-    // would let anyone fill the database, and a victim's history, with orders naming the victim.
-    if (NOT_RECORDED.has(code)) return { ok: false, hash, code, message };
+  /** A refusal: answered, remembered a while in memory (never stored), published to the maker's feed. */
+  private reject(hash: Hex, order: Order, code: RejectCode, message: string): SubmitResult {
+    // An order its maker did not sign (or that is malformed) is answered and forgotten: remembered,
+    // it would let anyone fill the victim's history with orders naming the victim.
+    if (NOT_REMEMBERED.has(code)) return { ok: false, hash, code, message };
     const at = this.clock();
-    // A rejection changes nothing a restart needs: it is answered without waiting for the disk.
-    this.commitGrouped(() => this.store.rejectOrder({ hash, ...signed, reason: code, at, replacesRejected })).catch(
-      () => {},
-    );
-    this.emitOrder(hash, "rejected", at, { reason: code });
+    this.refusals.remember({ hash, order, code, message, at });
+    this.emit("order", {
+      account: order.maker,
+      hash,
+      marketId: order.marketId,
+      event: "rejected",
+      status: "rejected",
+      filledLots: 0n,
+      remainingLots: order.lots,
+      reason: code,
+      at,
+    });
     return { ok: false, hash, code, message };
   }
 
-  /** Publishes what `place` did: book levels, trades, and the order updates of everyone involved. */
-  private publishPlacement(
+  /**
+   * What one placement of `hash` did, for the feed: the in-memory resting set, book levels, trades,
+   * and the order updates of everyone involved. Reads the store's state right after the write.
+   */
+  private placed(
     hash: Hex,
     order: Order,
     placed: PlaceResult,
+    fillIds: readonly number[],
+    event: OrderEvent | undefined,
     at: number,
+    out: Outbox,
   ): { trades: TradeUpdate[]; stored: StoredOrder } {
     if (placed.rested) this.resting.set(hash, order);
     for (const f of placed.fills) if (f.makerRemainingLots === 0n) this.resting.delete(f.makerId as Hex);
     for (const o of placed.selfTradeCancelled) this.resting.delete(o.id as Hex);
-    this.emitBook(order.marketId, placed.levels, at);
-    // The fills were stored in order; their ids are the last ones of this order as taker.
-    const trades =
-      placed.fills.length === 0
-        ? []
-        : this.store
-            .fillsOfOrder(hash)
-            .slice(-placed.fills.length)
-            .map((f) => this.tradeOf(f, "matched", at));
-    for (const t of trades) this.emit("trade", t);
-    let stored = this.emitOrder(hash, "accepted", at) as StoredOrder;
-    for (const o of placed.selfTradeCancelled) this.emitOrder(o.id as Hex, "cancelled", at);
+    this.outBook(out, order.marketId, placed.levels, at);
+    const trades = fillIds.map((id) => this.tradeOf(this.store.getFill(id) as StoredFill, "matched", at));
+    for (const t of trades) out.push(["trade", t]);
+    let stored = this.outOrder(out, hash, event, at) as StoredOrder;
+    for (const o of placed.selfTradeCancelled) this.outOrder(out, o.id as Hex, "cancelled", at);
     for (const makerHash of new Set(placed.fills.map((f) => f.makerId as Hex)))
-      this.emitOrder(makerHash, undefined, at);
-    if (placed.fills.length > 0 || !placed.rested) stored = this.emitOrder(hash, undefined, at) as StoredOrder;
+      this.outOrder(out, makerHash, undefined, at);
+    if (event !== undefined && (placed.fills.length > 0 || !placed.rested)) {
+      stored = this.outOrder(out, hash, undefined, at) as StoredOrder;
+    }
     return { trades, stored };
   }
 
   /**
-   * Soft cancel: takes an order out of the book at once. `account`, when given, must be the
-   * order's maker (the API passes the signer of the cancel message). Fills already matched stay.
+   * Soft cancel of one order: takes it out of the book and cancels it in the store (durable when
+   * this returns). `account`, when given, must be the order's maker. Fills already matched stay.
    */
   cancel(hash: Hex, options: { account?: Address; reason?: string } = {}): CancelOutcome {
+    return this.committed((out) => this.cancelIn(hash, options, this.clock(), out));
+  }
+
+  /**
+   * Soft cancel of several orders in one commit (the API's signed `CancelOrders`): resolves, with
+   * each order's outcome, once the cancellations are on disk.
+   */
+  async cancelOrders(hashes: readonly Hex[], options: { account?: Address; reason?: string } = {}) {
+    const at = this.clock();
+    const { result, durable } = this.grouped((out) =>
+      hashes.map((hash) => ({ hash, outcome: this.cancelIn(hash, options, at, out) })),
+    );
+    await durable;
+    return result;
+  }
+
+  private cancelIn(hash: Hex, options: { account?: Address; reason?: string }, at: number, out: Outbox): CancelOutcome {
     const stored = this.store.getOrder(hash);
     if (stored === undefined) return "not-found";
     if (options.account !== undefined && getAddress(options.account) !== stored.order.maker) return "not-owner";
     if (!isLive(stored)) return "not-open";
-    this.pull(stored, options.reason ?? "soft-cancel", this.clock());
+    this.pull(stored, options.reason ?? "soft-cancel", at, out);
     return "cancelled";
   }
 
   /**
    * Soft-cancels every live order of `account` (in one market, or all) created at or before
-   * `createdUpTo` (ms): a replayed cancel-all never reaches orders placed after it was signed.
-   * Returns the hashes cancelled.
+   * `createdUpTo` (ms), in one commit; resolves with the hashes cancelled once that is on disk.
    */
-  cancelAll(account: Address, options: { marketId?: bigint; createdUpTo?: number; reason?: string } = {}): Hex[] {
+  async cancelAll(
+    account: Address,
+    options: { marketId?: bigint; createdUpTo?: number; reason?: string } = {},
+  ): Promise<Hex[]> {
     const at = this.clock();
+    const { result, durable } = this.grouped((out) => this.pullAccount(getAddress(account), options, at, out));
+    await durable;
+    return result;
+  }
+
+  private pullAccount(
+    account: Address,
+    options: { marketId?: bigint; createdUpTo?: number; reason?: string },
+    at: number,
+    out: Outbox,
+  ): Hex[] {
     const cancelled: Hex[] = [];
-    // One transaction (one fsync) for all of them.
-    this.commit(() =>
-      this.store.transaction(() => {
-        for (const o of this.store.liveOrdersOf(getAddress(account))) {
-          if (options.marketId !== undefined && o.order.marketId !== options.marketId) continue;
-          if (options.createdUpTo !== undefined && o.createdAt > options.createdUpTo) continue;
-          this.pull(o, options.reason ?? "soft-cancel-all", at);
-          cancelled.push(o.hash);
-        }
-      }),
-    );
+    for (const o of this.store.liveOrdersOf(account)) {
+      if (options.marketId !== undefined && o.order.marketId !== options.marketId) continue;
+      if (options.createdUpTo !== undefined && o.createdAt > options.createdUpTo) continue;
+      this.pull(o, options.reason ?? "soft-cancel-all", at, out);
+      cancelled.push(o.hash);
+    }
     return cancelled;
   }
 
   /**
-   * Cancels the resting orders whose `expiry` (unix seconds) is before `nowSeconds`: the chain
-   * would skip them. Returns how many. Call it as blocks arrive, with the block's timestamp.
+   * Cancels the resting orders whose `expiry` (unix seconds) is before `nowSeconds` — the chain
+   * would skip them — through the engine's index of expiries, in one commit. Resolves with how many
+   * once that is on disk. Call it as blocks arrive, with the block's timestamp.
    */
-  expire(nowSeconds: bigint): number {
+  async expire(nowSeconds: bigint): Promise<number> {
+    const expired = this.resting.expiredBefore(nowSeconds);
+    if (expired.length === 0) return 0;
     const at = this.clock();
-    let count = 0;
-    for (const [marketId] of this.books) {
-      for (const o of this.store.openOrders(marketId)) {
-        if (o.order.expiry >= nowSeconds) continue;
-        this.pull(o, "expired", at);
+    const { result, durable } = this.grouped((out) => {
+      let count = 0;
+      for (const hash of expired) {
+        const o = this.store.getOrder(hash);
+        if (o === undefined || !isLive(o)) {
+          this.resting.delete(hash);
+          continue;
+        }
+        this.pull(o, "expired", at, out);
         count++;
       }
-    }
-    return count;
+      return count;
+    });
+    await durable;
+    return result;
   }
 
   /**
-   * Settlement's report of one mined batch: settled and skipped fills, written to the store in one
-   * transaction (with the last reconciled block), then the book answers each skip (see
-   * `SKIP_POLICY`) and the updates are published.
+   * Settlement's report of one mined batch, or of fills it skipped itself: settled and skipped fills
+   * written, the culprits pulled, and each skip answered in the books (see `SKIP_POLICY`), all in
+   * one store transaction; the updates are published after it.
    */
   reconcile(batch: ReconcileBatch): void {
     const at = this.clock();
-    const skipped = batch.fills.flatMap((f) => (f.settled ? [] : [{ id: f.id, reason: f.reason }]));
-    const settled = batch.fills.flatMap((f) => (f.settled ? [f.id] : []));
-    this.commit(() => this.store.reconcile({ settled, skipped, lastReconciledBlock: batch.lastReconciledBlock, at }));
-    for (const id of settled) {
-      const fill = this.store.getFill(id) as StoredFill;
-      this.emit("trade", this.tradeOf(fill, "settled", at, batch));
-      for (const h of [fill.makerHash, fill.takerHash])
-        this.emitOrder(h, "settled", at, { fillId: id, txHash: batch.txHash });
-    }
-    for (const { id, reason } of skipped) this.answerSkip(this.store.getFill(id) as StoredFill, reason, batch, at);
+    this.committed((out) => {
+      const skipped = batch.fills.flatMap((f) => (f.settled ? [] : [{ id: f.id, reason: f.reason }]));
+      const settled = batch.fills.flatMap((f) => (f.settled ? [f.id] : []));
+      this.store.reconcile({ settled, skipped, lastReconciledBlock: batch.lastReconciledBlock, at });
+      // The culprits go once the skips gave their lots back (a filled culprit is live again by then).
+      for (const c of batch.culprits ?? []) {
+        const o = this.store.getOrder(c.hash);
+        if (o !== undefined && isLive(o)) this.pull(o, c.reason, at, out);
+      }
+      for (const id of settled) {
+        const fill = this.store.getFill(id) as StoredFill;
+        out.push(["trade", this.tradeOf(fill, "settled", at, batch)]);
+        for (const h of [fill.makerHash, fill.takerHash])
+          this.outOrder(out, h, "settled", at, { fillId: id, txHash: batch.txHash });
+      }
+      for (const { id, reason } of skipped) {
+        this.answerSkip(this.store.getFill(id) as StoredFill, reason, batch, at, out);
+      }
+    });
   }
 
-  private answerSkip(fill: StoredFill, reason: string, batch: ReconcileBatch, at: number): void {
-    // A keeper skip (`KEEPER_SIMULATION_<Error>`): settlement cancels the order the error named itself.
-    const policy = reason.startsWith("KEEPER_")
-      ? { pull: "none" as const }
+  private answerSkip(fill: StoredFill, reason: string, batch: ReconcileBatch, at: number, out: Outbox): void {
+    // A keeper skip (`KEEPER_SIMULATION_<Error>`): the order the error named came as a culprit.
+    const policy: SkipPolicy = reason.startsWith("KEEPER_")
+      ? { pull: "none" }
       : Object.hasOwn(SKIP_POLICY, reason)
         ? SKIP_POLICY[reason as keyof typeof SKIP_POLICY]
-        : { pull: "taker" as const };
-    this.emit("trade", this.tradeOf(fill, "skipped", at, batch, reason));
+        : { pull: "taker" };
+    out.push(["trade", this.tradeOf(fill, "skipped", at, batch, reason)]);
     const maker = this.store.getOrder(fill.makerHash) as StoredOrder;
     const taker = this.store.getOrder(fill.takerHash) as StoredOrder;
     const atFault = policy.pull === "maker" ? maker : policy.pull === "taker" ? taker : undefined;
-    this.log.info({ fillId: fill.id, reason, txHash: batch.txHash, pulled: atFault?.hash }, "fill skipped on-chain");
+    this.log.info(
+      { fillId: fill.id, reason, txHash: batch.txHash, pulled: atFault?.hash, neverSent: batch.neverSent === true },
+      batch.neverSent ? "fill skipped before sending" : "fill skipped on-chain",
+    );
+    const skippedUpdate = { reason, fillId: fill.id, txHash: batch.txHash };
+    // A fill that never reached the chain matches its taker again — when the cause is known and gone
+    // (a chain reason the pre-send check found, or a culprit the simulation named and pulled). A revert
+    // that bisection pinned on a taker group, with no culprit, could come back: that taker is put back.
+    const rematchTaker =
+      batch.neverSent === true && (!reason.startsWith("KEEPER_") || (batch.culprits?.length ?? 0) > 0);
 
-    if (policy.retry && isLive(maker) && isLive(taker)) {
+    if (policy.retry && isLive(maker) && isLive(taker) && !batch.neverSent) {
       // Match the same lots again for a later block: the orders' lots never went back to the book.
       // (An IOC or FOK taker is not live here: the chain treats it as used, so it cannot be retried.)
-      this.commit(() => this.store.recordFills([fill], at));
-      for (const o of [maker, taker])
-        this.emitOrder(o.hash, "skipped", at, { reason, fillId: fill.id, txHash: batch.txHash });
+      this.store.recordFills([fill], at);
+      for (const o of [maker, taker]) this.outOrder(out, o.hash, "skipped", at, skippedUpdate);
       return;
     }
     // The order at fault leaves first, so that the other one's lots never come back against it.
     for (const o of atFault === taker ? [taker, maker] : [maker, taker]) {
       if (o === atFault) {
-        if (policy.pullAccount) this.cancelAll(o.order.maker, { reason: `account-${reason}` });
-        if (isLive(this.store.getOrder(o.hash) as StoredOrder)) this.pull(o, `skipped-${reason}`, at);
+        if (policy.pullAccount) this.pullAccount(o.order.maker, { reason: `account-${reason}` }, at, out);
+        const now = this.store.getOrder(o.hash) as StoredOrder;
+        if (isLive(now)) this.pull(now, `skipped-${reason}`, at, out);
+      } else if (o === taker && rematchTaker) {
+        this.rematch(o.hash, at, out);
       } else {
-        this.giveBack(o, at);
+        this.giveBack(o.hash, at, out);
       }
-      this.emitOrder(o.hash, "skipped", at, { reason, fillId: fill.id, txHash: batch.txHash });
+      this.outOrder(out, o.hash, "skipped", at, skippedUpdate);
     }
   }
 
-  /** The store has given `lots` back to `o`: put them back in the book too (at its time priority). */
   /**
-   * The store has given lots back to `before`: bring the book to what the store now says rests of
+   * The store has given lots back to an order: bring the book to what the store now says rests of
    * it (at its time priority). Synced, not added: when one batch skips two fills of the same order,
    * the store has both already, and the second call must add nothing more.
    */
-  private giveBack(before: StoredOrder, at: number): void {
-    const o = this.store.getOrder(before.hash) as StoredOrder;
+  private giveBack(hash: Hex, at: number, out: Outbox): void {
+    const o = this.store.getOrder(hash) as StoredOrder;
     if (!isLive(o)) return; // IOC/FOK remainder, or cancelled meanwhile: nothing rests.
     const book = this.books.get(o.order.marketId);
     if (book === undefined) return;
@@ -529,59 +732,94 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         const change = book.increase(o.hash, o.remainingLots - inBook) as NonNullable<
           ReturnType<OrderBook["increase"]>
         >;
-        this.emitBook(o.order.marketId, change.levels, at);
+        this.outBook(out, o.order.marketId, change.levels, at);
       }
       return;
     }
     const restored = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });
     if (restored.rejected === undefined) {
       this.resting.set(o.hash, o.order);
-      this.emitBook(o.order.marketId, restored.levels, at);
+      this.outBook(out, o.order.marketId, restored.levels, at);
       return;
     }
     // It would cross what arrived since: rather than match it again unasked, it is cancelled.
-    this.commit(() => this.store.cancelOrder(o.hash, `restore-${restored.rejected}`, at));
-    this.emitOrder(o.hash, "cancelled", at);
-  }
-
-  /** Takes a live order out of the book and cancels it in the store. */
-  private pull(o: StoredOrder, reason: string, at: number): void {
-    const book = this.books.get(o.order.marketId);
-    const change = book?.cancel(o.hash);
-    this.resting.delete(o.hash);
-    this.commit(() => this.store.cancelOrder(o.hash, reason, at));
-    if (change !== undefined) this.emitBook(o.order.marketId, change.levels, at);
-    this.emitOrder(o.hash, "cancelled", at);
-  }
-
-  private commit<T>(write: () => T): T {
-    try {
-      return write();
-    } catch (error) {
-      throw this.fail(error);
-    }
+    this.store.cancelOrder(o.hash, `restore-${restored.rejected}`, at);
+    this.outOrder(out, o.hash, "cancelled", at);
   }
 
   /**
-   * Writes through the store's group commit: one fsync for every order of a burst. The returned
-   * promise resolves once the write is on disk; a failed write or commit is fatal, as in `commit`.
+   * A taker whose fill never reached the chain: what it has left is matched against the book again
+   * at once (an IOC or FOK is not over: the chain never saw it); what a plain order does not fill
+   * rests, at a new time priority. An order still resting only gets its lots back.
    */
-  private commitGrouped(write: () => void): Promise<void> {
-    let durable: Promise<void>;
-    try {
-      durable = this.store.grouped(write).durable;
-    } catch (error) {
-      return Promise.reject(this.fail(error));
+  private rematch(hash: Hex, at: number, out: Outbox): void {
+    const o = this.store.getOrder(hash) as StoredOrder;
+    const book = this.books.get(o.order.marketId);
+    if (!isLive(o) || book === undefined) return;
+    if (book.get(hash) !== undefined) return this.giveBack(hash, at, out);
+    const placed = book.place({ ...toBookOrder(o), lots: o.remainingLots });
+    if (placed.rejected !== undefined) {
+      this.store.cancelOrder(hash, `rematch-${placed.rejected}`, at);
+      this.outOrder(out, hash, "cancelled", at);
+      return;
     }
-    return durable.catch((error: unknown) => {
+    const fillIds = this.store.rematch({ ...placementOf(hash, placed), at });
+    this.placed(hash, o.order, placed, fillIds, undefined, at, out);
+  }
+
+  /** Takes a live order out of the book and cancels it in the store (in the current state change). */
+  private pull(o: StoredOrder, reason: string, at: number, out: Outbox): void {
+    const book = this.books.get(o.order.marketId);
+    const change = book?.cancel(o.hash);
+    this.resting.delete(o.hash);
+    this.store.cancelOrder(o.hash, reason, at);
+    if (change !== undefined) this.outBook(out, o.order.marketId, change.levels, at);
+    this.outOrder(out, o.hash, "cancelled", at);
+  }
+
+  /**
+   * One state change through the store's group commit: `write` runs now (its store writes in the
+   * open group); its events are published right after the group commits. The promise resolves
+   * once it is on disk; a failed write or commit is fatal.
+   */
+  private grouped<T>(write: (out: Outbox) => T): { result: T; durable: Promise<void> } {
+    const out: Outbox = [];
+    let handle: { result: T; durable: Promise<void> };
+    try {
+      handle = this.store.grouped(
+        () => write(out),
+        () => this.publish(out),
+      );
+    } catch (error) {
+      throw this.fail(error);
+    }
+    const durable = handle.durable.catch((error: unknown) => {
       throw this.fail(error);
     });
+    return { result: handle.result, durable };
+  }
+
+  /** One state change in a standalone transaction (durable when it returns); its events published right after. */
+  private committed<T>(write: (out: Outbox) => T): T {
+    const out: Outbox = [];
+    let result: T;
+    try {
+      result = this.store.transaction(() => write(out));
+    } catch (error) {
+      throw this.fail(error);
+    }
+    this.publish(out);
+    return result;
+  }
+
+  private publish(out: Outbox): void {
+    for (const [name, payload] of out) this.emit(name, payload as never);
   }
 
   /** Stops the engine after a store failure and emits `fatal` (once). */
   private fail(error: unknown): Error {
     const fatal = error instanceof Error ? error : new Error(String(error));
-    if (!this.stopped || !this.failed) {
+    if (!this.failed) {
       this.failed = true;
       this.stopped = true;
       this.log.error({ err: fatal.message }, "store write failed: the engine stops");
@@ -604,12 +842,13 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return next;
   }
 
-  private emitBook(marketId: bigint, levels: readonly LevelChange[], at: number): void {
-    if (levels.length > 0) this.emit("book", { marketId, levels, at });
+  private outBook(out: Outbox, marketId: bigint, levels: readonly LevelChange[], at: number): void {
+    if (levels.length > 0) out.push(["book", { marketId, levels, at } satisfies BookUpdate]);
   }
 
-  /** Emits an order's current state; `event` defaults to what its status says. */
-  private emitOrder(
+  /** Queues an order's current state (read now from the store); `event` defaults to what its status says. */
+  private outOrder(
+    out: Outbox,
     hash: Hex,
     event: OrderEvent | undefined,
     at: number,
@@ -628,7 +867,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
               ? "rejected"
               : "accepted";
     const reason = extra.reason ?? o.reason;
-    this.emit("order", {
+    const update: OrderUpdate = {
       account: o.order.maker,
       hash,
       marketId: o.order.marketId,
@@ -640,7 +879,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       ...(extra.fillId === undefined ? {} : { fillId: extra.fillId }),
       ...(extra.txHash === undefined ? {} : { txHash: extra.txHash }),
       at,
-    });
+    };
+    out.push(["order", update]);
     return o;
   }
 
@@ -680,6 +920,23 @@ function toBookOrder(o: { hash: Hex; order: Order }) {
     isBuy: o.order.isBuy,
     priceTicks: o.order.priceTicks,
     flags: Number(o.order.flags),
+  };
+}
+
+/** What the store records of one `book.place` of the order `hash`. */
+function placementOf(hash: Hex, placed: PlaceResult) {
+  const fills: NewFill[] = placed.fills.map((f) => ({
+    makerHash: f.makerId as Hex,
+    takerHash: hash,
+    priceTicks: f.priceTicks,
+    lots: f.lots,
+  }));
+  return {
+    hash,
+    seq: placed.seq,
+    fills,
+    selfTradeCancelled: placed.selfTradeCancelled.map((o) => o.id as Hex),
+    rested: placed.rested,
   };
 }
 

@@ -5,6 +5,7 @@
  * engine clock's milliseconds.
  */
 import type { Address, Hex } from "viem";
+import type { Order } from "../../../sdk/src";
 import type { LevelChange } from "../book";
 import type { RiskCode } from "../risk";
 import type { OrderStatus } from "../store";
@@ -25,6 +26,10 @@ export const EngineCode = {
   CHAIN_UNAVAILABLE: "CHAIN_UNAVAILABLE",
   /** The engine is stopping (or stopped after a fatal store error) and takes no orders. */
   STOPPED: "STOPPED",
+  /** The order is below its market's minimum size or notional (`minimums` in the config): its fill could not pay for its gas. */
+  ORDER_TOO_SMALL: "ORDER_TOO_SMALL",
+  /** The order would take while the settlement backlog (or the account's share of it) is full: try again after `Retry-After`. */
+  SETTLEMENT_BACKLOG: "SETTLEMENT_BACKLOG",
 } as const;
 export type EngineCode = (typeof EngineCode)[keyof typeof EngineCode];
 
@@ -106,7 +111,42 @@ export type SubmitResult =
       /** The matches this order made as taker, at once. */
       readonly trades: readonly TradeUpdate[];
     }
-  | { readonly ok: false; readonly hash?: Hex; readonly code: RejectCode; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly hash?: Hex;
+      readonly code: RejectCode;
+      readonly message: string;
+      /** For `SETTLEMENT_BACKLOG`: when to try again. */
+      readonly retryAfterSeconds?: number;
+    };
+
+/**
+ * An order checked for everything that needs no chain read (`Engine.prepare`): its shape, its
+ * market, its hash, and whether its ECDSA signature is its maker's. What the API charges budgets
+ * on before any chain read: a signed order to its maker, anything else to the sender's address, an
+ * account the keeper has never accepted an order from to the sender's budget of new accounts.
+ */
+export type PreparedOrder =
+  | {
+      readonly ok: true;
+      readonly hash: Hex;
+      readonly order: Order;
+      readonly signature: Hex;
+      /** The signature recovers to the maker (ECDSA). Otherwise only a contract wallet (ERC-1271) can have signed it. */
+      readonly signedByMaker: boolean;
+      /** The keeper has accepted an order of this maker before. */
+      readonly knownAccount: boolean;
+    }
+  | Extract<SubmitResult, { ok: false }>;
+
+/** A refusal the engine remembers for a while (nothing refused is stored): what `GET /v1/orders/{hash}` can still say. */
+export interface RecentRefusal {
+  readonly hash: Hex;
+  readonly order: Order;
+  readonly code: RejectCode;
+  readonly message: string;
+  readonly at: number;
+}
 
 /** The result of a soft cancel of one order. */
 export type CancelOutcome = "cancelled" | "not-found" | "not-open" | "not-owner";
@@ -116,9 +156,19 @@ export type FillOutcome =
   | { readonly id: number; readonly settled: true }
   | { readonly id: number; readonly settled: false; readonly reason: string };
 
-/** What `reconcile` takes: the outcomes of the fills of one mined transaction. */
+/** What `reconcile` takes: the outcomes of the fills of one mined transaction, or of fills the keeper skipped itself. */
 export interface ReconcileBatch {
   readonly fills: readonly FillOutcome[];
+  /**
+   * The fills never reached the chain (the keeper's own skip, before sending): an IOC or FOK taker
+   * is not over, and a taker not at fault is matched again at once rather than put back.
+   */
+  readonly neverSent?: boolean;
+  /**
+   * Orders the keeper blames (a simulation's named order): pulled once the skips have given their
+   * lots back, before anything is matched again, so that nothing is matched against them again.
+   */
+  readonly culprits?: readonly { readonly hash: Hex; readonly reason: string }[];
   /** The mined transaction; absent for fills the keeper skipped itself (its simulation blamed them). */
   readonly txHash?: Hex;
   readonly blockNumber?: bigint;

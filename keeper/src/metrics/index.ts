@@ -10,7 +10,17 @@ import type { Engine } from "../engine";
 import type { Store } from "../store";
 
 /** What a settlement batch came to. */
-export type BatchOutcome = "sent" | "settled" | "skipped" | "reverted" | "replaced" | "dropped";
+export type BatchOutcome = "sent" | "settled" | "skipped" | "reverted" | "replaced" | "replacement-capped" | "dropped";
+
+/** Health figures read at scrape time (`watchHealth`). */
+export interface HealthFigures {
+  /** The keeper account's ETH balance, in wei (undefined: not read yet). */
+  readonly keeperBalanceWei?: bigint;
+  /** Whether a batch is stuck at the fee caps. */
+  readonly settlementStuck: boolean;
+  /** How many blocks the cached chain facts are behind the chain. */
+  readonly chainFactsBehindBlocks: bigint;
+}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -26,6 +36,7 @@ export class Metrics {
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
   private engine?: Engine;
   private store?: Store;
+  private health?: () => HealthFigures;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -63,12 +74,37 @@ export class Metrics {
       help: "Matched fills not yet in a settlement batch",
       registers,
       collect() {
-        if (self.store !== undefined) this.set(self.store.pendingFills().length);
+        if (self.store !== undefined) this.set(self.store.pendingFillCount());
+      },
+    });
+    new Gauge({
+      name: "crossbook_keeper_balance_wei",
+      help: "The keeper account's ETH balance (wei), read by settlement each block",
+      registers,
+      collect() {
+        const balance = self.health?.().keeperBalanceWei;
+        if (balance !== undefined) this.set(Number(balance));
+      },
+    });
+    new Gauge({
+      name: "crossbook_settlement_stuck",
+      help: "1 while a batch cannot be replaced within the fee caps (see the replacement-capped outcome)",
+      registers,
+      collect() {
+        if (self.health !== undefined) this.set(self.health().settlementStuck ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "crossbook_chain_facts_behind_blocks",
+      help: "How many blocks the keeper's cached chain facts are behind the chain",
+      registers,
+      collect() {
+        if (self.health !== undefined) this.set(Number(self.health().chainFactsBehindBlocks));
       },
     });
     this.batches = new Counter({
       name: "crossbook_batches_total",
-      help: "Settlement batches by outcome (sent, settled, skipped, reverted, replaced, dropped)",
+      help: "Settlement batches by outcome (sent, settled, skipped, reverted, replaced, replacement-capped, dropped)",
       labelNames: ["outcome"],
       registers,
     });
@@ -108,6 +144,11 @@ export class Metrics {
   watch(engine: Engine, store: Store): void {
     this.engine = engine;
     this.store = store;
+  }
+
+  /** Reads the keeper's balance, a stuck batch and the chain facts' lag from `figures` at scrape time. */
+  watchHealth(figures: () => HealthFigures): void {
+    this.health = figures;
   }
 
   orderAccepted(marketId: bigint): void {

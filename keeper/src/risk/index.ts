@@ -1,6 +1,12 @@
 /** The keeper's pre-trade risk check. See keeper/README.md, "Risk". */
 export { checkOrder, recoversToMaker } from "./check";
 export { readRiskContext, readRiskContextFrom, type KeeperRiskState } from "./chain";
-export { CachedChainReads, directReads, type CachedChainReadsOptions, type RiskReads } from "./reads";
+export {
+  CachedChainReads,
+  directReads,
+  type CachedChainReadsOptions,
+  type ChainFactsHealth,
+  type RiskReads,
+} from "./reads";
 export { feeBpsOf, orderReservation, reservedByOpenOrders } from "./reservation";
 export * from "./types";

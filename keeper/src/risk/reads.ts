@@ -105,10 +105,27 @@ export interface CachedChainReadsOptions {
   logChunk?: bigint;
 }
 
+/** How current the cached facts are, for readiness and metrics. */
+export interface ChainFactsHealth {
+  /** The last block whose facts (and `OrderCancelled` events) the cache holds, after a sync that succeeded. */
+  readonly syncedBlock: bigint | undefined;
+  /** The latest block the node reported. */
+  readonly headBlock: bigint | undefined;
+  /** `headBlock - syncedBlock`: how far the cache is behind the chain. */
+  readonly behindBlocks: bigint;
+  /** The last sync failed: facts are read from the chain, uncached, until one succeeds. */
+  readonly failing: boolean;
+}
+
 /**
  * The keeper's reads: per-block memos over `directReads`, and nonce fill state from the keeper's
  * own knowledge plus `OrderCancelled` events. Call `sync()` as blocks arrive (the keeper's block
  * watcher does): it moves the memo to the new block and reads the block's cancellations.
+ *
+ * A sync that fails (a provider's `eth_getLogs` range limit, a node that stopped answering)
+ * invalidates the cache: until a sync succeeds, every fact is read from the chain when asked (and
+ * a nonce's fill state too, since cancellations may be missing), and `health()` says how far behind
+ * the cache is. A failing `eth_getLogs` halves the block range it asks for, down to one block.
  */
 export class CachedChainReads implements RiskReads {
   private readonly direct: RiskReads;
@@ -118,6 +135,11 @@ export class CachedChainReads implements RiskReads {
   /** The last block whose `OrderCancelled` events are in `cancelled`. */
   private eventsUpTo: bigint;
   private syncing: Promise<void> | undefined;
+  private chunk: bigint;
+  private head: bigint | undefined;
+  /** The latest block of a sync that succeeded. */
+  private syncedBlock: bigint | undefined;
+  private failing = false;
   readonly recoverSigner?: RiskReads["recoverSigner"];
 
   constructor(
@@ -127,36 +149,91 @@ export class CachedChainReads implements RiskReads {
   ) {
     this.direct = directReads(client, exchange);
     this.eventsUpTo = options.startBlock - 1n;
+    this.chunk = options.logChunk ?? 10_000n;
     if (options.recoverSigner !== undefined) this.recoverSigner = options.recoverSigner;
   }
 
   /**
    * Moves to the chain's latest block: reads its `OrderCancelled` events (all of them since the
    * last sync, in chunks) and, if the block is new, drops the memo. Concurrent calls share one run.
+   * A failure drops the memo too, and is thrown.
    */
   sync(): Promise<void> {
     this.syncing ??= this.doSync().finally(() => (this.syncing = undefined));
     return this.syncing;
   }
 
+  /**
+   * Brings the facts to the chain's head (`sync`) and says whether they moved: a refusal that rests
+   * on a cached fact is confirmed this way before it is given (one `eth_blockNumber` when nothing
+   * changed).
+   */
+  async refresh(): Promise<boolean> {
+    const before = this.block?.number;
+    const wasFailing = this.failing;
+    await this.sync();
+    return wasFailing || this.block?.number !== before;
+  }
+
+  /** How current the cache is. */
+  health(): ChainFactsHealth {
+    const behind =
+      this.head !== undefined && this.syncedBlock !== undefined && this.head > this.syncedBlock
+        ? this.head - this.syncedBlock
+        : 0n;
+    return { syncedBlock: this.syncedBlock, headBlock: this.head, behindBlocks: behind, failing: this.failing };
+  }
+
+  /** A head the caller saw (the keeper's block watcher): how far behind the cache is counts from it too. */
+  observeHead(block: bigint): void {
+    if (this.head === undefined || block > this.head) this.head = block;
+  }
+
+  /** The block the cached facts are of (the latest synced), and its timestamp. */
+  get currentBlock(): { number: bigint; timestamp: bigint } | undefined {
+    return this.block;
+  }
+
+  /** Whether an `OrderCancelled` event the keeper has read cancelled `(maker, nonce)`. */
+  cancelledOnChain(maker: Address, nonce: bigint): boolean {
+    return this.cancelled.has(nonceKey(maker, nonce));
+  }
+
   private async doSync(): Promise<void> {
-    const latest = await getBlockNumber(this.client, { cacheTime: 0 });
-    const chunk = this.options.logChunk ?? 10_000n;
-    while (this.eventsUpTo < latest) {
-      const fromBlock = this.eventsUpTo + 1n;
-      const toBlock = fromBlock + chunk - 1n < latest ? fromBlock + chunk - 1n : latest;
-      const logs = await getLogs(this.client, { address: this.exchange, event: ORDER_CANCELLED, fromBlock, toBlock });
-      for (const log of logs) this.cancelled.add(nonceKey(log.args.maker as Address, log.args.nonce as bigint));
-      this.eventsUpTo = toBlock;
-    }
-    if (this.block?.number !== latest) {
-      const header = await getBlock(this.client, { blockNumber: latest });
+    try {
+      const latest = await getBlockNumber(this.client, { cacheTime: 0 });
+      if (this.head === undefined || latest > this.head) this.head = latest;
+      while (this.eventsUpTo < latest) {
+        const fromBlock = this.eventsUpTo + 1n;
+        const toBlock = fromBlock + this.chunk - 1n < latest ? fromBlock + this.chunk - 1n : latest;
+        let logs;
+        try {
+          logs = await getLogs(this.client, { address: this.exchange, event: ORDER_CANCELLED, fromBlock, toBlock });
+        } catch (error) {
+          // A provider's range limit: ask for half as many blocks next time.
+          if (this.chunk > 1n) this.chunk /= 2n;
+          throw error;
+        }
+        for (const log of logs) this.cancelled.add(nonceKey(log.args.maker as Address, log.args.nonce as bigint));
+        this.eventsUpTo = toBlock;
+      }
+      if (this.block?.number !== latest || this.failing) {
+        const header = await getBlock(this.client, { blockNumber: latest });
+        this.memo.clear();
+        this.block = { number: latest, timestamp: header.timestamp };
+      }
+      this.failing = false;
+      this.syncedBlock = latest;
+    } catch (error) {
+      // Whatever the memo holds may be older than the chain now: forget it, read afresh until a sync succeeds.
       this.memo.clear();
-      this.block = { number: latest, timestamp: header.timestamp };
+      this.failing = true;
+      throw error;
     }
   }
 
   private cached<T>(key: string, read: () => Promise<T>): Promise<T> {
+    if (this.failing) return read();
     let value = this.memo.get(key) as Promise<T> | undefined;
     if (value === undefined) {
       value = read();
@@ -201,12 +278,14 @@ export class CachedChainReads implements RiskReads {
   }
   async timestamp() {
     if (this.block === undefined) await this.sync();
+    if (this.failing) return this.direct.timestamp();
     return (this.block as { timestamp: bigint }).timestamp;
   }
   async filled(maker: Address, nonce: bigint) {
     if (this.block === undefined) await this.sync();
     if (this.cancelled.has(nonceKey(maker, nonce))) return MAX_UINT64;
-    if (!this.options.nonceSeen(maker, nonce)) return 0n;
+    // Cancellations may be missing while syncs fail: ask the chain.
+    if (!this.failing && !this.options.nonceSeen(maker, nonce)) return 0n;
     return this.direct.filled(maker, nonce);
   }
   contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters) {

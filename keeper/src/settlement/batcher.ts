@@ -130,13 +130,17 @@ export function assemble(
  * The next batch from the pending fills (oldest first, as `store.pendingFills()` gives them):
  * whole taker groups, oldest first, while they fit `maxFills` and `maxGas`. A plain taker's group
  * may be cut to fill the batch; a fill-or-kill taker's group never is (an oversize one is sent
- * alone). `undefined` when nothing is pending.
+ * alone). With `lotsPerBlock` (a market's velocity limit), each market's lots stay within it, as
+ * the chain counts them for the block the batch lands in: a group that no longer fits closes its
+ * market for this batch (the next block takes it first), other markets go on. `undefined` when
+ * nothing is pending.
  */
 export function buildBatch(
   pending: readonly StoredFill[],
   lookup: OrderLookup,
   limits: BatchLimits,
   model: GasModel = DEFAULT_GAS_MODEL,
+  lotsPerBlock: ReadonlyMap<bigint, bigint> = new Map(),
 ): PlannedBatch | undefined {
   if (pending.length === 0) return undefined;
   if (limits.maxFills < 1) throw new Error("batcher: maxFills must be at least 1");
@@ -149,22 +153,48 @@ export function buildBatch(
   }
   const capacity = Math.max(1, Math.min(limits.maxFills, fitsInGas(limits.maxGas, model)));
   const chosen: StoredFill[] = [];
+  const lotsLeft = new Map(lotsPerBlock);
+  const closed = new Set<bigint>();
   let full = false;
   for (const group of groups.values()) {
-    const room = capacity - chosen.length;
-    if (group.length <= room) {
-      chosen.push(...group);
-      continue;
-    }
-    full = true;
+    const market = (group[0] as StoredFill).market;
+    if (closed.has(market)) continue;
     const taker = lookup((group[0] as StoredFill).takerHash);
     const fok = taker !== undefined && (taker.order.flags & FILL_OR_KILL) !== 0n;
-    if (!fok) chosen.push(...group.slice(0, room));
-    else if (chosen.length === 0) chosen.push(...group); // oversize fill-or-kill: alone, whole
-    break;
+    const budget = lotsLeft.get(market);
+    // What of the group fits the market's lots left this block: a prefix, or (fill-or-kill) all or nothing.
+    let fitting = group;
+    if (budget !== undefined) {
+      let lots = 0n;
+      let n = 0;
+      while (n < group.length && lots + (group[n] as StoredFill).lots <= budget)
+        lots += (group[n++] as StoredFill).lots;
+      fitting = fok && n < group.length ? [] : group.slice(0, n);
+      if (fitting.length < group.length) closed.add(market);
+      if (fitting.length === 0) continue;
+    }
+    const room = capacity - chosen.length;
+    const taken =
+      fitting.length <= room ? fitting : fok ? (chosen.length === 0 ? fitting : []) : fitting.slice(0, room);
+    if (taken.length < fitting.length) full = true;
+    chosen.push(...taken);
+    if (budget !== undefined) lotsLeft.set(market, budget - taken.reduce((sum, f) => sum + f.lots, 0n));
+    if (full || chosen.length >= capacity) break;
   }
-  if (chosen.length === capacity) full = true;
+  if (chosen.length >= capacity) full = true;
+  if (chosen.length === 0) return undefined;
   return assemble(chosen, lookup, model, full);
+}
+
+/**
+ * Pending fills that can never settle: larger than their market's lots per block (the limit was
+ * lowered after they matched). The chain would skip them every block.
+ */
+export function oversizeFills(pending: readonly StoredFill[], lotsPerBlock: ReadonlyMap<bigint, bigint>): StoredFill[] {
+  return pending.filter((f) => {
+    const limit = lotsPerBlock.get(f.market);
+    return limit !== undefined && f.lots > limit;
+  });
 }
 
 /** How many fills fit in `maxGas` under the model. */

@@ -6,6 +6,7 @@ export {
   DEFAULT_GAS_MODEL,
   estimateGas,
   isDue,
+  oversizeFills,
   type BatchLimits,
   type GasModel,
   type OrderLookup,
@@ -13,5 +14,7 @@ export {
 } from "./batcher";
 export { bisect, halves, type BisectionResult, type BisectParameters, type Verdict } from "./bisect";
 export { blamedFills, KEEPER_SKIP_PREFIX, takerGroups, TRANSIENT_ERRORS } from "./isolate";
-export { Settlement, type SettlementOptions, type SimulateCall } from "./settlement";
+export { BatchChecker, calldata, type ChainFacts, type Decision, type SimulateCall } from "./check";
+export { receiptOutcomes, type ReceiptOutcomes } from "./receipt";
+export { Settlement, SettlementStartError, type SettlementOptions } from "./settlement";
 export * from "./types";

@@ -8,8 +8,10 @@ export const Outcome = {
   /** A batch was mined, confirmed and reconciled (its fills settled, or skipped by the chain). */
   SETTLED: "settled",
   /**
-   * Simulation blamed some fills (by the error's fill or order index, or by bisection: a taker
-   * group that reverts alone): the keeper skipped them (reason `KEEPER_SIMULATION_<Error>`).
+   * Fills the keeper skipped before sending: the pre-send check found the chain would skip them (a
+   * nonce cancelled on-chain since, an expiry, …: the chain's reason name), or the simulation blamed
+   * them (by the error's fill or order index, or by bisection: a taker group that reverts alone;
+   * reason `KEEPER_SIMULATION_<Error>`). Their takers are matched again at once.
    */
   SKIPPED: "skipped",
   /**
@@ -17,11 +19,21 @@ export const Outcome = {
    * pin on any part of the batch): backoff.
    */
   RETRY_NEXT_BLOCK: "retry-next-block",
-  /** A stuck transaction was replaced: same nonce, fees bumped. */
+  /** A stuck transaction was replaced: same nonce, both fees bumped. */
   REPLACED: "replaced",
+  /**
+   * A stuck transaction cannot be replaced: raising both fees by the bump would pass a cap. Said
+   * once per batch; the reason names the setting to raise. Settlement's health reports it until the
+   * batch is mined.
+   */
+  REPLACEMENT_CAPPED: "replacement-capped",
   /** The node lost a transaction whose nonce is unused: the same signed bytes were broadcast again. */
   RESENT: "resent",
-  /** The batch's nonce was used by another transaction: its fills are pending again. */
+  /**
+   * No transaction of the batch's nonce will be mined — another transaction of the keeper's account
+   * was found using the nonce, or the receipt stayed absent `dropAfterBlocks` blocks after the
+   * nonce was used: its fills are pending again.
+   */
   DROPPED: "dropped",
   /** The batch's transaction was mined and reverted: its fills are pending again; backoff. */
   REVERTED: "reverted",
@@ -74,7 +86,21 @@ export interface SentBatch {
   readonly maxPriorityFeePerGas: bigint;
 }
 
+/** What readiness and metrics ask of settlement. */
+export interface SettlementHealth {
+  /** A batch that cannot be replaced (fee caps) and is not mined: what to do about it. */
+  readonly stuck?: string;
+  /** The keeper account's ETH balance at the last step (wei). */
+  readonly balance?: bigint;
+  /** The balance is below `minKeeperBalance`: what to do about it. */
+  readonly lowBalance?: string;
+  /** Settlement stopped on a fatal error (a store write failed). */
+  readonly fatal?: string;
+}
+
 export interface SettlementEvents {
   outcome: [SettlementOutcome];
   sent: [SentBatch];
+  /** A store write failed: settlement has stopped; the process must restart (it rebuilds from the file). */
+  fatal: [Error];
 }

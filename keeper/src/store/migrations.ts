@@ -96,4 +96,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX orders_by_account_nonce ON orders (account, nonce);
     `,
   },
+  {
+    version: 4,
+    name: "refusals not stored; settled lots per order; fills by account; account pages; issue 13",
+    sql: `
+      DELETE FROM orders WHERE status = 'rejected';
+      ALTER TABLE orders ADD COLUMN settled_lots TEXT NOT NULL DEFAULT '0';
+      UPDATE orders SET settled_lots = (
+        SELECT CAST(COALESCE(SUM(CAST(f.lots AS INTEGER)), 0) AS TEXT) FROM fills f
+        WHERE f.status = 'settled' AND (f.maker_hash = orders.hash OR f.taker_hash = orders.hash)
+      ) WHERE hash IN (SELECT maker_hash FROM fills WHERE status = 'settled' UNION SELECT taker_hash FROM fills WHERE status = 'settled');
+      ALTER TABLE fills ADD COLUMN maker_account TEXT;
+      ALTER TABLE fills ADD COLUMN taker_account TEXT;
+      UPDATE fills SET
+        maker_account = (SELECT account FROM orders WHERE hash = fills.maker_hash),
+        taker_account = (SELECT account FROM orders WHERE hash = fills.taker_hash);
+      DROP INDEX orders_by_account;
+      DROP INDEX orders_live_by_account;
+      CREATE INDEX orders_by_account_created ON orders (account, created_at, hash);
+      CREATE INDEX orders_live_by_account_created ON orders (account, created_at, hash)
+        WHERE status IN ('open', 'partially-filled');
+      CREATE INDEX fills_open_by_maker_account ON fills (maker_account) WHERE status IN ('pending', 'sent');
+      CREATE INDEX fills_open_by_taker_account ON fills (taker_account) WHERE status IN ('pending', 'sent');
+    `,
+  },
 ];

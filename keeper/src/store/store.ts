@@ -3,14 +3,17 @@ import type { Address } from "viem";
 import { MIGRATIONS, type Migration } from "./migrations";
 import type {
   AcceptOrderParameters,
+  AccountOrdersParameters,
   BatchStatus,
   FillStatus,
   Hex,
   NewBatch,
   NewFill,
   Order,
+  OrderPage,
   OrderStatus,
   ReconcileParameters,
+  RematchParameters,
   SkippedFill,
   StoredBatch,
   StoredFill,
@@ -83,28 +86,266 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
   return applied;
 }
 
+/** The rows of an order or fill, as the store keeps them. */
+const LIVE = "status IN ('open', 'partially-filled')";
+/** A cursor before every order: `(created_at, hash) < (MAX, "")` holds for all of them. */
+const FIRST_PAGE = { at: Number.MAX_SAFE_INTEGER, hash: "" };
+
+/**
+ * The store's reads, over one connection. `Store` is the writer's (it sees its own writes, the group
+ * being filled included); `Store.committed` is a second, read-only connection that sees only what is
+ * committed — what the API and the feed show. Every read is one indexed query that costs O(rows
+ * returned): pages, never whole tables.
+ */
+export class StoreReads {
+  /** Prepared once, reused: preparing is a large share of a small query's cost. */
+  private readonly statements = new Map<string, Statement>();
+
+  protected constructor(private readonly connection: () => Db) {}
+
+  protected statement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.connection().prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** The status of the order with this hash, if it is stored. */
+  orderStatus(hash: Hex): OrderStatus | undefined {
+    const row = this.statement("SELECT status FROM orders WHERE hash = ?").get(hash) as Row | undefined;
+    return row?.status as OrderStatus | undefined;
+  }
+
+  getOrder(hash: Hex): StoredOrder | undefined {
+    const row = this.statement("SELECT * FROM orders WHERE hash = ?").get(hash) as Row | undefined;
+    return row && toOrder(row);
+  }
+
+  /** The market's resting orders (open or partially filled) in `seq` order: the book's rebuild. */
+  openOrders(market: bigint): StoredOrder[] {
+    return (
+      this.statement(`SELECT * FROM orders WHERE market = ? AND ${LIVE} ORDER BY seq`).all(market.toString()) as Row[]
+    ).map(toOrder);
+  }
+
+  /**
+   * A page of the account's orders, newest first (`status` `open`: resting ones only), through the
+   * index on (account, created_at, hash): O(limit) whatever the account's history.
+   */
+  accountOrders(account: Address, p: AccountOrdersParameters): OrderPage {
+    const after = p.before === undefined ? FIRST_PAGE : parseCursor(p.before);
+    const sql =
+      `SELECT * FROM orders WHERE account = ?1 ${p.status === "open" ? `AND ${LIVE}` : ""} ` +
+      "AND (created_at, hash) < (?2, ?3) ORDER BY created_at DESC, hash DESC LIMIT ?4";
+    const orders = (this.statement(sql).all(account, after.at, after.hash, p.limit) as Row[]).map(toOrder);
+    const last = orders[orders.length - 1];
+    return orders.length === p.limit && last !== undefined
+      ? { orders, next: `${last.createdAt}:${last.hash}` }
+      : { orders };
+  }
+
+  /** The account's resting orders (open or partially filled), in every market: bounded by the engine's cap per account. */
+  liveOrdersOf(account: Address): StoredOrder[] {
+    return (this.statement(`SELECT * FROM orders WHERE account = ? AND ${LIVE}`).all(account) as Row[]).map(toOrder);
+  }
+
+  /**
+   * The account's orders with fills that are pending or sent, each with those fills' lots: the
+   * part of its reservation the book does not show. O(its open fills), through partial indexes.
+   */
+  openFillsOf(account: Address): { order: StoredOrder; lots: bigint }[] {
+    const byHash = new Map<string, { order: StoredOrder; lots: bigint }>();
+    const rows = this.statement(
+      `SELECT f.lots AS fill_lots, o.* FROM fills f JOIN orders o ON o.hash = f.maker_hash
+         WHERE f.status IN ('pending', 'sent') AND f.maker_account = ?1
+       UNION ALL
+       SELECT f.lots AS fill_lots, o.* FROM fills f JOIN orders o ON o.hash = f.taker_hash
+         WHERE f.status IN ('pending', 'sent') AND f.taker_account = ?1`,
+    ).all(account) as Row[];
+    for (const row of rows) {
+      const hash = row.hash as string;
+      const entry = byHash.get(hash) ?? { order: toOrder(row), lots: 0n };
+      entry.lots += BigInt(row.fill_lots as string);
+      byHash.set(hash, entry);
+    }
+    return [...byHash.values()];
+  }
+
+  /** Pending fills taken by `account` (its share of the settlement backlog). O(that share). */
+  pendingFillsTakenBy(account: Address): number {
+    const row = this.statement(
+      "SELECT COUNT(*) AS n FROM fills WHERE status IN ('pending', 'sent') AND taker_account = ? AND status = 'pending'",
+    ).get(account) as Row;
+    return row.n as number;
+  }
+
+  /** Whether the keeper has ever accepted an order of `account` under `nonce`. */
+  hasNonce(account: Address, nonce: bigint): boolean {
+    return (
+      this.statement("SELECT 1 FROM orders WHERE account = ? AND nonce = ? LIMIT 1").get(account, nonce.toString()) !==
+      undefined
+    );
+  }
+
+  /** Whether the keeper has ever accepted an order of `account`. */
+  knowsAccount(account: Address): boolean {
+    return this.statement("SELECT 1 FROM orders WHERE account = ? LIMIT 1").get(account) !== undefined;
+  }
+
+  /** The market's most recent fills (any status), newest first; with `beforeId`, those before that fill. */
+  recentFills(market: bigint, limit: number, beforeId?: number): StoredFill[] {
+    return (
+      this.statement("SELECT * FROM fills WHERE market = ? AND id < ? ORDER BY id DESC LIMIT ?").all(
+        market.toString(),
+        beforeId ?? Number.MAX_SAFE_INTEGER,
+        limit,
+      ) as Row[]
+    ).map(toFill);
+  }
+
+  /** One more than the largest `seq` ever given in the market: `new OrderBook({ nextSeq })`. */
+  nextSeq(market: bigint): number {
+    const v = this.getMeta(nextSeqKey(market));
+    return v === undefined ? 0 : Number(v);
+  }
+
+  getFill(id: number): StoredFill | undefined {
+    const row = this.statement("SELECT * FROM fills WHERE id = ?").get(id) as Row | undefined;
+    return row && toFill(row);
+  }
+
+  /** Fills waiting for a batch, oldest first, at most `limit` (-1: all). A fill in a `sent` batch is never among them. */
+  pendingFills(limit = -1): StoredFill[] {
+    return (this.statement("SELECT * FROM fills WHERE status = 'pending' ORDER BY id LIMIT ?").all(limit) as Row[]).map(
+      toFill,
+    );
+  }
+
+  /** The pending fills of one taker order, oldest first (a fill-or-kill run goes whole into a batch). */
+  pendingFillsOfTaker(takerHash: Hex): StoredFill[] {
+    return (
+      this.statement("SELECT * FROM fills WHERE taker_hash = ? AND status = 'pending' ORDER BY id").all(
+        takerHash,
+      ) as Row[]
+    ).map(toFill);
+  }
+
+  fillsOfBatch(batchId: number): StoredFill[] {
+    return (this.statement("SELECT * FROM fills WHERE batch_id = ? ORDER BY id").all(batchId) as Row[]).map(toFill);
+  }
+
+  /** Every fill of an order, oldest first. For an order's own small set (a taker's); pages: `orderFills`. */
+  fillsOfOrder(hash: Hex): StoredFill[] {
+    return (
+      this.statement(
+        "SELECT * FROM fills WHERE maker_hash = ?1 UNION ALL SELECT * FROM fills WHERE taker_hash = ?1 ORDER BY id",
+      ).all(hash) as Row[]
+    ).map(toFill);
+  }
+
+  /** A page of an order's fills, newest first: at most `limit`, with ids below `beforeId`. */
+  orderFills(hash: Hex, limit: number, beforeId = Number.MAX_SAFE_INTEGER): StoredFill[] {
+    const asMaker = this.statement("SELECT * FROM fills WHERE maker_hash = ? AND id < ? ORDER BY id DESC LIMIT ?").all(
+      hash,
+      beforeId,
+      limit,
+    ) as Row[];
+    const asTaker = this.statement("SELECT * FROM fills WHERE taker_hash = ? AND id < ? ORDER BY id DESC LIMIT ?").all(
+      hash,
+      beforeId,
+      limit,
+    ) as Row[];
+    return [...asMaker, ...asTaker]
+      .map(toFill)
+      .sort((a, b) => b.id - a.id)
+      .slice(0, limit);
+  }
+
+  getBatch(id: number): StoredBatch | undefined {
+    const row = this.statement("SELECT * FROM batches WHERE id = ?").get(id) as Row | undefined;
+    return row && this.toBatch(row);
+  }
+
+  /**
+   * Batches whose fate is not known: `sent`, and the `replaced` ones before them (any transaction
+   * of a nonce may be the one mined), oldest first. What settlement checks on restart.
+   */
+  pendingBatches(): StoredBatch[] {
+    // Sorted here: a handful of rows, read through the partial index of unfinished batches.
+    return (this.statement("SELECT * FROM batches WHERE status IN ('sent', 'replaced')").all() as Row[])
+      .sort((a, b) => (a.id as number) - (b.id as number))
+      .filter((r) => r.status === "sent" || this.chainOf(r.id as number).some((b) => b.status === "sent"))
+      .map((r) => this.toBatch(r));
+  }
+
+  lastReconciledBlock(): bigint | undefined {
+    const v = this.getMeta(LAST_RECONCILED_BLOCK);
+    return v === undefined ? undefined : BigInt(v);
+  }
+
+  protected getMeta(key: string): string | undefined {
+    const row = this.statement("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
+    return row?.value as string | undefined;
+  }
+
+  /** The batches linked by `replaces` to `id` (same nonce), still `sent` or `replaced`, `id` included. */
+  protected chainOf(id: number): { id: number; status: BatchStatus }[] {
+    return this.statement(
+      `WITH RECURSIVE
+           back (id) AS (SELECT ? UNION SELECT b.replaces FROM batches b JOIN back ON b.id = back.id WHERE b.replaces IS NOT NULL),
+           root (id) AS (SELECT MIN(id) FROM back),
+           fwd (id) AS (SELECT id FROM root UNION SELECT b.id FROM batches b JOIN fwd ON b.replaces = fwd.id)
+         SELECT b.id AS id, b.status AS status FROM batches b JOIN fwd ON b.id = fwd.id
+         WHERE b.status IN ('sent', 'replaced') ORDER BY b.id`,
+    ).all(id) as { id: number; status: BatchStatus }[];
+  }
+
+  private toBatch(r: Row): StoredBatch {
+    const id = r.id as number;
+    const fillIds = (this.statement("SELECT id FROM fills WHERE batch_id = ? ORDER BY id").all(id) as Row[]).map(
+      (f) => f.id as number,
+    );
+    return {
+      id,
+      txHash: r.tx_hash as Hex,
+      ...(r.raw_tx === null ? {} : { rawTx: r.raw_tx as Hex }),
+      nonce: BigInt(r.nonce as string),
+      maxFeePerGas: BigInt(r.max_fee_per_gas as string),
+      maxPriorityFeePerGas: BigInt(r.max_priority_fee_per_gas as string),
+      status: r.status as BatchStatus,
+      ...(r.block_number === null ? {} : { blockNumber: BigInt(r.block_number as string) }),
+      ...(r.replaces === null ? {} : { replaces: r.replaces as number }),
+      fillIds,
+      createdAt: r.created_at as number,
+      updatedAt: r.updated_at as number,
+    };
+  }
+}
+
 /**
  * The keeper's durable memory: one SQLite file (WAL, synchronous=FULL). Every method that changes
  * state is one transaction: it happens completely or not at all. See keeper/README.md, "Store".
  */
-export class Store {
+export class Store extends StoreReads {
   private closed = false;
-  /** Prepared once, reused: preparing is a large share of a small query's cost. */
-  private readonly statements = new Map<string, Statement>();
-  /** The open group commit (see `grouped`), if any. */
-  private group: { readonly waiters: { resolve(): void; reject(error: Error): void }[] } | undefined;
+  /** The open group commit (if any): who waits for it, and what runs right after it commits. */
+  private group:
+    | { readonly waiters: { resolve(): void; reject(error: Error): void }[]; readonly afterCommit: (() => void)[] }
+    | undefined;
   /** Whether a transaction body is running: a nested `transaction` joins it. */
   private inBody = false;
+  /** Fills pending (uncommitted group writes included), kept in step with every write: the backlog's size. */
+  private pending = 0;
+  private reader: { db: Db; reads: StoreReads } | undefined;
 
-  private constructor(private readonly handle: Db) {}
-
-  private statement(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+  private constructor(
+    private readonly handle: Db,
+    private readonly path: string,
+  ) {
+    super(() => this.db);
+    this.pending = this.countPending();
   }
 
   /** The open database. (libsql aborts the process on a closed handle, so a late caller gets an error instead.) */
@@ -125,7 +366,27 @@ export class Store {
     db.exec("PRAGMA foreign_keys = ON");
     db.exec("PRAGMA busy_timeout = 5000");
     migrate(db);
-    return new Store(db);
+    return new Store(db, path);
+  }
+
+  /**
+   * What is committed, through a second, read-only connection (WAL: it never blocks the writer and
+   * sees no write before its commit). What the API and the feed read, so that they never show a
+   * match the keeper could still lose.
+   */
+  get committed(): StoreReads {
+    if (this.closed) throw new StoreError("STORE_CLOSED", "the store is closed");
+    if (this.reader === undefined) {
+      const db = new Database(this.path);
+      db.exec("PRAGMA query_only = ON");
+      db.exec("PRAGMA busy_timeout = 5000");
+      const reads = new ReaderReads(() => {
+        if (this.closed) throw new StoreError("STORE_CLOSED", "the store is closed");
+        return db;
+      });
+      this.reader = { db, reads };
+    }
+    return this.reader.reads;
   }
 
   /** Closes the file. Idempotent; every later call throws `STORE_CLOSED`. */
@@ -133,6 +394,7 @@ export class Store {
     if (this.closed) return;
     this.commitGroup();
     this.closed = true;
+    this.reader?.db.close();
     this.handle.close();
   }
 
@@ -144,6 +406,11 @@ export class Store {
 
   schemaVersion(): number {
     return ((this.statement("SELECT MAX(version) AS v FROM schema_version").get() as Row).v as number | null) ?? 0;
+  }
+
+  /** Fills waiting for a batch: the settlement backlog (uncommitted group writes included). O(1). */
+  pendingFillCount(): number {
+    return this.pending;
   }
 
   /**
@@ -159,6 +426,9 @@ export class Store {
     this.inBody = true;
     try {
       return this.db.transaction(fn).immediate();
+    } catch (error) {
+      this.recount();
+      throw error;
     } finally {
       this.inBody = false;
     }
@@ -171,13 +441,17 @@ export class Store {
    * a `transaction` commits it) and rejects if that commit fails. If `fn` throws, only its own
    * writes are undone (a savepoint). One fsync then covers every order of a burst: a caller that
    * answers a client only after `durable` promises exactly what `transaction` does.
+   *
+   * `afterCommit` runs synchronously right after the group's COMMIT succeeds, in the order the
+   * writes were made, before any waiter resumes: what a caller publishes there is never ahead of
+   * the file.
    */
-  grouped<T>(fn: () => T): { result: T; durable: Promise<void> } {
+  grouped<T>(fn: () => T, afterCommit?: () => void): { result: T; durable: Promise<void> } {
     if (this.inBody) throw new StoreError("NESTED_GROUP", "grouped() cannot run inside a transaction body");
     const db = this.db;
     if (this.group === undefined) {
       db.exec("BEGIN IMMEDIATE");
-      this.group = { waiters: [] };
+      this.group = { waiters: [], afterCommit: [] };
       setTimeout(() => {
         try {
           this.commitGroup();
@@ -195,16 +469,18 @@ export class Store {
     } catch (error) {
       this.statement("ROLLBACK TO grouped").run();
       this.statement("RELEASE grouped").run();
+      this.recount();
       throw error;
     } finally {
       this.inBody = false;
     }
     const group = this.group;
+    if (afterCommit !== undefined) group.afterCommit.push(afterCommit);
     const durable = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
     return { result, durable };
   }
 
-  /** Commits the open group (if any) and settles its waiters. */
+  /** Commits the open group (if any), runs its `afterCommit` hooks and settles its waiters. */
   commitGroup(): void {
     const group = this.group;
     if (group === undefined || this.closed) return;
@@ -217,10 +493,12 @@ export class Store {
       } catch {
         // The commit failure may have ended the transaction already.
       }
+      this.recount();
       const failure = error instanceof Error ? error : new Error(String(error));
       for (const w of group.waiters) w.reject(failure);
       throw failure;
     }
+    for (const hook of group.afterCommit) hook();
     for (const w of group.waiters) w.resolve();
   }
 
@@ -228,45 +506,27 @@ export class Store {
 
   /**
    * Records an order the book accepted, with everything its `place` did, in one transaction: the
-   * order (open at `seq`), its fills as taker (pending; makers' filled lots raised), the
-   * self-trade cancellations, a dropped IOC/FOK remainder, and the market's next `seq`.
+   * order (open at `seq`), its fills as taker (pending; makers' filled lots raised), the self-trade
+   * cancellations, a dropped IOC/FOK remainder, and the market's next `seq`. Returns the fill ids.
    */
-  acceptOrder(p: AcceptOrderParameters): void {
-    this.transaction(() => {
-      if (p.replacesRejected === true) this.forgetRejection(p.hash);
-      this.insertOrder(p.hash, p.order, p.signature, "open", undefined, p.seq, p.at);
-      this.bumpNextSeq(p.order.marketId, p.seq + 1);
-      for (const hash of p.selfTradeCancelled ?? []) this.cancelLive(hash, "self-trade", p.at);
-      this.insertFills(p.fills ?? [], p.at);
-      if (!p.rested) {
-        const o = this.requireOrder(p.hash);
-        if (o.remainingLots > 0n) this.setStatus(p.hash, "cancelled", "not-rested", p.at);
-      }
-    });
-  }
-
-  /** Records an order refused before it reached the book (risk checks), with why. */
-  rejectOrder(p: {
-    hash: Hex;
-    order: Order;
-    signature: Hex;
-    reason: string;
-    at: number;
-    /** The order was refused before: this outcome replaces that one. */
-    replacesRejected?: boolean;
-  }): void {
-    this.transaction(() => {
-      if (p.replacesRejected === true) this.forgetRejection(p.hash);
-      this.insertOrder(p.hash, p.order, p.signature, "rejected", p.reason, undefined, p.at);
+  acceptOrder(p: AcceptOrderParameters): number[] {
+    return this.transaction(() => {
+      this.insertOrder(p.hash, p.order, p.signature, p.seq, p.at);
+      return this.applyPlacement(p);
     });
   }
 
   /**
-   * Removes the record of an order refused before, which has come again (its maker has since
-   * deposited, say): its new outcome replaces the refusal. Nothing refers to a rejected order.
+   * A stored order placed in the book again after its lots came back from fills that never reached
+   * the chain (its taker matched anew): its new `seq` if it rests, its new fills as taker, the
+   * self-trade cancellations, and a dropped remainder for an IOC/FOK. Returns the fill ids.
    */
-  private forgetRejection(hash: Hex): void {
-    this.statement("DELETE FROM orders WHERE hash = ? AND status = 'rejected'").run(hash);
+  rematch(p: RematchParameters): number[] {
+    return this.transaction(() => {
+      this.requireOrder(p.hash);
+      if (p.rested) this.statement("UPDATE orders SET seq = ?, updated_at = ? WHERE hash = ?").run(p.seq, p.at, p.hash);
+      return this.applyPlacement(p);
+    });
   }
 
   /**
@@ -279,117 +539,17 @@ export class Store {
 
   /** Cancels a resting order. Returns false (and changes nothing) if it was not resting. */
   cancelOrder(hash: Hex, reason: string, at: number): boolean {
-    return this.transaction(() => {
-      this.requireOrder(hash);
-      return this.cancelLive(hash, reason, at);
-    });
+    return this.transaction(() => this.cancelLive(hash, reason, at));
   }
 
-  /** The status of the order with this hash, if it is stored. */
-  orderStatus(hash: Hex): OrderStatus | undefined {
-    const row = this.statement("SELECT status FROM orders WHERE hash = ?").get(hash) as Row | undefined;
-    return row?.status as OrderStatus | undefined;
-  }
-
-  getOrder(hash: Hex): StoredOrder | undefined {
-    const row = this.statement("SELECT * FROM orders WHERE hash = ?").get(hash) as Row | undefined;
-    return row && toOrder(row);
-  }
-
-  /** The market's resting orders (open or partially filled) in `seq` order: the book's rebuild. */
-  openOrders(market: bigint): StoredOrder[] {
-    return (
-      this.statement(
-        "SELECT * FROM orders WHERE market = ? AND status IN ('open', 'partially-filled') ORDER BY seq",
-      ).all(market.toString()) as Row[]
-    ).map(toOrder);
-  }
-
+  /** All of the account's orders, oldest first: for tests and tools (the API reads `accountOrders` pages). */
   ordersOf(account: Address): StoredOrder[] {
     return (
       this.statement("SELECT * FROM orders WHERE account = ? ORDER BY created_at, hash").all(account) as Row[]
     ).map(toOrder);
   }
 
-  /** The account's resting orders (open or partially filled), in every market. */
-  liveOrdersOf(account: Address): StoredOrder[] {
-    return (
-      this.statement("SELECT * FROM orders WHERE account = ? AND status IN ('open', 'partially-filled')").all(
-        account,
-      ) as Row[]
-    ).map(toOrder);
-  }
-
-  /**
-   * The account's orders with fills that are pending or sent, each with those fills' lots: the
-   * part of its reservation the book does not show. Cheap: such fills settle within blocks.
-   */
-  openFillsOf(account: Address): { order: StoredOrder; lots: bigint }[] {
-    const byHash = new Map<string, { order: StoredOrder; lots: bigint }>();
-    const rows = this.statement(
-      `SELECT f.lots AS fill_lots, o.* FROM fills f JOIN orders o ON o.hash = f.maker_hash
-         WHERE f.status IN ('pending', 'sent') AND o.account = ?1
-       UNION ALL
-       SELECT f.lots AS fill_lots, o.* FROM fills f JOIN orders o ON o.hash = f.taker_hash
-         WHERE f.status IN ('pending', 'sent') AND o.account = ?1`,
-    ).all(account) as Row[];
-    for (const row of rows) {
-      const hash = row.hash as string;
-      const entry = byHash.get(hash) ?? { order: toOrder(row), lots: 0n };
-      entry.lots += BigInt(row.fill_lots as string);
-      byHash.set(hash, entry);
-    }
-    return [...byHash.values()];
-  }
-
-  /** Whether the keeper has ever stored an order of `account` under `nonce` (accepted or rejected). */
-  hasNonce(account: Address, nonce: bigint): boolean {
-    return (
-      this.statement("SELECT 1 FROM orders WHERE account = ? AND nonce = ? LIMIT 1").get(account, nonce.toString()) !==
-      undefined
-    );
-  }
-
-  /** The market's most recent fills (any status), newest first; with `beforeId`, those before that fill. */
-  recentFills(market: bigint, limit: number, beforeId?: number): StoredFill[] {
-    return (
-      this.statement("SELECT * FROM fills WHERE market = ? AND id < ? ORDER BY id DESC LIMIT ?").all(
-        market.toString(),
-        beforeId ?? Number.MAX_SAFE_INTEGER,
-        limit,
-      ) as Row[]
-    ).map(toFill);
-  }
-
-  /** One more than the largest `seq` ever given in the market: `new OrderBook({ nextSeq })`. */
-  nextSeq(market: bigint): number {
-    const v = this.getMeta(nextSeqKey(market));
-    return v === undefined ? 0 : Number(v);
-  }
-
   // ----------------------------------------------------------------- fills
-
-  getFill(id: number): StoredFill | undefined {
-    const row = this.statement("SELECT * FROM fills WHERE id = ?").get(id) as Row | undefined;
-    return row && toFill(row);
-  }
-
-  /** Fills waiting for a batch, oldest first. A fill in a `sent` batch is never among them. */
-  pendingFills(limit = -1): StoredFill[] {
-    return (this.statement("SELECT * FROM fills WHERE status = 'pending' ORDER BY id LIMIT ?").all(limit) as Row[]).map(
-      toFill,
-    );
-  }
-
-  fillsOfBatch(batchId: number): StoredFill[] {
-    return (this.statement("SELECT * FROM fills WHERE batch_id = ? ORDER BY id").all(batchId) as Row[]).map(toFill);
-  }
-
-  fillsOfOrder(hash: Hex): StoredFill[] {
-    return (
-      this.statement("SELECT * FROM fills WHERE maker_hash = ? OR taker_hash = ? ORDER BY id").all(hash, hash) as Row[]
-    ).map(toFill);
-  }
 
   /** Settled fills: the chain executed them. The fills must be `sent`. */
   markFillsSettled(ids: readonly number[], at: number): void {
@@ -403,7 +563,9 @@ export class Store {
 
   /**
    * What the events of a block range said, with the last reconciled block, in one transaction:
-   * settled fills, skipped fills (their lots given back to their orders), and the block.
+   * settled fills (both orders' settled lots raised), skipped fills (their lots given back to their
+   * orders), and the block. A skipped fill that was never sent (still `pending`: the keeper's own
+   * skip) does not end an IOC or FOK taker: the chain never saw it, and the engine matches it again.
    */
   reconcile(p: ReconcileParameters): void {
     this.transaction(() => {
@@ -412,6 +574,8 @@ export class Store {
         if (f.status !== "sent")
           throw new StoreError("FILL_NOT_SENT", `fill ${id} is ${f.status}; only a sent fill settles`);
         this.statement("UPDATE fills SET status = 'settled', updated_at = ? WHERE id = ?").run(p.at, id);
+        this.addSettled(f.makerHash, f.lots, p.at);
+        this.addSettled(f.takerHash, f.lots, p.at);
       }
       for (const s of p.skipped ?? []) this.skipFill(s.id, s.reason, p.at);
       if (p.lastReconciledBlock !== undefined) this.setMeta(LAST_RECONCILED_BLOCK, p.lastReconciledBlock.toString());
@@ -442,6 +606,7 @@ export class Store {
           at,
           fillId,
         );
+        this.pending--;
       }
       return id;
     });
@@ -487,27 +652,7 @@ export class Store {
     });
   }
 
-  getBatch(id: number): StoredBatch | undefined {
-    const row = this.statement("SELECT * FROM batches WHERE id = ?").get(id) as Row | undefined;
-    return row && this.toBatch(row);
-  }
-
-  /**
-   * Batches whose fate is not known: `sent`, and the `replaced` ones before them (any transaction
-   * of a nonce may be the one mined), oldest first. What settlement checks on restart.
-   */
-  pendingBatches(): StoredBatch[] {
-    return (this.statement("SELECT * FROM batches WHERE status IN ('sent', 'replaced') ORDER BY id").all() as Row[])
-      .filter((r) => r.status === "sent" || this.chainOf(r.id as number).some((b) => b.status === "sent"))
-      .map((r) => this.toBatch(r));
-  }
-
   // ------------------------------------------------------------------ meta
-
-  lastReconciledBlock(): bigint | undefined {
-    const v = this.getMeta(LAST_RECONCILED_BLOCK);
-    return v === undefined ? undefined : BigInt(v);
-  }
 
   setLastReconciledBlock(block: bigint): void {
     this.transaction(() => this.setMeta(LAST_RECONCILED_BLOCK, block.toString()));
@@ -515,9 +660,13 @@ export class Store {
 
   // -------------------------------------------------------------- internals
 
-  private getMeta(key: string): string | undefined {
-    const row = this.statement("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
-    return row?.value as string | undefined;
+  private countPending(): number {
+    return (this.statement("SELECT COUNT(*) AS n FROM fills WHERE status = 'pending'").get() as Row).n as number;
+  }
+
+  /** After a rollback the running count may be off: count again (rare: a failed write stops the engine). */
+  private recount(): void {
+    if (!this.closed) this.pending = this.countPending();
   }
 
   private setMeta(key: string, value: string): void {
@@ -534,20 +683,25 @@ export class Store {
     ).run(nextSeqKey(market), String(next));
   }
 
-  private insertOrder(
-    hash: Hex,
-    o: Order,
-    signature: Hex,
-    status: OrderStatus,
-    reason: string | undefined,
-    seq: number | undefined,
-    at: number,
-  ): void {
+  /** What one `book.place` did to an order already inserted: its fills, the self-trade cancels, its remainder. */
+  private applyPlacement(p: RematchParameters): number[] {
+    const o = this.requireOrder(p.hash);
+    this.bumpNextSeq(o.order.marketId, p.seq + 1);
+    for (const hash of p.selfTradeCancelled ?? []) this.cancelLive(hash, "self-trade", p.at);
+    const ids = this.insertFills(p.fills ?? [], p.at);
+    if (!p.rested) {
+      const after = this.requireOrder(p.hash);
+      if (after.remainingLots > 0n) this.setStatus(p.hash, "cancelled", "not-rested", p.at);
+    }
+    return ids;
+  }
+
+  private insertOrder(hash: Hex, o: Order, signature: Hex, seq: number, at: number): void {
     try {
       this.statement(
         `INSERT INTO orders (hash, market, account, is_buy, flags, max_fee_bps, expiry, nonce, price_ticks, lots,
            signature, status, reason, filled_lots, seq, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '0', ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', NULL, '0', ?, ?, ?)`,
       ).run(
         hash,
         o.marketId.toString(),
@@ -560,9 +714,7 @@ export class Store {
         o.priceTicks.toString(),
         o.lots.toString(),
         signature,
-        status,
-        reason ?? null,
-        seq ?? null,
+        seq,
         at,
         at,
       );
@@ -603,8 +755,12 @@ export class Store {
     return true;
   }
 
-  /** Adds `delta` (negative: gives back) to an order's filled lots and sets the status it implies. */
-  private addFilled(hash: Hex, delta: bigint, at: number): void {
+  /**
+   * Adds `delta` (negative: gives back) to an order's filled lots and sets the status it implies.
+   * Lots given back to an IOC or FOK order end it (`cancelled`, `not-rested`) when the chain has seen
+   * it (`chainSaw`): the chain treats an IOC used in a call as spent.
+   */
+  private addFilled(hash: Hex, delta: bigint, at: number, chainSaw = true): void {
     const o = this.requireOrder(hash);
     const filled = o.filledLots + delta;
     if (filled > o.order.lots || filled < 0n) {
@@ -617,8 +773,7 @@ export class Store {
     let reason = o.reason;
     if (status === "open" || status === "partially-filled" || status === "filled") {
       status = filled === 0n ? "open" : filled < o.order.lots ? "partially-filled" : "filled";
-      // An IOC or FOK order never rests: given lots back, it is over, not open again.
-      if (status !== "filled" && delta < 0n && (o.order.flags & NEVER_RESTS) !== 0n) {
+      if (status !== "filled" && delta < 0n && chainSaw && (o.order.flags & NEVER_RESTS) !== 0n) {
         status = "cancelled";
         reason = "not-rested";
       }
@@ -632,25 +787,39 @@ export class Store {
     );
   }
 
+  private addSettled(hash: Hex, lots: bigint, at: number): void {
+    const o = this.requireOrder(hash);
+    this.statement("UPDATE orders SET settled_lots = ?, updated_at = ? WHERE hash = ?").run(
+      (o.settledLots + lots).toString(),
+      at,
+      hash,
+    );
+  }
+
   private insertFills(fills: readonly NewFill[], at: number): number[] {
     const ids: number[] = [];
     for (const f of fills) {
       const maker = this.requireOrder(f.makerHash);
+      const taker = this.requireOrder(f.takerHash);
       this.addFilled(f.makerHash, f.lots, at);
       this.addFilled(f.takerHash, f.lots, at);
       const r = this.statement(
-        `INSERT INTO fills (market, maker_hash, taker_hash, lots, price_ticks, status, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        `INSERT INTO fills (market, maker_hash, taker_hash, maker_account, taker_account, lots, price_ticks, status,
+           created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
       ).run(
         maker.order.marketId.toString(),
         f.makerHash,
         f.takerHash,
+        maker.order.maker,
+        taker.order.maker,
         f.lots.toString(),
         f.priceTicks.toString(),
         at,
         at,
       );
       ids.push(Number(r.lastInsertRowid));
+      this.pending++;
     }
     return ids;
   }
@@ -665,8 +834,10 @@ export class Store {
       at,
       id,
     );
-    this.addFilled(f.makerHash, -f.lots, at);
-    this.addFilled(f.takerHash, -f.lots, at);
+    const chainSaw = f.status === "sent";
+    if (!chainSaw) this.pending--;
+    this.addFilled(f.makerHash, -f.lots, at, chainSaw);
+    this.addFilled(f.takerHash, -f.lots, at, chainSaw);
   }
 
   private insertBatch(b: NewBatch, replaces: number | undefined, at: number): number {
@@ -700,18 +871,6 @@ export class Store {
     ).run(status, blockNumber?.toString() ?? null, at, id);
   }
 
-  /** The batches linked by `replaces` to `id` (same nonce), still `sent` or `replaced`, `id` included. */
-  private chainOf(id: number): { id: number; status: BatchStatus }[] {
-    return this.statement(
-      `WITH RECURSIVE
-           back (id) AS (SELECT ? UNION SELECT b.replaces FROM batches b JOIN back ON b.id = back.id WHERE b.replaces IS NOT NULL),
-           root (id) AS (SELECT MIN(id) FROM back),
-           fwd (id) AS (SELECT id FROM root UNION SELECT b.id FROM batches b JOIN fwd ON b.replaces = fwd.id)
-         SELECT b.id AS id, b.status AS status FROM batches b JOIN fwd ON b.id = fwd.id
-         WHERE b.status IN ('sent', 'replaced') ORDER BY b.id`,
-    ).all(id) as { id: number; status: BatchStatus }[];
-  }
-
   private finishBatch(batchId: number, status: "mined" | "reverted", blockNumber: bigint, at: number): void {
     this.requireBatchStatus(batchId, ["sent", "replaced"]);
     for (const b of this.chainOf(batchId)) {
@@ -723,31 +882,23 @@ export class Store {
   }
 
   private releaseFills(batchId: number, at: number): void {
-    this.statement(
+    const r = this.statement(
       "UPDATE fills SET status = 'pending', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND status = 'sent'",
     ).run(at, batchId);
+    this.pending += Number(r.changes);
   }
+}
 
-  private toBatch(r: Row): StoredBatch {
-    const id = r.id as number;
-    const fillIds = (this.statement("SELECT id FROM fills WHERE batch_id = ? ORDER BY id").all(id) as Row[]).map(
-      (f) => f.id as number,
-    );
-    return {
-      id,
-      txHash: r.tx_hash as Hex,
-      ...(r.raw_tx === null ? {} : { rawTx: r.raw_tx as Hex }),
-      nonce: BigInt(r.nonce as string),
-      maxFeePerGas: BigInt(r.max_fee_per_gas as string),
-      maxPriorityFeePerGas: BigInt(r.max_priority_fee_per_gas as string),
-      status: r.status as BatchStatus,
-      ...(r.block_number === null ? {} : { blockNumber: BigInt(r.block_number as string) }),
-      ...(r.replaces === null ? {} : { replaces: r.replaces as number }),
-      fillIds,
-      createdAt: r.created_at as number,
-      updatedAt: r.updated_at as number,
-    };
+/** The reads of the committed state, on the read-only connection. */
+class ReaderReads extends StoreReads {
+  constructor(connection: () => Db) {
+    super(connection);
   }
+}
+
+function parseCursor(cursor: string): { at: number; hash: string } {
+  const [at, hash] = cursor.split(":");
+  return { at: Number(at), hash: hash ?? "" };
 }
 
 function toOrder(r: Row): StoredOrder {
@@ -771,6 +922,7 @@ function toOrder(r: Row): StoredOrder {
     ...(r.reason === null ? {} : { reason: r.reason as string }),
     filledLots,
     remainingLots: order.lots - filledLots,
+    settledLots: BigInt(r.settled_lots as string),
     ...(r.seq === null ? {} : { seq: r.seq as number }),
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,

@@ -1,7 +1,11 @@
 import type { Address, Hex } from "viem";
 import type { Order } from "../../../sdk/src/types";
 
-/** An order's life in the keeper. `open` and `partially-filled` orders rest in the book. */
+/**
+ * An order's life in the keeper. `open` and `partially-filled` orders rest in the book. (`rejected`
+ * is never stored: the keeper keeps the orders it accepted only; the engine remembers recent
+ * refusals in memory for a while.)
+ */
 export type OrderStatus = "open" | "partially-filled" | "filled" | "cancelled" | "rejected";
 export type FillStatus = "pending" | "sent" | "settled" | "skipped";
 export type BatchStatus = "sent" | "mined" | "replaced" | "dropped" | "reverted";
@@ -19,6 +23,8 @@ export interface StoredOrder {
   readonly filledLots: bigint;
   /** `order.lots - filledLots`: what the book holds of it while it rests. */
   readonly remainingLots: bigint;
+  /** Lots of its fills settled on-chain. */
+  readonly settledLots: bigint;
   /** The book's time priority; `undefined` for an order rejected before it reached the book. */
   readonly seq?: number;
   readonly createdAt: number;
@@ -82,8 +88,27 @@ export interface AcceptOrderParameters {
   readonly rested: boolean;
   /** Milliseconds, the caller's clock. */
   readonly at: number;
-  /** The order was refused before (stored `rejected`): this acceptance replaces that record. */
-  readonly replacesRejected?: boolean;
+}
+
+/**
+ * The parameters of `rematch`: a stored order whose lots came back (its fills never reached the
+ * chain) placed in the book again, and what that placement did.
+ */
+export type RematchParameters = Omit<AcceptOrderParameters, "order" | "signature">;
+
+/** Which of an account's orders a page holds: newest first, from the cursor `before` on. */
+export interface AccountOrdersParameters {
+  /** `open`: open and partially filled only; `all`: every order the keeper accepted. */
+  readonly status: "open" | "all";
+  readonly limit: number;
+  /** The `next` of the page before. */
+  readonly before?: string;
+}
+
+/** A page of an account's orders, newest first, and the cursor of the next page when there may be one. */
+export interface OrderPage {
+  readonly orders: StoredOrder[];
+  readonly next?: string;
 }
 
 export interface SkippedFill {

@@ -452,13 +452,17 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
   }
 }
 
-/** Resolves once the keeper answers `/v1/ready` (retrying for up to 30 s), or throws why it did not. */
+/**
+ * Resolves once the keeper answers `/v1/ready` (retrying for up to 30 s) and the bot is logged in
+ * (its per-account reads need its session), or throws why it did not.
+ */
 export async function waitUntilReady(c: BotConnection, signal: AbortSignal | undefined, timeoutMs = 30_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
       await c.keeper.ready();
       await c.keeper.getMarket(c.market.id); // UNKNOWN_MARKET if this keeper does not serve it
+      await c.keeper.login({ signer: c.account }); // the bot's own orders are read with its session
       return;
     } catch (error) {
       const failure = classifyError(error);

@@ -76,6 +76,28 @@ export interface KeeperCancelAllParameters {
   issuedAt?: bigint | undefined;
 }
 
+/** The parameters of `KeeperClient.login`. */
+export interface KeeperLoginParameters {
+  /** Signs the `FeedLogin` message: a viem local account, a viem wallet client or an ethers v6 signer. */
+  signer: OrderSigner;
+  /** The account to log in as; defaults to the signer's address (pass it for an ERC-1271 wallet). */
+  maker?: Address | undefined;
+  /** With a wallet client: the account to sign with. */
+  account?: Account | Address | undefined;
+}
+
+/** A session: the account it proves, and when it ends (unix ms). */
+export interface KeeperSession {
+  account: Address;
+  expiresAt: number;
+}
+
+/** A page of an account's orders, newest first, and the cursor of the next page when there may be one. */
+export interface KeeperOrderPage {
+  orders: KeeperOrderStatus[];
+  next?: string | undefined;
+}
+
 /** A keeper client: each method is one request of keeper/API.md. */
 export interface KeeperClient {
   /** The keeper's base URL. */
@@ -130,36 +152,86 @@ export interface KeeperClient {
    */
   cancelAll(parameters: KeeperCancelAllParameters): Promise<Hex[]>;
   /**
-   * One order's status and fills (`GET /v1/orders/{hash}`); `ORDER_NOT_FOUND` if the keeper never accepted it.
+   * Logs in as an account (`POST /v1/sessions/challenge`, then `POST /v1/sessions` with the signed
+   * `FeedLogin`): the keeper's per-account reads (`getOrder`, `getOpenOrders`, `getAccountOrders`)
+   * need the account's session. The client keeps the session and the signer, and logs in again by
+   * itself when the session ends (the keeper answers `SESSION_REQUIRED`).
    *
    * @example
+   * import { privateKeyToAccount } from "viem/accounts";
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
    *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
+   * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
+   * const { account, expiresAt } = await keeper.login({ signer });
+   * const open = await keeper.getOpenOrders(account);
+   */
+  login(parameters: KeeperLoginParameters): Promise<KeeperSession>;
+  /**
+   * One order's status and a page of its fills, newest first (`GET /v1/orders/{hash}`); needs its
+   * maker's session (`login`). `ORDER_NOT_FOUND` if the keeper never accepted it (or it is another
+   * account's). No signature: the keeper serves none.
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
+   * });
+   * await keeper.login({ signer: privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f") });
    * const { status, filledLots, settledLots, fills } = await keeper.getOrder(
    *   "0x6c1f9e2b0c7e1ac0e4e3a8f3a0a7f4d2c1b0a9f8e7d6c5b4a3928170f6e5d4c3",
    * );
    */
-  getOrder(hash: Hex): Promise<KeeperOrderStatus>;
+  getOrder(
+    hash: Hex,
+    options?: { limit?: number | undefined; before?: number | undefined },
+  ): Promise<KeeperOrderStatus>;
   /**
-   * An account's open (and partially filled) orders, newest first (`GET /v1/accounts/{address}/orders`).
-   * `status: "all"` lists its past orders too.
+   * An account's open (and partially filled) orders, newest first (`GET /v1/accounts/{address}/orders`):
+   * the first page. `status: "all"` lists its past orders too. Needs the account's session (`login`).
    *
    * @example
+   * import { privateKeyToAccount } from "viem/accounts";
    * import { createKeeperClient } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
    *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
    * });
-   * const open = await keeper.getOpenOrders("0xCB3504f6d0D7C9eC65a4F0548D6C3c521bF82C03");
-   * const history = await keeper.getOpenOrders("0xCB3504f6d0D7C9eC65a4F0548D6C3c521bF82C03", { status: "all", limit: 500 });
+   * const { account } = await keeper.login({
+   *   signer: privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f"),
+   * });
+   * const open = await keeper.getOpenOrders(account);
+   * const history = await keeper.getOpenOrders(account, { status: "all", limit: 500 });
    */
   getOpenOrders(
     account: Address,
     options?: { status?: "open" | "all"; limit?: number | undefined },
   ): Promise<KeeperOrderStatus[]>;
+  /**
+   * A page of an account's orders, newest first, with the cursor of the next page
+   * (`GET /v1/accounts/{address}/orders?before=`). Needs the account's session (`login`).
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
+   * });
+   * const { account } = await keeper.login({
+   *   signer: privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f"),
+   * });
+   * let page = await keeper.getAccountOrders(account, { status: "all", limit: 100 });
+   * while (page.next !== undefined) page = await keeper.getAccountOrders(account, { status: "all", limit: 100, before: page.next });
+   */
+  getAccountOrders(
+    account: Address,
+    options?: { status?: "open" | "all"; limit?: number | undefined; before?: string | undefined },
+  ): Promise<KeeperOrderPage>;
   /**
    * A market's aggregated book, best levels first (`GET /v1/markets/{marketId}/book`), with the
    * feed's `seq` it includes.
@@ -264,7 +336,12 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
   const timeoutMs = parameters.timeoutMs ?? 10_000;
   const doFetch = parameters.fetch ?? defaultFetch();
 
-  async function request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+  async function request(
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<unknown> {
     const url = `${base}${path}`;
     const controller = new AbortController();
     let timedOut = false;
@@ -278,7 +355,7 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
     try {
       const init: Parameters<KeeperFetch>[1] = {
         method,
-        headers: { accept: "application/json" },
+        headers: { accept: "application/json", ...headers },
         signal: controller.signal,
       };
       if (body !== undefined) {
@@ -322,6 +399,59 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
 
   async function signedMaker(signer: OrderSigner, maker: Address | undefined, account: Account | Address | undefined) {
     return maker ?? (await signerAddress(signer, account));
+  }
+
+  /** The session the client holds, and how to get it again. */
+  let session: { token: string; account: Address; expiresAt: number; login: KeeperLoginParameters } | undefined;
+
+  async function login(parameters: KeeperLoginParameters): Promise<KeeperSession> {
+    const account = await signedMaker(parameters.signer, parameters.maker, parameters.account);
+    const challenge = Reader.of(await request("POST", "/v1/sessions/challenge", {}), "response").hex("challenge");
+    const signature = await signKeeperMessage({
+      signer: parameters.signer,
+      domain,
+      primaryType: "FeedLogin",
+      message: { account, challenge },
+      account: parameters.account,
+    });
+    const r = Reader.of(await request("POST", "/v1/sessions", { account, challenge, signature }), "response");
+    session = {
+      token: r.string("token"),
+      account: r.address("account"),
+      expiresAt: r.number("expiresAt"),
+      login: parameters,
+    };
+    return { account: session.account, expiresAt: session.expiresAt };
+  }
+
+  /** A per-account read with the session; logs in again once if the keeper says the session ended. */
+  async function withSession(path: string): Promise<unknown> {
+    const current = session;
+    if (current === undefined) {
+      throw new KeeperRequestError("This read needs the account's session: call login({ signer }) first", {
+        code: "KEEPER_INVALID_ARGUMENT",
+        details: { path },
+      });
+    }
+    try {
+      return await request("GET", path, undefined, { authorization: `Bearer ${current.token}` });
+    } catch (error) {
+      if (!(error instanceof KeeperApiError) || error.code !== "SESSION_REQUIRED") throw error;
+      await login(current.login);
+      return request("GET", path, undefined, { authorization: `Bearer ${(session ?? current).token}` });
+    }
+  }
+
+  async function accountOrders(
+    account: Address,
+    options: { status?: "open" | "all"; limit?: number | undefined; before?: string | undefined },
+  ): Promise<KeeperOrderPage> {
+    const query = new URLSearchParams({ status: options.status ?? "open" });
+    if (options.limit !== undefined) query.set("limit", String(options.limit));
+    if (options.before !== undefined) query.set("before", options.before);
+    const r = Reader.of(await withSession(`/v1/accounts/${encodeURIComponent(account)}/orders?${query}`), "response");
+    const next = r.optionalString("next");
+    return { orders: r.array("orders", decodeOrderStatus), ...(next === undefined ? {} : { next }) };
   }
 
   return {
@@ -370,15 +500,22 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
       });
     },
 
-    async getOrder(hash) {
-      return decodeOrderStatus(await request("GET", `/v1/orders/${encodeURIComponent(hash)}`), "response");
+    login,
+
+    async getOrder(hash, options = {}) {
+      const params = new URLSearchParams();
+      if (options.limit !== undefined) params.set("limit", String(options.limit));
+      if (options.before !== undefined) params.set("before", String(options.before));
+      const query = params.size === 0 ? "" : `?${params.toString()}`;
+      return decodeOrderStatus(await withSession(`/v1/orders/${encodeURIComponent(hash)}${query}`), "response");
     },
 
     async getOpenOrders(account, options = {}) {
-      const query = new URLSearchParams({ status: options.status ?? "open" });
-      if (options.limit !== undefined) query.set("limit", String(options.limit));
-      const json = await request("GET", `/v1/accounts/${encodeURIComponent(account)}/orders?${query}`);
-      return Reader.of(json, "response").array("orders", decodeOrderStatus);
+      return (await accountOrders(account, options)).orders;
+    },
+
+    getAccountOrders(account, options = {}) {
+      return accountOrders(account, options);
     },
 
     async getBook(marketId, options = {}) {

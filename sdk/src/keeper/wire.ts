@@ -8,7 +8,10 @@ import type { Address, Hex } from "viem";
 import { KeeperRequestError } from "../errors";
 import type { Market, Order } from "../types";
 
-/** An order's status on the keeper: `rejected` only for orders the keeper once accepted and later refused. */
+/**
+ * An order's status on the keeper: `rejected` for an order it refused a moment ago (it stores no
+ * refusal; it remembers recent ones for a while).
+ */
 export type KeeperOrderState = "open" | "partially-filled" | "filled" | "cancelled" | "rejected";
 
 /** One match of the keeper: `matched` off-chain, then `settled` (with `txHash`) or `skipped` on-chain. */
@@ -47,11 +50,10 @@ export interface KeeperBook {
   asks: KeeperLevel[];
 }
 
-/** What the keeper knows of one order. `fills` only in `getOrder`. */
+/** What the keeper knows of one order. `fills` only in `getOrder`. The keeper serves no signature. */
 export interface KeeperOrderStatus {
   hash: Hex;
   order: Order;
-  signature: Hex;
   status: KeeperOrderState;
   /** Why it was cancelled or rejected: a rejection's code, `soft-cancel`, `expired`, `not-rested`, … */
   reason?: string | undefined;
@@ -62,6 +64,7 @@ export interface KeeperOrderStatus {
    * lists (`getOpenOrders`, the orders channel's snapshot).
    */
   settledLots?: bigint | undefined;
+  /** In `getOrder`: a page of its fills, newest first. */
   fills?: KeeperTrade[] | undefined;
   /** Unix milliseconds. */
   createdAt: number;
@@ -281,7 +284,6 @@ export function decodeOrderStatus(value: unknown, path: string): KeeperOrderStat
   const status: KeeperOrderStatus = {
     hash: r.hex("hash"),
     order: decodeOrder(r.raw("order"), `${path}.order`),
-    signature: r.hex("signature"),
     status: r.oneOf("status", ORDER_STATES),
     filledLots: r.bigint("filledLots"),
     remainingLots: r.bigint("remainingLots"),

@@ -11,9 +11,12 @@ import { keeperMessageTypedData } from "../../../sdk/src";
 import {
   BookReplica,
   FeedClient,
+  bearer,
   cancelAllBody,
   cancelBody,
+  feedLogin,
   http,
+  login,
   newTrader,
   orderOf,
   signedBody,
@@ -86,7 +89,8 @@ describe("keeper/api: HTTP and feed over real sockets", function () {
     const trades = await http(url, "GET", "/v1/markets/1/trades?limit=5");
     expect(trades.body.trades[0]).to.deep.equal(taken.body.trades[0]);
 
-    const status = await http(url, "GET", `/v1/orders/${sellHash}`);
+    const aliceSession = bearer(await login(k, alice));
+    const status = await http(url, "GET", `/v1/orders/${sellHash}`, undefined, aliceSession);
     expect(status.status).to.equal(200);
     expect(status.body).to.include({
       status: "partially-filled",
@@ -102,13 +106,24 @@ describe("keeper/api: HTTP and feed over real sockets", function () {
     expect(cancelled.body).to.deep.equal({ results: [{ hash: sellHash, outcome: "cancelled" }] });
     const gone = await feed.next((m) => m.type === "delta" && m.levels[0].lots === "0");
     expect(gone.levels).to.deep.equal([{ side: "ask", priceTicks: "200000", lots: "0", orders: 0 }]);
-    // Replaying the same signed cancel is harmless.
-    const replay = await http(url, "POST", "/v1/cancels", await cancelBody(k, alice, [sellHash]));
-    expect(replay.body.results[0].outcome).to.equal("not-open");
+    // A new signed cancel of the same order: it is not open any more.
+    const again = await http(
+      url,
+      "POST",
+      "/v1/cancels",
+      await cancelBody(k, alice, [sellHash], BigInt(Date.now() + 1)),
+    );
+    expect(again.body.results[0].outcome).to.equal("not-open");
 
-    const open = await http(url, "GET", `/v1/accounts/${alice.address}/orders`);
+    const open = await http(url, "GET", `/v1/accounts/${alice.address}/orders`, undefined, aliceSession);
     expect(open.body.orders).to.deep.equal([]);
-    const all = await http(url, "GET", `/v1/accounts/${alice.address.toLowerCase()}/orders?status=all`);
+    const all = await http(
+      url,
+      "GET",
+      `/v1/accounts/${alice.address.toLowerCase()}/orders?status=all`,
+      undefined,
+      aliceSession,
+    );
     expect(all.body.orders.map((o: { hash: string }) => o.hash)).to.include(sellHash);
     expect(all.body.orders[0]).to.include({ status: "cancelled", reason: "soft-cancel" });
     feed.close();
@@ -274,17 +289,7 @@ describe("keeper/api: HTTP and feed over real sockets", function () {
     feed.send({ op: "login", account: erin.address, signature: good });
     await feed.next((m) => m.type === "error" && feed.messages.filter((x) => x.type === "error").length > errorsBefore);
 
-    feed.send({ op: "challenge" });
-    const from = feed.messages.length;
-    challenge = (await feed.next((m) => m.type === "challenge", 10_000, from)).challenge as Hex;
-    const signature = await erin.account.signTypedData(
-      keeperMessageTypedData({
-        domain: k.env.sdkDomain,
-        primaryType: "FeedLogin",
-        message: { account: erin.address, challenge },
-      }) as never,
-    );
-    feed.send({ op: "login", account: erin.address, signature });
+    await feedLogin(feed, k, erin);
     expect((await feed.next((m) => m.type === "login")).account).to.equal(erin.address);
     feed.send({ op: "subscribe", channel: "orders" });
     const snap = await feed.next((m) => m.type === "snapshot" && m.channel === "orders");

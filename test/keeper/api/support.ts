@@ -15,10 +15,10 @@ import {
   type CancelOrdersMessage,
   type Order,
 } from "../../../sdk/src";
-import type { Engine } from "../../../keeper/src/engine";
+import type { Engine, EngineOptions } from "../../../keeper/src/engine";
 import { Store } from "../../../keeper/src/store";
 import { Metrics } from "../../../keeper/src/metrics";
-import type { ApiLimits, RunningApi } from "../../../keeper/src/api";
+import type { ApiLimits, ApiOptions, RunningApi } from "../../../keeper/src/api";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { ethers, fund, hre, publicClient, sdkFixture, type SdkEnv } from "../../sdk/support";
 import { openEngine, serveApi, tempDatabase } from "../support";
@@ -36,21 +36,37 @@ export interface Keeper {
   metrics: Metrics;
   api: RunningApi;
   dir: string;
+  /** The database file. */
+  path: string;
   close(): Promise<void>;
 }
 
+export interface StartKeeperOptions {
+  limits?: Partial<ApiLimits>;
+  env?: SdkEnv;
+  isReady?: () => { ready: boolean; missing: string[] };
+  /** Engine options (the engine's chain reads are direct by default; see `cachedReads`). */
+  engine?: Partial<EngineOptions> | ((store: Store) => Partial<EngineOptions>);
+  /** API options (`clock`, `trustProxy`, `chain`, …). */
+  api?: Partial<ApiOptions>;
+}
+
 /** Starts a keeper on a fresh Exchange (market 1) and a fresh store file. */
-export async function startKeeper(
-  options: { limits?: Partial<ApiLimits>; env?: SdkEnv; isReady?: () => { ready: boolean; missing: string[] } } = {},
-): Promise<Keeper> {
+export async function startKeeper(options: StartKeeperOptions = {}): Promise<Keeper> {
   const env = options.env ?? (await sdkFixture());
   const path = tempDatabase("crossbook-api-");
   const dir = dirname(path);
   const store = Store.open(path);
   const chain = { exchange: env.addresses.exchange, domain: env.sdkDomain };
-  const engine = await openEngine(store, chain);
+  const engineOptions = typeof options.engine === "function" ? options.engine(store) : options.engine;
+  const engine = await openEngine(store, chain, engineOptions);
   const metrics = new Metrics({ defaultMetrics: false });
-  const api = await serveApi(engine, store, chain, { metrics, limits: options.limits, isReady: options.isReady });
+  const api = await serveApi(engine, store, chain, {
+    metrics,
+    limits: options.limits,
+    isReady: options.isReady,
+    ...options.api,
+  });
   return {
     env,
     store,
@@ -58,6 +74,7 @@ export async function startKeeper(
     metrics,
     api,
     dir,
+    path,
     async close() {
       await api.close();
       store.close();
@@ -109,6 +126,47 @@ export async function cancelBody(k: Keeper, trader: Trader, hashes: Hex[], issue
   );
   return { cancel: { maker: trader.address, orderHashes: hashes, issuedAt: issuedAt.toString() }, signature };
 }
+
+/** Logs `trader` in over HTTP (a challenge, then its signed `FeedLogin`): the session's bearer token. */
+export async function login(k: Keeper, trader: Trader, headers: Record<string, string> = {}): Promise<string> {
+  const challenge = await http(k.api.url, "POST", "/v1/sessions/challenge", {}, headers);
+  if (challenge.status !== 200) throw new Error(`challenge refused: ${JSON.stringify(challenge.body)}`);
+  const signature = await trader.account.signTypedData(
+    keeperMessageTypedData({
+      domain: k.env.sdkDomain,
+      primaryType: "FeedLogin",
+      message: { account: trader.address, challenge: challenge.body.challenge },
+    }) as never,
+  );
+  const session = await http(
+    k.api.url,
+    "POST",
+    "/v1/sessions",
+    { account: trader.address, challenge: challenge.body.challenge, signature },
+    headers,
+  );
+  if (session.status !== 201) throw new Error(`login refused: ${JSON.stringify(session.body)}`);
+  return session.body.token as string;
+}
+
+/** Logs `trader` in on the feed connection `feed` (a challenge, then its signed `FeedLogin`). */
+export async function feedLogin(feed: FeedClient, k: Keeper, trader: Trader): Promise<void> {
+  const from = feed.messages.length;
+  feed.send({ op: "challenge" });
+  const { challenge } = await feed.next((m) => m.type === "challenge", 10_000, from);
+  const signature = await trader.account.signTypedData(
+    keeperMessageTypedData({
+      domain: k.env.sdkDomain,
+      primaryType: "FeedLogin",
+      message: { account: trader.address, challenge },
+    }) as never,
+  );
+  feed.send({ op: "login", account: trader.address, signature });
+  await feed.next((m) => m.type === "login", 10_000, from);
+}
+
+/** The header that carries a session. */
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 export async function cancelAllBody(k: Keeper, trader: Trader, marketId = 0n, issuedAt = BigInt(Date.now())) {
   const message: CancelAllMessage = { maker: trader.address, marketId, issuedAt };

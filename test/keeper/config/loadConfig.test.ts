@@ -47,8 +47,17 @@ describe("keeper config", () => {
         batch: { maxFills: 50, maxGas: 10_000_000n, maxWaitMs: 2000 },
         fees: { maxFeePerGas: 200_000_000_000n, maxPriorityFeePerGas: 2_000_000_000n, replacementBumpPercent: 15 },
         confirmations: 2,
-        settlement: { replaceAfterBlocks: 3, gasHeadroomPercent: 25 },
-        api: { host: "127.0.0.1", port: 8080 },
+        settlement: {
+          replaceAfterBlocks: 3,
+          gasHeadroomPercent: 25,
+          maxPendingFills: 10_000,
+          maxPendingFillsPerAccount: 1_000,
+          dropAfterBlocks: 12,
+          minKeeperBalance: 50_000_000_000_000_000n,
+        },
+        api: { host: "127.0.0.1", port: 8080, trustProxy: [], sessionTtlSeconds: 3600 },
+        minimums: new Map(),
+        maxStaleBlocks: 3,
         startBlock: 0n,
         pollIntervalMs: 1000,
         maxOpenOrdersPerAccount: 1000,
@@ -67,8 +76,17 @@ describe("keeper config", () => {
         batch: { maxFills: 10, maxGas: "30000000", maxWaitMs: 500 },
         fees: { maxFeePerGas: "100000000000", maxPriorityFeePerGas: 1000000000, replacementBumpPercent: 25 },
         confirmations: 5,
-        settlement: { replaceAfterBlocks: 6, gasHeadroomPercent: "40" },
-        api: { host: "0.0.0.0", port: 9000 },
+        settlement: {
+          replaceAfterBlocks: 6,
+          gasHeadroomPercent: "40",
+          maxPendingFills: 500,
+          maxPendingFillsPerAccount: "20",
+          dropAfterBlocks: 30,
+          minKeeperBalance: "1000000000000000000",
+        },
+        api: { host: "0.0.0.0", port: 9000, trustProxy: ["10.0.0.0/8", "::1"], sessionTtlSeconds: 600 },
+        minimums: { lots: { "1": 10 }, notional: { "3": "1000000" } },
+        maxStaleBlocks: 5,
         startBlock: "1234",
         pollIntervalMs: 250,
         maxOpenOrdersPerAccount: 50,
@@ -89,8 +107,20 @@ describe("keeper config", () => {
         batch: { maxFills: 10, maxGas: 30_000_000n, maxWaitMs: 500 },
         fees: { maxFeePerGas: 100_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n, replacementBumpPercent: 25 },
         confirmations: 5,
-        settlement: { replaceAfterBlocks: 6, gasHeadroomPercent: 40 },
-        api: { host: "0.0.0.0", port: 9000 },
+        settlement: {
+          replaceAfterBlocks: 6,
+          gasHeadroomPercent: 40,
+          maxPendingFills: 500,
+          maxPendingFillsPerAccount: 20,
+          dropAfterBlocks: 30,
+          minKeeperBalance: 10n ** 18n,
+        },
+        api: { host: "0.0.0.0", port: 9000, trustProxy: ["10.0.0.0/8", "::1"], sessionTtlSeconds: 600 },
+        minimums: new Map([
+          [1n, { lots: 10n, notional: 0n }],
+          [3n, { lots: 0n, notional: 1_000_000n }],
+        ]),
+        maxStaleBlocks: 5,
         startBlock: 1234n,
         pollIntervalMs: 250,
         maxOpenOrdersPerAccount: 50,
@@ -141,6 +171,23 @@ describe("keeper config", () => {
           "localhost",
           "--api-port",
           "3000",
+          "--api-trust-proxy",
+          "127.0.0.1, 192.168.0.0/16",
+          "--session-ttl-seconds",
+          "120",
+          "--min-lots",
+          "1:5,2:10",
+          "--min-notional=2:7000",
+          "--max-pending-fills",
+          "100",
+          "--max-pending-fills-per-account",
+          "10",
+          "--drop-after-blocks",
+          "6",
+          "--min-keeper-balance",
+          "0",
+          "--max-stale-blocks",
+          "4",
         ],
       });
       expect(c).to.deep.include({ chainId: 31337, databasePath: "/tmp/k.db", markets: [1n, 2n], confirmations: 0 });
@@ -150,15 +197,45 @@ describe("keeper config", () => {
         maxPriorityFeePerGas: 1n,
         replacementBumpPercent: 10,
       });
-      expect(c.api).to.deep.equal({ host: "localhost", port: 3000 });
-      expect(c.settlement).to.deep.equal({ replaceAfterBlocks: 10, gasHeadroomPercent: 0 });
+      expect(c.api).to.deep.equal({
+        host: "localhost",
+        port: 3000,
+        trustProxy: ["127.0.0.1", "192.168.0.0/16"],
+        sessionTtlSeconds: 120,
+      });
+      expect(c.settlement).to.deep.equal({
+        replaceAfterBlocks: 10,
+        gasHeadroomPercent: 0,
+        maxPendingFills: 100,
+        maxPendingFillsPerAccount: 10,
+        dropAfterBlocks: 6,
+        minKeeperBalance: 0n,
+      });
+      expect(c.minimums).to.deep.equal(
+        new Map([
+          [1n, { lots: 5n, notional: 0n }],
+          [2n, { lots: 10n, notional: 7000n }],
+        ]),
+      );
+      expect(c.maxStaleBlocks).to.equal(4);
+    });
+
+    it("refuses a minimum for a market it does not serve, a bad proxy and a bad minimum", () => {
+      const ps = problems({
+        env: baseEnv,
+        argv: ["--min-lots", "9:5", "--api-trust-proxy", "not-an-ip", "--min-notional", "1:x"],
+      });
+      expect(ps).to.have.length(3);
+      expect(ps.join("\n")).to.match(/api\.trustProxy: got "not-an-ip"/);
+      expect(ps.join("\n")).to.match(/minimums\.notional: got "1:x"/);
+      expect(ps.join("\n")).to.match(/minimums\.lots: names market 9, which is not in markets/);
     });
 
     it("takes the settlement settings from the environment", () => {
       const c = config({
         env: { ...baseEnv, CROSSBOOK_REPLACE_AFTER_BLOCKS: "1", CROSSBOOK_GAS_HEADROOM_PERCENT: "400" },
       });
-      expect(c.settlement).to.deep.equal({ replaceAfterBlocks: 1, gasHeadroomPercent: 400 });
+      expect(c.settlement).to.deep.include({ replaceAfterBlocks: 1, gasHeadroomPercent: 400 });
     });
 
     it("ranks flags over environment over file over defaults", () => {
@@ -178,7 +255,7 @@ describe("keeper config", () => {
       expect(c.chainId).to.equal(3); // flag > env > file
       expect(c.rpcUrl).to.equal("http://env:1"); // env > file
       expect(c.confirmations).to.equal(9); // file > default
-      expect(c.api).to.deep.equal({ host: "127.0.0.1", port: 1111 }); // default fills the rest of a group
+      expect(c.api).to.deep.include({ host: "127.0.0.1", port: 1111 }); // default fills the rest of a group
       expect(c.batch.maxFills).to.equal(50); // default
     });
 

@@ -31,9 +31,15 @@ describe("keeper engine", () => {
   let env: Awaited<ReturnType<typeof funded>>;
   let events: { [K in keyof EngineEvents]: EngineEvents[K][0][] };
   let nonce = 0n;
+  /** The engine's clock (it stamps records): moved by hand, never the wall clock's. */
+  let now = Date.now();
 
   async function open(): Promise<Engine> {
-    const e = await openEngine(store, { exchange: env.addresses.exchange, domain: env.sdkDomain });
+    const e = await openEngine(
+      store,
+      { exchange: env.addresses.exchange, domain: env.sdkDomain },
+      { clock: () => now },
+    );
     events = { book: [], trade: [], order: [] };
     e.on("book", (u) => events.book.push(u));
     e.on("trade", (u) => events.trade.push(u));
@@ -81,11 +87,33 @@ describe("keeper engine", () => {
     expect(updates).to.deep.include([bid.hash, "filled"]);
   });
 
-  it("refuses with the risk check's code and stores the rejection", async () => {
+  it("refuses with the risk check's code, stores nothing, and remembers the refusal a while", async () => {
     const r = await submit(env.dave, { isBuy: true, priceTicks: PRICE, lots: 10n }); // Dave has no funds
     expect(r).to.include({ ok: false, code: "INSUFFICIENT_BALANCE" });
-    expect(store.getOrder(r.hash!)).to.include({ status: "rejected", reason: "INSUFFICIENT_BALANCE" });
-    expect(events.order.map((u) => u.event)).to.deep.equal(["rejected"]);
+    expect(store.getOrder(r.hash!)).to.equal(undefined);
+    expect(engine.recentRefusal(r.hash!)).to.include({ code: "INSUFFICIENT_BALANCE" });
+    expect(events.order.map((u) => [u.event, u.reason])).to.deep.equal([["rejected", "INSUFFICIENT_BALANCE"]]);
+  });
+
+  it("forgets refusals past their bound and their age", async () => {
+    let now = 1_000_000;
+    const small = await openEngine(
+      store,
+      { exchange: env.addresses.exchange, domain: env.sdkDomain },
+      { refusals: { max: 2, ttlMs: 60_000 }, clock: () => now },
+    );
+    const refused: Hex[] = [];
+    for (let i = 0; i < 3; i++) {
+      const o = order({ maker: env.dave.address as Address, nonce: 500n + BigInt(i), isBuy: true, priceTicks: PRICE });
+      const r = await small.submit({
+        order: o,
+        signature: await signOrder({ signer: env.dave, order: o, domain: env.sdkDomain }),
+      });
+      refused.push(r.hash!);
+    }
+    expect(refused.map((h) => small.recentRefusal(h) !== undefined)).to.deep.equal([false, true, true]);
+    now += 61_000;
+    expect(small.recentRefusal(refused[2])).to.equal(undefined);
   });
 
   it("takes a refused order again once its maker can pay for it", async () => {
@@ -153,9 +181,10 @@ describe("keeper engine", () => {
 
     const b = accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE, lots: 5n }));
     const issuedAt = store.getOrder(b.hash)!.createdAt;
-    await new Promise((r) => setTimeout(r, 5));
+    // A later order: its createdAt is after issuedAt, whatever the wall clock did meanwhile.
+    now = issuedAt + 1;
     const c = accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE + 1n, lots: 5n }));
-    expect(engine.cancelAll(env.alice.address as Address, { createdUpTo: issuedAt })).to.deep.equal([b.hash]);
+    expect(await engine.cancelAll(env.alice.address as Address, { createdUpTo: issuedAt })).to.deep.equal([b.hash]);
     expect(store.getOrder(c.hash)!.status).to.equal("open");
   });
 
@@ -235,6 +264,25 @@ describe("keeper engine", () => {
       const taker = accepted(await submit(env.bob, { isBuy: true, priceTicks: PRICE, lots: 10n }));
       expect(taker.status).to.equal("filled");
       expect(engine.running).to.equal(true);
+    });
+
+    it("matches an IOC taker again when its fill never reached the chain, after pulling the maker at fault", async () => {
+      //   alice sells 4 @ P, carol sells 4 @ P+1; bob (IOC) buys 4 @ P+1 → matched with alice;
+      //   before sending, alice's nonce turns out cancelled → bob matched with carol instead.
+      const alice = accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE, lots: 4n }));
+      const carol = accepted(await submit(env.carol, { isBuy: false, priceTicks: PRICE + 1n, lots: 4n }));
+      const bob = accepted(
+        await submit(env.bob, { isBuy: true, priceTicks: PRICE + 1n, lots: 4n, flags: IMMEDIATE_OR_CANCEL }),
+      );
+      const [first] = store.pendingFills();
+      expect(first.makerHash).to.equal(alice.hash);
+      engine.reconcile({ fills: [{ id: first.id, settled: false, reason: "MakerCancelled" }], neverSent: true });
+      expect(store.getOrder(alice.hash)).to.include({ status: "cancelled", reason: "skipped-MakerCancelled" });
+      expect(store.getOrder(bob.hash)).to.include({ status: "filled", filledLots: 4n });
+      expect(store.pendingFills().map((f) => [f.makerHash, f.takerHash, f.lots])).to.deep.equal([
+        [carol.hash, bob.hash, 4n],
+      ]);
+      expect(engine.book(1n)!.size).to.equal(0);
     });
 
     it("VelocityLimitReached matches the same lots again for a later block", async () => {

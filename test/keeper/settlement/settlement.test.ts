@@ -88,7 +88,7 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
     expect(keeper.settlement.inFlight).to.equal(0);
   });
 
-  it("reconciles a fill the chain skipped: the maker cancelled on-chain, the taker's lots go back to the book", async function () {
+  it("never sends a fill whose maker cancelled on-chain since: skipped before sending, the taker's lots back in the book", async function () {
     //   alice sells 10; bob buys 4 → matched; alice cancels nonce 1 on-chain before the batch.
     const env = await loadFixture(settlementFixture);
     const keeper = await openKeeper(env, tempDb());
@@ -98,8 +98,9 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
 
     await settleOnce(keeper);
 
-    expect(names(keeper.outcomes)).to.deep.equal([Outcome.SETTLED]);
+    expect(names(keeper.outcomes)).to.deep.equal([Outcome.SKIPPED]);
     expect(keeper.outcomes[0]!.skipReasons).to.deep.equal({ MakerCancelled: 1 });
+    expect(keeper.sent).to.deep.equal([]);
     const [fill] = keeper.store.fillsOfOrder(bid);
     expect(fill?.status).to.equal("skipped");
     expect(fill?.skipReason).to.equal("MakerCancelled");
@@ -107,6 +108,31 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
     expect(keeper.store.getOrder(bid)?.status).to.equal("open");
     expect(keeper.store.getOrder(bid)?.remainingLots).to.equal(4n);
     expect(keeper.engine.book(1n)?.get(bid)).to.not.equal(undefined);
+    expect(await tradedCount(env)).to.equal(0);
+  });
+
+  it("reconciles a fill the chain skipped: the maker cancelled on-chain in the batch's own block", async function () {
+    const env = await loadFixture(settlementFixture);
+    const keeper = await openKeeper(env, tempDb());
+    const ask = await submit(keeper, env, env.alice, { isBuy: false, nonce: 1n, lots: 10n });
+    const bid = await submit(keeper, env, env.bob, { isBuy: true, nonce: 1n, lots: 4n, priceTicks: 200_000n });
+    await setAutomine(false);
+    await keeper.settlement.tick(); // sent, not mined
+    // Alice's cancel outbids the batch into the same block, ahead of it.
+    await env.exchange
+      .connect(env.alice)
+      .cancel([1n], { maxPriorityFeePerGas: 100n * GWEI, maxFeePerGas: 500n * GWEI });
+    await mine();
+    await keeper.settlement.tick();
+    await mine();
+    await keeper.settlement.tick();
+
+    expect(names(keeper.outcomes)).to.deep.equal([Outcome.SETTLED]);
+    expect(keeper.outcomes[0]!.skipReasons).to.deep.equal({ MakerCancelled: 1 });
+    const [fill] = keeper.store.fillsOfOrder(bid);
+    expect(fill?.skipReason).to.equal("MakerCancelled");
+    expect(keeper.store.getOrder(ask)?.status).to.equal("cancelled");
+    expect(keeper.store.getOrder(bid)).to.include({ status: "open", remainingLots: 4n });
     expect(await tradedCount(env)).to.equal(0);
   });
 
@@ -139,10 +165,13 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
     expect(keeper.store.getFill(bad!.id)?.status).to.equal("skipped");
     expect(keeper.store.getFill(bad!.id)?.skipReason).to.equal("KEEPER_SIMULATION_InvalidSignature");
     expect(keeper.store.getFill(good!.id)?.status).to.equal("settled");
-    // The forged order is out of the book for good.
+    // The forged order is out of the book for good, and carol's 5 lots were matched again, with bob's last 2.
     expect(keeper.store.getOrder(forgedHash)?.status).to.equal("cancelled");
     expect(keeper.engine.book(1n)?.get(forgedHash)).to.equal(undefined);
-    expect(await tradedCount(env)).to.equal(1);
+    const again = keeper.store.fillsOfOrder(bid).filter((f) => f.id > good!.id);
+    expect(again.map((f) => [f.lots, f.status])).to.deep.equal([[2n, "settled"]]);
+    expect(keeper.store.getOrder(bid)).to.include({ status: "partially-filled", filledLots: 5n, remainingLots: 3n });
+    expect(await tradedCount(env)).to.equal(2);
   });
 
   it("retries with backoff while the exchange is paused, then settles", async function () {

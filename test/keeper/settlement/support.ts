@@ -14,6 +14,7 @@ import {
   type SettlementOutcome,
 } from "../../../keeper/src/settlement";
 import { Store } from "../../../keeper/src/store";
+import { CachedChainReads } from "../../../keeper/src/risk";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { fund, hre, order, publicClient, sdkFixture, type SdkEnv } from "../../sdk/support";
 import { openEngine, tempDatabase } from "../support";
@@ -62,10 +63,17 @@ export async function openKeeper(
   const engine = await openEngine(store, { exchange: env.addresses.exchange, domain: env.sdkDomain });
   const outcomes: SettlementOutcome[] = [];
   const sent: SentBatch[] = [];
+  const client = options.client ?? publicClient;
+  // The chain facts settlement's pre-send check and velocity budget read, as keeper.ts wires them.
+  const reads = new CachedChainReads(client, env.addresses.exchange, {
+    startBlock: 0n,
+    nonceSeen: (maker, nonce) => store.hasNonce(maker, nonce),
+  });
   const settlement = new Settlement({
     engine,
     store,
-    client: publicClient,
+    client,
+    reads,
     account: options.account ?? env.keeperAccount,
     exchange: env.addresses.exchange,
     config: CONFIG,

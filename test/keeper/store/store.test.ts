@@ -167,6 +167,39 @@ describe("keeper store", () => {
       db.close();
     });
 
+    it("brings a version-3 file to version 4: refusals dropped, settled lots and fill accounts filled in", () => {
+      store.close();
+      const file = join(dir, "v3.db");
+      const db = new Database(file);
+      migrate(db, MIGRATIONS.slice(0, 3));
+      const insertOrder = db.prepare(
+        `INSERT INTO orders (hash, market, account, is_buy, flags, max_fee_bps, expiry, nonce, price_ticks, lots,
+           signature, status, reason, filled_lots, seq, created_at, updated_at)
+         VALUES (?, '1', ?, ?, '0', '10', '4102444800', ?, '100', '10', ?, ?, ?, ?, ?, 1, 1)`,
+      );
+      insertOrder.run(hashOf(1), ALICE, 0, "1", SIG, "partially-filled", null, "6", 0);
+      insertOrder.run(hashOf(2), BOB, 1, "1", SIG, "filled", null, "6", 1);
+      insertOrder.run(hashOf(3), BOB, 1, "2", SIG, "rejected", "INSUFFICIENT_BALANCE", "0", null);
+      db.prepare(
+        `INSERT INTO batches (tx_hash, nonce, max_fee_per_gas, max_priority_fee_per_gas, status, created_at, updated_at)
+           VALUES (?, '1', '1', '1', 'sent', 1, 1)`,
+      ).run(txOf(1));
+      const insertFill = db.prepare(
+        `INSERT INTO fills (batch_id, market, maker_hash, taker_hash, lots, price_ticks, status, created_at, updated_at)
+           VALUES (1, '1', ?, ?, ?, '100', ?, 1, 1)`,
+      );
+      insertFill.run(hashOf(1), hashOf(2), "4", "settled");
+      insertFill.run(hashOf(1), hashOf(2), "2", "sent");
+      db.close();
+      store = Store.open(file);
+      expect(store.schemaVersion()).to.equal(4);
+      expect(store.getOrder(hashOf(3))).to.equal(undefined);
+      expect(store.getOrder(hashOf(1))).to.deep.include({ settledLots: 4n, filledLots: 6n });
+      expect(store.getOrder(hashOf(2))?.settledLots).to.equal(4n);
+      expect(store.openFillsOf(BOB).map((o) => [o.order.hash, o.lots])).to.deep.equal([[hashOf(2), 2n]]);
+      expect(store.openFillsOf(ALICE).map((o) => [o.order.hash, o.lots])).to.deep.equal([[hashOf(1), 2n]]);
+    });
+
     it("refuses a database written by a newer keeper", () => {
       store.close();
       const db = new Database(path);
@@ -186,6 +219,7 @@ describe("keeper store", () => {
         status: "open",
         filledLots: 0n,
         remainingLots: 10n,
+        settledLots: 0n,
         seq: 5,
         createdAt: 1000,
         updatedAt: 1000,
@@ -260,15 +294,74 @@ describe("keeper store", () => {
       expect(store.openOrders(1n).map((o) => o.hash)).to.deep.equal([hashOf(2)]);
     });
 
-    it("records a rejected order with its reason, without a seq, outside the book", () => {
-      store.rejectOrder({ hash: hashOf(9), order: order(), signature: SIG, reason: "expired", at: 7 });
-      const o = store.getOrder(hashOf(9))!;
-      expect(o).to.deep.include({ status: "rejected", reason: "expired" });
-      expect(o.seq).to.equal(undefined);
-      expect(store.openOrders(1n)).to.deep.equal([]);
-      expect(store.nextSeq(1n)).to.equal(0);
+    it("pages an account's orders newest first, open ones or all, through an index", () => {
+      for (let i = 0; i < 7; i++) {
+        store.acceptOrder({
+          hash: hashOf(10 + i),
+          order: order({ nonce: BigInt(10 + i) }),
+          signature: SIG,
+          seq: i,
+          rested: true,
+          at: 100 + i,
+        });
+      }
+      store.cancelOrder(hashOf(15), "user", 200);
+      const all: Hex[] = [];
+      let before: string | undefined;
+      for (;;) {
+        const page = store.accountOrders(ALICE, { status: "all", limit: 3, before });
+        all.push(...page.orders.map((o) => o.hash));
+        if (page.next === undefined) break;
+        before = page.next;
+      }
+      expect(all).to.deep.equal([16, 15, 14, 13, 12, 11, 10].map(hashOf));
+      const open = store.accountOrders(ALICE, { status: "open", limit: 10 });
+      expect(open.orders.map((o) => o.hash)).to.deep.equal([16, 14, 13, 12, 11, 10].map(hashOf));
+      expect(open.next).to.equal(undefined);
+      expect(store.accountOrders(BOB, { status: "all", limit: 10 }).orders).to.deep.equal([]);
+      expect(store.knowsAccount(ALICE)).to.equal(true);
+      expect(store.knowsAccount(BOB)).to.equal(false);
     });
 
+    it("shows a group's writes to its committed reader only once the group commits", async () => {
+      const { durable } = store.grouped(() => restMaker());
+      expect(store.getOrder(hashOf(1))?.status).to.equal("open"); // the writer sees its own write
+      expect(store.committed.getOrder(hashOf(1))).to.equal(undefined);
+      await durable;
+      expect(store.committed.getOrder(hashOf(1))?.status).to.equal("open");
+    });
+
+    it("runs a group's afterCommit hooks in order, right after its commit, and never after a failed one", async () => {
+      const seen: string[] = [];
+      const first = store.grouped(
+        () => restMaker(),
+        () => seen.push(`a:${store.committed.orderStatus(hashOf(1))}`),
+      );
+      store.grouped(
+        () => restMaker({ nonce: 2n }, hashOf(3), 1),
+        () => seen.push("b"),
+      );
+      expect(seen).to.deep.equal([]);
+      await first.durable;
+      expect(seen).to.deep.equal(["a:open", "b"]);
+      const handle = (store as unknown as { handle: { exec(sql: string): unknown } }).handle;
+      const exec = handle.exec.bind(handle);
+      handle.exec = (sql: string) => {
+        if (/^COMMIT/.test(sql)) throw new Error("disk I/O error");
+        return exec(sql);
+      };
+      const failed = store.grouped(
+        () => restMaker({ nonce: 3n }, hashOf(4), 2),
+        () => seen.push("c"),
+      );
+      await failed.durable.then(
+        () => expect.fail("the commit should have failed"),
+        (e: Error) => expect(e.message).to.equal("disk I/O error"),
+      );
+      handle.exec = exec;
+      expect(seen).to.deep.equal(["a:open", "b"]);
+      expect(store.getOrder(hashOf(4))).to.equal(undefined);
+    });
     it("cancels a resting order once, and says so", () => {
       restMaker();
       expect(store.cancelOrder(hashOf(1), "user", 9)).to.equal(true);
@@ -365,7 +458,8 @@ describe("keeper store", () => {
       expect(store.lastReconciledBlock()).to.equal(500n);
     });
 
-    it("gives a skipped fill's lots back to both orders; the IOC taker is over, the maker rests again", () => {
+    it("gives a skipped fill's lots back to both orders; the IOC taker the chain saw is over, the maker rests again", () => {
+      store.markBatchSent(batch(1), [1], 19);
       store.markFillsSkipped([{ id: 1, reason: "InsufficientBalance" }], 20);
       expect(store.getOrder(hashOf(1))).to.deep.include({
         status: "partially-filled",
@@ -373,6 +467,7 @@ describe("keeper store", () => {
         remainingLots: 50n,
       });
       expect(store.getOrder(hashOf(2))).to.deep.include({ status: "cancelled", reason: "not-rested", filledLots: 0n });
+      store.markBatchSent({ ...batch(2), txHash: txOf(2) }, [2, 3], 20);
       store.markFillsSkipped(
         [
           { id: 2, reason: "x" },
@@ -383,6 +478,47 @@ describe("keeper store", () => {
       expect(store.getOrder(hashOf(1))).to.deep.include({ status: "open", filledLots: 0n });
       expect(store.openOrders(1n).map((o) => o.hash)).to.deep.equal([hashOf(1)]);
       expectStoreError(() => store.markFillsSkipped([{ id: 1, reason: "again" }], 22), "FILL_NOT_SENT");
+    });
+
+    it("keeps an IOC taker alive when its fill is skipped before any transaction carried it", () => {
+      expect(store.pendingFillCount()).to.equal(3);
+      store.markFillsSkipped([{ id: 1, reason: "MakerCancelled" }], 20);
+      expect(store.pendingFillCount()).to.equal(2);
+      expect(store.getOrder(hashOf(2))).to.deep.include({ status: "open", filledLots: 0n, remainingLots: 10n });
+      // Matched again: a new placement of the same order, its remainder dropped (it is an IOC).
+      const ids = store.rematch({
+        hash: hashOf(2),
+        seq: 9,
+        fills: [{ makerHash: hashOf(1), takerHash: hashOf(2), priceTicks: 100n, lots: 4n }],
+        rested: false,
+        at: 21,
+      });
+      expect(store.getFill(ids[0])).to.deep.include({ status: "pending", lots: 4n, takerHash: hashOf(2) });
+      expect(store.getOrder(hashOf(2))).to.deep.include({ status: "cancelled", reason: "not-rested", filledLots: 4n });
+      expect(store.pendingFillCount()).to.equal(3);
+      expect(store.nextSeq(1n)).to.equal(10);
+    });
+
+    it("counts settled lots on both orders, and an account's share of the backlog", () => {
+      expect(store.pendingFillsTakenBy(BOB)).to.equal(3);
+      const id = store.markBatchSent(batch(1), [1, 2], 10);
+      expect(store.pendingFillsTakenBy(BOB)).to.equal(1);
+      expect(store.openFillsOf(BOB).map((o) => [o.order.hash, o.lots])).to.deep.equal([
+        [hashOf(2), 10n],
+        [hashOf(3), 20n],
+        [hashOf(4), 30n],
+      ]);
+      store.markBatchMined(id, 5n, 11);
+      store.reconcile({ settled: [1, 2], at: 12 });
+      expect(store.getOrder(hashOf(1))?.settledLots).to.equal(30n);
+      expect(store.getOrder(hashOf(3))?.settledLots).to.equal(20n);
+      expect(store.openFillsOf(ALICE).map((o) => [o.order.hash, o.lots])).to.deep.equal([[hashOf(1), 30n]]);
+    });
+
+    it("pages an order's fills newest first", () => {
+      expect(store.orderFills(hashOf(1), 2).map((f) => f.id)).to.deep.equal([3, 2]);
+      expect(store.orderFills(hashOf(1), 2, 2).map((f) => f.id)).to.deep.equal([1]);
+      expect(store.orderFills(hashOf(3), 10).map((f) => f.id)).to.deep.equal([2]);
     });
 
     it("lists an order's fills, as maker or taker, and a batch's fills", () => {

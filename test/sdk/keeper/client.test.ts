@@ -269,7 +269,6 @@ describe("sdk/keeper: client (HTTP)", function () {
     const status = {
       hash: HASH_A,
       order,
-      signature: "0x1234",
       status: "cancelled",
       reason: "soft-cancel",
       filledLots: "2",
@@ -279,6 +278,7 @@ describe("sdk/keeper: client (HTTP)", function () {
       updatedAt: 2,
     };
     keeper.handler = (req, res) => {
+      if (sessionAnswer(req, res)) return;
       if (req.url.startsWith("/v1/orders/")) return json(res, 200, { ...status, fills: [trade(1, "settled")] });
       if (req.url.startsWith("/v1/accounts/")) return json(res, 200, { orders: [status] });
       if (req.url.includes("/trades")) return json(res, 200, { trades: [trade(2, "skipped")] });
@@ -299,7 +299,8 @@ describe("sdk/keeper: client (HTTP)", function () {
       });
     };
     const client = createKeeperClient({ url: keeper.url, domain });
-    const detail = await client.getOrder(HASH_A);
+    await client.login({ signer: account });
+    const detail = await client.getOrder(HASH_A, { limit: 10 });
     expect(detail.order).to.deep.equal({
       ...bigOrder,
       marketId: 1n,
@@ -329,7 +330,9 @@ describe("sdk/keeper: client (HTTP)", function () {
     expect(market.priceBounds).to.deep.equal({ available: true, minPriceTicks: 1900n, maxPriceTicks: 2100n });
     await client.getBook(1n, { depth: 3 }).catch(() => undefined);
     expect(keeper.requests.map((r) => `${r.method} ${r.url}`)).to.deep.equal([
-      `GET /v1/orders/${HASH_A}`,
+      "POST /v1/sessions/challenge",
+      "POST /v1/sessions",
+      `GET /v1/orders/${HASH_A}?limit=10`,
       `GET /v1/accounts/${account.address}/orders?status=open&limit=5`,
       `GET /v1/accounts/${account.address}/orders?status=all`,
       "GET /v1/markets/1/trades?limit=3",
@@ -337,4 +340,72 @@ describe("sdk/keeper: client (HTTP)", function () {
       "GET /v1/markets/1/book?depth=3",
     ]);
   });
+
+  it("logs in with a signed FeedLogin, sends the session on per-account reads, and logs in again when it ends", async function () {
+    const challenges: Hex[] = [];
+    let valid = "";
+    keeper.handler = (req, res) => {
+      if (req.url === "/v1/sessions/challenge") {
+        const challenge = `0x${String(challenges.length + 1).padStart(64, "0")}` as Hex;
+        challenges.push(challenge);
+        return json(res, 200, { challenge, expiresAt: 60_000 });
+      }
+      if (req.url === "/v1/sessions") {
+        const body = JSON.parse(req.body) as { account: Hex; challenge: Hex; signature: Hex };
+        valid = `token-${challenges.length}`;
+        void verifyTypedData({
+          address: account.address,
+          signature: body.signature,
+          ...keeperMessageTypedData({
+            domain,
+            primaryType: "FeedLogin",
+            message: { account: account.address, challenge: body.challenge },
+          }),
+        } as never).then((ok) =>
+          json(res, ok ? 201 : 401, ok ? { token: valid, account: body.account, expiresAt: 1 } : {}),
+        );
+        return;
+      }
+      if (req.headers.authorization !== `Bearer ${valid}`) {
+        return json(res, 401, { error: { code: "SESSION_REQUIRED", message: "log in" } });
+      }
+      return json(res, 200, { orders: [], next: "5:0xabc" });
+    };
+    const client = createKeeperClient({ url: keeper.url, domain });
+    await client.getOpenOrders(account.address).then(
+      () => expect.fail("a per-account read without a session should throw"),
+      (e: KeeperRequestError) => expect(e.code).to.equal("KEEPER_INVALID_ARGUMENT"),
+    );
+    expect(await client.login({ signer: account })).to.deep.equal({ account: account.address, expiresAt: 1 });
+    expect(await client.getAccountOrders(account.address, { status: "all" })).to.deep.equal({
+      orders: [],
+      next: "5:0xabc",
+    });
+    valid = "rotated"; // the keeper restarted: the session is gone
+    expect(await client.getOpenOrders(account.address)).to.deep.equal([]);
+    expect(challenges).to.have.lengthOf(2);
+    const reads = keeper.requests.filter((r) => r.url.startsWith("/v1/accounts/"));
+    expect(reads.map((r) => r.headers.authorization)).to.deep.equal([
+      "Bearer token-1",
+      "Bearer token-1",
+      "Bearer token-2",
+    ]);
+  });
 });
+
+/** Answers the login requests of a fake keeper: true when it did. */
+function sessionAnswer(req: { url: string; body: string }, res: Parameters<typeof json>[0]): boolean {
+  if (req.url === "/v1/sessions/challenge") {
+    json(res, 200, { challenge: `0x${"c0".repeat(32)}`, expiresAt: 60_000 });
+    return true;
+  }
+  if (req.url === "/v1/sessions") {
+    json(res, 201, {
+      token: "token",
+      account: (JSON.parse(req.body) as { account: string }).account,
+      expiresAt: 60_000,
+    });
+    return true;
+  }
+  return false;
+}

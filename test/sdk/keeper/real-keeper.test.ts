@@ -173,6 +173,8 @@ describe("sdk/keeper: against the real keeper", function () {
     expect(trades.filter((t) => t.fillId === take.trades[0].fillId && t.status === "matched")).to.have.lengthOf(1);
     expect((await keeper.getTrades(1n, { limit: 10 }))[0].fillId).to.equal(take.trades[0].fillId);
 
+    // Per-account reads need the account's session.
+    expect(await keeper.login({ signer: alice })).to.include({ account: alice.address });
     const status = await keeper.getOrder(placed.hash);
     expect(status).to.deep.include({ status: "partially-filled", filledLots: 4n, remainingLots: 6n });
     expect(status.order).to.deep.equal(ask);
@@ -191,6 +193,7 @@ describe("sdk/keeper: against the real keeper", function () {
     expect(bid.status).to.equal("open");
     await converged("bob's bid");
     expect(await keeper.cancelAll({ signer: bob, marketId: 1n })).to.deep.equal([bid.hash]);
+    await keeper.login({ signer: bob });
     expect((await keeper.getOrder(bid.hash)).status).to.equal("cancelled");
     rest = await converged("after bob's cancelAll");
     expect(summary(rest)).to.deep.equal({ bids: [], asks: ["200100x3/1"] });
@@ -234,8 +237,15 @@ describe("sdk/keeper: against the real keeper", function () {
       keeper.submitOrder({ order: o, signature: await signOrder({ signer: poor, order: o, domain: env.sdkDomain }) }),
     );
     expect([balance.code, balance.status]).to.deep.equal(["INSUFFICIENT_BALANCE", 422]);
-    const missing = await refusal(keeper.getOrder(`0x${"00".repeat(32)}`));
+    const stranger = createKeeperClient({ url: api.url, domain: env.sdkDomain });
+    await stranger.login({ signer: poor });
+    const missing = await refusal(stranger.getOrder(`0x${"00".repeat(32)}`));
     expect([missing.code, missing.status]).to.deep.equal(["ORDER_NOT_FOUND", 404]);
+    // The refusal is not stored, but its maker can read it a while.
+    expect(await stranger.getOrder(balance.details.hash as `0x${string}`)).to.deep.include({
+      status: "rejected",
+      reason: "INSUFFICIENT_BALANCE",
+    });
     const unknown = await refusal(keeper.getBook(7n));
     expect([unknown.code, unknown.status]).to.deep.equal(["UNKNOWN_MARKET", 404]);
     const stale = await refusal(
@@ -356,6 +366,8 @@ describe("sdk/keeper: against the real keeper", function () {
       orderHashes: [walletPlaced.hash],
     });
     expect(asWallet).to.deep.equal([{ hash: walletPlaced.hash, outcome: "cancelled" }]);
+    // The wallet's session, signed by its owner (ERC-1271).
+    await keeper.login({ signer: env.dave, maker: walletAddress });
     expect((await keeper.getOrder(walletPlaced.hash)).status).to.equal("cancelled");
   });
 });

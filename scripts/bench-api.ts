@@ -50,18 +50,10 @@ import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import {
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  http,
-  parseAbi,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
+import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { exchangeAbi, getBalance, keeperMessageTypedData } from "../sdk/src";
+import { keeperMessageTypedData } from "../sdk/src";
+import { fundTraders, median, rpc } from "./lib/bench";
 import { readDeployment, type Deployment } from "./lib/market";
 import { manage, runHardhatScript, startHardhatNode, startLocalKeeper, type ManagedProcess } from "./lib/processes";
 import type { LoadgenReply, LoadgenRequest, StepResult } from "./bench-api/loadgen";
@@ -119,17 +111,6 @@ process.on("exit", () => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error !== undefined) fail(`${method}: ${body.error.message}`);
-  return body.result;
-}
-
 // ─── The JSON-RPC proxy that counts the keeper's calls ─────────────────────────────────────────
 
 interface RpcCounter {
@@ -173,79 +154,6 @@ function startRpcCounter(nodeUrl: string): Promise<RpcCounter> {
 }
 
 const totalCalls = (c: RpcCounter) => [...c.calls.values()].reduce((a, b) => a + b, 0);
-
-// ─── Funding ──────────────────────────────────────────────────────────────────────────────────
-
-const erc20Abi = parseAbi([
-  "function mint(address to, uint256 amount)",
-  "function approve(address spender, uint256 amount) returns (bool)",
-]);
-
-/** Per account: 1,000 WETH, 10,000,000 USDC, 100 WBTC, all deposited into the Exchange. */
-async function fundTraders(nodeUrl: string, deployment: Deployment, keys: Hex[]): Promise<void> {
-  const chain = defineChain({
-    id: deployment.chainId,
-    name: "bench",
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [nodeUrl] } },
-  });
-  const client = createPublicClient({ chain, transport: http(nodeUrl) }) as PublicClient;
-  const amounts: [Address, bigint][] = [
-    [deployment.tokens.WETH.address, 1_000n * 10n ** 18n],
-    [deployment.tokens.USDC.address, 10_000_000n * 10n ** 6n],
-    [deployment.tokens.WBTC.address, 100n * 10n ** 8n],
-  ];
-  await Promise.all(
-    keys.map((k) => rpc(nodeUrl, "hardhat_setBalance", [privateKeyToAccount(k).address, "0x3635C9ADC5DEA00000"])),
-  );
-  // Everything at once into the mempool (explicit nonces and gas), then a few blocks: far faster
-  // than one automined block per transaction.
-  await rpc(nodeUrl, "evm_setAutomine", [false]);
-  const hashes: Hex[] = [];
-  try {
-    const fees = { gas: 200_000n, maxFeePerGas: 10n ** 11n, maxPriorityFeePerGas: 10n ** 9n };
-    await Promise.all(
-      keys.map(async (key) => {
-        const account = privateKeyToAccount(key);
-        const wallet = createWalletClient({ account, chain, transport: http(nodeUrl) });
-        let nonce = 0;
-        for (const [token, amount] of amounts) {
-          for (const call of [
-            { address: token, abi: erc20Abi, functionName: "mint", args: [account.address, amount] } as const,
-            { address: token, abi: erc20Abi, functionName: "approve", args: [deployment.exchange, amount] } as const,
-          ]) {
-            hashes.push(await wallet.writeContract({ ...call, ...fees, nonce: nonce++ }));
-          }
-          hashes.push(
-            await wallet.writeContract({
-              address: deployment.exchange,
-              abi: exchangeAbi,
-              functionName: "deposit",
-              args: [token, amount],
-              ...fees,
-              nonce: nonce++,
-            }),
-          );
-        }
-      }),
-    );
-    for (let i = 0; i < 100; i++) {
-      await rpc(nodeUrl, "evm_mine");
-      const pending = (await rpc(nodeUrl, "eth_getBlockByNumber", ["pending", false])) as { transactions: Hex[] };
-      if (pending.transactions.length === 0) break;
-    }
-  } finally {
-    await rpc(nodeUrl, "evm_setAutomine", [true]);
-  }
-  const receipts = await Promise.all(hashes.map((hash) => client.getTransactionReceipt({ hash })));
-  const failed = receipts.filter((r) => r.status !== "success");
-  if (failed.length > 0) fail(`${failed.length} funding transactions failed, e.g. ${failed[0].transactionHash}`);
-  const last = privateKeyToAccount(keys[keys.length - 1]).address;
-  for (const [token, amount] of amounts) {
-    const balance = await getBalance(client, { exchange: deployment.exchange, account: last, token });
-    if (balance !== amount) fail(`account ${last} has ${balance} of ${token} deposited, expected ${amount}`);
-  }
-}
 
 // ─── The keeper process ───────────────────────────────────────────────────────────────────────
 
@@ -341,12 +249,6 @@ interface Measured extends StepResult {
   rpcCalls: number;
 }
 
-const median = (values: number[]) => {
-  const s = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const addCounts = (into: Record<string, number>, from: Record<string, number>) => {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 };

@@ -19,12 +19,8 @@
 import { Agent, request } from "node:http";
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { hashOrder, POST_ONLY, sdkReady, signOrder, type ExchangeDomainParameters, type Order } from "../../sdk/src";
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const secp256k1 = require("secp256k1") as {
-  ecdsaSign(msg32: Uint8Array, key: Uint8Array): { signature: Uint8Array; recid: number };
-};
+import { POST_ONLY, sdkReady, signOrder, type ExchangeDomainParameters, type Order } from "../../sdk/src";
+import { keyBytes, signNative } from "../lib/bench";
 
 /** A market the orders go to, with the price they straddle. */
 export interface LoadgenMarket {
@@ -108,10 +104,6 @@ function send(reply: LoadgenReply): void {
   process.send?.(reply);
 }
 
-function hexToBytes(hex: string): Uint8Array {
-  return Buffer.from(hex.slice(2), "hex");
-}
-
 /** The next order of the round-robin: account, market, side and price vary; every nonce is new. */
 function nextOrder(): { order: Order; signer: Signer } {
   const cfg = config as NonNullable<typeof config>;
@@ -135,11 +127,7 @@ function nextOrder(): { order: Order; signer: Signer } {
   return { order, signer };
 }
 
-function signNative(order: Order, key: Uint8Array): Hex {
-  const digest = hexToBytes(hashOrder({ order, domain: domain as ExchangeDomainParameters }));
-  const { signature, recid } = secp256k1.ecdsaSign(digest, key);
-  return `0x${Buffer.from(signature).toString("hex")}${(27 + recid).toString(16)}` as Hex;
-}
+const sign = (order: Order, key: Uint8Array): Hex => signNative(order, key, domain as ExchangeDomainParameters);
 
 const stringify = (order: Order) =>
   JSON.stringify(order, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
@@ -149,7 +137,7 @@ function signBodies(count: number): string[] {
   const bodies: string[] = new Array<string>(count);
   for (let i = 0; i < count; i++) {
     const { order, signer } = nextOrder();
-    bodies[i] = `{"order":${stringify(order)},"signature":"${signNative(order, signer.key)}"}`;
+    bodies[i] = `{"order":${stringify(order)},"signature":"${sign(order, signer.key)}"}`;
   }
   return bodies;
 }
@@ -160,7 +148,7 @@ async function init(request: Extract<LoadgenRequest, { op: "init" }>): Promise<v
   domain = request.domain;
   target = new URL("/v1/orders", request.url);
   agent = new Agent({ keepAlive: true, maxSockets: request.maxSockets, maxFreeSockets: request.maxSockets });
-  signers = request.keys.map((key) => ({ address: privateKeyToAccount(key).address, key: hexToBytes(key), nonce: 1n }));
+  signers = request.keys.map((key) => ({ address: privateKeyToAccount(key).address, key: keyBytes(key), nonce: 1n }));
   // The native signatures must be exactly the SDK's: check one order per account (nonce 0, never sent).
   let checked = 0;
   for (const [index, key] of request.keys.entries()) {
@@ -177,7 +165,7 @@ async function init(request: Extract<LoadgenRequest, { op: "init" }>): Promise<v
       lots: 1n,
     };
     const expected = await signOrder({ signer: privateKeyToAccount(key), order, domain });
-    const actual = signNative(order, signer.key);
+    const actual = sign(order, signer.key);
     if (actual !== expected) throw new Error(`native signature ${actual} differs from signOrder's ${expected}`);
     checked++;
   }

@@ -22,6 +22,12 @@ export class UsedMessages {
     return this.seen.size;
   }
 
+  /** Whether `digest` was used (and has not expired). */
+  has(digest: Hex, now: number): boolean {
+    this.prune(now);
+    return this.seen.has(digest.toLowerCase());
+  }
+
   /** Marks `digest` used (until `expiresAt`), or says why it cannot be. */
   use(digest: Hex, expiresAt: number, now: number): UseResult {
     this.prune(now);

@@ -226,15 +226,34 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
 
   /**
-   * Charges a signed request's budgets, checked and taken in one step: to its account when its
-   * maker's ECDSA signature is proven in memory, else to the sender's address (a bad signature, or a
-   * contract wallet's until the chain is asked); and to the sender's budget of new accounts when the
-   * keeper has never accepted an order of the account (each such account costs chain reads). Nobody
-   * can spend another account's budget with requests they could not sign.
+   * A signed request's budgets, in two steps, each checked and charged at once (no `await` inside):
+   *
+   * - `admit`, before any signature work: an account the keeper has never accepted an order from
+   *   costs the sender's budget of new accounts (each costs chain reads); and a sender whose
+   *   budget of unverified signatures is spent gets no signature recovered at all.
+   * - `charge`, once the signature is checked in memory: to the account when its maker's ECDSA
+   *   signature is proven, else to the sender's budget of unverified signatures (a bad signature,
+   *   or a contract wallet's until the chain is asked). Nobody can spend another account's budget
+   *   with requests they could not sign.
    */
-  const charge = (ip: string, account: Address, signedByAccount: boolean, knownAccount: boolean) => {
+  const admit = (ip: string, account: Address) => {
     const key = clientKey(ip);
-    const wait = signedByAccount ? perAccount.take(account.toLowerCase()) : perIpBadSignature.take(key);
+    const unverified = perIpBadSignature.wait(key);
+    if (unverified > 0) {
+      throw new ApiError("RATE_LIMITED", "too many unverified signatures from this address", {
+        retryAfterSeconds: unverified,
+      });
+    }
+    if (engine.knows(account)) return;
+    const wait = perIpNewAccounts.take(key);
+    if (wait > 0) {
+      throw new ApiError("RATE_LIMITED", "too many requests for new accounts from this address", {
+        retryAfterSeconds: wait,
+      });
+    }
+  };
+  const charge = (ip: string, account: Address, signedByAccount: boolean) => {
+    const wait = signedByAccount ? perAccount.take(account.toLowerCase()) : perIpBadSignature.take(clientKey(ip));
     if (wait > 0) {
       throw new ApiError(
         "RATE_LIMITED",
@@ -243,13 +262,6 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
           : "too many unverified signatures from this address",
         { retryAfterSeconds: wait },
       );
-    }
-    if (knownAccount) return;
-    const coldWait = perIpNewAccounts.take(key);
-    if (coldWait > 0) {
-      throw new ApiError("RATE_LIMITED", "too many requests for new accounts from this address", {
-        retryAfterSeconds: coldWait,
-      });
     }
   };
 
@@ -281,8 +293,9 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   app.post("/v1/orders", async (request, reply) => {
     parse(emptyQuery, request.query, "query");
     const { order, signature } = parse(submitOrderBody, request.body, "body");
+    admit(request.ip, order.maker);
     const prepared = await engine.prepare({ order, signature });
-    if (prepared.ok) charge(request.ip, prepared.order.maker, prepared.signedByMaker, prepared.knownAccount);
+    if (prepared.ok) charge(request.ip, prepared.order.maker, prepared.signedByMaker);
     const result = prepared.ok ? await engine.place(prepared) : prepared;
     if (!result.ok) {
       throw new ApiError(result.code, result.message, {
@@ -314,8 +327,14 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       });
     }
     const digest = keeperMessageDigest(domain, message);
+    // A replay is refused before any signature work, and costs the sender, not the signer.
+    if (usedCancels.has(digest, now)) {
+      charge(ip, maker, false);
+      throw new ApiError("CANCEL_REPLAYED", "this signed cancel was used already; sign a new one");
+    }
+    admit(ip, maker);
     const byMaker = await signedBy(maker, digest, signature);
-    charge(ip, maker, byMaker, store.knowsAccount(maker));
+    charge(ip, maker, byMaker);
     if (!byMaker) {
       let ok: boolean;
       try {

@@ -198,6 +198,9 @@ const LEFT_TO_RISK: ReadonlySet<string> = new Set(["ZERO", "UNKNOWN_FLAGS", "CON
 
 const isLive = (o: StoredOrder) => o.status === "open" || o.status === "partially-filled";
 
+/** Expired orders cancelled in one go before the sweep yields to the event loop. */
+const EXPIRY_SLICE = 500;
+
 /** Events of one state change, held until its commit and published in order right after it. */
 type Outbox = [keyof EngineEvents, EngineEvents[keyof EngineEvents][0]][];
 
@@ -299,8 +302,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   /**
-   * Everything that needs no chain read: the order's shape, its market, its hash, whether its ECDSA
-   * signature is its maker's, and whether the keeper knows the maker. Queues nothing.
+   * Everything that needs no chain read: the order's shape, its market, its hash, that it was not
+   * accepted already, and whether its ECDSA signature is its maker's. Queues nothing.
    */
   async prepare(signed: SignedOrder): Promise<PreparedOrder> {
     if (this.stopped) return { ok: false, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
@@ -320,6 +323,10 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         message: `market ${order.marketId} is not served by this keeper (it serves ${this.markets.join(", ")})`,
       };
     }
+    // Already accepted: answered before any signature work (a replayed order costs its maker nothing).
+    if (this.store.orderStatus(hash) !== undefined) {
+      return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
+    }
     const recover = this.options.recoverSigner ?? recoverOrderSigner;
     const signer = await recover(order, signed.signature, this.exchangeDomain);
     return {
@@ -328,8 +335,12 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       order,
       signature: signed.signature,
       signedByMaker: signer !== undefined && isAddressEqual(signer, order.maker),
-      knownAccount: this.countResting(order.maker) > 0 || this.store.knowsAccount(order.maker),
     };
+  }
+
+  /** Whether the keeper has accepted an order of `account` (it rests, or the store has one). */
+  knows(account: Address): boolean {
+    return this.countResting(account) > 0 || this.store.knowsAccount(account);
   }
 
   /** The risk check, the book and the store for a prepared order (see `submit`). */
@@ -625,23 +636,32 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    */
   async expire(nowSeconds: bigint): Promise<number> {
     const expired = this.resting.expiredBefore(nowSeconds);
-    if (expired.length === 0) return 0;
     const at = this.clock();
-    const { result, durable } = this.grouped((out) => {
-      let count = 0;
-      for (const hash of expired) {
-        const o = this.store.getOrder(hash);
-        if (o === undefined || !isLive(o)) {
-          this.resting.delete(hash);
-          continue;
+    let count = 0;
+    const durables: Promise<void>[] = [];
+    // In slices, yielding between them: 10,000 orders expiring in one block must not hold the event
+    // loop for the whole sweep (the group commit still covers the slices of one window in one fsync).
+    for (let from = 0; from < expired.length; from += EXPIRY_SLICE) {
+      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+      const slice = expired.slice(from, from + EXPIRY_SLICE);
+      const { result, durable } = this.grouped((out) => {
+        let pulled = 0;
+        for (const hash of slice) {
+          const o = this.store.getOrder(hash);
+          if (o === undefined || !isLive(o)) {
+            this.resting.delete(hash);
+            continue;
+          }
+          this.pull(o, "expired", at, out);
+          pulled++;
         }
-        this.pull(o, "expired", at, out);
-        count++;
-      }
-      return count;
-    });
-    await durable;
-    return result;
+        return pulled;
+      });
+      count += result;
+      durables.push(durable);
+    }
+    await Promise.all(durables);
+    return count;
   }
 
   /**
@@ -812,8 +832,23 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return result;
   }
 
+  /**
+   * Emits a state change's events. Its book changes are merged into one update per market (each
+   * level's last total): a sweep of thousands of orders is one feed delta, not thousands.
+   */
   private publish(out: Outbox): void {
-    for (const [name, payload] of out) this.emit(name, payload as never);
+    const books = new Map<bigint, { at: number; levels: Map<string, LevelChange> }>();
+    for (const [name, payload] of out) {
+      if (name !== "book") {
+        this.emit(name, payload as never);
+        continue;
+      }
+      const update = payload as BookUpdate;
+      let merged = books.get(update.marketId);
+      if (merged === undefined) books.set(update.marketId, (merged = { at: update.at, levels: new Map() }));
+      for (const level of update.levels) merged.levels.set(`${level.isBuy}:${level.priceTicks}`, level);
+    }
+    for (const [marketId, { at, levels }] of books) this.emit("book", { marketId, levels: [...levels.values()], at });
   }
 
   /** Stops the engine after a store failure and emits `fatal` (once). */

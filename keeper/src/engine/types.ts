@@ -123,8 +123,7 @@ export type SubmitResult =
 /**
  * An order checked for everything that needs no chain read (`Engine.prepare`): its shape, its
  * market, its hash, and whether its ECDSA signature is its maker's. What the API charges budgets
- * on before any chain read: a signed order to its maker, anything else to the sender's address, an
- * account the keeper has never accepted an order from to the sender's budget of new accounts.
+ * on before any chain read: a signed order to its maker, anything else to the sender's address.
  */
 export type PreparedOrder =
   | {
@@ -134,8 +133,6 @@ export type PreparedOrder =
       readonly signature: Hex;
       /** The signature recovers to the maker (ECDSA). Otherwise only a contract wallet (ERC-1271) can have signed it. */
       readonly signedByMaker: boolean;
-      /** The keeper has accepted an order of this maker before. */
-      readonly knownAccount: boolean;
     }
   | Extract<SubmitResult, { ok: false }>;
 

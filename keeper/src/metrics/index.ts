@@ -5,6 +5,7 @@
  * `settlementLatency` and `rpcError`; book depth and pending fills are read at scrape time from
  * the engine and store that `watch` is given. Names and labels: keeper/README.md, "Metrics".
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Engine } from "../engine";
 import type { Store } from "../store";
@@ -75,6 +76,24 @@ export class Metrics {
       registers,
       collect() {
         if (self.store !== undefined) this.set(self.store.pendingFillCount());
+      },
+    });
+    // The event loop's delays since the previous scrape, sampled every 10 ms: what a stall of the
+    // keeper's one thread shows as (a long synchronous write, a flood of work).
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    new Gauge({
+      name: "crossbook_event_loop_delay_seconds",
+      help: "The event loop's delay since the previous scrape: p50, p99 and max (sampled every 10 ms)",
+      labelNames: ["quantile"],
+      registers,
+      collect() {
+        if (loop.count > 0) {
+          this.set({ quantile: "0.5" }, loop.percentile(50) / 1e9);
+          this.set({ quantile: "0.99" }, loop.percentile(99) / 1e9);
+          this.set({ quantile: "max" }, loop.max / 1e9);
+        }
+        loop.reset();
       },
     });
     new Gauge({

@@ -128,7 +128,8 @@ export function assemble(
 
 /**
  * The next batch from the pending fills (oldest first, as `store.pendingFills()` gives them):
- * whole taker groups, oldest first, while they fit `maxFills` and `maxGas`. A plain taker's group
+ * whole taker groups, taken fairly across taker accounts (`fairly`: round-robin, each account's
+ * oldest first), while they fit `maxFills` and `maxGas`. A plain taker's group
  * may be cut to fill the batch; a fill-or-kill taker's group never is (an oversize one is sent
  * alone). With `lotsPerBlock` (a market's velocity limit), each market's lots stay within it, as
  * the chain counts them for the block the batch lands in: a group that no longer fits closes its
@@ -156,7 +157,7 @@ export function buildBatch(
   const lotsLeft = new Map(lotsPerBlock);
   const closed = new Set<bigint>();
   let full = false;
-  for (const group of groups.values()) {
+  for (const group of fairly([...groups.values()], lookup)) {
     const market = (group[0] as StoredFill).market;
     if (closed.has(market)) continue;
     const taker = lookup((group[0] as StoredFill).takerHash);
@@ -195,6 +196,28 @@ export function oversizeFills(pending: readonly StoredFill[], lotsPerBlock: Read
     const limit = lotsPerBlock.get(f.market);
     return limit !== undefined && f.lots > limit;
   });
+}
+
+/**
+ * Taker groups (oldest first) in the order they go into batches: round-robin over the taker
+ * accounts — each account's oldest group, then each one's second, … — accounts in the order of their
+ * oldest group. One account that floods the backlog (wash trades) gets its share of each batch,
+ * not all of it; each account's own groups keep their order.
+ */
+function fairly(groups: readonly StoredFill[][], lookup: OrderLookup): StoredFill[][] {
+  const byAccount = new Map<string, StoredFill[][]>();
+  for (const group of groups) {
+    const account = lookup((group[0] as StoredFill).takerHash)?.order.maker.toLowerCase() ?? "";
+    const own = byAccount.get(account);
+    if (own === undefined) byAccount.set(account, [group]);
+    else own.push(group);
+  }
+  const out: StoredFill[][] = [];
+  const queues = [...byAccount.values()];
+  for (let round = 0; out.length < groups.length; round++) {
+    for (const queue of queues) if (round < queue.length) out.push(queue[round] as StoredFill[]);
+  }
+  return out;
 }
 
 /** How many fills fit in `maxGas` under the model. */

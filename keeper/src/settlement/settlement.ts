@@ -428,8 +428,9 @@ export class Settlement extends EventEmitter<SettlementEvents> {
 
   /**
    * The next batch: from a window of the oldest pending fills (twice a batch; a fill-or-kill run at
-   * its end read whole), within each market's lots per block; and the fills of the window that can
-   * never fit a block.
+   * its end read whole; when one taker account holds most of it, also the oldest fills of the
+   * others), taken fairly across taker accounts, within each market's lots per block; and the fills
+   * of the window that can never fit a block.
    */
   private async nextBatch(): Promise<{ batch?: PlannedBatch; oversize: StoredFill[] }> {
     const limits = this.o.config.batch;
@@ -440,6 +441,17 @@ export class Settlement extends EventEmitter<SettlementEvents> {
     if (lastTaker !== undefined && (lastTaker.order.flags & FILL_OR_KILL) !== 0n) {
       const seen = new Set(window.map((f) => f.id));
       for (const f of this.o.store.pendingFillsOfTaker(last.takerHash)) if (!seen.has(f.id)) window.push(f);
+    }
+    // One account's fills filling the window (wash trades, say) must not hide everyone else's.
+    const byTaker = new Map<Address, number>();
+    for (const f of window) {
+      const taker = this.lookup(f.takerHash)?.order.maker;
+      if (taker !== undefined) byTaker.set(taker, (byTaker.get(taker) ?? 0) + 1);
+    }
+    const [top, most] = [...byTaker.entries()].reduce((a, b) => (b[1] > a[1] ? b : a), ["0x" as Address, 0]);
+    if (most > limits.maxFills / 2) {
+      const seen = new Set(window.map((f) => f.id));
+      for (const f of this.o.store.pendingFillsNotTakenBy(top, limits.maxFills)) if (!seen.has(f.id)) window.push(f);
     }
     const lotsPerBlock = new Map<bigint, bigint>();
     for (const market of new Set(window.map((f) => f.market))) {

@@ -223,6 +223,20 @@ export class StoreReads {
     );
   }
 
+  /**
+   * The oldest pending fills taken by anyone but `account` (so that one account that floods the
+   * backlog does not hide everyone else's fills from a batch). Walks the pending fills in id order
+   * past `account`'s, which its share of the backlog bounds.
+   */
+  pendingFillsNotTakenBy(account: Address, limit: number): StoredFill[] {
+    return (
+      this.statement("SELECT * FROM fills WHERE status = 'pending' AND taker_account IS NOT ? ORDER BY id LIMIT ?").all(
+        account,
+        limit,
+      ) as Row[]
+    ).map(toFill);
+  }
+
   /** The pending fills of one taker order, oldest first (a fill-or-kill run goes whole into a batch). */
   pendingFillsOfTaker(takerHash: Hex): StoredFill[] {
     return (

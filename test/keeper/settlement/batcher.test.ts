@@ -57,6 +57,30 @@ function fill(id: number, maker: number, taker: number, market = 1n, createdAt =
 const LIMITS: BatchLimits = { maxFills: 50, maxGas: 100_000_000n, maxWaitMs: 2_000 };
 
 describe("keeper/settlement: batcher", function () {
+  it("shares a batch fairly across taker accounts: a flood from one does not hold back another's fill", function () {
+    //   takers 10..29 are one account's (wash), taker 30 another's, which matched last
+    const washer = "0x00000000000000000000000000000000000000bb" as Address;
+    const honest = "0x00000000000000000000000000000000000000cc" as Address;
+    const accounts = (hash: Hex): SignedOrder | undefined => {
+      const base = lookup(hash);
+      if (base === undefined) return undefined;
+      const n = Number(BigInt(hash));
+      const maker = n >= 10 && n < 30 ? washer : n === 30 ? honest : MAKER;
+      return { ...base, order: { ...base.order, maker } };
+    };
+    const pending = [...Array.from({ length: 20 }, (_, i) => fill(1 + i, 1, 10 + i)), fill(21, 1, 30)];
+    const batch = buildBatch(pending, accounts, { ...LIMITS, maxFills: 4 })!;
+    expect(batch.fillIds).to.have.length(4);
+    expect(batch.fillIds).to.include(21);
+  });
+
+  it("keeps a market's lots per block: a group that does not fit closes the market for the batch, others go on", function () {
+    const pending = [fill(1, 1, 10, 1n), { ...fill(2, 1, 11, 1n), lots: 5n }, fill(3, 1, 12, 1n), fill(4, 2, 13, 2n)];
+    const batch = buildBatch(pending, lookup, LIMITS, undefined, new Map([[1n, 3n]]))!;
+    // market 1 takes fill 1 (1 lot); fill 2 (5 lots) does not fit and closes it; market 2 goes on
+    expect([...batch.fillIds].sort()).to.deep.equal([1, 4]);
+  });
+
   it("puts the fills of one market together and a taker's fills together, in match order", function () {
     const fills = [
       fill(1, 1, 3, 2n),

@@ -1,0 +1,370 @@
+/**
+ * `npm run bench:attack`: what strangers with HTTP access can do to honest traders. A benchmark,
+ * not a test: it prints what it measured, side by side, and exits 1 only if something is broken
+ * (`BENCH_ATTACK_STRICT=1`: also when a target is missed).
+ *
+ * Set-up (all torn down at the end, or on any failure or signal): a Hardhat node on a free loopback
+ * port (a block a second), the local market deployed on it (scripts/deploy.ts), traders funded, and
+ * per run a keeper process (the CLI, as an operator runs it) on a fresh database, with a minimum
+ * notional on market 1. Then two kinds of run, each `BENCH_ATTACK_ROUNDS` times, alternating:
+ *
+ * - quiet: honest traders alone (scripts/bench-attack/agents.ts, "honest"): 4 market makers quoting
+ *   post-only and replacing their quotes each second, 4 takers sending an IOC order each second;
+ * - attack: the same honest traders, and at the same time, from other addresses (another process):
+ *   (a) valid orders from fresh, unfunded keys at full speed; (b) wash trades between two funded
+ *   accounts at `BENCH_ATTACK_WASH` orders/s; (c) 10,000 orders that expire in one block (placed
+ *   before the window, expiring in its middle); (d) feed connections and logins from one address
+ *   up to (and past) its cap; (e) soft cancels with bad signatures at full speed; (f) an honest
+ *   maker's signed cancel-all (signed with a clock four minutes ahead), replayed.
+ *
+ * Measured over each run's window (`BENCH_ATTACK_SECONDS`): the honest orders' latency (submit to
+ * answer, p50 and p99); the honest fills' match-to-settlement latency (the taker's answer to the
+ * keeper's settled trade, p50 and p99) and the share of them settled once the window is drained;
+ * the keeper's event-loop delay (p99 and max, from its own `/metrics`: `crossbook_event_loop_delay_seconds`,
+ * since the previous scrape, which is the window's start). The database is measured after the
+ * keeper's clean stop (its WAL checkpointed): its size and order rows against the orders accepted.
+ * The table shows medians over the rounds. Targets (issue 13): honest p99 order latency at most 2×
+ * the quiet run's, every honest fill settled, database growth bounded by the accepted orders,
+ * event-loop delay p99 ≤ 50 ms.
+ *
+ * Options (environment): BENCH_ATTACK_ROUNDS (default 3), BENCH_ATTACK_SECONDS (default 30),
+ * BENCH_ATTACK_WASH (wash orders per second, default 500), BENCH_ATTACK_ATTACKS (letters, default
+ * abcdef), BENCH_ATTACK_EXPIRING (default 10000), BENCH_ATTACK_STRICT=1.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import Database from "libsql";
+import type { Hex } from "viem";
+import { generatePrivateKey } from "viem/accounts";
+import { DEFAULT_FUNDING, fundTraders, median, percentile, rpc } from "./lib/bench";
+import { readDeployment, type Deployment } from "./lib/market";
+import { manage, runHardhatScript, startHardhatNode, startLocalKeeper } from "./lib/processes";
+import type { AgentInit, AgentReply, AgentRequest, AttackResult, HonestResult } from "./bench-attack/agents";
+
+const ROOT = resolve(__dirname, "..");
+const env = process.env;
+const ROUNDS = whole("BENCH_ATTACK_ROUNDS", 3);
+const SECONDS = whole("BENCH_ATTACK_SECONDS", 30);
+const WASH = whole("BENCH_ATTACK_WASH", 500);
+const EXPIRING = whole("BENCH_ATTACK_EXPIRING", 10_000);
+const ATTACKS = env.BENCH_ATTACK_ATTACKS?.trim() || "abcdef";
+const STRICT = env.BENCH_ATTACK_STRICT === "1";
+/** 1 USDC: a 1-lot WETH order at 2,000 USDC/WETH is worth 2 USDC (lot 0.001 WETH). */
+const MIN_NOTIONAL = 1_000_000n;
+const TARGETS = { p99Ratio: 2, eventLoopP99Ms: 50 };
+
+function whole(name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`bench:attack: ${name} must be a whole number, got ${raw}`);
+  return n;
+}
+
+let tmp: string | undefined;
+process.on("exit", () => {
+  if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+});
+
+const started = Date.now();
+const say = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+const load = () => loadavg()[0].toFixed(1);
+
+/** A forked agent (scripts/bench-attack/agents.ts) in `role`, asked one thing at a time. */
+function startAgent(role: "honest" | "attacker") {
+  const child: ChildProcess = fork(join(ROOT, "scripts/bench-attack/agents.ts"), [role], {
+    cwd: ROOT,
+    detached: true,
+    execArgv: ["-r", "ts-node/register/transpile-only"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  manage(`agent (${role})`, child);
+  let waiting: { ok: (r: AgentReply) => void; ko: (e: Error) => void } | undefined;
+  child.on("message", (m: AgentReply) => {
+    const w = waiting;
+    waiting = undefined;
+    if (m.op === "failed") w?.ko(new Error(`agent (${role}): ${m.message}`));
+    else w?.ok(m);
+  });
+  child.on("exit", (code) => waiting?.ko(new Error(`agent (${role}) exited ${code}`)));
+  return {
+    ask: <K extends AgentReply["op"]>(request: AgentRequest): Promise<Extract<AgentReply, { op: K }>> =>
+      new Promise((ok, ko) => {
+        waiting = { ok: ok as (r: AgentReply) => void, ko };
+        child.send(request);
+      }),
+    exit: () => child.send({ op: "exit" } satisfies AgentRequest),
+  };
+}
+
+/** The keeper's metrics, as name{labels} → value. */
+async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+|NaN)$/.exec(line);
+    if (m !== null) out.set(m[1] as string, Number(m[2]));
+  }
+  return out;
+}
+
+const sumOf = (metrics: Map<string, number>, prefix: string) =>
+  [...metrics.entries()].filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
+
+function dbBytes(path: string): number {
+  let total = 0;
+  for (const file of [path, `${path}-wal`]) {
+    try {
+      total += statSync(file).size;
+    } catch {
+      // not there (yet)
+    }
+  }
+  return total;
+}
+
+interface Run {
+  kind: "quiet" | "attack";
+  orderP50: number;
+  orderP99: number;
+  settleP50: number;
+  settleP99: number;
+  honestFills: number;
+  honestSettled: number;
+  /** The database file after a clean stop (WAL checkpointed), for the whole run. */
+  dbKb: number;
+  acceptedInWindow: number;
+  storedOrders: number;
+  acceptedTotal: number;
+  eventLoopP99: number;
+  eventLoopMax: number;
+  attacks: AttackResult;
+  expiringPlaced: number;
+  load: string;
+}
+
+async function chainTime(nodeUrl: string): Promise<bigint> {
+  const block = (await rpc(nodeUrl, "eth_getBlockByNumber", ["latest", false])) as { timestamp: Hex };
+  return BigInt(block.timestamp);
+}
+
+/** Waits until every honest fill is settled or skipped (or `timeoutMs`), reading the public trades. */
+async function drain(url: string, fills: HonestResult["fills"], timeoutMs = 120_000) {
+  const wanted = new Map(fills.map((f) => [f.fillId, f.answeredAt]));
+  const oldest = Math.min(...wanted.keys());
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = new Map<number, { status: string; at: number }>();
+    let before: number | undefined;
+    for (;;) {
+      const page = (await (
+        await fetch(`${url}/v1/markets/1/trades?limit=1000${before === undefined ? "" : `&before=${before}`}`)
+      ).json()) as { trades: { fillId: number; status: string; at: number }[] };
+      for (const t of page.trades) if (wanted.has(t.fillId)) seen.set(t.fillId, t);
+      const last = page.trades[page.trades.length - 1];
+      if (last === undefined || last.fillId <= oldest || page.trades.length < 1000) break;
+      before = last.fillId;
+    }
+    const open = [...wanted.keys()].filter((id) => (seen.get(id)?.status ?? "matched") === "matched");
+    if (open.length === 0 || Date.now() > deadline) return seen;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: Deployment, keys: Keys): Promise<Run> {
+  const dir = mkdtempSync(join(tmp as string, `${kind}-`));
+  const database = join(dir, "keeper.db");
+  const keeper = await startLocalKeeper(deployment, {
+    rpcUrl: nodeUrl,
+    database,
+    flags: [
+      ...["--confirmations", "1", "--batch-max-wait-ms", "250", "--poll-interval-ms", "250"],
+      ...["--log-level", "warn", "--min-notional", `${deployment.markets[0].id}:${MIN_NOTIONAL}`],
+    ],
+    name: `keeper (${kind})`,
+  });
+  const market = deployment.markets[0];
+  const chainNow = await chainTime(nodeUrl);
+  const base: Omit<AgentInit, "nonceBase"> = {
+    op: "init",
+    url: keeper.url,
+    domain: { chainId: deployment.chainId, verifyingContract: deployment.exchange },
+    marketId: market.id.toString(),
+    midTicks: market.initialPriceTicks.toString(),
+    lots: "1",
+    expiry: (chainNow + 86_400n).toString(),
+    makers: keys.makers,
+    takers: keys.takers,
+    wash: keys.wash,
+    expiring: keys.expiring,
+  };
+  const nonceBase = BigInt(Date.now()) * 1_000_000n;
+  const honest = startAgent("honest");
+  const attacker = kind === "attack" ? startAgent("attacker") : undefined;
+  try {
+    await honest.ask({ ...base, nonceBase: nonceBase.toString() });
+    await attacker?.ask({ ...base, nonceBase: (nonceBase + 500_000n).toString() });
+    let expiringPlaced = 0;
+    if (attacker !== undefined && ATTACKS.includes("c")) {
+      // They must expire inside the window: placed with an expiry a while ahead, then the window
+      // starts so that the expiry falls in its middle.
+      const expiry = (await chainTime(nodeUrl)) + 40n + BigInt(SECONDS);
+      const placed = await attacker.ask<"placed">({ op: "expiring", count: EXPIRING, expiry: expiry.toString() });
+      expiringPlaced = placed.accepted;
+      say(`  (c) ${placed.accepted} of ${EXPIRING} expiring orders rest (${JSON.stringify(placed.answers)})`);
+      const wait = Number(expiry - (await chainTime(nodeUrl))) - SECONDS / 2;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
+      else say(`  (c) placing took long: the expiry is ${-wait} s before the window's middle`);
+    }
+    // Each maker's cancel-all signed with a clock four minutes ahead, used once now (both runs);
+    // attacker (f) replays the first one through the window.
+    const captured = await honest.ask<"captured">({ op: "capture" });
+    for (const body of captured.bodies) {
+      await fetch(`${keeper.url}/v1/cancels/all`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+    }
+    const before = await scrape(keeper.url); // resets the event-loop histogram
+    const [honestReply, attackReply] = await Promise.all([
+      honest.ask<"honest">({ op: "run", seconds: SECONDS }),
+      attacker?.ask<"attack">({
+        op: "run",
+        seconds: SECONDS,
+        attacks: ATTACKS,
+        washPerSecond: WASH,
+        replay: captured.bodies[0],
+      }),
+    ]);
+    const after = await scrape(keeper.url);
+    const result = honestReply.result;
+    const settledTrades = await drain(keeper.url, result.fills);
+    const settle = result.fills.flatMap((f) => {
+      const t = settledTrades.get(f.fillId);
+      return t?.status === "settled" ? [(t.at - f.answeredAt) / 1000] : [];
+    });
+    const acceptedTotal = sumOf(after, "crossbook_orders_accepted_total");
+    await keeper.process.stop(15_000); // a clean stop checkpoints the WAL into the file
+    const bytes1 = dbBytes(database);
+    const db = new Database(database);
+    const { n } = db.prepare("SELECT COUNT(*) AS n FROM orders").get() as { n: number };
+    db.close();
+    return {
+      kind,
+      orderP50: percentile(result.orderLatencies, 50),
+      orderP99: percentile(result.orderLatencies, 99),
+      settleP50: percentile(settle, 50),
+      settleP99: percentile(settle, 99),
+      honestFills: result.fills.length,
+      honestSettled: settle.length,
+      dbKb: bytes1 / 1024,
+      acceptedInWindow: acceptedTotal - sumOf(before, "crossbook_orders_accepted_total"),
+      storedOrders: n,
+      acceptedTotal,
+      eventLoopP99: (after.get('crossbook_event_loop_delay_seconds{quantile="0.99"}') ?? NaN) * 1000,
+      eventLoopMax: (after.get('crossbook_event_loop_delay_seconds{quantile="max"}') ?? NaN) * 1000,
+      attacks: attackReply?.result ?? {},
+      expiringPlaced,
+      load: load(),
+    };
+  } finally {
+    honest.exit();
+    attacker?.exit();
+    if (keeper.process.child.exitCode === null) await keeper.process.stop(15_000);
+  }
+}
+
+interface Keys {
+  makers: Hex[];
+  takers: Hex[];
+  wash: Hex[];
+  expiring: Hex[];
+}
+
+async function main(): Promise<number> {
+  tmp = mkdtempSync(join(tmpdir(), "bench-attack-"));
+  say(
+    `load average ${load()}; ${ROUNDS} rounds × ${SECONDS} s, attacks ${ATTACKS}, wash ${WASH}/s, ${EXPIRING} expiring`,
+  );
+  const { url: nodeUrl } = await startHardhatNode();
+  const deploymentPath = join(tmp, "deployment.json");
+  await runHardhatScript("scripts/deploy.ts", nodeUrl, { CROSSBOOK_DEPLOYMENTS_PATH: deploymentPath });
+  const deployment = readDeployment(deploymentPath);
+  const make = (n: number) => Array.from({ length: n }, () => generatePrivateKey());
+  const keys: Keys = { makers: make(4), takers: make(4), wash: make(2), expiring: make(Math.ceil(EXPIRING / 1000)) };
+  await fundTraders(
+    nodeUrl,
+    deployment,
+    [...keys.makers, ...keys.takers, ...keys.wash, ...keys.expiring],
+    DEFAULT_FUNDING,
+  );
+  say(`node ${nodeUrl}, Exchange ${deployment.exchange}, traders funded`);
+
+  const runs: Run[] = [];
+  let problems = 0;
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const kind of ["quiet", "attack"] as const) {
+      const r = await runOnce(kind, nodeUrl, deployment, keys);
+      runs.push(r);
+      say(
+        `round ${round} ${kind.padEnd(6)} load ${r.load}: orders p50 ${r.orderP50.toFixed(1)} ms p99 ${r.orderP99.toFixed(1)} ms; ` +
+          `fills ${r.honestSettled}/${r.honestFills} settled, p50 ${r.settleP50.toFixed(2)} s p99 ${r.settleP99.toFixed(2)} s; ` +
+          `db ${r.dbKb.toFixed(0)} KiB, ${r.storedOrders} order rows for ${r.acceptedTotal} accepted (${r.acceptedInWindow} in the window); ` +
+          `event loop p99 ${r.eventLoopP99.toFixed(1)} ms max ${r.eventLoopMax.toFixed(1)} ms`,
+      );
+      for (const [name, answers] of Object.entries(r.attacks)) say(`  ${name}: ${JSON.stringify(answers)}`);
+      if (r.storedOrders > r.acceptedTotal) {
+        problems++;
+        say(`  PROBLEM: the database holds ${r.storedOrders} orders for ${r.acceptedTotal} accepted`);
+      }
+    }
+  }
+
+  const of = (kind: Run["kind"], f: (r: Run) => number) => median(runs.filter((r) => r.kind === kind).map(f));
+  const rows: [string, (r: Run) => number, number][] = [
+    ["honest order latency p50 (ms)", (r) => r.orderP50, 1],
+    ["honest order latency p99 (ms)", (r) => r.orderP99, 1],
+    ["honest fill match→settlement p50 (s)", (r) => r.settleP50, 2],
+    ["honest fill match→settlement p99 (s)", (r) => r.settleP99, 2],
+    ["honest fills settled (%)", (r) => (100 * r.honestSettled) / Math.max(1, r.honestFills), 1],
+    ["orders accepted (whole run)", (r) => r.acceptedTotal, 0],
+    ["order rows in the database / orders accepted", (r) => r.storedOrders / Math.max(1, r.acceptedTotal), 3],
+    ["database size after the run (KiB)", (r) => r.dbKb, 0],
+    ["database bytes per accepted order", (r) => (r.dbKb * 1024) / Math.max(1, r.acceptedTotal), 0],
+    ["keeper event-loop delay p99 (ms)", (r) => r.eventLoopP99, 1],
+    ["keeper event-loop delay max (ms)", (r) => r.eventLoopMax, 1],
+  ];
+  console.log(
+    `\nbench:attack — medians of ${ROUNDS} rounds, ${SECONDS} s windows; load average at the end ${load()} ` +
+      `(2 cores shared with other work)\n`,
+  );
+  console.log("| measure | quiet | attack |");
+  console.log("|---|---:|---:|");
+  for (const [name, f, digits] of rows) {
+    console.log(`| ${name} | ${of("quiet", f).toFixed(digits)} | ${of("attack", f).toFixed(digits)} |`);
+  }
+  const verdicts = [
+    [
+      "honest p99 order latency ≤ 2× quiet",
+      of("attack", (r) => r.orderP99) <= TARGETS.p99Ratio * of("quiet", (r) => r.orderP99),
+    ],
+    ["every honest fill settled", runs.every((r) => r.honestSettled === r.honestFills)],
+    ["database holds accepted orders only", runs.every((r) => r.storedOrders <= r.acceptedTotal)],
+    ["event-loop delay p99 ≤ 50 ms (attack)", of("attack", (r) => r.eventLoopP99) <= TARGETS.eventLoopP99Ms],
+  ] as const;
+  console.log("");
+  for (const [name, ok] of verdicts) console.log(`target: ${name} — ${ok ? "MET" : "MISSED"}`);
+  if (STRICT) problems += verdicts.filter(([, ok]) => !ok).length;
+  say(`done${problems > 0 ? ` with ${problems} problem(s)` : ""}`);
+  return problems > 0 ? 1 : 0;
+}
+
+main()
+  .then((code) => process.exit(code)) // processes.ts stops every child on exit
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });

@@ -199,7 +199,7 @@ const LEFT_TO_RISK: ReadonlySet<string> = new Set(["ZERO", "UNKNOWN_FLAGS", "CON
 const isLive = (o: StoredOrder) => o.status === "open" || o.status === "partially-filled";
 
 /** Expired orders cancelled in one go before the sweep yields to the event loop. */
-const EXPIRY_SLICE = 500;
+const EXPIRY_SLICE = 100;
 
 /** Events of one state change, held until its commit and published in order right after it. */
 type Outbox = [keyof EngineEvents, EngineEvents[keyof EngineEvents][0]][];
@@ -512,9 +512,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         if (order !== undefined) byHash.set(r.id, { order, lots: r.lots });
       }
     }
-    for (const { order, lots } of this.store.openFillsOf(account)) {
-      const entry = byHash.get(order.hash);
-      byHash.set(order.hash, { order: order.order, lots: (entry?.lots ?? 0n) + lots });
+    for (const { hash, order, lots } of this.store.openFillsOf(account)) {
+      const entry = byHash.get(hash);
+      byHash.set(hash, { order, lots: (entry?.lots ?? 0n) + lots });
     }
     return [...byHash.values()];
   }

@@ -154,23 +154,32 @@ export class StoreReads {
   /**
    * The account's orders with fills that are pending or sent, each with those fills' lots: the
    * part of its reservation the book does not show. O(its open fills), through partial indexes.
+   * (`Store` answers from memory; this is the committed view's answer.)
    */
-  openFillsOf(account: Address): { order: StoredOrder; lots: bigint }[] {
-    const byHash = new Map<string, { order: StoredOrder; lots: bigint }>();
-    const rows = this.statement(
-      `SELECT f.lots AS fill_lots, o.* FROM fills f JOIN orders o ON o.hash = f.maker_hash
+  openFillsOf(account: Address): OpenFillLots[] {
+    return [...groupOpenFills(this.openFillRows(account)).values()];
+  }
+
+  /** Rows of open fills with their order: of one account's orders, or of every account's. */
+  protected openFillRows(account?: Address): Row[] {
+    if (account === undefined) {
+      return this.statement(
+        `SELECT f.maker_hash AS order_hash, f.maker_account AS order_account, f.lots AS fill_lots, o.*
+           FROM fills f JOIN orders o ON o.hash = f.maker_hash WHERE f.status IN ('pending', 'sent')
+         UNION ALL
+         SELECT f.taker_hash, f.taker_account, f.lots, o.*
+           FROM fills f JOIN orders o ON o.hash = f.taker_hash WHERE f.status IN ('pending', 'sent')`,
+      ).all() as Row[];
+    }
+    return this.statement(
+      `SELECT f.maker_hash AS order_hash, f.maker_account AS order_account, f.lots AS fill_lots, o.*
+         FROM fills f JOIN orders o ON o.hash = f.maker_hash
          WHERE f.status IN ('pending', 'sent') AND f.maker_account = ?1
        UNION ALL
-       SELECT f.lots AS fill_lots, o.* FROM fills f JOIN orders o ON o.hash = f.taker_hash
+       SELECT f.taker_hash, f.taker_account, f.lots, o.*
+         FROM fills f JOIN orders o ON o.hash = f.taker_hash
          WHERE f.status IN ('pending', 'sent') AND f.taker_account = ?1`,
     ).all(account) as Row[];
-    for (const row of rows) {
-      const hash = row.hash as string;
-      const entry = byHash.get(hash) ?? { order: toOrder(row), lots: 0n };
-      entry.lots += BigInt(row.fill_lots as string);
-      byHash.set(hash, entry);
-    }
-    return [...byHash.values()];
   }
 
   /** Pending fills taken by `account` (its share of the settlement backlog). O(that share). */
@@ -352,6 +361,15 @@ export class Store extends StoreReads {
   private inBody = false;
   /** Fills pending (uncommitted group writes included), kept in step with every write: the backlog's size. */
   private pending = 0;
+  /**
+   * The lots of open (pending or sent) fills, by order, and each account's orders among them,
+   * kept in step with every write like `pending`: the risk check reads an account's reservation
+   * on every order, and a busy account has hundreds of open fills.
+   */
+  private openByOrder = new Map<Hex, OpenFillLots>();
+  private openByAccount = new Map<Address, Set<Hex>>();
+  /** Pending fills by taker account: each account's share of the backlog, asked for every order that would take. */
+  private pendingTaken = new Map<Address, number>();
   private reader: { db: Db; reads: StoreReads } | undefined;
 
   private constructor(
@@ -359,7 +377,7 @@ export class Store extends StoreReads {
     private readonly path: string,
   ) {
     super(() => this.db);
-    this.pending = this.countPending();
+    this.recount();
   }
 
   /** The open database. (libsql aborts the process on a closed handle, so a late caller gets an error instead.) */
@@ -425,6 +443,18 @@ export class Store extends StoreReads {
   /** Fills waiting for a batch: the settlement backlog (uncommitted group writes included). O(1). */
   pendingFillCount(): number {
     return this.pending;
+  }
+
+  /** `StoreReads.pendingFillsTakenBy`, from memory (uncommitted group writes included). O(1). */
+  override pendingFillsTakenBy(account: Address): number {
+    return this.pendingTaken.get(account) ?? 0;
+  }
+
+  /** `StoreReads.openFillsOf`, from memory (uncommitted group writes included): O(the account's open orders). */
+  override openFillsOf(account: Address): OpenFillLots[] {
+    const hashes = this.openByAccount.get(account);
+    if (hashes === undefined) return [];
+    return [...hashes].map((h) => this.openByOrder.get(h) as OpenFillLots);
   }
 
   /**
@@ -590,6 +620,8 @@ export class Store extends StoreReads {
         this.statement("UPDATE fills SET status = 'settled', updated_at = ? WHERE id = ?").run(p.at, id);
         this.addSettled(f.makerHash, f.lots, p.at);
         this.addSettled(f.takerHash, f.lots, p.at);
+        this.closeOpen(f.makerHash, f.lots);
+        this.closeOpen(f.takerHash, f.lots);
       }
       for (const s of p.skipped ?? []) this.skipFill(s.id, s.reason, p.at);
       if (p.lastReconciledBlock !== undefined) this.setMeta(LAST_RECONCILED_BLOCK, p.lastReconciledBlock.toString());
@@ -621,6 +653,7 @@ export class Store extends StoreReads {
           fillId,
         );
         this.pending--;
+        this.addTaken(this.takerOf(f), -1);
       }
       return id;
     });
@@ -678,9 +711,60 @@ export class Store extends StoreReads {
     return (this.statement("SELECT COUNT(*) AS n FROM fills WHERE status = 'pending'").get() as Row).n as number;
   }
 
-  /** After a rollback the running count may be off: count again (rare: a failed write stops the engine). */
+  /** After a rollback the running counts may be off: count again (rare: a failed write stops the engine). */
   private recount(): void {
-    if (!this.closed) this.pending = this.countPending();
+    if (this.closed) return;
+    this.pending = this.countPending();
+    this.openByOrder = groupOpenFills(this.openFillRows());
+    this.openByAccount = new Map();
+    for (const [hash, o] of this.openByOrder) this.accountSet(o.account).add(hash);
+    this.pendingTaken = new Map();
+    const rows = this.statement(
+      "SELECT taker_account, COUNT(*) AS n FROM fills WHERE status = 'pending' GROUP BY taker_account",
+    ).all() as Row[];
+    for (const row of rows) this.pendingTaken.set(row.taker_account as Address, row.n as number);
+  }
+
+  /** One more (or, negative, fewer) pending fill taken by `account`. */
+  private addTaken(account: Address, n: number): void {
+    const total = (this.pendingTaken.get(account) ?? 0) + n;
+    if (total > 0) this.pendingTaken.set(account, total);
+    else this.pendingTaken.delete(account);
+  }
+
+  /** The account that took `fill` (its taker order is open while the fill is). */
+  private takerOf(fill: StoredFill): Address {
+    return this.openByOrder.get(fill.takerHash)?.account ?? this.requireOrder(fill.takerHash).order.maker;
+  }
+
+  private accountSet(account: Address): Set<Hex> {
+    let set = this.openByAccount.get(account);
+    if (set === undefined) {
+      set = new Set();
+      this.openByAccount.set(account, set);
+    }
+    return set;
+  }
+
+  /** `lots` more (or, negative, fewer) open fill lots on the order. */
+  private addOpen(hash: Hex, account: Address, order: Order, lots: bigint): void {
+    const entry = this.openByOrder.get(hash);
+    const total = (entry?.lots ?? 0n) + lots;
+    if (total > 0n) {
+      this.openByOrder.set(hash, { hash, account, order, lots: total });
+      this.accountSet(account).add(hash);
+      return;
+    }
+    this.openByOrder.delete(hash);
+    const set = this.openByAccount.get(account);
+    set?.delete(hash);
+    if (set?.size === 0) this.openByAccount.delete(account);
+  }
+
+  /** Takes `lots` off an open order (a fill settled or skipped). */
+  private closeOpen(hash: Hex, lots: bigint): void {
+    const entry = this.openByOrder.get(hash);
+    if (entry !== undefined) this.addOpen(hash, entry.account, entry.order, -lots);
   }
 
   private setMeta(key: string, value: string): void {
@@ -834,6 +918,9 @@ export class Store extends StoreReads {
       );
       ids.push(Number(r.lastInsertRowid));
       this.pending++;
+      this.addTaken(taker.order.maker, 1);
+      this.addOpen(f.makerHash, maker.order.maker, maker.order, f.lots);
+      this.addOpen(f.takerHash, taker.order.maker, taker.order, f.lots);
     }
     return ids;
   }
@@ -849,7 +936,12 @@ export class Store extends StoreReads {
       id,
     );
     const chainSaw = f.status === "sent";
-    if (!chainSaw) this.pending--;
+    if (!chainSaw) {
+      this.pending--;
+      this.addTaken(this.takerOf(f), -1);
+    }
+    this.closeOpen(f.makerHash, f.lots);
+    this.closeOpen(f.takerHash, f.lots);
     this.addFilled(f.makerHash, -f.lots, at, chainSaw);
     this.addFilled(f.takerHash, -f.lots, at, chainSaw);
   }
@@ -896,6 +988,10 @@ export class Store extends StoreReads {
   }
 
   private releaseFills(batchId: number, at: number): void {
+    const takers = this.statement("SELECT taker_account FROM fills WHERE batch_id = ? AND status = 'sent'").all(
+      batchId,
+    ) as Row[];
+    for (const row of takers) this.addTaken(row.taker_account as Address, 1);
     const r = this.statement(
       "UPDATE fills SET status = 'pending', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND status = 'sent'",
     ).run(at, batchId);
@@ -908,6 +1004,26 @@ class ReaderReads extends StoreReads {
   constructor(connection: () => Db) {
     super(connection);
   }
+}
+
+/** An order with open (pending or sent) fills, and those fills' lots. */
+export interface OpenFillLots {
+  readonly hash: Hex;
+  readonly account: Address;
+  readonly order: Order;
+  readonly lots: bigint;
+}
+
+/** Open fill rows (`openFillRows`) summed by order. */
+function groupOpenFills(rows: readonly Row[]): Map<Hex, OpenFillLots> {
+  const byHash = new Map<Hex, OpenFillLots>();
+  for (const row of rows) {
+    const hash = row.order_hash as Hex;
+    const entry = byHash.get(hash);
+    const lots = (entry?.lots ?? 0n) + BigInt(row.fill_lots as string);
+    byHash.set(hash, { hash, account: row.order_account as Address, order: entry?.order ?? toOrder(row).order, lots });
+  }
+  return byHash;
 }
 
 function parseCursor(cursor: string): { at: number; hash: string } {

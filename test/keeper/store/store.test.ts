@@ -196,8 +196,8 @@ describe("keeper store", () => {
       expect(store.getOrder(hashOf(3))).to.equal(undefined);
       expect(store.getOrder(hashOf(1))).to.deep.include({ settledLots: 4n, filledLots: 6n });
       expect(store.getOrder(hashOf(2))?.settledLots).to.equal(4n);
-      expect(store.openFillsOf(BOB).map((o) => [o.order.hash, o.lots])).to.deep.equal([[hashOf(2), 2n]]);
-      expect(store.openFillsOf(ALICE).map((o) => [o.order.hash, o.lots])).to.deep.equal([[hashOf(1), 2n]]);
+      expect(store.openFillsOf(BOB).map((o) => [o.hash, o.lots])).to.deep.equal([[hashOf(2), 2n]]);
+      expect(store.openFillsOf(ALICE).map((o) => [o.hash, o.lots])).to.deep.equal([[hashOf(1), 2n]]);
     });
 
     it("refuses a database written by a newer keeper", () => {
@@ -503,7 +503,7 @@ describe("keeper store", () => {
       expect(store.pendingFillsTakenBy(BOB)).to.equal(3);
       const id = store.markBatchSent(batch(1), [1, 2], 10);
       expect(store.pendingFillsTakenBy(BOB)).to.equal(1);
-      expect(store.openFillsOf(BOB).map((o) => [o.order.hash, o.lots])).to.deep.equal([
+      expect(store.openFillsOf(BOB).map((o) => [o.hash, o.lots])).to.deep.equal([
         [hashOf(2), 10n],
         [hashOf(3), 20n],
         [hashOf(4), 30n],
@@ -512,7 +512,36 @@ describe("keeper store", () => {
       store.reconcile({ settled: [1, 2], at: 12 });
       expect(store.getOrder(hashOf(1))?.settledLots).to.equal(30n);
       expect(store.getOrder(hashOf(3))?.settledLots).to.equal(20n);
-      expect(store.openFillsOf(ALICE).map((o) => [o.order.hash, o.lots])).to.deep.equal([[hashOf(1), 30n]]);
+      expect(store.openFillsOf(ALICE).map((o) => [o.hash, o.lots])).to.deep.equal([[hashOf(1), 30n]]);
+    });
+
+    it("keeps each account's open fill lots and share of the backlog in memory as the committed rows say, through a rollback", () => {
+      const same = () => {
+        for (const account of [ALICE, BOB] as const) {
+          const memory = store.openFillsOf(account).map((o) => [o.hash, o.lots]);
+          const rows = store.committed.openFillsOf(account).map((o) => [o.hash, o.lots]);
+          expect(memory).to.have.deep.members(rows);
+          expect(store.pendingFillsTakenBy(account)).to.equal(store.committed.pendingFillsTakenBy(account));
+        }
+      };
+      same();
+      const reverted = store.markBatchSent(batch(1), [1, 3], 9);
+      same();
+      store.markBatchReverted(reverted, 4n, 9);
+      same();
+      expect(store.pendingFillsTakenBy(BOB)).to.equal(3);
+      const id = store.markBatchSent({ ...batch(2), txHash: txOf(2) }, [1, 2], 10);
+      store.markBatchMined(id, 5n, 11);
+      store.reconcile({ settled: [1], skipped: [{ id: 2, reason: "MakerCancelled" }], at: 12 });
+      same();
+      expect(() =>
+        store.transaction(() => {
+          store.markFillsSkipped([{ id: 3, reason: "x" }], 13);
+          throw new Error("crash in the middle");
+        }),
+      ).to.throw("crash in the middle");
+      expect(store.openFillsOf(BOB).map((o) => [o.hash, o.lots])).to.deep.equal([[hashOf(4), 30n]]);
+      same();
     });
 
     it("pages an order's fills newest first", () => {

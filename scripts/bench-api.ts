@@ -62,7 +62,7 @@ import {
   type PublicClient,
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { exchangeAbi, getBalance, keeperMessageTypedData } from "../sdk/src";
+import { exchangeAbi, getBalance, keeperMessageTypedData } from "@crossbook/sdk";
 import { readDeployment, type Deployment } from "./lib/market";
 import { manage, runHardhatScript, startHardhatNode, startLocalKeeper, type ManagedProcess } from "./lib/processes";
 import type { LoadgenReply, LoadgenRequest, StepResult } from "./bench-api/loadgen";

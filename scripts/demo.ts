@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPublicClient, http, type PublicClient } from "viem";
-import { createKeeperClient, formatAmount, type KeeperClient, type KeeperTrade } from "../sdk/src";
+import { createKeeperClient, formatAmount, type KeeperClient, type KeeperTrade } from "@crossbook/sdk";
 import { sleep } from "./bots/lib/context";
 import type { BotEvent } from "./bots";
 import { localAccountKey } from "./lib/accounts";

@@ -34,7 +34,7 @@ import {
   verifyOrderSignature,
   withdraw,
   type Order,
-} from "../sdk/src";
+} from "@crossbook/sdk";
 import { deployExchange } from "./lib/deploy";
 
 /** Hardhat's development accounts (never hold real funds with them). */

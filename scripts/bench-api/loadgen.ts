@@ -19,7 +19,7 @@
 import { Agent, request } from "node:http";
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { hashOrder, POST_ONLY, sdkReady, signOrder, type ExchangeDomainParameters, type Order } from "../../sdk/src";
+import { hashOrder, POST_ONLY, sdkReady, signOrder, type ExchangeDomainParameters, type Order } from "@crossbook/sdk";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const secp256k1 = require("secp256k1") as {

@@ -47,11 +47,11 @@ export type DomainErrorCode = "DOMAIN_INVALID" | "DOMAIN_MISMATCH";
 export type ChainActionErrorCode = "CHAIN_REQUEST_FAILED";
 
 /**
- * The codes a keeper answers with (keeper/API.md, "Errors", and the feed's `error` messages), passed
- * through unchanged. A keeper newer than this SDK may answer with a code not listed here: it is
- * passed through as well, hence the open `string` at the end.
+ * Every code a keeper answers with (keeper/API.md, "Errors", and the feed's `error` messages). The
+ * keeper's own list is checked against this one at compile time (keeper/src/api/errors.ts): a code
+ * the keeper adds must be added here.
  */
-export type KeeperApiErrorCode =
+export type KeeperErrorCode =
   | "BAD_JSON"
   | "BAD_REQUEST"
   | "INVALID_ORDER"
@@ -94,7 +94,14 @@ export type KeeperApiErrorCode =
   | "INTERNAL"
   | "NOT_LOGGED_IN"
   | "BAD_LOGIN"
-  | (string & {});
+  | "TOO_MANY_OPEN_ORDERS";
+
+/**
+ * The `code` of a `KeeperApiError`: the keeper's code, passed through unchanged. A keeper newer than
+ * this SDK may answer with a code not in `KeeperErrorCode`: it is passed through as well, hence the
+ * open `string`.
+ */
+export type KeeperApiErrorCode = KeeperErrorCode | (string & {});
 
 /**
  * The codes of `KeeperRequestError`: the keeper could not be reached (`KEEPER_UNREACHABLE`), did not

@@ -217,6 +217,7 @@ export {
   type DomainErrorCode,
   type ErrorDetails,
   type KeeperApiErrorCode,
+  type KeeperErrorCode,
   type KeeperRequestErrorCode,
   type OrderProblem,
   type OrderProblemCode,

@@ -11,7 +11,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { custom, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { createKeeperClient, getCancelAfter, getWindowLimit, type KeeperClient } from "../../sdk/src";
+import { createKeeperClient, getCancelAfter, getWindowLimit, type KeeperClient } from "@crossbook/sdk";
 import { Store } from "../../keeper/src/store";
 import type { RunningApi } from "../../keeper/src/api";
 import { deployLocalMarket, fundTraders, setFeedPrice, type Deployment } from "../../scripts/lib/market";

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Address } from "viem";
-import type { ExchangeDomainParameters } from "../../sdk/src";
+import type { ExchangeDomainParameters } from "@crossbook/sdk";
 import { startApi, type ApiOptions, type RunningApi } from "../../keeper/src/api";
 import { Engine, type EngineOptions } from "../../keeper/src/engine";
 import { readRiskContext } from "../../keeper/src/risk";

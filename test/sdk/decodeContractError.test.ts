@@ -10,7 +10,7 @@ import {
   decodeContractError,
   erc20ErrorsAbi,
   exchangeAbi,
-} from "../../sdk/src";
+} from "@crossbook/sdk";
 import { toCrossbookError } from "../../sdk/src/decodeContractError";
 import { publicClient, sdkFixture } from "./support";
 

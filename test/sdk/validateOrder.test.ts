@@ -8,7 +8,7 @@ import {
   validateOrder,
   type Market,
   type Order,
-} from "../../sdk/src";
+} from "@crossbook/sdk";
 
 const GOOD: Order = {
   maker: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",

@@ -19,7 +19,7 @@ import type { Engine, Logger, OrderUpdate, TradeUpdate, BookUpdate } from "../en
 import { silentLogger } from "../engine";
 import type { Store } from "../store";
 import type { Metrics } from "../metrics";
-import type { ExchangeDomainParameters, ReadClient } from "../../../sdk/src";
+import type { ExchangeDomainParameters, ReadClient } from "@crossbook/sdk";
 import { feedMessage, issuesOf, type FeedMessage } from "./schemas";
 import { verifyKeeperMessage } from "./signatures";
 import { levelChangeJson, levelJson, orderStatusJson, orderUpdateJson, storedTrade, tradeJson } from "./wire";

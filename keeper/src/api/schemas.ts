@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { getAddress, type Address, type Hex } from "viem";
-import { MAX_UINT16, MAX_UINT32, MAX_UINT40, MAX_UINT64, MAX_UINT8, type Order } from "../../../sdk/src";
+import { MAX_UINT16, MAX_UINT32, MAX_UINT40, MAX_UINT64, MAX_UINT8, type Order } from "@crossbook/sdk";
 import { ApiError } from "./errors";
 
 const DECIMAL = /^(0|[1-9][0-9]{0,77})$/;

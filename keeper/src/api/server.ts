@@ -24,7 +24,7 @@ import {
   getRiskLimits,
   type ExchangeDomainParameters,
   type ReadClient,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import type { Engine, Logger } from "../engine";
 import { silentLogger } from "../engine";
 import type { Store } from "../store";

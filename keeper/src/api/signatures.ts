@@ -14,7 +14,7 @@ import {
   type ExchangeDomainParameters,
   type FeedLoginMessage,
   type ReadClient,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 
 export type KeeperMessage =
   | { primaryType: "CancelOrders"; message: CancelOrdersMessage }

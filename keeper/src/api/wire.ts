@@ -7,7 +7,7 @@ import type { Hex } from "viem";
 import type { DepthLevel, LevelChange } from "../book";
 import type { OrderUpdate, TradeUpdate } from "../engine";
 import type { Store, StoredFill, StoredOrder } from "../store";
-import type { Order } from "../../../sdk/src";
+import type { Order } from "@crossbook/sdk";
 
 export function orderJson(o: Order) {
   return {

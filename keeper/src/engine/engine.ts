@@ -24,7 +24,7 @@ import {
   type ExchangeDomainParameters,
   type Order,
   type SignedOrder,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { OrderBook, type LevelChange, type PlaceResult, type RejectReason } from "../book";
 import { checkOrder, type KeeperRiskState, type ReservingOrder, type RiskContext } from "../risk";
 import type { NewFill, Store, StoredFill, StoredOrder } from "../store";

@@ -33,7 +33,7 @@ import {
   type Market,
   type Order,
   type ReadClient,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 
 /** The chain facts the risk check reads. A market that is not listed reads as `undefined`. */
 export interface RiskReads {

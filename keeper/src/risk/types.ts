@@ -10,7 +10,7 @@ import type {
   GetWindowLimitReturnType,
   Market,
   Order,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 
 /**
  * Why the keeper refused an order. Stable strings: the API returns them to clients, the store keeps

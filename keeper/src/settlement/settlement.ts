@@ -32,7 +32,7 @@ import {
   type PublicClient,
   type TransactionReceipt,
 } from "viem";
-import { decodeContractError, exchangeAbi, parseSettlementLogs, settleArgs, type SignedOrder } from "../../../sdk/src";
+import { decodeContractError, exchangeAbi, parseSettlementLogs, settleArgs, type SignedOrder } from "@crossbook/sdk";
 import type { KeeperConfig } from "../config";
 import type { Engine, FillOutcome, Logger } from "../engine";
 import { silentLogger } from "../engine";

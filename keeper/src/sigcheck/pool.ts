@@ -22,7 +22,7 @@
 import { Worker } from "node:worker_threads";
 import * as path from "node:path";
 import type { Address, Hex } from "viem";
-import type { ExchangeDomainParameters, Order } from "../../../sdk/src";
+import type { ExchangeDomainParameters, Order } from "@crossbook/sdk";
 import { READY, type WorkerRequest, type WorkerResponse } from "./protocol";
 import {
   defaultBackend,

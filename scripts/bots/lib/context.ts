@@ -24,7 +24,7 @@ import {
   type ExchangeDomainParameters,
   type KeeperBook,
   type KeeperClient,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { findMarket, readDeployment, type DeployedMarket, type Deployment } from "../../lib/market";
 import { feedAnswerToTicks, type BestPrices, type PriceBounds } from "./quoting";
 

@@ -28,7 +28,7 @@ import {
   signOrder,
   formatPriceTicks,
   type Order,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import {
   bestOf,
   chainNow,

@@ -8,7 +8,7 @@
  * and resolves with its counters.
  */
 import type { Hex } from "viem";
-import { IMMEDIATE_OR_CANCEL, formatPriceTicks, getMinNonce, signOrder, type Order } from "../../../sdk/src";
+import { IMMEDIATE_OR_CANCEL, formatPriceTicks, getMinNonce, signOrder, type Order } from "@crossbook/sdk";
 import {
   bestOf,
   chainNow,

@@ -8,7 +8,7 @@ import type { Signer } from "ethers";
 import type { Address, Hex } from "viem";
 import { getBlock } from "viem/actions";
 import { ethers } from "hardhat";
-import { SkipReason, signOrder, type Order } from "../../../sdk/src";
+import { SkipReason, signOrder, type Order } from "@crossbook/sdk";
 import {
   RiskCode,
   checkOrder,

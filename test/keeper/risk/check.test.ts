@@ -10,7 +10,7 @@ import {
   signOrder,
   type Market,
   type Order,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import {
   RiskCode,
   checkOrder,

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
-import { hashOrder, signOrder } from "../../../sdk/src";
+import { hashOrder, signOrder } from "@crossbook/sdk";
 import { Outcome } from "../../../keeper/src/settlement";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { hre, order, publicClient } from "../../sdk/support";

@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { sdkReady, signOrder, type Order } from "../../../sdk/src";
+import { sdkReady, signOrder, type Order } from "@crossbook/sdk";
 import { recoverOrderSignerNative, SignatureVerifierPool } from "../../../keeper/src/sigcheck";
 
 const domain = { chainId: 31337, verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
@@ -141,7 +141,7 @@ describe("sigcheck: SignatureVerifierPool", function () {
     this.timeout(120_000);
     const prelude = `
       const { privateKeyToAccount, generatePrivateKey } = require("viem/accounts");
-      const { signOrder } = require("./sdk/src");
+      const { signOrder } = require("@crossbook/sdk");
       const { SignatureVerifierPool } = require("./keeper/src/sigcheck");
       const domain = { chainId: 31337, verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
       const signer = privateKeyToAccount(generatePrivateKey());

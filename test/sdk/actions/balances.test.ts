@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { erc20Abi, type Address } from "viem";
-import { ContractRevertError, deposit, getBalance, parseAmount, withdraw } from "../../../sdk/src";
+import { ContractRevertError, deposit, getBalance, parseAmount, withdraw } from "@crossbook/sdk";
 import { fundedLocalAccount, mint, publicClient, sdkFixture, walletClient } from "../support";
 
 const USDC = (amount: string) => parseAmount({ amount, decimals: 6 });

@@ -11,7 +11,7 @@ import {
   getOrderFillState,
   signOrder,
   type Order,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { fund, fundedLocalAccount, order, publicClient, sdkFixture, settleAsKeeper, walletClient } from "../support";
 

@@ -12,7 +12,7 @@ import {
   getWindowLimit,
   setCancelAfter,
   setWindowLimit,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { fundedLocalAccount, publicClient, sdkFixture, walletClient, type SdkEnv } from "../support";
 
 const LOOSEN_DELAY = 3600n;

@@ -15,7 +15,7 @@ import {
   type KeeperFeed,
   type KeeperFeedStatus,
   type KeeperTrade,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { FakeKeeper } from "./fakeKeeper";
 
 const domain = { chainId: 31337, verifyingContract: "0x00000000000000000000000000000000000c0ffe" } as const;

@@ -173,6 +173,7 @@ export {
   type CreateKeeperFeedParameters,
   type KeeperBookHandlers,
   type KeeperFeed,
+  type KeeperFeedClock,
   type KeeperFeedStatus,
   type KeeperOrdersParameters,
   type KeeperSubscription,

@@ -20,6 +20,7 @@ import { silentLogger } from "../engine";
 import type { Store } from "../store";
 import type { Metrics } from "../metrics";
 import type { ExchangeDomainParameters, ReadClient } from "@crossbook/sdk";
+import type { KeeperBookJson, KeeperFeedMessageJson } from "@crossbook/sdk/keeper-wire";
 import { feedMessage, issuesOf, type FeedMessage } from "./schemas";
 import { verifyKeeperMessage } from "./signatures";
 import { levelChangeJson, levelJson, orderStatusJson, orderUpdateJson, storedTrade, tradeJson } from "./wire";
@@ -124,7 +125,7 @@ export class Feed {
   }
 
   /** The book as of `bookSeq` (synchronous: no delta can slip between the two). */
-  bookSnapshot(marketId: bigint, depth = Infinity) {
+  bookSnapshot(marketId: bigint, depth = Infinity): KeeperBookJson | undefined {
     const book = this.engine.book(marketId);
     if (book === undefined) return undefined;
     const d = book.depth(depth);
@@ -197,7 +198,7 @@ export class Feed {
       marketId: u.marketId.toString(),
       seq,
       levels: u.levels.map(levelChangeJson),
-    });
+    } satisfies KeeperFeedMessageJson);
     for (const c of subscribers) this.send(c, text);
   }
 
@@ -212,7 +213,7 @@ export class Feed {
       marketId: t.marketId.toString(),
       seq,
       trade: tradeJson(t),
-    });
+    } satisfies KeeperFeedMessageJson);
     for (const c of subscribers) this.send(c, text);
   }
 
@@ -229,7 +230,7 @@ export class Feed {
       account: u.account,
       seq,
       update: orderUpdateJson(u),
-    });
+    } satisfies KeeperFeedMessageJson);
     for (const c of subscribers) this.send(c, text);
   }
 
@@ -243,7 +244,7 @@ export class Feed {
     }
   }
 
-  private sendJson(c: Client, message: object): void {
+  private sendJson(c: Client, message: KeeperFeedMessageJson): void {
     this.send(c, JSON.stringify(message));
   }
 
@@ -314,11 +315,12 @@ export class Feed {
       case "unsubscribe": {
         const key = m.channel === "orders" ? this.ordersKey(c) : `${m.channel}:${m.marketId}`;
         if (key !== undefined) this.unsubscribe(c, key);
-        this.sendJson(c, {
-          type: "unsubscribed",
-          channel: m.channel,
-          ...(m.channel === "orders" ? {} : { marketId: m.marketId.toString() }),
-        });
+        this.sendJson(
+          c,
+          m.channel === "orders"
+            ? { type: "unsubscribed", channel: m.channel }
+            : { type: "unsubscribed", channel: m.channel, marketId: m.marketId.toString() },
+        );
         return;
       }
     }
@@ -333,7 +335,7 @@ export class Feed {
     if (!this.subscribe(c, key)) return;
     this.sendJson(c, { type: "subscribed", channel, marketId: marketId.toString() });
     if (channel === "book") {
-      this.sendJson(c, { type: "snapshot", channel: "book", ...this.bookSnapshot(marketId) });
+      this.sendJson(c, { type: "snapshot", channel: "book", ...this.bookSnapshot(marketId)! });
       return;
     }
     const trades = this.store

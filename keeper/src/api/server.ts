@@ -25,6 +25,7 @@ import {
   type ExchangeDomainParameters,
   type ReadClient,
 } from "@crossbook/sdk";
+import type { KeeperMarketJson } from "@crossbook/sdk/keeper-wire";
 import type { Engine, Logger } from "../engine";
 import { silentLogger } from "../engine";
 import type { Store } from "../store";
@@ -421,7 +422,7 @@ async function readMarkets(
         getRiskLimits(client, { exchange, marketId }),
         getPriceBounds(client, { exchange, marketId }),
       ]);
-      const json = {
+      const json: KeeperMarketJson = {
         marketId: marketId.toString(),
         base: m.base,
         quote: m.quote,

@@ -1,29 +1,26 @@
 /**
  * The keeper's records as the API writes them (keeper/API.md): every integer that may exceed 2^53
  * as a decimal string, addresses checksummed, times in unix milliseconds. One function per shape,
- * shared by the HTTP routes and the feed so that both say the same thing.
+ * shared by the HTTP routes and the feed so that both say the same thing, each returning the SDK's
+ * type of that JSON (`@crossbook/sdk/keeper-wire`), which the SDK's decoders read: a field or a
+ * state that one side has and the other lacks fails to compile.
  */
 import type { Hex } from "viem";
 import type { DepthLevel, LevelChange } from "../book";
 import type { OrderUpdate, TradeUpdate } from "../engine";
 import type { Store, StoredFill, StoredOrder } from "../store";
-import type { Order } from "@crossbook/sdk";
+import {
+  encodeOrder,
+  type KeeperLevelChangeJson,
+  type KeeperLevelJson,
+  type KeeperOrderStatusJson,
+  type KeeperOrderUpdateJson,
+  type KeeperTradeJson,
+} from "@crossbook/sdk/keeper-wire";
 
-export function orderJson(o: Order) {
-  return {
-    maker: o.maker,
-    marketId: o.marketId.toString(),
-    isBuy: o.isBuy,
-    flags: o.flags.toString(),
-    maxFeeBps: o.maxFeeBps.toString(),
-    expiry: o.expiry.toString(),
-    nonce: o.nonce.toString(),
-    priceTicks: o.priceTicks.toString(),
-    lots: o.lots.toString(),
-  };
-}
+export const orderJson = encodeOrder;
 
-export function tradeJson(t: TradeUpdate) {
+export function tradeJson(t: TradeUpdate): KeeperTradeJson {
   return {
     fillId: t.fillId,
     marketId: t.marketId.toString(),
@@ -40,7 +37,7 @@ export function tradeJson(t: TradeUpdate) {
     at: t.at,
   };
 }
-export type TradeJson = ReturnType<typeof tradeJson>;
+export type TradeJson = KeeperTradeJson;
 
 /** A stored fill as a trade: its orders give the sides, its batch the transaction. */
 export function storedTrade(store: Store, f: StoredFill): TradeUpdate {
@@ -66,7 +63,7 @@ export function storedTrade(store: Store, f: StoredFill): TradeUpdate {
 }
 
 /** An order's status without its fills (`GET /v1/accounts/.../orders`, the feed's orders snapshot). */
-export function orderStatusJson(o: StoredOrder, settledLots?: bigint) {
+export function orderStatusJson(o: StoredOrder, settledLots?: bigint): KeeperOrderStatusJson {
   return {
     hash: o.hash,
     order: orderJson(o.order),
@@ -82,17 +79,17 @@ export function orderStatusJson(o: StoredOrder, settledLots?: bigint) {
 }
 
 /** `GET /v1/orders/{hash}`: the status, settled lots and every fill. */
-export function orderDetailJson(store: Store, o: StoredOrder) {
+export function orderDetailJson(store: Store, o: StoredOrder): KeeperOrderStatusJson {
   const fills = store.fillsOfOrder(o.hash as Hex);
   const settled = fills.filter((f) => f.status === "settled").reduce((sum, f) => sum + f.lots, 0n);
   return { ...orderStatusJson(o, settled), fills: fills.map((f) => tradeJson(storedTrade(store, f))) };
 }
 
-export function levelJson(l: DepthLevel) {
+export function levelJson(l: DepthLevel): KeeperLevelJson {
   return { priceTicks: l.priceTicks.toString(), lots: l.lots.toString(), orders: l.orders };
 }
 
-export function levelChangeJson(l: LevelChange) {
+export function levelChangeJson(l: LevelChange): KeeperLevelChangeJson {
   return {
     side: l.isBuy ? "bid" : "ask",
     priceTicks: l.priceTicks.toString(),
@@ -101,7 +98,7 @@ export function levelChangeJson(l: LevelChange) {
   };
 }
 
-export function orderUpdateJson(u: OrderUpdate) {
+export function orderUpdateJson(u: OrderUpdate): KeeperOrderUpdateJson {
   return {
     hash: u.hash,
     marketId: u.marketId.toString(),

@@ -6,12 +6,14 @@
  *   feed 2,010 ─▶ mm cancels the old ladder, quotes around 2,010 with new (higher) nonces
  *   taker ── marketable + IOC orders through the best level ──▶ fills on both bots
  *   abort ─▶ both soft-cancel everything: no order of theirs left open on the keeper
+ *   and all along: the book and their own orders come from the keeper's feed, never polled
  */
 import { expect } from "chai";
 import hre from "hardhat";
 import { custom, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createKeeperClient, getCancelAfter, getWindowLimit, type KeeperClient } from "@crossbook/sdk";
+import { Metrics } from "../../keeper/src/metrics";
 import { Store } from "../../keeper/src/store";
 import type { RunningApi } from "../../keeper/src/api";
 import { deployLocalMarket, fundTraders, setFeedPrice, type Deployment } from "../../scripts/lib/market";
@@ -47,6 +49,7 @@ describe("bots against a real keeper", function () {
   let api: RunningApi;
   let deployment: Deployment;
   let keeper: KeeperClient;
+  let metrics: Metrics;
 
   before(async function () {
     const [, keeperSigner] = await hre.ethers.getSigners();
@@ -55,7 +58,8 @@ describe("bots against a real keeper", function () {
     const domain = { chainId: deployment.chainId, verifyingContract: deployment.exchange };
     const chain = { exchange: deployment.exchange, domain, markets: deployment.markets.map((m) => m.id) };
     const engine = await openEngine(store, chain);
-    api = await serveApi(engine, store, chain);
+    metrics = new Metrics({ defaultMetrics: false });
+    api = await serveApi(engine, store, chain, { metrics });
     keeper = createKeeperClient({ url: api.url, domain });
   });
 
@@ -101,6 +105,7 @@ describe("bots against a real keeper", function () {
     await until("the first ladder", () =>
       mmEvents.some((e) => e.type === "quoted" && e.liveBids === 3 && e.liveAsks === 3),
     );
+    let bookRequestsByTest = 1;
     const book = await keeper.getBook(1n);
     expect(book.bids.map((l) => [l.priceTicks, l.lots])).to.deep.equal([
       [199_800n, 10n],
@@ -135,7 +140,10 @@ describe("bots against a real keeper", function () {
     await until("the requote", () =>
       mmEvents.some((e) => e.type === "quoted" && e.requoted && e.referenceTicks === 201_000n),
     );
-    await until("the new ladder", async () => (await keeper.getBook(1n)).bids[0]?.priceTicks === 200_799n);
+    await until(
+      "the new ladder",
+      async () => (bookRequestsByTest++, await keeper.getBook(1n)).bids[0]?.priceTicks === 200_799n,
+    );
     const secondOrders = await keeper.getOpenOrders(mmAddress);
     expect(secondOrders.map((o) => o.order.priceTicks).sort()).to.deep.equal(
       [200_799n, 200_598n, 200_397n, 201_201n, 201_402n, 201_603n].sort(),
@@ -178,6 +186,19 @@ describe("bots against a real keeper", function () {
     expect(mmEvents.at(-1)?.type).to.equal("stopped");
     expect(await keeper.getOpenOrders(mmAddress)).to.deep.equal([]);
     expect(await keeper.getOpenOrders(takerAddress)).to.deep.equal([]);
+
+    // The bots polled neither their orders nor the book: the account-orders requests the keeper
+    // served are this test's own four, the book requests this test's own, all while the bots ran
+    // 50 ms rounds (market maker) and 20 orders a second (taker) on the feed.
+    const exposition = await metrics.registry.getSingleMetricAsString("crossbook_http_request_duration_seconds");
+    const served = (route: string) =>
+      exposition
+        .split("\n")
+        .filter((l) => l.startsWith("crossbook_http_request_duration_seconds_count{"))
+        .filter((l) => l.includes('method="GET"') && l.includes(`route="${route}"`))
+        .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+    expect(served("/v1/accounts/:address/orders")).to.equal(4);
+    expect(served("/v1/markets/:marketId/book")).to.equal(bookRequestsByTest);
 
     // Nonces strictly increase in the order the keeper accepted the maker's orders.
     const all = await keeper.getOpenOrders(mmAddress, { status: "all", limit: 1000 });

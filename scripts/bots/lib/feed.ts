@@ -11,11 +11,12 @@ import type { Hex } from "viem";
 import {
   createKeeperFeed,
   type KeeperBook,
+  type KeeperClient,
   type KeeperFeed,
   type KeeperOrderStatus,
   type KeeperOrderUpdate,
 } from "@crossbook/sdk";
-import { bestOf, type BotConnection } from "./context";
+import { bestOf, classifyError, type BotConnection } from "./context";
 import type { BestPrices, Side } from "./quoting";
 
 /** What a bot knows of one of its orders. */
@@ -40,6 +41,8 @@ const KEEP_EARLY = 1_000;
 export class OwnOrders<T extends OwnOrder> {
   private readonly orders = new Map<Hex, T>();
   private readonly early = new Map<Hex, KeeperOrderUpdate>();
+  /** Orders held for open that a (re)subscription's snapshot no longer lists: their end is to be read. */
+  private readonly unaccounted = new Set<Hex>();
 
   /** `onFill` is called with each new fill of a tracked order (lots since the last report). */
   constructor(private readonly onFill: (hash: Hex, order: T, lots: bigint) => void) {}
@@ -88,19 +91,34 @@ export class OwnOrders<T extends OwnOrder> {
 
   /**
    * The orders channel's snapshot (the account's open orders, after every (re)subscription): updates
-   * the open ones, and returns those the bot holds for open that are not (ended while the feed was
-   * away: the caller reads their final fill once, over HTTP).
+   * the open ones, and notes those held for open that are not (they ended while the feed was away).
    */
-  snapshot(open: readonly KeeperOrderStatus[], marketId: bigint): Hex[] {
+  snapshot(open: readonly KeeperOrderStatus[], marketId: bigint): void {
     const openNow = new Set<Hex>();
     for (const o of open) {
       if (o.order.marketId !== marketId) continue;
       openNow.add(o.hash);
       this.observe(o.hash, o.filledLots, o.remainingLots);
     }
-    return this.open()
-      .map(([hash]) => hash)
-      .filter((hash) => !openNow.has(hash));
+    for (const [hash] of this.open()) if (!openNow.has(hash)) this.unaccounted.add(hash);
+  }
+
+  /**
+   * Reads, once, over HTTP, the end of `hashes` — by default of the orders the feed lost track of —
+   * and counts any fill the feed did not report.
+   */
+  async readEnds(keeper: KeeperClient, hashes: readonly Hex[] = [...this.unaccounted]): Promise<void> {
+    for (const hash of hashes) {
+      try {
+        const final = await keeper.getOrder(hash);
+        const open = final.status === "open" || final.status === "partially-filled";
+        this.observe(hash, final.filledLots, open ? final.remainingLots : 0n);
+      } catch (error) {
+        if (classifyError(error).code !== "ORDER_NOT_FOUND") throw error;
+        this.observe(hash, 0n, 0n);
+      }
+      this.unaccounted.delete(hash);
+    }
   }
 
   private forgetOldDone(): void {
@@ -190,4 +208,24 @@ export class BotFeed {
     this.waiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/** Follows `connection`'s market and `orders` on the keeper's feed; resolves once both are in sync. */
+export async function followOnFeed<T extends OwnOrder>(
+  connection: BotConnection,
+  orders: OwnOrders<T>,
+  log: (line: string) => void,
+): Promise<BotFeed> {
+  const feed = new BotFeed(connection, {
+    onOrder: (update) => orders.update(update),
+    onOpenOrders: (open) => orders.snapshot(open, connection.market.id),
+    onProblem: log,
+  });
+  try {
+    await feed.synced();
+  } catch (error) {
+    feed.close();
+    throw error;
+  }
+  return feed;
 }

@@ -47,7 +47,7 @@ import {
   type ConnectOptions,
 } from "./context";
 import type { BotControl, BotEvent } from "./events";
-import { BotFeed, OwnOrders, type OwnOrder } from "./feed";
+import { OwnOrders, followOnFeed, type OwnOrder } from "./feed";
 import {
   NonceSource,
   assertLadderConfig,
@@ -193,19 +193,7 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
     stats.inventoryLots += tracked.side === "bid" ? lots : -lots;
     emit({ type: "fill", hash, side: tracked.side, priceTicks: tracked.priceTicks, lots });
   });
-  /** Orders we held for open that a (re)subscription's snapshot no longer lists: their end to read once. */
-  const unaccounted = new Set<Hex>();
-  const feed = new BotFeed(c, {
-    onOrder: (update) => orders.update(update),
-    onOpenOrders: (open) => orders.snapshot(open, market.id).forEach((hash) => unaccounted.add(hash)),
-    onProblem: (message) => log(message),
-  });
-  try {
-    await feed.synced();
-  } catch (error) {
-    feed.close();
-    throw error;
-  }
+  const feed = await followOnFeed(c, orders, log);
 
   emit({ type: "started", account: account.address, market: market.name, firstNonce: nonces.current + 1n });
   log(
@@ -231,7 +219,7 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
         warnedNoBand = true;
       } else {
         warnedNoBand = false;
-        await reconcile();
+        await orders.readEnds(keeper); // only orders the feed lost track of, if any
         const requoted = needsRequote({ quotedReference: anchor, referenceTicks, thresholdBps: requoteBps });
         if (requoted) {
           anchor = referenceTicks;
@@ -341,24 +329,6 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
     return feed.best ?? bestOf(await keeper.getBook(market.id, { depth: 1 }));
   }
 
-  /**
-   * Reads, once, the end of each order the feed lost track of (it ended while the feed was away and
-   * is not in the orders snapshot that followed): its final fill, and whether it is still open.
-   */
-  async function reconcile(): Promise<void> {
-    for (const hash of [...unaccounted]) {
-      try {
-        const final = await keeper.getOrder(hash);
-        const open = final.status === "open" || final.status === "partially-filled";
-        orders.observe(hash, final.filledLots, open ? final.remainingLots : 0n);
-      } catch (error) {
-        if (classifyError(error).code !== "ORDER_NOT_FOUND") throw error;
-        orders.observe(hash, 0n, 0n);
-      }
-      unaccounted.delete(hash);
-    }
-  }
-
   function live(): LiveQuote[] {
     return orders.open().map(([hash, o]) => ({
       hash,
@@ -387,7 +357,7 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
       for (const result of results) {
         if (result.outcome === "cancelled") cancelled++;
         const tracked = orders.get(result.hash);
-        if (tracked !== undefined) tracked.remainingLots = 0n; // gone from the book either way; reconcile counts any fill
+        if (tracked !== undefined) tracked.remainingLots = 0n; // gone from the book either way; a later fill still arrives from the feed
       }
     }
     stats.cancelled += cancelled;

@@ -25,7 +25,7 @@ import {
 } from "./context";
 import type { BotControl, BotEvent } from "./events";
 import { rejectedSummary, waitUntilReady } from "./marketMaker";
-import { BotFeed, OwnOrders, type OwnOrder } from "./feed";
+import { OwnOrders, followOnFeed, type OwnOrder } from "./feed";
 import { NonceSource, type Side } from "./quoting";
 import { assertTakerConfig, pickTakerOrder, type TakerConfig } from "./taking";
 
@@ -107,18 +107,7 @@ export async function runTaker(options: TakerOptions, control: BotControl = {}):
 
   // Fills of resting remainders, pushed by the feed (those at submission come with the answer).
   const resting = new OwnOrders<Resting>((hash, order, lots) => countFill(hash, order.side, order.priceTicks, lots));
-  const unaccounted = new Set<Hex>();
-  const feed = new BotFeed(c, {
-    onOrder: (update) => resting.update(update),
-    onOpenOrders: (open) => resting.snapshot(open, market.id).forEach((hash) => unaccounted.add(hash)),
-    onProblem: (message) => log(message),
-  });
-  try {
-    await feed.synced();
-  } catch (error) {
-    feed.close();
-    throw error;
-  }
+  const feed = await followOnFeed(c, resting, log);
   const periodMs = 1000 / rate;
   let backoffMs = 0;
   while (!signal?.aborted) {
@@ -197,7 +186,7 @@ export async function runTaker(options: TakerOptions, control: BotControl = {}):
   feed.close();
   let cancelledAtStop = 0;
   try {
-    await settleFinal(await cancelDue(true)); // their last fills, read once (the feed is closed)
+    await resting.readEnds(keeper, await cancelDue(true)); // their last fills, read once (the feed is closed)
     const cancelled = await keeper.cancelAll({ signer: account, marketId: market.id });
     stats.cancelsSent++;
     stats.cancelled += cancelled.length;
@@ -222,8 +211,7 @@ export async function runTaker(options: TakerOptions, control: BotControl = {}):
 
   /** Soft-cancels the resting remainders that are due (all with `all`); returns their hashes. */
   async function cancelDue(all: boolean): Promise<Hex[]> {
-    await settleFinal([...unaccounted]);
-    unaccounted.clear();
+    await resting.readEnds(keeper); // only orders the feed lost track of, if any
     const now = Date.now();
     const due = resting
       .open()
@@ -235,15 +223,6 @@ export async function runTaker(options: TakerOptions, control: BotControl = {}):
     stats.cancelled += results.filter((r) => r.outcome === "cancelled").length;
     for (const hash of due) resting.get(hash)!.remainingLots = 0n; // later fills still arrive from the feed
     return due;
-  }
-
-  /** Reads the end of `hashes` once over HTTP: their final fill counts what the feed did not report. */
-  async function settleFinal(hashes: readonly Hex[]): Promise<void> {
-    for (const hash of hashes) {
-      const final = await keeper.getOrder(hash);
-      const open = final.status === "open" || final.status === "partially-filled";
-      resting.observe(hash, final.filledLots, open ? final.remainingLots : 0n);
-    }
   }
 }
 

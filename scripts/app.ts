@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 import { APP_DIST, buildApp, pageConfigFromKeeper, startAppServer } from "./lib/appServer";
 import { readDeployment } from "./lib/market";
+import type { PageConfig } from "../app/src/config";
 
 const env = process.env;
 
@@ -93,7 +94,8 @@ function parseAppArgs(argv: string[]): AppOptions | "help" {
   };
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Resolves with an exit code, or `undefined` once the page is served (the process then serves until stopped). */
+async function main(argv: string[]): Promise<number | undefined> {
   let options: AppOptions | "help";
   try {
     options = parseAppArgs(argv);
@@ -108,7 +110,14 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const config = await pageConfigFromKeeper(options);
+  let config: PageConfig;
+  try {
+    config = await pageConfigFromKeeper(options);
+  } catch (error) {
+    const reason = (error as { shortMessage?: string }).shortMessage ?? (error as Error).message.split("\n")[0];
+    console.error(`app: cannot read the markets (keeper ${options.keeperUrl}, node ${options.rpcUrl}): ${reason}`);
+    return 1;
+  }
   console.log(
     `app: ${config.chainName}, Exchange ${config.exchange}, markets ${config.markets.map((m) => m.name).join(", ")}`,
   );

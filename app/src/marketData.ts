@@ -1,11 +1,13 @@
 /**
  * The public side of the page: the selected market's book and every market's trades, kept from the
  * keeper's feed (the SDK's `createKeeperFeed`: snapshot then deltas in sequence, resubscribed after a
- * gap and after a reconnect — so the page keeps working across a keeper restart).
+ * gap and after a reconnect — so the page keeps working across a keeper restart). The feed's trade
+ * snapshot holds the last 100 trades; the chart's longer history is read once over HTTP.
  */
 import type {
   CrossbookError,
   KeeperBook,
+  KeeperClient,
   KeeperFeed,
   KeeperFeedStatus,
   KeeperSubscription,
@@ -31,14 +33,21 @@ export class MarketData {
   constructor(
     readonly config: PageConfig,
     private readonly feed: KeeperFeed,
+    keeper: KeeperClient,
     private readonly onError: (error: CrossbookError) => void,
   ) {
+    this.selected = new Observable(config.markets[0]);
+    this.follow(config.markets[0]); // the book first: it is what the person waits for
     for (const market of config.markets) {
       this.tapes.set(market.id, new Observable<readonly KeeperTrade[]>([]));
-      feed.subscribeTrades(market.id, { onTrade: (trade) => this.receive(trade), onError });
+      feed.subscribeTrades(market.id, { onTrade: (trade) => this.receive([trade]), onError });
     }
-    this.selected = new Observable(config.markets[0]);
-    this.follow(config.markets[0]);
+    for (const market of config.markets) {
+      keeper.getTrades(market.id, { limit: TRADES_KEPT }).then(
+        (trades) => this.receive(trades.reverse()),
+        (error: CrossbookError) => onError(error),
+      );
+    }
   }
 
   /** Shows another market. */
@@ -81,11 +90,12 @@ export class MarketData {
     });
   }
 
-  private receive(trade: KeeperTrade): void {
-    const tape = this.tapes.get(trade.marketId);
+  /** Trades of one market, oldest first. */
+  private receive(trades: readonly KeeperTrade[]): void {
+    const tape = trades.length === 0 ? undefined : this.tapes.get(trades[0].marketId);
     if (tape === undefined) return;
-    tape.update((trades) => withTrade(trades, trade));
-    for (const listener of [...this.tradeListeners]) listener(trade);
+    tape.update((kept) => trades.reduce(withTrade, kept));
+    for (const trade of trades) for (const listener of [...this.tradeListeners]) listener(trade);
   }
 }
 

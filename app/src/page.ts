@@ -48,7 +48,7 @@ export class Page {
     const domain = { chainId: config.chainId, verifyingContract: config.exchange };
     this.keeper = createKeeperClient({ url: keeperUrl, domain });
     const feed = createKeeperFeed({ wsUrl: this.wsUrl, reconnect: { maxDelayMs: 4_000 } });
-    this.market = new MarketData(config, feed, (error) => this.feedError(error));
+    this.market = new MarketData(config, feed, this.keeper, (error) => this.feedError(error));
     this.chain = createPublicClient({ chain: pageChain(config), transport: http(config.rpcUrl) }) as PublicClient;
     watchInjectedWallets((wallets) => this.injectedWallets.set(wallets));
   }

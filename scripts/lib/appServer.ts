@@ -126,6 +126,8 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       port: options.port ?? 0,
       strictPort: true,
       open: false,
+      // No cross-origin reads (Vite allows localhost origins by default): /config.json may hold a key.
+      cors: false,
       headers: {
         "Content-Security-Policy": contentSecurityPolicy(config),
         "X-Content-Type-Options": "nosniff",

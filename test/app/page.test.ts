@@ -16,6 +16,7 @@ import type { BrowserContext, Locator, Page } from "playwright-core";
 import { getBalance } from "../../sdk/src";
 import { launchChromium, type LaunchedBrowser } from "../../scripts/app/browser";
 import { startPageStack, type PageStack } from "../../scripts/app/stack";
+import { spawnManaged } from "../../scripts/lib/processes";
 
 const ARTIFACTS = join(__dirname, "..", "..", "test-artifacts", "app");
 const DESKTOP = { width: 1400, height: 900 };
@@ -325,6 +326,43 @@ describe("the trading page in a real browser (Chromium, keeper CLI, hardhat node
     expect((await stack.keeper.getOrder(counterpartyOrders.get(199_800n)!)).status).to.equal("cancelled");
     await snap("07-injected-wallet", other);
     await wallet.close();
+  });
+
+  it("npm run app serves the page against a keeper it is pointed at, with the markets and tokens it reads", async () => {
+    const app = spawnManaged("npm run app", process.execPath, [
+      ...["-r", "ts-node/register/transpile-only", "scripts/app.ts"],
+      ...["--keeper-url", stack.keeperUrl, "--rpc-url", stack.node.url, "--exchange", stack.deployment.exchange],
+      ...["--port", "0"],
+    ]);
+    try {
+      const line = await app.waitFor(/the page is at \S+/, 120_000);
+      const url = /the page is at (\S+)/.exec(line)![1];
+      const config = (await (await fetch(`${url}config.json`)).json()) as {
+        markets: { name: string; base: { symbol: string; decimals: number } }[];
+        burner?: unknown;
+      };
+      expect(config.markets.map((m) => m.name)).to.deep.equal(["WETH/USDC", "WBTC/USDC"]);
+      expect(config.markets[0].base).to.include({ symbol: "WETH", decimals: 18 });
+      expect(config.burner, "no demo account unless asked for").to.equal(undefined);
+      // No other origin may read it (Vite would allow any localhost origin), and the page may reach only itself and the node.
+      for (const path of ["config.json", "", "v1/markets"]) {
+        const response = await fetch(`${url}${path}`, { headers: { Origin: "http://localhost:9999" } });
+        expect(response.headers.get("access-control-allow-origin"), path).to.equal(null);
+      }
+      expect((await fetch(url)).headers.get("content-security-policy")).to.match(
+        new RegExp(`connect-src 'self' ${stack.node.url.replace(/[.]/g, "\\.")};`),
+      );
+      const other = await context.newPage();
+      watch(other);
+      await other.goto(url);
+      await other
+        .locator(`[data-testid="book"][data-state="live"] [data-testid="ask-level"][data-price="200100"]`)
+        .waitFor();
+      expect(await other.locator('[data-testid="use-burner"]').count()).to.equal(0);
+      await other.close();
+    } finally {
+      expect(await app.stop(), "Vite closes the server and exits 128 + SIGTERM").to.equal(143);
+    }
   });
 });
 

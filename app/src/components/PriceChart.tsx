@@ -22,6 +22,8 @@ export function PriceChart({ page }: { page: Page }) {
   const container = useRef<HTMLDivElement>(null);
   const chart = useRef<{ chart: IChartApi; series: ISeriesApi<"Candlestick"> } | undefined>(undefined);
   const [ready, setReady] = useState(0);
+  /** The interval the view was last fitted to: fit once per chart and interval, then leave zoom and scroll to the person. */
+  const fitted = useRef<number | undefined>(undefined);
 
   useEffect(() => {
     let cancelled = false;
@@ -33,7 +35,7 @@ export function PriceChart({ page }: { page: Page }) {
         localization: { locale: safeLocale() },
         layout: { background: { type: ColorType.Solid, color: "transparent" }, textColor: "#9aa4b2", fontSize: 11 },
         grid: { vertLines: { color: "#1c2433" }, horzLines: { color: "#1c2433" } },
-        timeScale: { timeVisible: true, secondsVisible: true, borderColor: "#2a3344" },
+        timeScale: { timeVisible: true, secondsVisible: true, borderColor: "#2a3344", maxBarSpacing: 24 },
         rightPriceScale: { borderColor: "#2a3344" },
       });
       const series = created.addSeries(CandlestickSeries, {
@@ -45,6 +47,7 @@ export function PriceChart({ page }: { page: Page }) {
         priceFormat: { type: "price", precision: decimals, minMove: 10 ** -decimals },
       });
       chart.current = { chart: created, series };
+      fitted.current = undefined;
       setReady((n) => n + 1);
     });
     return () => {
@@ -60,6 +63,10 @@ export function PriceChart({ page }: { page: Page }) {
     const offset = -new Date().getTimezoneOffset() * 60;
     const candles = candlesOf(tape, market, interval, offset);
     chart.current.series.setData(candles.map((c) => ({ ...c, time: c.time as UTCTimestamp })));
+    if (candles.length > 0 && fitted.current !== interval) {
+      chart.current.chart.timeScale().fitContent();
+      fitted.current = interval;
+    }
   }, [tape, interval, ready, market]);
 
   return (

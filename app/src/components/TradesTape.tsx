@@ -47,7 +47,7 @@ export function TradesTape({ page }: { page: Page }) {
                         : "matched, settling"
                   }
                 >
-                  {t.status === "settled" ? "✓" : t.status === "skipped" ? "✕" : "…"}
+                  {t.status === "settled" ? "✓" : t.status === "skipped" ? "✕" : "•"}
                 </td>
               </tr>
             ))}

@@ -55,7 +55,7 @@ export async function measureGasScenarios(
   return figures;
 }
 
-async function measureScenario(
+export async function measureScenario(
   hre: HardhatRuntimeEnvironment,
   scenario: ScenarioName,
   fillCount: number,

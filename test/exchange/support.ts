@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse, Signer, TypedDataDomain } from "ethers";
 import { deployExchange, fund, LOT_SIZE, TICK_SIZE } from "../helpers/fixture";
 import { decodeOrderKey, makeOrder, signOrder, type Fill, type Order } from "../helpers/orders";
@@ -14,6 +15,17 @@ export const PRICE = 200_003n;
 /** What each funded trader starts with on the Exchange. */
 export const START_BASE = 1_000n * LOT_SIZE;
 export const START_QUOTE = 10n ** 12n;
+
+/**
+ * The Exchange's firmness delay as deployed (`DEFAULT_FIRMNESS_DELAY`, seconds): a trader's cancel,
+ * nonce floor, withdrawal request or tighter limit is in force this long after it is mined.
+ */
+export const FIRMNESS_DELAY = 30n;
+
+/** Lets the firmness delay pass, so that every trader action mined so far is in force. */
+export async function afterFirmness() {
+  await time.increase(FIRMNESS_DELAY);
+}
 
 /** Basis points in one. */
 export const BPS = 10_000n;

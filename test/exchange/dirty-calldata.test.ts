@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { aliceAsksBobBids, batchOf, deployFunded, fill } from "./support";
+import { signedPair, batchOf, deployFunded, fill } from "./support";
 
 /** Field widths in bits, in struct order. */
 const ORDER_FIELDS: [string, number][] = [
@@ -29,13 +29,13 @@ const FILL_FIELDS: [string, number][] = [
 /** Sets bit `bit` of the 32-byte word at byte offset `offset` of the hex calldata `data`. */
 function setBit(data: string, offset: number, bit: number): string {
   const bytes = Buffer.from(data.slice(2), "hex");
-  bytes[offset + 31 - Math.floor(bit / 8)] |= 1 << bit % 8;
+  bytes[offset + 31 - Math.floor(bit / 8)] |= 1 << (bit % 8);
   return "0x" + bytes.toString("hex");
 }
 
 async function deployBatch() {
   const env = await deployFunded();
-  const { maker, taker } = await aliceAsksBobBids(env);
+  const { maker, taker } = await signedPair(env);
   const [orders, signatures] = batchOf([maker, taker]);
   const fills = [fill(0, 1, 1n)];
   const data = env.exchange.interface.encodeFunctionData("settle", [orders, signatures, fills]);
@@ -63,16 +63,18 @@ describe("Exchange settle: dirty calldata", function () {
 
     it(`reverts for a maker order whose ${name} has the top bit of its word set`, async function () {
       const { exchange, keeper, data, ordersAt } = await loadFixture(deployBatch);
-      await expect(keeper.sendTransaction({ to: exchange, data: setBit(data, ordersAt + 32 * index, 255) })).to.be
-        .revertedWithoutReason();
+      await expect(
+        keeper.sendTransaction({ to: exchange, data: setBit(data, ordersAt + 32 * index, 255) }),
+      ).to.be.revertedWithoutReason();
     });
   }
 
   for (const [index, [name, bits]] of FILL_FIELDS.entries()) {
     it(`reverts for a fill whose ${name} has a bit set beyond its ${bits} bits`, async function () {
       const { exchange, keeper, data, fillsAt } = await loadFixture(deployBatch);
-      await expect(keeper.sendTransaction({ to: exchange, data: setBit(data, fillsAt + 32 * index, bits) })).to.be
-        .revertedWithoutReason();
+      await expect(
+        keeper.sendTransaction({ to: exchange, data: setBit(data, fillsAt + 32 * index, bits) }),
+      ).to.be.revertedWithoutReason();
     });
   }
 });

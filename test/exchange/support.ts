@@ -77,6 +77,20 @@ export function settleAs(exchange: Exchange, keeper: Signer, signedOrders: Signe
   return exchange.connect(keeper).settle(orders, signatures, fills, gasLimit === undefined ? {} : { gasLimit });
 }
 
+/** The timestamp of the block that mined `tx`. */
+export async function minedAt(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
+  const receipt = (await (await tx).wait())!;
+  return BigInt((await receipt.getBlock()).timestamp);
+}
+
+/**
+ * The Exchange at its address, seen with the ABI of a library linked into it: the errors that
+ * library's calls revert with (a deposit's `SafeERC20FailedOperation`), for `revertedWithCustomError`.
+ */
+export async function linkedLibrary(exchange: Exchange, name: "TraderActions" | "MarketConfig" | "WindowLimit") {
+  return ethers.getContractAt(name, await exchange.getAddress());
+}
+
 /** Internal balances of `accounts` in `tokens`, as `[account][token]` bigints. */
 export async function balancesOf(exchange: Exchange, accounts: string[], tokens: string[]): Promise<bigint[][]> {
   return Promise.all(accounts.map((a) => Promise.all(tokens.map((t) => exchange.balanceOf(a, t)))));
@@ -206,11 +220,56 @@ export async function outcomes(exchange: Exchange, tx: Promise<ContractTransacti
   return { traded, skipped, gasUsed: receipt.gasUsed };
 }
 
-/** Alice's ask and Bob's bid at nonce 1, the default size and price: the pair most skip tests use. */
-export async function aliceAsksBobBids(env: Env) {
-  const maker = await signed(env.alice, env.domain, { isBuy: false, nonce: 1n });
-  const taker = await signed(env.bob, env.domain, { isBuy: true, nonce: 1n });
-  return { maker, taker };
+/** One side of a signed pair: its trader (default alice for the maker, bob for the taker) and order fields. */
+export type Side = Partial<Order> & { trader?: Trader };
+
+/**
+ * A maker order and a crossing taker order, signed: by default alice sells and bob buys, each at
+ * nonce 1, PRICE and the default size; `maker` and `taker` change any field (the taker's side is
+ * always the other one).
+ */
+export async function signedPair(env: Env, maker: Side = {}, taker: Side = {}) {
+  const { trader: makerTrader = env.alice, ...makerFields } = maker;
+  const { trader: takerTrader = env.bob, ...takerFields } = taker;
+  const isBuy = makerFields.isBuy ?? false;
+  return {
+    maker: await signed(makerTrader, env.domain, { nonce: 1n, ...makerFields, isBuy }),
+    taker: await signed(takerTrader, env.domain, { nonce: 1n, ...takerFields, isBuy: !isBuy }),
+  };
+}
+
+/** Asks to withdraw `amount` of `token` for `trader`, and lets the firmness delay pass. */
+export async function requestWithdrawNow(
+  exchange: Exchange,
+  trader: Trader,
+  token: { getAddress(): Promise<string> },
+  amount: bigint,
+) {
+  await exchange.connect(trader).requestWithdraw(await token.getAddress(), amount);
+  await afterFirmness();
+}
+
+/** Sets `trader`'s window limit on `marketId` and lets the firmness delay pass, so that a tighter one is in force. */
+export async function windowLimitNow(
+  exchange: Exchange,
+  trader: Trader,
+  marketId: bigint,
+  maxLots: bigint,
+  windowSeconds: bigint,
+) {
+  await exchange.connect(trader).setWindowLimit(marketId, maxLots, windowSeconds);
+  await afterFirmness();
+}
+
+/** `requestWithdrawNow`, then the withdrawal. */
+export async function withdrawNow(
+  exchange: Exchange,
+  trader: Trader,
+  token: { getAddress(): Promise<string> },
+  amount: bigint,
+) {
+  await requestWithdrawNow(exchange, trader, token, amount);
+  return exchange.connect(trader).withdraw(await token.getAddress(), amount);
 }
 
 /**

@@ -139,8 +139,7 @@ describe("regression: a forged order changes nothing", function () {
         ] as const) {
           it(`a ${FLAG_NAMES.get(flags)} order forged for ${forger}, as ${role}, under ${nonceName}: skipped, and nothing of it written`, async function () {
             const env = await loadFixture(deployForgery);
-            const victim =
-              forger === "a wallet that rejects it" ? await env.wallet.getAddress() : env.alice.address;
+            const victim = forger === "a wallet that rejects it" ? await env.wallet.getAddress() : env.alice.address;
             const { orders, fills, skips } = await batchFor(env, forger, role, flags, nonce);
             const before = await stateOf(env, victim, nonce);
             const tx = settleAs(env.exchange, env.keeper, orders, fills, 5_000_000n);

@@ -13,7 +13,10 @@ import { IMMEDIATE_OR_CANCEL, MAX_UINT64, SkipReason } from "../../helpers/order
 import { deployFunded, fill, settleAs, signed } from "../support";
 
 /** The `OrderCancelled` events of a transaction, as [maker, nonce, effectiveAt], and its block's time. */
-async function cancelsOf(exchange: Awaited<ReturnType<typeof deployFunded>>["exchange"], tx: Promise<{ hash: string }>) {
+async function cancelsOf(
+  exchange: Awaited<ReturnType<typeof deployFunded>>["exchange"],
+  tx: Promise<{ hash: string }>,
+) {
   const receipt = (await ethers.provider.getTransactionReceipt((await tx).hash))!;
   const block = (await ethers.provider.getBlock(receipt.blockNumber))!;
   const cancels = receipt.logs

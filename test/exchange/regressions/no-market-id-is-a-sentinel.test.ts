@@ -9,14 +9,14 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { MAX_UINT32 } from "../../../sdk/src/types";
-import { aliceAsksBobBids, deployFunded, fill, settleAs, signed } from "../support";
+import { signedPair, deployFunded, fill, settleAs, signed } from "../support";
 
 describe("regression: no market id is a sentinel", function () {
   for (const marketId of [MAX_UINT32, MAX_UINT32 - 1n, 0n]) {
     it(`settle reverts UnknownMarket for market ${marketId}, as the first fill and after another market's`, async function () {
       const env = await loadFixture(deployFunded);
       const { exchange, keeper, domain, alice, bob } = env;
-      const { maker, taker } = await aliceAsksBobBids(env);
+      const { maker, taker } = await signedPair(env);
       const ask = await signed(alice, domain, { isBuy: false, nonce: 2n, marketId });
       const bid = await signed(bob, domain, { isBuy: true, nonce: 2n, marketId });
       await expect(settleAs(exchange, keeper, [ask, bid], [fill(0, 1, 1n)]))

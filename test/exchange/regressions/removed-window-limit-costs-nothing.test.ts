@@ -38,7 +38,10 @@ describe("regression: a removed window limit costs a fill nothing", function () 
         settleAs(
           exchange,
           keeper,
-          [await signed(maker, domain, { isBuy: false, nonce: 8n }), await signed(taker, domain, { isBuy: true, nonce: 8n })],
+          [
+            await signed(maker, domain, { isBuy: false, nonce: 8n }),
+            await signed(taker, domain, { isBuy: true, nonce: 8n }),
+          ],
           [fill(0, 1, 1n)],
         ),
       );

@@ -30,7 +30,13 @@ import {
 describe("regression: a signature that does not verify skips, for EOAs too", function () {
   const damage: [string, (s: Signed) => Signed][] = [
     ["signed by another key", (s) => s],
-    ["with a flipped bit", (s) => ({ ...s, signature: s.signature.slice(0, 10) + (s.signature[10] === "0" ? "1" : "0") + s.signature.slice(11) })],
+    [
+      "with a flipped bit",
+      (s) => ({
+        ...s,
+        signature: s.signature.slice(0, 10) + (s.signature[10] === "0" ? "1" : "0") + s.signature.slice(11),
+      }),
+    ],
     ["empty", (s) => ({ ...s, signature: "0x" })],
     ["64 bytes long", (s) => ({ ...s, signature: s.signature.slice(0, 130) })],
   ];

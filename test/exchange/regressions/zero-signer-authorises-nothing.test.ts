@@ -11,19 +11,21 @@ import { IMMEDIATE_OR_CANCEL, SkipReason, makeOrder } from "../../helpers/orders
 import { deployFunded, outcomes, PRICE, settleAs, signed, fill } from "../support";
 
 /** 65 bytes that recover to nothing: a zero r and s, and v 27 or 28, or an invalid v. */
-const UNRECOVERABLE = [
-  "0x" + "00".repeat(64) + "1b",
-  "0x" + "00".repeat(64) + "1c",
-  "0x" + "11".repeat(64) + "00",
-];
+const UNRECOVERABLE = ["0x" + "00".repeat(64) + "1b", "0x" + "00".repeat(64) + "1c", "0x" + "11".repeat(64) + "00"];
 
 describe("regression: a zero signer authorises nothing", function () {
   for (const signature of UNRECOVERABLE) {
     for (const flags of [0n, IMMEDIATE_OR_CANCEL]) {
       it(`skips the zero address's ${flags === 0n ? "plain" : "IOC"} order as maker and as taker (v ${signature.slice(-2)}), writing nothing`, async function () {
         const { exchange, keeper, domain, alice, bob } = await loadFixture(deployFunded);
-        const zeroAsk = { order: makeOrder({ maker: ethers.ZeroAddress, isBuy: false, nonce: 3n, priceTicks: PRICE, flags }), signature };
-        const zeroBid = { order: makeOrder({ maker: ethers.ZeroAddress, isBuy: true, nonce: 4n, priceTicks: PRICE, flags }), signature };
+        const zeroAsk = {
+          order: makeOrder({ maker: ethers.ZeroAddress, isBuy: false, nonce: 3n, priceTicks: PRICE, flags }),
+          signature,
+        };
+        const zeroBid = {
+          order: makeOrder({ maker: ethers.ZeroAddress, isBuy: true, nonce: 4n, priceTicks: PRICE, flags }),
+          signature,
+        };
         const bid = await signed(bob, domain, { isBuy: true, nonce: 1n });
         const ask = await signed(alice, domain, { isBuy: false, nonce: 1n });
         const result = await outcomes(

@@ -567,8 +567,8 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         makerWord = _fillWords.wordOf(makerOrder.maker, makerOrder.nonce);
         takerWord = _fillWords.wordOf(takerOrder.maker, takerOrder.nonce);
         (makerLanes, takerLanes) = (makerWord.lanes, takerWord.lanes);
-        uint64 makerFilled = FillState.lane(makerLanes, makerOrder.nonce);
-        uint64 takerFilled = FillState.lane(takerLanes, takerOrder.nonce);
+        uint64 makerFilled = FillState.laneOf(makerLanes, makerOrder.nonce);
+        uint64 takerFilled = FillState.laneOf(takerLanes, takerOrder.nonce);
         bool makerDead;
         bool takerDead;
         // A lane with its flag set: the nonce is being cancelled, or is dead.

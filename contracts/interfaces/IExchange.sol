@@ -53,7 +53,7 @@ interface IExchange {
         TakerBalanceTooLow, // 8
         MakerFeeTooHigh, // 9: the market's fee for this side is above the order's maxFeeBps
         TakerFeeTooHigh, // 10
-        MakerSignatureRejected, // 11: the signature does not verify (ECDSA, or an ERC-1271 wallet that does not approve)
+        MakerSignatureRejected, // 11: the signature does not verify (ECDSA, or an ERC-1271 wallet's approval)
         TakerSignatureRejected, // 12
         SelfTrade, // 13: the same account on both sides
         FillOrKillIncomplete, // 14: another fill of the same fill-or-kill taker was skipped

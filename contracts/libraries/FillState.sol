@@ -35,7 +35,7 @@ library FillState {
 
     /// @notice `nonce`'s lane of a word's `lanes`: the lots filled under it, unless its flag is set
     /// (`CANCEL_REQUESTED`): then `filledAt` tells.
-    function lane(uint256 lanes, uint64 nonce) internal pure returns (uint64) {
+    function laneOf(uint256 lanes, uint64 nonce) internal pure returns (uint64) {
         return uint64(lanes >> _shift(nonce));
     }
 

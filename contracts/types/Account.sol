@@ -70,8 +70,8 @@ library AccountLib {
         uint256 word = Account.unwrap(a);
         // Checked: a 2^24th live limit of one account overflows and reverts.
         uint24 count = uint24(word >> WINDOWS_SHIFT);
-        if (isLive && !wasLive) count += 1;
-        else if (wasLive && !isLive) count -= 1;
+        if (isLive && !wasLive) ++count;
+        else if (wasLive && !isLive) --count;
         uint256 until = word >> CHECK_UNTIL_SHIFT;
         if (removalAt > until) until = removalAt;
         word &= (1 << WINDOWS_SHIFT) - 1;

@@ -31,8 +31,8 @@ library OrderStatusLib {
     }
 
     /// @notice The status of a signed order that may fill, whose account has window limits or not.
-    function valid(bool hasWindow) internal pure returns (OrderStatus) {
-        return OrderStatus.wrap(SIGNATURE_ACCEPTED | VALID | (hasWindow ? HAS_WINDOW : 0));
+    function valid(bool windowed) internal pure returns (OrderStatus) {
+        return OrderStatus.wrap(SIGNATURE_ACCEPTED | VALID | (windowed ? HAS_WINDOW : 0));
     }
 
     /// @notice Whether the order has been checked in this call (its outcome is known).

@@ -6,6 +6,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IExchange} from "./interfaces/IExchange.sol";
+import {FillChecks} from "./libraries/FillChecks.sol";
 import {FillState} from "./libraries/FillState.sol";
 import {MarketCache} from "./libraries/MarketCache.sol";
 import {MarketConfig} from "./libraries/MarketConfig.sol";
@@ -37,8 +38,6 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     uint32 public constant LOOSEN_DELAY = WindowLimit.LOOSEN_DELAY;
     /// @notice Gas given to an ERC-1271 wallet's `isValidSignature`, so that no wallet can eat a batch's gas.
     uint256 public constant ERC1271_GAS_LIMIT = Signatures.ERC1271_GAS_LIMIT;
-    /// @notice Gas given to a price feed's `latestRoundData`, so that no feed can eat a batch's gas.
-    uint256 internal constant PRICE_FEED_GAS_LIMIT = MarketConfig.FEED_GAS_LIMIT;
     /// @notice The firmness delay at deployment: long enough for a matched batch to land (about two
     /// Ethereum blocks, many on a rollup), short enough that a trader's hard cancel stays prompt.
     uint32 internal constant DEFAULT_FIRMNESS_DELAY = 30;
@@ -46,11 +45,6 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     uint32 public constant MAX_FIRMNESS_DELAY = 300;
     /// @notice The most lots an order may have.
     uint64 public constant MAX_ORDER_LOTS = FillState.MAX_LOTS;
-
-    uint8 internal constant POST_ONLY = 1;
-    uint8 internal constant IMMEDIATE_OR_CANCEL = 2;
-    uint8 internal constant FILL_OR_KILL = 4;
-    uint8 internal constant KNOWN_FLAGS = POST_ONLY | IMMEDIATE_OR_CANCEL | FILL_OR_KILL;
 
     /// @dev Per-call working state of `settle`, in memory.
     struct Batch {
@@ -217,9 +211,9 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         Fill memory fill = batch.fill;
         for (uint256 i; i < fills.length;) {
             OrderCalldata.copyFill(fills[i], fill);
-            _checkIndices(fill, orders.length, i);
+            FillChecks.checkIndices(fill, orders.length, i);
             OrderCalldata.copyOrder(orders[fill.takerIndex], batch.takerOrder);
-            if (batch.takerOrder.flags & FILL_OR_KILL == 0) {
+            if (batch.takerOrder.flags & FillChecks.FILL_OR_KILL == 0) {
                 uint256 reason = _settleFill(batch, cache, orders, signatures, i);
                 if (reason == 0) _emitTraded(batch.makerOrder, batch.takerOrder, fill.lots);
                 else emit FillSkipped(i, uint8(reason));
@@ -400,7 +394,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
             }
             if (++i < end) {
                 OrderCalldata.copyFill(fills[i], batch.fill);
-                _checkIndices(batch.fill, orders.length, i);
+                FillChecks.checkIndices(batch.fill, orders.length, i);
             }
         }
         // Marked once its fills have checked the taker (a first check records a fresh status).
@@ -443,8 +437,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
             _fillWords.wordOf(makerOrder.maker, makerOrder.nonce).subFilled(makerOrder.nonce, fill.lots);
             _fillWords.wordOf(takerOrder.maker, takerOrder.nonce).subFilled(takerOrder.nonce, fill.lots);
             if (i >= failed) continue;
-            (address buyer, address seller, uint256 baseAtoms, uint256 buyerPays, uint256 sellerGets) = _legs(
-                cache,
+            (address buyer, address seller, uint256 baseAtoms, uint256 buyerPays, uint256 sellerGets) = cache.legs(
                 makerOrder,
                 takerOrder.maker,
                 fill.lots
@@ -474,7 +467,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         Order memory makerOrder = batch.makerOrder;
         Order memory takerOrder = batch.takerOrder;
         OrderCalldata.copyOrder(orders[fill.makerIndex], makerOrder);
-        _checkPair(makerOrder, takerOrder, fill, fillIndex);
+        FillChecks.checkPair(makerOrder, takerOrder, fill, fillIndex);
         if (cache.marketId != makerOrder.marketId) {
             cache.load(_markets, _vault, batch.feeRecipient, makerOrder.marketId, fillIndex);
         }
@@ -510,92 +503,17 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         address signer = Signatures.recover(digest, signature);
         if (
             (signer == address(0) || signer != order.maker) &&
-            !_walletApproves(order.maker, digest, signature, orderIndex, fillIndex)
+            !Signatures.walletAuthorises(order.maker, digest, signature, orderIndex, fillIndex)
         ) {
             status = OrderStatusLib.rejected();
         } else {
-            Account account = _accounts[order.maker];
-            uint40 deadline = account.cancelAfter();
-            if (block.timestamp > order.expiry) status = OrderStatusLib.invalid(SkipReason.MakerExpired);
-            else if (order.nonce < account.minNonceAt(block.timestamp)) {
-                status = OrderStatusLib.invalid(SkipReason.MakerNonceBelowFloor);
-            } else if (deadline != 0 && block.timestamp > deadline) {
-                status = OrderStatusLib.invalid(SkipReason.MakerCancelAfterPassed);
-            } else status = OrderStatusLib.valid(account.checksWindowsAt(block.timestamp));
-            if (order.flags & IMMEDIATE_OR_CANCEL != 0) {
+            status = _accounts[order.maker].statusOf(order, block.timestamp);
+            if (order.flags & FillChecks.IMMEDIATE_OR_CANCEL != 0) {
                 status = status.withIocUsed();
                 batch.anyImmediateOrCancel = true;
             }
         }
         batch.status[orderIndex] = status;
-    }
-
-    /// @dev Whether `account`, which the signature does not recover to, is a contract wallet that
-    /// approves it (ERC-1271).
-    function _walletApproves(
-        address account,
-        bytes32 digest,
-        bytes calldata signature,
-        uint256 orderIndex,
-        uint256 fillIndex
-    ) private view returns (bool) {
-        if (account.code.length == 0) return false;
-        // The wallet must get its whole allowance (a call gets at most 63/64 of what is left), or a
-        // keeper could starve it into a "no" and skip a good order.
-        if (gasleft() < Signatures.WALLET_CHECK_MIN_GAS) revert InsufficientGasForWallet(fillIndex, orderIndex);
-        return Signatures.walletApproves(account, digest, signature);
-    }
-
-    /// @dev The fill-state checks, changing nothing: 0, a dead order's `SkipReason`, or a
-    /// `FillExceedsOrder` revert; and the two orders' fill-state words, with their lanes as read.
-    function _checkSizes(
-        Order memory makerOrder,
-        Order memory takerOrder,
-        Fill memory fill,
-        uint256 fillIndex
-    )
-        private
-        view
-        returns (
-            uint256,
-            FillState.Word storage makerWord,
-            FillState.Word storage takerWord,
-            uint256 makerLanes,
-            uint256 takerLanes
-        )
-    {
-        makerWord = _fillWords.wordOf(makerOrder.maker, makerOrder.nonce);
-        takerWord = _fillWords.wordOf(takerOrder.maker, takerOrder.nonce);
-        (makerLanes, takerLanes) = (makerWord.lanes, takerWord.lanes);
-        uint64 makerFilled = FillState.laneOf(makerLanes, makerOrder.nonce);
-        uint64 takerFilled = FillState.laneOf(takerLanes, takerOrder.nonce);
-        bool makerDead;
-        bool takerDead;
-        // A lane with its flag set: the nonce is being cancelled, or is dead.
-        if (makerFilled >= FillState.CANCEL_REQUESTED) {
-            (makerFilled, makerDead) = makerWord.filledAt(makerOrder.nonce, block.timestamp);
-        }
-        if (takerFilled >= FillState.CANCEL_REQUESTED) {
-            (takerFilled, takerDead) = takerWord.filledAt(takerOrder.nonce, block.timestamp);
-        }
-        uint256 reason =
-            makerDead
-                ? uint256(SkipReason.MakerCancelled)
-                : takerDead
-                    ? uint256(SkipReason.TakerCancelled)
-                    : 0;
-        uint64 lots = fill.lots;
-        bool over;
-        // In 256 bits neither sum can overflow. A count can exceed an order's lots when another order
-        // signed under the same nonce filled more.
-        unchecked {
-            over = uint256(makerFilled) + lots > makerOrder.lots || uint256(takerFilled) + lots > takerOrder.lots;
-        }
-        if (reason == 0 && over) {
-            _revertFillExceedsOrder(makerOrder.lots, makerFilled, lots, fill.makerIndex, fillIndex);
-            _revertFillExceedsOrder(takerOrder.lots, takerFilled, lots, fill.takerIndex, fillIndex);
-        }
-        return (reason, makerWord, takerWord, makerLanes, takerLanes);
     }
 
     /// @dev Executes the current fill, both of whose orders are valid, or returns what stops it:
@@ -615,11 +533,12 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         FillState.Word storage takerWord;
         uint256 makerLanes;
         uint256 takerLanes;
-        (skipReason, makerWord, takerWord, makerLanes, takerLanes) = _checkSizes(
+        (skipReason, makerWord, takerWord, makerLanes, takerLanes) = _fillWords.checkSizes(
             makerOrder,
             takerOrder,
             batch.fill,
-            fillIndex
+            fillIndex,
+            block.timestamp
         );
         if (skipReason != 0) return skipReason;
         if (batch.abandoning) {
@@ -639,8 +558,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
             skipReason = _checkWindowLimits(batch, uint32(cache.marketId), makerWindow, takerWindow);
             if (skipReason != 0) return skipReason;
         }
-        (address buyer, address seller, uint256 baseAtoms, uint256 buyerPays, uint256 sellerGets) = _legs(
-            cache,
+        (address buyer, address seller, uint256 baseAtoms, uint256 buyerPays, uint256 sellerGets) = cache.legs(
             makerOrder,
             takerOrder.maker,
             lots
@@ -650,7 +568,7 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
             bool makerShort = (short == Vault.Shortfall.Buyer) == makerOrder.isBuy;
             return uint256(makerShort ? SkipReason.MakerBalanceTooLow : SkipReason.TakerBalanceTooLow);
         }
-        // sellerGets <= buyerPays (`_legs`); the fees were paid out of a balance, which tokens back.
+        // sellerGets <= buyerPays (`MarketCache.legs`); the fees were paid out of a balance, which tokens back.
         unchecked {
             cache.feesAccrued += buyerPays - sellerGets;
         }
@@ -662,28 +580,6 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         // accounts (a self-trade skips first): two words, as read.
         makerWord.lanes = FillState.withAdded(makerLanes, makerOrder.nonce, lots);
         takerWord.lanes = FillState.withAdded(takerLanes, takerOrder.nonce, lots);
-    }
-
-    /// @dev Who buys and who sells a fill of `lots` at the maker's price, and what moves: the
-    /// seller's base, what the buyer pays (quote and its fee) and what the seller gets (quote less its
-    /// fee; a fee is at most 1% of the quote, so this cannot underflow).
-    function _legs(
-        MarketCache.Cache memory cache,
-        Order memory makerOrder,
-        address taker,
-        uint64 lots
-    ) private pure returns (address buyer, address seller, uint256 baseAtoms, uint256 buyerPays, uint256 sellerGets) {
-        uint256 quoteAtoms;
-        uint256 makerFee;
-        uint256 takerFee;
-        (baseAtoms, quoteAtoms, makerFee, takerFee) = cache.amounts(lots, makerOrder.priceTicks);
-        // quoteAtoms < 2^224 and each fee is at most 1% of it (FillMath, MAX_FEE_BPS).
-        unchecked {
-            if (makerOrder.isBuy) {
-                return (makerOrder.maker, taker, baseAtoms, quoteAtoms + makerFee, quoteAtoms - takerFee);
-            }
-            return (taker, makerOrder.maker, baseAtoms, quoteAtoms + takerFee, quoteAtoms - makerFee);
-        }
     }
 
     /// @dev The accounts' own window limits in the market: 0 or the `SkipReason`, and each limited
@@ -716,59 +612,6 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
             (address maker, uint64 nonce) = (orders[i].maker, orders[i].nonce);
             if (_fillWords.wordOf(maker, nonce).kill(nonce)) emit OrderCancelled(maker, nonce, uint40(block.timestamp));
         }
-    }
-
-    /// @dev Reverts unless both indices of `fill` point into `orders`.
-    function _checkIndices(Fill memory fill, uint256 orderCount, uint256 fillIndex) private pure {
-        uint256 makerIndex = fill.makerIndex;
-        uint256 takerIndex = fill.takerIndex;
-        if ((makerIndex < takerIndex ? takerIndex : makerIndex) >= orderCount) {
-            revert OrderIndexOutOfRange(fillIndex, makerIndex >= orderCount ? makerIndex : takerIndex, orderCount);
-        }
-    }
-
-    /// @dev The keeper mistakes that depend only on the two signed orders and the fill's size.
-    function _checkPair(
-        Order memory makerOrder,
-        Order memory takerOrder,
-        Fill memory fill,
-        uint256 fillIndex
-    ) private pure {
-        if (fill.lots == 0) revert ZeroLotFill(fillIndex);
-        uint8 makerFlags = makerOrder.flags;
-        uint8 takerFlags = takerOrder.flags;
-        // One test for the flags on the common path; the failing one is named below.
-        if ((makerFlags & (~KNOWN_FLAGS | FILL_OR_KILL)) | (takerFlags & (~KNOWN_FLAGS | POST_ONLY)) != 0) {
-            if (makerFlags & ~KNOWN_FLAGS != 0) revert InvalidFlags(fillIndex, fill.makerIndex, makerFlags);
-            if (takerFlags & ~KNOWN_FLAGS != 0) revert InvalidFlags(fillIndex, fill.takerIndex, takerFlags);
-            if (takerFlags & POST_ONLY != 0) revert PostOnlyTaker(fillIndex, fill.takerIndex);
-            revert FillOrKillMaker(fillIndex, fill.makerIndex);
-        }
-        if (makerOrder.marketId != takerOrder.marketId) {
-            revert MarketMismatch(fillIndex, makerOrder.marketId, takerOrder.marketId);
-        }
-        if (makerOrder.isBuy == takerOrder.isBuy) revert SameSide(fillIndex, makerOrder.isBuy);
-        if (
-            makerOrder.isBuy
-                ? takerOrder.priceTicks > makerOrder.priceTicks
-                : takerOrder.priceTicks < makerOrder.priceTicks
-        ) revert PricesDoNotCross(fillIndex, makerOrder.priceTicks, takerOrder.priceTicks);
-        if (makerOrder.maker == takerOrder.maker && makerOrder.nonce == takerOrder.nonce) {
-            revert SameOrderOnBothSides(fillIndex, makerOrder.maker, makerOrder.nonce);
-        }
-    }
-
-    /// @dev Reverts with `FillExceedsOrder` when `requested` lots exceed what is left of an order
-    /// with `filledLots` filled.
-    function _revertFillExceedsOrder(
-        uint64 orderLots,
-        uint64 filledLots,
-        uint64 requested,
-        uint256 orderIndex,
-        uint256 fillIndex
-    ) private pure {
-        uint64 remaining = filledLots >= orderLots ? 0 : orderLots - filledLots;
-        if (requested > remaining) revert FillExceedsOrder(fillIndex, orderIndex, remaining, requested);
     }
 
     function _emitTraded(Order memory makerOrder, Order memory takerOrder, uint64 lots) private {

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IExchange} from "../interfaces/IExchange.sol";
+import {FillChecks} from "./FillChecks.sol";
+
 /// @title Fill state of a maker's nonces, and their cancellation
 /// @notice Four neighbouring nonces share one storage word of 64-bit lanes, so a maker who counts its
 /// nonces up pays for a fresh slot once every four orders. A lane holds the lots filled under its
@@ -68,6 +71,45 @@ library FillState {
         if (lane < CANCEL_REQUESTED || lane == CANCELLED) return 0;
         uint64 effectiveAt = uint64(word.cancelTimes >> shift);
         return time < effectiveAt ? uint40(effectiveAt) : 0;
+    }
+
+    /// @notice The fill-state checks of a fill at `time`, changing nothing: 0, a dead order's
+    /// `SkipReason`, or a `FillExceedsOrder` revert; and the two orders' words, with their lanes as read.
+    function checkSizes(
+        mapping(uint256 => Word) storage words,
+        IExchange.Order memory makerOrder,
+        IExchange.Order memory takerOrder,
+        IExchange.Fill memory fill,
+        uint256 fillIndex,
+        uint256 time
+    )
+        internal
+        view
+        returns (uint256 reason, Word storage makerWord, Word storage takerWord, uint256 makerLanes, uint256 takerLanes)
+    {
+        makerWord = wordOf(words, makerOrder.maker, makerOrder.nonce);
+        takerWord = wordOf(words, takerOrder.maker, takerOrder.nonce);
+        (makerLanes, takerLanes) = (makerWord.lanes, takerWord.lanes);
+        uint64 makerFilled = laneOf(makerLanes, makerOrder.nonce);
+        uint64 takerFilled = laneOf(takerLanes, takerOrder.nonce);
+        bool makerDead;
+        bool takerDead;
+        // A lane with its flag set: the nonce is being cancelled, or is dead.
+        if (makerFilled >= CANCEL_REQUESTED) (makerFilled, makerDead) = filledAt(makerWord, makerOrder.nonce, time);
+        if (takerFilled >= CANCEL_REQUESTED) (takerFilled, takerDead) = filledAt(takerWord, takerOrder.nonce, time);
+        if (makerDead) reason = uint256(IExchange.SkipReason.MakerCancelled);
+        else if (takerDead) reason = uint256(IExchange.SkipReason.TakerCancelled);
+        uint64 lots = fill.lots;
+        bool over;
+        // In 256 bits neither sum can overflow. A count can exceed an order's lots when another order
+        // signed under the same nonce filled more.
+        unchecked {
+            over = uint256(makerFilled) + lots > makerOrder.lots || uint256(takerFilled) + lots > takerOrder.lots;
+        }
+        if (reason == 0 && over) {
+            FillChecks.checkRemaining(makerOrder.lots, makerFilled, lots, fill.makerIndex, fillIndex);
+            FillChecks.checkRemaining(takerOrder.lots, takerFilled, lots, fill.takerIndex, fillIndex);
+        }
     }
 
     /// @notice Adds `lots` to `nonce`'s count; the caller has checked that it stays within an order.

@@ -177,6 +177,28 @@ library MarketCache {
         takerFee = FillMath.fee(quoteAtoms, cache.takerFeeBps);
     }
 
+    /// @notice Who buys and who sells a fill of `lots` at the maker's price, and what moves: the
+    /// seller's base, what the buyer pays (quote and its fee) and what the seller gets (quote less its
+    /// fee; a fee is at most 1% of the quote, so this cannot underflow).
+    function legs(
+        Cache memory cache,
+        IExchange.Order memory makerOrder,
+        address taker,
+        uint64 lots
+    ) internal pure returns (address buyer, address seller, uint256 baseAtoms, uint256 buyerPays, uint256 sellerGets) {
+        uint256 quoteAtoms;
+        uint256 makerFee;
+        uint256 takerFee;
+        (baseAtoms, quoteAtoms, makerFee, takerFee) = amounts(cache, lots, makerOrder.priceTicks);
+        // quoteAtoms < 2^224 and each fee is at most 1% of it (FillMath, MAX_FEE_BPS).
+        unchecked {
+            if (makerOrder.isBuy) {
+                return (makerOrder.maker, taker, baseAtoms, quoteAtoms + makerFee, quoteAtoms - takerFee);
+            }
+            return (taker, makerOrder.maker, baseAtoms, quoteAtoms + takerFee, quoteAtoms - makerFee);
+        }
+    }
+
     function snapshot(Cache memory cache) internal pure returns (Snapshot memory) {
         return Snapshot(cache.feesAccrued, cache.lotsThisBlock, cache.lastPriceTicks, cache.riskFlags);
     }

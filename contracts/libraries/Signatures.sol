@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
+import {IExchange} from "../interfaces/IExchange.sol";
 
 /// @title Whether an order's signature authorises it: ECDSA for accounts without code, ERC-1271 else
 library Signatures {
@@ -10,6 +11,23 @@ library Signatures {
     /// @notice Gas left before a wallet check that guarantees the wallet its whole allowance: the
     /// allowance plus the 1/64 the EVM keeps back, and 10,000 for the cold call and its memory.
     uint256 internal constant WALLET_CHECK_MIN_GAS = (ERC1271_GAS_LIMIT * 64) / 63 + 10_000;
+
+    /// @notice Whether `account`, which the signature does not recover to, is a contract wallet that
+    /// approves it (ERC-1271). Reverts `InsufficientGasForWallet` (a keeper mistake) when too little gas
+    /// is left to ask it.
+    function walletAuthorises(
+        address account,
+        bytes32 digest,
+        bytes calldata signature,
+        uint256 orderIndex,
+        uint256 fillIndex
+    ) internal view returns (bool) {
+        if (account.code.length == 0) return false;
+        // The wallet must get its whole allowance (a call gets at most 63/64 of what is left), or a
+        // keeper could starve it into a "no" and skip a good order.
+        if (gasleft() < WALLET_CHECK_MIN_GAS) revert IExchange.InsufficientGasForWallet(fillIndex, orderIndex);
+        return walletApproves(account, digest, signature);
+    }
 
     /// @notice The address whose key made the 65-byte `signature` of `digest`, or zero.
     /// @dev Skips OpenZeppelin's `ECDSA.tryRecover` checks, none of which the Exchange needs: a

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IExchange} from "../interfaces/IExchange.sol";
+import {OrderStatus, OrderStatusLib} from "./OrderStatus.sol";
+
 /// @notice What `settle` reads of an account, in one storage word: its nonce floor (and a raise not
 /// yet in force), its cancel-after deadline, and whether its fills must look up window limits.
 /// @dev From the lowest bits up: minNonce (64) | pendingMinNonce (64) | floorEffectiveAt (32) |
@@ -21,6 +24,23 @@ library AccountLib {
     uint256 private constant CHECK_UNTIL_SHIFT = 224;
     uint256 private constant MASK_32 = (1 << 32) - 1;
     uint256 private constant MASK_40 = (1 << 40) - 1;
+
+    /// @notice The status at `time` of a signed order of the account (by its expiry and nonce): the
+    /// maker-side `SkipReason` of an expired order, of a nonce below the floor or of a passed
+    /// cancel-after deadline (checked in that order), or valid.
+    function statusOf(
+        Account a,
+        IExchange.Order memory order,
+        uint256 time
+    ) internal pure returns (OrderStatus status) {
+        uint40 deadline = cancelAfter(a);
+        if (time > order.expiry) status = OrderStatusLib.invalid(IExchange.SkipReason.MakerExpired);
+        else if (order.nonce < minNonceAt(a, time)) {
+            status = OrderStatusLib.invalid(IExchange.SkipReason.MakerNonceBelowFloor);
+        } else if (deadline != 0 && time > deadline) {
+            status = OrderStatusLib.invalid(IExchange.SkipReason.MakerCancelAfterPassed);
+        } else status = OrderStatusLib.valid(checksWindowsAt(a, time));
+    }
 
     /// @notice The nonce floor in force at `time`: the account's nonces below it never fill.
     function minNonceAt(Account a, uint256 time) internal pure returns (uint64) {

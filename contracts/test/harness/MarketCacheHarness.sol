@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IExchange} from "../../interfaces/IExchange.sol";
 import {MarketCache} from "../../libraries/MarketCache.sol";
 import {MarketConfig} from "../../libraries/MarketConfig.sol";
 import {Vault} from "../../libraries/Vault.sol";
@@ -88,5 +89,16 @@ contract MarketCacheHarness {
         MarketCache.Cache memory cache = MarketCache.start(1);
         cache.load(_markets, _vault, address(this), id, 0);
         return cache.amounts(lots, price);
+    }
+
+    function legs(
+        uint32 id,
+        IExchange.Order calldata makerOrder,
+        address taker,
+        uint64 lots
+    ) external returns (address, address, uint256, uint256, uint256) {
+        MarketCache.Cache memory cache = MarketCache.start(1);
+        cache.load(_markets, _vault, address(this), id, 0);
+        return cache.legs(makerOrder, taker, lots);
     }
 }

@@ -28,6 +28,20 @@ contract TypesHarness {
         return (OrderStatus.unwrap(s), flags, s.skipReason());
     }
 
+    /// @notice `statusOf` of an order with `expiry` and `nonce` at `time`: its skip reason (0xff: valid)
+    /// and whether it has window limits to check.
+    function statusOf(
+        uint256 word,
+        uint40 expiry,
+        uint64 nonce,
+        uint256 time
+    ) external pure returns (uint256 skipReason, bool hasWindow) {
+        IExchange.Order memory order;
+        (order.expiry, order.nonce) = (expiry, nonce);
+        OrderStatus s = Account.wrap(word).statusOf(order, time);
+        return (s.skipReason(), s.hasWindow());
+    }
+
     function minNonceAt(uint256 word, uint256 time) external pure returns (uint64) {
         return Account.wrap(word).minNonceAt(time);
     }

@@ -96,4 +96,36 @@ describe("MarketCache", function () {
       140_002n,
     ]);
   });
+
+  it("gives each side of a fill its leg: the buyer pays quote and its fee, the seller gets quote less its fee", async function () {
+    const { cache } = await loadFixture(deployCache);
+    const [maker, taker] = ["0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000b2"];
+    const order = (isBuy: boolean) => ({
+      maker,
+      marketId: 1n,
+      isBuy,
+      flags: 0n,
+      maxFeeBps: 10n,
+      expiry: 0n,
+      nonce: 0n,
+      priceTicks: 200_003n,
+      lots: 7n,
+    });
+    const base = 7n * 10n ** 16n;
+    // A buying maker pays its 5 bps fee; the selling taker gives up its 10 bps.
+    expect([...(await cache.legs.staticCall(1n, order(true), taker, 7n))]).to.deep.equal([
+      maker,
+      taker,
+      base,
+      140_002_100n + 70_001n,
+      140_002_100n - 140_002n,
+    ]);
+    expect([...(await cache.legs.staticCall(1n, order(false), taker, 7n))]).to.deep.equal([
+      taker,
+      maker,
+      base,
+      140_002_100n + 140_002n,
+      140_002_100n - 70_001n,
+    ]);
+  });
 });

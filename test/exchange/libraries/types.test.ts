@@ -55,6 +55,30 @@ describe("OrderStatus and Account value types", function () {
       expect(await types.minNonceAt(0n, 0n)).to.equal(0n);
     });
 
+    it("says why an order cannot fill at a time: expired, then below the floor in force, then past the cancel-after deadline", async function () {
+      const types = await loadFixture(deployTypes);
+      const VALID = 0xffn;
+      let word = await types.withFloor(0n, 5n, 9n, 1_000n);
+      word = await types.withCancelAfter(word, 2_000n);
+      // expiry 1_500, nonce 7: below the raised floor only from 1_000 on.
+      expect([...(await types.statusOf(word, 1_500n, 7n, 999n))]).to.deep.equal([VALID, false]);
+      expect([...(await types.statusOf(word, 1_500n, 7n, 1_000n))]).to.deep.equal([
+        BigInt(SkipReason.MakerNonceBelowFloor),
+        false,
+      ]);
+      expect([...(await types.statusOf(word, 999n, 7n, 1_000n))]).to.deep.equal([
+        BigInt(SkipReason.MakerExpired),
+        false,
+      ]);
+      expect([...(await types.statusOf(word, 3_000n, 9n, 2_000n))]).to.deep.equal([VALID, false]); // at the deadline
+      expect([...(await types.statusOf(word, 3_000n, 9n, 2_001n))]).to.deep.equal([
+        BigInt(SkipReason.MakerCancelAfterPassed),
+        false,
+      ]);
+      word = await types.withWindowLimitChange(word, false, true, 0n);
+      expect([...(await types.statusOf(word, 3_000n, 9n, 1_500n))]).to.deep.equal([VALID, true]);
+    });
+
     it("keeps every field when another changes", async function () {
       const types = await loadFixture(deployTypes);
       let word = await types.withCancelAfter(0n, 2n ** 40n - 1n);

@@ -1,9 +1,10 @@
 /**
  * Regression, review finding 5: the price feed was called with all the remaining gas and its whole
  * answer copied, so a feed that burns gas or answers megabytes cost, or reverted, whole batches.
- * The call now gets a fixed allowance (`PRICE_FEED_GAS_LIMIT`) and reads a fixed-size answer, as the
- * wallet check does: such a feed makes only its own market's fills skip (`ReferencePriceUnavailable`),
- * and a keeper that leaves the feed less than its allowance gets `InsufficientGasForPriceFeed`.
+ * The call now gets a fixed allowance (`MarketConfig.FEED_GAS_LIMIT`, 100,000) and reads five words,
+ * as the wallet check does: such a feed makes only its own market's fills skip
+ * (`ReferencePriceUnavailable`), and a keeper that leaves the feed less than its allowance gets
+ * `InsufficientGasForPriceFeed`.
  *
  *   fill 0: alice sells 1 lot to bob on market 1 (hostile feed, band 1%) — skipped
  *   fill 1: alice sells 1 lot to bob on market 2 (no band)               — executes

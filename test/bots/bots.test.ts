@@ -134,7 +134,10 @@ describe("bots against a real keeper", function () {
       account: mmAddress,
       marketId: 1n,
     });
-    expect([window.maxLots, window.windowSeconds]).to.deep.equal([5_000n, 120n]);
+    // Tighter than none: in force after the Exchange's firmness delay, waiting until then.
+    const set = window.pendingEffectiveAt !== 0n ? window.pendingMaxLots : window.maxLots;
+    const seconds = window.pendingEffectiveAt !== 0n ? window.pendingWindowSeconds : window.windowSeconds;
+    expect([set, seconds]).to.deep.equal([5_000n, 120n]);
 
     // A 10 bps move stays under the 20 bps threshold: no requote. A 50 bps move requotes.
     await setFeedPrice(hre, deployment, "WETH/USDC", "2002");

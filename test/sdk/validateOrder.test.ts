@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import {
   FILL_OR_KILL,
+  MAX_ORDER_LOTS,
   MAX_UINT32,
   OrderValidationError,
   POST_ONLY,
@@ -77,6 +78,11 @@ describe("sdk/validateOrder", function () {
       "marketId TOO_LARGE",
       "lots NEGATIVE",
     ]);
+  });
+
+  it("rejects more lots than the Exchange's MAX_ORDER_LOTS (2^63 - 1), though they fit in uint64", function () {
+    expect(problemsOf({ ...GOOD, lots: MAX_ORDER_LOTS })).to.deep.equal([]);
+    expect(problemsOf({ ...GOOD, lots: MAX_ORDER_LOTS + 1n })).to.deep.equal(["lots TOO_LARGE"]);
   });
 
   it("rejects the zero address as maker, and a non-object", function () {

@@ -162,7 +162,11 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
   if (windowLimit !== null) {
     const current = await getWindowLimit(publicClient, { exchange, account: account.address, marketId: market.id });
     const wanted = BigInt(windowLimit.windowSeconds);
-    if (current.maxLots !== windowLimit.maxLots || current.windowSeconds !== wanted) {
+    // A change still waiting for its delay counts as set: setting it again would restart the wait.
+    const waiting = current.pendingEffectiveAt !== 0n;
+    const maxLots = waiting ? current.pendingMaxLots : current.maxLots;
+    const windowSeconds = waiting ? current.pendingWindowSeconds : current.windowSeconds;
+    if (maxLots !== windowLimit.maxLots || windowSeconds !== wanted) {
       await mined(
         c,
         setWindowLimit(walletClient, {

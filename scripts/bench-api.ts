@@ -52,7 +52,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { keeperMessageTypedData } from "../sdk/src";
+import { keeperMessageTypedData } from "@crossbook/sdk";
 import { fundTraders, median, rpc } from "./lib/bench";
 import { readDeployment, type Deployment } from "./lib/market";
 import { manage, runHardhatScript, startHardhatNode, startLocalKeeper, type ManagedProcess } from "./lib/processes";

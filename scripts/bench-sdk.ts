@@ -14,8 +14,8 @@
  */
 import { hashTypedData, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { hashOrder, orderTypedData, sdkReady, signOrder, type Order } from "../sdk/src";
-import { setKeccakFallback, usesWebAssembly } from "../sdk/src/internal/keccak";
+import { hashOrder, orderTypedData, sdkReady, signOrder, type Order } from "@crossbook/sdk";
+import { setKeccakFallback, usesWebAssembly } from "@crossbook/sdk/hashing";
 
 const ROUNDS = 9;
 const HASH_ORDERS = 2_000;

@@ -19,7 +19,7 @@
  */
 import { createClient, custom, isAddressEqual, recoverTypedDataAddress, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { orderTypedData, sdkReady, signOrder, verifyOrderSignature, type Order } from "../sdk/src";
+import { orderTypedData, sdkReady, signOrder, verifyOrderSignature, type Order } from "@crossbook/sdk";
 import {
   nativeAvailable,
   nativeLoadError,

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPublicClient, http, type PublicClient } from "viem";
-import { createKeeperClient, formatAmount, type KeeperClient, type KeeperTrade } from "../sdk/src";
+import { createKeeperClient, formatAmount, type KeeperClient, type KeeperTrade } from "@crossbook/sdk";
 import { sleep } from "./bots/lib/context";
 import type { BotEvent } from "./bots";
 import { localAccountKey } from "./lib/accounts";
@@ -26,6 +26,9 @@ import { allTrades, auditMarket, type AuditCheck } from "./lib/audit";
 import { readDeployment, type Deployment } from "./lib/market";
 import { runHardhatScript, startHardhatNode, startLocalKeeper, stopAll } from "./lib/processes";
 import { startBots, TRADER_COUNT, type RunningBot } from "./demo/bots";
+import { servePage } from "./app/page";
+import type { AppServer } from "./lib/appServer";
+import { FIRST_TRADER_INDEX } from "./lib/accounts";
 import { quantileBucket, scrapeMetrics, type MetricsSnapshot } from "./demo/metrics";
 import { DemoUsageError, parseDemoArgs, USAGE, type DemoOptions } from "./demo/options";
 import { PriceWalk } from "./demo/priceWalk";
@@ -42,6 +45,11 @@ const BLOCK_INTERVAL_MS = 1_000;
 const BOT_ERRORS_SHOWN = 3;
 
 const say = (line: string) => console.log(line);
+
+/** The trading page's demo account: the node account after the bots' (setup-local funds it with them). */
+const PAGE_ACCOUNT_INDEX = FIRST_TRADER_INDEX + TRADER_COUNT;
+/** The trading page's server, closed on every way out (it runs in this process). */
+let pageServer: AppServer | undefined;
 
 async function main(argv: readonly string[]): Promise<number> {
   let options: DemoOptions;
@@ -69,6 +77,7 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(`\ndemo: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return 1;
   } finally {
+    await pageServer?.close();
     await stopAll();
     removeDir();
   }
@@ -85,7 +94,7 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   const deploymentPath = join(dir, "deployment.json");
   await runHardhatScript("scripts/setup-local.ts", node.url, {
     CROSSBOOK_DEPLOYMENTS_PATH: deploymentPath,
-    CROSSBOOK_TRADERS: String(TRADER_COUNT),
+    CROSSBOOK_TRADERS: String(TRADER_COUNT + 1), // the bots' accounts, then the page's demo account
   });
   const deployment = readDeployment(deploymentPath);
   const chain = createPublicClient({ transport: http(node.url, { retryCount: 0 }) }) as PublicClient;
@@ -108,6 +117,18 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   await walk.start();
   const initialFeeds = walk.describe();
   say(`demo: keeper at ${keeperUrl}; setup took ${seconds(Date.now() - startedAt)}`);
+
+  // ── 1b. The trading page (app/): built, served with the keeper proxied, its demo account funded ──
+  pageServer = await servePage({
+    deployment,
+    rpcUrl: node.url,
+    keeperUrl,
+    burnerIndex: PAGE_ACCOUNT_INDEX,
+    distDir: join(dir, "app"),
+  });
+  say(
+    `demo: the trading page is at ${pageServer.url} (it offers a funded demo account; open it while the market runs)`,
+  );
 
   // ── 2. Bots, price walk, progress ──
   const stopBots = new AbortController();

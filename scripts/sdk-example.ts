@@ -1,5 +1,5 @@
 /**
- * The Crossbook SDK from deposit to a filled order, on a local Hardhat network:
+ * The Crossbook SDK from deposit to a filled order and a withdrawal, on a local Hardhat network:
  *
  *   npx hardhat run scripts/sdk-example.ts                       # on Hardhat's in-process network
  *   npx hardhat node                                             # or: a node in one terminal …
@@ -24,17 +24,20 @@ import {
   formatPriceTicks,
   getBalance,
   getExchangeDomain,
+  getFirmnessDelay,
   getMarket,
   getOrderFillState,
+  getWithdrawalRequest,
   parseLots,
   parsePriceTicks,
   parseSettlementLogs,
+  requestWithdraw,
   settleArgs,
   signOrder,
   verifyOrderSignature,
   withdraw,
   type Order,
-} from "../sdk/src";
+} from "@crossbook/sdk";
 import { deployExchange } from "./lib/deploy";
 
 /** Hardhat's development accounts (never hold real funds with them). */
@@ -150,7 +153,19 @@ export async function runExample(log: (...line: unknown[]) => void = console.log
     `alice holds ${formatAmount({ atoms: aliceUsdc, decimals: 6 })} USDC on the Exchange, bob ${formatAmount({ atoms: bobWeth, decimals: 18 })} WETH`,
   );
 
-  // ── 8. Withdraw: alice takes her USDC out ──
+  // ── 8. Withdraw: alice asks to take her USDC out, and does once the firmness delay has passed ──
+  await publicClient.waitForTransactionReceipt({
+    hash: await requestWithdraw(alice, { exchange, token: market.quote, amount: aliceUsdc }),
+  });
+  const { effectiveAt } = await getWithdrawalRequest(publicClient, {
+    exchange,
+    account: aliceAccount.address,
+    token: market.quote,
+  });
+  log(`alice may withdraw from ${effectiveAt} (the firmness delay: fills matched before still settle)`);
+  // On a real chain, wait until a block's time reaches `effectiveAt`; a local dev chain is moved on.
+  await hre.network.provider.send("evm_increaseTime", [Number(await getFirmnessDelay(publicClient, { exchange }))]);
+  await hre.network.provider.send("evm_mine", []);
   await publicClient.waitForTransactionReceipt({
     hash: await withdraw(alice, { exchange, token: market.quote, amount: aliceUsdc }),
   });

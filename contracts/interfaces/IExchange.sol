@@ -8,6 +8,10 @@ pragma solidity 0.8.28;
 /// @dev Two kinds of failure are kept apart on purpose. A keeper mistake reverts the whole
 /// `settle` call with a custom error naming the fill. Anything a trader can change after signing
 /// skips that fill only and emits `FillSkipped`, so no trader can make a batch revert.
+/// Matches are firm: every trader action that can make a matched fill fail (`cancel`,
+/// `cancelUpTo`, `requestWithdraw`, tightening `setCancelAfter` or `setWindowLimit`) takes effect
+/// `firmnessDelay()` seconds after it is mined, so a fill settled within that delay of its match
+/// executes; after it, the action is as final as ever.
 interface IExchange {
     /// @notice A signed order. Sizes are whole lots (`base atoms = lots * lotSize`) and prices whole
     /// ticks per lot (`quote atoms = lots * priceTicks * tickSize`).
@@ -24,6 +28,7 @@ interface IExchange {
         /// @dev Chosen by the maker; `(maker, nonce)` keys the order's fill state.
         uint64 nonce;
         uint64 priceTicks;
+        /// @dev At most `MAX_ORDER_LOTS` (2^63 - 1); a keeper that sends a larger order gets `OrderTooLarge`.
         uint64 lots;
     }
 
@@ -38,17 +43,17 @@ interface IExchange {
     /// the maker's reason is odd and the taker's is the next even number. Mirrored in the SDK.
     enum SkipReason {
         None, // 0: never emitted
-        MakerCancelled, // 1: the maker cancelled the order's nonce (or it was an IOC used in an earlier call)
+        MakerCancelled, // 1: the maker's cancel of the order's nonce is in force (or it was an IOC used earlier)
         TakerCancelled, // 2
         MakerExpired, // 3: block.timestamp > expiry
         TakerExpired, // 4
-        MakerNonceBelowFloor, // 5: the nonce is below the account's cancelUpTo floor
+        MakerNonceBelowFloor, // 5: the nonce is below the account's cancelUpTo floor in force
         TakerNonceBelowFloor, // 6
         MakerBalanceTooLow, // 7: the internal balance cannot pay for the fill (and its fee)
         TakerBalanceTooLow, // 8
         MakerFeeTooHigh, // 9: the market's fee for this side is above the order's maxFeeBps
         TakerFeeTooHigh, // 10
-        MakerSignatureRejected, // 11: an ERC-1271 wallet that no longer approves the order
+        MakerSignatureRejected, // 11: the signature does not verify (ECDSA, or an ERC-1271 wallet's approval)
         TakerSignatureRejected, // 12
         SelfTrade, // 13: the same account on both sides
         FillOrKillIncomplete, // 14: another fill of the same fill-or-kill taker was skipped
@@ -61,8 +66,6 @@ interface IExchange {
         MakerWindowLimitReached, // 21: the fill would take the account past its own lots per window
         TakerWindowLimitReached // 22
     }
-
-    // ─── Events ─────────────────────────────────────────────────────────────────────────────
 
     /// @notice Emitted when the admin lists a market.
     event MarketListed(
@@ -84,14 +87,22 @@ interface IExchange {
     );
     /// @notice Emitted when the admin changes the account that receives fees.
     event FeeRecipientChanged(address oldRecipient, address newRecipient);
+    /// @notice Emitted when the admin changes the firmness delay.
+    event FirmnessDelayChanged(uint32 oldDelaySeconds, uint32 newDelaySeconds);
     /// @notice Emitted when `amount` atoms of `token` are credited to `account` by a deposit.
     event Deposited(address indexed account, address indexed token, uint256 amount);
+    /// @notice Emitted when `account` asks to withdraw `amount` of `token`: it may do so from
+    /// `effectiveAt` on (0 with `amount` 0: the request is dropped). Fills until then still settle.
+    event WithdrawalRequested(address indexed account, address indexed token, uint256 amount, uint40 effectiveAt);
     /// @notice Emitted when `amount` atoms of `token` leave `account`'s balance by a withdrawal.
     event Withdrawn(address indexed account, address indexed token, uint256 amount);
-    /// @notice Emitted when a maker cancels an order's nonce.
-    event OrderCancelled(address indexed maker, uint64 nonce);
-    /// @notice Emitted when a maker raises its nonce floor: every nonce below `minNonce` is dead.
-    event NonceFloorRaised(address indexed maker, uint64 oldMinNonce, uint64 newMinNonce);
+    /// @notice Emitted when a nonce of `maker` is cancelled: no order under it fills from
+    /// `effectiveAt` on. Emitted by `cancel` (in force after the firmness delay) and by `settle` for
+    /// each immediate-or-cancel order it kills (in force at once, `effectiveAt` the block's time).
+    event OrderCancelled(address indexed maker, uint64 nonce, uint40 effectiveAt);
+    /// @notice Emitted when a maker raises its nonce floor: from `effectiveAt` on, every nonce below
+    /// `newMinNonce` is dead. `oldMinNonce` is the floor in force when it was asked.
+    event NonceFloorRaised(address indexed maker, uint64 oldMinNonce, uint64 newMinNonce, uint40 effectiveAt);
     /// @notice Emitted for each executed fill: enough to rebuild the tape and track both orders.
     /// @dev `makerOrder` and `takerOrder` are order keys: bytes 0-19 the account, bytes 20-27 the
     /// nonce (big-endian), bytes 28-31 zero — `(uint256(uint160(account)) << 96) | (uint256(nonce) << 32)`.
@@ -127,30 +138,23 @@ interface IExchange {
     );
     /// @notice Emitted when the admin changes a market's velocity limit (0: none).
     event VelocityLimitChanged(uint32 indexed marketId, uint64 oldMaxLotsPerBlock, uint64 newMaxLotsPerBlock);
-    /// @notice Emitted when an account changes its cancel-after deadline (0: off).
+    /// @notice Emitted when an account changes its cancel-after deadline (0: off). `newDeadline` is
+    /// the deadline in force, for every time to come (see `setCancelAfter`).
     event CancelAfterChanged(address indexed account, uint40 oldDeadline, uint40 newDeadline);
-    /// @notice Emitted when an account's window limit on a market changes (windowSeconds 0: none).
-    event WindowLimitChanged(
+    /// @notice Emitted when an account asks to change its window limit on a market (windowSeconds 0:
+    /// none): the new limit applies from `effectiveAt` on, the old one (in force when asked) until then.
+    event WindowLimitChangeScheduled(
         address indexed account,
         uint32 indexed marketId,
         uint48 oldMaxLots,
         uint24 oldWindowSeconds,
         uint48 newMaxLots,
-        uint24 newWindowSeconds
-    );
-    /// @notice Emitted when an account asks to loosen its window limit; it applies at `effectiveAt`.
-    event WindowLimitLooseningScheduled(
-        address indexed account,
-        uint32 indexed marketId,
-        uint48 maxLots,
-        uint24 windowSeconds,
+        uint24 newWindowSeconds,
         uint32 effectiveAt
     );
     /// @notice Emitted for each fill skipped because of something a trader changed after signing.
     /// @param reason a `SkipReason`
     event FillSkipped(uint256 fillIndex, uint8 reason);
-
-    // ─── Errors: keeper mistakes in `settle` (the whole call reverts) ───────────────────────
 
     /// @notice Thrown when `signatures` does not have one entry per order.
     error SignatureCountMismatch(uint256 orders, uint256 signatures);
@@ -176,24 +180,28 @@ interface IExchange {
     error FillOrKillNotContiguous(uint256 fillIndex, uint256 orderIndex);
     /// @notice Thrown when an order's flags have bits outside POST_ONLY, IOC and FOK.
     error InvalidFlags(uint256 fillIndex, uint256 orderIndex, uint8 flags);
+    /// @notice Thrown when an order is for more than `MAX_ORDER_LOTS` lots.
+    error OrderTooLarge(uint256 fillIndex, uint256 orderIndex, uint64 lots);
     /// @notice Thrown when the same `(maker, nonce)` is on both sides of a fill.
     error SameOrderOnBothSides(uint256 fillIndex, address maker, uint64 nonce);
     /// @notice Thrown when a fill asks for more lots than the order has left under its nonce.
     error FillExceedsOrder(uint256 fillIndex, uint256 orderIndex, uint64 remaining, uint64 requested);
-    /// @notice Thrown when the signature of an order whose maker has no code does not recover to the maker.
-    error InvalidSignature(uint256 fillIndex, uint256 orderIndex);
     /// @notice Thrown when too little gas is left to give an ERC-1271 wallet its whole allowance.
     error InsufficientGasForWallet(uint256 fillIndex, uint256 orderIndex);
+    /// @notice Thrown when too little gas is left to give a market's price feed its whole allowance.
+    error InsufficientGasForPriceFeed(uint256 fillIndex, uint32 marketId);
     /// @notice Thrown when the fills of one market are not contiguous in the batch.
     error MarketNotContiguous(uint256 fillIndex, uint32 marketId);
-
-    // ─── Errors: everything else ────────────────────────────────────────────────────────────
 
     /// @notice Thrown when a deposit or withdrawal is for zero atoms (or a deposit credits none).
     error ZeroAmount();
     /// @notice Thrown when a withdrawal asks for more than the account's internal balance.
     error InsufficientBalance(address token, uint256 available, uint256 requested);
-    /// @notice Thrown when `cancelUpTo` would not raise the account's nonce floor.
+    /// @notice Thrown when a withdrawal asks for more than the account's standing request.
+    error WithdrawalExceedsRequest(address token, uint256 requested, uint256 amount);
+    /// @notice Thrown when a withdrawal comes before its request is in force.
+    error WithdrawalNotYetEffective(address token, uint40 effectiveAt);
+    /// @notice Thrown when `cancelUpTo` would not raise the account's last requested nonce floor.
     error NonceFloorNotRaised(uint64 currentMinNonce, uint64 requestedMinNonce);
     /// @notice Thrown when `cancel` is given no nonces.
     error NothingToCancel();
@@ -203,6 +211,8 @@ interface IExchange {
     error InvalidMarketSize(uint128 lotSize, uint128 tickSize);
     /// @notice Thrown when a fee is above `MAX_FEE_BPS`.
     error FeeAboveCap(uint16 feeBps, uint16 maxFeeBps);
+    /// @notice Thrown when the firmness delay would be above `MAX_FIRMNESS_DELAY`.
+    error FirmnessDelayTooLong(uint32 delaySeconds, uint32 maxDelaySeconds);
     /// @notice Thrown when an admin function names a market that is not listed.
     error MarketNotListed(uint32 marketId);
     /// @notice Thrown when the fee recipient would be the zero address.
@@ -220,8 +230,6 @@ interface IExchange {
     /// @notice Thrown when a window limit has a zero cap but a non-zero window.
     error InvalidWindowLimit(uint48 maxLots, uint24 windowSeconds);
 
-    // ─── Markets and fees (admin) ───────────────────────────────────────────────────────────
-
     /// @notice Lists a market; ids count up from 1. Lot and tick sizes must fit in 96 bits.
     function listMarket(
         address base,
@@ -238,6 +246,14 @@ interface IExchange {
 
     /// @notice Sets the account whose internal balance receives fees.
     function setFeeRecipient(address recipient) external;
+
+    /// @notice Sets how long a trader's cancel, floor raise, withdrawal request or tighter limit
+    /// waits before it takes effect (admin), at most `MAX_FIRMNESS_DELAY`; 0 makes them immediate.
+    /// Requests already made keep their times.
+    function setFirmnessDelay(uint32 delaySeconds) external;
+
+    /// @notice The firmness delay in seconds (`DEFAULT_FIRMNESS_DELAY` at deployment).
+    function firmnessDelay() external view returns (uint32);
 
     /// @notice The market's parameters.
     function market(
@@ -260,39 +276,55 @@ interface IExchange {
     /// @notice The account whose internal balance receives fees.
     function feeRecipient() external view returns (address);
 
-    // ─── Balances ───────────────────────────────────────────────────────────────────────────
-
     /// @notice Pulls `amount` of `token` from the caller and credits what actually arrived.
     function deposit(address token, uint256 amount) external;
 
-    /// @notice Sends `amount` of `token` from the caller's internal balance to the caller. Works in
-    /// every state of the contract.
+    /// @notice Asks to withdraw `amount` of `token`: `withdraw` may send it from `firmnessDelay()`
+    /// seconds on. The request reserves nothing — fills until then still settle against the balance —
+    /// and stands until used or replaced: asking for no more than the standing request keeps its time,
+    /// asking for more starts the delay again, and 0 drops it. Works in every state of the contract.
+    function requestWithdraw(address token, uint256 amount) external;
+
+    /// @notice Sends `amount` of `token` from the caller's internal balance to the caller, out of a
+    /// request in force (reverts `WithdrawalExceedsRequest` or `WithdrawalNotYetEffective` otherwise;
+    /// the request shrinks by `amount`). Works in every state of the contract.
     function withdraw(address token, uint256 amount) external;
+
+    /// @notice `account`'s standing withdrawal request in `token`: what may leave, and from when (0: none).
+    function withdrawalRequest(
+        address account,
+        address token
+    ) external view returns (uint256 amount, uint40 effectiveAt);
 
     /// @notice `account`'s internal balance of `token`, in atoms.
     function balanceOf(address account, address token) external view returns (uint256);
 
-    // ─── Orders ─────────────────────────────────────────────────────────────────────────────
-
     /// @notice Settles a batch of fills. Keeper only. Each order is verified once per call.
     function settle(Order[] calldata orders, bytes[] calldata signatures, Fill[] calldata fills) external;
 
-    /// @notice Cancels the caller's orders with these nonces, for good.
+    /// @notice Cancels the caller's orders with these nonces, for good, from `firmnessDelay()`
+    /// seconds on (a nonce already being cancelled keeps its earlier time). Until then they still fill.
     function cancel(uint64[] calldata nonces) external;
 
-    /// @notice Makes every nonce of the caller below `minNonce` dead. The floor only rises.
+    /// @notice Makes every nonce of the caller below `minNonce` dead from `firmnessDelay()` seconds
+    /// on. The floor only rises: `minNonce` must be above the last floor asked for. A raise asked while
+    /// another is pending replaces it, and both take effect with the new one.
     function cancelUpTo(uint64 minNonce) external;
 
-    /// @notice Lots filled under `(maker, nonce)`; `type(uint64).max` once cancelled.
+    /// @notice Lots filled under `(maker, nonce)`; `type(uint64).max` once a cancel is in force.
     function filled(address maker, uint64 nonce) external view returns (uint64);
 
-    /// @notice The maker's nonce floor: its nonces below it never fill.
+    /// @notice When a requested cancel of `(maker, nonce)` takes effect, while it has not yet; 0 otherwise.
+    function pendingCancel(address maker, uint64 nonce) external view returns (uint40 effectiveAt);
+
+    /// @notice The maker's nonce floor in force: its nonces below it never fill.
     function minNonce(address maker) external view returns (uint64);
+
+    /// @notice A raise of the maker's nonce floor not yet in force, and when it takes effect; (0, 0) if none.
+    function pendingMinNonce(address maker) external view returns (uint64 minNonce, uint40 effectiveAt);
 
     /// @notice The EIP-712 digest of an order, as signed by its maker.
     function hashOrder(Order calldata order) external view returns (bytes32);
-
-    // ─── Risk limits: guardian and admin ────────────────────────────────────────────────────
 
     /// @notice Stops `settle` and `deposit` everywhere at once (guardian). Withdrawals and
     /// cancels keep working.
@@ -353,22 +385,24 @@ interface IExchange {
         uint32 marketId
     ) external view returns (bool available, uint64 minPriceTicks, uint64 maxPriceTicks);
 
-    // ─── Risk limits: an account's own ──────────────────────────────────────────────────────
-
     /// @notice A dead-man's switch: none of the caller's orders fill after `deadline` (unix
-    /// seconds) until it sets a new one; 0 turns it off. Takes effect at once.
+    /// seconds) until it sets a new one; 0 turns it off. A later deadline (or 0) applies at once. An
+    /// earlier one cannot stop fills matched before it: a deadline less than `firmnessDelay()` ahead
+    /// is stored as `now + firmnessDelay() - 1` (or the current deadline, if that comes first), which
+    /// is what `cancelAfter` reads and `CancelAfterChanged` reports.
     function setCancelAfter(uint40 deadline) external;
 
     /// @notice The caller's cap on the lots it fills in `marketId` per window of `windowSeconds`
-    /// (0 seconds: no cap). A tighter limit (a lower or equal cap over a longer or equal window)
-    /// applies at once and drops any pending loosening; a looser one applies after `LOOSEN_DELAY`.
+    /// (0 seconds: no cap). A tighter limit (a lower or equal cap over a longer or equal window than
+    /// the one in force) applies after `firmnessDelay()`, a looser one after `LOOSEN_DELAY`; either
+    /// replaces a change still pending.
     function setWindowLimit(uint32 marketId, uint48 maxLots, uint24 windowSeconds) external;
 
-    /// @notice `account`'s cancel-after deadline (0: off).
+    /// @notice `account`'s cancel-after deadline in force (0: off).
     function cancelAfter(address account) external view returns (uint40);
 
-    /// @notice `account`'s window limit on `marketId`, its current window, and any pending loosening,
-    /// as they stand now: a loosening that is due applied; `windowStart` 0 while no window is open
+    /// @notice `account`'s window limit on `marketId`, its current window, and any pending change,
+    /// as they stand now: a change that is due applied; `windowStart` 0 while no window is open
     /// (none has a fill yet, or the last one ended).
     function windowLimit(
         address account,

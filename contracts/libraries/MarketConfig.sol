@@ -12,10 +12,12 @@ import {PriceBand} from "./PriceBand.sol";
 /// by DELEGATECALL on the Exchange's storage): the admin's setters are rarely called and keeping
 /// them out of the Exchange's code leaves room under the 24 KiB contract size limit for a fully
 /// optimised `settle`. Every check and event is the Exchange's, as documented in `IExchange`.
-/// `bandBounds` is internal: `settle` and the `priceBounds` view share it.
+/// `bandBounds` is internal: `settle` uses it, and `priceBounds` wraps it for the view.
 library MarketConfig {
     /// @notice No market fee can be set above 1%.
     uint16 internal constant MAX_FEE_BPS = 100;
+    /// @notice Gas given to a price feed's `latestRoundData`, so that no feed can eat a batch's gas.
+    uint256 internal constant FEED_GAS_LIMIT = 100_000;
     /// @dev Feed and token decimals above this are refused, which keeps the band arithmetic in range.
     uint8 internal constant MAX_DECIMALS = 18;
 
@@ -76,17 +78,18 @@ library MarketConfig {
         uint64 oldReference = m.lastPriceTicks;
         uint64 newReference = referencePriceTicks == 0 ? oldReference : referencePriceTicks;
         if (bandBps != 0 && !m.hasFeed && newReference == 0) revert IExchange.NoReferencePrice(marketId);
-        emit IExchange.PriceBandChanged(marketId, m.bandBps, bandBps, oldReference, newReference);
-        m.bandBps = bandBps;
-        m.lastPriceTicks = newReference;
+        uint16 oldBandBps = m.bandBps;
+        (m.bandBps, m.lastPriceTicks) = (bandBps, newReference);
+        emit IExchange.PriceBandChanged(marketId, oldBandBps, bandBps, oldReference, newReference);
     }
 
     /// @notice Sets or (with the zero address) removes the price feed of `m`.
     function setPriceFeed(Market storage m, uint32 marketId, address feed, uint32 maxAgeSeconds) external {
-        emit IExchange.PriceFeedChanged(marketId, m.feed, feed, m.feedMaxAge, maxAgeSeconds);
+        (address oldFeed, uint32 oldMaxAge) = (m.feed, m.feedMaxAge);
         if (feed == address(0)) {
             if (m.bandBps != 0 && m.lastPriceTicks == 0) revert IExchange.NoReferencePrice(marketId);
             (m.hasFeed, m.feed, m.feedMaxAge, m.feedScaleExponent, m.feedScaleUp) = (false, address(0), 0, 0, false);
+            emit IExchange.PriceFeedChanged(marketId, oldFeed, feed, oldMaxAge, maxAgeSeconds);
             return;
         }
         uint8 feedDecimals = AggregatorV3Interface(feed).decimals();
@@ -100,6 +103,37 @@ library MarketConfig {
         (m.feedScaleUp, m.feedScaleExponent) =
             quoteDecimals >= down ? (true, quoteDecimals - down) : (false, down - quoteDecimals);
         (m.hasFeed, m.feed, m.feedMaxAge) = (true, feed, maxAgeSeconds);
+        emit IExchange.PriceFeedChanged(marketId, oldFeed, feed, oldMaxAge, maxAgeSeconds);
+    }
+
+    /// @notice Sets the fees of `m`, each at most `MAX_FEE_BPS`.
+    function setFees(Market storage m, uint32 marketId, uint16 makerFeeBps, uint16 takerFeeBps) external {
+        checkFee(makerFeeBps);
+        checkFee(takerFeeBps);
+        (uint16 oldMaker, uint16 oldTaker) = (m.makerFeeBps, m.takerFeeBps);
+        (m.makerFeeBps, m.takerFeeBps) = (makerFeeBps, takerFeeBps);
+        emit IExchange.FeesChanged(marketId, oldMaker, oldTaker, makerFeeBps, takerFeeBps);
+    }
+
+    /// @notice Sets the velocity limit of `m` (0: none).
+    function setVelocityLimit(Market storage m, uint32 marketId, uint64 maxLotsPerBlock) external {
+        uint64 old = m.maxLotsPerBlock;
+        m.maxLotsPerBlock = maxLotsPerBlock;
+        emit IExchange.VelocityLimitChanged(marketId, old, maxLotsPerBlock);
+    }
+
+    /// @notice Halts or resumes `m`; reverts `NoStateChange` when it already is as asked.
+    function setHalted(Market storage m, uint32 marketId, bool halted) external {
+        if (m.halted == halted) revert IExchange.NoStateChange();
+        m.halted = halted;
+        emit IExchange.MarketHaltChanged(marketId, !halted, halted);
+    }
+
+    /// @notice The prices a fill in `m` may have now (`IExchange.priceBounds`).
+    function priceBounds(Market storage m) external view returns (bool available, uint64 low, uint64 high) {
+        uint16 bandBps = m.bandBps;
+        if (bandBps == 0) return (true, 0, type(uint64).max);
+        return bandBounds(m, bandBps);
     }
 
     /// @notice The band `[low, high]` around the market's reference price, or `available == false`
@@ -109,32 +143,40 @@ library MarketConfig {
         Market storage m,
         uint16 bandBps
     ) internal view returns (bool available, uint64 low, uint64 high) {
-        if (!m.hasFeed) {
-            uint64 lastPrice = m.lastPriceTicks;
-            if (lastPrice == 0) return (false, 0, 0);
-            (low, high) = PriceBand.bounds(lastPrice, 1, 1, bandBps);
-            return (true, low, high);
-        }
-        // A low-level call, so that a feed that reverts or answers garbage stops only its market.
-        (bool success, bytes memory answerData) = m.feed.staticcall(
-            abi.encodeCall(AggregatorV3Interface.latestRoundData, ())
-        );
-        if (!success || answerData.length < 160) return (false, 0, 0);
-        (, int256 answer, , uint256 updatedAt, ) = abi.decode(answerData, (uint256, int256, uint256, uint256, uint256));
-        if (answer <= 0 || updatedAt > block.timestamp || block.timestamp - updatedAt > m.feedMaxAge) {
-            return (false, 0, 0);
-        }
-        {
+        // The reference is `value * num / den` ticks per lot: the last price (1 / 1), or the feed's answer.
+        uint256 value = m.lastPriceTicks;
+        uint256 num = 1;
+        uint256 den = 1;
+        if (m.hasFeed) {
+            (bool answered, int256 answer, uint256 updatedAt) = _latestRoundData(m.feed);
+            bool fresh = updatedAt <= block.timestamp && block.timestamp - updatedAt <= m.feedMaxAge;
+            value = answered && answer > 0 && fresh ? uint256(answer) : 0;
             // The answer is the price of one whole base unit in whole quote units, with the feed's
             // decimals; in ticks per lot that is answer * lotSize * 10^quoteDecimals /
             // (tickSize * 10^(feedDecimals + baseDecimals)), and the power of ten left after
             // cancelling is stored as feedScaleExponent on the side feedScaleUp says.
             uint256 scale = 10 ** m.feedScaleExponent;
-            (uint256 num, uint256 den) = m.feedScaleUp
+            (num, den) = m.feedScaleUp
                 ? (uint256(m.lotSize) * scale, uint256(m.tickSize))
                 : (uint256(m.lotSize), uint256(m.tickSize) * scale);
-            (low, high) = PriceBand.bounds(uint256(answer), num, den, bandBps);
-            return (true, low, high);
+        }
+        if (value == 0) return (false, 0, 0);
+        (low, high) = PriceBand.bounds(value, num, den, bandBps);
+        return (true, low, high);
+    }
+
+    /// @dev Calls the feed's `latestRoundData` with a fixed allowance (`FEED_GAS_LIMIT`) and reads a
+    /// fixed-size answer (its five words), so that a feed that burns gas, answers megabytes or
+    /// reverts makes only its market's fills skip.
+    function _latestRoundData(address feed) private view returns (bool answered, int256 answer, uint256 updatedAt) {
+        bytes4 selector = AggregatorV3Interface.latestRoundData.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            let success := staticcall(FEED_GAS_LIMIT, feed, ptr, 4, ptr, 0xa0)
+            answered := and(success, iszero(lt(returndatasize(), 0xa0)))
+            answer := mload(add(ptr, 0x20))
+            updatedAt := mload(add(ptr, 0x60))
         }
     }
 

@@ -2,15 +2,17 @@
 pragma solidity 0.8.28;
 
 import {IExchange} from "../interfaces/IExchange.sol";
+import {Account} from "../types/Account.sol";
 
 /// @title An account's own cap on the lots it trades in one market per window of time
 /// @notice A trader (typically a market-making bot's owner) caps what its own orders can fill:
 /// at most `maxLots` lots per window of `windowSeconds`. A window starts with the first fill after
 /// the previous window ended, so every window that holds a fill holds at most `maxLots`.
-/// Tightening takes effect at once; loosening (a higher cap, a shorter window, or no limit) waits
-/// `LOOSEN_DELAY`, so a stolen bot key cannot lift the cap and drain the account in one block.
-/// `set` is `external` (this library is deployed and linked, like `MarketConfig`, to keep the
-/// Exchange under the contract size limit); the functions `settle` uses are internal.
+/// Tightening takes effect after the Exchange's firmness delay (a fill matched before it still
+/// settles); loosening (a higher cap, a shorter window, or no limit) waits `LOOSEN_DELAY`, so a stolen
+/// bot key cannot lift the cap and drain the account in one block. One change is pending at a time.
+/// `set` and `current` are `external` (this library is deployed and linked, like `MarketConfig`, to
+/// keep the Exchange under the contract size limit); the functions `settle` uses are internal.
 /// @dev The whole state is one packed word, read and written with shifts: `settle` checks and
 /// counts a market maker's fills against it on every fill, and a struct's field-by-field access
 /// cost several times as much (measured with `npm run bench:gas`, market-maker+limits).
@@ -53,34 +55,53 @@ library WindowLimit {
     uint256 private constant MASK_32 = (1 << 32) - 1;
     uint256 private constant MASK_48 = (1 << 48) - 1;
 
-    /// @notice `account` asks for `(maxLots, windowSeconds)` on `marketId`: applied now if it is at
-    /// least as tight as the current limit (dropping any pending loosening), else scheduled.
-    /// Returns whether the account had, and has, a limit or a pending one on this market.
+    /// @notice `msg.sender` asks for `(maxLots, windowSeconds)` on `marketId` (`IExchange.setWindowLimit`).
+    /// It replaces any pending change and takes effect `firmnessDelay` from now when it is at least as
+    /// tight as the limit in force (so that it cannot undo a fill matched before it), `LOOSEN_DELAY`
+    /// from now otherwise. The account's word keeps count of its markets whose limit, once pending
+    /// changes apply, is set, and of when a limit in force that is being removed stops applying: its
+    /// fills look limits up only while either says so.
     function set(
-        State storage state,
-        address account,
+        mapping(uint256 => State) storage states,
+        mapping(address => Account) storage accounts,
         uint32 marketId,
         uint48 maxLots,
-        uint24 windowSeconds
-    ) external returns (bool hadLimit, bool hasLimit) {
+        uint24 windowSeconds,
+        uint32 firmnessDelay
+    ) external {
         if (maxLots == 0 && windowSeconds != 0) revert IExchange.InvalidWindowLimit(maxLots, windowSeconds);
-        // A due loosening applies first. The window itself stays as stored: a window starts only
-        // with a fill, so setting a limit never opens one (an ended one is reset by the next fill).
+        State storage state = states[key(msg.sender, marketId)];
+        // A due change applies first. The window itself stays as stored: a window starts only with a
+        // fill, so setting a limit never opens one (an ended one is reset by the next fill).
         uint256 stored = state.word;
+        bool wasLive = _eventualWindow(stored) != 0;
         uint256 windowBits = (MASK_32 << START_SHIFT) | (MASK_48 << USED_SHIFT);
         Fields memory f = unpack((asOf(stored, block.timestamp) & ~windowBits) | (stored & windowBits));
-        hadLimit = f.windowSeconds != 0 || f.pendingEffectiveAt != 0;
-        if (_isTightening(f, maxLots, windowSeconds)) {
-            emit IExchange.WindowLimitChanged(account, marketId, f.maxLots, f.windowSeconds, maxLots, windowSeconds);
-            (f.maxLots, f.windowSeconds) = (maxLots, windowSeconds);
-            (f.pendingMaxLots, f.pendingWindowSeconds, f.pendingEffectiveAt) = (0, 0, 0);
-        } else {
-            uint32 effectiveAt = uint32(block.timestamp) + LOOSEN_DELAY;
-            (f.pendingMaxLots, f.pendingWindowSeconds, f.pendingEffectiveAt) = (maxLots, windowSeconds, effectiveAt);
-            emit IExchange.WindowLimitLooseningScheduled(account, marketId, maxLots, windowSeconds, effectiveAt);
-        }
+        bool tightening = _isTightening(f, maxLots, windowSeconds);
+        uint32 effectiveAt = uint32(block.timestamp) + (tightening ? firmnessDelay : LOOSEN_DELAY);
+        (f.pendingMaxLots, f.pendingWindowSeconds, f.pendingEffectiveAt) = (maxLots, windowSeconds, effectiveAt);
         state.word = pack(f);
-        hasLimit = f.windowSeconds != 0 || f.pendingEffectiveAt != 0;
+        bool isLive = windowSeconds != 0;
+        uint32 removalAt = f.windowSeconds != 0 && !isLive ? effectiveAt : 0;
+        if (wasLive != isLive || removalAt != 0) {
+            accounts[msg.sender] = accounts[msg.sender].withWindowLimitChange(wasLive, isLive, removalAt);
+        }
+        emit IExchange.WindowLimitChangeScheduled(
+            msg.sender,
+            marketId,
+            f.maxLots,
+            f.windowSeconds,
+            maxLots,
+            windowSeconds,
+            effectiveAt
+        );
+    }
+
+    /// @notice The state as it stands now (`IExchange.windowLimit`): a due change applied, and
+    /// `windowStart` 0 while no window is open (none has a fill yet, or the last one ended).
+    function current(State storage state) external view returns (Fields memory f) {
+        f = unpack(asOf(state.word, block.timestamp));
+        if (f.usedLots == 0) f.windowStart = 0;
     }
 
     /// @notice Whether the account may trade `lots` more at `time`, and its state word once it has:
@@ -148,6 +169,11 @@ library WindowLimit {
             word = (word & ~(MASK_32 << START_SHIFT) & ~(MASK_48 << USED_SHIFT)) | (time << START_SHIFT);
         }
         return word;
+    }
+
+    /// @dev The window length of the limit once a pending change applies (0: no limit).
+    function _eventualWindow(uint256 word) private pure returns (uint256) {
+        return (word >> (word >> PENDING_AT_SHIFT == 0 ? WINDOW_SHIFT : PENDING_WINDOW_SHIFT)) & MASK_24;
     }
 
     function _isTightening(Fields memory f, uint48 maxLots, uint24 windowSeconds) private pure returns (bool) {

@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 
 import {IExchange} from "../interfaces/IExchange.sol";
 
@@ -66,6 +67,11 @@ contract MockERC1271Wallet is IERC1271 {
     /// @notice Cancels this wallet's orders with these nonces on `exchange`.
     function cancel(IExchange exchange, uint64[] calldata nonces) external onlyOwner {
         exchange.cancel(nonces);
+    }
+
+    /// @notice Calls `target` with `data` as this wallet (any other Exchange call: limits, requests).
+    function execute(address target, bytes calldata data) external onlyOwner returns (bytes memory) {
+        return Address.functionCall(target, data);
     }
 
     /// @inheritdoc IERC1271

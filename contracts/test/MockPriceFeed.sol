@@ -4,13 +4,26 @@ pragma solidity 0.8.28;
 import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
 
 /// @notice A Chainlink-style feed whose answer and update time anyone can set, for tests and local chains.
+/// It can also be switched to answer `latestRoundData` in the hostile ways a broken feed could.
 contract MockPriceFeed is AggregatorV3Interface {
+    /// @notice How `latestRoundData` answers besides reverting.
+    enum Hostility {
+        None, // the answer, as set
+        BurnGas, // loops until it runs out of gas
+        HugeData, // returns `HUGE_RETURN_BYTES` bytes of zeros
+        ShortData // returns four words instead of five
+    }
+
+    /// @notice The size of the answer in `HugeData` mode.
+    uint256 public constant HUGE_RETURN_BYTES = 1_000_000;
+
     // solhint-disable-next-line immutable-vars-naming
     uint8 public immutable override decimals;
     int256 public answer;
     uint256 public updatedAt;
     uint80 public roundId;
     bool public reverting;
+    Hostility public hostility;
 
     error FeedReverting();
 
@@ -36,8 +49,35 @@ contract MockPriceFeed is AggregatorV3Interface {
         reverting = reverting_;
     }
 
+    /// @notice Switches how `latestRoundData` answers.
+    function setHostility(Hostility hostility_) external {
+        hostility = hostility_;
+    }
+
     function latestRoundData() external view override returns (uint80, int256, uint256, uint256, uint80) {
         if (reverting) revert FeedReverting();
-        return (roundId, answer, updatedAt, updatedAt, roundId);
+        Hostility h = hostility;
+        if (h == Hostility.BurnGas) {
+            assembly ("memory-safe") {
+                // solhint-disable-next-line no-empty-blocks
+                for {} 1 {} {}
+            }
+        }
+        if (h == Hostility.HugeData) {
+            assembly {
+                return(0x80, HUGE_RETURN_BYTES)
+            }
+        }
+        (uint80 id, int256 a, uint256 at) = (roundId, answer, updatedAt);
+        if (h == Hostility.ShortData) {
+            assembly ("memory-safe") {
+                mstore(0, id)
+                mstore(0x20, a)
+                mstore(0x40, at)
+                mstore(0x60, at)
+                return(0, 0x80)
+            }
+        }
+        return (id, a, at, at, id);
     }
 }

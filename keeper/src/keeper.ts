@@ -17,7 +17,7 @@ import {
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { exchangeAbi, hashOrder, type ExchangeDomainParameters, type Order } from "../../sdk/src";
+import { exchangeAbi, hashOrder, type ExchangeDomainParameters, type Order } from "@crossbook/sdk";
 import { startApi, type RunningApi } from "./api";
 import type { KeeperConfig } from "./config";
 import { Engine } from "./engine";

@@ -19,7 +19,7 @@
 import { Agent, request } from "node:http";
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { POST_ONLY, sdkReady, signOrder, type ExchangeDomainParameters, type Order } from "../../sdk/src";
+import { POST_ONLY, sdkReady, signOrder, type ExchangeDomainParameters, type Order } from "@crossbook/sdk";
 import { keyBytes, signNative } from "../lib/bench";
 
 /** A market the orders go to, with the price they straddle. */

@@ -28,7 +28,7 @@ import {
   sdkReady,
   type ExchangeDomainParameters,
   type Order,
-} from "../../sdk/src";
+} from "@crossbook/sdk";
 import { addressOf, keyBytes, signDigest, signNative } from "../lib/bench";
 
 export interface AgentInit {

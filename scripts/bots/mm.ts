@@ -3,7 +3,7 @@
  * work; `runMarketMaker` is exported for running it in-process). Run with `--help` for the options.
  */
 import { parseArgs } from "node:util";
-import { parseLots } from "../../sdk/src";
+import { parseLots } from "@crossbook/sdk";
 import { findMarket, readDeployment } from "../lib/market";
 import { UsageError, bigintOption, intOption, keyFromEnv, runAsProcess } from "./lib/cli";
 import { runMarketMaker, type MarketMakerOptions } from "./lib/marketMaker";

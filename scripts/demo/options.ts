@@ -19,9 +19,11 @@ export const DEFAULT_SEED = 1;
 export const USAGE = `npm run demo -- [options]
 
 Starts a Hardhat node on a free loopback port, deploys two markets (WETH/USDC, WBTC/USDC), funds
-traders, starts the keeper, runs market makers and takers against both markets while the mock
-price feeds follow a random walk, prints progress every 2 s, then stops the bots, waits for every
-fill to settle, checks the result against the chain and stops everything it started.
+traders, starts the keeper, serves the trading page (app/) with a funded demo account and prints its
+URL, runs market makers and takers against both markets while the mock price feeds follow a random
+walk, prints progress every 2 s, then stops the bots, waits for every fill to settle, checks the
+result against the chain and stops everything it started. To trade on the page for longer, give a
+longer --duration.
 
 Options:
   --duration <seconds>   how long the bots trade [${DEFAULT_DURATION_SECONDS}]

@@ -10,8 +10,8 @@
  * 3. the Exchange holds at least the sum of the internal balances of every token.
  */
 import { erc20Abi, getAddress, parseAbiItem, type Address, type Hex, type PublicClient } from "viem";
-import { getBalance, getTrades, type Trade } from "../../sdk/src";
-import type { KeeperClient, KeeperTrade } from "../../sdk/src";
+import { getBalance, getTrades, type Trade } from "@crossbook/sdk";
+import type { KeeperClient, KeeperTrade } from "@crossbook/sdk";
 import type { Deployment } from "./market";
 
 export interface AuditCheck {

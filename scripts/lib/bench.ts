@@ -15,7 +15,7 @@ import {
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { exchangeAbi, getBalance, hashOrder, type ExchangeDomainParameters, type Order } from "../../sdk/src";
+import { exchangeAbi, getBalance, hashOrder, type ExchangeDomainParameters, type Order } from "@crossbook/sdk";
 import type { Deployment, TokenSymbol } from "./market";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

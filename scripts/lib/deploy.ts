@@ -9,11 +9,13 @@ import type { Signer } from "ethers";
 export async function deployExchange(ethers: HardhatRuntimeEnvironment["ethers"], admin: string, deployer?: Signer) {
   const marketConfig = await ethers.deployContract("MarketConfig", [], deployer);
   const windowLimit = await ethers.deployContract("WindowLimit", [], deployer);
+  const traderActions = await ethers.deployContract("TraderActions", [], deployer);
   const factory = await ethers.getContractFactory("Exchange", {
     signer: deployer,
     libraries: {
       MarketConfig: await marketConfig.getAddress(),
       WindowLimit: await windowLimit.getAddress(),
+      TraderActions: await traderActions.getAddress(),
     },
   });
   const exchange = await factory.deploy(admin);

@@ -55,7 +55,7 @@ export async function measureGasScenarios(
   return figures;
 }
 
-async function measureScenario(
+export async function measureScenario(
   hre: HardhatRuntimeEnvironment,
   scenario: ScenarioName,
   fillCount: number,
@@ -97,6 +97,9 @@ async function measureScenario(
     const heartbeat = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 86_400n;
     for (const maker of makers) await exchange.connect(maker).setCancelAfter(heartbeat);
     if (!distinct) await exchange.connect(makers[0]).setWindowLimit(1, 1_000_000, 3_600);
+    // A tighter limit takes effect after the firmness delay: measure fills it applies to.
+    await ethers.provider.send("evm_increaseTime", [Number(await exchange.firmnessDelay())]);
+    await ethers.provider.send("evm_mine", []);
   }
 
   const figures: GasFigure[] = [];

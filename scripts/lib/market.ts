@@ -23,7 +23,7 @@ import { dirname, join } from "node:path";
 import { getAddress, type Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { z } from "zod";
-import { formatAmount, formatPriceTicks, parseAmount, parsePriceTicks } from "../../sdk/src";
+import { formatAmount, formatPriceTicks, parseAmount, parsePriceTicks } from "@crossbook/sdk";
 import { deployExchange } from "./deploy";
 
 /** A checksummed address. */

@@ -14,7 +14,10 @@ export const SDK_ABI_SOURCES = [
   {
     exportName: "exchangeAbi",
     artifact: "contracts/Exchange.sol:Exchange",
-    doc: "The ABI of the Crossbook `Exchange` contract (functions, events and custom errors).",
+    doc:
+      "The ABI of the Crossbook `Exchange` contract: its functions, events and custom errors, with the errors " +
+      "of the libraries it is linked to (a deposit's `SafeERC20FailedOperation`, for example), which its calls " +
+      "bubble up.",
   },
   {
     exportName: "erc20ErrorsAbi",
@@ -27,12 +30,31 @@ export const SDK_ABI_SOURCES = [
 
 export type SdkAbiName = (typeof SDK_ABI_SOURCES)[number]["exportName"];
 
+/** The libraries the Exchange is linked to (scripts/lib/deploy.ts): their reverts reach its callers. */
+export const LINKED_LIBRARIES = [
+  "contracts/libraries/MarketConfig.sol:MarketConfig",
+  "contracts/libraries/TraderActions.sol:TraderActions",
+  "contracts/libraries/WindowLimit.sol:WindowLimit",
+] as const;
+
+type AbiItem = { type: string; name?: string; inputs?: { type: string }[] };
+const signature = (item: AbiItem) => `${item.name}(${(item.inputs ?? []).map((i) => i.type).join(",")})`;
+
 /** The ABI of each export, read from the compiled artifacts. */
 export async function readSdkAbis(artifacts: Artifacts): Promise<Record<SdkAbiName, readonly unknown[]>> {
   const entries = await Promise.all(
     SDK_ABI_SOURCES.map(async (source) => [source.exportName, (await artifacts.readArtifact(source.artifact)).abi]),
   );
-  return Object.fromEntries(entries) as Record<SdkAbiName, readonly unknown[]>;
+  const abis = Object.fromEntries(entries) as Record<SdkAbiName, AbiItem[]>;
+  const errors = new Set(abis.exchangeAbi.filter((item) => item.type === "error").map(signature));
+  for (const library of LINKED_LIBRARIES) {
+    for (const item of (await artifacts.readArtifact(library)).abi as AbiItem[]) {
+      if (item.type !== "error" || errors.has(signature(item))) continue;
+      errors.add(signature(item));
+      abis.exchangeAbi = [...abis.exchangeAbi, item];
+    }
+  }
+  return abis;
 }
 
 /** The text of the generated module (not yet formatted by prettier). */

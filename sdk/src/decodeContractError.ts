@@ -28,7 +28,9 @@ export interface DecodedContractError {
 /** The decoded error, or `undefined` when there is no revert data or no known error matches it. */
 export type DecodeContractErrorReturnType = DecodedContractError | undefined;
 
-const KNOWN_ERRORS: Abi = [...exchangeAbi, ...erc20ErrorsAbi].filter((item) => item.type === "error");
+// Marked pure so that a bundle that never decodes a revert leaves it, and with it the whole ABI, out.
+const KNOWN_ERRORS: Abi = /* @__PURE__ */ (() =>
+  [...exchangeAbi, ...erc20ErrorsAbi].filter((i) => i.type === "error"))();
 
 /**
  * Decodes a contract revert into the custom error's name and arguments, using the Exchange's ABI

@@ -48,8 +48,8 @@ export type ChainActionErrorCode = "CHAIN_REQUEST_FAILED";
 
 /**
  * The codes a keeper answers with (keeper/API.md, "Errors", and the feed's `error` messages). The
- * keeper's own code tables are checked against this list when it compiles, so a code it adds must
- * be added here too.
+ * keeper's own list is checked against this one at compile time (keeper/src/api/errors.ts): a code
+ * the keeper adds must be added here, and a code listed here that the keeper never sends fails too.
  */
 export const KEEPER_API_ERROR_CODES = [
   "BAD_JSON",
@@ -102,14 +102,14 @@ export const KEEPER_API_ERROR_CODES = [
   "BAD_LOGIN",
 ] as const;
 
-/** A code of `KEEPER_API_ERROR_CODES`. */
-export type KnownKeeperApiErrorCode = (typeof KEEPER_API_ERROR_CODES)[number];
+/** Every code a keeper answers with: a code of `KEEPER_API_ERROR_CODES`. */
+export type KeeperErrorCode = (typeof KEEPER_API_ERROR_CODES)[number];
 
 /**
  * The codes a keeper answers with, passed through unchanged. A keeper newer than this SDK may
  * answer with a code not listed here: it is passed through as well, hence the open `string`.
  */
-export type KeeperApiErrorCode = KnownKeeperApiErrorCode | (string & {});
+export type KeeperApiErrorCode = KeeperErrorCode | (string & {});
 
 /**
  * The codes of `KeeperRequestError`: the keeper could not be reached (`KEEPER_UNREACHABLE`), did not

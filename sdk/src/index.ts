@@ -9,6 +9,7 @@ export {
   FILL_OR_KILL,
   IMMEDIATE_OR_CANCEL,
   KNOWN_FLAGS,
+  MAX_ORDER_LOTS,
   MAX_UINT16,
   MAX_UINT32,
   MAX_UINT40,
@@ -127,6 +128,31 @@ export { cancel, type CancelParameters, type CancelReturnType } from "./actions/
 export { cancelUpTo, type CancelUpToParameters, type CancelUpToReturnType } from "./actions/cancelUpTo";
 export { deposit, type DepositParameters, type DepositReturnType } from "./actions/deposit";
 export { withdraw, type WithdrawParameters, type WithdrawReturnType } from "./actions/withdraw";
+export {
+  requestWithdraw,
+  type RequestWithdrawParameters,
+  type RequestWithdrawReturnType,
+} from "./actions/requestWithdraw";
+export {
+  getWithdrawalRequest,
+  type GetWithdrawalRequestParameters,
+  type GetWithdrawalRequestReturnType,
+} from "./actions/getWithdrawalRequest";
+export {
+  getPendingCancel,
+  type GetPendingCancelParameters,
+  type GetPendingCancelReturnType,
+} from "./actions/getPendingCancel";
+export {
+  getPendingMinNonce,
+  type GetPendingMinNonceParameters,
+  type GetPendingMinNonceReturnType,
+} from "./actions/getPendingMinNonce";
+export {
+  getFirmnessDelay,
+  type GetFirmnessDelayParameters,
+  type GetFirmnessDelayReturnType,
+} from "./actions/getFirmnessDelay";
 export { getBalance, type GetBalanceParameters, type GetBalanceReturnType } from "./actions/getBalance";
 export { getFilled, type GetFilledParameters, type GetFilledReturnType } from "./actions/getFilled";
 export { getMinNonce, type GetMinNonceParameters, type GetMinNonceReturnType } from "./actions/getMinNonce";
@@ -178,6 +204,7 @@ export {
   type CreateKeeperFeedParameters,
   type KeeperBookHandlers,
   type KeeperFeed,
+  type KeeperFeedClock,
   type KeeperFeedStatus,
   type KeeperOrdersParameters,
   type KeeperSubscription,
@@ -223,8 +250,8 @@ export {
   type DomainErrorCode,
   type ErrorDetails,
   type KeeperApiErrorCode,
+  type KeeperErrorCode,
   type KeeperRequestErrorCode,
-  type KnownKeeperApiErrorCode,
   type OrderProblem,
   type OrderProblemCode,
   type SignerErrorCode,

@@ -63,6 +63,11 @@ export const MAX_UINT32 = (1n << 32n) - 1n;
 export const MAX_UINT40 = (1n << 40n) - 1n;
 /** `type(uint64).max`: also what `filled(maker, nonce)` reads once the nonce is cancelled. */
 export const MAX_UINT64 = (1n << 64n) - 1n;
+/**
+ * The most lots an order may have (`Exchange.MAX_ORDER_LOTS`, 2^63 − 1): fill counts keep their top
+ * bit for a requested cancel, so `settle` refuses a larger order (`OrderTooLarge`).
+ */
+export const MAX_ORDER_LOTS = (1n << 63n) - 1n;
 
 /**
  * Why `settle` skipped a fill (`FillSkipped(fillIndex, reason)`): mirrors `IExchange.SkipReason`
@@ -72,17 +77,17 @@ export const MAX_UINT64 = (1n << 64n) - 1n;
 export enum SkipReason {
   /** 0: never emitted. */
   None = 0,
-  /** 1: the maker cancelled the order's nonce (or it was an IOC used in an earlier call). */
+  /** 1: the maker's cancel of the order's nonce is in force (or it was an IOC used in an earlier call). */
   MakerCancelled = 1,
-  /** 2: the taker cancelled the order's nonce (or it was an IOC used in an earlier call). */
+  /** 2: the taker's cancel of the order's nonce is in force (or it was an IOC used in an earlier call). */
   TakerCancelled = 2,
   /** 3: the maker order expired (`block.timestamp > expiry`). */
   MakerExpired = 3,
   /** 4: the taker order expired. */
   TakerExpired = 4,
-  /** 5: the maker order's nonce is below its account's `cancelUpTo` floor. */
+  /** 5: the maker order's nonce is below its account's `cancelUpTo` floor in force. */
   MakerNonceBelowFloor = 5,
-  /** 6: the taker order's nonce is below its account's `cancelUpTo` floor. */
+  /** 6: the taker order's nonce is below its account's `cancelUpTo` floor in force. */
   TakerNonceBelowFloor = 6,
   /** 7: the maker's internal balance cannot pay for the fill (and its fee). */
   MakerBalanceTooLow = 7,
@@ -92,9 +97,12 @@ export enum SkipReason {
   MakerFeeTooHigh = 9,
   /** 10: the market's taker fee is above the taker order's `maxFeeBps`. */
   TakerFeeTooHigh = 10,
-  /** 11: the maker is an ERC-1271 wallet that no longer approves the order. */
+  /**
+   * 11: the maker's signature does not verify: an EOA's does not recover to it (also after an EIP-7702
+   * account drops the delegation it signed through), or an ERC-1271 wallet does not approve it.
+   */
   MakerSignatureRejected = 11,
-  /** 12: the taker is an ERC-1271 wallet that no longer approves the order. */
+  /** 12: the taker's signature does not verify (as for 11). */
   TakerSignatureRejected = 12,
   /** 13: the same account on both sides of the fill. */
   SelfTrade = 13,

@@ -3,6 +3,7 @@ import { OrderValidationError, type OrderProblem } from "./errors";
 import {
   FILL_OR_KILL,
   KNOWN_FLAGS,
+  MAX_ORDER_LOTS,
   MAX_UINT16,
   MAX_UINT32,
   MAX_UINT40,
@@ -165,6 +166,13 @@ export function validateOrder(parameters: ValidateOrderParameters): ValidateOrde
   }
   if (ok("lots") && order.lots === 0n) {
     problems.push({ field: "lots", code: "ZERO", message: "must not be 0" });
+  }
+  if (ok("lots") && (order.lots as bigint) > MAX_ORDER_LOTS) {
+    problems.push({
+      field: "lots",
+      code: "TOO_LARGE",
+      message: `must be at most MAX_ORDER_LOTS (${MAX_ORDER_LOTS}): settle refuses larger orders, got ${order.lots as bigint}`,
+    });
   }
   if (now !== undefined && ok("expiry") && (order.expiry as bigint) < now) {
     problems.push({

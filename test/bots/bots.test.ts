@@ -6,12 +6,14 @@
  *   feed 2,010 ─▶ mm cancels the old ladder, quotes around 2,010 with new (higher) nonces
  *   taker ── marketable + IOC orders through the best level ──▶ fills on both bots
  *   abort ─▶ both soft-cancel everything: no order of theirs left open on the keeper
+ *   and all along: the book and their own orders come from the keeper's feed, never polled
  */
 import { expect } from "chai";
 import hre from "hardhat";
 import { custom, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { createKeeperClient, getCancelAfter, getWindowLimit, type KeeperClient } from "../../sdk/src";
+import { createKeeperClient, getCancelAfter, getWindowLimit, type KeeperClient } from "@crossbook/sdk";
+import { Metrics } from "../../keeper/src/metrics";
 import { Store } from "../../keeper/src/store";
 import type { RunningApi } from "../../keeper/src/api";
 import { deployLocalMarket, fundTraders, setFeedPrice, type Deployment } from "../../scripts/lib/market";
@@ -47,6 +49,7 @@ describe("bots against a real keeper", function () {
   let api: RunningApi;
   let deployment: Deployment;
   let keeper: KeeperClient;
+  let metrics: Metrics;
 
   before(async function () {
     const [, keeperSigner] = await hre.ethers.getSigners();
@@ -55,7 +58,8 @@ describe("bots against a real keeper", function () {
     const domain = { chainId: deployment.chainId, verifyingContract: deployment.exchange };
     const chain = { exchange: deployment.exchange, domain, markets: deployment.markets.map((m) => m.id) };
     const engine = await openEngine(store, chain);
-    api = await serveApi(engine, store, chain);
+    metrics = new Metrics({ defaultMetrics: false });
+    api = await serveApi(engine, store, chain, { metrics });
     keeper = createKeeperClient({ url: api.url, domain });
   });
 
@@ -106,6 +110,7 @@ describe("bots against a real keeper", function () {
     await until("the first ladder", () =>
       mmEvents.some((e) => e.type === "quoted" && e.liveBids === 3 && e.liveAsks === 3),
     );
+    let bookRequestsByTest = 1;
     const book = await keeper.getBook(1n);
     expect(book.bids.map((l) => [l.priceTicks, l.lots])).to.deep.equal([
       [199_800n, 10n],
@@ -121,16 +126,23 @@ describe("bots against a real keeper", function () {
     expect(firstOrders).to.have.length(6);
     for (const o of firstOrders) expect(o.order.flags).to.equal(1n); // POST_ONLY
 
-    // Self-limits on-chain: the heartbeat's deadline ahead of the chain's clock, and the window limit.
+    // Self-limits on-chain: the heartbeat's deadline ahead of the clock the bot reads (`chainNow`: the
+    // later of the latest block and the wall clock — the in-process network's clock lags the wall clock
+    // by however long the test files before this one took), and the window limit.
     const block = await publicClient.getBlock();
+    const wall = BigInt(Math.floor(Date.now() / 1000));
+    const now = block.timestamp > wall ? block.timestamp : wall;
     const deadline = await getCancelAfter(publicClient, { exchange: deployment.exchange, account: mmAddress });
-    expect(deadline > block.timestamp && deadline <= block.timestamp + 31n).to.equal(true);
+    expect(deadline > now && deadline <= now + 31n, `deadline ${deadline}, now ${now}`).to.equal(true);
     const window = await getWindowLimit(publicClient, {
       exchange: deployment.exchange,
       account: mmAddress,
       marketId: 1n,
     });
-    expect([window.maxLots, window.windowSeconds]).to.deep.equal([5_000n, 120n]);
+    // Tighter than none: in force after the Exchange's firmness delay, waiting until then.
+    const set = window.pendingEffectiveAt !== 0n ? window.pendingMaxLots : window.maxLots;
+    const seconds = window.pendingEffectiveAt !== 0n ? window.pendingWindowSeconds : window.windowSeconds;
+    expect([set, seconds]).to.deep.equal([5_000n, 120n]);
 
     // A 10 bps move stays under the 20 bps threshold: no requote. A 50 bps move requotes.
     await setFeedPrice(hre, deployment, "WETH/USDC", "2002");
@@ -140,7 +152,10 @@ describe("bots against a real keeper", function () {
     await until("the requote", () =>
       mmEvents.some((e) => e.type === "quoted" && e.requoted && e.referenceTicks === 201_000n),
     );
-    await until("the new ladder", async () => (await keeper.getBook(1n)).bids[0]?.priceTicks === 200_799n);
+    await until(
+      "the new ladder",
+      async () => (bookRequestsByTest++, await keeper.getBook(1n)).bids[0]?.priceTicks === 200_799n,
+    );
     const secondOrders = await mmKeeper.getOpenOrders(mmAddress);
     expect(secondOrders.map((o) => o.order.priceTicks).sort()).to.deep.equal(
       [200_799n, 200_598n, 200_397n, 201_201n, 201_402n, 201_603n].sort(),
@@ -183,6 +198,19 @@ describe("bots against a real keeper", function () {
     expect(mmEvents.at(-1)?.type).to.equal("stopped");
     expect(await mmKeeper.getOpenOrders(mmAddress)).to.deep.equal([]);
     expect(await takerKeeper.getOpenOrders(takerAddress)).to.deep.equal([]);
+
+    // The bots polled neither their orders nor the book: the account-orders requests the keeper
+    // served are this test's own four, the book requests this test's own, all while the bots ran
+    // 50 ms rounds (market maker) and 20 orders a second (taker) on the feed.
+    const exposition = await metrics.registry.getSingleMetricAsString("crossbook_http_request_duration_seconds");
+    const served = (route: string) =>
+      exposition
+        .split("\n")
+        .filter((l) => l.startsWith("crossbook_http_request_duration_seconds_count{"))
+        .filter((l) => l.includes('method="GET"') && l.includes(`route="${route}"`))
+        .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+    expect(served("/v1/accounts/:address/orders")).to.equal(4);
+    expect(served("/v1/markets/:marketId/book")).to.equal(bookRequestsByTest);
 
     // Nonces strictly increase in the order the keeper accepted the maker's orders.
     const all = await mmKeeper.getOpenOrders(mmAddress, { status: "all", limit: 1000 });

@@ -19,7 +19,7 @@ import {
   type KeeperBook,
   type KeeperClient,
   type Order,
-} from "../../sdk/src";
+} from "@crossbook/sdk";
 import { auditMarket } from "../../scripts/lib/audit";
 import { FIRST_TRADER_INDEX, localAccountKey } from "../../scripts/lib/accounts";
 import { readDeployment, type Deployment } from "../../scripts/lib/market";

@@ -1,16 +1,21 @@
 /**
- * Stateful property test of the Exchange: random sequences of deposits, withdrawals, signed orders,
- * settled batches, cancels, nonce floors, time passing and fee changes, the guardian's pauses and
- * halts, the admin's price bands, feeds and velocity limits, a price feed moving or failing, and
- * traders' cancel-after deadlines and window limits, from four traders over two markets, run against
- * the contract and against a plain TypeScript model (model.ts). After every step the chain must
- * equal the model and every DESIGN.md invariant must hold; after every settle, no fill may have
- * executed in a halted market, outside its market's band, above its market's lots per block, past
- * either account's cancel-after deadline or past either account's window cap (commands.ts).
+ * Stateful property test of the Exchange: random sequences of deposits, withdrawal requests and
+ * withdrawals, signed (and forged) orders, settled batches, cancels, nonce floors, time passing and
+ * fee changes, the guardian's pauses and halts, the admin's price bands, feeds, velocity limits and
+ * firmness delay, a price feed moving or failing, traders' cancel-after deadlines and window limits,
+ * and a firm keeper's matches settled later while traders try to back out of them — from four traders
+ * over two markets, run against the contract and against a plain TypeScript model (model.ts).
  *
- * `npm test` runs a fixed seed (42, 20 runs of up to 200 commands, ~45 s); PROPERTY_SEED, PROPERTY_RUNS
- * and PROPERTY_MAX_COMMANDS select others, e.g.
- * `PROPERTY_SEED=7 PROPERTY_RUNS=100 npx hardhat test test/exchange/Exchange.property.test.ts`.
+ * After every step the chain must equal the model and every DESIGN.md invariant must hold, the log
+ * alone must rebuild every order's fill state, and forged orders must change nothing; after every
+ * settle, no fill may have executed in a halted market, outside its market's band, above its market's
+ * lots per block, past either account's cancel-after deadline or past either account's window cap; and
+ * a fill that settles within the firmness delay of its match must never skip for a reason a trader
+ * causes (commands.ts: `Match`, `SettleMatched`).
+ *
+ * `npm test` runs a fixed seed (42, PROPERTY_RUNS 6 runs of up to 200 commands). PROPERTY_SEED,
+ * PROPERTY_RUNS and PROPERTY_MAX_COMMANDS select others; PROPERTY_STEPS runs seeds from PROPERTY_SEED
+ * up until that many steps are done — `npm run fuzz -- --steps 100000 [--seed N]` (scripts/fuzz.ts).
  * Runs are long on purpose: limits set early in a run (bands, feeds, windows) shape what follows.
  */
 import { expect } from "chai";
@@ -18,7 +23,10 @@ import fc from "fast-check";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   Cancel,
+  CancelUpTo,
   Deposit,
+  Match,
+  SettleMatched,
   SetCancelAfter,
   SetFees,
   SetHalted,
@@ -29,6 +37,7 @@ import {
   Settle,
   SignOrder,
   TimePasses,
+  WithdrawalStep,
   allCommands,
   newStats,
   setupWorld,
@@ -48,8 +57,10 @@ import {
 } from "../helpers/orders";
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 42);
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 20);
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 6);
 const MAX_COMMANDS = Number(process.env.PROPERTY_MAX_COMMANDS ?? 200);
+/** With PROPERTY_STEPS, seeds SEED, SEED + 1, … each run RUNS times until this many steps are done. */
+const STEPS = Number(process.env.PROPERTY_STEPS ?? 0);
 
 const USDC = 1;
 
@@ -58,33 +69,45 @@ function spec(fields: Partial<OrderSpec> & Pick<OrderSpec, "trader" | "isBuy" | 
   return { marketId: 1n, flags: 0n, maxFeeBps: 100n, expiresIn: 1000n, nonceMode: 0, nonceSeed: 0, ...fields };
 }
 
-function summary(stats: Stats) {
+function summary(stats: Stats, seeds: string) {
   const skipped = Object.values(stats.skipped).reduce((a, b) => a + b, 0);
+  const { matched, settledWithin, settledAfter, backOuts } = stats.firm;
   return (
-    `${stats.steps} steps in ${stats.runs} runs (seed ${SEED}): ${stats.fills} fills, ${stats.traded} traded, ` +
-    `${skipped} skipped ${JSON.stringify(stats.skipped)}; commands ${JSON.stringify(stats.commands)}; ` +
+    `${stats.steps} steps in ${stats.runs} runs (${seeds}): ${stats.fills} fills, ${stats.traded} traded, ` +
+    `${skipped} skipped ${JSON.stringify(stats.skipped)}; firm matches: ${matched} fills matched, ` +
+    `${settledWithin} settled within the firmness delay, ${settledAfter} after it, ${backOuts} trader ` +
+    `actions while a match waited; commands ${JSON.stringify(stats.commands)}; ` +
     `expected reverts ${JSON.stringify(stats.expectedReverts)}`
   );
 }
 
 describe("Exchange stateful property", function () {
   const stats = newStats();
+  let lastSeed = SEED;
 
   after(function () {
-    console.log(`      property: ${summary(stats)}`);
+    const seeds = lastSeed === SEED ? `seed ${SEED}` : `seeds ${SEED}..${lastSeed}`;
+    console.log(`      property: ${summary(stats, seeds)}`);
   });
 
   it("agrees with the model and keeps every invariant under random sequences of actions", async function () {
     this.timeout(0);
-    await fc.assert(
-      fc.asyncProperty(fc.commands(allCommands, { maxCommands: MAX_COMMANDS, size: "max" }), async (commands) => {
+    const property = fc.asyncProperty(
+      fc.commands(allCommands, { maxCommands: MAX_COMMANDS, size: "max" }),
+      async (commands) => {
         await fc.asyncModelRun(() => setupWorld(stats), commands);
-      }),
-      { seed: SEED, numRuns: RUNS },
+      },
     );
+    for (let seed = SEED; ; seed += 1) {
+      lastSeed = seed;
+      await fc.assert(property, { seed, numRuns: RUNS });
+      if (stats.steps >= STEPS) break;
+    }
     // With enough steps, the sequences must reach the interesting states, not only pass.
-    if (RUNS * MAX_COMMANDS < 3000) return;
+    if (stats.steps < 3000) return;
     expect(stats.traded, "fills traded").to.be.greaterThan(RUNS);
+    expect(stats.firm.settledWithin, "firm fills settled within the delay").to.be.greaterThan(0);
+    expect(stats.firm.backOuts, "trader actions while a match waited").to.be.greaterThan(0);
     for (const reason of [
       "MakerCancelled",
       "TakerExpired",
@@ -99,6 +122,8 @@ describe("Exchange stateful property", function () {
       "TakerCancelAfterPassed",
       "MakerWindowLimitReached",
       "TakerWindowLimitReached",
+      "MakerSignatureRejected",
+      "TakerSignatureRejected",
     ]) {
       expect(stats.skipped[reason] ?? 0, `fills skipped with ${reason}`).to.be.greaterThan(0);
     }
@@ -123,7 +148,8 @@ describe("Exchange stateful property", function () {
       // carol's fill-or-kill bid meets alice's expired ask: MakerExpired, nothing moves.
       new Settle([{ market: 1n, taker: 2, maker: 0, size: 100, careful: false, riskAware: true }]),
       new SetFees(1n, 0n, 100n),
-      new Cancel(0, [0]), // alice's latest nonce, 1
+      new Cancel(0, [0]), // alice's latest nonce, 1: dead once the firmness delay has passed
+      new TimePasses(30),
     ];
     await fc.asyncModelRun(() => ({ model, real }), commands);
 
@@ -166,12 +192,16 @@ describe("Exchange stateful property", function () {
       ]),
       // A keeper that knows the limits takes 80% of the 4 lots left in the block: 3 lots at 101.
       new Settle([{ ...aware, maker: 1, size: 80 }]),
-      // bob's dead-man's switch went off: his bid cannot take alice's last 2 lots at 101.
+      // bob's dead-man's switch went off (once the firmness delay passed): his bid cannot take alice's
+      // last 2 lots at 101.
       new SetCancelAfter(1, "past", 10n),
+      new TimePasses(30),
       new Settle([{ ...blind, maker: 1, size: 100 }]),
       new SetCancelAfter(1, "off", 0n),
-      // alice caps herself at 1 lot per 600 s: her 2 lots at 101 cannot fill; loosening to 5 waits an hour.
+      // alice caps herself at 1 lot per 600 s (in force after the delay): her 2 lots at 101 cannot
+      // fill; loosening to 5 waits an hour.
       new SetWindowLimit(0, 1n, "set", 1n, 600n),
+      new TimePasses(30),
       new Settle([{ ...blind, maker: 1, size: 100 }]),
       new SetWindowLimit(0, 1n, "loosen", 4n, 0n),
       new Settle([{ ...blind, maker: 1, size: 100 }]),
@@ -206,6 +236,37 @@ describe("Exchange stateful property", function () {
     expect([maxLots, windowSeconds, usedLots]).to.deep.equal([5n, 600n, 2n]);
   });
 
+  // The firm-match twin: a firm keeper matches alice's ask and bob's bid; bob then cancels, raises his
+  // floor and asks to withdraw all his quote, and the batch lands 20 s after the match — inside the
+  // 30 s delay: it executes. The pair matched again (bob's bid as the maker) lands after the delay:
+  // his cancel is in force.
+  it("settles a known firm match inside the delay although its taker backs out, and skips it after", async function () {
+    const twin = newStats();
+    const { model, real } = await setupWorld(twin);
+    const intent = { market: 1n, taker: 0, maker: 0, size: 50, careful: true, riskAware: true };
+    const commands = [
+      new SignOrder(spec({ trader: 0, isBuy: false, priceTicks: 100n, lots: 6n, expiresIn: 9000n })), // alice, nonce 0
+      new SignOrder(spec({ trader: 1, isBuy: true, priceTicks: 100n, lots: 6n, expiresIn: 9000n })), // bob, nonce 0
+      new Match([intent]), // 3 lots
+      new Cancel(1, [0]),
+      new CancelUpTo(1, "raise", 0),
+      new WithdrawalStep("request", 1, USDC, 100n),
+      new TimePasses(16),
+      new SettleMatched(),
+      new TimePasses(20),
+      new Settle([{ ...intent, careful: false }]),
+    ];
+    await fc.asyncModelRun(() => ({ model, real }), commands);
+
+    expect(twin.steps).to.equal(commands.length);
+    expect(twin.firm).to.deep.equal({ matched: 1, settledWithin: 1, settledAfter: 0, backOuts: 3 });
+    expect(twin.traded).to.equal(1);
+    expect(twin.skipped).to.deep.equal({ MakerCancelled: 1 });
+    const [alice, bob] = real.traders;
+    expect(await real.exchange.filled(alice.address, 0n)).to.equal(3n);
+    expect(await real.exchange.filled(bob.address, 0n)).to.equal(MAX_UINT64);
+  });
+
   describe("known contract bugs (found by the property)", function () {
     /**
      * alice bids 2 lots fill-or-kill; the keeper fills it from bob's ask (cancelled) then carol's IOC
@@ -232,6 +293,7 @@ describe("Exchange stateful property", function () {
         flags: FILL_OR_KILL,
       });
       await exchange.connect(bob).cancel([0n]);
+      await time.increase(30); // the firmness delay
       const orders: Order[] = [bobAsk, carolIocAsk, aliceFok];
       const signatures = [
         await signOrder(bob, domain, bobAsk),
@@ -373,6 +435,7 @@ describe("Exchange stateful property", function () {
       const m1 = await fokThenPlain(f, 1n, 0n);
       const m2 = await fokThenPlain(f, 2n, 1n);
       await exchange.connect(alice).cancel([1n]); // alice's market-2 fill-or-kill bid: its run is abandoned
+      await time.increase(30); // once the firmness delay has passed
       // Market 1: carol buys 1 from bob at 100. Market 2: alice's cancelled fill-or-kill run.
       const orders = [...m1.orders, ...m2.orders];
       const signatures = [...m1.signatures, ...m2.signatures];

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployExchange, fund } from "../helpers/fixture";
-import { fundWith } from "./support";
+import { afterFirmness, FIRMNESS_DELAY, fundWith, linkedLibrary, minedAt, requestWithdrawNow } from "./support";
 
 /** The fixture plus one of each misbehaving token. */
 async function deployWithWeirdTokens() {
@@ -68,6 +68,7 @@ describe("Exchange balances", function () {
     it("sends the tokens, debits the internal balance and emits Withdrawn", async function () {
       const { exchange, base, alice } = await loadFixture(deployExchange);
       await fund(exchange, base, alice, AMOUNT);
+      await requestWithdrawNow(exchange, alice, base, 300n);
       await expect(exchange.connect(alice).withdraw(base, 300n))
         .to.emit(exchange, "Withdrawn")
         .withArgs(alice.address, await base.getAddress(), 300n);
@@ -79,6 +80,7 @@ describe("Exchange balances", function () {
     it("withdraws the whole balance down to zero", async function () {
       const { exchange, base, alice } = await loadFixture(deployExchange);
       await fund(exchange, base, alice, AMOUNT);
+      await requestWithdrawNow(exchange, alice, base, AMOUNT);
       await exchange.connect(alice).withdraw(base, AMOUNT);
       expect(await exchange.balanceOf(alice.address, base)).to.equal(0n);
       expect(await base.balanceOf(alice.address)).to.equal(AMOUNT);
@@ -87,6 +89,7 @@ describe("Exchange balances", function () {
     it("reverts InsufficientBalance for more than the balance", async function () {
       const { exchange, base, alice } = await loadFixture(deployExchange);
       await fund(exchange, base, alice, AMOUNT);
+      await requestWithdrawNow(exchange, alice, base, AMOUNT + 1n);
       await expect(exchange.connect(alice).withdraw(base, AMOUNT + 1n))
         .to.be.revertedWithCustomError(exchange, "InsufficientBalance")
         .withArgs(await base.getAddress(), AMOUNT, AMOUNT + 1n);
@@ -96,6 +99,7 @@ describe("Exchange balances", function () {
     it("reverts InsufficientBalance when withdrawing another account's tokens", async function () {
       const { exchange, base, alice, bob } = await loadFixture(deployExchange);
       await fund(exchange, base, alice, AMOUNT);
+      await requestWithdrawNow(exchange, bob, base, 1n);
       await expect(exchange.connect(bob).withdraw(base, 1n))
         .to.be.revertedWithCustomError(exchange, "InsufficientBalance")
         .withArgs(await base.getAddress(), 0n, 1n);
@@ -104,7 +108,81 @@ describe("Exchange balances", function () {
     it("reverts ZeroAmount for a zero withdrawal", async function () {
       const { exchange, base, alice } = await loadFixture(deployExchange);
       await fund(exchange, base, alice, AMOUNT);
+      await requestWithdrawNow(exchange, alice, base, 0n);
       await expect(exchange.connect(alice).withdraw(base, 0n)).to.be.revertedWithCustomError(exchange, "ZeroAmount");
+    });
+  });
+
+  describe("withdrawal requests", function () {
+    /** The timestamp of the latest block. */
+    const now = async () => BigInt(await time.latest());
+
+    it("emits WithdrawalRequested with when the request is in force, and withdraws only from then on", async function () {
+      const { exchange, base, alice } = await loadFixture(deployExchange);
+      await fund(exchange, base, alice, AMOUNT);
+      const token = await base.getAddress();
+      const tx = exchange.connect(alice).requestWithdraw(base, 400n);
+      const effectiveAt = (await minedAt(tx)) + FIRMNESS_DELAY;
+      await expect(tx).to.emit(exchange, "WithdrawalRequested").withArgs(alice.address, token, 400n, effectiveAt);
+      expect([...(await exchange.withdrawalRequest(alice.address, base))]).to.deep.equal([400n, effectiveAt]);
+      expect(await exchange.balanceOf(alice.address, base)).to.equal(AMOUNT); // the request reserves nothing
+      await time.setNextBlockTimestamp(effectiveAt - 1n);
+      await expect(exchange.connect(alice).withdraw(base, 400n))
+        .to.be.revertedWithCustomError(exchange, "WithdrawalNotYetEffective")
+        .withArgs(token, effectiveAt);
+      await time.setNextBlockTimestamp(effectiveAt);
+      await expect(exchange.connect(alice).withdraw(base, 150n))
+        .to.emit(exchange, "Withdrawn")
+        .withArgs(alice.address, token, 150n);
+      // What is left of the request stays in force.
+      expect([...(await exchange.withdrawalRequest(alice.address, base))]).to.deep.equal([250n, effectiveAt]);
+      await expect(exchange.connect(alice).withdraw(base, 251n))
+        .to.be.revertedWithCustomError(exchange, "WithdrawalExceedsRequest")
+        .withArgs(token, 250n, 251n);
+      await exchange.connect(alice).withdraw(base, 250n);
+      expect(await exchange.balanceOf(alice.address, base)).to.equal(AMOUNT - 400n);
+    });
+
+    it("reverts WithdrawalExceedsRequest without a request, and for another token than the one asked for", async function () {
+      const { exchange, base, quote, alice } = await loadFixture(deployExchange);
+      await fund(exchange, base, alice, AMOUNT);
+      await expect(exchange.connect(alice).withdraw(base, 1n))
+        .to.be.revertedWithCustomError(exchange, "WithdrawalExceedsRequest")
+        .withArgs(await base.getAddress(), 0n, 1n);
+      await requestWithdrawNow(exchange, alice, base, AMOUNT);
+      await expect(exchange.connect(alice).withdraw(quote, 1n))
+        .to.be.revertedWithCustomError(exchange, "WithdrawalExceedsRequest")
+        .withArgs(await quote.getAddress(), 0n, 1n);
+    });
+
+    it("keeps a request's time when asked for no more, starts the delay again when asked for more, and drops it with 0", async function () {
+      const { exchange, base, alice } = await loadFixture(deployExchange);
+      await exchange.connect(alice).requestWithdraw(base, 500n);
+      const first = (await now()) + FIRMNESS_DELAY;
+      await time.increase(10);
+      await exchange.connect(alice).requestWithdraw(base, 200n);
+      expect([...(await exchange.withdrawalRequest(alice.address, base))]).to.deep.equal([200n, first]);
+      await exchange.connect(alice).requestWithdraw(base, 201n);
+      expect([...(await exchange.withdrawalRequest(alice.address, base))]).to.deep.equal([
+        201n,
+        (await now()) + FIRMNESS_DELAY,
+      ]);
+      await expect(exchange.connect(alice).requestWithdraw(base, 0n))
+        .to.emit(exchange, "WithdrawalRequested")
+        .withArgs(alice.address, await base.getAddress(), 0n, 0n);
+      expect([...(await exchange.withdrawalRequest(alice.address, base))]).to.deep.equal([0n, 0n]);
+    });
+
+    it("may be asked for more than the balance; the withdrawal is bounded by both", async function () {
+      const { exchange, base, alice } = await loadFixture(deployExchange);
+      await fund(exchange, base, alice, AMOUNT);
+      await requestWithdrawNow(exchange, alice, base, AMOUNT * 2n);
+      await expect(exchange.connect(alice).withdraw(base, AMOUNT + 1n))
+        .to.be.revertedWithCustomError(exchange, "InsufficientBalance")
+        .withArgs(await base.getAddress(), AMOUNT, AMOUNT + 1n);
+      await afterFirmness();
+      await exchange.connect(alice).withdraw(base, AMOUNT);
+      expect(await base.balanceOf(alice.address)).to.equal(AMOUNT);
     });
   });
 
@@ -116,6 +194,7 @@ describe("Exchange balances", function () {
       await expect(exchange.connect(alice).deposit(noReturn, AMOUNT))
         .to.emit(exchange, "Deposited")
         .withArgs(alice.address, await noReturn.getAddress(), AMOUNT);
+      await requestWithdrawNow(exchange, alice, noReturn, 250n);
       await expect(exchange.connect(alice).withdraw(noReturn, 250n))
         .to.emit(exchange, "Withdrawn")
         .withArgs(alice.address, await noReturn.getAddress(), 250n);
@@ -138,6 +217,7 @@ describe("Exchange balances", function () {
     it("deposits and withdraws normally while its transfers succeed", async function () {
       const { exchange, returnsFalse, alice } = await loadFixture(deployWithWeirdTokens);
       await fundWith(exchange, returnsFalse, alice, AMOUNT);
+      await requestWithdrawNow(exchange, alice, returnsFalse, 1n);
       await exchange.connect(alice).withdraw(returnsFalse, 1n);
       expect(await exchange.balanceOf(alice.address, returnsFalse)).to.equal(AMOUNT - 1n);
       expect(await returnsFalse.balanceOf(alice.address)).to.equal(1n);
@@ -148,7 +228,7 @@ describe("Exchange balances", function () {
       await returnsFalse.mint(alice.address, AMOUNT);
       await returnsFalse.connect(alice).approve(exchange, AMOUNT - 1n);
       await expect(exchange.connect(alice).deposit(returnsFalse, AMOUNT))
-        .to.be.revertedWithCustomError(exchange, "SafeERC20FailedOperation")
+        .to.be.revertedWithCustomError(await linkedLibrary(exchange, "TraderActions"), "SafeERC20FailedOperation")
         .withArgs(await returnsFalse.getAddress());
       expect(await exchange.balanceOf(alice.address, returnsFalse)).to.equal(0n);
       expect(await returnsFalse.balanceOf(alice.address)).to.equal(AMOUNT);
@@ -159,7 +239,7 @@ describe("Exchange balances", function () {
       await returnsFalse.mint(alice.address, AMOUNT - 1n);
       await returnsFalse.connect(alice).approve(exchange, AMOUNT);
       await expect(exchange.connect(alice).deposit(returnsFalse, AMOUNT))
-        .to.be.revertedWithCustomError(exchange, "SafeERC20FailedOperation")
+        .to.be.revertedWithCustomError(await linkedLibrary(exchange, "TraderActions"), "SafeERC20FailedOperation")
         .withArgs(await returnsFalse.getAddress());
     });
 
@@ -167,8 +247,9 @@ describe("Exchange balances", function () {
       const { exchange, returnsFalse, alice } = await loadFixture(deployWithWeirdTokens);
       await fundWith(exchange, returnsFalse, alice, AMOUNT);
       await returnsFalse.setFailTransfers(true);
+      await requestWithdrawNow(exchange, alice, returnsFalse, AMOUNT);
       await expect(exchange.connect(alice).withdraw(returnsFalse, AMOUNT))
-        .to.be.revertedWithCustomError(exchange, "SafeERC20FailedOperation")
+        .to.be.revertedWithCustomError(await linkedLibrary(exchange, "TraderActions"), "SafeERC20FailedOperation")
         .withArgs(await returnsFalse.getAddress());
       expect(await exchange.balanceOf(alice.address, returnsFalse)).to.equal(AMOUNT);
       expect(await returnsFalse.balanceOf(alice.address)).to.equal(0n);
@@ -192,6 +273,7 @@ describe("Exchange balances", function () {
       const { exchange, feeOnTransfer, alice } = await loadFixture(deployWithWeirdTokens);
       await fundWith(exchange, feeOnTransfer, alice, AMOUNT);
       const credited = await exchange.balanceOf(alice.address, feeOnTransfer); // 990_000
+      await requestWithdrawNow(exchange, alice, feeOnTransfer, credited);
       await expect(exchange.connect(alice).withdraw(feeOnTransfer, credited))
         .to.emit(exchange, "Withdrawn")
         .withArgs(alice.address, await feeOnTransfer.getAddress(), credited);
@@ -204,6 +286,7 @@ describe("Exchange balances", function () {
       const { exchange, feeOnTransfer, alice, bob } = await loadFixture(deployWithWeirdTokens);
       await fundWith(exchange, feeOnTransfer, alice, 12_345n);
       await fundWith(exchange, feeOnTransfer, bob, 67_891n);
+      await requestWithdrawNow(exchange, bob, feeOnTransfer, 1_000n);
       await exchange.connect(bob).withdraw(feeOnTransfer, 1_000n);
       const sum =
         (await exchange.balanceOf(alice.address, feeOnTransfer)) +
@@ -228,6 +311,7 @@ describe("Exchange balances", function () {
     it("deposits and withdraws normally while switched off", async function () {
       const { exchange, reverting, alice } = await loadFixture(deployWithWeirdTokens);
       await fundWith(exchange, reverting, alice, AMOUNT);
+      await requestWithdrawNow(exchange, alice, reverting, AMOUNT);
       await exchange.connect(alice).withdraw(reverting, AMOUNT);
       expect(await reverting.balanceOf(alice.address)).to.equal(AMOUNT);
     });
@@ -248,12 +332,14 @@ describe("Exchange balances", function () {
       const { exchange, reverting, alice } = await loadFixture(deployWithWeirdTokens);
       await fundWith(exchange, reverting, alice, AMOUNT);
       await reverting.setReverting(true);
+      await requestWithdrawNow(exchange, alice, reverting, AMOUNT);
       await expect(exchange.connect(alice).withdraw(reverting, AMOUNT)).to.be.revertedWithCustomError(
         reverting,
         "TransfersReverting",
       );
       expect(await exchange.balanceOf(alice.address, reverting)).to.equal(AMOUNT);
       await reverting.setReverting(false);
+      await requestWithdrawNow(exchange, alice, reverting, AMOUNT);
       await exchange.connect(alice).withdraw(reverting, AMOUNT);
       expect(await reverting.balanceOf(alice.address)).to.equal(AMOUNT);
     });

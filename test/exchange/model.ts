@@ -1,13 +1,14 @@
 /**
  * A plain TypeScript model of the Exchange's documented behaviour (DESIGN.md "Contracts",
- * IExchange.sol): internal balances, token holdings, fill state per (maker, nonce), nonce floors,
- * fees, the risk limits (pause, halt, price band with a feed or the last price, velocity, cancel-after
- * and window limits), and the outcome of every fill of a `settle` call. No chain access: the stateful
+ * IExchange.sol): internal balances and withdrawal requests, token holdings, fill state per (maker,
+ * nonce), nonce floors, fees, the risk limits (pause, halt, price band with a feed or the last price,
+ * velocity, cancel-after and window limits), the firmness delay of every trader action that could
+ * undo a matched fill, and the outcome of every fill of a `settle` call. No chain access: the stateful
  * property test (Exchange.property.test.ts) drives the model and the contract side by side and
  * compares them.
  *
  * Where the documents leave an order of checks open (which skip reason wins when two apply), the
- * model follows the contract's order: maker validity (expiry, nonce floor, cancel-after), taker
+ * model follows the contract's order: maker validity (signature, expiry, nonce floor, cancel-after), taker
  * validity, maker cancelled, taker cancelled, self-trade, maker fee, taker fee, market halted,
  * reference price unavailable, price outside band, velocity, maker window, taker window, buyer
  * balance, seller balance.
@@ -18,6 +19,8 @@ import type { Fill, Order } from "../helpers/orders";
 export const BPS = 10_000n;
 /** How long a loosening of a window limit waits (`WindowLimit.LOOSEN_DELAY`). */
 export const LOOSEN_DELAY = 3600n;
+/** The firmness delay of a deployed Exchange (`DEFAULT_FIRMNESS_DELAY`). */
+export const FIRMNESS_DELAY = 30n;
 export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 const MAX_DECIMALS = 18n;
 
@@ -90,11 +93,12 @@ export interface MarketRiskView {
   lotsThisBlock: bigint;
 }
 
-/** An order as signed by its maker, with a model-wide id in signing order. */
+/** An order as signed by its maker (or, `forged`, by someone else), with a model-wide id in signing order. */
 export interface SignedOrder {
   id: number;
   order: Order;
   signature: string;
+  forged?: boolean;
 }
 
 export type FillOutcome = { traded: true } | { traded: false; reason: number };
@@ -104,7 +108,23 @@ export type CallOutcome = { error: string; args: unknown[] } | { event: string; 
 
 interface NonceState {
   filled: bigint;
-  cancelled: boolean;
+  /** Dead at once (an IOC order used, or a cancel while the delay is 0): the lane reads CANCELLED. */
+  killed: boolean;
+  /** When a requested cancel takes effect (the first request's time stands). */
+  cancelAt?: bigint;
+}
+
+/** A nonce floor: `minNonce` until `effectiveAt`, `pending` from then on (equal with nothing pending). */
+interface FloorState {
+  minNonce: bigint;
+  pending: bigint;
+  effectiveAt: bigint;
+}
+
+/** A withdrawal request: what may leave, from when (0: none). */
+export interface WithdrawalRequest {
+  amount: bigint;
+  effectiveAt: bigint;
 }
 
 export const hasFlag = (order: Order, flag: bigint) => (order.flags & flag) !== 0n;
@@ -165,7 +185,15 @@ export class ExchangeModel {
   /** Tokens held by the Exchange contract, by token: deposits minus withdrawals. */
   readonly holdings = new Map<string, bigint>();
   private readonly nonces = new Map<string, NonceState>();
-  private readonly floors = new Map<string, bigint>();
+  private readonly floors = new Map<string, FloorState>();
+  private readonly requests = new Map<string, WithdrawalRequest>();
+  /** The admin's firmness delay. */
+  firmnessDelay = FIRMNESS_DELAY;
+  /**
+   * The keeper's side, for the property test's firm matches: a batch matched at `matchedAt` and not
+   * yet settled (commands.ts, `Match`).
+   */
+  matched?: { plan: { orders: Order[]; signatures: string[]; fills: Fill[]; forged: boolean[] }; matchedAt: bigint };
   /** The largest `lots` of any order signed under each (maker, nonce). */
   readonly largestSigned = new Map<string, bigint>();
   /** Every order signed so far, in signing order. */
@@ -207,10 +235,36 @@ export class ExchangeModel {
     this.holdings.set(token, (this.holdings.get(token) ?? 0n) + amount);
   }
 
-  /** Applies a withdrawal the caller has checked is covered. */
-  withdraw(account: string, token: string, amount: bigint) {
+  /** The withdrawal request of `account` in `token`. */
+  request(account: string, token: string): WithdrawalRequest {
+    return this.requests.get(balanceKey(account, token)) ?? { amount: 0n, effectiveAt: 0n };
+  }
+
+  /**
+   * `requestWithdraw` at `time`: asking for no more than the standing request keeps its time, asking
+   * for more starts the delay again, 0 drops it.
+   */
+  requestWithdraw(account: string, token: string, amount: bigint, time: bigint): CallOutcome {
+    const standing = this.request(account, token);
+    let effectiveAt = standing.effectiveAt;
+    if (amount === 0n) effectiveAt = 0n;
+    else if (effectiveAt === 0n || amount > standing.amount) effectiveAt = time + this.firmnessDelay;
+    this.requests.set(balanceKey(account, token), { amount, effectiveAt });
+    return { event: "WithdrawalRequested", args: [account, token, amount, effectiveAt] };
+  }
+
+  /** `withdraw` at `time`: out of a request in force and the balance. */
+  withdraw(account: string, token: string, amount: bigint, time: bigint): CallOutcome {
+    const request = this.request(account, token);
+    const available = this.balance(account, token);
+    if (amount === 0n) return { error: "ZeroAmount", args: [] };
+    if (amount > request.amount) return { error: "WithdrawalExceedsRequest", args: [token, request.amount, amount] };
+    if (time < request.effectiveAt) return { error: "WithdrawalNotYetEffective", args: [token, request.effectiveAt] };
+    if (amount > available) return { error: "InsufficientBalance", args: [token, available, amount] };
+    this.requests.set(balanceKey(account, token), { ...request, amount: request.amount - amount });
     this.debit(account, token, amount);
     this.holdings.set(token, (this.holdings.get(token) ?? 0n) - amount);
+    return { event: "Withdrawn", args: [account, token, amount] };
   }
 
   // ─── Fill state and cancellation ───────────────────────────────────────────────────────
@@ -219,44 +273,96 @@ export class ExchangeModel {
     const key = nonceKey(maker, nonce);
     let state = this.nonces.get(key);
     if (!state) {
-      state = { filled: 0n, cancelled: false };
+      state = { filled: 0n, killed: false };
       this.nonces.set(key, state);
       this.knownNonces.set(key, { maker, nonce });
     }
     return state;
   }
 
-  /** What `filled(maker, nonce)` must read: the lots filled, or `type(uint64).max` once cancelled. */
-  filled(maker: string, nonce: bigint): bigint {
+  /** Whether (maker, nonce) is dead at `time`: killed, or a requested cancel in force. */
+  isDead(maker: string, nonce: bigint, time: bigint): boolean {
     const state = this.nonces.get(nonceKey(maker, nonce));
-    if (!state) return 0n;
-    return state.cancelled ? MAX_UINT64 : state.filled;
+    if (!state) return false;
+    return state.killed || (state.cancelAt !== undefined && time >= state.cancelAt);
   }
 
-  /** Lots filled under (maker, nonce) as the keeper tracks them: it does not know about cancels. */
+  /** What `filled(maker, nonce)` must read at `time`: the lots filled, or `type(uint64).max` once dead. */
+  filled(maker: string, nonce: bigint, time: bigint): bigint {
+    if (this.isDead(maker, nonce, time)) return MAX_UINT64;
+    return this.nonces.get(nonceKey(maker, nonce))?.filled ?? 0n;
+  }
+
+  /** What `pendingCancel(maker, nonce)` must read at `time`. */
+  pendingCancel(maker: string, nonce: bigint, time: bigint): bigint {
+    const state = this.nonces.get(nonceKey(maker, nonce));
+    if (!state || state.killed || state.cancelAt === undefined || time >= state.cancelAt) return 0n;
+    return state.cancelAt;
+  }
+
+  /** Lots filled under (maker, nonce) as the keeper tracks them, whatever cancels say. */
   lotsFilled(maker: string, nonce: bigint): bigint {
     return this.nonces.get(nonceKey(maker, nonce))?.filled ?? 0n;
   }
 
+  /** Whether a cancel of (maker, nonce) has been asked for or is in force: a careful keeper pulls the order. */
   isCancelled(maker: string, nonce: bigint): boolean {
-    return this.nonces.get(nonceKey(maker, nonce))?.cancelled ?? false;
+    const state = this.nonces.get(nonceKey(maker, nonce));
+    return state !== undefined && (state.killed || state.cancelAt !== undefined);
   }
 
-  minNonce(maker: string): bigint {
-    return this.floors.get(maker.toLowerCase()) ?? 0n;
+  private floor(maker: string): FloorState {
+    return this.floors.get(maker.toLowerCase()) ?? { minNonce: 0n, pending: 0n, effectiveAt: 0n };
   }
 
-  cancel(maker: string, nonces: bigint[]) {
-    for (const nonce of nonces) this.nonceState(maker, nonce).cancelled = true;
+  /** The nonce floor in force at `time` (`minNonce`). */
+  minNonce(maker: string, time: bigint): bigint {
+    const floor = this.floor(maker);
+    return time >= floor.effectiveAt ? floor.pending : floor.minNonce;
   }
 
-  /** Raises the floor; the caller has checked that `minNonce` is above the current one. */
-  cancelUpTo(maker: string, minNonce: bigint) {
-    this.floors.set(maker.toLowerCase(), minNonce);
+  /** The last floor asked for, in force or not: what a careful keeper holds orders to. */
+  requestedFloor(maker: string): bigint {
+    return this.floor(maker).pending;
+  }
+
+  /** What `pendingMinNonce(maker)` must read at `time`. */
+  pendingMinNonce(maker: string, time: bigint): [bigint, bigint] {
+    const floor = this.floor(maker);
+    return time < floor.effectiveAt ? [floor.pending, floor.effectiveAt] : [0n, 0n];
+  }
+
+  /** `cancel(nonces)` by `maker` at `time`: each dies `firmnessDelay` later (an earlier request's time stands). */
+  cancel(maker: string, nonces: bigint[], time: bigint): CallOutcome[] {
+    return nonces.map((nonce) => {
+      const state = this.nonceState(maker, nonce);
+      let effectiveAt: bigint;
+      if (state.killed) effectiveAt = time;
+      else if (state.cancelAt !== undefined) effectiveAt = state.cancelAt;
+      else if (this.firmnessDelay === 0n) {
+        state.killed = true;
+        effectiveAt = time;
+      } else {
+        state.cancelAt = time + this.firmnessDelay;
+        effectiveAt = state.cancelAt;
+      }
+      return { event: "OrderCancelled", args: [maker, nonce, effectiveAt] };
+    });
+  }
+
+  /** `cancelUpTo(minNonce)` by `maker` at `time`: above the last floor asked for, in force `firmnessDelay` later. */
+  cancelUpTo(maker: string, minNonce: bigint, time: bigint): CallOutcome {
+    const requested = this.requestedFloor(maker);
+    if (minNonce <= requested) return { error: "NonceFloorNotRaised", args: [requested, minNonce] };
+    const inForce = this.minNonce(maker, time);
+    const effectiveAt = time + this.firmnessDelay;
+    this.floors.set(maker.toLowerCase(), { minNonce: inForce, pending: minNonce, effectiveAt });
+    return { event: "NonceFloorRaised", args: [maker, inForce, minNonce, effectiveAt] };
   }
 
   recordSigned(signed: SignedOrder) {
     this.orders.push(signed);
+    if (signed.forged) return; // not its maker's: it authorises nothing, and is in no fill state
     const { maker, nonce, lots } = signed.order;
     this.nonceState(maker, nonce);
     const key = nonceKey(maker, nonce);
@@ -267,8 +373,8 @@ export class ExchangeModel {
   /** The nonces `maker` has signed orders under, in first-signed order, without repeats. */
   signedNonces(maker: string): bigint[] {
     const seen = new Set<bigint>();
-    for (const { order } of this.orders) {
-      if (order.maker.toLowerCase() === maker.toLowerCase()) seen.add(order.nonce);
+    for (const { order, forged } of this.orders) {
+      if (!forged && order.maker.toLowerCase() === maker.toLowerCase()) seen.add(order.nonce);
     }
     return [...seen];
   }
@@ -399,10 +505,21 @@ export class ExchangeModel {
     return this.cancelAfters.get(account.toLowerCase()) ?? 0n;
   }
 
-  setCancelAfter(account: string, deadline: bigint): CallOutcome {
+  /**
+   * `setCancelAfter(deadline)` at `time`: a later deadline (or 0) at once; an earlier one cannot stop
+   * fills before the firmness delay's last second, so what is stored is the later of it and the
+   * earlier of the old deadline and that second.
+   */
+  setCancelAfter(account: string, deadline: bigint, time: bigint): CallOutcome {
     const old = this.cancelAfter(account);
-    this.cancelAfters.set(account.toLowerCase(), deadline);
-    return { event: "CancelAfterChanged", args: [account, old, deadline] };
+    let stored = deadline;
+    if (deadline !== 0n && (old === 0n || deadline < old)) {
+      const firmUntil = time + this.firmnessDelay - 1n;
+      const floor = old !== 0n && old < firmUntil ? old : firmUntil;
+      if (floor > deadline) stored = floor;
+    }
+    this.cancelAfters.set(account.toLowerCase(), stored);
+    return { event: "CancelAfterChanged", args: [account, old, stored] };
   }
 
   /** The stored `WindowLimit.State` of (account, market); `windowLimit` reads it as of now (`windowAt`). */
@@ -415,9 +532,9 @@ export class ExchangeModel {
   }
 
   /**
-   * `setWindowLimit` at `time`: a due loosening applied first (the window stays as stored: only a
-   * fill opens one); a limit at least as tight as the current one applies at once and drops any
-   * pending loosening; a looser one is scheduled for `time + LOOSEN_DELAY`.
+   * `setWindowLimit` at `time`: a due change applied first (the window stays as stored: only a fill
+   * opens one); the new limit replaces any pending change, and applies `firmnessDelay` later when at
+   * least as tight as the one in force, `LOOSEN_DELAY` later otherwise.
    */
   setWindowLimit(account: string, marketId: bigint, maxLots: bigint, windowSeconds: bigint, time: bigint): CallOutcome {
     if (maxLots === 0n && windowSeconds !== 0n) return { error: "InvalidWindowLimit", args: [maxLots, windowSeconds] };
@@ -428,22 +545,13 @@ export class ExchangeModel {
       windowSeconds === 0n
         ? state.windowSeconds === 0n
         : state.windowSeconds === 0n || (maxLots <= state.maxLots && windowSeconds >= state.windowSeconds);
-    if (tightening) {
-      const args = [account, marketId, state.maxLots, state.windowSeconds, maxLots, windowSeconds];
-      state.maxLots = maxLots;
-      state.windowSeconds = windowSeconds;
-      state.pendingMaxLots = 0n;
-      state.pendingWindowSeconds = 0n;
-      state.pendingEffectiveAt = 0n;
-      this.setWindow(account, marketId, state);
-      return { event: "WindowLimitChanged", args };
-    }
-    const effectiveAt = time + LOOSEN_DELAY;
+    const effectiveAt = time + (tightening ? this.firmnessDelay : LOOSEN_DELAY);
+    const args = [account, marketId, state.maxLots, state.windowSeconds, maxLots, windowSeconds, effectiveAt];
     state.pendingMaxLots = maxLots;
     state.pendingWindowSeconds = windowSeconds;
     state.pendingEffectiveAt = effectiveAt;
     this.setWindow(account, marketId, state);
-    return { event: "WindowLimitLooseningScheduled", args: [account, marketId, maxLots, windowSeconds, effectiveAt] };
+    return { event: "WindowLimitChangeScheduled", args };
   }
 
   /**
@@ -476,7 +584,14 @@ export class ExchangeModel {
    * mistake, the exchange not paused) mined at `timestamp` in block `blockNumber`, and returns what
    * each fill must do: trade, or skip with a reason.
    */
-  settle(orders: Order[], fills: Fill[], timestamp: bigint, blockNumber: bigint): FillOutcome[] {
+  settle(
+    orders: Order[],
+    fills: Fill[],
+    timestamp: bigint,
+    blockNumber: bigint,
+    forged: boolean[] = [],
+  ): { outcomes: FillOutcome[]; kills: CallOutcome[] } {
+    this.forgedInCall = forged;
     const outcomes: FillOutcome[] = [];
     const batch = new BatchModel(this, timestamp, blockNumber);
     for (let i = 0; i < fills.length;) {
@@ -519,20 +634,28 @@ export class ExchangeModel {
       i = end;
     }
     batch.flush();
-    // IOC: an immediate-or-cancel order used by any fill of the call can never fill after it.
-    for (const fill of fills) {
-      for (const index of [fill.makerIndex, fill.takerIndex]) {
-        const order = orders[Number(index)];
-        if (hasFlag(order, IMMEDIATE_OR_CANCEL)) this.nonceState(order.maker, order.nonce).cancelled = true;
-      }
-    }
-    return outcomes;
+    // IOC: an immediate-or-cancel order used by any fill of the call, and signed by its maker, can
+    // never fill after it; each one that was not dead outright already is killed with an event.
+    const used = new Set(fills.flatMap((f) => [Number(f.makerIndex), Number(f.takerIndex)]));
+    const kills: CallOutcome[] = [];
+    orders.forEach((order, i) => {
+      if (!used.has(i) || forged[i] || !hasFlag(order, IMMEDIATE_OR_CANCEL)) return;
+      const state = this.nonceState(order.maker, order.nonce);
+      if (state.killed) return;
+      state.killed = true;
+      kills.push({ event: "OrderCancelled", args: [order.maker, order.nonce, timestamp] });
+    });
+    return { outcomes, kills };
   }
 
+  /** Which orders of the current call are forged (by index): their signature does not verify. */
+  private forgedInCall: boolean[] = [];
+
   /** 0 when the order may fill at `timestamp`, else its maker-side SkipReason. */
-  private validity(order: Order, timestamp: bigint): number {
+  private validity(order: Order, index: number, timestamp: bigint): number {
+    if (this.forgedInCall[index]) return SkipReason.MakerSignatureRejected;
     if (timestamp > order.expiry) return SkipReason.MakerExpired;
-    if (order.nonce < this.minNonce(order.maker)) return SkipReason.MakerNonceBelowFloor;
+    if (order.nonce < this.minNonce(order.maker, timestamp)) return SkipReason.MakerNonceBelowFloor;
     const deadline = this.cancelAfter(order.maker);
     if (deadline !== 0n && timestamp > deadline) return SkipReason.MakerCancelAfterPassed;
     return 0;
@@ -542,14 +665,14 @@ export class ExchangeModel {
     const maker = orders[Number(fill.makerIndex)];
     const taker = orders[Number(fill.takerIndex)];
     const market = batch.load(maker.marketId);
-    const makerCode = this.validity(maker, timestamp);
-    const takerCode = this.validity(taker, timestamp);
+    const makerCode = this.validity(maker, Number(fill.makerIndex), timestamp);
+    const takerCode = this.validity(taker, Number(fill.takerIndex), timestamp);
     if (makerCode !== 0) return makerCode;
     if (takerCode !== 0) return takerCode + 1;
     const makerState = this.nonceState(maker.maker, maker.nonce);
     const takerState = this.nonceState(taker.maker, taker.nonce);
-    if (makerState.cancelled) return SkipReason.MakerCancelled;
-    if (takerState.cancelled) return SkipReason.TakerCancelled;
+    if (this.isDead(maker.maker, maker.nonce, timestamp)) return SkipReason.MakerCancelled;
+    if (this.isDead(taker.maker, taker.nonce, timestamp)) return SkipReason.TakerCancelled;
     if (fill.lots > maker.lots - makerState.filled || fill.lots > taker.lots - takerState.filled) {
       throw new Error("model: the keeper sent a fill beyond an order's size (a bug of the test's keeper)");
     }

@@ -4,8 +4,12 @@ import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helper
 import { LOT_SIZE } from "../helpers/fixture";
 import { FILL_OR_KILL, MAX_UINT64, SkipReason, type Fill } from "../helpers/orders";
 import {
+  afterFirmness,
   balancesOf,
   deployTwoMarkets,
+  FIRMNESS_DELAY,
+  minedAt,
+  windowLimitNow,
   expectOnlyMiddleSkipped,
   fill,
   fundWith,
@@ -128,11 +132,23 @@ async function settleInOneBlock(env: RiskEnv, batches: { orders: Signed[]; fills
   return Promise.all(sent.map((tx) => outcomes(env.exchange, Promise.resolve(tx))));
 }
 
-/** The timestamp of the block that mined `tx`. */
-async function minedAt(tx: Promise<{ wait(): Promise<{ blockNumber: number } | null> }>) {
-  const receipt = await (await tx).wait();
-  const block = await ethers.provider.getBlock(receipt!.blockNumber);
-  return BigInt(block!.timestamp);
+/**
+ * Every action a trader takes on its own account works (halted or paused): a withdrawal request and,
+ * once in force, the withdrawal; cancel, cancelUpTo, setCancelAfter, setWindowLimit.
+ */
+async function expectTraderActionsWork(env: RiskEnv) {
+  const { exchange, alice, quote } = env;
+  await expect(exchange.connect(alice).requestWithdraw(quote, 1_000n)).to.emit(exchange, "WithdrawalRequested");
+  await expect(exchange.connect(alice).cancel([7n])).to.emit(exchange, "OrderCancelled");
+  await expect(exchange.connect(alice).cancelUpTo(5n)).to.emit(exchange, "NonceFloorRaised");
+  await expect(exchange.connect(alice).setCancelAfter(1n)).to.emit(exchange, "CancelAfterChanged");
+  await expect(exchange.connect(alice).setWindowLimit(1n, 5n, 60n)).to.emit(exchange, "WindowLimitChangeScheduled");
+  await afterFirmness();
+  await expect(exchange.connect(alice).withdraw(quote, 1_000n))
+    .to.emit(exchange, "Withdrawn")
+    .withArgs(alice.address, await quote.getAddress(), 1_000n);
+  expect(await exchange.filled(alice.address, 7n)).to.equal(MAX_UINT64);
+  expect(await exchange.minNonce(alice.address)).to.equal(5n);
 }
 
 const tradedPrices = (result: Awaited<ReturnType<typeof outcomes>>) => result.traded.map((t) => t.priceTicks);
@@ -550,16 +566,13 @@ describe("Exchange risk limits", function () {
       expect(halted).to.equal(true);
     });
 
-    it("keeps deposit, withdraw, cancel, cancelUpTo and setCancelAfter working", async function () {
+    it("keeps deposit, withdrawal requests and withdraw, cancel, cancelUpTo and the account limits working", async function () {
       const env = await loadFixture(deployHalted);
       const { exchange, alice, quote } = env;
       await quote.mint(alice.address, 1_000n);
       await quote.connect(alice).approve(exchange, 1_000n);
       await expect(exchange.connect(alice).deposit(quote, 1_000n)).to.emit(exchange, "Deposited");
-      await expect(exchange.connect(alice).withdraw(quote, 1_000n)).to.emit(exchange, "Withdrawn");
-      await expect(exchange.connect(alice).cancel([7n])).to.emit(exchange, "OrderCancelled");
-      await expect(exchange.connect(alice).cancelUpTo(5n)).to.emit(exchange, "NonceFloorRaised");
-      await expect(exchange.connect(alice).setCancelAfter(1n)).to.emit(exchange, "CancelAfterChanged");
+      await expectTraderActionsWork(env);
     });
 
     it("lets the admin resume the market, after which its fills execute again", async function () {
@@ -609,16 +622,8 @@ describe("Exchange risk limits", function () {
       );
     });
 
-    it("keeps withdraw, cancel, cancelUpTo, setCancelAfter and setWindowLimit working", async function () {
-      const env = await loadFixture(deployPaused);
-      const { exchange, alice, quote } = env;
-      await expect(exchange.connect(alice).withdraw(quote, 1_000n))
-        .to.emit(exchange, "Withdrawn")
-        .withArgs(alice.address, await quote.getAddress(), 1_000n);
-      await expect(exchange.connect(alice).cancel([7n])).to.emit(exchange, "OrderCancelled");
-      await expect(exchange.connect(alice).cancelUpTo(5n)).to.emit(exchange, "NonceFloorRaised");
-      await expect(exchange.connect(alice).setCancelAfter(1n)).to.emit(exchange, "CancelAfterChanged");
-      await expect(exchange.connect(alice).setWindowLimit(1n, 5n, 60n)).to.emit(exchange, "WindowLimitChanged");
+    it("keeps withdrawal requests and withdraw, cancel, cancelUpTo and the account limits working", async function () {
+      await expectTraderActionsWork(await loadFixture(deployPaused));
     });
 
     it("lets the admin unpause, after which settle and deposit work again", async function () {
@@ -677,7 +682,7 @@ describe("Exchange risk limits", function () {
     it("fills again once the account turns the switch off with 0", async function () {
       const env = await loadFixture(deployRisk);
       const { exchange, alice } = env;
-      const deadline = BigInt(await time.latest()) + 10n;
+      const deadline = BigInt(await time.latest()) + 100n;
       await exchange.connect(alice).setCancelAfter(deadline);
       await time.increaseTo(deadline + 1n);
       expect((await settleLots(env, [1n], { nonce: 1n })).skipped).to.deep.equal([
@@ -692,7 +697,7 @@ describe("Exchange risk limits", function () {
     it("fills again once the account renews its deadline, until the new deadline passes", async function () {
       const env = await loadFixture(deployRisk);
       const { exchange, alice } = env;
-      const deadline = BigInt(await time.latest()) + 10n;
+      const deadline = BigInt(await time.latest()) + 100n;
       await exchange.connect(alice).setCancelAfter(deadline);
       await time.increaseTo(deadline + 1n);
       const renewed = deadline + 60n;
@@ -710,18 +715,34 @@ describe("Exchange risk limits", function () {
 
     it("emits CancelAfterChanged from 0 for a first deadline and reports it in cancelAfter", async function () {
       const { exchange, alice, bob } = await loadFixture(deployRisk);
-      await expect(exchange.connect(alice).setCancelAfter(12_345n))
+      const deadline = BigInt(await time.latest()) + DAY;
+      await expect(exchange.connect(alice).setCancelAfter(deadline))
         .to.emit(exchange, "CancelAfterChanged")
-        .withArgs(alice.address, 0n, 12_345n);
-      expect(await exchange.cancelAfter(alice.address)).to.equal(12_345n);
+        .withArgs(alice.address, 0n, deadline);
+      expect(await exchange.cancelAfter(alice.address)).to.equal(deadline);
       expect(await exchange.cancelAfter(bob.address)).to.equal(0n);
+    });
+
+    it("stores a deadline less than the firmness delay ahead as the delay's last second, and keeps an earlier one", async function () {
+      const { exchange, alice } = await loadFixture(deployRisk);
+      const tx = exchange.connect(alice).setCancelAfter(1n); // in the past: stop at once, were it not for the delay
+      const firmUntil = (await minedAt(tx)) + FIRMNESS_DELAY - 1n;
+      await expect(tx).to.emit(exchange, "CancelAfterChanged").withArgs(alice.address, 0n, firmUntil);
+      // Earlier again: the deadline already in force comes first, and stays.
+      await expect(exchange.connect(alice).setCancelAfter(2n))
+        .to.emit(exchange, "CancelAfterChanged")
+        .withArgs(alice.address, firmUntil, firmUntil);
+      // Later is a loosening: at once.
+      await expect(exchange.connect(alice).setCancelAfter(firmUntil + DAY))
+        .to.emit(exchange, "CancelAfterChanged")
+        .withArgs(alice.address, firmUntil, firmUntil + DAY);
     });
   });
 
   describe("window limit", function () {
     it("fills up to the maker's cap within a window and skips the lot beyond with MakerWindowLimitReached", async function () {
       const env = await loadFixture(deployRisk);
-      await env.exchange.connect(env.alice).setWindowLimit(1n, 10n, HOUR);
+      await windowLimitNow(env.exchange, env.alice, 1n, 10n, HOUR);
       const result = await settleLots(env, [4n, 6n, 1n]);
       expect(tradedLots(result)).to.deep.equal([4n, 6n]);
       expect(result.skipped).to.deep.equal([[2, SkipReason.MakerWindowLimitReached]]);
@@ -730,7 +751,7 @@ describe("Exchange risk limits", function () {
     it("in a batch mixing fills that fit and fills that do not, executes exactly those that fit", async function () {
       const env = await loadFixture(deployRisk);
       const { exchange, alice, base } = env;
-      await exchange.connect(alice).setWindowLimit(1n, 10n, HOUR);
+      await windowLimitNow(exchange, alice, 1n, 10n, HOUR);
       const baseBefore = await exchange.balanceOf(alice.address, base);
       const result = await settleLots(env, [4n, 7n, 6n, 1n]);
       expect(tradedLots(result)).to.deep.equal([4n, 6n]);
@@ -743,7 +764,7 @@ describe("Exchange risk limits", function () {
 
     it("skips the taker's fill beyond its cap with TakerWindowLimitReached", async function () {
       const env = await loadFixture(deployRisk);
-      await env.exchange.connect(env.alice).setWindowLimit(1n, 10n, HOUR);
+      await windowLimitNow(env.exchange, env.alice, 1n, 10n, HOUR);
       // Bob sells to alice: alice is the taker.
       const result = await settleLots(env, [4n, 6n, 1n], { maker: env.bob, taker: env.alice });
       expect(tradedLots(result)).to.deep.equal([4n, 6n]);
@@ -753,7 +774,7 @@ describe("Exchange risk limits", function () {
     it("allows again in a new window starting windowSeconds after the first fill of the last one", async function () {
       const env = await loadFixture(deployRisk);
       const { exchange, alice, keeper, domain } = env;
-      await exchange.connect(alice).setWindowLimit(1n, 5n, HOUR);
+      await windowLimitNow(exchange, alice, 1n, 5n, HOUR);
       const ask = await signed(alice, domain, { isBuy: false, nonce: 1n, lots: 20n });
       const bid = await signed(env.bob, domain, { isBuy: true, nonce: 1n, lots: 20n });
       const start = BigInt(await time.latest()) + 10n;
@@ -771,7 +792,7 @@ describe("Exchange risk limits", function () {
     it("reports the limit, its current window and usage in windowLimit", async function () {
       const env = await loadFixture(deployRisk);
       const { exchange, alice } = env;
-      await exchange.connect(alice).setWindowLimit(1n, 10n, HOUR);
+      await windowLimitNow(exchange, alice, 1n, 10n, HOUR);
       expect(await exchange.windowLimit(alice.address, 1n)).to.deep.equal([10n, HOUR, 0n, 0n, 0n, 0n, 0n]);
       const startedAt = await minedAt(
         sells(env, [{ lots: 3n }]).then(({ orders, fills }) => settleAs(exchange, env.keeper, orders, fills)),
@@ -783,7 +804,7 @@ describe("Exchange risk limits", function () {
     it("shows in windowLimit a window that ended as closed, and a loosening that fell due as applied", async function () {
       const env = await loadFixture(deployRisk);
       const { exchange, alice } = env;
-      await exchange.connect(alice).setWindowLimit(1n, 10n, HOUR);
+      await windowLimitNow(exchange, alice, 1n, 10n, HOUR);
       await settleLots(env, [3n], { nonce: 1n });
       await exchange.connect(alice).setWindowLimit(1n, 20n, HOUR); // a loosening: pending
       const pending = await exchange.windowLimit(alice.address, 1n);
@@ -794,34 +815,43 @@ describe("Exchange risk limits", function () {
       expect(await exchange.windowLimit(alice.address, 1n)).to.deep.equal([20n, HOUR, 0n, 0n, 0n, 0n, 0n]);
     });
 
-    it("applies a tightening at once and emits WindowLimitChanged with the old and new limits", async function () {
+    it("applies a tightening after the firmness delay and emits WindowLimitChangeScheduled with the old and new limits", async function () {
       const env = await loadFixture(deployRisk);
       const { exchange, alice } = env;
-      await expect(exchange.connect(alice).setWindowLimit(1n, 10n, HOUR))
-        .to.emit(exchange, "WindowLimitChanged")
-        .withArgs(alice.address, 1n, 0n, 0n, 10n, HOUR);
+      const first = exchange.connect(alice).setWindowLimit(1n, 10n, HOUR);
+      await expect(first)
+        .to.emit(exchange, "WindowLimitChangeScheduled")
+        .withArgs(alice.address, 1n, 0n, 0n, 10n, HOUR, (await minedAt(first)) + FIRMNESS_DELAY);
+      await afterFirmness();
       await settleLots(env, [4n], { nonce: 1n });
-      await expect(exchange.connect(alice).setWindowLimit(1n, 5n, 2n * HOUR))
-        .to.emit(exchange, "WindowLimitChanged")
-        .withArgs(alice.address, 1n, 10n, HOUR, 5n, 2n * HOUR);
-      // 4 used of 5: 2 more would be 6, 1 more fits.
-      const result = await settleLots(env, [2n, 1n], { nonce: 10n });
-      expect(tradedLots(result)).to.deep.equal([1n]);
+      const tighter = exchange.connect(alice).setWindowLimit(1n, 5n, 2n * HOUR);
+      const effectiveAt = (await minedAt(tighter)) + FIRMNESS_DELAY;
+      await expect(tighter)
+        .to.emit(exchange, "WindowLimitChangeScheduled")
+        .withArgs(alice.address, 1n, 10n, HOUR, 5n, 2n * HOUR, effectiveAt);
+      // Until it takes effect the old cap holds: 4 used of 10, 2 more fit.
+      await time.setNextBlockTimestamp(effectiveAt - 1n);
+      expect(tradedLots(await settleLots(env, [2n], { nonce: 5n }))).to.deep.equal([2n]);
+      // Then 6 used of 5: nothing more fits.
+      await time.setNextBlockTimestamp(effectiveAt);
+      const result = await settleLots(env, [1n], { nonce: 10n });
       expect(result.skipped).to.deep.equal([[0, SkipReason.MakerWindowLimitReached]]);
     });
 
     it("drops a pending loosening when the account tightens", async function () {
       const env = await loadFixture(deployRisk);
       const { exchange, alice } = env;
-      await exchange.connect(alice).setWindowLimit(1n, 5n, DAY);
+      await windowLimitNow(exchange, alice, 1n, 5n, DAY);
       await settleLots(env, [5n], { nonce: 1n });
       await expect(exchange.connect(alice).setWindowLimit(1n, 20n, DAY)).to.emit(
         exchange,
-        "WindowLimitLooseningScheduled",
+        "WindowLimitChangeScheduled",
       );
-      await expect(exchange.connect(alice).setWindowLimit(1n, 5n, DAY))
-        .to.emit(exchange, "WindowLimitChanged")
-        .withArgs(alice.address, 1n, 5n, DAY, 5n, DAY);
+      const tx = exchange.connect(alice).setWindowLimit(1n, 5n, DAY);
+      await expect(tx)
+        .to.emit(exchange, "WindowLimitChangeScheduled")
+        .withArgs(alice.address, 1n, 5n, DAY, 5n, DAY, (await minedAt(tx)) + FIRMNESS_DELAY);
+      await afterFirmness();
       const [, , , , pendingMaxLots, pendingWindowSeconds, pendingEffectiveAt] = await exchange.windowLimit(
         alice.address,
         1n,
@@ -840,15 +870,14 @@ describe("Exchange risk limits", function () {
     async function expectLooseningAfterDelay(maxLots: bigint, windowSeconds: bigint, lots: bigint) {
       const env = await loadFixture(deployRisk);
       const { exchange, alice } = env;
-      await exchange.connect(alice).setWindowLimit(1n, 5n, DAY);
+      await windowLimitNow(exchange, alice, 1n, 5n, DAY);
       const used = await sells(env, [{ lots: 5n }], { nonce: 1n });
       const filledAt = await minedAt(settleAs(exchange, env.keeper, used.orders, used.fills));
       const tx = exchange.connect(alice).setWindowLimit(1n, maxLots, windowSeconds);
       const effectiveAt = (await minedAt(tx)) + HOUR;
       await expect(tx)
-        .to.emit(exchange, "WindowLimitLooseningScheduled")
-        .withArgs(alice.address, 1n, maxLots, windowSeconds, effectiveAt);
-      await expect(tx).not.to.emit(exchange, "WindowLimitChanged");
+        .to.emit(exchange, "WindowLimitChangeScheduled")
+        .withArgs(alice.address, 1n, 5n, DAY, maxLots, windowSeconds, effectiveAt);
       expect(await exchange.windowLimit(alice.address, 1n)).to.deep.equal([
         5n,
         DAY,
@@ -909,7 +938,7 @@ describe("Exchange risk limits", function () {
 
     it("does not limit the account on another market", async function () {
       const env = await loadFixture(deployRisk);
-      await env.exchange.connect(env.alice).setWindowLimit(1n, 1n, DAY);
+      await windowLimitNow(env.exchange, env.alice, 1n, 1n, DAY);
       const result = await settleLots(env, [50n], { marketId: 2n });
       expect(tradedLots(result)).to.deep.equal([50n]);
       expect(await env.exchange.windowLimit(env.alice.address, 2n)).to.deep.equal([0n, 0n, 0n, 0n, 0n, 0n, 0n]);
@@ -918,7 +947,7 @@ describe("Exchange risk limits", function () {
     it("leaves accounts without a limit unaffected in the same batch", async function () {
       const env = await loadFixture(deployRisk);
       const { exchange, alice, carol, bob, domain, keeper } = env;
-      await exchange.connect(alice).setWindowLimit(1n, 5n, DAY);
+      await windowLimitNow(exchange, alice, 1n, 5n, DAY);
       const orders = [
         await signed(alice, domain, { isBuy: false, nonce: 1n, lots: 10n }),
         await signed(carol, domain, { isBuy: false, nonce: 1n, lots: 50n }),
@@ -993,9 +1022,9 @@ describe("Exchange risk limits", function () {
     it("skips the whole run when its second fill hits a maker's window limit and gives back the first fill's usage", async function () {
       const env = await loadFixture(deployRisk);
       const { exchange, alice, bob, carol } = env;
-      await exchange.connect(alice).setWindowLimit(1n, 20n, HOUR);
-      await exchange.connect(bob).setWindowLimit(1n, 100n, HOUR);
-      await exchange.connect(carol).setWindowLimit(1n, 3n, HOUR);
+      await windowLimitNow(exchange, alice, 1n, 20n, HOUR);
+      await windowLimitNow(exchange, bob, 1n, 100n, HOUR);
+      await windowLimitNow(exchange, carol, 1n, 3n, HOUR);
       const before = await traderBalances(env);
       const result = await fillOrKillRun(env);
       expect(result.skipped).to.deep.equal([
@@ -1016,9 +1045,9 @@ describe("Exchange risk limits", function () {
     it("skips the whole run when its second fill hits the taker's window limit and gives back the first fill's usage", async function () {
       const env = await loadFixture(deployRisk);
       const { exchange, alice, bob } = env;
-      await exchange.connect(alice).setWindowLimit(1n, 20n, HOUR);
+      await windowLimitNow(exchange, alice, 1n, 20n, HOUR);
       // Bob has used 1 of 10 already: the run's 10 lots would make 11.
-      await exchange.connect(bob).setWindowLimit(1n, 10n, HOUR);
+      await windowLimitNow(exchange, bob, 1n, 10n, HOUR);
       const usedAt = await minedAt(
         sells(env, [{}], { maker: env.dave, nonce: 50n }).then(({ orders, fills }) =>
           settleAs(exchange, env.keeper, orders, fills),
@@ -1050,6 +1079,7 @@ describe("Exchange risk limits", function () {
     ) {
       const { exchange, domain, alice, bob, carol, dave } = env;
       await exchange.connect(alice).cancel([1n]);
+      await afterFirmness();
       const total = lots.reduce((a, b) => a + b, 0n);
       const n = prefix.orders.length;
       const orders = [

@@ -71,6 +71,12 @@ const RESTRICTED: Restricted[] = [
     event: "PriceFeedChanged",
   },
   {
+    name: "setFirmnessDelay",
+    role: "admin",
+    call: (exchange) => exchange.setFirmnessDelay(60n),
+    event: "FirmnessDelayChanged",
+  },
+  {
     name: "setVelocityLimit",
     role: "admin",
     call: (exchange) => exchange.setVelocityLimit(1n, 10n),
@@ -180,6 +186,9 @@ describe("Exchange roles", function () {
   it("leaves the account self-limits to every account, whatever its roles", async function () {
     const { exchange, outsider } = await loadFixture(deployRoles);
     await expect(exchange.connect(outsider).setCancelAfter(1n)).to.emit(exchange, "CancelAfterChanged");
-    await expect(exchange.connect(outsider).setWindowLimit(1n, 5n, 60n)).to.emit(exchange, "WindowLimitChanged");
+    await expect(exchange.connect(outsider).setWindowLimit(1n, 5n, 60n)).to.emit(
+      exchange,
+      "WindowLimitChangeScheduled",
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse, Signer, TypedDataDomain } from "ethers";
 import { deployExchange, fund, LOT_SIZE, TICK_SIZE } from "../helpers/fixture";
 import { decodeOrderKey, makeOrder, signOrder, type Fill, type Order } from "../helpers/orders";
@@ -14,6 +15,17 @@ export const PRICE = 200_003n;
 /** What each funded trader starts with on the Exchange. */
 export const START_BASE = 1_000n * LOT_SIZE;
 export const START_QUOTE = 10n ** 12n;
+
+/**
+ * The Exchange's firmness delay as deployed (`DEFAULT_FIRMNESS_DELAY`, seconds): a trader's cancel,
+ * nonce floor, withdrawal request or tighter limit is in force this long after it is mined.
+ */
+export const FIRMNESS_DELAY = 30n;
+
+/** Lets the firmness delay pass, so that every trader action mined so far is in force. */
+export async function afterFirmness() {
+  await time.increase(FIRMNESS_DELAY);
+}
 
 /** Basis points in one. */
 export const BPS = 10_000n;
@@ -63,6 +75,20 @@ export function batchOf(signedOrders: Signed[]): [Order[], string[]] {
 export function settleAs(exchange: Exchange, keeper: Signer, signedOrders: Signed[], fills: Fill[], gasLimit?: bigint) {
   const [orders, signatures] = batchOf(signedOrders);
   return exchange.connect(keeper).settle(orders, signatures, fills, gasLimit === undefined ? {} : { gasLimit });
+}
+
+/** The timestamp of the block that mined `tx`. */
+export async function minedAt(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
+  const receipt = (await (await tx).wait())!;
+  return BigInt((await receipt.getBlock()).timestamp);
+}
+
+/**
+ * The Exchange at its address, seen with the ABI of a library linked into it: the errors that
+ * library's calls revert with (a deposit's `SafeERC20FailedOperation`), for `revertedWithCustomError`.
+ */
+export async function linkedLibrary(exchange: Exchange, name: "TraderActions" | "MarketConfig" | "WindowLimit") {
+  return ethers.getContractAt(name, await exchange.getAddress());
 }
 
 /** Internal balances of `accounts` in `tokens`, as `[account][token]` bigints. */
@@ -194,11 +220,56 @@ export async function outcomes(exchange: Exchange, tx: Promise<ContractTransacti
   return { traded, skipped, gasUsed: receipt.gasUsed };
 }
 
-/** Alice's ask and Bob's bid at nonce 1, the default size and price: the pair most skip tests use. */
-export async function aliceAsksBobBids(env: Env) {
-  const maker = await signed(env.alice, env.domain, { isBuy: false, nonce: 1n });
-  const taker = await signed(env.bob, env.domain, { isBuy: true, nonce: 1n });
-  return { maker, taker };
+/** One side of a signed pair: its trader (default alice for the maker, bob for the taker) and order fields. */
+export type Side = Partial<Order> & { trader?: Trader };
+
+/**
+ * A maker order and a crossing taker order, signed: by default alice sells and bob buys, each at
+ * nonce 1, PRICE and the default size; `maker` and `taker` change any field (the taker's side is
+ * always the other one).
+ */
+export async function signedPair(env: Env, maker: Side = {}, taker: Side = {}) {
+  const { trader: makerTrader = env.alice, ...makerFields } = maker;
+  const { trader: takerTrader = env.bob, ...takerFields } = taker;
+  const isBuy = makerFields.isBuy ?? false;
+  return {
+    maker: await signed(makerTrader, env.domain, { nonce: 1n, ...makerFields, isBuy }),
+    taker: await signed(takerTrader, env.domain, { nonce: 1n, ...takerFields, isBuy: !isBuy }),
+  };
+}
+
+/** Asks to withdraw `amount` of `token` for `trader`, and lets the firmness delay pass. */
+export async function requestWithdrawNow(
+  exchange: Exchange,
+  trader: Trader,
+  token: { getAddress(): Promise<string> },
+  amount: bigint,
+) {
+  await exchange.connect(trader).requestWithdraw(await token.getAddress(), amount);
+  await afterFirmness();
+}
+
+/** Sets `trader`'s window limit on `marketId` and lets the firmness delay pass, so that a tighter one is in force. */
+export async function windowLimitNow(
+  exchange: Exchange,
+  trader: Trader,
+  marketId: bigint,
+  maxLots: bigint,
+  windowSeconds: bigint,
+) {
+  await exchange.connect(trader).setWindowLimit(marketId, maxLots, windowSeconds);
+  await afterFirmness();
+}
+
+/** `requestWithdrawNow`, then the withdrawal. */
+export async function withdrawNow(
+  exchange: Exchange,
+  trader: Trader,
+  token: { getAddress(): Promise<string> },
+  amount: bigint,
+) {
+  await requestWithdrawNow(exchange, trader, token, amount);
+  return exchange.connect(trader).withdraw(await token.getAddress(), amount);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Signer, TypedDataDomain } from "ethers";
 import type { Address, Hex } from "viem";
-import { orderTypes } from "../../sdk/src/eip712";
-import { decodeOrderKey as sdkDecodeOrderKey, encodeOrderKey } from "../../sdk/src/orderKey";
+import { orderTypes } from "@crossbook/sdk";
+import { decodeOrderKey as sdkDecodeOrderKey, encodeOrderKey } from "@crossbook/sdk";
 
 /** Mirrors `IExchange.Order` field by field. */
 export interface Order {
@@ -25,7 +25,7 @@ export interface Fill {
 
 // The flags, the skip reasons and the EIP-712 type list are the SDK's: the tests use the same
 // definitions a dapp does (test/sdk checks them against the contract).
-export { FILL_OR_KILL, IMMEDIATE_OR_CANCEL, MAX_UINT64, POST_ONLY, SkipReason } from "../../sdk/src/types";
+export { FILL_OR_KILL, IMMEDIATE_OR_CANCEL, MAX_UINT64, POST_ONLY, SkipReason } from "@crossbook/sdk";
 
 /** The EIP-712 types of an order, as ethers' `signTypedData` takes them (mutable arrays). */
 export const ORDER_TYPES = { Order: [...orderTypes.Order] };

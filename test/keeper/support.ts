@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "libsql";
 import { createPublicClient, custom, type Address, type PublicClient } from "viem";
-import type { ExchangeDomainParameters, ReadClient } from "../../sdk/src";
+import type { ExchangeDomainParameters, ReadClient } from "@crossbook/sdk";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { startApi, type ApiOptions, type RunningApi } from "../../keeper/src/api";
 import { loadConfig } from "../../keeper/src/config";

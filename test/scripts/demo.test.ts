@@ -109,12 +109,13 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** The node's and keeper's ports and the temp dir, from the demo's output. */
-function started(output: string): { nodePort: number; keeperPort: number; dir: string } {
+/** The node's, keeper's and page's ports and the temp dir, from the demo's output. */
+function started(output: string): { nodePort: number; keeperPort: number; pagePort: number; dir: string } {
   const nodePort = Number(/node at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
   const keeperPort = Number(/keeper at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
+  const pagePort = Number(/trading page is at http:\/\/127\.0\.0\.1:(\d+)\//.exec(output)?.[1]);
   const dir = /demo: working in (\S+);/.exec(output)?.[1] ?? "";
-  return { nodePort, keeperPort, dir };
+  return { nodePort, keeperPort, pagePort, dir };
 }
 
 describe("npm run demo, as a child process", function () {
@@ -139,9 +140,11 @@ describe("npm run demo, as a child process", function () {
     expect(output).not.to.match(/✘/);
     const settled = Number(/fills +\d+ matched \(.*\): (\d+) settled/.exec(output)?.[1]);
     expect(settled, "some fills settled").to.be.greaterThan(0);
-    const { nodePort, keeperPort, dir } = started(output);
+    const { nodePort, keeperPort, pagePort, dir } = started(output);
     expect(await listening(nodePort), "the node still listens").to.equal(false);
     expect(await listening(keeperPort), "the keeper still listens").to.equal(false);
+    expect(pagePort, "the page's URL is printed").to.be.greaterThan(0);
+    expect(await listening(pagePort), "the page still listens").to.equal(false);
     expect(dir).to.match(/crossbook-demo-/);
     expect(existsSync(dir), `${dir} is left`).to.equal(false);
   });
@@ -150,14 +153,23 @@ describe("npm run demo, as a child process", function () {
     demo = startDemo(["--duration", "60"]);
     await demo.waitFor(/^demo: trading for/, 120_000);
     await demo.waitFor(/orders \d+ ok/, 30_000); // a progress line: the bots are trading
-    const { nodePort, keeperPort, dir } = started(demo.output());
+    const { nodePort, keeperPort, pagePort, dir } = started(demo.output());
     expect(await accepts(nodePort)).to.equal(true);
     expect(await accepts(keeperPort)).to.equal(true);
     expect(existsSync(dir)).to.equal(true);
+    // The page is served, with its configuration (the demo account's key included: a local chain) and the keeper behind /v1.
+    const page = `http://127.0.0.1:${pagePort}`;
+    expect(await (await fetch(`${page}/`)).text()).to.match(/<div id="app">/);
+    const config = (await (await fetch(`${page}/config.json`)).json()) as { chainId: number; burner?: unknown };
+    expect(config.chainId).to.equal(31337);
+    expect(config.burner).to.have.property("privateKey");
+    const served = (await (await fetch(`${page}/v1/markets`)).json()) as { markets: unknown[] };
+    expect(served.markets).to.have.length(2);
     process.kill(demo.child.pid as number, "SIGINT");
     expect(await demo.exited).to.equal(130);
     expect(await listening(nodePort), "the node still listens").to.equal(false);
     expect(await listening(keeperPort), "the keeper still listens").to.equal(false);
+    expect(await listening(pagePort), "the page still listens").to.equal(false);
     expect(existsSync(dir), `${dir} is left`).to.equal(false);
   });
 });

@@ -13,7 +13,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatPriceTicks, parsePriceTicks, SkipReason } from "../../sdk/src";
+import { formatPriceTicks, parsePriceTicks, SkipReason } from "@crossbook/sdk";
 import {
   DEFAULT_FEED_MAX_AGE_SECONDS,
   DeploymentFileError,

@@ -10,7 +10,7 @@ import {
   decodeContractError,
   erc20ErrorsAbi,
   exchangeAbi,
-} from "../../sdk/src";
+} from "@crossbook/sdk";
 import { toCrossbookError } from "../../sdk/src/decodeContractError";
 import { publicClient, sdkFixture } from "./support";
 
@@ -53,7 +53,11 @@ describe("sdk/decodeContractError", function () {
         account: env.alice.address as Address,
       })
       .catch((e: unknown) => e);
-    expect(decodeContractError({ error })).to.deep.include({ errorName: "InsufficientBalance", args: [TOKEN, 0n, 5n] });
+    // No withdrawal request stands: WithdrawalExceedsRequest(token, requested 0, amount 5).
+    expect(decodeContractError({ error })).to.deep.include({
+      errorName: "WithdrawalExceedsRequest",
+      args: [TOKEN, 0n, 5n],
+    });
   });
 
   it("finds the revert data in an ethers error (CALL_EXCEPTION)", async function () {
@@ -62,7 +66,7 @@ describe("sdk/decodeContractError", function () {
       .connect(env.alice)
       .withdraw.staticCall(TOKEN, 5n)
       .catch((e: unknown) => e);
-    expect(decodeContractError({ error })).to.deep.include({ errorName: "InsufficientBalance" });
+    expect(decodeContractError({ error })).to.deep.include({ errorName: "WithdrawalExceedsRequest" });
   });
 
   it("finds nested data ({ data: { data } }) and a JSON-RPC error's data", function () {

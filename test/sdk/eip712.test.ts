@@ -9,7 +9,7 @@ import {
   orderTypedData,
   orderTypes,
   DomainError,
-} from "../../sdk/src";
+} from "@crossbook/sdk";
 import { VECTORS, VECTOR_FILE } from "./support";
 
 describe("sdk/eip712", function () {

@@ -1,6 +1,6 @@
 /**
  * The complete example of sdk/README.md (scripts/sdk-example.ts, shown there whole) runs: deposit,
- * sign, settle by a keeper stand-in, fill state, balances, withdraw.
+ * sign, settle by a keeper stand-in, fill state, balances, a withdrawal request and the withdrawal.
  */
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
@@ -14,7 +14,13 @@ describe("sdk: the README's complete example", function () {
     expect(result.skippedFills).to.deep.equal([]);
     expect(result.trades).to.have.lengthOf(1);
     expect(result.trades[0]).to.deep.include({ lots: 25n, priceTicks: 183_450n, makerIsBuy: false });
-    expect(result.askState).to.deep.equal({ filled: 25n, remaining: 0n, cancelled: false, belowNonceFloor: false });
+    expect(result.askState).to.deep.equal({
+      filled: 25n,
+      remaining: 0n,
+      cancelled: false,
+      belowNonceFloor: false,
+      endsAt: 0n,
+    });
     expect(result.bidState.remaining).to.equal(0n);
     // 0.25 WETH at 1834.5 USDC is 458.625 USDC, less alice's 5 bps maker fee (rounded down)
     expect(result.aliceUsdc).to.equal(458_625_000n - 229_312n);

@@ -13,8 +13,8 @@ import {
   orderTypedData,
   sdkReady,
   type Order,
-} from "../../sdk/src";
-import { setKeccakFallback, usesWebAssembly } from "../../sdk/src/internal/keccak";
+} from "@crossbook/sdk";
+import { setKeccakFallback, usesWebAssembly } from "@crossbook/sdk/hashing";
 import { VECTORS } from "./support";
 
 /** Any order whose fields fit their Solidity types. */

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { getAddress, type Address, type Hex } from "viem";
-import { MAX_UINT64, OrderKeyError, decodeOrderKey, encodeOrderKey } from "../../sdk/src";
+import { MAX_UINT64, OrderKeyError, decodeOrderKey, encodeOrderKey } from "@crossbook/sdk";
 
 const arbitraryAddress = fc
   .uint8Array({ minLength: 20, maxLength: 20 })

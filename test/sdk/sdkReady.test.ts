@@ -9,8 +9,8 @@ import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { hashTypedData } from "viem";
-import { hashOrder, orderTypedData, sdkReady } from "../../sdk/src";
-import { usesWebAssembly } from "../../sdk/src/internal/keccak";
+import { hashOrder, orderTypedData, sdkReady } from "@crossbook/sdk";
+import { usesWebAssembly } from "@crossbook/sdk/hashing";
 import { VECTORS } from "./support";
 
 const ROOT = join(__dirname, "..", "..");
@@ -19,8 +19,8 @@ const ROOT = join(__dirname, "..", "..");
 function inFreshProcess(nodeFlags: string[], prelude: string) {
   const script = `
     ${prelude}
-    const sdk = require("./sdk/src");
-    const keccak = require("./sdk/src/internal/keccak");
+    const sdk = require("@crossbook/sdk");
+    const keccak = require("@crossbook/sdk/hashing");
     const { hashTypedData } = require("viem");
     const domain = { chainId: 31337, verifyingContract: "0x00000000000000000000000000000000000c0ffe" };
     const order = {

@@ -20,7 +20,7 @@ import {
   verifyOrderSignature,
   type Order,
   type OrderSigner,
-} from "../../sdk/src";
+} from "@crossbook/sdk";
 import { LOT_SIZE } from "../helpers/fixture";
 import {
   VECTORS,

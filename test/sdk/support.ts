@@ -21,7 +21,7 @@ import {
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { deployExchange, fund } from "../helpers/fixture";
-import { exchangeAbi, parseSettlementLogs, settleArgs, type Fill, type Order, type SignedOrder } from "../../sdk/src";
+import { exchangeAbi, parseSettlementLogs, settleArgs, type Fill, type Order, type SignedOrder } from "@crossbook/sdk";
 
 /**
  * The in-process Hardhat network as a viem transport. No retries: Hardhat reports a revert as an

@@ -10,6 +10,7 @@ import { expect } from "chai";
 import { readFileSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import ts from "typescript";
+import { markdownExamples } from "./examples";
 
 const ROOT = join(__dirname, "..", "..");
 const SDK = join(ROOT, "sdk", "src");
@@ -49,12 +50,6 @@ function jsdocExamples(file: string): { name: string; code: string }[] {
     examples.push({ name: `${relative(ROOT, file)} example ${examples.length + 1}`, code: body.join("\n") });
   }
   return examples;
-}
-
-/** Each ```ts block of a Markdown file. */
-function markdownExamples(file: string): { name: string; code: string }[] {
-  const blocks = [...readFileSync(file, "utf8").matchAll(/```ts\n([\s\S]*?)```/g)];
-  return blocks.map((match, i) => ({ name: `${relative(ROOT, file)} block ${i + 1}`, code: match[1] }));
 }
 
 /** The SDK's public functions (the functions index.ts exports) that have no `@example`. */

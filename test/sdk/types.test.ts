@@ -9,7 +9,7 @@ import {
   POST_ONLY,
   SkipReason,
   orderTypes,
-} from "../../sdk/src";
+} from "@crossbook/sdk";
 import * as helpers from "../helpers/orders";
 
 const INTERFACE = readFileSync(join(__dirname, "..", "..", "contracts", "interfaces", "IExchange.sol"), "utf8");

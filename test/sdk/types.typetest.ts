@@ -25,7 +25,7 @@ import {
   type Order,
   type SignedOrder,
   type Trade,
-} from "../../sdk/src";
+} from "@crossbook/sdk";
 
 declare const maker: Address;
 declare const account: LocalAccount;

@@ -12,7 +12,7 @@ import {
   parsePriceTicks,
   type MarketUnits,
   type UnitsErrorCode,
-} from "../../sdk/src";
+} from "@crossbook/sdk";
 
 /** The test fixture's market: WETH (18 decimals) in lots of 0.01, USDC (6) ticks of 100 atoms per lot: price step 0.01. */
 const ETH_USDC: MarketUnits = { baseDecimals: 18, quoteDecimals: 6, lotSize: 10n ** 16n, tickSize: 100n };

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import {
   FILL_OR_KILL,
+  MAX_ORDER_LOTS,
   MAX_UINT32,
   OrderValidationError,
   POST_ONLY,
@@ -8,7 +9,7 @@ import {
   validateOrder,
   type Market,
   type Order,
-} from "../../sdk/src";
+} from "@crossbook/sdk";
 
 const GOOD: Order = {
   maker: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
@@ -77,6 +78,11 @@ describe("sdk/validateOrder", function () {
       "marketId TOO_LARGE",
       "lots NEGATIVE",
     ]);
+  });
+
+  it("rejects more lots than the Exchange's MAX_ORDER_LOTS (2^63 - 1), though they fit in uint64", function () {
+    expect(problemsOf({ ...GOOD, lots: MAX_ORDER_LOTS })).to.deep.equal([]);
+    expect(problemsOf({ ...GOOD, lots: MAX_ORDER_LOTS + 1n })).to.deep.equal(["lots TOO_LARGE"]);
   });
 
   it("rejects the zero address as maker, and a non-object", function () {

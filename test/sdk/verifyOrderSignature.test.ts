@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { signOrder, verifyOrderSignature } from "../../sdk/src";
+import { signOrder, verifyOrderSignature } from "@crossbook/sdk";
 import { VECTORS, ethers, order, publicClient, sdkFixture } from "./support";
 
 /** Wallet modes of contracts/test/MockERC1271Wallet.sol. */

@@ -3,7 +3,7 @@
  * its HTTP status (keeper/API.md, "Errors"). Every refusal the server sends goes through here, so a
  * code never answers with two different statuses.
  */
-import type { KnownKeeperApiErrorCode } from "../../../sdk/src";
+import type { KeeperErrorBodyJson, KeeperErrorCode } from "@crossbook/sdk/keeper-wire";
 import type { RejectCode } from "../engine";
 
 /** Codes the API itself produces (besides the engine's and the risk check's `RejectCode`s). */
@@ -26,11 +26,17 @@ export type ApiOnlyCode =
 
 export type ApiErrorCode = ApiOnlyCode | RejectCode;
 
+/** The codes only the feed's `error` messages carry. */
+export type FeedOnlyCode = "NOT_LOGGED_IN" | "BAD_LOGIN";
+
 /**
- * Every code this API answers with is in the SDK's list (`KEEPER_API_ERROR_CODES`): a code added
- * here without it fails to compile, so that the SDK knows every code the keeper sends.
+ * The keeper's codes and the SDK's list (`KeeperErrorCode`, in `@crossbook/sdk/keeper-wire`) are one
+ * set: a code added on one side and not the other fails to compile here, naming the code.
  */
-export const EVERY_CODE_KNOWN_TO_THE_SDK: ApiErrorCode extends KnownKeeperApiErrorCode ? true : never = true;
+type NotInSdk = Exclude<ApiErrorCode | FeedOnlyCode, KeeperErrorCode>;
+type NotInKeeper = Exclude<KeeperErrorCode, ApiErrorCode | FeedOnlyCode>;
+export const CODES_MATCH_THE_SDK: [NotInSdk, NotInKeeper] extends [never, never] ? true : [NotInSdk, NotInKeeper] =
+  true;
 
 /** The HTTP status of every code. A code missing here is a bug (the type system checks it). */
 export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
@@ -104,7 +110,7 @@ export class ApiError extends Error {
   }
 
   /** The JSON body every refusal has. */
-  body(): { error: { code: ApiErrorCode; message: string; details?: Record<string, unknown> } } {
+  body(): KeeperErrorBodyJson {
     return {
       error: {
         code: this.code,

@@ -23,7 +23,8 @@ import type { Engine, OrderUpdate, TradeUpdate, BookUpdate } from "../engine";
 import { silentLogger, type Logger } from "../log";
 import type { Store } from "../store";
 import type { Metrics } from "../metrics";
-import type { ExchangeDomainParameters, KnownKeeperApiErrorCode, ReadClient } from "../../../sdk/src";
+import type { ExchangeDomainParameters, KeeperErrorCode, ReadClient } from "@crossbook/sdk";
+import type { KeeperBookJson, KeeperFeedMessageJson } from "@crossbook/sdk/keeper-wire";
 import { PublishedBook } from "./levels";
 import { clientKey, RateLimiter } from "./rateLimit";
 import { feedMessage, issuesOf, type FeedMessage } from "./schemas";
@@ -101,7 +102,7 @@ interface Client {
 /** The feed's error codes: in the SDK's list of keeper codes, as the compiler checks. */
 type FeedErrorCode = Extract<
   "BAD_JSON" | "BAD_REQUEST" | "UNKNOWN_MARKET" | "NOT_LOGGED_IN" | "BAD_LOGIN" | "RATE_LIMITED",
-  KnownKeeperApiErrorCode
+  KeeperErrorCode
 >;
 
 /** The close code of a connection refused for too many clients, in all or from its address ("try again later"). */
@@ -163,7 +164,7 @@ export class Feed {
   }
 
   /** The book as published, as of `bookSeq` (synchronous: no delta can slip between the two). */
-  bookSnapshot(marketId: bigint, depth = Infinity) {
+  bookSnapshot(marketId: bigint, depth = Infinity): KeeperBookJson | undefined {
     const book = this.published.get(marketId);
     if (book === undefined) return undefined;
     const d = book.depth(depth);
@@ -246,7 +247,7 @@ export class Feed {
       marketId: u.marketId.toString(),
       seq,
       levels: u.levels.map(levelChangeJson),
-    });
+    } satisfies KeeperFeedMessageJson);
     for (const c of subscribers) this.send(c, text);
   }
 
@@ -261,7 +262,7 @@ export class Feed {
       marketId: t.marketId.toString(),
       seq,
       trade: tradeJson(t),
-    });
+    } satisfies KeeperFeedMessageJson);
     for (const c of subscribers) this.send(c, text);
   }
 
@@ -278,7 +279,7 @@ export class Feed {
       account: u.account,
       seq,
       update: orderUpdateJson(u),
-    });
+    } satisfies KeeperFeedMessageJson);
     for (const c of subscribers) this.send(c, text);
   }
 
@@ -292,7 +293,7 @@ export class Feed {
     }
   }
 
-  private sendJson(c: Client, message: object): void {
+  private sendJson(c: Client, message: KeeperFeedMessageJson): void {
     this.send(c, JSON.stringify(message));
   }
 
@@ -369,11 +370,12 @@ export class Feed {
       case "unsubscribe": {
         const key = m.channel === "orders" ? this.ordersKey(c) : `${m.channel}:${m.marketId}`;
         if (key !== undefined) this.unsubscribe(c, key);
-        this.sendJson(c, {
-          type: "unsubscribed",
-          channel: m.channel,
-          ...(m.channel === "orders" ? {} : { marketId: m.marketId.toString() }),
-        });
+        this.sendJson(
+          c,
+          m.channel === "orders"
+            ? { type: "unsubscribed", channel: m.channel }
+            : { type: "unsubscribed", channel: m.channel, marketId: m.marketId.toString() },
+        );
         return;
       }
     }
@@ -388,7 +390,7 @@ export class Feed {
     if (!this.subscribe(c, key)) return;
     this.sendJson(c, { type: "subscribed", channel, marketId: marketId.toString() });
     if (channel === "book") {
-      this.sendJson(c, { type: "snapshot", channel: "book", ...this.bookSnapshot(marketId) });
+      this.sendJson(c, { type: "snapshot", channel: "book", ...this.bookSnapshot(marketId)! });
       return;
     }
     const committed = this.store.committed;

@@ -6,7 +6,13 @@
  */
 import { z } from "zod";
 import { getAddress, type Address, type Hex } from "viem";
-import { MAX_UINT16, MAX_UINT32, MAX_UINT40, MAX_UINT64, MAX_UINT8, type Order } from "../../../sdk/src";
+import { MAX_UINT16, MAX_UINT32, MAX_UINT40, MAX_UINT64, MAX_UINT8, type Order } from "@crossbook/sdk";
+import type {
+  CancelAllRequestJson,
+  CancelOrdersRequestJson,
+  KeeperFeedRequestJson,
+  SubmitOrderRequestJson,
+} from "@crossbook/sdk/keeper-wire";
 import { ApiError } from "./errors";
 
 const DECIMAL = /^(0|[1-9][0-9]{0,77})$/;
@@ -128,6 +134,18 @@ export const feedMessage = z.union([
   z.strictObject({ op: z.literal("login"), token: z.string().max(200) }),
 ]);
 export type FeedMessage = z.infer<typeof feedMessage>;
+
+/**
+ * What the SDK sends — its request types in `@crossbook/sdk/keeper-wire` — these schemas take:
+ * checked at compile time, so that neither side changes a request's shape alone.
+ */
+type Accepts<Input, Sent extends Input> = Sent;
+export type SdkRequestsAccepted = [
+  Accepts<z.input<typeof submitOrderBody>, SubmitOrderRequestJson>,
+  Accepts<z.input<typeof cancelBody>, CancelOrdersRequestJson>,
+  Accepts<z.input<typeof cancelAllBody>, CancelAllRequestJson>,
+  Accepts<z.input<typeof feedMessage>, KeeperFeedRequestJson>,
+];
 
 /** The issues of a failed parse, as `details.issues`: `[{ path: "order.lots", message }]`. */
 export function issuesOf(error: z.ZodError, prefix = ""): { path: string; message: string }[] {

@@ -32,7 +32,8 @@ import {
   KEEPER_MESSAGE_MAX_SKEW_MS,
   type ExchangeDomainParameters,
   type ReadClient,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
+import type { KeeperMarketJson } from "@crossbook/sdk/keeper-wire";
 import type { Engine } from "../engine";
 import { silentLogger, type Logger } from "../log";
 import type { Store } from "../store";
@@ -549,7 +550,7 @@ async function readMarkets(
         getRiskLimits(client, { exchange, marketId }),
         getPriceBounds(client, { exchange, marketId }),
       ]);
-      const json = {
+      const json: KeeperMarketJson = {
         marketId: marketId.toString(),
         base: m.base,
         quote: m.quote,

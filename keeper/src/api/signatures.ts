@@ -14,7 +14,7 @@ import {
   type ExchangeDomainParameters,
   type FeedLoginMessage,
   type ReadClient,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { recoverDigestSigner } from "../sigcheck";
 
 export type KeeperMessage =

@@ -1,28 +1,25 @@
 /**
  * The keeper's records as the API writes them (keeper/API.md): every integer that may exceed 2^53
  * as a decimal string, addresses checksummed, times in unix milliseconds. One function per shape,
- * shared by the HTTP routes and the feed so that both say the same thing.
+ * shared by the HTTP routes and the feed so that both say the same thing, each returning the SDK's
+ * type of that JSON (`@crossbook/sdk/keeper-wire`), which the SDK's decoders read: a field or a
+ * state that one side has and the other lacks fails to compile.
  */
 import type { DepthLevel, LevelChange } from "../book";
 import type { OrderUpdate, RecentRefusal, TradeUpdate } from "../engine";
 import type { StoreReads, StoredFill, StoredOrder } from "../store";
-import type { Order } from "../../../sdk/src";
+import {
+  encodeOrder,
+  type KeeperLevelChangeJson,
+  type KeeperLevelJson,
+  type KeeperOrderStatusJson,
+  type KeeperOrderUpdateJson,
+  type KeeperTradeJson,
+} from "@crossbook/sdk/keeper-wire";
 
-export function orderJson(o: Order) {
-  return {
-    maker: o.maker,
-    marketId: o.marketId.toString(),
-    isBuy: o.isBuy,
-    flags: o.flags.toString(),
-    maxFeeBps: o.maxFeeBps.toString(),
-    expiry: o.expiry.toString(),
-    nonce: o.nonce.toString(),
-    priceTicks: o.priceTicks.toString(),
-    lots: o.lots.toString(),
-  };
-}
+export const orderJson = encodeOrder;
 
-export function tradeJson(t: TradeUpdate) {
+export function tradeJson(t: TradeUpdate): KeeperTradeJson {
   return {
     fillId: t.fillId,
     marketId: t.marketId.toString(),
@@ -39,7 +36,7 @@ export function tradeJson(t: TradeUpdate) {
     at: t.at,
   };
 }
-export type TradeJson = ReturnType<typeof tradeJson>;
+export type TradeJson = KeeperTradeJson;
 
 /** A stored fill as a trade: its orders give the sides, its batch the transaction. */
 export function storedTrade(store: StoreReads, f: StoredFill): TradeUpdate {
@@ -68,7 +65,7 @@ export function storedTrade(store: StoreReads, f: StoredFill): TradeUpdate {
  * An order's status without its fills (`GET /v1/accounts/.../orders`, the feed's orders snapshot).
  * Never its signature: the keeper serves it to no one (it authorises settlement).
  */
-export function orderStatusJson(o: StoredOrder) {
+export function orderStatusJson(o: StoredOrder): KeeperOrderStatusJson {
   return {
     hash: o.hash,
     order: orderJson(o.order),
@@ -82,7 +79,7 @@ export function orderStatusJson(o: StoredOrder) {
 }
 
 /** `GET /v1/orders/{hash}`: the status, settled lots, and one page of fills (newest first). */
-export function orderDetailJson(store: StoreReads, o: StoredOrder, fills: readonly StoredFill[]) {
+export function orderDetailJson(store: StoreReads, o: StoredOrder, fills: readonly StoredFill[]): KeeperOrderStatusJson {
   return {
     ...orderStatusJson(o),
     settledLots: o.settledLots.toString(),
@@ -91,7 +88,7 @@ export function orderDetailJson(store: StoreReads, o: StoredOrder, fills: readon
 }
 
 /** `GET /v1/orders/{hash}` of an order refused a moment ago (refusals are not stored, only remembered a while). */
-export function refusalJson(r: RecentRefusal) {
+export function refusalJson(r: RecentRefusal): KeeperOrderStatusJson {
   return {
     hash: r.hash,
     order: orderJson(r.order),
@@ -106,11 +103,11 @@ export function refusalJson(r: RecentRefusal) {
   };
 }
 
-export function levelJson(l: DepthLevel) {
+export function levelJson(l: DepthLevel): KeeperLevelJson {
   return { priceTicks: l.priceTicks.toString(), lots: l.lots.toString(), orders: l.orders };
 }
 
-export function levelChangeJson(l: LevelChange) {
+export function levelChangeJson(l: LevelChange): KeeperLevelChangeJson {
   return {
     side: l.isBuy ? "bid" : "ask",
     priceTicks: l.priceTicks.toString(),
@@ -119,7 +116,7 @@ export function levelChangeJson(l: LevelChange) {
   };
 }
 
-export function orderUpdateJson(u: OrderUpdate) {
+export function orderUpdateJson(u: OrderUpdate): KeeperOrderUpdateJson {
   return {
     hash: u.hash,
     marketId: u.marketId.toString(),

@@ -2,7 +2,7 @@ import {
   FILL_OR_KILL as SDK_FILL_OR_KILL,
   IMMEDIATE_OR_CANCEL as SDK_IMMEDIATE_OR_CANCEL,
   POST_ONLY as SDK_POST_ONLY,
-} from "../../../sdk/src/types";
+} from "@crossbook/sdk";
 
 /**
  * The types the matching engine takes and returns. Every quantity that is a `uint64` on-chain
@@ -16,7 +16,7 @@ export const FILL_OR_KILL = Number(SDK_FILL_OR_KILL);
 export const KNOWN_FLAGS = POST_ONLY | IMMEDIATE_OR_CANCEL | FILL_OR_KILL;
 
 /** The largest value of a Solidity `uint64`: the bound of `priceTicks` and `lots`. */
-export { MAX_UINT64 } from "../../../sdk/src/types";
+export { MAX_UINT64 } from "@crossbook/sdk";
 
 /** An order as it arrives at the book, already validated by the keeper's risk checks. */
 export interface NewOrder {

@@ -31,7 +31,7 @@ import {
   type Order,
   type SignedOrder,
   type SkipReasonName,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { OrderBook, type LevelChange, type PlaceResult, type RejectReason } from "../book";
 import { silentLogger, type Logger } from "../log";
 import { checkOrder, RiskCode, type KeeperRiskState, type ReservingOrder, type RiskContext } from "../risk";

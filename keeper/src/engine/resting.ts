@@ -5,7 +5,7 @@
  */
 import BTree from "sorted-btree";
 import type { Hex } from "viem";
-import type { Order } from "../../../sdk/src";
+import type { Order } from "@crossbook/sdk";
 
 type ExpiryKey = readonly [expiry: bigint, hash: Hex];
 

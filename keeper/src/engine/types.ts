@@ -5,7 +5,7 @@
  * engine clock's milliseconds.
  */
 import type { Address, Hex } from "viem";
-import type { Order } from "../../../sdk/src";
+import type { Order } from "@crossbook/sdk";
 import type { LevelChange } from "../book";
 import type { RiskCode } from "../risk";
 import type { OrderStatus } from "../store";

@@ -3,7 +3,7 @@
  * actions, in two rounds of parallel reads, and adds the keeper's own state.
  */
 import type { Address } from "viem";
-import { MAX_UINT64, type Market, type ReadClient, type SignedOrder } from "../../../sdk/src";
+import { MAX_UINT64, type Market, type ReadClient, type SignedOrder } from "@crossbook/sdk";
 import { directReads, type RiskReads } from "./reads";
 import { reservedByOpenOrders } from "./reservation";
 import type { ReservingOrder, RiskContext, SignatureContext } from "./types";

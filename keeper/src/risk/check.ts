@@ -14,7 +14,7 @@ import {
   validateOrder,
   type ExchangeDomainParameters,
   type Order,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { recoverOrderSigner } from "../sigcheck";
 import { feeBpsOf, orderReservation } from "./reservation";
 import { RiskCode, type RiskContext, type RiskDecision } from "./types";

@@ -33,7 +33,7 @@ import {
   type Market,
   type Order,
   type ReadClient,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 
 /** The chain facts the risk check reads. A market that is not listed reads as `undefined`. */
 export interface RiskReads {
@@ -89,7 +89,9 @@ export function directReads(client: ReadClient, exchange: Address): RiskReads {
   };
 }
 
-const ORDER_CANCELLED = parseAbiItem("event OrderCancelled(address indexed maker, uint64 nonce)");
+// A requested cancel: in force on-chain at `effectiveAt` (the firmness delay); the keeper stops
+// matching the nonce from the event on.
+const ORDER_CANCELLED = parseAbiItem("event OrderCancelled(address indexed maker, uint64 nonce, uint40 effectiveAt)");
 
 export interface CachedChainReadsOptions {
   /** The first block whose `OrderCancelled` events matter: the Exchange's deploy block. */

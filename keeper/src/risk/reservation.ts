@@ -3,7 +3,7 @@
  * Exchange's fee rounding (the SDK's `fillAmounts`).
  */
 import type { Address } from "viem";
-import { FILL_OR_KILL, IMMEDIATE_OR_CANCEL, POST_ONLY, fillAmounts, type Order } from "../../../sdk/src";
+import { FILL_OR_KILL, IMMEDIATE_OR_CANCEL, POST_ONLY, fillAmounts, type Order } from "@crossbook/sdk";
 import type { Reservation, ReservationMarket, ReservingOrder } from "./types";
 
 /**

@@ -10,7 +10,7 @@ import type {
   GetWindowLimitReturnType,
   Market,
   Order,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 
 /**
  * Why the keeper refused an order. Stable strings: the API returns them to clients, the store keeps
@@ -33,7 +33,7 @@ export const RiskCode = {
   PAUSED: "PAUSED",
   /** The order's market is not listed (or not the market the context was read for). */
   UNKNOWN_MARKET: "UNKNOWN_MARKET",
-  /** An EOA signature that does not recover to the maker (settle would revert `InvalidSignature`). */
+  /** An EOA signature that does not recover to the maker (settle would skip it: `MakerSignatureRejected`). */
   BAD_SIGNATURE: "BAD_SIGNATURE",
   /** A contract wallet whose ERC-1271 `isValidSignature` does not approve the order (`MakerSignatureRejected`). */
   SIGNATURE_REJECTED: "SIGNATURE_REJECTED",

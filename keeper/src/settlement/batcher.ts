@@ -13,7 +13,7 @@
  *   `FillSkipped.fillIndex` maps to the right fill.
  */
 import type { Hex } from "viem";
-import { FILL_OR_KILL, type Fill, type SignedOrder } from "../../../sdk/src";
+import { FILL_OR_KILL, type Fill, type SignedOrder } from "@crossbook/sdk";
 import type { StoredFill } from "../store";
 
 /** Gas estimate of a batch before simulation: `base + perFill * fills`. */

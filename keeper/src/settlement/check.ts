@@ -19,7 +19,7 @@ import {
   settleArgs,
   type GetRiskLimitsReturnType,
   type SkipReasonName,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import type { Logger } from "../log";
 import type { PlannedBatch } from "./batcher";
 import { bisect, type Verdict } from "./bisect";

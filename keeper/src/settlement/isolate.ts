@@ -6,7 +6,7 @@
  * fill blames that fill. A blamed fill of a fill-or-kill taker blames the taker's whole run (it
  * executes all or nothing). An error that names no fill blames nothing here: the caller bisects.
  */
-import type { DecodedContractError } from "../../../sdk/src";
+import type { DecodedContractError } from "@crossbook/sdk";
 import type { PlannedBatch } from "./batcher";
 
 /** Errors that are not the batch's fault: retry later, blame no fill. */

@@ -7,7 +7,7 @@
  * `FillSkipped` naming an index beyond the batch is reported: both are keeper bugs, logged as errors.
  */
 import type { Address, Log } from "viem";
-import { parseSettlementLogs } from "../../../sdk/src";
+import { parseSettlementLogs } from "@crossbook/sdk";
 import type { FillOutcome } from "../engine";
 
 export interface ReceiptOutcomes {

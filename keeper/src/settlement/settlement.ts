@@ -21,7 +21,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { Address, Hex, LocalAccount, PublicClient } from "viem";
-import { FILL_OR_KILL, type SignedOrder } from "../../../sdk/src";
+import { FILL_OR_KILL, type SignedOrder } from "@crossbook/sdk";
 import type { KeeperConfig } from "../config";
 import type { Engine } from "../engine";
 import { silentLogger, type Logger } from "../log";

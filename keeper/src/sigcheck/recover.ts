@@ -20,9 +20,9 @@
  * throws only for a malformed domain, which is the keeper's configuration, not the trader's input.
  */
 import { recoverPublicKey, type Address, type Hex } from "viem";
-import { hashOrder, OrderValidationError, sdkReady, type ExchangeDomainParameters, type Order } from "../../../sdk/src";
-import { writeHex } from "../../../sdk/src/internal/bytes";
-import { keccak256Into } from "../../../sdk/src/internal/keccak";
+import { hashOrder, OrderValidationError, sdkReady, type ExchangeDomainParameters, type Order } from "@crossbook/sdk";
+import { writeHex } from "@crossbook/sdk/hashing";
+import { keccak256Into } from "@crossbook/sdk/hashing";
 
 /** The libsecp256k1 functions used here, as the `secp256k1` package's native binding exposes them. */
 interface NativeSecp256k1 {

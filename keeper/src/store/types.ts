@@ -1,5 +1,5 @@
 import type { Address, Hex } from "viem";
-import type { Order } from "../../../sdk/src/types";
+import type { Order } from "@crossbook/sdk";
 
 /**
  * An order's life in the keeper. `open` and `partially-filled` orders rest in the book. (`rejected`

@@ -24,7 +24,7 @@ import {
   type ExchangeDomainParameters,
   type KeeperBook,
   type KeeperClient,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { findMarket, readDeployment, type DeployedMarket, type Deployment } from "../../lib/market";
 import { feedAnswerToTicks, type BestPrices, type PriceBounds } from "./quoting";
 
@@ -32,6 +32,8 @@ import { feedAnswerToTicks, type BestPrices, type PriceBounds } from "./quoting"
 export interface ConnectOptions {
   /** The keeper's base URL, e.g. `http://127.0.0.1:8080`. */
   keeperUrl: string;
+  /** The keeper's feed; defaults to `keeperUrl`'s `/v1/ws` (ws:// for http://, wss:// for https://). */
+  keeperWsUrl?: string | undefined;
   /** A JSON-RPC URL (e.g. `http://127.0.0.1:8545`); or pass `transport`. */
   rpcUrl?: string | undefined;
   /** A viem transport (e.g. `custom(hre.network.provider)` in-process); wins over `rpcUrl`. */
@@ -54,6 +56,8 @@ export interface BotConnection {
   readonly publicClient: PublicClient;
   readonly walletClient: WalletClient<Transport, Chain, PrivateKeyAccount>;
   readonly keeper: KeeperClient;
+  /** The keeper's WebSocket feed URL. */
+  readonly keeperWsUrl: string;
   readonly domain: ExchangeDomainParameters;
 }
 
@@ -78,7 +82,8 @@ export function connect(options: ConnectOptions): BotConnection {
   const walletClient = createWalletClient({ account, chain, transport, pollingInterval });
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.exchange } as const;
   const keeper = createKeeperClient({ url: options.keeperUrl, domain });
-  return { deployment, market, account, publicClient, walletClient, keeper, domain };
+  const keeperWsUrl = options.keeperWsUrl ?? `${options.keeperUrl.replace(/^http/, "ws").replace(/\/+$/, "")}/v1/ws`;
+  return { deployment, market, account, publicClient, walletClient, keeper, keeperWsUrl, domain };
 }
 
 const feedAbi = [

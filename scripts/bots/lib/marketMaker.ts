@@ -4,17 +4,19 @@
  * Once started it
  * 1. soft-cancels whatever it left live in the market on an earlier run, sets its own window
  *    limit (`setWindowLimit`) and its cancel-after deadline (`setCancelAfter`) on-chain;
- * 2. every `intervalMs`: reads the reference price (the market's feed, or the keeper book's mid)
- *    and the band, learns its live orders and fills from the keeper (`GET …/orders`), and —
- *    when the reference moved more than `requoteBps` from the one its ladder was built around —
+ * 2. follows the keeper's WebSocket feed (./feed.ts): the market's book and its own orders' fills
+ *    and ends, pushed as they happen, so that it polls the keeper for neither;
+ * 3. every `intervalMs`: reads the reference price (the market's price feed on-chain, or the
+ *    book's mid) and the band, and — when the reference moved more than `requoteBps` from the one
+ *    its ladder was built around —
  *    moves the ladder there; then brings the live orders in line with the ladder (the pure
  *    `desiredLadder` / `planQuotes` of ./quoting): signed soft cancels for orders it no longer
  *    wants, new post-only orders, each with a fresh nonce (nonces strictly increase);
- * 3. renews its cancel-after deadline every third of `cancelAfterSeconds` (a heartbeat: if the
+ * 4. renews its cancel-after deadline every third of `cancelAfterSeconds` (a heartbeat: if the
  *    bot dies, none of its orders fill after the deadline);
- * 4. counts every refusal by the keeper's code and backs off (doubling, up to 8 s; `Retry-After`
+ * 5. counts every refusal by the keeper's code and backs off (doubling, up to 8 s; `Retry-After`
  *    when rate-limited);
- * 5. on abort: soft-cancels all its orders in the market (`cancelAll`), optionally turns
+ * 6. on abort: soft-cancels all its orders in the market (`cancelAll`), optionally turns
  *    cancel-after off, and resolves with its counters.
  */
 import type { Hex } from "viem";
@@ -28,7 +30,7 @@ import {
   signOrder,
   formatPriceTicks,
   type Order,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import {
   bestOf,
   chainNow,
@@ -45,6 +47,7 @@ import {
   type ConnectOptions,
 } from "./context";
 import type { BotControl, BotEvent } from "./events";
+import { OwnOrders, followOnFeed, type OwnOrder } from "./feed";
 import {
   NonceSource,
   assertLadderConfig,
@@ -56,7 +59,6 @@ import {
   type LadderConfig,
   type LiveQuote,
   type Quote,
-  type Side,
 } from "./quoting";
 
 /** The market maker's options (defaults in brackets). */
@@ -99,12 +101,8 @@ export interface MarketMakerOptions extends ConnectOptions {
 }
 
 /** What the bot knows of one of its orders. */
-interface Tracked {
-  side: Side;
-  priceTicks: bigint;
+interface Tracked extends OwnOrder {
   lots: bigint;
-  filledLots: bigint;
-  remainingLots: bigint;
 }
 
 const MAX_BACKOFF_MS = 8_000;
@@ -164,7 +162,11 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
   if (windowLimit !== null) {
     const current = await getWindowLimit(publicClient, { exchange, account: account.address, marketId: market.id });
     const wanted = BigInt(windowLimit.windowSeconds);
-    if (current.maxLots !== windowLimit.maxLots || current.windowSeconds !== wanted) {
+    // A change still waiting for its delay counts as set: setting it again would restart the wait.
+    const waiting = current.pendingEffectiveAt !== 0n;
+    const maxLots = waiting ? current.pendingMaxLots : current.maxLots;
+    const windowSeconds = waiting ? current.pendingWindowSeconds : current.windowSeconds;
+    if (maxLots !== windowLimit.maxLots || windowSeconds !== wanted) {
       await mined(
         c,
         setWindowLimit(walletClient, {
@@ -188,6 +190,15 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
     minNonce: await getMinNonce(publicClient, { exchange, maker: account.address }),
     startAt: BigInt(Date.now()) * 1000n,
   });
+  // ── The feed: the book, and our orders' fills and ends, pushed ──
+  const orders = new OwnOrders<Tracked>((hash, tracked, lots) => {
+    stats.fills++;
+    stats.filledLots += lots;
+    stats.inventoryLots += tracked.side === "bid" ? lots : -lots;
+    emit({ type: "fill", hash, side: tracked.side, priceTicks: tracked.priceTicks, lots });
+  });
+  const feed = await followOnFeed(c, orders, log);
+
   emit({ type: "started", account: account.address, market: market.name, firstNonce: nonces.current + 1n });
   log(
     `quoting ${levels}×${lotsPerLevel} lots a side, spread ${ladder.spreadBps} bps, spacing ${ladder.spacingBps} bps, ` +
@@ -195,7 +206,6 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
   );
 
   // ── The rounds ──
-  const orders = new Map<Hex, Tracked>();
   let anchor: bigint | undefined; // the reference the ladder is built around
   let backoffMs = 0;
   let warnedNoBand = false;
@@ -213,7 +223,7 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
         warnedNoBand = true;
       } else {
         warnedNoBand = false;
-        await reconcile();
+        await orders.readEnds(keeper); // only orders the feed lost track of, if any
         const requoted = needsRequote({ quotedReference: anchor, referenceTicks, thresholdBps: requoteBps });
         if (requoted) {
           anchor = referenceTicks;
@@ -230,7 +240,7 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
         if (plan.cancel.length > 0) cancelled = await cancel(plan.cancel);
         let placed = 0;
         if (plan.place.length > 0) {
-          const placeable = withoutCrossing(plan.place, bestOf(await keeper.getBook(market.id, { depth: 1 })));
+          const placeable = withoutCrossing(plan.place, await best());
           const expiry = (await chainNow(c)) + BigInt(orderTtlSeconds);
           for (const quote of placeable) {
             if (signal?.aborted) break;
@@ -271,6 +281,7 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
   }
 
   // ── Stop: nothing of ours stays live on the keeper ──
+  feed.close();
   let cancelledAtStop = 0;
   try {
     const cancelled = await keeper.cancelAll({ signer: account, marketId: market.id });
@@ -311,68 +322,25 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
 
   async function reference(): Promise<bigint> {
     if (options.reference === "book") {
-      const mid = bookMid(bestOf(await keeper.getBook(market.id, { depth: 1 })));
+      const mid = bookMid(await best());
       if (mid !== undefined) return mid;
     }
     return readFeedTicks(c);
   }
 
-  /** The keeper's view of our orders: fills since last time, and which are still live. */
-  async function reconcile(): Promise<void> {
-    const open = await keeper.getOpenOrders(account.address, { status: "open", limit: 1000 });
-    const openHashes = new Set<Hex>();
-    for (const o of open) {
-      if (o.order.marketId !== market.id) continue;
-      openHashes.add(o.hash);
-      const side: Side = o.order.isBuy ? "bid" : "ask";
-      const known = orders.get(o.hash);
-      if (known === undefined) {
-        orders.set(o.hash, {
-          side,
-          priceTicks: o.order.priceTicks,
-          lots: o.order.lots,
-          filledLots: o.filledLots, // not ours from this run: its past fills are not news
-          remainingLots: o.remainingLots,
-        });
-      }
-      observe(o.hash, o.filledLots, o.remainingLots);
-    }
-    for (const hash of [...orders.keys()]) {
-      if (openHashes.has(hash)) continue;
-      try {
-        const final = await keeper.getOrder(hash);
-        observe(hash, final.filledLots, 0n);
-      } catch (error) {
-        if (classifyError(error).code !== "ORDER_NOT_FOUND") throw error;
-      }
-      orders.delete(hash);
-    }
-  }
-
-  /** Records an order's cumulative fill; counts what is new. */
-  function observe(hash: Hex, filledLots: bigint, remainingLots: bigint): void {
-    const tracked = orders.get(hash);
-    if (tracked === undefined) return;
-    tracked.remainingLots = remainingLots;
-    if (filledLots <= tracked.filledLots) return;
-    const lots = filledLots - tracked.filledLots;
-    tracked.filledLots = filledLots;
-    stats.fills++;
-    stats.filledLots += lots;
-    stats.inventoryLots += tracked.side === "bid" ? lots : -lots;
-    emit({ type: "fill", hash, side: tracked.side, priceTicks: tracked.priceTicks, lots });
+  /** The best prices from the feed; from the HTTP API only while the feed resyncs. */
+  async function best() {
+    return feed.best ?? bestOf(await keeper.getBook(market.id, { depth: 1 }));
   }
 
   function live(): LiveQuote[] {
-    return [...orders.entries()]
-      .filter(([, o]) => o.remainingLots > 0n)
-      .map(([hash, o]) => ({
-        hash,
-        side: o.side,
-        priceTicks: o.priceTicks,
-        lots: o.lots,
-        remainingLots: o.remainingLots,
-      }));
+    return orders.open().map(([hash, o]) => ({
+      hash,
+      side: o.side,
+      priceTicks: o.priceTicks,
+      lots: o.lots,
+      remainingLots: o.remainingLots,
+    }));
   }
 
   function liveCounts(): { liveBids: number; liveAsks: number } {
@@ -393,7 +361,7 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
       for (const result of results) {
         if (result.outcome === "cancelled") cancelled++;
         const tracked = orders.get(result.hash);
-        if (tracked !== undefined) tracked.remainingLots = 0n; // gone from the book either way; reconcile counts any fill
+        if (tracked !== undefined) tracked.remainingLots = 0n; // gone from the book either way; a later fill still arrives from the feed
       }
     }
     stats.cancelled += cancelled;
@@ -421,7 +389,7 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
     try {
       const result = await keeper.submitOrder({ order, signature });
       stats.accepted++;
-      orders.set(result.hash, {
+      orders.track(result.hash, {
         side: quote.side,
         priceTicks: quote.priceTicks,
         lots: quote.lots,

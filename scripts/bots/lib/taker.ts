@@ -3,12 +3,13 @@
  * random, 1..`maxLots` lots, priced `slippageTicks` through the best opposite level of the
  * keeper's book and inside the market's band (the pure `pickTakerOrder` of ./taking). A share
  * `iocShare` of the orders is immediate-or-cancel; the others are marketable limit orders whose
- * unfilled remainder rests and is soft-cancelled after `restMs`. Every result is counted (fills,
- * refusals by the keeper's code) and, on abort, the bot soft-cancels whatever of it still rests
- * and resolves with its counters.
+ * unfilled remainder rests and is soft-cancelled after `restMs`. The book and the later fills of
+ * resting remainders come from the keeper's WebSocket feed (./feed.ts), not from polling. Every
+ * result is counted (fills, refusals by the keeper's code) and, on abort, the bot soft-cancels
+ * whatever of it still rests and resolves with its counters.
  */
 import type { Hex } from "viem";
-import { IMMEDIATE_OR_CANCEL, formatPriceTicks, getMinNonce, signOrder, type Order } from "../../../sdk/src";
+import { IMMEDIATE_OR_CANCEL, formatPriceTicks, getMinNonce, signOrder, type Order } from "@crossbook/sdk";
 import {
   bestOf,
   chainNow,
@@ -24,6 +25,7 @@ import {
 } from "./context";
 import type { BotControl, BotEvent } from "./events";
 import { rejectedSummary, waitUntilReady } from "./marketMaker";
+import { OwnOrders, followOnFeed, type OwnOrder } from "./feed";
 import { NonceSource, type Side } from "./quoting";
 import { assertTakerConfig, pickTakerOrder, type TakerConfig } from "./taking";
 
@@ -50,10 +52,7 @@ export interface TakerOptions extends ConnectOptions {
 }
 
 /** A taker order whose remainder rests, until it is soft-cancelled. */
-interface Resting {
-  side: Side;
-  priceTicks: bigint;
-  filledLots: bigint;
+interface Resting extends OwnOrder {
   cancelAt: number;
 }
 
@@ -106,7 +105,9 @@ export async function runTaker(options: TakerOptions, control: BotControl = {}):
     `taking ${rate}/s, ${Math.round(config.iocShare * 100)}% IOC, up to ${config.maxLots} lots, slippage ${config.slippageTicks} ticks`,
   );
 
-  const resting = new Map<Hex, Resting>();
+  // Fills of resting remainders, pushed by the feed (those at submission come with the answer).
+  const resting = new OwnOrders<Resting>((hash, order, lots) => countFill(hash, order.side, order.priceTicks, lots));
+  const feed = await followOnFeed(c, resting, log);
   const periodMs = 1000 / rate;
   let backoffMs = 0;
   while (!signal?.aborted) {
@@ -115,7 +116,7 @@ export async function runTaker(options: TakerOptions, control: BotControl = {}):
     let retryAfterMs = 0;
     try {
       await cancelDue(false);
-      const best = bestOf(await keeper.getBook(market.id, { depth: 1 }));
+      const best = feed.best ?? bestOf(await keeper.getBook(market.id, { depth: 1 })); // HTTP only while it resyncs
       const bounds = await readBounds(c);
       const pick = pickTakerOrder({ config, best, bounds, random });
       if ("skip" in pick) {
@@ -151,10 +152,11 @@ export async function runTaker(options: TakerOptions, control: BotControl = {}):
           });
           for (const trade of result.trades) countFill(result.hash, side, trade.priceTicks, trade.lots);
           if (result.status === "open" || result.status === "partially-filled") {
-            resting.set(result.hash, {
+            resting.track(result.hash, {
               side,
               priceTicks: pick.priceTicks,
               filledLots: result.filledLots,
+              remainingLots: result.remainingLots,
               cancelAt: Date.now() + restMs,
             });
           }
@@ -181,9 +183,10 @@ export async function runTaker(options: TakerOptions, control: BotControl = {}):
   }
 
   // ── Stop: whatever of ours rests is soft-cancelled ──
+  feed.close();
   let cancelledAtStop = 0;
   try {
-    await cancelDue(true);
+    await resting.readEnds(keeper, await cancelDue(true)); // their last fills, read once (the feed is closed)
     const cancelled = await keeper.cancelAll({ signer: account, marketId: market.id });
     stats.cancelsSent++;
     stats.cancelled += cancelled.length;
@@ -206,21 +209,20 @@ export async function runTaker(options: TakerOptions, control: BotControl = {}):
     emit({ type: "fill", hash, side, priceTicks, lots });
   }
 
-  /** Soft-cancels the resting remainders that are due (all with `all`), counting what filled meanwhile. */
-  async function cancelDue(all: boolean): Promise<void> {
+  /** Soft-cancels the resting remainders that are due (all with `all`); returns their hashes. */
+  async function cancelDue(all: boolean): Promise<Hex[]> {
+    await resting.readEnds(keeper); // only orders the feed lost track of, if any
     const now = Date.now();
-    const due = [...resting.entries()].filter(([, r]) => all || r.cancelAt <= now).map(([hash]) => hash);
-    if (due.length === 0) return;
+    const due = resting
+      .open()
+      .filter(([, r]) => all || r.cancelAt <= now)
+      .map(([hash]) => hash);
+    if (due.length === 0) return [];
     stats.cancelsSent++;
     const results = await keeper.cancelOrders({ signer: account, orderHashes: due });
     stats.cancelled += results.filter((r) => r.outcome === "cancelled").length;
-    for (const hash of due) {
-      const r = resting.get(hash);
-      resting.delete(hash);
-      if (r === undefined) continue;
-      const final = await keeper.getOrder(hash);
-      if (final.filledLots > r.filledLots) countFill(hash, r.side, r.priceTicks, final.filledLots - r.filledLots);
-    }
+    for (const hash of due) resting.get(hash)!.remainingLots = 0n; // later fills still arrive from the feed
+    return due;
   }
 }
 

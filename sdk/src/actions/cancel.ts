@@ -12,9 +12,11 @@ export interface CancelParameters extends WriteParameters {
 export type CancelReturnType = Hash;
 
 /**
- * Cancels the sender's orders with these nonces, for good: once mined, `getFilled` reads
- * `MAX_UINT64` for each and no order signed under them fills again. This is the hard guarantee;
- * a keeper's soft cancel is faster but only as good as the keeper.
+ * Cancels the sender's orders with these nonces, for good, from the end of the Exchange's firmness
+ * delay (`getFirmnessDelay`, 30 seconds as deployed; a nonce already being cancelled keeps its
+ * earlier time): fills the keeper matched before still settle until then (`getPendingCancel` tells
+ * when), and from then on `getFilled` reads `MAX_UINT64` and no order signed under them fills again.
+ * This is the hard guarantee; a keeper's soft cancel is at once but only as good as the keeper.
  *
  * @example
  * import { createWalletClient, http } from "viem";

@@ -4,7 +4,7 @@ import { writeExchange, type WriteParameters } from "./internal";
 
 /** The parameters of `cancelUpTo`. */
 export interface CancelUpToParameters extends WriteParameters {
-  /** The new nonce floor: every nonce of the sender below it is dead. Must be above the current floor. */
+  /** The new nonce floor: every nonce of the sender below it dies. Must be above the last floor asked for. */
   minNonce: bigint;
 }
 
@@ -12,9 +12,11 @@ export interface CancelUpToParameters extends WriteParameters {
 export type CancelUpToReturnType = Hash;
 
 /**
- * Raises the sender's nonce floor to `minNonce`: every order of the sender with a lower nonce can
- * never fill. The floor only rises: a value at or below the current one throws a
- * `ContractRevertError` (`NonceFloorNotRaised`, with both values).
+ * Raises the sender's nonce floor to `minNonce` from the end of the Exchange's firmness delay
+ * (`getFirmnessDelay`): from then on every order of the sender with a lower nonce can never fill;
+ * until then `getMinNonce` reads the old floor and `getPendingMinNonce` the new one. The floor only
+ * rises: a value at or below the last one asked for throws a `ContractRevertError`
+ * (`NonceFloorNotRaised`, with both values). A raise asked while another waits replaces it.
  *
  * @example
  * import { createWalletClient, http } from "viem";

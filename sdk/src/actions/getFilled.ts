@@ -17,8 +17,9 @@ export interface GetFilledParameters {
 export type GetFilledReturnType = bigint;
 
 /**
- * The lots filled so far under `(maker, nonce)` (`filled`): `MAX_UINT64` once the nonce is
- * cancelled (or an immediate-or-cancel order under it was used). See `getOrderFillState` for the
+ * The lots filled so far under `(maker, nonce)` (`filled`): `MAX_UINT64` once a cancel of the nonce
+ * is in force (or an immediate-or-cancel order under it was used). A cancel asked for but not yet in
+ * force shows in `getPendingCancel`. See `getOrderFillState` for the
  * state of one order.
  *
  * @example

@@ -15,8 +15,8 @@ export interface GetMinNonceParameters {
 export type GetMinNonceReturnType = bigint;
 
 /**
- * An account's nonce floor (`minNonce`), as raised by `cancelUpTo`: its orders with a lower nonce
- * never fill.
+ * An account's nonce floor in force (`minNonce`), as raised by `cancelUpTo`: its orders with a
+ * lower nonce never fill. A raise not yet in force shows in `getPendingMinNonce`.
  *
  * @example
  * import { createPublicClient, http } from "viem";

@@ -35,6 +35,7 @@ export function senderOf(client: AnyWalletClient, account: Account | Address | u
 
 type ExchangeWrite =
   | { functionName: "deposit"; args: readonly [Address, bigint] }
+  | { functionName: "requestWithdraw"; args: readonly [Address, bigint] }
   | { functionName: "withdraw"; args: readonly [Address, bigint] }
   | { functionName: "cancel"; args: readonly [readonly bigint[]] }
   | { functionName: "cancelUpTo"; args: readonly [bigint] }

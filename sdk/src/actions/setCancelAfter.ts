@@ -14,9 +14,11 @@ export type SetCancelAfterReturnType = Hash;
 /**
  * Sets the sender's dead-man's switch: once the block time passes `deadline`, none of the sender's
  * orders fill (settle skips them with `MakerCancelAfterPassed` / `TakerCancelAfterPassed`) until
- * it sets a new deadline. `0n` turns it off. It takes effect at once, loosening included. A bot
- * typically pushes the deadline forward every few seconds while it is alive; `getCancelAfter`
- * reads it back.
+ * it sets a new deadline. `0n` turns it off. A later deadline (or `0n`) applies at once; an earlier
+ * one cannot stop fills matched before it, so a deadline less than the firmness delay ahead
+ * (`getFirmnessDelay`) is stored as the delay's last second (or the current deadline, if sooner).
+ * A bot typically pushes the deadline forward every few seconds while it is alive; `getCancelAfter`
+ * reads back the deadline in force.
  *
  * @example
  * import { createWalletClient, http } from "viem";

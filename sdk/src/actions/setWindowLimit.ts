@@ -18,9 +18,10 @@ export type SetWindowLimitReturnType = Hash;
 /**
  * Caps the lots the sender's orders fill in `marketId` per window of `windowSeconds`. A tighter
  * limit (a lower or equal cap over a longer or equal window, or any limit where there was none)
- * applies at once and drops any pending loosening; a looser one (a higher cap, a shorter window,
- * or `windowSeconds` `0n`: no limit) is scheduled and applies after the contract's `LOOSEN_DELAY`
- * (one hour) — `getWindowLimit` shows it as pending until then. A zero cap with a non-zero window
+ * applies after the Exchange's firmness delay (`getFirmnessDelay`: fills matched before it still
+ * settle); a looser one (a higher cap, a shorter window, or `windowSeconds` `0n`: no limit) after
+ * the contract's `LOOSEN_DELAY` (one hour). Either replaces a change still pending, and
+ * `getWindowLimit` shows it as pending until it applies. A zero cap with a non-zero window
  * throws a `ContractRevertError` (`InvalidWindowLimit`); an unlisted market, `MarketNotListed`.
  *
  * @example

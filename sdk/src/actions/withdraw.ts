@@ -14,9 +14,12 @@ export interface WithdrawParameters extends WriteParameters {
 export type WithdrawReturnType = Hash;
 
 /**
- * Withdraws `amount` atoms of `token` from the sender's balance on the Exchange to the sender.
- * Works in every state of the Exchange, paused or halted included. Throws a `ContractRevertError`
- * (`InsufficientBalance`, with `available` and `requested`; `ZeroAmount`) when it would revert.
+ * Withdraws `amount` atoms of `token` from the sender's balance on the Exchange to the sender, out
+ * of a withdrawal request in force (`requestWithdraw`, then the firmness delay); the request shrinks
+ * by `amount`. Works in every state of the Exchange, paused or halted included. Throws a
+ * `ContractRevertError` when it would revert: `WithdrawalExceedsRequest` (more than the request, or
+ * none), `WithdrawalNotYetEffective` (with `effectiveAt`), `InsufficientBalance` (with `available`
+ * and `requested`), `ZeroAmount`.
  *
  * @example
  * import { createWalletClient, http } from "viem";

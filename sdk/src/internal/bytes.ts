@@ -1,6 +1,6 @@
 /**
  * Byte helpers for the hot paths (`hashOrder`, `domainSeparator`): hex ⇄ bytes through lookup
- * tables, and ABI words written in place. Internal: not exported from the SDK.
+ * tables, and ABI words written in place. Exported through `@crossbook/sdk/hashing` (sdk/src/hashing.ts).
  */
 import type { Hex } from "viem";
 

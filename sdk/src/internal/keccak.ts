@@ -13,7 +13,8 @@
  * If creation fails (a Content-Security-Policy without 'wasm-unsafe-eval', a runtime without
  * WebAssembly), the fallback simply stays. `keccakReady` resolves once creation has settled, either way.
  *
- * Internal: the SDK exports `keccakReady` as `sdkReady` and nothing else of this module.
+ * The main entry exports `keccakReady` as `sdkReady`; `@crossbook/sdk/hashing` (sdk/src/hashing.ts)
+ * exports `keccak256Into`, `usesWebAssembly` and `setKeccakFallback`.
  * test/sdk/internal/keccak.test.ts checks it against viem's keccak256 in both modes.
  */
 import { createKeccak, type IHasher } from "hash-wasm";

@@ -26,6 +26,9 @@ import {
   type KeeperOrderStatus,
   type KeeperSubmitResult,
   type KeeperTrade,
+  type CancelAllRequestJson,
+  type CancelOrdersRequestJson,
+  type SubmitOrderRequestJson,
 } from "./wire";
 
 /** The part of `fetch` the client uses (the global one, undici's, a test double…). */
@@ -459,7 +462,8 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
     domain,
 
     async submitOrder({ order, signature }) {
-      const json = await request("POST", "/v1/orders", { order: encodeOrder(order), signature });
+      const body = { order: encodeOrder(order), signature } satisfies SubmitOrderRequestJson;
+      const json = await request("POST", "/v1/orders", body);
       return decodeSubmitResult(json, "response");
     },
 
@@ -471,9 +475,9 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
       };
       const signature = await signKeeperMessage({ signer, domain, primaryType: "CancelOrders", message, account });
       const json = await request("POST", "/v1/cancels", {
-        cancel: { maker: message.maker, orderHashes, issuedAt: message.issuedAt.toString() },
+        cancel: { maker: message.maker, orderHashes: [...orderHashes], issuedAt: message.issuedAt.toString() },
         signature,
-      });
+      } satisfies CancelOrdersRequestJson);
       return Reader.of(json, "response").array("results", decodeCancelResult);
     },
 
@@ -491,7 +495,7 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
           issuedAt: message.issuedAt.toString(),
         },
         signature,
-      });
+      } satisfies CancelAllRequestJson);
       return Reader.of(json, "response").array("cancelled", (value, path) => {
         if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
           return Reader.of({ hash: value }, path).hex("hash"); // throws KEEPER_BAD_RESPONSE naming the path

@@ -1,37 +1,42 @@
 /**
  * The keeper's WebSocket feed (keeper/API.md, "WebSocket feed") kept whole for the consumer:
  *
- * - **Books.** Each subscribed market's book is kept locally from its snapshot and deltas; every
- *   delta's `seq` must be the last + 1. On a gap the channel is resubscribed and rebuilt from the
- *   new snapshot; `onBook` is called only with a book that is exactly the keeper's as of `seq`.
+ * - **Channels.** A market's book, a market's trades and an account's orders are sequenced channels
+ *   (./channels.ts, one implementation for the three): a snapshot, then messages numbered one by
+ *   one; on a gap the channel asks for a new snapshot. `onBook` is called only with a book that is
+ *   exactly the keeper's as of `seq`; trades and order events are delivered once each.
  * - **Reconnects.** A dropped connection (or one the keeper closes, e.g. `4008` slow consumer) is
- *   reopened with exponential backoff, every channel is subscribed again, and each book restarts
- *   from the new snapshot. Trades and order updates are deduplicated across the seam (a trade by
- *   `(fillId, status)`), and the snapshots that follow fill in what happened while disconnected.
+ *   reopened with exponential backoff, every channel is subscribed again and starts from its new
+ *   snapshot; trades and order updates are deduplicated across the seam.
+ * - **Heartbeat.** A connection that has been silent for `heartbeat.intervalMs` is probed with a
+ *   request the keeper always answers; if nothing at all arrives within `heartbeat.timeoutMs` after
+ *   it, the connection is taken for dead (a half-open TCP connection, a frozen keeper) and dropped
+ *   and reopened at once, without waiting for the server or the operating system to notice.
  * - **Private orders channel.** challenge → sign `FeedLogin` → login → subscribe, again after every
  *   reconnect (so the signer is asked once per connection).
  * - `close()` stops everything: the socket is closed and no timer is left behind.
  *
  * The WebSocket is the global one (browsers, Node 22+) unless a constructor is passed (`ws` in Node 20).
  */
-import type { Account, Address, Hex } from "viem";
 import type { ExchangeDomainParameters } from "../eip712";
 import { CrossbookError, KeeperApiError, KeeperRequestError } from "../errors";
-import type { OrderSigner } from "../signer";
-import { LocalBook, type KeeperLevelChange } from "./localBook";
-import { signKeeperMessage, signerAddress } from "./signKeeperMessage";
 import {
-  Reader,
-  decodeLevel,
-  decodeOrderStatus,
-  decodeOrderUpdate,
-  decodeTrade,
-  type KeeperBook,
-  type KeeperOrderStatus,
-  type KeeperOrderUpdate,
-  type KeeperTrade,
-} from "./wire";
+  BookChannel,
+  OrdersChannel,
+  TradesChannel,
+  type ChannelHost,
+  type ChannelListener,
+  type KeeperBookHandlers,
+  type KeeperOrdersParameters,
+  type KeeperTradeHandlers,
+  type SequencedChannel,
+} from "./channels";
+import { signKeeperMessage, signerAddress } from "./signKeeperMessage";
+import { Reader, type KeeperFeedMessageJson, type KeeperFeedRequestJson } from "./wire";
 
+export type { KeeperBookHandlers, KeeperFeedStatus, KeeperOrdersParameters, KeeperTradeHandlers } from "./channels";
+
+/** The part of a WebSocket (the browser's, Node's or `ws`'s) the feed uses. */
 /** The part of a WebSocket (the browser's, Node's or `ws`'s) the feed uses. */
 interface SocketLike {
   onopen: ((event: unknown) => void) | null;
@@ -40,10 +45,25 @@ interface SocketLike {
   onerror: ((event: unknown) => void) | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /** `ws`'s: destroys the connection without a closing handshake (a dead peer would never answer one). */
+  terminate?: (() => void) | undefined;
 }
 
 /** A WebSocket constructor: the global `WebSocket`, or `ws`'s `WebSocket` in Node 20. */
 export type WebSocketConstructor = new (url: string) => object;
+
+/** The time the feed keeps: `Date.now` and the global timers, or a test's own. */
+export interface KeeperFeedClock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const systemClock: KeeperFeedClock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 /** The parameters of `createKeeperFeed`. */
 export interface CreateKeeperFeedParameters {
@@ -57,54 +77,27 @@ export interface CreateKeeperFeedParameters {
   reconnect?: { initialDelayMs?: number | undefined; maxDelayMs?: number | undefined } | undefined;
   /** How long a connection may take to open before it is abandoned and retried. Default 10 000 ms. */
   connectTimeoutMs?: number | undefined;
+  /**
+   * The client's heartbeat: after `intervalMs` (default 15 000) without any message the keeper is
+   * probed, and a connection that then stays silent for `timeoutMs` (default 10 000) is dropped and
+   * reopened. A dead connection is so noticed at most `intervalMs + timeoutMs` after its last
+   * message. `false` turns it off (the connection then lives until the socket reports it closed).
+   */
+  heartbeat?: { intervalMs?: number | undefined; timeoutMs?: number | undefined } | false | undefined;
   /** Errors that concern no one subscription (also given to every subscription's `onError`). */
   onError?: ((error: CrossbookError) => void) | undefined;
+  /** The clock and timers (tests pass their own); defaults to `Date.now` and the global timers. */
+  clock?: KeeperFeedClock | undefined;
 }
 
-/** Where a subscription stands. */
-export type KeeperFeedStatus =
-  | { state: "connecting" }
-  /** Subscribed and in sync (after a snapshot). */
-  | { state: "live" }
-  /** A `seq` gap was seen: resubscribed, waiting for the new snapshot. */
-  | { state: "resyncing"; reason: string }
-  /** The connection dropped; the next attempt is in `delayMs`. */
-  | { state: "disconnected"; attempt: number; delayMs: number; code?: number | undefined; reason?: string | undefined }
-  /** `unsubscribe()` or `close()` was called. */
-  | { state: "closed" };
-
-/** What `subscribeBook` calls. */
-export interface KeeperBookHandlers {
-  /** The book as of `seq`, after the snapshot and after every delta: always whole and in order. */
-  onBook(book: KeeperBook, seq: bigint): void;
-  /** Each trade of the market once per `(fillId, status)`: `matched`, then `settled` or `skipped`. */
-  onTrade?: ((trade: KeeperTrade) => void) | undefined;
-  onError?: ((error: CrossbookError) => void) | undefined;
-  onStatus?: ((status: KeeperFeedStatus) => void) | undefined;
-}
-
-/** What `subscribeTrades` calls. */
-export interface KeeperTradeHandlers {
-  onTrade(trade: KeeperTrade): void;
-  onError?: ((error: CrossbookError) => void) | undefined;
-  onStatus?: ((status: KeeperFeedStatus) => void) | undefined;
-}
-
-/** The parameters of `subscribeOrders`. */
-export interface KeeperOrdersParameters {
-  /** Signs the `FeedLogin` challenge (once per connection). */
-  signer: OrderSigner;
-  /** The account whose orders to follow; defaults to the signer's address. */
-  account?: Address | undefined;
-  /** With a wallet client: the account to sign with. */
-  signingAccount?: Account | Address | undefined;
-  /** The account's open orders, on every (re)subscription. */
-  onSnapshot?: ((orders: KeeperOrderStatus[]) => void) | undefined;
-  /** Each event of one of the account's orders, once. */
-  onUpdate(update: KeeperOrderUpdate): void;
-  onError?: ((error: CrossbookError) => void) | undefined;
-  onStatus?: ((status: KeeperFeedStatus) => void) | undefined;
-}
+/**
+ * The request the heartbeat probes with. The keeper's protocol has no ping message a browser can
+ * send (WebSocket ping frames are the server's, and browsers do not expose them), so the probe is a
+ * request the keeper answers at once and that changes nothing: unsubscribing from the trades of
+ * market 0, which no keeper serves (markets are numbered from 1), so that no connection is ever
+ * subscribed to it. The keeper answers `unsubscribed`; any message at all counts as a sign of life.
+ */
+const PROBE: KeeperFeedRequestJson = { op: "unsubscribe", channel: "trades", marketId: "0" };
 
 /** A subscription; `unsubscribe()` stops its callbacks (and the channel, when it was the last). */
 export interface KeeperSubscription {
@@ -160,51 +153,6 @@ export interface KeeperFeed {
   close(): void;
 }
 
-/** How many trade / order-update keys each channel remembers to drop duplicates. */
-const DEDUP_WINDOW = 10_000;
-
-/** Remembers the last `DEDUP_WINDOW` keys. */
-class RecentKeys {
-  private readonly keys = new Set<string>();
-  /** `true` the first time `key` is seen. */
-  add(key: string): boolean {
-    if (this.keys.has(key)) return false;
-    this.keys.add(key);
-    if (this.keys.size > DEDUP_WINDOW) this.keys.delete(this.keys.values().next().value as string);
-    return true;
-  }
-}
-
-interface Listener {
-  onError?: ((error: CrossbookError) => void) | undefined;
-  onStatus?: ((status: KeeperFeedStatus) => void) | undefined;
-}
-
-interface BookChannel {
-  marketId: bigint;
-  book: LocalBook;
-  /** `waiting` for a snapshot (after subscribing or a gap), or `live`. */
-  state: "waiting" | "live";
-  listeners: Set<KeeperBookHandlers>;
-}
-
-interface SequencedChannel<L> {
-  lastSeq: bigint | undefined;
-  state: "waiting" | "live";
-  seen: RecentKeys;
-  listeners: Set<L>;
-}
-
-interface TradeChannel extends SequencedChannel<{ onTrade(trade: KeeperTrade): void } & Listener> {
-  marketId: bigint;
-}
-
-interface OrdersChannel extends SequencedChannel<KeeperOrdersParameters> {
-  account: Address;
-  signer: OrderSigner;
-  signingAccount: Account | Address | undefined;
-}
-
 /**
  * Opens (lazily, at the first subscription) a connection to a keeper's feed.
  *
@@ -218,19 +166,25 @@ export function createKeeperFeed(parameters: CreateKeeperFeedParameters): Keeper
   return new Feed(parameters);
 }
 
-class Feed implements KeeperFeed {
+class Feed implements KeeperFeed, ChannelHost {
   private readonly Socket: new (url: string) => SocketLike;
+  private readonly clock: KeeperFeedClock;
   private readonly initialDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly heartbeat: { intervalMs: number; timeoutMs: number } | undefined;
   private socket: SocketLike | undefined;
   private open = false;
   private closed = false;
   private attempt = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconnectTimer: unknown;
+  private connectTimer: unknown;
+  private heartbeatTimer: unknown;
+  /** When the last message arrived (the clock's milliseconds), and when a probe went out unanswered. */
+  private lastHeardAt = 0;
+  private probeSentAt: number | undefined;
   private readonly books = new Map<bigint, BookChannel>();
-  private readonly trades = new Map<bigint, TradeChannel>();
+  private readonly trades = new Map<bigint, TradesChannel>();
   private orders: OrdersChannel | undefined;
 
   constructor(private readonly parameters: CreateKeeperFeedParameters) {
@@ -248,23 +202,21 @@ class Feed implements KeeperFeed {
       );
     }
     this.Socket = Socket as unknown as new (url: string) => SocketLike;
+    this.clock = parameters.clock ?? systemClock;
     this.initialDelayMs = parameters.reconnect?.initialDelayMs ?? 250;
     this.maxDelayMs = parameters.reconnect?.maxDelayMs ?? 10_000;
     this.connectTimeoutMs = parameters.connectTimeoutMs ?? 10_000;
+    const heartbeat = parameters.heartbeat;
+    this.heartbeat =
+      heartbeat === false
+        ? undefined
+        : { intervalMs: heartbeat?.intervalMs ?? 15_000, timeoutMs: heartbeat?.timeoutMs ?? 10_000 };
   }
 
   subscribeBook(marketId: bigint, handlers: KeeperBookHandlers): KeeperSubscription {
     this.assertOpenForBusiness();
-    let channel = this.books.get(marketId);
-    if (channel === undefined) {
-      channel = { marketId, book: new LocalBook(marketId), state: "waiting", listeners: new Set() };
-      this.books.set(marketId, channel);
-      this.send({ op: "subscribe", channel: "book", marketId: marketId.toString() });
-    } else if (channel.state === "live") {
-      const view = channel.book.view();
-      queueMicrotask(() => channel!.listeners.has(handlers) && this.call(() => handlers.onBook(view, view.seq)));
-    }
-    channel.listeners.add(handlers);
+    const channel = this.channelOf(this.books, marketId, () => new BookChannel(this, marketId));
+    channel.add(handlers);
     const trades =
       handlers.onTrade === undefined
         ? undefined
@@ -273,39 +225,18 @@ class Feed implements KeeperFeed {
     return {
       unsubscribe: () => {
         trades?.unsubscribe();
-        const current = this.books.get(marketId);
-        if (current === undefined || !current.listeners.delete(handlers)) return;
-        handlers.onStatus?.({ state: "closed" });
-        if (current.listeners.size === 0) {
-          this.books.delete(marketId);
-          this.send({ op: "unsubscribe", channel: "book", marketId: marketId.toString() });
-        }
+        this.leave(this.books, marketId, handlers);
       },
     };
   }
 
   subscribeTrades(marketId: bigint, handlers: KeeperTradeHandlers): KeeperSubscription {
     this.assertOpenForBusiness();
-    let channel = this.trades.get(marketId);
-    if (channel === undefined) {
-      channel = { marketId, lastSeq: undefined, state: "waiting", seen: new RecentKeys(), listeners: new Set() };
-      this.trades.set(marketId, channel);
-      this.send({ op: "subscribe", channel: "trades", marketId: marketId.toString() });
-    }
+    const channel = this.channelOf(this.trades, marketId, () => new TradesChannel(this, marketId));
     const listener = { ...handlers };
     channel.listeners.add(listener);
     this.ensureConnected(listener);
-    return {
-      unsubscribe: () => {
-        const current = this.trades.get(marketId);
-        if (current === undefined || !current.listeners.delete(listener)) return;
-        listener.onStatus?.({ state: "closed" });
-        if (current.listeners.size === 0) {
-          this.trades.delete(marketId);
-          this.send({ op: "unsubscribe", channel: "trades", marketId: marketId.toString() });
-        }
-      },
-    };
+    return { unsubscribe: () => this.leave(this.trades, marketId, listener) };
   }
 
   subscribeOrders(parameters: KeeperOrdersParameters): KeeperSubscription {
@@ -330,16 +261,8 @@ class Feed implements KeeperFeed {
           );
         }
         if (this.orders === undefined) {
-          this.orders = {
-            account,
-            signer: parameters.signer,
-            signingAccount: parameters.signingAccount,
-            lastSeq: undefined,
-            state: "waiting",
-            seen: new RecentKeys(),
-            listeners: new Set(),
-          };
-          if (this.open) this.send({ op: "challenge" });
+          this.orders = new OrdersChannel(this, account, parameters.signer, parameters.signingAccount);
+          this.sendAll(this.orders.subscribeRequests());
         }
         this.orders.listeners.add(listener);
         this.ensureConnected(listener);
@@ -349,10 +272,12 @@ class Feed implements KeeperFeed {
     })();
     return {
       unsubscribe: () => {
-        if (this.orders === undefined || !this.orders.listeners.delete(listener)) return;
+        const channel = this.orders;
+        if (channel === undefined || !channel.listeners.delete(listener)) return;
         listener.onStatus?.({ state: "closed" });
-        // The keeper has no "unsubscribe orders": the channel stays quiet until the connection closes.
-        if (this.orders.listeners.size === 0) this.orders = undefined;
+        if (channel.listeners.size > 0) return;
+        this.orders = undefined;
+        this.sendAll(channel.unsubscribeRequests());
       },
     };
   }
@@ -360,9 +285,7 @@ class Feed implements KeeperFeed {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.reconnectTimer);
-    clearTimeout(this.connectTimer);
-    this.reconnectTimer = this.connectTimer = undefined;
+    this.clearTimers();
     const socket = this.socket;
     this.socket = undefined;
     this.open = false;
@@ -373,13 +296,83 @@ class Feed implements KeeperFeed {
     this.orders = undefined;
   }
 
+  // ── ChannelHost: what the channels use ──
+
+  send(request: KeeperFeedRequestJson): void {
+    if (!this.open || this.socket === undefined) return; // sent again on (re)connect
+    try {
+      this.socket.send(JSON.stringify(request));
+    } catch {
+      // The socket is closing: its close event schedules the reconnect that resends this.
+    }
+  }
+
+  synced(): void {
+    this.attempt = 0;
+  }
+
+  /**
+   * Runs a consumer callback. What it throws does not break the feed (the other listeners and the
+   * book go on): it is rethrown outside the feed, as an uncaught error of the consumer's own.
+   */
+  call(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
+  // ── Channels ──
+
+  /** The channel of `marketId` in `channels`, created (and subscribed, when connected) if new. */
+  private channelOf<C extends SequencedChannel<ChannelListener, unknown, unknown>>(
+    channels: Map<bigint, C>,
+    marketId: bigint,
+    create: () => C,
+  ): C {
+    let channel = channels.get(marketId);
+    if (channel === undefined) {
+      channel = create();
+      channels.set(marketId, channel);
+      this.sendAll(channel.subscribeRequests());
+    }
+    return channel;
+  }
+
+  /** Removes `listener`; the channel is unsubscribed when it was the last. */
+  private leave<L extends ChannelListener>(
+    channels: Map<bigint, SequencedChannel<L, unknown, unknown>>,
+    marketId: bigint,
+    listener: L,
+  ): void {
+    const channel = channels.get(marketId);
+    if (channel === undefined || !channel.listeners.delete(listener)) return;
+    listener.onStatus?.({ state: "closed" });
+    if (channel.listeners.size > 0) return;
+    channels.delete(marketId);
+    this.sendAll(channel.unsubscribeRequests());
+  }
+
+  private channels(): SequencedChannel<ChannelListener, unknown, unknown>[] {
+    return [...this.books.values(), ...this.trades.values(), ...(this.orders === undefined ? [] : [this.orders])];
+  }
+
+  private sendAll(requests: readonly KeeperFeedRequestJson[]): void {
+    for (const request of requests) this.send(request);
+  }
+
+  // ── The connection ──
+
   private assertOpenForBusiness(): void {
     if (this.closed) {
       throw new KeeperRequestError("This feed is closed: create another one", { code: "KEEPER_INVALID_ARGUMENT" });
     }
   }
 
-  private ensureConnected(listener: Listener): void {
+  private ensureConnected(listener: ChannelListener): void {
     if (this.socket === undefined && this.reconnectTimer === undefined) this.connect();
     else if (!this.open) listener.onStatus?.({ state: "connecting" });
   }
@@ -402,33 +395,26 @@ class Feed implements KeeperFeed {
       return;
     }
     this.socket = socket;
-    this.connectTimer = setTimeout(() => {
+    this.connectTimer = this.clock.setTimeout(() => {
       this.connectTimer = undefined;
       if (this.socket !== socket || this.open) return;
-      this.socket = undefined;
-      closeQuietly(socket);
-      this.scheduleReconnect(undefined, `not open after ${this.connectTimeoutMs} ms`);
+      this.drop(socket, `not open after ${this.connectTimeoutMs} ms`);
     }, this.connectTimeoutMs);
     socket.onopen = () => {
       if (this.socket !== socket) return;
-      clearTimeout(this.connectTimer);
+      this.clock.clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
       this.open = true;
-      for (const channel of this.books.values()) {
-        channel.state = "waiting";
-        this.send({ op: "subscribe", channel: "book", marketId: channel.marketId.toString() });
-      }
-      for (const channel of this.trades.values()) {
-        channel.state = "waiting";
-        this.send({ op: "subscribe", channel: "trades", marketId: channel.marketId.toString() });
-      }
-      if (this.orders !== undefined) {
-        this.orders.state = "waiting";
-        this.send({ op: "challenge" });
+      this.heard();
+      this.armHeartbeat(this.heartbeat?.intervalMs);
+      for (const channel of this.channels()) {
+        channel.reset();
+        this.sendAll(channel.subscribeRequests());
       }
     };
     socket.onmessage = (event) => {
       if (this.socket !== socket) return;
+      this.heard();
       this.receive(event.data);
     };
     socket.onerror = () => {
@@ -436,38 +422,75 @@ class Feed implements KeeperFeed {
     };
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
-      clearTimeout(this.connectTimer);
-      this.connectTimer = undefined;
       this.socket = undefined;
       this.open = false;
       this.scheduleReconnect(event.code, event.reason);
     };
   }
 
+  /** Gives up on `socket` (dead, or never opened) and reconnects. */
+  private drop(socket: SocketLike, reason: string): void {
+    this.socket = undefined;
+    this.open = false;
+    closeQuietly(socket, true);
+    this.scheduleReconnect(undefined, reason);
+  }
+
   private scheduleReconnect(code: number | undefined, reason: string | undefined): void {
+    this.clearTimers();
     if (this.closed) return;
-    for (const channel of this.books.values()) channel.state = "waiting";
-    for (const channel of this.trades.values()) channel.state = "waiting";
-    if (this.orders !== undefined) this.orders.state = "waiting";
+    for (const channel of this.channels()) channel.reset();
     const delayMs = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** Math.min(this.attempt, 30));
     this.attempt += 1;
     for (const listener of this.allListeners()) {
       listener.onStatus?.({ state: "disconnected", attempt: this.attempt, delayMs, code, reason });
     }
-    this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
+    this.reconnectTimer = this.clock.setTimeout(() => this.connect(), delayMs);
   }
 
-  private send(message: Record<string, unknown>): void {
-    if (!this.open || this.socket === undefined) return; // sent again on (re)connect
-    try {
-      this.socket.send(JSON.stringify(message));
-    } catch {
-      // The socket is closing: its close event schedules the reconnect that resends this.
+  private clearTimers(): void {
+    for (const timer of [this.reconnectTimer, this.connectTimer, this.heartbeatTimer]) {
+      if (timer !== undefined) this.clock.clearTimeout(timer);
     }
+    this.reconnectTimer = this.connectTimer = this.heartbeatTimer = undefined;
   }
+
+  // ── The heartbeat ──
+
+  /** A message arrived: the connection is alive. (No timer is touched per message.) */
+  private heard(): void {
+    this.lastHeardAt = this.clock.now();
+    this.probeSentAt = undefined;
+  }
+
+  private armHeartbeat(ms: number | undefined): void {
+    if (ms === undefined) return;
+    this.heartbeatTimer = this.clock.setTimeout(() => this.checkHeartbeat(), ms);
+  }
+
+  private checkHeartbeat(): void {
+    this.heartbeatTimer = undefined;
+    const socket = this.socket;
+    if (this.heartbeat === undefined || socket === undefined || !this.open) return;
+    const { intervalMs, timeoutMs } = this.heartbeat;
+    const now = this.clock.now();
+    if (this.probeSentAt !== undefined) {
+      // Nothing since the probe (a message would have cleared it).
+      const waited = now - this.probeSentAt;
+      if (waited >= timeoutMs) return this.drop(socket, `no message from the keeper for ${now - this.lastHeardAt} ms`);
+      return this.armHeartbeat(timeoutMs - waited);
+    }
+    const silentMs = now - this.lastHeardAt;
+    if (silentMs < intervalMs) return this.armHeartbeat(intervalMs - silentMs);
+    this.probeSentAt = now;
+    this.send(PROBE);
+    this.armHeartbeat(timeoutMs);
+  }
+
+  // ── Messages ──
 
   private receive(data: unknown): void {
-    let message: Reader;
+    let message: Reader<KeeperFeedMessageJson>;
     try {
       const text = typeof data === "string" ? data : new TextDecoder().decode(data as ArrayBuffer);
       message = Reader.of(JSON.parse(text), "message");
@@ -482,127 +505,34 @@ class Feed implements KeeperFeed {
     }
   }
 
-  private dispatch(message: Reader): void {
+  private dispatch(message: Reader<KeeperFeedMessageJson>): void {
     const type = message.string("type");
-    const channel = message.has("channel") ? message.string("channel") : undefined;
     if (type === "error") {
-      const code = message.string("code");
-      const error = new KeeperApiError(message.optionalString("message") ?? `The feed refused: ${code}`, {
+      const error = message.as<Extract<KeeperFeedMessageJson, { type: "error" }>>();
+      const code = error.string("code");
+      const refusal = new KeeperApiError(error.optionalString("message") ?? `The feed refused: ${code}`, {
         code,
         status: undefined,
       });
       const orderListeners = this.orders === undefined ? [] : [...this.orders.listeners];
-      this.report(code === "BAD_LOGIN" || code === "NOT_LOGGED_IN" ? orderListeners : this.allListeners(), error);
-      if (this.parameters.onError !== undefined) this.parameters.onError(error);
+      this.report(code === "BAD_LOGIN" || code === "NOT_LOGGED_IN" ? orderListeners : this.allListeners(), refusal);
+      if (this.parameters.onError !== undefined) this.parameters.onError(refusal);
       return;
     }
-    if (type === "challenge") return this.login(message.hex("challenge"));
+    if (type === "challenge") {
+      return this.login(message.as<Extract<KeeperFeedMessageJson, { type: "challenge" }>>().hex("challenge"));
+    }
     if (type === "login") return this.send({ op: "subscribe", channel: "orders" });
     if (type === "subscribed" || type === "unsubscribed") return;
-    if (channel === "book") return this.onBookMessage(type, message);
-    if (channel === "trades") return this.onTradesMessage(type, message);
-    if (channel === "orders") return this.onOrdersMessage(type, message);
+    const channelMessage = message.as<Extract<KeeperFeedMessageJson, { seq: number }>>();
+    const channel = channelMessage.string("channel");
+    if (channel === "orders") return this.orders?.receive(channelMessage);
+    const channels = channel === "book" ? this.books : channel === "trades" ? this.trades : undefined;
+    const marketId = channels === undefined ? undefined : channelMessage.as<{ marketId: string }>().bigint("marketId");
+    if (marketId !== undefined) channels!.get(marketId)?.receive(channelMessage); // none: unsubscribed meanwhile
   }
 
-  private onBookMessage(type: string, message: Reader): void {
-    const channel = this.books.get(message.bigint("marketId"));
-    if (channel === undefined) return; // unsubscribed meanwhile
-    const seq = message.bigint("seq");
-    if (type === "snapshot") {
-      channel.book.reset(seq, message.array("bids", decodeLevel), message.array("asks", decodeLevel));
-      channel.state = "live";
-      this.attempt = 0;
-      const view = channel.book.view();
-      for (const listener of [...channel.listeners]) {
-        listener.onStatus?.({ state: "live" });
-        this.call(() => listener.onBook(view, seq));
-      }
-      return;
-    }
-    if (type !== "delta" || channel.state !== "live") return; // deltas before the snapshot are in it
-    const changes = message.array("levels", (value, path): KeeperLevelChange => {
-      const level = decodeLevel(value, path);
-      return { side: Reader.of(value, path).oneOf("side", ["bid", "ask"] as const), ...level };
-    });
-    const outcome = channel.book.apply(seq, changes);
-    if (outcome === "applied") {
-      const view = channel.book.view();
-      for (const listener of [...channel.listeners]) this.call(() => listener.onBook(view, seq));
-    } else if (outcome === "gap") {
-      const reason = `book ${channel.marketId}: delta ${seq} after ${channel.book.lastSeq}`;
-      channel.state = "waiting";
-      channel.book.clear();
-      for (const listener of channel.listeners) listener.onStatus?.({ state: "resyncing", reason });
-      this.send({ op: "unsubscribe", channel: "book", marketId: channel.marketId.toString() });
-      this.send({ op: "subscribe", channel: "book", marketId: channel.marketId.toString() });
-    }
-  }
-
-  private onTradesMessage(type: string, message: Reader): void {
-    const channel = this.trades.get(message.bigint("marketId"));
-    if (channel === undefined) return;
-    const seq = message.bigint("seq");
-    if (type === "snapshot") {
-      channel.lastSeq = seq;
-      channel.state = "live";
-      this.attempt = 0;
-      for (const listener of channel.listeners) listener.onStatus?.({ state: "live" });
-      for (const trade of message.array("trades", decodeTrade)) this.deliverTrade(channel, trade);
-      return;
-    }
-    if (type !== "trade" || channel.state !== "live" || channel.lastSeq === undefined) return;
-    if (seq <= channel.lastSeq) return;
-    const trade = decodeTrade(message.raw("trade"), "message.trade");
-    if (seq !== channel.lastSeq + 1n) {
-      // A lost message: resubscribe (the snapshot of recent trades fills the hole; duplicates are dropped).
-      channel.state = "waiting";
-      const reason = `trades ${channel.marketId}: message ${seq} after ${channel.lastSeq}`;
-      for (const listener of channel.listeners) listener.onStatus?.({ state: "resyncing", reason });
-      this.send({ op: "unsubscribe", channel: "trades", marketId: channel.marketId.toString() });
-      this.send({ op: "subscribe", channel: "trades", marketId: channel.marketId.toString() });
-    } else {
-      channel.lastSeq = seq;
-    }
-    this.deliverTrade(channel, trade);
-  }
-
-  private deliverTrade(channel: TradeChannel, trade: KeeperTrade): void {
-    if (!channel.seen.add(`${trade.fillId}:${trade.status}`)) return;
-    for (const listener of [...channel.listeners]) this.call(() => listener.onTrade(trade));
-  }
-
-  private onOrdersMessage(type: string, message: Reader): void {
-    const channel = this.orders;
-    if (channel === undefined) return;
-    const seq = message.bigint("seq");
-    if (type === "snapshot") {
-      channel.lastSeq = seq;
-      channel.state = "live";
-      this.attempt = 0;
-      const orders = message.array("orders", decodeOrderStatus);
-      for (const listener of [...channel.listeners]) {
-        listener.onStatus?.({ state: "live" });
-        if (listener.onSnapshot !== undefined) this.call(() => listener.onSnapshot!(orders));
-      }
-      return;
-    }
-    if (type !== "order" || channel.state !== "live" || channel.lastSeq === undefined) return;
-    if (seq <= channel.lastSeq) return;
-    const update = decodeOrderUpdate(message.raw("update"), "message.update");
-    if (seq !== channel.lastSeq + 1n) {
-      channel.state = "waiting";
-      const reason = `orders: message ${seq} after ${channel.lastSeq}`;
-      for (const listener of channel.listeners) listener.onStatus?.({ state: "resyncing", reason });
-      this.send({ op: "subscribe", channel: "orders" }); // a new snapshot of the open orders follows
-    } else {
-      channel.lastSeq = seq;
-    }
-    const key = [update.hash, update.event, update.filledLots, update.fillId ?? "", update.txHash ?? ""].join(":");
-    if (!channel.seen.add(key)) return;
-    for (const listener of [...channel.listeners]) this.call(() => listener.onUpdate(update));
-  }
-
-  private login(challenge: Hex): void {
+  private login(challenge: `0x${string}`): void {
     const channel = this.orders;
     const socket = this.socket;
     if (channel === undefined || this.parameters.domain === undefined) return;
@@ -624,38 +554,22 @@ class Feed implements KeeperFeed {
     })();
   }
 
-  private allListeners(): Listener[] {
-    const listeners: Listener[] = [];
-    for (const channel of this.books.values()) listeners.push(...channel.listeners);
-    for (const channel of this.trades.values()) listeners.push(...channel.listeners);
-    if (this.orders !== undefined) listeners.push(...this.orders.listeners);
-    return listeners;
+  private allListeners(): ChannelListener[] {
+    return this.channels().flatMap((channel) => [...channel.listeners]);
   }
 
-  private report(listeners: Iterable<Listener>, error: CrossbookError): void {
+  private report(listeners: Iterable<ChannelListener>, error: CrossbookError): void {
     for (const listener of new Set(listeners)) listener.onError?.(error);
-  }
-
-  /**
-   * Runs a consumer callback. What it throws does not break the feed (the other listeners and the
-   * book go on): it is rethrown outside the feed, as an uncaught error of the consumer's own.
-   */
-  private call(callback: () => void): void {
-    try {
-      callback();
-    } catch (error) {
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
   }
 }
 
-function closeQuietly(socket: SocketLike): void {
+/** Closes `socket` without hearing from it again; `dead`: without a closing handshake where `ws` allows. */
+function closeQuietly(socket: SocketLike, dead = false): void {
   socket.onopen = socket.onmessage = socket.onclose = null;
   socket.onerror = () => {};
   try {
-    socket.close(1000, "closed by the client");
+    if (dead && typeof socket.terminate === "function") socket.terminate();
+    else socket.close(1000, "closed by the client");
   } catch {
     // already closed or never opened
   }

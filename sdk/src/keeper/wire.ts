@@ -1,18 +1,52 @@
 /**
- * The keeper's JSON (keeper/API.md) to and from SDK types. On the wire every integer is a decimal
- * string (a safe-integer JSON number is accepted too); in the SDK it is a `bigint`. Decoding checks
- * the shape of what the keeper sent and throws a `KeeperRequestError` (`KEEPER_BAD_RESPONSE`) naming
- * the field at fault, so that a keeper speaking another protocol fails loudly rather than as `NaN`.
+ * The keeper's JSON (keeper/API.md) to and from SDK types, defined once for both sides: the records
+ * as the SDK gives them (`KeeperTrade`, …, every integer a `bigint`), their JSON as the keeper writes
+ * it (`KeeperTradeJson` = `Wire<KeeperTrade>`: every `bigint` a decimal string), the requests and
+ * feed messages, and the lists of states, events and outcomes. The keeper builds its answers as these
+ * types (keeper/src/api/wire.ts), and the decoders here read them by the same keys, so a field that
+ * one side renames or a state that one side adds fails to compile on the other.
+ *
+ * Decoding checks the shape of what the keeper sent (a safe-integer JSON number is accepted where an
+ * integer string is expected) and throws a `KeeperRequestError` (`KEEPER_BAD_RESPONSE`) naming the
+ * field at fault, so that a keeper speaking another protocol fails loudly rather than as `NaN`.
  */
 import type { Address, Hex } from "viem";
-import { KeeperRequestError } from "../errors";
+import { KeeperRequestError, type KeeperErrorCode } from "../errors";
+import type { CancelAllMessage, CancelOrdersMessage } from "../keeperMessages";
 import type { Market, Order } from "../types";
+import type { KeeperLevelChange } from "./localBook";
+
+/** `T` as JSON on the keeper's wire: every `bigint` a decimal string, objects and arrays field by field. */
+export type Wire<T> = T extends bigint
+  ? string
+  : T extends readonly (infer U)[]
+    ? Wire<U>[]
+    : T extends object
+      ? { [K in keyof T]: Wire<T[K]> }
+      : T;
+
+/** Order states, in the order an order goes through them (`rejected`: accepted once, refused later). */
+export const KEEPER_ORDER_STATES = ["open", "partially-filled", "filled", "cancelled", "rejected"] as const;
+/** A trade's settlement state. */
+export const KEEPER_TRADE_STATUSES = ["matched", "settled", "skipped"] as const;
+/** The events of the private orders channel. */
+export const KEEPER_ORDER_EVENTS = [
+  "accepted",
+  "rejected",
+  "partially-filled",
+  "filled",
+  "cancelled",
+  "skipped",
+  "settled",
+] as const;
+/** What a soft cancel did to each hash. */
+export const KEEPER_CANCEL_OUTCOMES = ["cancelled", "not-found", "not-open", "not-owner"] as const;
 
 /**
  * An order's status on the keeper: `rejected` for an order it refused a moment ago (it stores no
  * refusal; it remembers recent ones for a while).
  */
-export type KeeperOrderState = "open" | "partially-filled" | "filled" | "cancelled" | "rejected";
+export type KeeperOrderState = (typeof KEEPER_ORDER_STATES)[number];
 
 /** One match of the keeper: `matched` off-chain, then `settled` (with `txHash`) or `skipped` on-chain. */
 export interface KeeperTrade {
@@ -27,7 +61,7 @@ export interface KeeperTrade {
   /** The maker's price, in ticks per lot. */
   priceTicks: bigint;
   lots: bigint;
-  status: "matched" | "settled" | "skipped";
+  status: (typeof KEEPER_TRADE_STATUSES)[number];
   txHash?: Hex | undefined;
   skipReason?: string | undefined;
   /** Unix milliseconds. */
@@ -85,7 +119,7 @@ export interface KeeperSubmitResult {
 /** The outcome of a soft cancel, hash by hash. */
 export interface KeeperCancelResult {
   hash: Hex;
-  outcome: "cancelled" | "not-found" | "not-open" | "not-owner";
+  outcome: (typeof KEEPER_CANCEL_OUTCOMES)[number];
 }
 
 /** A market the keeper serves, with the risk limits and price bounds it read from the chain. */
@@ -98,7 +132,7 @@ export interface KeeperMarket extends Market {
 export interface KeeperOrderUpdate {
   hash: Hex;
   marketId: bigint;
-  event: "accepted" | "rejected" | "partially-filled" | "filled" | "cancelled" | "skipped" | "settled";
+  event: (typeof KEEPER_ORDER_EVENTS)[number];
   status: KeeperOrderState;
   filledLots: bigint;
   remainingLots: bigint;
@@ -109,8 +143,65 @@ export interface KeeperOrderUpdate {
   at: number;
 }
 
+// ── The JSON on the wire (keeper/API.md): what the keeper writes and the SDK reads ──
+
+/** An order as JSON: `{ maker, marketId: "1", isBuy, flags: "0", … }`. */
+export type OrderJson = Wire<Order>;
+export type KeeperTradeJson = Wire<KeeperTrade>;
+export type KeeperLevelJson = Wire<KeeperLevel>;
+export type KeeperLevelChangeJson = Wire<KeeperLevelChange>;
+/** A book (`GET …/book`, the feed's book snapshot without `type` and `channel`); `seq` is a JSON number. */
+export type KeeperBookJson = Omit<Wire<KeeperBook>, "seq"> & { seq: number };
+/** An order's status; `settledLots` and `fills` only in `GET /v1/orders/{hash}`. */
+export type KeeperOrderStatusJson = Wire<KeeperOrderStatus>;
+export type KeeperSubmitResultJson = Wire<KeeperSubmitResult>;
+export type KeeperCancelResultJson = Wire<KeeperCancelResult>;
+export type KeeperMarketJson = Wire<KeeperMarket>;
+export type KeeperOrderUpdateJson = Wire<KeeperOrderUpdate>;
+
+/** `POST /v1/orders`. */
+export interface SubmitOrderRequestJson {
+  order: OrderJson;
+  signature: Hex;
+}
+/** `POST /v1/cancels`: the signed `CancelOrders` message. */
+export interface CancelOrdersRequestJson {
+  cancel: Wire<CancelOrdersMessage>;
+  signature: Hex;
+}
+/** `POST /v1/cancels/all`: the signed `CancelAll` message. */
+export interface CancelAllRequestJson {
+  cancelAll: Wire<CancelAllMessage>;
+  signature: Hex;
+}
+/** The body of every refusal, with the HTTP status of keeper/API.md's table. */
+export interface KeeperErrorBodyJson {
+  error: { code: KeeperErrorCode; message: string; details?: Record<string, unknown> | undefined };
+}
+
+/** A message a feed client sends. */
+export type KeeperFeedRequestJson =
+  | { op: "subscribe" | "unsubscribe"; channel: "book" | "trades"; marketId: string }
+  | { op: "subscribe" | "unsubscribe"; channel: "orders" }
+  | { op: "challenge" }
+  | { op: "login"; account: Address; signature: Hex };
+
+/** A message the feed sends. Channel messages carry `seq`: the channel's count of messages, from 1. */
+export type KeeperFeedMessageJson =
+  | ({ type: "snapshot"; channel: "book" } & KeeperBookJson)
+  | { type: "delta"; channel: "book"; marketId: string; seq: number; levels: KeeperLevelChangeJson[] }
+  | { type: "snapshot"; channel: "trades"; marketId: string; seq: number; trades: KeeperTradeJson[] }
+  | { type: "trade"; channel: "trades"; marketId: string; seq: number; trade: KeeperTradeJson }
+  | { type: "snapshot"; channel: "orders"; account: Address; seq: number; orders: KeeperOrderStatusJson[] }
+  | { type: "order"; channel: "orders"; account: Address; seq: number; update: KeeperOrderUpdateJson }
+  | { type: "challenge"; challenge: Hex }
+  | { type: "login"; account: Address }
+  | { type: "subscribed" | "unsubscribed"; channel: "book" | "trades"; marketId: string }
+  | { type: "subscribed" | "unsubscribed"; channel: "orders" }
+  | { type: "error"; code: KeeperErrorCode; message: string };
+
 /** An `Order` as the keeper takes it: every integer a decimal string. */
-export function encodeOrder(order: Order): Record<keyof Order, string | boolean> {
+export function encodeOrder(order: Order): OrderJson {
   return {
     maker: order.maker,
     marketId: order.marketId.toString(),
@@ -124,88 +215,100 @@ export function encodeOrder(order: Order): Record<keyof Order, string | boolean>
   };
 }
 
-/** A field reader over untrusted JSON that names the path of whatever is wrong. */
-export class Reader {
+/** The keys of a wire type `T`, for `Reader<T>`. */
+type Key<T> = Extract<keyof T, string>;
+
+/**
+ * A field reader over untrusted JSON that names the path of whatever is wrong. `T` is the wire type
+ * the JSON should be (`KeeperTradeJson`, …): only its keys can be read, so the decoders follow the
+ * types the keeper writes.
+ */
+export class Reader<T = Record<string, unknown>> {
   constructor(
     private readonly value: Record<string, unknown>,
     private readonly path: string,
   ) {}
 
-  static of(value: unknown, path: string): Reader {
+  static of<T = Record<string, unknown>>(value: unknown, path: string): Reader<T> {
     if (typeof value !== "object" || value === null || Array.isArray(value))
       throw badResponse(path, "an object", value);
-    return new Reader(value as Record<string, unknown>, path);
+    return new Reader<T>(value as Record<string, unknown>, path);
   }
 
-  has(key: string): boolean {
+  /** The same object, read as the wire type `U` (once its `type` said which message it is). */
+  as<U>(): Reader<U> {
+    return this as unknown as Reader<U>;
+  }
+
+  has(key: Key<T>): boolean {
     return this.value[key] !== undefined && this.value[key] !== null;
   }
 
-  raw(key: string): unknown {
+  raw(key: Key<T>): unknown {
     return this.value[key];
   }
 
-  object(key: string): Reader {
+  object<K extends Key<T>>(key: K): Reader<NonNullable<T[K]>> {
     return Reader.of(this.value[key], `${this.path}.${key}`);
   }
 
-  array<T>(key: string, item: (value: unknown, path: string) => T): T[] {
+  array<U>(key: Key<T>, item: (value: unknown, path: string) => U): U[] {
     const value = this.value[key];
     if (!Array.isArray(value)) throw badResponse(`${this.path}.${key}`, "an array", value);
     return value.map((v, i) => item(v, `${this.path}.${key}[${i}]`));
   }
 
-  bigint(key: string): bigint {
+  bigint(key: Key<T>): bigint {
     return toBigInt(this.value[key], `${this.path}.${key}`);
   }
 
-  number(key: string): number {
+  number(key: Key<T>): number {
     const value = this.value[key];
     if (typeof value !== "number" || !Number.isFinite(value))
       throw badResponse(`${this.path}.${key}`, "a number", value);
     return value;
   }
 
-  boolean(key: string): boolean {
+  boolean(key: Key<T>): boolean {
     const value = this.value[key];
     if (typeof value !== "boolean") throw badResponse(`${this.path}.${key}`, "a boolean", value);
     return value;
   }
 
-  string(key: string): string {
+  string(key: Key<T>): string {
     const value = this.value[key];
     if (typeof value !== "string") throw badResponse(`${this.path}.${key}`, "a string", value);
     return value;
   }
 
-  hex(key: string): Hex {
+  hex(key: Key<T>): Hex {
     const value = this.string(key);
     if (!/^0x[0-9a-fA-F]*$/.test(value)) throw badResponse(`${this.path}.${key}`, "0x-prefixed hex", value);
     return value as Hex;
   }
 
-  address(key: string): Address {
+  address(key: Key<T>): Address {
     const value = this.string(key);
     if (!/^0x[0-9a-fA-F]{40}$/.test(value)) throw badResponse(`${this.path}.${key}`, "an address", value);
     return value as Address;
   }
 
-  oneOf<T extends string>(key: string, allowed: readonly T[]): T {
+  oneOf<K extends Key<T>, V extends string>(key: K, allowed: readonly V[]): V {
     const value = this.string(key);
     if (!(allowed as readonly string[]).includes(value))
       throw badResponse(`${this.path}.${key}`, allowed.join(" | "), value);
-    return value as T;
+    return value as V;
   }
 
-  optionalString(key: string): string | undefined {
+  optionalString(key: Key<T>): string | undefined {
     return this.has(key) ? this.string(key) : undefined;
   }
 
-  optionalHex(key: string): Hex | undefined {
+  optionalHex(key: Key<T>): Hex | undefined {
     return this.has(key) ? this.hex(key) : undefined;
   }
 
-  optionalNumber(key: string): number | undefined {
+  optionalNumber(key: Key<T>): number | undefined {
     return this.has(key) ? this.number(key) : undefined;
   }
 }
@@ -225,10 +328,8 @@ function badResponse(path: string, expected: string, value: unknown): KeeperRequ
   });
 }
 
-const ORDER_STATES = ["open", "partially-filled", "filled", "cancelled", "rejected"] as const;
-
 export function decodeOrder(value: unknown, path: string): Order {
-  const r = Reader.of(value, path);
+  const r = Reader.of<OrderJson>(value, path);
   return {
     maker: r.address("maker"),
     marketId: r.bigint("marketId"),
@@ -243,7 +344,7 @@ export function decodeOrder(value: unknown, path: string): Order {
 }
 
 export function decodeTrade(value: unknown, path: string): KeeperTrade {
-  const r = Reader.of(value, path);
+  const r = Reader.of<KeeperTradeJson>(value, path);
   const trade: KeeperTrade = {
     fillId: r.number("fillId"),
     marketId: r.bigint("marketId"),
@@ -254,7 +355,7 @@ export function decodeTrade(value: unknown, path: string): KeeperTrade {
     makerIsBuy: r.boolean("makerIsBuy"),
     priceTicks: r.bigint("priceTicks"),
     lots: r.bigint("lots"),
-    status: r.oneOf("status", ["matched", "settled", "skipped"] as const),
+    status: r.oneOf("status", KEEPER_TRADE_STATUSES),
     at: r.number("at"),
   };
   const txHash = r.optionalHex("txHash");
@@ -265,12 +366,12 @@ export function decodeTrade(value: unknown, path: string): KeeperTrade {
 }
 
 export function decodeLevel(value: unknown, path: string): KeeperLevel {
-  const r = Reader.of(value, path);
+  const r = Reader.of<KeeperLevelJson>(value, path);
   return { priceTicks: r.bigint("priceTicks"), lots: r.bigint("lots"), orders: r.number("orders") };
 }
 
 export function decodeBook(value: unknown, path: string): KeeperBook {
-  const r = Reader.of(value, path);
+  const r = Reader.of<KeeperBookJson>(value, path);
   return {
     marketId: r.bigint("marketId"),
     seq: r.bigint("seq"),
@@ -280,11 +381,11 @@ export function decodeBook(value: unknown, path: string): KeeperBook {
 }
 
 export function decodeOrderStatus(value: unknown, path: string): KeeperOrderStatus {
-  const r = Reader.of(value, path);
+  const r = Reader.of<KeeperOrderStatusJson>(value, path);
   const status: KeeperOrderStatus = {
     hash: r.hex("hash"),
     order: decodeOrder(r.raw("order"), `${path}.order`),
-    status: r.oneOf("status", ORDER_STATES),
+    status: r.oneOf("status", KEEPER_ORDER_STATES),
     filledLots: r.bigint("filledLots"),
     remainingLots: r.bigint("remainingLots"),
     createdAt: r.number("createdAt"),
@@ -298,10 +399,10 @@ export function decodeOrderStatus(value: unknown, path: string): KeeperOrderStat
 }
 
 export function decodeSubmitResult(value: unknown, path: string): KeeperSubmitResult {
-  const r = Reader.of(value, path);
+  const r = Reader.of<KeeperSubmitResultJson>(value, path);
   const result: KeeperSubmitResult = {
     hash: r.hex("hash"),
-    status: r.oneOf("status", ORDER_STATES),
+    status: r.oneOf("status", KEEPER_ORDER_STATES),
     filledLots: r.bigint("filledLots"),
     remainingLots: r.bigint("remainingLots"),
     trades: r.has("trades") ? r.array("trades", decodeTrade) : [],
@@ -312,15 +413,15 @@ export function decodeSubmitResult(value: unknown, path: string): KeeperSubmitRe
 }
 
 export function decodeCancelResult(value: unknown, path: string): KeeperCancelResult {
-  const r = Reader.of(value, path);
+  const r = Reader.of<KeeperCancelResultJson>(value, path);
   return {
     hash: r.hex("hash"),
-    outcome: r.oneOf("outcome", ["cancelled", "not-found", "not-open", "not-owner"] as const),
+    outcome: r.oneOf("outcome", KEEPER_CANCEL_OUTCOMES),
   };
 }
 
 export function decodeMarket(value: unknown, path: string): KeeperMarket {
-  const r = Reader.of(value, path);
+  const r = Reader.of<KeeperMarketJson>(value, path);
   const risk = r.object("riskLimits");
   const bounds = r.object("priceBounds");
   return {
@@ -345,20 +446,12 @@ export function decodeMarket(value: unknown, path: string): KeeperMarket {
 }
 
 export function decodeOrderUpdate(value: unknown, path: string): KeeperOrderUpdate {
-  const r = Reader.of(value, path);
+  const r = Reader.of<KeeperOrderUpdateJson>(value, path);
   const update: KeeperOrderUpdate = {
     hash: r.hex("hash"),
     marketId: r.bigint("marketId"),
-    event: r.oneOf("event", [
-      "accepted",
-      "rejected",
-      "partially-filled",
-      "filled",
-      "cancelled",
-      "skipped",
-      "settled",
-    ] as const),
-    status: r.oneOf("status", ORDER_STATES),
+    event: r.oneOf("event", KEEPER_ORDER_EVENTS),
+    status: r.oneOf("status", KEEPER_ORDER_STATES),
     filledLots: r.bigint("filledLots"),
     remainingLots: r.bigint("remainingLots"),
     at: r.number("at"),

@@ -7,7 +7,7 @@
  */
 import { expect } from "chai";
 import type { Hex } from "viem";
-import { keeperMessageTypedData } from "../../../sdk/src";
+import { keeperMessageTypedData } from "@crossbook/sdk";
 import {
   BookReplica,
   FeedClient,

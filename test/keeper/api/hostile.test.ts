@@ -5,7 +5,7 @@ import { request } from "node:http";
  */
 import { expect } from "chai";
 import type { Hex } from "viem";
-import { signOrder, type Order } from "../../../sdk/src";
+import { signOrder, type Order } from "@crossbook/sdk";
 import { manualClock } from "../support";
 import {
   FeedClient,

@@ -14,7 +14,7 @@ import {
   type CancelAllMessage,
   type CancelOrdersMessage,
   type Order,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import type { Engine, EngineOptions } from "../../../keeper/src/engine";
 import { Store } from "../../../keeper/src/store";
 import { Metrics } from "../../../keeper/src/metrics";

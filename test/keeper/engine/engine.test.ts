@@ -7,7 +7,7 @@ import { expect } from "chai";
 import type { Signer } from "ethers";
 import type { Address, Hex } from "viem";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { IMMEDIATE_OR_CANCEL, POST_ONLY, signOrder, type Order } from "../../../sdk/src";
+import { IMMEDIATE_OR_CANCEL, POST_ONLY, signOrder, type Order } from "@crossbook/sdk";
 import type { Engine, EngineEvents, SubmitResult } from "../../../keeper/src/engine";
 import { Store } from "../../../keeper/src/store";
 import { LOT_SIZE, TICK_SIZE } from "../../helpers/fixture";

@@ -15,7 +15,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
-import { IMMEDIATE_OR_CANCEL, signOrder } from "../../../sdk/src";
+import { IMMEDIATE_OR_CANCEL, signOrder } from "@crossbook/sdk";
 import { Store } from "../../../keeper/src/store";
 import { Settlement } from "../../../keeper/src/settlement";
 import { TICK_SIZE } from "../../helpers/fixture";

@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { hexToBigInt, type Address, type Hex } from "viem";
-import { keeperMessageTypedData } from "../../../sdk/src";
+import { keeperMessageTypedData } from "@crossbook/sdk";
 import { countingClient, manualClock } from "../support";
 import { FeedClient, http, newTrader, startKeeper, type Keeper } from "../api/support";
 import { ethers, sdkFixture } from "../../sdk/support";

@@ -9,7 +9,7 @@
  */
 import { expect } from "chai";
 import type { Hex } from "viem";
-import type { Order } from "../../../sdk/src";
+import type { Order } from "@crossbook/sdk";
 import { Engine } from "../../../keeper/src/engine";
 import { traceSql } from "../support";
 import { cancelBody, http, newTrader, orderOf, signedBody, startKeeper, type Keeper } from "../api/support";

@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import type { Hex } from "viem";
-import type { Order } from "../../../sdk/src";
+import type { Order } from "@crossbook/sdk";
 import { traceSql } from "../support";
 import { http, newTrader, orderOf, signedBody, startKeeper, type Keeper, type Trader } from "../api/support";
 import { openKeeper, settlementFixture, tempDb } from "../settlement/support";

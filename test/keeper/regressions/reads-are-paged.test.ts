@@ -10,7 +10,7 @@
  */
 import { expect } from "chai";
 import type { Hex } from "viem";
-import type { Order } from "../../../sdk/src";
+import type { Order } from "@crossbook/sdk";
 import type { NewFill } from "../../../keeper/src/store";
 import { traceSql } from "../support";
 import {

@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { IMMEDIATE_OR_CANCEL } from "../../../sdk/src";
+import { IMMEDIATE_OR_CANCEL } from "@crossbook/sdk";
 import { Outcome } from "../../../keeper/src/settlement";
 import { advance, names, openKeeper, settlementFixture, submit, tempDb, tradedCount } from "../settlement/support";
 

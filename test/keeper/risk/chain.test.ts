@@ -3,12 +3,12 @@
  * and what it rejects the Exchange would indeed skip, with the matching `SkipReason`.
  */
 import { expect } from "chai";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Signer } from "ethers";
 import type { Address, Hex } from "viem";
 import { getBlock } from "viem/actions";
 import { ethers } from "hardhat";
-import { SkipReason, signOrder, type Order } from "../../../sdk/src";
+import { SkipReason, signOrder, type Order } from "@crossbook/sdk";
 import {
   RiskCode,
   checkOrder,
@@ -104,6 +104,7 @@ describe("keeper/risk: readRiskContext + checkOrder on the Hardhat network", fun
     await fund(env.exchange, env.quote, env.bob, BUY_NEEDS);
     const taker = await buy(env, env.bob);
     await (await env.exchange.connect(env.bob).cancel([taker.order.nonce])).wait();
+    await time.increase(await env.exchange.firmnessDelay()); // the cancel is in force after the delay
     expect(await risk(env, taker.order, taker.signature)).to.include({ code: RiskCode.CANCELLED });
     expect(await settle(env, taker.order, taker.signature)).to.deep.equal([SkipReason.TakerCancelled]);
   });

@@ -4,13 +4,14 @@ import { privateKeyToAccount } from "viem/accounts";
 import {
   FILL_OR_KILL,
   IMMEDIATE_OR_CANCEL,
+  MAX_ORDER_LOTS,
   MAX_UINT64,
   POST_ONLY,
   fillAmounts,
   signOrder,
   type Market,
   type Order,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import {
   RiskCode,
   checkOrder,
@@ -107,7 +108,9 @@ describe("keeper/risk: checkOrder (pure)", function () {
     expect(decision.ok === false && decision.message)
       .to.contain("lots")
       .and.contain("uint64");
-    await expectOk(order({ lots: MAX_UINT64 }));
+    // An order fits its types, but the Exchange takes at most MAX_ORDER_LOTS lots (settle would revert).
+    await expectCode(order({ lots: MAX_ORDER_LOTS + 1n }), context(), RiskCode.INVALID_ORDER, "MAX_ORDER_LOTS");
+    await expectOk(order({ lots: MAX_ORDER_LOTS }));
   });
 
   it("INVALID_FLAGS: unknown bits, or POST_ONLY with IOC or FOK", async function () {

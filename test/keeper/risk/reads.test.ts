@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
-import { MAX_UINT64 } from "../../../sdk/src";
+import { MAX_UINT64 } from "@crossbook/sdk";
 import { CachedChainReads } from "../../../keeper/src/risk";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { fund, publicClient, sdkFixture, transport } from "../../sdk/support";

@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import type { Address, Hex } from "viem";
-import { FILL_OR_KILL, type SignedOrder } from "../../../sdk/src";
+import { FILL_OR_KILL, type SignedOrder } from "@crossbook/sdk";
 import {
   assemble,
   blamedFills,

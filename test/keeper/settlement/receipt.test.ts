@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { encodeAbiParameters, encodeEventTopics, type Address, type Log } from "viem";
-import { exchangeAbi, SkipReason } from "../../../sdk/src";
+import { exchangeAbi, SkipReason } from "@crossbook/sdk";
 import { receiptOutcomes } from "../../../keeper/src/settlement";
 
 const EXCHANGE = "0x00000000000000000000000000000000000c0ffe" as Address;

@@ -5,9 +5,9 @@
  * crash between sending a batch and seeing its receipt.
  */
 import { expect } from "chai";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
-import { hashOrder, signOrder } from "../../../sdk/src";
+import { hashOrder, signOrder } from "@crossbook/sdk";
 import { Outcome } from "../../../keeper/src/settlement";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { hre, order, publicClient } from "../../sdk/support";
@@ -89,12 +89,13 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
   });
 
   it("never sends a fill whose maker cancelled on-chain since: skipped before sending, the taker's lots back in the book", async function () {
-    //   alice sells 10; bob buys 4 → matched; alice cancels nonce 1 on-chain before the batch.
+    //   alice sells 10; bob buys 4 → matched; alice cancels nonce 1 on-chain, in force before the batch.
     const env = await loadFixture(settlementFixture);
     const keeper = await openKeeper(env, tempDb());
     const ask = await submit(keeper, env, env.alice, { isBuy: false, nonce: 1n, lots: 10n });
     const bid = await submit(keeper, env, env.bob, { isBuy: true, nonce: 1n, lots: 4n, priceTicks: 200_000n });
     await (await env.exchange.connect(env.alice).cancel([1n])).wait();
+    await time.increase(await env.exchange.firmnessDelay()); // the cancel takes effect after the delay
 
     await settleOnce(keeper);
 
@@ -111,32 +112,23 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
     expect(await tradedCount(env)).to.equal(0);
   });
 
-  it("reconciles a fill the chain skipped: the maker cancelled on-chain in the batch's own block", async function () {
+  it("settles a fill matched before the maker's on-chain cancel while the firmness delay runs", async function () {
+    //   alice sells 10; bob buys 4 → matched; alice cancels nonce 1 on-chain; the batch lands within the delay.
     const env = await loadFixture(settlementFixture);
     const keeper = await openKeeper(env, tempDb());
-    const ask = await submit(keeper, env, env.alice, { isBuy: false, nonce: 1n, lots: 10n });
+    await submit(keeper, env, env.alice, { isBuy: false, nonce: 1n, lots: 10n });
     const bid = await submit(keeper, env, env.bob, { isBuy: true, nonce: 1n, lots: 4n, priceTicks: 200_000n });
-    await setAutomine(false);
-    await keeper.settlement.tick(); // sent, not mined
-    // Alice's cancel outbids the batch into the same block, ahead of it.
-    await env.exchange
-      .connect(env.alice)
-      .cancel([1n], { maxPriorityFeePerGas: 100n * GWEI, maxFeePerGas: 500n * GWEI });
-    await mine();
-    await keeper.settlement.tick();
-    await mine();
-    await keeper.settlement.tick();
+    await (await env.exchange.connect(env.alice).cancel([1n])).wait();
+
+    await settleOnce(keeper);
 
     expect(names(keeper.outcomes)).to.deep.equal([Outcome.SETTLED]);
-    expect(keeper.outcomes[0]!.skipReasons).to.deep.equal({ MakerCancelled: 1 });
-    const [fill] = keeper.store.fillsOfOrder(bid);
-    expect(fill?.skipReason).to.equal("MakerCancelled");
-    expect(keeper.store.getOrder(ask)?.status).to.equal("cancelled");
-    expect(keeper.store.getOrder(bid)).to.include({ status: "open", remainingLots: 4n });
-    expect(await tradedCount(env)).to.equal(0);
+    expect(keeper.outcomes[0]!.skipReasons).to.deep.equal({});
+    expect(keeper.store.fillsOfOrder(bid)[0]?.status).to.equal("settled");
+    expect(await tradedCount(env)).to.equal(1);
   });
 
-  it("skips the fills of an order whose signature the simulation rejects, and settles the rest", async function () {
+  it("the chain skips the fill of an order whose signature does not verify, and settles the rest", async function () {
     //   a forged ask by alice (signed by dave) sits in the store; carol buys into it and into bob's ask.
     const env = await loadFixture(settlementFixture);
     const db = tempDb();
@@ -159,11 +151,11 @@ describe("keeper/settlement: Settlement on the Hardhat network", function () {
 
     await settleOnce(keeper);
 
-    expect(names(keeper.outcomes)).to.deep.equal([Outcome.SKIPPED, Outcome.SETTLED]);
-    expect(keeper.outcomes[0]!.reason).to.equal("KEEPER_SIMULATION_InvalidSignature");
-    expect(keeper.outcomes[0]!.fillIds).to.deep.equal([bad!.id]);
+    // A signature that does not verify is a skip on-chain (it no longer reverts the batch).
+    expect(names(keeper.outcomes)).to.deep.equal([Outcome.SETTLED]);
+    expect(keeper.outcomes[0]!.skipReasons).to.deep.equal({ MakerSignatureRejected: 1 });
     expect(keeper.store.getFill(bad!.id)?.status).to.equal("skipped");
-    expect(keeper.store.getFill(bad!.id)?.skipReason).to.equal("KEEPER_SIMULATION_InvalidSignature");
+    expect(keeper.store.getFill(bad!.id)?.skipReason).to.equal("MakerSignatureRejected");
     expect(keeper.store.getFill(good!.id)?.status).to.equal("settled");
     // The forged order is out of the book for good, and carol's 5 lots were matched again, with bob's last 2.
     expect(keeper.store.getOrder(forgedHash)?.status).to.equal("cancelled");

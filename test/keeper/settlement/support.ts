@@ -5,7 +5,7 @@
  */
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { signOrder, type Order } from "../../../sdk/src";
+import { signOrder, type Order } from "@crossbook/sdk";
 import type { Engine } from "../../../keeper/src/engine";
 import {
   Settlement,

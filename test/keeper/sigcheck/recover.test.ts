@@ -18,7 +18,7 @@ import {
   type Hex,
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { hashOrder, orderTypedData, sdkReady, signOrder, verifyOrderSignature, type Order } from "../../../sdk/src";
+import { hashOrder, orderTypedData, sdkReady, signOrder, verifyOrderSignature, type Order } from "@crossbook/sdk";
 import {
   nativeAvailable,
   recoverOrderSigner,

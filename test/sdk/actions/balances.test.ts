@@ -1,7 +1,16 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { erc20Abi, type Address } from "viem";
-import { ContractRevertError, deposit, getBalance, parseAmount, withdraw } from "../../../sdk/src";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import {
+  ContractRevertError,
+  deposit,
+  getBalance,
+  getWithdrawalRequest,
+  parseAmount,
+  requestWithdraw,
+  withdraw,
+} from "@crossbook/sdk";
 import { fundedLocalAccount, mint, publicClient, sdkFixture, walletClient } from "../support";
 
 const USDC = (amount: string) => parseAmount({ amount, decimals: 6 });
@@ -15,8 +24,8 @@ async function revertOf(promise: Promise<unknown>): Promise<ContractRevertError>
   return error as ContractRevertError;
 }
 
-describe("sdk/actions: deposit, getBalance, withdraw", function () {
-  it("deposit approves exactly the amount, deposits it, and getBalance reads it; withdraw gives it back", async function () {
+describe("sdk/actions: deposit, getBalance, requestWithdraw, getWithdrawalRequest, withdraw", function () {
+  it("deposit approves exactly the amount, deposits it, and getBalance reads it; a request and, after the delay, withdraw give it back", async function () {
     const env = await loadFixture(sdkFixture);
     const { exchange, quote } = env.addresses;
     const account = await fundedLocalAccount();
@@ -38,11 +47,23 @@ describe("sdk/actions: deposit, getBalance, withdraw", function () {
       }),
     ).to.equal(0n);
 
+    const receipt = await publicClient.waitForTransactionReceipt({
+      hash: await requestWithdraw(client, { exchange, token: quote, amount: USDC("50.5") }),
+    });
+    const effectiveAt = (await publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp + 30n;
+    const request = () => getWithdrawalRequest(publicClient, { exchange, account: account.address, token: quote });
+    expect(await request()).to.deep.equal({ amount: USDC("50.5"), effectiveAt });
+    const early = await revertOf(withdraw(client, { exchange, token: quote, amount: USDC("50.5") }));
+    expect(early.errorName).to.equal("WithdrawalNotYetEffective");
+    expect(early.namedArgs).to.deep.equal({ token: quote, effectiveAt });
+
+    await time.increaseTo(effectiveAt);
     await publicClient.waitForTransactionReceipt({
       hash: await withdraw(client, { exchange, token: quote, amount: USDC("50.5") }),
     });
     expect(await getBalance(publicClient, { exchange, account: account.address, token: quote })).to.equal(USDC("200"));
     expect(await env.quote.balanceOf(account.address)).to.equal(USDC("800"));
+    expect(await request()).to.deep.equal({ amount: 0n, effectiveAt });
   });
 
   it("deposit skips the approval when the allowance already covers the amount", async function () {
@@ -59,11 +80,18 @@ describe("sdk/actions: deposit, getBalance, withdraw", function () {
     );
   });
 
-  it("withdraw beyond the balance throws InsufficientBalance with the token, what is available and what was asked", async function () {
+  it("withdraw without a request throws WithdrawalExceedsRequest; beyond the balance, InsufficientBalance with the token, what is available and what was asked", async function () {
     const env = await loadFixture(sdkFixture);
     const { exchange, quote } = env.addresses;
     const account = await fundedLocalAccount();
-    const error = await revertOf(withdraw(walletClient(account), { exchange, token: quote, amount: 5n }));
+    const client = walletClient(account);
+    const none = await revertOf(withdraw(client, { exchange, token: quote, amount: 5n }));
+    expect(none.namedArgs).to.deep.equal({ token: quote, requested: 0n, amount: 5n });
+    await publicClient.waitForTransactionReceipt({
+      hash: await requestWithdraw(client, { exchange, token: quote, amount: 5n }),
+    });
+    await time.increase(30);
+    const error = await revertOf(withdraw(client, { exchange, token: quote, amount: 5n }));
     expect(error.code).to.equal("CONTRACT_REVERT");
     expect(error.errorName).to.equal("InsufficientBalance");
     expect(error.args).to.deep.equal([quote, 0n, 5n]);

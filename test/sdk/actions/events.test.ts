@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
-import { SkipReason, getSkippedFills, getTrades, signOrder, type Order } from "../../../sdk/src";
+import { SkipReason, getSkippedFills, getTrades, signOrder, type Order } from "@crossbook/sdk";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { fund, order, publicClient, sdkFixture, settleAsKeeper, type SdkEnv } from "../support";
 

@@ -9,7 +9,7 @@ import {
   getMarket,
   getMarketCount,
   hashOrder,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { LOT_SIZE, MAKER_FEE_BPS, TAKER_FEE_BPS, TICK_SIZE } from "../../helpers/fixture";
 import { order, publicClient, sdkFixture } from "../support";
 

@@ -3,19 +3,22 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { zeroAddress } from "viem";
 import {
   ContractRevertError,
+  MAX_ORDER_LOTS,
   MAX_UINT64,
   decodeContractError,
   getCancelAfter,
+  getFirmnessDelay,
   getPaused,
   getPriceBounds,
   getRiskLimits,
   getWindowLimit,
   setCancelAfter,
   setWindowLimit,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { fundedLocalAccount, publicClient, sdkFixture, walletClient, type SdkEnv } from "../support";
 
 const LOOSEN_DELAY = 3600n;
+const FIRMNESS_DELAY = 30n;
 
 /** The contract's own `windowLimit` view, read through ethers, with the SDK's field names and bigints. */
 async function contractWindowLimit(env: SdkEnv, account: string, marketId: bigint) {
@@ -54,12 +57,20 @@ describe("sdk/actions: risk limits", function () {
     expect(await getCancelAfter(publicClient, { exchange, account: account.address })).to.equal(deadline);
     expect(await env.exchange.cancelAfter(account.address)).to.equal(deadline);
 
+    // Earlier than the firmness delay allows: stored as the delay's last second.
+    const delay = await getFirmnessDelay(publicClient, { exchange });
+    expect(delay).to.equal(FIRMNESS_DELAY);
+    const hash = await setCancelAfter(client, { exchange, deadline: 1n });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    const minedAt = (await publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
+    expect(await getCancelAfter(publicClient, { exchange, account: account.address })).to.equal(minedAt + delay - 1n);
+
     await publicClient.waitForTransactionReceipt({ hash: await setCancelAfter(client, { exchange, deadline: 0n }) });
     expect(await getCancelAfter(publicClient, { exchange, account: account.address })).to.equal(0n);
     expect(await env.exchange.cancelAfter(account.address)).to.equal(0n);
   });
 
-  it("setWindowLimit: a tightening applies at once, a loosening shows as pending until LOOSEN_DELAY has passed", async function () {
+  it("setWindowLimit: a tightening applies after the firmness delay, a loosening after LOOSEN_DELAY; pending until then", async function () {
     const env = await loadFixture(sdkFixture);
     const { exchange } = env.addresses;
     const account = await fundedLocalAccount();
@@ -68,17 +79,25 @@ describe("sdk/actions: risk limits", function () {
     expect(await read()).to.deep.equal(NO_LIMIT);
     expect(await env.exchange.LOOSEN_DELAY()).to.equal(LOOSEN_DELAY);
 
-    // Any limit is tighter than none: at once.
-    await publicClient.waitForTransactionReceipt({
-      hash: await setWindowLimit(client, { exchange, marketId: 1n, maxLots: 100n, windowSeconds: 600n }),
+    // Any limit is tighter than none: pending for the firmness delay, then in force.
+    const first = await setWindowLimit(client, { exchange, marketId: 1n, maxLots: 100n, windowSeconds: 600n });
+    const firstReceipt = await publicClient.waitForTransactionReceipt({ hash: first });
+    const firstAt = (await publicClient.getBlock({ blockNumber: firstReceipt.blockNumber })).timestamp;
+    expect(await read()).to.deep.equal({
+      ...NO_LIMIT,
+      pendingMaxLots: 100n,
+      pendingWindowSeconds: 600n,
+      pendingEffectiveAt: firstAt + FIRMNESS_DELAY,
     });
+    await time.increaseTo(firstAt + FIRMNESS_DELAY);
     expect(await read()).to.deep.equal({ ...NO_LIMIT, maxLots: 100n, windowSeconds: 600n });
     expect(await read()).to.deep.equal(await contractWindowLimit(env, account.address, 1n));
 
-    // A lower cap over a longer window: at once.
+    // A lower cap over a longer window: the same.
     await publicClient.waitForTransactionReceipt({
       hash: await setWindowLimit(client, { exchange, marketId: 1n, maxLots: 50n, windowSeconds: 900n }),
     });
+    await time.increase(FIRMNESS_DELAY);
     expect(await read()).to.deep.equal({ ...NO_LIMIT, maxLots: 50n, windowSeconds: 900n });
 
     // A higher cap: pending for LOOSEN_DELAY, the current limit unchanged.
@@ -101,7 +120,7 @@ describe("sdk/actions: risk limits", function () {
     expect(await read()).to.deep.equal({ ...NO_LIMIT, maxLots: 200n, windowSeconds: 900n });
     expect(await read()).to.deep.equal(await contractWindowLimit(env, account.address, 1n));
 
-    // A loosening dropped by a later tightening.
+    // A loosening replaced by a later tightening.
     await publicClient.waitForTransactionReceipt({
       hash: await setWindowLimit(client, { exchange, marketId: 1n, maxLots: 0n, windowSeconds: 0n }),
     });
@@ -110,6 +129,7 @@ describe("sdk/actions: risk limits", function () {
     await publicClient.waitForTransactionReceipt({
       hash: await setWindowLimit(client, { exchange, marketId: 1n, maxLots: 10n, windowSeconds: 900n }),
     });
+    await time.increase(FIRMNESS_DELAY);
     expect(await read()).to.deep.equal({ ...NO_LIMIT, maxLots: 10n, windowSeconds: 900n });
     expect(await read()).to.deep.equal(await contractWindowLimit(env, account.address, 1n));
   });
@@ -225,5 +245,15 @@ describe("sdk/actions: risk limits", function () {
     expect(await env.exchange.paused()).to.equal(true);
     await (await env.exchange.connect(env.admin).unpause()).wait();
     expect(await getPaused(publicClient, { exchange })).to.equal(false);
+  });
+
+  it("getFirmnessDelay follows the admin's setFirmnessDelay; MAX_ORDER_LOTS is the contract's", async function () {
+    const env = await loadFixture(sdkFixture);
+    const { exchange } = env.addresses;
+    expect(await getFirmnessDelay(publicClient, { exchange })).to.equal(FIRMNESS_DELAY);
+    await (await env.exchange.connect(env.admin).setFirmnessDelay(120)).wait();
+    expect(await getFirmnessDelay(publicClient, { exchange })).to.equal(120n);
+    expect(await env.exchange.firmnessDelay()).to.equal(120n);
+    expect(await env.exchange.MAX_ORDER_LOTS()).to.equal(MAX_ORDER_LOTS);
   });
 });

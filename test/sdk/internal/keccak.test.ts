@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { keccak256, toHex } from "viem";
-import { keccak256Into, keccakReady, setKeccakFallback, usesWebAssembly } from "../../../sdk/src/internal/keccak";
+import { sdkReady } from "@crossbook/sdk";
+import { keccak256Into, setKeccakFallback, usesWebAssembly } from "@crossbook/sdk/hashing";
 
 function keccakOf(data: Uint8Array): `0x${string}` {
   const out = new Uint8Array(32);
@@ -24,7 +25,7 @@ function inBothModes(check: (mode: string) => void): void {
 
 describe("sdk/internal/keccak", function () {
   before(async function () {
-    await keccakReady();
+    await sdkReady();
   });
 
   it("runs on WebAssembly under Node once ready", function () {

@@ -18,7 +18,7 @@ import {
   keeperMessageTypedData,
   signOrder,
   type Order,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { FakeKeeper, json } from "./fakeKeeper";
 
 const domain = { chainId: 31337, verifyingContract: "0x00000000000000000000000000000000000c0ffe" } as const;

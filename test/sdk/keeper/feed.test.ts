@@ -15,11 +15,18 @@ import {
   type KeeperFeed,
   type KeeperFeedStatus,
   type KeeperTrade,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import { FakeKeeper } from "./fakeKeeper";
+import { ManualClock } from "./manualClock";
 
 const domain = { chainId: 31337, verifyingContract: "0x00000000000000000000000000000000000c0ffe" } as const;
 const HASH = `0x${"ab".repeat(32)}` as Hex;
+const ACCOUNT = "0x00000000000000000000000000000000000000a1";
+
+/** An `onStatus` that records the states that matter here among the data. */
+const statusOf = (seen: string[]) => (s: KeeperFeedStatus) => {
+  if (s.state === "live" || s.state === "resyncing") seen.push(s.state);
+};
 
 /** The keeper's side of one market's book: the truth the client's copy must equal at every seq. */
 class TruthBook {
@@ -93,6 +100,28 @@ function trade(fillId: number, status: "matched" | "settled") {
 
 const subscribes = (keeper: FakeKeeper, socket: ServerSocket, channel: string) =>
   keeper.received.filter((r) => r.socket === socket && r.message.op === "subscribe" && r.message.channel === channel);
+
+/** Resolves once `test()` holds, checking as the event loop turns (real sockets), or fails after 5 s. */
+async function eventually(test: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** The heartbeat's probe (sdk/src/keeper/feed.ts). */
+const PROBE = { op: "unsubscribe", channel: "trades", marketId: "0" };
+
+/** `ws`'s WebSocket, also recording every message the feed sends, as it sends it. */
+function recordingWebSocket(sent: Record<string, unknown>[]) {
+  return class RecordingWebSocket extends WebSocket {
+    override send(data: unknown, ...rest: unknown[]): void {
+      sent.push(JSON.parse(String(data)) as Record<string, unknown>);
+      (WebSocket.prototype.send as (...args: unknown[]) => void).call(this, data, ...rest);
+    }
+  };
+}
 
 describe("sdk/keeper: feed", function () {
   let keeper: FakeKeeper;
@@ -249,23 +278,23 @@ describe("sdk/keeper: feed", function () {
   it("backs off exponentially while the keeper is down, and close() then leaves no timer or socket", async function () {
     const url = keeper.wsUrl;
     await keeper.close();
-    const timersBefore = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const clock = new ManualClock();
     const statuses: KeeperFeedStatus[] = [];
-    feed = createKeeperFeed({ wsUrl: url, WebSocket, reconnect: { initialDelayMs: 20, maxDelayMs: 80 } });
+    const disconnects = () => statuses.flatMap((s) => (s.state === "disconnected" ? [s.delayMs] : []));
+    feed = createKeeperFeed({ wsUrl: url, WebSocket, clock, reconnect: { initialDelayMs: 20, maxDelayMs: 80 } });
     feed.subscribeBook(1n, { onBook: () => {}, onStatus: (s) => statuses.push(s) });
-    const deadline = Date.now() + 5_000;
-    while (statuses.filter((s) => s.state === "disconnected").length < 4 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      await eventually(() => disconnects().length === attempt, `refused attempt ${attempt}`);
+      clock.advance(disconnects()[attempt - 1]); // the next attempt, exactly when it is due
     }
-    const delays = statuses.flatMap((s) => (s.state === "disconnected" ? [s.delayMs] : []));
-    expect(delays.slice(0, 4)).to.deep.equal([20, 40, 80, 80]);
+    expect(disconnects().slice(0, 4)).to.deep.equal([20, 40, 80, 80]);
+    await eventually(() => disconnects().length === 5, "the fifth refusal");
     feed.close();
     expect(statuses[statuses.length - 1]).to.deep.equal({ state: "closed" });
+    expect(clock.pending).to.equal(0); // no reconnect, connect or heartbeat timer left
     const count = statuses.length;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    clock.advance(60_000);
     expect(statuses).to.have.lengthOf(count); // no attempt after close
-    const timersAfter = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
-    expect(timersAfter).to.be.at.most(timersBefore);
     keeper = await FakeKeeper.start(); // for afterEach
   });
 
@@ -350,6 +379,207 @@ describe("sdk/keeper: feed", function () {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(updates).to.deep.equal(["accepted 0", "filled 5"]); // the same updates again are not repeated
     expect(snapshots).to.equal(2);
+  });
+
+  const gapCases = [
+    {
+      channel: "trades",
+      subscribe: (f: KeeperFeed, seen: string[]) =>
+        f.subscribeTrades(1n, { onTrade: (t) => seen.push(`${t.fillId}:${t.status}`), onStatus: statusOf(seen) }),
+      snapshot: (seq: number, fills: number[]) => ({
+        type: "snapshot",
+        channel: "trades",
+        marketId: "1",
+        seq: String(seq),
+        trades: fills.map((id) => trade(id, "matched")),
+      }),
+      update: (seq: number, id: number) => ({
+        type: "trade",
+        channel: "trades",
+        marketId: "1",
+        seq: String(seq),
+        trade: trade(id, "matched"),
+      }),
+      delivered: (id: number) => `${id}:matched`,
+      resync: ["unsubscribe trades", "subscribe trades"],
+    },
+    {
+      channel: "orders",
+      subscribe: (f: KeeperFeed, seen: string[]) =>
+        f.subscribeOrders({
+          signer: privateKeyToAccount(generatePrivateKey()),
+          onUpdate: (u) => seen.push(`${u.fillId}:${u.event}`),
+          onStatus: statusOf(seen),
+        }),
+      snapshot: (seq: number) => ({
+        type: "snapshot",
+        channel: "orders",
+        account: ACCOUNT,
+        seq: String(seq),
+        orders: [],
+      }),
+      update: (seq: number, id: number) => ({
+        type: "order",
+        channel: "orders",
+        account: ACCOUNT,
+        seq: String(seq),
+        update: {
+          hash: HASH,
+          marketId: "1",
+          event: "partially-filled",
+          status: "partially-filled",
+          filledLots: String(id),
+          remainingLots: "9",
+          fillId: id,
+          at: 5,
+        },
+      }),
+      delivered: (id: number) => `${id}:partially-filled`,
+      resync: ["subscribe orders"],
+    },
+  ];
+  for (const c of gapCases) {
+    it(`the ${c.channel} channel on the same sequenced channel: stale dropped, a gap resyncs and its message still arrives once`, async function () {
+      let seq = 0;
+      keeper.onMessage = (socket, m) => {
+        if (m.op === "challenge") keeper.send(socket, { type: "challenge", challenge: HASH });
+        if (m.op === "login") keeper.send(socket, { type: "login", account: m.account });
+        if (m.op === "subscribe" && m.channel === c.channel)
+          keeper.send(socket, c.snapshot(seq, seq === 0 ? [] : [3, 4]));
+      };
+      const seen: string[] = [];
+      feed = createKeeperFeed({ wsUrl: keeper.wsUrl, WebSocket, domain });
+      c.subscribe(feed, seen);
+      await eventually(() => seen.includes("live"), "the snapshot");
+      keeper.send(keeper.socket, c.update(1, 1));
+      keeper.send(keeper.socket, c.update(1, 1)); // stale: not again
+      keeper.send(keeper.socket, c.update(2, 2));
+      keeper.send(keeper.socket, c.update(4, 4)); // seq 3 lost: a gap
+      seq = 4;
+      await eventually(() => seen.filter((s) => s === "live").length === 2, "the resync");
+      keeper.send(keeper.socket, c.update(5, 5));
+      await eventually(() => seen.includes(c.delivered(5)), "an update after the resync");
+      const requests = keeper.received
+        .map((r) => `${r.message.op} ${r.message.channel ?? ""}`.trim())
+        .filter((r) => !r.startsWith("challenge") && !r.startsWith("login"));
+      expect(requests).to.deep.equal([`subscribe ${c.channel}`, ...c.resync]);
+      const expected = ["live", c.delivered(1), c.delivered(2), "resyncing", c.delivered(4), "live"];
+      if (c.channel === "trades") expected.push(c.delivered(3)); // the new snapshot's trades, 4 not again
+      expect(seen).to.deep.equal([...expected, c.delivered(5)]);
+    });
+  }
+
+  describe("heartbeat", function () {
+    /** The keeper side of one market's book, answering every book subscription with a snapshot. */
+    function serveBook(truth: TruthBook, answerProbe: boolean) {
+      keeper.onMessage = (socket, m) => {
+        if (m.op === "subscribe" && m.channel === "book") keeper.send(socket, truth.snapshot());
+        if (answerProbe && m.op === "unsubscribe" && m.marketId === "0") {
+          keeper.send(socket, { type: "unsubscribed", channel: "trades", marketId: "0" });
+          keeper.send(socket, truth.change("bid", 90 + truth.seq, 1)); // to know when the answer has arrived
+        }
+      };
+    }
+
+    it("drops a connection that stays silent after a probe, without waiting for the server, and resyncs on a new one", async function () {
+      const truth = new TruthBook();
+      truth.change("bid", 100, 5);
+      serveBook(truth, false);
+      const clock = new ManualClock();
+      const sent: Record<string, unknown>[] = [];
+      const seqs: bigint[] = [];
+      const statuses: KeeperFeedStatus[] = [];
+      feed = createKeeperFeed({
+        wsUrl: keeper.wsUrl,
+        WebSocket: recordingWebSocket(sent),
+        clock,
+        heartbeat: { intervalMs: 15_000, timeoutMs: 10_000 },
+        reconnect: { initialDelayMs: 250 },
+      });
+      feed.subscribeBook(1n, {
+        onBook: (_b, seq) => (seqs.push(seq), keeper.wake()),
+        onStatus: (s) => statuses.push(s),
+      });
+      await keeper.until(() => seqs.length === 1, "the snapshot");
+      const first = keeper.socket;
+      let closedByClient = false;
+      first.on("close", () => ((closedByClient = true), keeper.wake()));
+      const probes = () => sent.filter((m) => m.marketId === "0");
+
+      clock.advance(14_999);
+      expect(probes()).to.have.lengthOf(0);
+      clock.advance(1); // 15 s without a message: probe
+      expect(probes()).to.deep.equal([PROBE]);
+      await keeper.until(() => keeper.received.some((r) => r.message.marketId === "0"), "the probe at the keeper");
+      clock.advance(9_999);
+      expect(statuses.filter((s) => s.state === "disconnected")).to.have.lengthOf(0);
+      clock.advance(1); // 10 s more, nothing: dead
+      const dropped = statuses.filter((s) => s.state === "disconnected");
+      expect(dropped).to.have.lengthOf(1);
+      expect(dropped[0]).to.deep.include({
+        attempt: 1,
+        delayMs: 250,
+        reason: "no message from the keeper for 25000 ms",
+      });
+      await keeper.until(() => closedByClient, "the client to close the silent connection");
+
+      truth.change("ask", 110, 2); // meanwhile
+      clock.advance(250);
+      await keeper.until(() => seqs.length === 2, "a new connection and a new snapshot");
+      expect(keeper.connections).to.have.lengthOf(2);
+      expect(seqs).to.deep.equal([1n, 2n]);
+      expect(statuses[statuses.length - 1]).to.deep.equal({ state: "live" });
+    });
+
+    it("keeps a connection whose keeper answers the probe, and never probes one with traffic", async function () {
+      const truth = new TruthBook();
+      truth.change("bid", 100, 5);
+      serveBook(truth, true);
+      const clock = new ManualClock();
+      const sent: Record<string, unknown>[] = [];
+      const seqs: bigint[] = [];
+      const statuses: KeeperFeedStatus[] = [];
+      feed = createKeeperFeed({ wsUrl: keeper.wsUrl, WebSocket: recordingWebSocket(sent), clock });
+      feed.subscribeBook(1n, {
+        onBook: (_b, seq) => (seqs.push(seq), keeper.wake()),
+        onStatus: (s) => statuses.push(s),
+      });
+      await keeper.until(() => seqs.length === 1, "the snapshot");
+      const probes = () => sent.filter((m) => m.marketId === "0").length;
+
+      // a delta every 10 s: never 15 s of silence, never a probe
+      for (let i = 0; i < 5; i++) {
+        clock.advance(10_000);
+        keeper.send(keeper.socket, truth.change("ask", 200 + i, 1));
+        await keeper.until(() => seqs.length === 2 + i, `delta ${i}`);
+      }
+      expect(probes()).to.equal(0);
+
+      // then silence: one probe, answered — and the connection stays
+      clock.advance(15_000);
+      expect(probes()).to.equal(1);
+      await keeper.until(() => seqs.length === 7, "the answer to the probe");
+      clock.advance(10_000);
+      expect(statuses.some((s) => s.state === "disconnected")).to.equal(false);
+      clock.advance(15_000);
+      expect(probes()).to.equal(2); // probed again after another 15 s of silence
+      expect(keeper.connections).to.have.lengthOf(1);
+    });
+
+    it("can be turned off", async function () {
+      const clock = new ManualClock();
+      const sent: Record<string, unknown>[] = [];
+      keeper.onMessage = (socket, m) => {
+        if (m.op === "subscribe") keeper.send(socket, new TruthBook().snapshot());
+      };
+      let snapshots = 0;
+      feed = createKeeperFeed({ wsUrl: keeper.wsUrl, WebSocket: recordingWebSocket(sent), clock, heartbeat: false });
+      feed.subscribeBook(1n, { onBook: () => (snapshots++, keeper.wake()) });
+      await keeper.until(() => snapshots === 1, "the snapshot");
+      expect(clock.pending).to.equal(0);
+      clock.advance(3_600_000);
+      expect(sent.map((m) => m.op)).to.deep.equal(["subscribe"]);
+    });
   });
 
   it("a keeper error message reaches onError with the keeper's code", async function () {

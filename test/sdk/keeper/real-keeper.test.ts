@@ -30,7 +30,7 @@ import {
   type KeeperOrderUpdate,
   type KeeperTrade,
   type Order,
-} from "../../../sdk/src";
+} from "@crossbook/sdk";
 import type { RunningApi } from "../../../keeper/src/api/server";
 import type { Engine } from "../../../keeper/src/engine";
 import { Store } from "../../../keeper/src/store";

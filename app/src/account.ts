@@ -1,0 +1,433 @@
+/**
+ * The connected account: its open orders (the keeper's private orders channel, logged in with a signed
+ * `FeedLogin`), its fills and their settlement (the public trades it is a side of, with the orders
+ * channel's `settled`/`skipped` events), its balances on the Exchange and in the wallet, and what it
+ * can do: place an order, cancel one or all, deposit, withdraw. Each action resolves to a sentence for
+ * the person, or throws what `describeError` puts in words.
+ */
+import {
+  IMMEDIATE_OR_CANCEL,
+  POST_ONLY,
+  createKeeperFeed,
+  deposit,
+  fillAmounts,
+  getBalance,
+  hashOrder,
+  parseAmount,
+  parseLots,
+  parsePriceTicks,
+  signOrder,
+  withdraw,
+  type CrossbookError,
+  type ExchangeDomainParameters,
+  type KeeperClient,
+  type KeeperFeed,
+  type KeeperFeedStatus,
+  type KeeperOrderState,
+  type KeeperOrderStatus,
+  type KeeperOrderUpdate,
+  type KeeperTrade,
+  type Order,
+} from "@crossbook/sdk";
+import { erc20Abi, type Hash, type Hex, type PublicClient } from "viem";
+import type { PageConfig, PageMarket, TokenInfo } from "./config";
+import { formatSize, formatTokens } from "./format";
+import type { MarketData } from "./marketData";
+import { describeOrderReason } from "./messages";
+import { Observable } from "./observable";
+import type { Wallet } from "./wallet";
+
+/** What the ticket offers: a plain limit order, a post-only one (never takes), or immediate-or-cancel (never rests). */
+export type OrderType = "limit" | "post-only" | "ioc";
+
+export const ORDER_FLAGS: Record<OrderType, bigint> = { limit: 0n, "post-only": POST_ONLY, ioc: IMMEDIATE_OR_CANCEL };
+
+/** How long an order the page signs stays valid. */
+const ORDER_LIFETIME_SECONDS = 7n * 24n * 3600n;
+/** How often balances are read again besides after the account's own actions and fills. */
+const BALANCE_POLL_MS = 3_000;
+/** How many of the account's fills the page keeps. */
+const FILLS_KEPT = 200;
+
+/** The open orders of no account: what components read while none is connected. */
+export const NO_ORDERS = new Observable<readonly OpenOrder[]>([]);
+
+export interface OpenOrder {
+  readonly hash: Hex;
+  readonly order: Order;
+  readonly status: KeeperOrderState;
+  readonly filledLots: bigint;
+  readonly remainingLots: bigint;
+}
+
+/** One fill of the account, from its side. */
+export interface AccountFill {
+  readonly fillId: number;
+  readonly marketId: bigint;
+  /** The account's side. */
+  readonly isBuy: boolean;
+  readonly role: "maker" | "taker";
+  readonly priceTicks: bigint;
+  readonly lots: bigint;
+  readonly status: KeeperTrade["status"];
+  readonly txHash: Hex | undefined;
+  readonly skipReason: string | undefined;
+  readonly at: number;
+}
+
+export interface BalanceRow {
+  readonly token: TokenInfo;
+  /** On the Exchange: what the account can trade and withdraw (`undefined` until read). */
+  readonly exchange: bigint | undefined;
+  /** In the wallet: what it can deposit. */
+  readonly wallet: bigint | undefined;
+  /** What its open orders reserve of the Exchange balance (a buy's fee at its `maxFeeBps` included). */
+  readonly inOrders: bigint;
+}
+
+/** What the ticket sends: decimals as the person typed them. */
+export interface TicketInput {
+  readonly market: PageMarket;
+  readonly isBuy: boolean;
+  readonly type: OrderType;
+  readonly price: string;
+  readonly size: string;
+}
+
+export interface AccountContext {
+  readonly config: PageConfig;
+  readonly domain: ExchangeDomainParameters;
+  readonly keeper: KeeperClient;
+  readonly wsUrl: string;
+  readonly chain: PublicClient;
+  readonly market: MarketData;
+  /** Something the person should know that no button press asked for (an order pulled, a feed refusal). */
+  readonly notify: (text: string, kind: "info" | "error") => void;
+  readonly onError: (error: CrossbookError) => void;
+}
+
+/** The order's market in the configuration. */
+export function marketOf(config: PageConfig, marketId: bigint): PageMarket | undefined {
+  return config.markets.find((m) => m.id === marketId);
+}
+
+/** Every token of the configured markets, once each, in order of appearance. */
+export function tokensOf(config: PageConfig): TokenInfo[] {
+  const tokens = new Map<string, TokenInfo>();
+  for (const m of config.markets) for (const t of [m.base, m.quote]) tokens.set(t.address.toLowerCase(), t);
+  return [...tokens.values()];
+}
+
+let lastNonce = 0n;
+/** A fresh nonce: the time in microseconds-ish, strictly increasing within the page. */
+function nextNonce(): bigint {
+  const now = BigInt(Date.now()) * 1_000n;
+  lastNonce = now > lastNonce ? now : lastNonce + 1n;
+  return lastNonce;
+}
+
+export class AccountState {
+  readonly orders = new Observable<readonly OpenOrder[]>([]);
+  readonly fills = new Observable<readonly AccountFill[]>([]);
+  readonly balances: Observable<readonly BalanceRow[]>;
+  /** Where the private orders channel stands. */
+  readonly status = new Observable<KeeperFeedStatus>({ state: "connecting" });
+  private readonly open = new Map<Hex, OpenOrder>();
+  /** Orders whose fields the page knows: placed from here, or seen in a snapshot. */
+  private readonly known = new Map<Hex, Order>();
+  private readonly feed: KeeperFeed;
+  private readonly me: string;
+  private readonly stops: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    readonly wallet: Wallet,
+    private readonly context: AccountContext,
+  ) {
+    this.me = wallet.address.toLowerCase();
+    this.balances = new Observable<readonly BalanceRow[]>(
+      tokensOf(context.config).map((token) => ({ token, exchange: undefined, wallet: undefined, inOrders: 0n })),
+    );
+    // The orders channel takes one account per connection: a feed of its own, closed with the account.
+    this.feed = createKeeperFeed({
+      wsUrl: context.wsUrl,
+      domain: context.domain,
+      reconnect: { maxDelayMs: 4_000 },
+    });
+    const orders = this.feed.subscribeOrders({
+      signer: wallet.signer,
+      account: wallet.address,
+      onSnapshot: (snapshot) => this.onSnapshot(snapshot),
+      onUpdate: (update) => this.onUpdate(update),
+      onStatus: (status) => status.state !== "closed" && this.status.set(status),
+      onError: context.onError,
+    });
+    this.stops.push(() => orders.unsubscribe());
+    for (const trade of context.market.trades()) this.onTrade(trade);
+    this.stops.push(context.market.onTrade((trade) => this.onTrade(trade)));
+    const timer = setInterval(() => void this.refreshBalances(), BALANCE_POLL_MS);
+    this.stops.push(() => clearInterval(timer));
+    void this.refreshBalances();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const stop of this.stops) stop();
+    this.feed.close();
+    this.wallet.disconnect();
+  }
+
+  // ─── Actions ───
+
+  /** Signs and places an order; resolves to what happened to it, in words. */
+  async place(input: TicketInput): Promise<string> {
+    const { market } = input;
+    const order: Order = {
+      maker: this.wallet.address,
+      marketId: market.id,
+      isBuy: input.isBuy,
+      flags: ORDER_FLAGS[input.type],
+      maxFeeBps: market.makerFeeBps > market.takerFeeBps ? market.makerFeeBps : market.takerFeeBps,
+      expiry: BigInt(Math.floor(Date.now() / 1000)) + ORDER_LIFETIME_SECONDS,
+      nonce: nextNonce(),
+      priceTicks: parsePriceTicks({ price: input.price.trim(), market }),
+      lots: parseLots({ amount: input.size.trim(), market }),
+    };
+    const { domain, keeper } = this.context;
+    this.known.set(hashOrder({ order, domain }), order); // the orders channel may tell of it before the answer comes
+    const signature = await signOrder({ signer: this.wallet.signer, order, domain });
+    const result = await keeper.submitOrder({ order, signature });
+    const side = order.isBuy ? "Bought" : "Sold";
+    const base = market.base.symbol;
+    const filled = `${formatSize(market, result.filledLots)} ${base}`;
+    const rest = `${formatSize(market, result.remainingLots)} ${base}`;
+    if (result.status === "filled") return `${side} ${filled}.`;
+    if (result.status === "cancelled") {
+      return result.filledLots === 0n
+        ? "Nothing matched, so the order was cancelled (immediate-or-cancel)."
+        : `${side} ${filled}; the rest (${rest}) was cancelled (immediate-or-cancel).`;
+    }
+    if (result.filledLots > 0n) return `${side} ${filled} at once; ${rest} rests on the book.`;
+    return `Order placed: ${order.isBuy ? "buy" : "sell"} ${rest} — resting on the book.`;
+  }
+
+  /** Soft-cancels one order (signed `CancelOrders`). */
+  async cancel(hash: Hex): Promise<string> {
+    const [result] = await this.context.keeper.cancelOrders({
+      signer: this.wallet.signer,
+      orderHashes: [hash],
+      maker: this.wallet.address,
+    });
+    if (result?.outcome === "cancelled") {
+      this.drop(hash);
+      return "Order cancelled.";
+    }
+    if (result?.outcome === "not-open") {
+      this.drop(hash);
+      return "That order had already left the book (filled or cancelled).";
+    }
+    return result?.outcome === "not-owner" ? "That order is not yours." : "The keeper does not know that order.";
+  }
+
+  /** Soft-cancels every open order of the account, in every market (signed `CancelAll`). */
+  async cancelAll(): Promise<string> {
+    const cancelled = await this.context.keeper.cancelAll({ signer: this.wallet.signer, maker: this.wallet.address });
+    for (const hash of cancelled) this.drop(hash);
+    return cancelled.length === 0
+      ? "No open order to cancel."
+      : `Cancelled ${cancelled.length} order${cancelled.length === 1 ? "" : "s"}.`;
+  }
+
+  /** Moves tokens from the wallet to the Exchange (approving the Exchange first when needed). */
+  async deposit(token: TokenInfo, amount: string): Promise<string> {
+    const atoms = parseAmount({ amount: amount.trim(), decimals: token.decimals });
+    const { hash } = await deposit(this.wallet.client, {
+      exchange: this.context.config.exchange,
+      token: token.address,
+      amount: atoms,
+    });
+    await this.mined(hash, "The deposit");
+    return `Deposited ${formatTokens(token, atoms, token.decimals)} ${token.symbol}.`;
+  }
+
+  /**
+   * Moves tokens from the Exchange back to the wallet. One SDK call (`withdraw`): if the Exchange
+   * makes withdrawals a request followed by a delayed withdrawal, this is the one place to change.
+   */
+  async withdraw(token: TokenInfo, amount: string): Promise<string> {
+    const atoms = parseAmount({ amount: amount.trim(), decimals: token.decimals });
+    const hash = await withdraw(this.wallet.client, {
+      exchange: this.context.config.exchange,
+      token: token.address,
+      amount: atoms,
+    });
+    await this.mined(hash, "The withdrawal");
+    return `Withdrew ${formatTokens(token, atoms, token.decimals)} ${token.symbol}.`;
+  }
+
+  private async mined(hash: Hash, what: string): Promise<void> {
+    const receipt = await this.context.chain.waitForTransactionReceipt({ hash });
+    void this.refreshBalances();
+    if (receipt.status !== "success") throw new Error(`${what} was mined but failed (transaction ${hash}).`);
+  }
+
+  // ─── The orders channel ───
+
+  private onSnapshot(snapshot: KeeperOrderStatus[]): void {
+    this.open.clear();
+    for (const o of snapshot) {
+      this.known.set(o.hash, o.order);
+      if (o.status === "open" || o.status === "partially-filled") this.open.set(o.hash, openOrder(o.hash, o.order, o));
+    }
+    this.publishOrders();
+  }
+
+  private onUpdate(update: KeeperOrderUpdate): void {
+    if ((update.event === "settled" || update.event === "skipped") && update.fillId !== undefined) {
+      this.settle(update.fillId, update.event, update.txHash, update.reason);
+    }
+    const live = update.status === "open" || update.status === "partially-filled";
+    if (!live) {
+      // Only an order that was on the book "left" it: a refusal at placement is told by the ticket.
+      if (this.open.has(update.hash) && (update.event === "cancelled" || update.event === "rejected")) {
+        this.tellWhyItLeft(update);
+      }
+      this.drop(update.hash);
+      return;
+    }
+    const order = this.known.get(update.hash);
+    if (order !== undefined) {
+      this.open.set(update.hash, openOrder(update.hash, order, update));
+      this.publishOrders();
+      return;
+    }
+    // Placed elsewhere (another tab, a bot with the same key): fetch its fields once.
+    this.context.keeper.getOrder(update.hash).then(
+      (status) => {
+        this.known.set(status.hash, status.order);
+        if (!this.closed && (status.status === "open" || status.status === "partially-filled")) {
+          this.open.set(status.hash, openOrder(status.hash, status.order, status));
+          this.publishOrders();
+        }
+      },
+      (error: CrossbookError) => this.context.onError(error),
+    );
+  }
+
+  private tellWhyItLeft(update: KeeperOrderUpdate): void {
+    const why = describeOrderReason(update.reason);
+    // The person's own cancels are answered where they pressed the button.
+    if (why === undefined || update.reason === "soft-cancel" || update.reason === "soft-cancel-all") return;
+    if (update.reason === "not-rested") return; // an immediate-or-cancel rest: the ticket told
+    this.context.notify(`An order of yours left the book: ${why.replace(/\.$/, "")}.`, "info");
+  }
+
+  private drop(hash: Hex): void {
+    if (this.open.delete(hash)) this.publishOrders();
+  }
+
+  private publishOrders(): void {
+    this.orders.set([...this.open.values()].sort((a, b) => (a.order.nonce > b.order.nonce ? -1 : 1)));
+    this.balances.update((rows) => rows.map((row) => ({ ...row, inOrders: this.reserved(row.token) })));
+  }
+
+  /** What the open orders reserve of a token: sells their base, buys their quote and fee. */
+  private reserved(token: TokenInfo): bigint {
+    let atoms = 0n;
+    for (const { order, remainingLots } of this.open.values()) {
+      const market = marketOf(this.context.config, order.marketId);
+      if (market === undefined) continue;
+      const side = order.isBuy ? market.quote : market.base;
+      if (side.address.toLowerCase() !== token.address.toLowerCase()) continue;
+      const amounts = fillAmounts({
+        lots: remainingLots,
+        priceTicks: order.priceTicks,
+        market,
+        feeBps: order.maxFeeBps,
+      });
+      atoms += order.isBuy ? amounts.quoteAtoms + amounts.feeAtoms : amounts.baseAtoms;
+    }
+    return atoms;
+  }
+
+  // ─── Fills ───
+
+  private onTrade(trade: KeeperTrade): void {
+    const maker = trade.maker.toLowerCase() === this.me;
+    const taker = trade.taker.toLowerCase() === this.me;
+    if (!maker && !taker) return;
+    const fill: AccountFill = {
+      fillId: trade.fillId,
+      marketId: trade.marketId,
+      isBuy: maker ? trade.makerIsBuy : !trade.makerIsBuy,
+      role: maker ? "maker" : "taker",
+      priceTicks: trade.priceTicks,
+      lots: trade.lots,
+      status: trade.status,
+      txHash: trade.txHash,
+      skipReason: trade.skipReason,
+      at: trade.at,
+    };
+    this.fills.update((fills) => {
+      const at = fills.findIndex((f) => f.fillId === fill.fillId);
+      if (at < 0) return [fill, ...fills].sort((a, b) => b.fillId - a.fillId).slice(0, FILLS_KEPT);
+      if (fills[at].status !== "matched" && fill.status === "matched") return fills;
+      const next = fills.slice();
+      next[at] = fill;
+      return next;
+    });
+    if (trade.status !== "matched") void this.refreshBalances();
+  }
+
+  /** A fill's settlement as the orders channel tells it (the trades channel tells it too; whichever comes first). */
+  private settle(
+    fillId: number,
+    event: "settled" | "skipped",
+    txHash: Hex | undefined,
+    reason: string | undefined,
+  ): void {
+    this.fills.update((fills) => {
+      const at = fills.findIndex((f) => f.fillId === fillId);
+      if (at < 0 || fills[at].status !== "matched") return fills;
+      const next = fills.slice();
+      next[at] = { ...fills[at], status: event, txHash: txHash ?? fills[at].txHash, skipReason: reason };
+      return next;
+    });
+  }
+
+  // ─── Balances ───
+
+  private refreshing = false;
+
+  /** Reads every token's balance on the Exchange and in the wallet (one at a time: at most one refresh runs). */
+  async refreshBalances(): Promise<void> {
+    if (this.refreshing || this.closed) return;
+    this.refreshing = true;
+    try {
+      const { chain, config } = this.context;
+      const owner = this.wallet.address;
+      const rows = await Promise.all(
+        this.balances.get().map(async (row) => {
+          const [exchange, wallet] = await Promise.all([
+            getBalance(chain, { exchange: config.exchange, account: owner, token: row.token.address }),
+            chain.readContract({ address: row.token.address, abi: erc20Abi, functionName: "balanceOf", args: [owner] }),
+          ]);
+          return { ...row, exchange, wallet, inOrders: this.reserved(row.token) };
+        }),
+      );
+      if (!this.closed) this.balances.set(rows);
+    } catch {
+      // The node may be briefly unreachable: the next poll reads again, and the rows keep their last values.
+    } finally {
+      this.refreshing = false;
+    }
+  }
+}
+
+function openOrder(
+  hash: Hex,
+  order: Order,
+  status: { status: KeeperOrderState; filledLots: bigint; remainingLots: bigint },
+): OpenOrder {
+  return { hash, order, status: status.status, filledLots: status.filledLots, remainingLots: status.remainingLots };
+}

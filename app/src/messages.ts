@@ -70,6 +70,11 @@ const KEEPER_CODES: Record<Known<KeeperApiErrorCode>, string> = {
   NOT_LOGGED_IN: "The keeper asked to log in again before following your orders.",
   BAD_LOGIN: "The keeper refused the login to your orders' feed: reconnect the wallet.",
   TOO_MANY_OPEN_ORDERS: "You have as many open orders as the keeper allows: cancel some first.",
+  CANCEL_REPLAYED: "This cancel was already used: cancel again.",
+  SESSION_REQUIRED: "The keeper asks you to sign in again to see your orders: reconnect the wallet.",
+  FORBIDDEN: "This account's orders belong to another session: reconnect the wallet.",
+  ORDER_TOO_SMALL: "The order is below the market's minimum size or value: make it larger.",
+  SETTLEMENT_BACKLOG: "The keeper is settling a backlog of trades: try a taking order again in a few seconds.",
 };
 
 const REQUEST_CODES: Record<KeeperRequestErrorCode, string> = {

@@ -79,7 +79,11 @@ export function orderStatusJson(o: StoredOrder): KeeperOrderStatusJson {
 }
 
 /** `GET /v1/orders/{hash}`: the status, settled lots, and one page of fills (newest first). */
-export function orderDetailJson(store: StoreReads, o: StoredOrder, fills: readonly StoredFill[]): KeeperOrderStatusJson {
+export function orderDetailJson(
+  store: StoreReads,
+  o: StoredOrder,
+  fills: readonly StoredFill[],
+): KeeperOrderStatusJson {
   return {
     ...orderStatusJson(o),
     settledLots: o.settledLots.toString(),

@@ -52,7 +52,8 @@ describe("sdk/actions: risk limits", function () {
     const client = walletClient(account);
     expect(await getCancelAfter(publicClient, { exchange, account: account.address })).to.equal(0n);
 
-    const deadline = BigInt(await time.latest()) + 60n;
+    // Far beyond the firmness delay, however far the wall clock (the next block's time) runs ahead of the latest block.
+    const deadline = BigInt(await time.latest()) + 86_400n;
     await publicClient.waitForTransactionReceipt({ hash: await setCancelAfter(client, { exchange, deadline }) });
     expect(await getCancelAfter(publicClient, { exchange, account: account.address })).to.equal(deadline);
     expect(await env.exchange.cancelAfter(account.address)).to.equal(deadline);

@@ -139,6 +139,8 @@ export class AccountState {
   private readonly me: string;
   private readonly stops: (() => void)[] = [];
   private closed = false;
+  /** The keeper session for per-account reads, once asked for (`readOrder`). */
+  private session: Promise<unknown> | undefined;
 
   constructor(
     readonly wallet: Wallet,
@@ -302,7 +304,7 @@ export class AccountState {
       return;
     }
     // Placed elsewhere (another tab, a bot with the same key): fetch its fields once.
-    this.context.keeper.getOrder(update.hash).then(
+    this.readOrder(update.hash).then(
       (status) => {
         this.known.set(status.hash, status.order);
         if (!this.closed && (status.status === "open" || status.status === "partially-filled")) {
@@ -312,6 +314,22 @@ export class AccountState {
       },
       (error: CrossbookError) => this.context.onError(error),
     );
+  }
+
+  /**
+   * An order of this account, read from the keeper, which shows it only to its maker's session: the
+   * page logs in (one `FeedLogin` signature) the first time it needs to, not before.
+   */
+  private async readOrder(hash: Hex): Promise<KeeperOrderStatus> {
+    const { keeper } = this.context;
+    this.session ??= keeper.login({ signer: this.wallet.signer, maker: this.wallet.address });
+    try {
+      await this.session;
+    } catch (error) {
+      this.session = undefined; // refused or not signed: ask again next time
+      throw error;
+    }
+    return keeper.getOrder(hash);
   }
 
   private tellWhyItLeft(update: KeeperOrderUpdate): void {

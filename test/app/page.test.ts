@@ -323,6 +323,7 @@ describe("the trading page in a real browser (Chromium, keeper CLI, hardhat node
       other,
     );
     expect(cancelled).to.deep.equal({ kind: "done", text: "Order cancelled." });
+    await stack.keeper.login({ signer: stack.counterparty }); // the keeper shows an order only to its maker
     expect((await stack.keeper.getOrder(counterpartyOrders.get(199_800n)!)).status).to.equal("cancelled");
     await snap("07-injected-wallet", other);
     await wallet.close();

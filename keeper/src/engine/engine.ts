@@ -199,7 +199,7 @@ const LEFT_TO_RISK: ReadonlySet<string> = new Set(["ZERO", "UNKNOWN_FLAGS", "CON
 const isLive = (o: StoredOrder) => o.status === "open" || o.status === "partially-filled";
 
 /** Expired orders cancelled in one go before the sweep yields to the event loop. */
-const EXPIRY_SLICE = 100;
+export const EXPIRY_SLICE = 100;
 
 /** Events of one state change, held until its commit and published in order right after it. */
 type Outbox = [keyof EngineEvents, EngineEvents[keyof EngineEvents][0]][];
@@ -708,11 +708,15 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       batch.neverSent ? "fill skipped before sending" : "fill skipped on-chain",
     );
     const skippedUpdate = { reason, fillId: fill.id, txHash: batch.txHash };
-    // A fill that never reached the chain matches its taker again — when the cause is known and gone
-    // (a chain reason the pre-send check found, or a culprit the simulation named and pulled). A revert
-    // that bisection pinned on a taker group, with no culprit, could come back: that taker is put back.
+    // The taker is matched again when the cause is known and gone: its maker was at fault and is
+    // pulled (on-chain or before sending: a plain order's remainder is still the trader's
+    // instruction; an IOC or FOK the chain saw is over), or a fill that never reached the chain was
+    // skipped for a chain reason the pre-send check found, or a culprit the simulation named and
+    // pulled. A revert that bisection pinned on a taker group, with no culprit, could come back:
+    // that taker is put back.
     const rematchTaker =
-      batch.neverSent === true && (!reason.startsWith("KEEPER_") || (batch.culprits?.length ?? 0) > 0);
+      policy.pull === "maker" ||
+      (batch.neverSent === true && (!reason.startsWith("KEEPER_") || (batch.culprits?.length ?? 0) > 0));
 
     if (policy.retry && isLive(maker) && isLive(taker) && !batch.neverSent) {
       // Match the same lots again for a later block: the orders' lots never went back to the book.

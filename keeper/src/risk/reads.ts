@@ -132,7 +132,8 @@ export interface ChainFactsHealth {
 export class CachedChainReads implements RiskReads {
   private readonly direct: RiskReads;
   private readonly memo = new Map<string, Promise<unknown>>();
-  private readonly cancelled = new Set<string>();
+  /** `(maker, nonce)` cancelled by an `OrderCancelled` event, and when the chain enforces it (`effectiveAt`). */
+  private readonly cancelled = new Map<string, bigint>();
   private block: { number: bigint; timestamp: bigint } | undefined;
   /** The last block whose `OrderCancelled` events are in `cancelled`. */
   private eventsUpTo: bigint;
@@ -196,9 +197,14 @@ export class CachedChainReads implements RiskReads {
     return this.block;
   }
 
-  /** Whether an `OrderCancelled` event the keeper has read cancelled `(maker, nonce)`. */
+  /** Whether an `OrderCancelled` event the keeper has read cancelled `(maker, nonce)` (in force or not yet). */
   cancelledOnChain(maker: Address, nonce: bigint): boolean {
     return this.cancelled.has(nonceKey(maker, nonce));
+  }
+
+  /** When the chain enforces the cancel of `(maker, nonce)` the keeper has read; undefined if none. */
+  cancelEffectiveAt(maker: Address, nonce: bigint): bigint | undefined {
+    return this.cancelled.get(nonceKey(maker, nonce));
   }
 
   private async doSync(): Promise<void> {
@@ -216,7 +222,11 @@ export class CachedChainReads implements RiskReads {
           if (this.chunk > 1n) this.chunk /= 2n;
           throw error;
         }
-        for (const log of logs) this.cancelled.add(nonceKey(log.args.maker as Address, log.args.nonce as bigint));
+        for (const log of logs) {
+          const key = nonceKey(log.args.maker as Address, log.args.nonce as bigint);
+          // A repeated cancel keeps the first one's time, as the chain does.
+          if (!this.cancelled.has(key)) this.cancelled.set(key, BigInt(log.args.effectiveAt as number));
+        }
         this.eventsUpTo = toBlock;
       }
       if (this.block?.number !== latest || this.failing) {

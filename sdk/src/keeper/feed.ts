@@ -180,6 +180,13 @@ class Feed implements KeeperFeed, ChannelHost {
   private reconnectTimer: unknown;
   private connectTimer: unknown;
   private heartbeatTimer: unknown;
+  /**
+   * A `challenge` asked for and not yet answered, and the timer of the next ask after the keeper
+   * refused one for its per-address login budget (many clients behind one address log in at once).
+   */
+  private challengeAsked = false;
+  private challengeAttempt = 0;
+  private challengeTimer: unknown;
   /** When the last message arrived (the clock's milliseconds), and when a probe went out unanswered. */
   private lastHeardAt = 0;
   private probeSentAt: number | undefined;
@@ -300,6 +307,7 @@ class Feed implements KeeperFeed, ChannelHost {
 
   send(request: KeeperFeedRequestJson): void {
     if (!this.open || this.socket === undefined) return; // sent again on (re)connect
+    if (request.op === "challenge") this.challengeAsked = true;
     try {
       this.socket.send(JSON.stringify(request));
     } catch {
@@ -449,10 +457,11 @@ class Feed implements KeeperFeed, ChannelHost {
   }
 
   private clearTimers(): void {
-    for (const timer of [this.reconnectTimer, this.connectTimer, this.heartbeatTimer]) {
+    for (const timer of [this.reconnectTimer, this.connectTimer, this.heartbeatTimer, this.challengeTimer]) {
       if (timer !== undefined) this.clock.clearTimeout(timer);
     }
-    this.reconnectTimer = this.connectTimer = this.heartbeatTimer = undefined;
+    this.reconnectTimer = this.connectTimer = this.heartbeatTimer = this.challengeTimer = undefined;
+    this.challengeAsked = false;
   }
 
   // ── The heartbeat ──
@@ -515,11 +524,14 @@ class Feed implements KeeperFeed, ChannelHost {
         status: undefined,
       });
       const orderListeners = this.orders === undefined ? [] : [...this.orders.listeners];
+      if (code === "RATE_LIMITED" && this.challengeAsked) return this.askChallengeLater();
       this.report(code === "BAD_LOGIN" || code === "NOT_LOGGED_IN" ? orderListeners : this.allListeners(), refusal);
       if (this.parameters.onError !== undefined) this.parameters.onError(refusal);
       return;
     }
     if (type === "challenge") {
+      this.challengeAsked = false;
+      this.challengeAttempt = 0;
       return this.login(message.as<Extract<KeeperFeedMessageJson, { type: "challenge" }>>().hex("challenge"));
     }
     if (type === "login") return this.send({ op: "subscribe", channel: "orders" });
@@ -530,6 +542,21 @@ class Feed implements KeeperFeed, ChannelHost {
     const channels = channel === "book" ? this.books : channel === "trades" ? this.trades : undefined;
     const marketId = channels === undefined ? undefined : channelMessage.as<{ marketId: string }>().bigint("marketId");
     if (marketId !== undefined) channels!.get(marketId)?.receive(channelMessage); // none: unsubscribed meanwhile
+  }
+
+  /**
+   * The keeper refused the challenge for its per-address login budget: ask again after a delay that
+   * doubles (0.5 s, 1 s, … up to the reconnect's maximum), on the same connection.
+   */
+  private askChallengeLater(): void {
+    this.challengeAsked = false;
+    const delayMs = Math.min(this.maxDelayMs, 500 * 2 ** Math.min(this.challengeAttempt, 30));
+    this.challengeAttempt += 1;
+    const socket = this.socket;
+    this.challengeTimer = this.clock.setTimeout(() => {
+      this.challengeTimer = undefined;
+      if (this.socket === socket && this.orders !== undefined) this.send({ op: "challenge" });
+    }, delayMs);
   }
 
   private login(challenge: `0x${string}`): void {

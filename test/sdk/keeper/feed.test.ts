@@ -469,6 +469,53 @@ describe("sdk/keeper: feed", function () {
     });
   }
 
+  it("asks for the login challenge again, later and later, while the keeper refuses it for its per-address budget", async function () {
+    const account = privateKeyToAccount(generatePrivateKey());
+    const clock = new ManualClock();
+    let refusals = 2;
+    keeper.onMessage = (socket, m) => {
+      if (m.op === "challenge" && refusals > 0) {
+        refusals -= 1;
+        keeper.send(socket, { type: "error", code: "RATE_LIMITED", message: "too many logins from this address" });
+      } else if (m.op === "challenge") keeper.send(socket, { type: "challenge", challenge: `0x${"5c".repeat(32)}` });
+      if (m.op === "login") keeper.send(socket, { type: "login", account: m.account });
+      if (m.op === "subscribe" && m.channel === "orders") {
+        keeper.send(socket, { type: "snapshot", channel: "orders", account: account.address, seq: "1", orders: [] });
+      }
+    };
+    const errors: string[] = [];
+    let live = false;
+    feed = createKeeperFeed({ wsUrl: keeper.wsUrl, WebSocket, domain, clock, heartbeat: false });
+    feed.subscribeOrders({
+      signer: account,
+      onSnapshot: () => (live = true),
+      onError: (e) => errors.push(e.message),
+    });
+    const challenges = () => keeper.received.filter((r) => r.message.op === "challenge").length;
+    /** Polls `test` (the refusal reaches the client after the keeper's last message: nothing wakes `until`). */
+    const eventually = async (test: () => boolean, what: string) => {
+      for (let i = 0; i < 1_000 && !test(); i++) await new Promise((r) => setTimeout(r, 5));
+      expect(test(), what).to.equal(true);
+    };
+    await eventually(() => challenges() === 1 && clock.pending > 0, "the first refusal");
+    clock.advance(499);
+    expect(challenges()).to.equal(1); // not before half a second
+    clock.advance(1);
+    await eventually(() => challenges() === 2 && clock.pending > 0, "the second refusal");
+    clock.advance(999);
+    expect(challenges()).to.equal(2); // then after twice as long
+    clock.advance(1);
+    await eventually(() => live, "the login, at the third ask");
+    expect(keeper.received.map((r) => r.message.op)).to.deep.equal([
+      "challenge",
+      "challenge",
+      "challenge",
+      "login",
+      "subscribe",
+    ]);
+    expect(errors).to.deep.equal([]); // a refusal the feed answers itself is no error of the caller's
+  });
+
   describe("heartbeat", function () {
     /** The keeper side of one market's book, answering every book subscription with a snapshot. */
     function serveBook(truth: TruthBook, answerProbe: boolean) {

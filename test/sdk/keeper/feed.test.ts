@@ -489,6 +489,7 @@ describe("sdk/keeper: feed", function () {
     feed.subscribeOrders({
       signer: account,
       onSnapshot: () => (live = true),
+      onUpdate: () => undefined,
       onError: (e) => errors.push(e.message),
     });
     const challenges = () => keeper.received.filter((r) => r.message.op === "challenge").length;

@@ -1,9 +1,10 @@
 /**
  * The connected account: its open orders (the keeper's private orders channel, logged in with a signed
  * `FeedLogin`), its fills and their settlement (the public trades it is a side of, with the orders
- * channel's `settled`/`skipped` events), its balances on the Exchange and in the wallet, and what it
- * can do: place an order, cancel one or all, deposit, withdraw. Each action resolves to a sentence for
- * the person, or throws what `describeError` puts in words.
+ * channel's `settled`/`skipped` events), its balances on the Exchange and in the wallet with its
+ * withdrawal requests, and what it can do: place an order, cancel one or all, deposit, request a
+ * withdrawal, withdraw once the request is in force. Each action resolves to a sentence for the person,
+ * or throws what `describeError` puts in words.
  */
 import {
   IMMEDIATE_OR_CANCEL,
@@ -12,10 +13,13 @@ import {
   deposit,
   fillAmounts,
   getBalance,
+  getFirmnessDelay,
+  getWithdrawalRequest,
   hashOrder,
   parseAmount,
   parseLots,
   parsePriceTicks,
+  requestWithdraw,
   signOrder,
   withdraw,
   type CrossbookError,
@@ -30,10 +34,11 @@ import {
   type Order,
 } from "@crossbook/sdk";
 import { erc20Abi, type Hash, type Hex, type PublicClient } from "viem";
+import { ChainClock } from "./chainClock";
 import type { PageConfig, PageMarket, TokenInfo } from "./config";
-import { formatSize, formatTokens } from "./format";
+import { formatDuration, formatSize, formatTokens, timeOfDay } from "./format";
 import type { MarketData } from "./marketData";
-import { describeOrderReason } from "./messages";
+import { PageRefusal, describeOrderReason } from "./messages";
 import { Observable } from "./observable";
 import type { Wallet } from "./wallet";
 
@@ -83,6 +88,19 @@ export interface BalanceRow {
   readonly wallet: bigint | undefined;
   /** What its open orders reserve of the Exchange balance (a buy's fee at its `maxFeeBps` included). */
   readonly inOrders: bigint;
+  /** The standing withdrawal request in this token, if any. */
+  readonly withdrawal: WithdrawalRequest | undefined;
+}
+
+/**
+ * A standing withdrawal request (`requestWithdraw`): up to `amount` atoms may leave from `effectiveAt`
+ * (unix seconds, the chain's time) on. It reserves nothing: until it is used, fills still settle
+ * against the balance. A new request in the same token replaces it (asking for no more keeps its time,
+ * asking for more starts the wait again, 0 drops it); each withdrawal takes its amount off it.
+ */
+export interface WithdrawalRequest {
+  readonly amount: bigint;
+  readonly effectiveAt: bigint;
 }
 
 /** What the ticket sends: decimals as the person typed them. */
@@ -130,6 +148,10 @@ export class AccountState {
   readonly orders = new Observable<readonly OpenOrder[]>([]);
   readonly fills = new Observable<readonly AccountFill[]>([]);
   readonly balances: Observable<readonly BalanceRow[]>;
+  /** The chain's time, from the blocks each balance refresh reads: when a withdrawal request is in force. */
+  readonly clock = new ChainClock();
+  /** The Exchange's firmness delay in seconds (how long a withdrawal request waits), once read. */
+  readonly firmnessDelay = new Observable<bigint | undefined>(undefined);
   /** Where the private orders channel stands. */
   readonly status = new Observable<KeeperFeedStatus>({ state: "connecting" });
   private readonly open = new Map<Hex, OpenOrder>();
@@ -148,7 +170,13 @@ export class AccountState {
   ) {
     this.me = wallet.address.toLowerCase();
     this.balances = new Observable<readonly BalanceRow[]>(
-      tokensOf(context.config).map((token) => ({ token, exchange: undefined, wallet: undefined, inOrders: 0n })),
+      tokensOf(context.config).map((token) => ({
+        token,
+        exchange: undefined,
+        wallet: undefined,
+        inOrders: 0n,
+        withdrawal: undefined,
+      })),
     );
     // The orders channel takes one account per connection: a feed of its own, closed with the account.
     this.feed = createKeeperFeed({
@@ -249,27 +277,100 @@ export class AccountState {
       amount: atoms,
     });
     await this.mined(hash, "The deposit");
-    return `Deposited ${formatTokens(token, atoms, token.decimals)} ${token.symbol}.`;
+    return `Deposited ${tokens(token, atoms)}.`;
   }
 
   /**
-   * Moves tokens from the Exchange back to the wallet. One SDK call (`withdraw`): if the Exchange
-   * makes withdrawals a request followed by a delayed withdrawal, this is the one place to change.
+   * Asks the Exchange to let `amount` of `token` leave once its firmness delay has passed
+   * (`requestWithdraw`). It replaces the standing request in that token, if any: asking for no more
+   * keeps its time, asking for more starts the wait again. Refused here, before any transaction, when
+   * it is zero or more than the account holds on the Exchange.
    */
-  async withdraw(token: TokenInfo, amount: string): Promise<string> {
+  async requestWithdrawal(token: TokenInfo, amount: string): Promise<string> {
     const atoms = parseAmount({ amount: amount.trim(), decimals: token.decimals });
-    const hash = await withdraw(this.wallet.client, {
+    if (atoms === 0n) throw new PageRefusal("The amount must be above zero.");
+    const { exchange: held, withdrawal: before } = this.row(token);
+    if (held !== undefined && atoms > held) {
+      throw new PageRefusal(
+        `You hold ${tokens(token, held)} on the Exchange: ask to withdraw at most that (orders' reserves included).`,
+      );
+    }
+    const hash = await requestWithdraw(this.wallet.client, {
       exchange: this.context.config.exchange,
       token: token.address,
       amount: atoms,
     });
-    await this.mined(hash, "The withdrawal");
-    return `Withdrew ${formatTokens(token, atoms, token.decimals)} ${token.symbol}.`;
+    await this.mined(hash, "The withdrawal request");
+    const after = this.row(token).withdrawal;
+    const when = after === undefined ? "" : `: you can withdraw it ${this.when(after.effectiveAt)}`;
+    let replaced = "";
+    if (before !== undefined) {
+      replaced =
+        after?.effectiveAt === before.effectiveAt
+          ? ` It replaces your request for ${tokens(token, before.amount)} and keeps its time.`
+          : ` It replaces your request for ${tokens(token, before.amount)}, and asking for more started the wait again.`;
+    }
+    return `Withdrawal of ${tokens(token, atoms)} requested${when}.${replaced}`;
   }
 
+  /**
+   * Withdraws what the standing request in `token` lets leave (`withdraw`): all of it, or the whole
+   * Exchange balance when trades since the request left less. The page offers it once a block at or
+   * after the request's time exists; should the chain still refuse (a larger request made elsewhere
+   * started the wait again), the balances and requests are read again and the refusal is put in words.
+   */
+  async withdrawRequested(token: TokenInfo): Promise<string> {
+    const { exchange: held, withdrawal } = this.row(token);
+    if (withdrawal === undefined)
+      throw new PageRefusal(`No withdrawal of ${token.symbol} is requested: request one first.`);
+    const atoms = held !== undefined && held < withdrawal.amount ? held : withdrawal.amount;
+    if (atoms === 0n) throw new PageRefusal(`You hold no ${token.symbol} on the Exchange to withdraw.`);
+    try {
+      const hash = await withdraw(this.wallet.client, {
+        exchange: this.context.config.exchange,
+        token: token.address,
+        amount: atoms,
+      });
+      await this.mined(hash, "The withdrawal");
+    } catch (error) {
+      void this.refreshBalances();
+      throw error;
+    }
+    const rest = withdrawal.amount - atoms;
+    return rest === 0n
+      ? `Withdrew ${tokens(token, atoms)}.`
+      : `Withdrew ${tokens(token, atoms)}, all you held on the Exchange; ${tokens(token, rest)} stays requested.`;
+  }
+
+  /** Drops the standing withdrawal request in `token` (`requestWithdraw` of 0). */
+  async cancelWithdrawal(token: TokenInfo): Promise<string> {
+    const hash = await requestWithdraw(this.wallet.client, {
+      exchange: this.context.config.exchange,
+      token: token.address,
+      amount: 0n,
+    });
+    await this.mined(hash, "Cancelling the withdrawal request");
+    return `Your withdrawal request for ${token.symbol} is cancelled.`;
+  }
+
+  /** When the chain lets a request in force at `effectiveAt` be used, in words: "now", "in 30 s (at 14:03:27)". */
+  when(effectiveAt: bigint): string {
+    if (this.clock.reached(effectiveAt)) return "now";
+    const ms = this.clock.msUntil(effectiveAt);
+    if (ms === undefined || ms === 0) return "with the chain's next block";
+    return `in ${formatDuration(ms)} (at ${timeOfDay(Date.now() + ms)})`;
+  }
+
+  private row(token: TokenInfo): BalanceRow {
+    const row = this.balances.get().find((r) => r.token.address === token.address);
+    if (row === undefined) throw new PageRefusal(`${token.symbol} is not a token of these markets.`);
+    return row;
+  }
+
+  /** Waits for the transaction, then reads the balances and requests again (before the action's sentence shows). */
   private async mined(hash: Hash, what: string): Promise<void> {
     const receipt = await this.context.chain.waitForTransactionReceipt({ hash });
-    void this.refreshBalances();
+    await this.refreshBalances();
     if (receipt.status !== "success") throw new Error(`${what} was mined but failed (transaction ${hash}).`);
   }
 
@@ -415,31 +516,63 @@ export class AccountState {
 
   // ─── Balances ───
 
-  private refreshing = false;
+  /** The refresh running, and the one queued after it (each caller's refresh starts after its call). */
+  private refreshing: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
 
-  /** Reads every token's balance on the Exchange and in the wallet (one at a time: at most one refresh runs). */
-  async refreshBalances(): Promise<void> {
-    if (this.refreshing || this.closed) return;
-    this.refreshing = true;
+  /**
+   * Reads every token's balance on the Exchange and in the wallet, the account's withdrawal request in
+   * it, the latest block (the chain's time, for the requests) and the firmness delay. One refresh runs
+   * at a time; a call during one gets a fresh one right after it (shared by every such call).
+   */
+  refreshBalances(): Promise<void> {
+    if (this.refreshing === undefined) {
+      this.refreshing = this.readBalances().finally(() => (this.refreshing = undefined));
+      return this.refreshing;
+    }
+    this.queued ??= this.refreshing.then(() => {
+      this.queued = undefined;
+      return this.refreshBalances();
+    });
+    return this.queued;
+  }
+
+  private async readBalances(): Promise<void> {
+    if (this.closed) return;
     try {
       const { chain, config } = this.context;
       const owner = this.wallet.address;
-      const rows = await Promise.all(
-        this.balances.get().map(async (row) => {
-          const [exchange, wallet] = await Promise.all([
-            getBalance(chain, { exchange: config.exchange, account: owner, token: row.token.address }),
-            chain.readContract({ address: row.token.address, abi: erc20Abi, functionName: "balanceOf", args: [owner] }),
-          ]);
-          return { ...row, exchange, wallet, inOrders: this.reserved(row.token) };
-        }),
-      );
-      if (!this.closed) this.balances.set(rows);
+      const exchange = config.exchange;
+      const [block, delay, rows] = await Promise.all([
+        chain.getBlock(),
+        getFirmnessDelay(chain, { exchange }),
+        Promise.all(
+          this.balances.get().map(async (row): Promise<BalanceRow> => {
+            const token = row.token.address;
+            const [held, wallet, request] = await Promise.all([
+              getBalance(chain, { exchange, account: owner, token }),
+              chain.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [owner] }),
+              getWithdrawalRequest(chain, { exchange, account: owner, token }),
+            ]);
+            // What is left of a request used up reads as its amount 0 (its time stays): no request.
+            const withdrawal = request.amount === 0n ? undefined : request;
+            return { ...row, exchange: held, wallet, inOrders: this.reserved(row.token), withdrawal };
+          }),
+        ),
+      ]);
+      if (this.closed) return;
+      this.clock.observe(block);
+      this.firmnessDelay.set(delay);
+      this.balances.set(rows);
     } catch {
       // The node may be briefly unreachable: the next poll reads again, and the rows keep their last values.
-    } finally {
-      this.refreshing = false;
     }
   }
+}
+
+/** An amount with its symbol: `40.5 USDC` (every decimal, as the person typed it). */
+function tokens(token: TokenInfo, atoms: bigint): string {
+  return `${formatTokens(token, atoms, token.decimals)} ${token.symbol}`;
 }
 
 function openOrder(

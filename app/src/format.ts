@@ -57,6 +57,13 @@ export function shortHex(hex: string): string {
   return hex.length <= 12 ? hex : `${hex.slice(0, 6)}…${hex.slice(-4)}`;
 }
 
+/** A wait in milliseconds, rounded up to whole seconds: `27 s`, `4:05`. */
+export function formatDuration(ms: number): string {
+  const seconds = Math.ceil(ms / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
 /**
  * Unix milliseconds as the local time of day, `14:03:27`. Written out by hand rather than with
  * `toLocaleTimeString`, which throws on a browser whose locale ICU does not know (`en-US@posix`).

@@ -41,3 +41,13 @@ export function useAction(
   };
   return [state, run];
 }
+
+/** Re-renders the component every `ms` while `active` (a countdown). */
+export function useTicker(active: boolean, ms: number): void {
+  const [, rerender] = useState(0);
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => rerender((n) => n + 1), ms);
+    return () => clearInterval(timer);
+  }, [active, ms]);
+}

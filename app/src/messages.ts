@@ -13,11 +13,19 @@ import {
   SignerError,
   SkipReason,
   UnitsError,
+  erc20ErrorsAbi,
+  exchangeAbi,
   type KeeperApiErrorCode,
   type KeeperRequestErrorCode,
   type SkipReasonName,
 } from "@crossbook/sdk";
+import type { ContractErrorName } from "viem";
 import { PageConfigError } from "./config";
+
+/** A refusal the page makes itself, before any transaction, already in words (a withdrawal of more than is held). */
+export class PageRefusal extends Error {
+  override name = "PageRefusal";
+}
 
 /** The literal members of a union that also admits any string (`"A" | "B" | (string & {})` → `"A" | "B"`). */
 type Known<T> = T extends string ? (string extends T ? never : T) : never;
@@ -142,14 +150,33 @@ export function describeOrderReason(reason: string | undefined): string | undefi
   return reason;
 }
 
-/** The Exchange's and the tokens' reverts that a deposit or a withdrawal can meet. */
-const REVERTS: Record<string, string> = {
-  InsufficientBalance: "Not enough of this token on the Exchange to withdraw that much.",
+/**
+ * Every revert that a deposit, a withdrawal request or a withdrawal can meet, from the Exchange
+ * (contracts/Exchange.sol, libraries/Vault.sol) and from the token. The names are checked against the
+ * ABIs: an error the contracts rename or drop fails to compile here.
+ *
+ * - `deposit`: EnforcedPause, ZeroAmount, SafeERC20FailedOperation, ERC20InsufficientBalance,
+ *   ERC20InsufficientAllowance, ReentrancyGuardReentrantCall (a token calling back);
+ * - `requestWithdraw`: SafeCastOverflowedUintDowncast (an amount beyond 216 bits);
+ * - `withdraw`: ZeroAmount, WithdrawalExceedsRequest, WithdrawalNotYetEffective, InsufficientBalance,
+ *   SafeERC20FailedOperation, ERC20InvalidReceiver, ReentrancyGuardReentrantCall.
+ */
+const REVERTS = {
+  EnforcedPause: "The Exchange is paused: deposits wait until it resumes (withdrawals always work).",
   ZeroAmount: "The amount must be above zero.",
+  InsufficientBalance:
+    "Not enough of this token on the Exchange to withdraw that much: trades since the request may have used part of it.",
+  WithdrawalExceedsRequest:
+    "That is more than your withdrawal request allows (or no withdrawal is requested): request the withdrawal first, then withdraw once its wait is over.",
+  WithdrawalNotYetEffective:
+    "Your withdrawal request is not in force yet: the Exchange lets it leave only once its delay has passed (a larger request starts the wait again). Withdraw when the countdown ends.",
+  SafeCastOverflowedUintDowncast: "That amount is larger than the Exchange can record: ask for less.",
+  SafeERC20FailedOperation: "The token refused the transfer: nothing moved.",
+  ReentrancyGuardReentrantCall: "The token tried to call back into the Exchange during the transfer, which it refuses.",
   ERC20InsufficientBalance: "Your wallet does not hold that much of this token.",
   ERC20InsufficientAllowance: "The Exchange is not allowed to move that much of this token.",
-  EnforcedPause: "The Exchange is paused: deposits wait until it resumes (withdrawals always work).",
-};
+  ERC20InvalidReceiver: "The token refuses to send to your address.",
+} satisfies Partial<Record<ContractErrorName<typeof exchangeAbi> | ContractErrorName<typeof erc20ErrorsAbi>, string>>;
 
 /** Walks an error and its causes. */
 function* causes(error: unknown): Generator<unknown> {
@@ -198,12 +225,13 @@ export function describeError(error: unknown): string {
   if (error instanceof ContractRevertError) {
     const name = error.errorName;
     return (
-      (name !== undefined ? REVERTS[name] : undefined) ?? `The transaction would fail: ${firstLine(error.message)}`
+      (name !== undefined ? (REVERTS as Record<string, string | undefined>)[name] : undefined) ??
+      `The transaction would fail: ${firstLine(error.message)}`
     );
   }
   if (error instanceof SignerError) return `Your wallet could not sign: ${firstLine(error.message)}`;
   if (error instanceof CrossbookError) return firstLine(error.message);
-  if (error instanceof PageConfigError) return error.message;
+  if (error instanceof PageConfigError || error instanceof PageRefusal) return error.message;
   const short = (error as { shortMessage?: unknown }).shortMessage;
   if (typeof short === "string") return firstLine(short);
   return `Something went wrong: ${firstLine(error instanceof Error ? error.message : String(error))}`;

@@ -4,16 +4,18 @@
  *
  *   counterparty (account 3, SDK) ──orders──▶ keeper ◀──/v1 proxied── page server ◀── Chromium
  *                                               │                                      │ demo account (account 2)
- *                                               └── settles on the node ◀── deposit / withdraw
+ *                                               └── settles on the node ◀── deposit / request withdrawal / withdraw
  *
- * Every wait is on the page's state (generous timeouts), never a fixed sleep. Screenshots of the main
- * states, at desktop and phone width, go to test-artifacts/app/ (gitignored).
+ * Every wait is on the page's state (generous timeouts), never a fixed sleep; the chain's time moves
+ * only when a test moves it (evm_increaseTime and a block, through the node's RPC). Screenshots of the
+ * main states, at desktop and phone width, go to test-artifacts/app/ (gitignored).
  */
 import { expect } from "chai";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { BrowserContext, Locator, Page } from "playwright-core";
-import { getBalance } from "@crossbook/sdk";
+import type { BrowserContext, Locator, Page, Request } from "playwright-core";
+import { createWalletClient, http, type Hash } from "viem";
+import { getBalance, getFirmnessDelay, getWithdrawalRequest, requestWithdraw } from "@crossbook/sdk";
 import { launchChromium, type LaunchedBrowser } from "../../scripts/app/browser";
 import { startPageStack, type PageStack } from "../../scripts/app/stack";
 import { spawnManaged } from "../../scripts/lib/processes";
@@ -23,6 +25,8 @@ const DESKTOP = { width: 1400, height: 900 };
 const PHONE = { width: 390, height: 844 };
 /** How long any one page state may take to appear: generous, for a busy 2-core machine. */
 const WAIT_MS = 60_000;
+/** How often the page reads balances and withdrawal requests (BALANCE_POLL_MS in app/src/account.ts). */
+const PAGE_POLL_MS = 3_000;
 
 /** The counterparty's book on WETH/USDC at start: price in ticks (cents), lots of 0.001 WETH. */
 const ASKS: [bigint, bigint][] = [
@@ -70,12 +74,19 @@ describe("the trading page in a real browser (Chromium, keeper CLI, hardhat node
 
   /**
    * Presses `button` and waits for the answer to that press in `messageId` (each answer carries the
-   * number of the action it answers, so an earlier message is never mistaken for it).
+   * number of the action it answers, so an earlier message is never mistaken for it). `afterClick`
+   * runs between the click and the wait.
    */
-  async function press(button: Locator, messageId: string, p: Page = page): Promise<{ kind: string; text: string }> {
+  async function press(
+    button: Locator,
+    messageId: string,
+    p: Page = page,
+    afterClick?: () => Promise<void>,
+  ): Promise<{ kind: string; text: string }> {
     const message = byTestId(messageId, p);
     const before = (await message.count()) === 0 ? "0" : await message.getAttribute("data-action");
     await button.click();
+    await afterClick?.();
     const answer = p.locator(`[data-testid="${messageId}"]:not([data-action="${before}"])`);
     await answer.waitFor({ timeout: WAIT_MS });
     return { kind: (await answer.getAttribute("data-kind")) ?? "", text: (await answer.textContent()) ?? "" };
@@ -237,36 +248,195 @@ describe("the trading page in a real browser (Chromium, keeper CLI, hardhat node
     await snap("04-refused");
   });
 
-  it("deposits and withdraws through one SDK call each, as the chain confirms", async () => {
-    const usdc = stack.deployment.tokens.USDC;
-    const onChain = () =>
-      getBalance(stack.chain, {
-        exchange: stack.deployment.exchange,
-        account: stack.burner.address,
-        token: usdc.address,
-      });
-    const start = await onChain();
-    await byTestId("funds-token").selectOption(usdc.address);
-    await byTestId("funds-amount").fill("100");
-    expect(await press(byTestId("deposit"), "funds-message")).to.deep.equal({
-      kind: "done",
-      text: "Deposited 100 USDC.",
-    });
-    expect(await onChain()).to.equal(start + 100_000_000n);
-    await byTestId("funds-amount").fill("40.5");
-    expect(await press(byTestId("withdraw"), "funds-message")).to.deep.equal({
-      kind: "done",
-      text: "Withdrew 40.5 USDC.",
-    });
-    expect(await onChain()).to.equal(start + 59_500_000n);
-    await page.locator(`[data-testid="balance"][data-token="USDC"][data-exchange="${start + 59_500_000n}"]`).waitFor();
+  /** A call to the node's JSON-RPC (hardhat's `evm_*` methods). */
+  const rpc = (method: string, params: unknown[] = []) =>
+    stack.chain.request({ method: method as never, params: params as never });
 
-    await byTestId("funds-amount").fill("100000000");
-    const refused = await press(byTestId("withdraw"), "funds-message");
-    expect(refused).to.deep.equal({
-      kind: "failed",
-      text: "Not enough of this token on the Exchange to withdraw that much.",
+  /**
+   * Runs `body` with the node's interval mining off (the stack mines a block every 200 ms, each at
+   * least a second after the last, so its time runs ahead by itself): blocks come only from
+   * transactions, and the chain's time passes a withdrawal's delay only when the test moves it.
+   */
+  async function withChainTimeStill(body: () => Promise<void>): Promise<void> {
+    await rpc("evm_setIntervalMining", [0]);
+    try {
+      await body();
+    } finally {
+      await rpc("evm_setIntervalMining", [200]);
+    }
+  }
+
+  /** Moves the chain's time past the firmness delay: evm_increaseTime, then a block to carry it. */
+  async function passFirmnessDelay(): Promise<void> {
+    const delay = await getFirmnessDelay(stack.chain, { exchange: stack.deployment.exchange });
+    await rpc("evm_increaseTime", [Number(delay) + 1]);
+    await rpc("evm_mine");
+  }
+
+  /** Pauses the clock of `p` (installed) a second ahead of its own time; again if that second passed meanwhile. */
+  async function pauseSoon(p: Page): Promise<void> {
+    for (;;) {
+      const at = (await p.evaluate(() => Date.now())) + 1_000;
+      try {
+        await p.clock.pauseAt(at);
+        return;
+      } catch (error) {
+        if (!/to the past/.test(String(error))) throw error;
+      }
+    }
+  }
+
+  const withdrawalLine = (symbol: string, p: Page = page) =>
+    p.locator(`[data-testid="withdrawal-request"][data-token="${symbol}"]`);
+
+  it("deposits, requests a withdrawal that counts down, and withdraws once the chain's time has passed the delay", async () => {
+    const usdc = stack.deployment.tokens.USDC;
+    const exchange = stack.deployment.exchange;
+    const account = stack.burner.address;
+    const onChain = () => getBalance(stack.chain, { exchange, account, token: usdc.address });
+    const requestOnChain = () => getWithdrawalRequest(stack.chain, { exchange, account, token: usdc.address });
+    await withChainTimeStill(async () => {
+      const start = await onChain();
+      await byTestId("funds-token").selectOption(usdc.address);
+      await byTestId("funds-amount").fill("100");
+      expect(await press(byTestId("deposit"), "funds-message")).to.deep.equal({
+        kind: "done",
+        text: "Deposited 100 USDC.",
+      });
+      expect(await onChain()).to.equal(start + 100_000_000n);
+
+      // More than the account holds: refused in words before any transaction.
+      await byTestId("funds-amount").fill("100000000");
+      const tooMuch = await press(byTestId("request-withdrawal"), "funds-message");
+      expect(tooMuch.kind).to.equal("failed");
+      expect(tooMuch.text).to.match(/^You hold [\d,.]+ USDC on the Exchange: ask to withdraw at most that/);
+      expectWords(tooMuch.text);
+      expect((await requestOnChain()).amount).to.equal(0n);
+
+      // A request, then a smaller one (it keeps its time), then a larger one (the wait starts again).
+      await byTestId("funds-amount").fill("40.5");
+      const first = await press(byTestId("request-withdrawal"), "funds-message");
+      expect(first.kind).to.equal("done");
+      expect(first.text).to.match(
+        /^Withdrawal of 40\.5 USDC requested: you can withdraw it (in \d+ s \(at \d\d:\d\d:\d\d\)|with the chain's next block)\.$/,
+      );
+      const { effectiveAt } = await requestOnChain();
+      expect(await requestOnChain()).to.deep.equal({ amount: 40_500_000n, effectiveAt });
+      await byTestId("funds-amount").fill("30");
+      const smaller = await press(byTestId("request-withdrawal"), "funds-message");
+      expect(smaller.text).to.match(/It replaces your request for 40\.5 USDC and keeps its time\.$/);
+      expect(await requestOnChain()).to.deep.equal({ amount: 30_000_000n, effectiveAt });
+      await byTestId("funds-amount").fill("40.5");
+      const larger = await press(byTestId("request-withdrawal"), "funds-message");
+      expect(larger.text).to.match(
+        /It replaces your request for 30 USDC, and asking for more started the wait again\.$/,
+      );
+      const request = await requestOnChain();
+      expect(request.amount).to.equal(40_500_000n);
+      expect(request.effectiveAt > effectiveAt).to.equal(true);
+
+      // Waiting: the latest block is the request's own, before its time; Withdraw is not offered yet.
+      const line = withdrawalLine("USDC");
+      expect(await line.getAttribute("data-state")).to.equal("waiting");
+      expect(await line.getAttribute("data-amount")).to.equal("40500000");
+      expect(await line.getAttribute("data-effective-at")).to.equal(request.effectiveAt.toString());
+      expect(await line.locator('[data-testid="withdraw"]').isDisabled()).to.equal(true);
+      expect(await line.locator('[data-testid="withdrawal-countdown"]').textContent()).to.match(
+        /^available (in \d+ s \(at \d\d:\d\d:\d\d\)|with the chain's next block)$/,
+      );
+      expect(await byTestId("withdrawal-rule").textContent()).to.contain("30 s later");
+      await snap("04a-withdrawal-waiting");
+
+      // The chain's time passes the delay: the page sees the block and offers Withdraw.
+      await passFirmnessDelay();
+      await withdrawalLine("USDC").and(page.locator('[data-state="available"]')).waitFor();
+      expect(await line.locator('[data-testid="withdrawal-countdown"]').textContent()).to.equal("available now");
+      await snap("04b-withdrawal-available");
+      expect(await press(line.locator('[data-testid="withdraw"]'), "funds-message")).to.deep.equal({
+        kind: "done",
+        text: "Withdrew 40.5 USDC.",
+      });
+      expect(await onChain()).to.equal(start + 59_500_000n);
+      expect((await requestOnChain()).amount).to.equal(0n);
+      await line.waitFor({ state: "detached" });
+      await page
+        .locator(`[data-testid="balance"][data-token="USDC"][data-exchange="${start + 59_500_000n}"]`)
+        .waitFor();
     });
+  });
+
+  it("withdrawing before the delay is refused in words: a larger request made elsewhere started the wait again", async () => {
+    const usdc = stack.deployment.tokens.USDC;
+    const exchange = stack.deployment.exchange;
+    // The same key in another tab or a bot (the SDK): it changes the request behind the page's back.
+    const elsewhere = createWalletClient({ account: stack.burner, transport: http(stack.node.url, { retryCount: 0 }) });
+    const requestElsewhere = async (amount: bigint): Promise<bigint> => {
+      const hash: Hash = await requestWithdraw(elsewhere, { exchange, token: usdc.address, amount });
+      const receipt = await stack.chain.waitForTransactionReceipt({ hash });
+      return (await stack.chain.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
+    };
+
+    // A page whose clock the test holds: while paused, it reads the chain only when asked.
+    const held = await launched.browser.newContext({ viewport: DESKTOP });
+    held.setDefaultTimeout(WAIT_MS);
+    await held.clock.install();
+    const other = await held.newPage();
+    watch(other);
+    const toNode = new Set<Request>();
+    other.on("request", (r) => void (r.url().startsWith(stack.node.url) && toNode.add(r)));
+    other.on("requestfinished", (r) => void toNode.delete(r));
+    other.on("requestfailed", (r) => void toNode.delete(r));
+    try {
+      await withChainTimeStill(async () => {
+        await other.goto(stack.page.url);
+        await byTestId("use-burner", other).click();
+        await other.locator('[data-testid="balance"][data-token="USDC"][data-exchange]').waitFor();
+        await pauseSoon(other);
+        for (const deadline = Date.now() + WAIT_MS; toNode.size > 0;) {
+          expect(Date.now(), "the page's last reads of the node finish").to.be.below(deadline);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+
+        // A request in force, which the page shows with Withdraw offered.
+        await requestElsewhere(10_000_000n);
+        await passFirmnessDelay();
+        await other.clock.runFor(PAGE_POLL_MS);
+        const line = withdrawalLine("USDC", other);
+        await line.and(other.locator('[data-state="available"][data-amount="10000000"]')).waitFor();
+
+        // Elsewhere, a larger request: the wait starts again. Its next block is pinned a second later,
+        // so the chain is before the new time however long the steps below take.
+        const requestedAt = await requestElsewhere(20_000_000n);
+        await rpc("evm_setNextBlockTimestamp", [Number(requestedAt) + 1]);
+        // The click reads the page's (stale) request; then time runs again in the page (viem retries the
+        // node's revert after a backoff) and it may read the chain again: the answer is the chain's.
+        const refused = await press(line.locator('[data-testid="withdraw"]'), "funds-message", other, () =>
+          other.clock.resume(),
+        );
+        expect(refused).to.deep.equal({
+          kind: "failed",
+          text: "Your withdrawal request is not in force yet: the Exchange lets it leave only once its delay has passed (a larger request starts the wait again). Withdraw when the countdown ends.",
+        });
+        expectWords(refused.text);
+        // The refusal made the page read the chain again: the new request, waiting.
+        await line.and(other.locator('[data-state="waiting"][data-amount="20000000"]')).waitFor();
+        await snap("04c-withdrawal-too-early", other);
+
+        expect(await press(line.locator('[data-testid="cancel-withdrawal"]'), "funds-message", other)).to.deep.equal({
+          kind: "done",
+          text: "Your withdrawal request for USDC is cancelled.",
+        });
+        await line.waitFor({ state: "detached" });
+        const dropped = await getWithdrawalRequest(stack.chain, {
+          exchange,
+          account: stack.burner.address,
+          token: usdc.address,
+        });
+        expect(dropped).to.deep.equal({ amount: 0n, effectiveAt: 0n });
+      });
+    } finally {
+      await held.close();
+    }
   });
 
   it("keeps working across a keeper restart: the feeds reconnect, resync, and log in again", async () => {

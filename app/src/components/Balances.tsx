@@ -1,18 +1,25 @@
-/** The account's balances on the Exchange (and what its orders reserve) and in its wallet; deposit and withdraw. */
+/**
+ * The account's balances on the Exchange (and what its orders reserve) and in its wallet; deposit, and
+ * withdraw in two steps: request a withdrawal, then withdraw once the Exchange's firmness delay has
+ * passed (each standing request shows its amount and a countdown to when it can leave).
+ */
 import { useState } from "preact/hooks";
-import { tokensOf, type BalanceRow } from "../account";
+import { tokensOf, type AccountState, type BalanceRow, type WithdrawalRequest } from "../account";
+import type { TokenInfo } from "../config";
 import { formatTokens } from "../format";
-import { useAction, useValue } from "../hooks";
+import { useAction, useTicker, useValue } from "../hooks";
 import { ActionMessage } from "./ActionMessage";
 import { describeError } from "../messages";
 import { Observable } from "../observable";
 import type { Page } from "../page";
 
 const NO_BALANCES = new Observable<readonly BalanceRow[]>([]);
+const NO_DELAY = new Observable<bigint | undefined>(undefined);
 
 export function Balances({ page }: { page: Page }) {
   const account = useValue(page.account);
   const rows = useValue(account?.balances ?? NO_BALANCES);
+  const delay = useValue(account?.firmnessDelay ?? NO_DELAY);
   const tokens = tokensOf(page.config);
   const [tokenAddress, setTokenAddress] = useState(tokens[0].address);
   const [amount, setAmount] = useState("");
@@ -22,6 +29,7 @@ export function Balances({ page }: { page: Page }) {
   const busy = outcome.state === "busy";
   const shown = (atoms: bigint | undefined, row: BalanceRow) =>
     atoms === undefined ? "…" : formatTokens(row.token, atoms);
+  const requests = rows.flatMap((row) => (row.withdrawal === undefined ? [] : [{ ...row, request: row.withdrawal }]));
   return (
     <section class="panel balances" data-testid="balances">
       <h2>Balances</h2>
@@ -83,15 +91,91 @@ export function Balances({ page }: { page: Page }) {
         <button
           type="button"
           class="ghost"
-          data-testid="withdraw"
+          data-testid="request-withdrawal"
           disabled={busy || amount.trim() === ""}
-          onClick={() => run(() => account.withdraw(token, amount))}
+          onClick={() => run(() => account.requestWithdrawal(token, amount))}
         >
-          Withdraw
+          Request withdrawal
         </button>
       </form>
+      {requests.length > 0 && (
+        <ul class="withdrawals" data-testid="withdrawal-requests">
+          {requests.map((row) => (
+            <WithdrawalLine
+              key={row.token.address}
+              account={account}
+              token={row.token}
+              request={row.request}
+              busy={busy}
+              run={run}
+            />
+          ))}
+        </ul>
+      )}
+      <p class="muted hint" data-testid="withdrawal-rule">
+        Withdrawing takes two steps: request it, then withdraw{" "}
+        {delay === undefined
+          ? "after the Exchange's firmness delay"
+          : `${delay} s later (the Exchange's firmness delay)`}
+        ; trades matched before then still settle. A new request in a token replaces the last: for no more, it keeps its
+        time; for more, the wait starts again.
+      </p>
       {busy && <p class="muted">Waiting for the transaction…</p>}
       <ActionMessage outcome={outcome} testId="funds-message" />
     </section>
+  );
+}
+
+/** One standing request: its amount, a countdown to when it can leave, Withdraw (enabled from then) and Cancel. */
+function WithdrawalLine(props: {
+  account: AccountState;
+  token: TokenInfo;
+  request: WithdrawalRequest;
+  busy: boolean;
+  run: (action: () => Promise<string>) => void;
+}) {
+  const { account, token, request, busy, run } = props;
+  const available = account.clock.reached(request.effectiveAt);
+  useTicker(!available, 1_000);
+  return (
+    <li
+      class={`withdrawal ${available ? "available" : "waiting"}`}
+      data-testid="withdrawal-request"
+      data-token={token.symbol}
+      data-amount={request.amount.toString()}
+      data-effective-at={request.effectiveAt.toString()}
+      data-state={available ? "available" : "waiting"}
+    >
+      <span>
+        Withdrawal of{" "}
+        <b>
+          {formatTokens(token, request.amount, token.decimals)} {token.symbol}
+        </b>{" "}
+        requested:{" "}
+        <span data-testid="withdrawal-countdown">
+          {available ? "available now" : `available ${account.when(request.effectiveAt)}`}
+        </span>
+      </span>
+      <span class="actions">
+        <button
+          type="button"
+          data-testid="withdraw"
+          disabled={busy || !available}
+          title={available ? undefined : "Available once the firmness delay has passed"}
+          onClick={() => run(() => account.withdrawRequested(token))}
+        >
+          Withdraw
+        </button>
+        <button
+          type="button"
+          class="ghost"
+          data-testid="cancel-withdrawal"
+          disabled={busy}
+          onClick={() => run(() => account.cancelWithdrawal(token))}
+        >
+          Cancel request
+        </button>
+      </span>
+    </li>
   );
 }

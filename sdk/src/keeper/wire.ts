@@ -137,6 +137,10 @@ export interface KeeperOrderUpdate {
   filledLots: bigint;
   remainingLots: bigint;
   reason?: string | undefined;
+  /**
+   * The fill this update reports, the `fillId` of its trade: on every `partially-filled` or `filled`
+   * update a match caused (one update per fill), and on `settled` and `skipped`.
+   */
   fillId?: number | undefined;
   txHash?: Hex | undefined;
   /** Unix milliseconds. */

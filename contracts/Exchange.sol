@@ -29,21 +29,23 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     using Vault for Vault.State;
     using WindowLimit for WindowLimit.State;
 
+    /// @inheritdoc IExchange
     bytes32 public constant KEEPER_ROLE = keccak256("KEEPER_ROLE");
+    /// @inheritdoc IExchange
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
-    /// @notice No market fee can be set above 1%.
+    /// @inheritdoc IExchange
     uint16 public constant MAX_FEE_BPS = MarketConfig.MAX_FEE_BPS;
-    /// @notice How long a loosening of an account's window limit waits before it applies.
+    /// @inheritdoc IExchange
     uint32 public constant LOOSEN_DELAY = WindowLimit.LOOSEN_DELAY;
-    /// @notice Gas given to an ERC-1271 wallet's `isValidSignature`, so that no wallet can eat a batch's gas.
+    /// @inheritdoc IExchange
     uint256 public constant ERC1271_GAS_LIMIT = Signatures.ERC1271_GAS_LIMIT;
     /// @notice The firmness delay at deployment: long enough for a matched batch to land (about two
     /// Ethereum blocks, many on a rollup), short enough that a trader's hard cancel stays prompt.
     uint32 internal constant DEFAULT_FIRMNESS_DELAY = 30;
-    /// @notice The longest firmness delay the admin can set: a trader's cancel is never further off.
+    /// @inheritdoc IExchange
     uint32 public constant MAX_FIRMNESS_DELAY = 300;
-    /// @notice The most lots an order may have.
+    /// @inheritdoc IExchange
     uint64 public constant MAX_ORDER_LOTS = FillState.MAX_LOTS;
 
     /// @dev Per-call working state of `settle`, in memory.

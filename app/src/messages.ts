@@ -11,6 +11,7 @@ import {
   KeeperRequestError,
   OrderValidationError,
   SignerError,
+  KEEPER_CANCEL_REASONS,
   SkipReason,
   UnitsError,
   erc20ErrorsAbi,
@@ -38,18 +39,19 @@ const KEEPER_CODES: Record<Known<KeeperApiErrorCode>, string> = {
   INVALID_FLAGS: "The order's type (its flags) is not one the keeper accepts.",
   ZERO_LOTS: "The size must be above zero.",
   ZERO_PRICE: "The price must be above zero.",
-  BAD_SIGNATURE: "The signature does not match the order: sign again with the account that places it.",
+  BAD_SIGNATURE:
+    "The signature does not match the order: sign again with the account that places it, on the keeper's chain (check the wallet's network).",
   SIGNATURE_REJECTED: "Your smart-contract wallet did not approve this order's signature.",
   BAD_CANCEL_SIGNATURE: "The cancel's signature does not match its account: sign again.",
   NOT_FOUND: "The keeper does not know this request (another API version?).",
   ORDER_NOT_FOUND: "The keeper does not know this order.",
-  UNKNOWN_MARKET: "The keeper does not serve this market.",
+  UNKNOWN_MARKET: "The Exchange lists no such market.",
   METHOD_NOT_ALLOWED: "The keeper does not allow this request.",
   DUPLICATE_ORDER: "This exact order was already placed.",
   DUPLICATE_NONCE: "Another order of yours already uses this nonce: place the order again.",
   BODY_TOO_LARGE: "The request is too large for the keeper.",
   UNSUPPORTED_MEDIA_TYPE: "The keeper refused the request's content type. This is a bug in the page.",
-  WRONG_DOMAIN: "The order was signed for another chain or another Exchange: check the wallet's network.",
+  WRONG_DOMAIN: "The keeper is set up for another Exchange than the chain holds: tell its operator.",
   EXPIRED: "The order has already expired.",
   NONCE_BELOW_FLOOR: "You cancelled every order up to a later nonce on-chain, so this order can never fill.",
   CANCELLED: "This order's nonce was cancelled on-chain.",
@@ -134,18 +136,27 @@ export function describeSkipReason(reason: string | number | undefined): string 
   return `skipped on-chain (${String(reason)})`;
 }
 
+/** The keeper's fixed cancel reasons (keeper/API.md, "Order reasons"), in words. */
+const CANCEL_REASONS: Record<(typeof KEEPER_CANCEL_REASONS)[number], string> = {
+  "soft-cancel": "cancelled by you",
+  "soft-cancel-all": "cancelled by you (cancel all)",
+  expired: "expired",
+  "not-rested": "the unfilled rest was cancelled (immediate-or-cancel)",
+  "self-trade": "cancelled: it would have traded with your own order",
+};
+
 /** Why an order left the book (`reason` of an order's status or update), in words. */
 export function describeOrderReason(reason: string | undefined): string | undefined {
   if (reason === undefined || reason === "") return undefined;
-  if (reason === "soft-cancel" || reason === "user") return "cancelled by you";
-  if (reason === "soft-cancel-all") return "cancelled by you (cancel all)";
-  if (reason === "expired") return "expired";
-  if (reason === "not-rested") return "the unfilled rest was cancelled (immediate-or-cancel)";
-  if (reason === "self-trade") return "cancelled: it would have traded with your own order";
+  if (Object.hasOwn(CANCEL_REASONS, reason)) return CANCEL_REASONS[reason as keyof typeof CANCEL_REASONS];
   if (reason.startsWith("skipped-")) return `pulled: a fill was skipped because ${describeSkipReason(reason.slice(8))}`;
   if (reason.startsWith("account-")) {
     return `pulled with your other orders: a fill was skipped because ${describeSkipReason(reason.slice(8))}`;
   }
+  if (reason.startsWith("restore-") || reason.startsWith("rematch-")) {
+    return "cancelled: it could not go back on the book after a fill failed";
+  }
+  if (reason.startsWith("KEEPER_")) return "pulled: the keeper's simulation found it would make a settlement fail";
   if (reason in KEEPER_CODES) return KEEPER_CODES[reason as Known<KeeperApiErrorCode>];
   return reason;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
+
 /// @title Crossbook exchange
 /// @notice Traders sign orders off-chain (EIP-712, domain "Crossbook" version "1"); a keeper matches
 /// them and settles batches of fills here. The contract checks every promise made to a trader —
@@ -12,7 +14,11 @@ pragma solidity 0.8.28;
 /// `cancelUpTo`, `requestWithdraw`, tightening `setCancelAfter` or `setWindowLimit`) takes effect
 /// `firmnessDelay()` seconds after it is mined, so a fill settled within that delay of its match
 /// executes; after it, the action is as final as ever.
-interface IExchange {
+/// The EIP-712 domain is readable on-chain through EIP-5267's `eip712Domain()` (inherited from
+/// `IERC5267`): fields `0x0f` (name, version, chainId, verifyingContract), name "Crossbook", version
+/// "1", no salt, no extensions. keeper/API.md gives the type strings of the order and of the
+/// keeper's own signed messages under the same domain.
+interface IExchange is IERC5267 {
     /// @notice A signed order. Sizes are whole lots (`base atoms = lots * lotSize`) and prices whole
     /// ticks per lot (`quote atoms = lots * priceTicks * tickSize`).
     struct Order {
@@ -229,6 +235,27 @@ interface IExchange {
     error UnsupportedDecimals(uint8 feedDecimals, uint8 baseDecimals, uint8 quoteDecimals);
     /// @notice Thrown when a window limit has a zero cap but a non-zero window.
     error InvalidWindowLimit(uint48 maxLots, uint24 windowSeconds);
+
+    /// @notice The role allowed to call `settle`: `keccak256("KEEPER_ROLE")`, granted with `grantRole`.
+    function KEEPER_ROLE() external view returns (bytes32);
+
+    /// @notice The role allowed to `pause` and to halt markets: `keccak256("GUARDIAN_ROLE")`.
+    function GUARDIAN_ROLE() external view returns (bytes32);
+
+    /// @notice The highest fee a market can have on either side, in basis points (100: 1%).
+    function MAX_FEE_BPS() external view returns (uint16);
+
+    /// @notice How long a loosening of an account's window limit waits before it applies (seconds).
+    function LOOSEN_DELAY() external view returns (uint32);
+
+    /// @notice Gas given to an ERC-1271 wallet's `isValidSignature`, so that no wallet can eat a batch's gas.
+    function ERC1271_GAS_LIMIT() external view returns (uint256);
+
+    /// @notice The longest firmness delay the admin can set (seconds): a trader's cancel is never further off.
+    function MAX_FIRMNESS_DELAY() external view returns (uint32);
+
+    /// @notice The most lots an order may have (2^63 - 1).
+    function MAX_ORDER_LOTS() external view returns (uint64);
 
     /// @notice Lists a market; ids count up from 1. Lot and tick sizes must fit in 96 bits.
     function listMarket(

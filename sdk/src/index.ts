@@ -219,8 +219,10 @@ export {
   type SignKeeperMessageReturnType,
 } from "./keeper/signKeeperMessage";
 export type { KeeperLevelChange } from "./keeper/localBook";
+export { KEEPER_CANCEL_REASONS, KEEPER_CANCEL_REASON_PREFIXES } from "./keeper/wire";
 export type {
   KeeperBook,
+  KeeperCancelReason,
   KeeperCancelResult,
   KeeperLevel,
   KeeperMarket,

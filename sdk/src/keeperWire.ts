@@ -8,6 +8,8 @@
 export type { KeeperErrorCode } from "./errors";
 export {
   KEEPER_CANCEL_OUTCOMES,
+  KEEPER_CANCEL_REASONS,
+  KEEPER_CANCEL_REASON_PREFIXES,
   KEEPER_ORDER_EVENTS,
   KEEPER_ORDER_STATES,
   KEEPER_TRADE_STATUSES,
@@ -15,6 +17,7 @@ export {
   type CancelAllRequestJson,
   type CancelOrdersRequestJson,
   type KeeperBookJson,
+  type KeeperCancelReason,
   type KeeperCancelResultJson,
   type KeeperErrorBodyJson,
   type KeeperFeedMessageJson,

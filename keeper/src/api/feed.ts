@@ -101,7 +101,7 @@ interface Client {
 
 /** The feed's error codes: in the SDK's list of keeper codes, as the compiler checks. */
 type FeedErrorCode = Extract<
-  "BAD_JSON" | "BAD_REQUEST" | "UNKNOWN_MARKET" | "NOT_LOGGED_IN" | "BAD_LOGIN" | "RATE_LIMITED",
+  "BAD_JSON" | "BAD_REQUEST" | "MARKET_NOT_SERVED" | "NOT_LOGGED_IN" | "BAD_LOGIN" | "RATE_LIMITED",
   KeeperErrorCode
 >;
 
@@ -383,7 +383,7 @@ export class Feed {
 
   private subscribeMarket(c: Client, channel: "book" | "trades", marketId: bigint): void {
     if (this.engine.book(marketId) === undefined) {
-      this.error(c, "UNKNOWN_MARKET", `market ${marketId} is not served by this keeper`);
+      this.error(c, "MARKET_NOT_SERVED", `market ${marketId} is not served by this keeper`);
       return;
     }
     const key = `${channel}:${marketId}`;

@@ -26,6 +26,8 @@ import websocket from "@fastify/websocket";
 import type { AddressInfo } from "node:net";
 import type { Address, Hex } from "viem";
 import {
+  EXCHANGE_DOMAIN_NAME,
+  EXCHANGE_DOMAIN_VERSION,
   getMarket,
   getPriceBounds,
   getRiskLimits,
@@ -40,6 +42,7 @@ import type { Store } from "../store";
 import type { Metrics } from "../metrics";
 import { ApiError, type ApiErrorCode } from "./errors";
 import { DEFAULT_FEED_LIMITS, Feed, type FeedLimits } from "./feed";
+import { asyncApiDocument, openApiDocument, type RegisteredRoute, type RouteDoc } from "./openapi";
 import { clientKey, RateLimiter } from "./rateLimit";
 import { UsedMessages } from "./replay";
 import {
@@ -140,9 +143,14 @@ const ROUTES: readonly { method: string; pattern: RegExp }[] = [
   { method: "GET", pattern: /^\/v1\/ready$/ },
   { method: "GET", pattern: /^\/v1\/ws$/ },
   { method: "GET", pattern: /^\/metrics$/ },
+  { method: "GET", pattern: /^\/v1\/openapi\.json$/ },
+  { method: "GET", pattern: /^\/v1\/asyncapi\.json$/ },
 ];
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
+
+/** The `info.version` of the OpenAPI and AsyncAPI documents: the API's version. */
+const API_DOCUMENT_INFO = { version: "1.0.0" };
 
 /** Starts the API on `host:port` and resolves once it listens. */
 export async function startApi(options: ApiOptions): Promise<RunningApi> {
@@ -164,6 +172,13 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     clock,
   });
   const usedCancels = new UsedMessages(limits.maxRememberedCancels);
+  /** The EIP-712 domain this keeper checks signatures under, as refusals name it. */
+  const domainJson = {
+    name: EXCHANGE_DOMAIN_NAME,
+    version: EXCHANGE_DOMAIN_VERSION,
+    chainId: BigInt(domain.chainId).toString(),
+    verifyingContract: domain.verifyingContract,
+  };
   const feed = new Feed({ engine, store, domain, client, limits, log, metrics, clock, sessions, logins });
   metrics?.watch(engine, store);
   let requestCount = 0;
@@ -178,6 +193,19 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     trustProxy: options.trustProxy !== undefined && options.trustProxy.length > 0 ? [...options.trustProxy] : false,
   });
   app.removeContentTypeParser("text/plain");
+  // Every route, as registered, for the OpenAPI document: a route declares its description in
+  // `config.doc` (or has one in `ROUTE_DOCS`, ./openapi); the tests fail on one that has none.
+  const registered: RegisteredRoute[] = [];
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) {
+      registered.push({
+        method,
+        url: route.url,
+        doc: (route.config as { doc?: RouteDoc } | undefined)?.doc,
+        schema: route.schema as RegisteredRoute["schema"],
+      });
+    }
+  });
   await app.register(websocket, { options: { maxPayload: limits.bodyBytes } });
 
   const refuse = (reply: FastifyReply, error: ApiError) => {
@@ -284,7 +312,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const servedMarket = (raw: unknown): bigint => {
     const { marketId } = parse(marketParams, raw, "path");
     if (engine.book(marketId) === undefined) {
-      throw new ApiError("UNKNOWN_MARKET", `market ${marketId} is not served by this keeper`);
+      throw new ApiError("MARKET_NOT_SERVED", `market ${marketId} is not served by this keeper`);
     }
     return marketId;
   };
@@ -299,10 +327,23 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     if (prepared.ok) charge(request.ip, prepared.order.maker, prepared.signedByMaker);
     const result = prepared.ok ? await engine.place(prepared) : prepared;
     if (!result.ok) {
-      throw new ApiError(result.code, result.message, {
-        ...(result.hash === undefined ? {} : { details: { hash: result.hash } }),
-        ...(result.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: result.retryAfterSeconds }),
-      });
+      // A signature over another domain (chain or Exchange) recovers to a stranger: the keeper cannot
+      // tell it from any other bad signature, so it says which domain it checked against.
+      const wrongSigner = result.code === "BAD_SIGNATURE";
+      const details = {
+        ...(result.hash === undefined ? {} : { hash: result.hash }),
+        ...(wrongSigner ? { domain: domainJson } : {}),
+      };
+      throw new ApiError(
+        result.code,
+        wrongSigner
+          ? `${result.message} Checked under the domain of Exchange ${domainJson.verifyingContract} on chain ${domainJson.chainId}: an order signed for another chain or Exchange is refused so.`
+          : result.message,
+        {
+          ...(Object.keys(details).length === 0 ? {} : { details }),
+          ...(result.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: result.retryAfterSeconds }),
+        },
+      );
     }
     metrics?.orderAccepted(order.marketId);
     const reason = result.status === "cancelled" ? store.getOrder(result.hash)?.reason : undefined;
@@ -521,6 +562,16 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
 
   app.get("/v1/ws", { websocket: true }, (socket, request) => feed.attach(socket, request.ip));
+
+  // The API described for machines, generated once every route is registered (./openapi).
+  let documents: { openApi: object; asyncApi: object } | undefined;
+  const describe = () =>
+    (documents ??= {
+      openApi: openApiDocument(registered, API_DOCUMENT_INFO),
+      asyncApi: asyncApiDocument(API_DOCUMENT_INFO),
+    });
+  app.get("/v1/openapi.json", async () => describe().openApi);
+  app.get("/v1/asyncapi.json", async () => describe().asyncApi);
 
   await app.listen({ host: options.host, port: options.port });
   const { port } = app.server.address() as AddressInfo;

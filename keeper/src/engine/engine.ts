@@ -559,14 +559,24 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     this.outBook(out, order.marketId, placed.levels, at);
     const trades = fillIds.map((id) => this.tradeOf(this.store.getFill(id) as StoredFill, "matched", at));
     for (const t of trades) out.push(["trade", t]);
-    let stored = this.outOrder(out, hash, event, at) as StoredOrder;
+    // Every update a fill causes carries its fillId (the trade's), so that a client links the two.
+    // The taker: `accepted` first (a new order), then one update per fill, then `cancelled` when its
+    // remainder does not rest (IOC/FOK). Each says the order's state as committed (after all fills).
+    let stored: StoredOrder | undefined =
+      event !== undefined || trades.length === 0 ? (this.outOrder(out, hash, event, at) as StoredOrder) : undefined;
     for (const o of placed.selfTradeCancelled) this.outOrder(out, o.id as Hex, "cancelled", at);
-    for (const makerHash of new Set(placed.fills.map((f) => f.makerId as Hex)))
-      this.outOrder(out, makerHash, undefined, at);
-    if (event !== undefined && (placed.fills.length > 0 || !placed.rested)) {
+    // A resting order meets a taker once in a placement: one fill, one update, each maker.
+    for (const t of trades) this.outOrder(out, t.makerHash, undefined, at, { fillId: t.fillId });
+    trades.forEach((t, i) => {
+      const last = i === trades.length - 1;
+      const taker = this.store.getOrder(hash) as StoredOrder;
+      const fillEvent = last && taker.status === "filled" ? "filled" : "partially-filled";
+      stored = this.outOrder(out, hash, fillEvent, at, { fillId: t.fillId });
+    });
+    if (!placed.rested && (event !== undefined || trades.length > 0)) {
       stored = this.outOrder(out, hash, undefined, at) as StoredOrder;
     }
-    return { trades, stored };
+    return { trades, stored: stored as StoredOrder };
   }
 
   /**

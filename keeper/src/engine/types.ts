@@ -80,7 +80,10 @@ export interface OrderUpdate {
   readonly remainingLots: bigint;
   /** Why it was rejected or cancelled, or the skip reason of a `skipped` event. */
   readonly reason?: string;
-  /** The settled or skipped fill, for `settled` and `skipped` events. */
+  /**
+   * The fill this update reports (the `fillId` of its trade): on every `partially-filled` or `filled`
+   * update a match caused (one per fill), and on `settled` and `skipped`.
+   */
   readonly fillId?: number;
   readonly txHash?: Hex;
   readonly at: number;

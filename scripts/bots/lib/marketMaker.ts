@@ -429,12 +429,12 @@ export async function waitUntilReady(c: BotConnection, signal: AbortSignal | und
   for (;;) {
     try {
       await c.keeper.ready();
-      await c.keeper.getMarket(c.market.id); // UNKNOWN_MARKET if this keeper does not serve it
+      await c.keeper.getMarket(c.market.id); // MARKET_NOT_SERVED if this keeper does not serve it
       await c.keeper.login({ signer: c.account }); // the bot's own orders are read with its session
       return;
     } catch (error) {
       const failure = classifyError(error);
-      if (failure.code === "UNKNOWN_MARKET" || Date.now() >= until || signal?.aborted) {
+      if (failure.code === "MARKET_NOT_SERVED" || Date.now() >= until || signal?.aborted) {
         throw new Error(`The keeper at ${c.keeper.url} is not ready for ${c.market.name}: ${failure.message}`, {
           cause: error,
         });

@@ -278,7 +278,7 @@ export interface KeeperClient {
    */
   getMarkets(): Promise<KeeperMarket[]>;
   /**
-   * One market the keeper serves (`GET /v1/markets/{marketId}`); `UNKNOWN_MARKET` otherwise.
+   * One market the keeper serves (`GET /v1/markets/{marketId}`); `MARKET_NOT_SERVED` otherwise.
    *
    * @example
    * import { createKeeperClient } from "@crossbook/sdk";

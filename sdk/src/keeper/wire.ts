@@ -39,6 +39,29 @@ export const KEEPER_ORDER_EVENTS = [
   "skipped",
   "settled",
 ] as const;
+/**
+ * Why the keeper cancelled an order (the `reason` of a cancelled order and of its update), the fixed
+ * ones: a signed cancel (`soft-cancel`, `soft-cancel-all`), its expiry, an IOC/FOK remainder that
+ * does not rest, a self-trade prevented. keeper/API.md, "Order reasons", lists them all.
+ */
+export const KEEPER_CANCEL_REASONS = ["soft-cancel", "soft-cancel-all", "expired", "not-rested", "self-trade"] as const;
+/**
+ * The reasons made of a prefix and what caused them: `skipped-<skip reason>` (a fill of the order was
+ * skipped for it), `account-<skip reason>` (one of the account's fills was), `restore-` and `rematch-`
+ * followed by the book's refusal when an order could not go back on the book, and `KEEPER_SIMULATION_`
+ * followed by the Exchange's error when the keeper's simulation blamed the order.
+ */
+export const KEEPER_CANCEL_REASON_PREFIXES = [
+  "skipped-",
+  "account-",
+  "restore-",
+  "rematch-",
+  "KEEPER_SIMULATION_",
+] as const;
+/** An order's `reason` as the keeper sends it (a rejected one's: its refusal code). */
+export type KeeperCancelReason =
+  (typeof KEEPER_CANCEL_REASONS)[number] | `${(typeof KEEPER_CANCEL_REASON_PREFIXES)[number]}${string}`;
+
 /** What a soft cancel did to each hash. */
 export const KEEPER_CANCEL_OUTCOMES = ["cancelled", "not-found", "not-open", "not-owner"] as const;
 
@@ -137,6 +160,10 @@ export interface KeeperOrderUpdate {
   filledLots: bigint;
   remainingLots: bigint;
   reason?: string | undefined;
+  /**
+   * The fill this update reports, the `fillId` of its trade: on every `partially-filled` or `filled`
+   * update a match caused (one update per fill), and on `settled` and `skipped`.
+   */
   fillId?: number | undefined;
   txHash?: Hex | undefined;
   /** Unix milliseconds. */

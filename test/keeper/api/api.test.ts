@@ -320,7 +320,7 @@ describe("keeper/api: HTTP and feed over real sockets", function () {
     feed.send("{not json");
     expect((await feed.next((m) => m.type === "error")).code).to.equal("BAD_JSON");
     feed.send({ op: "subscribe", channel: "book", marketId: "2" });
-    expect((await feed.next((m) => m.code === "UNKNOWN_MARKET")).code).to.equal("UNKNOWN_MARKET");
+    expect((await feed.next((m) => m.code === "MARKET_NOT_SERVED")).code).to.equal("MARKET_NOT_SERVED");
     feed.send({ op: "subscribe", channel: "book", marketId: "1e3" });
     feed.send({ op: "fly" });
     feed.send({ op: "subscribe", channel: "book", marketId: "18446744073709551616" });

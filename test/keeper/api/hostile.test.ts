@@ -171,7 +171,7 @@ describe("keeper/api: rejection codes and hostile input", function () {
         "SESSION_REQUIRED",
       ],
       ["a bad order hash", () => http(url, "GET", "/v1/orders/0x1234"), 400, "BAD_REQUEST"],
-      ["an unserved market's book", () => http(url, "GET", "/v1/markets/2/book"), 404, "UNKNOWN_MARKET"],
+      ["an unserved market's book", () => http(url, "GET", "/v1/markets/2/book"), 404, "MARKET_NOT_SERVED"],
       ["a bad depth", () => http(url, "GET", "/v1/markets/1/book?depth=0"), 400, "BAD_REQUEST"],
       ["an unknown query parameter", () => http(url, "GET", "/v1/markets/1/book?deep=1"), 400, "BAD_REQUEST"],
       ["GET on a POST route", () => http(url, "GET", "/v1/orders"), 405, "METHOD_NOT_ALLOWED"],
@@ -235,7 +235,7 @@ describe("keeper/api: rejection codes and hostile input", function () {
       [
         "an unserved market",
         async () => post("/v1/orders", await signedBody(k, alice, orderOf(alice, { isBuy: true, marketId: 2n }))),
-        422,
+        404,
         "MARKET_NOT_SERVED",
       ],
       [

@@ -87,6 +87,32 @@ describe("keeper engine", () => {
     expect(updates).to.deep.include([bid.hash, "filled"]);
   });
 
+  it("gives every order update a fill caused the fill's id: each maker's, and the taker's one per fill", async () => {
+    //   alice asks 3 @ PRICE, carol asks 2 @ PRICE+1; bob's IOC bid for 8 @ PRICE+1 takes both, 3 not rested
+    const first = accepted(await submit(env.alice, { isBuy: false, priceTicks: PRICE, lots: 3n }));
+    const second = accepted(await submit(env.carol, { isBuy: false, priceTicks: PRICE + 1n, lots: 2n }));
+    events.order.length = 0;
+    const bid = accepted(
+      await submit(env.bob, { isBuy: true, priceTicks: PRICE + 1n, lots: 8n, flags: IMMEDIATE_OR_CANCEL }),
+    );
+    const [t1, t2] = bid.trades;
+    expect([t1.makerHash, t2.makerHash]).to.deep.equal([first.hash, second.hash]);
+    const updates = events.order.map((u) => [u.hash, u.event, u.fillId]);
+    expect(updates).to.deep.equal([
+      [bid.hash, "accepted", undefined],
+      [first.hash, "filled", t1.fillId],
+      [second.hash, "filled", t2.fillId],
+      [bid.hash, "partially-filled", t1.fillId],
+      [bid.hash, "partially-filled", t2.fillId],
+      [bid.hash, "cancelled", undefined],
+    ]);
+    // Each update a fill caused names a trade that the trades channel published with that id.
+    const published = new Set(events.trade.map((t) => t.fillId));
+    for (const u of events.order.filter((u) => u.event === "filled" || u.event === "partially-filled")) {
+      expect(published.has(u.fillId!), `${u.event} ${u.hash}`).to.equal(true);
+    }
+  });
+
   it("refuses with the risk check's code, stores nothing, and remembers the refusal a while", async () => {
     const r = await submit(env.dave, { isBuy: true, priceTicks: PRICE, lots: 10n }); // Dave has no funds
     expect(r).to.include({ ok: false, code: "INSUFFICIENT_BALANCE" });

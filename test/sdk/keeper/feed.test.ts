@@ -632,12 +632,12 @@ describe("sdk/keeper: feed", function () {
 
   it("a keeper error message reaches onError with the keeper's code", async function () {
     keeper.onMessage = (socket) =>
-      keeper.send(socket, { type: "error", code: "UNKNOWN_MARKET", message: "market 9 is not served" });
+      keeper.send(socket, { type: "error", code: "MARKET_NOT_SERVED", message: "market 9 is not served" });
     const errors: { code: string; message: string }[] = [];
     feed = createKeeperFeed({ wsUrl: keeper.wsUrl, WebSocket });
     feed.subscribeBook(9n, { onBook: () => {}, onError: (e) => (errors.push(e), keeper.wake()) });
     await keeper.until(() => errors.length === 1, "the error");
-    expect(errors[0]).to.deep.include({ code: "UNKNOWN_MARKET", message: "market 9 is not served" });
+    expect(errors[0]).to.deep.include({ code: "MARKET_NOT_SERVED", message: "market 9 is not served" });
   });
 
   it("refuses what it cannot do with KEEPER_INVALID_ARGUMENT", function () {

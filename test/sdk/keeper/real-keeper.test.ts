@@ -247,7 +247,7 @@ describe("sdk/keeper: against the real keeper", function () {
       reason: "INSUFFICIENT_BALANCE",
     });
     const unknown = await refusal(keeper.getBook(7n));
-    expect([unknown.code, unknown.status]).to.deep.equal(["UNKNOWN_MARKET", 404]);
+    expect([unknown.code, unknown.status]).to.deep.equal(["MARKET_NOT_SERVED", 404]);
     const stale = await refusal(
       keeper.cancelOrders({
         signer: poor,

@@ -5,7 +5,8 @@
  *    rested; an IOC taker that matched it lost everything when the chain skipped the fill. Now a
  *    fill the pre-send check shows skipped is never sent: its taker is matched again first.
  *
- *      alice sells 5 @ 200,000, bob sells 5 @ 200,100; alice cancels her nonce on-chain
+ *      alice sells 5 @ 200,000, bob sells 5 @ 200,100; alice cancels her nonce on-chain (in force
+ *      after the firmness delay, which passes before the keeper syncs again)
  *      carol (IOC) buys 5 @ 200,100 → matched with alice → not sent; matched again with bob → settled
  *
  * 2. A trader resubmitting as soon as its deposit's receipt arrived was refused
@@ -13,7 +14,7 @@
  *    cached chain fact is confirmed by a fresh read before it is given.
  */
 import { expect } from "chai";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
 import { IMMEDIATE_OR_CANCEL, signOrder } from "@crossbook/sdk";
 import { Store } from "../../../keeper/src/store";
@@ -79,6 +80,8 @@ describe("regression (issue 13, finding 19): cached chain facts at the edges", f
       priceTicks: 200_100n,
     });
     await (await env.exchange.connect(env.alice).cancel([1n])).wait(); // the keeper has not synced since
+    // In force once the firmness delay has passed (before it, a fill matched now settles: issue 12).
+    await time.increase(await env.exchange.firmnessDelay());
     const ioc = await submit(env.carol, {
       maker: env.carol.address as Address,
       isBuy: true,

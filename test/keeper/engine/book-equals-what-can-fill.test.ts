@@ -37,6 +37,7 @@ import {
 import { followBlock } from "../../../keeper/src/keeper";
 import { orderReservation } from "../../../keeper/src/risk";
 import type { StoredOrder } from "../../../keeper/src/store";
+import { seededRandom } from "../../../scripts/bots/lib/taker";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { mint, publicClient, sdkFixture, walletClient } from "../../sdk/support";
 import { newTrader, orderOf, startKeeper, type Keeper, type Trader } from "../api/support";
@@ -44,18 +45,6 @@ import { cachedChainFacts } from "../support";
 
 const HORIZON = 10n;
 const STEPS = 40;
-
-/** mulberry32: a small seeded generator, so that a failing run can be replayed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function setup() {
   const env = await sdkFixture();
@@ -76,7 +65,7 @@ describe("keeper/engine: the book equals what can fill, after random on-chain tr
         env,
         engine: (store) => ({ ...facts.engine(store), horizonSeconds: Number(HORIZON) }),
       });
-      const random = rng(seed);
+      const random = seededRandom(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
       const between = (lo: number, hi: number) => BigInt(lo + Math.floor(random() * (hi - lo + 1)));
       const market = (await getMarket(publicClient, { exchange, marketId: 1n })) as Market;

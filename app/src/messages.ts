@@ -85,6 +85,8 @@ const KEEPER_CODES: Record<Known<KeeperApiErrorCode>, string> = {
   FORBIDDEN: "This account's orders belong to another session: reconnect the wallet.",
   ORDER_TOO_SMALL: "The order is below the market's minimum size or value: make it larger.",
   SETTLEMENT_BACKLOG: "The keeper is settling a backlog of trades: try a taking order again in a few seconds.",
+  TAKER_COOLDOWN:
+    "A recent trade of this account failed on-chain because of the account (its wallet stopped approving, or its funds or limits changed): taking orders are refused for a while; resting orders are still taken.",
 };
 
 const REQUEST_CODES: Record<KeeperRequestErrorCode, string> = {

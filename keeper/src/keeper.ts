@@ -1,8 +1,8 @@
 /**
  * One keeper process, assembled: config in, then the store, the cached chain reads, the engine
  * (books rebuilt from the store), settlement (batches found in the store resolved first), the
- * API and feed, metrics, and a block watcher that moves the reads to each new block and expires
- * resting orders. `runKeeper` returns once everything listens; `stop()` takes it down in the
+ * API and feed, metrics, and a block watcher that moves the reads to each new block, checks again
+ * the resting orders of the accounts its events named (`Engine.recheck`) and expires resting orders. `runKeeper` returns once everything listens; `stop()` takes it down in the
  * reverse order and closes the database file. See keeper/README.md, "Running the keeper".
  */
 import { readFileSync } from "node:fs";
@@ -110,6 +110,28 @@ async function checkChain(client: PublicClient, config: KeeperConfig, keeper: Ad
   }
 }
 
+/**
+ * The block watcher's step: the cached facts moved to the chain's head (with the events since the
+ * last sync); the resting orders of every account a trader's on-chain action named (cancel, floor
+ * raise, withdrawal request, deposit, cancel-after, window limit), and of every account whose
+ * cancel-after deadline came within the settlement horizon, checked again and pulled when they
+ * can no longer fill (`Engine.recheck`; an account that could not be read is named again next
+ * block); expired orders cancelled. Throws when the sync fails.
+ */
+export async function followBlock(
+  reads: CachedChainReads,
+  engine: Engine,
+): Promise<{ pulled: number; expired: number }> {
+  await reads.sync();
+  const now = await reads.timestamp();
+  // A deadline within the horizon: the risk check's own test (`now + horizon > deadline`).
+  const near = reads.takeDeadlinesBefore(now + BigInt(engine.horizonSeconds));
+  const { pulled, unread } = await engine.recheck([...new Set([...reads.takeTouched(), ...near])]);
+  reads.touch(unread);
+  const expired = await engine.expire(now);
+  return { pulled, expired };
+}
+
 /** Starts a keeper from a validated config. Throws `KeeperStartError` with one clear message. */
 export async function runKeeper(config: KeeperConfig, log: Logger): Promise<RunningKeeper> {
   const account = await keeperAccount(config);
@@ -160,6 +182,8 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     },
     freshen: () => reads.refresh(),
     minimums: config.minimums,
+    horizonSeconds: config.settlement.horizonSeconds,
+    takerCooldownSeconds: config.settlement.takerCooldownSeconds,
     backlog: {
       maxPendingFills: config.settlement.maxPendingFills,
       maxPendingFillsPerAccount: config.settlement.maxPendingFillsPerAccount,
@@ -199,10 +223,9 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     onBlockNumber: (block) => {
       lastBlockAt = Date.now();
       reads.observeHead(block);
-      void reads
-        .sync()
-        .then(async () => {
-          const expired = await engine.expire(await reads.timestamp());
+      void followBlock(reads, engine)
+        .then(({ pulled, expired }) => {
+          if (pulled > 0) log.info({ pulled }, "orders pulled after on-chain actions");
           if (expired > 0) log.info({ expired }, "expired orders cancelled");
         })
         .catch((error: unknown) => {

@@ -84,6 +84,7 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   STOPPED: 503,
   SETTLEMENT_BACKLOG: 503,
   WRONG_DOMAIN: 503,
+  TAKER_COOLDOWN: 429,
   NOT_READY: 503,
   INTERNAL: 500,
 };
@@ -93,7 +94,7 @@ export class ApiError extends Error {
   readonly code: ApiErrorCode;
   readonly status: number;
   readonly details?: Record<string, unknown>;
-  /** `Retry-After` in seconds, for `RATE_LIMITED` and `SETTLEMENT_BACKLOG`. */
+  /** `Retry-After` in seconds, for `RATE_LIMITED`, `SETTLEMENT_BACKLOG` and `TAKER_COOLDOWN`. */
   readonly retryAfterSeconds?: number;
 
   constructor(

@@ -55,6 +55,16 @@ export interface KeeperConfig {
     readonly dropAfterBlocks: number;
     /** Wei: below this, the keeper warns and is not ready (it cannot pay for batches for long). */
     readonly minKeeperBalance: bigint;
+    /**
+     * Seconds within which the keeper lands what it matches: an order whose cancel-after deadline
+     * falls within them is not matched, and pulled from the book.
+     */
+    readonly horizonSeconds: number;
+    /**
+     * Seconds an account's orders that would take are refused (`TAKER_COOLDOWN`) after one of its
+     * fills was skipped for a reason it caused (a residual option used); 0: never.
+     */
+    readonly takerCooldownSeconds: number;
   };
   readonly api: {
     readonly host: string;
@@ -340,6 +350,22 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(1, 10_000, "a number of blocks"),
   },
   {
+    path: "settlement.horizonSeconds",
+    env: "CROSSBOOK_SETTLEMENT_HORIZON_SECONDS",
+    flag: "settlement-horizon-seconds",
+    default: 10,
+    inFile: true,
+    parse: smallInt(0, 300, "seconds"),
+  },
+  {
+    path: "settlement.takerCooldownSeconds",
+    env: "CROSSBOOK_TAKER_COOLDOWN_SECONDS",
+    flag: "taker-cooldown-seconds",
+    default: 300,
+    inFile: true,
+    parse: smallInt(0, 86_400, "seconds"),
+  },
+  {
     path: "settlement.minKeeperBalance",
     env: "CROSSBOOK_MIN_KEEPER_BALANCE",
     flag: "min-keeper-balance",
@@ -564,6 +590,8 @@ export const configSchema = z
         maxPendingFillsPerAccount: v["settlement.maxPendingFillsPerAccount"] as number,
         dropAfterBlocks: v["settlement.dropAfterBlocks"] as number,
         minKeeperBalance: v["settlement.minKeeperBalance"] as bigint,
+        horizonSeconds: v["settlement.horizonSeconds"] as number,
+        takerCooldownSeconds: v["settlement.takerCooldownSeconds"] as number,
       },
       api: {
         host: v["api.host"] as string,

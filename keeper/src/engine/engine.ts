@@ -23,7 +23,10 @@
 import { EventEmitter } from "node:events";
 import { getAddress, isAddressEqual, type Address, type Hex } from "viem";
 import {
+  FILL_OR_KILL,
   hashOrder,
+  IMMEDIATE_OR_CANCEL,
+  MAX_UINT64,
   POST_ONLY,
   sdkReady,
   validateOrder,
@@ -104,6 +107,16 @@ export interface EngineOptions {
   };
   /** How many refusals are remembered, and for how long (default 10,000, 10 minutes). */
   readonly refusals?: { readonly max: number; readonly ttlMs: number };
+  /**
+   * Seconds within which the keeper lands what it matches: an order whose cancel-after deadline
+   * falls within them is refused and pulled (`CANCEL_AFTER_PASSED`). Default 0.
+   */
+  readonly horizonSeconds?: number;
+  /**
+   * Seconds (of `clock`) an account's orders that would take are refused (`TAKER_COOLDOWN`) after a
+   * fill of its was skipped on-chain for a reason it caused (`SKIP_POLICY`'s `rations`). 0 or absent: never.
+   */
+  readonly takerCooldownSeconds?: number;
 }
 
 /** How settlement's skip of a fill is answered: which order was at fault, and whether to match again. */
@@ -114,6 +127,12 @@ interface SkipPolicy {
   readonly pullAccount?: boolean;
   /** Record the same match again for a later block (the limit resets every block). */
   readonly retry?: boolean;
+  /**
+   * The account at fault caused the skip after the match (a residual option: a wallet that stopped
+   * approving, funds withdrawn, a cancel or limit in force before the batch landed): its orders that
+   * would take are refused for `takerCooldownSeconds`.
+   */
+  readonly rations?: boolean;
 }
 
 /**
@@ -122,18 +141,18 @@ interface SkipPolicy {
  * not know (a newer contract) pulls the taker, the conservative choice.
  */
 const SKIP_POLICY: Readonly<Record<Exclude<SkipReasonName, "None">, SkipPolicy>> = {
-  MakerCancelled: { pull: "maker" },
-  TakerCancelled: { pull: "taker" },
+  MakerCancelled: { pull: "maker", rations: true },
+  TakerCancelled: { pull: "taker", rations: true },
   MakerExpired: { pull: "maker" },
   TakerExpired: { pull: "taker" },
-  MakerNonceBelowFloor: { pull: "maker" },
-  TakerNonceBelowFloor: { pull: "taker" },
-  MakerBalanceTooLow: { pull: "maker", pullAccount: true },
-  TakerBalanceTooLow: { pull: "taker", pullAccount: true },
+  MakerNonceBelowFloor: { pull: "maker", rations: true },
+  TakerNonceBelowFloor: { pull: "taker", rations: true },
+  MakerBalanceTooLow: { pull: "maker", pullAccount: true, rations: true },
+  TakerBalanceTooLow: { pull: "taker", pullAccount: true, rations: true },
   MakerFeeTooHigh: { pull: "maker" },
   TakerFeeTooHigh: { pull: "taker" },
-  MakerSignatureRejected: { pull: "maker" },
-  TakerSignatureRejected: { pull: "taker" },
+  MakerSignatureRejected: { pull: "maker", rations: true },
+  TakerSignatureRejected: { pull: "taker", rations: true },
   SelfTrade: { pull: "taker" },
   // The fill-or-kill taker is over (the store cancels what is left of it); the maker gets its lots back.
   FillOrKillIncomplete: { pull: "none" },
@@ -143,10 +162,10 @@ const SKIP_POLICY: Readonly<Record<Exclude<SkipReasonName, "None">, SkipPolicy>>
   // The fill's price is the maker's limit: that is the price the band refused.
   PriceOutsideBand: { pull: "maker" },
   VelocityLimitReached: { pull: "none", retry: true },
-  MakerCancelAfterPassed: { pull: "maker", pullAccount: true },
-  TakerCancelAfterPassed: { pull: "taker", pullAccount: true },
-  MakerWindowLimitReached: { pull: "maker" },
-  TakerWindowLimitReached: { pull: "taker" },
+  MakerCancelAfterPassed: { pull: "maker", pullAccount: true, rations: true },
+  TakerCancelAfterPassed: { pull: "taker", pullAccount: true, rations: true },
+  MakerWindowLimitReached: { pull: "maker", rations: true },
+  TakerWindowLimitReached: { pull: "taker", rations: true },
 };
 
 const BOOK_REJECT_CODE: Readonly<Record<RejectReason, RejectCode>> = {
@@ -193,6 +212,26 @@ const CACHED_FACT: ReadonlySet<RejectCode> = new Set<RejectCode>([
   RiskCode.INSUFFICIENT_BALANCE,
 ]);
 
+/**
+ * What `recheck` pulls a resting order for: what its account did on-chain (README "Firm matches") —
+ * a cancel or floor raise asked, funds asked out, a cancel-after deadline within the horizon, a
+ * tighter window limit, a wallet that stopped approving. Market conditions (pause, halt, band,
+ * velocity) are not judged there: they pass, and the order rests.
+ */
+const PULLED_ON_RECHECK: ReadonlySet<RejectCode> = new Set<RejectCode>([
+  RiskCode.BAD_SIGNATURE,
+  RiskCode.SIGNATURE_REJECTED,
+  RiskCode.NONCE_BELOW_FLOOR,
+  RiskCode.CANCEL_AFTER_PASSED,
+  RiskCode.CANCELLED,
+  RiskCode.NONCE_USED_UP,
+  RiskCode.WINDOW_LIMIT,
+  RiskCode.INSUFFICIENT_BALANCE,
+]);
+
+/** The reason a resting order pulled by `recheck` carries (`chain-<RiskCode>`): the feed shows it. */
+export const chainPullReason = (code: RejectCode): string => `chain-${code}`;
+
 /** `validateOrder` problems that the risk check reports with its own codes. */
 const LEFT_TO_RISK: ReadonlySet<string> = new Set(["ZERO", "UNKNOWN_FLAGS", "CONFLICTING_FLAGS", "BAD_CHECKSUM"]);
 
@@ -220,6 +259,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private stopped = false;
   private failed = false;
   private readonly maxOpenOrders: number;
+  /** Accounts refused as takers until a time (ms of `clock`), after a skip they caused: lowercase address → until, reason. */
+  private readonly cooldowns = new Map<string, { until: number; reason: string }>();
 
   private constructor(private readonly options: EngineOptions) {
     super();
@@ -269,6 +310,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   /** The book of a market served (read it, never change it: that is the engine's job). */
   book(marketId: bigint): OrderBook | undefined {
     return this.books.get(marketId);
+  }
+
+  /** Seconds within which the keeper lands what it matches (`EngineOptions.horizonSeconds`). */
+  get horizonSeconds(): number {
+    return this.options.horizonSeconds ?? 0;
   }
 
   /** Whether the engine takes orders (false after `stop` or a fatal store error). */
@@ -420,7 +466,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
 
     const book = this.books.get(order.marketId) as OrderBook;
-    const backlog = this.backlogRefusal(book, order);
+    const backlog = this.backlogRefusal(book, order) ?? this.cooldownRefusal(book, order);
     if (backlog !== undefined) return { ok: false, hash, ...backlog };
     const placed = book.place({ ...toBookOrder({ hash, order }), lots: order.lots });
     if (placed.rejected !== undefined) {
@@ -457,11 +503,63 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       return await this.readContext(signed, {
         chainId: this.exchangeDomain.chainId,
         openOrders: this.reservingOrdersOf(signed.order.maker),
+        horizonSeconds: BigInt(this.options.horizonSeconds ?? 0),
       });
     } catch (error) {
       this.log.warn({ hash, err: String(error) }, "risk check could not read the chain");
       return undefined;
     }
+  }
+
+  /** Whether `order` would take from `book` now (a post-only order never does). */
+  private wouldTake(book: OrderBook, order: Order): boolean {
+    if ((order.flags & POST_ONLY) !== 0n) return false;
+    const best = order.isBuy ? book.bestAsk() : book.bestBid();
+    return best !== undefined && (order.isBuy ? best <= order.priceTicks : best >= order.priceTicks);
+  }
+
+  /**
+   * Why an order that would take is refused while its account cools down (a fill of its was skipped
+   * on-chain for a reason it caused), if it is.
+   */
+  private cooldownRefusal(
+    book: OrderBook,
+    order: Order,
+  ): { code: RejectCode; message: string; retryAfterSeconds: number } | undefined {
+    const cooldown = this.cooldowns.get(order.maker.toLowerCase());
+    if (cooldown === undefined) return undefined;
+    const now = this.clock();
+    if (now >= cooldown.until) {
+      this.cooldowns.delete(order.maker.toLowerCase());
+      return undefined;
+    }
+    if (!this.wouldTake(book, order)) return undefined;
+    const retryAfterSeconds = Math.ceil((cooldown.until - now) / 1000);
+    return {
+      code: EngineCode.TAKER_COOLDOWN,
+      message:
+        `A fill of ${order.maker} was skipped on-chain for a reason the account caused (${cooldown.reason}): ` +
+        `its orders that would take are refused for ${retryAfterSeconds} s more; resting orders are taken`,
+      retryAfterSeconds,
+    };
+  }
+
+  /** Starts (or extends) an account's taker cooldown after a skip it caused. */
+  private ration(account: Address, reason: string, at: number): void {
+    const seconds = this.options.takerCooldownSeconds ?? 0;
+    if (seconds <= 0) return;
+    // Bounded by the skips the chain reports; ended cooldowns go as new ones come.
+    if (this.cooldowns.size >= 10_000) {
+      for (const [key, c] of this.cooldowns) if (c.until <= at) this.cooldowns.delete(key);
+    }
+    this.cooldowns.set(account.toLowerCase(), { until: at + seconds * 1000, reason });
+    this.log.info({ account, reason, seconds }, "taker cooldown: a fill was skipped for a reason the account caused");
+  }
+
+  /** Until when (ms of `clock`) the account's orders that would take are refused, if they are. */
+  takerCooldownUntil(account: Address): number | undefined {
+    const cooldown = this.cooldowns.get(account.toLowerCase());
+    return cooldown !== undefined && cooldown.until > this.clock() ? cooldown.until : undefined;
   }
 
   /** Why an order that would take must wait for the backlog to shrink, if it must. */
@@ -470,10 +568,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     order: Order,
   ): { code: RejectCode; message: string; retryAfterSeconds: number } | undefined {
     const bounds = this.options.backlog;
-    if (bounds === undefined || (order.flags & POST_ONLY) !== 0n) return undefined;
-    const best = order.isBuy ? book.bestAsk() : book.bestBid();
-    const takes = best !== undefined && (order.isBuy ? best <= order.priceTicks : best >= order.priceTicks);
-    if (!takes) return undefined;
+    if (bounds === undefined || !this.wouldTake(book, order)) return undefined;
     const pending = this.store.pendingFillCount();
     const retryAfterSeconds = bounds.retryAfterSeconds?.(pending) ?? 1 + Math.ceil(pending / 50);
     if (pending >= bounds.maxPendingFills) {
@@ -675,6 +770,99 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   /**
+   * Checks again the resting orders of `accounts` — those a trader's on-chain action named (the
+   * keeper's block watcher passes `CachedChainReads.takeTouched()` after each sync) — against the
+   * chain facts of the latest block, and pulls, in one commit per account, each order that can no
+   * longer fill: its nonce cancelled on-chain (in force or waiting), below the floor (in force or
+   * waiting), its cancel-after deadline within the settlement horizon, more lots than a tighter
+   * window limit allows, a wallet that stopped approving — and, oldest first, keeps what the
+   * balance less a withdrawal request and the account's matched fills can pay for: the newest orders
+   * it cannot pay for are pulled. Each pulled order is `cancelled` with reason `chain-<code>` on the
+   * account's feed. Fills already matched stay: they settle within the firmness delay. Resolves with
+   * how many orders were pulled, and the accounts whose facts could not be read (to try next block).
+   */
+  async recheck(accounts: readonly Address[]): Promise<{ pulled: number; unread: Address[] }> {
+    const unread: Address[] = [];
+    const counts = await Promise.all(
+      accounts.map(async (account) => {
+        const maker = getAddress(account);
+        if (this.countResting(maker) === 0) return 0;
+        const pulled = await this.serially(maker, () => this.recheckAccount(maker));
+        if (pulled === undefined) unread.push(maker);
+        return pulled ?? 0;
+      }),
+    );
+    return { pulled: counts.reduce((a, b) => a + b, 0), unread };
+  }
+
+  /** `recheck` of one account, in its queue: how many orders were pulled, undefined when the chain could not be read. */
+  private async recheckAccount(account: Address): Promise<number | undefined> {
+    if (this.stopped) return 0;
+    // Oldest first: the newest orders are the ones that go when funds fall short.
+    const resting = [...this.books.values()]
+      .flatMap((book) => book.ordersOf(account))
+      .flatMap((r) => {
+        const stored = this.store.getOrder(r.id as Hex);
+        return stored !== undefined && isLive(stored) ? [{ stored, lots: r.lots, seq: r.seq }] : [];
+      })
+      .sort((a, b) => a.stored.createdAt - b.stored.createdAt || a.seq - b.seq);
+    // What is matched already is firm (it settles within the delay): it is reserved first.
+    const reserving: ReservingOrder[] = this.store.openFillsOf(account).map(({ order, lots }) => ({ order, lots }));
+    const pulls: { hash: Hex; code: RejectCode; message: string }[] = [];
+    for (const r of resting) {
+      const { stored } = r;
+      const { order, signature } = stored;
+      let context: RiskContext;
+      try {
+        context = await this.readContext(
+          { order, signature },
+          {
+            chainId: this.exchangeDomain.chainId,
+            openOrders: reserving,
+            horizonSeconds: BigInt(this.options.horizonSeconds ?? 0),
+          },
+        );
+      } catch (error) {
+        this.log.warn({ account, err: String(error) }, "recheck could not read the chain; next block");
+        return undefined;
+      }
+      // The order as it rests: what is not resting is filled or matched (and reserved above); the
+      // market's own conditions are not the account's doing and leave it resting.
+      const keeperFilled = order.lots - r.lots;
+      const decision = await checkOrder(order, signature, {
+        ...context,
+        paused: false,
+        riskLimits: { halted: false, bandBps: 0n, maxLotsPerBlock: 0n },
+        filled: context.filled === MAX_UINT64 || context.filled > keeperFilled ? context.filled : keeperFilled,
+        nonceInUse: false,
+      });
+      if (!decision.ok && PULLED_ON_RECHECK.has(decision.code)) {
+        pulls.push({ hash: stored.hash, code: decision.code, message: decision.message });
+      } else {
+        reserving.push({ order, lots: r.lots });
+      }
+    }
+    if (pulls.length === 0 || this.stopped) return 0;
+    const at = this.clock();
+    const { result, durable } = this.grouped((out) => {
+      let pulled = 0;
+      for (const p of pulls) {
+        const o = this.store.getOrder(p.hash);
+        if (o === undefined || !isLive(o)) continue;
+        this.pull(o, chainPullReason(p.code), at, out);
+        pulled++;
+      }
+      return pulled;
+    });
+    await durable;
+    this.log.info(
+      { account, pulled: pulls.map((p) => ({ hash: p.hash, code: p.code, message: p.message })) },
+      "resting orders pulled after an on-chain action of their account",
+    );
+    return result;
+  }
+
+  /**
    * Settlement's report of one mined batch, or of fills it skipped itself: settled and skipped fills
    * written, the culprits pulled, and each skip answered in the books (see `SKIP_POLICY`), all in
    * one store transaction; the updates are published after it.
@@ -713,20 +901,24 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const maker = this.store.getOrder(fill.makerHash) as StoredOrder;
     const taker = this.store.getOrder(fill.takerHash) as StoredOrder;
     const atFault = policy.pull === "maker" ? maker : policy.pull === "taker" ? taker : undefined;
+    // A skip the account caused on-chain after its match (a residual option used): it takes no more for a while.
+    if (policy.rations === true && atFault !== undefined && batch.neverSent !== true) {
+      this.ration(atFault.order.maker, reason, at);
+    }
     this.log.info(
       { fillId: fill.id, reason, txHash: batch.txHash, pulled: atFault?.hash, neverSent: batch.neverSent === true },
       batch.neverSent ? "fill skipped before sending" : "fill skipped on-chain",
     );
     const skippedUpdate = { reason, fillId: fill.id, txHash: batch.txHash };
-    // The taker is matched again when the cause is known and gone: its maker was at fault and is
-    // pulled (on-chain or before sending: a plain order's remainder is still the trader's
-    // instruction; an IOC or FOK the chain saw is over), or a fill that never reached the chain was
-    // skipped for a chain reason the pre-send check found, or a culprit the simulation named and
-    // pulled. A revert that bisection pinned on a taker group, with no culprit, could come back:
-    // that taker is put back.
+    // A fill that never reached the chain matches its taker again — when the cause is known and gone
+    // (a chain reason the pre-send check found, or a culprit the simulation named and pulled). A revert
+    // that bisection pinned on a taker group, with no culprit, could come back: that taker is put back.
+    // On-chain, a plain taker whose maker was at fault is matched again too (the maker is gone; put
+    // back, it would cross what rests and be cancelled); an IOC or FOK taker is used up on-chain.
     const rematchTaker =
-      policy.pull === "maker" ||
-      (batch.neverSent === true && (!reason.startsWith("KEEPER_") || (batch.culprits?.length ?? 0) > 0));
+      batch.neverSent === true
+        ? !reason.startsWith("KEEPER_") || (batch.culprits?.length ?? 0) > 0
+        : policy.pull === "maker" && (taker.order.flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) === 0n;
 
     if (policy.retry && isLive(maker) && isLive(taker) && !batch.neverSent) {
       // Match the same lots again for a later block: the orders' lots never went back to the book.

@@ -30,6 +30,12 @@ export const EngineCode = {
   ORDER_TOO_SMALL: "ORDER_TOO_SMALL",
   /** The order would take while the settlement backlog (or the account's share of it) is full: try again after `Retry-After`. */
   SETTLEMENT_BACKLOG: "SETTLEMENT_BACKLOG",
+  /**
+   * The order would take, and a fill of its account was skipped on-chain for a reason the account
+   * caused (a residual option: a wallet that stopped approving, funds or limits changed) less than
+   * the taker cooldown ago: try again after `Retry-After`. Resting orders are taken.
+   */
+  TAKER_COOLDOWN: "TAKER_COOLDOWN",
 } as const;
 export type EngineCode = (typeof EngineCode)[keyof typeof EngineCode];
 

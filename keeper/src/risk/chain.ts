@@ -3,7 +3,13 @@
  * actions, in two rounds of parallel reads, and adds the keeper's own state.
  */
 import type { Address } from "viem";
-import { MAX_UINT64, type Market, type ReadClient, type SignedOrder } from "@crossbook/sdk";
+import {
+  MAX_UINT64,
+  type GetWindowLimitReturnType,
+  type Market,
+  type ReadClient,
+  type SignedOrder,
+} from "@crossbook/sdk";
 import { directReads, type RiskReads } from "./reads";
 import { reservedByOpenOrders } from "./reservation";
 import type { ReservingOrder, RiskContext, SignatureContext } from "./types";
@@ -19,6 +25,11 @@ export interface KeeperRiskState {
   openOrders: readonly ReservingOrder[];
   /** Markets the keeper has already read (listed markets never change but for their fees). */
   markets?: ReadonlyMap<bigint, Market>;
+  /**
+   * Seconds within which the keeper lands what it matches (its settlement horizon): an order whose
+   * cancel-after deadline falls within it is not matched (`RiskContext.horizonSeconds`). Default 0.
+   */
+  horizonSeconds?: bigint;
 }
 
 export async function readRiskContext(
@@ -51,6 +62,7 @@ export async function readRiskContextFrom(
     priceBounds,
     paused,
     minNonce,
+    pendingMinNonce,
     cancelAfter,
     windowLimit,
     filled,
@@ -63,6 +75,7 @@ export async function readRiskContextFrom(
     reads.priceBounds(marketId),
     reads.paused(),
     reads.minNonce(maker),
+    reads.pendingMinNonce(maker),
     reads.cancelAfter(maker),
     reads.windowLimit(maker, marketId),
     reads.filled(maker, nonce),
@@ -78,10 +91,9 @@ export async function readRiskContextFrom(
   const [balances, signatureContext, otherMarkets] = await Promise.all([
     market === undefined
       ? Promise.resolve({ base: 0n, quote: 0n })
-      : Promise.all([reads.balance(maker, market.base), reads.balance(maker, market.quote)]).then(([base, quote]) => ({
-          base,
-          quote,
-        })),
+      : Promise.all([freeBalance(reads, maker, market.base), freeBalance(reads, maker, market.quote)]).then(
+          ([base, quote]) => ({ base, quote }),
+        ),
     signatureContextOf(reads, isContract, order, signature, domain),
     Promise.all(otherMarketIds.map((id) => reads.market(id))),
   ]);
@@ -97,11 +109,13 @@ export async function readRiskContextFrom(
     priceBounds: priceBounds ?? { available: true, minPriceTicks: 0n, maxPriceTicks: MAX_UINT64 },
     paused,
     balances,
-    minNonce,
+    // A floor raise or a tighter window limit waiting for the firmness delay stops matching at once.
+    minNonce: pendingMinNonce > minNonce ? pendingMinNonce : minNonce,
     cancelAfter,
-    windowLimit,
+    windowLimit: tighterWindow(windowLimit),
     filled,
     timestamp,
+    horizonSeconds: keeperState.horizonSeconds ?? 0n,
     signature: signatureContext,
     reservedByOpenOrders:
       market === undefined
@@ -121,4 +135,31 @@ async function signatureContextOf(
   if (isContract) return { kind: "contract", approves: await reads.contractApproves(order, signature, domain) };
   if (reads.recoverSigner === undefined) return { kind: "eoa" };
   return { kind: "eoa", signer: (await reads.recoverSigner(order, signature, domain)) ?? null };
+}
+
+/**
+ * The balance the keeper may match against: the account's balance less its standing withdrawal
+ * request (once the firmness delay has passed, `withdraw` takes it whatever the keeper matched).
+ */
+async function freeBalance(reads: RiskReads, account: Address, token: Address): Promise<bigint> {
+  const [balance, requested] = await Promise.all([
+    reads.balance(account, token),
+    reads.withdrawalRequested(account, token),
+  ]);
+  return balance > requested ? balance - requested : 0n;
+}
+
+/**
+ * The window limit a fill matched now must fit: the one in force, or a scheduled change when it is
+ * tighter (a lower cap, or a limit where there was none) — in force on-chain after the firmness
+ * delay, so a fill landing later meets it. A looser change waits until it is in force.
+ */
+export function tighterWindow(limit: GetWindowLimitReturnType): GetWindowLimitReturnType {
+  if (limit.pendingEffectiveAt === 0n || limit.pendingWindowSeconds === 0n) return limit;
+  if (limit.windowSeconds !== 0n && limit.pendingMaxLots >= limit.maxLots) return limit;
+  return {
+    ...limit,
+    maxLots: limit.pendingMaxLots,
+    windowSeconds: limit.windowSeconds === 0n ? limit.pendingWindowSeconds : limit.windowSeconds,
+  };
 }

@@ -110,10 +110,14 @@ export async function checkOrder(order: Order, signature: Hex, context: RiskCont
       `Nonce ${order.nonce} is below the maker's nonce floor of ${context.minNonce}.`,
     );
   }
-  if (context.cancelAfter !== 0n && now > context.cancelAfter) {
+  const horizon = context.horizonSeconds ?? 0n;
+  if (context.cancelAfter !== 0n && now + horizon > context.cancelAfter) {
     return reject(
       RiskCode.CANCEL_AFTER_PASSED,
-      `The maker's cancel-after deadline ${context.cancelAfter} has passed; the chain's time is ${now}.`,
+      horizon === 0n
+        ? `The maker's cancel-after deadline ${context.cancelAfter} has passed; the chain's time is ${now}.`
+        : `The maker's cancel-after deadline ${context.cancelAfter} falls within the keeper's settlement horizon ` +
+            `(${horizon} s after the chain's time ${now}).`,
     );
   }
 

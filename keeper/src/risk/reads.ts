@@ -11,11 +11,13 @@
  *   keeper's fills of a nonce this keeper never saw would be invisible to it). Whatever the cache
  *   misses, settlement catches: the chain skips the fill, and the keeper pulls the order.
  */
-import { parseAbiItem, type Address, type Hex } from "viem";
+import { getAddress, parseAbiItem, type Address, type Hex } from "viem";
 import { getBlock, getBlockNumber, getCode, getLogs } from "viem/actions";
 import {
   MAX_UINT64,
   getBalance,
+  getPendingMinNonce,
+  getWithdrawalRequest,
   getCancelAfter,
   getExchangeDomain,
   getFilled,
@@ -43,6 +45,13 @@ export interface RiskReads {
   priceBounds(marketId: bigint): Promise<GetPriceBoundsReturnType | undefined>;
   paused(): Promise<boolean>;
   minNonce(maker: Address): Promise<bigint>;
+  /**
+   * The floor a `cancelUpTo` asked for that is not in force yet (`getPendingMinNonce`); `0n`: none
+   * waiting. The keeper stops matching below it at once: a fill matched now may land after it.
+   */
+  pendingMinNonce(maker: Address): Promise<bigint>;
+  /** The atoms of `token` a standing withdrawal request may take out (`getWithdrawalRequest`); `0n`: none. */
+  withdrawalRequested(account: Address, token: Address): Promise<bigint>;
   cancelAfter(maker: Address): Promise<bigint>;
   windowLimit(maker: Address, marketId: bigint): Promise<GetWindowLimitReturnType>;
   filled(maker: Address, nonce: bigint): Promise<bigint>;
@@ -79,6 +88,12 @@ export function directReads(client: ReadClient, exchange: Address): RiskReads {
     priceBounds: (marketId) => listedOrUndefined(getPriceBounds(client, { exchange, marketId })),
     paused: () => getPaused(client, { exchange }),
     minNonce: (maker) => getMinNonce(client, { exchange, maker }),
+    pendingMinNonce: async (maker) => {
+      const pending = await getPendingMinNonce(client, { exchange, maker });
+      return pending.effectiveAt === 0n ? 0n : pending.minNonce;
+    },
+    withdrawalRequested: async (account, token) =>
+      (await getWithdrawalRequest(client, { exchange, account, token })).amount,
     cancelAfter: (account) => getCancelAfter(client, { exchange, account }),
     windowLimit: (account, marketId) => getWindowLimit(client, { exchange, account, marketId }),
     filled: (maker, nonce) => getFilled(client, { exchange, maker, nonce }),
@@ -89,12 +104,29 @@ export function directReads(client: ReadClient, exchange: Address): RiskReads {
   };
 }
 
-// A requested cancel: in force on-chain at `effectiveAt` (the firmness delay); the keeper stops
-// matching the nonce from the event on.
+// What a trader does on-chain that changes which of its orders can fill (README "Firm matches"):
+// a requested cancel (in force at `effectiveAt`; also emitted by `settle` for each IOC order it
+// kills), a floor raise, a withdrawal request, a deposit or a withdrawal, a new cancel-after deadline
+// (the one stored), a window-limit change. The keeper stops matching what they stop from the event on.
 const ORDER_CANCELLED = parseAbiItem("event OrderCancelled(address indexed maker, uint64 nonce, uint40 effectiveAt)");
+const ACCOUNT_EVENTS = [
+  ORDER_CANCELLED,
+  parseAbiItem(
+    "event NonceFloorRaised(address indexed maker, uint64 oldMinNonce, uint64 newMinNonce, uint40 effectiveAt)",
+  ),
+  parseAbiItem(
+    "event WithdrawalRequested(address indexed account, address indexed token, uint256 amount, uint40 effectiveAt)",
+  ),
+  parseAbiItem("event Withdrawn(address indexed account, address indexed token, uint256 amount)"),
+  parseAbiItem("event Deposited(address indexed account, address indexed token, uint256 amount)"),
+  parseAbiItem("event CancelAfterChanged(address indexed account, uint40 oldDeadline, uint40 newDeadline)"),
+  parseAbiItem(
+    "event WindowLimitChangeScheduled(address indexed account, uint32 indexed marketId, uint48 oldMaxLots, uint24 oldWindowSeconds, uint48 newMaxLots, uint24 newWindowSeconds, uint32 effectiveAt)",
+  ),
+] as const;
 
 export interface CachedChainReadsOptions {
-  /** The first block whose `OrderCancelled` events matter: the Exchange's deploy block. */
+  /** The first block whose events matter (`OrderCancelled` and the account events): the Exchange's deploy block. */
   startBlock: bigint;
   /**
    * Whether the keeper has ever held an order of `(maker, nonce)`: only then can the nonce have
@@ -132,8 +164,12 @@ export interface ChainFactsHealth {
 export class CachedChainReads implements RiskReads {
   private readonly direct: RiskReads;
   private readonly memo = new Map<string, Promise<unknown>>();
-  /** `(maker, nonce)` cancelled by an `OrderCancelled` event, and when the chain enforces it (`effectiveAt`). */
+  /** Nonces named by an `OrderCancelled` event, with the time the cancel is in force on-chain. */
   private readonly cancelled = new Map<string, bigint>();
+  /** Accounts named by a trader event since the last `takeTouched` (their orders are checked again). */
+  private touched = new Set<Address>();
+  /** Each account's cancel-after deadline from its last `CancelAfterChanged` (0: off), until it comes near. */
+  private readonly deadlines = new Map<Address, bigint>();
   private block: { number: bigint; timestamp: bigint } | undefined;
   /** The last block whose `OrderCancelled` events are in `cancelled`. */
   private eventsUpTo: bigint;
@@ -197,14 +233,53 @@ export class CachedChainReads implements RiskReads {
     return this.block;
   }
 
-  /** Whether an `OrderCancelled` event the keeper has read cancelled `(maker, nonce)` (in force or not yet). */
+  /**
+   * Whether an `OrderCancelled` event the keeper has read asked to cancel `(maker, nonce)`, in force
+   * or not yet: the keeper matches the nonce no more.
+   */
   cancelledOnChain(maker: Address, nonce: bigint): boolean {
     return this.cancelled.has(nonceKey(maker, nonce));
   }
 
-  /** When the chain enforces the cancel of `(maker, nonce)` the keeper has read; undefined if none. */
-  cancelEffectiveAt(maker: Address, nonce: bigint): bigint | undefined {
-    return this.cancelled.get(nonceKey(maker, nonce));
+  /**
+   * Whether the chain skips `(maker, nonce)` at `timestamp` for a cancel the keeper has read (its
+   * `effectiveAt` is at or before it): what the pre-send check asks — a fill matched before the
+   * cancel's delay ran out still settles, and is sent.
+   */
+  cancelInForceBy(maker: Address, nonce: bigint, timestamp: bigint): boolean {
+    const at = this.cancelled.get(nonceKey(maker, nonce));
+    return at !== undefined && at <= timestamp;
+  }
+
+  /**
+   * The accounts named by a trader's on-chain action (cancel, floor raise, withdrawal request or
+   * withdrawal, deposit, cancel-after, window limit) in the blocks synced since the last call: the
+   * keeper checks their resting orders again (`Engine.recheck`). Each account once.
+   */
+  takeTouched(): Address[] {
+    const touched = [...this.touched];
+    this.touched = new Set();
+    return touched;
+  }
+
+  /**
+   * The accounts whose cancel-after deadline (as their last `CancelAfterChanged` set it) is before
+   * `timestamp`: their orders are checked again as the deadline comes within the settlement
+   * horizon, with no event in that block. Each deadline is given once (a new one comes with its event).
+   */
+  takeDeadlinesBefore(timestamp: bigint): Address[] {
+    const near: Address[] = [];
+    for (const [account, deadline] of this.deadlines) {
+      if (deadline >= timestamp) continue;
+      near.push(account);
+      this.deadlines.delete(account);
+    }
+    return near;
+  }
+
+  /** Names accounts again for the next `takeTouched` (a check that could not read the chain). */
+  touch(accounts: readonly Address[]): void {
+    for (const account of accounts) this.touched.add(getAddress(account));
   }
 
   private async doSync(): Promise<void> {
@@ -216,16 +291,27 @@ export class CachedChainReads implements RiskReads {
         const toBlock = fromBlock + this.chunk - 1n < latest ? fromBlock + this.chunk - 1n : latest;
         let logs;
         try {
-          logs = await getLogs(this.client, { address: this.exchange, event: ORDER_CANCELLED, fromBlock, toBlock });
+          logs = await getLogs(this.client, { address: this.exchange, events: ACCOUNT_EVENTS, fromBlock, toBlock });
         } catch (error) {
           // A provider's range limit: ask for half as many blocks next time.
           if (this.chunk > 1n) this.chunk /= 2n;
           throw error;
         }
         for (const log of logs) {
-          const key = nonceKey(log.args.maker as Address, log.args.nonce as bigint);
-          // A repeated cancel keeps the first one's time, as the chain does.
-          if (!this.cancelled.has(key)) this.cancelled.set(key, BigInt(log.args.effectiveAt as number));
+          const args = log.args as { maker?: Address; account?: Address; nonce?: bigint; effectiveAt?: number };
+          if (log.eventName === "OrderCancelled") {
+            const key = nonceKey(args.maker as Address, args.nonce as bigint);
+            // A repeated cancel keeps its first time on-chain.
+            if (!this.cancelled.has(key)) this.cancelled.set(key, BigInt(args.effectiveAt ?? 0));
+          }
+          const account = args.maker ?? args.account;
+          if (account === undefined) continue;
+          this.touched.add(getAddress(account));
+          if (log.eventName === "CancelAfterChanged") {
+            const deadline = BigInt((log.args as { newDeadline?: number }).newDeadline ?? 0);
+            if (deadline === 0n) this.deadlines.delete(getAddress(account));
+            else this.deadlines.set(getAddress(account), deadline);
+          }
         }
         this.eventsUpTo = toBlock;
       }
@@ -275,6 +361,12 @@ export class CachedChainReads implements RiskReads {
   }
   minNonce(maker: Address) {
     return this.cached(`minNonce:${maker}`, () => this.direct.minNonce(maker));
+  }
+  pendingMinNonce(maker: Address) {
+    return this.cached(`pendingMinNonce:${maker}`, () => this.direct.pendingMinNonce(maker));
+  }
+  withdrawalRequested(account: Address, token: Address) {
+    return this.cached(`withdrawal:${account}:${token}`, () => this.direct.withdrawalRequested(account, token));
   }
   cancelAfter(maker: Address) {
     return this.cached(`cancelAfter:${maker}`, () => this.direct.cancelAfter(maker));

@@ -39,11 +39,11 @@ export const RiskCode = {
   SIGNATURE_REJECTED: "SIGNATURE_REJECTED",
   /** `timestamp > expiry` (`MakerExpired`). */
   EXPIRED: "EXPIRED",
-  /** The nonce is below the maker's `cancelUpTo` floor (`MakerNonceBelowFloor`). */
+  /** The nonce is below the maker's `cancelUpTo` floor, in force or waiting for the firmness delay (`MakerNonceBelowFloor`). */
   NONCE_BELOW_FLOOR: "NONCE_BELOW_FLOOR",
-  /** The maker's cancel-after deadline has passed (`MakerCancelAfterPassed`). */
+  /** The maker's cancel-after deadline has passed, or falls within the keeper's settlement horizon (`MakerCancelAfterPassed`). */
   CANCEL_AFTER_PASSED: "CANCEL_AFTER_PASSED",
-  /** The nonce is cancelled on-chain (`MakerCancelled`). */
+  /** The nonce is cancelled on-chain, or its cancel waits for the firmness delay (`MakerCancelled`). */
   CANCELLED: "CANCELLED",
   /** Nothing is left under the nonce: filled on-chain up to the order's size. */
   NONCE_USED_UP: "NONCE_USED_UP",
@@ -61,7 +61,7 @@ export const RiskCode = {
   VELOCITY_LIMIT: "VELOCITY_LIMIT",
   /** The maker's own lots-per-window cap cannot take the order (`MakerWindowLimitReached`). */
   WINDOW_LIMIT: "WINDOW_LIMIT",
-  /** The maker's balance, less what its other open orders reserve, cannot pay for the order (`MakerBalanceTooLow`). */
+  /** The maker's balance, less a standing withdrawal request and what its other open orders reserve, cannot pay for the order (`MakerBalanceTooLow`). */
   INSUFFICIENT_BALANCE: "INSUFFICIENT_BALANCE",
 } as const;
 
@@ -103,13 +103,18 @@ export interface RiskContext {
   priceBounds: GetPriceBoundsReturnType;
   /** Whether the Exchange is paused (`getPaused`). */
   paused: boolean;
-  /** The maker's internal balances of the market's base and quote tokens (`getBalance`). */
+  /** The maker's internal balances of the market's base and quote tokens (`getBalance`), less a standing withdrawal request (`getWithdrawalRequest`). */
   balances: Reservation;
-  /** The maker's nonce floor (`getMinNonce`). */
+  /** The maker's nonce floor (`getMinNonce`), or the raise waiting for the firmness delay (`getPendingMinNonce`). */
   minNonce: bigint;
-  /** The maker's cancel-after deadline, 0 when off (`getCancelAfter`). */
+  /** The maker's cancel-after deadline, 0 when off (`getCancelAfter`: the deadline stored). */
   cancelAfter: bigint;
-  /** The maker's window limit on the market, as it stands at `timestamp` (`getWindowLimit`). */
+  /**
+   * The keeper's settlement horizon in seconds: a cancel-after deadline before `timestamp +
+   * horizonSeconds` refuses the order (a fill matched now could land after it). Absent: 0.
+   */
+  horizonSeconds?: bigint;
+  /** The maker's window limit on the market, as it stands at `timestamp` (`getWindowLimit`), or a tighter change scheduled. */
   windowLimit: Pick<GetWindowLimitReturnType, "maxLots" | "windowSeconds" | "windowStart" | "usedLots">;
   /** Lots filled on-chain under the order's nonce; `MAX_UINT64` once cancelled (`getFilled`). */
   filled: bigint;

@@ -2,7 +2,7 @@
  * Checking a batch before it is sent: what the chain would do with it, in three steps.
  *
  * 1. The pre-send check: each order's facts that can make the chain skip its fills whatever the
- *    batch does — a nonce cancelled on-chain (once the cancel is in force), an expiry, a nonce floor, a cancel-after deadline, a
+ *    batch does — a nonce whose on-chain cancel is in force by the next block, an expiry, a nonce floor, a cancel-after deadline, a
  *    halted market — read at the chain's head (the cancellations from the events up to it). A fill
  *    the check shows skipped is never sent: it is skipped by the keeper with the chain's reason, and
  *    its taker is matched again (a fill-or-kill taker's whole run goes).
@@ -32,8 +32,8 @@ export interface ChainFacts {
   sync(): Promise<void>;
   /** The head the facts are of. */
   readonly currentBlock: { readonly number: bigint; readonly timestamp: bigint } | undefined;
-  /** When an on-chain cancel of `(maker, nonce)` is in force (`OrderCancelled.effectiveAt`); undefined if none. */
-  cancelEffectiveAt(maker: Address, nonce: bigint): bigint | undefined;
+  /** Whether a cancel the keeper has read is in force on-chain at `timestamp` (firm matches: not before). */
+  cancelInForceBy(maker: Address, nonce: bigint, timestamp: bigint): boolean;
   minNonce(maker: Address): Promise<bigint>;
   cancelAfter(maker: Address): Promise<bigint>;
   riskLimits(marketId: bigint): Promise<Pick<GetRiskLimitsReturnType, "halted" | "maxLotsPerBlock"> | undefined>;
@@ -143,9 +143,8 @@ export class BatchChecker {
       if (known === undefined) {
         const { order } = batch.orders[index] as PlannedBatch["orders"][number];
         known = (async () => {
-          // A cancel requested on-chain skips fills only once in force: until then the match is firm.
-          const cancelledAt = facts.cancelEffectiveAt(order.maker, order.nonce);
-          if (cancelledAt !== undefined && cancelledAt <= next) return "Cancelled";
+          // A cancel asked on-chain but not in force yet does not stop a fill matched before it (firm).
+          if (facts.cancelInForceBy(order.maker, order.nonce, next)) return "Cancelled";
           if (order.expiry < next) return "Expired";
           if (order.nonce < (await facts.minNonce(order.maker))) return "NonceBelowFloor";
           const deadline = await facts.cancelAfter(order.maker);

@@ -48,8 +48,9 @@ export const KEEPER_CANCEL_REASONS = ["soft-cancel", "soft-cancel-all", "expired
 /**
  * The reasons made of a prefix and what caused them: `skipped-<skip reason>` (a fill of the order was
  * skipped for it), `account-<skip reason>` (one of the account's fills was), `restore-` and `rematch-`
- * followed by the book's refusal when an order could not go back on the book, and `KEEPER_SIMULATION_`
- * followed by the Exchange's error when the keeper's simulation blamed the order.
+ * followed by the book's refusal when an order could not go back on the book, `KEEPER_SIMULATION_`
+ * followed by the Exchange's error when the keeper's simulation blamed the order, and `chain-` followed
+ * by the risk code when the trader's own on-chain action means the order can no longer fill.
  */
 export const KEEPER_CANCEL_REASON_PREFIXES = [
   "skipped-",
@@ -57,6 +58,7 @@ export const KEEPER_CANCEL_REASON_PREFIXES = [
   "restore-",
   "rematch-",
   "KEEPER_SIMULATION_",
+  "chain-",
 ] as const;
 /** An order's `reason` as the keeper sends it (a rejected one's: its refusal code). */
 export type KeeperCancelReason =

@@ -54,6 +54,8 @@ describe("keeper config", () => {
           maxPendingFillsPerAccount: 1_000,
           dropAfterBlocks: 12,
           minKeeperBalance: 50_000_000_000_000_000n,
+          horizonSeconds: 10,
+          takerCooldownSeconds: 300,
         },
         api: { host: "127.0.0.1", port: 8080, trustProxy: [], sessionTtlSeconds: 3600 },
         minimums: new Map(),
@@ -83,6 +85,8 @@ describe("keeper config", () => {
           maxPendingFillsPerAccount: "20",
           dropAfterBlocks: 30,
           minKeeperBalance: "1000000000000000000",
+          horizonSeconds: 20,
+          takerCooldownSeconds: "0",
         },
         api: { host: "0.0.0.0", port: 9000, trustProxy: ["10.0.0.0/8", "::1"], sessionTtlSeconds: 600 },
         minimums: { lots: { "1": 10 }, notional: { "3": "1000000" } },
@@ -114,6 +118,8 @@ describe("keeper config", () => {
           maxPendingFillsPerAccount: 20,
           dropAfterBlocks: 30,
           minKeeperBalance: 10n ** 18n,
+          horizonSeconds: 20,
+          takerCooldownSeconds: 0,
         },
         api: { host: "0.0.0.0", port: 9000, trustProxy: ["10.0.0.0/8", "::1"], sessionTtlSeconds: 600 },
         minimums: new Map([
@@ -186,6 +192,9 @@ describe("keeper config", () => {
           "6",
           "--min-keeper-balance",
           "0",
+          "--settlement-horizon-seconds=5",
+          "--taker-cooldown-seconds",
+          "60",
           "--max-stale-blocks",
           "4",
         ],
@@ -210,6 +219,8 @@ describe("keeper config", () => {
         maxPendingFillsPerAccount: 10,
         dropAfterBlocks: 6,
         minKeeperBalance: 0n,
+        horizonSeconds: 5,
+        takerCooldownSeconds: 60,
       });
       expect(c.minimums).to.deep.equal(
         new Map([

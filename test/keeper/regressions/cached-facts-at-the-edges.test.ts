@@ -5,8 +5,8 @@
  *    rested; an IOC taker that matched it lost everything when the chain skipped the fill. Now a
  *    fill the pre-send check shows skipped is never sent: its taker is matched again first.
  *
- *      alice sells 5 @ 200,000, bob sells 5 @ 200,100; alice cancels her nonce on-chain, and the
- *      firmness delay passes (the keeper has not synced since)
+ *      alice sells 5 @ 200,000, bob sells 5 @ 200,100; alice cancels her nonce on-chain (in force
+ *      after the firmness delay, which passes before the keeper syncs again)
  *      carol (IOC) buys 5 @ 200,100 → matched with alice → not sent; matched again with bob → settled
  *
  *    (Within the firmness delay the chain settles the match with alice instead: see
@@ -83,7 +83,8 @@ describe("regression (issue 13, finding 19): cached chain facts at the edges", f
       priceTicks: 200_100n,
     });
     await (await env.exchange.connect(env.alice).cancel([1n])).wait(); // the keeper has not synced since
-    await time.increase(await env.exchange.firmnessDelay()); // the cancel is in force
+    // In force once the firmness delay has passed (before it, a fill matched now settles: issue 12).
+    await time.increase(await env.exchange.firmnessDelay());
     const ioc = await submit(env.carol, {
       maker: env.carol.address as Address,
       isBuy: true,

@@ -62,7 +62,8 @@ describe("regression (issue 13, finding 1): refused orders cost bounded memory a
       statuses.push((await http(k.api.url, "POST", "/v1/orders", body)).status);
     }
     expect(statuses).to.deep.equal([...Array(5).fill(422), ...Array(15).fill(429)]);
-    // Five accounts' facts (code, nonce floor, cancel-after, window, two balances) and the market's.
-    expect(counts.get("eth_call") ?? 0).to.be.at.most(5 * 6 + 6);
+    // Five accounts' facts (code, nonce floor and the raise waiting, cancel-after, window, two
+    // balances and two withdrawal requests) and the market's.
+    expect(counts.get("eth_call") ?? 0).to.be.at.most(5 * 9 + 6);
   });
 });

@@ -6,7 +6,7 @@
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { signOrder, type Order } from "@crossbook/sdk";
-import type { Engine } from "../../../keeper/src/engine";
+import type { Engine, EngineOptions } from "../../../keeper/src/engine";
 import {
   Settlement,
   type SentBatch,
@@ -57,13 +57,14 @@ export const tempDb = () => tempDatabase("crossbook-settlement-");
 export async function openKeeper(
   env: Env,
   dbPath: string,
-  options: Partial<SettlementOptions> & { account?: PrivateKeyAccount } = {},
+  options: Partial<SettlementOptions> & { account?: PrivateKeyAccount; engineOptions?: Partial<EngineOptions> } = {},
 ): Promise<Keeper> {
+  const { engineOptions, ...settlementOptions } = options;
   const store = Store.open(dbPath);
-  const engine = await openEngine(store, { exchange: env.addresses.exchange, domain: env.sdkDomain });
+  const engine = await openEngine(store, { exchange: env.addresses.exchange, domain: env.sdkDomain }, engineOptions);
   const outcomes: SettlementOutcome[] = [];
   const sent: SentBatch[] = [];
-  const client = options.client ?? publicClient;
+  const client = settlementOptions.client ?? publicClient;
   // The chain facts settlement's pre-send check and velocity budget read, as keeper.ts wires them.
   const reads = new CachedChainReads(client, env.addresses.exchange, {
     startBlock: 0n,
@@ -74,13 +75,13 @@ export async function openKeeper(
     store,
     client,
     reads,
-    account: options.account ?? env.keeperAccount,
+    account: settlementOptions.account ?? env.keeperAccount,
     exchange: env.addresses.exchange,
     config: CONFIG,
     watchBlocks: () => () => {},
     onOutcome: (o) => outcomes.push(o),
     onSent: (b) => sent.push(b),
-    ...options,
+    ...settlementOptions,
   });
   return { store, engine, settlement, outcomes, sent };
 }

@@ -75,6 +75,8 @@ const KEEPER_CODES: Record<Known<KeeperApiErrorCode>, string> = {
   FORBIDDEN: "This account's orders belong to another session: reconnect the wallet.",
   ORDER_TOO_SMALL: "The order is below the market's minimum size or value: make it larger.",
   SETTLEMENT_BACKLOG: "The keeper is settling a backlog of trades: try a taking order again in a few seconds.",
+  ORDER_NOT_OPEN:
+    "The order to replace is no longer open (filled or cancelled): nothing was replaced and the new order was not placed.",
 };
 
 const REQUEST_CODES: Record<KeeperRequestErrorCode, string> = {

@@ -197,6 +197,7 @@ export {
   type KeeperSession,
   type KeeperCancelOrdersParameters,
   type KeeperClient,
+  type KeeperLimits,
   type KeeperFetch,
 } from "./keeper/client";
 export {
@@ -220,6 +221,10 @@ export {
 } from "./keeper/signKeeperMessage";
 export type { KeeperLevelChange } from "./keeper/localBook";
 export type {
+  KeeperBatchAction,
+  KeeperBatchRefusal,
+  KeeperBatchResult,
+  KeeperOrderRef,
   KeeperBook,
   KeeperCancelResult,
   KeeperLevel,

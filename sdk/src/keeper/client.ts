@@ -348,7 +348,7 @@ export interface KeeperClient {
    *
    * @example
    * import { privateKeyToAccount } from "viem/accounts";
-   * import { createKeeperClient } from "@crossbook/sdk";
+   * import { createKeeperClient, signOrder } from "@crossbook/sdk";
    * const keeper = createKeeperClient({
    *   url: "http://127.0.0.1:8080",
    *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },

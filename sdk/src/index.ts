@@ -66,6 +66,12 @@ export {
   type EncodeOrderKeyReturnType,
 } from "./orderKey";
 export {
+  createNonceAllocator,
+  type CreateNonceAllocatorParameters,
+  type NonceAllocator,
+  type NonceStore,
+} from "./nonceAllocator";
+export {
   fillAmounts,
   formatAmount,
   formatLots,

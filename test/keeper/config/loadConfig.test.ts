@@ -196,6 +196,9 @@ describe("keeper config", () => {
           "127.0.0.1, 192.168.0.0/16",
           "--session-ttl-seconds",
           "120",
+          "--per-account-per-second",
+          "50",
+          "--max-batch-actions=10",
           "--min-lots",
           "1:5,2:10",
           "--min-notional=2:7000",
@@ -223,6 +226,8 @@ describe("keeper config", () => {
         port: 3000,
         trustProxy: ["127.0.0.1", "192.168.0.0/16"],
         sessionTtlSeconds: 120,
+        perAccountPerSecond: 50,
+        maxBatchActions: 10,
       });
       expect(c.settlement).to.deep.equal({
         replaceAfterBlocks: 10,

@@ -87,6 +87,8 @@ const KEEPER_CODES: Record<Known<KeeperApiErrorCode>, string> = {
   SETTLEMENT_BACKLOG: "The keeper is settling a backlog of trades: try a taking order again in a few seconds.",
   TAKER_COOLDOWN:
     "A recent trade of this account failed on-chain because of the account (its wallet stopped approving, or its funds or limits changed): taking orders are refused for a while; resting orders are still taken.",
+  ORDER_NOT_OPEN:
+    "The order to replace is no longer open (filled or cancelled): nothing was replaced and the new order was not placed.",
 };
 
 const REQUEST_CODES: Record<KeeperRequestErrorCode, string> = {

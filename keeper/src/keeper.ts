@@ -258,6 +258,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     metrics,
     trustProxy: config.api.trustProxy,
     sessionTtlMs: config.api.sessionTtlSeconds * 1000,
+    limits: { perAccountPerSecond: config.api.perAccountPerSecond, maxBatchActions: config.api.maxBatchActions },
     isReady: () =>
       readiness({
         engineRunning: engine.running,

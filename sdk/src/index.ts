@@ -66,6 +66,12 @@ export {
   type EncodeOrderKeyReturnType,
 } from "./orderKey";
 export {
+  createNonceAllocator,
+  type CreateNonceAllocatorParameters,
+  type NonceAllocator,
+  type NonceStore,
+} from "./nonceAllocator";
+export {
   fillAmounts,
   formatAmount,
   formatLots,
@@ -197,6 +203,7 @@ export {
   type KeeperSession,
   type KeeperCancelOrdersParameters,
   type KeeperClient,
+  type KeeperLimits,
   type KeeperFetch,
 } from "./keeper/client";
 export {
@@ -221,6 +228,10 @@ export {
 export type { KeeperLevelChange } from "./keeper/localBook";
 export { KEEPER_CANCEL_REASONS, KEEPER_CANCEL_REASON_PREFIXES } from "./keeper/wire";
 export type {
+  KeeperBatchAction,
+  KeeperBatchRefusal,
+  KeeperBatchResult,
+  KeeperOrderRef,
   KeeperBook,
   KeeperCancelReason,
   KeeperCancelResult,

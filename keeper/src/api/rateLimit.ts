@@ -34,10 +34,10 @@ export class RateLimiter {
   }
 
   /**
-   * Takes one token for `key`. Returns 0 when allowed, else the seconds to wait for the next token
-   * (at least 1: what `Retry-After` says).
+   * Takes `count` tokens (one by default) for `key`, all or none. Returns 0 when allowed, else the
+   * seconds to wait until there are enough (at least 1: what `Retry-After` says).
    */
-  take(key: string): number {
+  take(key: string, count = 1): number {
     const now = this.clock();
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
@@ -49,11 +49,28 @@ export class RateLimiter {
       bucket.at = now;
     }
     this.buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    if (bucket.tokens >= count) {
+      bucket.tokens -= count;
       return 0;
     }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.rate));
+    return Math.max(1, Math.ceil((count - bucket.tokens) / this.rate));
+  }
+
+  /**
+   * What `RateLimit-*` headers say of `key`'s bucket, without taking: its size, the whole tokens
+   * left, and the seconds until it is full again.
+   */
+  state(key: string): { limit: number; remaining: number; resetSeconds: number } {
+    const bucket = this.buckets.get(key);
+    const tokens =
+      bucket === undefined
+        ? this.burst
+        : Math.min(this.burst, bucket.tokens + ((this.clock() - bucket.at) / 1000) * this.rate);
+    return {
+      limit: this.burst,
+      remaining: Math.floor(tokens),
+      resetSeconds: Math.ceil((this.burst - tokens) / this.rate),
+    };
   }
 
   /** Seconds to wait before `key` has a token (0: it has one now), without taking it. */

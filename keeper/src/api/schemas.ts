@@ -84,8 +84,30 @@ export const cancelAllBody = z.strictObject({
   signature,
 });
 
+/** The most actions a batch's schema takes; the keeper's setting `maxBatchActions` (default 20) is what it serves. */
+export const MAX_BATCH_ACTIONS = 100;
+
+/** An order of the account: by its hash, or by its nonce (the maker's own id for it). */
+export const orderRef = z.union([z.strictObject({ hash: bytes32 }), z.strictObject({ nonce: uint(MAX_UINT64) })]);
+
+/** `POST /v1/orders/batch`: one account's places, cancels and amends, in order (the account's session authorises the cancels). */
+export const batchBody = z.strictObject({
+  account: address,
+  actions: z
+    .array(
+      z.union([
+        z.strictObject({ place: submitOrderBody }),
+        z.strictObject({ cancel: orderRef }),
+        z.strictObject({ amend: z.strictObject({ target: orderRef, order: orderSchema, signature }) }),
+      ]),
+    )
+    .min(1)
+    .max(MAX_BATCH_ACTIONS),
+});
+
 export const hashParams = z.strictObject({ hash: bytes32 });
 export const accountParams = z.strictObject({ address });
+export const nonceParams = z.strictObject({ address, nonce: uint(MAX_UINT64) });
 export const marketParams = z.strictObject({ marketId: uint(MAX_UINT32) });
 
 /** A query integer in `1..max`, `fallback` when absent. */

@@ -21,7 +21,7 @@
  *   signatures of soft cancels and logins (EOA, or ERC-1271 with 100,000 gas), their ±5 minute
  *   `issuedAt` window, and uses each signed cancel once.
  */
-import Fastify, { type FastifyError, type FastifyReply } from "fastify";
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
 import type { AddressInfo } from "node:net";
 import type { Address, Hex } from "viem";
@@ -36,7 +36,7 @@ import {
   type ReadClient,
 } from "@crossbook/sdk";
 import type { KeeperMarketJson } from "@crossbook/sdk/keeper-wire";
-import type { Engine } from "../engine";
+import type { BatchAction, Engine } from "../engine";
 import { silentLogger, type Logger } from "../log";
 import type { Store } from "../store";
 import type { Metrics } from "../metrics";
@@ -48,12 +48,14 @@ import { UsedMessages } from "./replay";
 import {
   accountOrdersQuery,
   accountParams,
+  batchBody,
   bookQuery,
   cancelAllBody,
   cancelBody,
   emptyQuery,
   hashParams,
   marketParams,
+  nonceParams,
   orderQuery,
   parse,
   sessionBody,
@@ -62,7 +64,15 @@ import {
 } from "./schemas";
 import { Sessions } from "./sessions";
 import { issuedAtFresh, keeperMessageDigest, signedBy, verifyKeeperMessage, type KeeperMessage } from "./signatures";
-import { orderDetailJson, orderStatusJson, refusalJson, storedTrade, tradeJson } from "./wire";
+import {
+  batchResultJson,
+  orderDetailJson,
+  orderStatusJson,
+  refusalJson,
+  storedTrade,
+  submitResultJson,
+  tradeJson,
+} from "./wire";
 
 export interface ApiLimits extends FeedLimits {
   /** Request body limit in bytes. */
@@ -82,6 +92,8 @@ export interface ApiLimits extends FeedLimits {
   readonly maxRememberedCancels: number;
   /** How long market parameters read from the chain are reused. */
   readonly marketCacheMs: number;
+  /** The most actions one `POST /v1/orders/batch` may carry (each is charged to the account's budget). */
+  readonly maxBatchActions: number;
 }
 
 export const DEFAULT_API_LIMITS: ApiLimits = {
@@ -93,6 +105,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   perIpNewAccountsPerSecond: 100,
   maxRememberedCancels: 500_000,
   marketCacheMs: 3_000,
+  maxBatchActions: 20,
 };
 
 export interface ApiOptions {
@@ -129,6 +142,9 @@ export interface RunningApi {
 /** The routes, for 405 answers: a path that matches a pattern under another method. */
 const ROUTES: readonly { method: string; pattern: RegExp }[] = [
   { method: "POST", pattern: /^\/v1\/orders$/ },
+  { method: "POST", pattern: /^\/v1\/orders\/batch$/ },
+  { method: "GET", pattern: /^\/v1\/accounts\/[^/]+\/orders\/by-nonce\/[^/]+$/ },
+  { method: "GET", pattern: /^\/v1\/accounts\/[^/]+\/limits$/ },
   { method: "POST", pattern: /^\/v1\/cancels$/ },
   { method: "POST", pattern: /^\/v1\/cancels\/all$/ },
   { method: "POST", pattern: /^\/v1\/sessions$/ },
@@ -245,6 +261,22 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     }
   });
 
+  /** Requests charged to an account's budget: their answers carry that budget's headers too. */
+  const chargedAccount = new WeakMap<FastifyRequest, string>();
+
+  // Every answer says where the client's budgets stand (keeper/API.md, "Budgets"): the address's
+  // always, the account's when the request was charged to one.
+  app.addHook("onSend", async (request, reply) => {
+    const headers = (prefix: string, s: ReturnType<RateLimiter["state"]>) => {
+      void reply.header(`${prefix}Limit`, String(s.limit));
+      void reply.header(`${prefix}Remaining`, String(s.remaining));
+      void reply.header(`${prefix}Reset`, String(s.resetSeconds));
+    };
+    headers("RateLimit-", perIp.state(clientKey(request.ip)));
+    const account = chargedAccount.get(request);
+    if (account !== undefined) headers("X-Account-RateLimit-", perAccount.state(account));
+  });
+
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";
     metrics?.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
@@ -324,6 +356,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     const { order, signature } = parse(submitOrderBody, request.body, "body");
     admit(request.ip, order.maker);
     const prepared = await engine.prepare({ order, signature });
+    if (prepared.ok && prepared.signedByMaker) chargedAccount.set(request, prepared.order.maker.toLowerCase());
     if (prepared.ok) charge(request.ip, prepared.order.maker, prepared.signedByMaker);
     const result = prepared.ok ? await engine.place(prepared) : prepared;
     if (!result.ok) {
@@ -346,15 +379,47 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       );
     }
     metrics?.orderAccepted(order.marketId);
-    const reason = result.status === "cancelled" ? store.getOrder(result.hash)?.reason : undefined;
-    return reply.status(201).send({
-      hash: result.hash,
-      status: result.status,
-      ...(reason === undefined ? {} : { reason }),
-      filledLots: result.filledLots.toString(),
-      remainingLots: result.remainingLots.toString(),
-      trades: result.trades.map(tradeJson),
-    });
+    return reply.status(201).send(submitResultJson(store, result));
+  });
+
+  /**
+   * One account's places, cancels and amends in one turn of its queue and one commit (issue 16).
+   * The account's session authorises the cancels (as it does the feed's); each order is still
+   * checked against its own signature. Every action is charged to the account's budget up front.
+   * 200 with one result per action, each with its own status and code.
+   */
+  app.post("/v1/orders/batch", async (request) => {
+    parse(emptyQuery, request.query, "query");
+    const { account, actions } = parse(batchBody, request.body, "body");
+    const session = sessionOf(request.headers.authorization);
+    if (session !== account) throw new ApiError("FORBIDDEN", `the session is ${session}'s, not ${account}'s`);
+    if (actions.length > limits.maxBatchActions) {
+      throw new ApiError("BAD_REQUEST", `a batch carries at most ${limits.maxBatchActions} actions`, {
+        details: { maxBatchActions: limits.maxBatchActions },
+      });
+    }
+    const key = account.toLowerCase();
+    chargedAccount.set(request, key);
+    const wait = perAccount.take(key, actions.length);
+    if (wait > 0) {
+      throw new ApiError("RATE_LIMITED", `too many requests for account ${account}`, { retryAfterSeconds: wait });
+    }
+    const prepared: BatchAction[] = await Promise.all(
+      actions.map(async (a): Promise<BatchAction> => {
+        if ("cancel" in a) return { kind: "cancel", target: a.cancel };
+        if ("place" in a) return { kind: "place", prepared: await engine.prepare(a.place) };
+        const { target, order, signature } = a.amend;
+        return { kind: "amend", target, prepared: await engine.prepare({ order, signature }) };
+      }),
+    );
+    const outcomes = await engine.batch(account, prepared);
+    for (const [i, a] of actions.entries()) {
+      const o = outcomes[i];
+      if (o === undefined || o.kind === "cancel" || "cancel" in a) continue;
+      if (o.result.ok) metrics?.orderAccepted(("place" in a ? a.place : a.amend).order.marketId);
+      else metrics?.orderRejected(o.result.code);
+    }
+    return { results: outcomes.map((o) => batchResultJson(store, o)) };
   });
 
   /**
@@ -491,6 +556,52 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     return {
       orders: page.orders.map((o) => orderStatusJson(o)),
       ...(page.next === undefined ? {} : { next: page.next }),
+    };
+  });
+
+  app.get("/v1/accounts/:address/orders/by-nonce/:nonce", async (request) => {
+    const { address, nonce } = parse(nonceParams, request.params, "path");
+    const { limit, before } = parse(orderQuery, request.query, "query");
+    const account = sessionOf(request.headers.authorization);
+    if (account !== address) throw new ApiError("FORBIDDEN", `the session is ${account}'s, not ${address}'s`);
+    const committed = store.committed;
+    const stored = committed.orderByNonce(address, nonce);
+    if (stored === undefined) throw new ApiError("ORDER_NOT_FOUND", `no order of ${address} under nonce ${nonce}`);
+    return orderDetailJson(committed, stored, committed.orderFills(stored.hash, limit, before));
+  });
+
+  /** The account's budgets, caps and each market's fees and minimums, in one answer. */
+  app.get("/v1/accounts/:address/limits", async (request) => {
+    parse(emptyQuery, request.query, "query");
+    const { address } = parse(accountParams, request.params, "path");
+    const account = sessionOf(request.headers.authorization);
+    if (account !== address) throw new ApiError("FORBIDDEN", `the session is ${account}'s, not ${address}'s`);
+    const budget = perAccount.state(address.toLowerCase());
+    const served = await markets();
+    return {
+      account: address,
+      rateLimit: {
+        perSecond: limits.perAccountPerSecond,
+        burst: budget.limit,
+        remaining: budget.remaining,
+        resetSeconds: budget.resetSeconds,
+      },
+      maxBatchActions: limits.maxBatchActions,
+      maxOpenOrders: engine.maxOpenOrdersPerAccount,
+      openOrders: engine.openOrderCount(address),
+      markets: engine.markets.map((marketId) => {
+        const m = served.get(marketId.toString()) as KeeperMarketJson;
+        const minimum = engine.minimumOf(marketId);
+        return {
+          marketId: marketId.toString(),
+          makerFeeBps: m.makerFeeBps,
+          takerFeeBps: m.takerFeeBps,
+          lotSize: m.lotSize,
+          tickSize: m.tickSize,
+          ...(minimum?.lots === undefined ? {} : { minLots: minimum.lots.toString() }),
+          ...(minimum?.notional === undefined ? {} : { minNotional: minimum.notional.toString() }),
+        };
+      }),
     };
   });
 

@@ -5,17 +5,21 @@
  * type of that JSON (`@crossbook/sdk/keeper-wire`), which the SDK's decoders read: a field or a
  * state that one side has and the other lacks fails to compile.
  */
+import type { Hex } from "viem";
 import type { DepthLevel, LevelChange } from "../book";
-import type { OrderUpdate, RecentRefusal, TradeUpdate } from "../engine";
+import type { BatchOutcome, OrderUpdate, RecentRefusal, SubmitResult, TradeUpdate } from "../engine";
 import type { StoreReads, StoredFill, StoredOrder } from "../store";
 import {
   encodeOrder,
+  type KeeperBatchResultJson,
   type KeeperLevelChangeJson,
   type KeeperLevelJson,
   type KeeperOrderStatusJson,
   type KeeperOrderUpdateJson,
+  type KeeperSubmitResultJson,
   type KeeperTradeJson,
 } from "@crossbook/sdk/keeper-wire";
+import { STATUS_OF } from "./errors";
 
 export const orderJson = encodeOrder;
 
@@ -133,4 +137,51 @@ export function orderUpdateJson(u: OrderUpdate): KeeperOrderUpdateJson {
     ...(u.txHash === undefined ? {} : { txHash: u.txHash }),
     at: u.at,
   };
+}
+
+/** An accepted order's answer (`POST /v1/orders`, a batch's place or amend): what matched at once. */
+export function submitResultJson(store: StoreReads, r: Extract<SubmitResult, { ok: true }>): KeeperSubmitResultJson {
+  const reason = r.status === "cancelled" ? store.getOrder(r.hash)?.reason : undefined;
+  return {
+    hash: r.hash,
+    status: r.status,
+    ...(reason === undefined ? {} : { reason }),
+    filledLots: r.filledLots.toString(),
+    remainingLots: r.remainingLots.toString(),
+    trades: r.trades.map(tradeJson),
+  };
+}
+
+/**
+ * One action's answer in a batch: accepted, or refused with the status and code the same request
+ * alone would get. A cancel of an order that is not the account's reads as not found.
+ */
+export function batchResultJson(store: StoreReads, o: BatchOutcome): KeeperBatchResultJson {
+  if (o.kind === "cancel") {
+    if (o.outcome === "cancelled") return { kind: "cancel", ok: true, hash: o.hash as Hex };
+    const code = o.outcome === "not-open" ? "ORDER_NOT_OPEN" : "ORDER_NOT_FOUND";
+    return {
+      kind: "cancel",
+      ok: false,
+      status: STATUS_OF[code],
+      code,
+      message: o.outcome === "not-open" ? "the order is no longer open" : "no such order of this account",
+      ...(o.hash === undefined || o.outcome === "not-owner" ? {} : { hash: o.hash }),
+    };
+  }
+  const r = o.result;
+  if (!r.ok) {
+    return {
+      kind: o.kind,
+      ok: false,
+      status: STATUS_OF[r.code],
+      code: r.code,
+      message: r.message,
+      ...(r.hash === undefined ? {} : { hash: r.hash }),
+    };
+  }
+  const order = submitResultJson(store, r);
+  return o.kind === "amend"
+    ? { kind: "amend", ok: true, order, replaced: o.replaced as Hex }
+    : { kind: "place", ok: true, order };
 }

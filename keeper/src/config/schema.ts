@@ -73,6 +73,10 @@ export interface KeeperConfig {
     readonly trustProxy: readonly string[];
     /** How long a session (bearer token) lasts. */
     readonly sessionTtlSeconds: number;
+    /** Orders and cancels per second per account (burst: the same); each batch action counts one. */
+    readonly perAccountPerSecond: number;
+    /** The most actions one `POST /v1/orders/batch` carries. */
+    readonly maxBatchActions: number;
   };
   /** Per market: the least an order may be, in lots and in notional (quote atoms at its limit price); 0: none. */
   readonly minimums: ReadonlyMap<bigint, { readonly lots: bigint; readonly notional: bigint }>;
@@ -406,6 +410,22 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(60, 604_800, "a number of seconds"),
   },
   {
+    path: "api.perAccountPerSecond",
+    env: "CROSSBOOK_PER_ACCOUNT_PER_SECOND",
+    flag: "per-account-per-second",
+    default: 500,
+    inFile: true,
+    parse: smallInt(1, 100_000, "orders and cancels per second"),
+  },
+  {
+    path: "api.maxBatchActions",
+    env: "CROSSBOOK_MAX_BATCH_ACTIONS",
+    flag: "max-batch-actions",
+    default: 20,
+    inFile: true,
+    parse: smallInt(1, 100, "a number of actions (at most 100)"),
+  },
+  {
     path: "minimums.lots",
     env: "CROSSBOOK_MIN_LOTS",
     flag: "min-lots",
@@ -598,6 +618,8 @@ export const configSchema = z
         port: v["api.port"] as number,
         trustProxy: v["api.trustProxy"] as string[],
         sessionTtlSeconds: v["api.sessionTtlSeconds"] as number,
+        perAccountPerSecond: v["api.perAccountPerSecond"] as number,
+        maxBatchActions: v["api.maxBatchActions"] as number,
       },
       minimums: minimumsOf(v["minimums.lots"] as Map<bigint, bigint>, v["minimums.notional"] as Map<bigint, bigint>),
       maxStaleBlocks: v.maxStaleBlocks as number,

@@ -44,10 +44,13 @@ import { RecentRefusals } from "./refusals";
 import { RestingOrders } from "./resting";
 import {
   EngineCode,
+  type BatchAction,
+  type BatchOutcome,
   type BookUpdate,
   type CancelOutcome,
   type EngineEvents,
   type OrderEvent,
+  type OrderRef,
   type OrderUpdate,
   type PreparedOrder,
   type ReconcileBatch,
@@ -243,6 +246,15 @@ export const EXPIRY_SLICE = 100;
 /** Events of one state change, held until its commit and published in order right after it. */
 type Outbox = [keyof EngineEvents, EngineEvents[keyof EngineEvents][0]][];
 
+/** What the actions of a batch before the one being checked will have done: orders leaving, orders added. */
+interface BatchPlan {
+  readonly cancelled: Set<Hex>;
+  readonly added: ReservingOrder[];
+  readonly addedHashes: Set<Hex>;
+}
+
+type Refusal = Extract<SubmitResult, { ok: false }>;
+
 export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly books = new Map<bigint, OrderBook>();
   /** The signed orders resting in the books (the fields a reservation needs, without a query), with their expiries. */
@@ -384,6 +396,21 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     };
   }
 
+  /** The most orders one account may have resting. */
+  get maxOpenOrdersPerAccount(): number {
+    return this.maxOpenOrders;
+  }
+
+  /** How many orders `account` has resting, over every market. */
+  openOrderCount(account: Address): number {
+    return this.countResting(getAddress(account));
+  }
+
+  /** A market's least lots and notional, when the config sets them. */
+  minimumOf(marketId: bigint): { readonly lots?: bigint; readonly notional?: bigint } | undefined {
+    return this.options.minimums?.get(marketId);
+  }
+
   /** Whether the keeper has accepted an order of `account` (it rests, or the store has one). */
   knows(account: Address): boolean {
     return this.countResting(account) > 0 || this.store.knowsAccount(account);
@@ -405,7 +432,16 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return this.serially(order.maker, () => this.checkAndPlace(prepared));
   }
 
-  private async checkAndPlace(prepared: Extract<PreparedOrder, { ok: true }>): Promise<SubmitResult> {
+  /**
+   * Everything before the book: the order is new, big enough, within the account's cap of resting
+   * orders, and passes the risk check against the chain. Undefined when it may be placed, else the
+   * refusal. `batch` gives what a batch of the same account plans before it (orders it cancels,
+   * orders it adds), so that its reservations and nonces are counted as they will be.
+   */
+  private async check(
+    prepared: Extract<PreparedOrder, { ok: true }>,
+    batch?: BatchPlan,
+  ): Promise<Extract<SubmitResult, { ok: false }> | undefined> {
     const { hash, order, signature } = prepared;
     if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
     if (this.store.orderStatus(hash) !== undefined) {
@@ -420,7 +456,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         `Market ${order.marketId} takes orders of at least ${minimum.lots} lots; this one is for ${order.lots}.`,
       );
     }
-    const resting = this.countResting(order.maker);
+    const resting = this.countResting(order.maker, batch);
     if (resting >= this.maxOpenOrders) {
       return this.reject(
         hash,
@@ -430,7 +466,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       );
     }
     const signed = { order, signature };
-    let context = await this.readRisk(hash, signed);
+    let context = await this.readRisk(hash, signed, batch);
     if (context === undefined) {
       return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: "the chain could not be read; try again" };
     }
@@ -440,7 +476,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (!decision.ok && CACHED_FACT.has(decision.code) && this.options.freshen !== undefined) {
       const moved = await this.options.freshen().catch(() => true);
       if (moved) {
-        context = await this.readRisk(hash, signed);
+        context = await this.readRisk(hash, signed, batch);
         if (context === undefined) {
           return {
             ok: false,
@@ -464,7 +500,13 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     }
     // The risk read awaited: a stop can have come.
     if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
+    return undefined;
+  }
 
+  private async checkAndPlace(prepared: Extract<PreparedOrder, { ok: true }>): Promise<SubmitResult> {
+    const checked = await this.check(prepared);
+    if (checked !== undefined) return checked;
+    const { hash, order } = prepared;
     const book = this.books.get(order.marketId) as OrderBook;
     const backlog = this.backlogRefusal(book, order) ?? this.cooldownRefusal(book, order);
     if (backlog !== undefined) return { ok: false, hash, ...backlog };
@@ -473,36 +515,51 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       return this.reject(hash, order, BOOK_REJECT_CODE[placed.rejected], bookRejectMessage(placed.rejected));
     }
     const at = this.clock();
-    this.refusals.forget(hash);
-    let trades: TradeUpdate[] = [];
-    let stored: StoredOrder | undefined;
+    let answer: SubmitResult | undefined;
     try {
       const { durable } = this.grouped((out) => {
-        const fillIds = this.store.acceptOrder({ order, signature, ...placementOf(hash, placed), at });
-        ({ trades, stored } = this.placed(hash, order, placed, fillIds, "accepted", at, out));
+        answer = this.record(prepared, placed, at, out);
       });
       await durable;
     } catch {
       return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper could not record the order" };
     }
-    const answer = stored as unknown as StoredOrder;
-    // The answer is the order as it was accepted (a later order may have matched it since).
+    return answer as SubmitResult;
+  }
+
+  /**
+   * Writes an order the book just accepted (inside a state change) and answers it as it was
+   * accepted (a later order may match it before the caller reads the answer).
+   */
+  private record(
+    prepared: Extract<PreparedOrder, { ok: true }>,
+    placed: PlaceResult,
+    at: number,
+    out: Outbox,
+  ): SubmitResult {
+    const { hash, order, signature } = prepared;
+    this.refusals.forget(hash);
+    const fillIds = this.store.acceptOrder({ order, signature, ...placementOf(hash, placed), at });
+    const { trades, stored } = this.placed(hash, order, placed, fillIds, "accepted", at, out);
     return {
       ok: true,
       hash,
-      status: answer.status,
-      filledLots: answer.filledLots,
-      remainingLots: answer.remainingLots,
+      status: stored.status,
+      filledLots: stored.filledLots,
+      remainingLots: stored.remainingLots,
       trades,
     };
   }
 
   /** The risk context of an order, or undefined when the chain could not be read. */
-  private async readRisk(hash: Hex, signed: SignedOrder): Promise<RiskContext | undefined> {
+  private async readRisk(hash: Hex, signed: SignedOrder, batch?: BatchPlan): Promise<RiskContext | undefined> {
     try {
       return await this.readContext(signed, {
         chainId: this.exchangeDomain.chainId,
-        openOrders: this.reservingOrdersOf(signed.order.maker),
+        openOrders: [
+          ...this.reservingOrdersOf(signed.order.maker, batch?.cancelled),
+          ...(batch === undefined ? [] : batch.added),
+        ],
         horizonSeconds: BigInt(this.options.horizonSeconds ?? 0),
       });
     } catch (error) {
@@ -589,20 +646,25 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return undefined;
   }
 
-  private countResting(account: Address): number {
+  /** The account's resting orders; with `batch`, as they will be once what the batch planned before is done. */
+  private countResting(account: Address, batch?: BatchPlan): number {
     let resting = 0;
     for (const b of this.books.values()) resting += b.countOf(account);
-    return resting;
+    if (batch === undefined) return resting;
+    for (const hash of batch.cancelled) if (this.resting.get(hash) !== undefined) resting--;
+    return resting + batch.added.length;
   }
 
   /**
    * The account's orders that still hold funds, with the lots not yet seen to settle: the resting
-   * part from the books (in memory), plus pending and sent fills from the store.
+   * part from the books (in memory), plus pending and sent fills from the store. The resting part
+   * of the orders in `leaving` (a batch cancels them first) is not counted.
    */
-  private reservingOrdersOf(account: Address): ReservingOrder[] {
+  private reservingOrdersOf(account: Address, leaving?: ReadonlySet<Hex>): ReservingOrder[] {
     const byHash = new Map<string, ReservingOrder>();
     for (const book of this.books.values()) {
       for (const r of book.ordersOf(account)) {
+        if (leaving?.has(r.id as Hex) === true) continue;
         const order = this.resting.get(r.id as Hex) ?? this.store.getOrder(r.id as Hex)?.order;
         if (order !== undefined) byHash.set(r.id, { order, lots: r.lots });
       }
@@ -615,7 +677,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   /** A refusal: answered, remembered a while in memory (never stored), published to the maker's feed. */
-  private reject(hash: Hex, order: Order, code: RejectCode, message: string): SubmitResult {
+  private reject(hash: Hex, order: Order, code: RejectCode, message: string): Refusal {
     // An order its maker did not sign (or that is malformed) is answered and forgotten: remembered,
     // it would let anyone fill the victim's history with orders naming the victim.
     if (NOT_REMEMBERED.has(code)) return { ok: false, hash, code, message };
@@ -732,6 +794,154 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       cancelled.push(o.hash);
     }
     return cancelled;
+  }
+
+  // ---------------------------------------------------------------- batches and amends (issue 16)
+
+  /**
+   * One account's places, cancels and amends in one step (`POST /v1/orders/batch`): one turn of the
+   * account's queue; first every check (the chain reads of each order counting what the actions
+   * before it will do: orders they cancel no longer reserve, orders they add do, nonces they use
+   * are taken), then every change to the books and the store in one synchronous state change —
+   * one store commit, and one book delta per market on the feed. Each action is answered on its
+   * own: one refused does not stop the others.
+   *
+   * An amend is all or nothing: its target leaves the book in the same step as its new order enters;
+   * when either cannot happen (the target is no longer open, the new order is refused) neither does
+   * and the target rests as it was, at its time priority. Fills of the target matched before the
+   * amend stay and settle as usual. The caller makes sure every order is `account`'s.
+   */
+  async batch(account: Address, actions: readonly BatchAction[]): Promise<BatchOutcome[]> {
+    const maker = getAddress(account);
+    return this.serially(maker, () => this.runBatch(maker, actions));
+  }
+
+  private async runBatch(account: Address, actions: readonly BatchAction[]): Promise<BatchOutcome[]> {
+    const plan: BatchPlan = { cancelled: new Set(), added: [], addedHashes: new Set() };
+    const answers: (BatchOutcome | undefined)[] = [];
+    const targets: (Hex | undefined)[] = [];
+    for (const [i, action] of actions.entries()) {
+      const target = action.kind === "place" ? undefined : this.resolveRef(account, action.target);
+      targets[i] = target;
+      if (action.kind === "cancel") {
+        if (target === undefined) answers[i] = { kind: "cancel", outcome: "not-found" };
+        else plan.cancelled.add(target);
+        continue;
+      }
+      if (action.kind === "amend" && (target === undefined || !this.isLiveOf(account, target))) {
+        answers[i] = { kind: "amend", result: notOpen(action.target, action.prepared) };
+        continue;
+      }
+      const refused = await this.checkInBatch(account, action.prepared, target, plan);
+      if (refused !== undefined) answers[i] = withKind(action.kind, refused);
+    }
+    if (this.stopped) return actions.map((a, i) => answers[i] ?? withKind(a.kind, stoppedRefusal()));
+    const at = this.clock();
+    const refusals: (() => void)[] = [];
+    try {
+      const { result, durable } = this.grouped((out) =>
+        actions.map((action, i) => answers[i] ?? this.applyInBatch(account, action, targets[i], at, out, refusals)),
+      );
+      await durable;
+      for (const publish of refusals) publish();
+      return result;
+    } catch {
+      return actions.map((a) => withKind(a.kind, stoppedRefusal("the keeper could not record the batch")));
+    }
+  }
+
+  /** The hash an `OrderRef` names: as given, or the account's newest order under the nonce. */
+  private resolveRef(account: Address, ref: OrderRef): Hex | undefined {
+    return "hash" in ref ? ref.hash : this.store.orderByNonce(account, ref.nonce)?.hash;
+  }
+
+  private isLiveOf(account: Address, hash: Hex): boolean {
+    const o = this.store.getOrder(hash);
+    return o !== undefined && isLive(o) && o.order.maker === account;
+  }
+
+  /** `check` for an order of a batch; on success the plan counts it (and the amend's target leaving). */
+  private async checkInBatch(
+    account: Address,
+    prepared: PreparedOrder,
+    target: Hex | undefined,
+    plan: BatchPlan,
+  ): Promise<Refusal | undefined> {
+    if (!prepared.ok) return prepared;
+    const { hash, order } = prepared;
+    if (order.maker !== account) {
+      return {
+        ok: false,
+        hash,
+        code: "INVALID_ORDER",
+        message: `the order's maker is not ${account}, the batch's account`,
+      };
+    }
+    if (plan.addedHashes.has(hash)) {
+      return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} is twice in the batch` };
+    }
+    const leaving = target !== undefined && !plan.cancelled.has(target);
+    if (leaving) plan.cancelled.add(target);
+    const refused = await this.check(prepared, plan);
+    if (refused !== undefined) {
+      if (leaving) plan.cancelled.delete(target);
+      return refused;
+    }
+    plan.added.push({ order, lots: order.lots });
+    plan.addedHashes.add(hash);
+    return undefined;
+  }
+
+  /** One checked action of a batch, inside its state change. Refusals are published after the commit. */
+  private applyInBatch(
+    account: Address,
+    action: BatchAction,
+    target: Hex | undefined,
+    at: number,
+    out: Outbox,
+    refusals: (() => void)[],
+  ): BatchOutcome {
+    if (action.kind === "cancel") {
+      return { kind: "cancel", hash: target as Hex, outcome: this.cancelIn(target as Hex, { account }, at, out) };
+    }
+    const prepared = action.prepared as Extract<PreparedOrder, { ok: true }>;
+    const { hash, order } = prepared;
+    const book = this.books.get(order.marketId) as OrderBook;
+    const refuse = (code: RejectCode, message: string): BatchOutcome => {
+      refusals.push(() => this.reject(hash, order, code, message));
+      return withKind(action.kind, { ok: false, hash, code, message });
+    };
+    // The amend's target leaves the book first (its lots must not count against the new order),
+    // and comes back at its time priority if the new order cannot enter.
+    let old: { stored: StoredOrder; resting: ReturnType<OrderBook["get"]>; levels: readonly LevelChange[] } | undefined;
+    if (action.kind === "amend") {
+      const stored = this.store.getOrder(target as Hex);
+      if (stored === undefined || !isLive(stored) || stored.order.maker !== account) {
+        return { kind: "amend", result: notOpen(action.target, prepared) };
+      }
+      const oldBook = this.books.get(stored.order.marketId) as OrderBook;
+      const resting = oldBook.get(stored.hash);
+      old = { stored, resting, levels: oldBook.cancel(stored.hash)?.levels ?? [] };
+    }
+    const putBack = () => {
+      if (old?.resting !== undefined) this.books.get(old.stored.order.marketId)?.restore(old.resting);
+    };
+    const backlog = this.backlogRefusal(book, order);
+    if (backlog !== undefined) {
+      putBack();
+      return withKind(action.kind, { ok: false, hash, ...backlog });
+    }
+    const placed = book.place({ ...toBookOrder({ hash, order }), lots: order.lots });
+    if (placed.rejected !== undefined) {
+      putBack();
+      return refuse(BOOK_REJECT_CODE[placed.rejected], bookRejectMessage(placed.rejected));
+    }
+    if (old === undefined) return { kind: "place", result: this.record(prepared, placed, at, out) };
+    this.resting.delete(old.stored.hash);
+    this.store.cancelOrder(old.stored.hash, "amended", at);
+    this.outBook(out, old.stored.order.marketId, old.levels, at);
+    this.outOrder(out, old.stored.hash, "cancelled", at);
+    return { kind: "amend", replaced: old.stored.hash, result: this.record(prepared, placed, at, out) };
   }
 
   /**
@@ -1190,4 +1400,25 @@ function bookRejectMessage(reason: RejectReason): string {
     default:
       return `the book refused the order: ${reason}`;
   }
+}
+
+/** The engine is stopping: nothing more is placed. */
+function stoppedRefusal(message = "the keeper is not taking orders"): Refusal {
+  return { ok: false, code: EngineCode.STOPPED, message };
+}
+
+/** An amend's refusal when its target is not an open order of the account. */
+function notOpen(target: OrderRef, prepared: PreparedOrder): Refusal {
+  const name = "hash" in target ? `order ${target.hash}` : `no open order under nonce ${target.nonce}`;
+  return {
+    ok: false,
+    ...(prepared.ok || prepared.hash !== undefined ? { hash: prepared.hash } : {}),
+    code: EngineCode.ORDER_NOT_OPEN,
+    message: `${"hash" in target ? `${name} is not open` : name}: the amend replaced nothing and placed nothing`,
+  };
+}
+
+/** A place or amend's answer. */
+function withKind(kind: BatchAction["kind"], result: SubmitResult): BatchOutcome {
+  return kind === "amend" ? { kind, result } : { kind: "place", result };
 }

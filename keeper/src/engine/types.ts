@@ -36,6 +36,8 @@ export const EngineCode = {
    * the taker cooldown ago: try again after `Retry-After`. Resting orders are taken.
    */
   TAKER_COOLDOWN: "TAKER_COOLDOWN",
+  /** An amend's order to replace is not open (filled, cancelled, unknown, or another account's): the new order is not placed. */
+  ORDER_NOT_OPEN: "ORDER_NOT_OPEN",
 } as const;
 export type EngineCode = (typeof EngineCode)[keyof typeof EngineCode];
 
@@ -181,3 +183,19 @@ export interface ReconcileBatch {
   /** Saved with the outcomes, in the same store transaction. */
   readonly lastReconciledBlock?: bigint;
 }
+
+/** An order a batch names: by its hash, or by its maker's nonce (the client order id). */
+export type OrderRef = { readonly hash: Hex } | { readonly nonce: bigint };
+
+/** One action of a batch (`Engine.batch`): all of one account, done in order. */
+export type BatchAction =
+  | { readonly kind: "place"; readonly prepared: PreparedOrder }
+  | { readonly kind: "cancel"; readonly target: OrderRef }
+  /** Cancel-replace: the target leaves and the new order enters in one step, or neither happens. */
+  | { readonly kind: "amend"; readonly target: OrderRef; readonly prepared: PreparedOrder };
+
+/** The answer to one batch action. */
+export type BatchOutcome =
+  | { readonly kind: "place"; readonly result: SubmitResult }
+  | { readonly kind: "cancel"; readonly hash?: Hex; readonly outcome: CancelOutcome }
+  | { readonly kind: "amend"; readonly replaced?: Hex; readonly result: SubmitResult };

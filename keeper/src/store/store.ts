@@ -198,6 +198,17 @@ export class StoreReads {
     );
   }
 
+  /**
+   * The account's most recent order under `nonce` (its client order id): the newest, when an amend
+   * kept the nonce of the order it replaced. Through the index on (account, nonce).
+   */
+  orderByNonce(account: Address, nonce: bigint): StoredOrder | undefined {
+    const row = this.statement(
+      "SELECT * FROM orders WHERE account = ? AND nonce = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    ).get(account, nonce.toString()) as Row | undefined;
+    return row && toOrder(row);
+  }
+
   /** Whether the keeper has ever accepted an order of `account`. */
   knowsAccount(account: Address): boolean {
     return this.statement("SELECT 1 FROM orders WHERE account = ? LIMIT 1").get(account) !== undefined;

@@ -9,20 +9,26 @@ import type { Account, Address, Hex } from "viem";
 import type { ExchangeDomainParameters } from "../eip712";
 import { KeeperApiError, KeeperRequestError } from "../errors";
 import type { OrderSigner } from "../signer";
-import type { SignedOrder } from "../types";
+import type { Order, SignedOrder } from "../types";
 import { signKeeperMessage, signerAddress } from "./signKeeperMessage";
 import {
   Reader,
+  decodeBatchResult,
   decodeBook,
   decodeCancelResult,
   decodeMarket,
   decodeOrderStatus,
   decodeSubmitResult,
   decodeTrade,
+  encodeBatchAction,
   encodeOrder,
+  type BatchRequestJson,
+  type KeeperBatchAction,
+  type KeeperBatchResult,
   type KeeperBook,
   type KeeperCancelResult,
   type KeeperMarket,
+  type KeeperOrderRef,
   type KeeperOrderStatus,
   type KeeperSubmitResult,
   type KeeperTrade,
@@ -314,6 +320,104 @@ export interface KeeperClient {
    * await keeper.ready();
    */
   ready(): Promise<Record<string, unknown>>;
+  /**
+   * Places, cancels and amends orders of the logged-in account in one request
+   * (`POST /v1/orders/batch`): one turn of the keeper's queue and one commit, at most
+   * `maxBatchActions` (20 by default) actions, done in order. Cancels name an order by hash or by
+   * nonce and are authorised by the session (`login` first). Resolves to one result per action —
+   * a refused action does not stop the others; it carries its own `status` and `code`.
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
+   * });
+   * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
+   * const { account } = await keeper.login({ signer });
+   * const results = await keeper.submitOrders([{ cancel: { nonce: 7n } }, { cancel: { nonce: 8n } }]);
+   * for (const r of results) if (!r.ok) console.log(r.code, r.message);
+   */
+  submitOrders(actions: readonly KeeperBatchAction[]): Promise<KeeperBatchResult[]>;
+  /**
+   * Cancel-replace in one step (a batch of one amend): the order `target` (by hash or nonce) leaves
+   * the book exactly when the new signed order enters, or neither happens and the old one rests as
+   * it was. Throws the keeper's refusal (`ORDER_NOT_OPEN` when the target is no longer open, or the
+   * new order's code). Fills of the old order matched before stay and settle. Needs `login`.
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperClient, signOrder } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
+   * });
+   * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
+   * const { account } = await keeper.login({ signer });
+   * const order = { maker: account, marketId: 1n, isBuy: true, flags: 0n, maxFeeBps: 10n,
+   *   expiry: 4_102_444_800n, nonce: 9n, priceTicks: 183_460n, lots: 2n };
+   * const domain = { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" } as const;
+   * const { order: placed, replaced } = await keeper.amendOrder({
+   *   target: { nonce: 8n }, order, signature: await signOrder({ signer, order, domain }),
+   * });
+   */
+  amendOrder(parameters: { target: KeeperOrderRef; order: Order; signature: Hex }): Promise<{
+    order: KeeperSubmitResult;
+    replaced: Hex;
+  }>;
+  /**
+   * The account's order under `nonce` — the maker's own id for it, its client order id — with a
+   * page of its fills (`GET /v1/accounts/{a}/orders/by-nonce/{nonce}`); the newest one when an amend
+   * kept the nonce. Needs the account's session.
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
+   * });
+   * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
+   * const { account } = await keeper.login({ signer });
+   * const { hash, status, filledLots } = await keeper.getOrderByNonce(account, 8n);
+   */
+  getOrderByNonce(account: Address, nonce: bigint): Promise<KeeperOrderStatus>;
+  /**
+   * The account's rate limit (and what is left of it), batch size, open-order cap and each market's
+   * fees and minimums, in one call (`GET /v1/accounts/{a}/limits`). Needs the account's session.
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
+   * });
+   * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
+   * const { account } = await keeper.login({ signer });
+   * const { rateLimit, maxBatchActions, markets } = await keeper.getLimits(account);
+   */
+  getLimits(account: Address): Promise<KeeperLimits>;
+}
+
+/** `GET /v1/accounts/{a}/limits`. */
+export interface KeeperLimits {
+  account: Address;
+  /** Orders and cancels per second (each batch action counts one); `remaining` now, full again after `resetSeconds`. */
+  rateLimit: { perSecond: number; burst: number; remaining: number; resetSeconds: number };
+  maxBatchActions: number;
+  maxOpenOrders: number;
+  openOrders: number;
+  markets: {
+    marketId: bigint;
+    makerFeeBps: bigint;
+    takerFeeBps: bigint;
+    lotSize: bigint;
+    tickSize: bigint;
+    minLots?: bigint | undefined;
+    minNotional?: bigint | undefined;
+  }[];
 }
 
 /**
@@ -427,8 +531,8 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
     return { account: session.account, expiresAt: session.expiresAt };
   }
 
-  /** A per-account read with the session; logs in again once if the keeper says the session ended. */
-  async function withSession(path: string): Promise<unknown> {
+  /** A per-account request with the session; logs in again once if the keeper says the session ended. */
+  async function withSession(path: string, method: "GET" | "POST" = "GET", body?: unknown): Promise<unknown> {
     const current = session;
     if (current === undefined) {
       throw new KeeperRequestError("This read needs the account's session: call login({ signer }) first", {
@@ -437,11 +541,11 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
       });
     }
     try {
-      return await request("GET", path, undefined, { authorization: `Bearer ${current.token}` });
+      return await request(method, path, body, { authorization: `Bearer ${current.token}` });
     } catch (error) {
       if (!(error instanceof KeeperApiError) || error.code !== "SESSION_REQUIRED") throw error;
       await login(current.login);
-      return request("GET", path, undefined, { authorization: `Bearer ${(session ?? current).token}` });
+      return request(method, path, body, { authorization: `Bearer ${(session ?? current).token}` });
     }
   }
 
@@ -455,6 +559,21 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
     const r = Reader.of(await withSession(`/v1/accounts/${encodeURIComponent(account)}/orders?${query}`), "response");
     const next = r.optionalString("next");
     return { orders: r.array("orders", decodeOrderStatus), ...(next === undefined ? {} : { next }) };
+  }
+
+  async function submitOrders(actions: readonly KeeperBatchAction[]): Promise<KeeperBatchResult[]> {
+    const account = session?.account;
+    if (account === undefined) {
+      throw new KeeperRequestError("A batch needs the account's session: call login({ signer }) first", {
+        code: "KEEPER_INVALID_ARGUMENT",
+        details: { path: "/v1/orders/batch" },
+      });
+    }
+    const body: BatchRequestJson = { account, actions: actions.map(encodeBatchAction) };
+    return Reader.of(await withSession("/v1/orders/batch", "POST", body), "response").array(
+      "results",
+      decodeBatchResult,
+    );
   }
 
   return {
@@ -552,6 +671,59 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
       const json = await request("GET", "/v1/ready");
       Reader.of(json, "response"); // an object, or KEEPER_BAD_RESPONSE
       return json as Record<string, unknown>;
+    },
+    submitOrders,
+    async amendOrder({ target, order, signature }) {
+      const [result] = await submitOrders([{ amend: { target, order, signature } }]);
+      if (result === undefined || result.kind !== "amend") {
+        throw new KeeperRequestError("The keeper answered a batch of one amend without its result", {
+          code: "KEEPER_BAD_RESPONSE",
+          details: { path: "/v1/orders/batch" },
+        });
+      }
+      if (!result.ok) {
+        throw new KeeperApiError(result.message, {
+          code: result.code,
+          status: result.status,
+          details: result.hash === undefined ? undefined : { hash: result.hash },
+        });
+      }
+      return { order: result.order, replaced: result.replaced };
+    },
+    async getOrderByNonce(account, nonce) {
+      const path = `/v1/accounts/${encodeURIComponent(account)}/orders/by-nonce/${nonce}`;
+      return decodeOrderStatus(await withSession(path), "response");
+    },
+    async getLimits(account) {
+      const r = Reader.of<Record<string, Record<string, unknown>>>(
+        await withSession(`/v1/accounts/${encodeURIComponent(account)}/limits`),
+        "response",
+      );
+      const rate = r.object("rateLimit");
+      return {
+        account: r.address("account"),
+        rateLimit: {
+          perSecond: rate.number("perSecond"),
+          burst: rate.number("burst"),
+          remaining: rate.number("remaining"),
+          resetSeconds: rate.number("resetSeconds"),
+        },
+        maxBatchActions: r.number("maxBatchActions"),
+        maxOpenOrders: r.number("maxOpenOrders"),
+        openOrders: r.number("openOrders"),
+        markets: r.array("markets", (value, path) => {
+          const m = Reader.of(value, path);
+          return {
+            marketId: m.bigint("marketId"),
+            makerFeeBps: m.bigint("makerFeeBps"),
+            takerFeeBps: m.bigint("takerFeeBps"),
+            lotSize: m.bigint("lotSize"),
+            tickSize: m.bigint("tickSize"),
+            ...(m.has("minLots") ? { minLots: m.bigint("minLots") } : {}),
+            ...(m.has("minNotional") ? { minNotional: m.bigint("minNotional") } : {}),
+          };
+        }),
+      };
     },
   };
 }

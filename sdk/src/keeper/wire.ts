@@ -13,7 +13,7 @@
 import type { Address, Hex } from "viem";
 import { KeeperRequestError, type KeeperErrorCode } from "../errors";
 import type { CancelAllMessage, CancelOrdersMessage } from "../keeperMessages";
-import type { Market, Order } from "../types";
+import type { Market, Order, SignedOrder } from "../types";
 import type { KeeperLevelChange } from "./localBook";
 
 /** `T` as JSON on the keeper's wire: every `bigint` a decimal string, objects and arrays field by field. */
@@ -44,7 +44,14 @@ export const KEEPER_ORDER_EVENTS = [
  * ones: a signed cancel (`soft-cancel`, `soft-cancel-all`), its expiry, an IOC/FOK remainder that
  * does not rest, a self-trade prevented. keeper/API.md, "Order reasons", lists them all.
  */
-export const KEEPER_CANCEL_REASONS = ["soft-cancel", "soft-cancel-all", "expired", "not-rested", "self-trade"] as const;
+export const KEEPER_CANCEL_REASONS = [
+  "soft-cancel",
+  "soft-cancel-all",
+  "amended",
+  "expired",
+  "not-rested",
+  "self-trade",
+] as const;
 /**
  * The reasons made of a prefix and what caused them: `skipped-<skip reason>` (a fill of the order was
  * skipped for it), `account-<skip reason>` (one of the account's fills was), `restore-` and `rematch-`
@@ -179,6 +186,32 @@ export type OrderJson = Wire<Order>;
 export type KeeperTradeJson = Wire<KeeperTrade>;
 export type KeeperLevelJson = Wire<KeeperLevel>;
 export type KeeperLevelChangeJson = Wire<KeeperLevelChange>;
+/** An order of the account in a batch: by its hash, or by its nonce (the maker's own id for it). */
+export type KeeperOrderRef = { hash: Hex } | { nonce: bigint };
+
+/** One action of `POST /v1/orders/batch`, in order: place a signed order, cancel one, or amend (cancel-replace) one. */
+export type KeeperBatchAction =
+  | { place: SignedOrder }
+  | { cancel: KeeperOrderRef }
+  | { amend: { target: KeeperOrderRef; order: Order; signature: Hex } };
+
+/** A refusal of one action of a batch: the HTTP status and code the same request alone would get. */
+export interface KeeperBatchRefusal {
+  ok: false;
+  status: number;
+  code: KeeperErrorCode;
+  message: string;
+  /** The refused order's (or the cancelled order's) hash, when known. */
+  hash?: Hex | undefined;
+}
+
+/** The answer to one action of a batch, in the order of the actions. */
+export type KeeperBatchResult =
+  | { kind: "place"; ok: true; order: KeeperSubmitResult }
+  | { kind: "amend"; ok: true; order: KeeperSubmitResult; replaced: Hex }
+  | { kind: "cancel"; ok: true; hash: Hex }
+  | ({ kind: "place" | "amend" | "cancel" } & KeeperBatchRefusal);
+
 /** A book (`GET …/book`, the feed's book snapshot without `type` and `channel`); `seq` is a JSON number. */
 export type KeeperBookJson = Omit<Wire<KeeperBook>, "seq"> & { seq: number };
 /** An order's status; `settledLots` and `fills` only in `GET /v1/orders/{hash}`. */
@@ -193,6 +226,12 @@ export interface SubmitOrderRequestJson {
   order: OrderJson;
   signature: Hex;
 }
+/** `POST /v1/orders/batch`. */
+export interface BatchRequestJson {
+  account: Address;
+  actions: Wire<KeeperBatchAction>[];
+}
+export type KeeperBatchResultJson = Wire<KeeperBatchResult>;
 /** `POST /v1/cancels`: the signed `CancelOrders` message. */
 export interface CancelOrdersRequestJson {
   cancel: Wire<CancelOrdersMessage>;
@@ -439,6 +478,35 @@ export function decodeSubmitResult(value: unknown, path: string): KeeperSubmitRe
   const reason = r.optionalString("reason");
   if (reason !== undefined) result.reason = reason;
   return result;
+}
+
+export function decodeBatchResult(value: unknown, path: string): KeeperBatchResult {
+  const r = Reader.of<Record<string, unknown>>(value, path);
+  const kind = r.oneOf("kind", ["place", "amend", "cancel"] as const);
+  if (!r.boolean("ok")) {
+    const hash = r.optionalHex("hash");
+    return {
+      kind,
+      ok: false,
+      status: r.number("status"),
+      code: r.string("code") as KeeperErrorCode,
+      message: r.string("message"),
+      ...(hash === undefined ? {} : { hash }),
+    };
+  }
+  if (kind === "cancel") return { kind, ok: true, hash: r.hex("hash") };
+  const order = decodeSubmitResult(r.raw("order"), `${path}.order`);
+  return kind === "amend" ? { kind, ok: true, order, replaced: r.hex("replaced") } : { kind, ok: true, order };
+}
+
+/** A batch action as JSON (`BatchRequestJson.actions`). */
+export function encodeBatchAction(action: KeeperBatchAction): Wire<KeeperBatchAction> {
+  const ref = (t: KeeperOrderRef) => ("hash" in t ? { hash: t.hash } : { nonce: t.nonce.toString() });
+  if ("place" in action)
+    return { place: { order: encodeOrder(action.place.order), signature: action.place.signature } };
+  if ("cancel" in action) return { cancel: ref(action.cancel) };
+  const { target, order, signature } = action.amend;
+  return { amend: { target: ref(target), order: encodeOrder(order), signature } };
 }
 
 export function decodeCancelResult(value: unknown, path: string): KeeperCancelResult {

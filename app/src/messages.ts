@@ -144,6 +144,7 @@ export function describeSkipReason(reason: string | number | undefined): string 
 const CANCEL_REASONS: Record<(typeof KEEPER_CANCEL_REASONS)[number], string> = {
   "soft-cancel": "cancelled by you",
   "soft-cancel-all": "cancelled by you (cancel all)",
+  amended: "replaced by your amended order",
   expired: "expired",
   "not-rested": "the unfilled rest was cancelled (immediate-or-cancel)",
   "self-trade": "cancelled: it would have traded with your own order",
@@ -161,6 +162,11 @@ export function describeOrderReason(reason: string | undefined): string | undefi
     return "cancelled: it could not go back on the book after a fill failed";
   }
   if (reason.startsWith("KEEPER_")) return "pulled: the keeper's simulation found it would make a settlement fail";
+  if (reason.startsWith("chain-")) {
+    const code = reason.slice(6);
+    const why = code in KEEPER_CODES ? KEEPER_CODES[code as Known<KeeperApiErrorCode>] : code;
+    return `pulled after your action on-chain: ${why}`;
+  }
   if (reason in KEEPER_CODES) return KEEPER_CODES[reason as Known<KeeperApiErrorCode>];
   return reason;
 }

@@ -27,7 +27,7 @@ import { CachedChainReads, readRiskContextFrom } from "./risk";
 import { readiness } from "./readiness";
 import { Settlement, SettlementStartError, type SettlementOutcome } from "./settlement";
 import { nativeAvailable, recoverOrderSigner, sigcheckReady } from "./sigcheck";
-import { Store } from "./store";
+import { PostgresDatabase, Store } from "./store";
 
 /** A keeper that could not start: one message, for the operator. */
 export class KeeperStartError extends Error {
@@ -121,9 +121,11 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   if (!nativeAvailable) log.warn({}, "native secp256k1 did not load: signature recovery falls back to pure JS");
   let store: Store;
   try {
-    store = Store.open(config.databasePath);
+    store = await Store.connect(config.databasePath);
   } catch (error) {
-    throw new KeeperStartError(`the database ${config.databasePath} cannot be opened: ${(error as Error).message}`);
+    throw new KeeperStartError(
+      `the database ${redactUrl(config.databasePath)} cannot be opened: ${(error as Error).message}`,
+    );
   }
   const metrics = new Metrics();
   // The engine's precheck and the risk check recover the same signature one after the other: the
@@ -219,7 +221,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     await settlement.start();
   } catch (error) {
     unwatch();
-    store.close();
+    await store.shutdown();
     if (error instanceof SettlementStartError) throw new KeeperStartError(error.message);
     throw error;
   }
@@ -267,12 +269,18 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       unwatch();
       await api.close().catch((e: unknown) => log.error({ err: String(e) }, "api close failed"));
       await settlement.stop().catch((e: unknown) => log.error({ err: String(e) }, "settlement stop failed"));
-      store.close();
+      await store.shutdown();
       log.info({ code }, "keeper stopped");
       resolveDone(code);
     })();
     return stopping;
   };
+  if (store.database instanceof PostgresDatabase) {
+    store.database.onFailure = (error) => {
+      log.error({ err: error.message }, "the shared database refused a commit: stopping (restart rebuilds from it)");
+      void stop(1);
+    };
+  }
   engine.on("fatal", (error) => {
     log.error({ err: error.message }, "fatal engine error: stopping (restart rebuilds from the database)");
     void stop(1);
@@ -282,6 +290,11 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     void stop(1);
   });
   return { api, engine, store, settlement, reads, account, done, stop };
+}
+
+/** A database location fit for a message: a URL's password hidden. */
+export function redactUrl(location: string): string {
+  return location.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@]*@/i, "$1:***@");
 }
 
 function countOutcome(metrics: Metrics, o: SettlementOutcome): void {

@@ -6,6 +6,7 @@
  * reverse order and closes the database file. See keeper/README.md, "Running the keeper".
  */
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import {
   createPublicClient,
   defineChain,
@@ -24,10 +25,11 @@ import { Engine } from "./engine";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { CachedChainReads, readRiskContextFrom } from "./risk";
+import { holdLease, waitForLease } from "./leader";
 import { readiness } from "./readiness";
 import { Settlement, SettlementStartError, type SettlementOutcome } from "./settlement";
 import { nativeAvailable, recoverOrderSigner, sigcheckReady } from "./sigcheck";
-import { Store } from "./store";
+import { PostgresDatabase, Store } from "./store";
 
 /** A keeper that could not start: one message, for the operator. */
 export class KeeperStartError extends Error {
@@ -143,10 +145,13 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   if (!nativeAvailable) log.warn({}, "native secp256k1 did not load: signature recovery falls back to pure JS");
   let store: Store;
   try {
-    store = Store.open(config.databasePath);
+    store = await Store.connect(config.databasePath);
   } catch (error) {
-    throw new KeeperStartError(`the database ${config.databasePath} cannot be opened: ${(error as Error).message}`);
+    throw new KeeperStartError(
+      `the database ${redactUrl(config.databasePath)} cannot be opened: ${(error as Error).message}`,
+    );
   }
+  const lease = await leadOrWait(store, config, log);
   const metrics = new Metrics();
   // The engine's precheck and the risk check recover the same signature one after the other: the
   // second asks this memo (keyed by the order's digest and the signature, which fix the answer).
@@ -242,7 +247,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     await settlement.start();
   } catch (error) {
     unwatch();
-    store.close();
+    await store.shutdown();
     if (error instanceof SettlementStartError) throw new KeeperStartError(error.message);
     throw error;
   }
@@ -281,22 +286,35 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     "keeper started",
   );
 
+  if (lease !== undefined) await lease.announce(api.url);
+
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   let stopping: Promise<void> | undefined;
   const stop = (code = 0): Promise<void> => {
     stopping ??= (async () => {
       log.info({ code }, "keeper stopping");
+      lease?.stop();
       engine.stop();
       unwatch();
       await api.close().catch((e: unknown) => log.error({ err: String(e) }, "api close failed"));
       await settlement.stop().catch((e: unknown) => log.error({ err: String(e) }, "settlement stop failed"));
-      store.close();
+      await store.shutdown();
       log.info({ code }, "keeper stopped");
       resolveDone(code);
     })();
     return stopping;
   };
+  if (store.database instanceof PostgresDatabase) {
+    store.database.onFailure = (error) => {
+      log.error({ err: error.message }, "the shared database refused a commit: stopping (restart rebuilds from it)");
+      void stop(1);
+    };
+  }
+  lease?.onDeposed((reason) => {
+    log.error({ reason }, "role change: deposed, no longer the leader: stopping (restart waits as a standby)");
+    void stop(1);
+  });
   engine.on("fatal", (error) => {
     log.error({ err: error.message }, "fatal engine error: stopping (restart rebuilds from the database)");
     void stop(1);
@@ -306,6 +324,52 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     void stop(1);
   });
   return { api, engine, store, settlement, reads, account, done, stop };
+}
+
+/**
+ * With PostgreSQL, several keepers share the database and one leads: this keeper waits as a
+ * standby (its working copy kept warm) until it holds the lease, then takes the newest state and
+ * fences its commits with its term. Everything after this is a restart's recovery. SQLite: one
+ * keeper, no lease.
+ */
+async function leadOrWait(store: Store, config: KeeperConfig, log: Logger) {
+  const db = store.database;
+  if (!(db instanceof PostgresDatabase)) return undefined;
+  const options = {
+    client: db.pg,
+    holder: `${hostname()}:${process.pid}`,
+    url: `http://${config.api.host}:${config.api.port}`,
+    leaseMs: config.leaseMs,
+    intervalMs: Math.max(100, Math.floor(config.leaseMs / 4)),
+  };
+  let announced = false;
+  const won = await waitForLease({
+    ...options,
+    onStandby: async (holder) => {
+      if (!announced) log.info({ leader: holder?.holder, url: holder?.url }, "role: standby, waiting for the lease");
+      announced = true;
+      await db.refresh();
+    },
+  });
+  await db.refresh(); // what the previous leader committed up to its last commit
+  db.term = won.term;
+  log.info({ term: won.term, since: won.since }, "role change: leader");
+  let deposed: (reason: string) => void = () => {};
+  const held = holdLease(options, won, (reason) => deposed(reason));
+  return {
+    term: won.term,
+    since: won.since,
+    /** The API's URL, once it listens: what followers and clients are told. */
+    announce: (url: string) =>
+      db.pg.query("UPDATE leader_lease SET url = $1 WHERE id = 1 AND term = $2", [url, won.term]).then(() => {}),
+    onDeposed: (fn: (reason: string) => void) => (deposed = fn),
+    stop: () => held.stop(),
+  };
+}
+
+/** A database location fit for a message: a URL's password hidden. */
+export function redactUrl(location: string): string {
+  return location.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@]*@/i, "$1:***@");
 }
 
 function countOutcome(metrics: Metrics, o: SettlementOutcome): void {

@@ -21,7 +21,10 @@ export interface KeeperConfig {
   /** The Exchange contract, checksummed. */
   readonly exchange: Address;
   readonly key: KeeperKeySource;
+  /** A `postgres://` URL or a SQLite file path. */
   readonly databasePath: string;
+  /** PostgreSQL only: how long the leader's lease lasts unrenewed (renewed every third of it). */
+  readonly leaseMs: number;
   /** Market ids (`uint32`, from 1), ascending, without duplicates. */
   readonly markets: readonly bigint[];
   readonly batch: {
@@ -255,6 +258,14 @@ export const SETTINGS: readonly Setting[] = [
     default: "./crossbook-keeper.db",
     inFile: true,
     parse: nonEmptyString,
+  },
+  {
+    path: "leaseMs",
+    env: "CROSSBOOK_LEASE_MS",
+    flag: "lease-ms",
+    default: 2000,
+    inFile: true,
+    parse: smallInt(300, 60_000, "milliseconds from 300 to 60000"),
   },
   { path: "markets", env: "CROSSBOOK_MARKETS", flag: "markets", inFile: true, parse: markets },
   {
@@ -591,6 +602,7 @@ export const configSchema = z
       exchange: v.exchange as Address,
       key,
       databasePath: v.databasePath as string,
+      leaseMs: v.leaseMs as number,
       markets: v.markets as bigint[],
       batch: {
         maxFills: v["batch.maxFills"] as number,

@@ -295,6 +295,7 @@ export class Follower {
       maxPriorityFeePerGas: min(maxPriorityFeePerGas, maxFeePerGas),
     });
     const batchId = this.o.host.write(() => this.o.store.markBatchReplaced(current.batchId, signed, this.o.clock()));
+    if (this.o.store.backend === "postgres") await this.o.store.durable(); // recorded before broadcast
     const tx: SentTx = { batchId, ...signed };
     batch.txs.push(tx);
     const refused = await this.o.txs.broadcast(signed.rawTx);

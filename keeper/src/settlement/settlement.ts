@@ -471,6 +471,8 @@ export class Settlement extends EventEmitter<SettlementEvents> {
     const fees = await this.txs.marketFees();
     const signed = await this.txs.sign({ nonce, data, gas, ...fees });
     const batchId = this.write(() => this.o.store.markBatchSent(signed, batch.fillIds, this.clock()));
+    // Recorded before broadcast: with PostgreSQL the commit reaches the server asynchronously.
+    if (this.o.store.backend === "postgres") await this.o.store.durable();
     this.nextNonce = nonce + 1n;
     this.follower.add(nonce, { batchId, ...signed }, batch.fillIds, head);
     this.log.info({ batchId, txHash: signed.txHash, nonce, fills: batch.fillIds.length, gas, ...fees }, "batch sent");

@@ -1,4 +1,6 @@
-/** The keeper's durable store: SQLite through libsql. See keeper/README.md, "Store". */
-export { Store, StoreError, StoreReads, migrate, type OpenFillLots, type StoreErrorCode } from "./store";
-export { MIGRATIONS, type Migration } from "./migrations";
+/** The keeper's durable store: SQLite through libsql, or PostgreSQL through pg. See keeper/README.md, "Store". */
+export { Store, StoreReads, type OpenFillLots } from "./store";
+export { SqliteDatabase, StoreError, migrate, type StoreErrorCode } from "./database";
+export { PostgresDatabase, isPostgresUrl, migratePostgres, pgClient, type PostgresOptions } from "./postgres";
+export { MIGRATIONS, POSTGRES_MIGRATIONS, type Migration } from "./migrations";
 export * from "./types";

@@ -121,3 +121,123 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
 ];
+
+/**
+ * PostgreSQL's schema. It starts at version 4: the tables of SQLite's versions 1–4 in one step
+ * (there was never a PostgreSQL store before them), with the same columns, so that the working
+ * copy (SQLite) and the shared database hold the same rows. Integers are BIGINT (timestamps in
+ * milliseconds do not fit INTEGER); on-chain quantities stay TEXT decimal strings. Version 5 is
+ * PostgreSQL's own: the change revision every row carries (what a follower pulls), the leader
+ * lease, and the fence every leader commit passes.
+ */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 4,
+    name: "orders, fills, batches, meta (SQLite's versions 1-4)",
+    sql: `
+      CREATE TABLE orders (
+        hash            TEXT PRIMARY KEY,
+        market          TEXT NOT NULL,
+        account         TEXT NOT NULL,
+        is_buy          INTEGER NOT NULL CHECK (is_buy IN (0, 1)),
+        flags           TEXT NOT NULL,
+        max_fee_bps     TEXT NOT NULL,
+        expiry          TEXT NOT NULL,
+        nonce           TEXT NOT NULL,
+        price_ticks     TEXT NOT NULL,
+        lots            TEXT NOT NULL,
+        signature       TEXT NOT NULL,
+        status          TEXT NOT NULL
+                        CHECK (status IN ('open', 'partially-filled', 'filled', 'cancelled', 'rejected')),
+        reason          TEXT,
+        filled_lots     TEXT NOT NULL,
+        seq             BIGINT,
+        created_at      BIGINT NOT NULL,
+        updated_at      BIGINT NOT NULL,
+        settled_lots    TEXT NOT NULL DEFAULT '0'
+      );
+      CREATE INDEX orders_live_by_market_seq ON orders (market, seq) WHERE status IN ('open', 'partially-filled');
+      CREATE INDEX orders_by_account_nonce ON orders (account, nonce);
+      CREATE INDEX orders_by_account_created ON orders (account, created_at, hash);
+
+      CREATE TABLE batches (
+        id                        BIGINT PRIMARY KEY,
+        tx_hash                   TEXT NOT NULL UNIQUE,
+        raw_tx                    TEXT,
+        nonce                     TEXT NOT NULL,
+        max_fee_per_gas           TEXT NOT NULL,
+        max_priority_fee_per_gas  TEXT NOT NULL,
+        status                    TEXT NOT NULL
+                                  CHECK (status IN ('sent', 'mined', 'replaced', 'dropped', 'reverted')),
+        block_number              TEXT,
+        replaces                  BIGINT REFERENCES batches (id),
+        created_at                BIGINT NOT NULL,
+        updated_at                BIGINT NOT NULL
+      );
+
+      CREATE TABLE fills (
+        id             BIGINT PRIMARY KEY,
+        batch_id       BIGINT REFERENCES batches (id),
+        market         TEXT NOT NULL,
+        maker_hash     TEXT NOT NULL REFERENCES orders (hash),
+        taker_hash     TEXT NOT NULL REFERENCES orders (hash),
+        lots           TEXT NOT NULL,
+        price_ticks    TEXT NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'settled', 'skipped')),
+        skip_reason    TEXT,
+        created_at     BIGINT NOT NULL,
+        updated_at     BIGINT NOT NULL,
+        maker_account  TEXT,
+        taker_account  TEXT,
+        CHECK ((status = 'pending') = (batch_id IS NULL) OR status = 'skipped')
+      );
+      CREATE INDEX fills_by_batch ON fills (batch_id);
+
+      CREATE TABLE meta (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 5,
+    name: "change revisions, leader lease, fence",
+    sql: `
+      CREATE SEQUENCE crossbook_rev;
+      CREATE FUNCTION crossbook_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN NEW.rev := nextval('crossbook_rev'); RETURN NEW; END $$;
+      ALTER TABLE orders ADD COLUMN rev BIGINT;
+      ALTER TABLE batches ADD COLUMN rev BIGINT;
+      ALTER TABLE fills ADD COLUMN rev BIGINT;
+      ALTER TABLE meta ADD COLUMN rev BIGINT;
+      CREATE TRIGGER orders_rev BEFORE INSERT OR UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION crossbook_touch();
+      CREATE TRIGGER batches_rev BEFORE INSERT OR UPDATE ON batches FOR EACH ROW EXECUTE FUNCTION crossbook_touch();
+      CREATE TRIGGER fills_rev BEFORE INSERT OR UPDATE ON fills FOR EACH ROW EXECUTE FUNCTION crossbook_touch();
+      CREATE TRIGGER meta_rev BEFORE INSERT OR UPDATE ON meta FOR EACH ROW EXECUTE FUNCTION crossbook_touch();
+      CREATE INDEX orders_by_rev ON orders (rev);
+      CREATE INDEX batches_by_rev ON batches (rev);
+      CREATE INDEX fills_by_rev ON fills (rev);
+      CREATE INDEX meta_by_rev ON meta (rev);
+
+      -- One row: who leads, under which term, until when (the server's clock decides expiry).
+      CREATE TABLE leader_lease (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        term        BIGINT NOT NULL,
+        holder      TEXT NOT NULL,
+        url         TEXT NOT NULL,
+        since       TIMESTAMPTZ NOT NULL,
+        expires_at  TIMESTAMPTZ NOT NULL
+      );
+      -- Every leader commit starts with this: it fails unless the caller's term is still the
+      -- lease's, and holds the lease row (FOR SHARE) until the commit, so that a takeover waits
+      -- for a commit in flight and every later commit of the old term fails.
+      CREATE FUNCTION crossbook_fence(t BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+          PERFORM 1 FROM leader_lease WHERE id = 1 AND term = t FOR SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'crossbook fenced: term % no longer leads', t USING ERRCODE = 'CB001';
+          END IF;
+        END $$;
+    `,
+  },
+];

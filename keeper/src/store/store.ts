@@ -1,6 +1,6 @@
-import Database from "libsql";
 import type { Address } from "viem";
-import { MIGRATIONS, type Migration } from "./migrations";
+import { SqliteDatabase, StoreError, type Reader, type Row } from "./database";
+import { PostgresDatabase, isPostgresUrl, type PostgresOptions } from "./postgres";
 import type {
   AcceptOrderParameters,
   AccountOrdersParameters,
@@ -20,71 +20,10 @@ import type {
   StoredOrder,
 } from "./types";
 
-/** The store's errors. `code` is stable; every one means the caller asked for something impossible. */
-export type StoreErrorCode =
-  | "ORDER_EXISTS"
-  | "ORDER_NOT_FOUND"
-  | "FILL_NOT_FOUND"
-  | "FILL_NOT_PENDING"
-  | "FILL_NOT_SENT"
-  | "FILL_EXCEEDS_ORDER"
-  | "BATCH_NOT_FOUND"
-  | "BATCH_NOT_SENT"
-  | "BATCH_EMPTY"
-  | "SCHEMA_TOO_NEW"
-  | "STORE_CLOSED"
-  | "NESTED_GROUP";
-
-export class StoreError extends Error {
-  override readonly name = "StoreError";
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-type Db = InstanceType<typeof Database>;
-type Statement = Database.Statement<unknown[]>;
-type Row = Record<string, unknown>;
-
 /** IMMEDIATE_OR_CANCEL | FILL_OR_KILL: an order with either never rests. */
 const NEVER_RESTS = 2n | 4n;
 const LAST_RECONCILED_BLOCK = "lastReconciledBlock";
-/**
- * How long a group commit stays open for more writes: one fsync (≈ 0.4–2 ms on these disks, on
- * the main thread) then covers every order of the window, at the price of this much latency
- * (`npm run bench:api`: 8 ms sustains 3,000 orders/s where 4 ms did not).
- */
-const GROUP_WINDOW_MS = 8;
 const nextSeqKey = (market: bigint) => `nextSeq:${market}`;
-
-/**
- * Applies the migrations the database has not seen, in order, each in its own transaction with
- * its `schema_version` row. Running it again does nothing. Returns the versions it applied.
- */
-export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number[] {
-  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL) STRICT");
-  const current = (db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as Row).v as number | null;
-  const latest = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
-  if ((current ?? 0) > latest) {
-    throw new StoreError(
-      "SCHEMA_TOO_NEW",
-      `the database is at schema version ${current}; this keeper knows up to ${latest}`,
-    );
-  }
-  const applied: number[] = [];
-  for (const m of migrations) {
-    if (m.version <= (current ?? 0)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare("INSERT INTO schema_version (version, name) VALUES (?, ?)").run(m.version, m.name);
-    }).immediate();
-    applied.push(m.version);
-  }
-  return applied;
-}
 
 /** The rows of an order or fill, as the store keeps them. */
 const LIVE = "status IN ('open', 'partially-filled')";
@@ -98,35 +37,28 @@ const FIRST_PAGE = { at: Number.MAX_SAFE_INTEGER, hash: "" };
  * returned): pages, never whole tables.
  */
 export class StoreReads {
-  /** Prepared once, reused: preparing is a large share of a small query's cost. */
-  private readonly statements = new Map<string, Statement>();
+  protected constructor(private readonly reader: () => Reader) {}
 
-  protected constructor(private readonly connection: () => Db) {}
-
-  protected statement(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = this.connection().prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+  /** The reads' connection. */
+  protected get q(): Reader {
+    return this.reader();
   }
 
   /** The status of the order with this hash, if it is stored. */
   orderStatus(hash: Hex): OrderStatus | undefined {
-    const row = this.statement("SELECT status FROM orders WHERE hash = ?").get(hash) as Row | undefined;
+    const row = this.q.get("SELECT status FROM orders WHERE hash = ?", hash) as Row | undefined;
     return row?.status as OrderStatus | undefined;
   }
 
   getOrder(hash: Hex): StoredOrder | undefined {
-    const row = this.statement("SELECT * FROM orders WHERE hash = ?").get(hash) as Row | undefined;
+    const row = this.q.get("SELECT * FROM orders WHERE hash = ?", hash) as Row | undefined;
     return row && toOrder(row);
   }
 
   /** The market's resting orders (open or partially filled) in `seq` order: the book's rebuild. */
   openOrders(market: bigint): StoredOrder[] {
     return (
-      this.statement(`SELECT * FROM orders WHERE market = ? AND ${LIVE} ORDER BY seq`).all(market.toString()) as Row[]
+      this.q.all(`SELECT * FROM orders WHERE market = ? AND ${LIVE} ORDER BY seq`, market.toString()) as Row[]
     ).map(toOrder);
   }
 
@@ -139,7 +71,7 @@ export class StoreReads {
     const sql =
       `SELECT * FROM orders WHERE account = ?1 ${p.status === "open" ? `AND ${LIVE}` : ""} ` +
       "AND (created_at, hash) < (?2, ?3) ORDER BY created_at DESC, hash DESC LIMIT ?4";
-    const orders = (this.statement(sql).all(account, after.at, after.hash, p.limit) as Row[]).map(toOrder);
+    const orders = (this.q.all(sql, account, after.at, after.hash, p.limit) as Row[]).map(toOrder);
     const last = orders[orders.length - 1];
     return orders.length === p.limit && last !== undefined
       ? { orders, next: `${last.createdAt}:${last.hash}` }
@@ -148,7 +80,7 @@ export class StoreReads {
 
   /** The account's resting orders (open or partially filled), in every market: bounded by the engine's cap per account. */
   liveOrdersOf(account: Address): StoredOrder[] {
-    return (this.statement(`SELECT * FROM orders WHERE account = ? AND ${LIVE}`).all(account) as Row[]).map(toOrder);
+    return (this.q.all(`SELECT * FROM orders WHERE account = ? AND ${LIVE}`, account) as Row[]).map(toOrder);
   }
 
   /**
@@ -163,15 +95,15 @@ export class StoreReads {
   /** Rows of open fills with their order: of one account's orders, or of every account's. */
   protected openFillRows(account?: Address): Row[] {
     if (account === undefined) {
-      return this.statement(
+      return this.q.all(
         `SELECT f.maker_hash AS order_hash, f.maker_account AS order_account, f.lots AS fill_lots, o.*
            FROM fills f JOIN orders o ON o.hash = f.maker_hash WHERE f.status IN ('pending', 'sent')
          UNION ALL
          SELECT f.taker_hash, f.taker_account, f.lots, o.*
            FROM fills f JOIN orders o ON o.hash = f.taker_hash WHERE f.status IN ('pending', 'sent')`,
-      ).all() as Row[];
+      ) as Row[];
     }
-    return this.statement(
+    return this.q.all(
       `SELECT f.maker_hash AS order_hash, f.maker_account AS order_account, f.lots AS fill_lots, o.*
          FROM fills f JOIN orders o ON o.hash = f.maker_hash
          WHERE f.status IN ('pending', 'sent') AND f.maker_account = ?1
@@ -179,21 +111,23 @@ export class StoreReads {
        SELECT f.taker_hash, f.taker_account, f.lots, o.*
          FROM fills f JOIN orders o ON o.hash = f.taker_hash
          WHERE f.status IN ('pending', 'sent') AND f.taker_account = ?1`,
-    ).all(account) as Row[];
+      account,
+    ) as Row[];
   }
 
   /** Pending fills taken by `account` (its share of the settlement backlog). O(that share). */
   pendingFillsTakenBy(account: Address): number {
-    const row = this.statement(
+    const row = this.q.get(
       "SELECT COUNT(*) AS n FROM fills WHERE status IN ('pending', 'sent') AND taker_account = ? AND status = 'pending'",
-    ).get(account) as Row;
+      account,
+    ) as Row;
     return row.n as number;
   }
 
   /** Whether the keeper has ever accepted an order of `account` under `nonce`. */
   hasNonce(account: Address, nonce: bigint): boolean {
     return (
-      this.statement("SELECT 1 FROM orders WHERE account = ? AND nonce = ? LIMIT 1").get(account, nonce.toString()) !==
+      this.q.get("SELECT 1 FROM orders WHERE account = ? AND nonce = ? LIMIT 1", account, nonce.toString()) !==
       undefined
     );
   }
@@ -211,13 +145,14 @@ export class StoreReads {
 
   /** Whether the keeper has ever accepted an order of `account`. */
   knowsAccount(account: Address): boolean {
-    return this.statement("SELECT 1 FROM orders WHERE account = ? LIMIT 1").get(account) !== undefined;
+    return this.q.get("SELECT 1 FROM orders WHERE account = ? LIMIT 1", account) !== undefined;
   }
 
   /** The market's most recent fills (any status), newest first; with `beforeId`, those before that fill. */
   recentFills(market: bigint, limit: number, beforeId?: number): StoredFill[] {
     return (
-      this.statement("SELECT * FROM fills WHERE market = ? AND id < ? ORDER BY id DESC LIMIT ?").all(
+      this.q.all(
+        "SELECT * FROM fills WHERE market = ? AND id < ? ORDER BY id DESC LIMIT ?",
         market.toString(),
         beforeId ?? Number.MAX_SAFE_INTEGER,
         limit,
@@ -232,15 +167,13 @@ export class StoreReads {
   }
 
   getFill(id: number): StoredFill | undefined {
-    const row = this.statement("SELECT * FROM fills WHERE id = ?").get(id) as Row | undefined;
+    const row = this.q.get("SELECT * FROM fills WHERE id = ?", id) as Row | undefined;
     return row && toFill(row);
   }
 
   /** Fills waiting for a batch, oldest first, at most `limit` (-1: all). A fill in a `sent` batch is never among them. */
   pendingFills(limit = -1): StoredFill[] {
-    return (this.statement("SELECT * FROM fills WHERE status = 'pending' ORDER BY id LIMIT ?").all(limit) as Row[]).map(
-      toFill,
-    );
+    return (this.q.all("SELECT * FROM fills WHERE status = 'pending' ORDER BY id LIMIT ?", limit) as Row[]).map(toFill);
   }
 
   /**
@@ -250,7 +183,8 @@ export class StoreReads {
    */
   pendingFillsNotTakenBy(account: Address, limit: number): StoredFill[] {
     return (
-      this.statement("SELECT * FROM fills WHERE status = 'pending' AND taker_account IS NOT ? ORDER BY id LIMIT ?").all(
+      this.q.all(
+        "SELECT * FROM fills WHERE status = 'pending' AND taker_account IS NOT ? ORDER BY id LIMIT ?",
         account,
         limit,
       ) as Row[]
@@ -260,33 +194,34 @@ export class StoreReads {
   /** The pending fills of one taker order, oldest first (a fill-or-kill run goes whole into a batch). */
   pendingFillsOfTaker(takerHash: Hex): StoredFill[] {
     return (
-      this.statement("SELECT * FROM fills WHERE taker_hash = ? AND status = 'pending' ORDER BY id").all(
-        takerHash,
-      ) as Row[]
+      this.q.all("SELECT * FROM fills WHERE taker_hash = ? AND status = 'pending' ORDER BY id", takerHash) as Row[]
     ).map(toFill);
   }
 
   fillsOfBatch(batchId: number): StoredFill[] {
-    return (this.statement("SELECT * FROM fills WHERE batch_id = ? ORDER BY id").all(batchId) as Row[]).map(toFill);
+    return (this.q.all("SELECT * FROM fills WHERE batch_id = ? ORDER BY id", batchId) as Row[]).map(toFill);
   }
 
   /** Every fill of an order, oldest first. For an order's own small set (a taker's); pages: `orderFills`. */
   fillsOfOrder(hash: Hex): StoredFill[] {
     return (
-      this.statement(
+      this.q.all(
         "SELECT * FROM fills WHERE maker_hash = ?1 UNION ALL SELECT * FROM fills WHERE taker_hash = ?1 ORDER BY id",
-      ).all(hash) as Row[]
+        hash,
+      ) as Row[]
     ).map(toFill);
   }
 
   /** A page of an order's fills, newest first: at most `limit`, with ids below `beforeId`. */
   orderFills(hash: Hex, limit: number, beforeId = Number.MAX_SAFE_INTEGER): StoredFill[] {
-    const asMaker = this.statement("SELECT * FROM fills WHERE maker_hash = ? AND id < ? ORDER BY id DESC LIMIT ?").all(
+    const asMaker = this.q.all(
+      "SELECT * FROM fills WHERE maker_hash = ? AND id < ? ORDER BY id DESC LIMIT ?",
       hash,
       beforeId,
       limit,
     ) as Row[];
-    const asTaker = this.statement("SELECT * FROM fills WHERE taker_hash = ? AND id < ? ORDER BY id DESC LIMIT ?").all(
+    const asTaker = this.q.all(
+      "SELECT * FROM fills WHERE taker_hash = ? AND id < ? ORDER BY id DESC LIMIT ?",
       hash,
       beforeId,
       limit,
@@ -298,7 +233,7 @@ export class StoreReads {
   }
 
   getBatch(id: number): StoredBatch | undefined {
-    const row = this.statement("SELECT * FROM batches WHERE id = ?").get(id) as Row | undefined;
+    const row = this.q.get("SELECT * FROM batches WHERE id = ?", id) as Row | undefined;
     return row && this.toBatch(row);
   }
 
@@ -308,7 +243,7 @@ export class StoreReads {
    */
   pendingBatches(): StoredBatch[] {
     // Sorted here: a handful of rows, read through the partial index of unfinished batches.
-    return (this.statement("SELECT * FROM batches WHERE status IN ('sent', 'replaced')").all() as Row[])
+    return (this.q.all("SELECT * FROM batches WHERE status IN ('sent', 'replaced')") as Row[])
       .sort((a, b) => (a.id as number) - (b.id as number))
       .filter((r) => r.status === "sent" || this.chainOf(r.id as number).some((b) => b.status === "sent"))
       .map((r) => this.toBatch(r));
@@ -320,25 +255,26 @@ export class StoreReads {
   }
 
   protected getMeta(key: string): string | undefined {
-    const row = this.statement("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
+    const row = this.q.get("SELECT value FROM meta WHERE key = ?", key) as Row | undefined;
     return row?.value as string | undefined;
   }
 
   /** The batches linked by `replaces` to `id` (same nonce), still `sent` or `replaced`, `id` included. */
   protected chainOf(id: number): { id: number; status: BatchStatus }[] {
-    return this.statement(
+    return this.q.all(
       `WITH RECURSIVE
            back (id) AS (SELECT ? UNION SELECT b.replaces FROM batches b JOIN back ON b.id = back.id WHERE b.replaces IS NOT NULL),
            root (id) AS (SELECT MIN(id) FROM back),
            fwd (id) AS (SELECT id FROM root UNION SELECT b.id FROM batches b JOIN fwd ON b.replaces = fwd.id)
          SELECT b.id AS id, b.status AS status FROM batches b JOIN fwd ON b.id = fwd.id
          WHERE b.status IN ('sent', 'replaced') ORDER BY b.id`,
-    ).all(id) as { id: number; status: BatchStatus }[];
+      id,
+    ) as { id: number; status: BatchStatus }[];
   }
 
   private toBatch(r: Row): StoredBatch {
     const id = r.id as number;
-    const fillIds = (this.statement("SELECT id FROM fills WHERE batch_id = ? ORDER BY id").all(id) as Row[]).map(
+    const fillIds = (this.q.all("SELECT id FROM fills WHERE batch_id = ? ORDER BY id", id) as Row[]).map(
       (f) => f.id as number,
     );
     return {
@@ -363,13 +299,6 @@ export class StoreReads {
  * state is one transaction: it happens completely or not at all. See keeper/README.md, "Store".
  */
 export class Store extends StoreReads {
-  private closed = false;
-  /** The open group commit (if any): who waits for it, and what runs right after it commits. */
-  private group:
-    | { readonly waiters: { resolve(): void; reject(error: Error): void }[]; readonly afterCommit: (() => void)[] }
-    | undefined;
-  /** Whether a transaction body is running: a nested `transaction` joins it. */
-  private inBody = false;
   /** Fills pending (uncommitted group writes included), kept in step with every write: the backlog's size. */
   private pending = 0;
   /**
@@ -381,35 +310,39 @@ export class Store extends StoreReads {
   private openByAccount = new Map<Address, Set<Hex>>();
   /** Pending fills by taker account: each account's share of the backlog, asked for every order that would take. */
   private pendingTaken = new Map<Address, number>();
-  private reader: { db: Db; reads: StoreReads } | undefined;
+  /** The next fill and batch ids (given by the store, not the database, so that every backend writes the same rows). */
+  private nextFillId = 1;
+  private nextBatchId = 1;
+  private committedReads: StoreReads | undefined;
 
-  private constructor(
-    private readonly handle: Db,
-    private readonly path: string,
-  ) {
-    super(() => this.db);
+  protected constructor(protected readonly db: SqliteDatabase) {
+    super(() => db);
+    db.onRollback = () => this.recount();
     this.recount();
   }
 
-  /** The open database. (libsql aborts the process on a closed handle, so a late caller gets an error instead.) */
-  private get db(): Db {
-    if (this.closed) throw new StoreError("STORE_CLOSED", "the store is closed");
-    return this.handle;
+  /** Opens (creating if needed) the SQLite database file and brings its schema up to date. */
+  static open(path: string): Store {
+    return new Store(SqliteDatabase.open(path));
   }
 
-  /** Opens (creating if needed) the database file and brings its schema up to date. */
-  static open(path: string): Store {
-    const db = new Database(path);
-    // WAL: readers never block the writer, and a commit is one append to the log.
-    db.exec("PRAGMA journal_mode = WAL");
-    // FULL: a commit returns only after the log is fsynced, so a committed state change survives a
-    // power cut or an OS crash, not only a killed process. NORMAL would be faster but may lose
-    // the last commits — and this file is what prevents a fill from being sent twice.
-    db.exec("PRAGMA synchronous = FULL");
-    db.exec("PRAGMA foreign_keys = ON");
-    db.exec("PRAGMA busy_timeout = 5000");
-    migrate(db);
-    return new Store(db, path);
+  /**
+   * Opens the store at `location`: a `postgres://` (or `postgresql://`) URL, or a SQLite file path.
+   * `options` are PostgreSQL's (see `PostgresDatabase.connect`).
+   */
+  static async connect(location: string, options: PostgresOptions = {}): Promise<Store> {
+    if (!isPostgresUrl(location)) return Store.open(location);
+    return new Store(await PostgresDatabase.connect(location, options));
+  }
+
+  /** The database layer under the store: `sqlite` or `postgres`. */
+  get backend(): "sqlite" | "postgres" {
+    return this.db.kind;
+  }
+
+  /** The database layer, for the leader election (PostgreSQL) and diagnostics. */
+  get database(): SqliteDatabase {
+    return this.db;
   }
 
   /**
@@ -418,37 +351,34 @@ export class Store extends StoreReads {
    * match the keeper could still lose.
    */
   get committed(): StoreReads {
-    if (this.closed) throw new StoreError("STORE_CLOSED", "the store is closed");
-    if (this.reader === undefined) {
-      const db = new Database(this.path);
-      db.exec("PRAGMA query_only = ON");
-      db.exec("PRAGMA busy_timeout = 5000");
-      const reads = new ReaderReads(() => {
-        if (this.closed) throw new StoreError("STORE_CLOSED", "the store is closed");
-        return db;
-      });
-      this.reader = { db, reads };
-    }
-    return this.reader.reads;
+    const reader = this.db.committed();
+    this.committedReads ??= new ReaderReads(() => reader);
+    return this.committedReads;
   }
 
-  /** Closes the file. Idempotent; every later call throws `STORE_CLOSED`. */
+  /** Closes the database. Idempotent; every later call throws `STORE_CLOSED`. */
   close(): void {
-    if (this.closed) return;
-    this.commitGroup();
-    this.closed = true;
-    this.reader?.db.close();
-    this.handle.close();
+    this.db.close();
+  }
+
+  /** Closes the database and waits until every commit is durable (PostgreSQL: its connections closed). */
+  async shutdown(): Promise<void> {
+    this.db.close();
+    await this.db.shutdown();
+  }
+
+  /** Resolves when every commit so far is durable (SQLite: at once; PostgreSQL: once the server has it). */
+  durable(): Promise<void> {
+    return this.db.durable();
   }
 
   /** The value of a PRAGMA, for checks and diagnostics. */
   pragma(name: "journal_mode" | "synchronous" | "foreign_keys"): unknown {
-    const row = this.statement(`PRAGMA ${name}`).get() as Row;
-    return row[name];
+    return this.db.pragma(name);
   }
 
   schemaVersion(): number {
-    return ((this.statement("SELECT MAX(version) AS v FROM schema_version").get() as Row).v as number | null) ?? 0;
+    return this.db.schemaVersion();
   }
 
   /** Fills waiting for a batch: the settlement backlog (uncommitted group writes included). O(1). */
@@ -469,92 +399,32 @@ export class Store extends StoreReads {
   }
 
   /**
-   * Runs `fn` in one IMMEDIATE transaction: committed (and, with `synchronous=FULL`, on disk) when
-   * it returns, rolled back if it throws. Inside another `transaction` or `grouped` body, `fn`
-   * joins it (libsql has no nested transactions), so that a caller can group several operations
-   * into one state change. An open group commit is committed first: what this call writes is
-   * durable when it returns, whatever the group holds.
+   * Runs `fn` in one transaction: committed when it returns (SQLite: on disk; PostgreSQL: on its
+   * way, `durable()` resolves when the server has it), rolled back if it throws. Inside another
+   * `transaction` or `grouped` body, `fn` joins it, so that a caller can group several operations
+   * into one state change. An open group commit is committed first.
    */
   transaction<T>(fn: () => T): T {
-    if (this.inBody) return fn();
-    this.commitGroup();
-    this.inBody = true;
-    try {
-      return this.db.transaction(fn).immediate();
-    } catch (error) {
-      this.recount();
-      throw error;
-    } finally {
-      this.inBody = false;
-    }
+    return this.db.transaction(fn);
   }
 
   /**
    * Group commit: runs `fn` (which calls store operations) inside the transaction of the current
    * group, opening one if none is open, and returns its result at once with `durable`, a promise
-   * that resolves when the group has committed (`GROUP_WINDOW_MS` after it opened, or earlier if
-   * a `transaction` commits it) and rejects if that commit fails. If `fn` throws, only its own
-   * writes are undone (a savepoint). One fsync then covers every order of a burst: a caller that
-   * answers a client only after `durable` promises exactly what `transaction` does.
+   * that resolves when the group is durable and rejects if that commit fails. If `fn` throws, only
+   * its own writes are undone. One commit then covers every order of a burst: a caller that answers
+   * a client only after `durable` promises exactly what `transaction` does.
    *
-   * `afterCommit` runs synchronously right after the group's COMMIT succeeds, in the order the
-   * writes were made, before any waiter resumes: what a caller publishes there is never ahead of
-   * the file.
+   * `afterCommit` runs right after the group is durable, in the order the writes were made, before
+   * any waiter resumes: what a caller publishes there is never ahead of the database.
    */
   grouped<T>(fn: () => T, afterCommit?: () => void): { result: T; durable: Promise<void> } {
-    if (this.inBody) throw new StoreError("NESTED_GROUP", "grouped() cannot run inside a transaction body");
-    const db = this.db;
-    if (this.group === undefined) {
-      db.exec("BEGIN IMMEDIATE");
-      this.group = { waiters: [], afterCommit: [] };
-      setTimeout(() => {
-        try {
-          this.commitGroup();
-        } catch {
-          // Every waiter of the group has the error: the caller decides (the engine stops).
-        }
-      }, GROUP_WINDOW_MS);
-    }
-    this.statement("SAVEPOINT grouped").run();
-    this.inBody = true;
-    let result: T;
-    try {
-      result = fn();
-      this.statement("RELEASE grouped").run();
-    } catch (error) {
-      this.statement("ROLLBACK TO grouped").run();
-      this.statement("RELEASE grouped").run();
-      this.recount();
-      throw error;
-    } finally {
-      this.inBody = false;
-    }
-    const group = this.group;
-    if (afterCommit !== undefined) group.afterCommit.push(afterCommit);
-    const durable = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
-    return { result, durable };
+    return this.db.grouped(fn, afterCommit);
   }
 
-  /** Commits the open group (if any), runs its `afterCommit` hooks and settles its waiters. */
+  /** Commits the open group (if any). */
   commitGroup(): void {
-    const group = this.group;
-    if (group === undefined || this.closed) return;
-    this.group = undefined;
-    try {
-      this.handle.exec("COMMIT");
-    } catch (error) {
-      try {
-        this.handle.exec("ROLLBACK");
-      } catch {
-        // The commit failure may have ended the transaction already.
-      }
-      this.recount();
-      const failure = error instanceof Error ? error : new Error(String(error));
-      for (const w of group.waiters) w.reject(failure);
-      throw failure;
-    }
-    for (const hook of group.afterCommit) hook();
-    for (const w of group.waiters) w.resolve();
+    this.db.commitGroup();
   }
 
   // ---------------------------------------------------------------- orders
@@ -579,7 +449,7 @@ export class Store extends StoreReads {
   rematch(p: RematchParameters): number[] {
     return this.transaction(() => {
       this.requireOrder(p.hash);
-      if (p.rested) this.statement("UPDATE orders SET seq = ?, updated_at = ? WHERE hash = ?").run(p.seq, p.at, p.hash);
+      if (p.rested) this.db.run("UPDATE orders SET seq = ?, updated_at = ? WHERE hash = ?", p.seq, p.at, p.hash);
       return this.applyPlacement(p);
     });
   }
@@ -599,9 +469,9 @@ export class Store extends StoreReads {
 
   /** All of the account's orders, oldest first: for tests and tools (the API reads `accountOrders` pages). */
   ordersOf(account: Address): StoredOrder[] {
-    return (
-      this.statement("SELECT * FROM orders WHERE account = ? ORDER BY created_at, hash").all(account) as Row[]
-    ).map(toOrder);
+    return (this.q.all("SELECT * FROM orders WHERE account = ? ORDER BY created_at, hash", account) as Row[]).map(
+      toOrder,
+    );
   }
 
   // ----------------------------------------------------------------- fills
@@ -628,7 +498,7 @@ export class Store extends StoreReads {
         const f = this.requireFill(id);
         if (f.status !== "sent")
           throw new StoreError("FILL_NOT_SENT", `fill ${id} is ${f.status}; only a sent fill settles`);
-        this.statement("UPDATE fills SET status = 'settled', updated_at = ? WHERE id = ?").run(p.at, id);
+        this.db.run("UPDATE fills SET status = 'settled', updated_at = ? WHERE id = ?", p.at, id);
         this.addSettled(f.makerHash, f.lots, p.at);
         this.addSettled(f.takerHash, f.lots, p.at);
         this.closeOpen(f.makerHash, f.lots);
@@ -658,11 +528,7 @@ export class Store extends StoreReads {
             `fill ${fillId} is ${f.status}${f.batchId ? ` in batch ${f.batchId}` : ""}; only a pending fill can be sent`,
           );
         }
-        this.statement("UPDATE fills SET status = 'sent', batch_id = ?, updated_at = ? WHERE id = ?").run(
-          id,
-          at,
-          fillId,
-        );
+        this.db.run("UPDATE fills SET status = 'sent', batch_id = ?, updated_at = ? WHERE id = ?", id, at, fillId);
         this.pending--;
         this.addTaken(this.takerOf(f), -1);
       }
@@ -679,7 +545,7 @@ export class Store extends StoreReads {
       this.requireBatchStatus(oldId, ["sent"]);
       const id = this.insertBatch(replacement, oldId, at);
       this.setBatchStatus(oldId, "replaced", undefined, at);
-      this.statement("UPDATE fills SET batch_id = ?, updated_at = ? WHERE batch_id = ?").run(id, at, oldId);
+      this.db.run("UPDATE fills SET batch_id = ?, updated_at = ? WHERE batch_id = ?", id, at, oldId);
       return id;
     });
   }
@@ -719,20 +585,22 @@ export class Store extends StoreReads {
   // -------------------------------------------------------------- internals
 
   private countPending(): number {
-    return (this.statement("SELECT COUNT(*) AS n FROM fills WHERE status = 'pending'").get() as Row).n as number;
+    return (this.q.get("SELECT COUNT(*) AS n FROM fills WHERE status = 'pending'") as Row).n as number;
   }
 
   /** After a rollback the running counts may be off: count again (rare: a failed write stops the engine). */
   private recount(): void {
-    if (this.closed) return;
+    if (this.db.isClosed) return;
+    this.nextFillId = (((this.q.get("SELECT MAX(id) AS n FROM fills") as Row).n as number | null) ?? 0) + 1;
+    this.nextBatchId = (((this.q.get("SELECT MAX(id) AS n FROM batches") as Row).n as number | null) ?? 0) + 1;
     this.pending = this.countPending();
     this.openByOrder = groupOpenFills(this.openFillRows());
     this.openByAccount = new Map();
     for (const [hash, o] of this.openByOrder) this.accountSet(o.account).add(hash);
     this.pendingTaken = new Map();
-    const rows = this.statement(
+    const rows = this.q.all(
       "SELECT taker_account, COUNT(*) AS n FROM fills WHERE status = 'pending' GROUP BY taker_account",
-    ).all() as Row[];
+    ) as Row[];
     for (const row of rows) this.pendingTaken.set(row.taker_account as Address, row.n as number);
   }
 
@@ -779,17 +647,21 @@ export class Store extends StoreReads {
   }
 
   private setMeta(key: string, value: string): void {
-    this.statement(
+    this.db.run(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    ).run(key, value);
+      key,
+      value,
+    );
   }
 
   private bumpNextSeq(market: bigint, next: number): void {
     // One statement: raise the stored value, never lower it.
-    this.statement(
+    this.db.run(
       `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
-         WHERE CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER)`,
-    ).run(nextSeqKey(market), String(next));
+         WHERE CAST(excluded.value AS BIGINT) > CAST(meta.value AS BIGINT)`,
+      nextSeqKey(market),
+      String(next),
+    );
   }
 
   /** What one `book.place` did to an order already inserted: its fills, the self-trade cancels, its remainder. */
@@ -807,11 +679,11 @@ export class Store extends StoreReads {
 
   private insertOrder(hash: Hex, o: Order, signature: Hex, seq: number, at: number): void {
     try {
-      this.statement(
+      this.db.run(
         `INSERT INTO orders (hash, market, account, is_buy, flags, max_fee_bps, expiry, nonce, price_ticks, lots,
            signature, status, reason, filled_lots, seq, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', NULL, '0', ?, ?, ?)`,
-      ).run(
+
         hash,
         o.marketId.toString(),
         o.maker,
@@ -849,7 +721,8 @@ export class Store extends StoreReads {
   }
 
   private setStatus(hash: Hex, status: OrderStatus, reason: string | undefined, at: number): void {
-    this.statement("UPDATE orders SET status = ?, reason = ?, updated_at = ? WHERE hash = ?").run(
+    this.db.run(
+      "UPDATE orders SET status = ?, reason = ?, updated_at = ? WHERE hash = ?",
       status,
       reason ?? null,
       at,
@@ -887,7 +760,8 @@ export class Store extends StoreReads {
         reason = "not-rested";
       }
     }
-    this.statement("UPDATE orders SET filled_lots = ?, status = ?, reason = ?, updated_at = ? WHERE hash = ?").run(
+    this.db.run(
+      "UPDATE orders SET filled_lots = ?, status = ?, reason = ?, updated_at = ? WHERE hash = ?",
       filled.toString(),
       status,
       reason ?? null,
@@ -898,7 +772,8 @@ export class Store extends StoreReads {
 
   private addSettled(hash: Hex, lots: bigint, at: number): void {
     const o = this.requireOrder(hash);
-    this.statement("UPDATE orders SET settled_lots = ?, updated_at = ? WHERE hash = ?").run(
+    this.db.run(
+      "UPDATE orders SET settled_lots = ?, updated_at = ? WHERE hash = ?",
       (o.settledLots + lots).toString(),
       at,
       hash,
@@ -912,11 +787,13 @@ export class Store extends StoreReads {
       const taker = this.requireOrder(f.takerHash);
       this.addFilled(f.makerHash, f.lots, at);
       this.addFilled(f.takerHash, f.lots, at);
-      const r = this.statement(
-        `INSERT INTO fills (market, maker_hash, taker_hash, maker_account, taker_account, lots, price_ticks, status,
+      const id = this.nextFillId++;
+      this.db.run(
+        `INSERT INTO fills (id, market, maker_hash, taker_hash, maker_account, taker_account, lots, price_ticks, status,
            created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-      ).run(
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        id,
+
         maker.order.marketId.toString(),
         f.makerHash,
         f.takerHash,
@@ -927,7 +804,7 @@ export class Store extends StoreReads {
         at,
         at,
       );
-      ids.push(Number(r.lastInsertRowid));
+      ids.push(id);
       this.pending++;
       this.addTaken(taker.order.maker, 1);
       this.addOpen(f.makerHash, maker.order.maker, maker.order, f.lots);
@@ -941,11 +818,7 @@ export class Store extends StoreReads {
     if (f.status !== "pending" && f.status !== "sent") {
       throw new StoreError("FILL_NOT_SENT", `fill ${id} is ${f.status}; only a pending or sent fill can be skipped`);
     }
-    this.statement("UPDATE fills SET status = 'skipped', skip_reason = ?, updated_at = ? WHERE id = ?").run(
-      reason,
-      at,
-      id,
-    );
+    this.db.run("UPDATE fills SET status = 'skipped', skip_reason = ?, updated_at = ? WHERE id = ?", reason, at, id);
     const chainSaw = f.status === "sent";
     if (!chainSaw) {
       this.pending--;
@@ -958,10 +831,12 @@ export class Store extends StoreReads {
   }
 
   private insertBatch(b: NewBatch, replaces: number | undefined, at: number): number {
-    const r = this.statement(
-      `INSERT INTO batches (tx_hash, raw_tx, nonce, max_fee_per_gas, max_priority_fee_per_gas, status, replaces, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'sent', ?, ?, ?)`,
-    ).run(
+    const id = this.nextBatchId++;
+    this.db.run(
+      `INSERT INTO batches (id, tx_hash, raw_tx, nonce, max_fee_per_gas, max_priority_fee_per_gas, status, replaces, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'sent', ?, ?, ?)`,
+      id,
+
       b.txHash,
       b.rawTx ?? null,
       b.nonce.toString(),
@@ -971,7 +846,7 @@ export class Store extends StoreReads {
       at,
       at,
     );
-    return Number(r.lastInsertRowid);
+    return id;
   }
 
   private requireBatchStatus(id: number, allowed: BatchStatus[]): StoredBatch {
@@ -983,9 +858,13 @@ export class Store extends StoreReads {
   }
 
   private setBatchStatus(id: number, status: BatchStatus, blockNumber: bigint | undefined, at: number): void {
-    this.statement(
+    this.db.run(
       "UPDATE batches SET status = ?, block_number = COALESCE(?, block_number), updated_at = ? WHERE id = ?",
-    ).run(status, blockNumber?.toString() ?? null, at, id);
+      status,
+      blockNumber?.toString() ?? null,
+      at,
+      id,
+    );
   }
 
   private finishBatch(batchId: number, status: "mined" | "reverted", blockNumber: bigint, at: number): void {
@@ -993,27 +872,30 @@ export class Store extends StoreReads {
     for (const b of this.chainOf(batchId)) {
       if (b.id === batchId) continue;
       this.setBatchStatus(b.id, "replaced", undefined, at);
-      this.statement("UPDATE fills SET batch_id = ?, updated_at = ? WHERE batch_id = ?").run(batchId, at, b.id);
+      this.db.run("UPDATE fills SET batch_id = ?, updated_at = ? WHERE batch_id = ?", batchId, at, b.id);
     }
     this.setBatchStatus(batchId, status, blockNumber, at);
   }
 
   private releaseFills(batchId: number, at: number): void {
-    const takers = this.statement("SELECT taker_account FROM fills WHERE batch_id = ? AND status = 'sent'").all(
+    const takers = this.q.all(
+      "SELECT taker_account FROM fills WHERE batch_id = ? AND status = 'sent'",
       batchId,
     ) as Row[];
     for (const row of takers) this.addTaken(row.taker_account as Address, 1);
-    const r = this.statement(
+    const changes = this.db.run(
       "UPDATE fills SET status = 'pending', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND status = 'sent'",
-    ).run(at, batchId);
-    this.pending += Number(r.changes);
+      at,
+      batchId,
+    );
+    this.pending += changes;
   }
 }
 
 /** The reads of the committed state, on the read-only connection. */
 class ReaderReads extends StoreReads {
-  constructor(connection: () => Db) {
-    super(connection);
+  constructor(reader: () => Reader) {
+    super(reader);
   }
 }
 

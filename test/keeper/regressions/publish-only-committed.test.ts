@@ -37,7 +37,7 @@ describe("regression (issue 13, finding 9): only what is committed is published"
     const before = await http(k.api.url, "GET", "/v1/markets/1/book");
 
     // The next group commit fails, as a disk that fills up would.
-    const handle = (k.store as unknown as { handle: { exec(sql: string): unknown } }).handle;
+    const handle = (k.store.database as unknown as { handle: { exec(sql: string): unknown } }).handle;
     const exec = handle.exec.bind(handle);
     handle.exec = (sql: string) => {
       if (/^\s*COMMIT/i.test(sql)) throw new Error("disk I/O error");

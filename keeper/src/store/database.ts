@@ -1,0 +1,322 @@
+import Database from "libsql";
+import { MIGRATIONS, type Migration } from "./migrations";
+
+/** The store's errors. `code` is stable; every one means the caller asked for something impossible. */
+export type StoreErrorCode =
+  | "ORDER_EXISTS"
+  | "ORDER_NOT_FOUND"
+  | "FILL_NOT_FOUND"
+  | "FILL_NOT_PENDING"
+  | "FILL_NOT_SENT"
+  | "FILL_EXCEEDS_ORDER"
+  | "BATCH_NOT_FOUND"
+  | "BATCH_NOT_SENT"
+  | "BATCH_EMPTY"
+  | "SCHEMA_TOO_NEW"
+  | "STORE_CLOSED"
+  | "NESTED_GROUP"
+  /** The shared database refused a write: another keeper leads now (its term is newer), or the connection failed. */
+  | "STORE_FAILED";
+
+export class StoreError extends Error {
+  override readonly name = "StoreError";
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Db = InstanceType<typeof Database>;
+type Statement = Database.Statement<unknown[]>;
+export type Row = Record<string, unknown>;
+
+/**
+ * How long a group commit stays open for more writes: one fsync (≈ 0.4–2 ms on these disks, on
+ * the main thread) then covers every order of the window, at the price of this much latency
+ * (`npm run bench:api`: 8 ms sustains 3,000 orders/s where 4 ms did not).
+ */
+const GROUP_WINDOW_MS = 8;
+
+/**
+ * Applies the migrations the database has not seen, in order, each in its own transaction with
+ * its `schema_version` row. Running it again does nothing. Returns the versions it applied.
+ */
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL) STRICT");
+  const current = (db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as Row).v as number | null;
+  const latest = latestVersion(migrations);
+  if ((current ?? 0) > latest) throw schemaTooNew(current ?? 0, latest);
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= (current ?? 0)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_version (version, name) VALUES (?, ?)").run(m.version, m.name);
+    }).immediate();
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+export function latestVersion(migrations: readonly Migration[]): number {
+  return migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
+}
+
+export function schemaTooNew(current: number, latest: number): StoreError {
+  return new StoreError(
+    "SCHEMA_TOO_NEW",
+    `the database is at schema version ${current}; this keeper knows up to ${latest}`,
+  );
+}
+
+/** Reads over one connection, each statement prepared once (preparing is a large share of a small query's cost). */
+export class Reader {
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(private readonly connection: () => Db) {}
+
+  private statement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.connection().prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  get(sql: string, ...params: unknown[]): Row | undefined {
+    return this.statement(sql).get(...params) as Row | undefined;
+  }
+
+  all(sql: string, ...params: unknown[]): Row[] {
+    return this.statement(sql).all(...params) as Row[];
+  }
+
+  /** A write through the cached statement; returns the rows it changed. */
+  protected write(sql: string, params: readonly unknown[]): number {
+    return Number(this.statement(sql).run(...params).changes);
+  }
+}
+
+/** What a group commit holds: who waits for it, and what runs right after it commits. */
+export interface Group {
+  readonly waiters: { resolve(): void; reject(error: Error): void }[];
+  readonly afterCommit: (() => void)[];
+}
+
+/**
+ * The store's database layer: one connection that writes (and reads its own writes), prepared
+ * statements, migrations, transactions and group commit, and a second read-only connection for
+ * what is committed. The store's domain operations (orders, fills, batches) run on top of it and
+ * know nothing of the backend. This class is SQLite's layer (libsql: WAL, synchronous=FULL): a
+ * commit is durable when it returns. `PostgresDatabase` (postgres.ts) keeps the same synchronous
+ * interface over a local working copy and makes each commit durable in PostgreSQL afterwards:
+ * `durable()` resolves when every commit so far is. See keeper/README.md, "Store".
+ */
+export class SqliteDatabase extends Reader {
+  readonly kind: "sqlite" | "postgres" = "sqlite";
+  private closed = false;
+  private group: Group | undefined;
+  /** Whether a transaction body is running: a nested `transaction` joins it. */
+  private inBody = false;
+  private committedReader: { db: Db; reads: Reader } | undefined;
+  /** Runs after a rollback: the store counts its in-memory figures again. */
+  onRollback: () => void = () => {};
+
+  protected constructor(
+    private readonly handle: Db,
+    /** The file: the read-only connection opens it too. */
+    readonly path: string,
+  ) {
+    super(() => this.db);
+  }
+
+  /** Opens (creating if needed) the database file and brings its schema up to date. */
+  static open(path: string): SqliteDatabase {
+    return new SqliteDatabase(SqliteDatabase.openFile(path, true), path);
+  }
+
+  protected static openFile(path: string, durable: boolean): Db {
+    const db = new Database(path);
+    // WAL: readers never block the writer, and a commit is one append to the log.
+    db.exec("PRAGMA journal_mode = WAL");
+    // FULL: a commit returns only after the log is fsynced, so a committed state change survives a
+    // power cut or an OS crash, not only a killed process. NORMAL would be faster but may lose
+    // the last commits — and this file is what prevents a fill from being sent twice. (A working
+    // copy of a PostgreSQL store is not the durable record: OFF.)
+    db.exec(`PRAGMA synchronous = ${durable ? "FULL" : "OFF"}`);
+    db.exec("PRAGMA foreign_keys = ON");
+    db.exec("PRAGMA busy_timeout = 5000");
+    migrate(db);
+    return db;
+  }
+
+  /** The open database. (libsql aborts the process on a closed handle, so a late caller gets an error instead.) */
+  protected get db(): Db {
+    if (this.closed) throw new StoreError("STORE_CLOSED", "the store is closed");
+    return this.handle;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** A write statement (INSERT, UPDATE): the rows it changed. */
+  run(sql: string, ...params: unknown[]): number {
+    return this.write(sql, params);
+  }
+
+  /**
+   * What is committed, through a second, read-only connection (WAL: it never blocks the writer and
+   * sees no write before its commit).
+   */
+  committed(): Reader {
+    if (this.closed) throw new StoreError("STORE_CLOSED", "the store is closed");
+    if (this.committedReader === undefined) {
+      const db = new Database(this.path);
+      db.exec("PRAGMA query_only = ON");
+      db.exec("PRAGMA busy_timeout = 5000");
+      const reads = new Reader(() => {
+        if (this.closed) throw new StoreError("STORE_CLOSED", "the store is closed");
+        return db;
+      });
+      this.committedReader = { db, reads };
+    }
+    return this.committedReader.reads;
+  }
+
+  /** Commits the open group and closes the connections. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.commitGroup();
+    this.closed = true;
+    this.committedReader?.db.close();
+    this.handle.close();
+  }
+
+  /** The value of a PRAGMA, for checks and diagnostics. */
+  pragma(name: "journal_mode" | "synchronous" | "foreign_keys"): unknown {
+    return (this.get(`PRAGMA ${name}`) as Row)[name];
+  }
+
+  schemaVersion(): number {
+    return ((this.get("SELECT MAX(version) AS v FROM schema_version") as Row).v as number | null) ?? 0;
+  }
+
+  /** Waits for what is in flight and closes what the layer holds open (SQLite: nothing; `close` closed the file). */
+  async shutdown(): Promise<void> {}
+
+  /** Resolves when every commit so far is durable (SQLite: at once, a commit is durable when it returns). */
+  durable(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Runs `fn` in one IMMEDIATE transaction, rolled back if it throws. Inside another `transaction`
+   * or `grouped` body, `fn` joins it (libsql has no nested transactions). An open group commit is
+   * committed first.
+   */
+  transaction<T>(fn: () => T): T {
+    if (this.inBody) return fn();
+    this.commitGroup();
+    this.inBody = true;
+    try {
+      const result = this.db.transaction(fn).immediate();
+      this.committedLocally([]);
+      return result;
+    } catch (error) {
+      this.rolledBack();
+      throw error;
+    } finally {
+      this.inBody = false;
+    }
+  }
+
+  /**
+   * Group commit: runs `fn` inside the transaction of the current group, opening one if none is
+   * open, and returns its result at once with `durable`, which resolves when the group has
+   * committed (`GROUP_WINDOW_MS` after it opened, or earlier if a `transaction` commits it) and
+   * rejects if that commit fails. If `fn` throws, only its own writes are undone (a savepoint).
+   * `afterCommit` runs right after the group is durable, in the order the writes were made, before
+   * any waiter resumes.
+   */
+  grouped<T>(fn: () => T, afterCommit?: () => void): { result: T; durable: Promise<void> } {
+    if (this.inBody) throw new StoreError("NESTED_GROUP", "grouped() cannot run inside a transaction body");
+    const db = this.db;
+    if (this.group === undefined) {
+      db.exec("BEGIN IMMEDIATE");
+      this.group = { waiters: [], afterCommit: [] };
+      setTimeout(() => {
+        try {
+          this.commitGroup();
+        } catch {
+          // Every waiter of the group has the error: the caller decides (the engine stops).
+        }
+      }, GROUP_WINDOW_MS);
+    }
+    this.write("SAVEPOINT grouped", []);
+    const mark = this.savepoint();
+    this.inBody = true;
+    let result: T;
+    try {
+      result = fn();
+      this.write("RELEASE grouped", []);
+    } catch (error) {
+      this.write("ROLLBACK TO grouped", []);
+      this.write("RELEASE grouped", []);
+      this.rolledBackTo(mark);
+      this.onRollback();
+      throw error;
+    } finally {
+      this.inBody = false;
+    }
+    const group = this.group;
+    if (afterCommit !== undefined) group.afterCommit.push(afterCommit);
+    const durable = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
+    return { result, durable };
+  }
+
+  /** Commits the open group (if any); its hooks run and its waiters resume once it is durable. */
+  commitGroup(): void {
+    const group = this.group;
+    if (group === undefined || this.closed) return;
+    this.group = undefined;
+    try {
+      this.handle.exec("COMMIT");
+    } catch (error) {
+      try {
+        this.handle.exec("ROLLBACK");
+      } catch {
+        // The commit failure may have ended the transaction already.
+      }
+      this.rolledBack();
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const w of group.waiters) w.reject(failure);
+      throw failure;
+    }
+    this.committedLocally([group]);
+  }
+
+  // Hooks of a layer that makes commits durable elsewhere (PostgreSQL). SQLite's commit is durable.
+
+  /** A local commit: its groups are durable (SQLite) or will be once the shared database has it. */
+  protected committedLocally(groups: readonly Group[]): void {
+    for (const g of groups) for (const hook of g.afterCommit) hook();
+    for (const g of groups) for (const w of g.waiters) w.resolve();
+  }
+
+  /** A mark of the writes so far in the open transaction (`grouped`'s savepoint). */
+  protected savepoint(): number {
+    return 0;
+  }
+
+  /** The writes after `mark` were undone. */
+  protected rolledBackTo(_mark: number): void {}
+
+  /** The open transaction was undone. */
+  protected rolledBack(): void {
+    if (!this.closed) this.onRollback();
+  }
+}

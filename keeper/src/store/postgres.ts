@@ -1,0 +1,284 @@
+/**
+ * PostgreSQL's database layer. The store's operations are synchronous (the engine matches, writes
+ * and publishes without yielding, so that no other order slips in between) and PostgreSQL through
+ * `pg` is asynchronous, so this layer keeps the store's state in a local working copy (SQLite,
+ * not fsynced: it is rebuilt from PostgreSQL at every start) and sends every local commit to
+ * PostgreSQL as one transaction, in commit order, one round trip per flush however many commits
+ * it holds (group commit). A commit is durable when `durable()` resolves: the engine answers an
+ * order only then (as it does with SQLite's group commit), settlement broadcasts a batch only
+ * then. A flush that fails — the connection lost, or the fence refused an old term — fails the
+ * layer for good: every later write throws `STORE_FAILED`, the keeper stops, and a restart
+ * rebuilds the working copy from what PostgreSQL holds. See keeper/README.md, "PostgreSQL".
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { SqliteDatabase, StoreError, latestVersion, schemaTooNew, type Db, type Group, type Row } from "./database";
+import { POSTGRES_MIGRATIONS, type Migration } from "./migrations";
+
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+export interface PostgresOptions {
+  /** Where the working copy goes (a fresh temporary directory by default, removed at shutdown). */
+  readonly workDir?: string;
+}
+
+/** The tables the working copy mirrors, parents first (foreign keys), with their keys. */
+const TABLES = [
+  { name: "orders", key: "hash" },
+  { name: "batches", key: "id" },
+  { name: "fills", key: "id" },
+  { name: "meta", key: "key" },
+] as const;
+
+/** BIGINT as a JS number (ids and millisecond timestamps fit; on-chain quantities are TEXT). */
+const TYPES = {
+  getTypeParser: (oid: number, format?: "text" | "binary") =>
+    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text"),
+};
+
+/** A client of the shared database with BIGINT as numbers. */
+export function pgClient(url: string): pg.Client {
+  return new pg.Client({ connectionString: url, types: TYPES as pg.CustomTypesConfig });
+}
+
+/** Applies PostgreSQL's migrations the database has not seen, under a lock (keepers may start together). */
+export async function migratePostgres(
+  client: pg.Client,
+  migrations: readonly Migration[] = POSTGRES_MIGRATIONS,
+): Promise<number[]> {
+  const applied: number[] = [];
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock(7246873)"); // "cb" migrations: held until COMMIT
+    await client.query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL)");
+    const current = ((await client.query("SELECT MAX(version) AS v FROM schema_version")).rows[0].v as number) ?? 0;
+    const latest = latestVersion(migrations);
+    if (current > latest) throw schemaTooNew(current, latest);
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      await client.query(m.sql);
+      await client.query("INSERT INTO schema_version (version, name) VALUES ($1, $2)", [m.version, m.name]);
+      applied.push(m.version);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+  return applied;
+}
+
+/** One write of a local commit, to be replayed in PostgreSQL. */
+interface Write {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+export class PostgresDatabase extends SqliteDatabase {
+  override readonly kind = "postgres";
+  /** The writes of the open local transaction, in order. */
+  private log: Write[] = [];
+  /** Committed locally, not yet sent. */
+  private queued: { writes: Write[]; groups: readonly Group[] }[] = [];
+  private flushing: Promise<void> | undefined;
+  private failure: Error | undefined;
+  /** The highest change revision the working copy holds. */
+  private revision: number;
+  /** The term every flush is fenced with (set by the leader election); none: unfenced (a single keeper). */
+  term: number | undefined;
+  /** Runs after the failure of a flush (once): the keeper stops. */
+  onFailure: (error: Error) => void = () => {};
+
+  private constructor(
+    handle: Db,
+    path: string,
+    private readonly client: pg.Client,
+    private readonly workDir: string | undefined,
+    revision: number,
+  ) {
+    super(handle, path);
+    this.revision = revision;
+  }
+
+  /**
+   * Connects, brings PostgreSQL's schema up to date, and loads every row into a new working copy
+   * (in one consistent snapshot): what a restart of the keeper reads.
+   */
+  static async connect(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
+    const client = pgClient(url);
+    await client.connect();
+    const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), "crossbook-pg-copy-"));
+    try {
+      await migratePostgres(client);
+      const path = join(workDir, "working-copy.db");
+      const local = SqliteDatabase.openFile(path, false);
+      const revision = await load(client, local, 0);
+      return new PostgresDatabase(local, path, client, options.workDir === undefined ? workDir : undefined, revision);
+    } catch (error) {
+      await client.end().catch(() => {});
+      if (options.workDir === undefined) rmSync(workDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** The connection to PostgreSQL (the leader election shares it: one session per keeper). */
+  get pg(): pg.Client {
+    return this.client;
+  }
+
+  override run(sql: string, ...params: unknown[]): number {
+    if (this.failure !== undefined) throw failed(this.failure);
+    const changes = super.run(sql, ...params);
+    this.log.push({ sql, params });
+    return changes;
+  }
+
+  override durable(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(failed(this.failure));
+    return this.flushing ?? Promise.resolve();
+  }
+
+  /**
+   * Pulls what another keeper committed since the working copy's revision (a follower's refresh:
+   * LISTEN/NOTIFY says when, a timer makes sure). Returns the rows applied. Never on a leader.
+   */
+  async refresh(): Promise<number> {
+    const before = this.revision;
+    this.revision = await load(this.client, this.db, this.revision);
+    if (this.revision !== before) this.onRollback(); // the store counts its figures again
+    return this.revision - before;
+  }
+
+  override async shutdown(): Promise<void> {
+    await this.flushing?.catch(() => {});
+    await this.client.end().catch(() => {});
+    if (this.workDir !== undefined) rmSync(this.workDir, { recursive: true, force: true });
+  }
+
+  protected override committedLocally(groups: readonly Group[]): void {
+    const writes = this.log;
+    this.log = [];
+    if (writes.length === 0 && groups.every((g) => g.waiters.length === 0 && g.afterCommit.length === 0)) return;
+    this.queued.push({ writes, groups });
+    this.flushing ??= this.flush();
+  }
+
+  protected override savepoint(): number {
+    return this.log.length;
+  }
+
+  protected override rolledBackTo(mark: number): void {
+    this.log.length = mark;
+  }
+
+  protected override rolledBack(): void {
+    this.log = [];
+    super.rolledBack();
+  }
+
+  /** Sends what is queued, one PostgreSQL transaction per round, until nothing is. */
+  private async flush(): Promise<void> {
+    while (this.queued.length > 0) {
+      const round = this.queued;
+      this.queued = [];
+      const groups = round.flatMap((r) => r.groups);
+      try {
+        if (this.failure !== undefined) throw failed(this.failure);
+        await this.send(round.flatMap((r) => r.writes));
+      } catch (error) {
+        const cause = error instanceof Error ? error : new Error(String(error));
+        if (this.failure === undefined) {
+          this.failure = cause;
+          this.onFailure(cause);
+        }
+        for (const g of groups) for (const w of g.waiters) w.reject(failed(cause));
+        for (const r of this.queued) for (const g of r.groups) for (const w of g.waiters) w.reject(failed(cause));
+        this.queued = [];
+        this.flushing = undefined;
+        throw failed(cause);
+      }
+      super.committedLocally(groups);
+    }
+    this.flushing = undefined;
+  }
+
+  /** One transaction: the fence (if a term is set), the writes, a notification for the followers. */
+  private async send(writes: readonly Write[]): Promise<void> {
+    const text = [
+      "BEGIN",
+      ...(this.term === undefined ? [] : [`SELECT crossbook_fence(${this.term})`]),
+      ...writes.map((w) => inline(this.client, w)),
+      "NOTIFY crossbook_changes",
+      "COMMIT",
+    ].join(";\n");
+    try {
+      // One round trip: a simple-protocol query of many statements (values inlined as literals).
+      await this.client.query(text);
+    } catch (error) {
+      await this.client.query("ROLLBACK").catch(() => {});
+      throw error;
+    }
+  }
+}
+
+function failed(cause: Error): StoreError {
+  return new StoreError("STORE_FAILED", `the shared database refused a commit: ${cause.message}`);
+}
+
+/**
+ * The statement with its parameters as SQL literals (`?`, or `?N` for the Nth). The store's writes
+ * pass strings, numbers, bigints and nulls only; strings go through the driver's `escapeLiteral`.
+ */
+function inline(client: pg.Client, w: Write): string {
+  let next = 0;
+  return w.sql.replace(/\?(\d+)?/g, (_, n: string | undefined) => {
+    const v = w.params[n === undefined ? next++ : Number(n) - 1];
+    if (v === null || v === undefined) return "NULL";
+    if (typeof v === "number" || typeof v === "bigint") return v.toString();
+    if (typeof v === "boolean") return v ? "1" : "0";
+    return client.escapeLiteral(String(v));
+  });
+}
+
+/**
+ * Copies every row changed after `revision` from PostgreSQL into the working copy, in one snapshot
+ * and one local transaction, and returns the highest revision copied.
+ */
+async function load(client: pg.Client, local: Db, revision: number): Promise<number> {
+  await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  const tables: { name: string; key: string; rows: Row[] }[] = [];
+  try {
+    for (const t of TABLES) {
+      const r = await client.query(`SELECT * FROM ${t.name} WHERE rev > $1 ORDER BY rev`, [revision]);
+      tables.push({ ...t, rows: r.rows as Row[] });
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+  let top = revision;
+  local
+    .transaction(() => {
+      for (const t of tables) {
+        if (t.rows.length === 0) continue;
+        const columns = (local.prepare(`PRAGMA table_info(${t.name})`).all() as Row[]).map((c) => c.name as string);
+        const upsert = local.prepare(
+          `INSERT INTO ${t.name} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})
+         ON CONFLICT (${t.key}) DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(", ")}`,
+        );
+        // Parents before children within a table too (a replacement batch names the one it replaces).
+        const rows = t.name === "batches" ? [...t.rows].sort((a, b) => (a.id as number) - (b.id as number)) : t.rows;
+        for (const row of rows) {
+          upsert.run(...columns.map((c) => row[c] ?? null));
+          top = Math.max(top, row.rev as number);
+        }
+      }
+    })
+    .immediate();
+  return top;
+}

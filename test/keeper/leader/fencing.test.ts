@@ -1,0 +1,107 @@
+/**
+ * Two keepers on one PostgreSQL: the lease elects one, its term fences its commits. A keeper whose
+ * lease a newer term took over (paused past its lease, its connection slow) commits nothing more:
+ * its next commit fails with STORE_FAILED, and every write after it too; the new leader's copy
+ * holds every commit of the old term that was answered, and nothing after.
+ */
+import { expect } from "chai";
+import { PostgresDatabase, Store, StoreError, type Hex, type Order } from "../../../keeper/src/store";
+import { currentLease, renew, tryAcquire } from "../../../keeper/src/leader";
+import { freshDatabase } from "../../helpers/postgres";
+
+const ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const SIG = `0x${"ab".repeat(65)}` as Hex;
+const hashOf = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as Hex;
+const order = (nonce: bigint): Order => ({
+  maker: ALICE,
+  marketId: 1n,
+  isBuy: false,
+  flags: 0n,
+  maxFeeBps: 10n,
+  expiry: 4_102_444_800n,
+  nonce,
+  priceTicks: 100n,
+  lots: 10n,
+});
+
+describe("keeper leader lease and fencing (PostgreSQL)", function () {
+  this.timeout(60_000);
+  let a: Store;
+  let b: Store;
+
+  const pgOf = (s: Store) => s.database as PostgresDatabase;
+  const rest = (s: Store, n: number) =>
+    s.grouped(() =>
+      s.acceptOrder({ hash: hashOf(n), order: order(BigInt(n)), signature: SIG, seq: n, rested: true, at: n }),
+    );
+  /** The lease expires now (the server's clock is the lease's: no waiting in the test). */
+  const expire = (s: Store) => pgOf(s).pg.query("UPDATE leader_lease SET expires_at = now() - interval '1 second'");
+
+  beforeEach(async () => {
+    const url = await freshDatabase();
+    a = await Store.connect(url);
+    b = await Store.connect(url);
+  });
+
+  afterEach(async () => {
+    await a.shutdown().catch(() => {});
+    await b.shutdown().catch(() => {});
+  });
+
+  it("gives the lease to one keeper at a time, a new term only once it expired", async () => {
+    const first = await tryAcquire(pgOf(a).pg, "a", "http://a", 10_000);
+    expect(first?.term).to.equal(1);
+    expect(await tryAcquire(pgOf(b).pg, "b", "http://b", 10_000)).to.equal(undefined);
+    expect(await renew(pgOf(a).pg, 1, 10_000)).to.equal(true);
+    await expire(a);
+    const second = await tryAcquire(pgOf(b).pg, "b", "http://b", 10_000);
+    expect(second).to.deep.include({ term: 2, holder: "b", url: "http://b" });
+    expect(await renew(pgOf(a).pg, 1, 10_000)).to.equal(false); // a learns it was deposed
+    expect((await currentLease(pgOf(a).pg))?.url).to.equal("http://b");
+  });
+
+  it("refuses every commit of a deposed leader once a newer term holds the lease", async () => {
+    const leaseA = await tryAcquire(pgOf(a).pg, "a", "http://a", 10_000);
+    pgOf(a).term = leaseA!.term;
+    await rest(a, 1).durable; // answered under term 1
+
+    await expire(a); // a is paused past its lease…
+    const leaseB = await tryAcquire(pgOf(b).pg, "b", "http://b", 10_000);
+    await pgOf(b).refresh(); // …b takes over and recovers from what is committed
+    pgOf(b).term = leaseB!.term;
+    expect(b.getOrder(hashOf(1))?.status).to.equal("open");
+
+    // a resumes and writes as if it still led: the fence refuses the commit.
+    const late = rest(a, 2);
+    const error = await late.durable.then(
+      () => expect.fail("a deposed leader's commit went through"),
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(StoreError);
+    expect((error as StoreError).code).to.equal("STORE_FAILED");
+    expect((error as StoreError).message).to.match(/fenced: term 1/);
+    // Every later write fails at once; a's durable() says so too.
+    expect(() => a.cancelOrder(hashOf(1), "late", 3)).to.throw(StoreError, /shared database refused/);
+    await a.durable().then(
+      () => expect.fail("durable() resolved on a failed layer"),
+      () => {},
+    );
+
+    // b commits under term 2; nothing of a's late writes reached the shared database.
+    await rest(b, 3).durable;
+    const rows = await pgOf(b).pg.query("SELECT hash, status FROM orders ORDER BY hash");
+    expect(rows.rows).to.deep.equal([
+      { hash: hashOf(1), status: "open" },
+      { hash: hashOf(3), status: "open" },
+    ]);
+  });
+
+  it("keeps a follower's copy warm: what the leader commits reaches it at the next refresh", async () => {
+    await rest(a, 1).durable;
+    await rest(a, 2).durable;
+    expect(b.getOrder(hashOf(1))).to.equal(undefined);
+    expect(await pgOf(b).refresh()).to.be.greaterThan(0);
+    expect(b.openOrders(1n).map((o) => o.hash)).to.deep.equal([hashOf(1), hashOf(2)]);
+    expect(b.nextSeq(1n)).to.equal(3);
+  });
+});

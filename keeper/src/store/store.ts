@@ -137,9 +137,11 @@ export class StoreReads {
    * kept the nonce of the order it replaced. Through the index on (account, nonce).
    */
   orderByNonce(account: Address, nonce: bigint): StoredOrder | undefined {
-    const row = this.statement(
+    const row = this.q.get(
       "SELECT * FROM orders WHERE account = ? AND nonce = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
-    ).get(account, nonce.toString()) as Row | undefined;
+      account,
+      nonce.toString(),
+    ) as Row | undefined;
     return row && toOrder(row);
   }
 

@@ -61,8 +61,10 @@ describe("keeper/api: a market maker's interface (issue 16)", function () {
     const deltasBefore = feed.messages.filter((m) => m.type === "delta").length;
 
     let commits = 0;
-    const commitGroup = k.store.commitGroup.bind(k.store);
-    k.store.commitGroup = () => {
+    // The group commit lives in the database layer (its window timer calls it there).
+    const database = k.store.database;
+    const commitGroup = database.commitGroup.bind(database);
+    database.commitGroup = () => {
       commits++;
       commitGroup();
     };
@@ -81,7 +83,7 @@ describe("keeper/api: a market maker's interface (issue 16)", function () {
       { cancel: { nonce: "999999" } },
       await place(alice, asks[2] as Order),
     ]);
-    k.store.commitGroup = commitGroup;
+    database.commitGroup = commitGroup;
     expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
     const results = answer.body.results as Record<string, unknown>[];
     expect(results.map((r) => [r.kind, r.ok, r.code ?? null])).to.deep.equal([

@@ -8,10 +8,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { localTraders, orderEntryBack, startHaKeeper, type HaKeeper } from "./lib/failover";
-import { readDeployment } from "./lib/market";
+import { localTraders } from "./lib/accounts";
+import { orderEntryBack, startHaKeeper, type HaKeeper } from "./lib/failover";
 import { createDatabase, startEmbeddedPostgres, stopEmbeddedPostgres } from "./lib/postgres";
-import { runHardhatScript, startHardhatNode, stopAll } from "./lib/processes";
+import { startLocalMarket, stopAll } from "./lib/processes";
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,13 +28,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "crossbook-bench-failover-"));
   const pg = await startEmbeddedPostgres();
   try {
-    const node = await startHardhatNode();
-    const path = join(dir, "deployment.json");
-    await runHardhatScript("scripts/setup-local.ts", node.url, {
-      CROSSBOOK_DEPLOYMENTS_PATH: path,
-      CROSSBOOK_TRADERS: "2",
-    });
-    const deployment = readDeployment(path);
+    const { node, deployment } = await startLocalMarket(dir, 2);
     const database = await createDatabase(pg.port, "crossbook_failover");
     const [trader] = localTraders(1);
     const mid = deployment.markets[0].initialPriceTicks;

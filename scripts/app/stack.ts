@@ -17,11 +17,10 @@ import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { createKeeperClient, signOrder, type KeeperClient, type KeeperSubmitResult, type Order } from "@crossbook/sdk";
 import { FIRST_TRADER_INDEX, localAccountKey } from "../lib/accounts";
 import type { AppServer } from "../lib/appServer";
-import { readDeployment, type Deployment } from "../lib/market";
+import type { Deployment } from "../lib/market";
 import {
   freePort,
-  runHardhatScript,
-  startHardhatNode,
+  startLocalMarket,
   startLocalKeeper,
   stopAll,
   type LocalNode,
@@ -63,13 +62,7 @@ export interface PageStack {
 export async function startPageStack(options: { log?: (line: string) => void } = {}): Promise<PageStack> {
   const dir = mkdtempSync(join(tmpdir(), "crossbook-page-"));
   try {
-    const node = await startHardhatNode();
-    const deploymentPath = join(dir, "deployment.json");
-    await runHardhatScript("scripts/setup-local.ts", node.url, {
-      CROSSBOOK_DEPLOYMENTS_PATH: deploymentPath,
-      CROSSBOOK_TRADERS: "2",
-    });
-    const deployment = readDeployment(deploymentPath);
+    const { node, deployment } = await startLocalMarket(dir, 2);
     const chain = createPublicClient({ transport: http(node.url, { retryCount: 0 }) }) as PublicClient;
     // A block every 200 ms besides one per transaction, so that settlements confirm on an idle chain.
     await chain.request({ method: "evm_setIntervalMining" as never, params: [200] as never });

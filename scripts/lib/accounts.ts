@@ -5,7 +5,7 @@
  * These keys are public: never use them on a real chain.
  */
 import { bytesToHex, type Hex } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
+import { mnemonicToAccount, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 
 /** Hardhat's default mnemonic (`npx hardhat node` prints the accounts it gives). */
 export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
@@ -19,3 +19,8 @@ export function localAccountKey(index: number): Hex {
 
 export const KEEPER_ACCOUNT_INDEX = 1;
 export const FIRST_TRADER_INDEX = 2;
+
+/** The first `n` local traders (the accounts scripts/setup-local.ts funds). */
+export function localTraders(n: number): PrivateKeyAccount[] {
+  return Array.from({ length: n }, (_, i) => privateKeyToAccount(localAccountKey(FIRST_TRADER_INDEX + i)));
+}

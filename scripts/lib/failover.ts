@@ -5,9 +5,9 @@
  * lease is free; `orderEntryBack` measures how long after a kill order entry answers again.
  */
 import { join } from "node:path";
-import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import type { PrivateKeyAccount } from "viem/accounts";
 import { createKeeperClient, signOrder, type KeeperClient, type Order } from "@crossbook/sdk";
-import { FIRST_TRADER_INDEX, KEEPER_ACCOUNT_INDEX, localAccountKey } from "./accounts";
+import { KEEPER_ACCOUNT_INDEX, localAccountKey } from "./accounts";
 import type { Deployment } from "./market";
 import { spawnManaged, type ManagedProcess } from "./processes";
 
@@ -40,11 +40,6 @@ export function startHaKeeper(
     .then((line) => /listening on (\S+)/.exec(line)?.[1] ?? "");
   listening.catch(() => {}); // a standby killed before it leads never listens
   return { name: options.name, process: proc, listening };
-}
-
-/** The local traders (accounts funded by scripts/setup-local.ts). */
-export function localTraders(n: number): PrivateKeyAccount[] {
-  return Array.from({ length: n }, (_, i) => privateKeyToAccount(localAccountKey(FIRST_TRADER_INDEX + i)));
 }
 
 let nonce = BigInt(Date.now()) * 1000n;

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { KEEPER_ACCOUNT_INDEX, localAccountKey } from "./accounts";
-import type { Deployment } from "./market";
+import { readDeployment, type Deployment } from "./market";
 
 const ROOT = join(__dirname, "..", "..");
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -213,6 +213,24 @@ export async function runHardhatScript(script: string, nodeUrl: string, env: Nod
   const code = await proc.exited;
   if (code !== 0) throw new Error(`${script} failed (${code}):\n${tail(proc.output().split("\n"))}`);
   return proc.output();
+}
+
+/**
+ * A Hardhat node with the local market deployed on it and `traders` local accounts funded
+ * (scripts/setup-local.ts), its deployment file written in `dir`: what the end-to-end tests and the
+ * process benchmarks start from.
+ */
+export async function startLocalMarket(
+  dir: string,
+  traders: number,
+): Promise<{ node: LocalNode; deployment: Deployment }> {
+  const node = await startHardhatNode();
+  const path = join(dir, "deployment.json");
+  await runHardhatScript("scripts/setup-local.ts", node.url, {
+    CROSSBOOK_DEPLOYMENTS_PATH: path,
+    CROSSBOOK_TRADERS: String(traders),
+  });
+  return { node, deployment: readDeployment(path) };
 }
 
 /**

@@ -13,16 +13,10 @@ import { join } from "node:path";
 import { createPublicClient, http, type PublicClient } from "viem";
 import type { KeeperClient } from "@crossbook/sdk";
 import { auditMarket } from "../../scripts/lib/audit";
-import {
-  keeperClient,
-  localTraders,
-  orderEntryBack,
-  startHaKeeper,
-  submitOrder,
-  type HaKeeper,
-} from "../../scripts/lib/failover";
-import { readDeployment, type Deployment } from "../../scripts/lib/market";
-import { runHardhatScript, startHardhatNode, stopAll, type LocalNode } from "../../scripts/lib/processes";
+import { keeperClient, orderEntryBack, startHaKeeper, submitOrder, type HaKeeper } from "../../scripts/lib/failover";
+import { localTraders } from "../../scripts/lib/accounts";
+import type { Deployment } from "../../scripts/lib/market";
+import { startLocalMarket, stopAll, type LocalNode } from "../../scripts/lib/processes";
 import { freshDatabase } from "../helpers/postgres";
 
 describe("failover: two keeper processes on one PostgreSQL", function () {
@@ -44,13 +38,7 @@ describe("failover: two keeper processes on one PostgreSQL", function () {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "crossbook-failover-"));
-    node = await startHardhatNode();
-    const path = join(dir, "deployment.json");
-    await runHardhatScript("scripts/setup-local.ts", node.url, {
-      CROSSBOOK_DEPLOYMENTS_PATH: path,
-      CROSSBOOK_TRADERS: "4",
-    });
-    deployment = readDeployment(path);
+    ({ node, deployment } = await startLocalMarket(dir, traders.length));
     chain = createPublicClient({ transport: http(node.url, { retryCount: 0 }) }) as PublicClient;
     await chain.request({ method: "evm_setIntervalMining" as never, params: [200] as never });
     database = await freshDatabase();

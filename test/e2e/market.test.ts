@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { createPublicClient, http, type PublicClient } from "viem";
-import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import type { PrivateKeyAccount } from "viem/accounts";
 import {
   createKeeperClient,
   createKeeperFeed,
@@ -21,12 +21,11 @@ import {
   type Order,
 } from "@crossbook/sdk";
 import { auditMarket } from "../../scripts/lib/audit";
-import { FIRST_TRADER_INDEX, localAccountKey } from "../../scripts/lib/accounts";
-import { readDeployment, type Deployment } from "../../scripts/lib/market";
+import { localTraders } from "../../scripts/lib/accounts";
+import type { Deployment } from "../../scripts/lib/market";
 import {
-  runHardhatScript,
-  startHardhatNode,
   startLocalKeeper,
+  startLocalMarket,
   stopAll,
   type LocalNode,
   type ManagedProcess,
@@ -58,17 +57,11 @@ describe("end to end: hardhat node, keeper CLI, SDK over HTTP and WebSocket", fu
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "crossbook-e2e-"));
-    node = await startHardhatNode();
-    const path = join(dir, "deployment.json");
-    await runHardhatScript("scripts/setup-local.ts", node.url, {
-      CROSSBOOK_DEPLOYMENTS_PATH: path,
-      CROSSBOOK_TRADERS: "4",
-    });
-    deployment = readDeployment(path);
+    ({ node, deployment } = await startLocalMarket(dir, 4));
     chain = createPublicClient({ transport: http(node.url, { retryCount: 0 }) }) as PublicClient;
     // Blocks every 200 ms besides one per transaction, so that confirmations come on an idle chain.
     await chain.request({ method: "evm_setIntervalMining" as never, params: [200] as never });
-    traders = [0, 1, 2, 3].map((i) => privateKeyToAccount(localAccountKey(FIRST_TRADER_INDEX + i)));
+    traders = localTraders(4);
     await startKeeper();
   });
 

@@ -495,7 +495,7 @@ describe("sdk/keeper: feed", function () {
     const challenges = () => keeper.received.filter((r) => r.message.op === "challenge").length;
     /** Polls `test` (the refusal reaches the client after the keeper's last message: nothing wakes `until`). */
     const eventually = async (test: () => boolean, what: string) => {
-      for (let i = 0; i < 1_000 && !test(); i++) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 6_000 && !test(); i++) await new Promise((r) => setTimeout(r, 5)); // up to 30 s on a busy machine
       expect(test(), what).to.equal(true);
     };
     await eventually(() => challenges() === 1 && clock.pending > 0, "the first refusal");

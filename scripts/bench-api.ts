@@ -43,12 +43,22 @@
  *                          in memory, where fsync costs nothing — to see what the disk's commits cost)
  *   BENCH_API_CPU_PROF     a directory: the keeper runs with --cpu-prof and writes its profile there
  *   BENCH_API_STRICT=1     exit 1 also when the target (≥ 3,000/s accepted, p99 ≤ 50 ms at 2,000/s) is missed
+ *
+ * `npm run bench:api -- --database postgres` compares the store backends instead (issue 14): an
+ * embedded PostgreSQL (scripts/lib/postgres.ts) and two keepers running at once on the same node,
+ * one on a SQLite file and one on the PostgreSQL database (native signature recovery both), the load
+ * sent to one at a time, alternating which goes first each round. Per round, each backend's maximum
+ * (closed loop); then, per round, each at half of its own maximum (median over rounds), open loop,
+ * for its p50/p99. Prints both maxima, their ratio and the latencies, with the load average before
+ * and after. Target: PostgreSQL's maximum ≥ 70% of SQLite's, p99 ≤ 50 ms at half of each maximum.
+ * The PostgreSQL keeper runs with a 10 s lease (`--lease-ms`): alone on its database, a lease it
+ * cannot renew on a saturated event loop would only depose it.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -56,6 +66,7 @@ import { keeperMessageTypedData } from "@crossbook/sdk";
 import { fundTraders, median, rpc } from "./lib/bench";
 import { readDeployment, type Deployment } from "./lib/market";
 import { manage, runHardhatScript, startHardhatNode, startLocalKeeper, type ManagedProcess } from "./lib/processes";
+import { createDatabase, startEmbeddedPostgres, stopEmbeddedPostgres, type LocalPostgres } from "./lib/postgres";
 import type { LoadgenReply, LoadgenRequest, StepResult } from "./bench-api/loadgen";
 
 const ROOT = resolve(__dirname, "..");
@@ -71,6 +82,8 @@ const SPREAD = positiveInt("BENCH_API_SPREAD", 2000);
 const CPU_PROF = env.BENCH_API_CPU_PROF?.trim() || undefined;
 const STRICT = env.BENCH_API_STRICT === "1";
 const DB_DIR = env.BENCH_API_DB_DIR?.trim() || undefined;
+/** `--database postgres`: compare the store backends (SQLite, PostgreSQL) rather than the signature backends. */
+const COMPARE_DATABASES = databaseOption(process.argv.slice(2));
 for (const b of BACKENDS) {
   if (b !== "native" && b !== "js") fail(`BENCH_API_BACKENDS: "${b}" is not native or js`);
 }
@@ -79,6 +92,14 @@ const TARGET = { acceptedPerSecond: 3000, p99AtRate: 2000, p99Ms: 50 };
 
 function fail(message: string): never {
   throw new Error(`bench:api: ${message}`);
+}
+function databaseOption(argv: readonly string[]): boolean {
+  if (argv.length === 0) return false;
+  const value = argv[0] === "--database" ? argv[1] : argv[0].startsWith("--database=") ? argv[0].slice(11) : undefined;
+  if (value !== "postgres" || argv.length > (argv[0] === "--database" ? 2 : 1)) {
+    fail(`the only option is --database postgres (the rest is set by environment variables), got ${argv.join(" ")}`);
+  }
+  return true;
 }
 function positiveNumber(name: string, fallback: number): number {
   const raw = env[name];
@@ -162,6 +183,7 @@ async function startKeeper(
   rpcUrl: string,
   deployment: Deployment,
   dir: string,
+  postgresUrl?: string,
 ): Promise<ManagedProcess & { url: string }> {
   const nodeArgs = [
     ...(CPU_PROF === undefined
@@ -171,8 +193,8 @@ async function startKeeper(
   ];
   const { url, process: keeper } = await startLocalKeeper(deployment, {
     rpcUrl,
-    database: join(dir, `keeper-${backend}.db`),
-    flags: ["--log-level", "warn"],
+    database: postgresUrl ?? join(dir, `keeper-${backend}.db`),
+    flags: ["--log-level", "warn", ...(postgresUrl === undefined ? [] : ["--lease-ms", "10000"])],
     nodeArgs,
     name: `keeper (${backend})`,
   });
@@ -249,6 +271,185 @@ interface Measured extends StepResult {
   rpcCalls: number;
 }
 
+/** What every step of a run shares. */
+interface Bench {
+  readonly loadgen: Loadgen;
+  readonly counter: RpcCounter;
+  readonly deployment: Deployment;
+  readonly keys: Hex[];
+  readonly say: (line: string) => void;
+  /** Broken things seen (an accepted order not cancelled afterwards, …): the run exits 1. */
+  problems: number;
+}
+
+async function initLoadgen(bench: Bench, url: string, expiry: string): Promise<void> {
+  const ready = await bench.loadgen.ask({
+    op: "init",
+    url,
+    domain: { chainId: bench.deployment.chainId, verifyingContract: bench.deployment.exchange },
+    keys: bench.keys,
+    markets: bench.deployment.markets.map((m) => ({
+      marketId: m.id.toString(),
+      midTicks: m.initialPriceTicks.toString(),
+      spreadTicks: SPREAD,
+    })),
+    expiry,
+    maxLots: 5,
+    maxSockets: Math.max(CONCURRENCY, 256),
+  });
+  if (ready.op !== "ready") fail("the load generator did not initialise");
+}
+
+/**
+ * One step at `rate` (or the closed loop) against the keeper at `url`, then every account's
+ * orders soft-cancelled there, checking that exactly the accepted ones were.
+ */
+async function measureStep(bench: Bench, url: string, rate: number | "max", seconds: number): Promise<Measured> {
+  const { loadgen, counter, deployment, keys, say } = bench;
+  const calls0 = totalCalls(counter);
+  const reply = await loadgen.ask({
+    op: "step",
+    url,
+    ...(rate === "max" ? {} : { rate }),
+    seconds,
+    concurrency: CONCURRENCY,
+    maxOrders: Math.ceil(seconds * 8_000),
+    drainMs: 60_000,
+  });
+  if (reply.op !== "result") fail("the load generator answered no result");
+  const rpcCalls = totalCalls(counter) - calls0;
+  const cancelled = await cancelAll(url, deployment, keys);
+  if (cancelled !== reply.result.accepted) {
+    bench.problems++;
+    say(`PROBLEM: ${reply.result.accepted} orders accepted but ${cancelled} cancelled afterwards`);
+  }
+  if (Object.keys(reply.result.errors).length > 0) say(`errors at ${rate}: ${fmtCounts(reply.result.errors)}`);
+  return { ...reply.result, rpcCalls, acceptedPerSecond: reply.result.accepted / reply.result.elapsedSeconds };
+}
+
+// ─── --database postgres: SQLite and PostgreSQL side by side ─────────────────────────────────
+
+const DATABASE_TARGET = { ratio: 0.7, p99Ms: 50 };
+const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+
+async function compareDatabases(bench: Bench, expiry: string): Promise<number> {
+  const { say, deployment } = bench;
+  const dir = tmp as string;
+  let pg: LocalPostgres | undefined;
+  const keepers: (ManagedProcess & { url: string })[] = [];
+  try {
+    pg = await startEmbeddedPostgres();
+    const database = await createDatabase(pg.port, "crossbook_bench_api");
+    say(`embedded PostgreSQL on port ${pg.port}`);
+    const backends = ["sqlite", "postgres"] as const;
+    for (const backend of backends) {
+      const keeper = await startKeeper(
+        backend,
+        bench.counter.url,
+        deployment,
+        dir,
+        backend === "postgres" ? database : undefined,
+      );
+      keepers.push(keeper);
+      say(`keeper (${backend}) on ${keeper.url}`);
+    }
+    const urlOf = (i: number) => keepers[i].url;
+    await initLoadgen(bench, urlOf(0), expiry);
+    const loadBefore = loadAverage();
+    for (const i of [0, 1]) await measureStep(bench, urlOf(i), 500, 1); // warm-up, not counted
+    /** Each round, the backends in turn, the other one first every other round. */
+    const alternate = async (run: (i: number, round: number) => Promise<void>) => {
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const i of round % 2 === 1 ? [0, 1] : [1, 0]) await run(i, round);
+      }
+    };
+    const maxima: Measured[][] = [[], []];
+    await alternate(async (i, round) => {
+      const m = await measureStep(bench, urlOf(i), "max", SECONDS);
+      maxima[i].push(m);
+      say(
+        `${backends[i]} round ${round} max: ${m.accepted} accepted in ${m.elapsedSeconds.toFixed(2)} s (${m.acceptedPerSecond.toFixed(0)}/s)`,
+      );
+    });
+    const best = maxima.map((ms) => median(ms.map((m) => m.acceptedPerSecond)));
+    const half = best.map((b) => Math.max(1, Math.round(b / 2)));
+    const halves: Measured[][] = [[], []];
+    await alternate(async (i, round) => {
+      const m = await measureStep(bench, urlOf(i), half[i], SECONDS);
+      halves[i].push(m);
+      say(
+        `${backends[i]} round ${round} at ${half[i]}/s: ${m.acceptedPerSecond.toFixed(0)}/s accepted, ` +
+          `p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms`,
+      );
+    });
+    const loadAfter = loadAverage();
+
+    console.log(
+      `\nbench:api --database postgres — ${ROUNDS} rounds × ${SECONDS} s, alternating; ${bench.keys.length} accounts, ` +
+        `closed loop ${CONCURRENCY} in flight for the maximum; medians over rounds`,
+    );
+    const header = [
+      "database",
+      "max accepted/s",
+      "half rate/s",
+      "accepted/s",
+      "p50 ms",
+      "p99 ms",
+      "max ms",
+      "rejected",
+      "errors",
+    ];
+    const rows = [header];
+    backends.forEach((backend, i) => {
+      const rejected: Record<string, number> = {};
+      const errors: Record<string, number> = {};
+      for (const m of [...maxima[i], ...halves[i]]) {
+        addCounts(rejected, m.rejected);
+        addCounts(errors, m.errors);
+      }
+      const hs = halves[i];
+      rows.push([
+        backend,
+        `${best[i].toFixed(0)} (${maxima[i].map((m) => m.acceptedPerSecond.toFixed(0)).join("/")})`,
+        String(half[i]),
+        median(hs.map((m) => m.acceptedPerSecond)).toFixed(0),
+        median(hs.map((m) => m.p50)).toFixed(1),
+        median(hs.map((m) => m.p99)).toFixed(1),
+        median(hs.map((m) => m.max)).toFixed(1),
+        fmtCounts(rejected),
+        fmtCounts(errors),
+      ]);
+    });
+    const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+    for (const r of rows) console.log(r.map((c, k) => (k >= 7 ? c : c.padStart(widths[k]))).join("  "));
+    const ratio = best[1] / best[0];
+    const p99 = halves.map((hs) => median(hs.map((m) => m.p99)));
+    const met = (ok: boolean) => (ok ? "MET" : "MISSED");
+    console.log(
+      `PostgreSQL / SQLite maximum: ${(ratio * 100).toFixed(0)}% (target ≥ ${DATABASE_TARGET.ratio * 100}%: ${met(ratio >= DATABASE_TARGET.ratio)})\n` +
+        backends
+          .map(
+            (b, i) =>
+              `p99 at half of ${b}'s maximum: ${p99[i].toFixed(1)} ms (target ≤ ${DATABASE_TARGET.p99Ms} ms: ${met(p99[i] <= DATABASE_TARGET.p99Ms)})`,
+          )
+          .join("\n") +
+        `\nload average (1/5/15 min): before ${loadBefore}, after ${loadAfter}`,
+    );
+    const targetsMet = ratio >= DATABASE_TARGET.ratio && p99.every((p) => p <= DATABASE_TARGET.p99Ms);
+    if (!targetsMet && STRICT) bench.problems++;
+  } finally {
+    for (const keeper of keepers) await keeper.stop(15_000);
+    await bench.loadgen.ask({ op: "exit" }).catch(() => undefined);
+    bench.counter.server.close();
+    if (pg !== undefined) await stopEmbeddedPostgres(pg);
+  }
+  say(`done${bench.problems > 0 ? ` with ${bench.problems} problem(s)` : ""}`);
+  return bench.problems > 0 ? 1 : 0;
+}
+
 const addCounts = (into: Record<string, number>, from: Record<string, number>) => {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 };
@@ -281,52 +482,21 @@ async function main(): Promise<number> {
   const latest = (await rpc(nodeUrl, "eth_getBlockByNumber", ["latest", false])) as { timestamp: Hex };
   const expiry = (BigInt(latest.timestamp) + 86_400n).toString();
 
+  const bench: Bench = { loadgen, counter, deployment, keys, say, problems: 0 };
+  if (COMPARE_DATABASES) return compareDatabases(bench, expiry);
+
   const results = new Map<string, Map<string, Measured[]>>();
-  let problems = 0;
   for (const backend of BACKENDS) {
     const dbDir = DB_DIR === undefined ? tmp : mkdtempSync(join(DB_DIR, "bench-api-db-"));
     if (DB_DIR !== undefined) cleanups.push(() => rmSync(dbDir, { recursive: true, force: true }));
     const keeper = await startKeeper(backend, counter.url, deployment, dbDir);
     say(`keeper (${backend} signature recovery) on ${keeper.url}`);
     try {
-      const ready = await loadgen.ask({
-        op: "init",
-        url: keeper.url,
-        domain: { chainId: deployment.chainId, verifyingContract: deployment.exchange },
-        keys,
-        markets: deployment.markets.map((m) => ({
-          marketId: m.id.toString(),
-          midTicks: m.initialPriceTicks.toString(),
-          spreadTicks: SPREAD,
-        })),
-        expiry,
-        maxLots: 5,
-        maxSockets: Math.max(CONCURRENCY, 256),
-      });
-      if (ready.op !== "ready") fail("the load generator did not initialise");
+      await initLoadgen(bench, keeper.url, expiry);
       const byRate = new Map<string, Measured[]>();
       results.set(backend, byRate);
       const backendRates = backend === "js" ? JS_RATES : RATES;
-      const runStep = async (rate: number | "max", seconds: number): Promise<Measured> => {
-        const calls0 = totalCalls(counter);
-        const reply = await loadgen.ask({
-          op: "step",
-          ...(rate === "max" ? {} : { rate }),
-          seconds,
-          concurrency: CONCURRENCY,
-          maxOrders: Math.ceil(seconds * 8_000),
-          drainMs: 60_000,
-        });
-        if (reply.op !== "result") fail("the load generator answered no result");
-        const rpcCalls = totalCalls(counter) - calls0;
-        const cancelled = await cancelAll(keeper.url, deployment, keys);
-        if (cancelled !== reply.result.accepted) {
-          problems++;
-          say(`PROBLEM: ${reply.result.accepted} orders accepted but ${cancelled} cancelled afterwards`);
-        }
-        if (Object.keys(reply.result.errors).length > 0) say(`errors at ${rate}: ${fmtCounts(reply.result.errors)}`);
-        return { ...reply.result, rpcCalls, acceptedPerSecond: reply.result.accepted / reply.result.elapsedSeconds };
-      };
+      const runStep = (rate: number | "max", seconds: number) => measureStep(bench, keeper.url, rate, seconds);
       await runStep(500, 1); // warm-up: first order of every account fills the keeper's read cache
       for (let round = 1; round <= ROUNDS; round++) {
         let saturated = false;
@@ -404,7 +574,7 @@ async function main(): Promise<number> {
         `p99 ≤ ${TARGET.p99Ms} ms at ${TARGET.p99AtRate}/s — ${Number.isNaN(p99) ? "not measured" : `${p99.toFixed(1)} ms`}: ` +
         (ok ? "MET" : "MISSED") +
         "\n";
-      if (!ok && STRICT) problems++;
+      if (!ok && STRICT) bench.problems++;
     }
   }
   const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -412,8 +582,8 @@ async function main(): Promise<number> {
   if (verdict !== "") console.log(verdict.trimEnd());
   const rpcByMethod = [...counter.calls.entries()].map(([k, v]) => `${k}:${v}`).join(" ");
   console.log(`keeper RPC calls over the whole run, by method: ${rpcByMethod}`);
-  say(`done${problems > 0 ? ` with ${problems} problem(s)` : ""}`);
-  return problems > 0 ? 1 : 0;
+  say(`done${bench.problems > 0 ? ` with ${bench.problems} problem(s)` : ""}`);
+  return bench.problems > 0 ? 1 : 0;
 }
 
 main()

@@ -47,6 +47,8 @@ export type LoadgenRequest =
     }
   | {
       readonly op: "step";
+      /** Another keeper to send this step's orders to (from now on); absent: the one of `init`. */
+      readonly url?: string;
       /** Orders per second (open loop); absent: closed loop with `concurrency` in flight. */
       readonly rate?: number;
       readonly seconds: number;
@@ -213,6 +215,7 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 async function step(request: Extract<LoadgenRequest, { op: "step" }>): Promise<StepResult> {
+  if (request.url !== undefined) target = new URL("/v1/orders", request.url);
   const openLoop = request.rate !== undefined;
   const count = openLoop ? Math.round((request.rate as number) * request.seconds) : request.maxOrders;
   const signStart = performance.now();

@@ -21,7 +21,15 @@ export interface HaKeeper {
 /** Starts a keeper CLI on `database` (a `postgres://` URL) with the local keeper key; it leads or waits. */
 export function startHaKeeper(
   deployment: Pick<Deployment, "chainId" | "exchange" | "markets" | "deployBlock">,
-  options: { rpcUrl: string; database: string; name: string; leaseMs?: number; flags?: readonly string[] },
+  options: {
+    rpcUrl: string;
+    database: string;
+    name: string;
+    leaseMs?: number;
+    flags?: readonly string[];
+    /** Sees every line the keeper prints, as it prints it. */
+    echo?: (line: string) => void;
+  },
 ): HaKeeper {
   const flags = [
     ...["--rpc-url", options.rpcUrl, "--chain-id", String(deployment.chainId), "--exchange", deployment.exchange],
@@ -33,7 +41,7 @@ export function startHaKeeper(
     options.name,
     process.execPath,
     ["-r", "ts-node/register/transpile-only", join("keeper", "src", "cli.ts"), ...flags],
-    { env: { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX) } },
+    { env: { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX) }, echo: options.echo },
   );
   const listening = proc
     .waitFor(/crossbook-keeper listening on /, 3_600_000)

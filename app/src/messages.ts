@@ -76,6 +76,7 @@ const KEEPER_CODES: Record<Known<KeeperApiErrorCode>, string> = {
   CHAIN_UNAVAILABLE: "The keeper cannot reach the chain right now: try again shortly.",
   STOPPED: "The keeper is shutting down: try again shortly.",
   NOT_READY: "The keeper is starting up and not ready yet: try again shortly.",
+  NOT_LEADER: "This keeper only serves reads; orders go to the leading keeper: try again shortly.",
   INTERNAL: "The keeper failed on its side (an internal error): try again.",
   NOT_LOGGED_IN: "The keeper asked to log in again before following your orders.",
   BAD_LOGIN: "The keeper refused the login to your orders' feed: reconnect the wallet.",

@@ -51,7 +51,16 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`crossbook-keeper: cannot start: ${message}\n`);
     return 1;
   }
-  process.stdout.write(`crossbook-keeper listening on ${keeper.api.url} (keeper ${keeper.account.address})\n`);
+  // "listening" once this keeper leads (takes order entry); a follower serves reads at once.
+  const listening = () =>
+    process.stdout.write(`crossbook-keeper listening on ${keeper.api.url} (keeper ${keeper.account.address})\n`);
+  if (keeper.role.leading) listening();
+  else {
+    process.stdout.write(
+      `crossbook-keeper following on ${keeper.api.url}: reads and the feed; order entry at the leader\n`,
+    );
+    keeper.role.onChange(listening);
+  }
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void keeper.stop(0));
   const code = await keeper.done;
   log.flush();

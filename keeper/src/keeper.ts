@@ -25,7 +25,7 @@ import { Engine } from "./engine";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { CachedChainReads, readRiskContextFrom } from "./risk";
-import { holdLease, waitForLease } from "./leader";
+import { currentLease, holdLease, KeeperRole, tryAcquire, type ElectionOptions, type Lease } from "./leader";
 import { readiness } from "./readiness";
 import { Settlement, SettlementStartError, type SettlementOutcome } from "./settlement";
 import { nativeAvailable, recoverOrderSigner, sigcheckReady } from "./sigcheck";
@@ -44,6 +44,8 @@ export interface RunningKeeper {
   /** The cached chain facts (per block) the risk check and settlement read. */
   readonly reads: CachedChainReads;
   readonly account: LocalAccount;
+  /** Leader or follower (PostgreSQL with several keepers; SQLite: always the leader), since when, who leads. */
+  readonly role: KeeperRole;
   /** Resolves when the keeper has stopped (by `stop` or a fatal error), with the exit code. */
   readonly done: Promise<number>;
   stop(code?: number): Promise<void>;
@@ -151,8 +153,29 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       `the database ${redactUrl(config.databasePath)} cannot be opened: ${(error as Error).message}`,
     );
   }
-  const lease = await leadOrWait(store, config, log);
+  // PostgreSQL: several keepers share the database and one leads. This one leads at once if the
+  // lease is free; otherwise it follows (serving reads and the feed) until it takes the lease.
+  const db = store.database instanceof PostgresDatabase ? store.database : undefined;
+  const election = db === undefined ? undefined : electionOptions(db, config);
+  const won =
+    election === undefined
+      ? undefined
+      : await tryAcquire(election.client, election.holder, election.url, election.leaseMs);
+  if (db !== undefined && won !== undefined) {
+    await db.refresh(); // what the previous leader committed up to its last commit
+    db.term = won.term;
+    log.info({ term: won.term, since: won.since }, "role change: leader");
+  }
+  if (db !== undefined && won === undefined) db.readOnly = true;
+  const role = new KeeperRole(
+    won !== undefined
+      ? { role: "leader", term: won.term, since: won.since }
+      : { role: db === undefined ? "leader" : "follower", since: new Date() },
+  );
+  let deposed: (reason: string) => void = () => {};
+  let held = election !== undefined && won !== undefined ? holdLease(election, won, (r) => deposed(r)) : undefined;
   const metrics = new Metrics();
+  metrics.watchRole(role);
   // The engine's precheck and the risk check recover the same signature one after the other: the
   // second asks this memo (keyed by the order's digest and the signature, which fix the answer).
   const recovered = new Map<string, Promise<Address | undefined>>();
@@ -196,6 +219,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       retryAfterSeconds: (pending) =>
         Math.max(1, Math.ceil(pending / config.batch.maxFills) * Math.ceil(config.pollIntervalMs / 1000)),
     },
+    following: role.current.role === "follower",
   });
   metrics.watch(engine, store);
 
@@ -228,7 +252,10 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     onBlockNumber: (block) => {
       lastBlockAt = Date.now();
       reads.observeHead(block);
-      void followBlock(reads, engine)
+      // A follower keeps its chain facts current and leaves every write (rechecks, expiries) to the
+      // leader; what the chain named in the meantime is rechecked at its first block as leader.
+      const step = engine.following ? reads.sync().then(() => ({ pulled: 0, expired: 0 })) : followBlock(reads, engine);
+      void step
         .then(({ pulled, expired }) => {
           if (pulled > 0) log.info({ pulled }, "orders pulled after on-chain actions");
           if (expired > 0) log.info({ expired }, "expired orders cancelled");
@@ -243,13 +270,16 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       log.warn({ err: error.message }, "block watch failed");
     },
   });
-  try {
-    await settlement.start();
-  } catch (error) {
-    unwatch();
-    await store.shutdown();
-    if (error instanceof SettlementStartError) throw new KeeperStartError(error.message);
-    throw error;
+  if (role.leading) {
+    try {
+      await settlement.start();
+    } catch (error) {
+      unwatch();
+      held?.stop();
+      await store.shutdown();
+      if (error instanceof SettlementStartError) throw new KeeperStartError(error.message);
+      throw error;
+    }
   }
 
   const api = await startApi({
@@ -264,6 +294,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     trustProxy: config.api.trustProxy,
     sessionTtlMs: config.api.sessionTtlSeconds * 1000,
     limits: { perAccountPerSecond: config.api.perAccountPerSecond, maxBatchActions: config.api.maxBatchActions },
+    role,
     isReady: () =>
       readiness({
         engineRunning: engine.running,
@@ -275,9 +306,11 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
         settlement: settlement.health(),
       }),
   });
+  role.announce(api.url);
   log.info(
     {
       url: api.url,
+      role: role.current.role,
       exchange: config.exchange,
       chainId: config.chainId,
       markets: config.markets,
@@ -286,35 +319,44 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     "keeper started",
   );
 
-  if (lease !== undefined) await lease.announce(api.url);
+  if (db !== undefined && won !== undefined) await announceUrl(db, won.term, api.url);
 
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   let stopping: Promise<void> | undefined;
+  let following: { stop(): void; done: Promise<void> } | undefined;
   const stop = (code = 0): Promise<void> => {
     stopping ??= (async () => {
       log.info({ code }, "keeper stopping");
-      lease?.stop();
+      held?.stop();
+      following?.stop();
       engine.stop();
       unwatch();
       await api.close().catch((e: unknown) => log.error({ err: String(e) }, "api close failed"));
       await settlement.stop().catch((e: unknown) => log.error({ err: String(e) }, "settlement stop failed"));
+      await following?.done;
+      // A leader that stops cleanly hands the lease over now rather than at its expiry (a deposed
+      // one's term no longer matches: nothing changes).
+      if (db !== undefined && held !== undefined && db.term !== undefined) {
+        await store.durable().catch(() => {});
+        await releaseLease(db.pg, db.term).catch(() => {});
+      }
       await store.shutdown();
       log.info({ code }, "keeper stopped");
       resolveDone(code);
     })();
     return stopping;
   };
-  if (store.database instanceof PostgresDatabase) {
-    store.database.onFailure = (error) => {
+  if (db !== undefined) {
+    db.onFailure = (error) => {
       log.error({ err: error.message }, "the shared database refused a commit: stopping (restart rebuilds from it)");
       void stop(1);
     };
   }
-  lease?.onDeposed((reason) => {
+  deposed = (reason) => {
     log.error({ reason }, "role change: deposed, no longer the leader: stopping (restart waits as a standby)");
     void stop(1);
-  });
+  };
   engine.on("fatal", (error) => {
     log.error({ err: error.message }, "fatal engine error: stopping (restart rebuilds from the database)");
     void stop(1);
@@ -323,47 +365,128 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     log.error({ err: error.message }, "fatal settlement error: stopping (restart rebuilds from the database)");
     void stop(1);
   });
-  return { api, engine, store, settlement, reads, account, done, stop };
+
+  if (db !== undefined && election !== undefined && !role.leading) {
+    /** The lease is this keeper's: it leads from now, in this process, its API on the same URL. */
+    const promote = async (lease: Lease): Promise<void> => {
+      held = holdLease(election, lease, (r) => deposed(r));
+      await db.refresh((pulled) => engine.follow(pulled)); // the previous leader's last commits
+      db.term = lease.term;
+      db.readOnly = false;
+      engine.promote(); // books rebuilt as a restart rebuilds them
+      await settlement.start(); // every batch whose fate is unknown, resolved as a restart does
+      role.lead(lease, api.url); // order entry from now on
+      log.info({ term: lease.term, since: lease.since, url: api.url }, "role change: leader");
+    };
+    following = followLeader({
+      db,
+      election: { ...election, url: api.url },
+      role,
+      engine,
+      log,
+      promote,
+      failed: (error) => {
+        log.error({ err: String(error) }, "following the leader failed: stopping (restart follows again)");
+        void stop(1);
+      },
+    });
+  }
+  return { api, engine, store, settlement, reads, account, role, done, stop };
 }
 
-/**
- * With PostgreSQL, several keepers share the database and one leads: this keeper waits as a
- * standby (its working copy kept warm) until it holds the lease, then takes the newest state and
- * fences its commits with its term. Everything after this is a restart's recovery. SQLite: one
- * keeper, no lease.
- */
-async function leadOrWait(store: Store, config: KeeperConfig, log: Logger) {
-  const db = store.database;
-  if (!(db instanceof PostgresDatabase)) return undefined;
-  const options = {
+/** How this keeper takes part in the election: its name, its URL, the lease and how often it renews or tries. */
+function electionOptions(db: PostgresDatabase, config: KeeperConfig): ElectionOptions {
+  return {
     client: db.pg,
     holder: `${hostname()}:${process.pid}`,
     url: `http://${config.api.host}:${config.api.port}`,
     leaseMs: config.leaseMs,
     intervalMs: Math.max(100, Math.floor(config.leaseMs / 4)),
   };
-  let announced = false;
-  const won = await waitForLease({
-    ...options,
-    onStandby: async (holder) => {
-      if (!announced) log.info({ leader: holder?.holder, url: holder?.url }, "role: standby, waiting for the lease");
-      announced = true;
-      await db.refresh();
-    },
+}
+
+/** The API's URL, once it listens: what followers name in `NOT_LEADER` and clients follow. */
+async function announceUrl(db: PostgresDatabase, term: number, url: string): Promise<void> {
+  await db.pg.query("UPDATE leader_lease SET url = $1 WHERE id = 1 AND term = $2", [url, term]);
+}
+
+/** Ends the lease of `term` now (a clean stop): a follower takes over at its next try. */
+async function releaseLease(client: PostgresDatabase["pg"], term: number): Promise<void> {
+  await client.query("UPDATE leader_lease SET expires_at = now() WHERE id = 1 AND term = $1", [term]);
+}
+
+/**
+ * A follower's loop, on the keeper's one database session: LISTEN on `crossbook_changes` (every
+ * leader commit notifies it) and refresh the working copy at each notification, or every try at the
+ * latest (a quarter lease: the polling fallback, should a notification be lost); the engine's books
+ * follow each refresh (`Engine.follow`) and the feed publishes what changed. At each try (a quarter
+ * lease) it tries to take the lease and learns who leads; once it holds it, `promote`.
+ */
+function followLeader(o: {
+  db: PostgresDatabase;
+  election: ElectionOptions;
+  role: KeeperRole;
+  engine: Engine;
+  log: Logger;
+  promote: (lease: Lease) => Promise<void>;
+  failed: (error: unknown) => void;
+}): { stop(): void; done: Promise<void> } {
+  const pgc = o.db.pg;
+  let stopped = false;
+  let dirty = false;
+  let wake = () => {};
+  const onNotify = () => {
+    dirty = true;
+    wake();
+  };
+  pgc.on("notification", onNotify);
+  const loop = async () => {
+    await pgc.query("LISTEN crossbook_changes");
+    let nextTry = 0;
+    let announced = false;
+    while (!stopped) {
+      if (Date.now() >= nextTry) {
+        const won = await tryAcquire(pgc, o.election.holder, o.election.url, o.election.leaseMs);
+        if (won !== undefined) {
+          pgc.off("notification", onNotify);
+          await pgc.query("UNLISTEN crossbook_changes");
+          await o.promote(won);
+          return;
+        }
+        const lease = await currentLease(pgc);
+        o.role.observe(lease);
+        if (!announced) {
+          o.log.info(
+            { leader: lease?.holder, url: lease?.url, term: lease?.term },
+            "role: standby (follower): serving reads, waiting for the lease",
+          );
+          announced = true;
+        }
+        nextTry = Date.now() + o.election.intervalMs;
+      }
+      dirty = false;
+      await o.db.refresh((pulled) => o.engine.follow(pulled));
+      if (dirty || stopped) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, nextTry - Date.now()));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = () => {};
+    }
+  };
+  const done = loop().catch((error: unknown) => {
+    if (!stopped) o.failed(error);
   });
-  await db.refresh(); // what the previous leader committed up to its last commit
-  db.term = won.term;
-  log.info({ term: won.term, since: won.since }, "role change: leader");
-  let deposed: (reason: string) => void = () => {};
-  const held = holdLease(options, won, (reason) => deposed(reason));
   return {
-    term: won.term,
-    since: won.since,
-    /** The API's URL, once it listens: what followers and clients are told. */
-    announce: (url: string) =>
-      db.pg.query("UPDATE leader_lease SET url = $1 WHERE id = 1 AND term = $2", [url, won.term]).then(() => {}),
-    onDeposed: (fn: (reason: string) => void) => (deposed = fn),
-    stop: () => held.stop(),
+    stop() {
+      stopped = true;
+      pgc.off("notification", onNotify);
+      wake();
+    },
+    done,
   };
 }
 

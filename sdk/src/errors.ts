@@ -12,7 +12,7 @@ import type { Order } from "./types";
  * | signing           | `SIGNER_UNSUPPORTED`, `SIGNER_NO_ACCOUNT`, `SIGNATURE_FAILED` |
  * | contract and chain| `CONTRACT_REVERT`, `CHAIN_REQUEST_FAILED` |
  * | keeper API        | the keeper's own codes (`KeeperApiErrorCode`: `INSUFFICIENT_BALANCE`, `RATE_LIMITED`, …, as keeper/API.md lists them) |
- * | keeper transport  | `KEEPER_UNREACHABLE`, `KEEPER_TIMEOUT`, `KEEPER_BAD_RESPONSE`, `KEEPER_INVALID_ARGUMENT` |
+ * | keeper transport  | `KEEPER_UNREACHABLE`, `KEEPER_TIMEOUT`, `KEEPER_BAD_RESPONSE`, `KEEPER_INVALID_ARGUMENT`, `KEEPER_UNTRUSTED_LEADER` |
  */
 export type CrossbookErrorCode =
   | UnitsErrorCode
@@ -99,6 +99,7 @@ export const KEEPER_API_ERROR_CODES = [
   "CHAIN_UNAVAILABLE",
   "STOPPED",
   "NOT_READY",
+  "NOT_LEADER",
   "INTERNAL",
   "NOT_LOGGED_IN",
   "BAD_LOGIN",
@@ -117,10 +118,15 @@ export type KeeperApiErrorCode = KeeperErrorCode | (string & {});
  * The codes of `KeeperRequestError`: the keeper could not be reached (`KEEPER_UNREACHABLE`), did not
  * answer in time (`KEEPER_TIMEOUT`), answered with something that is not keeper/API.md
  * (`KEEPER_BAD_RESPONSE`), or the call could not be made as asked (`KEEPER_INVALID_ARGUMENT`: a URL
- * of the wrong scheme, a closed feed, the orders channel without a domain).
+ * of the wrong scheme, a closed feed, the orders channel without a domain), or a follower named a
+ * leader that is not one of the client's configured `keepers` (`KEEPER_UNTRUSTED_LEADER`: not followed).
  */
 export type KeeperRequestErrorCode =
-  "KEEPER_UNREACHABLE" | "KEEPER_TIMEOUT" | "KEEPER_BAD_RESPONSE" | "KEEPER_INVALID_ARGUMENT";
+  | "KEEPER_UNREACHABLE"
+  | "KEEPER_TIMEOUT"
+  | "KEEPER_BAD_RESPONSE"
+  | "KEEPER_INVALID_ARGUMENT"
+  | "KEEPER_UNTRUSTED_LEADER";
 
 /** Structured facts about an error, for programs (the message is for people). */
 export type ErrorDetails = Readonly<Record<string, unknown>>;

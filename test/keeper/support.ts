@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "libsql";
-import { createPublicClient, custom, type Address, type PublicClient } from "viem";
+import { createPublicClient, custom, type Address, type Hex, type PublicClient } from "viem";
 import type { ExchangeDomainParameters, ReadClient } from "@crossbook/sdk";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { startApi, type ApiOptions, type RunningApi } from "../../keeper/src/api";
@@ -286,20 +286,30 @@ export async function runKeeperInProcess(
     };
     addresses: { exchange: Address };
   },
-  options: { flags?: readonly string[]; balanceWei?: bigint } = {},
+  options: {
+    flags?: readonly string[];
+    balanceWei?: bigint;
+    /** The keeper key (several keepers on one database share one): a new one, funded and granted, by default. */
+    key?: Hex;
+    /** The store: a new SQLite file by default (a `postgres://` URL for several keepers). */
+    database?: string;
+  } = {},
 ) {
   const chain = await serveChain();
-  const key = generatePrivateKey();
+  const key = options.key ?? generatePrivateKey();
   const keeperAddress = privateKeyToAccount(key).address;
-  await hre.network.provider.send("hardhat_setBalance", [
-    keeperAddress,
-    `0x${(options.balanceWei ?? 10n ** 19n).toString(16)}`,
-  ]);
-  await (await env.exchange.grantRole(await env.exchange.KEEPER_ROLE(), keeperAddress)).wait();
+  if (options.key === undefined) {
+    await hre.network.provider.send("hardhat_setBalance", [
+      keeperAddress,
+      `0x${(options.balanceWei ?? 10n ** 19n).toString(16)}`,
+    ]);
+    await (await env.exchange.grantRole(await env.exchange.KEEPER_ROLE(), keeperAddress)).wait();
+  }
   const loaded = loadConfig({
     argv: [
       ...["--rpc-url", chain.url, "--chain-id", "31337", "--exchange", env.addresses.exchange, "--markets", "1"],
-      ...["--database", tempDatabase("crossbook-runkeeper-"), "--api-port", "0", "--confirmations", "0"],
+      ...["--database", options.database ?? tempDatabase("crossbook-runkeeper-"), "--api-port", "0"],
+      ...["--confirmations", "0"],
       ...["--poll-interval-ms", "50", "--log-level", "silent"],
       ...(options.flags ?? []),
     ],
@@ -314,6 +324,7 @@ export async function runKeeperInProcess(
     keeper,
     url: keeper.api.url,
     keeperAddress,
+    key,
     async close() {
       await keeper.stop();
       await chain.close();

@@ -22,6 +22,7 @@ export type ApiOnlyCode =
   | "FORBIDDEN"
   | "RATE_LIMITED"
   | "NOT_READY"
+  | "NOT_LEADER"
   | "INTERNAL";
 
 export type ApiErrorCode = ApiOnlyCode | RejectCode;
@@ -87,6 +88,7 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   WRONG_DOMAIN: 503,
   TAKER_COOLDOWN: 429,
   NOT_READY: 503,
+  NOT_LEADER: 503,
   INTERNAL: 500,
 };
 
@@ -95,7 +97,7 @@ export class ApiError extends Error {
   readonly code: ApiErrorCode;
   readonly status: number;
   readonly details?: Record<string, unknown>;
-  /** `Retry-After` in seconds, for `RATE_LIMITED`, `SETTLEMENT_BACKLOG` and `TAKER_COOLDOWN`. */
+  /** `Retry-After` in seconds, for `RATE_LIMITED`, `SETTLEMENT_BACKLOG`, `TAKER_COOLDOWN` and `NOT_LEADER`. */
   readonly retryAfterSeconds?: number;
 
   constructor(

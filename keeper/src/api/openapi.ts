@@ -28,6 +28,7 @@ import {
   marketsJsonSchema,
   orderStatusJsonSchema,
   readyJsonSchema,
+  bookDigestsJsonSchema,
   sessionJsonSchema,
   submitResultJsonSchema,
   tradesJsonSchema,
@@ -45,6 +46,7 @@ import {
   marketParams,
   nonceParams,
   orderQuery,
+  readyQuery,
   sessionBody,
   submitOrderBody,
   tradesQuery,
@@ -102,8 +104,14 @@ export const POST_ERRORS: readonly ApiErrorCode[] = [
 export const ROUTING_ERRORS: readonly ApiErrorCode[] = ["NOT_FOUND", "METHOD_NOT_ALLOWED"];
 
 /** Every refusal of an order: the engine's codes and the risk check's, and a signature's budgets. */
-const ORDER_ERRORS: readonly ApiErrorCode[] = [...Object.values(EngineCode), ...Object.values(RiskCode), "BAD_REQUEST"];
+const ORDER_ERRORS: readonly ApiErrorCode[] = [
+  ...Object.values(EngineCode),
+  ...Object.values(RiskCode),
+  "BAD_REQUEST",
+  "NOT_LEADER",
+];
 const CANCEL_ERRORS: readonly ApiErrorCode[] = [
+  "NOT_LEADER",
   "CANCEL_EXPIRED",
   "CANCEL_REPLAYED",
   "BAD_CANCEL_SIGNATURE",
@@ -241,10 +249,22 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     errors: [],
   },
   "GET /v1/ready": {
-    summary: "Whether the keeper is ready to take orders (503 NOT_READY with details.missing otherwise)",
+    summary: "Whether the keeper is ready, its role (leader or follower), term, since when, and the leader's URL",
+    description:
+      '503 NOT_READY with details.missing when it cannot do its job. With several keepers on one PostgreSQL, `?role=leader` answers 200 only on the leader (503 NOT_LEADER on a follower, naming the leader): the check a load balancer uses to send order entry to the leader. keeper/README.md, "Several keepers on one PostgreSQL".',
     tags: ["operations"],
+    query: readyQuery,
     responses: { 200: readyJsonSchema },
-    errors: ["NOT_READY"],
+    errors: ["NOT_READY", "NOT_LEADER", "BAD_REQUEST"],
+  },
+  "GET /v1/books/digest": {
+    summary: "A digest of each market's book (levels and resting orders), to compare two keepers",
+    description:
+      "SHA-256 over every level of the book, best first on each side, with its total and its resting orders (hash and lots) in time priority. Two keepers with the same digest hold the same books; a follower's equals the leader's once it has applied the leader's last commit.",
+    tags: ["operations"],
+    query: emptyQuery,
+    responses: { 200: bookDigestsJsonSchema },
+    errors: ["BAD_REQUEST"],
   },
   "GET /metrics": {
     summary: "Prometheus metrics (text format)",

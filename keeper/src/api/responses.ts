@@ -275,8 +275,53 @@ export const healthJsonSchema = z
   .strictObject({ status: z.literal("ok") })
   .meta({ id: "Health", examples: [{ status: "ok" }] });
 export const readyJsonSchema = z
-  .strictObject({ status: z.literal("ready") })
-  .meta({ id: "Ready", examples: [{ status: "ready" }] });
+  .strictObject({
+    status: z.literal("ready"),
+    role: z
+      .enum(["leader", "follower"])
+      .meta({ description: "a follower serves reads and the feed; only the leader takes order entry" }),
+    term: z
+      .number()
+      .int()
+      .optional()
+      .meta({
+        description: "the leader lease's term (PostgreSQL only): its own on the leader, the leader's on a follower",
+      }),
+    since: z.string().meta({ description: "when this keeper took its role (ISO 8601)" }),
+    leader: z.string().optional().meta({ description: "the leader's API URL, when known" }),
+  })
+  .meta({
+    id: "Ready",
+    examples: [
+      { status: "ready", role: "leader", term: 3, since: "2026-01-02T03:04:05.000Z", leader: "http://10.0.0.5:8080" },
+    ],
+  });
+export const bookDigestsJsonSchema = z
+  .strictObject({
+    role: z.enum(["leader", "follower"]),
+    markets: z.array(
+      z.strictObject({
+        marketId: z.string(),
+        digest: z
+          .string()
+          .meta({
+            description:
+              "SHA-256 of every level (best first) with its resting orders' hashes and lots in time priority",
+          }),
+        levels: z.number().int(),
+        orders: z.number().int(),
+      }),
+    ),
+  })
+  .meta({
+    id: "BookDigests",
+    examples: [
+      {
+        role: "follower",
+        markets: [{ marketId: "1", digest: `0x${"ab".repeat(32)}`, levels: 4, orders: 7 }],
+      },
+    ],
+  });
 
 export const errorCodeSchema = z.enum(KEEPER_API_ERROR_CODES).meta({ id: "ErrorCode" });
 export const errorBodySchema = z

@@ -144,6 +144,8 @@ export const tradesQuery = z.strictObject({
 /** An order's fills, newest first, by pages: as the trades. */
 export const orderQuery = tradesQuery;
 export const emptyQuery = z.strictObject({});
+/** `?role=leader`: 200 only on the leader (for a load balancer that sends order entry there). */
+export const readyQuery = z.strictObject({ role: z.enum(["leader"]).optional() });
 
 /** A message a feed client sends. */
 export const feedMessage = z.union([

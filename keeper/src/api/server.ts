@@ -38,6 +38,7 @@ import {
 import type { KeeperMarketJson } from "@crossbook/sdk/keeper-wire";
 import type { BatchAction, Engine } from "../engine";
 import { silentLogger, type Logger } from "../log";
+import type { KeeperRole } from "../leader";
 import type { Store } from "../store";
 import type { Metrics } from "../metrics";
 import { ApiError, type ApiErrorCode } from "./errors";
@@ -58,6 +59,7 @@ import {
   nonceParams,
   orderQuery,
   parse,
+  readyQuery,
   sessionBody,
   submitOrderBody,
   tradesQuery,
@@ -127,6 +129,11 @@ export interface ApiOptions {
   readonly trustProxy?: readonly string[];
   /** How long a session lasts (default one hour). */
   readonly sessionTtlMs?: number;
+  /**
+   * Leader or follower (several keepers on one PostgreSQL). A follower serves reads and the feed and
+   * refuses every write with `NOT_LEADER` naming the leader. Absent: always the leader.
+   */
+  readonly role?: KeeperRole;
 }
 
 export interface RunningApi {
@@ -157,6 +164,7 @@ const ROUTES: readonly { method: string; pattern: RegExp }[] = [
   { method: "GET", pattern: /^\/v1\/markets\/[^/]+\/trades$/ },
   { method: "GET", pattern: /^\/v1\/health$/ },
   { method: "GET", pattern: /^\/v1\/ready$/ },
+  { method: "GET", pattern: /^\/v1\/books\/digest$/ },
   { method: "GET", pattern: /^\/v1\/ws$/ },
   { method: "GET", pattern: /^\/metrics$/ },
   { method: "GET", pattern: /^\/v1\/openapi\.json$/ },
@@ -164,6 +172,18 @@ const ROUTES: readonly { method: string; pattern: RegExp }[] = [
 ];
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
+
+/**
+ * The routes that change the store: a follower refuses them (`NOT_LEADER`) before reading the body.
+ * Sessions are not among them (a session is this keeper's memory, not the store's: a follower logs
+ * in for its per-account reads), nor is anything of the feed (it only reads).
+ */
+const WRITE_ROUTES: ReadonlySet<string> = new Set([
+  "POST /v1/orders",
+  "POST /v1/orders/batch",
+  "POST /v1/cancels",
+  "POST /v1/cancels/all",
+]);
 
 /** The `info.version` of the OpenAPI and AsyncAPI documents: the API's version. */
 const API_DOCUMENT_INFO = { version: "1.0.0" };
@@ -195,6 +215,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     chainId: BigInt(domain.chainId).toString(),
     verifyingContract: domain.verifyingContract,
   };
+  const startedAt = new Date();
   const feed = new Feed({ engine, store, domain, client, limits, log, metrics, clock, sessions, logins });
   metrics?.watch(engine, store);
   let requestCount = 0;
@@ -248,10 +269,28 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     return refuse(reply, new ApiError("NOT_FOUND", `no route ${request.method} ${path}`));
   });
 
+  /** A follower's refusal of a write: who leads (the lease's URL and term), and to try there. */
+  const notLeader = (): ApiError => {
+    const { leader, term } = options.role?.current ?? {};
+    return new ApiError(
+      "NOT_LEADER",
+      leader === undefined
+        ? "this keeper follows and no leader is known yet: try again shortly"
+        : `this keeper follows; the leader (term ${term}) is at ${leader}: send order entry there`,
+      {
+        details: { ...(leader === undefined ? {} : { leader }), ...(term === undefined ? {} : { term }) },
+        retryAfterSeconds: 1,
+      },
+    );
+  };
+
   app.addHook("onRequest", async (request) => {
     const wait = perIp.take(clientKey(request.ip));
     if (wait > 0) {
       throw new ApiError("RATE_LIMITED", "too many requests from this address", { retryAfterSeconds: wait });
+    }
+    if (options.role !== undefined && !options.role.leading) {
+      if (WRITE_ROUTES.has(`${request.method} ${request.routeOptions.url ?? ""}`)) throw notLeader();
     }
   });
 
@@ -654,15 +693,38 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   app.get("/v1/health", async () => ({ status: "ok" }));
 
-  app.get("/v1/ready", async (_request, reply) => {
+  /** Leader or follower, under which term, since when, and who leads (SQLite: always the leader). */
+  const roleJson = () => {
+    const r = options.role?.current ?? { role: "leader" as const, since: startedAt };
+    return {
+      role: r.role,
+      ...(r.term === undefined ? {} : { term: r.term }),
+      since: r.since.toISOString(),
+      ...(r.leader === undefined ? {} : { leader: r.leader }),
+    };
+  };
+
+  app.get("/v1/ready", async (request, reply) => {
+    const { role } = parse(readyQuery, request.query, "query");
     const state = options.isReady?.() ?? { ready: engine.running, missing: engine.running ? [] : ["engine"] };
     if (!state.ready) {
       return refuse(
         reply,
-        new ApiError("NOT_READY", `not ready: ${state.missing.join(", ")}`, { details: { missing: state.missing } }),
+        new ApiError("NOT_READY", `not ready: ${state.missing.join(", ")}`, {
+          details: { missing: state.missing, ...roleJson() },
+        }),
       );
     }
-    return { status: "ready" };
+    if (role === "leader" && options.role !== undefined && !options.role.leading) return refuse(reply, notLeader());
+    return { status: "ready", ...roleJson() };
+  });
+
+  app.get("/v1/books/digest", async (request) => {
+    parse(emptyQuery, request.query, "query");
+    return {
+      role: roleJson().role,
+      markets: engine.bookDigests().map((d) => ({ ...d, marketId: d.marketId.toString() })),
+    };
   });
 
   // Public by decision (keeper/README.md, "Metrics"): counts and depth by market, no account, no order.

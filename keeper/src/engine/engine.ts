@@ -20,6 +20,7 @@
  * - A store error is fatal: the engine stops taking orders (`STOPPED`) and emits `fatal`, because
  *   its books may no longer match the store; the process restarts and rebuilds from the file.
  */
+import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { getAddress, isAddressEqual, type Address, type Hex } from "viem";
 import {
@@ -35,11 +36,11 @@ import {
   type SignedOrder,
   type SkipReasonName,
 } from "@crossbook/sdk";
-import { OrderBook, type LevelChange, type PlaceResult, type RejectReason } from "../book";
+import { OrderBook, type Depth, type LevelChange, type PlaceResult, type RejectReason } from "../book";
 import { silentLogger, type Logger } from "../log";
 import { checkOrder, RiskCode, type KeeperRiskState, type ReservingOrder, type RiskContext } from "../risk";
 import { recoverOrderSigner } from "../sigcheck";
-import type { NewFill, Store, StoredFill, StoredOrder } from "../store";
+import type { NewFill, Pulled, Store, StoredFill, StoredOrder } from "../store";
 import { RecentRefusals } from "./refusals";
 import { RestingOrders } from "./resting";
 import {
@@ -120,6 +121,11 @@ export interface EngineOptions {
    * fill of its was skipped on-chain for a reason it caused (`SKIP_POLICY`'s `rations`). 0 or absent: never.
    */
   readonly takerCooldownSeconds?: number;
+  /**
+   * A follower's engine (several keepers on one PostgreSQL): its books follow the store, which only
+   * the leader writes (`follow`), and it writes nothing until `promote`. Default false.
+   */
+  readonly following?: boolean;
 }
 
 /** How settlement's skip of a fill is answered: which order was at fault, and whether to match again. */
@@ -273,9 +279,12 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly maxOpenOrders: number;
   /** Accounts refused as takers until a time (ms of `clock`), after a skip they caused: lowercase address → until, reason. */
   private readonly cooldowns = new Map<string, { until: number; reason: string }>();
+  /** Whether the books follow the store (a follower) rather than the engine writing it. */
+  private followingStore: boolean;
 
   private constructor(private readonly options: EngineOptions) {
     super();
+    this.followingStore = options.following ?? false;
     this.store = options.store;
     this.exchangeDomain = options.domain;
     this.readContext = options.readRiskContext;
@@ -308,6 +317,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         restored++;
         continue;
       }
+      if (this.followingStore) {
+        // A follower writes nothing: the leader cancels it (a follower that takes over, at `promote`).
+        this.log.warn({ hash: o.hash, marketId, why: result.rejected }, "stored order could not rest again: left out");
+        continue;
+      }
       this.store.cancelOrder(o.hash, `restore-${result.rejected}`, this.clock());
       this.log.warn({ hash: o.hash, marketId, why: result.rejected }, "stored order could not rest again: cancelled");
     }
@@ -327,6 +341,112 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   /** Seconds within which the keeper lands what it matches (`EngineOptions.horizonSeconds`). */
   get horizonSeconds(): number {
     return this.options.horizonSeconds ?? 0;
+  }
+
+  /** Whether the books follow the store that another keeper writes (a follower), until `promote`. */
+  get following(): boolean {
+    return this.followingStore;
+  }
+
+  /**
+   * A follower's step: the store's working copy has just pulled what the leader committed
+   * (`pulled`: the orders and fills it changed, with what the copy held before). The books take the
+   * orders' new state — every changed order out, then every one still live back in at its own time
+   * priority, so that no transient cross is seen — and the updates are published as the leader
+   * published them: book levels, each order's new state, new trades and trades settled or skipped.
+   */
+  follow(pulled: Pulled): void {
+    if (!this.followingStore) throw new Error("follow: this engine leads; it writes the store itself");
+    const at = this.clock();
+    const out: Outbox = [];
+    const back: StoredOrder[] = [];
+    for (const { hash } of pulled.orders) {
+      const o = this.store.getOrder(hash as Hex);
+      if (o === undefined) continue;
+      const change = this.books.get(o.order.marketId)?.cancel(o.hash);
+      if (change !== undefined) this.outBook(out, o.order.marketId, change.levels, at);
+      this.resting.delete(o.hash);
+      if (isLive(o) && this.books.has(o.order.marketId)) back.push(o);
+    }
+    back.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    for (const o of back) {
+      const book = this.books.get(o.order.marketId) as OrderBook;
+      const result = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });
+      if (result.rejected !== undefined) {
+        this.log.warn({ hash: o.hash, why: result.rejected }, "follower: a stored order could not rest: left out");
+        continue;
+      }
+      this.resting.set(o.hash, o.order);
+      this.outBook(out, o.order.marketId, result.levels, at);
+    }
+    for (const { hash, before } of pulled.orders) {
+      const o = this.store.getOrder(hash as Hex);
+      if (o === undefined) continue;
+      const moved =
+        before === undefined || before.status !== o.status || before.filled_lots !== o.filledLots.toString();
+      if (moved) this.outOrder(out, o.hash, undefined, at);
+      else if (before.settled_lots !== o.settledLots.toString()) this.outOrder(out, o.hash, "settled", at);
+    }
+    for (const { id, before } of pulled.fills) {
+      const fill = this.store.getFill(id);
+      if (fill === undefined || (before !== undefined && before.status === fill.status)) continue;
+      if (before === undefined) out.push(["trade", this.tradeOf(fill, "matched", at)]);
+      if (fill.status !== "settled" && fill.status !== "skipped") continue;
+      const batch = fill.batchId === undefined ? undefined : this.store.getBatch(fill.batchId);
+      const landed = {
+        ...(batch === undefined ? {} : { txHash: batch.txHash }),
+        ...(batch?.blockNumber === undefined ? {} : { blockNumber: batch.blockNumber }),
+      };
+      out.push(["trade", this.tradeOf(fill, fill.status, at, landed, fill.skipReason)]);
+    }
+    this.publish(out);
+  }
+
+  /**
+   * A follower that took the lease leads from now: its books are rebuilt from the store exactly as
+   * a restart rebuilds them (an order that can no longer rest is cancelled now), what differs from
+   * the books it followed is published, and it writes from then on.
+   */
+  promote(): void {
+    const at = this.clock();
+    const before = new Map([...this.books].map(([m, b]) => [m, b.depth()]));
+    this.followingStore = false;
+    this.resting.clear();
+    const out: Outbox = [];
+    this.committed(() => {
+      for (const marketId of this.markets) this.rebuild(marketId);
+    });
+    for (const [marketId, depth] of before) {
+      this.outBook(out, marketId, levelChanges(depth, (this.books.get(marketId) as OrderBook).depth()), at);
+    }
+    this.publish(out);
+  }
+
+  /**
+   * A digest of each market's book, to compare two keepers: SHA-256 over every level, best first on
+   * each side, with its total and its resting orders (hash and lots) in time priority.
+   */
+  bookDigests(): { marketId: bigint; digest: Hex; levels: number; orders: number }[] {
+    return this.markets.map((marketId) => {
+      const book = this.books.get(marketId) as OrderBook;
+      const depth = book.depth();
+      const hash = createHash("sha256");
+      for (const [isBuy, levels] of [
+        [true, depth.bids],
+        [false, depth.asks],
+      ] as const) {
+        for (const level of levels) {
+          hash.update(`${isBuy ? "bid" : "ask"} ${level.priceTicks} ${level.lots} ${level.orders}\n`);
+          for (const o of book.queue(isBuy, level.priceTicks)) hash.update(`  ${o.id} ${o.lots}\n`);
+        }
+      }
+      return {
+        marketId,
+        digest: `0x${hash.digest("hex")}` as Hex,
+        levels: depth.bids.length + depth.asks.length,
+        orders: book.size,
+      };
+    });
   }
 
   /** Whether the engine takes orders (false after `stop` or a fatal store error). */
@@ -1372,6 +1492,23 @@ function toBookOrder(o: { hash: Hex; order: Order }) {
     priceTicks: o.order.priceTicks,
     flags: Number(o.order.flags),
   };
+}
+
+/** The level changes that turn the depth `before` into `after` (every level that differs, gone ones at 0). */
+function levelChanges(before: Depth, after: Depth): LevelChange[] {
+  const changes: LevelChange[] = [];
+  for (const isBuy of [true, false]) {
+    const old = new Map((isBuy ? before.bids : before.asks).map((l) => [l.priceTicks, l]));
+    for (const l of isBuy ? after.bids : after.asks) {
+      const was = old.get(l.priceTicks);
+      old.delete(l.priceTicks);
+      if (was === undefined || was.lots !== l.lots || was.orders !== l.orders) {
+        changes.push({ isBuy, priceTicks: l.priceTicks, lots: l.lots, orders: l.orders });
+      }
+    }
+    for (const l of old.values()) changes.push({ isBuy, priceTicks: l.priceTicks, lots: 0n, orders: 0 });
+  }
+  return changes;
 }
 
 /** What the store records of one `book.place` of the order `hash`. */

@@ -30,6 +30,12 @@ export class RestingOrders {
     this.byExpiry.set([order.expiry, hash], true);
   }
 
+  /** Forgets every order (before a rebuild). */
+  clear(): void {
+    this.byHash.clear();
+    this.byExpiry.clear();
+  }
+
   delete(hash: Hex): void {
     const order = this.byHash.get(hash);
     if (order === undefined) return;

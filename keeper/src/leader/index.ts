@@ -126,3 +126,57 @@ export function holdLease(o: ElectionOptions, lease: Lease, onDeposed: (reason: 
     },
   };
 }
+
+/** What this keeper is now: what `/v1/ready`, the metrics and `NOT_LEADER` say. */
+export interface RoleState {
+  readonly role: "leader" | "follower";
+  /** The lease's term: this keeper's own while it leads; as a follower, the leader's it last saw. */
+  readonly term?: number;
+  /** When this keeper took its current role. */
+  readonly since: Date;
+  /** The leader's API URL (the lease row's), when known. */
+  readonly leader?: string;
+}
+
+/**
+ * A keeper's role, as it changes: a follower learns who leads at each poll of the lease
+ * (`observe`), and becomes the leader in the same process when it takes the lease (`lead`).
+ */
+export class KeeperRole {
+  private state: RoleState;
+  private readonly listeners: ((state: RoleState) => void)[] = [];
+
+  constructor(initial: RoleState) {
+    this.state = initial;
+  }
+
+  get current(): RoleState {
+    return this.state;
+  }
+
+  get leading(): boolean {
+    return this.state.role === "leader";
+  }
+
+  /** Runs at every change of role (not at `observe`). */
+  onChange(fn: (state: RoleState) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** The leader's own API URL, once it listens (no change of role). */
+  announce(url: string): void {
+    if (this.leading) this.state = { ...this.state, leader: url };
+  }
+
+  /** A follower's view of the lease (who leads, under which term). */
+  observe(lease: Lease | undefined): void {
+    if (this.leading || lease === undefined) return;
+    this.state = { ...this.state, term: lease.term, leader: lease.url };
+  }
+
+  /** This keeper leads under `lease`, its API at `url`. */
+  lead(lease: Lease, url: string): void {
+    this.state = { role: "leader", term: lease.term, since: lease.since, leader: url };
+    for (const fn of this.listeners) fn(this.state);
+  }
+}

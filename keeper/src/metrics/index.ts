@@ -8,6 +8,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Engine } from "../engine";
+import type { KeeperRole } from "../leader";
 import type { Store } from "../store";
 
 /** What a settlement batch came to. */
@@ -38,6 +39,8 @@ export class Metrics {
   private engine?: Engine;
   private store?: Store;
   private health?: () => HealthFigures;
+  private role?: KeeperRole;
+  private readonly roleChanges: Counter<"role">;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -95,6 +98,29 @@ export class Metrics {
         }
         loop.reset();
       },
+    });
+    new Gauge({
+      name: "crossbook_keeper_is_leader",
+      help: "1 while this keeper leads (matches and settles), 0 while it follows",
+      registers,
+      collect() {
+        if (self.role !== undefined) this.set(self.role.leading ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "crossbook_keeper_term",
+      help: "The leader lease's term: this keeper's own while it leads, the leader's it last saw while it follows",
+      registers,
+      collect() {
+        const term = self.role?.current.term;
+        if (term !== undefined) this.set(term);
+      },
+    });
+    this.roleChanges = new Counter({
+      name: "crossbook_keeper_role_changes_total",
+      help: "Changes of role in this process, by the role taken (a follower taking the lease: leader)",
+      labelNames: ["role"],
+      registers,
     });
     new Gauge({
       name: "crossbook_keeper_balance_wei",
@@ -166,6 +192,12 @@ export class Metrics {
   }
 
   /** Reads the keeper's balance, a stuck batch and the chain facts' lag from `figures` at scrape time. */
+  /** The keeper's role, read at scrape time; each change of it is counted. */
+  watchRole(role: KeeperRole): void {
+    this.role = role;
+    role.onChange((state) => this.roleChanges.inc({ role: state.role }));
+  }
+
   watchHealth(figures: () => HealthFigures): void {
     this.health = figures;
   }

@@ -15,6 +15,8 @@ export type StoreErrorCode =
   | "SCHEMA_TOO_NEW"
   | "STORE_CLOSED"
   | "NESTED_GROUP"
+  /** A follower's working copy refused a write: only the leader writes the shared database. */
+  | "READ_ONLY"
   /** The shared database refused a write: another keeper leads now (its term is newer), or the connection failed. */
   | "STORE_FAILED";
 

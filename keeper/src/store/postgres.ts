@@ -72,6 +72,15 @@ export async function migratePostgres(
   return applied;
 }
 
+/**
+ * What a follower's refresh brought in: the orders and fills it changed, each with what the working
+ * copy held of it before (absent: new). The engine turns them into book, order and trade updates.
+ */
+export interface Pulled {
+  readonly orders: readonly { readonly hash: string; readonly before?: Row }[];
+  readonly fills: readonly { readonly id: number; readonly before?: Row }[];
+}
+
 /** One write of a local commit, to be replayed in PostgreSQL. */
 interface Write {
   readonly sql: string;
@@ -92,6 +101,11 @@ export class PostgresDatabase extends SqliteDatabase {
   term: number | undefined;
   /** Runs after the failure of a flush (once): the keeper stops. */
   onFailure: (error: Error) => void = () => {};
+  /**
+   * A follower's working copy is read-only: every write throws `READ_ONLY` (the leader writes;
+   * this copy only follows it). Cleared when the keeper takes the lease.
+   */
+  readOnly = false;
 
   private constructor(
     handle: Db,
@@ -116,7 +130,7 @@ export class PostgresDatabase extends SqliteDatabase {
       await migratePostgres(client);
       const path = join(workDir, "working-copy.db");
       const local = SqliteDatabase.openFile(path, false);
-      const revision = await load(client, local, 0);
+      const { top: revision } = await load(client, local, 0);
       return new PostgresDatabase(local, path, client, options.workDir === undefined ? workDir : undefined, revision);
     } catch (error) {
       await client.end().catch(() => {});
@@ -132,6 +146,12 @@ export class PostgresDatabase extends SqliteDatabase {
 
   override run(sql: string, ...params: unknown[]): number {
     if (this.failure !== undefined) throw failed(this.failure);
+    if (this.readOnly) {
+      throw new StoreError(
+        "READ_ONLY",
+        "this keeper follows the leader: its working copy of the shared database is read-only (a write reached it)",
+      );
+    }
     const changes = super.run(sql, ...params);
     this.log.push({ sql, params });
     return changes;
@@ -146,10 +166,15 @@ export class PostgresDatabase extends SqliteDatabase {
    * Pulls what another keeper committed since the working copy's revision (a follower's refresh:
    * LISTEN/NOTIFY says when, a timer makes sure). Returns the rows applied. Never on a leader.
    */
-  async refresh(): Promise<number> {
+  async refresh(onPulled?: (pulled: Pulled) => void): Promise<number> {
     const before = this.revision;
-    this.revision = await load(this.client, this.db, this.revision);
-    if (this.revision !== before) this.onRollback(); // the store counts its figures again
+    const pulled = await load(this.client, this.db, this.revision, onPulled !== undefined);
+    this.revision = pulled.top;
+    if (this.revision !== before) {
+      this.onRollback(); // the store counts its figures again
+      // In the same synchronous step as the local commit: nothing reads the copy in between.
+      onPulled?.(pulled);
+    }
     return this.revision - before;
   }
 
@@ -248,7 +273,12 @@ function inline(client: pg.Client, w: Write): string {
  * Copies every row changed after `revision` from PostgreSQL into the working copy, in one snapshot
  * and one local transaction, and returns the highest revision copied.
  */
-async function load(client: pg.Client, local: Db, revision: number): Promise<number> {
+async function load(
+  client: pg.Client,
+  local: Db,
+  revision: number,
+  changes = false,
+): Promise<Pulled & { top: number }> {
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   const tables: { name: string; key: string; rows: Row[] }[] = [];
   try {
@@ -262,6 +292,8 @@ async function load(client: pg.Client, local: Db, revision: number): Promise<num
     throw error;
   }
   let top = revision;
+  const orders: { hash: string; before?: Row }[] = [];
+  const fills: { id: number; before?: Row }[] = [];
   local
     .transaction(() => {
       for (const t of tables) {
@@ -273,12 +305,18 @@ async function load(client: pg.Client, local: Db, revision: number): Promise<num
         );
         // Parents before children within a table too (a replacement batch names the one it replaces).
         const rows = t.name === "batches" ? [...t.rows].sort((a, b) => (a.id as number) - (b.id as number)) : t.rows;
+        const previous = local.prepare(`SELECT * FROM ${t.name} WHERE ${t.key} = ?`);
         for (const row of rows) {
+          if (changes && t.name === "orders") {
+            orders.push({ hash: row.hash as string, before: previous.get(row.hash) as Row | undefined });
+          } else if (changes && t.name === "fills") {
+            fills.push({ id: row.id as number, before: previous.get(row.id) as Row | undefined });
+          }
           upsert.run(...columns.map((c) => row[c] ?? null));
           top = Math.max(top, row.rev as number);
         }
       }
     })
     .immediate();
-  return top;
+  return { top, orders, fills };
 }

@@ -48,10 +48,30 @@ export type KeeperFetch = (
   text(): Promise<string>;
 }>;
 
-/** The parameters of `createKeeperClient`. */
-export interface CreateKeeperClientParameters {
-  /** The keeper's base URL, e.g. `http://127.0.0.1:8080` (without `/v1`). */
-  url: string;
+/** The parameters of `createKeeperClient`: one keeper's `url`, or the `keepers` of a market run by several. */
+export type CreateKeeperClientParameters = KeeperClientOptions &
+  (
+    | {
+        /** The keeper's base URL, e.g. `http://127.0.0.1:8080` (without `/v1`). */
+        url: string;
+        keepers?: undefined;
+      }
+    | {
+        /**
+         * Several keepers of one market (one leads, the others follow: keeper/README.md, "Several
+         * keepers on one PostgreSQL"), by base URL. Requests go to the first until a keeper names
+         * another leader: a write a follower refuses with `NOT_LEADER` is sent again to the leader
+         * its `details.leader` names — only if that URL is one of these (else
+         * `KEEPER_UNTRUSTED_LEADER`: a follower is never trusted to send a client elsewhere) — and
+         * later requests go there too.
+         */
+        keepers: readonly string[];
+        url?: undefined;
+      }
+  );
+
+/** What `createKeeperClient` takes besides the keeper's URL(s). */
+export interface KeeperClientOptions {
   /** The Exchange the keeper serves: soft cancels are signed for it. */
   domain: ExchangeDomainParameters;
   /** Defaults to the global `fetch`. */
@@ -109,7 +129,7 @@ export interface KeeperOrderPage {
 
 /** A keeper client: each method is one request of keeper/API.md. */
 export interface KeeperClient {
-  /** The keeper's base URL. */
+  /** The keeper's base URL: with `keepers`, the one requests go to now (the last leader named). */
   readonly url: string;
   /** The Exchange the keeper serves. */
   readonly domain: ExchangeDomainParameters;
@@ -432,18 +452,59 @@ export interface KeeperLimits {
  * const book = await keeper.getBook(1n);
  */
 export function createKeeperClient(parameters: CreateKeeperClientParameters): KeeperClient {
-  const base = parameters.url.replace(/\/+$/, "");
-  if (!/^https?:\/\//.test(base)) {
-    throw new KeeperRequestError(`The keeper URL must start with http:// or https://, got "${parameters.url}"`, {
-      code: "KEEPER_INVALID_ARGUMENT",
-      details: { url: parameters.url },
-    });
+  const urls = parameters.keepers ?? [parameters.url];
+  if (urls.length === 0) {
+    throw new KeeperRequestError("keepers must name at least one keeper URL", { code: "KEEPER_INVALID_ARGUMENT" });
   }
+  const keepers = urls.map((url) => {
+    const trimmed = String(url).replace(/\/+$/, "");
+    if (!/^https?:\/\//.test(trimmed)) {
+      throw new KeeperRequestError(`The keeper URL must start with http:// or https://, got "${url}"`, {
+        code: "KEEPER_INVALID_ARGUMENT",
+        details: { url },
+      });
+    }
+    return trimmed;
+  });
+  /** Where requests go now: the first keeper, then the last leader a follower named. */
+  let base = keepers[0] as string;
   const domain = parameters.domain;
   const timeoutMs = parameters.timeoutMs ?? 10_000;
   const doFetch = parameters.fetch ?? defaultFetch();
 
+  /**
+   * One request; with several `keepers`, a `NOT_LEADER` is followed to the leader it names (if it is
+   * one of them) and the request sent again there, at most once per keeper.
+   */
   async function request(
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<unknown> {
+    for (let hops = 0; ; hops++) {
+      try {
+        return await requestAt(base, method, path, body, headers);
+      } catch (error) {
+        if (!(error instanceof KeeperApiError) || error.code !== "NOT_LEADER" || parameters.keepers === undefined) {
+          throw error;
+        }
+        const named = error.details.leader;
+        const leader = typeof named === "string" ? named.replace(/\/+$/, "") : undefined;
+        if (leader === undefined || leader === base || hops >= keepers.length) throw error;
+        if (!keepers.includes(leader)) {
+          throw new KeeperRequestError(
+            `The keeper at ${base} names ${leader} as the leader, which is not one of the configured keepers: not followed`,
+            { code: "KEEPER_UNTRUSTED_LEADER", details: { leader, keepers, term: error.details.term }, cause: error },
+          );
+        }
+        base = leader;
+      }
+    }
+  }
+
+  async function requestAt(
+    base: string,
     method: "GET" | "POST",
     path: string,
     body?: unknown,
@@ -577,7 +638,9 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
   }
 
   return {
-    url: base,
+    get url() {
+      return base;
+    },
     domain,
 
     async submitOrder({ order, signature }) {

@@ -41,6 +41,8 @@ import { ApiError, type ApiErrorCode } from "./errors";
 import { DEFAULT_FEED_LIMITS, Feed, type FeedLimits } from "./feed";
 import { asyncApiDocument, openApiDocument, type RegisteredRoute, type RouteDoc } from "./openapi";
 import { clientKey, RateLimiter } from "./rateLimit";
+import { DeadMan } from "./deadman";
+import { FeedOrders } from "./feedOrders";
 import { OrderEntry, type Sender } from "./orderEntry";
 import {
   accountOrdersQuery,
@@ -122,6 +124,8 @@ export interface RunningApi {
   readonly wsUrl: string;
   /** The feed (its sequence numbers, client count). */
   readonly feed: Feed;
+  /** The dead-man switch (its schedules, `check()` to fire what is due now). */
+  readonly deadMan: DeadMan;
   close(): Promise<void>;
 }
 
@@ -133,6 +137,7 @@ const ROUTES: readonly { method: string; pattern: RegExp }[] = [
   { method: "GET", pattern: /^\/v1\/accounts\/[^/]+\/limits$/ },
   { method: "POST", pattern: /^\/v1\/cancels$/ },
   { method: "POST", pattern: /^\/v1\/cancels\/all$/ },
+  { method: "POST", pattern: /^\/v1\/cancels\/schedule$/ },
   { method: "POST", pattern: /^\/v1\/sessions$/ },
   { method: "POST", pattern: /^\/v1\/sessions\/challenge$/ },
   { method: "GET", pattern: /^\/v1\/orders\/[^/]+$/ },
@@ -172,7 +177,9 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
   const entry = new OrderEntry({ engine, store, domain, client, limits, clock, log, metrics });
   const perAccount = entry.perAccount;
-  const feed = new Feed({ engine, store, domain, client, limits, log, metrics, clock, sessions, logins });
+  const deadMan = new DeadMan({ engine, entry, clock, log });
+  const orders = new FeedOrders({ entry, deadMan, perIp, log, metrics });
+  const feed = new Feed({ engine, store, domain, client, limits, log, metrics, clock, sessions, logins, orders });
   metrics?.watch(engine, store);
   let requestCount = 0;
 
@@ -331,6 +338,12 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       createdUpTo: Math.min(Number(cancelAll.issuedAt), arrivedAt),
     });
     return { cancelled };
+  });
+
+  /** The dead-man switch's heartbeat: the signed `ScheduleCancel` (`DeadMan.schedule`). */
+  app.post("/v1/cancels/schedule", async (request) => {
+    parse(emptyQuery, request.query, "query");
+    return (await deadMan.schedule(senderOf(request), request.body)).body;
   });
 
   // ---------------------------------------------------------------- sessions and per-account reads
@@ -530,7 +543,9 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     url: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}/v1/ws`,
     feed,
+    deadMan,
     async close() {
+      deadMan.close();
       feed.close();
       await app.close();
     },

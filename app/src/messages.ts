@@ -149,6 +149,8 @@ const CANCEL_REASONS: Record<(typeof KEEPER_CANCEL_REASONS)[number], string> = {
   expired: "expired",
   "not-rested": "the unfilled rest was cancelled (immediate-or-cancel)",
   "self-trade": "cancelled: it would have traded with your own order",
+  disconnected: "cancelled: your feed connection closed (cancel-on-disconnect)",
+  "dead-man": "cancelled: your scheduled cancel came due without a renewal (dead-man switch)",
 };
 
 /** Why an order left the book (`reason` of an order's status or update), in words. */

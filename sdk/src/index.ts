@@ -55,6 +55,7 @@ export {
   type CancelAllMessage,
   type CancelOrdersMessage,
   type FeedLoginMessage,
+  type ScheduleCancelMessage,
   type KeeperMessageTypedData,
 } from "./keeperMessages";
 export { sdkReady, type SdkReadyReturnType } from "./sdkReady";
@@ -218,6 +219,11 @@ export {
   type KeeperTradeHandlers,
   type WebSocketConstructor,
 } from "./keeper/feed";
+export {
+  type KeeperFeedOrderEntry,
+  type KeeperFeedOrderEntryParameters,
+  type KeeperScheduleCancelResult,
+} from "./keeper/feedOrderEntry";
 export {
   signKeeperMessage,
   signerAddress,

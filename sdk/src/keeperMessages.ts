@@ -21,6 +21,16 @@ export const keeperMessageTypes = {
     { name: "marketId", type: "uint32" },
     { name: "issuedAt", type: "uint64" },
   ],
+  /**
+   * The keeper's dead-man switch: soft-cancel every order of `account` once the keeper's clock
+   * passes `at` (unix ms) unless a later message moves it; `at = 0` clears it. Each message's
+   * `issuedAt` must be later than the last one the keeper took for the account.
+   */
+  ScheduleCancel: [
+    { name: "account", type: "address" },
+    { name: "at", type: "uint64" },
+    { name: "issuedAt", type: "uint64" },
+  ],
   /** Proves control of `account` to open its private feed channel: `challenge` comes from the keeper. */
   FeedLogin: [
     { name: "account", type: "address" },
@@ -46,6 +56,22 @@ export interface CancelAllMessage {
   issuedAt: bigint;
 }
 
+export interface ScheduleCancelMessage {
+  account: Address;
+  /** Unix milliseconds of the keeper's clock when every order of `account` is soft-cancelled; `0n` clears the schedule. */
+  at: bigint;
+  /** Unix milliseconds; later than the last `ScheduleCancel` the keeper took for the account (an older one is a replay). */
+  issuedAt: bigint;
+}
+
+/** The message of each keeper message type. */
+export interface KeeperMessageOf {
+  CancelOrders: CancelOrdersMessage;
+  CancelAll: CancelAllMessage;
+  ScheduleCancel: ScheduleCancelMessage;
+  FeedLogin: FeedLoginMessage;
+}
+
 export interface FeedLoginMessage {
   account: Address;
   challenge: Hex;
@@ -67,7 +93,7 @@ export interface FeedLoginMessage {
 export function keeperMessageTypedData<P extends keyof typeof keeperMessageTypes>(parameters: {
   domain: ExchangeDomainParameters;
   primaryType: P;
-  message: P extends "CancelOrders" ? CancelOrdersMessage : P extends "CancelAll" ? CancelAllMessage : FeedLoginMessage;
+  message: KeeperMessageOf[P];
 }): KeeperMessageTypedData<P> {
   return {
     domain: exchangeDomain(parameters.domain),

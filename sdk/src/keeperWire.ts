@@ -24,6 +24,7 @@ export {
   type KeeperCancelResultJson,
   type KeeperErrorBodyJson,
   type KeeperFeedMessageJson,
+  type KeeperFeedOrderRequestJson,
   type KeeperFeedRequestJson,
   type KeeperLevelChangeJson,
   type KeeperLevelJson,
@@ -33,6 +34,7 @@ export {
   type KeeperSubmitResultJson,
   type KeeperTradeJson,
   type OrderJson,
+  type ScheduleCancelRequestJson,
   type SubmitOrderRequestJson,
   type Wire,
 } from "./keeper/wire";

@@ -27,7 +27,8 @@ import type { ExchangeDomainParameters, KeeperErrorCode, ReadClient } from "@cro
 import type { KeeperBookJson, KeeperFeedMessageJson } from "@crossbook/sdk/keeper-wire";
 import { PublishedBook } from "./levels";
 import { clientKey, RateLimiter } from "./rateLimit";
-import { feedMessage, issuesOf, type FeedMessage } from "./schemas";
+import type { FeedOrderHandler } from "./feedOrders";
+import { feedMessage, feedOrderEnvelope, issuesOf, type FeedMessage } from "./schemas";
 import type { Sessions } from "./sessions";
 import { verifyKeeperMessage } from "./signatures";
 import { levelChangeJson, levelJson, orderStatusJson, orderUpdateJson, storedTrade, tradeJson } from "./wire";
@@ -83,11 +84,14 @@ export interface FeedOptions {
   readonly sessions: Sessions;
   /** The per-address login budget, shared with the HTTP sessions. */
   readonly logins: RateLimiter;
+  /** Order entry after login (`./feedOrders`): absent, order-entry messages are refused as unknown. */
+  readonly orders?: FeedOrderHandler;
 }
 
 interface Client {
   readonly id: number;
   readonly ws: WebSocket;
+  readonly ip: string;
   /** The client's address as its budgets key it (`clientKey`). */
   readonly key: string;
   readonly subscriptions: Set<string>;
@@ -122,6 +126,8 @@ export class Feed {
   private readonly published = new Map<bigint, PublishedBook>();
   private readonly sessions: Sessions;
   private readonly logins: RateLimiter;
+  private readonly orders?: FeedOrderHandler;
+  private closing = false;
   /** Channel key (`book:1`, `trades:1`, `orders:0x…`) → its subscribers. */
   private readonly channels = new Map<string, Set<Client>>();
   private readonly seqs = new Map<string, number>();
@@ -142,6 +148,7 @@ export class Feed {
     this.clock = options.clock ?? Date.now;
     this.sessions = options.sessions;
     this.logins = options.logins;
+    this.orders = options.orders;
     // At construction nothing is uncommitted (the engine was just opened from the store).
     for (const marketId of this.engine.markets) {
       this.published.set(marketId, new PublishedBook((this.engine.book(marketId) as OrderBook).depth()));
@@ -193,6 +200,7 @@ export class Feed {
     const client: Client = {
       id: this.nextId++,
       ws,
+      ip,
       key,
       subscriptions: new Set(),
       alive: true,
@@ -216,6 +224,7 @@ export class Feed {
 
   /** Stops listening to the engine and closes every connection (1001, going away). */
   close(): void {
+    this.closing = true;
     clearInterval(this.pinger);
     this.engine.off("book", this.onBook);
     this.engine.off("trade", this.onTrade);
@@ -318,6 +327,8 @@ export class Feed {
       this.error(c, "BAD_JSON", "a message must be one JSON object");
       return;
     }
+    const entry = this.orders === undefined ? undefined : feedOrderEnvelope.safeParse(json);
+    if (entry?.success === true) return this.orders?.receive(c, entry.data, (m) => this.sendJson(c, m));
     const parsed = feedMessage.safeParse(json);
     if (!parsed.success) {
       const first = issuesOf(parsed.error)[0];
@@ -529,5 +540,6 @@ export class Feed {
     for (const key of [...c.subscriptions]) this.unsubscribe(c, key);
     this.clients.delete(c);
     this.metrics?.setFeedClients(this.clients.size);
+    this.orders?.closed(c, this.closing);
   }
 }

@@ -29,6 +29,7 @@ import {
   orderStatusJsonSchema,
   readyJsonSchema,
   bookDigestsJsonSchema,
+  scheduleCancelResultJsonSchema,
   sessionJsonSchema,
   submitResultJsonSchema,
   tradesJsonSchema,
@@ -42,11 +43,13 @@ import {
   batchBody,
   emptyQuery,
   feedMessage,
+  feedOrderMessages,
   hashParams,
   marketParams,
   nonceParams,
   orderQuery,
   readyQuery,
+  scheduleCancelBody,
   sessionBody,
   submitOrderBody,
   tradesQuery,
@@ -177,6 +180,15 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     body: cancelAllBody,
     responses: { 200: cancelAllResultJsonSchema },
     errors: CANCEL_ERRORS,
+  },
+  "POST /v1/cancels/schedule": {
+    summary:
+      "The dead-man switch's heartbeat: soft-cancel every order of the account when the keeper's clock passes `at` (ms) without a later ScheduleCancel; at 0 clears it (in memory)",
+    tags: ["orders"],
+    query: emptyQuery,
+    body: scheduleCancelBody,
+    responses: { 200: scheduleCancelResultJsonSchema },
+    errors: [...CANCEL_ERRORS, "FORBIDDEN", "RATE_LIMITED"],
   },
   "POST /v1/sessions/challenge": {
     summary: "Ask for a login challenge (charged to the logins budget)",
@@ -498,7 +510,7 @@ function statusOf(code: KeeperErrorCode): number | null {
 /** The AsyncAPI 3.0 document of the feed (`GET /v1/ws`): what a client sends, what the keeper sends. */
 export function asyncApiDocument(info: { version: string }): JsonSchema {
   // Named by what they do: `subscribeMarketRequest`, `loginTokenRequest`, …
-  const clientMessages = feedMessage.options.map((option) => {
+  const clientMessages: (readonly [string, z.ZodType])[] = feedMessage.options.map((option) => {
     const shape = option.shape as Record<string, z.ZodType>;
     const op = String((shape.op as z.ZodLiteral<string>).value);
     const channel = shape.channel;
@@ -514,6 +526,7 @@ export function asyncApiDocument(info: { version: string }): JsonSchema {
               : "";
     return [`${op}${kind.charAt(0).toUpperCase()}${kind.slice(1)}Request`, option] as const;
   });
+  clientMessages.push(...Object.entries(feedOrderMessages));
   const serverMessages = Object.entries(feedServerMessages);
   const message = (name: string, schema: z.ZodType, io: "input" | "output") => ({
     name,

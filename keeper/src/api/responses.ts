@@ -229,6 +229,16 @@ export const cancelAllResultJsonSchema = z
   .strictObject({ cancelled: z.array(hash32) })
   .meta({ id: "CancelAllResult", examples: [{ cancelled: [HASH, HASH2] }] });
 
+export const scheduleCancelResultJsonSchema = z
+  .strictObject({ account: addressJson, at: integerString, issuedAt: integerString })
+  .meta({
+    id: "ScheduleCancelResult",
+    description: "the dead-man schedule as the keeper now holds it (at 0: none)",
+    examples: [
+      { account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", at: "1764700060000", issuedAt: "1764700000000" },
+    ],
+  });
+
 export const challengeJsonSchema = z
   .strictObject({ challenge: hash32, expiresAt: millis })
   .meta({ id: "Challenge", examples: [{ challenge: HASH, expiresAt: 1764700060000 }] });
@@ -427,6 +437,18 @@ export const feedServerMessages = {
   error: z
     .strictObject({ type: z.literal("error"), code: errorCodeSchema, message: z.string() })
     .meta({ id: "FeedError", description: "a refused message; the connection stays open" }),
+  result: z
+    .strictObject({
+      type: z.literal("result"),
+      id: z.string(),
+      status: z.number().int(),
+      body: z.unknown(),
+      retryAfterSeconds: z.number().int().optional(),
+    })
+    .meta({
+      id: "OrderEntryResult",
+      description: "the answer to an order-entry request under its id: the HTTP status and body of the same request",
+    }),
 } as const;
 export const feedServerMessage = z.union(Object.values(feedServerMessages));
 

@@ -10,7 +10,9 @@ import { MAX_UINT16, MAX_UINT32, MAX_UINT40, MAX_UINT64, MAX_UINT8, type Order }
 import type {
   CancelAllRequestJson,
   CancelOrdersRequestJson,
+  KeeperFeedOrderRequestJson,
   KeeperFeedRequestJson,
+  ScheduleCancelRequestJson,
   SubmitOrderRequestJson,
 } from "@crossbook/sdk/keeper-wire";
 import { ApiError } from "./errors";
@@ -81,6 +83,12 @@ export const cancelBody = z.strictObject({
 
 export const cancelAllBody = z.strictObject({
   cancelAll: z.strictObject({ maker: address, marketId: uint(MAX_UINT32), issuedAt: uint(MAX_UINT64) }),
+  signature,
+});
+
+/** `POST /v1/cancels/schedule` (and the feed's `scheduleCancel`): the signed `ScheduleCancel` message. */
+export const scheduleCancelBody = z.strictObject({
+  scheduleCancel: z.strictObject({ account: address, at: uint(MAX_UINT64), issuedAt: uint(MAX_UINT64) }),
   signature,
 });
 
@@ -159,16 +167,70 @@ export const feedMessage = z.union([
 ]);
 export type FeedMessage = z.infer<typeof feedMessage>;
 
+/** The feed's order-entry operations (`./feedOrders`), each answered by a `result` carrying the request's `id`. */
+export const FEED_ORDER_OPS = ["place", "cancel", "amend", "batch", "scheduleCancel", "cancelOnDisconnect"] as const;
+
+/**
+ * An order-entry message's envelope: its operation and the client's id for it. The rest of the
+ * message is checked by the schema of the HTTP body it mirrors (`submitOrderBody`, `cancelBody`, …),
+ * so that a bad request gets the same refusal either way, answered under its id.
+ */
+const requestId = z
+  .string()
+  .min(1, "expected the request's id")
+  .max(64, "an id has at most 64 characters")
+  .meta({ description: "the client's id for the request, echoed in its result" });
+export const feedOrderEnvelope = z.looseObject({ op: z.enum(FEED_ORDER_OPS), id: requestId });
+export type FeedOrderEnvelope = z.infer<typeof feedOrderEnvelope>;
+
+/** The feed's `amend`: the `amend` action of a batch (`POST /v1/orders/batch`), alone. */
+export const feedAmendBody = z.strictObject({ target: orderRef, order: orderSchema, signature });
+/** The feed's `batch`: the body of `POST /v1/orders/batch`; `account`, when given, must be the login's. */
+export const feedBatchBody = batchBody.extend({ account: address.optional() });
+/** The feed's `cancelOnDisconnect`: on or off for this connection. */
+export const cancelOnDisconnectBody = z.strictObject({ enabled: z.boolean() });
+
+const envelope = <Op extends (typeof FEED_ORDER_OPS)[number]>(op: Op) => ({ op: z.literal(op), id: requestId });
+/** Each order-entry message whole, as the AsyncAPI document describes it (named `<op>Request`). */
+export const feedOrderMessages = {
+  placeRequest: submitOrderBody.extend(envelope("place")).meta({ description: "POST /v1/orders on the feed" }),
+  cancelRequest: cancelBody.extend(envelope("cancel")).meta({ description: "POST /v1/cancels on the feed" }),
+  amendRequest: feedAmendBody
+    .extend(envelope("amend"))
+    .meta({ description: "one amend of POST /v1/orders/batch on the feed" }),
+  batchRequest: feedBatchBody
+    .extend(envelope("batch"))
+    .meta({ description: "POST /v1/orders/batch on the feed, for the logged-in account" }),
+  scheduleCancelRequest: scheduleCancelBody
+    .extend(envelope("scheduleCancel"))
+    .meta({ description: "POST /v1/cancels/schedule on the feed (the dead-man switch's heartbeat)" }),
+  cancelOnDisconnectRequest: cancelOnDisconnectBody
+    .extend(envelope("cancelOnDisconnect"))
+    .meta({ description: "cancel every open order of the account when this connection closes (off by default)" }),
+} as const;
+
 /**
  * What the SDK sends — its request types in `@crossbook/sdk/keeper-wire` — these schemas take:
  * checked at compile time, so that neither side changes a request's shape alone.
  */
 type Accepts<Input, Sent extends Input> = Sent;
+/** The body of the feed's order-entry request `op`, without its envelope. */
+type FeedOrderBody<Op extends KeeperFeedOrderRequestJson["op"]> = Omit<
+  Extract<KeeperFeedOrderRequestJson, { op: Op }>,
+  "op" | "id"
+>;
 export type SdkRequestsAccepted = [
   Accepts<z.input<typeof submitOrderBody>, SubmitOrderRequestJson>,
   Accepts<z.input<typeof cancelBody>, CancelOrdersRequestJson>,
   Accepts<z.input<typeof cancelAllBody>, CancelAllRequestJson>,
   Accepts<z.input<typeof feedMessage>, KeeperFeedRequestJson>,
+  Accepts<z.input<typeof scheduleCancelBody>, ScheduleCancelRequestJson>,
+  Accepts<z.input<typeof submitOrderBody>, FeedOrderBody<"place">>,
+  Accepts<z.input<typeof cancelBody>, FeedOrderBody<"cancel">>,
+  Accepts<z.input<typeof feedAmendBody>, FeedOrderBody<"amend">>,
+  Accepts<z.input<typeof feedBatchBody>, FeedOrderBody<"batch">>,
+  Accepts<z.input<typeof scheduleCancelBody>, FeedOrderBody<"scheduleCancel">>,
+  Accepts<z.input<typeof cancelOnDisconnectBody>, FeedOrderBody<"cancelOnDisconnect">>,
 ];
 
 /** The issues of a failed parse, as `details.issues`: `[{ path: "order.lots", message }]`. */

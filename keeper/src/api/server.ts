@@ -26,17 +26,14 @@ import websocket from "@fastify/websocket";
 import type { AddressInfo } from "node:net";
 import type { Address, Hex } from "viem";
 import {
-  EXCHANGE_DOMAIN_NAME,
-  EXCHANGE_DOMAIN_VERSION,
   getMarket,
   getPriceBounds,
   getRiskLimits,
-  KEEPER_MESSAGE_MAX_SKEW_MS,
   type ExchangeDomainParameters,
   type ReadClient,
 } from "@crossbook/sdk";
 import type { KeeperMarketJson } from "@crossbook/sdk/keeper-wire";
-import type { BatchAction, Engine } from "../engine";
+import type { Engine } from "../engine";
 import { silentLogger, type Logger } from "../log";
 import type { KeeperRole } from "../leader";
 import type { Store } from "../store";
@@ -45,14 +42,14 @@ import { ApiError, type ApiErrorCode } from "./errors";
 import { DEFAULT_FEED_LIMITS, Feed, type FeedLimits } from "./feed";
 import { asyncApiDocument, openApiDocument, type RegisteredRoute, type RouteDoc } from "./openapi";
 import { clientKey, RateLimiter } from "./rateLimit";
-import { UsedMessages } from "./replay";
+import { DeadMan } from "./deadman";
+import { FeedOrders } from "./feedOrders";
+import { OrderEntry, type Sender } from "./orderEntry";
 import {
   accountOrdersQuery,
   accountParams,
-  batchBody,
   bookQuery,
   cancelAllBody,
-  cancelBody,
   emptyQuery,
   hashParams,
   marketParams,
@@ -61,20 +58,11 @@ import {
   parse,
   readyQuery,
   sessionBody,
-  submitOrderBody,
   tradesQuery,
 } from "./schemas";
 import { Sessions } from "./sessions";
-import { issuedAtFresh, keeperMessageDigest, signedBy, verifyKeeperMessage, type KeeperMessage } from "./signatures";
-import {
-  batchResultJson,
-  orderDetailJson,
-  orderStatusJson,
-  refusalJson,
-  storedTrade,
-  submitResultJson,
-  tradeJson,
-} from "./wire";
+import { verifyKeeperMessage } from "./signatures";
+import { orderDetailJson, orderStatusJson, refusalJson, storedTrade, tradeJson } from "./wire";
 
 export interface ApiLimits extends FeedLimits {
   /** Request body limit in bytes. */
@@ -143,6 +131,8 @@ export interface RunningApi {
   readonly wsUrl: string;
   /** The feed (its sequence numbers, client count). */
   readonly feed: Feed;
+  /** The dead-man switch (its schedules, `check()` to fire what is due now). */
+  readonly deadMan: DeadMan;
   close(): Promise<void>;
 }
 
@@ -154,6 +144,7 @@ const ROUTES: readonly { method: string; pattern: RegExp }[] = [
   { method: "GET", pattern: /^\/v1\/accounts\/[^/]+\/limits$/ },
   { method: "POST", pattern: /^\/v1\/cancels$/ },
   { method: "POST", pattern: /^\/v1\/cancels\/all$/ },
+  { method: "POST", pattern: /^\/v1\/cancels\/schedule$/ },
   { method: "POST", pattern: /^\/v1\/sessions$/ },
   { method: "POST", pattern: /^\/v1\/sessions\/challenge$/ },
   { method: "GET", pattern: /^\/v1\/orders\/[^/]+$/ },
@@ -176,13 +167,14 @@ const JSON_TYPE = /^application\/json\s*(;|$)/i;
 /**
  * The routes that change the store: a follower refuses them (`NOT_LEADER`) before reading the body.
  * Sessions are not among them (a session is this keeper's memory, not the store's: a follower logs
- * in for its per-account reads), nor is anything of the feed (it only reads).
+ * in for its per-account reads), and the feed's order entry is refused by `FeedOrders` with the same answer.
  */
 const WRITE_ROUTES: ReadonlySet<string> = new Set([
   "POST /v1/orders",
   "POST /v1/orders/batch",
   "POST /v1/cancels",
   "POST /v1/cancels/all",
+  "POST /v1/cancels/schedule",
 ]);
 
 /** The `info.version` of the OpenAPI and AsyncAPI documents: the API's version. */
@@ -198,25 +190,25 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const client = options.chain.client;
   const exchange = options.chain.exchange;
   const perIp = new RateLimiter({ rate: limits.perIpPerSecond, clock });
-  const perAccount = new RateLimiter({ rate: limits.perAccountPerSecond, clock });
-  const perIpBadSignature = new RateLimiter({ rate: limits.perIpBadSignaturesPerSecond, clock });
-  const perIpNewAccounts = new RateLimiter({ rate: limits.perIpNewAccountsPerSecond, clock });
   const logins = new RateLimiter({ rate: limits.perIpLoginsPerSecond, clock });
   const sessions = new Sessions({
     ttlMs: options.sessionTtlMs ?? 3_600_000,
     challengeTtlMs: limits.challengeTtlMs,
     clock,
   });
-  const usedCancels = new UsedMessages(limits.maxRememberedCancels);
-  /** The EIP-712 domain this keeper checks signatures under, as refusals name it. */
-  const domainJson = {
-    name: EXCHANGE_DOMAIN_NAME,
-    version: EXCHANGE_DOMAIN_VERSION,
-    chainId: BigInt(domain.chainId).toString(),
-    verifyingContract: domain.verifyingContract,
-  };
   const startedAt = new Date();
-  const feed = new Feed({ engine, store, domain, client, limits, log, metrics, clock, sessions, logins });
+  const entry = new OrderEntry({ engine, store, domain, client, limits, clock, log, metrics });
+  const perAccount = entry.perAccount;
+  const deadMan = new DeadMan({ engine, entry, clock, log });
+  const orders = new FeedOrders({
+    entry,
+    deadMan,
+    perIp,
+    log,
+    metrics,
+    refuseWrites: () => (options.role === undefined || options.role.leading ? undefined : notLeader()),
+  });
+  const feed = new Feed({ engine, store, domain, client, limits, log, metrics, clock, sessions, logins, orders });
   metrics?.watch(engine, store);
   let requestCount = 0;
 
@@ -325,46 +317,6 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     );
   });
 
-  /**
-   * A signed request's budgets, in two steps, each checked and charged at once (no `await` inside):
-   *
-   * - `admit`, before any signature work: an account the keeper has never accepted an order from
-   *   costs the sender's budget of new accounts (each costs chain reads); and a sender whose
-   *   budget of unverified signatures is spent gets no signature recovered at all.
-   * - `charge`, once the signature is checked in memory: to the account when its maker's ECDSA
-   *   signature is proven, else to the sender's budget of unverified signatures (a bad signature,
-   *   or a contract wallet's until the chain is asked). Nobody can spend another account's budget
-   *   with requests they could not sign.
-   */
-  const admit = (ip: string, account: Address) => {
-    const key = clientKey(ip);
-    const unverified = perIpBadSignature.wait(key);
-    if (unverified > 0) {
-      throw new ApiError("RATE_LIMITED", "too many unverified signatures from this address", {
-        retryAfterSeconds: unverified,
-      });
-    }
-    if (engine.knows(account)) return;
-    const wait = perIpNewAccounts.take(key);
-    if (wait > 0) {
-      throw new ApiError("RATE_LIMITED", "too many requests for new accounts from this address", {
-        retryAfterSeconds: wait,
-      });
-    }
-  };
-  const charge = (ip: string, account: Address, signedByAccount: boolean) => {
-    const wait = signedByAccount ? perAccount.take(account.toLowerCase()) : perIpBadSignature.take(clientKey(ip));
-    if (wait > 0) {
-      throw new ApiError(
-        "RATE_LIMITED",
-        signedByAccount
-          ? `too many requests for account ${account}`
-          : "too many unverified signatures from this address",
-        { retryAfterSeconds: wait },
-      );
-    }
-  };
-
   /** The account of the request's session (`Authorization: Bearer …`), or `SESSION_REQUIRED`. */
   const sessionOf = (authorization: string | undefined): Address => {
     const token = /^Bearer (\S+)$/i.exec(authorization ?? "")?.[1];
@@ -390,138 +342,39 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   // ---------------------------------------------------------------- orders and cancels
 
+  /** Who sent a request, for order entry: its address, and the account its budget was charged to. */
+  const senderOf = (request: FastifyRequest, session?: () => Address): Sender => ({
+    ip: request.ip,
+    session,
+    charged: (account) => chargedAccount.set(request, account),
+  });
+
   app.post("/v1/orders", async (request, reply) => {
     parse(emptyQuery, request.query, "query");
-    const { order, signature } = parse(submitOrderBody, request.body, "body");
-    admit(request.ip, order.maker);
-    const prepared = await engine.prepare({ order, signature });
-    if (prepared.ok && prepared.signedByMaker) chargedAccount.set(request, prepared.order.maker.toLowerCase());
-    if (prepared.ok) charge(request.ip, prepared.order.maker, prepared.signedByMaker);
-    const result = prepared.ok ? await engine.place(prepared) : prepared;
-    if (!result.ok) {
-      // A signature over another domain (chain or Exchange) recovers to a stranger: the keeper cannot
-      // tell it from any other bad signature, so it says which domain it checked against.
-      const wrongSigner = result.code === "BAD_SIGNATURE";
-      const details = {
-        ...(result.hash === undefined ? {} : { hash: result.hash }),
-        ...(wrongSigner ? { domain: domainJson } : {}),
-      };
-      throw new ApiError(
-        result.code,
-        wrongSigner
-          ? `${result.message} Checked under the domain of Exchange ${domainJson.verifyingContract} on chain ${domainJson.chainId}: an order signed for another chain or Exchange is refused so.`
-          : result.message,
-        {
-          ...(Object.keys(details).length === 0 ? {} : { details }),
-          ...(result.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: result.retryAfterSeconds }),
-        },
-      );
-    }
-    metrics?.orderAccepted(order.marketId);
-    return reply.status(201).send(submitResultJson(store, result));
+    const { status, body } = await entry.place(senderOf(request), request.body);
+    return reply.status(status).send(body);
   });
 
-  /**
-   * One account's places, cancels and amends in one turn of its queue and one commit (issue 16).
-   * The account's session authorises the cancels (as it does the feed's); each order is still
-   * checked against its own signature. Every action is charged to the account's budget up front.
-   * 200 with one result per action, each with its own status and code.
-   */
+  /** One account's places, cancels and amends in one turn of its queue and one commit (`OrderEntry.batch`). */
   app.post("/v1/orders/batch", async (request) => {
     parse(emptyQuery, request.query, "query");
-    const { account, actions } = parse(batchBody, request.body, "body");
-    const session = sessionOf(request.headers.authorization);
-    if (session !== account) throw new ApiError("FORBIDDEN", `the session is ${session}'s, not ${account}'s`);
-    if (actions.length > limits.maxBatchActions) {
-      throw new ApiError("BAD_REQUEST", `a batch carries at most ${limits.maxBatchActions} actions`, {
-        details: { maxBatchActions: limits.maxBatchActions },
-      });
-    }
-    const key = account.toLowerCase();
-    chargedAccount.set(request, key);
-    const wait = perAccount.take(key, actions.length);
-    if (wait > 0) {
-      throw new ApiError("RATE_LIMITED", `too many requests for account ${account}`, { retryAfterSeconds: wait });
-    }
-    const prepared: BatchAction[] = await Promise.all(
-      actions.map(async (a): Promise<BatchAction> => {
-        if ("cancel" in a) return { kind: "cancel", target: a.cancel };
-        if ("place" in a) return { kind: "place", prepared: await engine.prepare(a.place) };
-        const { target, order, signature } = a.amend;
-        return { kind: "amend", target, prepared: await engine.prepare({ order, signature }) };
-      }),
-    );
-    const outcomes = await engine.batch(account, prepared);
-    for (const [i, a] of actions.entries()) {
-      const o = outcomes[i];
-      if (o === undefined || o.kind === "cancel" || "cancel" in a) continue;
-      if (o.result.ok) metrics?.orderAccepted(("place" in a ? a.place : a.amend).order.marketId);
-      else metrics?.orderRejected(o.result.code);
-    }
-    return { results: outcomes.map((o) => batchResultJson(store, o)) };
+    return (
+      await entry.batch(
+        senderOf(request, () => sessionOf(request.headers.authorization)),
+        request.body,
+      )
+    ).body;
   });
-
-  /**
-   * Checks a signed cancel — its window, then its signature (charging the budgets as it goes), then
-   * that it was never used — and returns the moment it first arrived (now). Throws the refusal.
-   */
-  const checkCancel = async (ip: string, maker: Address, issuedAt: bigint, signature: Hex, message: KeeperMessage) => {
-    const now = clock();
-    if (!issuedAtFresh(issuedAt, now)) {
-      throw new ApiError("CANCEL_EXPIRED", "issuedAt is more than 5 minutes from the keeper's clock (unix ms)", {
-        details: { keeperTime: now },
-      });
-    }
-    const digest = keeperMessageDigest(domain, message);
-    // A replay is refused before any signature work, and costs the sender, not the signer.
-    if (usedCancels.has(digest, now)) {
-      charge(ip, maker, false);
-      throw new ApiError("CANCEL_REPLAYED", "this signed cancel was used already; sign a new one");
-    }
-    admit(ip, maker);
-    const byMaker = await signedBy(maker, digest, signature);
-    charge(ip, maker, byMaker);
-    if (!byMaker) {
-      let ok: boolean;
-      try {
-        ok = await verifyKeeperMessage(client, domain, maker, message, signature);
-      } catch (error) {
-        metrics?.rpcError("isValidSignature");
-        log.warn({ maker, err: String(error) }, "cancel signature: the chain could not be read");
-        throw new ApiError("CHAIN_UNAVAILABLE", "the chain could not be read to check a contract signature; try again");
-      }
-      if (!ok)
-        throw new ApiError("BAD_CANCEL_SIGNATURE", `the signature is not ${maker}'s over this ${message.primaryType}`);
-    }
-    const use = usedCancels.use(digest, Number(issuedAt) + KEEPER_MESSAGE_MAX_SKEW_MS, clock());
-    if (!use.ok && use.reason === "replayed") {
-      throw new ApiError("CANCEL_REPLAYED", "this signed cancel was used already; sign a new one", {
-        details: { firstUsedAt: use.firstAt },
-      });
-    }
-    if (!use.ok) {
-      throw new ApiError("RATE_LIMITED", "too many signed cancels to remember; try again later", {
-        retryAfterSeconds: use.retryAfterSeconds,
-      });
-    }
-    return clock();
-  };
 
   app.post("/v1/cancels", async (request) => {
     parse(emptyQuery, request.query, "query");
-    const { cancel, signature } = parse(cancelBody, request.body, "body");
-    await checkCancel(request.ip, cancel.maker, cancel.issuedAt, signature, {
-      primaryType: "CancelOrders",
-      message: cancel,
-    });
-    const results = await engine.cancelOrders(cancel.orderHashes, { account: cancel.maker, reason: "soft-cancel" });
-    return { results };
+    return (await entry.cancel(senderOf(request), request.body)).body;
   });
 
   app.post("/v1/cancels/all", async (request) => {
     parse(emptyQuery, request.query, "query");
     const { cancelAll, signature } = parse(cancelAllBody, request.body, "body");
-    const arrivedAt = await checkCancel(request.ip, cancelAll.maker, cancelAll.issuedAt, signature, {
+    const arrivedAt = await entry.checkSigned(request.ip, cancelAll.maker, cancelAll.issuedAt, signature, {
       primaryType: "CancelAll",
       message: cancelAll,
     });
@@ -532,6 +385,12 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       createdUpTo: Math.min(Number(cancelAll.issuedAt), arrivedAt),
     });
     return { cancelled };
+  });
+
+  /** The dead-man switch's heartbeat: the signed `ScheduleCancel` (`DeadMan.schedule`). */
+  app.post("/v1/cancels/schedule", async (request) => {
+    parse(emptyQuery, request.query, "query");
+    return (await deadMan.schedule(senderOf(request), request.body)).body;
   });
 
   // ---------------------------------------------------------------- sessions and per-account reads
@@ -754,7 +613,9 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     url: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}/v1/ws`,
     feed,
+    deadMan,
     async close() {
+      deadMan.close();
       feed.close();
       await app.close();
     },

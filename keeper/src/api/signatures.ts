@@ -14,12 +14,14 @@ import {
   type ExchangeDomainParameters,
   type FeedLoginMessage,
   type ReadClient,
+  type ScheduleCancelMessage,
 } from "@crossbook/sdk";
 import { recoverDigestSigner } from "../sigcheck";
 
 export type KeeperMessage =
   | { primaryType: "CancelOrders"; message: CancelOrdersMessage }
   | { primaryType: "CancelAll"; message: CancelAllMessage }
+  | { primaryType: "ScheduleCancel"; message: ScheduleCancelMessage }
   | { primaryType: "FeedLogin"; message: FeedLoginMessage };
 
 /** The EIP-712 digest of a keeper message: what its signature signs, and what identifies it once used. */

@@ -792,7 +792,7 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
 }
 
 /** The keeper's error body as a `KeeperApiError`, or a `KEEPER_BAD_RESPONSE` when it is not one. */
-function apiError(json: unknown, status: number, retryAfter: string | null, method: string, path: string) {
+export function apiError(json: unknown, status: number, retryAfter: string | null, method: string, path: string) {
   const error = typeof json === "object" && json !== null ? (json as { error?: unknown }).error : undefined;
   if (typeof error !== "object" || error === null || typeof (error as { code?: unknown }).code !== "string") {
     return new KeeperRequestError(`The keeper refused ${method} ${path} (HTTP ${status}) without an error body`, {

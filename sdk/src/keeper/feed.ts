@@ -31,8 +31,14 @@ import {
   type KeeperTradeHandlers,
   type SequencedChannel,
 } from "./channels";
+import { FeedOrderEntry, type KeeperFeedOrderEntry, type KeeperFeedOrderEntryParameters } from "./feedOrderEntry";
 import { signKeeperMessage, signerAddress } from "./signKeeperMessage";
-import { Reader, type KeeperFeedMessageJson, type KeeperFeedRequestJson } from "./wire";
+import {
+  Reader,
+  type KeeperFeedMessageJson,
+  type KeeperFeedOrderRequestJson,
+  type KeeperFeedRequestJson,
+} from "./wire";
 
 export type { KeeperBookHandlers, KeeperFeedStatus, KeeperOrdersParameters, KeeperTradeHandlers } from "./channels";
 
@@ -143,6 +149,29 @@ export interface KeeperFeed {
    */
   subscribeOrders(parameters: KeeperOrdersParameters): KeeperSubscription;
   /**
+   * Order entry on this connection (keeper/API.md, "Order entry on the feed"): logs in as the
+   * account (through its private orders channel, which `onUpdate` follows) and sends place, cancel,
+   * amend, batch and the dead-man switch's requests on the socket, each answered under its id. A
+   * request made before the login is done is sent once it is; one unanswered when the connection
+   * closes rejects with `KEEPER_UNREACHABLE`, one unanswered after `timeoutMs` with `KEEPER_TIMEOUT`.
+   * Needs `domain` in `createKeeperFeed`; one account per connection.
+   *
+   * @example
+   * import WebSocket from "ws";
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperFeed, signOrder } from "@crossbook/sdk";
+   * const domain = { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" } as const;
+   * const feed = createKeeperFeed({ wsUrl: "ws://127.0.0.1:8080/v1/ws", WebSocket, domain });
+   * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
+   * const entry = feed.orderEntry({ signer, onUpdate: (u) => console.log(u.event, u.hash) });
+   * await entry.cancelOnDisconnect(true);
+   * // const placed = await entry.place(await signOrder({ signer, domain, order }));
+   * // await entry.amend({ hash: placed.hash }, await signOrder({ signer, domain, order: requoted }));
+   */
+  orderEntry(
+    parameters: KeeperFeedOrderEntryParameters & Partial<Pick<KeeperOrdersParameters, "onUpdate" | "onError">>,
+  ): Promise<KeeperFeedOrderEntry>;
+  /**
    * Closes the connection and stops every subscription and timer.
    *
    * @example
@@ -193,6 +222,9 @@ class Feed implements KeeperFeed, ChannelHost {
   private readonly books = new Map<bigint, BookChannel>();
   private readonly trades = new Map<bigint, TradesChannel>();
   private orders: OrdersChannel | undefined;
+  private entry: FeedOrderEntry | undefined;
+  /** The account the open connection is logged in as. */
+  private loggedInAs: string | undefined;
 
   constructor(private readonly parameters: CreateKeeperFeedParameters) {
     if (!/^wss?:\/\//.test(parameters.wsUrl)) {
@@ -289,9 +321,42 @@ class Feed implements KeeperFeed, ChannelHost {
     };
   }
 
+  async orderEntry(
+    parameters: KeeperFeedOrderEntryParameters & Partial<Pick<KeeperOrdersParameters, "onUpdate" | "onError">>,
+  ): Promise<KeeperFeedOrderEntry> {
+    this.assertOpenForBusiness();
+    const domain = this.parameters.domain;
+    if (domain === undefined) {
+      throw new KeeperRequestError("orderEntry needs the Exchange's `domain` in createKeeperFeed (to sign the login)", {
+        code: "KEEPER_INVALID_ARGUMENT",
+      });
+    }
+    const account = parameters.account ?? (await signerAddress(parameters.signer, parameters.signingAccount));
+    if (this.entry !== undefined) {
+      if (this.entry.account.toLowerCase() === account.toLowerCase()) return this.entry;
+      throw new KeeperRequestError(`This feed already enters orders for ${this.entry.account}: open another feed`, {
+        code: "KEEPER_INVALID_ARGUMENT",
+        details: { account },
+      });
+    }
+    const host = {
+      ready: () => this.open && this.loggedInAs === account.toLowerCase(),
+      send: (request: KeeperFeedOrderRequestJson) => this.send(request),
+      now: () => this.clock.now(),
+      setTimeout: (callback: () => void, ms: number) => this.clock.setTimeout(callback, ms),
+      clearTimeout: (handle: unknown) => this.clock.clearTimeout(handle),
+    };
+    this.entry = new FeedOrderEntry(host, domain, account, parameters);
+    // The login rides on the private orders channel (challenge, FeedLogin, login, subscribe).
+    this.subscribeOrders({ ...parameters, account, onUpdate: parameters.onUpdate ?? (() => {}) });
+    return this.entry;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.entry?.disconnected("the feed was closed");
+    this.entry = undefined;
     this.clearTimers();
     const socket = this.socket;
     this.socket = undefined;
@@ -305,7 +370,7 @@ class Feed implements KeeperFeed, ChannelHost {
 
   // ── ChannelHost: what the channels use ──
 
-  send(request: KeeperFeedRequestJson): void {
+  send(request: KeeperFeedRequestJson | KeeperFeedOrderRequestJson): void {
     if (!this.open || this.socket === undefined) return; // sent again on (re)connect
     if (request.op === "challenge") this.challengeAsked = true;
     try {
@@ -448,6 +513,8 @@ class Feed implements KeeperFeed, ChannelHost {
     this.clearTimers();
     if (this.closed) return;
     for (const channel of this.channels()) channel.reset();
+    this.loggedInAs = undefined;
+    this.entry?.disconnected(reason ?? `closed with ${code}`);
     const delayMs = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** Math.min(this.attempt, 30));
     this.attempt += 1;
     for (const listener of this.allListeners()) {
@@ -534,7 +601,21 @@ class Feed implements KeeperFeed, ChannelHost {
       this.challengeAttempt = 0;
       return this.login(message.as<Extract<KeeperFeedMessageJson, { type: "challenge" }>>().hex("challenge"));
     }
-    if (type === "login") return this.send({ op: "subscribe", channel: "orders" });
+    if (type === "login") {
+      this.loggedInAs = message.as<Extract<KeeperFeedMessageJson, { type: "login" }>>().string("account").toLowerCase();
+      this.send({ op: "subscribe", channel: "orders" });
+      return this.entry?.loggedIn();
+    }
+    if (type === "result") {
+      const result = message.as<Extract<KeeperFeedMessageJson, { type: "result" }>>();
+      const retryAfterSeconds = result.has("retryAfterSeconds") ? result.number("retryAfterSeconds") : undefined;
+      return this.entry?.receive({
+        id: result.string("id"),
+        status: result.number("status"),
+        body: result.raw("body"),
+        retryAfterSeconds,
+      });
+    }
     if (type === "subscribed" || type === "unsubscribed") return;
     const channelMessage = message.as<Extract<KeeperFeedMessageJson, { seq: number }>>();
     const channel = channelMessage.string("channel");

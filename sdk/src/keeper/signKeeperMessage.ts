@@ -11,6 +11,7 @@ import {
   type CancelAllMessage,
   type CancelOrdersMessage,
   type FeedLoginMessage,
+  type ScheduleCancelMessage,
 } from "../keeperMessages";
 import { orderSignerKind, type AnyWalletClient, type EthersSignerLike, type OrderSigner } from "../signer";
 
@@ -18,6 +19,7 @@ import { orderSignerKind, type AnyWalletClient, type EthersSignerLike, type Orde
 export interface KeeperMessages {
   CancelOrders: CancelOrdersMessage;
   CancelAll: CancelAllMessage;
+  ScheduleCancel: ScheduleCancelMessage;
   FeedLogin: FeedLoginMessage;
 }
 
@@ -37,7 +39,7 @@ export interface SignKeeperMessageParameters<P extends keyof KeeperMessages = ke
 export type SignKeeperMessageReturnType = Hex;
 
 /**
- * Signs a keeper message (`CancelOrders`, `CancelAll` or `FeedLogin`, see `keeperMessageTypes`).
+ * Signs a keeper message (`CancelOrders`, `CancelAll`, `ScheduleCancel` or `FeedLogin`, see `keeperMessageTypes`).
  * The keeper client and feed call it for you; use it to build a request by hand. Throws a
  * `SignerError` when the signer is of no known kind or fails.
  *

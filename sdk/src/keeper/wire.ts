@@ -12,7 +12,7 @@
  */
 import type { Address, Hex } from "viem";
 import { KeeperRequestError, type KeeperErrorCode } from "../errors";
-import type { CancelAllMessage, CancelOrdersMessage } from "../keeperMessages";
+import type { CancelAllMessage, CancelOrdersMessage, ScheduleCancelMessage } from "../keeperMessages";
 import type { Market, Order, SignedOrder } from "../types";
 import type { KeeperLevelChange } from "./localBook";
 
@@ -41,8 +41,9 @@ export const KEEPER_ORDER_EVENTS = [
 ] as const;
 /**
  * Why the keeper cancelled an order (the `reason` of a cancelled order and of its update), the fixed
- * ones: a signed cancel (`soft-cancel`, `soft-cancel-all`), its expiry, an IOC/FOK remainder that
- * does not rest, a self-trade prevented. keeper/API.md, "Order reasons", lists them all.
+ * ones: a signed cancel (`soft-cancel`, `soft-cancel-all`), an amend, its expiry, an IOC/FOK remainder
+ * that does not rest, a self-trade prevented, the dead-man switch (`disconnected`: a feed connection
+ * with cancel-on-disconnect closed; `dead-man`: a `ScheduleCancel` deadline passed). keeper/API.md, "Order reasons", lists them all.
  */
 export const KEEPER_CANCEL_REASONS = [
   "soft-cancel",
@@ -51,6 +52,8 @@ export const KEEPER_CANCEL_REASONS = [
   "expired",
   "not-rested",
   "self-trade",
+  "disconnected",
+  "dead-man",
 ] as const;
 /**
  * The reasons made of a prefix and what caused them: `skipped-<skip reason>` (a fill of the order was
@@ -266,7 +269,33 @@ export type KeeperFeedMessageJson =
   | { type: "login"; account: Address }
   | { type: "subscribed" | "unsubscribed"; channel: "book" | "trades"; marketId: string }
   | { type: "subscribed" | "unsubscribed"; channel: "orders" }
-  | { type: "error"; code: KeeperErrorCode; message: string };
+  | { type: "error"; code: KeeperErrorCode; message: string }
+  /**
+   * The answer to an order-entry request (`KeeperFeedOrderRequestJson`) under its `id`: the HTTP
+   * status and body the same request gets over HTTP (a refusal's body is `KeeperErrorBodyJson`).
+   */
+  | { type: "result"; id: string; status: number; body: unknown; retryAfterSeconds?: number | undefined };
+
+/** `POST /v1/cancels/schedule`: the signed `ScheduleCancel` message. */
+export interface ScheduleCancelRequestJson {
+  scheduleCancel: Wire<ScheduleCancelMessage>;
+  signature: Hex;
+}
+
+/**
+ * An order-entry request on the feed (after login), each with the client's `id` for its `result`:
+ * the body of the HTTP request it mirrors (`place`: `POST /v1/orders`, `cancel`: `POST /v1/cancels`,
+ * `batch`: `POST /v1/orders/batch` without `account`, `amend`: one batch amend, `scheduleCancel`:
+ * `POST /v1/cancels/schedule`), or cancel-on-disconnect on or off for the connection.
+ */
+export type KeeperFeedOrderRequestJson = { id: string } & (
+  | ({ op: "place" } & SubmitOrderRequestJson)
+  | ({ op: "cancel" } & CancelOrdersRequestJson)
+  | ({ op: "amend" } & Wire<Extract<KeeperBatchAction, { amend: unknown }>["amend"]>)
+  | ({ op: "batch"; account?: Address } & Omit<BatchRequestJson, "account">)
+  | ({ op: "scheduleCancel" } & ScheduleCancelRequestJson)
+  | { op: "cancelOnDisconnect"; enabled: boolean }
+);
 
 /** An `Order` as the keeper takes it: every integer a decimal string. */
 export function encodeOrder(order: Order): OrderJson {

@@ -12,6 +12,7 @@
 import { expect } from "chai";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { keeperMessageTypedData, type Order } from "@crossbook/sdk";
+import { feedServerMessage } from "../../../keeper/src/api/responses";
 import { Settlement } from "../../../keeper/src/settlement";
 import { CachedChainReads } from "../../../keeper/src/risk";
 import { MAKER_FEE_BPS, TAKER_FEE_BPS, TICK_SIZE } from "../../helpers/fixture";
@@ -155,6 +156,11 @@ describe("keeper/api: the private fills channel", function () {
         [fillId, "matched"],
         [fillId, "settled"],
       ]);
+    }
+
+    // Every message is what the AsyncAPI document publishes.
+    for (const m of [...a.feed.messages, ...b.feed.messages]) {
+      expect(feedServerMessage.safeParse(m).success, JSON.stringify(m)).to.equal(true);
     }
 
     // A new connection: a snapshot of what is committed, numbered as the channel stands.

@@ -7,6 +7,7 @@
  * or throws what `describeError` puts in words.
  */
 import {
+  ChainClock,
   IMMEDIATE_OR_CANCEL,
   POST_ONLY,
   createKeeperFeed,
@@ -34,7 +35,6 @@ import {
   type Order,
 } from "@crossbook/sdk";
 import { erc20Abi, type Hash, type Hex, type PublicClient } from "viem";
-import { ChainClock } from "./chainClock";
 import type { PageConfig, PageMarket, TokenInfo } from "./config";
 import { formatDuration, formatSize, formatTokens, timeOfDay } from "./format";
 import type { MarketData } from "./marketData";

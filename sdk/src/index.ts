@@ -214,6 +214,7 @@ export {
   type KeeperFeed,
   type KeeperFeedClock,
   type KeeperFeedStatus,
+  type KeeperFillsParameters,
   type KeeperOrdersParameters,
   type KeeperSubscription,
   type KeeperTradeHandlers,
@@ -241,6 +242,7 @@ export type {
   KeeperBook,
   KeeperCancelReason,
   KeeperCancelResult,
+  KeeperFill,
   KeeperLevel,
   KeeperMarket,
   KeeperOrderState,
@@ -249,6 +251,18 @@ export type {
   KeeperSubmitResult,
   KeeperTrade,
 } from "./keeper/wire";
+
+// Quoting toolkit: the chain's clock, tick and lot rounding, ladders, heartbeats
+export { ChainClock, type ChainBlock } from "./quoting/chainClock";
+export { chainNow, type ChainNowParameters, type ChainNowReturnType } from "./quoting/chainNow";
+export { roundPriceToTick, roundSizeToLot, type RoundingDirection } from "./quoting/roundToTick";
+export {
+  buildLadder,
+  type BuildLadderParameters,
+  type BuildLadderReturnType,
+  type LadderQuote,
+} from "./quoting/buildLadder";
+export { Heartbeat, type HeartbeatMiss, type HeartbeatParameters, type HeartbeatTimer } from "./quoting/heartbeat";
 
 // Errors
 export {

@@ -83,6 +83,12 @@ describe("bots: quoting", function () {
       expect(short.map((q) => q.side)).to.deep.equal(["bid"]);
     });
 
+    it("quotes a 1-tick reference skewed down to a centre of 0 ticks: no bid, an ask a tick above (a shrunk counterexample)", function () {
+      const config: LadderConfig = { levels: 1, spreadBps: 0, spacingBps: 0, lotsPerLevel: 1n, skewBpsPerLot: 1 };
+      const quotes = desiredLadder({ referenceTicks: 1n, inventoryLots: 1n, config });
+      expect(quotes.map((q) => [q.side, q.priceTicks])).to.deep.equal([["ask", 2n]]);
+    });
+
     it("refuses a config it cannot quote", function () {
       expect(() => desiredLadder({ referenceTicks: 1n, inventoryLots: 0n, config: { ...CONFIG, levels: 0 } })).to.throw(
         RangeError,

@@ -1,6 +1,6 @@
 /**
  * The WebSocket market-data feed (keeper/API.md, "WebSocket feed"): per-market book snapshots and
- * deltas, per-market trades, and each logged-in account's own order updates.
+ * deltas, per-market trades, and each logged-in account's own order updates and fills (./fills.ts).
  *
  * What it promises:
  * - Sequence numbers count every message of a channel from 1 since start, whether anyone listens
@@ -25,6 +25,7 @@ import type { Store } from "../store";
 import type { Metrics } from "../metrics";
 import type { ExchangeDomainParameters, KeeperErrorCode, ReadClient } from "@crossbook/sdk";
 import type { KeeperBookJson, KeeperFeedMessageJson } from "@crossbook/sdk/keeper-wire";
+import { FillStream, fillsKey } from "./fills";
 import { PublishedBook } from "./levels";
 import { clientKey, RateLimiter } from "./rateLimit";
 import type { FeedOrderHandler } from "./feedOrders";
@@ -105,7 +106,13 @@ interface Client {
 
 /** The feed's error codes: in the SDK's list of keeper codes, as the compiler checks. */
 type FeedErrorCode = Extract<
-  "BAD_JSON" | "BAD_REQUEST" | "MARKET_NOT_SERVED" | "NOT_LOGGED_IN" | "BAD_LOGIN" | "RATE_LIMITED",
+  | "BAD_JSON"
+  | "BAD_REQUEST"
+  | "MARKET_NOT_SERVED"
+  | "NOT_LOGGED_IN"
+  | "BAD_LOGIN"
+  | "RATE_LIMITED"
+  | "CHAIN_UNAVAILABLE",
   KeeperErrorCode
 >;
 
@@ -136,6 +143,7 @@ export class Feed {
   private readonly onBook = (u: BookUpdate) => this.publishBook(u);
   private readonly onTrade = (t: TradeUpdate) => this.publishTrade(t);
   private readonly onOrder = (u: OrderUpdate) => this.publishOrder(u);
+  private readonly fills: FillStream<Client>;
 
   constructor(options: FeedOptions) {
     this.engine = options.engine;
@@ -156,6 +164,22 @@ export class Feed {
     this.engine.on("book", this.onBook);
     this.engine.on("trade", this.onTrade);
     this.engine.on("order", this.onOrder);
+    this.fills = new FillStream<Client>({
+      engine: this.engine,
+      store: this.store,
+      chain: this.chain,
+      exchange: this.domain.verifyingContract,
+      clock: this.clock,
+      host: {
+        subscribers: (key) => this.channels.get(key),
+        subscribe: (c, key) => this.subscribe(c, key),
+        nextSeq: (key) => this.nextSeq(key),
+        seq: (key) => this.seqs.get(key) ?? 0,
+        send: (c, text) => this.send(c, text),
+        sendJson: (c, message) => this.sendJson(c, message),
+        unavailable: (c, message) => this.error(c, "CHAIN_UNAVAILABLE", message),
+      },
+    });
     this.pinger = setInterval(() => this.pingAll(), this.limits.pingIntervalMs);
     this.pinger.unref();
   }
@@ -229,6 +253,7 @@ export class Feed {
     this.engine.off("book", this.onBook);
     this.engine.off("trade", this.onTrade);
     this.engine.off("order", this.onOrder);
+    this.fills.close();
     for (const c of [...this.clients]) {
       c.ws.close(1001, "keeper shutting down");
       this.forget(c);
@@ -377,13 +402,22 @@ export class Feed {
         return;
       case "subscribe":
         if (m.channel === "orders") return this.subscribeOrders(c);
+        if (m.channel === "fills") {
+          if (this.loggedInFor(c)) void this.fills.subscribe(c, m.limit);
+          return;
+        }
         return this.subscribeMarket(c, m.channel, m.marketId);
       case "unsubscribe": {
-        const key = m.channel === "orders" ? this.ordersKey(c) : `${m.channel}:${m.marketId}`;
+        const key =
+          m.channel === "orders"
+            ? this.ordersKey(c)
+            : m.channel === "fills"
+              ? c.account && fillsKey(c.account)
+              : `${m.channel}:${m.marketId}`;
         if (key !== undefined) this.unsubscribe(c, key);
         this.sendJson(
           c,
-          m.channel === "orders"
+          m.channel === "orders" || m.channel === "fills"
             ? { type: "unsubscribed", channel: m.channel }
             : { type: "unsubscribed", channel: m.channel, marketId: m.marketId.toString() },
         );
@@ -418,12 +452,16 @@ export class Feed {
     });
   }
 
+  /** Whether the client is logged in; if not, it is told so. */
+  private loggedInFor(c: Client): c is Client & { account: Address } {
+    if (c.account !== undefined) return true;
+    this.error(c, "NOT_LOGGED_IN", "log in first: challenge, then login with a signed FeedLogin");
+    return false;
+  }
+
   private subscribeOrders(c: Client): void {
-    const key = this.ordersKey(c);
-    if (key === undefined || c.account === undefined) {
-      this.error(c, "NOT_LOGGED_IN", "log in first: challenge, then login with a signed FeedLogin");
-      return;
-    }
+    if (!this.loggedInFor(c)) return;
+    const key = this.ordersKey(c) as string;
     if (!this.subscribe(c, key)) return;
     this.sendJson(c, { type: "subscribed", channel: "orders" });
     // The newest open orders, one indexed page (an account has at most the keeper's cap of them).
@@ -473,7 +511,10 @@ export class Feed {
 
   private loggedIn(c: Client, account: Address): void {
     const previous = this.ordersKey(c);
-    if (previous !== undefined && previous !== `orders:${account.toLowerCase()}`) this.unsubscribe(c, previous);
+    if (previous !== undefined && previous !== `orders:${account.toLowerCase()}`) {
+      this.unsubscribe(c, previous);
+      this.unsubscribe(c, fillsKey(c.account as Address));
+    }
     c.account = account;
     this.sendJson(c, { type: "login", account });
   }
@@ -501,7 +542,7 @@ export class Feed {
     set?.delete(c);
     if (set?.size === 0) {
       this.channels.delete(key);
-      if (key.startsWith("orders:")) this.seqs.delete(key);
+      if (key.startsWith("orders:") || key.startsWith("fills:")) this.seqs.delete(key);
     }
   }
 

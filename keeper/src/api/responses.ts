@@ -11,6 +11,7 @@ import type { Address, Hex } from "viem";
 import { KEEPER_API_ERROR_CODES, SkipReason } from "@crossbook/sdk";
 import {
   KEEPER_CANCEL_OUTCOMES,
+  KEEPER_FILL_SIDES,
   KEEPER_ORDER_EVENTS,
   KEEPER_ORDER_STATES,
   KEEPER_TRADE_STATUSES,
@@ -18,6 +19,7 @@ import {
   type KeeperCancelResultJson,
   type KeeperErrorBodyJson,
   type KeeperFeedMessageJson,
+  type KeeperFillJson,
   type KeeperLevelChangeJson,
   type KeeperLevelJson,
   type KeeperMarketJson,
@@ -85,6 +87,8 @@ const MARKET_EXAMPLE = {
   tickSize: "100",
   makerFeeBps: "5",
   takerFeeBps: "10",
+  baseDecimals: 18,
+  quoteDecimals: 6,
   riskLimits: { halted: false, bandBps: "1000", maxLotsPerBlock: "0" },
   priceBounds: { available: true, minPriceTicks: "165105", maxPriceTicks: "201795" },
 } satisfies KeeperMarketJson;
@@ -268,6 +272,8 @@ export const marketJsonSchema = z
     tickSize: integerString,
     makerFeeBps: integerString,
     takerFeeBps: integerString,
+    baseDecimals: z.number().int().min(0).max(255).meta({ description: "the base token's ERC-20 decimals" }),
+    quoteDecimals: z.number().int().min(0).max(255).meta({ description: "the quote token's ERC-20 decimals" }),
     riskLimits: z.strictObject({ halted: z.boolean(), bandBps: integerString, maxLotsPerBlock: integerString }),
     priceBounds: z.strictObject({ available: z.boolean(), minPriceTicks: integerString, maxPriceTicks: integerString }),
   })
@@ -387,9 +393,59 @@ export const orderUpdateJsonSchema = z
     ],
   });
 
+export const fillJsonSchema = z
+  .strictObject({
+    fillId: z
+      .number()
+      .int()
+      .positive()
+      .meta({ description: "the keeper's id of the fill (the trades channel's fillId)" }),
+    marketId: integerString,
+    side: z.enum(KEEPER_FILL_SIDES).meta({ description: "whether the account's order rested (maker) or took (taker)" }),
+    orderHash: hash32,
+    nonce: integerString.meta({ description: "the account's order's nonce (its client order id)" }),
+    isBuy: z.boolean(),
+    priceTicks: integerString,
+    lots: integerString,
+    feeBps: integerString.meta({ description: "the fee rate of the account's side, as the keeper reads the market" }),
+    fee: integerString.meta({
+      description: "quote atoms: lots × priceTicks × tickSize × feeBps / 10 000, rounded down",
+    }),
+    status: z.enum(KEEPER_TRADE_STATUSES),
+    txHash: txHash.optional(),
+    blockNumber: integerString.optional().meta({ description: "the block of the batch that settled or skipped it" }),
+    skipReason: skipReason.optional(),
+    retries: z.number().int().positive().optional().meta({
+      description: "the fill this one matches again (the same orders and lots) after the chain skipped it",
+    }),
+    at: millis,
+  })
+  .meta({
+    id: "Fill",
+    examples: [
+      {
+        fillId: 12,
+        marketId: "1",
+        side: "maker",
+        orderHash: HASH,
+        nonce: "7",
+        isBuy: false,
+        priceTicks: "183450",
+        lots: "5",
+        feeBps: "5",
+        fee: "458",
+        status: "settled",
+        txHash: `0x${"ab".repeat(32)}`,
+        blockNumber: "1042",
+        at: 1764700000123,
+      },
+    ],
+  });
+
 const bookChannel = { channel: z.literal("book") };
 const tradesChannel = { channel: z.literal("trades"), marketId: integerString, seq };
 const ordersChannel = { channel: z.literal("orders"), account: addressJson, seq };
+const fillsChannel = { channel: z.literal("fills"), account: addressJson, seq };
 
 /** Every message the feed sends, one schema per kind (`type`, and `channel` where there is one). */
 export const feedServerMessages = {
@@ -420,6 +476,12 @@ export const feedServerMessages = {
   order: z
     .strictObject({ type: z.literal("order"), ...ordersChannel, update: orderUpdateJsonSchema })
     .meta({ id: "OrderMessage", description: "an event of one of the account's orders" }),
+  fillsSnapshot: z
+    .strictObject({ type: z.literal("snapshot"), ...fillsChannel, fills: z.array(fillJsonSchema) })
+    .meta({ id: "FillsSnapshot", description: "the account's newest fills (the subscribe's limit), oldest first" }),
+  fill: z
+    .strictObject({ type: z.literal("fill"), ...fillsChannel, fill: fillJsonSchema })
+    .meta({ id: "FillMessage", description: "a fill of the account when matched, then again when settled or skipped" }),
   challenge: z
     .strictObject({ type: z.literal("challenge"), challenge: hash32 })
     .meta({ id: "ChallengeMessage", description: "the 32 bytes to sign in FeedLogin, good for one login within 60 s" }),
@@ -432,7 +494,7 @@ export const feedServerMessages = {
     })
     .meta({ id: "MarketAck" }),
   ordersAck: z
-    .strictObject({ type: z.enum(["subscribed", "unsubscribed"]), channel: z.literal("orders") })
+    .strictObject({ type: z.enum(["subscribed", "unsubscribed"]), channel: z.enum(["orders", "fills"]) })
     .meta({ id: "OrdersAck" }),
   error: z
     .strictObject({ type: z.literal("error"), code: errorCodeSchema, message: z.string() })
@@ -467,6 +529,7 @@ export type ResponsesMatchTheSdk = [
   Check<Same<z.output<typeof cancelResultJsonSchema>, KeeperCancelResultJson>>,
   Check<Same<z.output<typeof marketJsonSchema>, KeeperMarketJson>>,
   Check<Same<z.output<typeof orderUpdateJsonSchema>, KeeperOrderUpdateJson>>,
+  Check<Same<z.output<typeof fillJsonSchema>, KeeperFillJson>>,
   Check<Same<z.output<typeof errorBodySchema>, KeeperErrorBodyJson>>,
   Check<Same<z.output<typeof feedServerMessage>, KeeperFeedMessageJson>>,
 ];

@@ -161,6 +161,13 @@ export const feedMessage = z.union([
   z.strictObject({ op: z.literal("unsubscribe"), channel: z.enum(["book", "trades"]), marketId: uint(MAX_UINT32) }),
   z.strictObject({ op: z.literal("subscribe"), channel: z.literal("orders") }),
   z.strictObject({ op: z.literal("unsubscribe"), channel: z.literal("orders") }),
+  z.strictObject({
+    op: z.literal("subscribe"),
+    channel: z.literal("fills"),
+    /** Fills in the snapshot, the newest. */
+    limit: z.number().int().min(1).max(1000).optional(),
+  }),
+  z.strictObject({ op: z.literal("unsubscribe"), channel: z.literal("fills") }),
   z.strictObject({ op: z.literal("challenge") }),
   z.strictObject({ op: z.literal("login"), account: address, signature }),
   z.strictObject({ op: z.literal("login"), token: z.string().max(200) }),

@@ -24,7 +24,8 @@
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
 import type { AddressInfo } from "node:net";
-import type { Address, Hex } from "viem";
+import { erc20Abi, type Address, type Hex } from "viem";
+import { readContract } from "viem/actions";
 import {
   getMarket,
   getPriceBounds,
@@ -622,6 +623,19 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   };
 }
 
+/** Each token's ERC-20 `decimals()`, read once (a token's decimals never change). */
+const DECIMALS = new Map<string, Promise<number>>();
+function tokenDecimals(client: ReadClient, token: Address): Promise<number> {
+  const key = `${client.uid}:${token.toLowerCase()}`;
+  let decimals = DECIMALS.get(key);
+  if (decimals === undefined) {
+    decimals = readContract(client, { address: token, abi: erc20Abi, functionName: "decimals" });
+    DECIMALS.set(key, decimals);
+    decimals.catch(() => DECIMALS.delete(key)); // asked again next time
+  }
+  return decimals;
+}
+
 /** Market parameters, risk limits and price bounds of each served market, as `GET /v1/markets` shows them. */
 async function readMarkets(
   client: ReadClient,
@@ -635,6 +649,10 @@ async function readMarkets(
         getRiskLimits(client, { exchange, marketId }),
         getPriceBounds(client, { exchange, marketId }),
       ]);
+      const [baseDecimals, quoteDecimals] = await Promise.all([
+        tokenDecimals(client, m.base),
+        tokenDecimals(client, m.quote),
+      ]);
       const json: KeeperMarketJson = {
         marketId: marketId.toString(),
         base: m.base,
@@ -643,6 +661,8 @@ async function readMarkets(
         tickSize: m.tickSize.toString(),
         makerFeeBps: m.makerFeeBps.toString(),
         takerFeeBps: m.takerFeeBps.toString(),
+        baseDecimals,
+        quoteDecimals,
         riskLimits: {
           halted: risk.halted,
           bandBps: risk.bandBps.toString(),

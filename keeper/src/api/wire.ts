@@ -56,6 +56,8 @@ export function storedTrade(store: StoreReads, f: StoredFill): TradeUpdate {
     maker: maker.order.maker,
     taker: taker.order.maker,
     makerIsBuy: maker.order.isBuy,
+    makerNonce: maker.order.nonce,
+    takerNonce: taker.order.nonce,
     priceTicks: f.priceTicks,
     lots: f.lots,
     status,

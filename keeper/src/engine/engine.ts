@@ -1253,8 +1253,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (policy.retry && isLive(maker) && isLive(taker) && !batch.neverSent) {
       // Match the same lots again for a later block: the orders' lots never went back to the book.
       // (An IOC or FOK taker is not live here: the chain treats it as used, so it cannot be retried.)
-      this.store.recordFills([fill], at);
+      const [again] = this.store.recordFills([{ ...fill, retries: fill.id }], at);
       for (const o of [maker, taker]) this.outOrder(out, o.hash, "skipped", at, skippedUpdate);
+      out.push(["trade", this.tradeOf(this.store.getFill(again) as StoredFill, "matched", at)]);
       return;
     }
     // The order at fault leaves first, so that the other one's lots never come back against it.
@@ -1472,8 +1473,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       maker: maker.order.maker,
       taker: taker.order.maker,
       makerIsBuy: maker.order.isBuy,
+      makerNonce: maker.order.nonce,
+      takerNonce: taker.order.nonce,
       priceTicks: fill.priceTicks,
       lots: fill.lots,
+      ...(fill.retries === undefined ? {} : { retries: fill.retries }),
       status,
       ...(batch?.txHash === undefined ? {} : { txHash: batch.txHash }),
       ...(batch?.blockNumber === undefined ? {} : { blockNumber: batch.blockNumber }),

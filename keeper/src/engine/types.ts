@@ -54,8 +54,13 @@ export interface TradeUpdate {
   readonly maker: Address;
   readonly taker: Address;
   readonly makerIsBuy: boolean;
+  /** The orders' nonces (their makers' client order ids). */
+  readonly makerNonce: bigint;
+  readonly takerNonce: bigint;
   readonly priceTicks: bigint;
   readonly lots: bigint;
+  /** The fill this one matches again: the same orders and lots, after a skip that left both live. */
+  readonly retries?: number;
   /** `matched`: off-chain, waiting for settlement; then `settled` or `skipped` on-chain. */
   readonly status: "matched" | "settled" | "skipped";
   readonly txHash?: Hex;

@@ -120,6 +120,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX fills_open_by_taker_account ON fills (taker_account) WHERE status IN ('pending', 'sent');
     `,
   },
+  {
+    version: 5,
+    name: "fills by account for the private fills channel; the fill a retry repeats; issue 16",
+    sql: `
+      ALTER TABLE fills ADD COLUMN retries INTEGER;
+      CREATE INDEX fills_by_maker_account ON fills (maker_account, id);
+      CREATE INDEX fills_by_taker_account ON fills (taker_account, id);
+    `,
+  },
 ];
 
 /**
@@ -238,6 +247,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
             RAISE EXCEPTION 'crossbook fenced: term % no longer leads', t USING ERRCODE = 'CB001';
           END IF;
         END $$;
+    `,
+  },
+  {
+    version: 6,
+    name: "SQLite's version 5: the fill a retry repeats, fills by account",
+    sql: `
+      ALTER TABLE fills ADD COLUMN retries BIGINT;
+      CREATE INDEX fills_by_maker_account ON fills (maker_account, id);
+      CREATE INDEX fills_by_taker_account ON fills (taker_account, id);
     `,
   },
 ];

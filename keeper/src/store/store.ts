@@ -2,6 +2,7 @@ import type { Address } from "viem";
 import { SqliteDatabase, StoreError, type Reader, type Row } from "./database";
 import { PostgresDatabase, isPostgresUrl, type PostgresOptions } from "./postgres";
 import type {
+  AccountFill,
   AcceptOrderParameters,
   AccountOrdersParameters,
   BatchStatus,
@@ -160,6 +161,37 @@ export class StoreReads {
         limit,
       ) as Row[]
     ).map(toFill);
+  }
+
+  /**
+   * A page of the account's fills, as maker or taker, newest first (ids below `beforeId`), each with
+   * its side, the account's order and its batch's transaction: through the indexes on
+   * (maker_account, id) and (taker_account, id), O(limit) whatever the account's history.
+   */
+  accountFills(account: Address, limit: number, beforeId = Number.MAX_SAFE_INTEGER): AccountFill[] {
+    const page = (side: "maker" | "taker") =>
+      (
+        this.q.all(
+          `SELECT f.*, o.is_buy AS order_is_buy, o.nonce AS order_nonce, b.tx_hash AS batch_tx_hash,
+             b.block_number AS batch_block FROM fills f
+             JOIN orders o ON o.hash = f.${side}_hash LEFT JOIN batches b ON b.id = f.batch_id
+           WHERE f.${side}_account = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?`,
+          account,
+          beforeId,
+          limit,
+        ) as Row[]
+      ).map((r): AccountFill => {
+        const fill = toFill(r);
+        return {
+          fill,
+          side,
+          order: { isBuy: r.order_is_buy === 1, nonce: BigInt(r.order_nonce as string) },
+          orderHash: side === "maker" ? fill.makerHash : fill.takerHash,
+          ...(r.batch_tx_hash === null ? {} : { txHash: r.batch_tx_hash as Hex }),
+          ...(r.batch_block === null ? {} : { blockNumber: BigInt(r.batch_block as string) }),
+        };
+      });
+    return [...page("maker"), ...page("taker")].sort((a, b) => b.fill.id - a.fill.id).slice(0, limit);
   }
 
   /** One more than the largest `seq` ever given in the market: `new OrderBook({ nextSeq })`. */
@@ -792,8 +824,8 @@ export class Store extends StoreReads {
       const id = this.nextFillId++;
       this.db.run(
         `INSERT INTO fills (id, market, maker_hash, taker_hash, maker_account, taker_account, lots, price_ticks, status,
-           created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+           retries, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
         id,
 
         maker.order.marketId.toString(),
@@ -803,6 +835,7 @@ export class Store extends StoreReads {
         taker.order.maker,
         f.lots.toString(),
         f.priceTicks.toString(),
+        f.retries ?? null,
         at,
         at,
       );
@@ -965,6 +998,7 @@ function toFill(r: Row): StoredFill {
     status: r.status as FillStatus,
     ...(r.batch_id === null ? {} : { batchId: r.batch_id as number }),
     ...(r.skip_reason === null ? {} : { skipReason: r.skip_reason as string }),
+    ...(r.retries === null || r.retries === undefined ? {} : { retries: r.retries as number }),
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
   };

@@ -37,6 +37,8 @@ export interface NewFill {
   readonly takerHash: Hex;
   readonly priceTicks: bigint;
   readonly lots: bigint;
+  /** The fill this one matches again (the same orders and lots, after a skip that left both live). */
+  readonly retries?: number;
 }
 
 export interface StoredFill extends NewFill {
@@ -109,6 +111,18 @@ export interface AccountOrdersParameters {
 export interface OrderPage {
   readonly orders: StoredOrder[];
   readonly next?: string;
+}
+
+/** One of an account's fills, from its side: its order, and the transaction that settled or skipped it. */
+export interface AccountFill {
+  readonly fill: StoredFill;
+  readonly side: "maker" | "taker";
+  /** The account's order in it: `order.maker` is the account. */
+  readonly order: Pick<Order, "isBuy" | "nonce">;
+  readonly orderHash: Hex;
+  /** The batch transaction, once one carried the fill (the mined one, once mined). */
+  readonly txHash?: Hex;
+  readonly blockNumber?: bigint;
 }
 
 export interface SkippedFill {

@@ -17,8 +17,10 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import {
+  ChainClock,
   KeeperApiError,
   KeeperRequestError,
+  chainNow as readChainTime,
   createKeeperClient,
   getPriceBounds,
   type ExchangeDomainParameters,
@@ -59,6 +61,8 @@ export interface BotConnection {
   /** The keeper's WebSocket feed URL. */
   readonly keeperWsUrl: string;
   readonly domain: ExchangeDomainParameters;
+  /** The chain's clock (the SDK's), fed with every block `chainNow` reads. */
+  readonly clock: ChainClock;
 }
 
 /** Builds the clients; makes no request. Throws a clear error for a bad key, URL or market. */
@@ -83,7 +87,17 @@ export function connect(options: ConnectOptions): BotConnection {
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.exchange } as const;
   const keeper = createKeeperClient({ url: options.keeperUrl, domain });
   const keeperWsUrl = options.keeperWsUrl ?? `${options.keeperUrl.replace(/^http/, "ws").replace(/\/+$/, "")}/v1/ws`;
-  return { deployment, market, account, publicClient, walletClient, keeper, keeperWsUrl, domain };
+  return {
+    deployment,
+    market,
+    account,
+    publicClient,
+    walletClient,
+    keeper,
+    keeperWsUrl,
+    domain,
+    clock: new ChainClock(),
+  };
 }
 
 const feedAbi = [
@@ -127,11 +141,16 @@ export function bestOf(book: KeeperBook): BestPrices {
   return { bestBid: book.bids[0]?.priceTicks, bestAsk: book.asks[0]?.priceTicks };
 }
 
-/** The later of the latest block's time and the wall clock, in unix seconds. */
+/**
+ * The time the next block can have at the earliest, in unix seconds: the later of the chain's time
+ * (the SDK's `chainNow`, which also feeds the connection's `ChainClock`) and the wall clock. A quiet
+ * local node's latest block lags the wall clock, and its next block's time will not; a node whose
+ * time was moved ahead (`evm_increaseTime`) is ahead of both. What deadlines and expiries count from.
+ */
 export async function chainNow(connection: BotConnection): Promise<bigint> {
-  const block = await connection.publicClient.getBlock({ blockTag: "latest" });
+  const chain = await readChainTime(connection.publicClient, { clock: connection.clock });
   const wall = BigInt(Math.floor(Date.now() / 1000));
-  return block.timestamp > wall ? block.timestamp : wall;
+  return chain > wall ? chain : wall;
 }
 
 /** What a bot has done so far. */

@@ -10,10 +10,13 @@
  *    book's mid) and the band, and — when the reference moved more than `requoteBps` from the one
  *    its ladder was built around —
  *    moves the ladder there; then brings the live orders in line with the ladder (the pure
- *    `desiredLadder` / `planQuotes` of ./quoting): signed soft cancels for orders it no longer
+ *    `desiredLadder` — the SDK's `buildLadder` around an inventory-skewed centre — and `planQuotes`
+ *    of ./quoting): signed soft cancels for orders it no longer
  *    wants, new post-only orders, each with a fresh nonce (nonces strictly increase);
- * 4. renews its cancel-after deadline every third of `cancelAfterSeconds` (a heartbeat: if the
- *    bot dies, none of its orders fill after the deadline);
+ * 4. renews its cancel-after deadline every third of `cancelAfterSeconds` with the SDK's `Heartbeat`
+ *    (if the bot dies, none of its orders fill after the deadline), sooner when the chain's clock
+ *    (the SDK's `ChainClock`, fed by `chainNow`) runs ahead; a renewal that fails or comes late is
+ *    counted and logged;
  * 5. counts every refusal by the keeper's code and backs off (doubling, up to 8 s; `Retry-After`
  *    when rate-limited);
  * 6. on abort: soft-cancels all its orders in the market (`cancelAll`), optionally turns
@@ -21,6 +24,7 @@
  */
 import type { Hex } from "viem";
 import {
+  Heartbeat,
   POST_ONLY,
   getCancelAfter,
   getMinNonce,
@@ -179,10 +183,31 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
     }
     log(`window limit ${windowLimit.maxLots} lots per ${windowLimit.windowSeconds} s`);
   }
-  let nextBeatAt = 0;
+  // The cancel-after deadline, kept `cancelAfterSeconds` ahead by the SDK's Heartbeat.
   let renewAtChainTime = 0n;
-  if (cancelAfterSeconds > 0) {
-    await heartbeat();
+  let renewalError: unknown;
+  const heartbeat =
+    cancelAfterSeconds > 0
+      ? new Heartbeat({
+          intervalMs: (cancelAfterSeconds * 1000) / 3,
+          renew: renewCancelAfter,
+          onMiss: (miss) => {
+            const failure = classifyError(
+              miss.error ?? new Error(`renewed ${miss.sinceLastRenewMs} ms after the last`),
+            );
+            stats.errors++;
+            emit({ type: "error", code: failure.code, message: `heartbeat ${miss.reason}: ${failure.message}` });
+            log(`heartbeat ${miss.reason} (${miss.consecutive} in a row): ${failure.message}`);
+          },
+        })
+      : undefined;
+  if (heartbeat !== undefined) {
+    heartbeat.start(); // renews now …
+    if (!(await heartbeat.beat())) {
+      // … and the bot quotes only once its deadline is set.
+      heartbeat.stop();
+      throw new Error("The cancel-after deadline could not be set at start", { cause: renewalError });
+    }
   } else if ((await getCancelAfter(publicClient, { exchange, account: account.address })) !== 0n) {
     await mined(c, setCancelAfter(walletClient, { exchange, deadline: 0n })); // an old deadline would stop fills
   }
@@ -213,9 +238,8 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
     let refused = false;
     let retryAfterMs = 0;
     try {
-      if (cancelAfterSeconds > 0 && (Date.now() >= nextBeatAt || (await chainNow(c)) >= renewAtChainTime)) {
-        await heartbeat();
-      }
+      // A chain whose clock runs fast (a local node mining many blocks) must not outrun the deadline.
+      if (heartbeat !== undefined && (await chainNow(c)) >= renewAtChainTime) await heartbeat.beat();
       const referenceTicks = await reference();
       const bounds = await readBounds(c);
       if (bounds === undefined) {
@@ -281,6 +305,7 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
   }
 
   // ── Stop: nothing of ours stays live on the keeper ──
+  heartbeat?.stop();
   feed.close();
   let cancelledAtStop = 0;
   try {
@@ -309,15 +334,19 @@ export async function runMarketMaker(options: MarketMakerOptions, control: BotCo
 
   // ── Steps ──
 
-  async function heartbeat(): Promise<void> {
-    const deadline = (await chainNow(c)) + BigInt(cancelAfterSeconds);
-    await mined(c, setCancelAfter(walletClient, { exchange, deadline }));
-    stats.heartbeats++;
-    // Renew after a third of the period by the wall clock or by the chain's, whichever comes first:
-    // a chain whose clock runs fast (a local node mining many blocks) must not outrun the deadline.
-    nextBeatAt = Date.now() + (cancelAfterSeconds * 1000) / 3;
-    renewAtChainTime = deadline - (BigInt(cancelAfterSeconds) * 2n) / 3n;
-    emit({ type: "heartbeat", deadline });
+  async function renewCancelAfter(): Promise<void> {
+    try {
+      const deadline = (await chainNow(c)) + BigInt(cancelAfterSeconds);
+      await mined(c, setCancelAfter(walletClient, { exchange, deadline }));
+      stats.heartbeats++;
+      // Renewed by the Heartbeat after a third of the period, or sooner once the chain's time has
+      // run a third of the way to the deadline.
+      renewAtChainTime = deadline - (BigInt(cancelAfterSeconds) * 2n) / 3n;
+      emit({ type: "heartbeat", deadline });
+    } catch (error) {
+      renewalError = error;
+      throw error;
+    }
   }
 
   async function reference(): Promise<bigint> {

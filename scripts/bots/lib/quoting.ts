@@ -13,8 +13,10 @@
  * - `NonceSource`: nonces that strictly increase, starting above the chain's floor and above
  *   anything an earlier run of the bot could have used.
  *
- * Prices are `bigint` ticks per lot, sizes `bigint` lots, basis points plain integers.
+ * Prices are `bigint` ticks per lot, sizes `bigint` lots, basis points plain integers. The ladder
+ * itself is the SDK's `buildLadder` (its quoting toolkit); this file adds the bot's policy around it.
  */
+import { buildLadder, type LadderQuote } from "@crossbook/sdk";
 
 /** A side of the book. */
 export type Side = "bid" | "ask";
@@ -77,33 +79,26 @@ export function desiredLadder({ referenceTicks, inventoryLots, config, bounds }:
   assertLadderConfig(config);
   if (referenceTicks <= 0n) throw new RangeError(`The reference price must be positive, got ${referenceTicks} ticks`);
   const skewBps = inventorySkewBps(inventoryLots, config);
-  // The centre, moved against the inventory (in bps of the reference, rounded toward the reference).
+  // The centre, moved against the inventory (in bps of the reference, rounded toward the reference);
+  // the SDK's ladder around it, kept strictly off the reference itself on both sides.
   const centre = (referenceTicks * (BPS + skewBps)) / BPS;
+  const ladder = buildLadder({
+    midTicks: centre < 1n ? 1n : centre, // a 1-tick reference skewed down to nothing
+    levels: config.levels,
+    firstBps: config.spreadBps,
+    stepBps: config.spacingBps,
+    lots: config.lotsPerLevel,
+    bidsBelowTicks: referenceTicks,
+    asksAboveTicks: referenceTicks,
+  });
   const maxInventory = config.maxInventoryLots ?? 0n;
   const quoteBids = maxInventory === 0n || inventoryLots < maxInventory;
   const quoteAsks = maxInventory === 0n || inventoryLots > -maxInventory;
   const minPrice = bounds === undefined || bounds.minPriceTicks < 1n ? 1n : bounds.minPriceTicks;
   const maxPrice = bounds?.maxPriceTicks;
-
-  const bids: Quote[] = [];
-  const asks: Quote[] = [];
-  let lastBid = referenceTicks; // bids stay strictly below the reference …
-  let lastAsk = referenceTicks; // … and asks strictly above it
-  for (let level = 0; level < config.levels; level++) {
-    const offsetBps = BigInt(config.spreadBps) + BigInt(config.spacingBps) * BigInt(level);
-    const rawBid = (centre * (BPS - offsetBps)) / BPS; // floor: away from the reference
-    const rawAsk = ceilDiv(centre * (BPS + offsetBps), BPS);
-    const bid = rawBid < lastBid ? rawBid : lastBid - 1n;
-    const ask = rawAsk > lastAsk ? rawAsk : lastAsk + 1n;
-    lastBid = bid;
-    lastAsk = ask;
-    if (quoteBids && bid >= minPrice && (maxPrice === undefined || bid <= maxPrice)) {
-      bids.push({ side: "bid", level, priceTicks: bid, lots: config.lotsPerLevel });
-    }
-    if (quoteAsks && ask >= minPrice && (maxPrice === undefined || ask <= maxPrice)) {
-      asks.push({ side: "ask", level, priceTicks: ask, lots: config.lotsPerLevel });
-    }
-  }
+  const inBand = (q: LadderQuote) => q.priceTicks >= minPrice && (maxPrice === undefined || q.priceTicks <= maxPrice);
+  const bids = quoteBids ? ladder.bids.filter(inBand).map((q): Quote => ({ side: "bid", ...q })) : [];
+  const asks = quoteAsks ? ladder.asks.filter(inBand).map((q): Quote => ({ side: "ask", ...q })) : [];
   return [...bids, ...asks];
 }
 
@@ -254,10 +249,6 @@ export function feedAnswerToTicks(parameters: {
 export function bookMid(best: BestPrices): bigint | undefined {
   if (best.bestBid !== undefined && best.bestAsk !== undefined) return (best.bestBid + best.bestAsk) / 2n;
   return best.bestBid ?? best.bestAsk;
-}
-
-function ceilDiv(a: bigint, b: bigint): bigint {
-  return (a + b - 1n) / b;
 }
 
 /** Throws a `RangeError` naming the first bad field of a ladder config. */

@@ -1,5 +1,5 @@
 /**
- * The feed's three channels — a market's book, a market's trades, an account's orders — on one
+ * The feed's channels — a market's book, a market's trades, an account's orders and fills — on one
  * implementation of a sequenced channel: a snapshot as of `seq`, then messages numbered `seq + 1`,
  * `seq + 2`, …. A message already in the snapshot (`seq` ≤ the last) is dropped; the next one is
  * applied; a later one means a message was lost: the channel asks for a new snapshot (status
@@ -17,6 +17,7 @@ import type { OrderSigner } from "../signer";
 import { LocalBook, type KeeperLevelChange } from "./localBook";
 import {
   Reader,
+  decodeFill,
   decodeLevel,
   decodeOrderStatus,
   decodeOrderUpdate,
@@ -24,6 +25,7 @@ import {
   type KeeperBook,
   type KeeperFeedMessageJson,
   type KeeperFeedRequestJson,
+  type KeeperFill,
   type KeeperLevel,
   type KeeperLevelChangeJson,
   type KeeperOrderStatus,
@@ -62,18 +64,35 @@ export interface KeeperTradeHandlers extends ChannelListener {
   onTrade(trade: KeeperTrade): void;
 }
 
-/** The parameters of `subscribeOrders`. */
-export interface KeeperOrdersParameters extends ChannelListener {
-  /** Signs the `FeedLogin` challenge (once per connection). */
+/** The login of the private channels (`orders`, `fills`): one per connection, shared by both. */
+export interface KeeperFeedLoginParameters {
+  /** Signs the `FeedLogin` challenge (once per connection, for every private channel). */
   signer: OrderSigner;
-  /** The account whose orders to follow; defaults to the signer's address. */
+  /** The account to follow; defaults to the signer's address. One account per feed. */
   account?: Address | undefined;
   /** With a wallet client: the account to sign with. */
   signingAccount?: Account | Address | undefined;
+}
+
+/** The parameters of `subscribeOrders`. */
+export interface KeeperOrdersParameters extends ChannelListener, KeeperFeedLoginParameters {
   /** The account's open orders, on every (re)subscription. */
   onSnapshot?: ((orders: KeeperOrderStatus[]) => void) | undefined;
   /** Each event of one of the account's orders, once. */
   onUpdate(update: KeeperOrderUpdate): void;
+}
+
+/** The parameters of `subscribeFills`. */
+export interface KeeperFillsParameters extends ChannelListener, KeeperFeedLoginParameters {
+  /** Fills in the snapshot on every (re)subscription: the newest, 1 to 1,000 (default 100). */
+  snapshotLimit?: number | undefined;
+  /** The snapshot's fills (oldest first), on every (re)subscription. */
+  onSnapshot?: ((fills: KeeperFill[]) => void) | undefined;
+  /**
+   * Each state of each of the account's fills once per side (`matched`, then `settled` or `skipped`),
+   * the snapshot's included: after a resync, only what was not delivered yet.
+   */
+  onFill(fill: KeeperFill): void;
 }
 
 /** What a channel needs of the connection. */
@@ -105,7 +124,7 @@ export abstract class SequencedChannel<L extends ChannelListener, Snapshot, Upda
     /** For statuses and errors: `book 1`, `trades 1`, `orders`. */
     readonly name: string,
     /** The `type` of the channel's numbered messages after the snapshot. */
-    private readonly updateType: "delta" | "trade" | "order",
+    private readonly updateType: "delta" | "trade" | "order" | "fill",
   ) {}
 
   /** The requests that open the channel on a connection (again after every reconnect). */
@@ -295,30 +314,43 @@ export class TradesChannel extends MarketChannel<KeeperTradeHandlers, KeeperTrad
   }
 }
 
-/** An account's orders: the open ones on every (re)subscription, then each event once. */
-export class OrdersChannel extends SequencedChannel<KeeperOrdersParameters, KeeperOrderStatus[], KeeperOrderUpdate> {
-  private readonly seen = new RecentKeys();
-
+/**
+ * A channel of the logged-in account (`orders`, `fills`): subscribed once the connection's login is
+ * accepted (the feed asks for the challenge and signs it), resynced by subscribing again.
+ */
+export abstract class PrivateChannel<L extends ChannelListener, Snapshot, Update> extends SequencedChannel<
+  L,
+  Snapshot,
+  Update
+> {
   constructor(
     host: ChannelHost,
-    readonly account: Address,
-    readonly signer: OrderSigner,
-    readonly signingAccount: Account | Address | undefined,
+    private readonly channel: "orders" | "fills",
+    updateType: "order" | "fill",
   ) {
-    super(host, "orders", "order");
+    super(host, channel, updateType);
   }
 
-  /** The login comes first: a challenge, then (once signed and accepted) the subscription. */
+  /** Sent once the connection is logged in. */
   subscribeRequests(): KeeperFeedRequestJson[] {
-    return [{ op: "challenge" }];
+    return [{ op: "subscribe", channel: this.channel }];
   }
 
   unsubscribeRequests(): KeeperFeedRequestJson[] {
-    return [{ op: "unsubscribe", channel: "orders" }];
+    return [{ op: "unsubscribe", channel: this.channel }];
   }
 
   protected resyncRequests(): KeeperFeedRequestJson[] {
-    return [{ op: "subscribe", channel: "orders" }]; // still logged in: a new snapshot of the open orders follows
+    return this.subscribeRequests(); // still logged in: a new snapshot follows
+  }
+}
+
+/** An account's orders: the open ones on every (re)subscription, then each event once. */
+export class OrdersChannel extends PrivateChannel<KeeperOrdersParameters, KeeperOrderStatus[], KeeperOrderUpdate> {
+  private readonly seen = new RecentKeys();
+
+  constructor(host: ChannelHost) {
+    super(host, "orders", "order");
   }
 
   protected decodeSnapshot(message: Reader<ChannelMessage>): KeeperOrderStatus[] {
@@ -347,5 +379,51 @@ export class OrdersChannel extends SequencedChannel<KeeperOrdersParameters, Keep
     const key = [update.hash, update.event, update.filledLots, update.fillId ?? "", update.txHash ?? ""].join(":");
     if (!this.seen.add(key)) return;
     for (const listener of [...this.listeners]) this.host.call(() => listener.onUpdate(update));
+  }
+}
+
+/** An account's fills: the newest on every (re)subscription, then each state of each fill once. */
+export class FillsChannel extends PrivateChannel<KeeperFillsParameters, KeeperFill[], KeeperFill> {
+  private readonly seen = new RecentKeys();
+
+  constructor(
+    host: ChannelHost,
+    private readonly snapshotLimit: number | undefined,
+  ) {
+    super(host, "fills", "fill");
+  }
+
+  override subscribeRequests(): KeeperFeedRequestJson[] {
+    return [
+      { op: "subscribe", channel: "fills", ...(this.snapshotLimit === undefined ? {} : { limit: this.snapshotLimit }) },
+    ];
+  }
+
+  protected decodeSnapshot(message: Reader<ChannelMessage>): KeeperFill[] {
+    return message.as<MessageOf<"snapshot", "fills">>().array("fills", decodeFill);
+  }
+
+  protected decodeUpdate(message: Reader<ChannelMessage>): KeeperFill {
+    return decodeFill(message.as<MessageOf<"fill", "fills">>().raw("fill"), "message.fill");
+  }
+
+  protected applySnapshot(fills: KeeperFill[]): void {
+    for (const listener of [...this.listeners]) {
+      if (listener.onSnapshot !== undefined) this.host.call(() => listener.onSnapshot!(fills));
+    }
+    for (const fill of fills) this.deliver(fill); // those already delivered are dropped
+  }
+
+  protected applyUpdate(fill: KeeperFill): void {
+    this.deliver(fill);
+  }
+
+  protected afterGap(fill: KeeperFill): void {
+    this.deliver(fill); // a fill's state stands on its own; the snapshot asked for fills the hole
+  }
+
+  private deliver(fill: KeeperFill): void {
+    if (!this.seen.add(`${fill.fillId}:${fill.side}:${fill.status}`)) return;
+    for (const listener of [...this.listeners]) this.host.call(() => listener.onFill(fill));
   }
 }

@@ -12,8 +12,9 @@
  *   request the keeper always answers; if nothing at all arrives within `heartbeat.timeoutMs` after
  *   it, the connection is taken for dead (a half-open TCP connection, a frozen keeper) and dropped
  *   and reopened at once, without waiting for the server or the operating system to notice.
- * - **Private orders channel.** challenge → sign `FeedLogin` → login → subscribe, again after every
- *   reconnect (so the signer is asked once per connection).
+ * - **Private channels** (`orders`, `fills`): one login per connection, shared by both — challenge →
+ *   sign `FeedLogin` → login → subscribe each, again after every reconnect (so the signer is asked
+ *   once per connection however many private channels are open).
  * - `close()` stops everything: the socket is closed and no timer is left behind.
  *
  * The WebSocket is the global one (browsers, Node 22+) unless a constructor is passed (`ws` in Node 20).
@@ -22,12 +23,16 @@ import type { ExchangeDomainParameters } from "../eip712";
 import { CrossbookError, KeeperApiError, KeeperRequestError } from "../errors";
 import {
   BookChannel,
+  FillsChannel,
   OrdersChannel,
   TradesChannel,
   type ChannelHost,
   type ChannelListener,
   type KeeperBookHandlers,
+  type KeeperFillsParameters,
+  type KeeperFeedLoginParameters,
   type KeeperOrdersParameters,
+  type PrivateChannel,
   type KeeperTradeHandlers,
   type SequencedChannel,
 } from "./channels";
@@ -40,7 +45,13 @@ import {
   type KeeperFeedRequestJson,
 } from "./wire";
 
-export type { KeeperBookHandlers, KeeperFeedStatus, KeeperOrdersParameters, KeeperTradeHandlers } from "./channels";
+export type {
+  KeeperBookHandlers,
+  KeeperFeedStatus,
+  KeeperFillsParameters,
+  KeeperOrdersParameters,
+  KeeperTradeHandlers,
+} from "./channels";
 
 /** The part of a WebSocket (the browser's, Node's or `ws`'s) the feed uses. */
 /** The part of a WebSocket (the browser's, Node's or `ws`'s) the feed uses. */
@@ -172,6 +183,23 @@ export interface KeeperFeed {
     parameters: KeeperFeedOrderEntryParameters & Partial<Pick<KeeperOrdersParameters, "onUpdate" | "onError">>,
   ): Promise<KeeperFeedOrderEntry>;
   /**
+   * Follows one account's fills through the private `fills` channel: each fill once per side the
+   * account has in it (`matched`), then its settlement (`settled` with `txHash` and `blockNumber`, or
+   * `skipped`). Shares the connection's login with `subscribeOrders` (one signature per connection;
+   * one account per feed). Needs `domain` in `createKeeperFeed`.
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperFeed } from "@crossbook/sdk";
+   * const feed = createKeeperFeed({
+   *   wsUrl: "ws://127.0.0.1:8080/v1/ws",
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
+   * });
+   * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
+   * feed.subscribeFills({ signer, onFill: (f) => console.log(f.fillId, f.side, f.lots, f.fee, f.status) });
+   */
+  subscribeFills(parameters: KeeperFillsParameters): KeeperSubscription;
+  /**
    * Closes the connection and stops every subscription and timer.
    *
    * @example
@@ -225,6 +253,10 @@ class Feed implements KeeperFeed, ChannelHost {
   private entry: FeedOrderEntry | undefined;
   /** The account the open connection is logged in as. */
   private loggedInAs: string | undefined;
+  private fills: FillsChannel | undefined;
+  /** Who the private channels log in as (set by the first of them), and how far this connection's login is. */
+  private login: { account: `0x${string}`; parameters: KeeperFeedLoginParameters } | undefined;
+  private loginState: "none" | "asking" | "in" = "none";
 
   constructor(private readonly parameters: CreateKeeperFeedParameters) {
     if (!/^wss?:\/\//.test(parameters.wsUrl)) {
@@ -279,31 +311,48 @@ class Feed implements KeeperFeed, ChannelHost {
   }
 
   subscribeOrders(parameters: KeeperOrdersParameters): KeeperSubscription {
+    return this.subscribePrivate("orders", parameters, () => (this.orders ??= new OrdersChannel(this)));
+  }
+
+  subscribeFills(parameters: KeeperFillsParameters): KeeperSubscription {
+    return this.subscribePrivate(
+      "fills",
+      parameters,
+      () => (this.fills ??= new FillsChannel(this, parameters.snapshotLimit)),
+    );
+  }
+
+  /** Logs the connection in (once, shared) and subscribes the private channel `name`. */
+  private subscribePrivate<L extends ChannelListener & KeeperFeedLoginParameters>(
+    name: "orders" | "fills",
+    parameters: L,
+    channelOf: () => PrivateChannel<L, unknown, unknown>,
+  ): KeeperSubscription {
     this.assertOpenForBusiness();
     if (this.parameters.domain === undefined) {
       throw new KeeperRequestError(
-        "subscribeOrders needs the Exchange's `domain` in createKeeperFeed (to sign the login)",
-        {
-          code: "KEEPER_INVALID_ARGUMENT",
-        },
+        `subscribe${name === "orders" ? "Orders" : "Fills"} needs the Exchange's \`domain\` in createKeeperFeed (to sign the login)`,
+        { code: "KEEPER_INVALID_ARGUMENT" },
       );
     }
     const listener = { ...parameters };
+    let joined: PrivateChannel<L, unknown, unknown> | undefined;
     void (async () => {
       try {
         const account = parameters.account ?? (await signerAddress(parameters.signer, parameters.signingAccount));
         if (this.closed) return;
-        if (this.orders !== undefined && this.orders.account.toLowerCase() !== account.toLowerCase()) {
+        if (this.login !== undefined && this.login.account.toLowerCase() !== account.toLowerCase()) {
           throw new KeeperRequestError(
-            `This feed already follows the orders of ${this.orders.account}: one account per connection (open another feed)`,
+            `This feed is logged in as ${this.login.account}: one account per connection (open another feed)`,
             { code: "KEEPER_INVALID_ARGUMENT", details: { account } },
           );
         }
-        if (this.orders === undefined) {
-          this.orders = new OrdersChannel(this, account, parameters.signer, parameters.signingAccount);
-          this.sendAll(this.orders.subscribeRequests());
-        }
-        this.orders.listeners.add(listener);
+        this.login ??= { account, parameters };
+        const isNew = (name === "orders" ? this.orders : this.fills) === undefined;
+        const channel = channelOf();
+        channel.listeners.add(listener);
+        joined = channel;
+        if (isNew) this.openPrivate(channel);
         this.ensureConnected(listener);
       } catch (error) {
         this.report([listener], asCrossbookError(error));
@@ -311,12 +360,15 @@ class Feed implements KeeperFeed, ChannelHost {
     })();
     return {
       unsubscribe: () => {
-        const channel = this.orders;
+        const channel = joined;
         if (channel === undefined || !channel.listeners.delete(listener)) return;
         listener.onStatus?.({ state: "closed" });
         if (channel.listeners.size > 0) return;
-        this.orders = undefined;
+        const left: unknown = channel;
+        if (left === this.orders) this.orders = undefined;
+        if (left === this.fills) this.fills = undefined;
         this.sendAll(channel.unsubscribeRequests());
+        if (this.privateChannels().length === 0) this.login = undefined; // another account may log in next
       },
     };
   }
@@ -352,6 +404,25 @@ class Feed implements KeeperFeed, ChannelHost {
     return this.entry;
   }
 
+  /** Subscribes a new private channel: at once if logged in, else after the login it asks for. */
+  private openPrivate(channel: PrivateChannel<ChannelListener, unknown, unknown>): void {
+    if (this.loginState === "in") return this.sendAll(channel.subscribeRequests());
+    this.askLogin();
+  }
+
+  private askLogin(): void {
+    if (this.loginState !== "none" || !this.open) return;
+    this.loginState = "asking";
+    this.send({ op: "challenge" });
+  }
+
+  private privateChannels(): PrivateChannel<ChannelListener, unknown, unknown>[] {
+    return [
+      ...(this.orders === undefined ? [] : [this.orders]),
+      ...(this.fills === undefined ? [] : [this.fills]),
+    ] as PrivateChannel<ChannelListener, unknown, unknown>[];
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -366,6 +437,8 @@ class Feed implements KeeperFeed, ChannelHost {
     this.books.clear();
     this.trades.clear();
     this.orders = undefined;
+    this.fills = undefined;
+    this.login = undefined;
   }
 
   // ── ChannelHost: what the channels use ──
@@ -430,7 +503,7 @@ class Feed implements KeeperFeed, ChannelHost {
   }
 
   private channels(): SequencedChannel<ChannelListener, unknown, unknown>[] {
-    return [...this.books.values(), ...this.trades.values(), ...(this.orders === undefined ? [] : [this.orders])];
+    return [...this.books.values(), ...this.trades.values(), ...this.privateChannels()];
   }
 
   private sendAll(requests: readonly KeeperFeedRequestJson[]): void {
@@ -480,10 +553,13 @@ class Feed implements KeeperFeed, ChannelHost {
       this.open = true;
       this.heard();
       this.armHeartbeat(this.heartbeat?.intervalMs);
+      this.loginState = "none";
+      const privates = new Set<SequencedChannel<ChannelListener, unknown, unknown>>(this.privateChannels());
       for (const channel of this.channels()) {
         channel.reset();
-        this.sendAll(channel.subscribeRequests());
+        if (!privates.has(channel)) this.sendAll(channel.subscribeRequests());
       }
+      if (privates.size > 0) this.askLogin();
     };
     socket.onmessage = (event) => {
       if (this.socket !== socket) return;
@@ -529,6 +605,7 @@ class Feed implements KeeperFeed, ChannelHost {
     }
     this.reconnectTimer = this.connectTimer = this.heartbeatTimer = this.challengeTimer = undefined;
     this.challengeAsked = false;
+    this.loginState = "none";
   }
 
   // ── The heartbeat ──
@@ -590,20 +667,22 @@ class Feed implements KeeperFeed, ChannelHost {
         code,
         status: undefined,
       });
-      const orderListeners = this.orders === undefined ? [] : [...this.orders.listeners];
+      const privateListeners = this.privateChannels().flatMap((channel) => [...channel.listeners]);
       if (code === "RATE_LIMITED" && this.challengeAsked) return this.askChallengeLater();
-      this.report(code === "BAD_LOGIN" || code === "NOT_LOGGED_IN" ? orderListeners : this.allListeners(), refusal);
+      if (code === "BAD_LOGIN") this.loginState = "none";
+      this.report(code === "BAD_LOGIN" || code === "NOT_LOGGED_IN" ? privateListeners : this.allListeners(), refusal);
       if (this.parameters.onError !== undefined) this.parameters.onError(refusal);
       return;
     }
     if (type === "challenge") {
       this.challengeAsked = false;
       this.challengeAttempt = 0;
-      return this.login(message.as<Extract<KeeperFeedMessageJson, { type: "challenge" }>>().hex("challenge"));
+      return this.signLogin(message.as<Extract<KeeperFeedMessageJson, { type: "challenge" }>>().hex("challenge"));
     }
     if (type === "login") {
+      this.loginState = "in";
       this.loggedInAs = message.as<Extract<KeeperFeedMessageJson, { type: "login" }>>().string("account").toLowerCase();
-      this.send({ op: "subscribe", channel: "orders" });
+      for (const channel of this.privateChannels()) this.sendAll(channel.subscribeRequests());
       return this.entry?.loggedIn();
     }
     if (type === "result") {
@@ -620,6 +699,7 @@ class Feed implements KeeperFeed, ChannelHost {
     const channelMessage = message.as<Extract<KeeperFeedMessageJson, { seq: number }>>();
     const channel = channelMessage.string("channel");
     if (channel === "orders") return this.orders?.receive(channelMessage);
+    if (channel === "fills") return this.fills?.receive(channelMessage);
     const channels = channel === "book" ? this.books : channel === "trades" ? this.trades : undefined;
     const marketId = channels === undefined ? undefined : channelMessage.as<{ marketId: string }>().bigint("marketId");
     if (marketId !== undefined) channels!.get(marketId)?.receive(channelMessage); // none: unsubscribed meanwhile
@@ -636,28 +716,32 @@ class Feed implements KeeperFeed, ChannelHost {
     const socket = this.socket;
     this.challengeTimer = this.clock.setTimeout(() => {
       this.challengeTimer = undefined;
-      if (this.socket === socket && this.orders !== undefined) this.send({ op: "challenge" });
+      if (this.socket === socket && this.privateChannels().length > 0) this.send({ op: "challenge" });
     }, delayMs);
   }
 
-  private login(challenge: `0x${string}`): void {
-    const channel = this.orders;
+  private signLogin(challenge: `0x${string}`): void {
+    const login = this.login;
     const socket = this.socket;
-    if (channel === undefined || this.parameters.domain === undefined) return;
+    if (login === undefined || this.parameters.domain === undefined) return;
     const domain = this.parameters.domain;
     void (async () => {
       try {
         const signature = await signKeeperMessage({
-          signer: channel.signer,
+          signer: login.parameters.signer,
           domain,
           primaryType: "FeedLogin",
-          message: { account: channel.account, challenge },
-          account: channel.signingAccount,
+          message: { account: login.account, challenge },
+          account: login.parameters.signingAccount,
         });
-        if (this.socket !== socket || this.orders !== channel) return; // reconnected meanwhile: a new challenge follows
-        this.send({ op: "login", account: channel.account, signature });
+        if (this.socket !== socket || this.login !== login) return; // reconnected meanwhile: a new challenge follows
+        this.send({ op: "login", account: login.account, signature });
       } catch (error) {
-        this.report([...channel.listeners], asCrossbookError(error));
+        this.loginState = "none";
+        this.report(
+          this.privateChannels().flatMap((channel) => [...channel.listeners]),
+          asCrossbookError(error),
+        );
       }
     })();
   }

@@ -103,6 +103,41 @@ export interface KeeperTrade {
   at: number;
 }
 
+/** The sides an account can have in a fill. */
+export const KEEPER_FILL_SIDES = ["maker", "taker"] as const;
+
+/**
+ * One of an account's fills, from its side, as the private `fills` channel reports it: once when
+ * matched, then again as its settlement state changes (`settled` with `txHash` and `blockNumber`, or
+ * `skipped` with `skipReason`).
+ */
+export interface KeeperFill {
+  /** The keeper's id of the fill (the trades channel's `fillId`). */
+  fillId: number;
+  marketId: bigint;
+  /** Whether the account's order rested (`maker`) or took (`taker`). */
+  side: (typeof KEEPER_FILL_SIDES)[number];
+  /** The account's order in the fill: its hash, nonce (client order id) and side of the book. */
+  orderHash: Hex;
+  nonce: bigint;
+  isBuy: boolean;
+  /** The maker's price, in ticks per lot. */
+  priceTicks: bigint;
+  lots: bigint;
+  /** The fee rate of the account's side, in basis points of the quote amount, as the keeper reads the market now. */
+  feeBps: bigint;
+  /** The fee in quote atoms: `lots × priceTicks × tickSize × feeBps / 10 000`, rounded down, as the Exchange charges it. */
+  fee: bigint;
+  status: (typeof KEEPER_TRADE_STATUSES)[number];
+  txHash?: Hex | undefined;
+  blockNumber?: bigint | undefined;
+  skipReason?: string | undefined;
+  /** The fill this one matches again (same orders and lots) after the chain skipped it for a passing reason. */
+  retries?: number | undefined;
+  /** Unix milliseconds of this state. */
+  at: number;
+}
+
 /** One aggregated price level of a book. */
 export interface KeeperLevel {
   priceTicks: bigint;
@@ -159,6 +194,9 @@ export interface KeeperCancelResult {
 
 /** A market the keeper serves, with the risk limits and price bounds it read from the chain. */
 export interface KeeperMarket extends Market {
+  /** The base and quote tokens' ERC-20 `decimals()`: with `lotSize` and `tickSize`, the market's `MarketUnits`. */
+  baseDecimals: number;
+  quoteDecimals: number;
   riskLimits: { halted: boolean; bandBps: bigint; maxLotsPerBlock: bigint };
   priceBounds: { available: boolean; minPriceTicks: bigint; maxPriceTicks: bigint };
 }
@@ -223,6 +261,7 @@ export type KeeperSubmitResultJson = Wire<KeeperSubmitResult>;
 export type KeeperCancelResultJson = Wire<KeeperCancelResult>;
 export type KeeperMarketJson = Wire<KeeperMarket>;
 export type KeeperOrderUpdateJson = Wire<KeeperOrderUpdate>;
+export type KeeperFillJson = Wire<KeeperFill>;
 
 /** `POST /v1/orders`. */
 export interface SubmitOrderRequestJson {
@@ -254,6 +293,9 @@ export interface KeeperErrorBodyJson {
 export type KeeperFeedRequestJson =
   | { op: "subscribe" | "unsubscribe"; channel: "book" | "trades"; marketId: string }
   | { op: "subscribe" | "unsubscribe"; channel: "orders" }
+  /** `limit`: fills in the snapshot, newest (1 to 1,000; default 100). */
+  | { op: "subscribe"; channel: "fills"; limit?: number | undefined }
+  | { op: "unsubscribe"; channel: "fills" }
   | { op: "challenge" }
   | { op: "login"; account: Address; signature: Hex };
 
@@ -265,10 +307,12 @@ export type KeeperFeedMessageJson =
   | { type: "trade"; channel: "trades"; marketId: string; seq: number; trade: KeeperTradeJson }
   | { type: "snapshot"; channel: "orders"; account: Address; seq: number; orders: KeeperOrderStatusJson[] }
   | { type: "order"; channel: "orders"; account: Address; seq: number; update: KeeperOrderUpdateJson }
+  | { type: "snapshot"; channel: "fills"; account: Address; seq: number; fills: KeeperFillJson[] }
+  | { type: "fill"; channel: "fills"; account: Address; seq: number; fill: KeeperFillJson }
   | { type: "challenge"; challenge: Hex }
   | { type: "login"; account: Address }
   | { type: "subscribed" | "unsubscribed"; channel: "book" | "trades"; marketId: string }
-  | { type: "subscribed" | "unsubscribed"; channel: "orders" }
+  | { type: "subscribed" | "unsubscribed"; channel: "orders" | "fills" }
   | { type: "error"; code: KeeperErrorCode; message: string }
   /**
    * The answer to an order-entry request (`KeeperFeedOrderRequestJson`) under its `id`: the HTTP
@@ -558,6 +602,8 @@ export function decodeMarket(value: unknown, path: string): KeeperMarket {
     tickSize: r.bigint("tickSize"),
     makerFeeBps: r.bigint("makerFeeBps"),
     takerFeeBps: r.bigint("takerFeeBps"),
+    baseDecimals: r.number("baseDecimals"),
+    quoteDecimals: r.number("quoteDecimals"),
     riskLimits: {
       halted: risk.boolean("halted"),
       bandBps: risk.bigint("bandBps"),
@@ -589,4 +635,30 @@ export function decodeOrderUpdate(value: unknown, path: string): KeeperOrderUpda
   const txHash = r.optionalHex("txHash");
   if (txHash !== undefined) update.txHash = txHash;
   return update;
+}
+
+export function decodeFill(value: unknown, path: string): KeeperFill {
+  const r = Reader.of<KeeperFillJson>(value, path);
+  const fill: KeeperFill = {
+    fillId: r.number("fillId"),
+    marketId: r.bigint("marketId"),
+    side: r.oneOf("side", KEEPER_FILL_SIDES),
+    orderHash: r.hex("orderHash"),
+    nonce: r.bigint("nonce"),
+    isBuy: r.boolean("isBuy"),
+    priceTicks: r.bigint("priceTicks"),
+    lots: r.bigint("lots"),
+    feeBps: r.bigint("feeBps"),
+    fee: r.bigint("fee"),
+    status: r.oneOf("status", KEEPER_TRADE_STATUSES),
+    at: r.number("at"),
+  };
+  const txHash = r.optionalHex("txHash");
+  if (txHash !== undefined) fill.txHash = txHash;
+  if (r.has("blockNumber")) fill.blockNumber = r.bigint("blockNumber");
+  const skipReason = r.optionalString("skipReason");
+  if (skipReason !== undefined) fill.skipReason = skipReason;
+  const retries = r.optionalNumber("retries");
+  if (retries !== undefined) fill.retries = retries;
+  return fill;
 }

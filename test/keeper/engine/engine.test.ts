@@ -337,7 +337,13 @@ for (const backend of BACKENDS)
         expect(pending).to.have.length(1);
         expect(pending[0]).to.include({ makerHash: fill.makerHash, takerHash: fill.takerHash, lots: 10n });
         expect(pending[0].id).to.not.equal(fill.id);
+        expect(pending[0].retries).to.equal(fill.id);
         expect(engine.book(1n)!.depth()).to.deep.equal(book);
+        // Published as a new match that names the fill it retries (what the fills channel shows).
+        expect(events.trade.slice(-2).map((t) => [t.fillId, t.status, t.retries])).to.deep.equal([
+          [fill.id, "skipped", undefined],
+          [pending[0].id, "matched", fill.id],
+        ]);
       });
     });
   });

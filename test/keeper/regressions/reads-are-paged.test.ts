@@ -5,7 +5,8 @@
  * through an index: the rows read do not grow with the account's history.
  *
  *   alice: 3,000 cancelled orders + 2 open, one of them filled by 600 one-lot takers
- *   GET her orders (limit 1), her open orders on the feed, one order's fills, /metrics
+ *   GET her orders (limit 1), her open orders on the feed, one order's fills, her fills channel's
+ *   snapshot, /metrics
  *     → each reads O(page) rows, every statement through an index
  */
 import { expect } from "chai";
@@ -133,6 +134,24 @@ describe("regression (issue 13, finding 2): every read is paged through an index
     expect(detail.body.fills.length).to.be.at.most(100);
     expect(tracer.rows()).to.be.at.most(100 * 4 + 20);
     expect(tracer.unindexed(k.path)).to.deep.equal([]);
+  });
+
+  it("sends the fills channel's snapshot as one page through the account indexes (issue 16)", async () => {
+    const feed = await FeedClient.open(k.api.wsUrl);
+    await feedLogin(feed, k, alice);
+    feed.send({ op: "subscribe", channel: "fills", limit: 1 }); // reads the markets' fees once
+    await feed.next((m) => m.type === "snapshot" && m.channel === "fills");
+    feed.send({ op: "unsubscribe", channel: "fills" });
+    await feed.next((m) => m.type === "unsubscribed" && m.channel === "fills");
+    tracer.start();
+    feed.send({ op: "subscribe", channel: "fills", limit: 5 });
+    const snapshot = await feed.next((m) => m.type === "snapshot" && m.channel === "fills" && m.fills.length === 5);
+    expect(snapshot.fills.map((f: { side: string; orderHash: string }) => [f.side, f.orderHash])).to.deep.equal(
+      Array(5).fill(["maker", resting]),
+    );
+    expect(tracer.rows()).to.be.at.most(5 * 4 + 20);
+    expect(tracer.unindexed(k.path)).to.deep.equal([]);
+    feed.close();
   });
 
   it("counts pending fills for the metrics without reading them", async () => {

@@ -198,7 +198,7 @@ for (const backend of BACKENDS)
           insertFill.run(hashOf(1), hashOf(2), "2", "sent");
           db.close();
           store = Store.open(file);
-          expect(store.schemaVersion()).to.equal(4);
+          expect(store.schemaVersion()).to.equal(MIGRATIONS.length);
           expect(store.getOrder(hashOf(3))).to.equal(undefined);
           expect(store.getOrder(hashOf(1))).to.deep.include({ settledLots: 4n, filledLots: 6n });
           expect(store.getOrder(hashOf(2))?.settledLots).to.equal(4n);
@@ -427,6 +427,35 @@ for (const backend of BACKENDS)
         takeMaker(10n, {}, hashOf(2), 1);
         takeMaker(20n, { nonce: 2n }, hashOf(3), 2);
         takeMaker(30n, { nonce: 3n }, hashOf(4), 3);
+      });
+
+      it("pages an account's fills from its side, with the mined batch and the fill a retry repeats, after a reopen too", async () => {
+        const id = store.markBatchSent(batch(1), [1, 2], 10);
+        store.markBatchMined(id, 500n, 11);
+        store.reconcile({ settled: [1], skipped: [{ id: 2, reason: "VelocityLimitReached" }], at: 12 });
+        store.recordFills(
+          [{ makerHash: hashOf(1), takerHash: hashOf(3), priceTicks: 100n, lots: 20n, retries: 2 }],
+          13,
+        );
+        await store.shutdown();
+        store = await Store.connect(location); // PostgreSQL: the working copy rebuilt from the server
+        const alice = store.accountFills(ALICE, 10);
+        expect(alice.map((f) => [f.fill.id, f.side, f.fill.status, f.fill.retries])).to.deep.equal([
+          [4, "maker", "pending", 2],
+          [3, "maker", "pending", undefined],
+          [2, "maker", "skipped", undefined],
+          [1, "maker", "settled", undefined],
+        ]);
+        expect(alice[3]).to.deep.include({ orderHash: hashOf(1), txHash: txOf(1), blockNumber: 500n });
+        expect(alice[3].order).to.deep.equal({ isBuy: false, nonce: 1n });
+        expect(alice[0]).to.not.have.property("txHash");
+        const bob = store.accountFills(BOB, 2);
+        expect(bob.map((f) => [f.fill.id, f.side, f.orderHash])).to.deep.equal([
+          [4, "taker", hashOf(3)],
+          [3, "taker", hashOf(4)],
+        ]);
+        expect(bob[0].order).to.deep.equal({ isBuy: true, nonce: 2n });
+        expect(store.accountFills(BOB, 10, 3).map((f) => f.fill.id)).to.deep.equal([2, 1]);
       });
 
       it("sends pending fills in a batch: they leave the pending list at once", () => {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { ChainClock } from "../../app/src/chainClock";
+import { ChainClock } from "@crossbook/sdk";
 
-describe("app/chainClock: the chain's time for withdrawal requests", function () {
+describe("sdk/quoting ChainClock: the chain's time between reads", function () {
   let localMs = 1_000_000;
   const clock = () => new ChainClock(() => localMs);
 

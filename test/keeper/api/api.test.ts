@@ -165,6 +165,8 @@ describe("keeper/api: HTTP and feed over real sockets", function () {
       tickSize: "100",
       makerFeeBps: "5",
       takerFeeBps: "10",
+      baseDecimals: 18, // the tokens' ERC-20 decimals
+      quoteDecimals: 6,
       riskLimits: { halted: false, bandBps: "0", maxLotsPerBlock: "0" },
     });
     expect(one.body.priceBounds.available).to.equal(true);

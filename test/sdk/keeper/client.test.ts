@@ -292,6 +292,8 @@ describe("sdk/keeper: client (HTTP)", function () {
             tickSize: "100",
             makerFeeBps: "5",
             takerFeeBps: "10",
+            baseDecimals: 18,
+            quoteDecimals: 6,
             riskLimits: { halted: false, bandBps: "500", maxLotsPerBlock: "0" },
             priceBounds: { available: true, minPriceTicks: "1900", maxPriceTicks: "2100" },
           },
@@ -326,7 +328,7 @@ describe("sdk/keeper: client (HTTP)", function () {
     const trades = await client.getTrades(1n, { limit: 3 });
     expect(trades[0].status).to.equal("skipped");
     const [market] = await client.getMarkets();
-    expect(market.lotSize).to.equal(10n ** 16n);
+    expect([market.lotSize, market.baseDecimals, market.quoteDecimals]).to.deep.equal([10n ** 16n, 18, 6]);
     expect(market.priceBounds).to.deep.equal({ available: true, minPriceTicks: 1900n, maxPriceTicks: 2100n });
     await client.getBook(1n, { depth: 3 }).catch(() => undefined);
     expect(keeper.requests.map((r) => `${r.method} ${r.url}`)).to.deep.equal([

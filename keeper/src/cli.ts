@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
   if (keeper.role.leading) listening();
   else {
     process.stdout.write(
-      `crossbook-keeper following on ${keeper.api.url}: reads and the feed; order entry at the leader\n`,
+      `crossbook-keeper following on ${keeper.api.url} (reads and the feed; order entry at the leader)\n`,
     );
     keeper.role.onChange(listening);
   }

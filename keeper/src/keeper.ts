@@ -369,8 +369,10 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   if (db !== undefined && election !== undefined && !role.leading) {
     /** The lease is this keeper's: it leads from now, in this process, its API on the same URL. */
     const promote = async (lease: Lease): Promise<void> => {
+      // The previous leader's last commits (before the renewals start: they share the session, and
+      // a renewal must not land inside the refresh's read-only snapshot).
+      await db.refresh((pulled) => engine.follow(pulled));
       held = holdLease(election, lease, (r) => deposed(r));
-      await db.refresh((pulled) => engine.follow(pulled)); // the previous leader's last commits
       db.term = lease.term;
       db.readOnly = false;
       engine.promote(); // books rebuilt as a restart rebuilds them

@@ -16,6 +16,8 @@ export interface HaKeeper {
   readonly process: ManagedProcess;
   /** Resolves with the API's URL once this keeper leads and listens. */
   readonly listening: Promise<string>;
+  /** Resolves with the API's URL once it serves, as the leader or as a follower (reads and the feed). */
+  readonly serving: Promise<string>;
 }
 
 /** Starts a keeper CLI on `database` (a `postgres://` URL) with the local keeper key; it leads or waits. */
@@ -47,7 +49,11 @@ export function startHaKeeper(
     .waitFor(/crossbook-keeper listening on /, 3_600_000)
     .then((line) => /listening on (\S+)/.exec(line)?.[1] ?? "");
   listening.catch(() => {}); // a standby killed before it leads never listens
-  return { name: options.name, process: proc, listening };
+  const serving = proc
+    .waitFor(/crossbook-keeper (listening|following) on /, 3_600_000)
+    .then((line) => / on (\S+)/.exec(line)?.[1] ?? "");
+  serving.catch(() => {});
+  return { name: options.name, process: proc, listening, serving };
 }
 
 let nonce = BigInt(Date.now()) * 1000n;

@@ -198,6 +198,7 @@ export { getPaused, type GetPausedParameters, type GetPausedReturnType } from ".
 export {
   createKeeperClient,
   type CreateKeeperClientParameters,
+  type KeeperClientOptions,
   type KeeperCancelAllParameters,
   type KeeperLoginParameters,
   type KeeperOrderPage,

@@ -296,13 +296,9 @@ export const readyJsonSchema = z
     role: z
       .enum(["leader", "follower"])
       .meta({ description: "a follower serves reads and the feed; only the leader takes order entry" }),
-    term: z
-      .number()
-      .int()
-      .optional()
-      .meta({
-        description: "the leader lease's term (PostgreSQL only): its own on the leader, the leader's on a follower",
-      }),
+    term: z.number().int().optional().meta({
+      description: "the leader lease's term (PostgreSQL only): its own on the leader, the leader's on a follower",
+    }),
     since: z.string().meta({ description: "when this keeper took its role (ISO 8601)" }),
     leader: z.string().optional().meta({ description: "the leader's API URL, when known" }),
   })
@@ -318,12 +314,9 @@ export const bookDigestsJsonSchema = z
     markets: z.array(
       z.strictObject({
         marketId: z.string(),
-        digest: z
-          .string()
-          .meta({
-            description:
-              "SHA-256 of every level (best first) with its resting orders' hashes and lots in time priority",
-          }),
+        digest: z.string().meta({
+          description: "SHA-256 of every level (best first) with its resting orders' hashes and lots in time priority",
+        }),
         levels: z.number().int(),
         orders: z.number().int(),
       }),

@@ -2,7 +2,8 @@
  * Two keepers on one PostgreSQL: the lease elects one, its term fences its commits. A keeper whose
  * lease a newer term took over (paused past its lease, its connection slow) commits nothing more:
  * its next commit fails with STORE_FAILED, and every write after it too; the new leader's copy
- * holds every commit of the old term that was answered, and nothing after.
+ * holds every commit of the old term that was answered, and nothing after. A follower's working
+ * copy is read-only: a write to it throws READ_ONLY.
  */
 import { expect } from "chai";
 import { PostgresDatabase, Store, StoreError, type Hex, type Order } from "../../../keeper/src/store";
@@ -94,6 +95,29 @@ describe("keeper leader lease and fencing (PostgreSQL)", function () {
       { hash: hashOf(1), status: "open" },
       { hash: hashOf(3), status: "open" },
     ]);
+  });
+
+  it("refuses every write to a follower's read-only working copy, loudly, and leaves the copy as it was", async () => {
+    await rest(a, 1).durable;
+    await pgOf(b).refresh();
+    pgOf(b).readOnly = true;
+    expect(() => rest(b, 2)).to.throw(StoreError, /read-only/);
+    const thrown = (() => {
+      try {
+        b.cancelOrder(hashOf(1), "late", 3);
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(thrown).to.be.instanceOf(StoreError);
+    expect((thrown as StoreError).code).to.equal("READ_ONLY");
+    expect(b.getOrder(hashOf(1))?.status).to.equal("open");
+    expect(b.getOrder(hashOf(2))).to.equal(undefined);
+    // What the leader commits still reaches it.
+    await rest(a, 3).durable;
+    await pgOf(b).refresh();
+    expect(b.openOrders(1n).map((o) => o.hash)).to.deep.equal([hashOf(1), hashOf(3)]);
   });
 
   it("keeps a follower's copy warm: what the leader commits reaches it at the next refresh", async () => {

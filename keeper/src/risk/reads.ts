@@ -369,7 +369,20 @@ export class CachedChainReads implements RiskReads {
     return this.cached(`withdrawal:${account}:${token}`, () => this.direct.withdrawalRequested(account, token));
   }
   cancelAfter(maker: Address) {
-    return this.cached(`cancelAfter:${maker}`, () => this.direct.cancelAfter(maker));
+    const read = this.cached(`cancelAfter:${maker}`, () => this.direct.cancelAfter(maker));
+    // A deadline set before the start block comes with no event the keeper reads: learnt from this
+    // read, it is given by `takeDeadlinesBefore` as it comes near, like one an event named. (One
+    // the chain has since moved only costs a recheck, which reads the chain again.)
+    read.then(
+      (deadline) => this.learnDeadline(getAddress(maker), deadline),
+      () => undefined,
+    );
+    return read;
+  }
+
+  private learnDeadline(account: Address, deadline: bigint): void {
+    const now = this.block?.timestamp ?? 0n;
+    if (deadline !== 0n && deadline > now && !this.deadlines.has(account)) this.deadlines.set(account, deadline);
   }
   windowLimit(maker: Address, marketId: bigint) {
     return this.cached(`window:${maker}:${marketId}`, () => this.direct.windowLimit(maker, marketId));

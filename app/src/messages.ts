@@ -97,6 +97,8 @@ const REQUEST_CODES: Record<KeeperRequestErrorCode, string> = {
   KEEPER_TIMEOUT: "The keeper did not answer in time: try again.",
   KEEPER_BAD_RESPONSE: "The keeper answered something this page does not understand (another version?).",
   KEEPER_INVALID_ARGUMENT: "The page asked the keeper for something it cannot do. This is a bug in the page.",
+  KEEPER_UNTRUSTED_LEADER:
+    "A keeper pointed this page to a leading keeper it does not know: nothing was sent there. Try again later.",
 };
 
 /** Why the chain skipped a fill (`FillSkipped`), for the person on one side of it. */

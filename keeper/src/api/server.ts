@@ -24,7 +24,7 @@
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
 import type { AddressInfo } from "node:net";
-import type { Address, Hex } from "viem";
+import type { Address } from "viem";
 import {
   getMarket,
   getPriceBounds,

@@ -12,13 +12,15 @@
  *   around a mid that moves by a tick or two at each requote, every `BENCH_MM_INTERVAL_MS` (200):
  *   - `single` (today's way): a signed `CancelOrders` of the six, then six `POST /v1/orders` sent
  *     together (the keeper takes them one at a time for the account);
- *   - `batch`: one `POST /v1/orders/batch` of six amends (an order the taker filled is placed anew).
+ *   - `batch`: one `POST /v1/orders/batch` of six amends (an order the taker filled is placed anew);
+ *   - `feed`: the same batch of six amends as one `batch` message on the logged-in WebSocket feed
+ *     (`feed.orderEntry`), answered on the same socket.
  *
  * The orders are signed before the clock starts (both ways alike): the figures are the keeper's
  * and the network's. Requote latency is from the first request sent to the last answer; submit
- * latency is one request's (a `POST /v1/orders` in `single`, the batch in `batch`); taker latency is
- * each taker order's. Each round runs both ways for `BENCH_MM_SECONDS` (10) each, in alternating
- * order; the table gives the medians over `BENCH_MM_ROUNDS` (3) rounds of each round's p50 and p99.
+ * latency is one request's (a `POST /v1/orders` in `single`, the batch in `batch` and `feed`); taker
+ * latency is each taker order's. Each round runs every way for `BENCH_MM_SECONDS` (10) each, in a
+ * rotating order; the table gives the medians over `BENCH_MM_ROUNDS` (3) rounds of each round's p50 and p99.
  *
  * Options (environment): BENCH_MM_ROUNDS, BENCH_MM_SECONDS, BENCH_MM_INTERVAL_MS, BENCH_MM_TAKER_RATE.
  */
@@ -27,8 +29,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import WebSocket from "ws";
 import {
   createKeeperClient,
+  createKeeperFeed,
   IMMEDIATE_OR_CANCEL,
   KeeperApiError,
   POST_ONLY,
@@ -49,7 +53,13 @@ const TAKER_RATE = Number(process.env.BENCH_MM_TAKER_RATE ?? 3);
 const LEVELS = 3;
 const LOTS = 2n;
 
-type Mode = "single" | "batch";
+const MODES = ["single", "batch", "feed"] as const;
+type Mode = (typeof MODES)[number];
+const MODE_LABEL: Record<Mode, string> = {
+  single: "cancel + 6 × POST /v1/orders",
+  batch: "1 × POST /v1/orders/batch (6 amends)",
+  feed: "1 × feed `batch` message (6 amends)",
+};
 
 interface Sample {
   requote: number[];
@@ -82,6 +92,13 @@ async function main(): Promise<void> {
     const mm = createKeeperClient({ url, domain });
     const taker = createKeeperClient({ url, domain });
     await mm.login({ signer: mmAccount });
+    const feed = createKeeperFeed({
+      wsUrl: `${url.replace(/^http/, "ws")}/v1/ws`,
+      WebSocket,
+      domain,
+      heartbeat: false,
+    });
+    const entry = await feed.orderEntry({ signer: mmAccount });
     let nonce = 1n;
     const order = (
       account: PrivateKeyAccount,
@@ -102,9 +119,9 @@ async function main(): Promise<void> {
     console.log(
       `bench:mm — ${ROUNDS} rounds × ${SECONDS} s per way, requote every ${INTERVAL_MS} ms, ${LEVELS}×2 ladder, taker ${TAKER_RATE}/s`,
     );
-    const results: Record<Mode, Sample[]> = { single: [], batch: [] };
+    const results: Record<Mode, Sample[]> = { single: [], batch: [], feed: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      const modes: Mode[] = round % 2 === 0 ? ["single", "batch"] : ["batch", "single"];
+      const modes: Mode[] = MODES.map((_, i) => MODES[(i + round) % MODES.length] as Mode);
       for (const mode of modes) {
         const sample = await runMode(mode);
         results[mode].push(sample);
@@ -117,17 +134,19 @@ async function main(): Promise<void> {
     const row = (mode: Mode) => {
       const of = (pick: (s: Sample) => number[], p: number) =>
         median(results[mode].map((s) => percentile(pick(s), p))).toFixed(1);
-      return `| ${mode === "single" ? "cancel + 6 × POST /v1/orders" : "1 × POST /v1/orders/batch (6 amends)"} | ${of((s) => s.requote, 50)} | ${of((s) => s.requote, 99)} | ${of((s) => s.submit, 50)} | ${of((s) => s.submit, 99)} | ${of((s) => s.taker, 50)} | ${of((s) => s.taker, 99)} |`;
+      return `| ${MODE_LABEL[mode]} | ${of((s) => s.requote, 50)} | ${of((s) => s.requote, 99)} | ${of((s) => s.submit, 50)} | ${of((s) => s.submit, 99)} | ${of((s) => s.taker, 50)} | ${of((s) => s.taker, 99)} |`;
     };
     console.log("\nmedians over rounds, milliseconds");
     console.log("| requote by | requote p50 | requote p99 | submit p50 | submit p99 | taker p50 | taker p99 |");
     console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-    console.log(row("single"));
-    console.log(row("batch"));
-    const ratio = (p: number) =>
+    for (const mode of MODES) console.log(row(mode));
+    const ratio = (mode: Mode, p: number) =>
       median(results.single.map((s) => percentile(s.requote, p))) /
-      median(results.batch.map((s) => percentile(s.requote, p)));
-    console.log(`\nrequote single / batch: p50 ×${ratio(50).toFixed(1)}, p99 ×${ratio(99).toFixed(1)}`);
+      median(results[mode].map((s) => percentile(s.requote, p)));
+    for (const mode of ["batch", "feed"] as const) {
+      console.log(`requote single / ${mode}: p50 ×${ratio(mode, 50).toFixed(1)}, p99 ×${ratio(mode, 99).toFixed(1)}`);
+    }
+    feed.close();
 
     /** Quotes for `seconds` in one way while the taker takes; returns the latencies. */
     async function runMode(mode: Mode): Promise<Sample> {
@@ -192,7 +211,7 @@ async function main(): Promise<void> {
             const target = live[i];
             return target === undefined ? { place: signed } : { amend: { target: { hash: target }, ...signed } };
           });
-          const answers = await mm.submitOrders(actions);
+          const answers = mode === "batch" ? await mm.submitOrders(actions) : await entry.batch(actions);
           sample.submit.push(performance.now() - t0);
           live = answers.map((a, i) => {
             if (a.ok) return a.kind === "cancel" ? undefined : a.order.hash;

@@ -170,14 +170,13 @@ export interface KeeperFeed {
    * @example
    * import WebSocket from "ws";
    * import { privateKeyToAccount } from "viem/accounts";
-   * import { createKeeperFeed, signOrder } from "@crossbook/sdk";
+   * import { createKeeperFeed } from "@crossbook/sdk";
    * const domain = { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" } as const;
    * const feed = createKeeperFeed({ wsUrl: "ws://127.0.0.1:8080/v1/ws", WebSocket, domain });
    * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
-   * const entry = feed.orderEntry({ signer, onUpdate: (u) => console.log(u.event, u.hash) });
+   * const entry = await feed.orderEntry({ signer, onUpdate: (u) => console.log(u.event, u.hash) });
    * await entry.cancelOnDisconnect(true);
-   * // const placed = await entry.place(await signOrder({ signer, domain, order }));
-   * // await entry.amend({ hash: placed.hash }, await signOrder({ signer, domain, order: requoted }));
+   * await entry.scheduleCancel(BigInt(Date.now() + 10_000)); // renew every few seconds
    */
   orderEntry(
     parameters: KeeperFeedOrderEntryParameters & Partial<Pick<KeeperOrdersParameters, "onUpdate" | "onError">>,

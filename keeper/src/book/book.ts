@@ -10,7 +10,7 @@
  * Prices and sizes are `bigint` in and out, numbers inside: each method converts once, and the
  * book refuses (`too-large`) what a number would not hold exactly (`MAX_BOOK_INTEGER`).
  */
-import { Level, OrderNode } from "./level";
+import { AccountOrders, Level, OrderNode } from "./level";
 import { BookSide } from "./side";
 import {
   FILL_OR_KILL,
@@ -317,8 +317,10 @@ export class OrderBook {
     this.byId.set(node.id, node);
     const mine = this.byAccount.get(node.account);
     if (mine === undefined) {
-      this.byAccount.set(node.account, new AccountOrders(node));
+      node.owner = new AccountOrders(node);
+      this.byAccount.set(node.account, node.owner);
     } else {
+      node.owner = mine;
       node.accountNext = mine.head;
       (mine.head as OrderNode).accountPrev = node;
       mine.head = node;
@@ -330,7 +332,7 @@ export class OrderBook {
   private unlink(node: OrderNode): void {
     (node.level as Level).remove(node);
     this.byId.delete(node.id);
-    const mine = this.byAccount.get(node.account) as AccountOrders;
+    const mine = node.owner as AccountOrders;
     if (--mine.count === 0) {
       this.byAccount.delete(node.account);
     } else {
@@ -340,17 +342,12 @@ export class OrderBook {
     }
     node.accountPrev = undefined;
     node.accountNext = undefined;
+    node.owner = undefined;
   }
 }
 
 /** `MAX_BOOK_INTEGER` as a number: 2^53-1. */
 const MAX_SAFE = Number(MAX_BOOK_INTEGER);
-
-/** The resting orders of one account: an intrusive list through `OrderNode.accountNext`. */
-class AccountOrders {
-  count = 1;
-  constructor(public head: OrderNode | undefined) {}
-}
 
 function fill(maker: OrderNode, takerId: string, lots: number, makerRemainingLots: number): Fill {
   return {

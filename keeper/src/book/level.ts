@@ -16,6 +16,8 @@ export class OrderNode {
   /** Neighbours in the list of its account's resting orders (unordered). */
   accountPrev: OrderNode | undefined = undefined;
   accountNext: OrderNode | undefined = undefined;
+  /** The list it is in, while it rests. */
+  owner: AccountOrders | undefined = undefined;
 
   constructor(
     readonly id: string,
@@ -41,6 +43,12 @@ export class OrderNode {
       seq: this.seq,
     };
   }
+}
+
+/** The resting orders of one account: an intrusive list through `OrderNode.accountNext`. */
+export class AccountOrders {
+  count = 1;
+  constructor(public head: OrderNode | undefined) {}
 }
 
 export class Level {

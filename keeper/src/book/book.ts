@@ -6,13 +6,17 @@
  * Pure and deterministic: no I/O, no clock, no randomness. Every operation returns what it did
  * (fills, orders removed, level changes) instead of emitting events, so that the caller can
  * persist it and publish it. See keeper/README.md, "Book".
+ *
+ * Prices and sizes are `bigint` in and out, numbers inside: each method converts once, and the
+ * book refuses (`too-large`) what a number would not hold exactly (`MAX_BOOK_INTEGER`).
  */
-import { Level, OrderNode } from "./level";
+import { AccountOrders, Level, OrderNode } from "./level";
 import { BookSide } from "./side";
 import {
   FILL_OR_KILL,
   IMMEDIATE_OR_CANCEL,
   KNOWN_FLAGS,
+  MAX_BOOK_INTEGER,
   MAX_UINT64,
   POST_ONLY,
   type ChangeResult,
@@ -30,7 +34,7 @@ export class OrderBook {
   private readonly bids = new BookSide(true);
   private readonly asks = new BookSide(false);
   private readonly byId = new Map<string, OrderNode>();
-  private readonly byAccount = new Map<string, Set<OrderNode>>();
+  private readonly byAccount = new Map<string, AccountOrders>();
   private seqCounter: number;
 
   /**
@@ -57,7 +61,7 @@ export class OrderBook {
 
   /** How many orders of `account` rest in the book. O(1). */
   countOf(account: string): number {
-    return this.byAccount.get(account)?.size ?? 0;
+    return this.byAccount.get(account)?.count ?? 0;
   }
 
   /**
@@ -73,27 +77,36 @@ export class OrderBook {
    * - IMMEDIATE_OR_CANCEL (and FILL_OR_KILL) never rests; what is left is dropped.
    */
   place(order: NewOrder): PlaceResult {
-    const rejected = this.validate(order);
-    if (rejected !== undefined) return reject(order, rejected);
-    const { isBuy, priceTicks, flags } = order;
+    const invalid = this.validate(order);
+    if (invalid !== undefined) return reject(order, invalid);
+    const { isBuy, flags } = order;
+    const price = Number(order.priceTicks);
+    const lots = Number(order.lots);
+    const own = isBuy ? this.bids : this.asks;
+    const mayRest = (flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) === 0;
+    // Matching touches only the other side, so this is the level the remainder would join.
+    let restLevel = mayRest ? own.get(price) : undefined;
+    if (restLevel !== undefined && restLevel.totalLots + lots > MAX_SAFE) return reject(order, "too-large");
     const opposite = isBuy ? this.asks : this.bids;
     const best = opposite.best;
-    const crosses = best !== undefined && opposite.crosses(best.priceTicks, priceTicks);
+    const crosses = best !== undefined && opposite.crosses(best.price, price);
 
     if (flags & POST_ONLY && crosses) return reject(order, "post-only-would-cross");
-    if (flags & FILL_OR_KILL && !this.canFill(opposite, order)) return reject(order, "fill-or-kill-unfillable");
+    if (flags & FILL_OR_KILL && !this.canFill(opposite, order.account, price, lots)) {
+      return reject(order, "fill-or-kill-unfillable");
+    }
 
     const seq = this.seqCounter++;
     const fills: Fill[] = [];
     const levels: LevelChange[] = [];
     const selfTradeCancelled: RestingOrder[] = [];
-    let remaining = order.lots;
+    let remaining = lots;
 
     if (crosses) {
       let level: Level | undefined = best;
-      while (level !== undefined && remaining > 0n && opposite.crosses(level.priceTicks, priceTicks)) {
+      while (level !== undefined && remaining > 0 && opposite.crosses(level.price, price)) {
         let maker = level.head;
-        while (maker !== undefined && remaining > 0n) {
+        while (maker !== undefined && remaining > 0) {
           const next = maker.next;
           if (maker.account === order.account) {
             selfTradeCancelled.push(maker.toResting());
@@ -102,10 +115,10 @@ export class OrderBook {
             maker.lots -= remaining;
             level.totalLots -= remaining;
             fills.push(fill(maker, order.id, remaining, maker.lots));
-            remaining = 0n;
+            remaining = 0;
           } else {
             remaining -= maker.lots;
-            fills.push(fill(maker, order.id, maker.lots, 0n));
+            fills.push(fill(maker, order.id, maker.lots, 0));
             this.unlink(maker);
           }
           maker = next;
@@ -114,20 +127,21 @@ export class OrderBook {
         if (level.count !== 0) break; // the taker is done: a level it did not empty stops it
         const emptied: Level = level;
         level = opposite.after(emptied);
-        opposite.delete(emptied);
+        opposite.delete(emptied, level);
       }
     }
 
     let rested = false;
-    if (remaining > 0n && (flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) === 0) {
-      const node = new OrderNode(order.id, order.account, isBuy, priceTicks, remaining, flags, seq);
-      const level = (isBuy ? this.bids : this.asks).getOrCreate(priceTicks);
-      level.append(node);
+    if (remaining > 0 && mayRest) {
+      const node = new OrderNode(order.id, order.account, isBuy, order.priceTicks, price, remaining, flags, seq);
+      restLevel ??= own.create(order.priceTicks, price);
+      restLevel.append(node);
       this.index(node);
-      levels.push(level.change());
+      levels.push(restLevel.change());
       rested = true;
     }
-    return { seq, fills, selfTradeCancelled, rested, remainingLots: remaining, levels };
+    const remainingLots = remaining === lots ? order.lots : BigInt(remaining);
+    return { seq, fills, selfTradeCancelled, rested, remainingLots, levels };
   }
 
   /** Removes a resting order. O(1), plus O(log levels) if its level empties. */
@@ -149,26 +163,30 @@ export class OrderBook {
     if (lots < 1n) throw new RangeError(`reduce: lots must be at least 1, got ${lots}`);
     const node = this.byId.get(id);
     if (node === undefined) return undefined;
-    if (lots >= node.lots) return this.cancel(id);
+    // Exact: rounding to a double keeps order, and node.lots is a safe integer.
+    const n = Number(lots);
+    if (n >= node.lots) return this.cancel(id);
     const level = node.level as Level;
-    node.lots -= lots;
-    level.totalLots -= lots;
+    node.lots -= n;
+    level.totalLots -= n;
     return { order: node.toResting(), removed: false, levels: [level.change()] };
   }
 
   /**
    * Gives `lots` back to a resting order, keeping its time priority: for the size of a fill that
    * the chain skipped. (An order that has left the book comes back through `restore`.) Throws a
-   * RangeError unless lots ≥ 1 and the order stays within 2^64-1 lots.
+   * RangeError unless lots ≥ 1 and the order, and its price level, stay within 2^53-1 lots
+   * (`MAX_BOOK_INTEGER`).
    */
   increase(id: string, lots: bigint): ChangeResult | undefined {
     if (lots < 1n) throw new RangeError(`increase: lots must be at least 1, got ${lots}`);
     const node = this.byId.get(id);
     if (node === undefined) return undefined;
-    if (node.lots + lots > MAX_UINT64) throw new RangeError(`increase: ${id} would exceed 2^64-1 lots`);
+    const n = Number(lots);
     const level = node.level as Level;
-    node.lots += lots;
-    level.totalLots += lots;
+    if (level.totalLots + n > MAX_SAFE) throw new RangeError(`increase: ${id} or its level would exceed 2^53-1 lots`);
+    node.lots += n;
+    level.totalLots += n;
     return { order: node.toResting(), removed: false, levels: [level.change()] };
   }
 
@@ -182,18 +200,22 @@ export class OrderBook {
     const rejected = this.validate(order) ?? this.validateRestore(order);
     if (rejected !== undefined) return { rejected, levels: [] };
     const side = order.isBuy ? this.bids : this.asks;
-    const existing = side.get(order.priceTicks);
+    const price = Number(order.priceTicks);
+    const lots = Number(order.lots);
+    const existing = side.get(price);
+    if (existing !== undefined && existing.totalLots + lots > MAX_SAFE) return { rejected: "too-large", levels: [] };
     const node = new OrderNode(
       order.id,
       order.account,
       order.isBuy,
       order.priceTicks,
-      order.lots,
+      price,
+      lots,
       order.flags,
       order.seq,
     );
     if (existing !== undefined && !existing.insertBySeq(node)) return { rejected: "invalid-seq", levels: [] };
-    const level = existing ?? side.getOrCreate(order.priceTicks);
+    const level = existing ?? side.create(order.priceTicks, price);
     if (existing === undefined) level.append(node);
     this.index(node);
     if (order.seq >= this.seqCounter) this.seqCounter = order.seq + 1;
@@ -207,9 +229,9 @@ export class OrderBook {
 
   /** The resting orders of `account`, earliest first. */
   ordersOf(account: string): RestingOrder[] {
-    const nodes = this.byAccount.get(account);
-    if (nodes === undefined) return [];
-    return [...nodes].sort((a, b) => a.seq - b.seq).map((node) => node.toResting());
+    const nodes: OrderNode[] = [];
+    for (let node = this.byAccount.get(account)?.head; node !== undefined; node = node.accountNext) nodes.push(node);
+    return nodes.sort((a, b) => a.seq - b.seq).map((node) => node.toResting());
   }
 
   /** Every resting order, earliest first: what `restore` takes, in order, to rebuild this book. */
@@ -220,7 +242,8 @@ export class OrderBook {
   /** The orders resting at one price, in time priority. */
   queue(isBuy: boolean, priceTicks: bigint): RestingOrder[] {
     const out: RestingOrder[] = [];
-    const level = (isBuy ? this.bids : this.asks).get(priceTicks);
+    // A price above MAX_BOOK_INTEGER rounds to 2^53 or more, where no level is.
+    const level = (isBuy ? this.bids : this.asks).get(Number(priceTicks));
     for (let node = level?.head; node !== undefined; node = node.next) out.push(node.toResting());
     return out;
   }
@@ -242,11 +265,16 @@ export class OrderBook {
 
   private validate(order: NewOrder): RejectReason | undefined {
     if (this.byId.has(order.id)) return "duplicate-id";
-    if (order.lots < 1n || order.lots > MAX_UINT64) return "invalid-lots";
-    if (order.priceTicks < 1n || order.priceTicks > MAX_UINT64) return "invalid-price";
+    // As doubles: a bigint above MAX_BOOK_INTEGER rounds to 2^53 or more, one below 1 to below 1.
+    const lots = Number(order.lots);
+    const price = Number(order.priceTicks);
+    const inRange = lots >= 1 && lots <= MAX_SAFE && price >= 1 && price <= MAX_SAFE;
+    if (!inRange && (order.lots < 1n || order.lots > MAX_UINT64)) return "invalid-lots";
+    if (!inRange && (order.priceTicks < 1n || order.priceTicks > MAX_UINT64)) return "invalid-price";
     const flags = order.flags;
     if (!Number.isInteger(flags) || flags < 0 || flags & ~KNOWN_FLAGS) return "invalid-flags";
     if (flags & POST_ONLY && flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) return "invalid-flags";
+    if (!inRange) return "too-large";
     return undefined;
   }
 
@@ -254,26 +282,29 @@ export class OrderBook {
     if (order.flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) return "never-rests";
     if (!Number.isSafeInteger(order.seq) || order.seq < 0) return "invalid-seq";
     const opposite = order.isBuy ? this.asks : this.bids;
-    if (opposite.best !== undefined && opposite.crosses(opposite.best.priceTicks, order.priceTicks)) {
+    if (opposite.best !== undefined && opposite.crosses(opposite.best.price, Number(order.priceTicks))) {
       return "would-cross";
     }
     return undefined;
   }
 
-  /** Whether the orders `order` crosses, less its own account's, add up to all its lots. */
-  private canFill(opposite: BookSide, order: NewOrder): boolean {
-    const hasOwnOrders = this.byAccount.has(order.account);
-    let available = 0n;
+  /**
+   * Whether the orders a taker of `account` with limit `price` crosses, less its own account's,
+   * add up to `lots`. (Once `available` passes 2^53 it may round, but only upwards past `lots`.)
+   */
+  private canFill(opposite: BookSide, account: string, price: number, lots: number): boolean {
+    const hasOwnOrders = this.byAccount.has(account);
+    let available = 0;
     for (let level = opposite.best; level !== undefined; level = opposite.after(level)) {
-      if (!opposite.crosses(level.priceTicks, order.priceTicks)) return false;
+      if (!opposite.crosses(level.price, price)) return false;
       if (!hasOwnOrders) {
         available += level.totalLots;
       } else {
         for (let node = level.head; node !== undefined; node = node.next) {
-          if (node.account !== order.account) available += node.lots;
+          if (node.account !== account) available += node.lots;
         }
       }
-      if (available >= order.lots) return true;
+      if (available >= lots) return true;
     }
     return false;
   }
@@ -285,22 +316,47 @@ export class OrderBook {
   private index(node: OrderNode): void {
     this.byId.set(node.id, node);
     const mine = this.byAccount.get(node.account);
-    if (mine === undefined) this.byAccount.set(node.account, new Set([node]));
-    else mine.add(node);
+    if (mine === undefined) {
+      node.owner = new AccountOrders(node);
+      this.byAccount.set(node.account, node.owner);
+    } else {
+      node.owner = mine;
+      node.accountNext = mine.head;
+      (mine.head as OrderNode).accountPrev = node;
+      mine.head = node;
+      mine.count++;
+    }
   }
 
   /** Takes `node` out of its level and the indexes; leaves an empty level for the caller. */
   private unlink(node: OrderNode): void {
     (node.level as Level).remove(node);
     this.byId.delete(node.id);
-    const mine = this.byAccount.get(node.account) as Set<OrderNode>;
-    mine.delete(node);
-    if (mine.size === 0) this.byAccount.delete(node.account);
+    const mine = node.owner as AccountOrders;
+    if (--mine.count === 0) {
+      this.byAccount.delete(node.account);
+    } else {
+      if (node.accountPrev === undefined) mine.head = node.accountNext;
+      else node.accountPrev.accountNext = node.accountNext;
+      if (node.accountNext !== undefined) node.accountNext.accountPrev = node.accountPrev;
+    }
+    node.accountPrev = undefined;
+    node.accountNext = undefined;
+    node.owner = undefined;
   }
 }
 
-function fill(maker: OrderNode, takerId: string, lots: bigint, makerRemainingLots: bigint): Fill {
-  return { makerId: maker.id, takerId, priceTicks: maker.priceTicks, lots, makerRemainingLots };
+/** `MAX_BOOK_INTEGER` as a number: 2^53-1. */
+const MAX_SAFE = Number(MAX_BOOK_INTEGER);
+
+function fill(maker: OrderNode, takerId: string, lots: number, makerRemainingLots: number): Fill {
+  return {
+    makerId: maker.id,
+    takerId,
+    priceTicks: maker.priceTicks,
+    lots: BigInt(lots),
+    makerRemainingLots: makerRemainingLots === 0 ? 0n : BigInt(makerRemainingLots),
+  };
 }
 
 function reject(order: NewOrder, rejected: RejectReason): PlaceResult {

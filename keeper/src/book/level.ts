@@ -1,6 +1,10 @@
 /**
  * One price level: the orders resting at one price on one side, in time priority, as an
  * intrusive doubly-linked list so that any order leaves it in O(1).
+ *
+ * Sizes are plain numbers (safe integers, ≤ `MAX_BOOK_INTEGER`): the book converts from and to
+ * `bigint` once, at its public methods. Each node and level keeps its price both ways, so that
+ * nothing is converted back on the way out.
  */
 import type { LevelChange, RestingOrder } from "./types";
 
@@ -9,42 +13,56 @@ export class OrderNode {
   prev: OrderNode | undefined = undefined;
   next: OrderNode | undefined = undefined;
   level: Level | undefined = undefined;
+  /** Neighbours in the list of its account's resting orders (unordered). */
+  accountPrev: OrderNode | undefined = undefined;
+  accountNext: OrderNode | undefined = undefined;
+  /** The list it is in, while it rests. */
+  owner: AccountOrders | undefined = undefined;
 
   constructor(
     readonly id: string,
     readonly account: string,
     readonly isBuy: boolean,
+    /** The price as the caller gave it; `price` is the same value as a number. */
     readonly priceTicks: bigint,
-    public lots: bigint,
+    readonly price: number,
+    public lots: number,
     readonly flags: number,
     readonly seq: number,
   ) {}
 
   /** A copy for callers, so that nothing outside the book can change it. */
-  toResting(lots: bigint = this.lots): RestingOrder {
+  toResting(): RestingOrder {
     return {
       id: this.id,
       account: this.account,
       isBuy: this.isBuy,
       priceTicks: this.priceTicks,
-      lots,
+      lots: BigInt(this.lots),
       flags: this.flags,
       seq: this.seq,
     };
   }
 }
 
+/** The resting orders of one account: an intrusive list through `OrderNode.accountNext`. */
+export class AccountOrders {
+  count = 1;
+  constructor(public head: OrderNode | undefined) {}
+}
+
 export class Level {
   head: OrderNode | undefined = undefined;
   tail: OrderNode | undefined = undefined;
-  /** Sum of `lots` of the orders in the list. */
-  totalLots = 0n;
+  /** Sum of `lots` of the orders in the list; kept ≤ `MAX_BOOK_INTEGER` by the book. */
+  totalLots = 0;
   /** Number of orders in the list. */
   count = 0;
 
   constructor(
     readonly isBuy: boolean,
     readonly priceTicks: bigint,
+    readonly price: number,
   ) {}
 
   /** Appends `node` as the latest order of the level. */
@@ -94,6 +112,6 @@ export class Level {
   }
 
   change(): LevelChange {
-    return { isBuy: this.isBuy, priceTicks: this.priceTicks, lots: this.totalLots, orders: this.count };
+    return { isBuy: this.isBuy, priceTicks: this.priceTicks, lots: BigInt(this.totalLots), orders: this.count };
   }
 }

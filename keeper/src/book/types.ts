@@ -6,7 +6,9 @@ import {
 
 /**
  * The types the matching engine takes and returns. Every quantity that is a `uint64` on-chain
- * (`priceTicks`, `lots`) is a `bigint`; `seq` is the book's own time-priority counter.
+ * (`priceTicks`, `lots`) is a `bigint` here; `seq` is the book's own time-priority counter.
+ * Inside, the book computes with plain numbers and converts once at its methods (see
+ * `MAX_BOOK_INTEGER`).
  */
 
 /** Order flag bits, as in the `Order.flags` field of the Exchange contract: the SDK's, as numbers. */
@@ -18,6 +20,15 @@ export const KNOWN_FLAGS = POST_ONLY | IMMEDIATE_OR_CANCEL | FILL_OR_KILL;
 /** The largest value of a Solidity `uint64`: the bound of `priceTicks` and `lots`. */
 export { MAX_UINT64 } from "@crossbook/sdk";
 
+/**
+ * The largest `lots` or `priceTicks` the book holds: 2^53-1, the largest integer a double holds
+ * exactly. The book computes with numbers on its hot path (about twice as fast as `bigint`, see
+ * keeper/README.md, "Book"), so an order above it, or one that would take the lots resting at
+ * its price on its side above it, is refused `too-large`; the engine refuses such orders before
+ * (`INVALID_ORDER`).
+ */
+export const MAX_BOOK_INTEGER = 2n ** 53n - 1n;
+
 /** An order as it arrives at the book, already validated by the keeper's risk checks. */
 export interface NewOrder {
   /** Unique within the book, e.g. the EIP-712 order hash. */
@@ -25,9 +36,9 @@ export interface NewOrder {
   /** The maker address. Compared exactly: the caller passes one canonical spelling per account. */
   readonly account: string;
   readonly isBuy: boolean;
-  /** Limit price, in ticks per lot, 1 ≤ priceTicks ≤ 2^64-1. */
+  /** Limit price, in ticks per lot, 1 ≤ priceTicks ≤ 2^64-1; the book takes ≤ 2^53-1 (`MAX_BOOK_INTEGER`). */
   readonly priceTicks: bigint;
-  /** Size in lots, 1 ≤ lots ≤ 2^64-1. */
+  /** Size in lots, 1 ≤ lots ≤ 2^64-1; the book takes ≤ 2^53-1 (`MAX_BOOK_INTEGER`). */
   readonly lots: bigint;
   /** `POST_ONLY | IMMEDIATE_OR_CANCEL | FILL_OR_KILL` bits; 0 for a plain limit order. */
   readonly flags: number;
@@ -67,6 +78,11 @@ export type RejectReason =
   | "invalid-lots"
   /** `priceTicks` is not in 1 ..= 2^64-1. */
   | "invalid-price"
+  /**
+   * `lots` or `priceTicks` is a `uint64` above `MAX_BOOK_INTEGER` (2^53-1), or the order would
+   * take the total lots resting at its price on its side above it.
+   */
+  | "too-large"
   /** Unknown flag bits, or POST_ONLY together with IMMEDIATE_OR_CANCEL or FILL_OR_KILL. */
   | "invalid-flags"
   /** A post-only order that would take liquidity. */

@@ -36,7 +36,14 @@ import {
   type SignedOrder,
   type SkipReasonName,
 } from "@crossbook/sdk";
-import { OrderBook, type Depth, type LevelChange, type PlaceResult, type RejectReason } from "../book";
+import {
+  MAX_BOOK_INTEGER,
+  OrderBook,
+  type Depth,
+  type LevelChange,
+  type PlaceResult,
+  type RejectReason,
+} from "../book";
 import { silentLogger, type Logger } from "../log";
 import { checkOrder, RiskCode, type KeeperRiskState, type ReservingOrder, type RiskContext } from "../risk";
 import { recoverOrderSigner } from "../sigcheck";
@@ -185,6 +192,7 @@ const BOOK_REJECT_CODE: Readonly<Record<RejectReason, RejectCode>> = {
   "invalid-lots": "ZERO_LOTS",
   "invalid-price": "ZERO_PRICE",
   "invalid-flags": "INVALID_FLAGS",
+  "too-large": "INVALID_ORDER",
   "would-cross": "INVALID_ORDER",
   "never-rests": "INVALID_ORDER",
   "invalid-seq": "INVALID_ORDER",
@@ -491,6 +499,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (problems.length > 0) {
       return { ok: false, code: "INVALID_ORDER", message: problems.map((p) => p.message).join("; ") };
     }
+    const beyondBook = beyondBookMessage(signed.order);
+    if (beyondBook !== undefined) return { ok: false, code: "INVALID_ORDER", message: beyondBook };
     const order: Order = { ...signed.order, maker: getAddress(signed.order.maker) };
     const hash = this.hashOf(order);
     if (!this.books.has(order.marketId)) {
@@ -1532,8 +1542,24 @@ function placementOf(hash: Hex, placed: PlaceResult) {
   };
 }
 
+/**
+ * Why the book could not hold `order`, if it could not: the book computes with numbers, exact up
+ * to 2^53-1 (`MAX_BOOK_INTEGER`), so larger `uint64` sizes and prices are refused here, before
+ * any signature or chain work.
+ */
+function beyondBookMessage(order: Pick<Order, "lots" | "priceTicks">): string | undefined {
+  const beyond = [
+    ...(order.lots > MAX_BOOK_INTEGER ? [`lots ${order.lots}`] : []),
+    ...(order.priceTicks > MAX_BOOK_INTEGER ? [`priceTicks ${order.priceTicks}`] : []),
+  ];
+  if (beyond.length === 0) return undefined;
+  return `${beyond.join(" and ")}: the keeper takes lots and priceTicks up to ${MAX_BOOK_INTEGER} (2^53-1)`;
+}
+
 function bookRejectMessage(reason: RejectReason): string {
   switch (reason) {
+    case "too-large":
+      return `the lots resting at this price would pass ${MAX_BOOK_INTEGER} (2^53-1), the most the book holds at one price`;
     case "post-only-would-cross":
       return "a post-only order would take liquidity at its price";
     case "fill-or-kill-unfillable":

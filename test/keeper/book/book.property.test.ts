@@ -17,7 +17,7 @@
 // chai's deep equality about 60 times slower, and this test compares whole books at every step.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MAX_UINT64, OrderBook, type Depth, type LevelChange, type RestingOrder } from "../../../keeper/src/book";
+import { MAX_BOOK_INTEGER, OrderBook, type Depth, type LevelChange, type RestingOrder } from "../../../keeper/src/book";
 import { ReferenceBook } from "./reference";
 
 const SEED = Number(process.env.BOOK_PROPERTY_SEED ?? 42);
@@ -80,8 +80,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
-/** Prices near 100, or at the very top of uint64 where a double could not tell them apart. */
-const baseArb = fc.constantFrom(100n, MAX_UINT64 - 9n);
+/**
+ * Prices near 100, or at the very top of what the book holds (2^53-1), where a double still tells
+ * them apart and one more bit would not.
+ */
+const baseArb = fc.constantFrom(100n, MAX_BOOK_INTEGER - 9n);
 
 const ACCOUNTS = ["0xaaaa", "0xbbbb", "0xcccc"];
 

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import {
   FILL_OR_KILL,
   IMMEDIATE_OR_CANCEL,
+  MAX_BOOK_INTEGER,
   MAX_UINT64,
   OrderBook,
   POST_ONLY,
@@ -126,14 +127,17 @@ describe("OrderBook", function () {
       ]);
     });
 
-    it("keeps prices and sizes exact up to 2^64-1", function () {
-      const book = bookWith(ask(MAX_UINT64, MAX_UINT64, { account: BOB }), ask(MAX_UINT64 - 1n, 1n, { account: BOB }));
-      const result = book.place(bid(MAX_UINT64, MAX_UINT64));
+    it("keeps prices and sizes exact up to 2^53-1, the most it holds", function () {
+      const MAX = MAX_BOOK_INTEGER;
+      const book = bookWith(ask(MAX, MAX, { account: BOB }), ask(MAX - 1n, 1n, { account: BOB }));
+      const result = book.place(bid(MAX, MAX));
       expect(result.fills.map((f) => [f.priceTicks, f.lots])).to.deep.equal([
-        [MAX_UINT64 - 1n, 1n],
-        [MAX_UINT64, MAX_UINT64 - 1n],
+        [MAX - 1n, 1n],
+        [MAX, MAX - 1n],
       ]);
-      expect(book.depth().asks).to.deep.equal([{ priceTicks: MAX_UINT64, lots: 1n, orders: 1 }]);
+      expect(result.fills[1].makerRemainingLots).to.equal(1n);
+      expect(book.depth().asks).to.deep.equal([{ priceTicks: MAX, lots: 1n, orders: 1 }]);
+      expect(book.get(result.fills[1].makerId)?.lots).to.equal(1n);
     });
 
     it("gives accepted orders increasing seq, and rejected ones none", function () {
@@ -313,6 +317,27 @@ describe("OrderBook", function () {
       expect(book.size).to.equal(0);
     });
 
+    it("refuses as too-large a uint64 above 2^53-1, and an order that would take its level past it", function () {
+      const book = new OrderBook();
+      expect(book.place(bid(100n, MAX_BOOK_INTEGER + 1n)).rejected).to.equal("too-large");
+      expect(book.place(bid(100n, MAX_UINT64)).rejected).to.equal("too-large");
+      expect(book.place(bid(MAX_BOOK_INTEGER + 1n, 1n)).rejected).to.equal("too-large");
+      expect(book.place(bid(MAX_UINT64, 1n)).rejected).to.equal("too-large");
+      expect(book.place(bid(100n, MAX_BOOK_INTEGER - 1n)).rested).to.equal(true);
+      // The level's total must stay exact: 2^53-1 lots at most rest at one price on one side.
+      expect(book.place(bid(100n, 2n)).rejected).to.equal("too-large");
+      expect(book.place(bid(100n, 1n)).rested).to.equal(true);
+      expect(book.place(bid(99n, 2n)).rested).to.equal(true);
+      // An order that never rests does not join the level.
+      expect(book.place(bid(100n, 2n, { flags: IMMEDIATE_OR_CANCEL })).rejected).to.equal(undefined);
+      expect(() => book.increase(book.ordersOf(ALICE)[1].id, 1n)).to.throw(RangeError);
+      expect(book.restore({ ...bid(100n, 1n), seq: 99 }).rejected).to.equal("too-large");
+      expect(book.depth().bids).to.deep.equal([
+        { priceTicks: 100n, lots: MAX_BOOK_INTEGER, orders: 2 },
+        { priceTicks: 99n, lots: 2n, orders: 1 },
+      ]);
+    });
+
     it("rejects unknown flag bits and post-only combined with IOC or FOK", function () {
       const book = new OrderBook();
       for (const flags of [8, 16, 255, -1, 1.5, POST_ONLY | IMMEDIATE_OR_CANCEL, POST_ONLY | FILL_OR_KILL]) {
@@ -383,15 +408,16 @@ describe("OrderBook", function () {
       expect(fills.map((f) => [f.makerId, f.lots])).to.deep.equal([[first.id, 5n]]);
     });
 
-    it("return undefined for an unknown id and throw on a size below 1 or past 2^64-1", function () {
-      const o = ask(100n, MAX_UINT64 - 1n);
+    it("return undefined for an unknown id and throw on a size below 1 or past 2^53-1", function () {
+      const o = ask(100n, MAX_BOOK_INTEGER - 1n);
       const book = bookWith(o);
       expect(book.reduce("nope", 1n)).to.equal(undefined);
       expect(book.increase("nope", 1n)).to.equal(undefined);
       expect(() => book.reduce(o.id, 0n)).to.throw(RangeError);
       expect(() => book.increase(o.id, 0n)).to.throw(RangeError);
       expect(() => book.increase(o.id, 2n)).to.throw(RangeError);
-      expect(book.increase(o.id, 1n)?.order.lots).to.equal(MAX_UINT64);
+      expect(() => book.increase(o.id, MAX_UINT64)).to.throw(RangeError);
+      expect(book.increase(o.id, 1n)?.order.lots).to.equal(MAX_BOOK_INTEGER);
     });
   });
 

@@ -6,6 +6,7 @@
 import {
   FILL_OR_KILL,
   IMMEDIATE_OR_CANCEL,
+  MAX_BOOK_INTEGER,
   MAX_UINT64,
   POST_ONLY,
   type Depth,
@@ -121,6 +122,7 @@ export class ReferenceBook {
     if (![0, POST_ONLY, IMMEDIATE_OR_CANCEL, FILL_OR_KILL, IMMEDIATE_OR_CANCEL | FILL_OR_KILL].includes(order.flags)) {
       return "invalid-flags";
     }
+    if (order.lots > MAX_BOOK_INTEGER || order.priceTicks > MAX_BOOK_INTEGER) return "too-large";
     return undefined;
   }
 

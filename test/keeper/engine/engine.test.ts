@@ -190,6 +190,18 @@ for (const backend of BACKENDS)
       });
     });
 
+    it("refuses lots or a price above 2^53-1, which the book cannot hold exactly, as INVALID_ORDER", async () => {
+      const tooLarge = 2n ** 53n;
+      const lots = await submit(env.bob, { isBuy: true, lots: tooLarge });
+      expect(lots).to.include({ ok: false, code: "INVALID_ORDER" });
+      expect(!lots.ok && lots.message).to.equal(
+        `lots ${tooLarge}: the keeper takes lots and priceTicks up to ${tooLarge - 1n} (2^53-1)`,
+      );
+      const both = await submit(env.bob, { isBuy: false, lots: tooLarge, priceTicks: 2n ** 64n - 1n });
+      expect(!both.ok && both.message).to.match(/^lots 9007199254740992 and priceTicks 18446744073709551615: /);
+      expect(engine.book(1n)?.size).to.equal(0); // the market of `order()`
+    });
+
     it("reserves the account's open orders: a second order beyond the balance is refused", async () => {
       // Carol holds 1,000 lots of base: two asks of 600 need 1,200.
       accepted(await submit(env.carol, { isBuy: false, priceTicks: PRICE * 2n, lots: 600n }));

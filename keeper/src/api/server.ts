@@ -24,7 +24,7 @@
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
 import type { AddressInfo } from "node:net";
-import { erc20Abi, type Address, type Hex } from "viem";
+import { erc20Abi, type Address } from "viem";
 import { readContract } from "viem/actions";
 import {
   getMarket,

@@ -338,9 +338,13 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   const running =
     haCluster === undefined ? [keeperStarted?.process] : [haCluster.leader.process, haCluster.standby.process];
   const keeperCodes = await Promise.all(running.map((p) => p?.stop(15_000)));
+  // A standby still waiting for the lease holds nothing to flush: it may end by the signal itself.
   const keeperCheck = {
-    name: `the ${running.length === 1 ? "keeper" : "keepers"} stopped on SIGTERM with exit code 0`,
-    ok: keeperCodes.every((code) => code === 0),
+    name:
+      running.length === 1
+        ? "the keeper stopped on SIGTERM with exit code 0"
+        : "the leader stopped on SIGTERM with exit code 0, and the standby stopped",
+    ok: keeperCodes[0] === 0 && keeperCodes.slice(1).every((code) => code === 0 || code === "SIGTERM"),
     detail: `exit ${keeperCodes.join(", ")}`,
   };
   say(`  ${keeperCheck.ok ? "✔" : "✘"} ${keeperCheck.name} — ${keeperCheck.detail}`);

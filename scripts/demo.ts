@@ -7,6 +7,11 @@
  *     │  keeper CLI ◀── HTTP ── market makers + takers (in-process, one account each)
  *     └── audit: the keeper's fills ⇔ Traded events, balances, solvency
  *
+ * With `--ha`, two keeper CLIs share an embedded PostgreSQL (scripts/lib/haCluster.ts): the bots and
+ * the page reach whichever leads through one URL (a proxy that follows the lease); halfway, the
+ * leader is killed with SIGKILL, the standby takes over, a new standby replaces the old leader, and
+ * the summary shows the takeover time and the failover's own checks beside the audit.
+ *
  * It prints one progress line every 2 s, then stops the bots, waits until every matched fill is
  * settled or skipped, checks the result against the chain (scripts/lib/audit.ts) and prints a
  * summary. It promises: exit code 0 only when every check passed and every process it started
@@ -21,7 +26,7 @@ import { createPublicClient, http, type PublicClient } from "viem";
 import { createKeeperClient, formatAmount, type KeeperClient, type KeeperTrade } from "@crossbook/sdk";
 import { sleep } from "./bots/lib/context";
 import type { BotEvent } from "./bots";
-import { localAccountKey } from "./lib/accounts";
+import { localAccountKey, localTraders } from "./lib/accounts";
 import { allTrades, auditMarket, type AuditCheck } from "./lib/audit";
 import { readDeployment, type Deployment } from "./lib/market";
 import { runHardhatScript, startHardhatNode, startLocalKeeper, stopAll } from "./lib/processes";
@@ -32,6 +37,8 @@ import { FIRST_TRADER_INDEX } from "./lib/accounts";
 import { quantileBucket, scrapeMetrics, type MetricsSnapshot } from "./demo/metrics";
 import { DemoUsageError, parseDemoArgs, USAGE, type DemoOptions } from "./demo/options";
 import { PriceWalk } from "./demo/priceWalk";
+import { HaCluster } from "./lib/haCluster";
+import { createDatabase, startEmbeddedPostgres, stopEmbeddedPostgres, type LocalPostgres } from "./lib/postgres";
 
 const TICK_MS = 2_000;
 const SETTLE_TIMEOUT_MS = 30_000;
@@ -50,6 +57,11 @@ const say = (line: string) => console.log(line);
 const PAGE_ACCOUNT_INDEX = FIRST_TRADER_INDEX + TRADER_COUNT;
 /** The trading page's server, closed on every way out (it runs in this process). */
 let pageServer: AppServer | undefined;
+/** With --ha: the keepers' PostgreSQL and the cluster, stopped on every way out. */
+let haServer: LocalPostgres | undefined;
+let haCluster: HaCluster | undefined;
+/** With --ha: the account whose order measures the takeover (funded after the page's). */
+const PROBE_TRADER = TRADER_COUNT + 1;
 
 async function main(argv: readonly string[]): Promise<number> {
   let options: DemoOptions;
@@ -78,7 +90,9 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   } finally {
     await pageServer?.close();
+    await haCluster?.close();
     await stopAll();
+    if (haServer !== undefined) await stopEmbeddedPostgres(haServer);
     removeDir();
   }
 }
@@ -94,21 +108,39 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   const deploymentPath = join(dir, "deployment.json");
   await runHardhatScript("scripts/setup-local.ts", node.url, {
     CROSSBOOK_DEPLOYMENTS_PATH: deploymentPath,
-    CROSSBOOK_TRADERS: String(TRADER_COUNT + 1), // the bots' accounts, then the page's demo account
+    // the bots' accounts, then the page's demo account (and with --ha the takeover's probe)
+    CROSSBOOK_TRADERS: String(TRADER_COUNT + 1 + (options.ha ? 1 : 0)),
   });
   const deployment = readDeployment(deploymentPath);
   const chain = createPublicClient({ transport: http(node.url, { retryCount: 0 }) }) as PublicClient;
   await chain.request({ method: "evm_setAutomine" as never, params: [false] as never });
   await chain.request({ method: "evm_setIntervalMining" as never, params: [BLOCK_INTERVAL_MS] as never });
 
-  say("demo: starting the keeper…");
-  const keeperStarted = await startLocalKeeper(deployment, {
-    rpcUrl: node.url,
-    database: join(dir, "keeper.db"),
-    flags: ["--confirmations", "1", "--batch-max-wait-ms", "500", "--poll-interval-ms", "250", "--log-level", "warn"],
-    echo: echoKeeperLine,
-  });
-  const keeperUrl = keeperStarted.url;
+  const keeperFlags = ["--confirmations", "1", "--batch-max-wait-ms", "500", "--poll-interval-ms", "250"];
+  let keeperStarted: Awaited<ReturnType<typeof startLocalKeeper>> | undefined;
+  let keeperUrl: string;
+  if (options.ha) {
+    say("demo: starting an embedded PostgreSQL and two keepers on it…");
+    haServer = await startEmbeddedPostgres();
+    haCluster = new HaCluster(deployment, {
+      rpcUrl: node.url,
+      database: await createDatabase(haServer.port, "crossbook_demo"),
+      flags: keeperFlags, // at info: the cluster waits for the standby's `role: standby`; echoHaLine shows less
+      onLine: (keeper, line) => echoHaLine(keeper.name, line),
+    });
+    await haCluster.start();
+    keeperUrl = haCluster.url;
+    say(`demo: ${haCluster.leader.name} leads, ${haCluster.standby.name} waits; both behind ${keeperUrl}`);
+  } else {
+    say("demo: starting the keeper…");
+    keeperStarted = await startLocalKeeper(deployment, {
+      rpcUrl: node.url,
+      database: join(dir, "keeper.db"),
+      flags: [...keeperFlags, "--log-level", "warn"],
+      echo: echoKeeperLine,
+    });
+    keeperUrl = keeperStarted.url;
+  }
   const keeper = createKeeperClient({
     url: keeperUrl,
     domain: { chainId: deployment.chainId, verifyingContract: deployment.exchange },
@@ -140,7 +172,7 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
     stopBots.abort();
   };
   let keeperExit: number | string | undefined;
-  void keeperStarted.process.exited.then((code) => {
+  void keeperStarted?.process.exited.then((code) => {
     keeperExit = code;
     if (!stopBots.signal.aborted) fail(`the keeper exited (${code}) while the market ran`);
   });
@@ -193,7 +225,30 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
       }
     }
   })();
-  await sleep(options.durationSeconds * 1000, stopBots.signal); // returns early when something failed
+  let failover: { from: string; to: string; atMs: number; takeoverMs: number } | undefined;
+  if (haCluster === undefined) {
+    await sleep(options.durationSeconds * 1000, stopBots.signal); // returns early when something failed
+  } else {
+    await sleep(options.durationSeconds * 500, stopBots.signal);
+    if (!stopBots.signal.aborted) {
+      const from = haCluster.leader.name;
+      say(`demo: halfway: killing the leader ${from} with SIGKILL…`);
+      const killedAt = haCluster.killLeader();
+      const probe = localTraders(PROBE_TRADER + 1)[PROBE_TRADER];
+      const probeTicks = (deployment.markets[0].initialPriceTicks * 105n) / 100n; // rests far above every bot's price
+      try {
+        const { ms } = await haCluster.takeOver(killedAt, probe, probeTicks);
+        failover = { from, to: haCluster.leader.name, atMs: killedAt - tradingStartedAt, takeoverMs: ms };
+        say(
+          `demo: ${failover.to} took over: order entry back ${ms} ms after the kill; ` +
+            `${haCluster.standby.name} waits as the new standby`,
+        );
+      } catch (error) {
+        fail(`the standby did not take over: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+      }
+    }
+    await sleep(options.durationSeconds * 500, stopBots.signal);
+  }
   stopBots.abort();
   const tradingMs = Date.now() - tradingStartedAt;
 
@@ -202,7 +257,7 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   const windDownStartedAt = Date.now();
   const outcomes = await Promise.allSettled(bots.map((b) => b.done));
   await Promise.all([walking, reporting]);
-  if (keeperExit !== undefined) {
+  if (keeperExit !== undefined && keeperStarted !== undefined) {
     console.error(`demo: FAILED: ${failures.join("; ")}; its last lines:\n${tail(keeperStarted.process.output(), 20)}`);
     return 1;
   }
@@ -231,6 +286,16 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
     },
     ...audit.checks,
   ];
+  if (haCluster !== undefined) {
+    checks.push(
+      {
+        name: "the standby took over after the leader's SIGKILL",
+        ok: failover !== undefined,
+        detail: failover === undefined ? "no takeover" : `order entry back after ${failover.takeoverMs} ms`,
+      },
+      ...(await haCluster.failoverChecks()),
+    );
+  }
   say("");
   say(`──── Crossbook demo summary ────`);
   say(
@@ -238,7 +303,19 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
       `wind-down ${seconds(windDownMs)} (seed ${options.seed})`,
   );
   say(`bots       ${describeBots(bots)}`);
-  say(`orders     ${describeOrders(final.metrics)}`);
+  say(
+    `orders     ${describeOrders(final.metrics)}${haCluster === undefined ? "" : " (the current leader's counters)"}`,
+  );
+  if (haCluster !== undefined) {
+    say(
+      `failover   ${
+        failover === undefined
+          ? "none"
+          : `${failover.from} killed (SIGKILL) at ${seconds(failover.atMs)}; ${failover.to} took over, ` +
+            `order entry back after ${failover.takeoverMs.toLocaleString("en-US")} ms (kill → first order accepted)`
+      }; ${haCluster.proxy.answered.size} orders accepted over the run, seen at the proxy`,
+    );
+  }
   say(
     `fills      ${final.fills.total} matched ` +
       `(${deployment.markets.map((m, i) => `${m.name} ${final.fills.perMarket[i]}`).join(", ")}): ` +
@@ -258,11 +335,17 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   for (const check of checks) say(`  ${check.ok ? "✔" : "✘"} ${check.name} — ${check.detail}`);
 
   // ── 5. Stop what we started ──
-  const keeperCode = await keeperStarted.process.stop(15_000);
+  const running =
+    haCluster === undefined ? [keeperStarted?.process] : [haCluster.leader.process, haCluster.standby.process];
+  const keeperCodes = await Promise.all(running.map((p) => p?.stop(15_000)));
+  // A standby still waiting for the lease holds nothing to flush: it may end by the signal itself.
   const keeperCheck = {
-    name: "the keeper stopped on SIGTERM with exit code 0",
-    ok: keeperCode === 0,
-    detail: `exit ${keeperCode}`,
+    name:
+      running.length === 1
+        ? "the keeper stopped on SIGTERM with exit code 0"
+        : "the leader stopped on SIGTERM with exit code 0, and the standby stopped",
+    ok: keeperCodes[0] === 0 && keeperCodes.slice(1).every((code) => code === 0 || code === "SIGTERM"),
+    detail: `exit ${keeperCodes.join(", ")}`,
   };
   say(`  ${keeperCheck.ok ? "✔" : "✘"} ${keeperCheck.name} — ${keeperCheck.detail}`);
   checks.push(keeperCheck);
@@ -416,17 +499,30 @@ function tail(text: string, lines: number): string {
   return text.split("\n").slice(-lines).join("\n");
 }
 
+/** With --ha the keepers log at info: show their warnings, errors and changes of role. */
+function echoHaLine(name: string, line: string): void {
+  try {
+    const entry = JSON.parse(line) as { level?: unknown; msg?: unknown };
+    const role = typeof entry.msg === "string" && entry.msg.startsWith("role");
+    if (!role && !(typeof entry.level === "number" && entry.level >= 40)) return;
+  } catch {
+    // Not JSON: print it as it is.
+  }
+  echoKeeperLine(line, name);
+}
+
 /** The keeper logs JSON at warn and above: print each as one readable `[keeper]` line. */
-function echoKeeperLine(line: string): void {
+function echoKeeperLine(line: string, name = "keeper"): void {
   if (line.trim() === "" || line.startsWith("crossbook-keeper listening on")) return;
   try {
     const entry = JSON.parse(line) as Record<string, unknown>;
     const { level, time: _time, service: _service, msg, pid: _pid, hostname: _hostname, ...fields } = entry;
-    const name = typeof level === "number" ? (level >= 50 ? "error" : level >= 40 ? "warn" : "info") : String(level);
+    const levelName =
+      typeof level === "number" ? (level >= 50 ? "error" : level >= 40 ? "warn" : "info") : String(level);
     const rest = JSON.stringify(fields);
-    say(`[keeper] ${name}: ${String(msg)}${rest === "{}" ? "" : ` ${rest.slice(0, 300)}`}`);
+    say(`[${name}] ${levelName}: ${String(msg)}${rest === "{}" ? "" : ` ${rest.slice(0, 300)}`}`);
   } catch {
-    say(`[keeper] ${line}`);
+    say(`[${name}] ${line}`);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The demo's command line: `npm run demo -- [--duration <seconds>] [--seed <n>] [--help]`.
+ * The demo's command line: `npm run demo -- [--duration <seconds>] [--seed <n>] [--ha] [--help]`.
  * Parsing is pure (no process, no exit), so that a bad flag is a clear error the caller prints.
  */
 
@@ -9,6 +9,8 @@ export interface DemoOptions {
   readonly durationSeconds: number;
   /** Seeds the feeds' random walk and the takers' choices, so that a run's inputs can be repeated. */
   readonly seed: number;
+  /** `--ha`: two keepers on an embedded PostgreSQL, the leader killed halfway. */
+  readonly ha: boolean;
   /** `--help`: print the usage and do nothing else. */
   readonly help: boolean;
 }
@@ -28,6 +30,8 @@ longer --duration.
 Options:
   --duration <seconds>   how long the bots trade [${DEFAULT_DURATION_SECONDS}]
   --seed <n>             seed of the price walk and the takers' choices [${DEFAULT_SEED}]
+  --ha                   two keepers on an embedded PostgreSQL behind one URL that follows the
+                         leader; the leader is killed (SIGKILL) halfway and the standby takes over
   --help, -h             this text
 
 Exits 0 when every check passes, 1 when one fails or something broke, 2 for bad options.`;
@@ -42,6 +46,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
   let durationSeconds = DEFAULT_DURATION_SECONDS;
   let seed = DEFAULT_SEED;
   let help = false;
+  let ha = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
@@ -54,6 +59,10 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
       case "--help":
       case "-h":
         help = true;
+        break;
+      case "--ha":
+        if (inline !== undefined) throw new DemoUsageError("--ha takes no value");
+        ha = true;
         break;
       case "--duration": {
         const v = value();
@@ -75,5 +84,5 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
         throw new DemoUsageError(`unknown option ${JSON.stringify(arg)}`);
     }
   }
-  return { durationSeconds, seed, help };
+  return { durationSeconds, seed, ha, help };
 }

@@ -149,6 +149,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await sleep(500);
       }
       for (let i = 0; i < options.kills; i++) {
+        if (ha.unaskedExits.length > 0) {
+          throw new Error(`a keeper exited unasked (a takeover without a kill): ${ha.unaskedExits.join("; ")}`);
+        }
         const kind: KillKind = i === pauseAt ? "SIGSTOP" : SIGKILL_KINDS[Math.floor(random() * SIGKILL_KINDS.length)];
         const tradeFor = tradeMin + random() * (tradeMax - tradeMin);
         const orderDelayMs = random() * 8;

@@ -42,6 +42,12 @@ export class HaCluster {
   private watching: NodeJS.Timeout | undefined;
   private started = 0;
   private readonly all: HaKeeper[] = [];
+  private readonly stopping = new Set<HaKeeper>();
+  /**
+   * Keepers that exited unasked, with their last line: a leader whose lease renewal starved on a
+   * busy event loop is deposed and exits, and its standby takes over without a kill.
+   */
+  readonly unaskedExits: string[] = [];
 
   constructor(
     private readonly deployment: Deployment,
@@ -77,6 +83,15 @@ export class HaCluster {
     });
     for (const line of early) this.options.onLine?.(keeper, line);
     this.all.push(keeper);
+    const spawned = keeper;
+    void keeper.process.exited.then((code) => {
+      if (this.stopping.has(spawned)) return;
+      const last = spawned.process
+        .output()
+        .split("\n")
+        .filter((l) => /role|deposed|refused/.test(l));
+      this.unaskedExits.push(`${name} exited ${code}: ${last[last.length - 1] ?? "(no role line)"}`);
+    });
     return keeper;
   }
 
@@ -99,6 +114,7 @@ export class HaCluster {
 
   /** SIGKILL to the leader's process group; resolves with the moment it was sent. */
   killLeader(): number {
+    this.stopping.add(this.leader);
     const at = Date.now();
     process.kill(-(this.leader.process.child.pid as number), "SIGKILL");
     return at;
@@ -106,6 +122,7 @@ export class HaCluster {
 
   /** SIGSTOP or SIGCONT to the leader's process group. */
   signalLeader(signal: "SIGSTOP" | "SIGCONT", keeper = this.leader): void {
+    this.stopping.add(keeper); // a paused leader is deposed and exits
     process.kill(-(keeper.process.child.pid as number), signal);
   }
 
@@ -135,6 +152,16 @@ export class HaCluster {
       alive.map((k) => Promise.race([k.listening, new Promise<string>((r) => setTimeout(() => r(""), 50))])),
     );
     return urls.filter((u) => u !== "");
+  }
+
+  /** The URL the lease names, once it names a listening keeper (up to a minute); else the last leader's. */
+  async leaderUrl(): Promise<string> {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      const url = this.leaseUrl;
+      if (url !== undefined && !url.endsWith(":0")) return url;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return this.leader.listening;
   }
 
   /** A read-only SDK client through the proxy. */
@@ -176,7 +203,7 @@ export class HaCluster {
     const digests = await compareKeeperBooks(await this.keeperUrls());
     return [
       await checkAnsweredOrders(db, [...this.proxy.answered.keys()]),
-      await checkLeaderBook(db, await this.leader.listening, this.deployment),
+      await checkLeaderBook(db, await this.leaderUrl(), this.deployment),
       {
         name: "the books of every keeper that serves reads have one digest",
         ok: digests.equal,
@@ -192,6 +219,7 @@ export class HaCluster {
   async close(): Promise<void> {
     clearTimeout(this.watching);
     this.watching = undefined;
+    for (const k of this.all) this.stopping.add(k);
     await this.proxy.close();
     await this.lease?.end().catch(() => {});
     this.lease = undefined;
@@ -207,8 +235,13 @@ export async function waitUntilSettled(
 ): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const trades = (await Promise.all(deployment.markets.map((m) => allTrades(keeper, m.id)))).flat();
-    const matched = trades.filter((t) => t.status === "matched").length;
+    let matched = Infinity;
+    try {
+      const trades = (await Promise.all(deployment.markets.map((m) => allTrades(keeper, m.id)))).flat();
+      matched = trades.filter((t) => t.status === "matched").length;
+    } catch (error) {
+      if (Date.now() > deadline) throw error; // no keeper answered for the whole time
+    }
     if (matched === 0 || Date.now() > deadline) return matched;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -314,8 +347,9 @@ export async function compareKeeperBooks(
         continue;
       }
       if (!res.ok) throw new Error(`GET ${url}/v1/books/digest answered ${res.status}: ${await res.text()}`);
-      const body = (await res.json()) as { digest?: unknown };
-      digests[url] = JSON.stringify(body.digest ?? body);
+      // `{ role, markets: [{ marketId, digest, levels, orders }] }`: the books alone are compared, not the role.
+      const body = (await res.json()) as { markets?: unknown };
+      digests[url] = JSON.stringify(body.markets ?? body);
       compared.push(url);
     }
     const equal = new Set(Object.values(digests)).size <= 1;

@@ -28,14 +28,21 @@ crossbook_weird{path="a \\"quoted\\" \\\\ value"} 1.5e3
 `;
 
 describe("demo: command line", () => {
-  it("defaults to a minute and reads --duration, --seed and --help in both spellings", () => {
-    expect(parseDemoArgs([])).to.deep.equal({ durationSeconds: DEFAULT_DURATION_SECONDS, seed: 1, help: false });
-    expect(parseDemoArgs(["--duration", "20", "--seed=7"])).to.deep.equal({
+  it("defaults to a minute and reads --duration, --seed, --ha and --help in both spellings", () => {
+    expect(parseDemoArgs([])).to.deep.equal({
+      durationSeconds: DEFAULT_DURATION_SECONDS,
+      seed: 1,
+      ha: false,
+      help: false,
+    });
+    expect(parseDemoArgs(["--duration", "20", "--seed=7", "--ha"])).to.deep.equal({
       durationSeconds: 20,
       seed: 7,
+      ha: true,
       help: false,
     });
     expect(parseDemoArgs(["-h"]).help).to.equal(true);
+    expect(() => parseDemoArgs(["--ha=yes"])).to.throw(DemoUsageError, /--ha takes no value/);
   });
 
   it("refuses an unknown flag, a missing value and a duration that is not a positive number", () => {

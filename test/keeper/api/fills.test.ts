@@ -42,7 +42,9 @@ describe("keeper/api: the private fills channel", function () {
   const open: FeedClient[] = [];
 
   before(async function () {
-    k = await startKeeper();
+    // This file logs in a dozen times from one address; the per-address login budget (tested in
+    // hostile.test.ts) would refuse some of them, sooner or later depending on the machine's speed.
+    k = await startKeeper({ limits: { perIpLoginsPerSecond: 1_000 } });
     const keeperAccount = privateKeyToAccount(generatePrivateKey());
     await hre.network.provider.send("hardhat_setBalance", [keeperAccount.address, "0x8ac7230489e80000"]);
     await (await k.env.exchange.grantRole(await k.env.exchange.KEEPER_ROLE(), keeperAccount.address)).wait();

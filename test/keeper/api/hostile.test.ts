@@ -334,7 +334,8 @@ describe("keeper/api: rejection codes and hostile input", function () {
       clock.advance(1_100); // a second later the budget is full again
       const ready = await http(limited.api.url, "GET", "/v1/ready");
       expect(ready.status).to.equal(503);
-      expect(ready.body.error).to.deep.include({ code: "NOT_READY", details: { missing: ["chain"] } });
+      expect(ready.body.error.code).to.equal("NOT_READY");
+      expect(ready.body.error.details).to.deep.include({ missing: ["chain"], role: "leader" });
     } finally {
       await limited.close();
     }

@@ -259,7 +259,15 @@ export class FeedClient {
     const seen = this.messages.slice(from).find(test);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching feed message within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no matching feed message within ${timeoutMs} ms; the last received: ${JSON.stringify(this.messages.slice(-3))}`,
+            ),
+          ),
+        timeoutMs,
+      );
       this.waiters.push({
         test,
         resolve: (m) => {

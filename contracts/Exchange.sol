@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {ExchangeState} from "./ExchangeState.sol";
 import {IExchange} from "./interfaces/IExchange.sol";
 import {FillChecks} from "./libraries/FillChecks.sol";
 import {FillState} from "./libraries/FillState.sol";
@@ -16,12 +17,12 @@ import {Signatures} from "./libraries/Signatures.sol";
 import {TraderActions} from "./libraries/TraderActions.sol";
 import {Vault} from "./libraries/Vault.sol";
 import {WindowLimit} from "./libraries/WindowLimit.sol";
-import {Account} from "./types/Account.sol";
 import {OrderStatus, OrderStatusLib} from "./types/OrderStatus.sol";
 
 /// @title Crossbook exchange: vault balances and batch settlement of signed orders
-/// @notice See `IExchange` for the behaviour of every function, event and error.
-contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient {
+/// @notice See `IExchange` for the behaviour of every function, event and error, and `ExchangeState`
+/// for the state and its views.
+contract Exchange is ExchangeState, AccessControl, EIP712, ReentrancyGuardTransient {
     using FillState for mapping(uint256 => FillState.Word);
     using FillState for FillState.Word;
     using MarketCache for MarketCache.Cache;
@@ -64,17 +65,6 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         uint256 makerWindow; // the current fill's accounts' window words, to store once it executes
         uint256 takerWindow;
     }
-
-    mapping(uint32 marketId => MarketConfig.Market) private _markets;
-    // One slot, read once by every settle call.
-    uint32 private _marketCount;
-    address private _feeRecipient;
-    bool private _paused;
-    uint32 private _firmnessDelay;
-    mapping(address account => Account) private _accounts;
-    mapping(uint256 accountAndMarket => WindowLimit.State) private _windowLimits; // WindowLimit.key
-    mapping(uint256 makerAndNonceDiv4 => FillState.Word) private _fillWords; // FillState.wordOf
-    Vault.State private _vault;
 
     constructor(address admin) EIP712("Crossbook", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -226,131 +216,6 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
         }
         cache.flush(_markets, _vault, batch.feeRecipient);
         if (batch.anyImmediateOrCancel) _killImmediateOrCancel(batch, orders);
-    }
-
-    /// @inheritdoc IExchange
-    function market(
-        uint32 marketId
-    )
-        external
-        view
-        returns (address base, address quote, uint128 lotSize, uint128 tickSize, uint16 makerFeeBps, uint16 takerFeeBps)
-    {
-        MarketConfig.Market storage m = _listedMarket(marketId);
-        return (m.base, m.quote, m.lotSize, m.tickSize, m.makerFeeBps, m.takerFeeBps);
-    }
-
-    /// @inheritdoc IExchange
-    function marketCount() external view returns (uint32) {
-        return _marketCount;
-    }
-
-    /// @inheritdoc IExchange
-    function feeRecipient() external view returns (address) {
-        return _feeRecipient;
-    }
-
-    /// @inheritdoc IExchange
-    function firmnessDelay() external view returns (uint32) {
-        return _firmnessDelay;
-    }
-
-    /// @inheritdoc IExchange
-    function paused() external view returns (bool) {
-        return _paused;
-    }
-
-    /// @inheritdoc IExchange
-    function riskLimits(
-        uint32 marketId
-    )
-        external
-        view
-        returns (
-            bool halted,
-            uint16 bandBps,
-            uint64 maxLotsPerBlock,
-            address feed,
-            uint32 feedMaxAgeSeconds,
-            uint64 lastPriceTicks,
-            uint64 lotsThisBlock
-        )
-    {
-        MarketConfig.Market storage m = _listedMarket(marketId);
-        lotsThisBlock = m.stateBlock == block.number ? m.lotsThisBlock : 0;
-        return (m.halted, m.bandBps, m.maxLotsPerBlock, m.feed, m.feedMaxAge, m.lastPriceTicks, lotsThisBlock);
-    }
-
-    /// @inheritdoc IExchange
-    function priceBounds(
-        uint32 marketId
-    ) external view returns (bool available, uint64 minPriceTicks, uint64 maxPriceTicks) {
-        return _listedMarket(marketId).priceBounds();
-    }
-
-    /// @inheritdoc IExchange
-    function balanceOf(address account, address token) external view returns (uint256) {
-        return _vault.balances[account][token];
-    }
-
-    /// @inheritdoc IExchange
-    function withdrawalRequest(address account, address token) external view returns (uint256, uint40) {
-        return _vault.request(account, token);
-    }
-
-    /// @inheritdoc IExchange
-    function filled(address maker, uint64 nonce) external view returns (uint64) {
-        return _fillWords.wordOf(maker, nonce).filledView(nonce, block.timestamp);
-    }
-
-    /// @inheritdoc IExchange
-    function pendingCancel(address maker, uint64 nonce) external view returns (uint40) {
-        return _fillWords.wordOf(maker, nonce).pendingCancel(nonce, block.timestamp);
-    }
-
-    /// @inheritdoc IExchange
-    function minNonce(address maker) external view returns (uint64) {
-        return _accounts[maker].minNonceAt(block.timestamp);
-    }
-
-    /// @inheritdoc IExchange
-    function pendingMinNonce(address maker) external view returns (uint64, uint40) {
-        (uint64 requested, uint32 effectiveAt) = _accounts[maker].requestedFloor();
-        return block.timestamp < effectiveAt ? (requested, effectiveAt) : (0, 0);
-    }
-
-    /// @inheritdoc IExchange
-    function cancelAfter(address account) external view returns (uint40) {
-        return _accounts[account].cancelAfter();
-    }
-
-    /// @inheritdoc IExchange
-    function windowLimit(
-        address account,
-        uint32 marketId
-    )
-        external
-        view
-        returns (
-            uint48 maxLots,
-            uint24 windowSeconds,
-            uint32 windowStart,
-            uint48 usedLots,
-            uint48 pendingMaxLots,
-            uint24 pendingWindowSeconds,
-            uint32 pendingEffectiveAt
-        )
-    {
-        WindowLimit.Fields memory f = _windowLimits[WindowLimit.key(account, marketId)].current();
-        return (
-            f.maxLots,
-            f.windowSeconds,
-            f.windowStart,
-            f.usedLots,
-            f.pendingMaxLots,
-            f.pendingWindowSeconds,
-            f.pendingEffectiveAt
-        );
     }
 
     /// @inheritdoc IExchange
@@ -630,10 +495,5 @@ contract Exchange is IExchange, AccessControl, EIP712, ReentrancyGuardTransient 
     /// @dev When a trader action asked for now takes effect.
     function _inForceAt() private view returns (uint256) {
         return block.timestamp + _firmnessDelay;
-    }
-
-    function _listedMarket(uint32 marketId) private view returns (MarketConfig.Market storage m) {
-        m = _markets[marketId];
-        if (m.base == address(0)) revert MarketNotListed(marketId);
     }
 }

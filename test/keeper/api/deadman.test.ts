@@ -12,12 +12,7 @@
  */
 import { expect } from "chai";
 import type { Hex } from "viem";
-import {
-  createKeeperClient,
-  KeeperApiError,
-  keeperMessageTypedData,
-  type ScheduleCancelMessage,
-} from "@crossbook/sdk";
+import { createKeeperClient, KeeperApiError, keeperMessageTypedData, type ScheduleCancelMessage } from "@crossbook/sdk";
 import { manualClock } from "../support";
 import {
   FeedClient,
@@ -207,9 +202,7 @@ describe("keeper/api: the dead-man switch", function () {
     expect(taken).to.deep.equal({ account: bob.address, at: t + 10_000n, issuedAt: t });
     expect(k.api.deadMan.deadlineOf(bob.address)).to.equal(Number(t + 10_000n));
     // The same issuedAt again is a replay: refused, and the schedule stands.
-    const replay = await keeper
-      .scheduleCancel({ signer: bob.account, at: 0n, issuedAt: t })
-      .catch((e: unknown) => e);
+    const replay = await keeper.scheduleCancel({ signer: bob.account, at: 0n, issuedAt: t }).catch((e: unknown) => e);
     expect(replay).to.be.instanceOf(KeeperApiError);
     expect(replay).to.include({ code: "CANCEL_REPLAYED", status: 409 });
     expect(k.api.deadMan.deadlineOf(bob.address)).to.equal(Number(t + 10_000n));

@@ -74,11 +74,12 @@ describe("keeper/api: a market maker's interface (issue 16)", function () {
     const deltasBefore = feed.messages.filter((m) => m.type === "delta").length;
 
     let commits = 0;
-    // The group commit lives in the database layer (its window timer calls it there).
+    // The group commit lives in the database layer (its window timer calls it there, and the engine
+    // right after a batch): a call that finds a group open commits it.
     const database = k.store.database;
     const commitGroup = database.commitGroup.bind(database);
     database.commitGroup = () => {
-      commits++;
+      if ((database as unknown as { group?: object }).group !== undefined) commits++;
       commitGroup();
     };
     const asks = [211_000n, 212_000n, 213_000n].map((priceTicks) =>
@@ -280,13 +281,30 @@ describe("keeper/api: a market maker's interface (issue 16)", function () {
       const o2 = k.store.getOrder(k.engine.hashOf(s2));
       const fills1 = k.store.fillsOfOrder(k.engine.hashOf(s1));
       outcomes[amended ? 0 : 1]++;
+      const fills2 = k.store.fillsOfOrder(k.engine.hashOf(s2));
+      // The second taker came after the amend was answered: what it took, it took from S2 alone.
+      const lateMakers = k.store
+        .fillsOfOrder(k.engine.hashOf(takers[1] as Order))
+        .filter((f) => f.takerHash === k.engine.hashOf(takers[1] as Order))
+        .map((f) => f.makerHash);
       if (amended) {
         expect(o1).to.include({ status: "cancelled", reason: "amended" });
         expect(o2?.createdAt).to.equal(o1?.updatedAt);
         for (const f of fills1) expect(f.createdAt).to.be.at.most(o2?.createdAt as number);
+        // Fill ids count up: every fill of S1 was matched before any of S2 (never both after the amend).
+        const lastOfS1 = Math.max(0, ...fills1.map((f) => f.id));
+        for (const f of fills2) expect(f.id, `round ${round}: S1 filled after S2 entered`).to.be.above(lastOfS1);
+        expect(
+          lateMakers.every((h) => h === k.engine.hashOf(s2)),
+          `round ${round}`,
+        ).to.equal(true);
+        // The lots S1 had left went to S2, not away: S2 took the taker that came after.
+        if (o2?.status !== "filled") expect(lateMakers, `round ${round}: the second taker found S2`).to.have.length(1);
       } else {
         expect(o2, `round ${round}: a refused amend placed nothing`).to.equal(undefined);
+        expect(fills2).to.deep.equal([]);
         expect(o1?.status).to.equal("filled");
+        expect(lateMakers, `round ${round}: a filled S1 takes nothing more`).to.deep.equal([]);
       }
       const resting = [s1, s2].filter((o) => k.engine.book(1n)?.get(k.engine.hashOf(o)) !== undefined);
       expect(resting.length, `round ${round}`).to.be.at.most(1);

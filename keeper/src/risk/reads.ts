@@ -144,6 +144,11 @@ interface MemoEntry {
   readonly movedByFills?: boolean;
   /** An order (or a check) asked for it since the block it was read at came: it is read again at the next. */
   used: boolean;
+  /**
+   * Asked for in each of the last two blocks at least (or a market's fact): read ahead. An account
+   * seen in one block only (a one-off trader, an attacker's fresh key) costs no read ahead.
+   */
+  steady: boolean;
 }
 
 export interface CachedChainReadsOptions {
@@ -177,9 +182,10 @@ export interface ChainFactsHealth {
  * own knowledge plus `OrderCancelled` events. Call `sync()` as blocks arrive (the keeper's block
  * watcher does): it moves the memo to the new block and reads the block's cancellations.
  *
- * A new block does not make the next order wait for the chain: every fact an order asked for in
- * the block before is read again at once, in the background, and the value of the block before
- * serves until the new one has arrived (one round of reads: the same staleness as seeing the block
+ * A new block does not make the next order wait for the chain: every steady fact an order asked
+ * for in the block before (a market's, or an account's asked for two blocks running: a market
+ * maker's, not a one-off trader's) is read again at once, in the background, and the value of the
+ * block before serves until the new one has arrived (one round of reads: the same staleness as seeing the block
  * that much later). Facts the keeper knows have moved are never served so: every fact of an
  * account named by a trader's event in the new blocks (deposit, withdrawal, cancel, floor,
  * cancel-after, window limit), and the balances and window use of both accounts of each fill
@@ -196,6 +202,8 @@ export class CachedChainReads implements RiskReads {
   private memo = new Map<string, MemoEntry>();
   /** The reads ahead of a new block still under way (`refresh` waits for them). */
   private refreshing: Promise<void> | undefined;
+  /** Facts of accounts used in the block before but not steady yet: asked for again now, they are. */
+  private recent = new Set<string>();
   /** Nonces named by an `OrderCancelled` event, with the time the cancel is in force on-chain. */
   private readonly cancelled = new Map<string, bigint>();
   /** Accounts named by a trader event since the last `takeTouched` (their orders are checked again). */
@@ -384,12 +392,12 @@ export class CachedChainReads implements RiskReads {
   }
 
   /**
-   * The new block's memo from the block before's (`previous`): each fact used in that block is read
-   * again now. One that may have moved for a reason the keeper knows (`named`: a trader's event
+   * The new block's memo from the block before's (`previous`): each steady fact used in that block
+   * (a market's, or an account's used in the two blocks before) is read again now. One that may have moved for a reason the keeper knows (`named`: a trader's event
    * named its account; `traded`, `tradedMarkets`: a fill of its account, or in its market, settled,
    * for balances, window use and price bounds) is
    * read afresh and waited for; any other serves its previous value until the new one arrives.
-   * Facts nobody used are dropped. At most `MAX_REFRESHED_FACTS`.
+   * Other facts are dropped (read when asked). At most `MAX_REFRESHED_FACTS`.
    */
   private readAhead(
     previous: ReadonlyMap<string, MemoEntry>,
@@ -398,8 +406,13 @@ export class CachedChainReads implements RiskReads {
     tradedMarkets: ReadonlySet<bigint>,
   ) {
     const reads: Promise<unknown>[] = [];
+    const recent = new Set<string>();
     for (const [key, old] of previous) {
       if (!old.used) continue;
+      if (!old.steady) {
+        recent.add(key);
+        continue;
+      }
       if (reads.length >= MAX_REFRESHED_FACTS) break;
       const fresh = old.read();
       const moved =
@@ -421,6 +434,7 @@ export class CachedChainReads implements RiskReads {
         ),
       );
     }
+    this.recent = recent;
     if (reads.length === 0) return;
     const refreshing: Promise<void> = Promise.all(reads).then(() => {
       if (this.refreshing === refreshing) this.refreshing = undefined;
@@ -441,6 +455,7 @@ export class CachedChainReads implements RiskReads {
         value,
         read,
         used: true,
+        steady: of?.account === undefined || this.recent.has(key),
         ...(of?.account === undefined ? {} : { account: of.account.toLowerCase() }),
         ...(of?.market === undefined ? {} : { market: of.market }),
         movedByFills: of?.movedByFills === true,

@@ -1,8 +1,9 @@
 /**
  * The keeper's cached chain reads: one read per fact per block; a new block reads again, ahead of
- * the orders, the facts used in the block before (a fact whose account an event named is waited
- * for; any other serves its previous value until the new one arrives); and a nonce's fill state
- * comes from the keeper's knowledge plus `OrderCancelled` events.
+ * the orders, the steady facts used in the block before (a market's, or an account's used two
+ * blocks running; a fact whose account an event named is waited for; any other serves its previous
+ * value until the new one arrives); and a nonce's fill state comes from the keeper's knowledge plus
+ * `OrderCancelled` events.
  */
 import { expect } from "chai";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
@@ -47,23 +48,32 @@ describe("keeper risk: cached chain reads", () => {
     return !done;
   }
 
-  it("reads each fact once per block, and again at a new block before any order asks", async () => {
+  it("reads each fact once per block, and again at a new block before any order asks once it is steady", async () => {
     const env = await loadFixture(sdkFixture);
     const { client, counts } = countingClient();
     const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
     const alice = env.alice.address as Address;
+    const asks = () => Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice), reads.paused()]);
     await reads.sync();
     counts.clear();
-    const first = await Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice)]);
-    await Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice), reads.paused()]);
+    const first = await asks();
+    await asks();
     expect(counts.get("eth_call")).to.equal(3);
 
+    // Alice was seen in one block only: only the market's fact is read ahead at the next.
+    await mine(1);
+    counts.clear();
+    await reads.sync();
+    expect(counts.get("eth_call")).to.equal(1);
+    await asks();
+    expect(counts.get("eth_call")).to.equal(3);
+
+    // Asked for in two blocks running: read again at the sync, not when asked (a deposit named her:
+    // her balance is the new one).
     await fund(env.exchange, env.base, env.alice, 5n * LOT_SIZE);
     counts.clear();
     await reads.sync();
-    // The three facts used in the block before are read again at the sync, not when asked.
-    expect(await reads.balance(alice, env.addresses.base)).to.equal(first[0] + 5n * LOT_SIZE);
-    await Promise.all([reads.minNonce(alice), reads.paused()]);
+    expect((await asks())[0]).to.equal(first[0] + 5n * LOT_SIZE);
     expect(counts.get("eth_call")).to.equal(3);
 
     // Facts nobody asked for in a block are not read again at the next.

@@ -200,6 +200,7 @@ export {
   type CreateKeeperClientParameters,
   type KeeperClientOptions,
   type KeeperCancelAllParameters,
+  type KeeperScheduleCancelParameters,
   type KeeperLoginParameters,
   type KeeperOrderPage,
   type KeeperSession,

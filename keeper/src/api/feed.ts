@@ -143,7 +143,8 @@ export class Feed {
   private readonly onBook = (u: BookUpdate) => this.publishBook(u);
   private readonly onTrade = (t: TradeUpdate) => this.publishTrade(t);
   private readonly onOrder = (u: OrderUpdate) => this.publishOrder(u);
-  private readonly fills: FillStream<Client>;
+  /** The private fills channel; its `page` serves `GET /v1/accounts/{address}/fills`. */
+  readonly fills: FillStream<Client>;
 
   constructor(options: FeedOptions) {
     this.engine = options.engine;

@@ -101,6 +101,21 @@ export class FillStream<C extends FillClient> {
     host.sendJson(c, { type: "snapshot", channel: "fills", account, seq: host.seq(key), fills });
   }
 
+  /**
+   * A page of the account's committed fills, newest first (ids below `before`), as the channel
+   * writes them (`GET /v1/accounts/{address}/fills`): `next` is the `before` of the page after,
+   * when this one is full. Rejects when the markets' fees cannot be read.
+   */
+  async page(account: Address, limit: number, before?: number): Promise<{ fills: KeeperFillJson[]; next?: string }> {
+    await this.readTerms();
+    const page = this.options.store.committed.accountFills(account, limit, before);
+    const last = page.at(-1);
+    return {
+      fills: page.map((f) => this.storedJson(f)),
+      ...(page.length === limit && last !== undefined ? { next: String(last.fill.id) } : {}),
+    };
+  }
+
   /** A trade of the engine, to its maker's and its taker's channels. */
   private publish(t: TradeUpdate): void {
     for (const side of ["maker", "taker"] as const) {

@@ -155,6 +155,17 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     errors: ["BAD_REQUEST", "SESSION_REQUIRED", "FORBIDDEN", "ORDER_NOT_FOUND"],
     session: true,
   },
+  "GET /v1/accounts/:address/fills": {
+    summary: "An account's fills as maker or taker, newest first, by pages (the account's session only)",
+    description:
+      "Each fill as the feed's `fills` channel writes it (side, order hash and nonce, price, lots, fee, settlement state with its transaction or skip reason), from the committed store. `next`, when the page is full, is the `before` of the page after: the fill id to walk back from.",
+    tags: ["orders"],
+    params: accountParams,
+    query: tradesQuery,
+    responses: { 200: json("`{ fills: [...], next? }` (keeper/API.md, GET /v1/accounts/{address}/fills)") },
+    errors: ["BAD_REQUEST", "SESSION_REQUIRED", "FORBIDDEN", "CHAIN_UNAVAILABLE"],
+    session: true,
+  },
   "GET /v1/accounts/:address/limits": {
     summary:
       "The account's rate budget, batch and open-order caps, and each market's fees and minimums (its session only)",

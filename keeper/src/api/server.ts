@@ -469,6 +469,21 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     return orderDetailJson(committed, stored, committed.orderFills(stored.hash, limit, before));
   });
 
+  /** The account's fills, newest first, as the feed's fills channel writes them: paged back by fill id. */
+  app.get("/v1/accounts/:address/fills", async (request) => {
+    const { address } = parse(accountParams, request.params, "path");
+    const { limit, before } = parse(tradesQuery, request.query, "query");
+    const account = sessionOf(request.headers.authorization);
+    if (account !== address) throw new ApiError("FORBIDDEN", `the session is ${account}'s, not ${address}'s`);
+    try {
+      return await feed.fills.page(address, limit, before);
+    } catch (error) {
+      metrics?.rpcError("market");
+      log.warn({ err: String(error) }, "fills: the markets' fees could not be read");
+      throw new ApiError("CHAIN_UNAVAILABLE", "the chain could not be read; try again");
+    }
+  });
+
   /** The account's budgets, caps and each market's fees and minimums, in one answer. */
   app.get("/v1/accounts/:address/limits", async (request) => {
     parse(emptyQuery, request.query, "query");

@@ -972,6 +972,13 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       const { result, durable } = this.grouped((out) =>
         actions.map((action, i) => answers[i] ?? this.applyInBatch(account, action, targets[i], at, out, refusals)),
       );
+      // A batch is a group of writes already: committed now rather than at the end of the group's
+      // window (no timer to wait for); a failure comes through `durable`.
+      try {
+        this.store.commitGroup();
+      } catch {
+        // `durable` rejects with it.
+      }
       await durable;
       for (const publish of refusals) publish();
       return result;

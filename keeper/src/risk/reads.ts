@@ -4,9 +4,10 @@
  * - `directReads`: every fact read from the chain when asked (the SDK's read actions) — exact,
  *   about a dozen RPC calls per order;
  * - `CachedChainReads`: what the keeper runs. Market- and account-level facts are read once per
- *   block and shared by every order of that block; the fill state of a nonce the keeper has never
- *   seen is known without a call: it is 0 unless an `OrderCancelled` event named it (the keeper
- *   follows those events from its start block). That rests on one assumption, stated in
+ *   block and shared by every order of that block, and read again ahead of the orders when a block
+ *   arrives (so that no order waits for the chain; see the class); the fill state of a nonce the
+ *   keeper has never seen is known without a call: it is 0 unless an `OrderCancelled` event named
+ *   it (the keeper follows those events from its start block). That rests on one assumption, stated in
  *   keeper/README.md: **this keeper is the only one settling orders on its Exchange** (another
  *   keeper's fills of a nonce this keeper never saw would be invisible to it). Whatever the cache
  *   misses, settlement catches: the chain skips the fill, and the keeper pulls the order.
@@ -124,6 +125,31 @@ const ACCOUNT_EVENTS = [
     "event WindowLimitChangeScheduled(address indexed account, uint32 indexed marketId, uint48 oldMaxLots, uint24 oldWindowSeconds, uint48 newMaxLots, uint24 newWindowSeconds, uint32 effectiveAt)",
   ),
 ] as const;
+/** A fill settled: its two accounts' balances (and window use) moved. Order keys pack the account in bytes 0–19. */
+const TRADED = parseAbiItem(
+  "event Traded(uint32 indexed marketId, bytes32 makerOrder, bytes32 takerOrder, bool makerIsBuy, uint64 priceTicks, uint64 lots)",
+);
+const SYNCED_EVENTS = [...ACCOUNT_EVENTS, TRADED] as const;
+
+/** The most facts read again ahead of the orders at a new block; the rest are dropped (read when asked). */
+export const MAX_REFRESHED_FACTS = 4096;
+
+/** One memoised fact: its value (a promise), how to read it again, and whose it is. */
+interface MemoEntry {
+  value: Promise<unknown>;
+  readonly read: () => Promise<unknown>;
+  /** The account (lowercase) or market the fact is of, and whether a settled fill moves it (balances, window use, price bounds). */
+  readonly account?: string;
+  readonly market?: bigint;
+  readonly movedByFills?: boolean;
+  /** An order (or a check) asked for it since the block it was read at came: it is read again at the next. */
+  used: boolean;
+  /**
+   * Asked for in each of the last two blocks at least (or a market's fact): read ahead. An account
+   * seen in one block only (a one-off trader, an attacker's fresh key) costs no read ahead.
+   */
+  steady: boolean;
+}
 
 export interface CachedChainReadsOptions {
   /** The first block whose events matter (`OrderCancelled` and the account events): the Exchange's deploy block. */
@@ -156,6 +182,16 @@ export interface ChainFactsHealth {
  * own knowledge plus `OrderCancelled` events. Call `sync()` as blocks arrive (the keeper's block
  * watcher does): it moves the memo to the new block and reads the block's cancellations.
  *
+ * A new block does not make the next order wait for the chain: every steady fact an order asked
+ * for in the block before (a market's, or an account's asked for two blocks running: a market
+ * maker's, not a one-off trader's) is read again at once, in the background, and the value of the
+ * block before serves until the new one has arrived (one round of reads: the same staleness as seeing the block
+ * that much later). Facts the keeper knows have moved are never served so: every fact of an
+ * account named by a trader's event in the new blocks (deposit, withdrawal, cancel, floor,
+ * cancel-after, window limit), and the balances and window use of both accounts of each fill
+ * settled (`Traded`), are read afresh before the next order uses them. A refusal that rests on a
+ * cached fact waits for that round (`refresh`) and is checked again.
+ *
  * A sync that fails (a provider's `eth_getLogs` range limit, a node that stopped answering)
  * invalidates the cache: until a sync succeeds, every fact is read from the chain when asked (and
  * a nonce's fill state too, since cancellations may be missing), and `health()` says how far behind
@@ -163,7 +199,11 @@ export interface ChainFactsHealth {
  */
 export class CachedChainReads implements RiskReads {
   private readonly direct: RiskReads;
-  private readonly memo = new Map<string, Promise<unknown>>();
+  private memo = new Map<string, MemoEntry>();
+  /** The reads ahead of a new block still under way (`refresh` waits for them). */
+  private refreshing: Promise<void> | undefined;
+  /** Facts of accounts used in the block before but not steady yet: asked for again now, they are. */
+  private recent = new Set<string>();
   /** Nonces named by an `OrderCancelled` event, with the time the cancel is in force on-chain. */
   private readonly cancelled = new Map<string, bigint>();
   /** Accounts named by a trader event since the last `takeTouched` (their orders are checked again). */
@@ -211,7 +251,10 @@ export class CachedChainReads implements RiskReads {
     const before = this.block?.number;
     const wasFailing = this.failing;
     await this.sync();
-    return wasFailing || this.block?.number !== before;
+    // Values of the block before may still serve: the refusal waits for the new ones.
+    const pending = this.refreshing;
+    if (pending !== undefined) await pending;
+    return wasFailing || this.block?.number !== before || pending !== undefined;
   }
 
   /** How current the cache is. */
@@ -286,18 +329,33 @@ export class CachedChainReads implements RiskReads {
     try {
       const latest = await getBlockNumber(this.client, { cacheTime: 0 });
       if (this.head === undefined || latest > this.head) this.head = latest;
+      /** Accounts (lowercase) named by a trader's event, and those whose fills settled, in the new blocks. */
+      const named = new Set<string>();
+      const traded = new Set<string>();
+      const tradedMarkets = new Set<bigint>();
       while (this.eventsUpTo < latest) {
         const fromBlock = this.eventsUpTo + 1n;
         const toBlock = fromBlock + this.chunk - 1n < latest ? fromBlock + this.chunk - 1n : latest;
         let logs;
         try {
-          logs = await getLogs(this.client, { address: this.exchange, events: ACCOUNT_EVENTS, fromBlock, toBlock });
+          logs = await getLogs(this.client, { address: this.exchange, events: SYNCED_EVENTS, fromBlock, toBlock });
         } catch (error) {
           // A provider's range limit: ask for half as many blocks next time.
           if (this.chunk > 1n) this.chunk /= 2n;
           throw error;
         }
         for (const log of logs) {
+          if (log.eventName === "Traded") {
+            const { marketId, makerOrder, takerOrder } = log.args as {
+              marketId?: number;
+              makerOrder?: Hex;
+              takerOrder?: Hex;
+            };
+            if (marketId !== undefined) tradedMarkets.add(BigInt(marketId));
+            for (const key of [makerOrder, takerOrder])
+              if (key !== undefined) traded.add(key.slice(0, 42).toLowerCase());
+            continue;
+          }
           const args = log.args as { maker?: Address; account?: Address; nonce?: bigint; effectiveAt?: number };
           if (log.eventName === "OrderCancelled") {
             const key = nonceKey(args.maker as Address, args.nonce as bigint);
@@ -307,6 +365,7 @@ export class CachedChainReads implements RiskReads {
           const account = args.maker ?? args.account;
           if (account === undefined) continue;
           this.touched.add(getAddress(account));
+          named.add(account.toLowerCase());
           if (log.eventName === "CancelAfterChanged") {
             const deadline = BigInt((log.args as { newDeadline?: number }).newDeadline ?? 0);
             if (deadline === 0n) this.deadlines.delete(getAddress(account));
@@ -317,31 +376,99 @@ export class CachedChainReads implements RiskReads {
       }
       if (this.block?.number !== latest || this.failing) {
         const header = await getBlock(this.client, { blockNumber: latest });
-        this.memo.clear();
+        const previous = this.failing ? new Map<string, MemoEntry>() : this.memo;
+        this.memo = new Map();
         this.block = { number: latest, timestamp: header.timestamp };
+        this.readAhead(previous, named, traded, tradedMarkets);
       }
       this.failing = false;
       this.syncedBlock = latest;
     } catch (error) {
       // Whatever the memo holds may be older than the chain now: forget it, read afresh until a sync succeeds.
-      this.memo.clear();
+      this.memo = new Map();
       this.failing = true;
       throw error;
     }
   }
 
-  private cached<T>(key: string, read: () => Promise<T>): Promise<T> {
+  /**
+   * The new block's memo from the block before's (`previous`): each steady fact used in that block
+   * (a market's, or an account's used in the two blocks before) is read again now. One that may have moved for a reason the keeper knows (`named`: a trader's event
+   * named its account; `traded`, `tradedMarkets`: a fill of its account, or in its market, settled,
+   * for balances, window use and price bounds) is
+   * read afresh and waited for; any other serves its previous value until the new one arrives.
+   * Other facts are dropped (read when asked). At most `MAX_REFRESHED_FACTS`.
+   */
+  private readAhead(
+    previous: ReadonlyMap<string, MemoEntry>,
+    named: ReadonlySet<string>,
+    traded: ReadonlySet<string>,
+    tradedMarkets: ReadonlySet<bigint>,
+  ) {
+    const reads: Promise<unknown>[] = [];
+    const recent = new Set<string>();
+    for (const [key, old] of previous) {
+      if (!old.used) continue;
+      if (!old.steady) {
+        recent.add(key);
+        continue;
+      }
+      if (reads.length >= MAX_REFRESHED_FACTS) break;
+      const fresh = old.read();
+      const moved =
+        (old.account !== undefined && named.has(old.account)) ||
+        (old.movedByFills === true &&
+          ((old.account !== undefined && traded.has(old.account)) ||
+            (old.market !== undefined && tradedMarkets.has(old.market))));
+      const entry: MemoEntry = { ...old, value: moved ? fresh : old.value, used: false };
+      this.memo.set(key, entry);
+      reads.push(
+        fresh.then(
+          () => {
+            entry.value = fresh;
+          },
+          () => {
+            // A failed read is not remembered: the next order asks again.
+            if (this.memo.get(key) === entry) this.memo.delete(key);
+          },
+        ),
+      );
+    }
+    this.recent = recent;
+    if (reads.length === 0) return;
+    const refreshing: Promise<void> = Promise.all(reads).then(() => {
+      if (this.refreshing === refreshing) this.refreshing = undefined;
+    });
+    this.refreshing = refreshing;
+  }
+
+  private cached<T>(
+    key: string,
+    read: () => Promise<T>,
+    of?: { account?: Address; market?: bigint; movedByFills?: boolean },
+  ): Promise<T> {
     if (this.failing) return read();
-    let value = this.memo.get(key) as Promise<T> | undefined;
-    if (value === undefined) {
-      value = read();
-      this.memo.set(key, value);
+    let entry = this.memo.get(key);
+    if (entry === undefined) {
+      const value = read();
+      const created: MemoEntry = {
+        value,
+        read,
+        used: true,
+        steady: of?.account === undefined || this.recent.has(key),
+        ...(of?.account === undefined ? {} : { account: of.account.toLowerCase() }),
+        ...(of?.market === undefined ? {} : { market: of.market }),
+        movedByFills: of?.movedByFills === true,
+      };
+      entry = created;
+      this.memo.set(key, created);
       // A failed read is not remembered: the next order asks again.
       value.catch(() => {
-        if (this.memo.get(key) === value) this.memo.delete(key);
+        if (this.memo.get(key) === created) this.memo.delete(key);
       });
     }
-    return value;
+    entry.used = true;
+    return entry.value as Promise<T>;
   }
 
   domain() {
@@ -354,22 +481,28 @@ export class CachedChainReads implements RiskReads {
     return this.cached(`limits:${marketId}`, () => this.direct.riskLimits(marketId));
   }
   priceBounds(marketId: bigint) {
-    return this.cached(`bounds:${marketId}`, () => this.direct.priceBounds(marketId));
+    // The reference may be the market's last settled price: a fill settled in it moves the bounds.
+    return this.cached(`bounds:${marketId}`, () => this.direct.priceBounds(marketId), {
+      market: marketId,
+      movedByFills: true,
+    });
   }
   paused() {
     return this.cached("paused", () => this.direct.paused());
   }
   minNonce(maker: Address) {
-    return this.cached(`minNonce:${maker}`, () => this.direct.minNonce(maker));
+    return this.cached(`minNonce:${maker}`, () => this.direct.minNonce(maker), { account: maker });
   }
   pendingMinNonce(maker: Address) {
-    return this.cached(`pendingMinNonce:${maker}`, () => this.direct.pendingMinNonce(maker));
+    return this.cached(`pendingMinNonce:${maker}`, () => this.direct.pendingMinNonce(maker), { account: maker });
   }
   withdrawalRequested(account: Address, token: Address) {
-    return this.cached(`withdrawal:${account}:${token}`, () => this.direct.withdrawalRequested(account, token));
+    return this.cached(`withdrawal:${account}:${token}`, () => this.direct.withdrawalRequested(account, token), {
+      account,
+    });
   }
   cancelAfter(maker: Address) {
-    const read = this.cached(`cancelAfter:${maker}`, () => this.direct.cancelAfter(maker));
+    const read = this.cached(`cancelAfter:${maker}`, () => this.direct.cancelAfter(maker), { account: maker });
     // A deadline set before the start block comes with no event the keeper reads: learnt from this
     // read, it is given by `takeDeadlinesBefore` as it comes near, like one an event named. (One
     // the chain has since moved only costs a recheck, which reads the chain again.)
@@ -385,13 +518,19 @@ export class CachedChainReads implements RiskReads {
     if (deadline !== 0n && deadline > now && !this.deadlines.has(account)) this.deadlines.set(account, deadline);
   }
   windowLimit(maker: Address, marketId: bigint) {
-    return this.cached(`window:${maker}:${marketId}`, () => this.direct.windowLimit(maker, marketId));
+    return this.cached(`window:${maker}:${marketId}`, () => this.direct.windowLimit(maker, marketId), {
+      account: maker,
+      movedByFills: true,
+    });
   }
   code(account: Address) {
-    return this.cached(`code:${account}`, () => this.direct.code(account));
+    return this.cached(`code:${account}`, () => this.direct.code(account), { account });
   }
   balance(account: Address, token: Address) {
-    return this.cached(`balance:${account}:${token}`, () => this.direct.balance(account, token));
+    return this.cached(`balance:${account}:${token}`, () => this.direct.balance(account, token), {
+      account,
+      movedByFills: true,
+    });
   }
   async timestamp() {
     if (this.block === undefined) await this.sync();

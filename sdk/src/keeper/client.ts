@@ -10,12 +10,14 @@ import type { ExchangeDomainParameters } from "../eip712";
 import { KeeperApiError, KeeperRequestError } from "../errors";
 import type { OrderSigner } from "../signer";
 import type { Order, SignedOrder } from "../types";
+import type { KeeperScheduleCancelResult } from "./feedOrderEntry";
 import { signKeeperMessage, signerAddress } from "./signKeeperMessage";
 import {
   Reader,
   decodeBatchResult,
   decodeBook,
   decodeCancelResult,
+  decodeFill,
   decodeMarket,
   decodeOrderStatus,
   decodeSubmitResult,
@@ -27,6 +29,7 @@ import {
   type KeeperBatchResult,
   type KeeperBook,
   type KeeperCancelResult,
+  type KeeperFill,
   type KeeperMarket,
   type KeeperOrderRef,
   type KeeperOrderStatus,
@@ -34,6 +37,7 @@ import {
   type KeeperTrade,
   type CancelAllRequestJson,
   type CancelOrdersRequestJson,
+  type ScheduleCancelRequestJson,
   type SubmitOrderRequestJson,
 } from "./wire";
 
@@ -102,6 +106,22 @@ export interface KeeperCancelAllParameters {
   maker?: Address | undefined;
   account?: Account | Address | undefined;
   /** Unix milliseconds; defaults to now. Orders the keeper accepts after it are not cancelled. */
+  issuedAt?: bigint | undefined;
+}
+
+/** The parameters of `KeeperClient.scheduleCancel`. */
+export interface KeeperScheduleCancelParameters {
+  signer: OrderSigner;
+  /** Unix milliseconds of the keeper's clock when every order of the account is soft-cancelled; `0n` clears the schedule. */
+  at: bigint;
+  /** The account (defaults to the signer's address; pass it for an ERC-1271 wallet). */
+  maker?: Address | undefined;
+  /** With a wallet client: the account to sign with. */
+  account?: Account | Address | undefined;
+  /**
+   * Unix milliseconds; defaults to now, or one more than the last this client sent for the account
+   * (the keeper refuses an `issuedAt` not later than the last it took, as a replay).
+   */
   issuedAt?: bigint | undefined;
 }
 
@@ -180,6 +200,24 @@ export interface KeeperClient {
    * const cancelled = await keeper.cancelAll({ signer, marketId: 1n });
    */
   cancelAll(parameters: KeeperCancelAllParameters): Promise<Hex[]>;
+  /**
+   * The dead-man switch's heartbeat over HTTP (`POST /v1/cancels/schedule`, as the feed's
+   * `scheduleCancel`): signs `ScheduleCancel(account, at, issuedAt)`; every open order of the account
+   * is soft-cancelled (reason `dead-man`) once the keeper's clock passes `at` without a later call
+   * moving it; `at: 0n` clears it. Resolves to the schedule as the keeper took it.
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
+   * });
+   * const signer = privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f");
+   * // Renew every few seconds: if the bot stops, its orders go 10 s after the last heartbeat.
+   * const { at } = await keeper.scheduleCancel({ signer, at: BigInt(Date.now() + 10_000) });
+   */
+  scheduleCancel(parameters: KeeperScheduleCancelParameters): Promise<KeeperScheduleCancelResult>;
   /**
    * Logs in as an account (`POST /v1/sessions/challenge`, then `POST /v1/sessions` with the signed
    * `FeedLogin`): the keeper's per-account reads (`getOrder`, `getOpenOrders`, `getAccountOrders`)
@@ -419,6 +457,28 @@ export interface KeeperClient {
    * const { rateLimit, maxBatchActions, markets } = await keeper.getLimits(account);
    */
   getLimits(account: Address): Promise<KeeperLimits>;
+  /**
+   * A page of the account's fills, newest first, each as the feed's fills channel gives it (side,
+   * order, price, lots, fee, settlement state); `before` (a fill id: the page's `next`) walks back
+   * through older ones (`GET /v1/accounts/{a}/fills`). Needs the account's session.
+   *
+   * @example
+   * import { privateKeyToAccount } from "viem/accounts";
+   * import { createKeeperClient } from "@crossbook/sdk";
+   * const keeper = createKeeperClient({
+   *   url: "http://127.0.0.1:8080",
+   *   domain: { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" },
+   * });
+   * const { account } = await keeper.login({
+   *   signer: privateKeyToAccount("0x5a6d1a00db63cd86b3dc50a007cc7ce7340b97407df13e7b7e7f05eef7436c9f"),
+   * });
+   * let page = await keeper.getFills(account, { limit: 100 });
+   * while (page.next !== undefined) page = await keeper.getFills(account, { limit: 100, before: page.next });
+   */
+  getFills(
+    account: Address,
+    options?: { limit?: number | undefined; before?: number | undefined },
+  ): Promise<{ fills: KeeperFill[]; next?: number | undefined }>;
 }
 
 /** `GET /v1/accounts/{a}/limits`. */
@@ -569,6 +629,9 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
     return maker ?? (await signerAddress(signer, account));
   }
 
+  /** Per account (lowercase): the `issuedAt` of the last `ScheduleCancel` sent, so that the next is later. */
+  const lastScheduleIssuedAt = new Map<string, bigint>();
+
   /** The session the client holds, and how to get it again. */
   let session: { token: string; account: Address; expiresAt: number; login: KeeperLoginParameters } | undefined;
 
@@ -686,6 +749,22 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
       });
     },
 
+    async scheduleCancel({ signer, at, maker, account, issuedAt }) {
+      const owner = await signedMaker(signer, maker, account);
+      const key = owner.toLowerCase();
+      const last = lastScheduleIssuedAt.get(key) ?? 0n;
+      const now = issuedAt ?? BigInt(Date.now());
+      const message = { account: owner, at, issuedAt: issuedAt ?? (now > last ? now : last + 1n) };
+      const signature = await signKeeperMessage({ signer, domain, primaryType: "ScheduleCancel", message, account });
+      const json = await request("POST", "/v1/cancels/schedule", {
+        scheduleCancel: { account: owner, at: at.toString(), issuedAt: message.issuedAt.toString() },
+        signature,
+      } satisfies ScheduleCancelRequestJson);
+      if (message.issuedAt > last) lastScheduleIssuedAt.set(key, message.issuedAt);
+      const r = Reader.of<{ account: Address; at: string; issuedAt: string }>(json, "response");
+      return { account: r.address("account"), at: r.bigint("at"), issuedAt: r.bigint("issuedAt") };
+    },
+
     login,
 
     async getOrder(hash, options = {}) {
@@ -756,6 +835,15 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
     async getOrderByNonce(account, nonce) {
       const path = `/v1/accounts/${encodeURIComponent(account)}/orders/by-nonce/${nonce}`;
       return decodeOrderStatus(await withSession(path), "response");
+    },
+    async getFills(account, options = {}) {
+      const params = new URLSearchParams();
+      if (options.limit !== undefined) params.set("limit", String(options.limit));
+      if (options.before !== undefined) params.set("before", String(options.before));
+      const query = params.size === 0 ? "" : `?${params.toString()}`;
+      const r = Reader.of(await withSession(`/v1/accounts/${encodeURIComponent(account)}/fills${query}`), "response");
+      const next = r.optionalString("next");
+      return { fills: r.array("fills", decodeFill), ...(next === undefined ? {} : { next: Number(next) }) };
     },
     async getLimits(account) {
       const r = Reader.of<Record<string, Record<string, unknown>>>(

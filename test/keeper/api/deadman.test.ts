@@ -12,7 +12,7 @@
  */
 import { expect } from "chai";
 import type { Hex } from "viem";
-import { keeperMessageTypedData, type ScheduleCancelMessage } from "@crossbook/sdk";
+import { createKeeperClient, KeeperApiError, keeperMessageTypedData, type ScheduleCancelMessage } from "@crossbook/sdk";
 import { manualClock } from "../support";
 import {
   FeedClient,
@@ -192,5 +192,24 @@ describe("keeper/api: the dead-man switch", function () {
     } finally {
       a.close();
     }
+  });
+
+  it("the SDK's HTTP client signs the heartbeat (scheduleCancel) and throws the keeper's refusal of a replay", async function () {
+    const keeper = createKeeperClient({ url: k.api.url, domain: k.env.sdkDomain });
+    const hashes = await rest(bob, 2, 300_000n);
+    const t = BigInt(clock.now());
+    const taken = await keeper.scheduleCancel({ signer: bob.account, at: t + 10_000n, issuedAt: t });
+    expect(taken).to.deep.equal({ account: bob.address, at: t + 10_000n, issuedAt: t });
+    expect(k.api.deadMan.deadlineOf(bob.address)).to.equal(Number(t + 10_000n));
+    // The same issuedAt again is a replay: refused, and the schedule stands.
+    const replay = await keeper.scheduleCancel({ signer: bob.account, at: 0n, issuedAt: t }).catch((e: unknown) => e);
+    expect(replay).to.be.instanceOf(KeeperApiError);
+    expect(replay).to.include({ code: "CANCEL_REPLAYED", status: 409 });
+    expect(k.api.deadMan.deadlineOf(bob.address)).to.equal(Number(t + 10_000n));
+
+    clock.advance(11_000);
+    await k.api.deadMan.check();
+    for (const hash of hashes) expect(statusOf(hash)).to.equal("cancelled");
+    expect(k.store.committed.getOrder(hashes[0] as Hex)?.reason).to.equal("dead-man");
   });
 });

@@ -11,7 +11,7 @@
  */
 import { expect } from "chai";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { keeperMessageTypedData, type Order } from "@crossbook/sdk";
+import { createKeeperClient, keeperMessageTypedData, type Order } from "@crossbook/sdk";
 import { feedServerMessage } from "../../../keeper/src/api/responses";
 import { Settlement } from "../../../keeper/src/settlement";
 import { CachedChainReads } from "../../../keeper/src/risk";
@@ -20,8 +20,10 @@ import { hre, publicClient } from "../../sdk/support";
 import { CONFIG, mine } from "../settlement/support";
 import {
   FeedClient,
+  bearer,
   feedLogin,
   http,
+  login,
   newTrader,
   orderOf,
   signedBody,
@@ -220,5 +222,42 @@ describe("keeper/api: the private fills channel", function () {
     expect(a.snapshot.seq).to.equal(before + 1);
     expect(fillsOf(c.feed)).to.deep.equal([]);
     expect(feed.messages.filter((m) => m.type === "fill")).to.deep.equal([]);
+  });
+
+  it("pages an account's older fills over HTTP (its session only), as the channel writes them", async function () {
+    const snapshot = (await subscribed(alice)).snapshot.fills as Message[];
+    expect(snapshot.length).to.be.at.least(3);
+    const newestFirst = [...snapshot].reverse();
+    const token = await login(k, alice);
+    const path = `/v1/accounts/${alice.address}/fills`;
+    const first = await http(k.api.url, "GET", `${path}?limit=2`, undefined, bearer(token));
+    expect(first.status, JSON.stringify(first.body)).to.equal(200);
+    expect(first.body.fills).to.deep.equal(newestFirst.slice(0, 2));
+    expect(first.body.next).to.equal(String(newestFirst[1]?.fillId));
+    const rest = await http(k.api.url, "GET", `${path}?limit=1000&before=${first.body.next}`, undefined, bearer(token));
+    expect(rest.body.fills).to.deep.equal(newestFirst.slice(2));
+    expect(rest.body).to.not.have.property("next"); // the last page is not full
+    // Settled fills carry their batch, as on the channel.
+    expect(first.body.fills.concat(rest.body.fills).some((f: Message) => f.status === "settled" && f.txHash)).to.equal(
+      true,
+    );
+
+    const bobToken = await login(k, bob);
+    const stranger = await http(k.api.url, "GET", path, undefined, bearer(bobToken));
+    expect([stranger.status, stranger.body.error.code]).to.deep.equal([403, "FORBIDDEN"]);
+    const anonymous = await http(k.api.url, "GET", path);
+    expect([anonymous.status, anonymous.body.error.code]).to.deep.equal([401, "SESSION_REQUIRED"]);
+    const bad = await http(k.api.url, "GET", `${path}?before=0`, undefined, bearer(token));
+    expect([bad.status, bad.body.error.code]).to.deep.equal([400, "BAD_REQUEST"]);
+
+    // The SDK walks the same pages.
+    const keeper = createKeeperClient({ url: k.api.url, domain: k.env.sdkDomain });
+    await keeper.login({ signer: alice.account });
+    const page = await keeper.getFills(alice.address, { limit: 2 });
+    expect(page.fills.map((f) => f.fillId)).to.deep.equal(newestFirst.slice(0, 2).map((f) => f.fillId));
+    expect(page.fills[0]).to.include({ side: newestFirst[0]?.side, lots: BigInt(newestFirst[0]?.lots) });
+    const older = await keeper.getFills(alice.address, { before: page.next });
+    expect(older.fills.map((f) => f.fillId)).to.deep.equal(newestFirst.slice(2).map((f) => f.fillId));
+    expect(older.next).to.equal(undefined);
   });
 });

@@ -6,9 +6,17 @@
  */
 import { expect } from "chai";
 import type { Hex } from "viem";
-import { createKeeperClient, KeeperApiError, POST_ONLY, signOrder, type Order } from "@crossbook/sdk";
+import {
+  createKeeperClient,
+  IMMEDIATE_OR_CANCEL,
+  KeeperApiError,
+  POST_ONLY,
+  signOrder,
+  type Order,
+} from "@crossbook/sdk";
 import { manualClock } from "../support";
 import {
+  BookReplica,
   FeedClient,
   bearer,
   http,
@@ -20,6 +28,14 @@ import {
   type Keeper,
   type Trader,
 } from "./support";
+
+/** `POST /v1/orders/batch` on `k`'s API with a session, and the bodies of its place and amend actions. */
+const batchOn = (k: Keeper, token: string, account: string, actions: unknown[]) =>
+  http(k.api.url, "POST", "/v1/orders/batch", { account, actions }, bearer(token));
+const placeOn = async (k: Keeper, trader: Trader, o: Order) => ({ place: await signedBody(k, trader, o) });
+const amendOn = async (k: Keeper, trader: Trader, target: unknown, o: Order) => ({
+  amend: { target, ...(await signedBody(k, trader, o)) },
+});
 
 describe("keeper/api: a market maker's interface (issue 16)", function () {
   let k: Keeper;
@@ -43,12 +59,9 @@ describe("keeper/api: a market maker's interface (issue 16)", function () {
     await k?.close();
   });
 
-  const batch = (token: string, account: string, actions: unknown[]) =>
-    http(url, "POST", "/v1/orders/batch", { account, actions }, bearer(token));
-  const place = async (trader: Trader, o: Order) => ({ place: await signedBody(k, trader, o) });
-  const amend = async (trader: Trader, target: unknown, o: Order) => ({
-    amend: { target, ...(await signedBody(k, trader, o)) },
-  });
+  const batch = (token: string, account: string, actions: unknown[]) => batchOn(k, token, account, actions);
+  const place = (trader: Trader, o: Order) => placeOn(k, trader, o);
+  const amend = (trader: Trader, target: unknown, o: Order) => amendOn(k, trader, target, o);
 
   it("places and cancels in one request, one commit and one book delta; each action answered on its own", async function () {
     const feed = await FeedClient.open(k.api.wsUrl);
@@ -61,11 +74,12 @@ describe("keeper/api: a market maker's interface (issue 16)", function () {
     const deltasBefore = feed.messages.filter((m) => m.type === "delta").length;
 
     let commits = 0;
-    // The group commit lives in the database layer (its window timer calls it there).
+    // The group commit lives in the database layer (its window timer calls it there, and the engine
+    // right after a batch): a call that finds a group open commits it.
     const database = k.store.database;
     const commitGroup = database.commitGroup.bind(database);
     database.commitGroup = () => {
-      commits++;
+      if ((database as unknown as { group?: object }).group !== undefined) commits++;
       commitGroup();
     };
     const asks = [211_000n, 212_000n, 213_000n].map((priceTicks) =>
@@ -267,13 +281,30 @@ describe("keeper/api: a market maker's interface (issue 16)", function () {
       const o2 = k.store.getOrder(k.engine.hashOf(s2));
       const fills1 = k.store.fillsOfOrder(k.engine.hashOf(s1));
       outcomes[amended ? 0 : 1]++;
+      const fills2 = k.store.fillsOfOrder(k.engine.hashOf(s2));
+      // The second taker came after the amend was answered: what it took, it took from S2 alone.
+      const lateMakers = k.store
+        .fillsOfOrder(k.engine.hashOf(takers[1] as Order))
+        .filter((f) => f.takerHash === k.engine.hashOf(takers[1] as Order))
+        .map((f) => f.makerHash);
       if (amended) {
         expect(o1).to.include({ status: "cancelled", reason: "amended" });
         expect(o2?.createdAt).to.equal(o1?.updatedAt);
         for (const f of fills1) expect(f.createdAt).to.be.at.most(o2?.createdAt as number);
+        // Fill ids count up: every fill of S1 was matched before any of S2 (never both after the amend).
+        const lastOfS1 = Math.max(0, ...fills1.map((f) => f.id));
+        for (const f of fills2) expect(f.id, `round ${round}: S1 filled after S2 entered`).to.be.above(lastOfS1);
+        expect(
+          lateMakers.every((h) => h === k.engine.hashOf(s2)),
+          `round ${round}`,
+        ).to.equal(true);
+        // The lots S1 had left went to S2, not away: S2 took the taker that came after.
+        if (o2?.status !== "filled") expect(lateMakers, `round ${round}: the second taker found S2`).to.have.length(1);
       } else {
         expect(o2, `round ${round}: a refused amend placed nothing`).to.equal(undefined);
+        expect(fills2).to.deep.equal([]);
         expect(o1?.status).to.equal("filled");
+        expect(lateMakers, `round ${round}: a filled S1 takes nothing more`).to.deep.equal([]);
       }
       const resting = [s1, s2].filter((o) => k.engine.book(1n)?.get(k.engine.hashOf(o)) !== undefined);
       expect(resting.length, `round ${round}`).to.be.at.most(1);
@@ -371,5 +402,115 @@ describe("keeper/api: a market maker's interface (issue 16)", function () {
     expect(limits.maxBatchActions).to.equal(8);
     expect(limits.markets[0]?.marketId).to.equal(1n);
     await keeper.submitOrders([{ cancel: { nonce: o2.nonce } }]);
+  });
+});
+
+describe("keeper/api: amends never open a quote gap on the public book", function () {
+  it("quote gap: the public book never shows fewer of a ladder's levels while it is amended (cancel-then-place does)", async function () {
+    // Alice quotes 5 bids and 5 asks of 3 lots in a price range of their own; an observer follows
+    // the public book and counts the range's levels after every delta. Twelve requotes move the
+    // ladder by a tick or two (the side the mid leaves first), each one batch of ten amends, while
+    // Bob's immediate-or-cancel takers of 1 lot race them: 5 and 5 levels at every step. Then one
+    // requote the old way (cancel the ten, then place ten) shows that the count does drop.
+    // (A keeper of its own: ten actions a batch, and budgets that refill.)
+    const k = await startKeeper({ limits: { maxBatchActions: 10 } });
+    const [alice, bob] = [await newTrader(k.env), await newTrader(k.env)];
+    const aliceToken = await login(k, alice);
+    const batch = (token: string, account: string, actions: unknown[]) => batchOn(k, token, account, actions);
+    const place = (trader: Trader, o: Order) => placeOn(k, trader, o);
+    const amend = (trader: Trader, target: unknown, o: Order) => amendOn(k, trader, target, o);
+    try {
+      const feed = await FeedClient.open(k.api.wsUrl);
+      feed.send({ op: "subscribe", channel: "book", marketId: "1" });
+      const replica = new BookReplica();
+      replica.applySnapshot(await feed.next((m) => m.type === "snapshot" && m.channel === "book"));
+      let applied = feed.messages.length;
+      /** The fewest bid and ask levels of the range the book showed over the deltas received so far. */
+      const lowest = { bid: Infinity, ask: Infinity };
+      const inRange = (side: string, price: bigint) =>
+        side === "bid" ? price >= 169_000n && price <= 171_000n : price >= 309_000n && price <= 311_000n;
+      const follow = () => {
+        for (; applied < feed.messages.length; applied++) {
+          const m = feed.messages[applied] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+          if (m.type !== "delta" || m.channel !== "book") continue;
+          expect(replica.applyDelta(m), "the book's deltas come in sequence").to.equal(true);
+          for (const side of ["bid", "ask"] as const) {
+            const count = [...replica.levels.keys()].filter((key) => {
+              const [s, price] = key.split(":");
+              return s === side && inRange(side, BigInt(price as string));
+            }).length;
+            lowest[side] = Math.min(lowest[side], count);
+          }
+        }
+      };
+      const ladder = (mid: { bid: bigint; ask: bigint }) =>
+        Array.from({ length: 10 }, (_, i) =>
+          orderOf(alice, {
+            isBuy: i < 5,
+            priceTicks: i < 5 ? mid.bid - BigInt(i) : mid.ask + BigInt(i - 5),
+            lots: 3n,
+            flags: POST_ONLY,
+          }),
+        );
+      let mid = { bid: 170_100n, ask: 310_100n };
+      let live = ladder(mid);
+      const placed = await batch(aliceToken, alice.address, await Promise.all(live.map((o) => place(alice, o))));
+      expect(
+        placed.body.results.every((r: { ok: boolean }) => r.ok),
+        JSON.stringify(placed.body),
+      ).to.equal(true);
+      await feed.next((m) => m.type === "delta" && m.levels.length >= 10);
+      follow();
+      lowest.bid = lowest.ask = Infinity;
+
+      let seed = 7;
+      const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+      for (let round = 0; round < 12; round++) {
+        const move = BigInt(Math.floor(random() * 5) - 2);
+        mid = { bid: mid.bid + move, ask: mid.ask + move };
+        const next = ladder(mid);
+        // The side the mid moves away from first (each side's orders are in the ladder's order).
+        const order = move > 0n ? [5, 6, 7, 8, 9, 0, 1, 2, 3, 4] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+        const actions = await Promise.all(
+          order.map((i) => amend(alice, { hash: k.engine.hashOf(live[i] as Order) }, next[i] as Order)),
+        );
+        const taker = orderOf(bob, { isBuy: true, priceTicks: mid.ask + 4n, lots: 1n, flags: IMMEDIATE_OR_CANCEL });
+        const sends = [
+          () => batch(aliceToken, alice.address, actions),
+          async () => http(k.api.url, "POST", "/v1/orders", await signedBody(k, bob, taker)),
+        ];
+        if (random() < 0.5) sends.reverse();
+        const answers = await Promise.all(sends.map((send) => send()));
+        const amended = answers.find((a) => a.body.results !== undefined);
+        expect(
+          amended?.body.results.every((r: { ok: boolean }) => r.ok),
+          JSON.stringify(amended?.body),
+        ).to.equal(true);
+        live = next;
+        await feed.next((m) => m.type === "delta" && m.levels.length >= 10, 10_000, applied);
+        follow();
+      }
+      expect(lowest, "levels of the ladder on the public book during the amends").to.deep.equal({ bid: 5, ask: 5 });
+
+      // The old way: the ten cancelled in one step, then ten placed in another.
+      const replaced = ladder({ bid: mid.bid + 1n, ask: mid.ask + 1n });
+      await batch(
+        aliceToken,
+        alice.address,
+        live.map((o) => ({ cancel: { hash: k.engine.hashOf(o) } })),
+      );
+      await batch(aliceToken, alice.address, await Promise.all(replaced.map((o) => place(alice, o))));
+      await feed.next((m) => m.type === "delta" && m.levels.length >= 10, 10_000, applied + 1);
+      follow();
+      expect(lowest, "cancel-then-place shows an empty ladder between its two steps").to.deep.equal({ bid: 0, ask: 0 });
+      await batch(
+        aliceToken,
+        alice.address,
+        replaced.map((o) => ({ cancel: { hash: k.engine.hashOf(o) } })),
+      );
+      feed.close();
+    } finally {
+      await k.close();
+    }
   });
 });

@@ -1,6 +1,9 @@
 /**
- * The keeper's cached chain reads: one read per fact per block, a new block drops the memo, and a
- * nonce's fill state comes from the keeper's knowledge plus `OrderCancelled` events.
+ * The keeper's cached chain reads: one read per fact per block; a new block reads again, ahead of
+ * the orders, the steady facts used in the block before (a market's, or an account's used two
+ * blocks running; a fact whose account an event named is waited for; any other serves its previous
+ * value until the new one arrives); and a nonce's fill state comes from the keeper's knowledge plus
+ * `OrderCancelled` events.
  */
 import { expect } from "chai";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
@@ -8,40 +11,110 @@ import type { Address } from "viem";
 import { MAX_UINT64 } from "@crossbook/sdk";
 import { CachedChainReads } from "../../../keeper/src/risk";
 import { LOT_SIZE } from "../../helpers/fixture";
-import { fund, publicClient, sdkFixture, transport } from "../../sdk/support";
+import { fund, hre, publicClient, sdkFixture, transport } from "../../sdk/support";
 import { createPublicClient, custom } from "viem";
 
 describe("keeper risk: cached chain reads", () => {
-  /** A client that counts the JSON-RPC calls it makes. */
+  /** A client that counts the JSON-RPC calls it makes, and can hold its `eth_call`s until released. */
   function countingClient() {
     const counts = new Map<string, number>();
+    let gate: Promise<void> | undefined;
+    let open = () => {};
     const client = createPublicClient({
       transport: custom({
         async request(args: { method: string; params?: unknown }) {
           counts.set(args.method, (counts.get(args.method) ?? 0) + 1);
+          if (args.method === "eth_call" && gate !== undefined) await gate;
           return transport({}).request(args as never);
         },
       }),
     });
-    return { client, counts };
+    const hold = () => (gate = new Promise<void>((resolve) => (open = resolve)));
+    const release = () => {
+      gate = undefined;
+      open();
+    };
+    return { client, counts, hold, release };
   }
 
-  it("reads each fact once per block, and again after a new block", async () => {
+  /** Whether `promise` is still pending after the calls already made have had time to answer. */
+  async function pending(promise: Promise<unknown>): Promise<boolean> {
+    let done = false;
+    void promise.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return !done;
+  }
+
+  it("reads each fact once per block, and again at a new block before any order asks once it is steady", async () => {
     const env = await loadFixture(sdkFixture);
     const { client, counts } = countingClient();
     const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
     const alice = env.alice.address as Address;
+    const asks = () => Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice), reads.paused()]);
     await reads.sync();
     counts.clear();
-    const first = await Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice)]);
-    await Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice), reads.paused()]);
+    const first = await asks();
+    await asks();
     expect(counts.get("eth_call")).to.equal(3);
 
-    await fund(env.exchange, env.base, env.alice, 5n * LOT_SIZE);
-    await reads.sync();
+    // Alice was seen in one block only: only the market's fact is read ahead at the next.
+    await mine(1);
     counts.clear();
-    expect(await reads.balance(alice, env.addresses.base)).to.equal(first[0] + 5n * LOT_SIZE);
+    await reads.sync();
     expect(counts.get("eth_call")).to.equal(1);
+    await asks();
+    expect(counts.get("eth_call")).to.equal(3);
+
+    // Asked for in two blocks running: read again at the sync, not when asked (a deposit named her:
+    // her balance is the new one).
+    await fund(env.exchange, env.base, env.alice, 5n * LOT_SIZE);
+    counts.clear();
+    await reads.sync();
+    expect((await asks())[0]).to.equal(first[0] + 5n * LOT_SIZE);
+    expect(counts.get("eth_call")).to.equal(3);
+
+    // Facts nobody asked for in a block are not read again at the next.
+    await mine(1);
+    await reads.sync();
+    await mine(1);
+    counts.clear();
+    await reads.sync();
+    expect(counts.get("eth_call") ?? 0).to.equal(0);
+  });
+
+  it("serves a fact of the block before until its new value arrives, but never one an event named", async () => {
+    const env = await loadFixture(sdkFixture);
+    const { client, hold, release } = countingClient();
+    const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    const alice = env.alice.address as Address;
+    await reads.sync();
+    const balance = await reads.balance(alice, env.addresses.base);
+    expect(await reads.paused()).to.equal(false);
+
+    // A deposit of alice's (Deposited names her) and a pause (no event the cache follows) in one block.
+    await hre.network.provider.send("evm_setAutomine", [false]);
+    await fund(env.exchange, env.base, env.alice, 5n * LOT_SIZE);
+    await env.exchange.connect(env.admin).grantRole(await env.exchange.GUARDIAN_ROLE(), env.admin.address);
+    await env.exchange.connect(env.admin).pause(); // after the deposit in the block (no deposit while paused)
+    await mine(1);
+    await hre.network.provider.send("evm_setAutomine", [true]);
+
+    hold();
+    await reads.sync();
+    // The pause is not known yet: the block before's value serves at once; alice's balance waits.
+    expect(await reads.paused()).to.equal(false);
+    const fresh = reads.balance(alice, env.addresses.base);
+    expect(await pending(fresh)).to.equal(true);
+    // A refusal resting on a cached fact waits for the new values, and is told they moved.
+    const refreshed = reads.refresh();
+    expect(await pending(refreshed)).to.equal(true);
+    release();
+    expect(await refreshed).to.equal(true);
+    expect(await fresh).to.equal(balance + 5n * LOT_SIZE);
+    expect(await reads.paused()).to.equal(true);
   });
 
   it("knows a fresh nonce is unfilled without a call, and sees an on-chain cancel from its event", async () => {

@@ -80,6 +80,11 @@ export interface EngineOptions {
   readonly readRiskContext: ReadRiskContext;
   /** Milliseconds; `Date.now` by default. Only used to stamp records and updates. */
   readonly clock?: () => number;
+  /**
+   * Milliseconds, monotonic; `performance.now` by default: how long a slice of a sweep has run
+   * (it yields to the event loop after `SLICE_BUDGET_MS`).
+   */
+  readonly workClock?: () => number;
   readonly log?: Logger;
   /**
    * The most orders one account may have resting, over every market (default 1,000): a trader
@@ -256,6 +261,13 @@ const isLive = (o: StoredOrder) => o.status === "open" || o.status === "partiall
 
 /** Expired orders cancelled in one go before the sweep yields to the event loop. */
 export const EXPIRY_SLICE = 100;
+
+/**
+ * Milliseconds (of `EngineOptions.workClock`) a slice of a sweep may run before it yields, however
+ * few orders it has done: on a slow or busy machine, 100 orders can take 50 ms and more, and every
+ * honest request waits that long for its turn.
+ */
+export const SLICE_BUDGET_MS = 4;
 
 /** Events of one state change, held until its commit and published in order right after it. */
 type Outbox = [keyof EngineEvents, EngineEvents[keyof EngineEvents][0]][];
@@ -1082,23 +1094,24 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   async expire(nowSeconds: bigint): Promise<number> {
     const expired = this.resting.expiredBefore(nowSeconds);
     const at = this.clock();
+    const work = this.options.workClock ?? (() => performance.now());
     let count = 0;
+    let next = 0;
     const durables: Promise<void>[] = [];
-    // In slices, yielding between them: 10,000 orders expiring in one block must not hold the event
-    // loop for the whole sweep (the group commit still covers the slices of one window in one fsync).
-    for (let from = 0; from < expired.length; from += EXPIRY_SLICE) {
-      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
-      const slice = expired.slice(from, from + EXPIRY_SLICE);
+    // In slices of at most EXPIRY_SLICE orders and SLICE_BUDGET_MS, yielding between them: 10,000
+    // orders expiring in one block must not hold the event loop for the whole sweep, and the
+    // requests that arrive meanwhile are served between slices (the group commit still covers the
+    // slices of one window in one fsync).
+    while (next < expired.length) {
+      if (next > 0) await new Promise((resolve) => setImmediate(resolve));
+      const started = work();
+      const end = Math.min(expired.length, next + EXPIRY_SLICE);
       const { result, durable } = this.grouped((out) => {
         let pulled = 0;
-        for (const hash of slice) {
-          const o = this.store.getOrder(hash);
-          if (o === undefined || !isLive(o)) {
-            this.resting.delete(hash);
-            continue;
-          }
-          this.pull(o, "expired", at, out);
-          pulled++;
+        while (next < end) {
+          const hash = expired[next++] as Hex;
+          if (this.pullResting(hash, "expired", at, out)) pulled++;
+          if (work() - started >= SLICE_BUDGET_MS) break;
         }
         return pulled;
       });
@@ -1107,6 +1120,23 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     }
     await Promise.all(durables);
     return count;
+  }
+
+  /**
+   * `pull` of an order the engine holds as resting, without reading it first (the store's cancel
+   * is conditional on it being live): false, and it is forgotten, when it was not.
+   */
+  private pullResting(hash: Hex, reason: string, at: number, out: Outbox): boolean {
+    const order = this.resting.get(hash);
+    if (order === undefined || !this.store.cancelIfResting(hash, reason, at)) {
+      this.resting.delete(hash);
+      return false;
+    }
+    const change = this.books.get(order.marketId)?.cancel(hash);
+    this.resting.delete(hash);
+    if (change !== undefined) this.outBook(out, order.marketId, change.levels, at);
+    this.outOrder(out, hash, "cancelled", at);
+    return true;
   }
 
   /**

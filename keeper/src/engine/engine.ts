@@ -1132,10 +1132,28 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       this.resting.delete(hash);
       return false;
     }
-    const change = this.books.get(order.marketId)?.cancel(hash);
+    const book = this.books.get(order.marketId);
+    // What rests in the book is what the store has left of it (`remainingLots`): the update needs no read.
+    const remainingLots = book?.get(hash)?.lots;
+    const change = book?.cancel(hash);
     this.resting.delete(hash);
     if (change !== undefined) this.outBook(out, order.marketId, change.levels, at);
-    this.outOrder(out, hash, "cancelled", at);
+    if (remainingLots === undefined) {
+      this.outOrder(out, hash, "cancelled", at);
+      return true;
+    }
+    const update: OrderUpdate = {
+      account: order.maker,
+      hash,
+      marketId: order.marketId,
+      event: "cancelled",
+      status: "cancelled",
+      filledLots: order.lots - remainingLots,
+      remainingLots,
+      reason,
+      at,
+    };
+    out.push(["order", update]);
     return true;
   }
 

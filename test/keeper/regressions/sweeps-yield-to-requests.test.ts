@@ -11,7 +11,7 @@
 import { expect } from "chai";
 import type { Hex } from "viem";
 import type { Order } from "@crossbook/sdk";
-import { Engine, EXPIRY_SLICE, SLICE_BUDGET_MS } from "../../../keeper/src/engine";
+import { Engine, EXPIRY_SLICE, SLICE_BUDGET_MS, type OrderUpdate } from "../../../keeper/src/engine";
 import { Store } from "../../../keeper/src/store";
 import { tempDatabase } from "../support";
 
@@ -58,6 +58,8 @@ describe("regression (issue 13, bench:attack): an expiry sweep yields within its
   it("cuts a slice once it has run SLICE_BUDGET_MS, and serves what waits between slices", async () => {
     let ms = 0;
     const engine = await open(() => ms++); // every reading: one millisecond later
+    const updates: OrderUpdate[] = [];
+    engine.on("order", (u) => updates.push(u));
     expect(40).to.be.below(EXPIRY_SLICE); // the count alone would not cut this sweep
     const sweep = engine.expire(T + 1n);
     // What a request arriving now would see at its turn: the sweep has done one slice (or two: its
@@ -67,6 +69,13 @@ describe("regression (issue 13, bench:attack): an expiry sweep yields within its
     expect(await sweep).to.equal(40);
     expect(engine.book(1n)!.size).to.equal(0);
     expect(store.getOrder(hashOf(1))).to.include({ status: "cancelled", reason: "expired" });
+    // Each order's update says what the store has (the sweep builds it from the book, without a read).
+    expect(updates).to.have.length(40);
+    for (const u of updates) {
+      const stored = store.getOrder(u.hash)!;
+      expect(u).to.include({ event: "cancelled", status: stored.status, reason: stored.reason });
+      expect([u.filledLots, u.remainingLots]).to.deep.equal([stored.filledLots, stored.remainingLots]);
+    }
   });
 
   it("does the whole sweep in one slice when the clock does not move", async () => {

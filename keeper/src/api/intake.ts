@@ -18,7 +18,7 @@ export interface IntakeLimits {
   readonly maxQueuedPerClient: number;
 }
 
-export const DEFAULT_INTAKE_LIMITS: IntakeLimits = { maxInFlight: 16, maxQueuedPerClient: 1_000 };
+export const DEFAULT_INTAKE_LIMITS: IntakeLimits = { maxInFlight: 64, maxQueuedPerClient: 1_000 };
 
 export class Intake {
   private inFlight = 0;

@@ -301,6 +301,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly cooldowns = new Map<string, { until: number; reason: string }>();
   /** Whether the books follow the store (a follower) rather than the engine writing it. */
   private followingStore: boolean;
+  /** The events of the state changes of each group not yet committed, published together once it is. */
+  private readonly groupOut = new WeakMap<object, Outbox[]>();
 
   private constructor(private readonly options: EngineOptions) {
     super();
@@ -1399,19 +1401,38 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    */
   private grouped<T>(write: (out: Outbox) => T): { result: T; durable: Promise<void> } {
     const out: Outbox = [];
-    let handle: { result: T; durable: Promise<void> };
+    let handle: { result: T; durable: Promise<void>; group: object };
+    let group: object | undefined;
     try {
+      // The hook runs after the commit, by when `group` is known.
       handle = this.store.grouped(
         () => write(out),
-        () => this.publish(out),
+        () => this.publishGroup(group as object),
       );
     } catch (error) {
       throw this.fail(error);
     }
+    group = handle.group;
+    const outboxes = this.groupOut.get(group);
+    if (outboxes === undefined) this.groupOut.set(group, [out]);
+    else outboxes.push(out);
     const durable = handle.durable.catch((error: unknown) => {
       throw this.fail(error);
     });
     return { result: handle.result, durable };
+  }
+
+  /**
+   * Publishes every state change of a group that committed, in order, as one: its book changes
+   * merged into one update per market. (The first state change's hook publishes them all; the
+   * others find nothing left.) A busy commit window — 500 orders a second, an expiry sweep — is
+   * one book delta to every feed subscriber, not one per order or slice.
+   */
+  private publishGroup(group: object): void {
+    const outboxes = this.groupOut.get(group);
+    if (outboxes === undefined) return;
+    this.groupOut.delete(group);
+    this.publish(outboxes.flat());
   }
 
   /** One state change in a standalone transaction (durable when it returns); its events published right after. */

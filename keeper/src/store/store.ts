@@ -452,7 +452,7 @@ export class Store extends StoreReads {
    * `afterCommit` runs right after the group is durable, in the order the writes were made, before
    * any waiter resumes: what a caller publishes there is never ahead of the database.
    */
-  grouped<T>(fn: () => T, afterCommit?: () => void): { result: T; durable: Promise<void> } {
+  grouped<T>(fn: () => T, afterCommit?: () => void): { result: T; durable: Promise<void>; group: object } {
     return this.db.grouped(fn, afterCommit);
   }
 

@@ -9,7 +9,10 @@ import { hashTypedData, type Hex } from "viem";
 import { keeperMessageTypedData, sdkReady, type ExchangeDomainParameters } from "@crossbook/sdk";
 import { keeperMessageDigest, type KeeperMessage } from "../../../keeper/src/api/signatures";
 
-const DOMAIN: ExchangeDomainParameters = { chainId: 31337, verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707" };
+const DOMAIN: ExchangeDomainParameters = {
+  chainId: 31337,
+  verifyingContract: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
+};
 const OTHER: ExchangeDomainParameters = { chainId: 1, verifyingContract: "0x00000000000000000000000000000000000c0ffe" };
 const word = () => `0x${randomBytes(32).toString("hex")}` as Hex;
 const MAKER = "0xCB3504f6d0D7C9eC65a4F0548D6C3c521bF82C03";
@@ -51,6 +54,10 @@ describe("keeper: keeperMessageDigest", function () {
       { primaryType: "CancelOrders", message: { maker: MAKER, orderHashes: ["0x12"], issuedAt: 0n } },
       { primaryType: "FeedLogin", message: { account: "0x1234", challenge: word() } },
     ];
-    for (const m of bad) expect(() => keeperMessageDigest(DOMAIN, m), JSON.stringify(m, (_k, v) => String(v))).to.throw(TypeError);
+    for (const m of bad)
+      expect(
+        () => keeperMessageDigest(DOMAIN, m),
+        JSON.stringify(m, (_k, v) => String(v)),
+      ).to.throw(TypeError);
   });
 });

@@ -1097,6 +1097,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const expired = this.resting.expiredBefore(nowSeconds);
     const at = this.clock();
     const work = this.options.workClock ?? (() => performance.now());
+    const reason = "expired";
     let count = 0;
     let next = 0;
     const durables: Promise<void>[] = [];
@@ -1112,7 +1113,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         let pulled = 0;
         while (next < end) {
           const hash = expired[next++] as Hex;
-          if (this.pullResting(hash, "expired", at, out)) pulled++;
+          if (this.pullResting(hash, reason, at, out)) pulled++;
           if (work() - started >= SLICE_BUDGET_MS) break;
         }
         return pulled;

@@ -270,7 +270,10 @@ async function openLoop(
   const inFlight = new Set<Promise<void>>();
   for (let i = 0; Date.now() < end; i++) {
     const due = start + (i * 1000) / perSecond;
+    // Behind schedule, still yield a turn: a loop that never awaits would hold this process (every
+    // other attack, and the answers it counts) until `end`, and then send its backlog after the window.
     if (due > Date.now()) await sleep(due - Date.now());
+    else await new Promise((resolve) => setImmediate(resolve));
     const p = send(i).then((a) => void count(answers, a.code));
     inFlight.add(p);
     void p.then(() => inFlight.delete(p));

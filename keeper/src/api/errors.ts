@@ -105,7 +105,11 @@ export class ApiError extends Error {
     message: string,
     options: { details?: Record<string, unknown>; retryAfterSeconds?: number } = {},
   ) {
+    // A refusal is an answer, not a bug: no stack is captured (a flood of refusals paid for each).
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = "ApiError";
     this.code = code;
     this.status = STATUS_OF[code] ?? 500;

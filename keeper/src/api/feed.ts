@@ -138,6 +138,8 @@ export class Feed {
   /** Channel key (`book:1`, `trades:1`, `orders:0x…`) → its subscribers. */
   private readonly channels = new Map<string, Set<Client>>();
   private readonly seqs = new Map<string, number>();
+  /** Each market channel's last snapshot, with the number of the channel's message it follows (`snapshotText`). */
+  private readonly snapshots = new Map<string, { seq: number; text: string }>();
   private readonly pinger: NodeJS.Timeout;
   private nextId = 1;
   private readonly onBook = (u: BookUpdate) => this.publishBook(u);
@@ -435,22 +437,33 @@ export class Feed {
     const key = `${channel}:${marketId}`;
     if (!this.subscribe(c, key)) return;
     this.sendJson(c, { type: "subscribed", channel, marketId: marketId.toString() });
-    if (channel === "book") {
-      this.sendJson(c, { type: "snapshot", channel: "book", ...this.bookSnapshot(marketId)! });
-      return;
-    }
-    const committed = this.store.committed;
-    const trades = committed
-      .recentFills(marketId, this.limits.tradesSnapshot)
-      .reverse()
-      .map((f) => tradeJson(storedTrade(committed, f)));
-    this.sendJson(c, {
-      type: "snapshot",
-      channel: "trades",
-      marketId: marketId.toString(),
-      seq: this.seqs.get(key) ?? 0,
-      trades,
-    });
+    this.send(
+      c,
+      this.snapshotText(key, (seq) => {
+        if (channel === "book") return { type: "snapshot", channel: "book", ...this.bookSnapshot(marketId)! };
+        const committed = this.store.committed;
+        const trades = committed
+          .recentFills(marketId, this.limits.tradesSnapshot)
+          .reverse()
+          .map((f) => tradeJson(storedTrade(committed, f)));
+        return { type: "snapshot", channel: "trades", marketId: marketId.toString(), seq, trades };
+      }),
+    );
+  }
+
+  /**
+   * A market channel's snapshot as sent, made once per message of the channel: what the channel
+   * shows changes only with a message (each numbered), so every subscriber between two messages
+   * gets the same text — a hundred connections subscribing at once cost one read and one
+   * serialisation, not a hundred (each trades snapshot reads two orders per trade).
+   */
+  private snapshotText(key: string, make: (seq: number) => KeeperFeedMessageJson): string {
+    const seq = this.seqs.get(key) ?? 0;
+    const cached = this.snapshots.get(key);
+    if (cached !== undefined && cached.seq === seq) return cached.text;
+    const text = JSON.stringify(make(seq));
+    this.snapshots.set(key, { seq, text });
+    return text;
   }
 
   /** Whether the client is logged in; if not, it is told so. */

@@ -45,6 +45,7 @@ import { asyncApiDocument, openApiDocument, type RegisteredRoute, type RouteDoc 
 import { clientKey, RateLimiter } from "./rateLimit";
 import { DeadMan } from "./deadman";
 import { FeedOrders } from "./feedOrders";
+import { Intake } from "./intake";
 import { OrderEntry, type Sender } from "./orderEntry";
 import {
   accountOrdersQuery,
@@ -350,9 +351,13 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     charged: (account) => chargedAccount.set(request, account),
   });
 
+  /** Signed requests past the intake at once, the rest served in turn by client address (`./intake`). */
+  const intake = new Intake();
+  const inTurn = <T>(request: FastifyRequest, task: () => Promise<T>) => intake.run(clientKey(request.ip), task);
+
   app.post("/v1/orders", async (request, reply) => {
     parse(emptyQuery, request.query, "query");
-    const { status, body } = await entry.place(senderOf(request), request.body);
+    const { status, body } = await inTurn(request, () => entry.place(senderOf(request), request.body));
     return reply.status(status).send(body);
   });
 
@@ -369,23 +374,25 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   app.post("/v1/cancels", async (request) => {
     parse(emptyQuery, request.query, "query");
-    return (await entry.cancel(senderOf(request), request.body)).body;
+    return (await inTurn(request, () => entry.cancel(senderOf(request), request.body))).body;
   });
 
   app.post("/v1/cancels/all", async (request) => {
     parse(emptyQuery, request.query, "query");
     const { cancelAll, signature } = parse(cancelAllBody, request.body, "body");
-    const arrivedAt = await entry.checkSigned(request.ip, cancelAll.maker, cancelAll.issuedAt, signature, {
-      primaryType: "CancelAll",
-      message: cancelAll,
+    return inTurn(request, async () => {
+      const arrivedAt = await entry.checkSigned(request.ip, cancelAll.maker, cancelAll.issuedAt, signature, {
+        primaryType: "CancelAll",
+        message: cancelAll,
+      });
+      const cancelled = await engine.cancelAll(cancelAll.maker, {
+        marketId: cancelAll.marketId === 0n ? undefined : cancelAll.marketId,
+        // Never later than its first arrival (a message is used once): signed with a clock running
+        // ahead, it must not reach orders placed after it arrived.
+        createdUpTo: Math.min(Number(cancelAll.issuedAt), arrivedAt),
+      });
+      return { cancelled };
     });
-    const cancelled = await engine.cancelAll(cancelAll.maker, {
-      marketId: cancelAll.marketId === 0n ? undefined : cancelAll.marketId,
-      // Never later than its first arrival (a message is used once): signed with a clock running
-      // ahead, it must not reach orders placed after it arrived.
-      createdUpTo: Math.min(Number(cancelAll.issuedAt), arrivedAt),
-    });
-    return { cancelled };
   });
 
   /** The dead-man switch's heartbeat: the signed `ScheduleCancel` (`DeadMan.schedule`). */

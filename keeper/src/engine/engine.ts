@@ -80,6 +80,11 @@ export interface EngineOptions {
   readonly readRiskContext: ReadRiskContext;
   /** Milliseconds; `Date.now` by default. Only used to stamp records and updates. */
   readonly clock?: () => number;
+  /**
+   * Milliseconds, monotonic; `performance.now` by default: how long a slice of a sweep has run
+   * (it yields to the event loop after `SLICE_BUDGET_MS`).
+   */
+  readonly workClock?: () => number;
   readonly log?: Logger;
   /**
    * The most orders one account may have resting, over every market (default 1,000): a trader
@@ -257,6 +262,13 @@ const isLive = (o: StoredOrder) => o.status === "open" || o.status === "partiall
 /** Expired orders cancelled in one go before the sweep yields to the event loop. */
 export const EXPIRY_SLICE = 100;
 
+/**
+ * Milliseconds (of `EngineOptions.workClock`) a slice of a sweep may run before it yields, however
+ * few orders it has done: on a slow or busy machine, 100 orders can take 50 ms and more, and every
+ * honest request waits that long for its turn.
+ */
+export const SLICE_BUDGET_MS = 4;
+
 /** Events of one state change, held until its commit and published in order right after it. */
 type Outbox = [keyof EngineEvents, EngineEvents[keyof EngineEvents][0]][];
 
@@ -289,6 +301,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly cooldowns = new Map<string, { until: number; reason: string }>();
   /** Whether the books follow the store (a follower) rather than the engine writing it. */
   private followingStore: boolean;
+  /** The events of the state changes of each group not yet committed, published together once it is. */
+  private readonly groupOut = new WeakMap<object, Outbox[]>();
 
   private constructor(private readonly options: EngineOptions) {
     super();
@@ -1089,23 +1103,25 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   async expire(nowSeconds: bigint): Promise<number> {
     const expired = this.resting.expiredBefore(nowSeconds);
     const at = this.clock();
+    const work = this.options.workClock ?? (() => performance.now());
+    const reason = "expired";
     let count = 0;
+    let next = 0;
     const durables: Promise<void>[] = [];
-    // In slices, yielding between them: 10,000 orders expiring in one block must not hold the event
-    // loop for the whole sweep (the group commit still covers the slices of one window in one fsync).
-    for (let from = 0; from < expired.length; from += EXPIRY_SLICE) {
-      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
-      const slice = expired.slice(from, from + EXPIRY_SLICE);
+    // In slices of at most EXPIRY_SLICE orders and SLICE_BUDGET_MS, yielding between them: 10,000
+    // orders expiring in one block must not hold the event loop for the whole sweep, and the
+    // requests that arrive meanwhile are served between slices (the group commit still covers the
+    // slices of one window in one fsync).
+    while (next < expired.length) {
+      if (next > 0) await new Promise((resolve) => setImmediate(resolve));
+      const started = work();
+      const end = Math.min(expired.length, next + EXPIRY_SLICE);
       const { result, durable } = this.grouped((out) => {
         let pulled = 0;
-        for (const hash of slice) {
-          const o = this.store.getOrder(hash);
-          if (o === undefined || !isLive(o)) {
-            this.resting.delete(hash);
-            continue;
-          }
-          this.pull(o, "expired", at, out);
-          pulled++;
+        while (next < end) {
+          const hash = expired[next++] as Hex;
+          if (this.pullResting(hash, reason, at, out)) pulled++;
+          if (work() - started >= SLICE_BUDGET_MS) break;
         }
         return pulled;
       });
@@ -1114,6 +1130,41 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     }
     await Promise.all(durables);
     return count;
+  }
+
+  /**
+   * `pull` of an order the engine holds as resting, without reading it first (the store's cancel
+   * is conditional on it being live): false, and it is forgotten, when it was not.
+   */
+  private pullResting(hash: Hex, reason: string, at: number, out: Outbox): boolean {
+    const order = this.resting.get(hash);
+    if (order === undefined || !this.store.cancelIfResting(hash, reason, at)) {
+      this.resting.delete(hash);
+      return false;
+    }
+    const book = this.books.get(order.marketId);
+    // What rests in the book is what the store has left of it (`remainingLots`): the update needs no read.
+    const remainingLots = book?.get(hash)?.lots;
+    const change = book?.cancel(hash);
+    this.resting.delete(hash);
+    if (change !== undefined) this.outBook(out, order.marketId, change.levels, at);
+    if (remainingLots === undefined) {
+      this.outOrder(out, hash, "cancelled", at);
+      return true;
+    }
+    const update: OrderUpdate = {
+      account: order.maker,
+      hash,
+      marketId: order.marketId,
+      event: "cancelled",
+      status: "cancelled",
+      filledLots: order.lots - remainingLots,
+      remainingLots,
+      reason,
+      at,
+    };
+    out.push(["order", update]);
+    return true;
   }
 
   /**
@@ -1358,19 +1409,38 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    */
   private grouped<T>(write: (out: Outbox) => T): { result: T; durable: Promise<void> } {
     const out: Outbox = [];
-    let handle: { result: T; durable: Promise<void> };
+    let handle: { result: T; durable: Promise<void>; group: object };
+    let group: object | undefined;
     try {
+      // The hook runs after the commit, by when `group` is known.
       handle = this.store.grouped(
         () => write(out),
-        () => this.publish(out),
+        () => this.publishGroup(group as object),
       );
     } catch (error) {
       throw this.fail(error);
     }
+    group = handle.group;
+    const outboxes = this.groupOut.get(group);
+    if (outboxes === undefined) this.groupOut.set(group, [out]);
+    else outboxes.push(out);
     const durable = handle.durable.catch((error: unknown) => {
       throw this.fail(error);
     });
     return { result: handle.result, durable };
+  }
+
+  /**
+   * Publishes every state change of a group that committed, in order, as one: its book changes
+   * merged into one update per market. (The first state change's hook publishes them all; the
+   * others find nothing left.) A busy commit window — 500 orders a second, an expiry sweep — is
+   * one book delta to every feed subscriber, not one per order or slice.
+   */
+  private publishGroup(group: object): void {
+    const outboxes = this.groupOut.get(group);
+    if (outboxes === undefined) return;
+    this.groupOut.delete(group);
+    this.publish(outboxes.flat());
   }
 
   /** One state change in a standalone transaction (durable when it returns); its events published right after. */

@@ -242,9 +242,9 @@ export class SqliteDatabase extends Reader {
    * committed (`GROUP_WINDOW_MS` after it opened, or earlier if a `transaction` commits it) and
    * rejects if that commit fails. If `fn` throws, only its own writes are undone (a savepoint).
    * `afterCommit` runs right after the group is durable, in the order the writes were made, before
-   * any waiter resumes.
+   * any waiter resumes. `group` identifies the group (every call joining it gets the same object).
    */
-  grouped<T>(fn: () => T, afterCommit?: () => void): { result: T; durable: Promise<void> } {
+  grouped<T>(fn: () => T, afterCommit?: () => void): { result: T; durable: Promise<void>; group: object } {
     if (this.inBody) throw new StoreError("NESTED_GROUP", "grouped() cannot run inside a transaction body");
     const db = this.db;
     if (this.group === undefined) {
@@ -277,7 +277,7 @@ export class SqliteDatabase extends Reader {
     const group = this.group;
     if (afterCommit !== undefined) group.afterCommit.push(afterCommit);
     const durable = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
-    return { result, durable };
+    return { result, durable, group };
   }
 
   /** Commits the open group (if any); its hooks run and its waiters resume once it is durable. */

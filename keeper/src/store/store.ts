@@ -452,7 +452,7 @@ export class Store extends StoreReads {
    * `afterCommit` runs right after the group is durable, in the order the writes were made, before
    * any waiter resumes: what a caller publishes there is never ahead of the database.
    */
-  grouped<T>(fn: () => T, afterCommit?: () => void): { result: T; durable: Promise<void> } {
+  grouped<T>(fn: () => T, afterCommit?: () => void): { result: T; durable: Promise<void>; group: object } {
     return this.db.grouped(fn, afterCommit);
   }
 
@@ -499,6 +499,22 @@ export class Store extends StoreReads {
   /** Cancels a resting order. Returns false (and changes nothing) if it was not resting. */
   cancelOrder(hash: Hex, reason: string, at: number): boolean {
     return this.transaction(() => this.cancelLive(hash, reason, at));
+  }
+
+  /**
+   * Cancels an order if it rests, in one write and no read (a sweep of thousands): false, and
+   * nothing changed, when it is not resting or not stored.
+   */
+  cancelIfResting(hash: Hex, reason: string, at: number): boolean {
+    return this.transaction(
+      () =>
+        this.db.run(
+          `UPDATE orders SET status = 'cancelled', reason = ?, updated_at = ? WHERE hash = ? AND ${LIVE}`,
+          reason,
+          at,
+          hash,
+        ) > 0,
+    );
   }
 
   /** All of the account's orders, oldest first: for tests and tools (the API reads `accountOrders` pages). */

@@ -62,6 +62,8 @@ describe("regression (issue 13, finding 3): expiry and cancels commit once", fun
       markets: [1n],
       domain: k.env.sdkDomain,
       readRiskContext: () => Promise.reject(new Error("no reads in this test")),
+      // A clock that never moves: slices are cut by count only (the time budget has its own test).
+      workClock: () => 0,
     });
     expect(engine.book(1n)!.size).to.equal(2_300);
     tracer.start();

@@ -1,0 +1,78 @@
+/**
+ * Order entry's intake: how many signed requests (orders, cancels) are inside the keeper at once,
+ * and whose goes next when that many are. Below `maxInFlight` a request goes straight in; above it,
+ * requests wait in one queue per client address, and each request that finishes lets in the next
+ * one of the next address in turn (round robin). So one address flooding the keeper (wash trades
+ * at 500 a second, fresh keys at full speed) waits behind its own requests, while another address's
+ * request waits for at most one turn of each address with requests waiting — not for the flood.
+ *
+ * Memory is bounded: an address with `maxQueuedPerClient` requests waiting is refused
+ * (`RATE_LIMITED`, `Retry-After: 1`) until its queue shrinks.
+ */
+import { ApiError } from "./errors";
+
+export interface IntakeLimits {
+  /** Signed requests inside the keeper at once (past the intake); the rest wait their turn. */
+  readonly maxInFlight: number;
+  /** Requests one client address may have waiting; more are refused. */
+  readonly maxQueuedPerClient: number;
+}
+
+export const DEFAULT_INTAKE_LIMITS: IntakeLimits = { maxInFlight: 64, maxQueuedPerClient: 1_000 };
+
+export class Intake {
+  private inFlight = 0;
+  /** Waiting requests by client key; the map's order is the round robin's (an address served goes last). */
+  private readonly waiting = new Map<string, (() => void)[]>();
+
+  constructor(private readonly limits: IntakeLimits = DEFAULT_INTAKE_LIMITS) {}
+
+  /** Requests past the intake now. */
+  get active(): number {
+    return this.inFlight;
+  }
+
+  /** Requests waiting, over every address. */
+  get queued(): number {
+    let n = 0;
+    for (const q of this.waiting.values()) n += q.length;
+    return n;
+  }
+
+  /**
+   * Runs `task` once it is the client's turn, and lets the next request in when it settles (resolved
+   * or thrown). Throws `RATE_LIMITED` without running it when the client has too many waiting.
+   */
+  async run<T>(client: string, task: () => Promise<T>): Promise<T> {
+    if (this.inFlight >= this.limits.maxInFlight || this.waiting.size > 0) await this.turn(client);
+    else this.inFlight++;
+    try {
+      return await task();
+    } finally {
+      this.release();
+    }
+  }
+
+  private turn(client: string): Promise<void> {
+    let queue = this.waiting.get(client);
+    if (queue !== undefined && queue.length >= this.limits.maxQueuedPerClient) {
+      return Promise.reject(
+        new ApiError("RATE_LIMITED", "too many requests waiting from this address", { retryAfterSeconds: 1 }),
+      );
+    }
+    if (queue === undefined) this.waiting.set(client, (queue = []));
+    return new Promise((resolve) => (queue as (() => void)[]).push(resolve));
+  }
+
+  /** One request left: the next address in turn sends one in (its slot is handed over, not freed). */
+  private release(): void {
+    for (const [client, queue] of this.waiting) {
+      const next = queue.shift() as () => void;
+      this.waiting.delete(client);
+      if (queue.length > 0) this.waiting.set(client, queue); // to the back of the round
+      next();
+      return;
+    }
+    this.inFlight--;
+  }
+}

@@ -99,6 +99,12 @@ export class PostgresDatabase extends SqliteDatabase {
   private revision: number;
   /** The term every flush is fenced with (set by the leader election); none: unfenced (a single keeper). */
   term: number | undefined;
+  /**
+   * How many milliseconds this keeper may still write under its lease (`HeldLease.validFor`): asked
+   * before every flush, which is refused (a failure, as a fenced one) when nothing is left. Absent:
+   * no lease (a single keeper).
+   */
+  leaseValidFor: (() => number) | undefined;
   /** Runs after the failure of a flush (once): the keeper stops. */
   onFailure: (error: Error) => void = () => {};
   /**
@@ -178,6 +184,30 @@ export class PostgresDatabase extends SqliteDatabase {
     return this.revision - before;
   }
 
+  /**
+   * A leader that stepped down (or was deposed) becomes a follower: the open group is committed
+   * locally, the flush in flight finishes or fails, and then the working copy is made exactly what
+   * PostgreSQL holds — every row read again in one snapshot, the commits PostgreSQL refused
+   * dropped — read-only and unfenced, the layer's failure (if any) cleared. Throws if PostgreSQL
+   * cannot be read (the keeper then stops: a restart rebuilds the copy).
+   */
+  async resync(): Promise<void> {
+    try {
+      this.commitGroup();
+    } catch {
+      // a local commit that failed undid itself
+    }
+    while (this.flushing !== undefined) await this.flushing.catch(() => {});
+    this.readOnly = true;
+    this.term = undefined;
+    this.leaseValidFor = undefined;
+    this.log = [];
+    const { top } = await load(this.client, this.db, 0, false, true);
+    this.failure = undefined;
+    this.revision = top;
+    this.onRollback(); // the store counts its figures again
+  }
+
   override async shutdown(): Promise<void> {
     await this.flushing?.catch(() => {});
     await this.client.end().catch(() => {});
@@ -213,6 +243,11 @@ export class PostgresDatabase extends SqliteDatabase {
       const groups = round.flatMap((r) => r.groups);
       try {
         if (this.failure !== undefined) throw failed(this.failure);
+        if (this.leaseValidFor !== undefined && this.leaseValidFor() <= 0) {
+          throw new Error(
+            `the lease of term ${this.term} could lapse: this keeper stepped down; the commit was not sent`,
+          );
+        }
         await this.send(round.flatMap((r) => r.writes));
       } catch (error) {
         const cause = error instanceof Error ? error : new Error(String(error));
@@ -278,6 +313,7 @@ async function load(
   local: Db,
   revision: number,
   changes = false,
+  replace = false,
 ): Promise<Pulled & { top: number }> {
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   const tables: { name: string; key: string; rows: Row[] }[] = [];
@@ -296,6 +332,8 @@ async function load(
   const fills: { id: number; before?: Row }[] = [];
   local
     .transaction(() => {
+      // Everything again (`replace`): what the copy holds and PostgreSQL does not goes, children first.
+      if (replace) for (const t of [...TABLES].reverse()) local.exec(`DELETE FROM ${t.name}`);
       for (const t of tables) {
         if (t.rows.length === 0) continue;
         const columns = (local.prepare(`PRAGMA table_info(${t.name})`).all() as Row[]).map((c) => c.name as string);

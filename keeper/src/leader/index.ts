@@ -3,8 +3,8 @@
  *
  * One row (`leader_lease`) says who leads, under which term, until when. A keeper takes the lease
  * when it is free or expired (the server's clock decides), which raises the term by one; the
- * leader renews it well before it expires; a keeper whose renewal finds another term has been
- * deposed and stops. The term is the fencing token: every commit of the leader starts with
+ * leader renews it well before it expires (`holdLease`, on its own connection) and steps down —
+ * follows, in its own process — when a renewal finds another term or could not land in time. The term is the fencing token: every commit of the leader starts with
  * `crossbook_fence(term)` (store/postgres.ts), which fails once the lease carries a newer term and
  * holds the lease row until the commit, so a keeper paused past its lease (SIGSTOP, a GC stall, a
  * lost connection) writes nothing after a new leader took over. Why a lease row and not an

@@ -6,9 +6,10 @@
  * PostgreSQL as one transaction, in commit order, one round trip per flush however many commits
  * it holds (group commit). A commit is durable when `durable()` resolves: the engine answers an
  * order only then (as it does with SQLite's group commit), settlement broadcasts a batch only
- * then. A flush that fails — the connection lost, or the fence refused an old term — fails the
- * layer for good: every later write throws `STORE_FAILED`, the keeper stops, and a restart
- * rebuilds the working copy from what PostgreSQL holds. See keeper/README.md, "PostgreSQL".
+ * then. A flush that fails — the connection lost, the fence refused an old term, the lease about
+ * to lapse (`leaseValidFor`) — fails the layer: every later write throws `STORE_FAILED` and the
+ * keeper steps down, `resync` making the working copy what PostgreSQL holds (or it stops, and a
+ * restart rebuilds the copy). See keeper/README.md, "PostgreSQL".
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -433,7 +433,15 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
      * read, it stops (a restart follows).
      */
     stepDown = (reason) => {
-      if (stopping !== undefined || steppingDown !== undefined || !role.leading) return;
+      if (stopping !== undefined || steppingDown !== undefined) return;
+      if (!role.leading) {
+        // Lost while taking over (between winning the lease and leading): nothing to hand back.
+        if (held !== undefined) {
+          log.error({ reason }, "the lease was lost while taking over: stopping (restart follows)");
+          void stop(1);
+        }
+        return;
+      }
       const term = db.term;
       log.error({ reason, term }, "role change: stepping down, no longer the leader: following from now");
       held?.stop();

@@ -198,7 +198,10 @@ export class PostgresDatabase extends SqliteDatabase {
     } catch {
       // a local commit that failed undid itself
     }
-    while (this.flushing !== undefined) await this.flushing.catch(() => {});
+    for (let flushing = this.flushing; flushing !== undefined; flushing = this.flushing) {
+      await flushing.catch(() => {});
+      if (this.flushing === flushing) this.flushing = undefined; // ended: nothing clears it twice
+    }
     this.readOnly = true;
     this.term = undefined;
     this.leaseValidFor = undefined;
@@ -238,6 +241,9 @@ export class PostgresDatabase extends SqliteDatabase {
 
   /** Sends what is queued, one PostgreSQL transaction per round, until nothing is. */
   private async flush(): Promise<void> {
+    // Never synchronously: `flushing` is assigned from this call's promise after it returns, so a
+    // round that fails at once (the layer failed, no lease left) must not clear it before that.
+    await Promise.resolve();
     while (this.queued.length > 0) {
       const round = this.queued;
       this.queued = [];

@@ -134,6 +134,11 @@ describe("keeper leader lease and fencing (PostgreSQL)", function () {
     expect((error as StoreError).message).to.match(/could lapse: this keeper stepped down/);
     const rows = await pgOf(b).pg.query("SELECT hash FROM orders ORDER BY hash");
     expect(rows.rows).to.deep.equal([{ hash: hashOf(1) }]);
+    // The step-down's resync ends (the refused flush is over), and the copy follows again.
+    expect(() => rest(a, 3)).to.throw(StoreError, /shared database refused/);
+    await pgOf(a).resync();
+    expect(a.openOrders(1n).map((o) => o.hash)).to.deep.equal([hashOf(1)]);
+    await a.durable();
   });
 
   it("refuses every write to a follower's read-only working copy, loudly, and leaves the copy as it was", async () => {

@@ -41,6 +41,11 @@ async function main(): Promise<number> {
       `takeover (kill → first order accepted): p50 ${quantile(times, 0.5)} ms, max ${times[times.length - 1]} ms, min ${times[0]} ms`,
     );
   }
+  say(
+    report.unasked.length === 0
+      ? "takeovers nobody asked for: none"
+      : `takeovers nobody asked for: ${report.unasked.length}\n${report.unasked.map((u) => `  ${u}`).join("\n")}`,
+  );
   say(`orders accepted ${report.answered}, bot errors ${report.botErrors} (refusals while no keeper led included)`);
   say(
     failed.length === 0

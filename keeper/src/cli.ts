@@ -54,13 +54,14 @@ async function main(argv: string[]): Promise<number> {
   // "listening" once this keeper leads (takes order entry); a follower serves reads at once.
   const listening = () =>
     process.stdout.write(`crossbook-keeper listening on ${keeper.api.url} (keeper ${keeper.account.address})\n`);
-  if (keeper.role.leading) listening();
-  else {
+  const followingLine = () =>
     process.stdout.write(
       `crossbook-keeper following on ${keeper.api.url} (reads and the feed; order entry at the leader)\n`,
     );
-    keeper.role.onChange(listening);
-  }
+  if (keeper.role.leading) listening();
+  else followingLine();
+  // A follower that takes the lease leads; a leader that steps down follows (in the same process).
+  keeper.role.onChange((state) => (state.role === "leader" ? listening() : followingLine()));
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void keeper.stop(0));
   const code = await keeper.done;
   log.flush();

@@ -25,11 +25,22 @@ import { Engine } from "./engine";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { CachedChainReads, readRiskContextFrom } from "./risk";
-import { currentLease, holdLease, KeeperRole, tryAcquire, type ElectionOptions, type Lease } from "./leader";
+import {
+  currentLease,
+  holdLease,
+  KeeperRole,
+  LeaseConnection,
+  leaseTiming,
+  systemLeaseClock,
+  tryAcquire,
+  type HeldLease,
+  type LeaseDb,
+  type Lease,
+} from "./leader";
 import { readiness } from "./readiness";
 import { Settlement, SettlementStartError, type SettlementOutcome } from "./settlement";
 import { nativeAvailable, recoverOrderSigner, sigcheckReady } from "./sigcheck";
-import { PostgresDatabase, Store } from "./store";
+import { PostgresDatabase, pgClient, Store } from "./store";
 
 /** A keeper that could not start: one message, for the operator. */
 export class KeeperStartError extends Error {
@@ -40,6 +51,7 @@ export interface RunningKeeper {
   readonly api: RunningApi;
   readonly engine: Engine;
   readonly store: Store;
+  /** Settlement (a new one each time this keeper takes the lease; idle while it follows). */
   readonly settlement: Settlement;
   /** The cached chain facts (per block) the risk check and settlement read. */
   readonly reads: CachedChainReads;
@@ -156,11 +168,13 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   // PostgreSQL: several keepers share the database and one leads. This one leads at once if the
   // lease is free; otherwise it follows (serving reads and the feed) until it takes the lease.
   const db = store.database instanceof PostgresDatabase ? store.database : undefined;
-  const election = db === undefined ? undefined : electionOptions(db, config);
+  // The lease has its own connection: a renewal never queues behind the store's flushes or refreshes.
+  const leaseDb =
+    db === undefined ? undefined : new LeaseConnection(() => pgClient(config.databasePath), config.leaseMs);
+  const election = electionOptions(config);
+  const acquiredAt = systemLeaseClock.now();
   const won =
-    election === undefined
-      ? undefined
-      : await tryAcquire(election.client, election.holder, election.url, election.leaseMs);
+    leaseDb === undefined ? undefined : await tryAcquire(leaseDb, election.holder, election.url, election.leaseMs);
   if (db !== undefined && won !== undefined) {
     await db.refresh(); // what the previous leader committed up to its last commit
     db.term = won.term;
@@ -172,8 +186,21 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       ? { role: "leader", term: won.term, since: won.since }
       : { role: db === undefined ? "leader" : "follower", since: new Date() },
   );
-  let deposed: (reason: string) => void = () => {};
-  let held = election !== undefined && won !== undefined ? holdLease(election, won, (r) => deposed(r)) : undefined;
+  let stepDown: (reason: string) => void = () => {};
+  /** Holds `lease` (renewing it on its own connection) and fences the store's flushes with it. */
+  const hold = (lease: Lease, at: number): HeldLease => {
+    const held = holdLease({
+      db: leaseDb as LeaseDb,
+      lease,
+      leaseMs: config.leaseMs,
+      acquiredAt: at,
+      onLate: (lateMs) => log.warn({ lateMs, term: lease.term }, "lease renewal timer fired late (busy event loop)"),
+      onLost: (reason) => stepDown(reason),
+    });
+    if (db !== undefined) db.leaseValidFor = () => held.validFor();
+    return held;
+  };
+  let held = won !== undefined ? hold(won, acquiredAt) : undefined;
   const metrics = new Metrics();
   metrics.watchRole(role);
   // The engine's precheck and the risk check recover the same signature one after the other: the
@@ -223,22 +250,36 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   });
   metrics.watch(engine, store);
 
-  const settlement = new Settlement({
-    engine,
-    store,
-    client,
-    account,
-    exchange: config.exchange,
-    config,
-    reads,
-    replaceAfterBlocks: config.settlement.replaceAfterBlocks,
-    gasHeadroomPercent: config.settlement.gasHeadroomPercent,
-    dropAfterBlocks: config.settlement.dropAfterBlocks,
-    minKeeperBalance: config.settlement.minKeeperBalance,
-    log,
-    onOutcome: (o) => countOutcome(metrics, o),
-    onSent: () => metrics.batchOutcome("sent"),
-  });
+  /** Settlement for one term of leading (settlement stops for good after a failed write: a new one next time). */
+  const newSettlement = (): Settlement => {
+    const created = new Settlement({
+      engine,
+      store,
+      client,
+      account,
+      exchange: config.exchange,
+      config,
+      reads,
+      replaceAfterBlocks: config.settlement.replaceAfterBlocks,
+      gasHeadroomPercent: config.settlement.gasHeadroomPercent,
+      dropAfterBlocks: config.settlement.dropAfterBlocks,
+      minKeeperBalance: config.settlement.minKeeperBalance,
+      log,
+      onOutcome: (o) => countOutcome(metrics, o),
+      onSent: () => metrics.batchOutcome("sent"),
+    });
+    created.on("fatal", (error) => {
+      if (!role.leading) {
+        // A write refused because this keeper stepped down: the new leader settles from the store.
+        log.warn({ err: error.message }, "settlement stopped: this keeper no longer leads");
+        return;
+      }
+      log.error({ err: error.message }, "fatal settlement error: stopping (restart rebuilds from the database)");
+      void stop(1);
+    });
+    return created;
+  };
+  let settlement = newSettlement();
   metrics.watchHealth(() => ({
     keeperBalanceWei: settlement.health().balance,
     settlementStuck: settlement.health().stuck !== undefined,
@@ -319,11 +360,12 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     "keeper started",
   );
 
-  if (db !== undefined && won !== undefined) await announceUrl(db, won.term, api.url);
+  if (leaseDb !== undefined && won !== undefined) await announceUrl(leaseDb, won.term, api.url);
 
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   let stopping: Promise<void> | undefined;
+  let steppingDown: Promise<void> | undefined;
   let following: { stop(): void; done: Promise<void> } | undefined;
   const stop = (code = 0): Promise<void> => {
     stopping ??= (async () => {
@@ -331,48 +373,34 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       held?.stop();
       following?.stop();
       engine.stop();
+      await steppingDown;
       unwatch();
       await api.close().catch((e: unknown) => log.error({ err: String(e) }, "api close failed"));
       await settlement.stop().catch((e: unknown) => log.error({ err: String(e) }, "settlement stop failed"));
       await following?.done;
       // A leader that stops cleanly hands the lease over now rather than at its expiry (a deposed
       // one's term no longer matches: nothing changes).
-      if (db !== undefined && held !== undefined && db.term !== undefined) {
+      if (leaseDb !== undefined && held !== undefined && db?.term !== undefined) {
         await store.durable().catch(() => {});
-        await releaseLease(db.pg, db.term).catch(() => {});
+        await releaseLease(leaseDb, db.term).catch(() => {});
       }
+      await leaseDb?.end();
       await store.shutdown();
       log.info({ code }, "keeper stopped");
       resolveDone(code);
     })();
     return stopping;
   };
-  if (db !== undefined) {
-    db.onFailure = (error) => {
-      log.error({ err: error.message }, "the shared database refused a commit: stopping (restart rebuilds from it)");
-      void stop(1);
-    };
-  }
-  deposed = (reason) => {
-    log.error({ reason }, "role change: deposed, no longer the leader: stopping (restart waits as a standby)");
-    void stop(1);
-  };
   engine.on("fatal", (error) => {
     log.error({ err: error.message }, "fatal engine error: stopping (restart rebuilds from the database)");
     void stop(1);
   });
-  settlement.on("fatal", (error) => {
-    log.error({ err: error.message }, "fatal settlement error: stopping (restart rebuilds from the database)");
-    void stop(1);
-  });
 
-  if (db !== undefined && election !== undefined && !role.leading) {
+  if (db !== undefined && leaseDb !== undefined) {
     /** The lease is this keeper's: it leads from now, in this process, its API on the same URL. */
-    const promote = async (lease: Lease): Promise<void> => {
-      // The previous leader's last commits (before the renewals start: they share the session, and
-      // a renewal must not land inside the refresh's read-only snapshot).
-      await db.refresh((pulled) => engine.follow(pulled));
-      held = holdLease(election, lease, (r) => deposed(r));
+    const promote = async (lease: Lease, at: number): Promise<void> => {
+      held = hold(lease, at); // renewals start at once, on their own connection
+      await db.refresh((pulled) => engine.follow(pulled)); // the previous leader's last commits
       db.term = lease.term;
       db.readOnly = false;
       engine.promote(); // books rebuilt as a restart rebuilds them
@@ -380,113 +408,207 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       role.lead(lease, api.url); // order entry from now on
       log.info({ term: lease.term, since: lease.since, url: api.url }, "role change: leader");
     };
-    following = followLeader({
-      db,
-      election: { ...election, url: api.url },
-      role,
-      engine,
-      log,
-      promote,
-      failed: (error) => {
-        log.error({ err: String(error) }, "following the leader failed: stopping (restart follows again)");
-        void stop(1);
-      },
-    });
+    const follow = (firstTryAfterMs: number) =>
+      followLeader({
+        db,
+        leaseDb,
+        election: { ...election, url: api.url },
+        firstTryAfterMs,
+        role,
+        engine,
+        log,
+        promote,
+        failed: (error) => {
+          log.error({ err: String(error) }, "following the leader failed: stopping (restart follows again)");
+          void stop(1);
+        },
+      });
+    /**
+     * Leader → follower in this process (the lease lost, or it could lapse before a renewal lands,
+     * or the shared database refused a commit): order entry answers NOT_LEADER and the engine
+     * starts no state change at once; settlement stops after its step in progress; the last
+     * commits land or are refused; the lease is handed over if it is still this term's; the working
+     * copy is read again from PostgreSQL and the books rebuilt from it; then it follows, and tries
+     * the lease again only after a whole lease (the standby goes first). If PostgreSQL cannot be
+     * read, it stops (a restart follows).
+     */
+    stepDown = (reason) => {
+      if (stopping !== undefined || steppingDown !== undefined) return;
+      if (!role.leading) {
+        // Lost while taking over (between winning the lease and leading): nothing to hand back.
+        if (held !== undefined) {
+          log.error({ reason }, "the lease was lost while taking over: stopping (restart follows)");
+          void stop(1);
+        }
+        return;
+      }
+      const term = db.term;
+      log.error({ reason, term }, "role change: stepping down, no longer the leader: following from now");
+      held?.stop();
+      held = undefined;
+      engine.demote();
+      role.follow();
+      steppingDown = (async () => {
+        await settlement.stop().catch((e: unknown) => log.error({ err: String(e) }, "settlement stop failed"));
+        await db.resync();
+        if (term !== undefined) await releaseLease(leaseDb, term).catch(() => {});
+        engine.refollow();
+        settlement = newSettlement();
+        if (stopping !== undefined) return;
+        following = follow(config.leaseMs);
+        log.info({ term }, "role change: follower (stepped down), serving reads");
+      })()
+        .catch((error: unknown) => {
+          log.error({ err: String(error) }, "stepping down failed: stopping (restart follows)");
+          void stop(1);
+        })
+        .finally(() => (steppingDown = undefined));
+    };
+    db.onFailure = (error) => stepDown(`the shared database refused a commit: ${error.message}`);
+    if (!role.leading) following = follow(0);
   }
-  return { api, engine, store, settlement, reads, account, role, done, stop };
+  return {
+    api,
+    engine,
+    store,
+    get settlement() {
+      return settlement;
+    },
+    reads,
+    account,
+    role,
+    done,
+    stop,
+  };
 }
 
-/** How this keeper takes part in the election: its name, its URL, the lease and how often it renews or tries. */
-function electionOptions(db: PostgresDatabase, config: KeeperConfig): ElectionOptions {
+/** How this keeper takes part in the election: its name in the lease, its URL, the lease's length. */
+interface Election {
+  readonly holder: string;
+  readonly url: string;
+  readonly leaseMs: number;
+}
+
+function electionOptions(config: KeeperConfig): Election {
   return {
-    client: db.pg,
     holder: `${hostname()}:${process.pid}`,
     url: `http://${config.api.host}:${config.api.port}`,
     leaseMs: config.leaseMs,
-    intervalMs: Math.max(100, Math.floor(config.leaseMs / 4)),
   };
 }
 
 /** The API's URL, once it listens: what followers name in `NOT_LEADER` and clients follow. */
-async function announceUrl(db: PostgresDatabase, term: number, url: string): Promise<void> {
-  await db.pg.query("UPDATE leader_lease SET url = $1 WHERE id = 1 AND term = $2", [url, term]);
+async function announceUrl(db: LeaseDb, term: number, url: string): Promise<void> {
+  await db.query("UPDATE leader_lease SET url = $1 WHERE id = 1 AND term = $2", [url, term]);
 }
 
-/** Ends the lease of `term` now (a clean stop): a follower takes over at its next try. */
-async function releaseLease(client: PostgresDatabase["pg"], term: number): Promise<void> {
-  await client.query("UPDATE leader_lease SET expires_at = now() WHERE id = 1 AND term = $1", [term]);
+/** Ends the lease of `term` now (a clean stop or a step-down): a follower takes over at its next try. */
+async function releaseLease(db: LeaseDb, term: number): Promise<void> {
+  await db.query("UPDATE leader_lease SET expires_at = now() WHERE id = 1 AND term = $1", [term]);
 }
 
 /**
- * A follower's loop, on the keeper's one database session: LISTEN on `crossbook_changes` (every
- * leader commit notifies it) and refresh the working copy at each notification, or every try at the
- * latest (a quarter lease: the polling fallback, should a notification be lost); the engine's books
- * follow each refresh (`Engine.follow`) and the feed publishes what changed. At each try (a quarter
- * lease) it tries to take the lease and learns who leads; once it holds it, `promote`.
+ * A follower's two loops. The store's: LISTEN on `crossbook_changes` (every leader commit notifies
+ * it) and refresh the working copy at each notification, or every quarter lease at the latest (the
+ * polling fallback, should a notification be lost); the engine's books follow each refresh
+ * (`Engine.follow`) and the feed publishes what changed. The lease's, on its own connection: every
+ * eighth of a lease (after `firstTryAfterMs`), try to take the lease and learn who leads; once it
+ * holds it, the store's loop ends after its refresh in progress and `promote` runs.
  */
 function followLeader(o: {
   db: PostgresDatabase;
-  election: ElectionOptions;
+  leaseDb: LeaseDb;
+  election: Election;
+  firstTryAfterMs: number;
   role: KeeperRole;
   engine: Engine;
   log: Logger;
-  promote: (lease: Lease) => Promise<void>;
+  promote: (lease: Lease, acquiredAt: number) => Promise<void>;
   failed: (error: unknown) => void;
 }): { stop(): void; done: Promise<void> } {
+  const { tryMs, pollMs } = leaseTiming(o.election.leaseMs);
   const pgc = o.db.pg;
   let stopped = false;
+  let leading = false;
   let dirty = false;
   let wake = () => {};
+  let nap: NodeJS.Timeout | undefined;
+  let napEnd = () => {};
   const onNotify = () => {
     dirty = true;
     wake();
   };
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).then(() => {
+      wake = () => {};
+    });
   pgc.on("notification", onNotify);
-  const loop = async () => {
+  const refreshing = (async () => {
     await pgc.query("LISTEN crossbook_changes");
-    let nextTry = 0;
-    let announced = false;
-    while (!stopped) {
-      if (Date.now() >= nextTry) {
-        const won = await tryAcquire(pgc, o.election.holder, o.election.url, o.election.leaseMs);
-        if (won !== undefined) {
-          pgc.off("notification", onNotify);
-          await pgc.query("UNLISTEN crossbook_changes");
-          await o.promote(won);
-          return;
-        }
-        const lease = await currentLease(pgc);
-        o.role.observe(lease);
-        if (!announced) {
-          o.log.info(
-            { leader: lease?.holder, url: lease?.url, term: lease?.term },
-            "role: standby (follower): serving reads, waiting for the lease",
-          );
-          announced = true;
-        }
-        nextTry = Date.now() + o.election.intervalMs;
-      }
+    while (!stopped && !leading) {
       dirty = false;
       await o.db.refresh((pulled) => o.engine.follow(pulled));
-      if (dirty || stopped) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, nextTry - Date.now()));
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = () => {};
+      if (dirty || stopped || leading) continue;
+      await pause(pollMs);
     }
-  };
-  const done = loop().catch((error: unknown) => {
-    if (!stopped) o.failed(error);
-  });
+    pgc.off("notification", onNotify);
+    if (!stopped) await pgc.query("UNLISTEN crossbook_changes");
+  })();
+  const electing = (async () => {
+    let announced = false;
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        napEnd = resolve;
+        nap = setTimeout(resolve, ms);
+      });
+    if (o.firstTryAfterMs > 0) await sleep(o.firstTryAfterMs);
+    while (!stopped) {
+      const at = systemLeaseClock.now();
+      const won = await tryAcquire(o.leaseDb, o.election.holder, o.election.url, o.election.leaseMs).catch(
+        (error: unknown) => {
+          o.log.warn({ err: String(error) }, "lease: the try failed; trying again");
+          return undefined;
+        },
+      );
+      if (stopped) return;
+      if (won !== undefined) {
+        leading = true;
+        wake();
+        await refreshing; // its refresh in progress ends first: one at a time on the store's session
+        await o.promote(won, at);
+        return;
+      }
+      const lease = await currentLease(o.leaseDb).catch(() => undefined);
+      o.role.observe(lease);
+      if (!announced && lease !== undefined) {
+        o.log.info(
+          { leader: lease.holder, url: lease.url, term: lease.term },
+          "role: standby (follower): serving reads, waiting for the lease",
+        );
+        announced = true;
+      }
+      await sleep(tryMs);
+    }
+  })();
+  const done = Promise.all([refreshing, electing]).then(
+    () => undefined,
+    (error: unknown) => {
+      if (!stopped) o.failed(error);
+    },
+  );
   return {
     stop() {
       stopped = true;
       pgc.off("notification", onNotify);
       wake();
+      if (nap !== undefined) clearTimeout(nap);
+      napEnd();
     },
     done,
   };

@@ -6,9 +6,10 @@
  */
 import {
   createPublicClient,
-  createWalletClient,
   defineChain,
+  encodeFunctionData,
   http,
+  keccak256,
   parseAbi,
   type Address,
   type Hex,
@@ -23,16 +24,44 @@ const secp256k1 = require("secp256k1") as {
   ecdsaSign(msg32: Uint8Array, key: Uint8Array): { signature: Uint8Array; recid: number };
 };
 
-/** One JSON-RPC call; throws the node's error. */
-export async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error !== undefined) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
+/**
+ * One JSON-RPC call; throws the node's error. A call that times out (`timeoutMs`, two minutes by
+ * default: a loaded machine's node can take tens of seconds) or whose connection fails is sent
+ * again, up to `attempts` times — so only idempotent calls (reads, signed raw transactions, dev
+ * methods that set a value) belong here.
+ */
+export async function rpc(
+  url: string,
+  method: string,
+  params: unknown[] = [],
+  { timeoutMs = 120_000, attempts = 3 }: { timeoutMs?: number; attempts?: number } = {},
+): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    let body: { result?: unknown; error?: { message: string } };
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      body = (await res.json()) as typeof body;
+    } catch (error) {
+      if (attempt >= attempts) throw new Error(`${method}: no answer after ${attempts} tries: ${String(error)}`);
+      continue;
+    }
+    if (body.error !== undefined) throw new Error(`${method}: ${body.error.message}`);
+    return body.result;
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` at a time, in order of start. */
+async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 const erc20Abi = parseAbi([
@@ -49,8 +78,10 @@ export const DEFAULT_FUNDING: readonly (readonly [TokenSymbol, bigint])[] = [
 
 /**
  * Gives each account ETH, mints it the tokens and deposits them into the Exchange: every
- * transaction into the mempool at once (explicit nonces and gas), then blocks until it is empty —
- * far faster than one automined block per transaction. Checks the last account's balances.
+ * transaction signed here (explicit nonces, gas and fees) and sent raw into the mempool, a few
+ * requests at a time, then blocks until it is empty — far faster than one automined block per
+ * transaction, and robust on a loaded machine (long timeouts, few requests in flight). Checks every
+ * receipt and the last account's balances.
  */
 export async function fundTraders(
   nodeUrl: string,
@@ -64,40 +95,53 @@ export async function fundTraders(
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [nodeUrl] } },
   });
-  const client = createPublicClient({ chain, transport: http(nodeUrl) }) as PublicClient;
+  const client = createPublicClient({ chain, transport: http(nodeUrl, { timeout: 120_000 }) }) as PublicClient;
   const amounts = funding.map(([symbol, amount]) => [deployment.tokens[symbol].address, amount] as const);
-  await Promise.all(
-    keys.map((k) => rpc(nodeUrl, "hardhat_setBalance", [privateKeyToAccount(k).address, "0x3635C9ADC5DEA00000"])),
-  );
+  // Few requests in flight at once: hundreds at a time (one per transaction) is what made a loaded
+  // node answer after viem's 10 s timeout and funding fail at load 17–18.
+  const inFlight = 8;
+  await eachLimited(keys, inFlight, async (k) => {
+    await rpc(nodeUrl, "hardhat_setBalance", [privateKeyToAccount(k).address, "0x3635C9ADC5DEA00000"]);
+  });
+  // Signed here (explicit nonce, gas and fees: no node round trip per transaction), sent raw.
+  const fees = { gas: 200_000n, maxFeePerGas: 10n ** 11n, maxPriorityFeePerGas: 10n ** 9n, type: "eip1559" } as const;
+  const signed: Hex[] = [];
+  for (const key of keys) {
+    const account = privateKeyToAccount(key);
+    let nonce = 0;
+    const calls: { to: Address; data: Hex }[] = [];
+    for (const [token, amount] of amounts) {
+      calls.push(
+        {
+          to: token,
+          data: encodeFunctionData({ abi: erc20Abi, functionName: "mint", args: [account.address, amount] }),
+        },
+        {
+          to: token,
+          data: encodeFunctionData({ abi: erc20Abi, functionName: "approve", args: [deployment.exchange, amount] }),
+        },
+        {
+          to: deployment.exchange,
+          data: encodeFunctionData({ abi: exchangeAbi, functionName: "deposit", args: [token, amount] }),
+        },
+      );
+    }
+    for (const call of calls) {
+      signed.push(await account.signTransaction({ ...call, ...fees, chainId: deployment.chainId, nonce: nonce++ }));
+    }
+  }
   await rpc(nodeUrl, "evm_setAutomine", [false]);
   const hashes: Hex[] = [];
   try {
-    const fees = { gas: 200_000n, maxFeePerGas: 10n ** 11n, maxPriorityFeePerGas: 10n ** 9n };
-    await Promise.all(
-      keys.map(async (key) => {
-        const account = privateKeyToAccount(key);
-        const wallet = createWalletClient({ account, chain, transport: http(nodeUrl) });
-        let nonce = 0;
-        for (const [token, amount] of amounts) {
-          for (const call of [
-            { address: token, abi: erc20Abi, functionName: "mint", args: [account.address, amount] } as const,
-            { address: token, abi: erc20Abi, functionName: "approve", args: [deployment.exchange, amount] } as const,
-          ]) {
-            hashes.push(await wallet.writeContract({ ...call, ...fees, nonce: nonce++ }));
-          }
-          hashes.push(
-            await wallet.writeContract({
-              address: deployment.exchange,
-              abi: exchangeAbi,
-              functionName: "deposit",
-              args: [token, amount],
-              ...fees,
-              nonce: nonce++,
-            }),
-          );
-        }
-      }),
-    );
+    await eachLimited(signed, inFlight, async (raw) => {
+      hashes.push(keccak256(raw));
+      try {
+        await rpc(nodeUrl, "eth_sendRawTransaction", [raw]);
+      } catch (error) {
+        // Sent again after a timeout whose first try had landed: the node knows it already.
+        if (!/already known|known transaction|nonce too low/i.test(String(error))) throw error;
+      }
+    });
     for (let i = 0; i < 200; i++) {
       await rpc(nodeUrl, "evm_mine");
       const pending = (await rpc(nodeUrl, "eth_getBlockByNumber", ["pending", false])) as { transactions: Hex[] };
@@ -106,10 +150,16 @@ export async function fundTraders(
   } finally {
     await rpc(nodeUrl, "evm_setAutomine", [true]);
   }
-  const receipts = await Promise.all(hashes.map((hash) => client.getTransactionReceipt({ hash })));
-  const failed = receipts.filter((r) => r.status !== "success");
-  if (failed.length > 0)
-    throw new Error(`${failed.length} funding transactions failed, e.g. ${failed[0].transactionHash}`);
+  let failed = 0;
+  let example: Hex | undefined;
+  await eachLimited(hashes, inFlight, async (hash) => {
+    const receipt = (await rpc(nodeUrl, "eth_getTransactionReceipt", [hash])) as { status: Hex } | null;
+    if (receipt?.status !== "0x1") {
+      failed++;
+      example ??= hash;
+    }
+  });
+  if (failed > 0) throw new Error(`${failed} funding transactions failed or were not mined, e.g. ${example}`);
   const last = privateKeyToAccount(keys[keys.length - 1]).address;
   for (const [token, amount] of amounts) {
     const balance = await getBalance(client, { exchange: deployment.exchange, account: last, token });

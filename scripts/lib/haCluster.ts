@@ -44,10 +44,11 @@ export class HaCluster {
   private readonly all: HaKeeper[] = [];
   private readonly stopping = new Set<HaKeeper>();
   /**
-   * Keepers that exited unasked, with their last line: a leader whose lease renewal starved on a
-   * busy event loop is deposed and exits, and its standby takes over without a kill.
+   * Role changes nobody asked for, with the keeper's line: a keeper that exited, or a leader that
+   * stepped down without a kill or a pause (its lease renewals starved past the margin): its
+   * standby then takes over. `settleRoles` takes them and finds who leads.
    */
-  readonly unaskedExits: string[] = [];
+  readonly unasked: string[] = [];
 
   constructor(
     private readonly deployment: Deployment,
@@ -79,9 +80,12 @@ export class HaCluster {
       name,
       leaseMs: this.options.leaseMs,
       flags: this.options.flags,
-      echo: (line) => (keeper === undefined ? early.push(line) : this.options.onLine?.(keeper, line)),
+      echo: (line) => {
+        if (keeper === undefined) early.push(line);
+        else this.heard(keeper, line);
+      },
     });
-    for (const line of early) this.options.onLine?.(keeper, line);
+    for (const line of early) this.heard(keeper, line);
     this.all.push(keeper);
     const spawned = keeper;
     void keeper.process.exited.then((code) => {
@@ -90,9 +94,40 @@ export class HaCluster {
         .output()
         .split("\n")
         .filter((l) => /role|deposed|refused/.test(l));
-      this.unaskedExits.push(`${name} exited ${code}: ${last[last.length - 1] ?? "(no role line)"}`);
+      this.unasked.push(`${name} exited ${code}: ${last[last.length - 1] ?? "(no role line)"}`);
     });
     return keeper;
+  }
+
+  private heard(keeper: HaKeeper, line: string): void {
+    if (/role change: stepping down/.test(line) && !this.stopping.has(keeper)) {
+      const reason = /"reason":"([^"]*)"/.exec(line)?.[1] ?? line;
+      this.unasked.push(`${keeper.name} stepped down unasked: ${reason}`);
+    }
+    this.options.onLine?.(keeper, line);
+  }
+
+  /**
+   * After role changes nobody asked for (`unasked`): waits until the lease names a keeper that
+   * serves (up to a minute) and makes it the leader, the other alive one the standby. Returns the
+   * changes taken. A keeper that exited is replaced by a new standby.
+   */
+  async settleRoles(): Promise<string[]> {
+    if (this.unasked.length === 0) return [];
+    const taken = this.unasked.splice(0);
+    const alive = () =>
+      this.all.filter((k) => k.process.child.exitCode === null && k.process.child.signalCode === null);
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(100)) {
+      const urls = await Promise.all(alive().map(async (k) => [k, await k.serving] as const));
+      const leading = urls.find(([, url]) => url === this.leaseUrl)?.[0];
+      if (leading === undefined || !(await isLeader(this.leaseUrl as string))) continue;
+      this.leader = leading;
+      const others = alive().filter((k) => k !== leading);
+      this.standby = others[others.length - 1] ?? this.spawn();
+      await this.standby.process.waitFor(/role: standby/, 180_000);
+      return taken;
+    }
+    throw new Error(`no keeper leads a minute after: ${taken.join("; ")}`);
   }
 
   /** The lease's URL, read every 100 ms: where the proxy sends. */
@@ -120,28 +155,52 @@ export class HaCluster {
     return at;
   }
 
-  /** SIGSTOP or SIGCONT to the leader's process group. */
-  signalLeader(signal: "SIGSTOP" | "SIGCONT", keeper = this.leader): void {
-    this.stopping.add(keeper); // a paused leader is deposed and exits
-    process.kill(-(keeper.process.child.pid as number), signal);
+  /** SIGSTOP to the leader's process group (it will step down when resumed: `resumeAsStandby`). */
+  pauseLeader(): void {
+    this.stopping.add(this.leader);
+    process.kill(-(this.leader.process.child.pid as number), "SIGSTOP");
+  }
+
+  /**
+   * SIGCONT to a keeper paused past its lease (no longer the leader): it must step down in its own
+   * process — log `role change: follower (stepped down)` and keep serving reads — and it becomes
+   * the standby (the one `takeOver` started, if any, is stopped). Resolves with whether it did
+   * within `timeoutMs`, and the line it printed.
+   */
+  async resumeAsStandby(keeper: HaKeeper, timeoutMs = 60_000): Promise<{ ok: boolean; detail: string }> {
+    process.kill(-(keeper.process.child.pid as number), "SIGCONT");
+    const line = await Promise.race([
+      keeper.process.waitFor(/role change: follower \(stepped down\)/, timeoutMs).catch(() => undefined),
+      keeper.process.exited.then((code) => `exited ${code}`),
+    ]);
+    const alive = keeper.process.child.exitCode === null && keeper.process.child.signalCode === null;
+    if (line === undefined || !alive) return { ok: false, detail: line ?? `no step-down in ${timeoutMs / 1000} s` };
+    this.stopping.delete(keeper);
+    return { ok: true, detail: "stepped down, serving reads as the standby" };
   }
 
   /**
    * After the leader was stopped (killed or paused) at `since`: waits until the standby answers an
-   * order of `probe` (a resting sell at `priceTicks`), makes it the leader and starts a new standby
-   * in place of the old leader. Returns the takeover time (ms) and the old leader.
+   * order of `probe` (a resting sell at `priceTicks`) and makes it the leader. The old leader's
+   * place: after a SIGKILL (`restart`), a new keeper process started on the same database, which
+   * comes up as a follower (the restart-as-follower of issue 14); after a pause, the old process
+   * itself once resumed (`resumeAsStandby`). Returns the takeover time (ms) and the old leader.
    */
   async takeOver(
     since: number,
     probe: PrivateKeyAccount,
     priceTicks: bigint,
+    restart = true,
   ): Promise<{ ms: number; old: HaKeeper; probeHash: `0x${string}` }> {
     const back = await orderEntryBack(this.standby, this.deployment, probe, priceTicks, since);
     this.proxy.answered.set(back.hash, { hash: back.hash, keeper: back.url, at: Date.now() });
     const old = this.leader;
     this.leader = this.standby;
-    this.standby = this.spawn();
-    await this.standby.process.waitFor(/role: standby/, 180_000);
+    this.standby = old;
+    if (restart) {
+      this.standby = this.spawn();
+      await this.standby.process.waitFor(/role: standby/, 180_000);
+    }
     return { ms: back.ms, old, probeHash: back.hash };
   }
 
@@ -355,5 +414,16 @@ export async function compareKeeperBooks(
     const equal = new Set(Object.values(digests)).size <= 1;
     if (equal || Date.now() > deadline) return { equal, compared, skipped, digests };
     await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether the keeper at `url` answers `GET /v1/ready?role=leader` with 200. */
+async function isLeader(url: string): Promise<boolean> {
+  try {
+    return (await fetch(`${url}/v1/ready?role=leader`, { signal: AbortSignal.timeout(5_000) })).status === 200;
+  } catch {
+    return false;
   }
 }

@@ -4,7 +4,8 @@
  * SDK. Three times the leader goes — twice SIGKILL at a seeded moment (while orders arrive, just
  * after it sent a batch, or with an order in flight), once SIGSTOP past its lease and SIGCONT — and
  * after each: every order answered as accepted is in the store and at the new leader's books, every
- * fill settled exactly once on-chain, balances reconcile; the paused keeper is deposed and exits.
+ * fill settled exactly once on-chain, balances reconcile; the paused keeper, resumed, steps down
+ * and follows in its own process (it becomes the standby).
  * Nothing here measures time: takeover times are printed, never asserted.
  */
 import { expect } from "chai";

@@ -23,7 +23,7 @@ export interface KeeperConfig {
   readonly key: KeeperKeySource;
   /** A `postgres://` URL or a SQLite file path. */
   readonly databasePath: string;
-  /** PostgreSQL only: how long the leader's lease lasts unrenewed (renewed every third of it). */
+  /** PostgreSQL only: how long the leader's lease lasts unrenewed (`leaseTiming`: renewed every eighth of it). */
   readonly leaseMs: number;
   /** Market ids (`uint32`, from 1), ascending, without duplicates. */
   readonly markets: readonly bigint[];

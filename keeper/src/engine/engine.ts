@@ -430,14 +430,36 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    * the books it followed is published, and it writes from then on.
    */
   promote(): void {
+    this.followingStore = false;
+    this.rebuildAll();
+  }
+
+  /**
+   * A leader that steps down stops writing at once: every state change not yet begun is refused
+   * (`STOPPED`), and one whose commit fails from now on is no longer fatal (the keeper follows;
+   * the client's order was not committed). `refollow` rebuilds the books once the store's copy is
+   * what the shared database holds.
+   */
+  demote(): void {
+    this.followingStore = true;
+  }
+
+  /** After `demote` and the store's resync: the books are the store's, what changed is published. */
+  refollow(): void {
+    if (!this.followingStore) throw new Error("refollow: this engine leads");
+    this.rebuildAll();
+  }
+
+  private rebuildAll(): void {
     const at = this.clock();
     const before = new Map([...this.books].map(([m, b]) => [m, b.depth()]));
-    this.followingStore = false;
     this.resting.clear();
     const out: Outbox = [];
-    this.committed(() => {
+    const rebuild = () => {
       for (const marketId of this.markets) this.rebuild(marketId);
-    });
+    };
+    if (this.followingStore) rebuild();
+    else this.committed(rebuild);
     for (const [marketId, depth] of before) {
       this.outBook(out, marketId, levelChanges(depth, (this.books.get(marketId) as OrderBook).depth()), at);
     }
@@ -476,6 +498,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return !this.stopped;
   }
 
+  /** Not taking orders: stopped, or following another keeper's writes (a follower, or a leader that stepped down). */
+  private get halted(): boolean {
+    return this.stopped || this.followingStore;
+  }
+
   /** Stops taking orders; what is in flight finishes. */
   stop(): void {
     this.stopped = true;
@@ -506,7 +533,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    * accepted already, and whether its ECDSA signature is its maker's. Queues nothing.
    */
   async prepare(signed: SignedOrder): Promise<PreparedOrder> {
-    if (this.stopped) return { ok: false, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
+    if (this.halted) return { ok: false, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
     // Only what makes the order unencodable stops here; a zero size or price and bad flags get the
     // risk check's finer codes (ZERO_LOTS, ZERO_PRICE, INVALID_FLAGS).
     const problems = validateOrder({ order: signed.order }).problems.filter((p) => !LEFT_TO_RISK.has(p.code));
@@ -563,7 +590,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   /** The risk check, the book and the store for a prepared order (see `submit`). */
   async place(prepared: Extract<PreparedOrder, { ok: true }>): Promise<SubmitResult> {
     const { hash, order } = prepared;
-    if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
+    if (this.halted) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
     // An EOA whose signature recovers to someone else: refused before any queue or chain read.
     if (!prepared.signedByMaker && this.options.hasCode !== undefined && !(await this.options.hasCode(order.maker))) {
       return {
@@ -587,7 +614,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     batch?: BatchPlan,
   ): Promise<Extract<SubmitResult, { ok: false }> | undefined> {
     const { hash, order, signature } = prepared;
-    if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
+    if (this.halted) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
     if (this.store.orderStatus(hash) !== undefined) {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
     }
@@ -643,7 +670,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       );
     }
     // The risk read awaited: a stop can have come.
-    if (this.stopped) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
+    if (this.halted) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
     return undefined;
   }
 
@@ -979,7 +1006,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       const refused = await this.checkInBatch(account, action.prepared, target, plan);
       if (refused !== undefined) answers[i] = withKind(action.kind, refused);
     }
-    if (this.stopped) return actions.map((a, i) => answers[i] ?? withKind(a.kind, stoppedRefusal()));
+    if (this.halted) return actions.map((a, i) => answers[i] ?? withKind(a.kind, stoppedRefusal()));
     const at = this.clock();
     const refusals: (() => void)[] = [];
     try {
@@ -1195,7 +1222,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
 
   /** `recheck` of one account, in its queue: how many orders were pulled, undefined when the chain could not be read. */
   private async recheckAccount(account: Address): Promise<number | undefined> {
-    if (this.stopped) return 0;
+    if (this.halted) return 0;
     // Oldest first: the newest orders are the ones that go when funds fall short.
     const resting = [...this.books.values()]
       .flatMap((book) => book.ordersOf(account))
@@ -1240,7 +1267,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         reserving.push({ order, lots: r.lots });
       }
     }
-    if (pulls.length === 0 || this.stopped) return 0;
+    if (pulls.length === 0 || this.halted) return 0;
     const at = this.clock();
     const { result, durable } = this.grouped((out) => {
       let pulled = 0;
@@ -1409,6 +1436,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    */
   private grouped<T>(write: (out: Outbox) => T): { result: T; durable: Promise<void> } {
     const out: Outbox = [];
+    if (this.followingStore) throw notLeading();
     let handle: { result: T; durable: Promise<void>; group: object };
     let group: object | undefined;
     try {
@@ -1425,6 +1453,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (outboxes === undefined) this.groupOut.set(group, [out]);
     else outboxes.push(out);
     const durable = handle.durable.catch((error: unknown) => {
+      // A commit refused after the keeper stepped down: the client's change was not made, the keeper follows.
+      if (this.followingStore) throw error;
       throw this.fail(error);
     });
     return { result: handle.result, durable };
@@ -1446,6 +1476,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   /** One state change in a standalone transaction (durable when it returns); its events published right after. */
   private committed<T>(write: (out: Outbox) => T): T {
     const out: Outbox = [];
+    if (this.followingStore) throw notLeading();
     let result: T;
     try {
       result = this.store.transaction(() => write(out));
@@ -1665,4 +1696,9 @@ function notOpen(target: OrderRef, prepared: PreparedOrder): Refusal {
 /** A place or amend's answer. */
 function withKind(kind: BatchAction["kind"], result: SubmitResult): BatchOutcome {
   return kind === "amend" ? { kind, result } : { kind: "place", result };
+}
+
+/** A write asked of an engine that follows (a leader that stepped down while the request was in flight). */
+function notLeading(): Error {
+  return new Error("this keeper no longer leads: the change was not made");
 }

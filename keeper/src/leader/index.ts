@@ -3,8 +3,8 @@
  *
  * One row (`leader_lease`) says who leads, under which term, until when. A keeper takes the lease
  * when it is free or expired (the server's clock decides), which raises the term by one; the
- * leader renews it well before it expires; a keeper whose renewal finds another term has been
- * deposed and stops. The term is the fencing token: every commit of the leader starts with
+ * leader renews it well before it expires (`holdLease`, on its own connection) and steps down —
+ * follows, in its own process — when a renewal finds another term or could not land in time. The term is the fencing token: every commit of the leader starts with
  * `crossbook_fence(term)` (store/postgres.ts), which fails once the lease carries a newer term and
  * holds the lease row until the commit, so a keeper paused past its lease (SIGSTOP, a GC stall, a
  * lost connection) writes nothing after a new leader took over. Why a lease row and not an
@@ -36,7 +36,7 @@ function toLease(row: Record<string, unknown>): Lease {
  * if another keeper holds it. One statement: two keepers trying at once cannot both win.
  */
 export async function tryAcquire(
-  client: pg.Client,
+  client: LeaseDb,
   holder: string,
   url: string,
   ttlMs: number,
@@ -54,7 +54,7 @@ export async function tryAcquire(
 }
 
 /** Extends the lease of `term` by `ttlMs` from now. False if the lease has another term: deposed. */
-export async function renew(client: pg.Client, term: number, ttlMs: number): Promise<boolean> {
+export async function renew(client: LeaseDb, term: number, ttlMs: number): Promise<boolean> {
   const r = await client.query(
     "UPDATE leader_lease SET expires_at = now() + $2 * interval '1 millisecond' WHERE id = 1 AND term = $1",
     [term, ttlMs],
@@ -63,66 +63,179 @@ export async function renew(client: pg.Client, term: number, ttlMs: number): Pro
 }
 
 /** Who holds the lease (expired or not), if anyone ever did. */
-export async function currentLease(client: pg.Client): Promise<Lease | undefined> {
+export async function currentLease(client: LeaseDb): Promise<Lease | undefined> {
   const r = await client.query("SELECT * FROM leader_lease WHERE id = 1");
   return r.rows.length === 0 ? undefined : toLease(r.rows[0]);
 }
 
-export interface ElectionOptions {
-  readonly client: pg.Client;
-  /** This keeper's name in the lease (host and process). */
-  readonly holder: string;
-  readonly url: string;
-  /** How long a lease lasts without renewal: the longest a dead leader holds the market. */
-  readonly leaseMs: number;
-  /** How often the leader renews and a standby tries (a third of the lease, say). */
-  readonly intervalMs: number;
-  /** While waiting: runs at each try that found the lease held (a standby keeps its copy warm here). */
-  readonly onStandby?: (holder: Lease | undefined) => Promise<void>;
-  readonly signal?: AbortSignal;
+/** What the lease statements need of a connection (a `pg.Client`, or `LeaseConnection`). */
+export interface LeaseDb {
+  query(text: string, values?: unknown[]): Promise<pg.QueryResult>;
 }
 
-/** Waits until this keeper holds the lease: tries now, then every `intervalMs`. Returns the lease won. */
-export async function waitForLease(o: ElectionOptions): Promise<Lease> {
-  for (;;) {
-    const won = await tryAcquire(o.client, o.holder, o.url, o.leaseMs);
-    if (won !== undefined) return won;
-    await o.onStandby?.(await currentLease(o.client));
-    if (o.signal?.aborted) throw new Error("stopped while waiting for the lease");
-    await new Promise((resolve) => setTimeout(resolve, o.intervalMs));
+/**
+ * The lease's own connection to PostgreSQL, apart from the store's: a renewal never waits in the
+ * driver's queue behind a flush of many commits or a follower's refresh (a `pg.Client` runs one
+ * query at a time). It connects on first use and again after an error; a query that takes longer
+ * than `timeoutMs` fails (a hung renewal must not hold the next one).
+ */
+export class LeaseConnection implements LeaseDb {
+  private client: Promise<pg.Client> | undefined;
+
+  constructor(
+    private readonly connect: () => pg.Client,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    const pending = (this.client ??= this.open());
+    let client: pg.Client;
+    try {
+      client = await pending;
+    } catch (error) {
+      if (this.client === pending) this.client = undefined;
+      throw error;
+    }
+    try {
+      return await client.query({ text, values, query_timeout: this.timeoutMs } as pg.QueryConfig);
+    } catch (error) {
+      // A server error (a constraint, a bad statement) leaves the session usable; anything else
+      // (the connection lost, the query timed out) gets a new one next time.
+      if ((error as { code?: unknown }).code === undefined && this.client === pending) {
+        this.client = undefined;
+        void client.end().catch(() => {});
+      }
+      throw error;
+    }
+  }
+
+  private async open(): Promise<pg.Client> {
+    const client = this.connect();
+    client.on("error", () => {}); // a dropped connection fails the query in flight; the next one reconnects
+    await client.connect();
+    return client;
+  }
+
+  async end(): Promise<void> {
+    const pending = this.client;
+    this.client = undefined;
+    await (await pending?.catch(() => undefined))?.end().catch(() => {});
   }
 }
 
 /**
- * Renews `lease` every `intervalMs` until `stop()`; calls `onDeposed` once if a renewal finds another
- * term or fails for longer than the lease (the connection lost: another keeper may lead by then).
+ * How a keeper times the lease, from `--lease-ms`: the leader renews every eighth of the lease
+ * and stops writing once a quarter of the lease is all that may be left of it; a standby tries to
+ * take it every eighth and polls the shared store every quarter (the fallback to LISTEN/NOTIFY).
+ * So a leader tolerates five renewals in a row lost or late — a stall of its event loop or of its
+ * connection of about 1.25 s at the default 2 s — before it steps down, and steps down a half
+ * second before a standby can take the lease: its last commit lands under its own term. See
+ * keeper/README.md, "Lease timing".
  */
-export function holdLease(o: ElectionOptions, lease: Lease, onDeposed: (reason: string) => void): { stop(): void } {
-  let lastRenewed = Date.now();
-  let stopped = false;
-  const timer = setInterval(() => {
-    renew(o.client, lease.term, o.leaseMs).then(
-      (held) => {
-        if (stopped) return;
-        if (held) lastRenewed = Date.now();
-        else {
-          stopped = true;
-          clearInterval(timer);
-          onDeposed(`the lease has a newer term than ${lease.term}`);
-        }
-      },
-      (error: unknown) => {
-        if (stopped || Date.now() - lastRenewed < o.leaseMs) return;
-        stopped = true;
-        clearInterval(timer);
-        onDeposed(`the lease could not be renewed for ${o.leaseMs} ms: ${String(error)}`);
-      },
-    );
-  }, o.intervalMs);
+export function leaseTiming(leaseMs: number): { renewMs: number; marginMs: number; tryMs: number; pollMs: number } {
   return {
+    renewMs: Math.max(25, Math.floor(leaseMs / 8)),
+    marginMs: Math.floor(leaseMs / 4),
+    tryMs: Math.max(25, Math.floor(leaseMs / 8)),
+    pollMs: Math.max(50, Math.floor(leaseMs / 4)),
+  };
+}
+
+/** The clock and timers of `holdLease` (injected in tests). `now` is monotonic milliseconds. */
+export interface LeaseClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemLeaseClock: LeaseClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface HoldOptions {
+  readonly db: LeaseDb;
+  readonly lease: Lease;
+  readonly leaseMs: number;
+  /** When the statement that took the lease was sent (`clock.now()`): the lease runs from no earlier. */
+  readonly acquiredAt: number;
+  readonly clock?: LeaseClock;
+  /** The timer fired this much later than asked (a busy event loop): worth a warning, not yet a step-down. */
+  readonly onLate?: (lateMs: number) => void;
+  /** Once: the lease is lost (a newer term), or could lapse before the next renewal lands: step down now. */
+  readonly onLost: (reason: string) => void;
+}
+
+export interface HeldLease {
+  readonly term: number;
+  /**
+   * Milliseconds this leader may still write: until the lease could expire as this process knows
+   * it (from the send of its last renewal that succeeded), less the margin. Zero or less: it must
+   * not start a commit or a batch (the store's flush asks this before every round).
+   */
+  validFor(): number;
+  stop(): void;
+}
+
+/**
+ * Holds `lease`: renews it every `renewMs` on the lease's own connection, a chain of timers each
+ * measuring how late it fired. The lease is known good until the send of the last renewal that
+ * succeeded plus `leaseMs` (the server's `now()` is at or after that send); once less than
+ * `marginMs` of that is left — renewals failing, hung, or never sent because the event loop
+ * stalled — `onLost` runs and the leader steps down before any standby can take the lease, rather
+ * than be fenced in the middle of a write. A renewal that finds another term: `onLost` at once.
+ */
+export function holdLease(o: HoldOptions): HeldLease {
+  const clock = o.clock ?? systemLeaseClock;
+  const { renewMs, marginMs } = leaseTiming(o.leaseMs);
+  let renewedAt = o.acquiredAt;
+  let inFlight = false;
+  let stopped = false;
+  let timer: unknown;
+  const validFor = () => renewedAt + o.leaseMs - marginMs - clock.now();
+  const lose = (reason: string) => {
+    if (stopped) return;
+    stopped = true;
+    clock.clearTimeout(timer);
+    o.onLost(reason);
+  };
+  const tick = (expectedAt: number) => {
+    if (stopped) return;
+    const now = clock.now();
+    const late = now - expectedAt;
+    if (late > renewMs) o.onLate?.(Math.round(late));
+    if (validFor() <= 0) {
+      lose(
+        `no renewal for ${Math.round(now - renewedAt)} ms (lease ${o.leaseMs} ms; the renewal timer fired ` +
+          `${Math.round(late)} ms late): stepping down before the lease can lapse`,
+      );
+      return;
+    }
+    if (!inFlight) {
+      inFlight = true;
+      const sentAt = now;
+      renew(o.db, o.lease.term, o.leaseMs).then(
+        (held) => {
+          inFlight = false;
+          if (held) renewedAt = Math.max(renewedAt, sentAt);
+          else lose(`the lease has a newer term than ${o.lease.term}`);
+        },
+        () => {
+          inFlight = false; // tried again at the next tick, until the margin is reached
+        },
+      );
+    }
+    timer = clock.setTimeout(() => tick(now + renewMs), renewMs);
+  };
+  const start = clock.now();
+  timer = clock.setTimeout(() => tick(start + renewMs), renewMs);
+  return {
+    term: o.lease.term,
+    validFor,
     stop() {
       stopped = true;
-      clearInterval(timer);
+      clock.clearTimeout(timer);
     },
   };
 }
@@ -166,6 +279,16 @@ export class KeeperRole {
   /** The leader's own API URL, once it listens (no change of role). */
   announce(url: string): void {
     if (this.leading) this.state = { ...this.state, leader: url };
+  }
+
+  /** This keeper no longer leads (it stepped down or was deposed): it follows, `lease` naming the leader if known. */
+  follow(lease?: Lease): void {
+    this.state = {
+      role: "follower",
+      since: new Date(),
+      ...(lease === undefined ? { term: this.state.term } : { term: lease.term, leader: lease.url }),
+    };
+    for (const fn of this.listeners) fn(this.state);
   }
 
   /** A follower's view of the lease (who leads, under which term). */

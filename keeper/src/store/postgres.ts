@@ -6,9 +6,10 @@
  * PostgreSQL as one transaction, in commit order, one round trip per flush however many commits
  * it holds (group commit). A commit is durable when `durable()` resolves: the engine answers an
  * order only then (as it does with SQLite's group commit), settlement broadcasts a batch only
- * then. A flush that fails — the connection lost, or the fence refused an old term — fails the
- * layer for good: every later write throws `STORE_FAILED`, the keeper stops, and a restart
- * rebuilds the working copy from what PostgreSQL holds. See keeper/README.md, "PostgreSQL".
+ * then. A flush that fails — the connection lost, the fence refused an old term, the lease about
+ * to lapse (`leaseValidFor`) — fails the layer: every later write throws `STORE_FAILED` and the
+ * keeper steps down, `resync` making the working copy what PostgreSQL holds (or it stops, and a
+ * restart rebuilds the copy). See keeper/README.md, "PostgreSQL".
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -99,6 +100,12 @@ export class PostgresDatabase extends SqliteDatabase {
   private revision: number;
   /** The term every flush is fenced with (set by the leader election); none: unfenced (a single keeper). */
   term: number | undefined;
+  /**
+   * How many milliseconds this keeper may still write under its lease (`HeldLease.validFor`): asked
+   * before every flush, which is refused (a failure, as a fenced one) when nothing is left. Absent:
+   * no lease (a single keeper).
+   */
+  leaseValidFor: (() => number) | undefined;
   /** Runs after the failure of a flush (once): the keeper stops. */
   onFailure: (error: Error) => void = () => {};
   /**
@@ -178,6 +185,33 @@ export class PostgresDatabase extends SqliteDatabase {
     return this.revision - before;
   }
 
+  /**
+   * A leader that stepped down (or was deposed) becomes a follower: the open group is committed
+   * locally, the flush in flight finishes or fails, and then the working copy is made exactly what
+   * PostgreSQL holds — every row read again in one snapshot, the commits PostgreSQL refused
+   * dropped — read-only and unfenced, the layer's failure (if any) cleared. Throws if PostgreSQL
+   * cannot be read (the keeper then stops: a restart rebuilds the copy).
+   */
+  async resync(): Promise<void> {
+    try {
+      this.commitGroup();
+    } catch {
+      // a local commit that failed undid itself
+    }
+    for (let flushing = this.flushing; flushing !== undefined; flushing = this.flushing) {
+      await flushing.catch(() => {});
+      if (this.flushing === flushing) this.flushing = undefined; // ended: nothing clears it twice
+    }
+    this.readOnly = true;
+    this.term = undefined;
+    this.leaseValidFor = undefined;
+    this.log = [];
+    const { top } = await load(this.client, this.db, 0, false, true);
+    this.failure = undefined;
+    this.revision = top;
+    this.onRollback(); // the store counts its figures again
+  }
+
   override async shutdown(): Promise<void> {
     await this.flushing?.catch(() => {});
     await this.client.end().catch(() => {});
@@ -207,12 +241,20 @@ export class PostgresDatabase extends SqliteDatabase {
 
   /** Sends what is queued, one PostgreSQL transaction per round, until nothing is. */
   private async flush(): Promise<void> {
+    // Never synchronously: `flushing` is assigned from this call's promise after it returns, so a
+    // round that fails at once (the layer failed, no lease left) must not clear it before that.
+    await Promise.resolve();
     while (this.queued.length > 0) {
       const round = this.queued;
       this.queued = [];
       const groups = round.flatMap((r) => r.groups);
       try {
         if (this.failure !== undefined) throw failed(this.failure);
+        if (this.leaseValidFor !== undefined && this.leaseValidFor() <= 0) {
+          throw new Error(
+            `the lease of term ${this.term} could lapse: this keeper stepped down; the commit was not sent`,
+          );
+        }
         await this.send(round.flatMap((r) => r.writes));
       } catch (error) {
         const cause = error instanceof Error ? error : new Error(String(error));
@@ -278,6 +320,7 @@ async function load(
   local: Db,
   revision: number,
   changes = false,
+  replace = false,
 ): Promise<Pulled & { top: number }> {
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   const tables: { name: string; key: string; rows: Row[] }[] = [];
@@ -296,6 +339,8 @@ async function load(
   const fills: { id: number; before?: Row }[] = [];
   local
     .transaction(() => {
+      // Everything again (`replace`): what the copy holds and PostgreSQL does not goes, children first.
+      if (replace) for (const t of [...TABLES].reverse()) local.exec(`DELETE FROM ${t.name}`);
       for (const t of tables) {
         if (t.rows.length === 0) continue;
         const columns = (local.prepare(`PRAGMA table_info(${t.name})`).all() as Row[]).map((c) => c.name as string);

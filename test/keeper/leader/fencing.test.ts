@@ -97,6 +97,50 @@ describe("keeper leader lease and fencing (PostgreSQL)", function () {
     ]);
   });
 
+  it("makes a deposed leader's copy what the shared database holds again (resync): refused commits gone, read-only", async () => {
+    const leaseA = await tryAcquire(pgOf(a).pg, "a", "http://a", 10_000);
+    pgOf(a).term = leaseA!.term;
+    await rest(a, 1).durable;
+    await expire(a);
+    await tryAcquire(pgOf(b).pg, "b", "http://b", 10_000);
+    await rest(a, 2).durable.catch(() => {}); // fenced: only in a's copy
+    expect(a.getOrder(hashOf(2))?.status).to.equal("open");
+    await rest(b, 3).durable; // b leads (unfenced here: term not set)
+
+    await pgOf(a).resync();
+    expect(a.openOrders(1n).map((o) => o.hash)).to.deep.equal([hashOf(1), hashOf(3)]);
+    expect(a.getOrder(hashOf(2))).to.equal(undefined);
+    expect(a.nextSeq(1n)).to.equal(4);
+    expect(pgOf(a).term).to.equal(undefined);
+    expect(() => rest(a, 4)).to.throw(StoreError, /read-only/);
+    await a.durable(); // the failure is cleared: the copy follows again
+    await rest(b, 5).durable;
+    expect(await pgOf(a).refresh()).to.be.greaterThan(0);
+    expect(a.openOrders(1n).map((o) => o.hash)).to.deep.equal([hashOf(1), hashOf(3), hashOf(5)]);
+  });
+
+  it("refuses a flush once the lease could lapse (leaseValidFor), before sending it", async () => {
+    const leaseA = await tryAcquire(pgOf(a).pg, "a", "http://a", 10_000);
+    pgOf(a).term = leaseA!.term;
+    let left = 1_000;
+    pgOf(a).leaseValidFor = () => left;
+    await rest(a, 1).durable;
+    left = 0;
+    const error = await rest(a, 2).durable.then(
+      () => expect.fail("a flush went out with no lease left"),
+      (e: unknown) => e,
+    );
+    expect((error as StoreError).code).to.equal("STORE_FAILED");
+    expect((error as StoreError).message).to.match(/could lapse: this keeper stepped down/);
+    const rows = await pgOf(b).pg.query("SELECT hash FROM orders ORDER BY hash");
+    expect(rows.rows).to.deep.equal([{ hash: hashOf(1) }]);
+    // The step-down's resync ends (the refused flush is over), and the copy follows again.
+    expect(() => rest(a, 3)).to.throw(StoreError, /shared database refused/);
+    await pgOf(a).resync();
+    expect(a.openOrders(1n).map((o) => o.hash)).to.deep.equal([hashOf(1)]);
+    await a.durable();
+  });
+
   it("refuses every write to a follower's read-only working copy, loudly, and leaves the copy as it was", async () => {
     await rest(a, 1).durable;
     await pgOf(b).refresh();

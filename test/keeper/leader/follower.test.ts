@@ -22,19 +22,7 @@ import {
 } from "../api/support";
 import { sdkFixture } from "../../sdk/support";
 import { freshDatabase } from "../../helpers/postgres";
-
-type Running = Awaited<ReturnType<typeof runKeeperInProcess>>;
-
-/** Waits until `test` holds (checked every 50 ms); the deadline is generous, never a measure. */
-async function until<T>(what: string, read: () => Promise<T>, test: (v: T) => boolean, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (test(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until, type Running } from "./support";
 
 describe("keeper followers: reads, feed and NOT_LEADER on a follower; takeover in the same process", function () {
   this.timeout(240_000);

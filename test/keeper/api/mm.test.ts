@@ -249,11 +249,13 @@ describe("keeper/api: a market maker's interface (issue 16)", function () {
     const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 16; round++) {
       const s1 = orderOf(alice, { isBuy: false, priceTicks: 250_000n, lots: 3n });
-      await batch(aliceToken, alice.address, [await place(alice, s1)]);
+      const placed = await batch(aliceToken, alice.address, [await place(alice, s1)]);
+      // S1 rests whole: nothing of an earlier round is left to cross it (the takers are immediate-or-cancel).
+      expect(placed.body.results[0].order, `round ${round}`).to.include({ status: "open", filledLots: "0" });
       const s2 = orderOf(alice, { isBuy: false, priceTicks: random() < 0.5 ? 250_000n : 251_000n, lots: 3n });
       // The first taker takes all of S1 every other round: then the amend, if it comes second, is refused.
       const takers = [round % 2 === 0 ? 3n : BigInt(1 + Math.floor(random() * 2)), 2n].map((lots) =>
-        orderOf(bob, { isBuy: true, priceTicks: 251_000n, lots, flags: 0n }),
+        orderOf(bob, { isBuy: true, priceTicks: 251_000n, lots, flags: IMMEDIATE_OR_CANCEL }),
       );
       const signedTakers = await Promise.all(takers.map((t) => signedBody(k, bob, t)));
       const amendment = await amend(alice, { hash: k.engine.hashOf(s1) }, s2);

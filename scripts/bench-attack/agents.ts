@@ -5,7 +5,8 @@
  * `AgentReply` for each.
  *
  * - `honest`: market makers that quote post-only around the mid and replace their quotes each
- *   second (`CancelOrders`), and takers that send an IOC order each second that crosses them. It
+ *   second (`CancelOrders`), and takers that send an IOC order each second that crosses them, each
+ *   trader from a loopback address of its own (127.0.1.i, 127.0.2.j), as separate clients are. It
  *   measures each order's latency (submit to answer) and remembers each fill it took, with the
  *   time its answer came. Before the window, each maker signs one cancel-all with a clock running
  *   four minutes ahead, and hands it over: attacker (f) replays it.
@@ -189,10 +190,11 @@ async function honest(seconds: number): Promise<HonestResult> {
   const mid = BigInt(c.midTicks);
   const result: HonestResult = { orderLatencies: [], fills: [], accepted: 0, refused: {}, cancelLatencies: [] };
   const end = Date.now() + seconds * 1000;
-  const place = async (key: Hex, fields: Partial<Order> & Pick<Order, "isBuy" | "priceTicks">) => {
+  // Each honest trader is a client of its own, with an address of its own, as traders are.
+  const place = async (from: string, key: Hex, fields: Partial<Order> & Pick<Order, "isBuy" | "priceTicks">) => {
     const { body } = order(key, fields);
     const start = performance.now();
-    const answer = await call("127.0.0.1", "POST", "/v1/orders", body);
+    const answer = await call(from, "POST", "/v1/orders", body);
     result.orderLatencies.push(performance.now() - start);
     if (answer.code !== "ok") {
       count(result.refused, answer.code);
@@ -202,19 +204,20 @@ async function honest(seconds: number): Promise<HonestResult> {
     return answer.json as { hash: Hex; trades: { fillId: number }[] };
   };
   const maker = async (key: Hex, i: number) => {
+    const from = `127.0.1.${i + 1}`;
     let previous: Hex[] = [];
     await sleep(i * 97);
     while (Date.now() < end) {
       const tick = Date.now();
       const placed = await Promise.all([
-        place(key, { isBuy: true, priceTicks: mid - 1n - BigInt(i) }),
-        place(key, { isBuy: true, priceTicks: mid - 5n - BigInt(i) }),
-        place(key, { isBuy: false, priceTicks: mid + 1n + BigInt(i) }),
-        place(key, { isBuy: false, priceTicks: mid + 5n + BigInt(i) }),
+        place(from, key, { isBuy: true, priceTicks: mid - 1n - BigInt(i) }),
+        place(from, key, { isBuy: true, priceTicks: mid - 5n - BigInt(i) }),
+        place(from, key, { isBuy: false, priceTicks: mid + 1n + BigInt(i) }),
+        place(from, key, { isBuy: false, priceTicks: mid + 5n + BigInt(i) }),
       ]);
       if (previous.length > 0) {
         const start = performance.now();
-        const answer = await call("127.0.0.1", "POST", "/v1/cancels", cancelOrdersBody(key, previous));
+        const answer = await call(from, "POST", "/v1/cancels", cancelOrdersBody(key, previous));
         result.cancelLatencies.push(performance.now() - start);
         if (answer.code !== "ok") count(result.refused, `cancel:${answer.code}`);
       }
@@ -223,11 +226,12 @@ async function honest(seconds: number): Promise<HonestResult> {
     }
   };
   const taker = async (key: Hex, j: number) => {
+    const from = `127.0.2.${j + 1}`;
     await sleep(300 + j * 131);
     let buy = j % 2 === 0;
     while (Date.now() < end) {
       const tick = Date.now();
-      const answered = await place(key, {
+      const answered = await place(from, key, {
         isBuy: buy,
         priceTicks: buy ? mid + 20n : mid - 20n,
         flags: IMMEDIATE_OR_CANCEL,

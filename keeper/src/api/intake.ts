@@ -7,7 +7,9 @@
  * request waits for at most one turn of each address with requests waiting — not for the flood.
  *
  * Memory is bounded: an address with `maxQueuedPerClient` requests waiting is refused
- * (`RATE_LIMITED`, `Retry-After: 1`) until its queue shrinks.
+ * (`RATE_LIMITED`, `Retry-After: 1`) until its queue shrinks, and so is every address while
+ * `maxQueued` wait in all (a stranger with many addresses, e.g. the /64s of an IPv6 range, cannot
+ * queue `maxQueuedPerClient` requests on each).
  */
 import { ApiError } from "./errors";
 
@@ -16,14 +18,18 @@ export interface IntakeLimits {
   readonly maxInFlight: number;
   /** Requests one client address may have waiting; more are refused. */
   readonly maxQueuedPerClient: number;
+  /** Requests waiting over every address; more are refused. */
+  readonly maxQueued: number;
 }
 
-export const DEFAULT_INTAKE_LIMITS: IntakeLimits = { maxInFlight: 64, maxQueuedPerClient: 1_000 };
+export const DEFAULT_INTAKE_LIMITS: IntakeLimits = { maxInFlight: 64, maxQueuedPerClient: 1_000, maxQueued: 10_000 };
 
 export class Intake {
   private inFlight = 0;
   /** Waiting requests by client key; the map's order is the round robin's (an address served goes last). */
   private readonly waiting = new Map<string, (() => void)[]>();
+  /** Requests waiting, over every address. */
+  private waitingCount = 0;
 
   constructor(private readonly limits: IntakeLimits = DEFAULT_INTAKE_LIMITS) {}
 
@@ -34,9 +40,7 @@ export class Intake {
 
   /** Requests waiting, over every address. */
   get queued(): number {
-    let n = 0;
-    for (const q of this.waiting.values()) n += q.length;
-    return n;
+    return this.waitingCount;
   }
 
   /**
@@ -60,7 +64,13 @@ export class Intake {
         new ApiError("RATE_LIMITED", "too many requests waiting from this address", { retryAfterSeconds: 1 }),
       );
     }
+    if (this.waitingCount >= this.limits.maxQueued) {
+      return Promise.reject(
+        new ApiError("RATE_LIMITED", "too many requests waiting at the keeper", { retryAfterSeconds: 1 }),
+      );
+    }
     if (queue === undefined) this.waiting.set(client, (queue = []));
+    this.waitingCount++;
     return new Promise((resolve) => (queue as (() => void)[]).push(resolve));
   }
 
@@ -68,6 +78,7 @@ export class Intake {
   private release(): void {
     for (const [client, queue] of this.waiting) {
       const next = queue.shift() as () => void;
+      this.waitingCount--;
       this.waiting.delete(client);
       if (queue.length > 0) this.waiting.set(client, queue); // to the back of the round
       next();

@@ -30,7 +30,7 @@ const turns = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("keeper: order entry's intake", function () {
   it("lets maxInFlight in, then serves the waiting addresses in turn, not in arrival order", async () => {
-    const intake = new Intake({ maxInFlight: 2, maxQueuedPerClient: 100 });
+    const intake = new Intake({ maxInFlight: 2, maxQueuedPerClient: 100, maxQueued: 1_000 });
     const started: string[] = [];
     const flood = Array.from({ length: 6 }, (_, i) => task(started, `a${i}`));
     const honest = task(started, "b0");
@@ -55,7 +55,7 @@ describe("keeper: order entry's intake", function () {
   });
 
   it("frees the slot of a task that throws", async () => {
-    const intake = new Intake({ maxInFlight: 1, maxQueuedPerClient: 100 });
+    const intake = new Intake({ maxInFlight: 1, maxQueuedPerClient: 100, maxQueued: 1_000 });
     const started: string[] = [];
     const [first, second] = [task(started, "x"), task(started, "y")];
     const failed = intake.run("a", first.run);
@@ -70,7 +70,7 @@ describe("keeper: order entry's intake", function () {
   });
 
   it("refuses an address with maxQueuedPerClient requests waiting, and only that address", async () => {
-    const intake = new Intake({ maxInFlight: 1, maxQueuedPerClient: 2 });
+    const intake = new Intake({ maxInFlight: 1, maxQueuedPerClient: 2, maxQueued: 1_000 });
     const started: string[] = [];
     const tasks = Array.from({ length: 3 }, (_, i) => task(started, `a${i}`));
     const runs = tasks.map((t) => intake.run("a", t.run));
@@ -83,5 +83,30 @@ describe("keeper: order entry's intake", function () {
     other.finish();
     expect(await Promise.all([...runs, otherRun])).to.deep.equal(["a0", "a1", "a2", "b0"]);
     expect(started).to.not.include("a3");
+  });
+
+  it("refuses every address while maxQueued requests wait in all: many addresses cannot each queue their share", async () => {
+    const intake = new Intake({ maxInFlight: 1, maxQueuedPerClient: 2, maxQueued: 3 });
+    const started: string[] = [];
+    const first = task(started, "a0");
+    const runs = [intake.run("a", first.run)];
+    // Three strangers' addresses, one waiting request each: the keeper's whole waiting room.
+    const waiting = ["b", "c", "d"].map((client) => task(started, `${client}0`));
+    runs.push(...waiting.map((t, i) => intake.run(["b", "c", "d"][i] as string, t.run)));
+    expect(intake.queued).to.equal(3);
+    const refused = await intake.run("e", task(started, "e0").run).catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(ApiError);
+    expect(refused).to.include({ code: "RATE_LIMITED", retryAfterSeconds: 1 });
+    // A turn frees a place in the waiting room: the next address may wait again.
+    first.finish();
+    await turns();
+    expect(intake.queued).to.equal(2);
+    const later = task(started, "e1");
+    runs.push(intake.run("e", later.run));
+    expect(intake.queued).to.equal(3);
+    for (const t of [...waiting, later]) t.finish();
+    expect(await Promise.all(runs)).to.deep.equal(["a0", "b0", "c0", "d0", "e1"]);
+    expect(started).to.not.include("e0");
+    expect([intake.active, intake.queued]).to.deep.equal([0, 0]);
   });
 });

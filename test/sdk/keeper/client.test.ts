@@ -10,7 +10,6 @@ import { Wallet } from "ethers";
 import { verifyTypedData, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
-  CrossbookError,
   KeeperApiError,
   KeeperRequestError,
   createKeeperClient,
@@ -19,7 +18,7 @@ import {
   signOrder,
   type Order,
 } from "@crossbook/sdk";
-import { FakeKeeper, json } from "./fakeKeeper";
+import { FakeKeeper, expectRejection, json } from "./fakeKeeper";
 
 const domain = { chainId: 31337, verifyingContract: "0x00000000000000000000000000000000000c0ffe" } as const;
 const account = privateKeyToAccount(generatePrivateKey());
@@ -51,16 +50,6 @@ function trade(fillId: number, status = "matched") {
     status,
     at: 1_700_000_000_000,
   };
-}
-
-async function expectRejection(promise: Promise<unknown>): Promise<CrossbookError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(CrossbookError);
-    return error as CrossbookError;
-  }
-  expect.fail("expected a rejection");
 }
 
 describe("sdk/keeper: client (HTTP)", function () {

@@ -6,6 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
+import { expect } from "chai";
+import { CrossbookError } from "@crossbook/sdk";
 
 export interface RecordedRequest {
   method: string;
@@ -114,4 +116,15 @@ export class FakeKeeper {
 export function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   response.writeHead(status, { "content-type": "application/json", ...headers });
   response.end(JSON.stringify(body));
+}
+
+/** The error a promise rejects with, which must be one of the SDK's; fails the test if it resolves. */
+export async function expectRejection(promise: Promise<unknown>): Promise<CrossbookError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(CrossbookError);
+    return error as CrossbookError;
+  }
+  expect.fail("expected a rejection");
 }

@@ -7,7 +7,6 @@
 import { expect } from "chai";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
-  CrossbookError,
   KeeperApiError,
   KeeperRequestError,
   createKeeperClient,
@@ -15,7 +14,7 @@ import {
   signOrder,
   type Order,
 } from "@crossbook/sdk";
-import { FakeKeeper, json, type Handler } from "./fakeKeeper";
+import { FakeKeeper, expectRejection, json, type Handler } from "./fakeKeeper";
 
 const domain = { chainId: 31337, verifyingContract: "0x00000000000000000000000000000000000c0ffe" } as const;
 const account = privateKeyToAccount(generatePrivateKey());
@@ -46,16 +45,6 @@ const follower =
 /** A leader: every POST /v1/orders is accepted. */
 const leading: Handler = (_req, res) =>
   json(res, 201, { hash, status: "open", filledLots: "0", remainingLots: "5", trades: [] });
-
-async function rejection(promise: Promise<unknown>): Promise<CrossbookError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(CrossbookError);
-    return error as CrossbookError;
-  }
-  expect.fail("expected a rejection");
-}
 
 describe("sdk/keeper: client with several keepers follows NOT_LEADER to a configured leader", function () {
   let a: FakeKeeper;
@@ -91,7 +80,7 @@ describe("sdk/keeper: client with several keepers follows NOT_LEADER to a config
     a.handler = follower("http://attacker.example:8080");
     const client = createKeeperClient({ keepers: [a.url, b.url], domain });
     const signature = await signOrder({ signer: account, order, domain });
-    const error = await rejection(client.submitOrder({ order, signature }));
+    const error = await expectRejection(client.submitOrder({ order, signature }));
     expect(error).to.be.instanceOf(KeeperRequestError);
     expect(error.code).to.equal("KEEPER_UNTRUSTED_LEADER");
     expect(error.details).to.deep.include({ leader: "http://attacker.example:8080", term: 7 });
@@ -104,7 +93,7 @@ describe("sdk/keeper: client with several keepers follows NOT_LEADER to a config
     b.handler = follower(a.url);
     const client = createKeeperClient({ keepers: [a.url, b.url], domain });
     const signature = await signOrder({ signer: account, order, domain });
-    const error = await rejection(client.submitOrder({ order, signature }));
+    const error = await expectRejection(client.submitOrder({ order, signature }));
     expect(error).to.be.instanceOf(KeeperApiError);
     expect(error.code).to.equal("NOT_LEADER");
     expect(a.requests.length + b.requests.length).to.be.at.most(3);
@@ -114,7 +103,7 @@ describe("sdk/keeper: client with several keepers follows NOT_LEADER to a config
     a.handler = follower(b.url);
     const client = createKeeperClient({ url: a.url, domain });
     const signature = await signOrder({ signer: account, order, domain });
-    const error = await rejection(client.submitOrder({ order, signature }));
+    const error = await expectRejection(client.submitOrder({ order, signature }));
     expect(error).to.be.instanceOf(KeeperApiError);
     expect([error.code, (error as KeeperApiError).status]).to.deep.equal(["NOT_LEADER", 503]);
     expect(error.details).to.deep.equal({ leader: b.url, term: 7 });

@@ -54,20 +54,19 @@
  * The PostgreSQL keeper runs with a 10 s lease (`--lease-ms`): alone on its database, a lease it
  * cannot renew on a saturated event loop would only depose it.
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Hex } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { keeperMessageTypedData } from "@crossbook/sdk";
+import { generatePrivateKey } from "viem/accounts";
 import { fundTraders, median, rpc } from "./lib/bench";
 import { readDeployment, type Deployment } from "./lib/market";
-import { manage, runHardhatScript, startHardhatNode, startLocalKeeper, type ManagedProcess } from "./lib/processes";
+import { runHardhatScript, startHardhatNode, startLocalKeeper, type ManagedProcess } from "./lib/processes";
 import { createDatabase, startEmbeddedPostgres, stopEmbeddedPostgres, type LocalPostgres } from "./lib/postgres";
-import type { LoadgenReply, LoadgenRequest, StepResult } from "./bench-api/loadgen";
+import type { StepResult } from "./bench-api/loadgen";
+import { cancelAll, startLoadgen, type Loadgen } from "./bench-api/parent";
 
 const ROOT = resolve(__dirname, "..");
 const env = process.env;
@@ -199,69 +198,6 @@ async function startKeeper(
     name: `keeper (${backend})`,
   });
   return Object.assign(keeper, { url });
-}
-
-// ─── The load generator ───────────────────────────────────────────────────────────────────────
-
-interface Loadgen {
-  ask(request: LoadgenRequest): Promise<LoadgenReply>;
-  child: ChildProcess;
-}
-
-function startLoadgen(): Loadgen {
-  const child = fork(join(ROOT, "scripts/bench-api/loadgen.ts"), [], {
-    cwd: ROOT,
-    detached: true,
-    execArgv: ["-r", "ts-node/register/transpile-only"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  manage("load generator", child);
-  let waiting: { ok: (r: LoadgenReply) => void; ko: (e: Error) => void } | undefined;
-  child.on("message", (m: LoadgenReply) => {
-    const w = waiting;
-    waiting = undefined;
-    if (m.op === "failed") w?.ko(new Error(`load generator: ${m.message}`));
-    else w?.ok(m);
-  });
-  child.on("exit", (code) => waiting?.ko(new Error(`the load generator exited ${code}`)));
-  return {
-    child,
-    ask: (request) =>
-      new Promise((ok, ko) => {
-        waiting = { ok, ko };
-        child.send(request);
-      }),
-  };
-}
-
-// ─── Cancelling everything between steps ─────────────────────────────────────────────────────
-
-async function cancelAll(url: string, deployment: Deployment, keys: Hex[]): Promise<number> {
-  const domain = { chainId: deployment.chainId, verifyingContract: deployment.exchange };
-  const issuedAt = BigInt(Date.now());
-  const counts = await Promise.all(
-    keys.map(async (key) => {
-      const account = privateKeyToAccount(key);
-      const message = { maker: account.address, marketId: 0n, issuedAt };
-      // viem types a uint32 as a number; the SDK's message has bigints, which viem encodes alike
-      const typedData = keeperMessageTypedData({ domain, primaryType: "CancelAll", message });
-      const signature = await account.signTypedData(
-        typedData as unknown as Parameters<typeof account.signTypedData>[0],
-      );
-      const res = await fetch(`${url}/v1/cancels/all`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          cancelAll: { maker: account.address, marketId: "0", issuedAt: issuedAt.toString() },
-          signature,
-        }),
-      });
-      const body = (await res.json()) as { cancelled?: string[]; error?: { code: string; message: string } };
-      if (res.status !== 200) fail(`cancel-all of ${account.address}: ${res.status} ${JSON.stringify(body.error)}`);
-      return body.cancelled?.length ?? 0;
-    }),
-  );
-  return counts.reduce((a, b) => a + b, 0);
 }
 
 // ─── Running and reporting ────────────────────────────────────────────────────────────────────

@@ -49,6 +49,8 @@ export type LoadgenRequest =
       readonly op: "step";
       /** Another keeper to send this step's orders to (from now on); absent: the one of `init`. */
       readonly url?: string;
+      /** Several entry points (gateways) to send this step's orders to, in turn, order by order. */
+      readonly urls?: readonly string[];
       /** Orders per second (open loop); absent: closed loop with `concurrency` in flight. */
       readonly rate?: number;
       readonly seconds: number;
@@ -98,7 +100,8 @@ interface Signer {
 let config: Extract<LoadgenRequest, { op: "init" }> | undefined;
 let signers: Signer[] = [];
 let agent: Agent | undefined;
-let target: URL | undefined;
+/** Where orders go: order i to `targets[i % targets.length]`. */
+let targets: URL[] = [];
 let domain: ExchangeDomainParameters | undefined;
 let counter = 0;
 
@@ -148,7 +151,7 @@ async function init(request: Extract<LoadgenRequest, { op: "init" }>): Promise<v
   await sdkReady();
   config = request;
   domain = request.domain;
-  target = new URL("/v1/orders", request.url);
+  targets = [new URL("/v1/orders", request.url)];
   agent = new Agent({ keepAlive: true, maxSockets: request.maxSockets, maxFreeSockets: request.maxSockets });
   signers = request.keys.map((key) => ({ address: privateKeyToAccount(key).address, key: keyBytes(key), nonce: 1n }));
   // The native signatures must be exactly the SDK's: check one order per account (nonce 0, never sent).
@@ -175,9 +178,8 @@ async function init(request: Extract<LoadgenRequest, { op: "init" }>): Promise<v
 }
 
 /** One POST; resolves with the status and the error code (if any), never rejects. */
-function post(body: string): Promise<{ status: number; code?: string; error?: string }> {
+function post(body: string, url: URL): Promise<{ status: number; code?: string; error?: string }> {
   return new Promise((resolve) => {
-    const url = target as URL;
     const req = request(
       {
         host: url.hostname,
@@ -215,7 +217,8 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 async function step(request: Extract<LoadgenRequest, { op: "step" }>): Promise<StepResult> {
-  if (request.url !== undefined) target = new URL("/v1/orders", request.url);
+  if (request.url !== undefined) targets = [new URL("/v1/orders", request.url)];
+  if (request.urls !== undefined) targets = request.urls.map((u) => new URL("/v1/orders", u));
   const openLoop = request.rate !== undefined;
   const count = openLoop ? Math.round((request.rate as number) * request.seconds) : request.maxOrders;
   const signStart = performance.now();
@@ -237,7 +240,7 @@ async function step(request: Extract<LoadgenRequest, { op: "step" }>): Promise<S
     sent++;
     inFlight++;
     if (inFlight > maxInFlight) maxInFlight = inFlight;
-    return post(body).then((r) => {
+    return post(body, targets[sent % targets.length]).then((r) => {
       inFlight--;
       lastAnswer = performance.now();
       latencies.push(lastAnswer - due);

@@ -508,8 +508,8 @@ async function releaseLease(db: LeaseDb, term: number): Promise<void> {
 }
 
 /**
- * A follower's two loops. The store's: LISTEN on `crossbook_changes` (every leader commit notifies
- * it) and refresh the working copy at each notification, or every quarter lease at the latest (the
+ * A follower's two loops. The store's: LISTEN on its schema's channel (`PostgresDatabase.channel`:
+ * every leader commit in the schema notifies it) and refresh the working copy at each notification, or every quarter lease at the latest (the
  * polling fallback, should a notification be lost); the engine's books follow each refresh
  * (`Engine.follow`) and the feed publishes what changed. The lease's, on its own connection: every
  * eighth of a lease (after `firstTryAfterMs`), try to take the lease and learn who leads; once it
@@ -550,7 +550,7 @@ function followLeader(o: {
     });
   pgc.on("notification", onNotify);
   const refreshing = (async () => {
-    await pgc.query("LISTEN crossbook_changes");
+    await pgc.query(`LISTEN ${o.db.channel}`);
     while (!stopped && !leading) {
       dirty = false;
       await o.db.refresh((pulled) => o.engine.follow(pulled));
@@ -558,7 +558,7 @@ function followLeader(o: {
       await pause(pollMs);
     }
     pgc.off("notification", onNotify);
-    if (!stopped) await pgc.query("UNLISTEN crossbook_changes");
+    if (!stopped) await pgc.query(`UNLISTEN ${o.db.channel}`);
   })();
   const electing = (async () => {
     let announced = false;

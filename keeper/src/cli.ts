@@ -49,7 +49,10 @@ async function main(argv: string[]): Promise<number> {
   return run(argv);
 }
 
-async function run(argv: string[], prepare?: (config: KeeperConfig) => Promise<KeeperConfig | number>): Promise<number> {
+async function run(
+  argv: string[],
+  prepare?: (config: KeeperConfig) => Promise<KeeperConfig | number>,
+): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(helpText());
     return 0;

@@ -517,7 +517,10 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
 }
 
 /** The parameters of a shard's markets, as the risk check reads them (cached per block). */
-async function shardMarkets(reads: CachedChainReads, ids: readonly bigint[]): Promise<(id: bigint) => Market | undefined> {
+async function shardMarkets(
+  reads: CachedChainReads,
+  ids: readonly bigint[],
+): Promise<(id: bigint) => Market | undefined> {
   const markets = await Promise.all(ids.map((id) => reads.market(id)));
   return (id) => markets[ids.indexOf(id)];
 }

@@ -145,7 +145,9 @@ export class PostgresDatabase extends SqliteDatabase {
       const local = SqliteDatabase.openFile(path, false);
       const { top: revision } = await load(client, local, 0);
       const schema = (await client.query("SELECT current_schema() AS s")).rows[0].s as string;
-      const channel = client.escapeIdentifier(schema === "public" ? "crossbook_changes" : `crossbook_changes_${schema}`);
+      const channel = client.escapeIdentifier(
+        schema === "public" ? "crossbook_changes" : `crossbook_changes_${schema}`,
+      );
       const own = options.workDir === undefined ? workDir : undefined;
       return new PostgresDatabase(local, path, client, own, revision, channel);
     } catch (error) {

@@ -47,7 +47,12 @@ describe("cluster: one account's reservations over two shards", function () {
       ).rows.map((r: { shard: string; amount: string }) => [r.shard, BigInt(r.amount)]),
     ) as Record<string, bigint>;
   const place = async (shard: Running, marketId: bigint) =>
-    http(shard.url, "POST", "/v1/orders", await signedBody(k(shard), trader, orderOf(trader, { isBuy: true, marketId })));
+    http(
+      shard.url,
+      "POST",
+      "/v1/orders",
+      await signedBody(k(shard), trader, orderOf(trader, { isBuy: true, marketId })),
+    );
 
   before(async () => {
     env = await sdkFixture();

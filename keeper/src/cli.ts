@@ -5,7 +5,8 @@
  * closed) on SIGINT or SIGTERM, with exit code 0.
  */
 import { readFileSync } from "node:fs";
-import { loadConfig, SETTINGS } from "./config";
+import { shardConfig, ShardConfigError } from "./cluster/shard";
+import { loadConfig, SETTINGS, type KeeperConfig } from "./config";
 import { createLogger } from "./log";
 import { KeeperStartError, runKeeper } from "./keeper";
 
@@ -15,6 +16,8 @@ export function helpText(): string {
     "crossbook-keeper — accepts signed orders, matches them, settles the matches on-chain in batches.",
     "",
     "Usage: npm run keeper -- [--config keeper.json] [--flag value ...]",
+    "       npm run keeper -- shard --shard-name a --markets 1,2 --database postgres://... [--flag value ...]",
+    "         (one shard of a cluster: its own keeper key, its tables in PostgreSQL schema shard_<name>)",
     "",
     "Every setting comes from a flag, an environment variable or the JSON file (flag > env > file > default).",
     "The keeper key comes only from the environment: CROSSBOOK_KEEPER_KEY, or a keystore file with",
@@ -30,7 +33,26 @@ export function helpText(): string {
   return lines.join("\n");
 }
 
+/** `crossbook-keeper shard …`: the keeper of one shard (keeper/src/cluster/shard.ts). */
+async function forShard(config: KeeperConfig): Promise<KeeperConfig | number> {
+  try {
+    return await shardConfig(config);
+  } catch (error) {
+    if (!(error instanceof ShardConfigError)) throw error;
+    process.stderr.write(`crossbook-keeper shard: ${error.message}\n`);
+    return error.exitCode;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "shard") return run(argv.slice(1), forShard);
+  return run(argv);
+}
+
+async function run(
+  argv: string[],
+  prepare?: (config: KeeperConfig) => Promise<KeeperConfig | number>,
+): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(helpText());
     return 0;
@@ -42,10 +64,16 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write("Run with --help for every setting.\n");
     return 2;
   }
-  const log = createLogger({ level: loaded.config.logLevel });
+  if (prepare === undefined && loaded.config.shardName !== undefined) {
+    process.stderr.write("crossbook-keeper: --shard-name is for `crossbook-keeper shard`\n");
+    return 2;
+  }
+  const config = prepare === undefined ? loaded.config : await prepare(loaded.config);
+  if (typeof config === "number") return config;
+  const log = createLogger({ level: config.logLevel });
   let keeper;
   try {
-    keeper = await runKeeper(loaded.config, log);
+    keeper = await runKeeper(config, log);
   } catch (error) {
     const message = error instanceof KeeperStartError ? error.message : String((error as Error).stack ?? error);
     process.stderr.write(`crossbook-keeper: cannot start: ${message}\n`);

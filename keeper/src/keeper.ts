@@ -18,8 +18,9 @@ import {
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { exchangeAbi, hashOrder, type ExchangeDomainParameters, type Order } from "@crossbook/sdk";
+import { exchangeAbi, hashOrder, type ExchangeDomainParameters, type Market, type Order } from "@crossbook/sdk";
 import { startApi, type RunningApi } from "./api";
+import { ShardClaims } from "./cluster/claims";
 import type { KeeperConfig } from "./config";
 import { Engine } from "./engine";
 import type { Logger } from "./log";
@@ -171,6 +172,11 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   // The lease has its own connection: a renewal never queues behind the store's flushes or refreshes.
   const leaseDb =
     db === undefined ? undefined : new LeaseConnection(() => pgClient(config.databasePath), config.leaseMs);
+  // A shard's claims on its accounts' balances, on their own connection (see cluster/claims.ts).
+  const claims =
+    db === undefined || config.shardName === undefined
+      ? undefined
+      : await ShardClaims.open(() => pgClient(config.databasePath), config.shardName, log);
   const election = electionOptions(config);
   const acquiredAt = systemLeaseClock.now();
   const won =
@@ -247,8 +253,31 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
         Math.max(1, Math.ceil(pending / config.batch.maxFills) * Math.ceil(config.pollIntervalMs / 1000)),
     },
     following: role.current.role === "follower",
+    ...(claims === undefined ? {} : { claims }),
   });
   metrics.watch(engine, store);
+  /** A new leader's claims: what its books and unsettled fills reserve, whatever the last leader left. */
+  const resetClaims = async (term: number) => {
+    if (claims === undefined) return;
+    const marketOf = await shardMarkets(reads, config.markets);
+    const reservations = new Map<Address, Map<string, bigint>>();
+    for (const account of engine.reservingAccounts()) reservations.set(account, engine.reservedBy(account, marketOf));
+    await claims.reset(term, reservations);
+  };
+  if (won !== undefined) await resetClaims(won.term);
+  let lowering = false;
+  /** Claims lowered to what the shard reserves, every second (an account with an order in flight waits). */
+  const lowerTimer =
+    claims === undefined
+      ? undefined
+      : setInterval(() => {
+          if (lowering || !role.leading || claims.term === undefined) return;
+          lowering = true;
+          void shardMarkets(reads, config.markets)
+            .then((marketOf) => claims.lower((a) => (engine.isBusy(a) ? undefined : engine.reservedBy(a, marketOf))))
+            .catch((error: unknown) => log.warn({ err: String(error) }, "claims: lowering failed; trying again"))
+            .finally(() => (lowering = false));
+        }, 1000).unref();
 
   /** Settlement for one term of leading (settlement stops for good after a failed write: a new one next time). */
   const newSettlement = (): Settlement => {
@@ -370,6 +399,8 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   const stop = (code = 0): Promise<void> => {
     stopping ??= (async () => {
       log.info({ code }, "keeper stopping");
+      if (lowerTimer !== undefined) clearInterval(lowerTimer);
+      if (claims !== undefined) claims.term = undefined;
       held?.stop();
       following?.stop();
       engine.stop();
@@ -385,6 +416,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
         await releaseLease(leaseDb, db.term).catch(() => {});
       }
       await leaseDb?.end();
+      await claims?.end();
       await store.shutdown();
       log.info({ code }, "keeper stopped");
       resolveDone(code);
@@ -404,6 +436,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       db.term = lease.term;
       db.readOnly = false;
       engine.promote(); // books rebuilt as a restart rebuilds them
+      await resetClaims(lease.term); // a shard's claims: what the books reserve, from now on
       await settlement.start(); // every batch whose fate is unknown, resolved as a restart does
       role.lead(lease, api.url); // order entry from now on
       log.info({ term: lease.term, since: lease.since, url: api.url }, "role change: leader");
@@ -446,6 +479,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       log.error({ reason, term }, "role change: stepping down, no longer the leader: following from now");
       held?.stop();
       held = undefined;
+      if (claims !== undefined) claims.term = undefined;
       engine.demote();
       role.follow();
       steppingDown = (async () => {
@@ -482,6 +516,15 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   };
 }
 
+/** The parameters of a shard's markets, as the risk check reads them (cached per block). */
+async function shardMarkets(
+  reads: CachedChainReads,
+  ids: readonly bigint[],
+): Promise<(id: bigint) => Market | undefined> {
+  const markets = await Promise.all(ids.map((id) => reads.market(id)));
+  return (id) => markets[ids.indexOf(id)];
+}
+
 /** How this keeper takes part in the election: its name in the lease, its URL, the lease's length. */
 interface Election {
   readonly holder: string;
@@ -508,8 +551,8 @@ async function releaseLease(db: LeaseDb, term: number): Promise<void> {
 }
 
 /**
- * A follower's two loops. The store's: LISTEN on `crossbook_changes` (every leader commit notifies
- * it) and refresh the working copy at each notification, or every quarter lease at the latest (the
+ * A follower's two loops. The store's: LISTEN on its schema's channel (`PostgresDatabase.channel`:
+ * every leader commit in the schema notifies it) and refresh the working copy at each notification, or every quarter lease at the latest (the
  * polling fallback, should a notification be lost); the engine's books follow each refresh
  * (`Engine.follow`) and the feed publishes what changed. The lease's, on its own connection: every
  * eighth of a lease (after `firstTryAfterMs`), try to take the lease and learn who leads; once it
@@ -550,7 +593,7 @@ function followLeader(o: {
     });
   pgc.on("notification", onNotify);
   const refreshing = (async () => {
-    await pgc.query("LISTEN crossbook_changes");
+    await pgc.query(`LISTEN ${o.db.channel}`);
     while (!stopped && !leading) {
       dirty = false;
       await o.db.refresh((pulled) => o.engine.follow(pulled));
@@ -558,7 +601,7 @@ function followLeader(o: {
       await pause(pollMs);
     }
     pgc.off("notification", onNotify);
-    if (!stopped) await pgc.query("UNLISTEN crossbook_changes");
+    if (!stopped) await pgc.query(`UNLISTEN ${o.db.channel}`);
   })();
   const electing = (async () => {
     let announced = false;

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { getAddress, isAddress, type Address, type Hex } from "viem";
+import { SHARD_NAME } from "../cluster/registry";
 
 /**
  * The keeper's configuration: one zod schema over one table of settings. Each setting has a path
@@ -27,6 +28,11 @@ export interface KeeperConfig {
   readonly leaseMs: number;
   /** Market ids (`uint32`, from 1), ascending, without duplicates. */
   readonly markets: readonly bigint[];
+  /**
+   * `crossbook-keeper shard` only: the shard's name (its PostgreSQL schema is `shard_<name>`, see
+   * keeper/src/cluster). Absent: the single keeper.
+   */
+  readonly shardName?: string;
   readonly batch: {
     /** A batch is sent when it holds this many fills… */
     readonly maxFills: number;
@@ -159,6 +165,11 @@ const privateKey: Parse<Hex> = (v) =>
     ? ok(v.trim().toLowerCase() as Hex)
     : bad("a private key, 0x followed by 64 hex digits, not zero");
 
+const shardName: Parse<string> = (v) =>
+  typeof v === "string" && SHARD_NAME.test(v.trim())
+    ? ok(v.trim())
+    : bad("a shard name: 1 to 32 of a-z, 0-9 and _ (it names the PostgreSQL schema shard_<name>)");
+
 const MAX_UINT32 = (1n << 32n) - 1n;
 const marketId = integer(1n, MAX_UINT32, "a market id");
 const markets: Parse<bigint[]> = (v) => {
@@ -268,6 +279,7 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(300, 60_000, "milliseconds from 300 to 60000"),
   },
   { path: "markets", env: "CROSSBOOK_MARKETS", flag: "markets", inFile: true, parse: markets },
+  { path: "shardName", env: "CROSSBOOK_SHARD_NAME", flag: "shard-name", inFile: true, parse: shardName },
   {
     path: "batch.maxFills",
     env: "CROSSBOOK_BATCH_MAX_FILLS",
@@ -604,6 +616,7 @@ export const configSchema = z
       databasePath: v.databasePath as string,
       leaseMs: v.leaseMs as number,
       markets: v.markets as bigint[],
+      ...(v.shardName === undefined ? {} : { shardName: v.shardName as string }),
       batch: {
         maxFills: v["batch.maxFills"] as number,
         maxGas: v["batch.maxGas"] as bigint,

@@ -45,7 +45,16 @@ import {
   type RejectReason,
 } from "../book";
 import { silentLogger, type Logger } from "../log";
-import { checkOrder, RiskCode, type KeeperRiskState, type ReservingOrder, type RiskContext } from "../risk";
+import {
+  checkOrder,
+  orderReservation,
+  RiskCode,
+  type KeeperRiskState,
+  type ReservationMarket,
+  type ReservingOrder,
+  type RiskContext,
+  type RiskDecision,
+} from "../risk";
 import { recoverOrderSigner } from "../sigcheck";
 import type { NewFill, Pulled, Store, StoredFill, StoredOrder } from "../store";
 import { RecentRefusals } from "./refusals";
@@ -138,6 +147,20 @@ export interface EngineOptions {
    * the leader writes (`follow`), and it writes nothing until `promote`. Default false.
    */
   readonly following?: boolean;
+  /**
+   * A shard's claims (keeper/src/cluster/claims.ts): an order that passes the risk check is
+   * accepted only once the shard's claim on the token it spends covers everything its maker would
+   * reserve here with it (`total`), within `balance` less the other shards' claims; else it is
+   * refused `INSUFFICIENT_BALANCE`. Absent (a single keeper): nothing is asked.
+   */
+  readonly claims?: {
+    cover(
+      account: Address,
+      token: Address,
+      total: bigint,
+      balance: bigint,
+    ): Promise<{ readonly ok: true } | { readonly ok: false; readonly free: bigint }>;
+  };
 }
 
 /** How settlement's skip of a fill is answered: which order was at fault, and whether to match again. */
@@ -641,7 +664,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (context === undefined) {
       return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: "the chain could not be read; try again" };
     }
-    let decision = await checkOrder(order, signature, context);
+    let decision = await this.decide(order, signature, context);
+    if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
     // A refusal from a fact cached for a block is confirmed against the head: a deposit mined since
     // (a trader resubmitting as soon as its receipt arrived) must not be refused from a stale balance.
     if (!decision.ok && CACHED_FACT.has(decision.code) && this.options.freshen !== undefined) {
@@ -656,7 +680,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
             message: "the chain could not be read; try again",
           };
         }
-        decision = await checkOrder(order, signature, context);
+        decision = await this.decide(order, signature, context);
+        if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
       }
     }
     if (!decision.ok) return this.reject(hash, order, decision.code, decision.message);
@@ -672,6 +697,68 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     // The risk read awaited: a stop can have come.
     if (this.halted) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
     return undefined;
+  }
+
+  /**
+   * The risk check; in a shard, then the claim (`EngineOptions.claims`) on the token the order
+   * spends, raised when what its maker would reserve here with it exceeds it. Undefined when the
+   * claim could not be asked (PostgreSQL unreachable, or this keeper no longer leads).
+   */
+  private async decide(order: Order, signature: Hex, context: RiskContext): Promise<RiskDecision | undefined> {
+    const decision = await checkOrder(order, signature, context);
+    const claims = this.options.claims;
+    if (!decision.ok || claims === undefined || context.market === undefined) return decision;
+    const need = orderReservation(order, order.lots - context.filled, context.market);
+    const side = order.isBuy ? "quote" : "base";
+    const reserved = context.reservedByOpenOrders[side];
+    const balance = context.balances[side];
+    let claim;
+    try {
+      claim = await claims.cover(order.maker, need.token, reserved + need.atoms, balance);
+    } catch (error) {
+      this.log.warn({ maker: order.maker, err: String(error) }, "the shard's claim could not be raised");
+      return undefined;
+    }
+    if (claim.ok) return decision;
+    const elsewhere = balance - claim.free;
+    const free = claim.free > reserved ? claim.free - reserved : 0n;
+    return {
+      ok: false,
+      code: RiskCode.INSUFFICIENT_BALANCE,
+      message:
+        `The order needs ${need.atoms} ${side} atoms${order.isBuy ? " (fee included)" : ""}, but the maker has ` +
+        `${free} free (balance ${balance}, ${elsewhere} claimed by its orders in other shards, ${reserved} ` +
+        `reserved by its open orders here).`,
+    };
+  }
+
+  /** The accounts with orders resting in the books or fills not yet settled. */
+  reservingAccounts(): Set<Address> {
+    const accounts = new Set<Address>(this.store.accountsWithOpenFills());
+    for (const order of this.resting.orders()) accounts.add(order.maker);
+    return accounts;
+  }
+
+  /** Whether an order or batch of `account` is being checked or placed (its reservation may be about to grow). */
+  isBusy(account: Address): boolean {
+    return this.accountQueues.has(account);
+  }
+
+  /**
+   * What `account` reserves in this keeper, by token (lower-case address): its resting orders and
+   * fills not yet settled, as the risk check counts them.
+   */
+  reservedBy(account: Address, marketOf: (marketId: bigint) => ReservationMarket | undefined): Map<string, bigint> {
+    const byToken = new Map<string, bigint>();
+    for (const { order, lots } of this.reservingOrdersOf(account)) {
+      if (lots <= 0n) continue;
+      const market = marketOf(order.marketId);
+      if (market === undefined) throw new Error(`reservedBy: market ${order.marketId} is unknown`);
+      const { token, atoms } = orderReservation(order, lots, market);
+      const key = token.toLowerCase();
+      byToken.set(key, (byToken.get(key) ?? 0n) + atoms);
+    }
+    return byToken;
   }
 
   private async checkAndPlace(prepared: Extract<PreparedOrder, { ok: true }>): Promise<SubmitResult> {
@@ -1676,6 +1763,9 @@ function bookRejectMessage(reason: RejectReason): string {
       return `the book refused the order: ${reason}`;
   }
 }
+
+/** The answer when a shard could not raise its claim for an order (`Engine.decide`). */
+const UNCLAIMED = "the shard could not claim the order's funds in PostgreSQL; try again";
 
 /** The engine is stopping: nothing more is placed. */
 function stoppedRefusal(message = "the keeper is not taking orders"): Refusal {

@@ -30,6 +30,11 @@ export class RestingOrders {
     this.byExpiry.set([order.expiry, hash], true);
   }
 
+  /** Every resting order. */
+  orders(): IterableIterator<Order> {
+    return this.byHash.values();
+  }
+
   /** Forgets every order (before a rebuild). */
   clear(): void {
     this.byHash.clear();

@@ -120,6 +120,12 @@ export class PostgresDatabase extends SqliteDatabase {
     private readonly client: pg.Client,
     private readonly workDir: string | undefined,
     revision: number,
+    /**
+     * The LISTEN/NOTIFY channel of this store's schema, as an SQL identifier: `crossbook_changes`
+     * in `public`, `crossbook_changes_<schema>` in any other (a shard's), so that the followers of
+     * one schema wake only on its own leader's commits.
+     */
+    readonly channel: string,
   ) {
     super(handle, path);
     this.revision = revision;
@@ -138,7 +144,12 @@ export class PostgresDatabase extends SqliteDatabase {
       const path = join(workDir, "working-copy.db");
       const local = SqliteDatabase.openFile(path, false);
       const { top: revision } = await load(client, local, 0);
-      return new PostgresDatabase(local, path, client, options.workDir === undefined ? workDir : undefined, revision);
+      const schema = (await client.query("SELECT current_schema() AS s")).rows[0].s as string;
+      const channel = client.escapeIdentifier(
+        schema === "public" ? "crossbook_changes" : `crossbook_changes_${schema}`,
+      );
+      const own = options.workDir === undefined ? workDir : undefined;
+      return new PostgresDatabase(local, path, client, own, revision, channel);
     } catch (error) {
       await client.end().catch(() => {});
       if (options.workDir === undefined) rmSync(workDir, { recursive: true, force: true });
@@ -279,7 +290,7 @@ export class PostgresDatabase extends SqliteDatabase {
       "BEGIN",
       ...(this.term === undefined ? [] : [`SELECT crossbook_fence(${this.term})`]),
       ...writes.map((w) => inline(this.client, w)),
-      "NOTIFY crossbook_changes",
+      `NOTIFY ${this.channel}`,
       "COMMIT",
     ].join(";\n");
     try {

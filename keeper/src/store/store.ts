@@ -654,6 +654,11 @@ export class Store extends StoreReads {
     for (const row of rows) this.pendingTaken.set(row.taker_account as Address, row.n as number);
   }
 
+  /** The accounts with fills pending or sent (from memory). */
+  accountsWithOpenFills(): Address[] {
+    return [...this.openByAccount.keys()];
+  }
+
   /** One more (or, negative, fewer) pending fill taken by `account`. */
   private addTaken(account: Address, n: number): void {
     const total = (this.pendingTaken.get(account) ?? 0) + n;

@@ -1,0 +1,239 @@
+/**
+ * Reservations across shards: one account trading in two shards never has more reserved in total
+ * than its balance. Each shard holds a **claim** per account and token in
+ * `crossbook_cluster.claims` — an amount it may reserve locally without asking anyone — and keeps:
+ *
+ * - `claim ≥ what it reserves` for every account and token: an order that would reserve more than
+ *   the claim raises it first (`cover`), inside the account's turn in the engine (an account's
+ *   orders are checked and placed one at a time), before the order is placed;
+ * - `Σ claims ≤ balance`: a raise is one PostgreSQL round trip (`crossbook_cluster.raise_claim`)
+ *   that locks the account and token (an advisory transaction lock), sums the other shards' claims
+ *   and grants the raise only within `balance - others`; else the order is refused
+ *   `INSUFFICIENT_BALANCE`. Nothing else ever raises a claim.
+ *
+ * Claims are lowered lazily (`lower`, on a timer), never below what the shard reserves and never for
+ * an account whose order is being checked or placed; a crash leaves claims too high, which refuses
+ * (never overcommits) until the shard's next leader recomputes them from its books and unsettled
+ * fills at promotion (`reset`). Every write is fenced with the shard's lease term
+ * (`crossbook_fence`): a deposed leader can neither raise nor lower. Orders within the claim cost
+ * nothing; an order beyond it costs one round trip. See keeper/README.md, "Shards".
+ */
+import type { Address } from "viem";
+import type pg from "pg";
+import type { Logger } from "../log";
+
+/** Keyed by account and token, both lower-case. */
+const keyOf = (account: string, token: string) => `${account.toLowerCase()}:${token.toLowerCase()}`;
+
+/** Creates the claims table and its functions (idempotent; serialised with the directory's lock). */
+export async function ensureClaims(client: pg.Client): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock(7246874)"); // the cluster directory's lock
+    await client.query("CREATE SCHEMA IF NOT EXISTS crossbook_cluster");
+    await client.query(CLAIMS_SQL);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * The functions run in the caller's session, whose `search_path` is its shard's schema: the
+ * unqualified `crossbook_fence` is that shard's own fence (its lease row, held FOR SHARE until the
+ * commit, so that a takeover waits for a claim write in flight and every later one of the old term fails).
+ */
+const CLAIMS_SQL = `
+  CREATE TABLE IF NOT EXISTS crossbook_cluster.claims (
+    account  TEXT NOT NULL,
+    token    TEXT NOT NULL,
+    shard    TEXT NOT NULL,
+    amount   NUMERIC(78, 0) NOT NULL CHECK (amount > 0),
+    PRIMARY KEY (account, token, shard)
+  );
+  -- What is free for shard p_shard (p_balance less the other shards' claims); its claim raised to
+  -- p_want when that fits, unchanged otherwise. The caller compares p_want with the answer.
+  CREATE OR REPLACE FUNCTION crossbook_cluster.raise_claim(
+    p_account TEXT, p_token TEXT, p_shard TEXT, p_want NUMERIC, p_balance NUMERIC, p_term BIGINT
+  ) RETURNS NUMERIC LANGUAGE plpgsql AS $$
+    DECLARE others NUMERIC;
+    BEGIN
+      PERFORM crossbook_fence(p_term);
+      PERFORM pg_advisory_xact_lock(7246875, hashtext(p_account || ':' || p_token));
+      SELECT COALESCE(SUM(amount), 0) INTO others FROM crossbook_cluster.claims
+        WHERE account = p_account AND token = p_token AND shard <> p_shard;
+      IF p_want <= p_balance - others THEN
+        INSERT INTO crossbook_cluster.claims AS c (account, token, shard, amount)
+          VALUES (p_account, p_token, p_shard, p_want)
+          ON CONFLICT (account, token, shard) DO UPDATE SET amount = GREATEST(c.amount, excluded.amount);
+      END IF;
+      RETURN p_balance - others;
+    END $$;
+  -- Lowers shard p_shard's claims to the amounts given (never raises one); 0 removes the row.
+  CREATE OR REPLACE FUNCTION crossbook_cluster.lower_claims(
+    p_shard TEXT, p_accounts TEXT[], p_tokens TEXT[], p_amounts NUMERIC[], p_term BIGINT
+  ) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM crossbook_fence(p_term);
+      DELETE FROM crossbook_cluster.claims c USING unnest(p_accounts, p_tokens, p_amounts) AS v(account, token, amount)
+        WHERE c.shard = p_shard AND c.account = v.account AND c.token = v.token AND v.amount = 0;
+      UPDATE crossbook_cluster.claims c SET amount = v.amount
+        FROM unnest(p_accounts, p_tokens, p_amounts) AS v(account, token, amount)
+        WHERE c.shard = p_shard AND c.account = v.account AND c.token = v.token AND c.amount > v.amount;
+    END $$;
+  -- A new leader's claims: exactly what its books and unsettled fills reserve.
+  CREATE OR REPLACE FUNCTION crossbook_cluster.reset_claims(
+    p_shard TEXT, p_accounts TEXT[], p_tokens TEXT[], p_amounts NUMERIC[], p_term BIGINT
+  ) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM crossbook_fence(p_term);
+      DELETE FROM crossbook_cluster.claims WHERE shard = p_shard;
+      INSERT INTO crossbook_cluster.claims (account, token, shard, amount)
+        SELECT v.account, v.token, p_shard, v.amount
+          FROM unnest(p_accounts, p_tokens, p_amounts) AS v(account, token, amount) WHERE v.amount > 0;
+    END $$;
+`;
+
+/** A shard's claims as PostgreSQL holds them: account and token (lower-case) → amount. */
+export async function readClaims(client: pg.Client, shard: string): Promise<Map<string, bigint>> {
+  const rows = (
+    await client.query("SELECT account, token, amount::text AS amount FROM crossbook_cluster.claims WHERE shard = $1", [
+      shard,
+    ])
+  ).rows as { account: string; token: string; amount: string }[];
+  return new Map(rows.map((r) => [keyOf(r.account, r.token), BigInt(r.amount)]));
+}
+
+/** The answer to `cover`: covered, or what was free for this shard (balance less the other shards' claims). */
+export type Cover = { readonly ok: true } | { readonly ok: false; readonly free: bigint };
+
+/** What an account reserves in this shard, by token (lower-case); undefined while it is about to change. */
+export type ReservedBy = (account: Address) => ReadonlyMap<string, bigint> | undefined;
+
+const COVERED: Cover = { ok: true };
+
+/** One shard leader's claims: its own connection (a raise never queues behind a flush), its term. */
+export class ShardClaims {
+  /** The claims this leader holds (account:token → amount), as it last wrote them. */
+  private readonly held = new Map<string, { account: Address; token: Address; amount: bigint }>();
+  /** The lease term the writes are fenced with; none while this keeper does not lead. */
+  term: number | undefined;
+  /** Round trips that raised a claim (or tried to), for the measures. */
+  raises = 0;
+
+  private constructor(
+    private readonly client: pg.Client,
+    readonly shard: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Connects (`url`: the shard's, whose `search_path` is its schema). */
+  static async open(connect: () => pg.Client, shard: string, log: Logger): Promise<ShardClaims> {
+    const client = connect();
+    await client.connect();
+    await ensureClaims(client);
+    return new ShardClaims(client, shard, log);
+  }
+
+  /** What this leader may reserve of `token` for `account` without asking. */
+  claimOf(account: Address, token: Address): bigint {
+    return this.held.get(keyOf(account, token))?.amount ?? 0n;
+  }
+
+  /**
+   * Makes the claim of `account` on `token` at least `total` (what the shard would reserve with the
+   * order): at once when it is already, else with one round trip that raises it when `balance`
+   * less the other shards' claims covers it. Call it inside the account's turn. Throws when
+   * PostgreSQL cannot answer or this keeper no longer leads.
+   */
+  async cover(account: Address, token: Address, total: bigint, balance: bigint): Promise<Cover> {
+    const key = keyOf(account, token);
+    const held = this.held.get(key);
+    if (held !== undefined && total <= held.amount) return COVERED;
+    if (total <= 0n) return COVERED;
+    const term = this.term;
+    if (term === undefined) throw new Error(`shard ${this.shard}: this keeper does not lead; no claim can be raised`);
+    this.raises++;
+    const { rows } = await this.client.query(
+      "SELECT crossbook_cluster.raise_claim($1, $2, $3, $4, $5, $6)::text AS free",
+      [account.toLowerCase(), token.toLowerCase(), this.shard, total.toString(), balance.toString(), term],
+    );
+    const free = BigInt((rows[0] as { free: string }).free);
+    if (total > free) return { ok: false, free };
+    const now = this.held.get(key);
+    if (now === undefined || now.amount < total) this.held.set(key, { account, token, amount: total });
+    return COVERED;
+  }
+
+  /**
+   * Lowers every claim above what the shard reserves now (`reservedBy`; an account it answers
+   * undefined for is left as it is). The new amounts count here at once, before PostgreSQL has
+   * them: a raise after this asks again, and PostgreSQL holds the higher amount meanwhile. Returns
+   * how many claims were lowered.
+   */
+  async lower(reservedBy: ReservedBy): Promise<number> {
+    const term = this.term;
+    if (term === undefined) return 0;
+    const accounts: string[] = [];
+    const tokens: string[] = [];
+    const amounts: string[] = [];
+    const byAccount = new Map<Address, ReadonlyMap<string, bigint> | undefined>();
+    for (const [key, held] of this.held) {
+      if (!byAccount.has(held.account)) byAccount.set(held.account, reservedBy(held.account));
+      const reserved = byAccount.get(held.account);
+      if (reserved === undefined) continue;
+      const amount = reserved.get(held.token.toLowerCase()) ?? 0n;
+      if (amount >= held.amount) continue;
+      if (amount === 0n) this.held.delete(key);
+      else this.held.set(key, { ...held, amount });
+      accounts.push(held.account.toLowerCase());
+      tokens.push(held.token.toLowerCase());
+      amounts.push(amount.toString());
+    }
+    if (accounts.length === 0) return 0;
+    await this.client.query("SELECT crossbook_cluster.lower_claims($1, $2, $3, $4, $5)", [
+      this.shard,
+      accounts,
+      tokens,
+      amounts,
+      term,
+    ]);
+    return accounts.length;
+  }
+
+  /**
+   * A new leader's claims (term `term`): exactly what `reservations` says each account reserves
+   * (every account with orders resting or fills unsettled in the shard), whatever the previous
+   * leader left.
+   */
+  async reset(term: number, reservations: ReadonlyMap<Address, ReadonlyMap<string, bigint>>): Promise<void> {
+    this.held.clear();
+    const accounts: string[] = [];
+    const tokens: string[] = [];
+    const amounts: string[] = [];
+    for (const [account, byToken] of reservations) {
+      for (const [token, amount] of byToken) {
+        if (amount <= 0n) continue;
+        this.held.set(keyOf(account, token), { account, token: token as Address, amount });
+        accounts.push(account.toLowerCase());
+        tokens.push(token.toLowerCase());
+        amounts.push(amount.toString());
+      }
+    }
+    await this.client.query("SELECT crossbook_cluster.reset_claims($1, $2, $3, $4, $5)", [
+      this.shard,
+      accounts,
+      tokens,
+      amounts,
+      term,
+    ]);
+    this.term = term;
+    this.log.info({ shard: this.shard, term, claims: accounts.length }, "claims recomputed from the books");
+  }
+
+  async end(): Promise<void> {
+    this.term = undefined;
+    await this.client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Reservations across shards, with real keepers on one PostgreSQL (in this process, each shard with
+ * its own keeper key) and the in-process chain: one account sending orders to two shards at once
+ * never has more reserved over both than its balance, each order accepted or refused
+ * INSUFFICIENT_BALANCE; claims come down once orders leave; a claim left too high by a leader that
+ * stopped is recomputed from the books by the shard's next leader.
+ */
+import { expect } from "chai";
+import pg from "pg";
+import type { Hex } from "viem";
+import { registerShard, shardDatabaseUrl } from "../../../keeper/src/cluster/registry";
+import { orderReservation } from "../../../keeper/src/risk";
+import { pgClient } from "../../../keeper/src/store";
+import { cancelBody, http, newTrader, orderOf, signedBody, type Keeper, type Trader } from "../api/support";
+import { sdkFixture, type SdkEnv } from "../../sdk/support";
+import { LOT_SIZE, MAKER_FEE_BPS, TAKER_FEE_BPS, TICK_SIZE } from "../../helpers/fixture";
+import { freshDatabase } from "../../helpers/postgres";
+import { runKeeperInProcess } from "../support";
+import { until, type Running } from "../leader/support";
+
+/** What one of the test's orders reserves: a resting buy of 10 lots at 200,000 ticks, its taker fee included. */
+const market = { lotSize: LOT_SIZE, tickSize: TICK_SIZE, makerFeeBps: MAKER_FEE_BPS, takerFeeBps: TAKER_FEE_BPS };
+const NEED = orderReservation({ isBuy: true, flags: 0n, priceTicks: 200_000n }, 10n, {
+  ...market,
+  base: "0x0000000000000000000000000000000000000001",
+  quote: "0x0000000000000000000000000000000000000002",
+}).atoms;
+
+describe("cluster: one account's reservations over two shards", function () {
+  this.timeout(300_000);
+  const running: Running[] = [];
+  let env: SdkEnv;
+  let url: string;
+  let admin: pg.Client;
+  let trader: Trader;
+  let a1: Running;
+  let a2: Running;
+  let b: Running;
+  const k = (r: Running) => ({ env, api: { url: r.url } }) as unknown as Keeper;
+  const claims = async () =>
+    Object.fromEntries(
+      (
+        await admin.query(
+          "SELECT shard, amount::text AS amount FROM crossbook_cluster.claims WHERE account = $1 ORDER BY shard",
+          [trader.address.toLowerCase()],
+        )
+      ).rows.map((r: { shard: string; amount: string }) => [r.shard, BigInt(r.amount)]),
+    ) as Record<string, bigint>;
+  const place = async (shard: Running, marketId: bigint) =>
+    http(
+      shard.url,
+      "POST",
+      "/v1/orders",
+      await signedBody(k(shard), trader, orderOf(trader, { isBuy: true, marketId })),
+    );
+
+  before(async () => {
+    env = await sdkFixture();
+    await env.exchange.listMarket(env.base, env.quote, LOT_SIZE, TICK_SIZE, MAKER_FEE_BPS, TAKER_FEE_BPS); // market 2
+    url = await freshDatabase();
+    admin = pgClient(url);
+    await admin.connect();
+    await registerShard(admin, "a", [1n]);
+    await registerShard(admin, "b", [2n]);
+    const shard = (name: string, marketId: string, key?: Hex) =>
+      runKeeperInProcess(env, {
+        database: shardDatabaseUrl(url, name),
+        flags: ["--markets", marketId, "--shard-name", name, "--lease-ms", "1000"],
+        ...(key === undefined ? {} : { key }),
+      }).then((r) => (running.push(r), r));
+    a1 = await shard("a", "1");
+    a2 = await shard("a", "1", a1.key); // shard a's warm follower
+    b = await shard("b", "2"); // its own keeper key
+    expect([a1, a2, b].map((r) => r.keeper.role.current.role)).to.deep.equal(["leader", "follower", "leader"]);
+    // Quote for 5 of the orders and a half: never 6.
+    trader = await newTrader(env, 0n, 5n * NEED + NEED / 2n);
+  });
+
+  after(async () => {
+    for (const r of running.reverse()) await r.close().catch(() => {});
+    await admin?.end();
+  });
+
+  it("never reserves more than the balance over both shards, however the orders race", async () => {
+    const accepted: { shard: "a" | "b"; hash: Hex }[] = [];
+    for (let round = 0; round < 8; round++) {
+      const answers = await Promise.all([place(a1, 1n), place(b, 2n)]);
+      answers.forEach((r, i) => {
+        if (r.status === 201) accepted.push({ shard: i === 0 ? "a" : "b", hash: r.body.hash as Hex });
+        else expect([r.status, r.body.error.code], JSON.stringify(r.body)).to.deep.equal([422, "INSUFFICIENT_BALANCE"]);
+      });
+    }
+    // Exactly as many as the balance pays for (claims are raised to what is needed, never more).
+    expect(accepted).to.have.length(5);
+    expect(accepted.filter((o) => o.shard === "a").length).to.be.within(1, 4);
+    const held = await claims();
+    const count = (s: string) => BigInt(accepted.filter((o) => o.shard === s).length);
+    expect(held).to.deep.equal({ a: count("a") * NEED, b: count("b") * NEED });
+    const refused = await place(a1, 1n);
+    expect(refused.body.error.message).to.match(/claimed by its orders in other shards/);
+
+    // Shard a's orders cancelled: its claim comes down (lazily), and shard b may use the room.
+    const hashes = accepted.filter((o) => o.shard === "a").map((o) => o.hash);
+    const cancelled = await http(a1.url, "POST", "/v1/cancels", await cancelBody(k(a1), trader, hashes));
+    expect(cancelled.status, JSON.stringify(cancelled.body)).to.equal(200);
+    await until("shard a's claim is lowered", claims, (c) => c.a === undefined);
+    for (let i = 0n; i < count("a"); i++) expect((await place(b, 2n)).status).to.equal(201);
+    expect(await claims()).to.deep.equal({ b: 5n * NEED });
+  });
+
+  it("a claim left too high by a leader that stopped is recomputed by the shard's next leader", async () => {
+    // Two of shard b's orders cancelled; one order taken in shard a.
+    const bHashes = (await admin.query("SELECT hash FROM shard_b.orders WHERE status = 'open' LIMIT 2")).rows.map(
+      (r: { hash: string }) => r.hash as Hex,
+    );
+    const freed = await http(b.url, "POST", "/v1/cancels", await cancelBody(k(b), trader, bHashes));
+    expect(freed.status, JSON.stringify(freed.body)).to.equal(200);
+    await until("shard b's claim is lowered", claims, (c) => c.b === 3n * NEED);
+    expect((await place(a1, 1n)).status).to.equal(201);
+    expect(await claims()).to.deep.equal({ a: NEED, b: 3n * NEED });
+
+    // What a leader that died between a raise and its order's commit leaves: a claim above its books.
+    await admin.query("UPDATE crossbook_cluster.claims SET amount = amount + $1 WHERE shard = 'a'", [NEED.toString()]);
+    const beforeTakeover = await place(b, 2n);
+    expect(beforeTakeover.body.error?.code, JSON.stringify(beforeTakeover.body)).to.equal("INSUFFICIENT_BALANCE");
+
+    await a1.keeper.stop(); // its lease goes; its follower takes over and recomputes shard a's claims
+    await until(
+      "shard a's follower leads",
+      async () => a2.keeper.role.current.role,
+      (r) => r === "leader",
+    );
+    expect(await claims()).to.deep.equal({ a: NEED, b: 3n * NEED });
+    expect((await place(b, 2n)).status).to.equal(201);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * `crossbook-keeper shard`'s configuration: the real command (a child process) for the exit codes
+ * and messages an operator sees, and `shardConfig` against a real PostgreSQL for what it records.
+ */
+import { spawn } from "node:child_process";
+import { expect } from "chai";
+import { shardConfig, ShardConfigError } from "../../../keeper/src/cluster/shard";
+import { readShards, registerShard } from "../../../keeper/src/cluster/registry";
+import { loadConfig, type KeeperConfig } from "../../../keeper/src/config";
+import { pgClient } from "../../../keeper/src/store";
+import { freshDatabase } from "../../helpers/postgres";
+import { tempDatabase } from "../support";
+
+const ENV = {
+  CROSSBOOK_RPC_URL: "http://127.0.0.1:1",
+  CROSSBOOK_CHAIN_ID: "31337",
+  CROSSBOOK_EXCHANGE: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+  CROSSBOOK_KEEPER_KEY: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+};
+
+/** Runs `crossbook-keeper …args`: its exit code and what it wrote to stderr. */
+function keeperCommand(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "keeper/src/cli.ts", ...args], {
+      env: { ...process.env, ...ENV },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+}
+
+function configOf(argv: readonly string[]): KeeperConfig {
+  const loaded = loadConfig({ argv: [...argv], env: ENV, readFile: () => "{}" });
+  if (!loaded.ok) throw new Error(loaded.problems.join("; "));
+  return loaded.config;
+}
+
+describe("crossbook-keeper shard: its configuration", function () {
+  this.timeout(120_000);
+  let url: string;
+
+  before(async () => {
+    url = await freshDatabase();
+  });
+
+  it("exits 2 on a SQLite path, a bad name, a market another shard owns; 2 for --shard-name without `shard`", async () => {
+    const sqlite = await keeperCommand(["shard", "--shard-name", "a", "--markets", "1", "--database", tempDatabase()]);
+    expect(sqlite.code, sqlite.stderr).to.equal(2);
+    expect(sqlite.stderr).to.match(/shard a: --database must be a postgres:\/\/ URL .*not the SQLite file/);
+
+    const badName = await keeperCommand(["shard", "--shard-name", "A-1", "--markets", "1", "--database", url]);
+    expect(badName.code, badName.stderr).to.equal(2);
+    expect(badName.stderr).to.include('got "A-1" from flag --shard-name; expected a shard name');
+
+    const unnamed = await keeperCommand(["shard", "--markets", "1", "--database", url]);
+    expect(unnamed.code, unnamed.stderr).to.equal(2);
+    expect(unnamed.stderr).to.include("a shard needs its name: --shard-name");
+
+    const admin = pgClient(url);
+    await admin.connect();
+    try {
+      await registerShard(admin, "b", [2n]);
+    } finally {
+      await admin.end();
+    }
+    const owned = await keeperCommand(["shard", "--shard-name", "a", "--markets", "1,2", "--database", url]);
+    expect(owned.code, owned.stderr).to.equal(2);
+    expect(owned.stderr).to.include("shard a: market 2 already belongs to shard b");
+
+    const plain = await keeperCommand(["--shard-name", "a", "--markets", "1", "--database", url]);
+    expect(plain.code, plain.stderr).to.equal(2);
+    expect(plain.stderr).to.include("--shard-name is for `crossbook-keeper shard`");
+  });
+
+  it("registers the shard's markets and points the keeper at the shard's schema", async () => {
+    const config = await shardConfig(configOf(["--shard-name", "c", "--markets", "3,4", "--database", url]));
+    expect(new URL(config.databasePath).searchParams.get("options")).to.equal("-c search_path=shard_c");
+    expect(config.markets).to.deep.equal([3n, 4n]);
+    const admin = pgClient(url);
+    await admin.connect();
+    try {
+      expect((await readShards(admin)).find((s) => s.name === "c")).to.deep.equal({ name: "c", markets: [3n, 4n] });
+    } finally {
+      await admin.end();
+    }
+    const error = await shardConfig(configOf(["--shard-name", "d", "--markets", "4", "--database", url])).catch(
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(ShardConfigError);
+    expect(error).to.deep.include({ exitCode: 2, message: "shard d: market 4 already belongs to shard c" });
+  });
+});

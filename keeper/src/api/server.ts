@@ -63,6 +63,7 @@ import {
   tradesQuery,
 } from "./schemas";
 import { Sessions } from "./sessions";
+import { registerGatewayChannel, sessionSecret, type TrustSigner } from "./gatewayChannel";
 import { verifyKeeperMessage } from "./signatures";
 import { orderDetailJson, orderStatusJson, refusalJson, storedTrade, tradeJson } from "./wire";
 
@@ -124,6 +125,14 @@ export interface ApiOptions {
    * refuses every write with `NOT_LEADER` naming the leader. Absent: always the leader.
    */
   readonly role?: KeeperRole;
+  /**
+   * The cluster secret (`CROSSBOOK_CLUSTER_SECRET`): with one, the gateways' channel
+   * (`/internal/v1/gateway`, ./gatewayChannel) exists and sessions are MACed with it, so that a token
+   * from any keeper or gateway of the cluster works at every one. Absent: no channel, a random key.
+   */
+  readonly clusterSecret?: string;
+  /** Seeds the keeper's memo of recovered signers with a signer a gateway recovered (the channel only). */
+  readonly trustSigner?: TrustSigner;
 }
 
 export interface RunningApi {
@@ -197,6 +206,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     ttlMs: options.sessionTtlMs ?? 3_600_000,
     challengeTtlMs: limits.challengeTtlMs,
     clock,
+    ...(options.clusterSecret === undefined ? {} : { secret: sessionSecret(options.clusterSecret) }),
   });
   const startedAt = new Date();
   const entry = new OrderEntry({ engine, store, domain, client, limits, clock, log, metrics });
@@ -617,6 +627,9 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
 
   app.get("/v1/ws", { websocket: true }, (socket, request) => feed.attach(socket, request.ip));
+  if (options.clusterSecret !== undefined) {
+    registerGatewayChannel(app, { secret: options.clusterSecret, trustSigner: options.trustSigner, log });
+  }
 
   // The API described for machines, generated once every route is registered (./openapi).
   let documents: { openApi: object; asyncApi: object } | undefined;

@@ -31,6 +31,7 @@ export function helpText(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "gateway") return (await import("./cluster/gateway")).gatewayMain(argv.slice(1));
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(helpText());
     return 0;

@@ -122,7 +122,11 @@ export function registerGatewayChannel(
 }
 
 /** Runs one forwarded request through the keeper's own routes. */
-async function answer(app: FastifyInstance, frame: ForwardedRequest, trustSigner?: TrustSigner): Promise<ForwardedAnswer> {
+async function answer(
+  app: FastifyInstance,
+  frame: ForwardedRequest,
+  trustSigner?: TrustSigner,
+): Promise<ForwardedAnswer> {
   if (trustSigner !== undefined) seedSigners(frame, trustSigner);
   const headers: Record<string, string> = {};
   for (const name of FORWARDED_REQUEST_HEADERS) {

@@ -413,39 +413,15 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   // ---------------------------------------------------------------- sessions and per-account reads
 
-  app.post("/v1/sessions/challenge", async (request) => {
-    const wait = logins.take(clientKey(request.ip));
-    if (wait > 0) throw new ApiError("RATE_LIMITED", "too many logins from this address", { retryAfterSeconds: wait });
-    return sessions.challenge();
-  });
+  app.post("/v1/sessions/challenge", async (request) => challengeFor(sessions, logins, request.ip));
 
   app.post("/v1/sessions", async (request, reply) => {
     parse(emptyQuery, request.query, "query");
-    const { account, challenge, signature } = parse(sessionBody, request.body, "body");
-    const check = sessions.useChallenge(challenge);
-    if (check !== "ok") {
-      throw new ApiError(
-        "SESSION_REQUIRED",
-        `the challenge is ${check}: ask for a new one (POST /v1/sessions/challenge)`,
-      );
-    }
-    let ok: boolean;
-    try {
-      ok = await verifyKeeperMessage(
-        client,
-        domain,
-        account,
-        { primaryType: "FeedLogin", message: { account, challenge } },
-        signature,
-      );
-    } catch (error) {
+    const session = await logIn(sessions, { client, domain }, request.body, (error) => {
       metrics?.rpcError("isValidSignature");
-      log.warn({ account, err: String(error) }, "session login: the chain could not be read");
-      throw new ApiError("CHAIN_UNAVAILABLE", "the chain could not be read to check a contract signature; try again");
-    }
-    if (!ok) throw new ApiError("SESSION_REQUIRED", "the signature is not the account's FeedLogin over the challenge");
-    const { token, expiresAt } = sessions.issue(account);
-    return reply.status(201).send({ token, account, expiresAt });
+      log.warn({ err: String(error) }, "session login: the chain could not be read");
+    });
+    return reply.status(201).send(session);
   });
 
   app.get("/v1/orders/:hash", async (request) => {
@@ -658,6 +634,44 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   };
 }
 
+/** `POST /v1/sessions/challenge`: a new challenge, within the address's login budget (keeper and gateway). */
+export function challengeFor(sessions: Sessions, logins: RateLimiter, ip: string) {
+  const wait = logins.take(clientKey(ip));
+  if (wait > 0) throw new ApiError("RATE_LIMITED", "too many logins from this address", { retryAfterSeconds: wait });
+  return sessions.challenge();
+}
+
+/**
+ * `POST /v1/sessions` (keeper and gateway): the challenge used once, the account's `FeedLogin` over
+ * it checked (EOA, or ERC-1271 through `chain`), then a token. `chainFailed` hears a failed chain read.
+ */
+export async function logIn(
+  sessions: Sessions,
+  chain: { client: ReadClient; domain: ExchangeDomainParameters },
+  body: unknown,
+  chainFailed: (error: unknown) => void,
+): Promise<{ token: string; account: Address; expiresAt: number }> {
+  const { account, challenge, signature } = parse(sessionBody, body, "body");
+  const check = sessions.useChallenge(challenge);
+  if (check !== "ok") {
+    throw new ApiError(
+      "SESSION_REQUIRED",
+      `the challenge is ${check}: ask for a new one (POST /v1/sessions/challenge)`,
+    );
+  }
+  let ok: boolean;
+  try {
+    const message = { primaryType: "FeedLogin" as const, message: { account, challenge } };
+    ok = await verifyKeeperMessage(chain.client, chain.domain, account, message, signature);
+  } catch (error) {
+    chainFailed(error);
+    throw new ApiError("CHAIN_UNAVAILABLE", "the chain could not be read to check a contract signature; try again");
+  }
+  if (!ok) throw new ApiError("SESSION_REQUIRED", "the signature is not the account's FeedLogin over the challenge");
+  const { token, expiresAt } = sessions.issue(account);
+  return { token, account, expiresAt };
+}
+
 /** Each token's ERC-20 `decimals()`, read once (a token's decimals never change). */
 const DECIMALS = new Map<string, Promise<number>>();
 function tokenDecimals(client: ReadClient, token: Address): Promise<number> {
@@ -716,7 +730,7 @@ async function readMarkets(
 }
 
 /** Any failure as an `ApiError`: ours as they are, Fastify's parser errors by their code, the rest `INTERNAL`. */
-function toApiError(error: FastifyError | ApiError | Error, requestId: string): ApiError {
+export function toApiError(error: FastifyError | ApiError | Error, requestId: string): ApiError {
   if (error instanceof ApiError) return error;
   const code = (error as FastifyError).code;
   const status = (error as FastifyError).statusCode;

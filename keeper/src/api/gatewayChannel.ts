@@ -11,7 +11,7 @@
  * recovering that signature itself. Nothing a client sends over HTTP or the feed reaches it.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type WebSocket from "ws";
 import type { Address, Hex } from "viem";
 import type { Order } from "@crossbook/sdk";
@@ -20,6 +20,8 @@ import { ApiError } from "./errors";
 import { batchBody, submitOrderBody } from "./schemas";
 
 export const GATEWAY_CHANNEL_PATH = "/internal/v1/gateway";
+/** The feed as a gateway relays it: the keeper's feed, the trader's address from `?client=`. */
+export const GATEWAY_FEED_PATH = "/internal/v1/feed";
 /** The header a gateway sends the cluster secret in, on the channel's upgrade request. */
 export const CLUSTER_SECRET_HEADER = "x-crossbook-cluster-secret";
 /** The environment variable both shards and gateways read the cluster secret from. */
@@ -78,9 +80,43 @@ export type TrustSigner = (order: Order, signature: Hex, signer: Address) => voi
 /** Registers the channel on `app` (only call it with a secret configured). */
 export function registerGatewayChannel(
   app: FastifyInstance,
-  options: { secret: string; trustSigner?: TrustSigner; log: Logger; onSocket?: (socket: WebSocket) => void },
+  options: {
+    secret: string;
+    trustSigner?: TrustSigner;
+    log: Logger;
+    /** The keeper's feed, for a connection a gateway relays for the trader at `ip`. */
+    attachFeed?: (socket: WebSocket, ip: string) => void;
+  },
 ): void {
   const { secret, log } = options;
+  const withSecret = async (request: FastifyRequest) => {
+    const given = request.headers[CLUSTER_SECRET_HEADER];
+    if (!secretMatches(typeof given === "string" ? given : undefined, secret)) {
+      throw new ApiError("FORBIDDEN", "the gateways' channel needs the cluster secret");
+    }
+  };
+  const attachFeed = options.attachFeed;
+  if (attachFeed !== undefined) {
+    app.get(
+      GATEWAY_FEED_PATH,
+      {
+        websocket: true,
+        config: {
+          doc: {
+            summary: "Internal: the feed a gateway relays for a trader (`?client=` its address; cluster secret only)",
+            tags: ["operations"],
+            responses: { 101: { description: "Switching Protocols: the feed of GET /v1/ws" } },
+            errors: ["FORBIDDEN"],
+          },
+        },
+        preValidation: withSecret,
+      },
+      (socket, request) => {
+        const client = (request.query as { client?: unknown }).client;
+        attachFeed(socket, typeof client === "string" && client !== "" ? client : request.ip);
+      },
+    );
+  }
   app.get(
     GATEWAY_CHANNEL_PATH,
     {
@@ -93,15 +129,9 @@ export function registerGatewayChannel(
           errors: ["FORBIDDEN"],
         },
       },
-      preValidation: async (request) => {
-        const given = request.headers[CLUSTER_SECRET_HEADER];
-        if (!secretMatches(typeof given === "string" ? given : undefined, secret)) {
-          throw new ApiError("FORBIDDEN", "the gateways' channel needs the cluster secret");
-        }
-      },
+      preValidation: withSecret,
     },
     (socket) => {
-      options.onSocket?.(socket);
       socket.on("message", (data: Buffer) => {
         let frame: ForwardedRequest;
         try {

@@ -604,7 +604,12 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   app.get("/v1/ws", { websocket: true }, (socket, request) => feed.attach(socket, request.ip));
   if (options.clusterSecret !== undefined) {
-    registerGatewayChannel(app, { secret: options.clusterSecret, trustSigner: options.trustSigner, log });
+    registerGatewayChannel(app, {
+      secret: options.clusterSecret,
+      trustSigner: options.trustSigner,
+      log,
+      attachFeed: (socket, ip) => feed.attach(socket, ip),
+    });
   }
 
   // The API described for machines, generated once every route is registered (./openapi).

@@ -18,6 +18,7 @@
  * so shards accept them.
  */
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import websocket from "@fastify/websocket";
 import type { AddressInfo } from "node:net";
 import { createPublicClient, defineChain, http, isAddressEqual, type Address } from "viem";
 import type { ExchangeDomainParameters, ReadClient } from "@crossbook/sdk";
@@ -45,6 +46,8 @@ import { Sessions } from "../api/sessions";
 import { CLUSTER_SECRET_ENV, sessionSecret, type ForwardedAnswer, type ForwardedRequest } from "../api/gatewayChannel";
 import { recoverOrderSigner, sigcheckReady } from "../sigcheck";
 import { pgClient } from "../store";
+import { verifyKeeperMessage } from "../api/signatures";
+import { attachGatewayFeed } from "./gatewayFeed";
 import { LinkLost, ShardDirectory } from "./shardLinks";
 import type { ShardEntry } from "./registry";
 
@@ -125,6 +128,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     trustProxy: options.trustProxy !== undefined && options.trustProxy.length > 0 ? [...options.trustProxy] : false,
   });
   app.removeContentTypeParser("text/plain");
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   const refuse = (reply: FastifyReply, error: ApiError) => {
     if (error.retryAfterSeconds !== undefined) void reply.header("Retry-After", String(error.retryAfterSeconds));
     return reply.status(error.status).send(error.body());
@@ -313,6 +317,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // ---------------------------------------------------------------- health
 
   app.get("/v1/health", async () => ({ status: "ok" }));
+  const feed = {
+    directory,
+    secret: options.clusterSecret,
+    sessions,
+    log,
+    verifyLogin: (account: Address, challenge: `0x${string}`, signature: `0x${string}`) =>
+      verifyKeeperMessage(
+        options.client,
+        options.domain,
+        account,
+        {
+          primaryType: "FeedLogin",
+          message: { account, challenge },
+        },
+        signature,
+      ),
+  };
+  app.get("/v1/ws", { websocket: true }, (socket, request) => attachGatewayFeed(socket, request.ip, feed));
   app.get("/v1/ready", async (_request, reply) => {
     const leaderless = directory.all.filter((s) => s.leaderUrl === undefined).map((s) => s.name);
     if (directory.all.length === 0 || leaderless.length > 0) {

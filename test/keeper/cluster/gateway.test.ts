@@ -12,7 +12,8 @@ import { join } from "node:path";
 import pg from "pg";
 import { createPublicClient, http, type PublicClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { hashOrder, signOrder, type Order } from "@crossbook/sdk";
+import WebSocket from "ws";
+import { hashOrder, keeperMessageTypedData, signOrder, type Order } from "@crossbook/sdk";
 import { localTraders } from "../../../scripts/lib/accounts";
 import { startCluster, type LocalCluster } from "../../../scripts/lib/cluster";
 import { localOrder } from "../../../scripts/lib/failover";
@@ -124,6 +125,70 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     expect(markets.markets.map((m) => m.marketId)).to.deep.equal(["1", "2"]);
   });
 
+  it("relays each market's feed from its shard and merges the private orders channel of both shards", async () => {
+    const [a, b] = cluster.gateways;
+    const mid1 = cluster.deployment.markets[0].initialPriceTicks;
+    const mid2 = cluster.deployment.markets[1].initialPriceTicks;
+    const first = await FeedConn.open(`${a.url.replace("http", "ws")}/v1/ws`);
+    try {
+      first.send({ op: "subscribe", channel: "book", marketId: "1" });
+      first.send({ op: "subscribe", channel: "book", marketId: "2" });
+      const snap1 = await first.next((m) => m.type === "snapshot" && m.marketId === "1");
+      await first.next((m) => m.type === "snapshot" && m.marketId === "2");
+      const book = new Map<string, string>();
+      for (const side of ["bids", "asks"] as const) {
+        for (const l of snap1[side]) book.set(`${side.slice(0, 3)}|${l.priceTicks}`, l.lots);
+      }
+
+      // The private channel, logged in through the gateway, fed by both shards.
+      const trader = traders[3];
+      first.send({ op: "challenge" });
+      const { challenge } = await first.next((m) => m.type === "challenge");
+      const domain = { chainId: cluster.deployment.chainId, verifyingContract: cluster.deployment.exchange };
+      const signature = await trader.signTypedData(
+        keeperMessageTypedData({
+          domain,
+          primaryType: "FeedLogin",
+          message: { account: trader.address, challenge },
+        }) as never,
+      );
+      first.send({ op: "login", account: trader.address, signature });
+      await first.next((m) => m.type === "login");
+      first.send({ op: "subscribe", channel: "orders" });
+      const ordersSnap = await first.next((m) => m.type === "snapshot" && m.channel === "orders");
+
+      // An order in each market through gateway B: a book delta of market 1 (the shard's next seq),
+      // and two order updates numbered one after the other although two shards sent them.
+      const in1 = await signed(trader, { isBuy: false, priceTicks: mid1 + 500n, lots: 2n });
+      expect((await post(b.url, "/v1/orders", in1.body)).status).to.equal(201);
+      const in2 = await signed(trader, { isBuy: false, priceTicks: mid2 + 500n, lots: 2n, marketId: 2n });
+      expect((await post(b.url, "/v1/orders", in2.body)).status).to.equal(201);
+      const delta = await first.next((m) => m.type === "delta" && m.marketId === "1");
+      expect(delta.seq).to.equal(snap1.seq + 1);
+      for (const l of delta.levels) book.set(`${l.side}|${l.priceTicks}`, l.lots);
+      const u1 = await first.next((m) => m.type === "order" && m.update.hash === in1.hash);
+      const u2 = await first.next((m) => m.type === "order" && m.update.hash === in2.hash);
+      expect([u1.seq, u2.seq].sort()).to.deep.equal([ordersSnap.seq + 1, ordersSnap.seq + 2]);
+
+      // Through the other gateway, a new subscriber's snapshot is the book the first one keeps.
+      const second = await FeedConn.open(`${b.url.replace("http", "ws")}/v1/ws`);
+      try {
+        second.send({ op: "subscribe", channel: "book", marketId: "1" });
+        const snap = await second.next((m) => m.type === "snapshot" && m.marketId === "1");
+        expect(snap.seq).to.equal(delta.seq);
+        const theirs = new Map<string, string>();
+        for (const side of ["bids", "asks"] as const) {
+          for (const l of snap[side]) theirs.set(`${side.slice(0, 3)}|${l.priceTicks}`, l.lots);
+        }
+        expect(theirs).to.deep.equal(new Map([...book].filter(([, lots]) => lots !== "0")));
+      } finally {
+        second.close();
+      }
+    } finally {
+      first.close();
+    }
+  });
+
   it("loses and doubles no order when a gateway is killed with requests in flight", async () => {
     const doomed = await cluster.addGateway();
     const survivor = cluster.gateways[1];
@@ -189,3 +254,51 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     expect((await post(gateway.url, "/v1/orders", after.body)).status).to.equal(201);
   });
 });
+
+type Message = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A feed connection that keeps what it receives and waits for what a test expects. */
+class FeedConn {
+  private readonly messages: Message[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on("message", (data: Buffer) => {
+      this.messages.push(JSON.parse(data.toString()) as Message);
+      for (const wake of this.waiters) wake();
+    });
+  }
+
+  static async open(url: string): Promise<FeedConn> {
+    const ws = new WebSocket(url);
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    return new FeedConn(ws);
+  }
+
+  send(message: Message): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  /** The first message received so far, or from now, that `match` accepts (10 s at most). */
+  async next(match: (m: Message) => boolean, timeoutMs = 10_000): Promise<Message> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages.find(match);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline)
+        throw new Error(`no such message; got ${JSON.stringify(this.messages).slice(0, 2000)}`);
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.waiters.delete(wake);
+          resolve();
+        };
+        this.waiters.add(wake);
+        setTimeout(wake, 100);
+      });
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}

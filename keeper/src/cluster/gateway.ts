@@ -314,6 +314,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return { orders, ...(more && last !== undefined ? { next: `${last.createdAt}:${last.hash}` } : {}) };
   });
 
+  /** The account's limits: each shard's markets together, its open orders summed (the budget is each shard's). */
+  app.get("/v1/accounts/:address/limits", async (request) => {
+    parse(accountParams, request.params, "path");
+    const answers = await sendAll(frameOf(request));
+    const failed = answers.find((a) => a.status !== 200);
+    if (failed !== undefined) throw forwardedError(failed);
+    const bodies = answers.map((a) => a.body as { openOrders: number; markets: { marketId: string }[] });
+    return {
+      ...bodies[0],
+      openOrders: bodies.reduce((n, b) => n + b.openOrders, 0),
+      markets: bodies.flatMap((b) => b.markets).sort((x, y) => Number(BigInt(x.marketId) - BigInt(y.marketId))),
+    };
+  });
+
   // ---------------------------------------------------------------- health
 
   app.get("/v1/health", async () => ({ status: "ok" }));

@@ -77,6 +77,8 @@ const KEEPER_CODES: Record<Known<KeeperApiErrorCode>, string> = {
   STOPPED: "The keeper is shutting down: try again shortly.",
   NOT_READY: "The keeper is starting up and not ready yet: try again shortly.",
   NOT_LEADER: "This keeper only serves reads; orders go to the leading keeper: try again shortly.",
+  SHARD_UNAVAILABLE: "The keeper of this market is changing over: try again in a moment.",
+  BATCH_SPANS_SHARDS: "A batch can only hold orders of markets kept together: send one batch per group of markets.",
   INTERNAL: "The keeper failed on its side (an internal error): try again.",
   NOT_LOGGED_IN: "The keeper asked to log in again before following your orders.",
   BAD_LOGIN: "The keeper refused the login to your orders' feed: reconnect the wallet.",

@@ -18,6 +18,7 @@ export function helpText(): string {
     "Usage: npm run keeper -- [--config keeper.json] [--flag value ...]",
     "       npm run keeper -- shard --shard-name a --markets 1,2 --database postgres://... [--flag value ...]",
     "         (one shard of a cluster: its own keeper key, its tables in PostgreSQL schema shard_<name>)",
+    "       npm run keeper -- gateway --database postgres://... --rpc-url ... --chain-id ... --exchange ... (see gateway --help)",
     "",
     "Every setting comes from a flag, an environment variable or the JSON file (flag > env > file > default).",
     "The keeper key comes only from the environment: CROSSBOOK_KEEPER_KEY, or a keystore file with",
@@ -45,6 +46,7 @@ async function forShard(config: KeeperConfig): Promise<KeeperConfig | number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "gateway") return (await import("./cluster/gateway")).gatewayMain(argv.slice(1));
   if (argv[0] === "shard") return run(argv.slice(1), forShard);
   return run(argv);
 }

@@ -20,6 +20,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { exchangeAbi, hashOrder, type ExchangeDomainParameters, type Market, type Order } from "@crossbook/sdk";
 import { startApi, type RunningApi } from "./api";
+import { CLUSTER_SECRET_ENV, type TrustSigner } from "./api/gatewayChannel";
 import { ShardClaims } from "./cluster/claims";
 import type { KeeperConfig } from "./config";
 import { Engine } from "./engine";
@@ -211,16 +212,18 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   metrics.watchRole(role);
   // The engine's precheck and the risk check recover the same signature one after the other: the
   // second asks this memo (keyed by the order's digest and the signature, which fix the answer).
+  // A shard behind gateways is told the signer (the gateway recovered it): `remember` seeds the memo.
   const recovered = new Map<string, Promise<Address | undefined>>();
-  const recoverSigner = (order: Order, signature: Hex, d: ExchangeDomainParameters) => {
-    const key = hashOrder({ order, domain: d }) + signature.slice(2);
-    let signer = recovered.get(key);
-    if (signer === undefined) {
-      signer = recoverOrderSigner(order, signature, d);
-      recovered.set(key, signer);
-      if (recovered.size > 1024) recovered.delete(recovered.keys().next().value as string);
-    }
+  const remember = (key: string, signer: Promise<Address | undefined>) => {
+    recovered.set(key, signer);
+    if (recovered.size > 1024) recovered.delete(recovered.keys().next().value as string);
     return signer;
+  };
+  const memoKey = (order: Order, signature: Hex, d: ExchangeDomainParameters) =>
+    hashOrder({ order, domain: d }) + signature.slice(2);
+  const recoverSigner = (order: Order, signature: Hex, d: ExchangeDomainParameters) => {
+    const key = memoKey(order, signature, d);
+    return recovered.get(key) ?? remember(key, recoverOrderSigner(order, signature, d));
   };
   const reads = new CachedChainReads(client, config.exchange, {
     startBlock: config.startBlock,
@@ -365,6 +368,9 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     sessionTtlMs: config.api.sessionTtlSeconds * 1000,
     limits: { perAccountPerSecond: config.api.perAccountPerSecond, maxBatchActions: config.api.maxBatchActions },
     role,
+    ...clusterOptions(process.env, (order, signature, signer) => {
+      void remember(memoKey(order, signature, domain), Promise.resolve(signer));
+    }),
     isReady: () =>
       readiness({
         engineRunning: engine.running,
@@ -523,6 +529,18 @@ async function shardMarkets(
 ): Promise<(id: bigint) => Market | undefined> {
   const markets = await Promise.all(ids.map((id) => reads.market(id)));
   return (id) => markets[ids.indexOf(id)];
+}
+
+/**
+ * With `CROSSBOOK_CLUSTER_SECRET` set (a shard behind gateways): the gateways' channel, sessions
+ * MACed with the secret, and the signers the gateways recovered believed. Without: nothing changes.
+ */
+function clusterOptions(
+  env: NodeJS.ProcessEnv,
+  trustSigner: TrustSigner,
+): { clusterSecret?: string; trustSigner?: TrustSigner } {
+  const secret = env[CLUSTER_SECRET_ENV];
+  return secret === undefined || secret === "" ? {} : { clusterSecret: secret, trustSigner };
 }
 
 /** How this keeper takes part in the election: its name in the lease, its URL, the lease's length. */

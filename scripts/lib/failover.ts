@@ -31,6 +31,8 @@ export function startHaKeeper(
     flags?: readonly string[];
     /** Sees every line the keeper prints, as it prints it. */
     echo?: (line: string) => void;
+    /** More environment (a shard's own keeper key, the cluster secret). */
+    env?: NodeJS.ProcessEnv;
   },
 ): HaKeeper {
   const flags = [
@@ -43,7 +45,7 @@ export function startHaKeeper(
     options.name,
     process.execPath,
     ["-r", "ts-node/register/transpile-only", join("keeper", "src", "cli.ts"), ...flags],
-    { env: { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX) }, echo: options.echo },
+    { env: { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX), ...options.env }, echo: options.echo },
   );
   const listening = proc
     .waitFor(/crossbook-keeper listening on /, 3_600_000)
@@ -58,14 +60,13 @@ export function startHaKeeper(
 
 let nonce = BigInt(Date.now()) * 1000n;
 
-/** Signs and submits an order of `trader` in the first market (5 lots, an hour to live, unless `fields` say). */
-export async function submitOrder(
-  keeper: KeeperClient,
-  deployment: Pick<Deployment, "chainId" | "exchange" | "markets">,
+/** An order of `trader` in the first market with a fresh nonce (5 lots, an hour to live, unless `fields` say). */
+export function localOrder(
+  deployment: Pick<Deployment, "markets">,
   trader: PrivateKeyAccount,
   fields: Partial<Order> & Pick<Order, "isBuy" | "priceTicks">,
-) {
-  const order: Order = {
+): Order {
+  return {
     maker: trader.address,
     marketId: deployment.markets[0].id,
     flags: 0n,
@@ -75,6 +76,16 @@ export async function submitOrder(
     lots: 5n,
     ...fields,
   };
+}
+
+/** Signs and submits an order of `trader` in the first market (5 lots, an hour to live, unless `fields` say). */
+export async function submitOrder(
+  keeper: KeeperClient,
+  deployment: Pick<Deployment, "chainId" | "exchange" | "markets">,
+  trader: PrivateKeyAccount,
+  fields: Partial<Order> & Pick<Order, "isBuy" | "priceTicks">,
+) {
+  const order = localOrder(deployment, trader, fields);
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.exchange };
   return keeper.submitOrder({ order, signature: await signOrder({ signer: trader, order, domain }) });
 }

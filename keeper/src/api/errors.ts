@@ -23,6 +23,8 @@ export type ApiOnlyCode =
   | "RATE_LIMITED"
   | "NOT_READY"
   | "NOT_LEADER"
+  | "SHARD_UNAVAILABLE"
+  | "BATCH_SPANS_SHARDS"
   | "INTERNAL";
 
 export type ApiErrorCode = ApiOnlyCode | RejectCode;
@@ -89,6 +91,8 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   TAKER_COOLDOWN: 429,
   NOT_READY: 503,
   NOT_LEADER: 503,
+  SHARD_UNAVAILABLE: 503,
+  BATCH_SPANS_SHARDS: 400,
   INTERNAL: 500,
 };
 

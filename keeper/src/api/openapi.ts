@@ -104,7 +104,8 @@ export const POST_ERRORS: readonly ApiErrorCode[] = [
   "UNSUPPORTED_MEDIA_TYPE",
 ];
 /** Codes no route answers but the server does: a path it does not have, a method a path does not take. */
-export const ROUTING_ERRORS: readonly ApiErrorCode[] = ["NOT_FOUND", "METHOD_NOT_ALLOWED"];
+/** The router's: no route, another method; and a gateway's, whose router forwards to shards (keeper/src/cluster/gateway.ts). */
+export const ROUTING_ERRORS: readonly ApiErrorCode[] = ["NOT_FOUND", "METHOD_NOT_ALLOWED", "SHARD_UNAVAILABLE"];
 
 /** Every refusal of an order: the engine's codes and the risk check's, and a signature's budgets. */
 const ORDER_ERRORS: readonly ApiErrorCode[] = [
@@ -143,7 +144,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     query: emptyQuery,
     body: batchBody,
     responses: { 200: json("`{ results: [...] }`, one per action, in order (keeper/API.md, POST /v1/orders/batch)") },
-    errors: [...ORDER_ERRORS, "SESSION_REQUIRED", "FORBIDDEN", "ORDER_NOT_OPEN"],
+    errors: [...ORDER_ERRORS, "SESSION_REQUIRED", "FORBIDDEN", "ORDER_NOT_OPEN", "BATCH_SPANS_SHARDS"],
     session: true,
   },
   "GET /v1/accounts/:address/orders/by-nonce/:nonce": {

@@ -63,6 +63,7 @@ import {
   tradesQuery,
 } from "./schemas";
 import { Sessions } from "./sessions";
+import { registerGatewayChannel, sessionSecret, type TrustSigner } from "./gatewayChannel";
 import { verifyKeeperMessage } from "./signatures";
 import { orderDetailJson, orderStatusJson, refusalJson, storedTrade, tradeJson } from "./wire";
 
@@ -124,6 +125,14 @@ export interface ApiOptions {
    * refuses every write with `NOT_LEADER` naming the leader. Absent: always the leader.
    */
   readonly role?: KeeperRole;
+  /**
+   * The cluster secret (`CROSSBOOK_CLUSTER_SECRET`): with one, the gateways' channel
+   * (`/internal/v1/gateway`, ./gatewayChannel) exists and sessions are MACed with it, so that a token
+   * from any keeper or gateway of the cluster works at every one. Absent: no channel, a random key.
+   */
+  readonly clusterSecret?: string;
+  /** Seeds the keeper's memo of recovered signers with a signer a gateway recovered (the channel only). */
+  readonly trustSigner?: TrustSigner;
 }
 
 export interface RunningApi {
@@ -197,6 +206,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     ttlMs: options.sessionTtlMs ?? 3_600_000,
     challengeTtlMs: limits.challengeTtlMs,
     clock,
+    ...(options.clusterSecret === undefined ? {} : { secret: sessionSecret(options.clusterSecret) }),
   });
   const startedAt = new Date();
   const entry = new OrderEntry({ engine, store, domain, client, limits, clock, log, metrics });
@@ -403,39 +413,15 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   // ---------------------------------------------------------------- sessions and per-account reads
 
-  app.post("/v1/sessions/challenge", async (request) => {
-    const wait = logins.take(clientKey(request.ip));
-    if (wait > 0) throw new ApiError("RATE_LIMITED", "too many logins from this address", { retryAfterSeconds: wait });
-    return sessions.challenge();
-  });
+  app.post("/v1/sessions/challenge", async (request) => challengeFor(sessions, logins, request.ip));
 
   app.post("/v1/sessions", async (request, reply) => {
     parse(emptyQuery, request.query, "query");
-    const { account, challenge, signature } = parse(sessionBody, request.body, "body");
-    const check = sessions.useChallenge(challenge);
-    if (check !== "ok") {
-      throw new ApiError(
-        "SESSION_REQUIRED",
-        `the challenge is ${check}: ask for a new one (POST /v1/sessions/challenge)`,
-      );
-    }
-    let ok: boolean;
-    try {
-      ok = await verifyKeeperMessage(
-        client,
-        domain,
-        account,
-        { primaryType: "FeedLogin", message: { account, challenge } },
-        signature,
-      );
-    } catch (error) {
+    const session = await logIn(sessions, { client, domain }, request.body, (error) => {
       metrics?.rpcError("isValidSignature");
-      log.warn({ account, err: String(error) }, "session login: the chain could not be read");
-      throw new ApiError("CHAIN_UNAVAILABLE", "the chain could not be read to check a contract signature; try again");
-    }
-    if (!ok) throw new ApiError("SESSION_REQUIRED", "the signature is not the account's FeedLogin over the challenge");
-    const { token, expiresAt } = sessions.issue(account);
-    return reply.status(201).send({ token, account, expiresAt });
+      log.warn({ err: String(error) }, "session login: the chain could not be read");
+    });
+    return reply.status(201).send(session);
   });
 
   app.get("/v1/orders/:hash", async (request) => {
@@ -617,6 +603,14 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
 
   app.get("/v1/ws", { websocket: true }, (socket, request) => feed.attach(socket, request.ip));
+  if (options.clusterSecret !== undefined) {
+    registerGatewayChannel(app, {
+      secret: options.clusterSecret,
+      trustSigner: options.trustSigner,
+      log,
+      attachFeed: (socket, ip) => feed.attach(socket, ip),
+    });
+  }
 
   // The API described for machines, generated once every route is registered (./openapi).
   let documents: { openApi: object; asyncApi: object } | undefined;
@@ -643,6 +637,44 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       await app.close();
     },
   };
+}
+
+/** `POST /v1/sessions/challenge`: a new challenge, within the address's login budget (keeper and gateway). */
+export function challengeFor(sessions: Sessions, logins: RateLimiter, ip: string) {
+  const wait = logins.take(clientKey(ip));
+  if (wait > 0) throw new ApiError("RATE_LIMITED", "too many logins from this address", { retryAfterSeconds: wait });
+  return sessions.challenge();
+}
+
+/**
+ * `POST /v1/sessions` (keeper and gateway): the challenge used once, the account's `FeedLogin` over
+ * it checked (EOA, or ERC-1271 through `chain`), then a token. `chainFailed` hears a failed chain read.
+ */
+export async function logIn(
+  sessions: Sessions,
+  chain: { client: ReadClient; domain: ExchangeDomainParameters },
+  body: unknown,
+  chainFailed: (error: unknown) => void,
+): Promise<{ token: string; account: Address; expiresAt: number }> {
+  const { account, challenge, signature } = parse(sessionBody, body, "body");
+  const check = sessions.useChallenge(challenge);
+  if (check !== "ok") {
+    throw new ApiError(
+      "SESSION_REQUIRED",
+      `the challenge is ${check}: ask for a new one (POST /v1/sessions/challenge)`,
+    );
+  }
+  let ok: boolean;
+  try {
+    const message = { primaryType: "FeedLogin" as const, message: { account, challenge } };
+    ok = await verifyKeeperMessage(chain.client, chain.domain, account, message, signature);
+  } catch (error) {
+    chainFailed(error);
+    throw new ApiError("CHAIN_UNAVAILABLE", "the chain could not be read to check a contract signature; try again");
+  }
+  if (!ok) throw new ApiError("SESSION_REQUIRED", "the signature is not the account's FeedLogin over the challenge");
+  const { token, expiresAt } = sessions.issue(account);
+  return { token, account, expiresAt };
 }
 
 /** Each token's ERC-20 `decimals()`, read once (a token's decimals never change). */
@@ -703,7 +735,7 @@ async function readMarkets(
 }
 
 /** Any failure as an `ApiError`: ours as they are, Fastify's parser errors by their code, the rest `INTERNAL`. */
-function toApiError(error: FastifyError | ApiError | Error, requestId: string): ApiError {
+export function toApiError(error: FastifyError | ApiError | Error, requestId: string): ApiError {
   if (error instanceof ApiError) return error;
   const code = (error as FastifyError).code;
   const status = (error as FastifyError).statusCode;

@@ -1,0 +1,203 @@
+/**
+ * The shard side of the gateways' channel (keeper/API.md, "The gateways' channel"): a WebSocket at
+ * `/internal/v1/gateway`, accepted only with the cluster secret (`CROSSBOOK_CLUSTER_SECRET`, sent as
+ * `X-Crossbook-Cluster-Secret` and compared in constant time). Without a secret the route does not
+ * exist. Each frame is one request a gateway forwards; the keeper runs it through its own routes
+ * (`app.inject`, the trader's address as the remote address, so the keeper's budgets still count per
+ * trader) and answers with the status, a few headers and the body.
+ *
+ * A frame's `signer` (who signed the order, recovered by the gateway) is believed only here: it is
+ * handed to `trustSigner`, which seeds the keeper's memo of recovered signers, so the keeper skips
+ * recovering that signature itself. Nothing a client sends over HTTP or the feed reaches it.
+ */
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type WebSocket from "ws";
+import type { Address, Hex } from "viem";
+import type { Order } from "@crossbook/sdk";
+import type { Logger } from "../log";
+import { ApiError } from "./errors";
+import { batchBody, submitOrderBody } from "./schemas";
+
+export const GATEWAY_CHANNEL_PATH = "/internal/v1/gateway";
+/** The feed as a gateway relays it: the keeper's feed, the trader's address from `?client=`. */
+export const GATEWAY_FEED_PATH = "/internal/v1/feed";
+/** The header a gateway sends the cluster secret in, on the channel's upgrade request. */
+export const CLUSTER_SECRET_HEADER = "x-crossbook-cluster-secret";
+/** The environment variable both shards and gateways read the cluster secret from. */
+export const CLUSTER_SECRET_ENV = "CROSSBOOK_CLUSTER_SECRET";
+
+/** Request headers a gateway forwards (the rest are the gateway's business). */
+export const FORWARDED_REQUEST_HEADERS = ["authorization", "content-type"] as const;
+/** Answer headers a shard sends back. */
+export const FORWARDED_ANSWER_HEADERS = [
+  "retry-after",
+  "content-type",
+  "x-account-ratelimit-limit",
+  "x-account-ratelimit-remaining",
+  "x-account-ratelimit-reset",
+] as const;
+
+/** One request a gateway forwards to a shard. */
+export interface ForwardedRequest {
+  readonly id: number;
+  readonly method: "GET" | "POST";
+  /** Path and query: `/v1/orders`. */
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+  /** The trader's address, as the gateway saw it: the shard's budgets count by it. */
+  readonly client: string;
+  /** `POST /v1/orders`: the order's signer the gateway recovered. */
+  readonly signer?: Address;
+  /** `POST /v1/orders/batch`: the signer of each `place` and `amend`, by its index in `actions`. */
+  readonly signers?: Readonly<Record<string, Address>>;
+}
+
+/** A shard's answer to one forwarded request. */
+export interface ForwardedAnswer {
+  readonly id: number;
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+}
+
+/** Whether `given` is the cluster secret (constant time over the secrets' digests, whatever the lengths). */
+export function secretMatches(given: string | undefined, secret: string): boolean {
+  if (given === undefined) return false;
+  const digest = (s: string) => createHash("sha256").update(s).digest();
+  return timingSafeEqual(digest(given), digest(secret));
+}
+
+/** The sessions' MAC key under a cluster secret: every shard and gateway that shares it accepts every token. */
+export function sessionSecret(clusterSecret: string): Buffer {
+  return createHmac("sha256", clusterSecret).update("crossbook sessions").digest();
+}
+
+/** Tells the keeper who signed an order (the gateway recovered it): it skips recovering it. */
+export type TrustSigner = (order: Order, signature: Hex, signer: Address) => void;
+
+/** Registers the channel on `app` (only call it with a secret configured). */
+export function registerGatewayChannel(
+  app: FastifyInstance,
+  options: {
+    secret: string;
+    trustSigner?: TrustSigner;
+    log: Logger;
+    /** The keeper's feed, for a connection a gateway relays for the trader at `ip`. */
+    attachFeed?: (socket: WebSocket, ip: string) => void;
+  },
+): void {
+  const { secret, log } = options;
+  const withSecret = async (request: FastifyRequest) => {
+    const given = request.headers[CLUSTER_SECRET_HEADER];
+    if (!secretMatches(typeof given === "string" ? given : undefined, secret)) {
+      throw new ApiError("FORBIDDEN", "the gateways' channel needs the cluster secret");
+    }
+  };
+  const attachFeed = options.attachFeed;
+  if (attachFeed !== undefined) {
+    app.get(
+      GATEWAY_FEED_PATH,
+      {
+        websocket: true,
+        config: {
+          doc: {
+            summary: "Internal: the feed a gateway relays for a trader (`?client=` its address; cluster secret only)",
+            tags: ["operations"],
+            responses: { 101: { description: "Switching Protocols: the feed of GET /v1/ws" } },
+            errors: ["FORBIDDEN"],
+          },
+        },
+        preValidation: withSecret,
+      },
+      (socket, request) => {
+        const client = (request.query as { client?: unknown }).client;
+        attachFeed(socket, typeof client === "string" && client !== "" ? client : request.ip);
+      },
+    );
+  }
+  app.get(
+    GATEWAY_CHANNEL_PATH,
+    {
+      websocket: true,
+      config: {
+        doc: {
+          summary: "Internal: the gateways' channel (WebSocket, cluster secret only; absent without one)",
+          tags: ["operations"],
+          responses: { 101: { description: "Switching Protocols: one forwarded request per frame" } },
+          errors: ["FORBIDDEN"],
+        },
+      },
+      preValidation: withSecret,
+    },
+    (socket) => {
+      socket.on("message", (data: Buffer) => {
+        let frame: ForwardedRequest;
+        try {
+          frame = JSON.parse(data.toString("utf8")) as ForwardedRequest;
+        } catch {
+          log.warn({}, "gateway channel: a frame that is not JSON, ignored");
+          return;
+        }
+        void answer(app, frame, options.trustSigner).then(
+          (reply) => {
+            if (socket.readyState === 1) socket.send(JSON.stringify(reply));
+          },
+          (error: unknown) => log.error({ err: String(error) }, "gateway channel: a forwarded request failed"),
+        );
+      });
+    },
+  );
+}
+
+/** Runs one forwarded request through the keeper's own routes. */
+async function answer(
+  app: FastifyInstance,
+  frame: ForwardedRequest,
+  trustSigner?: TrustSigner,
+): Promise<ForwardedAnswer> {
+  if (trustSigner !== undefined) seedSigners(frame, trustSigner);
+  const headers: Record<string, string> = {};
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = frame.headers?.[name];
+    if (typeof value === "string") headers[name] = value;
+  }
+  const res = await app.inject({
+    method: frame.method,
+    url: frame.url,
+    headers,
+    remoteAddress: frame.client,
+    ...(frame.body === undefined ? {} : { payload: JSON.stringify(frame.body) }),
+  });
+  const answerHeaders: Record<string, string> = {};
+  for (const name of FORWARDED_ANSWER_HEADERS) {
+    const value = res.headers[name];
+    if (value !== undefined) answerHeaders[name] = String(value);
+  }
+  let body: unknown = res.body;
+  try {
+    body = res.json();
+  } catch {
+    // Not JSON (metrics text): sent as it is.
+  }
+  return { id: frame.id, status: res.statusCode, headers: answerHeaders, body };
+}
+
+/** The signers a gateway vouches for, handed to the keeper's memo (a body that does not parse: none). */
+function seedSigners(frame: ForwardedRequest, trustSigner: TrustSigner): void {
+  if (frame.signer !== undefined && frame.url === "/v1/orders") {
+    const parsed = submitOrderBody.safeParse(frame.body);
+    if (parsed.success) trustSigner(parsed.data.order, parsed.data.signature, frame.signer);
+  }
+  if (frame.signers !== undefined && frame.url === "/v1/orders/batch") {
+    const parsed = batchBody.safeParse(frame.body);
+    if (!parsed.success) return;
+    for (const [i, action] of parsed.data.actions.entries()) {
+      const signer = frame.signers[String(i)];
+      if (signer === undefined) continue;
+      const signed = "place" in action ? action.place : "amend" in action ? action.amend : undefined;
+      if (signed !== undefined) trustSigner(signed.order, signed.signature, signer);
+    }
+  }
+}

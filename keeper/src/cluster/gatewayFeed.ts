@@ -1,0 +1,227 @@
+/**
+ * The feed through a gateway (keeper/API.md, "Through a gateway"). Each trader's connection gets,
+ * as it needs them, one upstream socket per shard leader on the shard's internal feed
+ * (`/internal/v1/feed?client=<trader's address>`, cluster secret), so the shard's own per-address
+ * limits still apply.
+ *
+ * - `book` and `trades`: the subscription goes to the market's shard and every message of it comes
+ *   back as the shard sent it: the shard's snapshot and `seq` per channel, unchanged. Through
+ *   another gateway the shard sends a fresh snapshot: the same guarantee as a keeper's.
+ * - Login: the gateway checks the `FeedLogin` (its own challenge) or the token, and logs in at every
+ *   shard with a session token under the cluster secret.
+ * - `orders` and `fills`: every shard feeds them. The gateway waits for every shard's snapshot,
+ *   sends one snapshot (the shards' lists together) with its own `seq`, then numbers every update
+ *   from any shard with the next `seq` of this connection: consecutive per channel and connection,
+ *   as a keeper's, so a client applies them as it does a keeper's. Updates a shard sends before its
+ *   snapshot came in are held and sent after the merged snapshot.
+ * - A shard's socket that closes (its leader died, a new one leads): the connection is closed with
+ *   1012; the client reconnects and resubscribes, and gets snapshots from the new leaders.
+ * - Order entry on the feed: `place` and `amend` go to the order's market's shard; the rest over HTTP.
+ */
+import { randomBytes } from "node:crypto";
+import WebSocket from "ws";
+import type { Address, Hex } from "viem";
+import type { Logger } from "../log";
+import type { Sessions } from "../api/sessions";
+import { CLUSTER_SECRET_HEADER, GATEWAY_FEED_PATH } from "../api/gatewayChannel";
+import type { ShardDirectory } from "./shardLinks";
+
+type Json = Record<string, unknown>;
+
+export interface GatewayFeedContext {
+  readonly directory: ShardDirectory;
+  readonly secret: string;
+  readonly sessions: Sessions;
+  /** Whether `signature` is `account`'s `FeedLogin` over `challenge`. */
+  readonly verifyLogin: (account: Address, challenge: Hex, signature: Hex) => Promise<boolean>;
+  readonly log: Logger;
+}
+
+/** A private channel fed by every shard: their snapshots merged, their updates numbered here. */
+interface Merged {
+  readonly snapshots: Map<string, Json>;
+  readonly held: Json[];
+  seq: number;
+  sent: boolean;
+  acknowledged: boolean;
+}
+
+const SERVICE_RESTART = 1012;
+
+/** Serves one trader's feed connection through the gateway. */
+export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFeedContext): void {
+  const upstreams = new Map<string, { socket: WebSocket; open: Promise<void> }>();
+  const logins = new Map<string, (ok: Json) => void>();
+  const merged = new Map<string, Merged>();
+  let challenge: { value: Hex; expires: number } | undefined;
+  let account: Address | undefined;
+  let closed = false;
+
+  const send = (message: Json) => {
+    if (!closed && client.readyState === WebSocket.OPEN) client.send(JSON.stringify(message));
+  };
+  const error = (code: string, message: string) => send({ type: "error", code, message });
+
+  const upstream = (shard: string): { socket: WebSocket; open: Promise<void> } | undefined => {
+    const known = upstreams.get(shard);
+    if (known !== undefined) return known;
+    const leader = ctx.directory.byName(shard)?.leaderUrl;
+    if (leader === undefined) return undefined;
+    const url = `${leader.replace(/^http/, "ws")}${GATEWAY_FEED_PATH}?client=${encodeURIComponent(ip)}`;
+    const socket = new WebSocket(url, { headers: { [CLUSTER_SECRET_HEADER]: ctx.secret } });
+    const open = new Promise<void>((resolve, reject) => {
+      socket.once("open", () => resolve());
+      socket.once("error", reject);
+    });
+    open.catch(() => {});
+    socket.on("error", () => {});
+    socket.on("message", (data: Buffer) => fromShard(shard, JSON.parse(data.toString("utf8")) as Json));
+    socket.on("close", () => {
+      if (closed) return;
+      void ctx.directory.refresh();
+      closed = true;
+      client.close(SERVICE_RESTART, `shard ${shard}'s feed moved: reconnect and subscribe again`);
+      for (const u of upstreams.values()) u.socket.close();
+    });
+    const entry = { socket, open };
+    upstreams.set(shard, entry);
+    return entry;
+  };
+  const toShard = async (shard: string, message: Json): Promise<boolean> => {
+    const u = upstream(shard);
+    if (u === undefined) return false;
+    try {
+      await u.open;
+    } catch {
+      return false;
+    }
+    u.socket.send(JSON.stringify(message));
+    return true;
+  };
+
+  const fromShard = (shard: string, m: Json) => {
+    if (m.type === "login" || (m.type === "error" && logins.has(shard))) {
+      const waiter = logins.get(shard);
+      logins.delete(shard);
+      waiter?.(m);
+      return;
+    }
+    const channel = m.channel;
+    if (channel !== "orders" && channel !== "fills") return send(m);
+    const state = merged.get(channel);
+    if (state === undefined) return; // unsubscribed meanwhile
+    if (m.type === "subscribed") {
+      if (!state.acknowledged) send(m);
+      state.acknowledged = true;
+      return;
+    }
+    if (m.type === "snapshot") {
+      state.snapshots.set(shard, m);
+      if (state.snapshots.size < ctx.directory.all.length || state.sent) return;
+      const list = channel === "orders" ? "orders" : "fills";
+      const items = [...state.snapshots.values()].flatMap((s) => (s[list] as unknown[] | undefined) ?? []);
+      send({ type: "snapshot", channel, account, seq: state.seq, [list]: items });
+      state.sent = true;
+      for (const held of state.held.splice(0)) send({ ...held, seq: ++state.seq });
+      return;
+    }
+    if (!state.sent) state.held.push(m);
+    else send({ ...m, seq: ++state.seq });
+  };
+
+  /** Logs in at every shard with a token under the cluster secret; then answers the client. */
+  const loginEverywhere = async (who: Address, token: string) => {
+    const answers = await Promise.all(
+      ctx.directory.all.map(
+        (s) =>
+          new Promise<Json>((resolve) => {
+            logins.set(s.name, resolve);
+            void toShard(s.name, { op: "login", token }).then((sent) => {
+              if (!sent)
+                resolve({ type: "error", code: "SHARD_UNAVAILABLE", message: `shard ${s.name} has no leader` });
+            });
+          }),
+      ),
+    );
+    const refused = answers.find((a) => a.type === "error");
+    if (refused !== undefined) return send(refused);
+    account = who;
+    send({ type: "login", account: who });
+  };
+
+  const subscribePrivate = (channel: "orders" | "fills", message: Json) => {
+    if (account === undefined) return error("NOT_LOGGED_IN", `log in before subscribing to ${channel}`);
+    merged.set(channel, { snapshots: new Map(), held: [], seq: 0, sent: false, acknowledged: false });
+    for (const s of ctx.directory.all) void toShard(s.name, message);
+  };
+
+  const marketShard = (marketId: unknown): string | undefined => {
+    try {
+      return ctx.directory.shardOf(BigInt(String(marketId)))?.name;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const handle = async (m: Json) => {
+    switch (m.op) {
+      case "challenge": {
+        challenge = { value: `0x${randomBytes(32).toString("hex")}`, expires: Date.now() + 60_000 };
+        return send({ type: "challenge", challenge: challenge.value });
+      }
+      case "login": {
+        if (typeof m.token === "string") {
+          const who = ctx.sessions.verify(m.token);
+          if (who === undefined)
+            return error("BAD_LOGIN", "the session token is not valid (or has expired): log in again");
+          return loginEverywhere(who, m.token);
+        }
+        const asked = challenge;
+        challenge = undefined;
+        if (asked === undefined || asked.expires < Date.now()) {
+          return error("BAD_LOGIN", "ask for a challenge first (it is good for one login within 60 s)");
+        }
+        const who = m.account as Address;
+        const ok = await ctx.verifyLogin(who, asked.value, m.signature as Hex).catch(() => false);
+        if (!ok) return error("BAD_LOGIN", "the signature is not the account's FeedLogin over the challenge");
+        return loginEverywhere(who, ctx.sessions.issue(who).token);
+      }
+      case "subscribe":
+      case "unsubscribe": {
+        if (m.channel === "orders" || m.channel === "fills") {
+          if (m.op === "subscribe") return subscribePrivate(m.channel, m);
+          merged.delete(m.channel);
+          for (const s of ctx.directory.all) void toShard(s.name, m);
+          return send({ type: "unsubscribed", channel: m.channel });
+        }
+        const shard = marketShard(m.marketId);
+        if (shard === undefined) return error("MARKET_NOT_SERVED", `market ${String(m.marketId)} is not served here`);
+        if (!(await toShard(shard, m))) error("SHARD_UNAVAILABLE", `shard ${shard} has no leader right now`);
+        return;
+      }
+      case "place":
+      case "amend": {
+        const shard = marketShard((m.order as Json | undefined)?.marketId);
+        if (shard === undefined) return error("MARKET_NOT_SERVED", "the order's market is not served here");
+        if (!(await toShard(shard, m))) error("SHARD_UNAVAILABLE", `shard ${shard} has no leader right now`);
+        return;
+      }
+      default:
+        return error("BAD_REQUEST", "through a gateway the feed takes subscriptions, logins, place and amend");
+    }
+  };
+
+  client.on("message", (data: Buffer) => {
+    let m: Json;
+    try {
+      m = JSON.parse(data.toString("utf8")) as Json;
+    } catch {
+      return error("BAD_JSON", "a message must be JSON");
+    }
+    void handle(m).catch((e: unknown) => ctx.log.warn({ err: String(e) }, "gateway feed: a message failed"));
+  });
+  client.on("close", () => {
+    closed = true;
+    for (const u of upstreams.values()) u.socket.close();
+  });
+}

@@ -1,0 +1,304 @@
+/**
+ * Gateways in front of market shards, as real processes (scripts/lib/cluster.ts): an embedded
+ * PostgreSQL, a Hardhat node, two shards (a: market 1, b: market 2) of a leader and a follower each,
+ * and gateways. An order through one gateway matches one through another and settles on-chain; a
+ * gateway killed with requests in flight loses and doubles nothing when the client retries at
+ * another; a shard leader killed is replaced by its follower and the gateways route to it.
+ */
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { createPublicClient, http, type PublicClient } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import WebSocket from "ws";
+import { hashOrder, keeperMessageTypedData, signOrder, type Order } from "@crossbook/sdk";
+import { localTraders } from "../../../scripts/lib/accounts";
+import { startCluster, type LocalCluster } from "../../../scripts/lib/cluster";
+import { localOrder } from "../../../scripts/lib/failover";
+
+describe("cluster: gateways routing to shard leaders (real processes)", function () {
+  this.timeout(900_000);
+  let dir: string;
+  let cluster: LocalCluster;
+  let db: pg.Client;
+  const traders = localTraders(4);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "crossbook-cluster-"));
+    cluster = await startCluster({
+      dir,
+      shards: [
+        { name: "a", markets: [1n] },
+        { name: "b", markets: [2n] },
+      ],
+      gateways: 2,
+      traders: traders.length,
+      leaseMs: 1000,
+      shardFlags: ["--confirmations", "1", "--batch-max-wait-ms", "100", "--poll-interval-ms", "100"],
+    });
+    const chain = createPublicClient({ transport: http(cluster.node.url, { retryCount: 0 }) }) as PublicClient;
+    await chain.request({ method: "evm_setIntervalMining" as never, params: [200] as never });
+    db = new pg.Client({ connectionString: cluster.database });
+    await db.connect();
+  });
+
+  after(async () => {
+    await db?.end().catch(() => {});
+    await cluster?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A signed order of `trader` as the wire carries it, and its hash. */
+  async function signed(trader: PrivateKeyAccount, fields: Partial<Order> & Pick<Order, "isBuy" | "priceTicks">) {
+    const order = localOrder(cluster.deployment, trader, fields);
+    const domain = { chainId: cluster.deployment.chainId, verifyingContract: cluster.deployment.exchange };
+    const signature = await signOrder({ signer: trader, order, domain });
+    const wire = Object.fromEntries(Object.entries(order).map(([k, v]) => [k, typeof v === "bigint" ? String(v) : v]));
+    return { body: JSON.stringify({ order: wire, signature }), hash: hashOrder({ order, domain }) };
+  }
+
+  async function post(url: string, path: string, body: string) {
+    const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body });
+    return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  }
+
+  /** How many rows each hash has in shard `shard`'s orders table. */
+  async function rows(shard: string, hashes: readonly string[]): Promise<Map<string, number>> {
+    const r = await db.query<{ hash: string; n: string }>(
+      `SELECT lower(hash) AS hash, COUNT(*)::text AS n FROM shard_${shard}.orders WHERE lower(hash) = ANY($1::text[]) GROUP BY lower(hash)`,
+      [hashes.map((h) => h.toLowerCase())],
+    );
+    return new Map(r.rows.map((row) => [row.hash, Number(row.n)]));
+  }
+
+  it("matches an order through gateway A against one through gateway B, and the fill settles on-chain", async () => {
+    const [a, b] = cluster.gateways;
+    const mid = cluster.deployment.markets[0].initialPriceTicks;
+    const maker = await signed(traders[0], { isBuy: false, priceTicks: mid, lots: 4n });
+    const placed = await post(a.url, "/v1/orders", maker.body);
+    expect(placed.status, JSON.stringify(placed.body)).to.equal(201);
+    const taker = await signed(traders[1], { isBuy: true, priceTicks: mid, lots: 4n });
+    const took = await post(b.url, "/v1/orders", taker.body);
+    expect(took.status, JSON.stringify(took.body)).to.equal(201);
+    expect(took.body.status).to.equal("filled");
+
+    // The trade, read through either gateway, settles on-chain.
+    let status = "";
+    for (const deadline = Date.now() + 60_000; status !== "settled" && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 250));
+      const res = await fetch(`${a.url}/v1/markets/1/trades`);
+      const trades = ((await res.json()) as { trades: { status: string }[] }).trades;
+      status = trades[0]?.status ?? "";
+    }
+    expect(status).to.equal("settled");
+
+    // Market 2 is shard b's: an order in it lands in b's schema only.
+    const other = await signed(traders[2], {
+      isBuy: false,
+      priceTicks: cluster.deployment.markets[1].initialPriceTicks + 10n,
+      marketId: 2n,
+    });
+    expect((await post(b.url, "/v1/orders", other.body)).status).to.equal(201);
+    expect((await rows("b", [other.hash])).get(other.hash.toLowerCase())).to.equal(1);
+    expect((await rows("a", [other.hash])).size).to.equal(0);
+
+    // A batch with orders in both shards' markets is refused, saying which.
+    const wire = (o: { body: string }) => JSON.parse(o.body) as unknown;
+    const first = await signed(traders[2], { isBuy: false, priceTicks: mid + 50n, lots: 1n });
+    const second = await signed(traders[2], {
+      isBuy: false,
+      priceTicks: cluster.deployment.markets[1].initialPriceTicks + 11n,
+      marketId: 2n,
+    });
+    const batch = JSON.stringify({
+      account: traders[2].address,
+      actions: [{ place: wire(first) }, { place: wire(second) }],
+    });
+    const spanning = await post(a.url, "/v1/orders/batch", batch);
+    expect([spanning.status, spanning.body.error.code]).to.deep.equal([400, "BATCH_SPANS_SHARDS"]);
+    expect(spanning.body.error.details.shards).to.deep.equal(["a", "b"]);
+
+    // The markets of both shards, in one answer.
+    const markets = (await (await fetch(`${a.url}/v1/markets`)).json()) as { markets: { marketId: string }[] };
+    expect(markets.markets.map((m) => m.marketId)).to.deep.equal(["1", "2"]);
+  });
+
+  it("relays each market's feed from its shard and merges the private orders channel of both shards", async () => {
+    const [a, b] = cluster.gateways;
+    const mid1 = cluster.deployment.markets[0].initialPriceTicks;
+    const mid2 = cluster.deployment.markets[1].initialPriceTicks;
+    const first = await FeedConn.open(`${a.url.replace("http", "ws")}/v1/ws`);
+    try {
+      first.send({ op: "subscribe", channel: "book", marketId: "1" });
+      first.send({ op: "subscribe", channel: "book", marketId: "2" });
+      const snap1 = await first.next((m) => m.type === "snapshot" && m.marketId === "1");
+      await first.next((m) => m.type === "snapshot" && m.marketId === "2");
+      const book = new Map<string, string>();
+      for (const side of ["bids", "asks"] as const) {
+        for (const l of snap1[side]) book.set(`${side.slice(0, 3)}|${l.priceTicks}`, l.lots);
+      }
+
+      // The private channel, logged in through the gateway, fed by both shards.
+      const trader = traders[3];
+      first.send({ op: "challenge" });
+      const { challenge } = await first.next((m) => m.type === "challenge");
+      const domain = { chainId: cluster.deployment.chainId, verifyingContract: cluster.deployment.exchange };
+      const signature = await trader.signTypedData(
+        keeperMessageTypedData({
+          domain,
+          primaryType: "FeedLogin",
+          message: { account: trader.address, challenge },
+        }) as never,
+      );
+      first.send({ op: "login", account: trader.address, signature });
+      await first.next((m) => m.type === "login");
+      first.send({ op: "subscribe", channel: "orders" });
+      const ordersSnap = await first.next((m) => m.type === "snapshot" && m.channel === "orders");
+
+      // An order in each market through gateway B: a book delta of market 1 (the shard's next seq),
+      // and two order updates numbered one after the other although two shards sent them.
+      const in1 = await signed(trader, { isBuy: false, priceTicks: mid1 + 500n, lots: 2n });
+      expect((await post(b.url, "/v1/orders", in1.body)).status).to.equal(201);
+      const in2 = await signed(trader, { isBuy: false, priceTicks: mid2 + 500n, lots: 2n, marketId: 2n });
+      expect((await post(b.url, "/v1/orders", in2.body)).status).to.equal(201);
+      const delta = await first.next((m) => m.type === "delta" && m.marketId === "1");
+      expect(delta.seq).to.equal(snap1.seq + 1);
+      for (const l of delta.levels) book.set(`${l.side}|${l.priceTicks}`, l.lots);
+      const u1 = await first.next((m) => m.type === "order" && m.update.hash === in1.hash);
+      const u2 = await first.next((m) => m.type === "order" && m.update.hash === in2.hash);
+      expect([u1.seq, u2.seq].sort()).to.deep.equal([ordersSnap.seq + 1, ordersSnap.seq + 2]);
+
+      // Through the other gateway, a new subscriber's snapshot is the book the first one keeps.
+      const second = await FeedConn.open(`${b.url.replace("http", "ws")}/v1/ws`);
+      try {
+        second.send({ op: "subscribe", channel: "book", marketId: "1" });
+        const snap = await second.next((m) => m.type === "snapshot" && m.marketId === "1");
+        expect(snap.seq).to.equal(delta.seq);
+        const theirs = new Map<string, string>();
+        for (const side of ["bids", "asks"] as const) {
+          for (const l of snap[side]) theirs.set(`${side.slice(0, 3)}|${l.priceTicks}`, l.lots);
+        }
+        expect(theirs).to.deep.equal(new Map([...book].filter(([, lots]) => lots !== "0")));
+      } finally {
+        second.close();
+      }
+    } finally {
+      first.close();
+    }
+  });
+
+  it("loses and doubles no order when a gateway is killed with requests in flight", async () => {
+    const doomed = await cluster.addGateway();
+    const survivor = cluster.gateways[1];
+    const mid = cluster.deployment.markets[0].initialPriceTicks;
+    const orders = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        signed(traders[2], { isBuy: false, priceTicks: mid + 100n + BigInt(i), lots: 1n }),
+      ),
+    );
+    let answered = 0;
+    let killed: Promise<void> | undefined;
+    const outcomes = await Promise.all(
+      orders.map(async (o, i) => {
+        await new Promise((r) => setTimeout(r, i * 5)); // a stream of requests, not one burst
+        try {
+          const res = await post(doomed.url, "/v1/orders", o.body);
+          if (++answered === 10) killed = cluster.kill(doomed);
+          return { via: "doomed", ...res };
+        } catch {
+          // The gateway died with this request in flight (or before it was sent): retry at another.
+          return { via: "survivor", ...(await post(survivor.url, "/v1/orders", o.body)) };
+        }
+      }),
+    );
+    await killed;
+    const retried = outcomes.filter((o) => o.via === "survivor");
+    expect(retried.length, "requests that met the killed gateway").to.be.greaterThan(0);
+    for (const o of outcomes) {
+      expect([201, 409], JSON.stringify(o.body)).to.include(o.status);
+      if (o.status === 409) expect(o.body.error.code).to.equal("DUPLICATE_ORDER");
+    }
+    const counts = await rows(
+      "a",
+      orders.map((o) => o.hash),
+    );
+    expect(counts.size, "orders in shard a's table").to.equal(orders.length);
+    expect([...counts.values()].every((n) => n === 1)).to.equal(true);
+  });
+
+  it("re-routes to the follower once a shard leader is killed", async () => {
+    const gateway = cluster.gateways[0];
+    const old = await cluster.leaderOf("a");
+    await cluster.kill(old);
+    const mid = cluster.deployment.markets[0].initialPriceTicks;
+    // Through the same gateway, until the follower has taken the lease (a couple of leases at most).
+    const seen = new Set<string>();
+    let accepted = false;
+    for (const deadline = Date.now() + 30_000; !accepted && Date.now() < deadline;) {
+      const o = await signed(traders[3], { isBuy: false, priceTicks: mid + 1000n, lots: 1n });
+      const res = await post(gateway.url, "/v1/orders", o.body);
+      accepted = res.status === 201;
+      if (!accepted) {
+        seen.add(res.body.error?.code);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    expect(accepted, `codes while it took over: ${[...seen].join(", ")}`).to.equal(true);
+    for (const code of seen) expect(["SHARD_UNAVAILABLE", "NOT_LEADER"]).to.include(code);
+    const now = await cluster.leaderOf("a");
+    expect(now.name).to.not.equal(old.name);
+    // From now on, at once.
+    const after = await signed(traders[3], { isBuy: false, priceTicks: mid + 1001n, lots: 1n });
+    expect((await post(gateway.url, "/v1/orders", after.body)).status).to.equal(201);
+  });
+});
+
+type Message = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A feed connection that keeps what it receives and waits for what a test expects. */
+class FeedConn {
+  private readonly messages: Message[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on("message", (data: Buffer) => {
+      this.messages.push(JSON.parse(data.toString()) as Message);
+      for (const wake of this.waiters) wake();
+    });
+  }
+
+  static async open(url: string): Promise<FeedConn> {
+    const ws = new WebSocket(url);
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    return new FeedConn(ws);
+  }
+
+  send(message: Message): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  /** The first message received so far, or from now, that `match` accepts (10 s at most). */
+  async next(match: (m: Message) => boolean, timeoutMs = 10_000): Promise<Message> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages.find(match);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline)
+        throw new Error(`no such message; got ${JSON.stringify(this.messages).slice(0, 2000)}`);
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.waiters.delete(wake);
+          resolve();
+        };
+        this.waiters.add(wake);
+        setTimeout(wake, 100);
+      });
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}

@@ -228,6 +228,43 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     expect([...counts.values()].every((n) => n === 1)).to.equal(true);
   });
 
+  it("cancels an account's orders in every shard with one cancel-all through a gateway", async () => {
+    const trader = traders[1];
+    const markets = cluster.deployment.markets;
+    const placed = await Promise.all(
+      markets.map(async (m) => {
+        const o = await signed(trader, {
+          marketId: m.id,
+          isBuy: false,
+          priceTicks: m.initialPriceTicks + 500n,
+          lots: 1n,
+        });
+        expect((await post(cluster.gateways[0].url, "/v1/orders", o.body)).status).to.equal(201);
+        return o.hash;
+      }),
+    );
+    const issuedAt = BigInt(Date.now());
+    const domain = { chainId: cluster.deployment.chainId, verifyingContract: cluster.deployment.exchange };
+    const signature = await trader.signTypedData(
+      keeperMessageTypedData({
+        domain,
+        primaryType: "CancelAll",
+        message: { maker: trader.address, marketId: 0n, issuedAt },
+      }) as never,
+    );
+    const body = JSON.stringify({
+      cancelAll: { maker: trader.address, marketId: "0", issuedAt: issuedAt.toString() },
+      signature,
+    });
+    const res = await post(cluster.gateways[1].url, "/v1/cancels/all", body);
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    // Every shard's cancelled hashes, as the single keeper lists them.
+    expect(res.body.cancelled).to.be.an("array");
+    expect([...res.body.cancelled].map((h: string) => h.toLowerCase()).sort()).to.deep.equal(
+      placed.map((h) => h.toLowerCase()).sort(),
+    );
+  });
+
   it("re-routes to the follower once a shard leader is killed", async () => {
     const gateway = cluster.gateways[0];
     const old = await cluster.leaderOf("a");

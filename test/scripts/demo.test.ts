@@ -28,21 +28,26 @@ crossbook_weird{path="a \\"quoted\\" \\\\ value"} 1.5e3
 `;
 
 describe("demo: command line", () => {
-  it("defaults to a minute and reads --duration, --seed, --ha and --help in both spellings", () => {
+  it("defaults to a minute and reads --duration, --seed, --ha, --cluster and --help in both spellings", () => {
     expect(parseDemoArgs([])).to.deep.equal({
       durationSeconds: DEFAULT_DURATION_SECONDS,
       seed: 1,
       ha: false,
+      cluster: false,
       help: false,
     });
     expect(parseDemoArgs(["--duration", "20", "--seed=7", "--ha"])).to.deep.equal({
       durationSeconds: 20,
       seed: 7,
       ha: true,
+      cluster: false,
       help: false,
     });
+    expect(parseDemoArgs(["--cluster"])).to.deep.include({ ha: false, cluster: true });
     expect(parseDemoArgs(["-h"]).help).to.equal(true);
     expect(() => parseDemoArgs(["--ha=yes"])).to.throw(DemoUsageError, /--ha takes no value/);
+    expect(() => parseDemoArgs(["--cluster=2"])).to.throw(DemoUsageError, /--cluster takes no value/);
+    expect(() => parseDemoArgs(["--ha", "--cluster"])).to.throw(DemoUsageError, /choose one/);
   });
 
   it("refuses an unknown flag, a missing value and a duration that is not a positive number", () => {

@@ -246,7 +246,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const answers = await sendAll(frameOf(request));
     const failed = answers.find((a) => a.status !== 200);
     if (failed !== undefined) throw forwardedError(failed);
-    return { cancelled: answers.reduce((n, a) => n + (a.body as { cancelled: number }).cancelled, 0) };
+    return { cancelled: answers.flatMap((a) => (a.body as { cancelled: unknown[] }).cancelled) };
   });
 
   app.post("/v1/cancels/schedule", async (request, reply) => {

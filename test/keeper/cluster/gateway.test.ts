@@ -189,6 +189,68 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     }
   });
 
+  it("merges an account's orders of both shards page by page, and fans a cancel-all out to both", async () => {
+    const [a, b] = cluster.gateways;
+    const trader = traders[1];
+    const domain = { chainId: cluster.deployment.chainId, verifyingContract: cluster.deployment.exchange };
+    const older = await signed(trader, {
+      isBuy: false,
+      priceTicks: cluster.deployment.markets[0].initialPriceTicks + 600n,
+    });
+    expect((await post(a.url, "/v1/orders", older.body)).status).to.equal(201);
+    await new Promise((r) => setTimeout(r, 5)); // a later createdAt
+    const newer = await signed(trader, {
+      isBuy: false,
+      priceTicks: cluster.deployment.markets[1].initialPriceTicks + 600n,
+      marketId: 2n,
+    });
+    expect((await post(b.url, "/v1/orders", newer.body)).status).to.equal(201);
+
+    // A session from gateway A, good at gateway B (and at the shards behind it).
+    const { body: asked } = await post(a.url, "/v1/sessions/challenge", "{}");
+    const signature = await trader.signTypedData(
+      keeperMessageTypedData({
+        domain,
+        primaryType: "FeedLogin",
+        message: { account: trader.address, challenge: asked.challenge },
+      }) as never,
+    );
+    const login = await post(
+      a.url,
+      "/v1/sessions",
+      JSON.stringify({ account: trader.address, challenge: asked.challenge, signature }),
+    );
+    expect(login.status, JSON.stringify(login.body)).to.equal(201);
+    const auth = { authorization: `Bearer ${login.body.token}` };
+    const read = async (path: string) => (await fetch(b.url + path, { headers: auth })).json() as Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+    const first = await read(`/v1/accounts/${trader.address}/orders?limit=1`);
+    expect(first.orders.map((o: { hash: string }) => o.hash)).to.deep.equal([newer.hash]);
+    expect(first.next).to.be.a("string");
+    const second = await read(`/v1/accounts/${trader.address}/orders?limit=1&before=${first.next}`);
+    expect(second.orders.map((o: { hash: string }) => o.hash)).to.deep.equal([older.hash]);
+    const limits = await read(`/v1/accounts/${trader.address}/limits`);
+    expect(limits.openOrders).to.equal(2);
+    expect(limits.markets.map((m: { marketId: string }) => m.marketId)).to.deep.equal(["1", "2"]);
+
+    const message = { maker: trader.address, marketId: 0n, issuedAt: BigInt(Date.now()) };
+    const cancelSignature = await trader.signTypedData(
+      keeperMessageTypedData({ domain, primaryType: "CancelAll", message }) as never,
+    );
+    const cancelAll = await post(
+      b.url,
+      "/v1/cancels/all",
+      JSON.stringify({
+        cancelAll: { maker: trader.address, marketId: "0", issuedAt: String(message.issuedAt) },
+        signature: cancelSignature,
+      }),
+    );
+    expect(cancelAll.status).to.equal(200);
+    expect([...cancelAll.body.cancelled].sort()).to.deep.equal([older.hash, newer.hash].sort());
+    const open = await read(`/v1/accounts/${trader.address}/orders`);
+    expect(open.orders).to.deep.equal([]);
+  });
+
   it("loses and doubles no order when a gateway is killed with requests in flight", async () => {
     const doomed = await cluster.addGateway();
     const survivor = cluster.gateways[1];

@@ -17,6 +17,7 @@ import { hashOrder, keeperMessageTypedData, signOrder, type Order } from "@cross
 import { localTraders } from "../../../scripts/lib/accounts";
 import { startCluster, type LocalCluster } from "../../../scripts/lib/cluster";
 import { localOrder } from "../../../scripts/lib/failover";
+import { registerShard } from "../../../keeper/src/cluster/registry";
 
 describe("cluster: gateways routing to shard leaders (real processes)", function () {
   this.timeout(900_000);
@@ -314,6 +315,31 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     // From now on, at once.
     const after = await signed(traders[3], { isBuy: false, priceTicks: mid + 1001n, lots: 1n });
     expect((await post(gateway.url, "/v1/orders", after.body)).status).to.equal(201);
+  });
+
+  it("answers SHARD_UNAVAILABLE with Retry-After for a market whose shard has no leader", async () => {
+    // A shard registered whose keepers have not started: its market is in the directory, no lease.
+    await registerShard(db, "c", [3n]);
+    const gateway = cluster.gateways[0];
+    const o = await signed(traders[0], { isBuy: true, priceTicks: 1000n, marketId: 3n });
+    let res = await post(gateway.url, "/v1/orders", o.body);
+    for (const deadline = Date.now() + 10_000; res.body.error?.code === "MARKET_NOT_SERVED" && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 100)); // until the gateway reads the directory again
+      res = await post(gateway.url, "/v1/orders", o.body);
+    }
+    expect([res.status, res.body.error.code, res.body.error.details.shard]).to.deep.equal([
+      503,
+      "SHARD_UNAVAILABLE",
+      "c",
+    ]);
+    const raw = await fetch(`${gateway.url}/v1/orders`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: o.body,
+    });
+    expect(raw.headers.get("retry-after")).to.equal("1");
+    const ready = await fetch(`${gateway.url}/v1/ready`);
+    expect(ready.status).to.equal(503);
   });
 });
 

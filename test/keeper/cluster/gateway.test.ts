@@ -17,6 +17,7 @@ import { hashOrder, keeperMessageTypedData, signOrder, type Order } from "@cross
 import { localTraders } from "../../../scripts/lib/accounts";
 import { startCluster, type LocalCluster } from "../../../scripts/lib/cluster";
 import { localOrder } from "../../../scripts/lib/failover";
+import { registerShard } from "../../../keeper/src/cluster/registry";
 
 describe("cluster: gateways routing to shard leaders (real processes)", function () {
   this.timeout(900_000);
@@ -189,6 +190,68 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     }
   });
 
+  it("merges an account's orders of both shards page by page, and fans a cancel-all out to both", async () => {
+    const [a, b] = cluster.gateways;
+    const trader = traders[1];
+    const domain = { chainId: cluster.deployment.chainId, verifyingContract: cluster.deployment.exchange };
+    const older = await signed(trader, {
+      isBuy: false,
+      priceTicks: cluster.deployment.markets[0].initialPriceTicks + 600n,
+    });
+    expect((await post(a.url, "/v1/orders", older.body)).status).to.equal(201);
+    await new Promise((r) => setTimeout(r, 5)); // a later createdAt
+    const newer = await signed(trader, {
+      isBuy: false,
+      priceTicks: cluster.deployment.markets[1].initialPriceTicks + 600n,
+      marketId: 2n,
+    });
+    expect((await post(b.url, "/v1/orders", newer.body)).status).to.equal(201);
+
+    // A session from gateway A, good at gateway B (and at the shards behind it).
+    const { body: asked } = await post(a.url, "/v1/sessions/challenge", "{}");
+    const signature = await trader.signTypedData(
+      keeperMessageTypedData({
+        domain,
+        primaryType: "FeedLogin",
+        message: { account: trader.address, challenge: asked.challenge },
+      }) as never,
+    );
+    const login = await post(
+      a.url,
+      "/v1/sessions",
+      JSON.stringify({ account: trader.address, challenge: asked.challenge, signature }),
+    );
+    expect(login.status, JSON.stringify(login.body)).to.equal(201);
+    const auth = { authorization: `Bearer ${login.body.token}` };
+    const read = async (path: string) => (await fetch(b.url + path, { headers: auth })).json() as Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+    const first = await read(`/v1/accounts/${trader.address}/orders?limit=1`);
+    expect(first.orders.map((o: { hash: string }) => o.hash)).to.deep.equal([newer.hash]);
+    expect(first.next).to.be.a("string");
+    const second = await read(`/v1/accounts/${trader.address}/orders?limit=1&before=${first.next}`);
+    expect(second.orders.map((o: { hash: string }) => o.hash)).to.deep.equal([older.hash]);
+    const limits = await read(`/v1/accounts/${trader.address}/limits`);
+    expect(limits.openOrders).to.equal(2);
+    expect(limits.markets.map((m: { marketId: string }) => m.marketId)).to.deep.equal(["1", "2"]);
+
+    const message = { maker: trader.address, marketId: 0n, issuedAt: BigInt(Date.now()) };
+    const cancelSignature = await trader.signTypedData(
+      keeperMessageTypedData({ domain, primaryType: "CancelAll", message }) as never,
+    );
+    const cancelAll = await post(
+      b.url,
+      "/v1/cancels/all",
+      JSON.stringify({
+        cancelAll: { maker: trader.address, marketId: "0", issuedAt: String(message.issuedAt) },
+        signature: cancelSignature,
+      }),
+    );
+    expect(cancelAll.status).to.equal(200);
+    expect([...cancelAll.body.cancelled].sort()).to.deep.equal([older.hash, newer.hash].sort());
+    const open = await read(`/v1/accounts/${trader.address}/orders`);
+    expect(open.orders).to.deep.equal([]);
+  });
+
   it("loses and doubles no order when a gateway is killed with requests in flight", async () => {
     const doomed = await cluster.addGateway();
     const survivor = cluster.gateways[1];
@@ -228,43 +291,6 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     expect([...counts.values()].every((n) => n === 1)).to.equal(true);
   });
 
-  it("cancels an account's orders in every shard with one cancel-all through a gateway", async () => {
-    const trader = traders[1];
-    const markets = cluster.deployment.markets;
-    const placed = await Promise.all(
-      markets.map(async (m) => {
-        const o = await signed(trader, {
-          marketId: m.id,
-          isBuy: false,
-          priceTicks: m.initialPriceTicks + 500n,
-          lots: 1n,
-        });
-        expect((await post(cluster.gateways[0].url, "/v1/orders", o.body)).status).to.equal(201);
-        return o.hash;
-      }),
-    );
-    const issuedAt = BigInt(Date.now());
-    const domain = { chainId: cluster.deployment.chainId, verifyingContract: cluster.deployment.exchange };
-    const signature = await trader.signTypedData(
-      keeperMessageTypedData({
-        domain,
-        primaryType: "CancelAll",
-        message: { maker: trader.address, marketId: 0n, issuedAt },
-      }) as never,
-    );
-    const body = JSON.stringify({
-      cancelAll: { maker: trader.address, marketId: "0", issuedAt: issuedAt.toString() },
-      signature,
-    });
-    const res = await post(cluster.gateways[1].url, "/v1/cancels/all", body);
-    expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    // Every shard's cancelled hashes, as the single keeper lists them.
-    expect(res.body.cancelled).to.be.an("array");
-    expect([...res.body.cancelled].map((h: string) => h.toLowerCase()).sort()).to.deep.equal(
-      placed.map((h) => h.toLowerCase()).sort(),
-    );
-  });
-
   it("re-routes to the follower once a shard leader is killed", async () => {
     const gateway = cluster.gateways[0];
     const old = await cluster.leaderOf("a");
@@ -289,6 +315,31 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     // From now on, at once.
     const after = await signed(traders[3], { isBuy: false, priceTicks: mid + 1001n, lots: 1n });
     expect((await post(gateway.url, "/v1/orders", after.body)).status).to.equal(201);
+  });
+
+  it("answers SHARD_UNAVAILABLE with Retry-After for a market whose shard has no leader", async () => {
+    // A shard registered whose keepers have not started: its market is in the directory, no lease.
+    await registerShard(db, "c", [3n]);
+    const gateway = cluster.gateways[0];
+    const o = await signed(traders[0], { isBuy: true, priceTicks: 1000n, marketId: 3n });
+    let res = await post(gateway.url, "/v1/orders", o.body);
+    for (const deadline = Date.now() + 10_000; res.body.error?.code === "MARKET_NOT_SERVED" && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 100)); // until the gateway reads the directory again
+      res = await post(gateway.url, "/v1/orders", o.body);
+    }
+    expect([res.status, res.body.error.code, res.body.error.details.shard]).to.deep.equal([
+      503,
+      "SHARD_UNAVAILABLE",
+      "c",
+    ]);
+    const raw = await fetch(`${gateway.url}/v1/orders`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: o.body,
+    });
+    expect(raw.headers.get("retry-after")).to.equal("1");
+    const ready = await fetch(`${gateway.url}/v1/ready`);
+    expect(ready.status).to.equal(503);
   });
 });
 

@@ -388,9 +388,13 @@ function startRunner(label: string, root: string): Runner {
   };
 }
 
-function report(label: string, results: RunResult[]): { throughput: number; opsPerSecond: number } {
+function report(
+  label: string,
+  results: RunResult[],
+): { throughput: number; cpuThroughput: number; opsPerSecond: number } {
   const m = {
     throughput: median(results.map((r) => r.throughput)),
+    cpuThroughput: median(results.map((r) => r.cpuThroughput)),
     opsPerSecond: median(results.map((r) => r.opsPerSecond)),
     p50: median(results.map((r) => r.p50)),
     p99: median(results.map((r) => r.p99)),
@@ -398,7 +402,8 @@ function report(label: string, results: RunResult[]): { throughput: number; opsP
   };
   console.log(
     `${label}: median of ${results.length} runs: throughput ${fmt(m.throughput)} ops/s ` +
-      `(trimmed mean ${fmt(trimmedMean(results.map((r) => r.throughput)))}); ` +
+      `(trimmed mean ${fmt(trimmedMean(results.map((r) => r.throughput)))}; ` +
+      `${fmt(m.cpuThroughput)} by CPU time); ` +
       `by per-op latency ${fmt(m.opsPerSecond)} ops/s ` +
       `(trimmed mean ${fmt(trimmedMean(results.map((r) => r.opsPerSecond)))}), ` +
       `p50 ${us(m.p50)}, p99 ${us(m.p99)}, p99.9 ${us(m.p999)}`,
@@ -448,10 +453,15 @@ async function main(): Promise<void> {
     const mine = results.get("this") as RunResult[];
     const theirs = results.get("baseline") as RunResult[];
     const of = (label: string) => medians.get(label) as ReturnType<typeof report>;
-    for (const figure of ["throughput", "opsPerSecond"] as const) {
+    const names = {
+      throughput: "throughput",
+      cpuThroughput: "throughput by CPU time",
+      opsPerSecond: "by per-op latency",
+    };
+    for (const figure of ["throughput", "cpuThroughput", "opsPerSecond"] as const) {
       const ratios = mine.map((res, i) => res[figure] / theirs[i][figure]);
       console.log(
-        `this / baseline, ${figure === "throughput" ? "throughput" : "by per-op latency"}: ` +
+        `this / baseline, ${names[figure]}: ` +
           `${(of("this")[figure] / of("baseline")[figure]).toFixed(2)}× (ratio of the medians); ` +
           `per run ${ratios.map((x) => x.toFixed(2) + "×").join(", ")}, median ${median(ratios).toFixed(2)}×`,
       );

@@ -142,6 +142,8 @@ class Recording {
   readonly price = new Float64Array(OPS);
   readonly lots = new Float64Array(OPS);
   readonly flags = new Uint8Array(OPS);
+  /** By id number: 1 if a cancel names it (so that the replay keeps its string until then). */
+  readonly cancelled = new Uint8Array(RESTING + OPS);
 }
 
 const idOf = (n: number) => "0x" + n.toString(16).padStart(64, "0");
@@ -172,7 +174,7 @@ function replay(lib: BookModule, rec: Recording): { throughput: number; cpuThrou
   const batch: (NewOrder | string)[] = [];
   // A cancel names the string its order was placed with, as in the timed run (whose cancels pick
   // from the ids of the orders placed): the book hashes a new id once, when it is placed.
-  const ids: (string | undefined)[] = rec.start.map((order) => order.id);
+  const ids: (string | undefined)[] = rec.start.map((order, n) => (rec.cancelled[n] === 1 ? order.id : undefined));
   let ns = 0;
   let cpuUs = 0;
   for (let from = 0; from < OPS; from += REPLAY_CHUNK) {
@@ -185,7 +187,7 @@ function replay(lib: BookModule, rec: Recording): { throughput: number; cpuThrou
         ids[n] = undefined;
       } else {
         const id = idOf(n);
-        ids[n] = id;
+        if (rec.cancelled[n] === 1) ids[n] = id;
         const order: NewOrder = {
           id,
           account: ACCOUNT_IDS[rec.account[i]],
@@ -260,6 +262,7 @@ function run(lib: BookModule, label: string, runIndex: number): RunResult {
       live.remove(id);
       rec.kind[i] = CANCEL;
       rec.id[i] = Number.parseInt(id.slice(2), 16);
+      rec.cancelled[rec.id[i]] = 1;
     } else {
       const isBuy = rand() < 0.5;
       let order: NewOrder;

@@ -1,9 +1,20 @@
 /**
  * Benchmark of the matching engine (keeper/src/book): one market with about 10,000 resting
  * orders, then a stream of operations — 60% passive limit orders, 30% cancels of random live
- * orders, 10% orders that cross one to three price levels. Reports operations per second and
- * p50/p99/p99.9 latency per operation, each the median of several runs. Operations per second is
- * 1 / the mean of the per-operation latencies.
+ * orders, 10% orders that cross one to three price levels. Reports two figures per run, each the
+ * median of several runs:
+ *
+ * - throughput: the same stream fed again to a fresh book with no clock read per operation,
+ *   operations / elapsed (the stream is made into orders in chunks of `REPLAY_CHUNK`, outside the
+ *   clock; the loop reads each result's fills for the checksum, as a caller would). **The
+ *   ≥ 1,000,000 operations/s target is judged on this figure.**
+ * - per-operation latency: each operation timed alone between two clock reads (p50/p99/p99.9,
+ *   and 1 / the mean as "ops/s by latency"). At about 1 µs per operation the two clock reads
+ *   (tens of ns) are a real share of it, so this rate understates the book; the p99 target
+ *   (≤ 50 µs) is judged on these latencies.
+ *
+ * Each run also gives the replay's operations per second of CPU time (the process's, garbage
+ * collector threads included), which a busy machine's scheduler moves less than wall time.
  *
  *   npm run bench:book
  *   BENCH_OPS=200000 BENCH_RUNS=3 BENCH_SEED=7 npm run bench:book
@@ -12,7 +23,8 @@
  *
  * The workload is generated from a seeded PRNG while the benchmark runs (cancels and crossing
  * orders depend on the book), so every run feeds the book the same operations; a checksum of
- * the fills shows it. Only the book call sits between the two clock reads of an operation.
+ * the fills shows it, for the timed run and for the replay of every run. Only the book call sits
+ * between the two clock reads of an operation.
  *
  * Each book runs in its own child process (so that neither shapes the JIT's view of the
  * other), one run at a time. With BENCH_BASELINE (the root of another checkout, e.g. main's),
@@ -41,6 +53,8 @@ const ACCOUNTS = 100;
 const MID = 1_000_000n;
 /** Passive orders sit up to this many ticks behind the touch, most of them near it. */
 const DEPTH_TICKS = 400;
+/** The replay makes this many operations at a time, then feeds them with one pair of clock reads. */
+const REPLAY_CHUNK = 1_000;
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const us = (ns: number) => (ns / 1000).toFixed(2) + " µs";
@@ -58,7 +72,12 @@ function prng(seed: number): () => number {
 }
 
 interface RunResult {
+  /** 1 / the mean per-operation latency. */
   opsPerSecond: number;
+  /** Operations / elapsed time of the replay, with no per-operation clock reads. */
+  throughput: number;
+  /** The same over the process's CPU time (every thread, the garbage collector's too): less the scheduler's. */
+  cpuThroughput: number;
   wallOpsPerSecond: number;
   p50: number;
   p99: number;
@@ -67,6 +86,7 @@ interface RunResult {
   restingAtEnd: number;
   fills: number;
   checksum: string;
+  replayChecksum: string;
   mix: Record<string, number>;
   /** p50/p99/p99.9 of each kind of operation. */
   byKind: Record<Kind, Percentiles>;
@@ -111,15 +131,97 @@ class LiveSet {
   }
 }
 
+const CANCEL = 1;
+/** The operations of a run, recorded as numbers, so that `replay` can feed them again. */
+class Recording {
+  readonly start: NewOrder[] = [];
+  readonly kind = new Uint8Array(OPS); // 0 place, CANCEL
+  readonly id = new Float64Array(OPS); // the number `idOf` spells
+  readonly account = new Uint8Array(OPS);
+  readonly isBuy = new Uint8Array(OPS);
+  readonly price = new Float64Array(OPS);
+  readonly lots = new Float64Array(OPS);
+  readonly flags = new Uint8Array(OPS);
+  /** By id number: 1 if a cancel names it (so that the replay keeps its string until then). */
+  readonly cancelled = new Uint8Array(RESTING + OPS);
+}
+
+const idOf = (n: number) => "0x" + n.toString(16).padStart(64, "0");
+const ACCOUNT_IDS = Array.from({ length: ACCOUNTS }, (_, i) => "0x" + (i + 1).toString(16).padStart(40, "0"));
+
+/** Fill checksum: count, lots, and a hash of prices and sizes in execution order. */
+class Checksum {
+  fills = 0;
+  lots = 0n;
+  hash = 0;
+  add(result: PlaceResult): void {
+    for (const f of result.fills) {
+      this.fills++;
+      this.lots += f.lots;
+      this.hash = (Math.imul(this.hash, 31) + Number(f.priceTicks % 65521n) + Number(f.lots)) | 0;
+    }
+  }
+  toString(): string {
+    return `${this.fills}/${this.lots}/${this.hash >>> 0}`;
+  }
+}
+
+/** Feeds `rec` to a fresh book: operations / elapsed, with a clock read per chunk, not per operation. */
+function replay(lib: BookModule, rec: Recording): { throughput: number; cpuThroughput: number; checksum: string } {
+  const book = new lib.OrderBook();
+  for (const order of rec.start) book.place(order);
+  const sum = new Checksum();
+  const batch: (NewOrder | string)[] = [];
+  // A cancel names the string its order was placed with, as in the timed run (whose cancels pick
+  // from the ids of the orders placed): the book hashes a new id once, when it is placed.
+  const ids: (string | undefined)[] = rec.start.map((order, n) => (rec.cancelled[n] === 1 ? order.id : undefined));
+  let ns = 0;
+  let cpuUs = 0;
+  for (let from = 0; from < OPS; from += REPLAY_CHUNK) {
+    const to = Math.min(OPS, from + REPLAY_CHUNK);
+    batch.length = 0;
+    for (let i = from; i < to; i++) {
+      const n = rec.id[i];
+      if (rec.kind[i] === CANCEL) {
+        batch.push(ids[n] as string);
+        ids[n] = undefined;
+      } else {
+        const id = idOf(n);
+        if (rec.cancelled[n] === 1) ids[n] = id;
+        const order: NewOrder = {
+          id,
+          account: ACCOUNT_IDS[rec.account[i]],
+          isBuy: rec.isBuy[i] === 1,
+          priceTicks: BigInt(rec.price[i]),
+          lots: BigInt(rec.lots[i]),
+          flags: rec.flags[i],
+        };
+        batch.push(order);
+      }
+    }
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    for (let j = 0; j < batch.length; j++) {
+      const op = batch[j];
+      if (typeof op === "string") book.cancel(op);
+      else sum.add(book.place(op));
+    }
+    ns += Number(process.hrtime.bigint() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    cpuUs += cpu.user + cpu.system;
+  }
+  return { throughput: (OPS * 1e9) / ns, cpuThroughput: (OPS * 1e6) / cpuUs, checksum: sum.toString() };
+}
+
 function run(lib: BookModule, label: string, runIndex: number): RunResult {
   const { POST_ONLY, IMMEDIATE_OR_CANCEL, FILL_OR_KILL } = lib;
   const rand = prng(SEED);
   const book = new lib.OrderBook();
   const live = new LiveSet();
-  const accounts = Array.from({ length: ACCOUNTS }, (_, i) => "0x" + (i + 1).toString(16).padStart(40, "0"));
+  const rec = new Recording();
   let nextId = 0;
-  const newId = () => "0x" + (nextId++).toString(16).padStart(64, "0");
-  const account = () => accounts[Math.floor(rand() * ACCOUNTS)];
+  const newId = () => idOf(nextId++);
+  const account = () => ACCOUNT_IDS[Math.floor(rand() * ACCOUNTS)];
   const lots = () => BigInt(1 + Math.floor(rand() * 100));
   /** Ticks behind the touch, most near it. */
   const behind = () => BigInt(Math.floor(rand() * rand() * DEPTH_TICKS));
@@ -135,15 +237,14 @@ function run(lib: BookModule, label: string, runIndex: number): RunResult {
     const isBuy = i % 2 === 0;
     const priceTicks = isBuy ? MID - 1n - behind() : MID + 1n + behind();
     const order: NewOrder = { id: newId(), account: account(), isBuy, priceTicks, lots: lots(), flags: 0 };
+    rec.start.push(order);
     track(order.id, book.place(order));
   }
 
   const latencies = new Float64Array(OPS);
   const kinds = new Uint8Array(OPS); // index into KINDS
   const mix: Record<string, number> = { passive: 0, cancel: 0, cross: 0, rejected: 0 };
-  let fills = 0;
-  let filledLots = 0n;
-  let hash = 0;
+  const sum = new Checksum();
   const wallStart = process.hrtime.bigint();
   const progressEvery = Math.max(1, Math.floor(OPS / 4));
 
@@ -159,9 +260,13 @@ function run(lib: BookModule, label: string, runIndex: number): RunResult {
       book.cancel(id);
       t1 = process.hrtime.bigint();
       live.remove(id);
+      rec.kind[i] = CANCEL;
+      rec.id[i] = Number.parseInt(id.slice(2), 16);
+      rec.cancelled[rec.id[i]] = 1;
     } else {
       const isBuy = rand() < 0.5;
       let order: NewOrder;
+      let flags: number;
       if (kind < 0.4) {
         mix.cross++;
         kinds[i] = 2;
@@ -174,14 +279,14 @@ function run(lib: BookModule, label: string, runIndex: number): RunResult {
         const priceTicks = last === undefined ? MID : last.priceTicks;
         size += last === undefined ? lots() : 1n + BigInt(Math.floor(rand() * Number(last.lots)));
         const f = rand();
-        const flags = f < 0.6 ? 0 : f < 0.8 ? IMMEDIATE_OR_CANCEL : FILL_OR_KILL;
+        flags = f < 0.6 ? 0 : f < 0.8 ? IMMEDIATE_OR_CANCEL : FILL_OR_KILL;
         order = { id: newId(), account: account(), isBuy, priceTicks, lots: size, flags };
       } else {
         mix.passive++;
         // A limit order that does not cross: behind the opposite touch.
         const touch = isBuy ? book.bestAsk() : book.bestBid();
         const priceTicks = touch === undefined ? MID : isBuy ? touch - 1n - behind() : touch + 1n + behind();
-        const flags = rand() < 0.2 ? POST_ONLY : 0;
+        flags = rand() < 0.2 ? POST_ONLY : 0;
         order = { id: newId(), account: account(), isBuy, priceTicks, lots: lots(), flags };
       }
       t0 = process.hrtime.bigint();
@@ -189,11 +294,13 @@ function run(lib: BookModule, label: string, runIndex: number): RunResult {
       t1 = process.hrtime.bigint();
       if (result.rejected !== undefined) mix.rejected++;
       track(order.id, result);
-      for (const f of result.fills) {
-        fills++;
-        filledLots += f.lots;
-        hash = (Math.imul(hash, 31) + Number(f.priceTicks % 65521n) + Number(f.lots)) | 0;
-      }
+      sum.add(result);
+      rec.id[i] = nextId - 1;
+      rec.account[i] = ACCOUNT_IDS.indexOf(order.account);
+      rec.isBuy[i] = isBuy ? 1 : 0;
+      rec.price[i] = Number(order.priceTicks);
+      rec.lots[i] = Number(order.lots);
+      rec.flags[i] = flags;
     }
     latencies[i] = Number(t1 - t0);
     if ((i + 1) % progressEvery === 0) {
@@ -201,6 +308,7 @@ function run(lib: BookModule, label: string, runIndex: number): RunResult {
     }
   }
   const wallNs = Number(process.hrtime.bigint() - wallStart);
+  const replayed = replay(lib, rec);
 
   let totalNs = 0;
   for (let i = 0; i < OPS; i++) totalNs += latencies[i];
@@ -211,13 +319,16 @@ function run(lib: BookModule, label: string, runIndex: number): RunResult {
   latencies.sort();
   return {
     opsPerSecond: (OPS * 1e9) / totalNs,
+    throughput: replayed.throughput,
+    cpuThroughput: replayed.cpuThroughput,
     wallOpsPerSecond: (OPS * 1e9) / wallNs,
     ...percentiles(latencies),
     max: latencies[OPS - 1],
     byKind,
     restingAtEnd: book.size,
-    fills,
-    checksum: `${fills}/${filledLots}/${hash >>> 0}`,
+    fills: sum.fills,
+    checksum: sum.toString(),
+    replayChecksum: replayed.checksum,
     mix,
   };
 }
@@ -280,25 +391,33 @@ function startRunner(label: string, root: string): Runner {
   };
 }
 
-function report(label: string, results: RunResult[]): number {
+function report(
+  label: string,
+  results: RunResult[],
+): { throughput: number; cpuThroughput: number; opsPerSecond: number } {
   const m = {
+    throughput: median(results.map((r) => r.throughput)),
+    cpuThroughput: median(results.map((r) => r.cpuThroughput)),
     opsPerSecond: median(results.map((r) => r.opsPerSecond)),
     p50: median(results.map((r) => r.p50)),
     p99: median(results.map((r) => r.p99)),
     p999: median(results.map((r) => r.p999)),
   };
   console.log(
-    `${label}: median of ${results.length} runs ${fmt(m.opsPerSecond)} ops/s ` +
-      `(trimmed mean ${fmt(trimmedMean(results.map((r) => r.opsPerSecond)))}); ` +
+    `${label}: median of ${results.length} runs: throughput ${fmt(m.throughput)} ops/s ` +
+      `(trimmed mean ${fmt(trimmedMean(results.map((r) => r.throughput)))}; ` +
+      `${fmt(m.cpuThroughput)} by CPU time); ` +
+      `by per-op latency ${fmt(m.opsPerSecond)} ops/s ` +
+      `(trimmed mean ${fmt(trimmedMean(results.map((r) => r.opsPerSecond)))}), ` +
       `p50 ${us(m.p50)}, p99 ${us(m.p99)}, p99.9 ${us(m.p999)}`,
   );
   for (const kind of KINDS) {
     const of = (q: keyof Percentiles) => us(median(results.map((r) => r.byKind[kind][q])));
     console.log(`  ${kind.padEnd(7)}: p50 ${of("p50")}, p99 ${of("p99")}, p99.9 ${of("p999")}`);
   }
-  const pass = m.opsPerSecond >= 1_000_000 && m.p99 <= 50_000;
-  console.log(`  target (≥ 1,000,000 ops/s, p99 ≤ 50 µs): ${pass ? "met" : "NOT met"}`);
-  return m.opsPerSecond;
+  const pass = m.throughput >= 1_000_000 && m.p99 <= 50_000;
+  console.log(`  target (throughput ≥ 1,000,000 ops/s, p99 ≤ 50 µs): ${pass ? "met" : "NOT met"}`);
+  return m;
 }
 
 async function main(): Promise<void> {
@@ -319,7 +438,8 @@ async function main(): Promise<void> {
         const res = await runner.run(r);
         (results.get(runner.label) as RunResult[]).push(res);
         console.log(
-          `  ${runner.label} run ${r + 1}: ${fmt(res.opsPerSecond)} ops/s (${fmt(res.wallOpsPerSecond)} with the generator); ` +
+          `  ${runner.label} run ${r + 1}: throughput ${fmt(res.throughput)} ops/s (${fmt(res.cpuThroughput)} by CPU time); ` +
+            `by per-op latency ${fmt(res.opsPerSecond)} ops/s (${fmt(res.wallOpsPerSecond)} with the generator); ` +
             `p50 ${us(res.p50)}, p99 ${us(res.p99)}, p99.9 ${us(res.p999)}, max ${us(res.max)}; ` +
             `${fmt(res.fills)} fills, ${fmt(res.restingAtEnd)} resting at end; mix ${JSON.stringify(res.mix)}; ` +
             `load ${load()}`,
@@ -330,24 +450,29 @@ async function main(): Promise<void> {
     for (const runner of runners) runner.child.disconnect();
   }
   const all = [...results.values()].flat();
-  const sameWork = all.every((res) => res.checksum === all[0].checksum);
+  const sameWork = all.every((res) => res.checksum === all[0].checksum && res.replayChecksum === all[0].checksum);
   const medians = new Map(runners.map((r) => [r.label, report(r.label, results.get(r.label) as RunResult[])]));
   if (baseline !== undefined) {
     const mine = results.get("this") as RunResult[];
     const theirs = results.get("baseline") as RunResult[];
-    const ratios = mine.map((res, i) => res.opsPerSecond / theirs[i].opsPerSecond);
-    console.log(
-      `this / baseline: ${(medians.get("this") as number) / (medians.get("baseline") as number)}`.replace(
-        /(\.\d{2})\d*$/,
-        "$1",
-      ) +
-        `× (ratio of the medians); per run ${ratios.map((x) => x.toFixed(2) + "×").join(", ")}, ` +
-        `median ${median(ratios).toFixed(2)}×`,
-    );
+    const of = (label: string) => medians.get(label) as ReturnType<typeof report>;
+    const names = {
+      throughput: "throughput",
+      cpuThroughput: "throughput by CPU time",
+      opsPerSecond: "by per-op latency",
+    };
+    for (const figure of ["throughput", "cpuThroughput", "opsPerSecond"] as const) {
+      const ratios = mine.map((res, i) => res[figure] / theirs[i][figure]);
+      console.log(
+        `this / baseline, ${names[figure]}: ` +
+          `${(of("this")[figure] / of("baseline")[figure]).toFixed(2)}× (ratio of the medians); ` +
+          `per run ${ratios.map((x) => x.toFixed(2) + "×").join(", ")}, median ${median(ratios).toFixed(2)}×`,
+      );
+    }
   }
   console.log(`load average at the end ${load()}`);
   console.log(
-    `same fills in every run${baseline !== undefined ? ", both books" : ""}: ${sameWork ? "yes" : "NO"} (${all[0].checksum})`,
+    `same fills in every run and its replay${baseline !== undefined ? ", both books" : ""}: ${sameWork ? "yes" : "NO"} (${all[0].checksum})`,
   );
   if (!sameWork) process.exitCode = 1;
 }

@@ -10,7 +10,7 @@
  * Prices and sizes are `bigint` in and out, numbers inside: each method converts once, and the
  * book refuses (`too-large`) what a number would not hold exactly (`MAX_BOOK_INTEGER`).
  */
-import { AccountOrders, Level, OrderNode } from "./level";
+import { AccountOrders, Level, OrderNode, toBigint } from "./level";
 import { BookSide } from "./side";
 import {
   FILL_OR_KILL,
@@ -77,11 +77,12 @@ export class OrderBook {
    * - IMMEDIATE_OR_CANCEL (and FILL_OR_KILL) never rests; what is left is dropped.
    */
   place(order: NewOrder): PlaceResult {
-    const invalid = this.validate(order);
-    if (invalid !== undefined) return reject(order, invalid);
-    const { isBuy, flags } = order;
+    // As doubles: a bigint above MAX_BOOK_INTEGER rounds to 2^53 or more, one below 1 to below 1.
     const price = Number(order.priceTicks);
     const lots = Number(order.lots);
+    const invalid = this.validate(order, price, lots);
+    if (invalid !== undefined) return reject(order, invalid);
+    const { isBuy, flags } = order;
     const own = isBuy ? this.bids : this.asks;
     const mayRest = (flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) === 0;
     // Matching touches only the other side, so this is the level the remainder would join.
@@ -97,51 +98,62 @@ export class OrderBook {
     }
 
     const seq = this.seqCounter++;
+    if (!crosses) {
+      // Nothing to match (most orders): no arrays to grow, one level change at most.
+      if (!mayRest) return result(seq, [], [], false, order.lots, []);
+      restLevel ??= own.create(order.priceTicks, price);
+      this.rest(order, restLevel, price, lots, seq);
+      return result(seq, [], [], true, order.lots, [restLevel.change()]);
+    }
+
     const fills: Fill[] = [];
     const levels: LevelChange[] = [];
     const selfTradeCancelled: RestingOrder[] = [];
     let remaining = lots;
 
-    if (crosses) {
-      let level: Level | undefined = best;
-      while (level !== undefined && remaining > 0 && opposite.crosses(level.price, price)) {
-        let maker = level.head;
-        while (maker !== undefined && remaining > 0) {
-          const next = maker.next;
-          if (maker.account === order.account) {
-            selfTradeCancelled.push(maker.toResting());
-            this.unlink(maker);
-          } else if (maker.lots > remaining) {
-            maker.lots -= remaining;
-            level.totalLots -= remaining;
-            fills.push(fill(maker, order.id, remaining, maker.lots));
-            remaining = 0;
-          } else {
-            remaining -= maker.lots;
-            fills.push(fill(maker, order.id, maker.lots, 0));
-            this.unlink(maker);
-          }
-          maker = next;
+    let level: Level | undefined = best;
+    while (level !== undefined && remaining > 0 && opposite.crosses(level.price, price)) {
+      let maker = level.head;
+      while (maker !== undefined && remaining > 0) {
+        const next = maker.next;
+        if (maker.account === order.account) {
+          selfTradeCancelled.push(maker.toResting());
+          this.unlink(maker);
+        } else if (maker.lots > remaining) {
+          maker.lots -= remaining;
+          level.totalLots -= remaining;
+          fills.push(fill(maker, order.id, remaining, maker.lots));
+          remaining = 0;
+        } else {
+          remaining -= maker.lots;
+          fills.push(fill(maker, order.id, maker.lots, 0));
+          this.unlink(maker);
         }
-        levels.push(level.change());
-        if (level.count !== 0) break; // the taker is done: a level it did not empty stops it
-        const emptied: Level = level;
-        level = opposite.after(emptied);
-        opposite.delete(emptied, level);
+        maker = next;
       }
+      levels.push(level.change());
+      if (level.count !== 0) break; // the taker is done: a level it did not empty stops it
+      const emptied: Level = level;
+      level = opposite.after(emptied);
+      opposite.delete(emptied, level);
     }
 
     let rested = false;
     if (remaining > 0 && mayRest) {
-      const node = new OrderNode(order.id, order.account, isBuy, order.priceTicks, price, remaining, flags, seq);
       restLevel ??= own.create(order.priceTicks, price);
-      restLevel.append(node);
-      this.index(node);
+      this.rest(order, restLevel, price, remaining, seq);
       levels.push(restLevel.change());
       rested = true;
     }
-    const remainingLots = remaining === lots ? order.lots : BigInt(remaining);
-    return { seq, fills, selfTradeCancelled, rested, remainingLots, levels };
+    const remainingLots = remaining === lots ? order.lots : toBigint(remaining);
+    return result(seq, fills, selfTradeCancelled, rested, remainingLots, levels);
+  }
+
+  /** Rests `lots` of `order` at the back of `level`. */
+  private rest(order: NewOrder, level: Level, price: number, lots: number, seq: number): void {
+    const node = new OrderNode(order.id, order.account, order.isBuy, order.priceTicks, price, lots, order.flags, seq);
+    level.append(node);
+    this.index(node);
   }
 
   /** Removes a resting order. O(1), plus O(log levels) if its level empties. */
@@ -197,11 +209,11 @@ export class OrderBook {
    * places it as a new order), if it is IOC or FOK, or if it is invalid as in `place`.
    */
   restore(order: RestingOrder): RestoreResult {
-    const rejected = this.validate(order) ?? this.validateRestore(order);
-    if (rejected !== undefined) return { rejected, levels: [] };
-    const side = order.isBuy ? this.bids : this.asks;
     const price = Number(order.priceTicks);
     const lots = Number(order.lots);
+    const rejected = this.validate(order, price, lots) ?? this.validateRestore(order, price);
+    if (rejected !== undefined) return { rejected, levels: [] };
+    const side = order.isBuy ? this.bids : this.asks;
     const existing = side.get(price);
     if (existing !== undefined && existing.totalLots + lots > MAX_SAFE) return { rejected: "too-large", levels: [] };
     const node = new OrderNode(
@@ -263,11 +275,9 @@ export class OrderBook {
     return { bids: this.bids.depth(limit), asks: this.asks.depth(limit) };
   }
 
-  private validate(order: NewOrder): RejectReason | undefined {
+  /** `price` and `lots` are `Number(order.priceTicks)` and `Number(order.lots)`. */
+  private validate(order: NewOrder, price: number, lots: number): RejectReason | undefined {
     if (this.byId.has(order.id)) return "duplicate-id";
-    // As doubles: a bigint above MAX_BOOK_INTEGER rounds to 2^53 or more, one below 1 to below 1.
-    const lots = Number(order.lots);
-    const price = Number(order.priceTicks);
     const inRange = lots >= 1 && lots <= MAX_SAFE && price >= 1 && price <= MAX_SAFE;
     if (!inRange && (order.lots < 1n || order.lots > MAX_UINT64)) return "invalid-lots";
     if (!inRange && (order.priceTicks < 1n || order.priceTicks > MAX_UINT64)) return "invalid-price";
@@ -278,11 +288,11 @@ export class OrderBook {
     return undefined;
   }
 
-  private validateRestore(order: RestingOrder): RejectReason | undefined {
+  private validateRestore(order: RestingOrder, price: number): RejectReason | undefined {
     if (order.flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) return "never-rests";
     if (!Number.isSafeInteger(order.seq) || order.seq < 0) return "invalid-seq";
     const opposite = order.isBuy ? this.asks : this.bids;
-    if (opposite.best !== undefined && opposite.crosses(opposite.best.price, Number(order.priceTicks))) {
+    if (opposite.best !== undefined && opposite.crosses(opposite.best.price, price)) {
       return "would-cross";
     }
     return undefined;
@@ -354,9 +364,21 @@ function fill(maker: OrderNode, takerId: string, lots: number, makerRemainingLot
     makerId: maker.id,
     takerId,
     priceTicks: maker.priceTicks,
-    lots: BigInt(lots),
-    makerRemainingLots: makerRemainingLots === 0 ? 0n : BigInt(makerRemainingLots),
+    lots: toBigint(lots),
+    makerRemainingLots: toBigint(makerRemainingLots),
   };
+}
+
+/** A `PlaceResult` of an accepted order; one shape for every path. */
+function result(
+  seq: number,
+  fills: Fill[],
+  selfTradeCancelled: RestingOrder[],
+  rested: boolean,
+  remainingLots: bigint,
+  levels: LevelChange[],
+): PlaceResult {
+  return { seq, fills, selfTradeCancelled, rested, remainingLots, levels };
 }
 
 function reject(order: NewOrder, rejected: RejectReason): PlaceResult {

@@ -8,6 +8,15 @@
  */
 import type { LevelChange, RestingOrder } from "./types";
 
+/** `BigInt(n)` for every n below this comes from a table: no allocation for the common sizes. */
+const SMALL_BIGINTS = 1 << 14;
+const smallBigints: bigint[] = Array.from({ length: SMALL_BIGINTS }, (_, n) => BigInt(n));
+
+/** `BigInt(n)` for a safe integer n ≥ 0; the same `bigint` value each time for a small one. */
+export function toBigint(n: number): bigint {
+  return n < SMALL_BIGINTS ? smallBigints[n] : BigInt(n);
+}
+
 /** A resting order inside the book. Mutable; never handed out (see `toResting`). */
 export class OrderNode {
   prev: OrderNode | undefined = undefined;
@@ -38,7 +47,7 @@ export class OrderNode {
       account: this.account,
       isBuy: this.isBuy,
       priceTicks: this.priceTicks,
-      lots: BigInt(this.lots),
+      lots: toBigint(this.lots),
       flags: this.flags,
       seq: this.seq,
     };
@@ -112,6 +121,6 @@ export class Level {
   }
 
   change(): LevelChange {
-    return { isBuy: this.isBuy, priceTicks: this.priceTicks, lots: BigInt(this.totalLots), orders: this.count };
+    return { isBuy: this.isBuy, priceTicks: this.priceTicks, lots: toBigint(this.totalLots), orders: this.count };
   }
 }

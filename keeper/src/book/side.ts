@@ -5,7 +5,7 @@
  * Prices are numbers here (see `MAX_BOOK_INTEGER`).
  */
 import BTree from "sorted-btree";
-import { Level } from "./level";
+import { Level, toBigint } from "./level";
 import type { DepthLevel } from "./types";
 
 const ascending = (a: number, b: number): number => a - b;
@@ -64,7 +64,7 @@ export class BookSide {
   depth(limit: number): DepthLevel[] {
     const out: DepthLevel[] = [];
     for (let level = this.best; level !== undefined && out.length < limit; level = this.after(level)) {
-      out.push({ priceTicks: level.priceTicks, lots: BigInt(level.totalLots), orders: level.count });
+      out.push({ priceTicks: level.priceTicks, lots: toBigint(level.totalLots), orders: level.count });
     }
     return out;
   }

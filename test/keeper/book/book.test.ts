@@ -140,6 +140,29 @@ describe("OrderBook", function () {
       expect(book.get(result.fills[1].makerId)?.lots).to.equal(1n);
     });
 
+    it("reports sizes on both sides of 16,384, where sizes stop coming from its table of small bigints", function () {
+      const maker = ask(100n, 16_385n, { account: BOB });
+      const book = bookWith(maker, ask(100n, 16_383n, { account: CAROL }));
+      const result = book.place(bid(100n, 16_384n));
+      expect(result.fills).to.deep.equal([
+        {
+          makerId: maker.id,
+          takerId: result.fills[0].takerId,
+          priceTicks: 100n,
+          lots: 16_384n,
+          makerRemainingLots: 1n,
+        },
+      ]);
+      expect(result.levels).to.deep.equal([{ isBuy: false, priceTicks: 100n, lots: 16_384n, orders: 2 }]);
+      expect(book.reduce(maker.id, 1n)?.levels).to.deep.equal([
+        { isBuy: false, priceTicks: 100n, lots: 16_383n, orders: 1 },
+      ]);
+      const big = bid(99n, 16_383n);
+      expect(book.place(big).levels).to.deep.equal([{ isBuy: true, priceTicks: 99n, lots: 16_383n, orders: 1 }]);
+      expect(book.increase(big.id, 2n)?.order.lots).to.equal(16_385n);
+      expect(book.depth().bids).to.deep.equal([{ priceTicks: 99n, lots: 16_385n, orders: 1 }]);
+    });
+
     it("gives accepted orders increasing seq, and rejected ones none", function () {
       const book = new OrderBook();
       expect(book.place(bid(100n, 1n)).seq).to.equal(0);

@@ -11,8 +11,9 @@
  *   and grants the raise only within `balance - others`; else the order is refused
  *   `INSUFFICIENT_BALANCE`. Nothing else ever raises a claim.
  *
- * Claims are lowered lazily (`lower`, on a timer), never below what the shard reserves and never for
- * an account whose order is being checked or placed; a crash leaves claims too high, which refuses
+ * Claims are lowered lazily (`lower`, on a timer), never below what the shard reserved over the
+ * last few seconds (fills that settle lower the balance only once every shard's cached balance shows
+ * it) and never for an account whose order is being checked or placed; a crash leaves claims too high, which refuses
  * (never overcommits) until the shard's next leader recomputes them from its books and unsettled
  * fills at promotion (`reset`). Every write is fenced with the shard's lease term
  * (`crossbook_fence`): a deposed leader can neither raise nor lower. Orders within the claim cost
@@ -122,18 +123,31 @@ export class ShardClaims {
   /** Round trips that raised a claim (or tried to), for the measures. */
   raises = 0;
 
+  /** What each held claim's account reserved at each lowering within the last `holdMs`. */
+  private readonly recent = new Map<string, { at: number; amount: bigint }[]>();
+
   private constructor(
     private readonly client: pg.Client,
     readonly shard: string,
     private readonly log: Logger,
+    private readonly holdMs: number,
+    private readonly clock: () => number,
   ) {}
 
-  /** Connects (`url`: the shard's, whose `search_path` is its schema). */
-  static async open(connect: () => pg.Client, shard: string, log: Logger): Promise<ShardClaims> {
+  /**
+   * Connects (`connect`: to the shard's URL, whose `search_path` is its schema). A claim comes down
+   * only to the most its account reserved over the last `holdMs` (see `lower`).
+   */
+  static async open(
+    connect: () => pg.Client,
+    shard: string,
+    log: Logger,
+    options: { holdMs: number; clock?: () => number },
+  ): Promise<ShardClaims> {
     const client = connect();
     await client.connect();
     await ensureClaims(client);
-    return new ShardClaims(client, shard, log);
+    return new ShardClaims(client, shard, log, options.holdMs, options.clock ?? Date.now);
   }
 
   /** What this leader may reserve of `token` for `account` without asking. */
@@ -167,10 +181,13 @@ export class ShardClaims {
   }
 
   /**
-   * Lowers every claim above what the shard reserves now (`reservedBy`; an account it answers
-   * undefined for is left as it is). The new amounts count here at once, before PostgreSQL has
-   * them: a raise after this asks again, and PostgreSQL holds the higher amount meanwhile. Returns
-   * how many claims were lowered.
+   * Lowers every claim above the most the shard reserved at the lowerings of the last `holdMs`
+   * (`reservedBy`; an account it answers undefined for is left as it is). The hold is for fills
+   * that settle: they lower the balance and the reservation together, and another shard whose cached
+   * balance does not show the settlement yet must still count them in this shard's claim; so
+   * `holdMs` is more than a shard's cached balance may lag the chain. The new amounts count here at
+   * once, before PostgreSQL has them: a raise after this asks again, and PostgreSQL holds the
+   * higher amount meanwhile. Returns how many claims were lowered.
    */
   async lower(reservedBy: ReservedBy): Promise<number> {
     const term = this.term;
@@ -179,14 +196,20 @@ export class ShardClaims {
     const tokens: string[] = [];
     const amounts: string[] = [];
     const byAccount = new Map<Address, ReadonlyMap<string, bigint> | undefined>();
+    const now = this.clock();
     for (const [key, held] of this.held) {
       if (!byAccount.has(held.account)) byAccount.set(held.account, reservedBy(held.account));
       const reserved = byAccount.get(held.account);
       if (reserved === undefined) continue;
-      const amount = reserved.get(held.token.toLowerCase()) ?? 0n;
+      const samples = (this.recent.get(key) ?? []).filter((r) => now - r.at < this.holdMs);
+      samples.push({ at: now, amount: reserved.get(held.token.toLowerCase()) ?? 0n });
+      this.recent.set(key, samples);
+      const amount = samples.reduce((most, r) => (r.amount > most ? r.amount : most), 0n);
       if (amount >= held.amount) continue;
-      if (amount === 0n) this.held.delete(key);
-      else this.held.set(key, { ...held, amount });
+      if (amount === 0n) {
+        this.held.delete(key);
+        this.recent.delete(key);
+      } else this.held.set(key, { ...held, amount });
       accounts.push(held.account.toLowerCase());
       tokens.push(held.token.toLowerCase());
       amounts.push(amount.toString());
@@ -209,6 +232,7 @@ export class ShardClaims {
    */
   async reset(term: number, reservations: ReadonlyMap<Address, ReadonlyMap<string, bigint>>): Promise<void> {
     this.held.clear();
+    this.recent.clear();
     const accounts: string[] = [];
     const tokens: string[] = [];
     const amounts: string[] = [];

@@ -349,6 +349,8 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     } catch (error) {
       unwatch();
       held?.stop();
+      if (lowerTimer !== undefined) clearInterval(lowerTimer);
+      await claims?.end();
       await store.shutdown();
       if (error instanceof SettlementStartError) throw new KeeperStartError(error.message);
       throw error;

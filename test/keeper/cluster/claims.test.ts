@@ -13,7 +13,7 @@ import { registerShard, shardDatabaseUrl } from "../../../keeper/src/cluster/reg
 import { LeaseConnection, tryAcquire } from "../../../keeper/src/leader";
 import { silentLogger } from "../../../keeper/src/log";
 import { orderReservation } from "../../../keeper/src/risk";
-import { pgClient, Store } from "../../../keeper/src/store";
+import { pgClient, Store, type PostgresDatabase } from "../../../keeper/src/store";
 import { cancelBody, http, newTrader, orderOf, signedBody, type Keeper, type Trader } from "../api/support";
 import { sdkFixture, type SdkEnv } from "../../sdk/support";
 import { LOT_SIZE, MAKER_FEE_BPS, TAKER_FEE_BPS, TICK_SIZE } from "../../helpers/fixture";
@@ -65,10 +65,11 @@ describe("cluster: one account's reservations over two shards", function () {
     await admin.connect();
     await registerShard(admin, "a", [1n]);
     await registerShard(admin, "b", [2n]);
+    // Shard a's lease is long: its follower's polling fallback (a quarter lease) stays out of the way.
     const shard = (name: string, marketId: string, key?: Hex) =>
       runKeeperInProcess(env, {
         database: shardDatabaseUrl(url, name),
-        flags: ["--markets", marketId, "--shard-name", name, "--lease-ms", "1000"],
+        flags: ["--markets", marketId, "--shard-name", name, "--lease-ms", name === "a" ? "40000" : "1000"],
         ...(key === undefined ? {} : { key }),
       }).then((r) => (running.push(r), r));
     a1 = await shard("a", "1");
@@ -109,6 +110,37 @@ describe("cluster: one account's reservations over two shards", function () {
     await until("shard a's claim is lowered", claims, (c) => c.a === undefined);
     for (let i = 0n; i < count("a"); i++) expect((await place(b, 2n)).status).to.equal(201);
     expect(await claims()).to.deep.equal({ b: 5n * NEED });
+  });
+
+  it("wakes shard a's follower on shard a's commits, never on shard b's", async () => {
+    const seller = await newTrader(env);
+    const db = a2.keeper.store.database as PostgresDatabase;
+    let refreshes = 0;
+    const refresh = db.refresh.bind(db);
+    db.refresh = (onPulled) => {
+      refreshes++;
+      return refresh(onPulled);
+    };
+    try {
+      await new Promise((r) => setTimeout(r, 200)); // a refresh in progress, if any, ends
+      refreshes = 0;
+      for (let i = 0; i < 20; i++) {
+        const ask = orderOf(seller, { isBuy: false, marketId: 2n, priceTicks: 300_000n, lots: 1n });
+        const r = await http(b.url, "POST", "/v1/orders", await signedBody(k(b), seller, ask));
+        expect(r.status, JSON.stringify(r.body)).to.equal(201);
+      }
+      expect(refreshes).to.be.at.most(1); // its 10 s polling fallback, at most; never one per commit of b
+      const ask = orderOf(seller, { isBuy: false, marketId: 1n, priceTicks: 300_000n, lots: 1n });
+      expect((await http(a1.url, "POST", "/v1/orders", await signedBody(k(a1), seller, ask))).status).to.equal(201);
+      await until(
+        "shard a's follower is woken",
+        async () => refreshes,
+        (n) => n >= 1,
+        5_000,
+      );
+    } finally {
+      db.refresh = refresh;
+    }
   });
 
   it("a claim left too high by a leader that stopped is recomputed by the shard's next leader", async () => {

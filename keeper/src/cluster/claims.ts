@@ -12,14 +12,15 @@
  *   `INSUFFICIENT_BALANCE`. Nothing else ever raises a claim.
  *
  * Claims are lowered lazily (`lower`, on a timer), never below what the shard reserved over the
- * last few seconds (fills that settle lower the balance only once every shard's cached balance shows
- * it) and never for an account whose order is being checked or placed; a crash leaves claims too high, which refuses
- * (never overcommits) until the shard's next leader recomputes them from its books and unsettled
- * fills at promotion (`reset`). Every write is fenced with the shard's lease term
+ * last few seconds (fills that settle lower the balance only once every shard's cached balance
+ * shows it) and never for an account whose order is being checked or placed. A crash leaves claims
+ * too high, which refuses (never overcommits) until the shard's next leader takes them over at
+ * promotion (`reset`: each at least what its books and unsettled fills reserve) and lowers them to
+ * that after the hold. Every write is fenced with the shard's lease term
  * (`crossbook_fence`): a deposed leader can neither raise nor lower. Orders within the claim cost
  * nothing; an order beyond it costs one round trip. See keeper/README.md, "Shards".
  */
-import type { Address } from "viem";
+import { getAddress, type Address } from "viem";
 import type pg from "pg";
 import type { Logger } from "../log";
 
@@ -83,16 +84,17 @@ const CLAIMS_SQL = `
         FROM unnest(p_accounts, p_tokens, p_amounts) AS v(account, token, amount)
         WHERE c.shard = p_shard AND c.account = v.account AND c.token = v.token AND c.amount > v.amount;
     END $$;
-  -- A new leader's claims: exactly what its books and unsettled fills reserve.
+  -- A new leader's claims: at least what its books and unsettled fills reserve (what the last
+  -- leader left stays, and comes down through lower_claims after the hold).
   CREATE OR REPLACE FUNCTION crossbook_cluster.reset_claims(
     p_shard TEXT, p_accounts TEXT[], p_tokens TEXT[], p_amounts NUMERIC[], p_term BIGINT
   ) RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
       PERFORM crossbook_fence(p_term);
-      DELETE FROM crossbook_cluster.claims WHERE shard = p_shard;
-      INSERT INTO crossbook_cluster.claims (account, token, shard, amount)
+      INSERT INTO crossbook_cluster.claims AS c (account, token, shard, amount)
         SELECT v.account, v.token, p_shard, v.amount
-          FROM unnest(p_accounts, p_tokens, p_amounts) AS v(account, token, amount) WHERE v.amount > 0;
+          FROM unnest(p_accounts, p_tokens, p_amounts) AS v(account, token, amount) WHERE v.amount > 0
+        ON CONFLICT (account, token, shard) DO UPDATE SET amount = GREATEST(c.amount, excluded.amount);
     END $$;
 `;
 
@@ -226,9 +228,10 @@ export class ShardClaims {
   }
 
   /**
-   * A new leader's claims (term `term`): exactly what `reservations` says each account reserves
-   * (every account with orders resting or fills unsettled in the shard), whatever the previous
-   * leader left.
+   * A new leader's claims (term `term`): each at least what `reservations` says its account
+   * reserves (every account with orders resting or fills unsettled in the shard), what the last
+   * leader left kept as it is and held as if reserved now, so that `lower` brings each down to the
+   * shard's reservation after the hold.
    */
   async reset(term: number, reservations: ReadonlyMap<Address, ReadonlyMap<string, bigint>>): Promise<void> {
     this.held.clear();
@@ -239,7 +242,6 @@ export class ShardClaims {
     for (const [account, byToken] of reservations) {
       for (const [token, amount] of byToken) {
         if (amount <= 0n) continue;
-        this.held.set(keyOf(account, token), { account, token: token as Address, amount });
         accounts.push(account.toLowerCase());
         tokens.push(token.toLowerCase());
         amounts.push(amount.toString());
@@ -252,8 +254,17 @@ export class ShardClaims {
       amounts,
       term,
     ]);
+    const now = this.clock();
+    for (const [key, amount] of await readClaims(this.client, this.shard)) {
+      const [account, token] = key.split(":");
+      this.held.set(key, { account: getAddress(account), token: getAddress(token), amount });
+      this.recent.set(key, [{ at: now, amount }]);
+    }
     this.term = term;
-    this.log.info({ shard: this.shard, term, claims: accounts.length }, "claims recomputed from the books");
+    this.log.info(
+      { shard: this.shard, term, claims: this.held.size },
+      "claims taken over, at least what the books reserve",
+    );
   }
 
   async end(): Promise<void> {

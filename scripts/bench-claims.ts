@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     const lease = new LeaseConnection(() => pgClient(shardUrl), 5_000);
     const won = await tryAcquire(lease, "bench", "http://127.0.0.1:1", 600_000);
     if (won === undefined) throw new Error("the lease was not free");
-    const claims = await ShardClaims.open(() => pgClient(shardUrl), "a", silentLogger);
+    const claims = await ShardClaims.open(() => pgClient(shardUrl), "a", silentLogger, { holdMs: 5_000 });
     await claims.reset(won.term, new Map());
 
     const rows: Record<string, number[][]> = { within: [], raise: [], parallel: [] };

@@ -177,7 +177,10 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   const claims =
     db === undefined || config.shardName === undefined
       ? undefined
-      : await ShardClaims.open(() => pgClient(config.databasePath), config.shardName, log);
+      : await ShardClaims.open(() => pgClient(config.databasePath), config.shardName, log, {
+          // More than a shard's cached balance may lag the chain: a block's poll and its reads, several times.
+          holdMs: Math.max(2000, 5 * config.pollIntervalMs),
+        });
   const election = electionOptions(config);
   const acquiredAt = systemLeaseClock.now();
   const won =
@@ -349,6 +352,8 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     } catch (error) {
       unwatch();
       held?.stop();
+      if (lowerTimer !== undefined) clearInterval(lowerTimer);
+      await claims?.end();
       await store.shutdown();
       if (error instanceof SettlementStartError) throw new KeeperStartError(error.message);
       throw error;

@@ -11,14 +11,16 @@
  *   and grants the raise only within `balance - others`; else the order is refused
  *   `INSUFFICIENT_BALANCE`. Nothing else ever raises a claim.
  *
- * Claims are lowered lazily (`lower`, on a timer), never below what the shard reserves and never for
- * an account whose order is being checked or placed; a crash leaves claims too high, which refuses
- * (never overcommits) until the shard's next leader recomputes them from its books and unsettled
- * fills at promotion (`reset`). Every write is fenced with the shard's lease term
+ * Claims are lowered lazily (`lower`, on a timer), never below what the shard reserved over the
+ * last few seconds (fills that settle lower the balance only once every shard's cached balance
+ * shows it) and never for an account whose order is being checked or placed. A crash leaves claims
+ * too high, which refuses (never overcommits) until the shard's next leader takes them over at
+ * promotion (`reset`: each at least what its books and unsettled fills reserve) and lowers them to
+ * that after the hold. Every write is fenced with the shard's lease term
  * (`crossbook_fence`): a deposed leader can neither raise nor lower. Orders within the claim cost
  * nothing; an order beyond it costs one round trip. See keeper/README.md, "Shards".
  */
-import type { Address } from "viem";
+import { getAddress, type Address } from "viem";
 import type pg from "pg";
 import type { Logger } from "../log";
 
@@ -82,16 +84,17 @@ const CLAIMS_SQL = `
         FROM unnest(p_accounts, p_tokens, p_amounts) AS v(account, token, amount)
         WHERE c.shard = p_shard AND c.account = v.account AND c.token = v.token AND c.amount > v.amount;
     END $$;
-  -- A new leader's claims: exactly what its books and unsettled fills reserve.
+  -- A new leader's claims: at least what its books and unsettled fills reserve (what the last
+  -- leader left stays, and comes down through lower_claims after the hold).
   CREATE OR REPLACE FUNCTION crossbook_cluster.reset_claims(
     p_shard TEXT, p_accounts TEXT[], p_tokens TEXT[], p_amounts NUMERIC[], p_term BIGINT
   ) RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
       PERFORM crossbook_fence(p_term);
-      DELETE FROM crossbook_cluster.claims WHERE shard = p_shard;
-      INSERT INTO crossbook_cluster.claims (account, token, shard, amount)
+      INSERT INTO crossbook_cluster.claims AS c (account, token, shard, amount)
         SELECT v.account, v.token, p_shard, v.amount
-          FROM unnest(p_accounts, p_tokens, p_amounts) AS v(account, token, amount) WHERE v.amount > 0;
+          FROM unnest(p_accounts, p_tokens, p_amounts) AS v(account, token, amount) WHERE v.amount > 0
+        ON CONFLICT (account, token, shard) DO UPDATE SET amount = GREATEST(c.amount, excluded.amount);
     END $$;
 `;
 
@@ -122,18 +125,31 @@ export class ShardClaims {
   /** Round trips that raised a claim (or tried to), for the measures. */
   raises = 0;
 
+  /** What each held claim's account reserved at each lowering within the last `holdMs`. */
+  private readonly recent = new Map<string, { at: number; amount: bigint }[]>();
+
   private constructor(
     private readonly client: pg.Client,
     readonly shard: string,
     private readonly log: Logger,
+    private readonly holdMs: number,
+    private readonly clock: () => number,
   ) {}
 
-  /** Connects (`url`: the shard's, whose `search_path` is its schema). */
-  static async open(connect: () => pg.Client, shard: string, log: Logger): Promise<ShardClaims> {
+  /**
+   * Connects (`connect`: to the shard's URL, whose `search_path` is its schema). A claim comes down
+   * only to the most its account reserved over the last `holdMs` (see `lower`).
+   */
+  static async open(
+    connect: () => pg.Client,
+    shard: string,
+    log: Logger,
+    options: { holdMs: number; clock?: () => number },
+  ): Promise<ShardClaims> {
     const client = connect();
     await client.connect();
     await ensureClaims(client);
-    return new ShardClaims(client, shard, log);
+    return new ShardClaims(client, shard, log, options.holdMs, options.clock ?? Date.now);
   }
 
   /** What this leader may reserve of `token` for `account` without asking. */
@@ -167,10 +183,13 @@ export class ShardClaims {
   }
 
   /**
-   * Lowers every claim above what the shard reserves now (`reservedBy`; an account it answers
-   * undefined for is left as it is). The new amounts count here at once, before PostgreSQL has
-   * them: a raise after this asks again, and PostgreSQL holds the higher amount meanwhile. Returns
-   * how many claims were lowered.
+   * Lowers every claim above the most the shard reserved at the lowerings of the last `holdMs`
+   * (`reservedBy`; an account it answers undefined for is left as it is). The hold is for fills
+   * that settle: they lower the balance and the reservation together, and another shard whose cached
+   * balance does not show the settlement yet must still count them in this shard's claim; so
+   * `holdMs` is more than a shard's cached balance may lag the chain. The new amounts count here at
+   * once, before PostgreSQL has them: a raise after this asks again, and PostgreSQL holds the
+   * higher amount meanwhile. Returns how many claims were lowered.
    */
   async lower(reservedBy: ReservedBy): Promise<number> {
     const term = this.term;
@@ -179,14 +198,20 @@ export class ShardClaims {
     const tokens: string[] = [];
     const amounts: string[] = [];
     const byAccount = new Map<Address, ReadonlyMap<string, bigint> | undefined>();
+    const now = this.clock();
     for (const [key, held] of this.held) {
       if (!byAccount.has(held.account)) byAccount.set(held.account, reservedBy(held.account));
       const reserved = byAccount.get(held.account);
       if (reserved === undefined) continue;
-      const amount = reserved.get(held.token.toLowerCase()) ?? 0n;
+      const samples = (this.recent.get(key) ?? []).filter((r) => now - r.at < this.holdMs);
+      samples.push({ at: now, amount: reserved.get(held.token.toLowerCase()) ?? 0n });
+      this.recent.set(key, samples);
+      const amount = samples.reduce((most, r) => (r.amount > most ? r.amount : most), 0n);
       if (amount >= held.amount) continue;
-      if (amount === 0n) this.held.delete(key);
-      else this.held.set(key, { ...held, amount });
+      if (amount === 0n) {
+        this.held.delete(key);
+        this.recent.delete(key);
+      } else this.held.set(key, { ...held, amount });
       accounts.push(held.account.toLowerCase());
       tokens.push(held.token.toLowerCase());
       amounts.push(amount.toString());
@@ -203,19 +228,20 @@ export class ShardClaims {
   }
 
   /**
-   * A new leader's claims (term `term`): exactly what `reservations` says each account reserves
-   * (every account with orders resting or fills unsettled in the shard), whatever the previous
-   * leader left.
+   * A new leader's claims (term `term`): each at least what `reservations` says its account
+   * reserves (every account with orders resting or fills unsettled in the shard), what the last
+   * leader left kept as it is and held as if reserved now, so that `lower` brings each down to the
+   * shard's reservation after the hold.
    */
   async reset(term: number, reservations: ReadonlyMap<Address, ReadonlyMap<string, bigint>>): Promise<void> {
     this.held.clear();
+    this.recent.clear();
     const accounts: string[] = [];
     const tokens: string[] = [];
     const amounts: string[] = [];
     for (const [account, byToken] of reservations) {
       for (const [token, amount] of byToken) {
         if (amount <= 0n) continue;
-        this.held.set(keyOf(account, token), { account, token: token as Address, amount });
         accounts.push(account.toLowerCase());
         tokens.push(token.toLowerCase());
         amounts.push(amount.toString());
@@ -228,8 +254,17 @@ export class ShardClaims {
       amounts,
       term,
     ]);
+    const now = this.clock();
+    for (const [key, amount] of await readClaims(this.client, this.shard)) {
+      const [account, token] = key.split(":");
+      this.held.set(key, { account: getAddress(account), token: getAddress(token), amount });
+      this.recent.set(key, [{ at: now, amount }]);
+    }
     this.term = term;
-    this.log.info({ shard: this.shard, term, claims: accounts.length }, "claims recomputed from the books");
+    this.log.info(
+      { shard: this.shard, term, claims: this.held.size },
+      "claims taken over, at least what the books reserve",
+    );
   }
 
   async end(): Promise<void> {

@@ -7,10 +7,13 @@
  */
 import { expect } from "chai";
 import pg from "pg";
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
+import { ShardClaims } from "../../../keeper/src/cluster/claims";
 import { registerShard, shardDatabaseUrl } from "../../../keeper/src/cluster/registry";
+import { LeaseConnection, tryAcquire } from "../../../keeper/src/leader";
+import { silentLogger } from "../../../keeper/src/log";
 import { orderReservation } from "../../../keeper/src/risk";
-import { pgClient } from "../../../keeper/src/store";
+import { pgClient, Store, type PostgresDatabase } from "../../../keeper/src/store";
 import { cancelBody, http, newTrader, orderOf, signedBody, type Keeper, type Trader } from "../api/support";
 import { sdkFixture, type SdkEnv } from "../../sdk/support";
 import { LOT_SIZE, MAKER_FEE_BPS, TAKER_FEE_BPS, TICK_SIZE } from "../../helpers/fixture";
@@ -62,10 +65,11 @@ describe("cluster: one account's reservations over two shards", function () {
     await admin.connect();
     await registerShard(admin, "a", [1n]);
     await registerShard(admin, "b", [2n]);
+    // Shard a's lease is long: its follower's polling fallback (a quarter lease) stays out of the way.
     const shard = (name: string, marketId: string, key?: Hex) =>
       runKeeperInProcess(env, {
         database: shardDatabaseUrl(url, name),
-        flags: ["--markets", marketId, "--shard-name", name, "--lease-ms", "1000"],
+        flags: ["--markets", marketId, "--shard-name", name, "--lease-ms", name === "a" ? "40000" : "1000"],
         ...(key === undefined ? {} : { key }),
       }).then((r) => (running.push(r), r));
     a1 = await shard("a", "1");
@@ -108,6 +112,37 @@ describe("cluster: one account's reservations over two shards", function () {
     expect(await claims()).to.deep.equal({ b: 5n * NEED });
   });
 
+  it("wakes shard a's follower on shard a's commits, never on shard b's", async () => {
+    const seller = await newTrader(env);
+    const db = a2.keeper.store.database as PostgresDatabase;
+    let refreshes = 0;
+    const refresh = db.refresh.bind(db);
+    db.refresh = (onPulled) => {
+      refreshes++;
+      return refresh(onPulled);
+    };
+    try {
+      await new Promise((r) => setTimeout(r, 200)); // a refresh in progress, if any, ends
+      refreshes = 0;
+      for (let i = 0; i < 20; i++) {
+        const ask = orderOf(seller, { isBuy: false, marketId: 2n, priceTicks: 300_000n, lots: 1n });
+        const r = await http(b.url, "POST", "/v1/orders", await signedBody(k(b), seller, ask));
+        expect(r.status, JSON.stringify(r.body)).to.equal(201);
+      }
+      expect(refreshes).to.be.at.most(1); // its 10 s polling fallback, at most; never one per commit of b
+      const ask = orderOf(seller, { isBuy: false, marketId: 1n, priceTicks: 300_000n, lots: 1n });
+      expect((await http(a1.url, "POST", "/v1/orders", await signedBody(k(a1), seller, ask))).status).to.equal(201);
+      await until(
+        "shard a's follower is woken",
+        async () => refreshes,
+        (n) => n >= 1,
+        5_000,
+      );
+    } finally {
+      db.refresh = refresh;
+    }
+  });
+
   it("a claim left too high by a leader that stopped is recomputed by the shard's next leader", async () => {
     // Two of shard b's orders cancelled; one order taken in shard a.
     const bHashes = (await admin.query("SELECT hash FROM shard_b.orders WHERE status = 'open' LIMIT 2")).rows.map(
@@ -130,7 +165,70 @@ describe("cluster: one account's reservations over two shards", function () {
       async () => a2.keeper.role.current.role,
       (r) => r === "leader",
     );
+    // Taken over as it was, then lowered to what shard a's books reserve once the hold is over.
+    await until("shard a's claim is recomputed", claims, (c) => c.a === NEED);
     expect(await claims()).to.deep.equal({ a: NEED, b: 3n * NEED });
     expect((await place(b, 2n)).status).to.equal(201);
+  });
+});
+
+describe("cluster: a shard's claims (ShardClaims) on a real PostgreSQL", function () {
+  this.timeout(60_000);
+  const ACCOUNT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" as Address;
+  const TOKEN = "0x00000000000000000000000000000000000000aA" as Address;
+
+  it("raises within the balance less the other shards' claims, lowers after the hold, and is fenced by the term", async () => {
+    const url = await freshDatabase();
+    const admin = pgClient(url);
+    await admin.connect();
+    const opened: { end(): Promise<unknown> }[] = [admin];
+    let now = 0;
+    const shard = async (name: string) => {
+      await registerShard(admin, name, [name === "a" ? 1n : 2n]);
+      const shardUrl = shardDatabaseUrl(url, name);
+      const store = await Store.connect(shardUrl);
+      const lease = new LeaseConnection(() => pgClient(shardUrl), 5_000);
+      const won = await tryAcquire(lease, name, "http://127.0.0.1:1", 600_000);
+      const claims = await ShardClaims.open(() => pgClient(shardUrl), name, silentLogger, {
+        holdMs: 1_000,
+        clock: () => now,
+      });
+      opened.push(claims, lease, { end: () => store.shutdown() });
+      await claims.reset(won!.term, new Map());
+      return claims;
+    };
+    try {
+      const [a, b] = [await shard("a"), await shard("b")];
+      expect(await a.cover(ACCOUNT, TOKEN, 100n, 1_000n)).to.deep.equal({ ok: true });
+      expect(await a.cover(ACCOUNT, TOKEN, 60n, 1_000n)).to.deep.equal({ ok: true });
+      expect(a.raises).to.equal(1); // within the claim: no round trip
+      expect(await b.cover(ACCOUNT, TOKEN, 950n, 1_000n)).to.deep.equal({ ok: false, free: 900n });
+      expect(await b.cover(ACCOUNT, TOKEN, 900n, 1_000n)).to.deep.equal({ ok: true });
+
+      // Shard a now reserves 40: its claim stays at 100 for the hold, never while the account is busy.
+      const reserves = (amount: bigint) => () => new Map([[TOKEN.toLowerCase(), amount]]);
+      expect(await a.lower(reserves(100n))).to.equal(0);
+      now = 500;
+      expect(await a.lower(reserves(40n))).to.equal(0);
+      now = 1_600;
+      expect(await a.lower(() => undefined)).to.equal(0);
+      expect(await a.lower(reserves(40n))).to.equal(1);
+      expect(a.claimOf(ACCOUNT, TOKEN)).to.equal(40n);
+      expect(await b.cover(ACCOUNT, TOKEN, 960n, 1_000n)).to.deep.equal({ ok: true });
+      const rows = await admin.query(
+        "SELECT shard, amount::text AS amount FROM crossbook_cluster.claims ORDER BY shard",
+      );
+      expect(rows.rows).to.deep.equal([
+        { shard: "a", amount: "40" },
+        { shard: "b", amount: "960" },
+      ]);
+
+      // Shard a's lease moves to a newer term: its raises are refused by the fence.
+      await admin.query("UPDATE shard_a.leader_lease SET term = term + 1");
+      const fenced = await a.cover(ACCOUNT, TOKEN, 41n, 10_000n).catch((e: unknown) => e);
+      expect(String(fenced)).to.match(/crossbook fenced/);
+    } finally {
+      for (const o of opened.reverse()) await o.end().catch(() => {});
+    }
   });
 });

@@ -35,7 +35,7 @@ import { sleep } from "./bots/lib/context";
 import type { BotEvent } from "./bots";
 import { localAccountKey, localTraders } from "./lib/accounts";
 import { allTrades, auditMarket, type AuditCheck } from "./lib/audit";
-import { LOCAL_MARKETS, readDeployment, type Deployment } from "./lib/market";
+import { readDeployment, type Deployment } from "./lib/market";
 import {
   runHardhatScript,
   startHardhatNode,
@@ -52,7 +52,7 @@ import { MetricsSnapshot, quantileBucket, scrapeMetrics } from "./demo/metrics";
 import { DemoUsageError, parseDemoArgs, USAGE, type DemoOptions } from "./demo/options";
 import { PriceWalk } from "./demo/priceWalk";
 import { HaCluster } from "./lib/haCluster";
-import { startCluster, type LocalCluster } from "./lib/cluster";
+import { ONE_SHARD_PER_LOCAL_MARKET, startCluster, type LocalCluster } from "./lib/cluster";
 import { createDatabase, startEmbeddedPostgres, stopEmbeddedPostgres, type LocalPostgres } from "./lib/postgres";
 
 const TICK_MS = 2_000;
@@ -65,8 +65,8 @@ const SETTLE_TIMEOUT_MS = 30_000;
  */
 const BLOCK_INTERVAL_MS = 1_000;
 const BOT_ERRORS_SHOWN = 3;
-/** With --cluster: one shard per local market, in order (market 1 in shard a, market 2 in shard b). */
-const SHARD_NAMES = ["a", "b"];
+/** With --cluster: the shards' names (market 1 in shard a, market 2 in shard b). */
+const SHARD_NAMES = ONE_SHARD_PER_LOCAL_MARKET.map((s) => s.name);
 
 const say = (line: string) => console.log(line);
 
@@ -134,7 +134,7 @@ async function runDemo(options: DemoOptions, dir: string): Promise<number> {
     );
     demoCluster = await startCluster({
       dir,
-      shards: LOCAL_MARKETS.map((_, i) => ({ name: SHARD_NAMES[i], markets: [BigInt(i + 1)] })),
+      shards: ONE_SHARD_PER_LOCAL_MARKET,
       gateways: 2,
       traders,
       shardFlags: keeperFlags, // at info: the launcher waits for each follower's `role: standby`; echoHaLine shows less

@@ -21,6 +21,12 @@ import type { Deployment } from "./market";
 import { startEmbeddedPostgres, stopEmbeddedPostgres, postgresUrl, type LocalPostgres } from "./postgres";
 import { spawnManaged, startLocalMarket, type LocalNode, type ManagedProcess } from "./processes";
 
+/** The local market's two markets, one shard each: shard `a` runs market 1, shard `b` market 2. */
+export const ONE_SHARD_PER_LOCAL_MARKET: ClusterOptions["shards"] = [
+  { name: "a", markets: [1n] },
+  { name: "b", markets: [2n] },
+];
+
 export interface ClusterOptions {
   /** Where the deployment file goes. */
   readonly dir: string;

@@ -69,7 +69,7 @@ describe("cluster: one account's reservations over two shards", function () {
     const shard = (name: string, marketId: string, key?: Hex) =>
       runKeeperInProcess(env, {
         database: shardDatabaseUrl(url, name),
-        flags: ["--markets", marketId, "--shard-name", name, "--lease-ms", name === "a" ? "40000" : "1000"],
+        flags: ["--markets", marketId, "--shard-name", name, "--lease-ms", name === "a" ? "40000" : "10000"],
         ...(key === undefined ? {} : { key }),
       }).then((r) => (running.push(r), r));
     a1 = await shard("a", "1");

@@ -15,7 +15,7 @@ import type { PrivateKeyAccount } from "viem/accounts";
 import WebSocket from "ws";
 import { hashOrder, keeperMessageTypedData, signOrder, type Order } from "@crossbook/sdk";
 import { localTraders } from "../../../scripts/lib/accounts";
-import { startCluster, type LocalCluster } from "../../../scripts/lib/cluster";
+import { ONE_SHARD_PER_LOCAL_MARKET, startCluster, type LocalCluster } from "../../../scripts/lib/cluster";
 import { localOrder } from "../../../scripts/lib/failover";
 import { registerShard } from "../../../keeper/src/cluster/registry";
 
@@ -30,10 +30,7 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     dir = mkdtempSync(join(tmpdir(), "crossbook-cluster-"));
     cluster = await startCluster({
       dir,
-      shards: [
-        { name: "a", markets: [1n] },
-        { name: "b", markets: [2n] },
-      ],
+      shards: ONE_SHARD_PER_LOCAL_MARKET,
       gateways: 2,
       traders: traders.length,
       leaseMs: 1000,

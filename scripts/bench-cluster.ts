@@ -1,0 +1,347 @@
+/**
+ * `npm run bench:cluster`: what the gateway/shard split costs and buys on this machine, in one run
+ * (issue 15). A benchmark, not a test: it prints what it measured and exits 1 only if something is
+ * broken (`BENCH_CLUSTER_STRICT=1`: also when a target is missed).
+ *
+ * Set-up (scripts/lib/cluster.ts; all torn down at the end or on any failure or signal): an
+ * embedded PostgreSQL, a Hardhat node with the local market, two shards (market 1 and market 2,
+ * a leader each; `BENCH_CLUSTER_FOLLOWERS=1` adds a follower to each), two gateways, and beside
+ * them the single-process keeper (`crossbook-keeper`, SQLite) on the same node. Traders are funded
+ * fresh; the load generator (scripts/bench-api/loadgen.ts, its own process) sends post-only orders
+ * over both markets that all rest, so this measures order entry, not settlement; after each step
+ * every account's orders are cancelled (`POST /v1/cancels/all`, fanned out by a gateway) and the
+ * bench checks that exactly the accepted ones were.
+ *
+ * Each round runs three steps in turn, the order rotating from round to round so that the
+ * machine's load falls on all alike, each a closed loop with `BENCH_CLUSTER_CONCURRENCY` requests
+ * in flight for `BENCH_CLUSTER_SECONDS`:
+ *
+ * - `single`: every order to the single process;
+ * - `1 gateway`: every order to gateway 1, which routes each to its market's shard leader;
+ * - `2 gateways`: orders to gateway 1 and 2 in turn.
+ *
+ * Per step it reads every process's CPU time (user + system, from /proc/<pid>/stat) before and
+ * after, so that per-order CPU = CPU used / orders accepted, per kind of process: the single
+ * keeper, the gateways, the shard leaders, and PostgreSQL's server processes (the shards' store;
+ * the single keeper's SQLite is inside its own figure). `BENCH_CLUSTER_CPU_PROF=<dir>` also writes
+ * a V8 CPU profile of each keeper and gateway process there, to see where the time goes
+ * (`scripts/bench-api/profile-summary.ts`); the per-order figures come from /proc, which counts
+ * every thread and no sampling gap.
+ *
+ * In the same run, before the processes start, it times native signature recovery in this process
+ * (the gateway's `recoverOrderSigner`, libsecp256k1): the unit the issue's shard target is given in.
+ *
+ * Targets (issue 15): the cluster with two gateways accepts at least as many orders a second as the
+ * single process; a shard leader spends no more CPU per order than one native signature recovery.
+ *
+ * Options (environment): BENCH_CLUSTER_ROUNDS (default 3), BENCH_CLUSTER_SECONDS (default 4),
+ * BENCH_CLUSTER_CONCURRENCY (default 64), BENCH_CLUSTER_ACCOUNTS (default 100),
+ * BENCH_CLUSTER_FOLLOWERS (0 or 1, default 0), BENCH_CLUSTER_CPU_PROF, BENCH_CLUSTER_STRICT=1.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { POST_ONLY, sdkReady, type Order } from "@crossbook/sdk";
+import { recoverOrderSignerNative, sigcheckReady } from "../keeper/src/sigcheck";
+import { fundTraders, keyBytes, median, rpc, signNative } from "./lib/bench";
+import { ONE_SHARD_PER_LOCAL_MARKET, startCluster, type LocalCluster } from "./lib/cluster";
+import { startLocalKeeper, stopAll, type ManagedProcess } from "./lib/processes";
+import type { StepResult } from "./bench-api/loadgen";
+import { cancelAll, startLoadgen, type Loadgen } from "./bench-api/parent";
+
+const env = process.env;
+const ROUNDS = whole("BENCH_CLUSTER_ROUNDS", 3);
+const SECONDS = whole("BENCH_CLUSTER_SECONDS", 4);
+const CONCURRENCY = whole("BENCH_CLUSTER_CONCURRENCY", 64);
+const ACCOUNTS = whole("BENCH_CLUSTER_ACCOUNTS", 100);
+const FOLLOWERS = env.BENCH_CLUSTER_FOLLOWERS === "1";
+const CPU_PROF = env.BENCH_CLUSTER_CPU_PROF?.trim() || undefined;
+const STRICT = env.BENCH_CLUSTER_STRICT === "1";
+/** Bids and asks up to this many ticks from the feed price: well inside the band, and they never cross. */
+const SPREAD = 2000;
+const RECOVERIES = 2000;
+
+function whole(name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`bench:cluster: ${name} must be a whole number > 0, got ${raw}`);
+  return n;
+}
+
+// ─── CPU time per process, from /proc ─────────────────────────────────────────────────────────
+
+const TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/** User + system CPU seconds `pid` has used so far (0 once it is gone). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // from field 3 (state) on
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // fields 14 and 15: utime, stime
+  } catch {
+    return 0;
+  }
+}
+
+/** The PostgreSQL server's processes: the postmaster (its data directory's postmaster.pid) and its children. */
+function postgresPids(dataDir: string): number[] {
+  const postmaster = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  const pids = [postmaster];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === postmaster) pids.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+const cpuOf = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+
+// ─── Native signature recovery, timed here ────────────────────────────────────────────────────
+
+/** Microseconds per native recovery: the median of 5 passes over `RECOVERIES` orders signed by 20 keys. */
+async function recoveryMicros(domain: { chainId: number; verifyingContract: `0x${string}` }): Promise<number> {
+  await sdkReady();
+  await sigcheckReady();
+  const keys = Array.from({ length: 20 }, () => generatePrivateKey());
+  const signed = Array.from({ length: RECOVERIES }, (_, i) => {
+    const key = keys[i % keys.length];
+    const order: Order = {
+      maker: privateKeyToAccount(key).address,
+      marketId: 1n,
+      isBuy: i % 2 === 0,
+      flags: POST_ONLY,
+      maxFeeBps: 10n,
+      expiry: 2_000_000_000n,
+      nonce: BigInt(i + 1),
+      priceTicks: 1_000_000n + BigInt(i),
+      lots: 1n,
+    };
+    return { order, signature: signNative(order, keyBytes(key), domain) };
+  });
+  const passes: number[] = [];
+  for (let pass = 0; pass < 5; pass++) {
+    const start = process.hrtime.bigint();
+    for (const { order, signature } of signed) {
+      const signer = recoverOrderSignerNative(order, signature, domain);
+      if (signer?.toLowerCase() !== order.maker.toLowerCase()) throw new Error("bench:cluster: a recovery was wrong");
+    }
+    passes.push(Number(process.hrtime.bigint() - start) / 1000 / RECOVERIES);
+  }
+  return median(passes);
+}
+
+// ─── One step ─────────────────────────────────────────────────────────────────────────────────
+
+type Setup = "single" | "1 gateway" | "2 gateways";
+const SETUPS: readonly Setup[] = ["single", "1 gateway", "2 gateways"];
+
+interface Step {
+  readonly setup: Setup;
+  readonly result: StepResult;
+  readonly acceptedPerSecond: number;
+  /** CPU seconds used during the step, by kind of process. */
+  readonly cpu: Record<"single" | "gateways" | "shards" | "postgres", number>;
+}
+
+interface Processes {
+  readonly single: ManagedProcess;
+  readonly singleUrl: string;
+  readonly cluster: LocalCluster;
+}
+
+async function runStep(loadgen: Loadgen, p: Processes, setup: Setup, keys: readonly Hex[]): Promise<Step> {
+  const gatewayUrls = p.cluster.gateways.map((g) => g.url);
+  const urls = setup === "single" ? [p.singleUrl] : setup === "1 gateway" ? gatewayUrls.slice(0, 1) : gatewayUrls;
+  const pids = {
+    single: [p.single.child.pid as number],
+    gateways: p.cluster.gateways.slice(0, setup === "2 gateways" ? 2 : 1).map((g) => g.process.child.pid as number),
+    shards: await Promise.all(["a", "b"].map(async (s) => (await p.cluster.leaderOf(s)).process.child.pid as number)),
+    postgres: postgresPids(p.cluster.postgres.dir),
+  };
+  const before = {
+    single: cpuOf(pids.single),
+    gateways: cpuOf(pids.gateways),
+    shards: cpuOf(pids.shards),
+    postgres: cpuOf(pids.postgres),
+  };
+  const reply = await loadgen.ask({
+    op: "step",
+    urls,
+    seconds: SECONDS,
+    concurrency: CONCURRENCY,
+    maxOrders: SECONDS * 10_000,
+    drainMs: 60_000,
+  });
+  if (reply.op !== "result") throw new Error("bench:cluster: the load generator answered no result");
+  const cpu = {
+    single: cpuOf(pids.single) - before.single,
+    gateways: cpuOf(pids.gateways) - before.gateways,
+    shards: cpuOf(pids.shards) - before.shards,
+    postgres: cpuOf(pids.postgres) - before.postgres,
+  };
+  const cancelled = await cancelAll(urls[0], p.cluster.deployment, keys);
+  if (cancelled !== reply.result.accepted) {
+    throw new Error(
+      `bench:cluster: ${setup}: ${reply.result.accepted} orders accepted but ${cancelled} cancelled afterwards`,
+    );
+  }
+  return { setup, result: reply.result, acceptedPerSecond: reply.result.accepted / reply.result.elapsedSeconds, cpu };
+}
+
+// ─── Main ─────────────────────────────────────────────────────────────────────────────────────
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join("/");
+const us = (seconds: number, orders: number) => (orders === 0 ? NaN : (seconds * 1e6) / orders);
+const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const say = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  const dir = mkdtempSync(join(tmpdir(), "bench-cluster-"));
+  const loadBefore = load();
+  say(
+    `load average ${loadBefore}; ${ROUNDS} rounds × 3 setups × ${SECONDS} s, ${CONCURRENCY} in flight, ${ACCOUNTS} accounts`,
+  );
+  let cluster: LocalCluster | undefined;
+  let loadgen: Loadgen | undefined;
+  try {
+    cluster = await startCluster({
+      dir,
+      shards: ONE_SHARD_PER_LOCAL_MARKET,
+      gateways: 2,
+      followers: FOLLOWERS,
+      cpuProfileDir: CPU_PROF === undefined ? undefined : resolve(CPU_PROF),
+    });
+    const { deployment, node } = cluster;
+    const domain = { chainId: deployment.chainId, verifyingContract: deployment.exchange };
+    const recoverUs = await recoveryMicros(domain);
+    say(`native signature recovery in this process: ${recoverUs.toFixed(1)} µs (median of 5 passes of ${RECOVERIES})`);
+    const single = await startLocalKeeper(deployment, {
+      rpcUrl: node.url,
+      database: join(dir, "single.db"),
+      flags: ["--log-level", "warn"],
+      name: "single keeper",
+      nodeArgs:
+        CPU_PROF === undefined
+          ? []
+          : ["--cpu-prof", "--cpu-prof-dir", resolve(CPU_PROF), "--cpu-prof-name", "single.cpuprofile"],
+    });
+    say(`cluster: gateways ${cluster.gateways.map((g) => g.url).join(", ")}; single keeper ${single.url}`);
+
+    await rpc(node.url, "evm_setIntervalMining", [0]); // blocks only with transactions: the read cache stays warm
+    const keys = Array.from({ length: ACCOUNTS }, () => generatePrivateKey());
+    await fundTraders(node.url, deployment, keys);
+    say(`${ACCOUNTS} traders funded and deposited`);
+    const latest = (await rpc(node.url, "eth_getBlockByNumber", ["latest", false])) as { timestamp: Hex };
+    loadgen = startLoadgen();
+    const ready = await loadgen.ask({
+      op: "init",
+      url: single.url,
+      domain,
+      keys,
+      markets: deployment.markets.map((m) => ({
+        marketId: m.id.toString(),
+        midTicks: m.initialPriceTicks.toString(),
+        spreadTicks: SPREAD,
+      })),
+      expiry: (BigInt(latest.timestamp) + 86_400n).toString(),
+      maxLots: 5,
+      maxSockets: Math.max(CONCURRENCY, 256),
+    });
+    if (ready.op !== "ready") throw new Error("bench:cluster: the load generator did not initialise");
+
+    const processes: Processes = { single: single.process, singleUrl: single.url, cluster };
+    // Warm-up, not counted: every account's first order fills each keeper's per-block read cache.
+    for (const setup of SETUPS) await runStep(loadgen, processes, setup, keys);
+    const steps: Step[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < SETUPS.length; k++) {
+        const setup = SETUPS[(k + round) % SETUPS.length];
+        const step = await runStep(loadgen, processes, setup, keys);
+        steps.push(step);
+        const n = step.result.accepted;
+        say(
+          `round ${round + 1} ${setup.padEnd(10)}: ${n} accepted (${fmt(step.acceptedPerSecond)}/s), p50 ${step.result.p50.toFixed(1)} ms, ` +
+            `p99 ${step.result.p99.toFixed(1)} ms; CPU µs/order: single ${fmt(us(step.cpu.single, n))}, ` +
+            `gateways ${fmt(us(step.cpu.gateways, n))}, shards ${fmt(us(step.cpu.shards, n))}, postgres ${fmt(us(step.cpu.postgres, n))}` +
+            (Object.keys(step.result.rejected).length > 0 ? `; rejected ${JSON.stringify(step.result.rejected)}` : "") +
+            (Object.keys(step.result.errors).length > 0 ? `; errors ${JSON.stringify(step.result.errors)}` : ""),
+        );
+      }
+    }
+    report(steps, recoverUs, loadBefore);
+    const two = median(steps.filter((s) => s.setup === "2 gateways").map((s) => s.acceptedPerSecond));
+    const one = median(steps.filter((s) => s.setup === "single").map((s) => s.acceptedPerSecond));
+    const shardUs = median(steps.filter((s) => s.setup !== "single").map((s) => us(s.cpu.shards, s.result.accepted)));
+    const met = two >= one && shardUs <= recoverUs;
+    return STRICT && !met ? 1 : 0;
+  } finally {
+    await loadgen?.ask({ op: "exit" }).catch(() => undefined);
+    await cluster?.stop();
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function report(steps: readonly Step[], recoverUs: number, loadBefore: string): void {
+  const rows: string[][] = [
+    ["setup", "accepted/s", "p50 ms", "p99 ms", "single µs", "gateway µs", "shard µs", "postgres µs", "total µs"],
+  ];
+  for (const setup of SETUPS) {
+    const mine = steps.filter((s) => s.setup === setup);
+    const per = (kind: keyof Step["cpu"]) => median(mine.map((s) => us(s.cpu[kind], s.result.accepted)));
+    const cells = {
+      single: per("single"),
+      gateways: per("gateways"),
+      shards: per("shards"),
+      postgres: per("postgres"),
+    };
+    const total = setup === "single" ? cells.single : cells.gateways + cells.shards + cells.postgres;
+    rows.push([
+      setup,
+      fmt(median(mine.map((s) => s.acceptedPerSecond))),
+      median(mine.map((s) => s.result.p50)).toFixed(1),
+      median(mine.map((s) => s.result.p99)).toFixed(1),
+      setup === "single" ? fmt(cells.single) : "-",
+      setup === "single" ? "-" : fmt(cells.gateways),
+      setup === "single" ? "-" : fmt(cells.shards),
+      setup === "single" ? "-" : fmt(cells.postgres),
+      fmt(total),
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  console.log(`\nbench:cluster — medians of ${ROUNDS} rounds, ${SECONDS} s closed loops, ${CONCURRENCY} in flight`);
+  for (const r of rows)
+    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  "));
+  const single = median(steps.filter((s) => s.setup === "single").map((s) => s.acceptedPerSecond));
+  const two = median(steps.filter((s) => s.setup === "2 gateways").map((s) => s.acceptedPerSecond));
+  const shardUs = median(steps.filter((s) => s.setup !== "single").map((s) => us(s.cpu.shards, s.result.accepted)));
+  const met = (ok: boolean) => (ok ? "MET" : "MISSED");
+  console.log(
+    `native signature recovery: ${recoverUs.toFixed(1)} µs\n` +
+      `target: 2 gateways ≥ single process: ${fmt(two)} vs ${fmt(single)} orders/s (${(two / single).toFixed(2)}×) — ${met(two >= single)}\n` +
+      `target: shard CPU per order ≤ one native recovery: ${shardUs.toFixed(1)} vs ${recoverUs.toFixed(1)} µs — ${met(shardUs <= recoverUs)}\n` +
+      `load average (1/5/15 min): before ${loadBefore}, after ${load()}`,
+  );
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`bench:cluster: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -424,14 +424,47 @@ const GATEWAY_SETTINGS = {
   logLevel: "logLevel",
 } as const;
 
+/** `crossbook-keeper gateway --help`: the gateway's settings, from the keeper's settings table. */
+export function gatewayHelpText(): string {
+  const lines = [
+    'crossbook-keeper gateway — the traders\' HTTP and WebSocket in front of market shards (keeper/README.md, "Gateways").',
+    "",
+    "Usage: npm run keeper -- gateway --database postgres://... --rpc-url ... --chain-id ... --exchange 0x... [--flag value ...]",
+    "",
+    "Each setting comes from its flag or its environment variable (flag > env > default):",
+  ];
+  for (const path of Object.values(GATEWAY_SETTINGS)) {
+    const s = SETTINGS.find((setting) => setting.path === path) as Setting;
+    const fallback = s.default === undefined ? "" : `  [default ${String(s.default)}]`;
+    lines.push(`  ${`--${s.flag}`.padEnd(30)} ${s.env.padEnd(36)} ${s.path}${fallback}`);
+  }
+  lines.push(
+    `  ${"(environment only)".padEnd(30)} ${CLUSTER_SECRET_ENV.padEnd(36)} the cluster secret, shared with every shard (16 characters at least)`,
+    "",
+  );
+  return lines.join("\n");
+}
+
 /** `crossbook-keeper gateway …`: starts a gateway; resolves with the exit code once it stops. */
 export async function gatewayMain(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(gatewayHelpText());
+    return 0;
+  }
+  const known = new Set(
+    Object.values(GATEWAY_SETTINGS).map((path) => SETTINGS.find((s) => s.path === path)?.flag as string),
+  );
+  const problems: string[] = [];
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const [name, inline] = (argv[i] as string).replace(/^--/, "").split(/=(.*)/s);
+    if (!(argv[i] as string).startsWith("--") || !known.has(name as string)) {
+      problems.push(`${argv[i]}: not a gateway flag (see crossbook-keeper gateway --help)`);
+      if (inline === undefined && argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith("--")) i++;
+      continue;
+    }
     flags.set(name as string, inline ?? argv[++i] ?? "");
   }
-  const problems: string[] = [];
   const settings: Record<string, unknown> = {};
   for (const [key, path] of Object.entries(GATEWAY_SETTINGS)) {
     const s = SETTINGS.find((setting) => setting.path === path) as Setting;
@@ -462,17 +495,23 @@ export async function gatewayMain(argv: readonly string[], env: NodeJS.ProcessEn
     rpcUrls: { default: { http: [rpcUrl] } },
   });
   const log = createLogger({ level: settings.logLevel as LogLevel });
-  const gateway = await startGateway({
-    database: settings.database as string,
-    domain: { chainId, verifyingContract: settings.exchange as Address },
-    client: createPublicClient({ chain, transport: http(rpcUrl) }) as ReadClient,
-    clusterSecret: secret,
-    host: settings.host as string,
-    port: settings.port as number,
-    leaseMs: settings.leaseMs as number,
-    trustProxy: settings.trustProxy as string[],
-    log,
-  });
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway({
+      database: settings.database as string,
+      domain: { chainId, verifyingContract: settings.exchange as Address },
+      client: createPublicClient({ chain, transport: http(rpcUrl) }) as ReadClient,
+      clusterSecret: secret,
+      host: settings.host as string,
+      port: settings.port as number,
+      leaseMs: settings.leaseMs as number,
+      trustProxy: settings.trustProxy as string[],
+      log,
+    });
+  } catch (error) {
+    process.stderr.write(`crossbook-keeper gateway: cannot start: ${(error as Error).message}\n`);
+    return 1;
+  }
   process.stdout.write(`crossbook-keeper gateway listening on ${gateway.url}\n`);
   return new Promise((resolve) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -1,6 +1,7 @@
 /**
  * `crossbook-keeper shard`'s configuration: the real command (a child process) for the exit codes
  * and messages an operator sees, and `shardConfig` against a real PostgreSQL for what it records.
+ * And `crossbook-keeper gateway`'s command line: its help, and what it refuses before starting.
  */
 import { spawn } from "node:child_process";
 import { expect } from "chai";
@@ -19,16 +20,21 @@ const ENV = {
 };
 
 /** Runs `crossbook-keeper …args`: its exit code and what it wrote to stderr. */
-function keeperCommand(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+function keeperCommand(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "keeper/src/cli.ts", ...args], {
-      env: { ...process.env, ...ENV },
-      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...ENV, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    let stdout = "";
     let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr }));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -91,5 +97,32 @@ describe("crossbook-keeper shard: its configuration", function () {
     );
     expect(error).to.be.instanceOf(ShardConfigError);
     expect(error).to.deep.include({ exitCode: 2, message: "shard d: market 4 already belongs to shard c" });
+  });
+});
+
+describe("crossbook-keeper gateway: its command line", function () {
+  this.timeout(120_000);
+
+  it("prints its settings on --help, and exits 2 naming a flag it does not take, a SQLite path and a missing secret", async () => {
+    const help = await keeperCommand(["gateway", "--help"]);
+    expect(help.code).to.equal(0);
+    for (const line of ["--database", "--rpc-url", "--api-port", "CROSSBOOK_CLUSTER_SECRET"]) {
+      expect(help.stdout).to.include(line);
+    }
+    const wrong = await keeperCommand(["gateway", "--markets", "1", "--database", tempDatabase()], {
+      CROSSBOOK_CLUSTER_SECRET: "",
+    });
+    expect(wrong.code).to.equal(2);
+    expect(wrong.stderr).to.include("--markets: not a gateway flag");
+    expect(wrong.stderr).to.include("databasePath: expected a postgres:// URL");
+    expect(wrong.stderr).to.include("CROSSBOOK_CLUSTER_SECRET (environment only): required");
+  });
+
+  it("exits 1 with one line when PostgreSQL cannot be reached", async () => {
+    const down = await keeperCommand(["gateway", "--database", "postgres://crossbook:x@127.0.0.1:1/none"], {
+      CROSSBOOK_CLUSTER_SECRET: "a-cluster-secret-of-16+",
+    });
+    expect(down.code).to.equal(1);
+    expect(down.stderr).to.match(/^crossbook-keeper gateway: cannot start: /);
   });
 });

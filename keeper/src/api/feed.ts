@@ -117,7 +117,7 @@ type FeedErrorCode = Extract<
 >;
 
 /** The close code of a connection refused for too many clients, in all or from its address ("try again later"). */
-const TRY_AGAIN_LATER = 1013;
+export const TRY_AGAIN_LATER = 1013;
 
 export class Feed {
   private readonly engine: Engine;

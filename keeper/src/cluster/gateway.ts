@@ -29,6 +29,7 @@ import { ApiError } from "../api/errors";
 import { challengeFor, logIn, toApiError } from "../api/server";
 import { clientKey, RateLimiter } from "../api/rateLimit";
 import { Intake } from "../api/intake";
+import { DEFAULT_FEED_LIMITS, TRY_AGAIN_LATER } from "../api/feed";
 import {
   accountOrdersQuery,
   accountParams,
@@ -349,7 +350,31 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         signature,
       ),
   };
-  app.get("/v1/ws", { websocket: true }, (socket, request) => attachGatewayFeed(socket, request.ip, feed));
+  // Feed connections are capped as a keeper caps them (DEFAULT_FEED_LIMITS): in all, and per client
+  // address (an IPv6 client by its /64), so that one address cannot take every slot of a gateway.
+  const feedClients = new Map<string, number>();
+  let feedTotal = 0;
+  app.get("/v1/ws", { websocket: true }, (socket, request) => {
+    const key = clientKey(request.ip);
+    const fromThere = feedClients.get(key) ?? 0;
+    if (feedTotal >= DEFAULT_FEED_LIMITS.maxClients) {
+      socket.close(TRY_AGAIN_LATER, "too many feed clients; try again later");
+      return;
+    }
+    if (fromThere >= DEFAULT_FEED_LIMITS.maxClientsPerIp) {
+      socket.close(TRY_AGAIN_LATER, "too many feed connections from this address; try again later");
+      return;
+    }
+    feedClients.set(key, fromThere + 1);
+    feedTotal++;
+    socket.once("close", () => {
+      feedTotal--;
+      const left = (feedClients.get(key) ?? 1) - 1;
+      if (left <= 0) feedClients.delete(key);
+      else feedClients.set(key, left);
+    });
+    attachGatewayFeed(socket, request.ip, feed);
+  });
   app.get("/v1/ready", async (_request, reply) => {
     const leaderless = directory.all.filter((s) => s.leaderUrl === undefined).map((s) => s.name);
     if (directory.all.length === 0 || leaderless.length > 0) {

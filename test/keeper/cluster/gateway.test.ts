@@ -288,6 +288,48 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     expect([...counts.values()].every((n) => n === 1)).to.equal(true);
   });
 
+  it("caps a gateway's feed connections per address, as a keeper does", async () => {
+    const url = `${cluster.gateways[1].url.replace("http", "ws")}/v1/ws`;
+    const open = (): Promise<WebSocket> =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.once("open", () => resolve(ws));
+        ws.once("error", reject);
+      });
+    const closedWith = (ws: WebSocket): Promise<number> =>
+      new Promise((resolve) => ws.once("close", (code) => resolve(code)));
+    const held: WebSocket[] = [];
+    try {
+      for (let i = 0; i < 100; i++) held.push(await open()); // the keeper's maxClientsPerIp
+      const extra = await open();
+      // Closed at once when refused; a deadline (not a measure) so that a missing cap fails, not hangs.
+      const refused = await Promise.race([
+        closedWith(extra),
+        new Promise<string>((r) => setTimeout(() => r("still open"), 10_000)),
+      ]);
+      if (refused === "still open") held.push(extra);
+      expect(refused, "the 101st from one address").to.equal(1013);
+      const one = held.pop() as WebSocket;
+      const gone = closedWith(one);
+      one.close();
+      await gone;
+      // A slot freed is a slot again (the gateway counts the close).
+      let reopened: WebSocket | undefined;
+      for (const deadline = Date.now() + 10_000; reopened === undefined && Date.now() < deadline;) {
+        const ws = await open();
+        const code = await Promise.race([
+          closedWith(ws),
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), 300)),
+        ]);
+        if (code === undefined) reopened = ws;
+      }
+      expect(reopened, "a connection after one closed").to.not.equal(undefined);
+      held.push(reopened as WebSocket);
+    } finally {
+      for (const ws of held) ws.close();
+    }
+  });
+
   it("re-routes to the follower once a shard leader is killed", async () => {
     const gateway = cluster.gateways[0];
     const old = await cluster.leaderOf("a");

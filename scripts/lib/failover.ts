@@ -120,7 +120,14 @@ export async function orderEntryBack(
       const placed = await submitOrder(keeper, deployment, trader, { isBuy: false, priceTicks });
       return { ms: Date.now() - killedAt, url, hash: placed.hash };
     } catch (error) {
-      if (standby.process.child.exitCode !== null) throw error;
+      const code = standby.process.child.exitCode;
+      if (code !== null) {
+        // Why it went is in its own lines: the caller's failure shows them, not just the refused connection.
+        const last = standby.process.output().trim().split("\n").slice(-15).join("\n  ");
+        throw new Error(`${standby.name} exited (${code}) before it answered an order; its last lines:\n  ${last}`, {
+          cause: error,
+        });
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }

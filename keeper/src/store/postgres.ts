@@ -234,7 +234,14 @@ export class PostgresDatabase extends SqliteDatabase {
     this.log = [];
     if (writes.length === 0 && groups.every((g) => g.waiters.length === 0 && g.afterCommit.length === 0)) return;
     this.queued.push({ writes, groups });
-    this.flushing ??= this.flush();
+    if (this.flushing === undefined) {
+      const flushing = this.flush();
+      // A failed flush is told to its waiters, to `durable()`'s callers and to `onFailure` (the
+      // keeper steps down): the promise itself must never end the process as an unhandled
+      // rejection when no one awaits it (a flush of writes with no waiter, refused at a step-down).
+      flushing.catch(() => {});
+      this.flushing = flushing;
+    }
   }
 
   protected override savepoint(): number {

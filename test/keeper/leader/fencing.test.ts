@@ -141,6 +141,27 @@ describe("keeper leader lease and fencing (PostgreSQL)", function () {
     await a.durable();
   });
 
+  it("leaves no unhandled rejection when a flush nobody awaits is refused at a step-down", async () => {
+    const leaseA = await tryAcquire(pgOf(a).pg, "a", "http://a", 10_000);
+    pgOf(a).term = leaseA!.term;
+    let left = 1_000;
+    pgOf(a).leaseValidFor = () => left;
+    await rest(a, 1).durable;
+    left = 0;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      a.cancelOrder(hashOf(1), "user", 2); // a write in a transaction: no waiter awaits its flush
+      await new Promise((r) => setTimeout(r, 100)); // a deadline for the rejection to surface, not a measure
+      expect(unhandled, "rejections nobody handled (they end a keeper process)").to.deep.equal([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    await pgOf(a).resync();
+    expect(a.getOrder(hashOf(1))?.status).to.equal("open");
+  });
+
   it("refuses every write to a follower's read-only working copy, loudly, and leaves the copy as it was", async () => {
     await rest(a, 1).durable;
     await pgOf(b).refresh();

@@ -119,13 +119,18 @@ describe("keeper leader lease and fencing (PostgreSQL)", function () {
     expect(a.openOrders(1n).map((o) => o.hash)).to.deep.equal([hashOf(1), hashOf(3), hashOf(5)]);
   });
 
-  it("refuses a flush once the lease could lapse (leaseValidFor), before sending it", async () => {
+  /** Keeper a leads under a lease, commits order 1, then has no lease left to write under. */
+  async function leadThenLetTheLeaseLapse(): Promise<void> {
     const leaseA = await tryAcquire(pgOf(a).pg, "a", "http://a", 10_000);
     pgOf(a).term = leaseA!.term;
     let left = 1_000;
     pgOf(a).leaseValidFor = () => left;
     await rest(a, 1).durable;
     left = 0;
+  }
+
+  it("refuses a flush once the lease could lapse (leaseValidFor), before sending it", async () => {
+    await leadThenLetTheLeaseLapse();
     const error = await rest(a, 2).durable.then(
       () => expect.fail("a flush went out with no lease left"),
       (e: unknown) => e,
@@ -142,12 +147,7 @@ describe("keeper leader lease and fencing (PostgreSQL)", function () {
   });
 
   it("leaves no unhandled rejection when a flush nobody awaits is refused at a step-down", async () => {
-    const leaseA = await tryAcquire(pgOf(a).pg, "a", "http://a", 10_000);
-    pgOf(a).term = leaseA!.term;
-    let left = 1_000;
-    pgOf(a).leaseValidFor = () => left;
-    await rest(a, 1).durable;
-    left = 0;
+    await leadThenLetTheLeaseLapse();
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on("unhandledRejection", onUnhandled);

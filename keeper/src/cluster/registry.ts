@@ -6,8 +6,10 @@
  *   the PostgreSQL schema `shard_a`: its keepers connect with `search_path` set to that schema
  *   (`shardDatabaseUrl`), so the single-keeper store, migrations and election run unchanged, one
  *   copy per shard, and no shard can read or fence another's rows by accident.
- * - `crossbook_cluster.shards` holds one row per shard: its name and markets. A market belongs to
- *   at most one shard (`registerShard` refuses a second owner).
+ * - `crossbook_cluster.shards` holds one row per shard: its name, its markets and the address of
+ *   its keeper key. A market belongs to at most one shard, and a keeper key to at most one shard
+ *   (`registerShard` refuses a second owner of either: two shards sending from one address would
+ *   race for its nonces and replace each other's settlement transactions).
  * - A shard's leader is its lease row (`shard_<name>.leader_lease`): a gateway routes to the URL of
  *   a lease that has not expired, and asks again when that URL refuses (`NOT_LEADER`) or is gone.
  */
@@ -49,6 +51,7 @@ export async function ensureShardSchema(client: pg.Client, name: string): Promis
          updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
        )`,
     );
+    await client.query("ALTER TABLE crossbook_cluster.shards ADD COLUMN IF NOT EXISTS keeper TEXT");
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
@@ -56,17 +59,23 @@ export async function ensureShardSchema(client: pg.Client, name: string): Promis
   }
 }
 
-/** Thrown when a market is already another shard's. */
+/** Thrown when a market, or the keeper key, is already another shard's. */
 export class MarketOwnedError extends Error {
   override readonly name = "MarketOwnedError";
 }
 
 /**
- * Records that shard `name` owns `markets` (replacing what it owned before). Refuses, changing
- * nothing, when another shard owns one of them: two shards matching one market would each keep a
- * book of it.
+ * Records that shard `name` owns `markets` (replacing what it owned before) and settles with the
+ * keeper key of address `keeper` (when given). Refuses, changing nothing, when another shard owns
+ * one of the markets (two shards matching one market would each keep a book of it) or settles
+ * with the same key (the two would race for its nonces).
  */
-export async function registerShard(client: pg.Client, name: string, markets: readonly bigint[]): Promise<void> {
+export async function registerShard(
+  client: pg.Client,
+  name: string,
+  markets: readonly bigint[],
+  keeper?: string,
+): Promise<void> {
   await ensureShardSchema(client, name);
   const ids = markets.map(String);
   await client.query("BEGIN");
@@ -81,10 +90,23 @@ export async function registerShard(client: pg.Client, name: string, markets: re
       const both = ids.filter((m) => owner.markets.includes(m));
       throw new MarketOwnedError(`market ${both.join(", ")} already belongs to shard ${owner.name}`);
     }
+    const account = keeper?.toLowerCase() ?? null;
+    if (account !== null) {
+      const sameKey = await client.query("SELECT name FROM crossbook_cluster.shards WHERE name <> $1 AND keeper = $2", [
+        name,
+        account,
+      ]);
+      if (sameKey.rows.length > 0) {
+        const other = (sameKey.rows[0] as { name: string }).name;
+        throw new MarketOwnedError(
+          `keeper key ${keeper} already settles for shard ${other}: each shard needs a key of its own (its own nonces)`,
+        );
+      }
+    }
     await client.query(
-      `INSERT INTO crossbook_cluster.shards (name, markets) VALUES ($1, $2::text[])
-       ON CONFLICT (name) DO UPDATE SET markets = excluded.markets, updated_at = now()`,
-      [name, ids],
+      `INSERT INTO crossbook_cluster.shards (name, markets, keeper) VALUES ($1, $2::text[], $3)
+       ON CONFLICT (name) DO UPDATE SET markets = excluded.markets, keeper = COALESCE(excluded.keeper, shards.keeper), updated_at = now()`,
+      [name, ids, account],
     );
     await client.query("COMMIT");
   } catch (error) {

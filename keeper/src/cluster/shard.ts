@@ -7,6 +7,7 @@
  * among themselves, as several keepers on one PostgreSQL do. See keeper/README.md, "Shards".
  */
 import type { KeeperConfig } from "../config";
+import { keeperAccount } from "../keeper";
 import { isPostgresUrl, pgClient } from "../store";
 import { MarketOwnedError, registerShard, shardDatabaseUrl } from "./registry";
 
@@ -24,7 +25,7 @@ export class ShardConfigError extends Error {
 /**
  * The keeper configuration of shard `config.shardName`, once it is registered: the database URL
  * rewritten to the shard's schema. Throws `ShardConfigError` without a name, on a SQLite path, when
- * a market belongs to another shard (exit 2), or when PostgreSQL cannot be reached (exit 1).
+ * a market belongs to another shard or its keeper key settles for another shard (exit 2), or when PostgreSQL cannot be reached (exit 1).
  */
 export async function shardConfig(config: KeeperConfig): Promise<KeeperConfig> {
   const name = config.shardName;
@@ -37,10 +38,16 @@ export async function shardConfig(config: KeeperConfig): Promise<KeeperConfig> {
       2,
     );
   }
+  let keeper: string;
+  try {
+    keeper = (await keeperAccount(config)).address;
+  } catch (error) {
+    throw new ShardConfigError(`shard ${name}: ${(error as Error).message}`, 2);
+  }
   const client = pgClient(config.databasePath);
   try {
     await client.connect();
-    await registerShard(client, name, config.markets);
+    await registerShard(client, name, config.markets, keeper);
   } catch (error) {
     if (error instanceof MarketOwnedError) throw new ShardConfigError(`shard ${name}: ${error.message}`, 2);
     throw new ShardConfigError(`shard ${name}: cannot register in PostgreSQL: ${(error as Error).message}`, 1);

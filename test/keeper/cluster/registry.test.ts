@@ -65,6 +65,19 @@ describe("cluster directory: shards in their own schemas of one PostgreSQL", fun
     expect(names).to.include("c").and.not.include("d");
   });
 
+  it("refuses a keeper key that settles for another shard; a shard's own processes share its key", async () => {
+    const key = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    await registerShard(admin, "e", [11n], key);
+    await registerShard(admin, "e", [11n], key.toLowerCase()); // the shard's follower, the same key
+    const error = await registerShard(admin, "f", [12n], key).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(MarketOwnedError);
+    expect((error as Error).message).to.equal(
+      `keeper key ${key} already settles for shard e: each shard needs a key of its own (its own nonces)`,
+    );
+    expect((await readShards(admin)).map((s) => s.name)).to.not.include("f");
+    await registerShard(admin, "f", [12n], "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+  });
+
   it("refuses a shard name that is not a safe schema name", async () => {
     expect(() => shardDatabaseUrl(url, "a; DROP TABLE orders")).to.throw(/shard name/);
   });

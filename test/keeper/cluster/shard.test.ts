@@ -98,6 +98,15 @@ describe("crossbook-keeper shard: its configuration", function () {
     expect(error).to.be.instanceOf(ShardConfigError);
     expect(error).to.deep.include({ exitCode: 2, message: "shard d: market 4 already belongs to shard c" });
   });
+
+  it("exits 2 when its keeper key already settles for another shard", async () => {
+    // Shard c (above) registered with this key; shard e on a free market must not reuse it.
+    const sameKey = await keeperCommand(["shard", "--shard-name", "e", "--markets", "5", "--database", url]);
+    expect(sameKey.code, sameKey.stderr).to.equal(2);
+    expect(sameKey.stderr).to.include(
+      "shard e: keeper key 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 already settles for shard c: each shard needs a key of its own",
+    );
+  });
 });
 
 describe("crossbook-keeper gateway: its command line", function () {

@@ -5,10 +5,10 @@
  * closed) on SIGINT or SIGTERM, with exit code 0.
  */
 import { readFileSync } from "node:fs";
-import { shardConfig, ShardConfigError } from "./cluster/shard";
 import { loadConfig, SETTINGS, type KeeperConfig } from "./config";
 import { createLogger } from "./log";
-import { KeeperStartError, runKeeper } from "./keeper";
+// The keeper, the shard and the gateway (the SDK, viem, the API, the store: seconds of loading) are
+// imported only once the configuration is good: a bad one is answered at once.
 
 /** The `--help` text, generated from the settings table so that it cannot drift from it. */
 export function helpText(): string {
@@ -36,6 +36,7 @@ export function helpText(): string {
 
 /** `crossbook-keeper shard …`: the keeper of one shard (keeper/src/cluster/shard.ts). */
 async function forShard(config: KeeperConfig): Promise<KeeperConfig | number> {
+  const { shardConfig, ShardConfigError } = await import("./cluster/shard");
   try {
     return await shardConfig(config);
   } catch (error) {
@@ -73,6 +74,7 @@ async function run(
   const config = prepare === undefined ? loaded.config : await prepare(loaded.config);
   if (typeof config === "number") return config;
   const log = createLogger({ level: config.logLevel });
+  const { KeeperStartError, runKeeper } = await import("./keeper");
   let keeper;
   try {
     keeper = await runKeeper(config, log);

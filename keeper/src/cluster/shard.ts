@@ -7,7 +7,6 @@
  * among themselves, as several keepers on one PostgreSQL do. See keeper/README.md, "Shards".
  */
 import type { KeeperConfig } from "../config";
-import { keeperAccount } from "../keeper";
 import { isPostgresUrl, pgClient } from "../store";
 import { MarketOwnedError, registerShard, shardDatabaseUrl } from "./registry";
 
@@ -40,6 +39,7 @@ export async function shardConfig(config: KeeperConfig): Promise<KeeperConfig> {
   }
   let keeper: string;
   try {
+    const { keeperAccount } = await import("../keeper"); // loaded only once the shard's flags are good
     keeper = (await keeperAccount(config)).address;
   } catch (error) {
     throw new ShardConfigError(`shard ${name}: ${(error as Error).message}`, 2);

@@ -45,7 +45,7 @@ function configOf(argv: readonly string[]): KeeperConfig {
 }
 
 describe("crossbook-keeper shard: its configuration", function () {
-  this.timeout(120_000);
+  this.timeout(600_000); // each case starts keeper processes: slow on a loaded machine
   let url: string;
 
   before(async () => {
@@ -110,7 +110,7 @@ describe("crossbook-keeper shard: its configuration", function () {
 });
 
 describe("crossbook-keeper gateway: its command line", function () {
-  this.timeout(120_000);
+  this.timeout(600_000); // each case starts keeper processes: slow on a loaded machine
 
   it("prints its settings on --help, and exits 2 naming a flag it does not take, a SQLite path and a missing secret", async () => {
     const help = await keeperCommand(["gateway", "--help"]);

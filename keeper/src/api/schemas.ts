@@ -149,6 +149,21 @@ export const tradesQuery = z.strictObject({
     .transform(Number)
     .optional(),
 });
+/**
+ * A gateway's `GET /v1/accounts/{a}/fills` (keeper/src/cluster/fillPages.ts): `before` is the
+ * gateway's own cursor, each shard's next fill id as `<shard>.<fillId>` joined by `-` (`0`: that
+ * shard has no older fill), since fill ids are numbered per shard.
+ */
+export const gatewayFillsQuery = z.strictObject({
+  limit: queryInt(1000, 100),
+  before: z
+    .string()
+    .regex(
+      /^[a-z0-9_]{1,32}\.(0|[1-9][0-9]{0,15})(-[a-z0-9_]{1,32}\.(0|[1-9][0-9]{0,15})){0,63}$/,
+      "expected the next cursor of a gateway's page: <shard>.<fillId>-<shard>.<fillId>…",
+    )
+    .optional(),
+});
 /** An order's fills, newest first, by pages: as the trades. */
 export const orderQuery = tradesQuery;
 export const emptyQuery = z.strictObject({});

@@ -10,7 +10,9 @@
  *   only goes to every shard, each action's answer taken from the shard that knew the order);
  * - a soft cancel, a cancel-all and a dead-man schedule to every shard, the answers merged;
  * - an account's orders to every shard, merged newest first by (`createdAt`, `hash`), the keeper's
- *   own cursor; one order (by hash or nonce) from the shard that has it.
+ *   own cursor; one order (by hash or nonce) from the shard that has it;
+ * - an account's fills to every shard, merged newest first under a cursor of each shard's fill id
+ *   (./fillPages: fill ids are numbered per shard).
  * A leader that refuses (`NOT_LEADER`) or whose socket closes with the request in flight: the
  * directory is read again and the request sent once more to the new leader (an order resubmitted
  * where it landed answers `DUPLICATE_ORDER`: order hashes make the retry safe). No leader:
@@ -36,6 +38,7 @@ import {
   batchBody,
   cancelAllBody,
   cancelBody,
+  gatewayFillsQuery,
   hashParams,
   marketParams,
   nonceParams,
@@ -48,6 +51,7 @@ import { CLUSTER_SECRET_ENV, sessionSecret, type ForwardedAnswer, type Forwarded
 import { recoverOrderSigner, sigcheckReady } from "../sigcheck";
 import { pgClient } from "../store";
 import { verifyKeeperMessage } from "../api/signatures";
+import { mergeFillPages, parseFillsCursor, shardsToAsk, type ShardFillsPage } from "./fillPages";
 import { attachGatewayFeed } from "./gatewayFeed";
 import { LinkLost, ShardDirectory } from "./shardLinks";
 import type { ShardEntry } from "./registry";
@@ -314,6 +318,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const more = merged.length > limit || pages.some((p) => p.next !== undefined);
     const last = orders[orders.length - 1];
     return { orders, ...(more && last !== undefined ? { next: `${last.createdAt}:${last.hash}` } : {}) };
+  });
+
+  /** The account's fills of every shard, merged newest first under the gateway's own cursor (./fillPages). */
+  app.get("/v1/accounts/:address/fills", async (request) => {
+    const { address } = parse(accountParams, request.params, "path");
+    const { limit, before } = parse(gatewayFillsQuery, request.query, "query");
+    const cursor = parseFillsCursor(before);
+    const asks = shardsToAsk(
+      directory.all.map((s) => s.name),
+      cursor,
+    );
+    const pages = await Promise.all(
+      asks.map(async ({ shard, before: below }) => {
+        const url = `/v1/accounts/${address}/fills?limit=${limit}${below === undefined ? "" : `&before=${below}`}`;
+        const answer = await send(shard, { ...frameOf(request), url });
+        if (answer.status !== 200) throw forwardedError(answer);
+        return { shard, ...(answer.body as Omit<ShardFillsPage, "shard">) };
+      }),
+    );
+    return mergeFillPages(pages, limit, cursor);
   });
 
   /** The account's limits: each shard's markets together, its open orders summed (the budget is each shard's). */

@@ -459,8 +459,10 @@ export interface KeeperClient {
   getLimits(account: Address): Promise<KeeperLimits>;
   /**
    * A page of the account's fills, newest first, each as the feed's fills channel gives it (side,
-   * order, price, lots, fee, settlement state); `before` (a fill id: the page's `next`) walks back
-   * through older ones (`GET /v1/accounts/{a}/fills`). Needs the account's session.
+   * order, price, lots, fee, settlement state); `before` (the page's `next`, passed back as it is)
+   * walks back through older ones (`GET /v1/accounts/{a}/fills`). Needs the account's session.
+   * A keeper's `next` is a fill id (a number); a cluster's gateway gives a cursor over its shards'
+   * fill ids (a string such as `"a.120-b.0"`).
    *
    * @example
    * import { privateKeyToAccount } from "viem/accounts";
@@ -477,8 +479,8 @@ export interface KeeperClient {
    */
   getFills(
     account: Address,
-    options?: { limit?: number | undefined; before?: number | undefined },
-  ): Promise<{ fills: KeeperFill[]; next?: number | undefined }>;
+    options?: { limit?: number | undefined; before?: number | string | undefined },
+  ): Promise<{ fills: KeeperFill[]; next?: number | string | undefined }>;
 }
 
 /** `GET /v1/accounts/{a}/limits`. */
@@ -843,7 +845,8 @@ export function createKeeperClient(parameters: CreateKeeperClientParameters): Ke
       const query = params.size === 0 ? "" : `?${params.toString()}`;
       const r = Reader.of(await withSession(`/v1/accounts/${encodeURIComponent(account)}/fills${query}`), "response");
       const next = r.optionalString("next");
-      return { fills: r.array("fills", decodeFill), ...(next === undefined ? {} : { next: Number(next) }) };
+      const cursor = next === undefined ? undefined : /^[0-9]+$/.test(next) ? Number(next) : next;
+      return { fills: r.array("fills", decodeFill), ...(cursor === undefined ? {} : { next: cursor }) };
     },
     async getLimits(account) {
       const r = Reader.of<Record<string, Record<string, unknown>>>(

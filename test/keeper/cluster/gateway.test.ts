@@ -13,7 +13,7 @@ import pg from "pg";
 import { createPublicClient, http, type PublicClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import WebSocket from "ws";
-import { hashOrder, keeperMessageTypedData, signOrder, type Order } from "@crossbook/sdk";
+import { createKeeperClient, hashOrder, keeperMessageTypedData, signOrder, type Order } from "@crossbook/sdk";
 import { localTraders } from "../../../scripts/lib/accounts";
 import { ONE_SHARD_PER_LOCAL_MARKET, startCluster, type LocalCluster } from "../../../scripts/lib/cluster";
 import { localOrder } from "../../../scripts/lib/failover";
@@ -187,7 +187,7 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     }
   });
 
-  it("merges an account's orders of both shards page by page, and fans a cancel-all out to both", async () => {
+  it("merges an account's orders and fills of both shards page by page, and fans a cancel-all out to both", async () => {
     const [a, b] = cluster.gateways;
     const trader = traders[1];
     const domain = { chainId: cluster.deployment.chainId, verifyingContract: cluster.deployment.exchange };
@@ -247,6 +247,44 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     expect([...cancelAll.body.cancelled].sort()).to.deep.equal([older.hash, newer.hash].sort());
     const open = await read(`/v1/accounts/${trader.address}/orders`);
     expect(open.orders).to.deep.equal([]);
+
+    // Its fills: one in market 1 (shard a, the first test's taker), one now in market 2 (shard b,
+    // against trader 2's resting sell). Both shards number their fills from 1; the gateway's
+    // pages of one walk them newest first, each once.
+    const taker = await signed(trader, {
+      isBuy: true,
+      priceTicks: cluster.deployment.markets[1].initialPriceTicks + 10n,
+      marketId: 2n,
+      lots: 1n,
+    });
+    const took = await post(a.url, "/v1/orders", taker.body);
+    expect([took.status, took.body.status]).to.deep.equal([201, "filled"]);
+    const walked: { marketId: string; fillId: number; orderHash: string }[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await read(
+        `/v1/accounts/${trader.address}/fills?limit=1${cursor === undefined ? "" : `&before=${cursor}`}`,
+      );
+      expect(page.fills.length).to.be.at.most(1);
+      walked.push(...page.fills);
+      cursor = page.next;
+    } while (cursor !== undefined && walked.length < 10);
+    expect(walked.map((f) => f.marketId)).to.deep.equal(["2", "1"]);
+    expect(walked[0]!.orderHash).to.equal(taker.hash);
+    // The SDK walks the same pages, passing the gateway's cursor back as it is.
+    const sdk = createKeeperClient({ url: a.url, domain });
+    await sdk.login({ signer: trader });
+    const sdkWalk: bigint[] = [];
+    let page = await sdk.getFills(trader.address, { limit: 1 });
+    sdkWalk.push(...page.fills.map((f) => f.marketId));
+    while (page.next !== undefined && sdkWalk.length < 10) {
+      expect(page.next).to.be.a("string");
+      page = await sdk.getFills(trader.address, { limit: 1, before: page.next });
+      sdkWalk.push(...page.fills.map((f) => f.marketId));
+    }
+    expect(sdkWalk).to.deep.equal([2n, 1n]);
+    const bad = await fetch(`${b.url}/v1/accounts/${trader.address}/fills?before=7`, { headers: auth });
+    expect(bad.status).to.equal(400);
   });
 
   it("loses and doubles no order when a gateway is killed with requests in flight", async () => {

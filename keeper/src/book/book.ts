@@ -12,6 +12,7 @@
  * orders, levels and accounts are integer handles into pools of typed arrays (see store.ts):
  * an order's id is looked up once per operation, at the boundary, and never again.
  */
+import { IdIndex } from "./ids";
 import { BookSide } from "./side";
 import { Accounts, Levels, NONE, Orders, toBigint } from "./store";
 import {
@@ -39,7 +40,7 @@ export class OrderBook {
   private readonly bids = new BookSide(true, this.levels);
   private readonly asks = new BookSide(false, this.levels);
   /** The handle of each resting order, by id: the only lookup by id, once per operation. */
-  private readonly byId = new Map<string, number>();
+  private readonly byId = new IdIndex(this.orders.id);
   private seqCounter: number;
 
   /**
@@ -86,7 +87,8 @@ export class OrderBook {
     // As doubles: a bigint above MAX_BOOK_INTEGER rounds to 2^53 or more, one below 1 to below 1.
     const price = Number(order.priceTicks);
     const lots = Number(order.lots);
-    const invalid = this.validate(order, price, lots);
+    const key = this.byId.hash(order.id);
+    const invalid = this.validate(order, key, price, lots);
     if (invalid !== undefined) return reject(order, invalid);
     const { isBuy, flags } = order;
     const levels = this.levels;
@@ -109,7 +111,7 @@ export class OrderBook {
       // Nothing to match (most orders): no arrays to grow, one level change at most.
       if (!mayRest) return result(seq, [], [], false, order.lots, []);
       if (restLevel === NONE) restLevel = own.create(order.priceTicks, price);
-      this.rest(order, restLevel, lots, seq);
+      this.rest(order, key, restLevel, lots, seq);
       return result(seq, [], [], true, order.lots, [this.change(restLevel)]);
     }
 
@@ -152,7 +154,7 @@ export class OrderBook {
     let rested = false;
     if (remaining > 0 && mayRest) {
       if (restLevel === NONE) restLevel = own.create(order.priceTicks, price);
-      this.rest(order, restLevel, remaining, seq);
+      this.rest(order, key, restLevel, remaining, seq);
       changes.push(this.change(restLevel));
       rested = true;
     }
@@ -161,17 +163,17 @@ export class OrderBook {
   }
 
   /** Rests `lots` of `order` at the back of `level`. */
-  private rest(order: NewOrder, level: number, lots: number, seq: number): void {
+  private rest(order: NewOrder, key: number, level: number, lots: number, seq: number): void {
     const account = this.accounts.open(order.account);
-    const h = this.orders.add(order.id, account, level, lots, order.flags, seq);
+    const h = this.orders.add(order.id, key, account, level, lots, order.flags, seq);
     this.append(level, h);
-    this.index(h, order.id, account);
+    this.index(h, account);
   }
 
   /** Removes a resting order. O(1), plus O(log levels) if its level empties. */
   cancel(id: string): ChangeResult | undefined {
-    const h = this.byId.get(id);
-    if (h === undefined) return undefined;
+    const h = this.handleOf(id);
+    if (h === NONE) return undefined;
     const level = this.orders.level[h];
     const order = this.resting(h);
     this.unlink(h);
@@ -186,8 +188,8 @@ export class OrderBook {
    */
   reduce(id: string, lots: bigint): ChangeResult | undefined {
     if (lots < 1n) throw new RangeError(`reduce: lots must be at least 1, got ${lots}`);
-    const h = this.byId.get(id);
-    if (h === undefined) return undefined;
+    const h = this.handleOf(id);
+    if (h === NONE) return undefined;
     // Exact: rounding to a double keeps order, and the order's lots are a safe integer.
     const n = Number(lots);
     if (n >= this.orders.lots[h]) return this.cancel(id);
@@ -205,8 +207,8 @@ export class OrderBook {
    */
   increase(id: string, lots: bigint): ChangeResult | undefined {
     if (lots < 1n) throw new RangeError(`increase: lots must be at least 1, got ${lots}`);
-    const h = this.byId.get(id);
-    if (h === undefined) return undefined;
+    const h = this.handleOf(id);
+    if (h === NONE) return undefined;
     const n = Number(lots);
     const level = this.orders.level[h];
     if (this.levels.totalLots[level] + n > MAX_SAFE) {
@@ -226,7 +228,8 @@ export class OrderBook {
   restore(order: RestingOrder): RestoreResult {
     const price = Number(order.priceTicks);
     const lots = Number(order.lots);
-    const rejected = this.validate(order, price, lots) ?? this.validateRestore(order, price);
+    const key = this.byId.hash(order.id);
+    const rejected = this.validate(order, key, price, lots) ?? this.validateRestore(order, price);
     if (rejected !== undefined) return { rejected, levels: [] };
     const side = order.isBuy ? this.bids : this.asks;
     const existing = side.get(price);
@@ -241,18 +244,18 @@ export class OrderBook {
     }
     const level = existing !== NONE ? existing : side.create(order.priceTicks, price);
     const account = this.accounts.open(order.account);
-    const h = this.orders.add(order.id, account, level, lots, order.flags, order.seq);
+    const h = this.orders.add(order.id, key, account, level, lots, order.flags, order.seq);
     if (existing === NONE) this.append(level, h);
     else this.insertAfter(level, after, h);
-    this.index(h, order.id, account);
+    this.index(h, account);
     if (order.seq >= this.seqCounter) this.seqCounter = order.seq + 1;
     return { levels: [this.change(level)] };
   }
 
   /** The resting order with this id. */
   get(id: string): RestingOrder | undefined {
-    const h = this.byId.get(id);
-    return h === undefined ? undefined : this.resting(h);
+    const h = this.handleOf(id);
+    return h === NONE ? undefined : this.resting(h);
   }
 
   /** The resting orders of `account`, earliest first. */
@@ -265,7 +268,7 @@ export class OrderBook {
 
   /** Every resting order, earliest first: what `restore` takes, in order, to rebuild this book. */
   restingOrders(): RestingOrder[] {
-    return this.earliestFirst([...this.byId.values()]);
+    return this.earliestFirst(this.byId.handles());
   }
 
   /** The orders resting at one price, in time priority. */
@@ -293,6 +296,11 @@ export class OrderBook {
     return { bids: this.bids.depth(limit), asks: this.asks.depth(limit) };
   }
 
+  /** The handle of the resting order `id`, or `NONE`. */
+  private handleOf(id: string): number {
+    return this.byId.get(id, this.byId.hash(id));
+  }
+
   private bestOf(side: BookSide): bigint | undefined {
     return side.best === NONE ? undefined : this.levels.priceTicks[side.best];
   }
@@ -302,9 +310,9 @@ export class OrderBook {
     return handles.sort((a, b) => seq[a] - seq[b]).map((h) => this.resting(h));
   }
 
-  /** `price` and `lots` are `Number(order.priceTicks)` and `Number(order.lots)`. */
-  private validate(order: NewOrder, price: number, lots: number): RejectReason | undefined {
-    if (this.byId.has(order.id)) return "duplicate-id";
+  /** `key` is the hash of `order.id`; `price` and `lots` are `Number(order.priceTicks)` and `Number(order.lots)`. */
+  private validate(order: NewOrder, key: number, price: number, lots: number): RejectReason | undefined {
+    if (this.byId.get(order.id, key) !== NONE) return "duplicate-id";
     const inRange = lots >= 1 && lots <= MAX_SAFE && price >= 1 && price <= MAX_SAFE;
     if (!inRange && (order.lots < 1n || order.lots > MAX_UINT64)) return "invalid-lots";
     if (!inRange && (order.priceTicks < 1n || order.priceTicks > MAX_UINT64)) return "invalid-price";
@@ -406,9 +414,9 @@ export class OrderBook {
   }
 
   /** Adds order `h` to the id index and to the front of its account's list. */
-  private index(h: number, id: string, account: number): void {
+  private index(h: number, account: number): void {
     const { orders, accounts } = this;
-    this.byId.set(id, h);
+    this.byId.add(orders.hash[h], h);
     const head = accounts.head[account];
     orders.accountPrev[h] = NONE;
     orders.accountNext[h] = head;
@@ -433,7 +441,7 @@ export class OrderBook {
     levels.totalLots[level] -= orders.lots[h];
     levels.count[level]--;
 
-    this.byId.delete(orders.id[h] as string);
+    this.byId.delete(orders.hash[h], h);
     const account = orders.account[h];
     if (--accounts.count[account] === 0) {
       accounts.close(account);

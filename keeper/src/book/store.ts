@@ -61,6 +61,8 @@ abstract class Pool {
 /** The resting orders. The price and side of an order are its level's. */
 export class Orders extends Pool {
   readonly id: (string | undefined)[] = [];
+  /** The hash of its id in the book's `IdIndex`. */
+  hash = new Int32Array(INITIAL_CAPACITY);
   lots = new Float64Array(INITIAL_CAPACITY);
   seq = new Float64Array(INITIAL_CAPACITY);
   flags = new Uint8Array(INITIAL_CAPACITY);
@@ -75,10 +77,11 @@ export class Orders extends Pool {
   accountNext = new Int32Array(INITIAL_CAPACITY);
 
   /** A new order, in no list yet. */
-  add(id: string, account: number, level: number, lots: number, flags: number, seq: number): number {
+  add(id: string, hash: number, account: number, level: number, lots: number, flags: number, seq: number): number {
     const h = this.take();
     if (h === this.id.length) this.id.push(id);
     else this.id[h] = id;
+    this.hash[h] = hash;
     this.account[h] = account;
     this.level[h] = level;
     this.lots[h] = lots;
@@ -93,6 +96,7 @@ export class Orders extends Pool {
   }
 
   protected grow(capacity: number): void {
+    this.hash = grown(this.hash, capacity);
     this.lots = grown(this.lots, capacity);
     this.seq = grown(this.seq, capacity);
     this.flags = grown(this.flags, capacity);

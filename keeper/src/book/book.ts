@@ -3,14 +3,17 @@
  * self-trade prevention by cancelling the resting order, POST_ONLY / IMMEDIATE_OR_CANCEL /
  * FILL_OR_KILL as in the Exchange contract.
  *
- * Pure and deterministic: no I/O, no clock, no randomness. Every operation returns what it did
+ * Pure and deterministic: no I/O, no clock, and no randomness in what it returns (the one random
+ * number, the seed of its id table's hash, decides only where an id sits in that table, see
+ * ids.ts). Every operation returns what it did
  * (fills, orders removed, level changes) instead of emitting events, so that the caller can
  * persist it and publish it. See keeper/README.md, "Book".
  *
  * Prices and sizes are `bigint` in and out, numbers inside: each method converts once, and the
  * book refuses (`too-large`) what a number would not hold exactly (`MAX_BOOK_INTEGER`). Inside,
  * orders, levels and accounts are integer handles into pools of typed arrays (see store.ts):
- * an order's id is looked up once per operation, at the boundary, and never again.
+ * an order's id is hashed and looked up once per operation, at the boundary (ids.ts), and the
+ * hot path compares numbers from there on.
  */
 import { IdIndex } from "./ids";
 import { BookSide } from "./side";

@@ -73,7 +73,11 @@ export class BookSide {
     const out: DepthLevel[] = [];
     const levels = this.levels;
     for (let level = this.best; level !== NONE && out.length < limit; level = this.after(level)) {
-      out.push({ priceTicks: levels.priceTicks[level], lots: toBigint(levels.totalLots[level]), orders: levels.count[level] });
+      out.push({
+        priceTicks: levels.priceTicks[level],
+        lots: toBigint(levels.totalLots[level]),
+        orders: levels.count[level],
+      });
     }
     return out;
   }

@@ -18,7 +18,9 @@ describe("IdIndex", function () {
     const index = indexOf(ids, () => 7);
     expect(ids.map((id) => index.get(id, 7))).to.deep.equal(ids.map((_, n) => n));
     // Delete from the middle of the run, then its ends: the backward shift keeps every probe whole.
-    const order = [20, 0, 39, 5, 33, ...Array.from({ length: 40 }, (_, n) => n)].filter((n, i, a) => a.indexOf(n) === i);
+    const order = [20, 0, 39, 5, 33, ...Array.from({ length: 40 }, (_, n) => n)].filter(
+      (n, i, a) => a.indexOf(n) === i,
+    );
     const gone = new Set<number>();
     for (const n of order) {
       index.delete(7, n);

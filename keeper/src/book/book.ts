@@ -3,15 +3,21 @@
  * self-trade prevention by cancelling the resting order, POST_ONLY / IMMEDIATE_OR_CANCEL /
  * FILL_OR_KILL as in the Exchange contract.
  *
- * Pure and deterministic: no I/O, no clock, no randomness. Every operation returns what it did
+ * Pure and deterministic: no I/O, no clock, and no randomness in what it returns (the one random
+ * number, the seed of its id table's hash, decides only where an id sits in that table, see
+ * ids.ts). Every operation returns what it did
  * (fills, orders removed, level changes) instead of emitting events, so that the caller can
  * persist it and publish it. See keeper/README.md, "Book".
  *
  * Prices and sizes are `bigint` in and out, numbers inside: each method converts once, and the
- * book refuses (`too-large`) what a number would not hold exactly (`MAX_BOOK_INTEGER`).
+ * book refuses (`too-large`) what a number would not hold exactly (`MAX_BOOK_INTEGER`). Inside,
+ * orders, levels and accounts are integer handles into pools of typed arrays (see store.ts):
+ * an order's id is hashed and looked up once per operation, at the boundary (ids.ts), and the
+ * hot path compares numbers from there on.
  */
-import { AccountOrders, Level, OrderNode, toBigint } from "./level";
+import { IdIndex } from "./ids";
 import { BookSide } from "./side";
+import { Accounts, Levels, NONE, Orders, toBigint } from "./store";
 import {
   FILL_OR_KILL,
   IMMEDIATE_OR_CANCEL,
@@ -31,10 +37,13 @@ import {
 } from "./types";
 
 export class OrderBook {
-  private readonly bids = new BookSide(true);
-  private readonly asks = new BookSide(false);
-  private readonly byId = new Map<string, OrderNode>();
-  private readonly byAccount = new Map<string, AccountOrders>();
+  private readonly orders = new Orders();
+  private readonly levels = new Levels();
+  private readonly accounts = new Accounts();
+  private readonly bids = new BookSide(true, this.levels);
+  private readonly asks = new BookSide(false, this.levels);
+  /** The handle of each resting order, by id: the only lookup by id, once per operation. */
+  private readonly byId = new IdIndex(this.orders.id);
   private seqCounter: number;
 
   /**
@@ -61,7 +70,8 @@ export class OrderBook {
 
   /** How many orders of `account` rest in the book. O(1). */
   countOf(account: string): number {
-    return this.byAccount.get(account)?.count ?? 0;
+    const h = this.accounts.find(account);
+    return h === NONE ? 0 : this.accounts.count[h];
   }
 
   /**
@@ -80,17 +90,19 @@ export class OrderBook {
     // As doubles: a bigint above MAX_BOOK_INTEGER rounds to 2^53 or more, one below 1 to below 1.
     const price = Number(order.priceTicks);
     const lots = Number(order.lots);
-    const invalid = this.validate(order, price, lots);
+    const key = this.byId.hash(order.id);
+    const invalid = this.validate(order, key, price, lots);
     if (invalid !== undefined) return reject(order, invalid);
     const { isBuy, flags } = order;
+    const levels = this.levels;
     const own = isBuy ? this.bids : this.asks;
     const mayRest = (flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) === 0;
     // Matching touches only the other side, so this is the level the remainder would join.
-    let restLevel = mayRest ? own.get(price) : undefined;
-    if (restLevel !== undefined && restLevel.totalLots + lots > MAX_SAFE) return reject(order, "too-large");
+    let restLevel = mayRest ? own.get(price) : NONE;
+    if (restLevel !== NONE && levels.totalLots[restLevel] + lots > MAX_SAFE) return reject(order, "too-large");
     const opposite = isBuy ? this.asks : this.bids;
     const best = opposite.best;
-    const crosses = best !== undefined && opposite.crosses(best.price, price);
+    const crosses = best !== NONE && opposite.crosses(levels.price[best], price);
 
     if (flags & POST_ONLY && crosses) return reject(order, "post-only-would-cross");
     if (flags & FILL_OR_KILL && !this.canFill(opposite, order.account, price, lots)) {
@@ -101,70 +113,76 @@ export class OrderBook {
     if (!crosses) {
       // Nothing to match (most orders): no arrays to grow, one level change at most.
       if (!mayRest) return result(seq, [], [], false, order.lots, []);
-      restLevel ??= own.create(order.priceTicks, price);
-      this.rest(order, restLevel, price, lots, seq);
-      return result(seq, [], [], true, order.lots, [restLevel.change()]);
+      if (restLevel === NONE) restLevel = own.create(order.priceTicks, price);
+      this.rest(order, key, restLevel, lots, seq);
+      return result(seq, [], [], true, order.lots, [this.change(restLevel)]);
     }
 
+    const orders = this.orders;
     const fills: Fill[] = [];
-    const levels: LevelChange[] = [];
+    const changes: LevelChange[] = [];
     const selfTradeCancelled: RestingOrder[] = [];
+    // The taker's account as a handle (NONE if it has no resting order): compared as numbers.
+    const taker = this.accounts.find(order.account);
     let remaining = lots;
 
-    let level: Level | undefined = best;
-    while (level !== undefined && remaining > 0 && opposite.crosses(level.price, price)) {
-      let maker = level.head;
-      while (maker !== undefined && remaining > 0) {
-        const next = maker.next;
-        if (maker.account === order.account) {
-          selfTradeCancelled.push(maker.toResting());
+    let level = best;
+    while (level !== NONE && remaining > 0 && opposite.crosses(levels.price[level], price)) {
+      let maker = levels.head[level];
+      while (maker !== NONE && remaining > 0) {
+        const next = orders.next[maker];
+        const makerLots = orders.lots[maker];
+        if (orders.account[maker] === taker) {
+          selfTradeCancelled.push(this.resting(maker));
           this.unlink(maker);
-        } else if (maker.lots > remaining) {
-          maker.lots -= remaining;
-          level.totalLots -= remaining;
-          fills.push(fill(maker, order.id, remaining, maker.lots));
+        } else if (makerLots > remaining) {
+          orders.lots[maker] = makerLots - remaining;
+          levels.totalLots[level] -= remaining;
+          fills.push(this.fill(maker, level, order.id, remaining, makerLots - remaining));
           remaining = 0;
         } else {
-          remaining -= maker.lots;
-          fills.push(fill(maker, order.id, maker.lots, 0));
+          remaining -= makerLots;
+          fills.push(this.fill(maker, level, order.id, makerLots, 0));
           this.unlink(maker);
         }
         maker = next;
       }
-      levels.push(level.change());
-      if (level.count !== 0) break; // the taker is done: a level it did not empty stops it
-      const emptied: Level = level;
+      changes.push(this.change(level));
+      if (levels.count[level] !== 0) break; // the taker is done: a level it did not empty stops it
+      const emptied = level;
       level = opposite.after(emptied);
       opposite.delete(emptied, level);
     }
 
     let rested = false;
     if (remaining > 0 && mayRest) {
-      restLevel ??= own.create(order.priceTicks, price);
-      this.rest(order, restLevel, price, remaining, seq);
-      levels.push(restLevel.change());
+      if (restLevel === NONE) restLevel = own.create(order.priceTicks, price);
+      this.rest(order, key, restLevel, remaining, seq);
+      changes.push(this.change(restLevel));
       rested = true;
     }
     const remainingLots = remaining === lots ? order.lots : toBigint(remaining);
-    return result(seq, fills, selfTradeCancelled, rested, remainingLots, levels);
+    return result(seq, fills, selfTradeCancelled, rested, remainingLots, changes);
   }
 
   /** Rests `lots` of `order` at the back of `level`. */
-  private rest(order: NewOrder, level: Level, price: number, lots: number, seq: number): void {
-    const node = new OrderNode(order.id, order.account, order.isBuy, order.priceTicks, price, lots, order.flags, seq);
-    level.append(node);
-    this.index(node);
+  private rest(order: NewOrder, key: number, level: number, lots: number, seq: number): void {
+    const account = this.accounts.open(order.account);
+    const h = this.orders.add(order.id, key, account, level, lots, order.flags, seq);
+    this.append(level, h);
+    this.index(h, account);
   }
 
   /** Removes a resting order. O(1), plus O(log levels) if its level empties. */
   cancel(id: string): ChangeResult | undefined {
-    const node = this.byId.get(id);
-    if (node === undefined) return undefined;
-    const level = node.level as Level;
-    this.unlink(node);
-    const levels = [level.change()];
-    if (level.count === 0) this.sideOf(node).delete(level);
-    return { order: node.toResting(), removed: true, levels };
+    const h = this.handleOf(id);
+    if (h === NONE) return undefined;
+    const level = this.orders.level[h];
+    const order = this.resting(h);
+    this.unlink(h);
+    const levels = [this.change(level)];
+    if (this.levels.count[level] === 0) this.sideOf(level).delete(level);
+    return { order, removed: true, levels };
   }
 
   /**
@@ -173,15 +191,15 @@ export class OrderBook {
    */
   reduce(id: string, lots: bigint): ChangeResult | undefined {
     if (lots < 1n) throw new RangeError(`reduce: lots must be at least 1, got ${lots}`);
-    const node = this.byId.get(id);
-    if (node === undefined) return undefined;
-    // Exact: rounding to a double keeps order, and node.lots is a safe integer.
+    const h = this.handleOf(id);
+    if (h === NONE) return undefined;
+    // Exact: rounding to a double keeps order, and the order's lots are a safe integer.
     const n = Number(lots);
-    if (n >= node.lots) return this.cancel(id);
-    const level = node.level as Level;
-    node.lots -= n;
-    level.totalLots -= n;
-    return { order: node.toResting(), removed: false, levels: [level.change()] };
+    if (n >= this.orders.lots[h]) return this.cancel(id);
+    const level = this.orders.level[h];
+    this.orders.lots[h] -= n;
+    this.levels.totalLots[level] -= n;
+    return { order: this.resting(h), removed: false, levels: [this.change(level)] };
   }
 
   /**
@@ -192,14 +210,16 @@ export class OrderBook {
    */
   increase(id: string, lots: bigint): ChangeResult | undefined {
     if (lots < 1n) throw new RangeError(`increase: lots must be at least 1, got ${lots}`);
-    const node = this.byId.get(id);
-    if (node === undefined) return undefined;
+    const h = this.handleOf(id);
+    if (h === NONE) return undefined;
     const n = Number(lots);
-    const level = node.level as Level;
-    if (level.totalLots + n > MAX_SAFE) throw new RangeError(`increase: ${id} or its level would exceed 2^53-1 lots`);
-    node.lots += n;
-    level.totalLots += n;
-    return { order: node.toResting(), removed: false, levels: [level.change()] };
+    const level = this.orders.level[h];
+    if (this.levels.totalLots[level] + n > MAX_SAFE) {
+      throw new RangeError(`increase: ${id} or its level would exceed 2^53-1 lots`);
+    }
+    this.orders.lots[h] += n;
+    this.levels.totalLots[level] += n;
+    return { order: this.resting(h), removed: false, levels: [this.change(level)] };
   }
 
   /**
@@ -211,44 +231,47 @@ export class OrderBook {
   restore(order: RestingOrder): RestoreResult {
     const price = Number(order.priceTicks);
     const lots = Number(order.lots);
-    const rejected = this.validate(order, price, lots) ?? this.validateRestore(order, price);
+    const key = this.byId.hash(order.id);
+    const rejected = this.validate(order, key, price, lots) ?? this.validateRestore(order, price);
     if (rejected !== undefined) return { rejected, levels: [] };
     const side = order.isBuy ? this.bids : this.asks;
     const existing = side.get(price);
-    if (existing !== undefined && existing.totalLots + lots > MAX_SAFE) return { rejected: "too-large", levels: [] };
-    const node = new OrderNode(
-      order.id,
-      order.account,
-      order.isBuy,
-      order.priceTicks,
-      price,
-      lots,
-      order.flags,
-      order.seq,
-    );
-    if (existing !== undefined && !existing.insertBySeq(node)) return { rejected: "invalid-seq", levels: [] };
-    const level = existing ?? side.create(order.priceTicks, price);
-    if (existing === undefined) level.append(node);
-    this.index(node);
+    let after = NONE;
+    if (existing !== NONE) {
+      if (this.levels.totalLots[existing] + lots > MAX_SAFE) return { rejected: "too-large", levels: [] };
+      // Its place in time priority: after the last order with a lower seq (from the tail: O(1) in order).
+      const orders = this.orders;
+      after = this.levels.tail[existing];
+      while (after !== NONE && orders.seq[after] > order.seq) after = orders.prev[after];
+      if (after !== NONE && orders.seq[after] === order.seq) return { rejected: "invalid-seq", levels: [] };
+    }
+    const level = existing !== NONE ? existing : side.create(order.priceTicks, price);
+    const account = this.accounts.open(order.account);
+    const h = this.orders.add(order.id, key, account, level, lots, order.flags, order.seq);
+    if (existing === NONE) this.append(level, h);
+    else this.insertAfter(level, after, h);
+    this.index(h, account);
     if (order.seq >= this.seqCounter) this.seqCounter = order.seq + 1;
-    return { levels: [level.change()] };
+    return { levels: [this.change(level)] };
   }
 
   /** The resting order with this id. */
   get(id: string): RestingOrder | undefined {
-    return this.byId.get(id)?.toResting();
+    const h = this.handleOf(id);
+    return h === NONE ? undefined : this.resting(h);
   }
 
   /** The resting orders of `account`, earliest first. */
   ordersOf(account: string): RestingOrder[] {
-    const nodes: OrderNode[] = [];
-    for (let node = this.byAccount.get(account)?.head; node !== undefined; node = node.accountNext) nodes.push(node);
-    return nodes.sort((a, b) => a.seq - b.seq).map((node) => node.toResting());
+    const a = this.accounts.find(account);
+    const handles: number[] = [];
+    if (a !== NONE) for (let h = this.accounts.head[a]; h !== NONE; h = this.orders.accountNext[h]) handles.push(h);
+    return this.earliestFirst(handles);
   }
 
   /** Every resting order, earliest first: what `restore` takes, in order, to rebuild this book. */
   restingOrders(): RestingOrder[] {
-    return [...this.byId.values()].sort((a, b) => a.seq - b.seq).map((node) => node.toResting());
+    return this.earliestFirst(this.byId.handles());
   }
 
   /** The orders resting at one price, in time priority. */
@@ -256,18 +279,19 @@ export class OrderBook {
     const out: RestingOrder[] = [];
     // A price above MAX_BOOK_INTEGER rounds to 2^53 or more, where no level is.
     const level = (isBuy ? this.bids : this.asks).get(Number(priceTicks));
-    for (let node = level?.head; node !== undefined; node = node.next) out.push(node.toResting());
+    if (level === NONE) return out;
+    for (let h = this.levels.head[level]; h !== NONE; h = this.orders.next[h]) out.push(this.resting(h));
     return out;
   }
 
   /** Highest bid price, if any. */
   bestBid(): bigint | undefined {
-    return this.bids.best?.priceTicks;
+    return this.bestOf(this.bids);
   }
 
   /** Lowest ask price, if any. */
   bestAsk(): bigint | undefined {
-    return this.asks.best?.priceTicks;
+    return this.bestOf(this.asks);
   }
 
   /** The best `limit` aggregated levels of each side, best first. */
@@ -275,9 +299,23 @@ export class OrderBook {
     return { bids: this.bids.depth(limit), asks: this.asks.depth(limit) };
   }
 
-  /** `price` and `lots` are `Number(order.priceTicks)` and `Number(order.lots)`. */
-  private validate(order: NewOrder, price: number, lots: number): RejectReason | undefined {
-    if (this.byId.has(order.id)) return "duplicate-id";
+  /** The handle of the resting order `id`, or `NONE`. */
+  private handleOf(id: string): number {
+    return this.byId.get(id, this.byId.hash(id));
+  }
+
+  private bestOf(side: BookSide): bigint | undefined {
+    return side.best === NONE ? undefined : this.levels.priceTicks[side.best];
+  }
+
+  private earliestFirst(handles: number[]): RestingOrder[] {
+    const seq = this.orders.seq;
+    return handles.sort((a, b) => seq[a] - seq[b]).map((h) => this.resting(h));
+  }
+
+  /** `key` is the hash of `order.id`; `price` and `lots` are `Number(order.priceTicks)` and `Number(order.lots)`. */
+  private validate(order: NewOrder, key: number, price: number, lots: number): RejectReason | undefined {
+    if (this.byId.get(order.id, key) !== NONE) return "duplicate-id";
     const inRange = lots >= 1 && lots <= MAX_SAFE && price >= 1 && price <= MAX_SAFE;
     if (!inRange && (order.lots < 1n || order.lots > MAX_UINT64)) return "invalid-lots";
     if (!inRange && (order.priceTicks < 1n || order.priceTicks > MAX_UINT64)) return "invalid-price";
@@ -292,7 +330,7 @@ export class OrderBook {
     if (order.flags & (IMMEDIATE_OR_CANCEL | FILL_OR_KILL)) return "never-rests";
     if (!Number.isSafeInteger(order.seq) || order.seq < 0) return "invalid-seq";
     const opposite = order.isBuy ? this.asks : this.bids;
-    if (opposite.best !== undefined && opposite.crosses(opposite.best.price, price)) {
+    if (opposite.best !== NONE && opposite.crosses(this.levels.price[opposite.best], price)) {
       return "would-cross";
     }
     return undefined;
@@ -303,15 +341,16 @@ export class OrderBook {
    * add up to `lots`. (Once `available` passes 2^53 it may round, but only upwards past `lots`.)
    */
   private canFill(opposite: BookSide, account: string, price: number, lots: number): boolean {
-    const hasOwnOrders = this.byAccount.has(account);
+    const own = this.accounts.find(account);
+    const { levels, orders } = this;
     let available = 0;
-    for (let level = opposite.best; level !== undefined; level = opposite.after(level)) {
-      if (!opposite.crosses(level.price, price)) return false;
-      if (!hasOwnOrders) {
-        available += level.totalLots;
+    for (let level = opposite.best; level !== NONE; level = opposite.after(level)) {
+      if (!opposite.crosses(levels.price[level], price)) return false;
+      if (own === NONE) {
+        available += levels.totalLots[level];
       } else {
-        for (let node = level.head; node !== undefined; node = node.next) {
-          if (node.account !== account) available += node.lots;
+        for (let h = levels.head[level]; h !== NONE; h = orders.next[h]) {
+          if (orders.account[h] !== own) available += orders.lots[h];
         }
       }
       if (available >= lots) return true;
@@ -319,55 +358,109 @@ export class OrderBook {
     return false;
   }
 
-  private sideOf(node: OrderNode): BookSide {
-    return node.isBuy ? this.bids : this.asks;
+  private sideOf(level: number): BookSide {
+    return this.levels.isBuy[level] === 1 ? this.bids : this.asks;
   }
 
-  private index(node: OrderNode): void {
-    this.byId.set(node.id, node);
-    const mine = this.byAccount.get(node.account);
-    if (mine === undefined) {
-      node.owner = new AccountOrders(node);
-      this.byAccount.set(node.account, node.owner);
-    } else {
-      node.owner = mine;
-      node.accountNext = mine.head;
-      (mine.head as OrderNode).accountPrev = node;
-      mine.head = node;
-      mine.count++;
-    }
+  /** A copy for callers, so that nothing outside the book can change it. */
+  private resting(h: number): RestingOrder {
+    const { orders, levels } = this;
+    const level = orders.level[h];
+    return {
+      id: orders.id[h] as string,
+      account: this.accounts.name[orders.account[h]] as string,
+      isBuy: levels.isBuy[level] === 1,
+      priceTicks: levels.priceTicks[level],
+      lots: toBigint(orders.lots[h]),
+      flags: orders.flags[h],
+      seq: orders.seq[h],
+    };
   }
 
-  /** Takes `node` out of its level and the indexes; leaves an empty level for the caller. */
-  private unlink(node: OrderNode): void {
-    (node.level as Level).remove(node);
-    this.byId.delete(node.id);
-    const mine = node.owner as AccountOrders;
-    if (--mine.count === 0) {
-      this.byAccount.delete(node.account);
+  private fill(maker: number, level: number, takerId: string, lots: number, makerRemainingLots: number): Fill {
+    return {
+      makerId: this.orders.id[maker] as string,
+      takerId,
+      priceTicks: this.levels.priceTicks[level],
+      lots: toBigint(lots),
+      makerRemainingLots: toBigint(makerRemainingLots),
+    };
+  }
+
+  private change(level: number): LevelChange {
+    const levels = this.levels;
+    return {
+      isBuy: levels.isBuy[level] === 1,
+      priceTicks: levels.priceTicks[level],
+      lots: toBigint(levels.totalLots[level]),
+      orders: levels.count[level],
+    };
+  }
+
+  /** Appends order `h` as the latest order of `level`. */
+  private append(level: number, h: number): void {
+    this.insertAfter(level, this.levels.tail[level], h);
+  }
+
+  /** Links order `h` into `level` right after order `after` (`NONE`: at the head). */
+  private insertAfter(level: number, after: number, h: number): void {
+    const { orders, levels } = this;
+    const next = after === NONE ? levels.head[level] : orders.next[after];
+    orders.prev[h] = after;
+    orders.next[h] = next;
+    if (after === NONE) levels.head[level] = h;
+    else orders.next[after] = h;
+    if (next === NONE) levels.tail[level] = h;
+    else orders.prev[next] = h;
+    levels.totalLots[level] += orders.lots[h];
+    levels.count[level]++;
+  }
+
+  /** Adds order `h` to the id index and to the front of its account's list. */
+  private index(h: number, account: number): void {
+    const { orders, accounts } = this;
+    this.byId.add(orders.hash[h], h);
+    const head = accounts.head[account];
+    orders.accountPrev[h] = NONE;
+    orders.accountNext[h] = head;
+    if (head !== NONE) orders.accountPrev[head] = h;
+    accounts.head[account] = h;
+    accounts.count[account]++;
+  }
+
+  /**
+   * Takes order `h` out of its level and the indexes and frees its handle (read it before);
+   * leaves an empty level for the caller.
+   */
+  private unlink(h: number): void {
+    const { orders, levels, accounts } = this;
+    const level = orders.level[h];
+    const prev = orders.prev[h];
+    const next = orders.next[h];
+    if (prev === NONE) levels.head[level] = next;
+    else orders.next[prev] = next;
+    if (next === NONE) levels.tail[level] = prev;
+    else orders.prev[next] = prev;
+    levels.totalLots[level] -= orders.lots[h];
+    levels.count[level]--;
+
+    this.byId.delete(orders.hash[h], h);
+    const account = orders.account[h];
+    if (--accounts.count[account] === 0) {
+      accounts.close(account);
     } else {
-      if (node.accountPrev === undefined) mine.head = node.accountNext;
-      else node.accountPrev.accountNext = node.accountNext;
-      if (node.accountNext !== undefined) node.accountNext.accountPrev = node.accountPrev;
+      const accountPrev = orders.accountPrev[h];
+      const accountNext = orders.accountNext[h];
+      if (accountPrev === NONE) accounts.head[account] = accountNext;
+      else orders.accountNext[accountPrev] = accountNext;
+      if (accountNext !== NONE) orders.accountPrev[accountNext] = accountPrev;
     }
-    node.accountPrev = undefined;
-    node.accountNext = undefined;
-    node.owner = undefined;
+    orders.release(h);
   }
 }
 
 /** `MAX_BOOK_INTEGER` as a number: 2^53-1. */
 const MAX_SAFE = Number(MAX_BOOK_INTEGER);
-
-function fill(maker: OrderNode, takerId: string, lots: number, makerRemainingLots: number): Fill {
-  return {
-    makerId: maker.id,
-    takerId,
-    priceTicks: maker.priceTicks,
-    lots: toBigint(lots),
-    makerRemainingLots: toBigint(makerRemainingLots),
-  };
-}
 
 /** A `PlaceResult` of an accepted order; one shape for every path. */
 function result(

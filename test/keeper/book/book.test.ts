@@ -614,4 +614,64 @@ describe("OrderBook", function () {
       expect(run()).to.equal(run());
     });
   });
+
+  describe("handles reused inside", function () {
+    it("forgets an order whose slot a new order took, and a level whose slot a new level took", function () {
+      const gone = bid(100n, 5n);
+      const book = bookWith(gone);
+      book.cancel(gone.id);
+      // The new order and its new level take the slots the cancelled ones freed.
+      const next = ask(200n, 3n, { account: BOB });
+      expect(book.place(next).rested).to.equal(true);
+      expect(book.get(gone.id)).to.equal(undefined);
+      expect(book.cancel(gone.id)).to.equal(undefined);
+      expect(book.queue(true, 100n)).to.deep.equal([]);
+      expect(book.countOf(ALICE)).to.equal(0);
+      expect(book.depth()).to.deep.equal({ bids: [], asks: [{ priceTicks: 200n, lots: 3n, orders: 1 }] });
+      expect(book.get(next.id)).to.deep.equal({ ...next, seq: 1 });
+    });
+
+    it("refills a level that a fill emptied, behind nothing of the orders that were there", function () {
+      const first = ask(100n, 2n, { account: BOB });
+      const book = bookWith(first, ask(101n, 1n, { account: BOB }));
+      book.place(bid(100n, 2n));
+      const again = ask(100n, 4n, { account: CAROL });
+      book.place(again);
+      expect(book.queue(false, 100n).map((o) => o.id)).to.deep.equal([again.id]);
+      expect(book.bestAsk()).to.equal(100n);
+      expect(
+        book.place(bid(101n, 5n, { flags: IMMEDIATE_OR_CANCEL })).fills.map((f) => [f.priceTicks, f.lots]),
+      ).to.deep.equal([
+        [100n, 4n],
+        [101n, 1n],
+      ]);
+    });
+
+    it("holds thousands of orders on levels far apart, and gives back the same book after cancelling half", function () {
+      const book = new OrderBook();
+      const far = MAX_BOOK_INTEGER - 10n;
+      const placed: NewOrder[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const isBuy = i % 2 === 0;
+        // Bids from 1 up, asks from 2^53-11 down: prices 2^53 apart, a level every 2 orders.
+        const priceTicks = isBuy ? 1n + BigInt(i % 1500) : far - BigInt(i % 1500);
+        const o = order({ isBuy, priceTicks, lots: BigInt(1 + (i % 7)), account: [ALICE, BOB, CAROL][i % 3] });
+        expect(book.place(o).rested).to.equal(true);
+        placed.push(o);
+      }
+      // Half of them, bids and asks alike (7 and 3,000 are coprime: no index twice).
+      const cancelled = new Set(Array.from({ length: 1500 }, (_, n) => (n * 7) % 3000));
+      for (const n of cancelled) expect(book.cancel(placed[n].id)?.removed).to.equal(true);
+      const left = placed.filter((_, n) => !cancelled.has(n));
+      const prices = (isBuy: boolean) => left.filter((o) => o.isBuy === isBuy).map((o) => o.priceTicks);
+      const rebuilt = new OrderBook();
+      for (const o of book.restingOrders()) expect(rebuilt.restore(o).rejected).to.equal(undefined);
+      expect(rebuilt.depth()).to.deep.equal(book.depth());
+      expect(rebuilt.restingOrders()).to.deep.equal(book.restingOrders());
+      expect(book.size).to.equal(1500);
+      expect(book.bestBid()).to.equal(prices(true).reduce((a, b) => (a > b ? a : b)));
+      expect(book.bestAsk()).to.equal(prices(false).reduce((a, b) => (a < b ? a : b)));
+      expect(book.countOf(BOB)).to.equal(book.ordersOf(BOB).length);
+    });
+  });
 });

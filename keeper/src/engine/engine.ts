@@ -776,11 +776,16 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   private async checkAndPlace(prepared: Extract<PreparedOrder, { ok: true }>): Promise<SubmitResult> {
+    // Refused at once when it would take while the backlog is full or its account cools down: no
+    // risk read for an order that could not be placed (asked again after it, the book may move).
+    const now = this.books.get(prepared.order.marketId);
+    const early = now === undefined || this.halted ? undefined : this.takeRefusal(now, prepared.order);
+    if (early !== undefined) return { ok: false, hash: prepared.hash, ...early };
     const checked = await this.check(prepared);
     if (checked !== undefined) return checked;
     const { hash, order } = prepared;
     const book = this.books.get(order.marketId) as OrderBook;
-    const backlog = this.backlogRefusal(book, order) ?? this.cooldownRefusal(book, order);
+    const backlog = this.takeRefusal(book, order);
     if (backlog !== undefined) return { ok: false, hash, ...backlog };
     const placed = book.place({ ...toBookOrder({ hash, order }), lots: order.lots });
     if (placed.rejected !== undefined) {
@@ -891,6 +896,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   takerCooldownUntil(account: Address): number | undefined {
     const cooldown = this.cooldowns.get(account.toLowerCase());
     return cooldown !== undefined && cooldown.until > this.clock() ? cooldown.until : undefined;
+  }
+
+  /** Why an order that would take from `book` now may not: the settlement backlog, or its account's cooldown. */
+  private takeRefusal(book: OrderBook, order: Order) {
+    return this.backlogRefusal(book, order) ?? this.cooldownRefusal(book, order);
   }
 
   /** Why an order that would take must wait for the backlog to shrink, if it must. */

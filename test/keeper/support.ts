@@ -19,7 +19,8 @@ import { silentLogger } from "../../keeper/src/log";
 import { Engine, type EngineOptions } from "../../keeper/src/engine";
 import { CachedChainReads, readRiskContext, readRiskContextFrom } from "../../keeper/src/risk";
 import type { Store } from "../../keeper/src/store";
-import { hardhat, hre, publicClient, transport } from "../sdk/support";
+import { LOT_SIZE, TICK_SIZE } from "../helpers/fixture";
+import { fund, hardhat, hre, publicClient, sdkFixture, transport } from "../sdk/support";
 
 const directories: string[] = [];
 process.on("exit", () => {
@@ -31,6 +32,19 @@ export function tempDatabase(prefix = "crossbook-keeper-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   directories.push(dir);
   return join(dir, "keeper.db");
+}
+
+/**
+ * The SDK fixture with alice, bob and carol funded in the Exchange: 1,000 lots of base each, and
+ * quote for 2,000 lots at `priceTicks`. (A fixture for `loadFixture`: pass it, do not call it.)
+ */
+export async function fundedTraders(priceTicks = 200_000n) {
+  const env = await sdkFixture();
+  for (const trader of [env.alice, env.bob, env.carol]) {
+    await fund(env.exchange, env.base, trader, 1_000n * LOT_SIZE);
+    await fund(env.exchange, env.quote, trader, 1_000n * priceTicks * TICK_SIZE * 2n);
+  }
+  return env;
 }
 
 /** An engine over `store`, whose risk check reads the Exchange at `exchange` on the in-process network. */

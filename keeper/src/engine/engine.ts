@@ -58,6 +58,7 @@ import {
 import { recoverOrderSigner } from "../sigcheck";
 import type { NewFill, Pulled, Store, StoredFill, StoredOrder } from "../store";
 import { RecentRefusals } from "./refusals";
+import { ReservationLedger, TouchingBook } from "./reserved";
 import { RestingOrders } from "./resting";
 import {
   EngineCode,
@@ -308,6 +309,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly books = new Map<bigint, OrderBook>();
   /** The signed orders resting in the books (the fields a reservation needs, without a query), with their expiries. */
   private readonly resting = new RestingOrders();
+  /** What each account's open orders reserve, kept as the books and the store change (the risk check's O(1) read). */
+  private readonly reservations: ReservationLedger;
   /** One promise chain per account: its orders are checked and placed in arrival order. */
   private readonly accountQueues = new Map<string, Promise<unknown>>();
   private readonly store: Store;
@@ -337,6 +340,25 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     this.log = options.log ?? silentLogger;
     this.maxOpenOrders = options.maxOpenOrdersPerAccount ?? 1000;
     this.refusals = new RecentRefusals(options.refusals?.max ?? 10_000, options.refusals?.ttlMs ?? 600_000);
+    const store = this.store;
+    const books = this.books;
+    const resting = this.resting;
+    this.reservations = new ReservationLedger({
+      restingLots: (hash, order) => books.get(order.marketId)?.get(hash)?.lots ?? 0n,
+      openLots: (hash) => store.openLotsOf(hash),
+      orderOf: (hash) => resting.get(hash) ?? store.getOrder(hash)?.order,
+      *reserving() {
+        for (const book of books.values()) {
+          for (const r of book.restingOrders()) {
+            const order = resting.get(r.id as Hex) ?? store.getOrder(r.id as Hex)?.order;
+            if (order !== undefined) yield { hash: r.id as Hex, order };
+          }
+        }
+        for (const { hash, order } of store.openFills()) yield { hash, order };
+      },
+    });
+    store.onOpenLots = (hash, order) =>
+      hash === undefined ? this.reservations.rebuild() : this.reservations.touch(hash, order);
   }
 
   /**
@@ -352,8 +374,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   private rebuild(marketId: bigint): void {
-    const book = new OrderBook({ nextSeq: this.store.nextSeq(marketId) });
+    const book = new TouchingBook({ nextSeq: this.store.nextSeq(marketId) }, (id) => this.reservations.touch(id));
     this.books.set(marketId, book);
+    this.reservations.rebuild();
     let restored = 0;
     for (const o of this.store.openOrders(marketId)) {
       const result = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });
@@ -749,24 +772,20 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    * fills not yet settled, as the risk check counts them.
    */
   reservedBy(account: Address, marketOf: (marketId: bigint) => ReservationMarket | undefined): Map<string, bigint> {
-    const byToken = new Map<string, bigint>();
-    for (const { order, lots } of this.reservingOrdersOf(account)) {
-      if (lots <= 0n) continue;
-      const market = marketOf(order.marketId);
-      if (market === undefined) throw new Error(`reservedBy: market ${order.marketId} is unknown`);
-      const { token, atoms } = orderReservation(order, lots, market);
-      const key = token.toLowerCase();
-      byToken.set(key, (byToken.get(key) ?? 0n) + atoms);
-    }
-    return byToken;
+    return this.reservations.reservedBy(account, marketOf);
   }
 
   private async checkAndPlace(prepared: Extract<PreparedOrder, { ok: true }>): Promise<SubmitResult> {
+    // Refused at once when it would take while the backlog is full or its account cools down: no
+    // risk read for an order that could not be placed (asked again after it, the book may move).
+    const now = this.books.get(prepared.order.marketId);
+    const early = now === undefined || this.halted ? undefined : this.takeRefusal(now, prepared.order);
+    if (early !== undefined) return { ok: false, hash: prepared.hash, ...early };
     const checked = await this.check(prepared);
     if (checked !== undefined) return checked;
     const { hash, order } = prepared;
     const book = this.books.get(order.marketId) as OrderBook;
-    const backlog = this.backlogRefusal(book, order) ?? this.cooldownRefusal(book, order);
+    const backlog = this.takeRefusal(book, order);
     if (backlog !== undefined) return { ok: false, hash, ...backlog };
     const placed = book.place({ ...toBookOrder({ hash, order }), lots: order.lots });
     if (placed.rejected !== undefined) {
@@ -814,10 +833,12 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     try {
       return await this.readContext(signed, {
         chainId: this.exchangeDomain.chainId,
-        openOrders: [
-          ...this.reservingOrdersOf(signed.order.maker, batch?.cancelled),
-          ...(batch === undefined ? [] : batch.added),
-        ],
+        openOrders: this.reservations.openOrders(
+          signed.order.maker,
+          () => this.reservingOrdersOf(signed.order.maker, batch?.cancelled),
+          batch?.cancelled,
+          batch?.added,
+        ),
         horizonSeconds: BigInt(this.options.horizonSeconds ?? 0),
       });
     } catch (error) {
@@ -877,6 +898,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return cooldown !== undefined && cooldown.until > this.clock() ? cooldown.until : undefined;
   }
 
+  /** Why an order that would take from `book` now may not: the settlement backlog, or its account's cooldown. */
+  private takeRefusal(book: OrderBook, order: Order) {
+    return this.backlogRefusal(book, order) ?? this.cooldownRefusal(book, order);
+  }
+
   /** Why an order that would take must wait for the backlog to shrink, if it must. */
   private backlogRefusal(
     book: OrderBook,
@@ -916,7 +942,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   /**
    * The account's orders that still hold funds, with the lots not yet seen to settle: the resting
    * part from the books (in memory), plus pending and sent fills from the store. The resting part
-   * of the orders in `leaving` (a batch cancels them first) is not counted.
+   * of the orders in `leaving` (a batch cancels them first) is not counted. O(the account's
+   * orders): what `reservations` keeps in totals, walked again only for checks (`OpenOrders.orders`).
    */
   private reservingOrdersOf(account: Address, leaving?: ReadonlySet<Hex>): ReservingOrder[] {
     const byHash = new Map<string, ReservingOrder>();

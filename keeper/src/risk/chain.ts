@@ -11,8 +11,8 @@ import {
   type SignedOrder,
 } from "@crossbook/sdk";
 import { directReads, type RiskReads } from "./reads";
-import { reservedByOpenOrders } from "./reservation";
-import type { ReservingOrder, RiskContext, SignatureContext } from "./types";
+import { listedOpenOrders } from "./reservation";
+import type { OpenOrders, ReservingOrder, RiskContext, SignatureContext } from "./types";
 
 /** What the keeper knows that the chain does not. */
 export interface KeeperRiskState {
@@ -21,8 +21,9 @@ export interface KeeperRiskState {
   /**
    * The maker's other orders that still hold funds, in any market: each with the lots not yet seen
    * to settle (resting remainder plus pending or sent fills). Leave the order being checked out.
+   * A list, or the engine's `OpenOrders` (answered from totals it keeps, O(1) per order).
    */
-  openOrders: readonly ReservingOrder[];
+  openOrders: readonly ReservingOrder[] | OpenOrders;
   /** Markets the keeper has already read (listed markets never change but for their fees). */
   markets?: ReadonlyMap<bigint, Market>;
   /**
@@ -83,11 +84,10 @@ export async function readRiskContextFrom(
     reads.timestamp(),
   ]);
   const isContract = code !== undefined && code !== "0x";
+  const open = isOpenOrders(keeperState.openOrders) ? keeperState.openOrders : listedOpenOrders(keeperState.openOrders);
 
   // Second round: what depends on the market's tokens, the other orders' markets, and the signature.
-  const otherMarketIds = [...new Set(keeperState.openOrders.map((o) => o.order.marketId))].filter(
-    (id) => id !== marketId && !keeperState.markets?.has(id),
-  );
+  const otherMarketIds = [...open.marketIds()].filter((id) => id !== marketId && !keeperState.markets?.has(id));
   const [balances, signatureContext, otherMarkets] = await Promise.all([
     market === undefined
       ? Promise.resolve({ base: 0n, quote: 0n })
@@ -118,11 +118,13 @@ export async function readRiskContextFrom(
     horizonSeconds: keeperState.horizonSeconds ?? 0n,
     signature: signatureContext,
     reservedByOpenOrders:
-      market === undefined
-        ? { base: 0n, quote: 0n }
-        : reservedByOpenOrders(keeperState.openOrders, (id) => markets.get(id), market),
-    nonceInUse: keeperState.openOrders.some((o) => o.order.nonce === nonce),
+      market === undefined ? { base: 0n, quote: 0n } : open.reserved((id) => markets.get(id), market),
+    nonceInUse: open.nonceInUse(nonce),
   };
+}
+
+function isOpenOrders(open: readonly ReservingOrder[] | OpenOrders): open is OpenOrders {
+  return !Array.isArray(open);
 }
 
 async function signatureContextOf(

@@ -4,7 +4,7 @@
  */
 import type { Address } from "viem";
 import { FILL_OR_KILL, IMMEDIATE_OR_CANCEL, POST_ONLY, fillAmounts, type Order } from "@crossbook/sdk";
-import type { Reservation, ReservationMarket, ReservingOrder } from "./types";
+import type { OpenOrders, Reservation, ReservationMarket, ReservingOrder } from "./types";
 
 /**
  * The highest fee, in basis points, the order can be charged in `market`: a POST_ONLY order only
@@ -64,4 +64,14 @@ export function reservedByOpenOrders(
     if (t === quote) reserved.quote += atoms;
   }
   return reserved;
+}
+
+/** `OpenOrders` over a list: each question walks it (O(the orders)). */
+export function listedOpenOrders(orders: readonly ReservingOrder[]): OpenOrders {
+  return {
+    marketIds: () => new Set(orders.map((o) => o.order.marketId)),
+    reserved: (marketOf, tokens) => reservedByOpenOrders(orders, marketOf, tokens),
+    nonceInUse: (nonce) => orders.some((o) => o.order.nonce === nonce),
+    orders: () => orders,
+  };
 }

@@ -137,6 +137,25 @@ export interface ReservingOrder {
   lots: bigint;
 }
 
+/**
+ * A maker's other open orders as the risk check asks about them, without handing it the list: the
+ * engine answers from totals it keeps per account (`ReservationLedger`), O(1) per order however
+ * many orders the account has resting; `listedOpenOrders` answers from a list.
+ */
+export interface OpenOrders {
+  /** The markets the orders are in (the risk read fetches those it does not know). */
+  marketIds(): Iterable<bigint>;
+  /** What the orders reserve of `tokens` (`reservedByOpenOrders`); throws for an order whose market `marketOf` does not know. */
+  reserved(
+    marketOf: (marketId: bigint) => ReservationMarket | undefined,
+    tokens: { base: Address; quote: Address },
+  ): Reservation;
+  /** Whether one of the orders uses `nonce`. */
+  nonceInUse(nonce: bigint): boolean;
+  /** The orders themselves (the full recomputation the totals must equal: for checks and tests). */
+  orders(): readonly ReservingOrder[];
+}
+
 /** The market parameters a reservation needs. */
 export type ReservationMarket = Pick<Market, "base" | "quote" | "lotSize" | "tickSize" | "makerFeeBps" | "takerFeeBps">;
 

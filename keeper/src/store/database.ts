@@ -42,6 +42,21 @@ export type Row = Record<string, unknown>;
 const GROUP_WINDOW_MS = 8;
 
 /**
+ * Waiters of a commit resumed in one turn of the event loop: the rest wait for the next turn
+ * (`setImmediate`), in order. A group of a busy window holds hundreds of orders, and each waiter
+ * resumed runs its caller's continuation (the answer, its reply, its feed updates) in the same
+ * microtask drain: resumed all at once they held the loop for 100 ms and more, every timer and
+ * request waiting behind them.
+ */
+export const RESUME_SLICE = 16;
+
+function resumeInSlices(waiters: readonly { resolve(): void }[], from = 0): void {
+  const end = Math.min(from + RESUME_SLICE, waiters.length);
+  for (let i = from; i < end; i++) waiters[i].resolve();
+  if (end < waiters.length) setImmediate(() => resumeInSlices(waiters, end));
+}
+
+/**
  * Applies the migrations the database has not seen, in order, each in its own transaction with
  * its `schema_version` row. Running it again does nothing. Returns the versions it applied.
  */
@@ -306,7 +321,7 @@ export class SqliteDatabase extends Reader {
   /** A local commit: its groups are durable (SQLite) or will be once the shared database has it. */
   protected committedLocally(groups: readonly Group[]): void {
     for (const g of groups) for (const hook of g.afterCommit) hook();
-    for (const g of groups) for (const w of g.waiters) w.resolve();
+    resumeInSlices(groups.flatMap((g) => g.waiters));
   }
 
   /** A mark of the writes so far in the open transaction (`grouped`'s savepoint). */

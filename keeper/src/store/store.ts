@@ -342,6 +342,11 @@ export class Store extends StoreReads {
    */
   private openByOrder = new Map<Hex, OpenFillLots>();
   private openByAccount = new Map<Address, Set<Hex>>();
+  /**
+   * Told of every change of an order's open fill lots (`hash`, its order), and of a recount
+   * (`undefined`: every order's may have changed): the engine's reservation totals follow them.
+   */
+  onOpenLots: ((hash: Hex | undefined, order?: Order) => void) | undefined;
   /** Pending fills by taker account: each account's share of the backlog, asked for every order that would take. */
   private pendingTaken = new Map<Address, number>();
   /** The next fill and batch ids (given by the store, not the database, so that every backend writes the same rows). */
@@ -430,6 +435,16 @@ export class Store extends StoreReads {
     const hashes = this.openByAccount.get(account);
     if (hashes === undefined) return [];
     return [...hashes].map((h) => this.openByOrder.get(h) as OpenFillLots);
+  }
+
+  /** The lots of the order's open (pending or sent) fills, from memory (uncommitted group writes included). O(1). */
+  openLotsOf(hash: Hex): bigint {
+    return this.openByOrder.get(hash)?.lots ?? 0n;
+  }
+
+  /** Every order with open fills, with their lots (from memory). */
+  openFills(): IterableIterator<OpenFillLots> {
+    return this.openByOrder.values();
   }
 
   /**
@@ -652,6 +667,7 @@ export class Store extends StoreReads {
       "SELECT taker_account, COUNT(*) AS n FROM fills WHERE status = 'pending' GROUP BY taker_account",
     ) as Row[];
     for (const row of rows) this.pendingTaken.set(row.taker_account as Address, row.n as number);
+    this.onOpenLots?.(undefined);
   }
 
   /** The accounts with fills pending or sent (from memory). */
@@ -684,6 +700,7 @@ export class Store extends StoreReads {
   private addOpen(hash: Hex, account: Address, order: Order, lots: bigint): void {
     const entry = this.openByOrder.get(hash);
     const total = (entry?.lots ?? 0n) + lots;
+    this.onOpenLots?.(hash, order);
     if (total > 0n) {
       this.openByOrder.set(hash, { hash, account, order, lots: total });
       this.accountSet(account).add(hash);

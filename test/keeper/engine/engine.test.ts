@@ -10,21 +10,14 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { IMMEDIATE_OR_CANCEL, POST_ONLY, signOrder, type Order } from "@crossbook/sdk";
 import type { Engine, EngineEvents, SubmitResult } from "../../../keeper/src/engine";
 import { Store } from "../../../keeper/src/store";
-import { LOT_SIZE, TICK_SIZE } from "../../helpers/fixture";
-import { fund, order, sdkFixture } from "../../sdk/support";
+import { TICK_SIZE } from "../../helpers/fixture";
+import { fund, order } from "../../sdk/support";
 import { BACKENDS, freshStore } from "../../helpers/postgres";
-import { openEngine } from "../support";
+import { fundedTraders, openEngine } from "../support";
 
 const PRICE = 200_000n;
 
-async function funded() {
-  const env = await sdkFixture();
-  for (const trader of [env.alice, env.bob, env.carol]) {
-    await fund(env.exchange, env.base, trader, 1_000n * LOT_SIZE);
-    await fund(env.exchange, env.quote, trader, 1_000n * PRICE * TICK_SIZE * 2n);
-  }
-  return env;
-}
+const funded = () => fundedTraders(PRICE);
 
 for (const backend of BACKENDS)
   describe(`keeper engine (${backend})`, function () {

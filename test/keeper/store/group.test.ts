@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "libsql";
+import { RESUME_SLICE } from "../../../keeper/src/store/database";
 import { Store, StoreError, type Hex, type Order } from "../../../keeper/src/store";
 
 const ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -85,6 +86,24 @@ describe("keeper store: group commit", () => {
     expect(committedOrders()).to.equal(1);
     await Promise.resolve();
     expect(durable).to.equal(true);
+  });
+
+  it("resumes the callers of a big group a slice per turn of the event loop, in order", async () => {
+    const n = 2 * RESUME_SLICE + 5;
+    const resumed: number[] = [];
+    const writes = Array.from({ length: n }, (_, i) => accept(i + 1));
+    writes.forEach((w, i) => void w.durable.then(() => resumed.push(i + 1)));
+    store.commitGroup();
+    expect(committedOrders()).to.equal(n);
+    // The first slice resumes at once (its microtasks); each later one after a turn (`setImmediate`).
+    await Promise.resolve();
+    expect(resumed).to.have.length(RESUME_SLICE);
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    await turn();
+    expect(resumed.length).to.be.lessThan(n);
+    await turn();
+    await turn();
+    expect(resumed).to.deep.equal(Array.from({ length: n }, (_, i) => i + 1));
   });
 
   it("commits an open group on close, and a later crash loses nothing that was acknowledged", async () => {

@@ -9,6 +9,7 @@ import {
   type ForwardedRequest,
 } from "../../../keeper/src/api/gatewayChannel";
 import { recoverOrderSigner } from "../../../keeper/src/sigcheck";
+import { ShardLink } from "../../../keeper/src/cluster/shardLinks";
 import { manualClock } from "../support";
 import {
   bearer,
@@ -126,6 +127,53 @@ describe("keeper API: the gateways' channel (cluster secret only)", function () 
     const res = await http(k.api.url, "POST", "/v1/orders", body, { "x-crossbook-signer": trader.address });
     expect(res.status).to.equal(201);
     expect(recoveredHere).to.include(hashOrder({ order, domain: k.env.sdkDomain })); // recovered here
+  });
+
+  it("carries concurrent frames in fewer messages both ways, and each answer reaches its request", async () => {
+    const link = new ShardLink(k.api.url, SECRET, () => {});
+    try {
+      const orders = Array.from({ length: 40 }, (_, i) =>
+        orderOf(trader, { isBuy: true, priceTicks: 100_000n + BigInt(i) }),
+      );
+      const hashes = orders.map((order) => hashOrder({ order, domain: k.env.sdkDomain }));
+      const bodies = await Promise.all(orders.map((o) => signedBody(k, trader, o)));
+      const sendAll = () =>
+        Promise.all([
+          link.request({ method: "GET", url: "/v1/markets/1/book", client: "10.1.2.4" }),
+          ...bodies.map((body) =>
+            link.request({
+              method: "POST",
+              url: "/v1/orders",
+              headers: { "content-type": "application/json" },
+              body,
+              client: "10.1.2.4",
+              signer: trader.address, // as a gateway sends it
+            }),
+          ),
+        ]);
+      const [book, ...answers] = await sendAll();
+      expect(book.status).to.equal(200);
+      expect((book.body as { bids: unknown }).bids).to.be.an("array");
+      for (const [i, answer] of answers.entries()) {
+        expect(answer.status).to.equal(201);
+        expect((answer.body as { hash: string }).hash).to.equal(hashes[i]);
+      }
+      expect(link.counts.framesSent).to.equal(41);
+      expect(link.counts.messagesSent).to.be.at.most(5); // 41 frames of under 1 KiB, 16 KiB a message
+
+      // Sent again: each is a duplicate, refused without a chain read, so the answers are ready
+      // together and come back in few messages.
+      const before = { ...link.counts };
+      const [, ...again] = await sendAll();
+      for (const [i, answer] of again.entries()) {
+        expect(answer.status).to.equal(409);
+        expect((answer.body as { error: { details: { hash: string } } }).error.details.hash).to.equal(hashes[i]);
+      }
+      expect(link.counts.answersReceived - before.answersReceived).to.equal(41);
+      expect(link.counts.messagesReceived - before.messagesReceived).to.be.at.most(5);
+    } finally {
+      link.close();
+    }
   });
 
   it("has no channel without a secret", async () => {

@@ -2,9 +2,11 @@
  * The shard side of the gateways' channel (keeper/API.md, "The gateways' channel"): a WebSocket at
  * `/internal/v1/gateway`, accepted only with the cluster secret (`CROSSBOOK_CLUSTER_SECRET`, sent as
  * `X-Crossbook-Cluster-Secret` and compared in constant time). Without a secret the route does not
- * exist. Each frame is one request a gateway forwards; the keeper runs it through its own routes
- * (`app.inject`, the trader's address as the remote address, so the keeper's budgets still count per
- * trader) and answers with the status, a few headers and the body.
+ * exist. Each frame is one request a gateway forwards; the keeper answers it with the status, a few
+ * headers and the body its route gives: order entry straight from the frame (`DirectEntry`, built
+ * by `startApi` from the same functions as the routes), anything else through its own routes
+ * (`app.inject`); either way the trader's address counts as the remote address, so the keeper's
+ * budgets still count per trader.
  *
  * A frame's `signer` (who signed the order, recovered by the gateway) is believed only here: it is
  * handed to `trustSigner`, which seeds the keeper's memo of recovered signers, so the keeper skips
@@ -74,6 +76,12 @@ export function sessionSecret(clusterSecret: string): Buffer {
   return createHmac("sha256", clusterSecret).update("crossbook sessions").digest();
 }
 
+/**
+ * Order entry straight from a frame, for `POST /v1/orders`, `/v1/orders/batch`, `/v1/cancels` and
+ * `/v1/cancels/all` with a JSON body: the answer the route gives, or undefined for any other frame.
+ */
+export type DirectEntry = (frame: ForwardedRequest) => Promise<ForwardedAnswer> | undefined;
+
 /** Tells the keeper who signed an order (the gateway recovered it): it skips recovering it. */
 export type TrustSigner = (order: Order, signature: Hex, signer: Address) => void;
 
@@ -86,6 +94,8 @@ export function registerGatewayChannel(
     log: Logger;
     /** The keeper's feed, for a connection a gateway relays for the trader at `ip`. */
     attachFeed?: (socket: WebSocket, ip: string) => void;
+    /** Order entry straight from a frame (undefined: not a frame it takes, `app.inject` runs it). */
+    direct?: DirectEntry;
   },
 ): void {
   const { secret, log } = options;
@@ -132,32 +142,50 @@ export function registerGatewayChannel(
       preValidation: withSecret,
     },
     (socket) => {
+      // Answers ready together go out as one message; as an array once the gateway has sent one
+      // (a gateway from before the arrays sends single frames and gets single answers).
+      let arrays = false;
+      let ready: ForwardedAnswer[] = [];
+      const flush = () => {
+        const answers = ready;
+        ready = [];
+        if (socket.readyState !== 1) return;
+        if (!arrays) for (const a of answers) socket.send(JSON.stringify(a));
+        else socket.send(JSON.stringify(answers));
+      };
+      const settle = (reply: ForwardedAnswer) => {
+        if (ready.push(reply) === 1) setImmediate(flush);
+      };
       socket.on("message", (data: Buffer) => {
-        let frame: ForwardedRequest;
+        const text = data.toString("utf8");
+        let frames: ForwardedRequest[];
         try {
-          frame = JSON.parse(data.toString("utf8")) as ForwardedRequest;
+          const parsed = JSON.parse(text) as ForwardedRequest | ForwardedRequest[];
+          if (Array.isArray(parsed)) arrays = true;
+          frames = Array.isArray(parsed) ? parsed : [parsed];
         } catch {
           log.warn({}, "gateway channel: a frame that is not JSON, ignored");
           return;
         }
-        void answer(app, frame, options.trustSigner).then(
-          (reply) => {
-            if (socket.readyState === 1) socket.send(JSON.stringify(reply));
-          },
-          (error: unknown) => log.error({ err: String(error) }, "gateway channel: a forwarded request failed"),
-        );
+        // A body with a key that fastify's JSON parser refuses (`__proto__`, `constructor`) gets
+        // that refusal: through the routes.
+        const direct = POISONED_KEY.test(text) ? undefined : options.direct;
+        for (const frame of frames) {
+          if (options.trustSigner !== undefined) seedSigners(frame, options.trustSigner);
+          void (direct?.(frame) ?? answer(app, frame)).then(settle, (error: unknown) =>
+            log.error({ err: String(error) }, "gateway channel: a forwarded request failed"),
+          );
+        }
       });
     },
   );
 }
 
+/** Keys fastify's JSON body parser refuses, so that a body with them goes through the routes. */
+const POISONED_KEY = /"(__proto__|constructor)"/;
+
 /** Runs one forwarded request through the keeper's own routes. */
-async function answer(
-  app: FastifyInstance,
-  frame: ForwardedRequest,
-  trustSigner?: TrustSigner,
-): Promise<ForwardedAnswer> {
-  if (trustSigner !== undefined) seedSigners(frame, trustSigner);
+async function answer(app: FastifyInstance, frame: ForwardedRequest): Promise<ForwardedAnswer> {
   const headers: Record<string, string> = {};
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const value = frame.headers?.[name];

@@ -46,7 +46,7 @@ import { clientKey, RateLimiter } from "./rateLimit";
 import { DeadMan } from "./deadman";
 import { FeedOrders } from "./feedOrders";
 import { Intake } from "./intake";
-import { OrderEntry, type Sender } from "./orderEntry";
+import { OrderEntry, type EntryAnswer, type Sender } from "./orderEntry";
 import {
   accountOrdersQuery,
   accountParams,
@@ -63,7 +63,13 @@ import {
   tradesQuery,
 } from "./schemas";
 import { Sessions } from "./sessions";
-import { registerGatewayChannel, sessionSecret, type TrustSigner } from "./gatewayChannel";
+import {
+  registerGatewayChannel,
+  sessionSecret,
+  type ForwardedAnswer,
+  type ForwardedRequest,
+  type TrustSigner,
+} from "./gatewayChannel";
 import { verifyKeeperMessage } from "./signatures";
 import { orderDetailJson, orderStatusJson, refusalJson, storedTrade, tradeJson } from "./wire";
 
@@ -133,6 +139,11 @@ export interface ApiOptions {
   readonly clusterSecret?: string;
   /** Seeds the keeper's memo of recovered signers with a signer a gateway recovered (the channel only). */
   readonly trustSigner?: TrustSigner;
+  /**
+   * Every frame of the gateways' channel through `app.inject`, order entry's too (by default order
+   * entry is called straight from the frame, with the same answer): for the tests that compare both.
+   */
+  readonly gatewayInject?: boolean;
 }
 
 export interface RunningApi {
@@ -174,6 +185,10 @@ const ROUTES: readonly { method: string; pattern: RegExp }[] = [
 ];
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
+/** The content type fastify answers JSON with. */
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+/** The routes a gateway's frame reaches without `app.inject` (see `direct` in `startApi`). */
+const DIRECT_ROUTES = new Set(["/v1/orders", "/v1/orders/batch", "/v1/cancels", "/v1/cancels/all"]);
 
 /**
  * The routes that change the store: a follower refuses them (`NOT_LEADER`) before reading the body.
@@ -387,11 +402,11 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     return (await inTurn(request, () => entry.cancel(senderOf(request), request.body))).body;
   });
 
-  app.post("/v1/cancels/all", async (request) => {
-    parse(emptyQuery, request.query, "query");
-    const { cancelAll, signature } = parse(cancelAllBody, request.body, "body");
-    return inTurn(request, async () => {
-      const arrivedAt = await entry.checkSigned(request.ip, cancelAll.maker, cancelAll.issuedAt, signature, {
+  /** `POST /v1/cancels/all` from the client at `ip`: the route's and the gateways' channel's. */
+  const cancelAllOf = (ip: string, input: unknown) => {
+    const { cancelAll, signature } = parse(cancelAllBody, input, "body");
+    return intake.run(clientKey(ip), async () => {
+      const arrivedAt = await entry.checkSigned(ip, cancelAll.maker, cancelAll.issuedAt, signature, {
         primaryType: "CancelAll",
         message: cancelAll,
       });
@@ -403,6 +418,10 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       });
       return { cancelled };
     });
+  };
+  app.post("/v1/cancels/all", async (request) => {
+    parse(emptyQuery, request.query, "query");
+    return cancelAllOf(request.ip, request.body);
   });
 
   /** The dead-man switch's heartbeat: the signed `ScheduleCancel` (`DeadMan.schedule`). */
@@ -604,9 +623,60 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   app.get("/v1/ws", { websocket: true }, (socket, request) => feed.attach(socket, request.ip));
   if (options.clusterSecret !== undefined) {
+    /**
+     * Order entry straight from a gateway's frame, without `app.inject`: the same steps and the same
+     * answer as the route's (the address's budget, `NOT_LEADER`, the intake, the session, the
+     * refusal with `Retry-After`, the account's budget headers), for the frames whose route would
+     * only parse what it is given: a JSON body, the exact path. Any other frame goes through `inject`.
+     */
+    const direct = (frame: ForwardedRequest): Promise<ForwardedAnswer> | undefined => {
+      if (frame.method !== "POST" || frame.body === undefined || !DIRECT_ROUTES.has(frame.url)) return undefined;
+      if (!JSON_TYPE.test(frame.headers?.["content-type"] ?? "")) return undefined;
+      return directAnswer(frame);
+    };
+    const directAnswer = async (frame: ForwardedRequest): Promise<ForwardedAnswer> => {
+      const started = performance.now();
+      const { url, client: ip, body: input } = frame;
+      const headers: Record<string, string> = { "content-type": JSON_CONTENT_TYPE };
+      let charged: string | undefined;
+      const sender = (session?: () => Address): Sender => ({ ip, session, charged: (a) => (charged = a) });
+      let answer: EntryAnswer;
+      try {
+        const wait = perIp.take(clientKey(ip));
+        if (wait > 0) {
+          throw new ApiError("RATE_LIMITED", "too many requests from this address", { retryAfterSeconds: wait });
+        }
+        if (options.role !== undefined && !options.role.leading) throw notLeader();
+        const inTurnOf = <T>(task: () => Promise<T>) => intake.run(clientKey(ip), task);
+        if (url === "/v1/orders") answer = await inTurnOf(() => entry.place(sender(), input));
+        else if (url === "/v1/orders/batch") {
+          const session = () => sessionOf(frame.headers?.authorization);
+          answer = { status: 200, body: (await entry.batch(sender(session), input)).body };
+        } else if (url === "/v1/cancels") {
+          answer = { status: 200, body: (await inTurnOf(() => entry.cancel(sender(), input))).body };
+        } else answer = { status: 200, body: await cancelAllOf(ip, input) };
+      } catch (raw) {
+        const error = toApiError(raw as Error, `g${frame.id}`);
+        if (error.code === "INTERNAL") {
+          log.error({ requestId: `g${frame.id}`, url, err: (raw as Error).message }, "gateway frame failed");
+        }
+        if (url === "/v1/orders") metrics?.orderRejected(error.code);
+        if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
+        answer = { status: error.status, body: error.body() };
+      }
+      if (charged !== undefined) {
+        const s = perAccount.state(charged);
+        headers["x-account-ratelimit-limit"] = String(s.limit);
+        headers["x-account-ratelimit-remaining"] = String(s.remaining);
+        headers["x-account-ratelimit-reset"] = String(s.resetSeconds);
+      }
+      metrics?.httpRequest("POST", url, answer.status, (performance.now() - started) / 1000);
+      return { id: frame.id, status: answer.status, headers, body: answer.body };
+    };
     registerGatewayChannel(app, {
       secret: options.clusterSecret,
       trustSigner: options.trustSigner,
+      direct: options.gatewayInject === true ? undefined : direct,
       log,
       attachFeed: (socket, ip) => feed.attach(socket, ip),
     });

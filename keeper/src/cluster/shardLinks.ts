@@ -2,7 +2,8 @@
  * A gateway's view of the shards: the directory (`readShards`, read again every quarter lease and at
  * once when a leader refuses or its socket closes) and one WebSocket per shard leader on the
  * gateways' channel (keeper/src/api/gatewayChannel.ts), over which each request is one frame and
- * each answer one frame, matched by id.
+ * each answer one frame, matched by id. The frames queued in the same turn of the event loop go out
+ * as one message (a JSON array, at most `CHANNEL_MESSAGE_BYTES`); the shard answers with arrays too.
  */
 import WebSocket from "ws";
 import type pg from "pg";
@@ -20,12 +21,23 @@ export class LinkLost extends Error {
   override readonly name = "LinkLost";
 }
 
+/**
+ * The most bytes one message of the channel carries (a frame larger than that goes alone): no more
+ * than the shard's limit on a WebSocket message, its `bodyBytes` (16 KiB by default).
+ */
+export const CHANNEL_MESSAGE_BYTES = 16 * 1024;
+
 /** One WebSocket to one shard leader: requests out, answers back by id. */
 export class ShardLink {
   private readonly socket: WebSocket;
   private readonly pending = new Map<number, { resolve: (a: ForwardedAnswer) => void; reject: (e: Error) => void }>();
   private readonly opened: Promise<void>;
   private nextId = 1;
+  /** Frames (as JSON) waiting for the end of this turn of the event loop, and their bytes. */
+  private queued: string[] = [];
+  private queuedBytes = 0;
+  /** Messages and frames sent, messages and answers received (the tests count them). */
+  readonly counts = { messagesSent: 0, framesSent: 0, messagesReceived: 0, answersReceived: 0 };
   closed = false;
 
   constructor(
@@ -42,11 +54,16 @@ export class ShardLink {
     this.opened.catch(() => {});
     this.socket.on("error", () => {}); // "close" follows
     this.socket.on("message", (data: Buffer) => {
-      const answer = JSON.parse(data.toString("utf8")) as ForwardedAnswer;
-      const waiter = this.pending.get(answer.id);
-      if (waiter === undefined) return;
-      this.pending.delete(answer.id);
-      waiter.resolve(answer);
+      const parsed = JSON.parse(data.toString("utf8")) as ForwardedAnswer | ForwardedAnswer[];
+      const answers = Array.isArray(parsed) ? parsed : [parsed];
+      this.counts.messagesReceived++;
+      this.counts.answersReceived += answers.length;
+      for (const answer of answers) {
+        const waiter = this.pending.get(answer.id);
+        if (waiter === undefined) continue;
+        this.pending.delete(answer.id);
+        waiter.resolve(answer);
+      }
     });
     this.socket.on("close", () => {
       this.closed = true;
@@ -62,8 +79,32 @@ export class ShardLink {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.socket.send(JSON.stringify({ ...frame, id }));
+      this.enqueue(JSON.stringify({ ...frame, id }));
     });
+  }
+
+  /** Queues a frame for this turn's message (sending what is queued first if it would not fit). */
+  private enqueue(text: string): void {
+    const bytes = Buffer.byteLength(text);
+    // The array's brackets and commas: one byte a frame.
+    if (this.queued.length > 0 && this.queuedBytes + bytes + this.queued.length + 2 > CHANNEL_MESSAGE_BYTES) {
+      this.flush();
+    }
+    this.queued.push(text);
+    this.queuedBytes += bytes;
+    if (this.queued.length === 1) setImmediate(() => this.flush());
+  }
+
+  /** Sends what is queued: one frame as it is, several as one array. */
+  private flush(): void {
+    const frames = this.queued;
+    if (frames.length === 0) return;
+    this.queued = [];
+    this.queuedBytes = 0;
+    if (this.closed) return; // their waiters were refused with LinkLost
+    this.counts.messagesSent++;
+    this.counts.framesSent += frames.length;
+    this.socket.send(frames.length === 1 ? frames[0] : `[${frames.join(",")}]`);
   }
 
   close(): void {

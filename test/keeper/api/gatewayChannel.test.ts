@@ -9,7 +9,22 @@ import {
   type ForwardedRequest,
 } from "../../../keeper/src/api/gatewayChannel";
 import { recoverOrderSigner } from "../../../keeper/src/sigcheck";
-import { http, newTrader, orderOf, signedBody, startKeeper, type Keeper, type Trader } from "./support";
+import { ShardLink } from "../../../keeper/src/cluster/shardLinks";
+import { manualClock } from "../support";
+import {
+  bearer,
+  cancelAllBody,
+  cancelBody,
+  http,
+  login,
+  newTrader,
+  orderOf,
+  signedBody,
+  startKeeper,
+  wireOrder,
+  type Keeper,
+  type Trader,
+} from "./support";
 
 const SECRET = "a cluster secret for the tests";
 
@@ -114,6 +129,53 @@ describe("keeper API: the gateways' channel (cluster secret only)", function () 
     expect(recoveredHere).to.include(hashOrder({ order, domain: k.env.sdkDomain })); // recovered here
   });
 
+  it("carries concurrent frames in fewer messages both ways, and each answer reaches its request", async () => {
+    const link = new ShardLink(k.api.url, SECRET, () => {});
+    try {
+      const orders = Array.from({ length: 40 }, (_, i) =>
+        orderOf(trader, { isBuy: true, priceTicks: 100_000n + BigInt(i) }),
+      );
+      const hashes = orders.map((order) => hashOrder({ order, domain: k.env.sdkDomain }));
+      const bodies = await Promise.all(orders.map((o) => signedBody(k, trader, o)));
+      const sendAll = () =>
+        Promise.all([
+          link.request({ method: "GET", url: "/v1/markets/1/book", client: "10.1.2.4" }),
+          ...bodies.map((body) =>
+            link.request({
+              method: "POST",
+              url: "/v1/orders",
+              headers: { "content-type": "application/json" },
+              body,
+              client: "10.1.2.4",
+              signer: trader.address, // as a gateway sends it
+            }),
+          ),
+        ]);
+      const [book, ...answers] = await sendAll();
+      expect(book.status).to.equal(200);
+      expect((book.body as { bids: unknown }).bids).to.be.an("array");
+      for (const [i, answer] of answers.entries()) {
+        expect(answer.status).to.equal(201);
+        expect((answer.body as { hash: string }).hash).to.equal(hashes[i]);
+      }
+      expect(link.counts.framesSent).to.equal(41);
+      expect(link.counts.messagesSent).to.be.at.most(5); // 41 frames of under 1 KiB, 16 KiB a message
+
+      // Sent again: each is a duplicate, refused without a chain read, so the answers are ready
+      // together and come back in few messages.
+      const before = { ...link.counts };
+      const [, ...again] = await sendAll();
+      for (const [i, answer] of again.entries()) {
+        expect(answer.status).to.equal(409);
+        expect((answer.body as { error: { details: { hash: string } } }).error.details.hash).to.equal(hashes[i]);
+      }
+      expect(link.counts.answersReceived - before.answersReceived).to.equal(41);
+      expect(link.counts.messagesReceived - before.messagesReceived).to.be.at.most(5);
+    } finally {
+      link.close();
+    }
+  });
+
   it("has no channel without a secret", async () => {
     const plain = await startKeeper({ env: k.env });
     try {
@@ -123,5 +185,119 @@ describe("keeper API: the gateways' channel (cluster secret only)", function () 
     } finally {
       await plain.close();
     }
+  });
+});
+
+describe("keeper API: order entry straight from a gateway's frame answers as the routes do", function () {
+  this.timeout(120_000);
+  const clock = manualClock(); // never moves: both keepers' budgets see the same instant
+  const limits = { perIpPerSecond: 40, perAccountPerSecond: 8 };
+  let direct: Keeper;
+  let injected: Keeper;
+  let wsDirect: WebSocket;
+  let wsInjected: WebSocket;
+  let alice: Trader;
+  let bob: Trader;
+  let nextId = 1;
+
+  before(async () => {
+    direct = await startKeeper({ limits, api: { clusterSecret: SECRET, clock: clock.now } });
+    injected = await startKeeper({
+      env: direct.env,
+      limits,
+      api: { clusterSecret: SECRET, clock: clock.now, gatewayInject: true },
+    });
+    [wsDirect, wsInjected] = await Promise.all([openChannel(direct, SECRET), openChannel(injected, SECRET)]);
+    alice = await newTrader(direct.env);
+    bob = await newTrader(direct.env);
+  });
+  after(async () => {
+    wsDirect?.close();
+    wsInjected?.close();
+    await direct?.close();
+    await injected?.close();
+  });
+
+  /** Sends the same request to both keepers, expects the same answer, and returns it. */
+  async function both(
+    url: string,
+    body: unknown,
+    options: { client?: string; authorization?: string } = {},
+  ): Promise<ForwardedAnswer> {
+    const frame: Omit<ForwardedRequest, "id"> = {
+      method: "POST",
+      url,
+      headers: {
+        "content-type": "application/json",
+        ...(options.authorization === undefined ? {} : { authorization: options.authorization }),
+      },
+      body,
+      client: options.client ?? "10.1.2.3",
+    };
+    const id = nextId++;
+    const [a, b] = await Promise.all([forward(wsDirect, { ...frame, id }), forward(wsInjected, { ...frame, id })]);
+    expect(a, `${url} ${JSON.stringify(body).slice(0, 80)}`).to.deep.equal(b);
+    return a;
+  }
+  const code = (a: ForwardedAnswer) => (a.body as { error?: { code: string } }).error?.code;
+
+  it("accepts, refuses a duplicate, a bad schema and a bad signature alike", async () => {
+    const order = orderOf(alice, { isBuy: true, priceTicks: 150_000n });
+    const body = await signedBody(direct, alice, order);
+    const accepted = await both("/v1/orders", body);
+    expect(accepted.status).to.equal(201);
+    expect(accepted.headers["x-account-ratelimit-limit"]).to.equal("8");
+    expect(accepted.headers["content-type"]).to.match(/^application\/json/);
+    expect(code(await both("/v1/orders", body))).to.equal("DUPLICATE_ORDER");
+    const badSchema = await both("/v1/orders", { order: wireOrder(order), signature: "not hex" });
+    expect(badSchema.status).to.equal(400);
+    const stranger = await signedBody(direct, bob, { ...order, nonce: 99n }); // bob signs alice's order
+    expect(code(await both("/v1/orders", stranger))).to.equal("BAD_SIGNATURE");
+  });
+
+  it("refuses a batch without a session, and under another account's session (FORBIDDEN)", async () => {
+    const order = orderOf(alice, { isBuy: true, priceTicks: 151_000n });
+    const batch = { account: alice.address, actions: [{ place: await signedBody(direct, alice, order) }] };
+    expect(code(await both("/v1/orders/batch", batch))).to.equal("SESSION_REQUIRED");
+    const bobs = await login(direct, bob);
+    const forbidden = await both("/v1/orders/batch", batch, { authorization: bearer(bobs).authorization });
+    expect(forbidden.status).to.equal(403);
+    expect(code(forbidden)).to.equal("FORBIDDEN");
+    const alices = await login(direct, alice);
+    const ok = await both("/v1/orders/batch", batch, { authorization: bearer(alices).authorization });
+    expect(ok.status).to.equal(200);
+  });
+
+  it("answers a cancel, its replay and a cancel-all alike", async () => {
+    const order = orderOf(alice, { isBuy: true, priceTicks: 152_000n });
+    expect((await both("/v1/orders", await signedBody(direct, alice, order))).status).to.equal(201);
+    const hash = hashOrder({ order, domain: direct.env.sdkDomain });
+    const cancel = await cancelBody(direct, alice, [hash], BigInt(clock.now()));
+    const cancelled = await both("/v1/cancels", cancel);
+    expect(cancelled.status).to.equal(200);
+    expect(code(await both("/v1/cancels", cancel))).to.equal("CANCEL_REPLAYED");
+    const all = await both("/v1/cancels/all", await cancelAllBody(direct, alice, 0n, BigInt(clock.now())));
+    expect(all.status).to.equal(200);
+  });
+
+  it("refuses past the account's budget and the address's budget, with the same Retry-After", async () => {
+    let limited: ForwardedAnswer | undefined;
+    for (let i = 0; i < 10 && limited === undefined; i++) {
+      const order = orderOf(alice, { isBuy: true, priceTicks: 140_000n + BigInt(i) });
+      const answer = await both("/v1/orders", await signedBody(direct, alice, order), { client: "10.7.7.7" });
+      if (answer.status === 429) limited = answer;
+    }
+    expect(limited, "the account's budget ran out").to.not.equal(undefined);
+    expect(limited!.headers["retry-after"]).to.match(/^\d+$/);
+    expect(limited!.headers["x-account-ratelimit-remaining"]).to.equal("0");
+
+    let byAddress: ForwardedAnswer | undefined;
+    for (let i = 0; i <= limits.perIpPerSecond && byAddress === undefined; i++) {
+      const answer = await both("/v1/cancels", { nothing: true }, { client: "10.8.8.8" });
+      if (answer.status === 429) byAddress = answer;
+    }
+    expect(byAddress, "the address's budget ran out").to.not.equal(undefined);
+    expect(code(byAddress!)).to.equal("RATE_LIMITED");
+    expect(byAddress!.headers["retry-after"]).to.match(/^\d+$/);
   });
 });

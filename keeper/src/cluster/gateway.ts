@@ -51,6 +51,7 @@ import { CLUSTER_SECRET_ENV, sessionSecret, type ForwardedAnswer, type Forwarded
 import { recoverOrderSigner, sigcheckReady } from "../sigcheck";
 import { pgClient } from "../store";
 import { verifyKeeperMessage } from "../api/signatures";
+import { mergeBatchCancelResults, mergeCancelAll, mergeCancelResults } from "./fanOut";
 import { mergeFillPages, parseFillsCursor, shardsToAsk, type ShardFillsPage } from "./fillPages";
 import { attachGatewayFeed } from "./gatewayFeed";
 import { LinkLost, ShardDirectory } from "./shardLinks";
@@ -224,11 +225,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const failed = answers.find((a) => a.status !== 200);
     if (failed !== undefined) return relay(reply, failed);
     if (answers.length === 0) throw new ApiError("NOT_READY", "no shard is registered yet");
-    const results = actions.map((_, i) => {
-      const each = answers.map((a) => (a.body as { results: { code?: string }[] }).results[i]);
-      return each.find((r) => r?.code !== "ORDER_NOT_FOUND") ?? each[0];
-    });
-    return { results };
+    return mergeBatchCancelResults(
+      actions.length,
+      answers.map((a) => a.body),
+    );
   });
 
   app.post("/v1/cancels", async (request) => {
@@ -236,14 +236,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const answers = await sendAll(frameOf(request));
     const failed = answers.find((a) => a.status !== 200);
     if (failed !== undefined) throw forwardedError(failed);
-    // Each hash's outcome from the shard that has the order ("not-found" where none has it).
-    const results = cancel.orderHashes.map((hash) => {
-      const outcomes = answers.flatMap((a) =>
-        (a.body as { results: { hash: string; outcome: string }[] }).results.filter((r) => r.hash === hash),
-      );
-      return outcomes.find((r) => r.outcome !== "not-found") ?? { hash, outcome: "not-found" };
-    });
-    return { results };
+    return mergeCancelResults(
+      cancel.orderHashes,
+      answers.map((a) => a.body),
+    );
   });
 
   app.post("/v1/cancels/all", async (request) => {
@@ -251,8 +247,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const answers = await sendAll(frameOf(request));
     const failed = answers.find((a) => a.status !== 200);
     if (failed !== undefined) throw forwardedError(failed);
-    // Every shard's cancelled hashes: the single keeper's answer, over all the account's shards.
-    return { cancelled: answers.flatMap((a) => (a.body as { cancelled: string[] }).cancelled) };
+    return mergeCancelAll(answers.map((a) => a.body));
   });
 
   app.post("/v1/cancels/schedule", async (request, reply) => {

@@ -16,7 +16,12 @@
  *   snapshot came in are held and sent after the merged snapshot.
  * - A shard's socket that closes (its leader died, a new one leads): the connection is closed with
  *   1012; the client reconnects and resubscribes, and gets snapshots from the new leaders.
- * - Order entry on the feed: `place` and `amend` go to the order's market's shard; the rest over HTTP.
+ * - Order entry on the feed: `place` and `amend` go to the order's market's shard, and so does a
+ *   `batch` with orders (`BATCH_SPANS_SHARDS` when they are in two). `cancel`, a batch of cancels
+ *   only, `scheduleCancel` and `cancelOnDisconnect` go to every shard under an id of the gateway's,
+ *   and their results are merged as HTTP's (./fanOut) into one `result` with the client's id.
+ *   Cancel-on-disconnect then holds at every shard: the trader's connection closing closes the
+ *   gateway's sockets to them.
  */
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
@@ -24,6 +29,7 @@ import type { Address, Hex } from "viem";
 import type { Logger } from "../log";
 import type { Sessions } from "../api/sessions";
 import { CLUSTER_SECRET_HEADER, GATEWAY_FEED_PATH } from "../api/gatewayChannel";
+import { mergeBatchCancelResults, mergeCancelResults } from "./fanOut";
 import type { ShardDirectory } from "./shardLinks";
 
 type Json = Record<string, unknown>;
@@ -48,6 +54,13 @@ interface Merged {
 
 const SERVICE_RESTART = 1012;
 
+/** An order-entry message sent to every shard: the answers so far, by shard. */
+interface FanOut {
+  readonly message: Json;
+  readonly shards: number;
+  readonly answers: Map<string, Json>;
+}
+
 /** Serves one trader's feed connection through the gateway. */
 export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFeedContext): void {
   const upstreams = new Map<string, { socket: WebSocket; open: Promise<void> }>();
@@ -56,11 +69,17 @@ export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFee
   let challenge: { value: Hex; expires: number } | undefined;
   let account: Address | undefined;
   let closed = false;
+  const fanOuts = new Map<string, FanOut>();
+  let fanOutCount = 0;
 
   const send = (message: Json) => {
     if (!closed && client.readyState === WebSocket.OPEN) client.send(JSON.stringify(message));
   };
   const error = (code: string, message: string) => send({ type: "error", code, message });
+  /** A refusal's body, as a keeper's order entry gives it. */
+  const refusal = (code: string, message: string, details?: Json) => ({
+    error: { code, message, ...(details === undefined ? {} : { details }) },
+  });
 
   const upstream = (shard: string): { socket: WebSocket; open: Promise<void> } | undefined => {
     const known = upstreams.get(shard);
@@ -99,7 +118,45 @@ export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFee
     return true;
   };
 
+  /** Sends order-entry message `m` to every shard; answers once all have (`collect`). */
+  const fanOut = (m: Json) => {
+    const shards = ctx.directory.all.map((s) => s.name);
+    if (shards.length === 0) {
+      return send({ type: "result", id: m.id, status: 503, body: refusal("NOT_READY", "no shard is registered yet") });
+    }
+    const key = `gateway-${++fanOutCount}`; // never a client's: its id comes back only in the merged result
+    fanOuts.set(key, { message: m, shards: shards.length, answers: new Map() });
+    for (const shard of shards) {
+      void toShard(shard, { ...m, id: key }).then((sent) => {
+        if (sent) return;
+        const body = refusal("SHARD_UNAVAILABLE", `shard ${shard} has no leader right now`, { shard });
+        collect(key, shard, { type: "result", id: key, status: 503, body, retryAfterSeconds: 1 });
+      });
+    }
+  };
+  const collect = (key: string, shard: string, answer: Json) => {
+    const state = fanOuts.get(key);
+    if (state === undefined) return;
+    state.answers.set(shard, answer);
+    if (state.answers.size < state.shards) return;
+    fanOuts.delete(key);
+    const answers = [...state.answers.values()];
+    const id = state.message.id;
+    const failed = answers.find((a) => a.status !== 200);
+    if (failed !== undefined) return send({ ...failed, id });
+    const bodies = answers.map((a) => a.body);
+    const m = state.message;
+    const body =
+      m.op === "cancel"
+        ? mergeCancelResults(((m.cancel as Json).orderHashes as string[]) ?? [], bodies)
+        : m.op === "batch"
+          ? mergeBatchCancelResults((m.actions as unknown[]).length, bodies)
+          : bodies[0];
+    send({ type: "result", id, status: 200, body });
+  };
+
   const fromShard = (shard: string, m: Json) => {
+    if (m.type === "result" && typeof m.id === "string" && fanOuts.has(m.id)) return collect(m.id, shard, m);
     if (m.type === "login" || (m.type === "error" && logins.has(shard))) {
       const waiter = logins.get(shard);
       logins.delete(shard);
@@ -206,8 +263,45 @@ export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFee
         if (!(await toShard(shard, m))) error("SHARD_UNAVAILABLE", `shard ${shard} has no leader right now`);
         return;
       }
+      case "batch": {
+        if (!Array.isArray(m.actions)) return fanOut(m); // malformed: the shards' schema names the problem
+        const orders = (m.actions as Json[]).flatMap((a) => {
+          const signed = (a?.place ?? a?.amend) as Json | undefined;
+          return signed === undefined ? [] : [(signed.order as Json | undefined)?.marketId];
+        });
+        if (orders.length === 0) return fanOut(m);
+        const shards = [...new Set(orders.map(marketShard))];
+        if (shards.includes(undefined)) {
+          return send({
+            type: "result",
+            id: m.id,
+            status: 400,
+            body: refusal("MARKET_NOT_SERVED", "an order's market is not served here"),
+          });
+        }
+        if (shards.length > 1) {
+          const names = shards as string[];
+          return send({
+            type: "result",
+            id: m.id,
+            status: 400,
+            body: refusal(
+              "BATCH_SPANS_SHARDS",
+              `the batch's orders are in markets of ${names.length} shards (${names.join(", ")}): send one batch per shard`,
+              { shards: names },
+            ),
+          });
+        }
+        if (!(await toShard(shards[0] as string, m)))
+          error("SHARD_UNAVAILABLE", `shard ${shards[0]} has no leader right now`);
+        return;
+      }
+      case "cancel":
+      case "scheduleCancel":
+      case "cancelOnDisconnect":
+        return fanOut(m);
       default:
-        return error("BAD_REQUEST", "through a gateway the feed takes subscriptions, logins, place and amend");
+        return error("BAD_REQUEST", `not an op of the feed: ${String(m.op)}`);
     }
   };
 

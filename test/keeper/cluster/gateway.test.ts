@@ -57,6 +57,19 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     return { body: JSON.stringify({ order: wire, signature }), hash: hashOrder({ order, domain }) };
   }
 
+  /** Logs `conn` in as `trader` with a signed `FeedLogin` over the gateway's challenge. */
+  async function feedLogin(conn: FeedConn, trader: PrivateKeyAccount) {
+    conn.send({ op: "challenge" });
+    const { challenge } = await conn.next((m) => m.type === "challenge");
+    const domain = { chainId: cluster.deployment.chainId, verifyingContract: cluster.deployment.exchange };
+    const message = { account: trader.address, challenge };
+    const signature = await trader.signTypedData(
+      keeperMessageTypedData({ domain, primaryType: "FeedLogin", message }) as never,
+    );
+    conn.send({ op: "login", account: trader.address, signature });
+    await conn.next((m) => m.type === "login");
+  }
+
   async function post(url: string, path: string, body: string) {
     const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body });
     return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -140,18 +153,7 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
 
       // The private channel, logged in through the gateway, fed by both shards.
       const trader = traders[3];
-      first.send({ op: "challenge" });
-      const { challenge } = await first.next((m) => m.type === "challenge");
-      const domain = { chainId: cluster.deployment.chainId, verifyingContract: cluster.deployment.exchange };
-      const signature = await trader.signTypedData(
-        keeperMessageTypedData({
-          domain,
-          primaryType: "FeedLogin",
-          message: { account: trader.address, challenge },
-        }) as never,
-      );
-      first.send({ op: "login", account: trader.address, signature });
-      await first.next((m) => m.type === "login");
+      await feedLogin(first, trader);
       first.send({ op: "subscribe", channel: "orders" });
       const ordersSnap = await first.next((m) => m.type === "snapshot" && m.channel === "orders");
 
@@ -285,6 +287,90 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     expect(sdkWalk).to.deep.equal([2n, 1n]);
     const bad = await fetch(`${b.url}/v1/accounts/${trader.address}/fills?before=7`, { headers: auth });
     expect(bad.status).to.equal(400);
+  });
+
+  it("takes cancels, batches, schedules and cancel-on-disconnect on the feed, at every shard", async () => {
+    const [a] = cluster.gateways;
+    const trader = traders[0];
+    const domain = { chainId: cluster.deployment.chainId, verifyingContract: cluster.deployment.exchange };
+    const resting = async () => {
+      const in1 = await signed(trader, {
+        isBuy: false,
+        priceTicks: cluster.deployment.markets[0].initialPriceTicks + 700n,
+      });
+      const in2 = await signed(trader, {
+        isBuy: false,
+        priceTicks: cluster.deployment.markets[1].initialPriceTicks + 700n,
+        marketId: 2n,
+      });
+      return [in1, in2] as const;
+    };
+    const statuses = async (hashes: readonly string[]) => {
+      const r = await db.query<{ status: string }>(
+        `SELECT status FROM shard_a.orders WHERE lower(hash) = ANY($1::text[])
+         UNION ALL SELECT status FROM shard_b.orders WHERE lower(hash) = ANY($1::text[])`,
+        [hashes.map((h) => h.toLowerCase())],
+      );
+      return r.rows.map((row) => row.status);
+    };
+
+    const conn = await FeedConn.open(`${a.url.replace("http", "ws")}/v1/ws`);
+    await feedLogin(conn, trader);
+    const result = (id: string) => conn.next((m) => m.type === "result" && m.id === id);
+
+    // A place in each market, each to its shard.
+    const [first1, first2] = await resting();
+    conn.send({ op: "place", id: "p1", ...JSON.parse(first1.body) });
+    conn.send({ op: "place", id: "p2", ...JSON.parse(first2.body) });
+    expect((await result("p1")).status).to.equal(201);
+    expect((await result("p2")).status).to.equal(201);
+
+    // A batch with orders in both shards is refused, naming them.
+    const spanning = await resting();
+    conn.send({ op: "batch", id: "b1", actions: spanning.map((o) => ({ place: JSON.parse(o.body) })) });
+    const refused = await result("b1");
+    expect([refused.status, refused.body.error.code, refused.body.error.details.shards]).to.deep.equal([
+      400,
+      "BATCH_SPANS_SHARDS",
+      ["a", "b"],
+    ]);
+
+    // One signed cancel of both orders: each shard cancels its own; one result, in the client's id.
+    const cancel = { maker: trader.address, orderHashes: [first1.hash, first2.hash], issuedAt: BigInt(Date.now()) };
+    const cancelSignature = await trader.signTypedData(
+      keeperMessageTypedData({ domain, primaryType: "CancelOrders", message: cancel }) as never,
+    );
+    conn.send({
+      op: "cancel",
+      id: "c1",
+      cancel: { ...cancel, issuedAt: String(cancel.issuedAt) },
+      signature: cancelSignature,
+    });
+    const cancelled = await result("c1");
+    expect(cancelled.status, JSON.stringify(cancelled.body)).to.equal(200);
+    expect(cancelled.body.results).to.deep.equal([
+      { hash: first1.hash, outcome: "cancelled" },
+      { hash: first2.hash, outcome: "cancelled" },
+    ]);
+    expect(await statuses([first1.hash, first2.hash])).to.deep.equal(["cancelled", "cancelled"]);
+
+    // Cancel-on-disconnect, turned on at every shard: closing the connection cancels in both.
+    conn.send({ op: "cancelOnDisconnect", id: "d1", enabled: true });
+    const on = await result("d1");
+    expect([on.status, on.body]).to.deep.equal([200, { cancelOnDisconnect: true }]);
+    const [last1, last2] = await resting();
+    conn.send({ op: "place", id: "p3", ...JSON.parse(last1.body) });
+    conn.send({ op: "place", id: "p4", ...JSON.parse(last2.body) });
+    expect((await result("p3")).status).to.equal(201);
+    expect((await result("p4")).status).to.equal(201);
+    conn.close();
+    let after: string[] = [];
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+      after = await statuses([last1.hash, last2.hash]);
+      if (after.every((s) => s === "cancelled")) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(after).to.deep.equal(["cancelled", "cancelled"]);
   });
 
   it("loses and doubles no order when a gateway is killed with requests in flight", async () => {

@@ -35,6 +35,13 @@ type Statement = Database.Statement<unknown[]>;
 export type Row = Record<string, unknown>;
 
 /**
+ * The one write that only ever raises a stored number (`meta`'s `key`, `value`): a group commit to
+ * PostgreSQL sends one per key, the highest, however many its commits made (./postgres).
+ */
+export const RAISE_META_SQL = `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+         WHERE CAST(excluded.value AS BIGINT) > CAST(meta.value AS BIGINT)`;
+
+/**
  * How long a group commit stays open for more writes: one fsync (≈ 0.4–2 ms on these disks, on
  * the main thread) then covers every order of the window, at the price of this much latency
  * (`npm run bench:api`: 8 ms sustains 3,000 orders/s where 4 ms did not).

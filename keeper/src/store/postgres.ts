@@ -15,7 +15,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { SqliteDatabase, StoreError, latestVersion, schemaTooNew, type Db, type Group, type Row } from "./database";
+import {
+  RAISE_META_SQL,
+  SqliteDatabase,
+  StoreError,
+  latestVersion,
+  schemaTooNew,
+  type Db,
+  type Group,
+  type Row,
+} from "./database";
 import { POSTGRES_MIGRATIONS, type Migration } from "./migrations";
 
 export function isPostgresUrl(location: string): boolean {
@@ -83,7 +92,7 @@ export interface Pulled {
 }
 
 /** One write of a local commit, to be replayed in PostgreSQL. */
-interface Write {
+export interface Write {
   readonly sql: string;
   readonly params: readonly unknown[];
 }
@@ -296,7 +305,7 @@ export class PostgresDatabase extends SqliteDatabase {
     const text = [
       "BEGIN",
       ...(this.term === undefined ? [] : [`SELECT crossbook_fence(${this.term})`]),
-      ...writes.map((w) => inline(this.client, w)),
+      ...coalesce(this.client, writes),
       `NOTIFY ${this.channel}`,
       "COMMIT",
     ].join(";\n");
@@ -312,6 +321,49 @@ export class PostgresDatabase extends SqliteDatabase {
 
 function failed(cause: Error): StoreError {
   return new StoreError("STORE_FAILED", `the shared database refused a commit: ${cause.message}`);
+}
+
+/** A plain `INSERT … VALUES (…)` of one row (no `ON CONFLICT`, no `RETURNING`): rows of the same one can go in one statement. */
+const SINGLE_ROW_INSERT = /^\s*INSERT INTO \w+\s*\([^?()]*\)\s*VALUES\s*\((?:[^()';]|'[^']*'|\([^()]*\))*\)\s*$/i;
+
+/**
+ * A flush's writes as fewer statements, with the same outcome (PostgreSQL parses, plans and fires
+ * its trigger per statement, so that is most of its cost an order):
+ *
+ * - the raises of one `meta` key (`RAISE_META_SQL`: the value only ever grows) become one, the
+ *   highest, at the end of the transaction, when no other write of the flush touches `meta`;
+ * - consecutive single-row inserts of the same statement become one multi-row insert (each row
+ *   still its own trigger call, in the same order; one failing fails the transaction either way).
+ */
+export function coalesce(client: pg.Client, writes: readonly Write[]): string[] {
+  const raises = writes.filter((w) => w.sql === RAISE_META_SQL);
+  const otherMeta = writes.some((w) => w.sql !== RAISE_META_SQL && /\bmeta\b/i.test(w.sql));
+  const highest = new Map<string, Write>();
+  if (raises.length > 1 && !otherMeta) {
+    for (const w of raises) {
+      const [key, value] = w.params as [string, string];
+      const best = highest.get(key);
+      if (best === undefined || BigInt(value) > BigInt(best.params[1] as string)) highest.set(key, w);
+    }
+  }
+  const kept = highest.size === 0 ? writes : writes.filter((w) => w.sql !== RAISE_META_SQL);
+  const statements: string[] = [];
+  for (let i = 0; i < kept.length;) {
+    const w = kept[i];
+    let j = i + 1;
+    while (j < kept.length && kept[j].sql === w.sql) j++;
+    if (j - i === 1 || !SINGLE_ROW_INSERT.test(w.sql)) {
+      statements.push(inline(client, w));
+      i++;
+      continue;
+    }
+    const at = w.sql.search(/VALUES\s*\(/i) + "VALUES".length; // the columns hold no parameter
+    const rows = kept.slice(i, j).map((row) => inline(client, row).slice(at).trim());
+    statements.push(`${w.sql.slice(0, at)} ${rows.join(",\n")}`);
+    i = j;
+  }
+  for (const w of highest.values()) statements.push(inline(client, w));
+  return statements;
 }
 
 /**

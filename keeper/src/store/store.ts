@@ -1,5 +1,5 @@
 import type { Address } from "viem";
-import { SqliteDatabase, StoreError, type Reader, type Row } from "./database";
+import { RAISE_META_SQL, SqliteDatabase, StoreError, type Reader, type Row } from "./database";
 import { PostgresDatabase, isPostgresUrl, type PostgresOptions } from "./postgres";
 import type {
   AccountFill,
@@ -728,12 +728,7 @@ export class Store extends StoreReads {
 
   private bumpNextSeq(market: bigint, next: number): void {
     // One statement: raise the stored value, never lower it.
-    this.db.run(
-      `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
-         WHERE CAST(excluded.value AS BIGINT) > CAST(meta.value AS BIGINT)`,
-      nextSeqKey(market),
-      String(next),
-    );
+    this.db.run(RAISE_META_SQL, nextSeqKey(market), String(next));
   }
 
   /** What one `book.place` did to an order already inserted: its fills, the self-trade cancels, its remainder. */

@@ -341,6 +341,23 @@ for (const backend of BACKENDS)
         expect(store.committed.getOrder(hashOf(1))?.status).to.equal("open");
       });
 
+      it("keeps every order and the highest next seq of a group of many, after a reopen too", async () => {
+        // Out of seq order, so that the highest raise is not the last one (PostgreSQL's flush sends one).
+        const seqs = [0, 2, 5, 1, 4, 3];
+        let last: Promise<void> | undefined;
+        for (const [i, seq] of seqs.entries()) {
+          const hash = hashOf(10 + i);
+          last = store.grouped(() => restMaker({ nonce: BigInt(10 + i) }, hash, seq)).durable;
+        }
+        await last;
+        await store.shutdown();
+        store = await Store.connect(location);
+        for (const [i, seq] of seqs.entries()) {
+          expect(store.getOrder(hashOf(10 + i))?.seq, `order ${i}`).to.equal(seq);
+        }
+        expect(store.nextSeq(1n)).to.equal(6);
+      });
+
       itSqlite(
         "runs a group's afterCommit hooks in order, right after its commit, and never after a failed one",
         async () => {

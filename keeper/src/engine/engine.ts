@@ -293,6 +293,9 @@ export const EXPIRY_SLICE = 100;
  */
 export const SLICE_BUDGET_MS = 4;
 
+/** Events the engine emits in one turn of the event loop (`Engine.publish`); the rest wait a turn each. */
+export const PUBLISH_SLICE = 32;
+
 /** Events of one state change, held until its commit and published in order right after it. */
 type Outbox = [keyof EngineEvents, EngineEvents[keyof EngineEvents][0]][];
 
@@ -327,6 +330,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly cooldowns = new Map<string, { until: number; reason: string }>();
   /** Whether the books follow the store (a follower) rather than the engine writing it. */
   private followingStore: boolean;
+  /** Events committed and not yet emitted (`emitSlice`), in order; `publishing` while a slice is out or scheduled. */
+  private readonly unpublished: Outbox = [];
+  private publishing = false;
   /** The events of the state changes of each group not yet committed, published together once it is. */
   private readonly groupOut = new WeakMap<object, Outbox[]>();
 
@@ -1607,9 +1613,10 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    */
   private publish(out: Outbox): void {
     const books = new Map<bigint, { at: number; levels: Map<string, LevelChange> }>();
+    const events: Outbox = [];
     for (const [name, payload] of out) {
       if (name !== "book") {
-        this.emit(name, payload as never);
+        events.push([name, payload]);
         continue;
       }
       const update = payload as BookUpdate;
@@ -1617,7 +1624,31 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       if (merged === undefined) books.set(update.marketId, (merged = { at: update.at, levels: new Map() }));
       for (const level of update.levels) merged.levels.set(`${level.isBuy}:${level.priceTicks}`, level);
     }
-    for (const [marketId, { at, levels }] of books) this.emit("book", { marketId, levels: [...levels.values()], at });
+    for (const [marketId, { at, levels }] of books)
+      events.push(["book", { marketId, levels: [...levels.values()], at }]);
+    this.unpublished.push(...events);
+    if (!this.publishing) this.emitSlice();
+  }
+
+  /**
+   * Emits at most `PUBLISH_SLICE` waiting events, and the rest in later turns of the event loop
+   * (`setImmediate`), in order: each event goes to every feed subscriber (a settled batch of
+   * hundreds of fills to 100 connections held the loop for most of a second when sent at once).
+   */
+  private emitSlice(): void {
+    this.publishing = true;
+    try {
+      for (let i = 0; i < PUBLISH_SLICE && this.unpublished.length > 0; i++) {
+        const [name, payload] = this.unpublished.shift() as Outbox[number];
+        this.emit(name, payload as never);
+      }
+    } finally {
+      this.publishing = false;
+    }
+    if (this.unpublished.length > 0) {
+      this.publishing = true;
+      setImmediate(() => this.emitSlice());
+    }
   }
 
   /** Stops the engine after a store failure and emits `fatal` (once). */

@@ -1,2 +1,9 @@
-export { Engine, EXPIRY_SLICE, SLICE_BUDGET_MS, type EngineOptions, type ReadRiskContext } from "./engine";
+export {
+  Engine,
+  EXPIRY_SLICE,
+  PUBLISH_SLICE,
+  SLICE_BUDGET_MS,
+  type EngineOptions,
+  type ReadRiskContext,
+} from "./engine";
 export * from "./types";

@@ -335,12 +335,6 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private publishing = false;
   /** The events of the state changes of each group not yet committed, published together once it is. */
   private readonly groupOut = new WeakMap<object, Outbox[]>();
-  /** When each committed group's events have all been emitted: its callers resume only then. */
-  private readonly groupPublished = new WeakMap<object, Promise<void>>();
-  /** Who waits for the events queued before them to be emitted: the count to reach, and the resume. */
-  private readonly publishWaiters: { upTo: number; resume: () => void }[] = [];
-  /** Events emitted since the engine started (`unpublished` holds the ones after). */
-  private emittedCount = 0;
 
   private constructor(private readonly options: EngineOptions) {
     super();
@@ -1578,14 +1572,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const outboxes = this.groupOut.get(group);
     if (outboxes === undefined) this.groupOut.set(group, [out]);
     else outboxes.push(out);
-    const durable = handle.durable
-      // Its events are emitted (in slices) by the time the caller resumes: the feed has shown the change first.
-      .then(() => this.groupPublished.get(group as object))
-      .catch((error: unknown) => {
-        // A commit refused after the keeper stepped down: the client's change was not made, the keeper follows.
-        if (this.followingStore) throw error;
-        throw this.fail(error);
-      });
+    const durable = handle.durable.catch((error: unknown) => {
+      // A commit refused after the keeper stepped down: the client's change was not made, the keeper follows.
+      if (this.followingStore) throw error;
+      throw this.fail(error);
+    });
     return { result: handle.result, durable };
   }
 
@@ -1599,7 +1590,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const outboxes = this.groupOut.get(group);
     if (outboxes === undefined) return;
     this.groupOut.delete(group);
-    this.groupPublished.set(group, this.publish(outboxes.flat()));
+    this.publish(outboxes.flat());
   }
 
   /** One state change in a standalone transaction (durable when it returns); its events published right after. */
@@ -1620,7 +1611,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    * Emits a state change's events. Its book changes are merged into one update per market (each
    * level's last total): a sweep of thousands of orders is one feed delta, not thousands.
    */
-  private publish(out: Outbox): Promise<void> {
+  private publish(out: Outbox): void {
     const books = new Map<bigint, { at: number; levels: Map<string, LevelChange> }>();
     const events: Outbox = [];
     for (const [name, payload] of out) {
@@ -1636,11 +1627,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     for (const [marketId, { at, levels }] of books)
       events.push(["book", { marketId, levels: [...levels.values()], at }]);
     this.unpublished.push(...events);
-    const published = new Promise<void>((resume) =>
-      this.publishWaiters.push({ upTo: this.emittedCount + this.unpublished.length, resume }),
-    );
     if (!this.publishing) this.emitSlice();
-    return published;
   }
 
   /**
@@ -1653,14 +1640,10 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     try {
       for (let i = 0; i < PUBLISH_SLICE && this.unpublished.length > 0; i++) {
         const [name, payload] = this.unpublished.shift() as Outbox[number];
-        this.emittedCount++;
         this.emit(name, payload as never);
       }
     } finally {
       this.publishing = false;
-    }
-    while (this.publishWaiters.length > 0 && (this.publishWaiters[0] as { upTo: number }).upTo <= this.emittedCount) {
-      (this.publishWaiters.shift() as { resume: () => void }).resume();
     }
     if (this.unpublished.length > 0) {
       this.publishing = true;

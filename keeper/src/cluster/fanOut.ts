@@ -1,9 +1,32 @@
+import { ApiError } from "../api/errors";
+
 /**
  * Requests a gateway sends to every shard, and how their answers become one (keeper/API.md,
  * "Through a gateway"): over HTTP (./gateway) and over the feed (./gatewayFeed) alike. A shard that
  * refuses makes the whole answer that refusal (the caller checks the statuses first); these merge
- * the bodies of answers that all succeeded.
+ * the bodies of answers that all succeeded. And the refusals a gateway gives of its own when routing.
  */
+
+/** No leader for `shard` right now: try again in a second. */
+export function shardUnavailable(shard: string): ApiError {
+  return new ApiError(
+    "SHARD_UNAVAILABLE",
+    `shard ${shard} has no leader right now (an election in progress): try again shortly`,
+    {
+      details: { shard },
+      retryAfterSeconds: 1,
+    },
+  );
+}
+
+/** A batch whose orders are in markets of several shards. */
+export function batchSpansShards(shards: readonly string[]): ApiError {
+  return new ApiError(
+    "BATCH_SPANS_SHARDS",
+    `the batch's orders are in markets of ${shards.length} shards (${shards.join(", ")}): send one batch per shard`,
+    { details: { shards: [...shards] } },
+  );
+}
 
 /** A soft cancel's results: each hash's outcome from the shard that has the order (`not-found` where none does). */
 export function mergeCancelResults(orderHashes: readonly string[], bodies: readonly unknown[]): { results: unknown[] } {

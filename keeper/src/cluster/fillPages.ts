@@ -18,12 +18,17 @@ import type { KeeperFillJson } from "@crossbook/sdk/keeper-wire";
 /** Each shard's position: the fill id to read below, or 0 when it has no older fill. */
 export type FillsCursor = ReadonlyMap<string, number>;
 
-export function parseFillsCursor(text: string | undefined): Map<string, number> {
+/**
+ * The positions `text` gives for the cluster's `shards` (a shard the cluster no longer has is
+ * dropped: it would keep a walk going forever, every page empty).
+ */
+export function parseFillsCursor(text: string | undefined, shards: readonly string[]): Map<string, number> {
   const cursor = new Map<string, number>();
   if (text === undefined) return cursor;
   for (const part of text.split("-")) {
     const dot = part.lastIndexOf(".");
-    cursor.set(part.slice(0, dot), Number(part.slice(dot + 1)));
+    const shard = part.slice(0, dot);
+    if (shards.includes(shard)) cursor.set(shard, Number(part.slice(dot + 1)));
   }
   return cursor;
 }

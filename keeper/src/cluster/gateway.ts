@@ -51,7 +51,13 @@ import { CLUSTER_SECRET_ENV, sessionSecret, type ForwardedAnswer, type Forwarded
 import { recoverOrderSigner, sigcheckReady } from "../sigcheck";
 import { pgClient } from "../store";
 import { verifyKeeperMessage } from "../api/signatures";
-import { mergeBatchCancelResults, mergeCancelAll, mergeCancelResults } from "./fanOut";
+import {
+  batchSpansShards,
+  mergeBatchCancelResults,
+  mergeCancelAll,
+  mergeCancelResults,
+  shardUnavailable,
+} from "./fanOut";
 import { mergeFillPages, parseFillsCursor, shardsToAsk, type ShardFillsPage } from "./fillPages";
 import { attachGatewayFeed } from "./gatewayFeed";
 import { LinkLost, ShardDirectory } from "./shardLinks";
@@ -110,7 +116,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const shard = directory.byName(shardName);
       if (shard?.leaderUrl === undefined) {
         await directory.refresh();
-        if (directory.byName(shardName)?.leaderUrl === undefined || attempt > 0) throw unavailable(shardName);
+        if (directory.byName(shardName)?.leaderUrl === undefined || attempt > 0) throw shardUnavailable(shardName);
         continue;
       }
       try {
@@ -118,7 +124,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         if (errorCode(answer) !== "NOT_LEADER" || attempt > 0) return answer;
         log.info({ shard: shardName, url: shard.leaderUrl }, "gateway: the leader refused NOT_LEADER; asking again");
       } catch (error) {
-        if (!(error instanceof LinkLost) || attempt > 0) throw unavailable(shardName);
+        if (!(error instanceof LinkLost) || attempt > 0) throw shardUnavailable(shardName);
         log.warn({ shard: shardName, err: error.message }, "gateway: the leader's socket is gone; asking again");
       }
       await directory.refresh();
@@ -204,11 +210,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const signed = actions.map((a) => ("place" in a ? a.place : "amend" in a ? a.amend : undefined));
     const shards = new Set(signed.flatMap((s) => (s === undefined ? [] : [marketShard(s.order.marketId).name])));
     if (shards.size > 1) {
-      throw new ApiError(
-        "BATCH_SPANS_SHARDS",
-        `the batch's orders are in markets of ${shards.size} shards (${[...shards].join(", ")}): send one batch per shard`,
-        { details: { shards: [...shards] } },
-      );
+      throw batchSpansShards([...shards]);
     }
     const signers: Record<string, Address> = {};
     await Promise.all(
@@ -319,11 +321,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   app.get("/v1/accounts/:address/fills", async (request) => {
     const { address } = parse(accountParams, request.params, "path");
     const { limit, before } = parse(gatewayFillsQuery, request.query, "query");
-    const cursor = parseFillsCursor(before);
-    const asks = shardsToAsk(
-      directory.all.map((s) => s.name),
-      cursor,
-    );
+    const shards = directory.all.map((s) => s.name);
+    const cursor = parseFillsCursor(before, shards);
+    const asks = shardsToAsk(shards, cursor);
     const pages = await Promise.all(
       asks.map(async ({ shard, before: below }) => {
         const url = `/v1/accounts/${address}/fills?limit=${limit}${below === undefined ? "" : `&before=${below}`}`;
@@ -440,17 +440,6 @@ function forwardedError(answer: ForwardedAnswer): ApiError {
     ...(error.details === undefined ? {} : { details: error.details }),
     ...(retry === undefined ? {} : { retryAfterSeconds: Number(retry) }),
   });
-}
-
-function unavailable(shard: string): ApiError {
-  return new ApiError(
-    "SHARD_UNAVAILABLE",
-    `shard ${shard} has no leader right now (an election in progress): try again shortly`,
-    {
-      details: { shard },
-      retryAfterSeconds: 1,
-    },
-  );
 }
 
 // ---------------------------------------------------------------- the command

@@ -18,8 +18,10 @@
  *   1012; the client reconnects and resubscribes, and gets snapshots from the new leaders.
  * - Order entry on the feed: `place` and `amend` go to the order's market's shard, and so does a
  *   `batch` with orders (`BATCH_SPANS_SHARDS` when they are in two). `cancel`, a batch of cancels
- *   only, `scheduleCancel` and `cancelOnDisconnect` go to every shard under an id of the gateway's,
- *   and their results are merged as HTTP's (./fanOut) into one `result` with the client's id.
+ *   only, `scheduleCancel` and `cancelOnDisconnect` go to every shard, and their results are merged
+ *   as HTTP's (./fanOut). Every order-entry message goes upstream under an id of the gateway's (so no
+ *   client id can be taken for another request's) and comes back as one `result` with the client's
+ *   id, a refusal of the gateway's own (no leader, a market not served) included.
  *   Cancel-on-disconnect then holds at every shard: the trader's connection closing closes the
  *   gateway's sockets to them.
  */
@@ -29,7 +31,9 @@ import type { Address, Hex } from "viem";
 import type { Logger } from "../log";
 import type { Sessions } from "../api/sessions";
 import { CLUSTER_SECRET_HEADER, GATEWAY_FEED_PATH } from "../api/gatewayChannel";
-import { mergeBatchCancelResults, mergeCancelResults } from "./fanOut";
+import { ApiError } from "../api/errors";
+import { feedOrderEnvelope, issuesOf } from "../api/schemas";
+import { batchSpansShards, mergeBatchCancelResults, mergeCancelResults, shardUnavailable } from "./fanOut";
 import type { ShardDirectory } from "./shardLinks";
 
 type Json = Record<string, unknown>;
@@ -54,8 +58,8 @@ interface Merged {
 
 const SERVICE_RESTART = 1012;
 
-/** An order-entry message sent to every shard: the answers so far, by shard. */
-interface FanOut {
+/** An order-entry message sent to one shard or to every shard: the answers so far, by shard. */
+interface Routed {
   readonly message: Json;
   readonly shards: number;
   readonly answers: Map<string, Json>;
@@ -69,17 +73,22 @@ export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFee
   let challenge: { value: Hex; expires: number } | undefined;
   let account: Address | undefined;
   let closed = false;
-  const fanOuts = new Map<string, FanOut>();
-  let fanOutCount = 0;
+  const routed = new Map<string, Routed>();
+  let routedCount = 0;
 
   const send = (message: Json) => {
     if (!closed && client.readyState === WebSocket.OPEN) client.send(JSON.stringify(message));
   };
   const error = (code: string, message: string) => send({ type: "error", code, message });
-  /** A refusal's body, as a keeper's order entry gives it. */
-  const refusal = (code: string, message: string, details?: Json) => ({
-    error: { code, message, ...(details === undefined ? {} : { details }) },
-  });
+  /** The result of order-entry message `m`, with the client's id. */
+  const result = (m: Json, answer: { status: number; body: unknown; retryAfterSeconds?: number }) =>
+    send({ type: "result", ...answer, id: m.id });
+  const refuse = (m: Json, error: ApiError) =>
+    result(m, {
+      status: error.status,
+      body: error.body(),
+      ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+    });
 
   const upstream = (shard: string): { socket: WebSocket; open: Promise<void> } | undefined => {
     const known = upstreams.get(shard);
@@ -118,45 +127,76 @@ export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFee
     return true;
   };
 
-  /** Sends order-entry message `m` to every shard; answers once all have (`collect`). */
-  const fanOut = (m: Json) => {
-    const shards = ctx.directory.all.map((s) => s.name);
-    if (shards.length === 0) {
-      return send({ type: "result", id: m.id, status: 503, body: refusal("NOT_READY", "no shard is registered yet") });
-    }
-    const key = `gateway-${++fanOutCount}`; // never a client's: its id comes back only in the merged result
-    fanOuts.set(key, { message: m, shards: shards.length, answers: new Map() });
+  /** Sends order-entry message `m` to `shards` under an id of the gateway's; answers once all have (`collect`). */
+  const route = (m: Json, shards: readonly string[]) => {
+    if (shards.length === 0) return refuse(m, new ApiError("NOT_READY", "no shard is registered yet"));
+    const key = `g${++routedCount}`;
+    routed.set(key, { message: m, shards: shards.length, answers: new Map() });
     for (const shard of shards) {
       void toShard(shard, { ...m, id: key }).then((sent) => {
         if (sent) return;
-        const body = refusal("SHARD_UNAVAILABLE", `shard ${shard} has no leader right now`, { shard });
-        collect(key, shard, { type: "result", id: key, status: 503, body, retryAfterSeconds: 1 });
+        const error = shardUnavailable(shard);
+        collect(key, shard, { status: error.status, body: error.body(), retryAfterSeconds: error.retryAfterSeconds });
       });
     }
   };
   const collect = (key: string, shard: string, answer: Json) => {
-    const state = fanOuts.get(key);
+    const state = routed.get(key);
     if (state === undefined) return;
     state.answers.set(shard, answer);
     if (state.answers.size < state.shards) return;
-    fanOuts.delete(key);
+    routed.delete(key);
     const answers = [...state.answers.values()];
-    const id = state.message.id;
-    const failed = answers.find((a) => a.status !== 200);
-    if (failed !== undefined) return send({ ...failed, id });
-    const bodies = answers.map((a) => a.body);
     const m = state.message;
+    const failed = answers.find((a) => a.status !== 200);
+    if (answers.length === 1 || failed !== undefined) {
+      const { type: _type, id: _id, ...answer } = (failed ?? answers[0]) as Json;
+      return result(m, answer as { status: number; body: unknown });
+    }
+    const bodies = answers.map((a) => a.body);
     const body =
       m.op === "cancel"
         ? mergeCancelResults(((m.cancel as Json).orderHashes as string[]) ?? [], bodies)
         : m.op === "batch"
           ? mergeBatchCancelResults((m.actions as unknown[]).length, bodies)
           : bodies[0];
-    send({ type: "result", id, status: 200, body });
+    result(m, { status: 200, body });
   };
+  /** Order entry: the shards a message goes to (the market's, or all), or the gateway's refusal. */
+  const orderEntry = (m: Json) => {
+    const envelope = feedOrderEnvelope.safeParse(m);
+    if (!envelope.success) {
+      // As a keeper's feed answers it: the id is the client's handle on the result, so nothing goes upstream.
+      const first = issuesOf(envelope.error)[0];
+      return error(
+        "BAD_REQUEST",
+        `bad message: ${first ? `${first.path || "(root)"}: ${first.message}` : "bad input"}`,
+      );
+    }
+    if (m.op === "place" || m.op === "amend") {
+      const shard = marketShard((m.order as Json | undefined)?.marketId);
+      if (shard === undefined)
+        return refuse(m, new ApiError("MARKET_NOT_SERVED", "the order's market is not served here"));
+      return route(m, [shard]);
+    }
+    if (m.op === "batch" && Array.isArray(m.actions)) {
+      const markets = (m.actions as Json[]).flatMap((a) => {
+        const signed = (a?.place ?? a?.amend) as Json | undefined;
+        return signed === undefined ? [] : [(signed.order as Json | undefined)?.marketId];
+      });
+      const shards = [...new Set(markets.map(marketShard))];
+      if (shards.includes(undefined)) {
+        return refuse(m, new ApiError("MARKET_NOT_SERVED", "an order's market is not served here"));
+      }
+      if (shards.length > 1) return refuse(m, batchSpansShards(shards as string[]));
+      if (shards.length === 1) return route(m, shards as string[]);
+    }
+    return route(m, allShards()); // cancels, a batch of cancels only, schedules, cancel-on-disconnect
+  };
+  const allShards = () => ctx.directory.all.map((s) => s.name);
 
   const fromShard = (shard: string, m: Json) => {
-    if (m.type === "result" && typeof m.id === "string" && fanOuts.has(m.id)) return collect(m.id, shard, m);
+    if (m.type === "result" && typeof m.id === "string" && routed.has(m.id)) return collect(m.id, shard, m);
     if (m.type === "login" || (m.type === "error" && logins.has(shard))) {
       const waiter = logins.get(shard);
       logins.delete(shard);
@@ -257,49 +297,12 @@ export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFee
         return;
       }
       case "place":
-      case "amend": {
-        const shard = marketShard((m.order as Json | undefined)?.marketId);
-        if (shard === undefined) return error("MARKET_NOT_SERVED", "the order's market is not served here");
-        if (!(await toShard(shard, m))) error("SHARD_UNAVAILABLE", `shard ${shard} has no leader right now`);
-        return;
-      }
-      case "batch": {
-        if (!Array.isArray(m.actions)) return fanOut(m); // malformed: the shards' schema names the problem
-        const orders = (m.actions as Json[]).flatMap((a) => {
-          const signed = (a?.place ?? a?.amend) as Json | undefined;
-          return signed === undefined ? [] : [(signed.order as Json | undefined)?.marketId];
-        });
-        if (orders.length === 0) return fanOut(m);
-        const shards = [...new Set(orders.map(marketShard))];
-        if (shards.includes(undefined)) {
-          return send({
-            type: "result",
-            id: m.id,
-            status: 400,
-            body: refusal("MARKET_NOT_SERVED", "an order's market is not served here"),
-          });
-        }
-        if (shards.length > 1) {
-          const names = shards as string[];
-          return send({
-            type: "result",
-            id: m.id,
-            status: 400,
-            body: refusal(
-              "BATCH_SPANS_SHARDS",
-              `the batch's orders are in markets of ${names.length} shards (${names.join(", ")}): send one batch per shard`,
-              { shards: names },
-            ),
-          });
-        }
-        if (!(await toShard(shards[0] as string, m)))
-          error("SHARD_UNAVAILABLE", `shard ${shards[0]} has no leader right now`);
-        return;
-      }
+      case "amend":
+      case "batch":
       case "cancel":
       case "scheduleCancel":
       case "cancelOnDisconnect":
-        return fanOut(m);
+        return orderEntry(m);
       default:
         return error("BAD_REQUEST", `not an op of the feed: ${String(m.op)}`);
     }

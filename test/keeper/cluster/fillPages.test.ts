@@ -33,7 +33,7 @@ function walk(shards: Shards, limit: number, between: (page: number) => void = (
   let before: string | undefined;
   for (let page = 0; page < 1000; page++) {
     if (before !== undefined) parse(gatewayFillsQuery, { before }, "query"); // the cursor is one the route takes
-    const cursor = parseFillsCursor(before);
+    const cursor = parseFillsCursor(before, [...shards.keys()]);
     const pages = shardsToAsk([...shards.keys()], cursor).map((a) => shardPage(shards, a.shard, limit, a.before));
     const answer = mergeFillPages(pages, limit, cursor);
     expect(answer.fills.length).to.be.at.most(limit);
@@ -79,7 +79,7 @@ describe("gateway fills pages: one cursor over every shard's fill ids", () => {
   });
 
   it("says a shard is done (0) and asks it no more", () => {
-    const cursor = parseFillsCursor("a.4-b.0");
+    const cursor = parseFillsCursor("a.4-b.0", ["a", "b", "c"]);
     expect(shardsToAsk(["a", "b", "c"], cursor)).to.deep.equal([{ shard: "a", before: 4 }, { shard: "c" }]);
     expect(
       formatFillsCursor(
@@ -90,6 +90,12 @@ describe("gateway fills pages: one cursor over every shard's fill ids", () => {
       ),
     ).to.equal("a.4-b.0");
     expect(mergeFillPages([{ shard: "a", fills: [] }], 10, new Map([["b", 0]]))).to.deep.equal({ fills: [] });
+  });
+
+  it("ends a walk whose cursor names a shard the cluster no longer has", () => {
+    const cursor = parseFillsCursor("a.0-b.0-gone.7", ["a", "b"]);
+    expect([...cursor.keys()]).to.deep.equal(["a", "b"]);
+    expect(mergeFillPages([], 10, cursor)).to.deep.equal({ fills: [] }); // no `next`: done
   });
 
   it("refuses a cursor that is not one", () => {

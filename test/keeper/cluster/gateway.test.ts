@@ -325,6 +325,15 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     expect((await result("p1")).status).to.equal(201);
     expect((await result("p2")).status).to.equal(201);
 
+    // The gateway's own refusals are results under the client's id too; a bad id is refused at once.
+    const elsewhere = await signed(trader, { isBuy: false, priceTicks: 1_000n, marketId: 99n });
+    conn.send({ op: "place", id: "m1", ...JSON.parse(elsewhere.body) });
+    const notServed = await result("m1");
+    expect([notServed.status, notServed.body.error.code]).to.deep.equal([404, "MARKET_NOT_SERVED"]);
+    conn.send({ op: "cancelOnDisconnect", id: "x".repeat(65), enabled: true });
+    const badId = await conn.next((m) => m.type === "error" && /an id has at most 64 characters/.test(m.message));
+    expect(badId.code).to.equal("BAD_REQUEST");
+
     // A batch with orders in both shards is refused, naming them.
     const spanning = await resting();
     conn.send({ op: "batch", id: "b1", actions: spanning.map((o) => ({ place: JSON.parse(o.body) })) });

@@ -226,7 +226,10 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     hashOrder({ order, domain: d }) + signature.slice(2);
   const recoverSigner = (order: Order, signature: Hex, d: ExchangeDomainParameters) => {
     const key = memoKey(order, signature, d);
-    return recovered.get(key) ?? remember(key, recoverOrderSigner(order, signature, d));
+    const known = recovered.get(key);
+    if (known !== undefined) return known;
+    metrics.orderSigner("recovered");
+    return remember(key, recoverOrderSigner(order, signature, d));
   };
   const reads = new CachedChainReads(client, config.exchange, {
     startBlock: config.startBlock,
@@ -374,6 +377,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     limits: { perAccountPerSecond: config.api.perAccountPerSecond, maxBatchActions: config.api.maxBatchActions },
     role,
     ...clusterOptions(process.env, (order, signature, signer) => {
+      metrics.orderSigner("gateway");
       void remember(memoKey(order, signature, domain), Promise.resolve(signer));
     }),
     isReady: () =>

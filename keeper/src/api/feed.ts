@@ -31,6 +31,7 @@ import { clientKey, RateLimiter } from "./rateLimit";
 import type { FeedOrderHandler } from "./feedOrders";
 import { feedMessage, feedOrderEnvelope, issuesOf, type FeedMessage } from "./schemas";
 import type { Sessions } from "./sessions";
+import { vouchedFeedMessage, type TrustSigner } from "./gatewayChannel";
 import { verifyKeeperMessage } from "./signatures";
 import { levelChangeJson, levelJson, orderStatusJson, orderUpdateJson, storedTrade, tradeJson } from "./wire";
 
@@ -99,6 +100,8 @@ interface Client {
   account?: Address;
   challenge?: { value: Hex; expires: number };
   alive: boolean;
+  /** A gateway's relayed connection: believes the signers it adds to order entry. */
+  readonly trustSigner?: TrustSigner;
   tokens: number;
   tokensAt: number;
   closed: boolean;
@@ -210,8 +213,11 @@ export class Feed {
     };
   }
 
-  /** Takes a new WebSocket connection. */
-  attach(ws: WebSocket, ip: string): void {
+  /**
+   * Takes a new WebSocket connection. `trustSigner`: the connection is one a gateway relays (cluster
+   * secret checked), whose order entry carries the signers the gateway recovered (./gatewayChannel).
+   */
+  attach(ws: WebSocket, ip: string, trustSigner?: TrustSigner): void {
     if (this.clients.size >= this.limits.maxClients) {
       ws.close(TRY_AGAIN_LATER, "too many feed clients; try again later");
       return;
@@ -231,6 +237,7 @@ export class Feed {
       key,
       subscriptions: new Set(),
       alive: true,
+      trustSigner,
       tokens: this.limits.messagesPerSecond,
       tokensAt: now,
       closed: false,
@@ -351,6 +358,7 @@ export class Feed {
       const text = Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.concat(data as Buffer[]).toString("utf8");
       if (isBinary && Buffer.byteLength(text) === 0) throw new Error("empty");
       json = JSON.parse(text);
+      if (c.trustSigner !== undefined) json = vouchedFeedMessage(json, c.trustSigner);
     } catch {
       this.error(c, "BAD_JSON", "a message must be one JSON object");
       return;

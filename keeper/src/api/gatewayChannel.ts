@@ -8,9 +8,10 @@
  * (`app.inject`); either way the trader's address counts as the remote address, so the keeper's
  * budgets still count per trader.
  *
- * A frame's `signer` (who signed the order, recovered by the gateway) is believed only here: it is
- * handed to `trustSigner`, which seeds the keeper's memo of recovered signers, so the keeper skips
- * recovering that signature itself. Nothing a client sends over HTTP or the feed reaches it.
+ * A frame's `signer` (who signed the order, recovered by the gateway) is believed only here and on
+ * the feed a gateway relays (`/internal/v1/feed`, `vouchedFeedMessage`): it is handed to
+ * `trustSigner`, which seeds the keeper's memo of recovered signers, so the keeper skips recovering
+ * that signature itself. Nothing a client sends over HTTP or the keeper's own feed reaches it.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -92,8 +93,11 @@ export function registerGatewayChannel(
     secret: string;
     trustSigner?: TrustSigner;
     log: Logger;
-    /** The keeper's feed, for a connection a gateway relays for the trader at `ip`. */
-    attachFeed?: (socket: WebSocket, ip: string) => void;
+    /**
+     * The keeper's feed, for a connection a gateway relays for the trader at `ip`; `trustSigner`
+     * (when the keeper has one) believes the signers the gateway adds to order entry.
+     */
+    attachFeed?: (socket: WebSocket, ip: string, trustSigner?: TrustSigner) => void;
     /** Order entry straight from a frame (undefined: not a frame it takes, `app.inject` runs it). */
     direct?: DirectEntry;
   },
@@ -123,7 +127,7 @@ export function registerGatewayChannel(
       },
       (socket, request) => {
         const client = (request.query as { client?: unknown }).client;
-        attachFeed(socket, typeof client === "string" && client !== "" ? client : request.ip);
+        attachFeed(socket, typeof client === "string" && client !== "" ? client : request.ip, options.trustSigner);
       },
     );
   }
@@ -214,18 +218,49 @@ async function answer(app: FastifyInstance, frame: ForwardedRequest): Promise<Fo
 
 /** The signers a gateway vouches for, handed to the keeper's memo (a body that does not parse: none). */
 function seedSigners(frame: ForwardedRequest, trustSigner: TrustSigner): void {
-  if (frame.signer !== undefined && frame.url === "/v1/orders") {
-    const parsed = submitOrderBody.safeParse(frame.body);
-    if (parsed.success) trustSigner(parsed.data.order, parsed.data.signature, frame.signer);
-  }
+  if (frame.signer !== undefined && frame.url === "/v1/orders") seedOrderSigner(frame.body, frame.signer, trustSigner);
   if (frame.signers !== undefined && frame.url === "/v1/orders/batch") {
-    const parsed = batchBody.safeParse(frame.body);
-    if (!parsed.success) return;
-    for (const [i, action] of parsed.data.actions.entries()) {
-      const signer = frame.signers[String(i)];
-      if (signer === undefined) continue;
-      const signed = "place" in action ? action.place : "amend" in action ? action.amend : undefined;
-      if (signed !== undefined) trustSigner(signed.order, signed.signature, signer);
-    }
+    seedBatchSigners((frame.body as { actions?: unknown } | undefined)?.actions, frame.signers, trustSigner);
   }
 }
+
+function seedOrderSigner(body: unknown, signer: Address, trustSigner: TrustSigner): void {
+  const parsed = submitOrderBody.safeParse(body);
+  if (parsed.success) trustSigner(parsed.data.order, parsed.data.signature, signer);
+}
+
+function seedBatchSigners(
+  actions: unknown,
+  signers: Readonly<Record<string, Address>>,
+  trustSigner: TrustSigner,
+): void {
+  const parsed = batchBody.shape.actions.safeParse(actions);
+  if (!parsed.success) return;
+  for (const [i, action] of parsed.data.entries()) {
+    const signer = signers[String(i)];
+    if (signer === undefined) continue;
+    const signed = "place" in action ? action.place : "amend" in action ? action.amend : undefined;
+    if (signed !== undefined) trustSigner(signed.order, signed.signature, signer);
+  }
+}
+
+/**
+ * An order-entry message of the feed a gateway relays, with the signers the gateway recovered
+ * (`signer` on a `place` or `amend`, `signers` by action index on a `batch`, as in a frame) handed
+ * to `trustSigner` and taken out, so that the rest is the message the trader sent.
+ */
+export function vouchedFeedMessage(message: unknown, trustSigner: TrustSigner): unknown {
+  if (typeof message !== "object" || message === null || Array.isArray(message)) return message;
+  const { signer, signers, ...rest } = message as Record<string, unknown>;
+  if (signer === undefined && signers === undefined) return message;
+  if ((rest.op === "place" || rest.op === "amend") && isAddress(signer)) {
+    seedOrderSigner({ order: rest.order, signature: rest.signature }, signer, trustSigner);
+  }
+  if (rest.op === "batch" && typeof signers === "object" && signers !== null) {
+    const valid = Object.entries(signers).filter((e): e is [string, Address] => isAddress(e[1]));
+    seedBatchSigners(rest.actions, Object.fromEntries(valid), trustSigner);
+  }
+  return rest;
+}
+
+const isAddress = (value: unknown): value is Address => typeof value === "string" && /^0x[0-9a-fA-F]{40}$/.test(value);

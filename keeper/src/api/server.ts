@@ -678,7 +678,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       trustSigner: options.trustSigner,
       direct: options.gatewayInject === true ? undefined : direct,
       log,
-      attachFeed: (socket, ip) => feed.attach(socket, ip),
+      attachFeed: (socket, ip, trustSigner) => feed.attach(socket, ip, trustSigner),
     });
   }
 

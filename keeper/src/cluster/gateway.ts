@@ -357,6 +357,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     secret: options.clusterSecret,
     sessions,
     log,
+    signerOf,
     verifyLogin: (account: Address, challenge: `0x${string}`, signature: `0x${string}`) =>
       verifyKeeperMessage(
         options.client,

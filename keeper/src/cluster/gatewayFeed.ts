@@ -21,18 +21,22 @@
  *   only, `scheduleCancel` and `cancelOnDisconnect` go to every shard, and their results are merged
  *   as HTTP's (./fanOut). Every order-entry message goes upstream under an id of the gateway's (so no
  *   client id can be taken for another request's) and comes back as one `result` with the client's
- *   id, a refusal of the gateway's own (no leader, a market not served) included.
+ *   id, a refusal of the gateway's own (no leader, a market not served) included. The gateway
+ *   recovers each order's signer and sends it along (`signer`, or `signers` by a batch's action
+ *   index), so the shard does not recover it again; what goes upstream keeps the order in which
+ *   the trader sent it (a cancel never overtakes the place before it).
  *   Cancel-on-disconnect then holds at every shard: the trader's connection closing closes the
  *   gateway's sockets to them.
  */
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import type { Address, Hex } from "viem";
+import type { Order } from "@crossbook/sdk";
 import type { Logger } from "../log";
 import type { Sessions } from "../api/sessions";
 import { CLUSTER_SECRET_HEADER, GATEWAY_FEED_PATH } from "../api/gatewayChannel";
 import { ApiError } from "../api/errors";
-import { feedOrderEnvelope, issuesOf } from "../api/schemas";
+import { batchBody, feedOrderEnvelope, issuesOf, submitOrderBody } from "../api/schemas";
 import { batchSpansShards, mergeBatchCancelResults, mergeCancelResults, shardUnavailable } from "./fanOut";
 import type { ShardDirectory } from "./shardLinks";
 
@@ -42,6 +46,8 @@ export interface GatewayFeedContext {
   readonly directory: ShardDirectory;
   readonly secret: string;
   readonly sessions: Sessions;
+  /** The signer of an order when it is its maker (an EOA), recovered here; else none (the shard checks it). */
+  readonly signerOf: (order: Order, signature: Hex) => Promise<Address | undefined>;
   /** Whether `signature` is `account`'s `FeedLogin` over `challenge`. */
   readonly verifyLogin: (account: Address, challenge: Hex, signature: Hex) => Promise<boolean>;
   readonly log: Logger;
@@ -115,16 +121,40 @@ export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFee
     upstreams.set(shard, entry);
     return entry;
   };
-  const toShard = async (shard: string, message: Json): Promise<boolean> => {
-    const u = upstream(shard);
-    if (u === undefined) return false;
-    try {
-      await u.open;
-    } catch {
-      return false;
+  /** The last send upstream: each send waits for it, so that messages go in the order the trader sent them. */
+  let lastSend: Promise<unknown> = Promise.resolve();
+  const toShard = (shard: string, message: Json | Promise<Json>): Promise<boolean> => {
+    const sent = lastSend.then(async () => {
+      const ready = await message;
+      const u = upstream(shard);
+      if (u === undefined) return false;
+      try {
+        await u.open;
+      } catch {
+        return false;
+      }
+      u.socket.send(JSON.stringify(ready));
+      return true;
+    });
+    lastSend = sent.catch(() => {});
+    return sent;
+  };
+  /** Order-entry message `m` with the signers of its orders, recovered here (a body that does not parse: none). */
+  const withSigners = async (m: Json): Promise<Json> => {
+    if (m.op === "place" || m.op === "amend") {
+      const parsed = submitOrderBody.safeParse({ order: m.order, signature: m.signature });
+      const signer = parsed.success ? await ctx.signerOf(parsed.data.order, parsed.data.signature) : undefined;
+      return signer === undefined ? m : { ...m, signer };
     }
-    u.socket.send(JSON.stringify(message));
-    return true;
+    const parsed = m.op === "batch" ? batchBody.shape.actions.safeParse(m.actions) : undefined;
+    if (parsed?.success !== true) return m;
+    const signers: Record<string, Address> = {};
+    for (const [i, action] of parsed.data.entries()) {
+      const signed = "place" in action ? action.place : "amend" in action ? action.amend : undefined;
+      const signer = signed === undefined ? undefined : await ctx.signerOf(signed.order, signed.signature);
+      if (signer !== undefined) signers[String(i)] = signer;
+    }
+    return Object.keys(signers).length === 0 ? m : { ...m, signers };
   };
 
   /** Sends order-entry message `m` to `shards` under an id of the gateway's; answers once all have (`collect`). */
@@ -132,8 +162,11 @@ export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFee
     if (shards.length === 0) return refuse(m, new ApiError("NOT_READY", "no shard is registered yet"));
     const key = `g${++routedCount}`;
     routed.set(key, { message: m, shards: shards.length, answers: new Map() });
+    const message = { ...m, id: key };
+    // A recovery that fails leaves the signature to the shard, as one that recovers nobody does.
+    const upstreamMessage = shards.length === 1 ? withSigners(message).catch(() => message) : message;
     for (const shard of shards) {
-      void toShard(shard, { ...m, id: key }).then((sent) => {
+      void toShard(shard, upstreamMessage).then((sent) => {
         if (sent) return;
         const error = shardUnavailable(shard);
         collect(key, shard, { status: error.status, body: error.body(), retryAfterSeconds: error.retryAfterSeconds });

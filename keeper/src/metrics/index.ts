@@ -28,6 +28,7 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly ordersAccepted: Counter<"market">;
   private readonly ordersRejected: Counter<"code">;
+  private readonly orderSigners: Counter<"source">;
   private readonly bookLevels: Gauge<"market" | "side">;
   private readonly bookLots: Gauge<"market" | "side">;
   private readonly batches: Counter<"outcome">;
@@ -55,6 +56,12 @@ export class Metrics {
       name: "crossbook_orders_rejected_total",
       help: "Orders the keeper refused, by error code (schema errors included)",
       labelNames: ["code"],
+      registers,
+    });
+    this.orderSigners = new Counter({
+      name: "crossbook_order_signers_total",
+      help: "Order signatures whose signer this keeper learnt, by source: recovered here, or a gateway's",
+      labelNames: ["source"],
       registers,
     });
     const self = this;
@@ -204,6 +211,11 @@ export class Metrics {
 
   orderAccepted(marketId: bigint): void {
     this.ordersAccepted.inc({ market: marketId.toString() });
+  }
+
+  /** An order's signer learnt: recovered by this keeper, or told by a gateway that recovered it. */
+  orderSigner(source: "recovered" | "gateway"): void {
+    this.orderSigners.inc({ source });
   }
 
   orderRejected(code: string): void {

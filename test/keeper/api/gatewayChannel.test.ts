@@ -5,6 +5,7 @@ import { hashOrder, type ExchangeDomainParameters, type Order } from "@crossbook
 import {
   CLUSTER_SECRET_HEADER,
   GATEWAY_CHANNEL_PATH,
+  GATEWAY_FEED_PATH,
   type ForwardedAnswer,
   type ForwardedRequest,
 } from "../../../keeper/src/api/gatewayChannel";
@@ -15,6 +16,7 @@ import {
   bearer,
   cancelAllBody,
   cancelBody,
+  FeedClient,
   http,
   login,
   newTrader,
@@ -127,6 +129,57 @@ describe("keeper API: the gateways' channel (cluster secret only)", function () 
     const res = await http(k.api.url, "POST", "/v1/orders", body, { "x-crossbook-signer": trader.address });
     expect(res.status).to.equal(201);
     expect(recoveredHere).to.include(hashOrder({ order, domain: k.env.sdkDomain })); // recovered here
+  });
+
+  it("believes the signers a gateway adds to order entry on the feed it relays, and on no other feed", async () => {
+    const token = await login(k, trader);
+    const feedUrl = k.api.url.replace("http", "ws");
+    const relayed = await FeedClient.open(`${feedUrl}${GATEWAY_FEED_PATH}?client=10.1.2.5`, {
+      headers: { [CLUSTER_SECRET_HEADER]: SECRET },
+    });
+    const own = await FeedClient.open(`${feedUrl}/v1/ws`);
+    try {
+      for (const feed of [relayed, own]) {
+        feed.send({ op: "login", token });
+        await feed.next((m) => m.type === "login");
+      }
+      const result = (feed: FeedClient, id: string) => feed.next((m) => m.type === "result" && m.id === id);
+      const hashOf = (order: Order) => hashOrder({ order, domain: k.env.sdkDomain });
+
+      const placed = orderOf(trader, { isBuy: true, priceTicks: 170_000n });
+      relayed.send({ op: "place", id: "p", ...(await signedBody(k, trader, placed)), signer: trader.address });
+      expect((await result(relayed, "p")).status).to.equal(201);
+      const amended = orderOf(trader, { isBuy: true, priceTicks: 170_001n });
+      relayed.send({
+        op: "amend",
+        id: "a",
+        target: { hash: hashOf(placed) },
+        ...(await signedBody(k, trader, amended)),
+        signer: trader.address,
+      });
+      expect((await result(relayed, "a")).status).to.equal(200);
+      const batched = orderOf(trader, { isBuy: true, priceTicks: 170_002n });
+      relayed.send({
+        op: "batch",
+        id: "b",
+        actions: [{ place: await signedBody(k, trader, batched) }],
+        signers: { 0: trader.address },
+      });
+      expect((await result(relayed, "b")).status).to.equal(200);
+      for (const [i, order] of [placed, amended, batched].entries())
+        expect(recoveredHere, String(i)).to.not.include(hashOf(order));
+
+      // A trader's own connection cannot say who signed: the field is refused, and the keeper recovers.
+      const own1 = orderOf(trader, { isBuy: true, priceTicks: 170_003n });
+      own.send({ op: "place", id: "o1", ...(await signedBody(k, trader, own1)), signer: trader.address });
+      expect((await result(own, "o1")).status).to.equal(400);
+      own.send({ op: "place", id: "o2", ...(await signedBody(k, trader, own1)) });
+      expect((await result(own, "o2")).status).to.equal(201);
+      expect(recoveredHere).to.include(hashOf(own1));
+    } finally {
+      relayed.ws.close();
+      own.ws.close();
+    }
   });
 
   it("carries concurrent frames in fewer messages both ways, and each answer reaches its request", async () => {

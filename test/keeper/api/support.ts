@@ -220,8 +220,8 @@ export class FeedClient {
   readonly opened: Promise<void>;
   readonly closed: Promise<number>;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  constructor(url: string, options?: WebSocket.ClientOptions) {
+    this.ws = new WebSocket(url, options);
     this.opened = new Promise((resolve, reject) => {
       this.ws.once("open", () => resolve());
       this.ws.once("error", reject);
@@ -244,8 +244,8 @@ export class FeedClient {
     });
   }
 
-  static async open(url: string): Promise<FeedClient> {
-    const c = new FeedClient(url);
+  static async open(url: string, options?: WebSocket.ClientOptions): Promise<FeedClient> {
+    const c = new FeedClient(url, options);
     await c.opened;
     return c;
   }

@@ -17,7 +17,7 @@ import { createKeeperClient, hashOrder, keeperMessageTypedData, signOrder, type 
 import { localTraders } from "../../../scripts/lib/accounts";
 import { ONE_SHARD_PER_LOCAL_MARKET, startCluster, type LocalCluster } from "../../../scripts/lib/cluster";
 import { localOrder } from "../../../scripts/lib/failover";
-import { registerShard } from "../../../keeper/src/cluster/registry";
+import { readShards, registerShard } from "../../../keeper/src/cluster/registry";
 
 describe("cluster: gateways routing to shard leaders (real processes)", function () {
   this.timeout(900_000);
@@ -318,12 +318,25 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     await feedLogin(conn, trader);
     const result = (id: string) => conn.next((m) => m.type === "result" && m.id === id);
 
-    // A place in each market, each to its shard.
+    // How shard a learnt its orders' signers (its /metrics): recovered there, or told by a gateway.
+    const signersLearnt = async () => {
+      const leader = (await readShards(db)).find((s) => s.name === "a")?.leaderUrl;
+      const text = await (await fetch(`${leader}/metrics`)).text();
+      const count = (source: string) =>
+        Number(new RegExp(`crossbook_order_signers_total\\{source="${source}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      return { recovered: count("recovered"), gateway: count("gateway") };
+    };
+    const learntBefore = await signersLearnt();
+
+    // A place in each market, each to its shard, with the signer the gateway recovered.
     const [first1, first2] = await resting();
     conn.send({ op: "place", id: "p1", ...JSON.parse(first1.body) });
     conn.send({ op: "place", id: "p2", ...JSON.parse(first2.body) });
     expect((await result("p1")).status).to.equal(201);
     expect((await result("p2")).status).to.equal(201);
+    const learntAfter = await signersLearnt();
+    expect(learntAfter.gateway - learntBefore.gateway).to.equal(1);
+    expect(learntAfter.recovered - learntBefore.recovered).to.equal(0);
 
     // The gateway's own refusals are results under the client's id too; a bad id is refused at once.
     const elsewhere = await signed(trader, { isBuy: false, priceTicks: 1_000n, marketId: 99n });

@@ -112,16 +112,17 @@ export class OrderBook {
     const seq = this.seqCounter++;
     if (!crosses) {
       // Nothing to match (most orders): no arrays to grow, one level change at most.
-      if (!mayRest) return result(seq, [], [], false, order.lots, []);
+      if (!mayRest) return result(seq, NO_FILLS, NO_ORDERS, false, order.lots, NO_LEVELS);
       if (restLevel === NONE) restLevel = own.create(order.priceTicks, price);
       this.rest(order, key, restLevel, lots, seq);
-      return result(seq, [], [], true, order.lots, [this.change(restLevel)]);
+      return result(seq, NO_FILLS, NO_ORDERS, true, order.lots, [this.change(restLevel)]);
     }
 
     const orders = this.orders;
     const fills: Fill[] = [];
     const changes: LevelChange[] = [];
-    const selfTradeCancelled: RestingOrder[] = [];
+    // Most takers meet none of their own orders: an array only for one that does.
+    let selfTradeCancelled = NO_ORDERS;
     // The taker's account as a handle (NONE if it has no resting order): compared as numbers.
     const taker = this.accounts.find(order.account);
     let remaining = lots;
@@ -133,6 +134,7 @@ export class OrderBook {
         const next = orders.next[maker];
         const makerLots = orders.lots[maker];
         if (orders.account[maker] === taker) {
+          if (selfTradeCancelled === NO_ORDERS) selfTradeCancelled = [];
           selfTradeCancelled.push(this.resting(maker));
           this.unlink(maker);
         } else if (makerLots > remaining) {
@@ -233,17 +235,17 @@ export class OrderBook {
     const lots = Number(order.lots);
     const key = this.byId.hash(order.id);
     const rejected = this.validate(order, key, price, lots) ?? this.validateRestore(order, price);
-    if (rejected !== undefined) return { rejected, levels: [] };
+    if (rejected !== undefined) return { rejected, levels: NO_LEVELS };
     const side = order.isBuy ? this.bids : this.asks;
     const existing = side.get(price);
     let after = NONE;
     if (existing !== NONE) {
-      if (this.levels.totalLots[existing] + lots > MAX_SAFE) return { rejected: "too-large", levels: [] };
+      if (this.levels.totalLots[existing] + lots > MAX_SAFE) return { rejected: "too-large", levels: NO_LEVELS };
       // Its place in time priority: after the last order with a lower seq (from the tail: O(1) in order).
       const orders = this.orders;
       after = this.levels.tail[existing];
       while (after !== NONE && orders.seq[after] > order.seq) after = orders.prev[after];
-      if (after !== NONE && orders.seq[after] === order.seq) return { rejected: "invalid-seq", levels: [] };
+      if (after !== NONE && orders.seq[after] === order.seq) return { rejected: "invalid-seq", levels: NO_LEVELS };
     }
     const level = existing !== NONE ? existing : side.create(order.priceTicks, price);
     const account = this.accounts.open(order.account);
@@ -462,6 +464,14 @@ export class OrderBook {
 /** `MAX_BOOK_INTEGER` as a number: 2^53-1. */
 const MAX_SAFE = Number(MAX_BOOK_INTEGER);
 
+/**
+ * The empty arrays of results (no fills, no orders cancelled, no level changed): one frozen
+ * array each, shared, so that an order that crosses nothing allocates only what it reports.
+ */
+const NO_FILLS = Object.freeze([]) as readonly Fill[] as Fill[];
+const NO_ORDERS = Object.freeze([]) as readonly RestingOrder[] as RestingOrder[];
+const NO_LEVELS = Object.freeze([]) as readonly LevelChange[] as LevelChange[];
+
 /** A `PlaceResult` of an accepted order; one shape for every path. */
 function result(
   seq: number,
@@ -477,11 +487,11 @@ function result(
 function reject(order: NewOrder, rejected: RejectReason): PlaceResult {
   return {
     seq: -1,
-    fills: [],
-    selfTradeCancelled: [],
+    fills: NO_FILLS,
+    selfTradeCancelled: NO_ORDERS,
     rested: false,
     remainingLots: order.lots,
     rejected,
-    levels: [],
+    levels: NO_LEVELS,
   };
 }

@@ -96,7 +96,10 @@ export type RejectReason =
   /** `restore`: `seq` is not a non-negative safe integer, or another order at its price has it. */
   | "invalid-seq";
 
-/** What `place` did. */
+/**
+ * What `place` did. Its arrays are for reading: an empty one is a single frozen array that every
+ * result shares (so that an order that crosses nothing allocates none).
+ */
 export interface PlaceResult {
   /** The order's time priority if it was accepted (even if it did not rest); -1 if rejected. */
   readonly seq: number;

@@ -18,6 +18,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { MAX_BOOK_INTEGER, OrderBook, type Depth, type LevelChange, type RestingOrder } from "../../../keeper/src/book";
+import { WINDOW } from "../../../keeper/src/book/side";
 import { ReferenceBook } from "./reference";
 
 const SEED = Number(process.env.BOOK_PROPERTY_SEED ?? 42);
@@ -81,10 +82,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 /**
- * Prices near 100, or at the very top of what the book holds (2^53-1), where a double still tells
- * them apart and one more bit would not.
+ * The ten prices of a stream: 1 tick apart near 100, or at the very top of what the book holds
+ * (2^53-1), where a double still tells them apart and one more bit would not; or a stride apart
+ * that spreads them over one side's window of levels (`WINDOW` ticks, side.ts), or past it, so
+ * that levels go to its fallback and the window re-centres with levels in it.
  */
-const baseArb = fc.constantFrom(100n, MAX_BOOK_INTEGER - 9n);
+const pricesArb = fc
+  .tuple(fc.constantFrom(1n, 1n, 1_000n, BigInt(Math.floor(WINDOW / 3) + 1), BigInt(WINDOW + 7)), fc.boolean())
+  .map(([stride, top]) => ({ stride, base: top ? MAX_BOOK_INTEGER - 9n * stride : 100n }));
 
 const ACCOUNTS = ["0xaaaa", "0xbbbb", "0xcccc"];
 
@@ -131,7 +136,7 @@ function expectSameBook(book: OrderBook, reference: ReferenceBook): void {
 }
 
 /** Runs one stream through both books, checking after every step. */
-function runStream(base: bigint, ops: Op[]): void {
+function runStream({ base, stride }: { base: bigint; stride: bigint }, ops: Op[]): void {
   const book = new OrderBook();
   const reference = new ReferenceBook();
   const ids: string[] = [];
@@ -147,7 +152,7 @@ function runStream(base: bigint, ops: Op[]): void {
         id,
         account: ACCOUNTS[op.account],
         isBuy: op.isBuy,
-        priceTicks: base + BigInt(op.price),
+        priceTicks: base + BigInt(op.price) * stride,
         lots: BigInt(op.lots),
         flags: op.flags,
       };
@@ -221,7 +226,7 @@ describe("OrderBook property", function () {
   it(`matches the naive reference matcher on random order streams (seed ${SEED}, ${RUNS} runs)`, function () {
     this.timeout(0);
     fc.assert(
-      fc.property(baseArb, fc.array(opArb, { maxLength: 120, size: "max" }), (base, ops) => runStream(base, ops)),
+      fc.property(pricesArb, fc.array(opArb, { maxLength: 120, size: "max" }), (base, ops) => runStream(base, ops)),
       { seed: SEED, numRuns: RUNS },
     );
     console.log(`      ${JSON.stringify(stats)}`);

@@ -173,6 +173,22 @@ describe("OrderBook", function () {
     });
   });
 
+  it("gives empty result arrays that no caller can fill for another, and fresh ones when there is something to report", function () {
+    const book = bookWith(ask(100n, 5n, { account: BOB }), bid(90n, 1n, { account: CAROL }));
+    const passive = book.place(bid(95n, 1n));
+    const rejected = book.place(bid(101n, 1n, { flags: POST_ONLY }));
+    const taker = book.place(bid(100n, 2n));
+    for (const empty of [passive.fills, passive.selfTradeCancelled, rejected.fills, rejected.levels]) {
+      expect(empty).to.deep.equal([]);
+      expect(Object.isFrozen(empty)).to.equal(true);
+    }
+    expect(() => (passive.fills as unknown[]).push(1)).to.throw(TypeError);
+    expect(rejected.fills).to.deep.equal([]);
+    expect(Object.isFrozen(taker.fills)).to.equal(false);
+    expect(taker.fills.map((f) => f.lots)).to.deep.equal([2n]);
+    expect(Object.isFrozen(taker.levels)).to.equal(false);
+  });
+
   describe("self-trade prevention", function () {
     it("never matches an account with itself: it cancels the resting order and matches behind it", function () {
       const mine = ask(100n, 3n, { account: ALICE });

@@ -71,4 +71,18 @@ describe("IdIndex", function () {
     expect(index.hash(long)).to.not.equal(index.hash(sixteenthFromEnd));
     expect(index.hash(long)).to.equal(index.hash(long.slice()));
   });
+
+  it("finds long ids that differ only before their last 16 characters, which share a hash", function () {
+    const tail = "0123456789abcdef";
+    const ids = Array.from({ length: 50 }, (_, n) => `0x${n.toString(16).padStart(48, "0")}${tail}`);
+    const index = indexOf(ids);
+    expect(new Set(ids.map((id) => index.hash(id))).size).to.equal(1);
+    expect(ids.map((id) => index.get(id, index.hash(id)))).to.deep.equal(ids.map((_, n) => n));
+    index.delete(index.hash(ids[0]), 0);
+    expect(index.get(ids[0], index.hash(ids[0]))).to.equal(NONE);
+    expect(index.get(ids[49], index.hash(ids[49]))).to.equal(49);
+    // An odd length: the last character is read alone.
+    expect(index.hash("order-12")).to.not.equal(index.hash("order-123"));
+    expect(index.hash("order-123")).to.not.equal(index.hash("order-124"));
+  });
 });

@@ -6,11 +6,12 @@
  * milliseconds a second over `BENCH_IDLE_SECONDS` (default 20), from /proc.
  *
  * Options (environment): BENCH_IDLE_SECONDS (default 20), BENCH_IDLE_WARMUP_SECONDS (default 10),
- * BENCH_IDLE_FLAGS (more flags for every shard keeper, space-separated).
+ * BENCH_IDLE_FLAGS (more flags for every shard keeper, space-separated), BENCH_IDLE_CPU_PROF (a
+ * directory: every shard keeper and gateway writes a V8 CPU profile there when it stops).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { rpc } from "./lib/bench";
 import { ONE_SHARD_PER_LOCAL_MARKET, startCluster, type ClusterProcess } from "./lib/cluster";
 import { cpuOf, postgresPids } from "./lib/cpu";
@@ -19,6 +20,7 @@ import { stopAll } from "./lib/processes";
 const seconds = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
 const warmup = Number(process.env.BENCH_IDLE_WARMUP_SECONDS ?? 10);
 const flags = (process.env.BENCH_IDLE_FLAGS ?? "").split(" ").filter((f) => f !== "");
+const cpuProfileDir = process.env.BENCH_IDLE_CPU_PROF?.trim() || undefined;
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -26,7 +28,13 @@ const load = () =>
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "bench-idle-"));
-  const cluster = await startCluster({ dir, shards: ONE_SHARD_PER_LOCAL_MARKET, gateways: 2, shardFlags: flags });
+  const cluster = await startCluster({
+    dir,
+    shards: ONE_SHARD_PER_LOCAL_MARKET,
+    gateways: 2,
+    shardFlags: flags,
+    ...(cpuProfileDir === undefined ? {} : { cpuProfileDir: resolve(cpuProfileDir) }),
+  });
   try {
     await rpc(cluster.node.url, "evm_setIntervalMining", [0]); // as bench:cluster: blocks only with transactions
     await new Promise((r) => setTimeout(r, warmup * 1000));
@@ -46,7 +54,9 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const after = rows.map((r) => cpuOf(r.pids));
     console.log(`idle ${seconds} s, load average ${loadBefore} → ${load()}; CPU ms per second of each process:`);
-    rows.forEach((r, i) => console.log(`  ${r.name.padEnd(34)} ${(((after[i] - before[i]) * 1000) / seconds).toFixed(1)}`));
+    rows.forEach((r, i) =>
+      console.log(`  ${r.name.padEnd(34)} ${(((after[i] - before[i]) * 1000) / seconds).toFixed(1)}`),
+    );
   } finally {
     await cluster.stop();
     await stopAll();

@@ -190,6 +190,10 @@ async function main(): Promise<number> {
       gateways: 2,
       followers: FOLLOWERS,
       cpuProfileDir: CPU_PROF === undefined ? undefined : resolve(CPU_PROF),
+      // A process's errors (log level 50 and up) are shown: an answer INTERNAL names its cause there.
+      echo: (name, line) => {
+        if (/"level":(5|6)\d/.test(line) || /"level":40.*lease/.test(line)) console.error(`${name}: ${line}`);
+      },
     });
     const { deployment, node } = cluster;
     const domain = { chainId: deployment.chainId, verifyingContract: deployment.exchange };

@@ -800,11 +800,11 @@ export class Store extends StoreReads {
     );
   }
 
-  /** One write, and a read only when it changed nothing (to throw `ORDER_NOT_FOUND` for an unknown order). */
   private cancelLive(hash: Hex, reason: string, at: number): boolean {
-    if (this.db.run(CANCEL_LIVE_SQL, reason, at, hash) > 0) return true;
-    this.requireOrder(hash);
-    return false;
+    const o = this.requireOrder(hash);
+    if (o.status !== "open" && o.status !== "partially-filled") return false;
+    this.setStatus(hash, "cancelled", reason, at);
+    return true;
   }
 
   /**

@@ -38,8 +38,7 @@
  * BENCH_CLUSTER_CONCURRENCY (default 64), BENCH_CLUSTER_ACCOUNTS (default 100),
  * BENCH_CLUSTER_FOLLOWERS (0 or 1, default 0), BENCH_CLUSTER_CPU_PROF, BENCH_CLUSTER_STRICT=1.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Hex } from "viem";
@@ -47,6 +46,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { POST_ONLY, sdkReady, type Order } from "@crossbook/sdk";
 import { recoverOrderSignerNative, sigcheckReady } from "../keeper/src/sigcheck";
 import { fundTraders, keyBytes, median, rpc, signNative } from "./lib/bench";
+import { cpuOf, postgresPids } from "./lib/cpu";
 import { ONE_SHARD_PER_LOCAL_MARKET, startCluster, type LocalCluster } from "./lib/cluster";
 import { startLocalKeeper, stopAll, type ManagedProcess } from "./lib/processes";
 import type { StepResult } from "./bench-api/loadgen";
@@ -71,40 +71,6 @@ function whole(name: string, fallback: number): number {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`bench:cluster: ${name} must be a whole number > 0, got ${raw}`);
   return n;
 }
-
-// ─── CPU time per process, from /proc ─────────────────────────────────────────────────────────
-
-const TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
-
-/** User + system CPU seconds `pid` has used so far (0 once it is gone). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // from field 3 (state) on
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // fields 14 and 15: utime, stime
-  } catch {
-    return 0;
-  }
-}
-
-/** The PostgreSQL server's processes: the postmaster (its data directory's postmaster.pid) and its children. */
-function postgresPids(dataDir: string): number[] {
-  const postmaster = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-  const pids = [postmaster];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === postmaster) pids.push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
-}
-
-const cpuOf = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 
 // ─── Native signature recovery, timed here ────────────────────────────────────────────────────
 
@@ -224,6 +190,10 @@ async function main(): Promise<number> {
       gateways: 2,
       followers: FOLLOWERS,
       cpuProfileDir: CPU_PROF === undefined ? undefined : resolve(CPU_PROF),
+      // A process's errors (log level 50 and up) are shown: an answer INTERNAL names its cause there.
+      echo: (name, line) => {
+        if (/"level":(5|6)\d/.test(line) || /"level":40.*lease/.test(line)) console.error(`${name}: ${line}`);
+      },
     });
     const { deployment, node } = cluster;
     const domain = { chainId: deployment.chainId, verifyingContract: deployment.exchange };

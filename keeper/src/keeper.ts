@@ -180,6 +180,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       : await ShardClaims.open(() => pgClient(config.databasePath), config.shardName, log, {
           // More than a shard's cached balance may lag the chain: a block's poll and its reads, several times.
           holdMs: Math.max(2000, 5 * config.pollIntervalMs),
+          headroomPercent: config.claimHeadroomPercent,
         });
   const election = electionOptions(config);
   const acquiredAt = systemLeaseClock.now();

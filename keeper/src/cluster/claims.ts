@@ -10,6 +10,11 @@
  *   that locks the account and token (an advisory transaction lock), sums the other shards' claims
  *   and grants the raise only within `balance - others`; else the order is refused
  *   `INSUFFICIENT_BALANCE`. Nothing else ever raises a claim.
+ * - A raise takes **headroom**: what the order needs plus `headroomPercent` of what is then still
+ *   free (`balance - others - need`), computed under the same lock, so that an account's claim
+ *   grows geometrically and its next orders need no round trip. That headroom is balance another
+ *   shard cannot claim until this one lowers it (one hold after the raise); 0 asks for exactly
+ *   what is needed.
  *
  * Claims are lowered lazily (`lower`, on a timer), never below what the shard reserved over the
  * last few seconds (fills that settle lower the balance only once every shard's cached balance
@@ -54,10 +59,12 @@ const CLAIMS_SQL = `
     amount   NUMERIC(78, 0) NOT NULL CHECK (amount > 0),
     PRIMARY KEY (account, token, shard)
   );
-  -- What is free for shard p_shard (p_balance less the other shards' claims); its claim raised to
-  -- p_want when that fits, unchanged otherwise. The caller compares p_want with the answer.
+  -- What is free for shard p_shard (p_balance less the other shards' claims); when p_want fits, its
+  -- claim raised to p_want plus p_headroom_pct percent of what is then still free (rounded down),
+  -- unchanged otherwise. The caller compares p_want with the answer and computes the same grant.
   CREATE OR REPLACE FUNCTION crossbook_cluster.raise_claim(
-    p_account TEXT, p_token TEXT, p_shard TEXT, p_want NUMERIC, p_balance NUMERIC, p_term BIGINT
+    p_account TEXT, p_token TEXT, p_shard TEXT, p_want NUMERIC, p_balance NUMERIC, p_term BIGINT,
+    p_headroom_pct INTEGER
   ) RETURNS NUMERIC LANGUAGE plpgsql AS $$
     DECLARE others NUMERIC;
     BEGIN
@@ -67,7 +74,8 @@ const CLAIMS_SQL = `
         WHERE account = p_account AND token = p_token AND shard <> p_shard;
       IF p_want <= p_balance - others THEN
         INSERT INTO crossbook_cluster.claims AS c (account, token, shard, amount)
-          VALUES (p_account, p_token, p_shard, p_want)
+          VALUES (p_account, p_token, p_shard,
+                  p_want + div((p_balance - others - p_want) * GREATEST(LEAST(p_headroom_pct, 100), 0), 100))
           ON CONFLICT (account, token, shard) DO UPDATE SET amount = GREATEST(c.amount, excluded.amount);
       END IF;
       RETURN p_balance - others;
@@ -134,22 +142,28 @@ export class ShardClaims {
     private readonly log: Logger,
     private readonly holdMs: number,
     private readonly clock: () => number,
+    private readonly headroomPercent: number,
   ) {}
 
   /**
    * Connects (`connect`: to the shard's URL, whose `search_path` is its schema). A claim comes down
-   * only to the most its account reserved over the last `holdMs` (see `lower`).
+   * only to the most its account reserved over the last `holdMs` (see `lower`). A raise takes
+   * `headroomPercent` (0 ..= 100, 0 by default) of what is left free after the order's need.
    */
   static async open(
     connect: () => pg.Client,
     shard: string,
     log: Logger,
-    options: { holdMs: number; clock?: () => number },
+    options: { holdMs: number; clock?: () => number; headroomPercent?: number },
   ): Promise<ShardClaims> {
+    const headroom = options.headroomPercent ?? 0;
+    if (!Number.isInteger(headroom) || headroom < 0 || headroom > 100) {
+      throw new RangeError(`claims: headroomPercent must be an integer from 0 to 100, not ${headroom}`);
+    }
     const client = connect();
     await client.connect();
     await ensureClaims(client);
-    return new ShardClaims(client, shard, log, options.holdMs, options.clock ?? Date.now);
+    return new ShardClaims(client, shard, log, options.holdMs, options.clock ?? Date.now, headroom);
   }
 
   /** What this leader may reserve of `token` for `account` without asking. */
@@ -160,8 +174,9 @@ export class ShardClaims {
   /**
    * Makes the claim of `account` on `token` at least `total` (what the shard would reserve with the
    * order): at once when it is already, else with one round trip that raises it when `balance`
-   * less the other shards' claims covers it. Call it inside the account's turn. Throws when
-   * PostgreSQL cannot answer or this keeper no longer leads.
+   * less the other shards' claims covers it, to `total` plus the headroom. The claim granted
+   * counts as reserved now for `lower`: it stays for one hold. Call it inside the account's turn.
+   * Throws when PostgreSQL cannot answer or this keeper no longer leads.
    */
   async cover(account: Address, token: Address, total: bigint, balance: bigint): Promise<Cover> {
     const key = keyOf(account, token);
@@ -172,13 +187,28 @@ export class ShardClaims {
     if (term === undefined) throw new Error(`shard ${this.shard}: this keeper does not lead; no claim can be raised`);
     this.raises++;
     const { rows } = await this.client.query(
-      "SELECT crossbook_cluster.raise_claim($1, $2, $3, $4, $5, $6)::text AS free",
-      [account.toLowerCase(), token.toLowerCase(), this.shard, total.toString(), balance.toString(), term],
+      "SELECT crossbook_cluster.raise_claim($1, $2, $3, $4, $5, $6, $7)::text AS free",
+      [
+        account.toLowerCase(),
+        token.toLowerCase(),
+        this.shard,
+        total.toString(),
+        balance.toString(),
+        term,
+        this.headroomPercent,
+      ],
     );
     const free = BigInt((rows[0] as { free: string }).free);
     if (total > free) return { ok: false, free };
+    // What raise_claim granted (PostgreSQL keeps the higher of it and what it held).
+    const granted = total + ((free - total) * BigInt(this.headroomPercent)) / 100n;
     const now = this.held.get(key);
-    if (now === undefined || now.amount < total) this.held.set(key, { account, token, amount: total });
+    if (now === undefined || now.amount < granted) this.held.set(key, { account, token, amount: granted });
+    if (granted > total) {
+      const samples = this.recent.get(key) ?? [];
+      samples.push({ at: this.clock(), amount: granted });
+      this.recent.set(key, samples);
+    }
     return COVERED;
   }
 

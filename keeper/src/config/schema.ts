@@ -33,6 +33,12 @@ export interface KeeperConfig {
    * keeper/src/cluster). Absent: the single keeper.
    */
   readonly shardName?: string;
+  /**
+   * `crossbook-keeper shard` only: a raise of an account's claim asks for what the order needs plus
+   * this percent (0 ..= 100) of what would then still be free for the shard, so that the next
+   * orders need no round trip (keeper/src/cluster/claims.ts). 0: exactly what is needed.
+   */
+  readonly claimHeadroomPercent: number;
   readonly batch: {
     /** A batch is sent when it holds this many fills… */
     readonly maxFills: number;
@@ -280,6 +286,14 @@ export const SETTINGS: readonly Setting[] = [
   },
   { path: "markets", env: "CROSSBOOK_MARKETS", flag: "markets", inFile: true, parse: markets },
   { path: "shardName", env: "CROSSBOOK_SHARD_NAME", flag: "shard-name", inFile: true, parse: shardName },
+  {
+    path: "claimHeadroomPercent",
+    env: "CROSSBOOK_CLAIM_HEADROOM_PERCENT",
+    flag: "claim-headroom-percent",
+    default: 50,
+    inFile: true,
+    parse: smallInt(0, 100, "a percent"),
+  },
   {
     path: "batch.maxFills",
     env: "CROSSBOOK_BATCH_MAX_FILLS",
@@ -617,6 +631,7 @@ export const configSchema = z
       leaseMs: v.leaseMs as number,
       markets: v.markets as bigint[],
       ...(v.shardName === undefined ? {} : { shardName: v.shardName as string }),
+      claimHeadroomPercent: v.claimHeadroomPercent as number,
       batch: {
         maxFills: v["batch.maxFills"] as number,
         maxGas: v["batch.maxGas"] as bigint,

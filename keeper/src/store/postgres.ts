@@ -180,7 +180,9 @@ export class PostgresDatabase extends SqliteDatabase {
       );
     }
     const changes = super.run(sql, ...params);
-    this.log.push({ sql, params });
+    // A row write that changed nothing in the working copy changes nothing in PostgreSQL either
+    // (the copy is PostgreSQL's rows plus the writes queued before this one): it is not sent.
+    if (changes > 0 || !ROW_WRITE.test(sql)) this.log.push({ sql, params });
     return changes;
   }
 
@@ -318,6 +320,9 @@ export class PostgresDatabase extends SqliteDatabase {
     }
   }
 }
+
+/** An INSERT, UPDATE or DELETE, whose count of changed rows is its own (SQLite keeps the last one's for other statements). */
+const ROW_WRITE = /^\s*(INSERT|UPDATE|DELETE)\b/i;
 
 function failed(cause: Error): StoreError {
   return new StoreError("STORE_FAILED", `the shared database refused a commit: ${cause.message}`);

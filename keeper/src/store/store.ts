@@ -28,6 +28,8 @@ const nextSeqKey = (market: bigint) => `nextSeq:${market}`;
 
 /** The rows of an order or fill, as the store keeps them. */
 const LIVE = "status IN ('open', 'partially-filled')";
+/** Cancels a resting order (`reason`, `updated_at`, `hash`); changes no row when it is not resting. */
+const CANCEL_LIVE_SQL = `UPDATE orders SET status = 'cancelled', reason = ?, updated_at = ? WHERE hash = ? AND ${LIVE}`;
 /** A cursor before every order: `(created_at, hash) < (MAX, "")` holds for all of them. */
 const FIRST_PAGE = { at: Number.MAX_SAFE_INTEGER, hash: "" };
 
@@ -486,7 +488,7 @@ export class Store extends StoreReads {
   acceptOrder(p: AcceptOrderParameters): number[] {
     return this.transaction(() => {
       this.insertOrder(p.hash, p.order, p.signature, p.seq, p.at);
-      return this.applyPlacement(p);
+      return this.applyPlacement(p, p.order); // the row just inserted: no need to read it back
     });
   }
 
@@ -521,15 +523,7 @@ export class Store extends StoreReads {
    * nothing changed, when it is not resting or not stored.
    */
   cancelIfResting(hash: Hex, reason: string, at: number): boolean {
-    return this.transaction(
-      () =>
-        this.db.run(
-          `UPDATE orders SET status = 'cancelled', reason = ?, updated_at = ? WHERE hash = ? AND ${LIVE}`,
-          reason,
-          at,
-          hash,
-        ) > 0,
-    );
+    return this.transaction(() => this.db.run(CANCEL_LIVE_SQL, reason, at, hash) > 0);
   }
 
   /** All of the account's orders, oldest first: for tests and tools (the API reads `accountOrders` pages). */
@@ -731,15 +725,24 @@ export class Store extends StoreReads {
     this.db.run(RAISE_META_SQL, nextSeqKey(market), String(next));
   }
 
-  /** What one `book.place` did to an order already inserted: its fills, the self-trade cancels, its remainder. */
-  private applyPlacement(p: RematchParameters): number[] {
-    const o = this.requireOrder(p.hash);
-    this.bumpNextSeq(o.order.marketId, p.seq + 1);
+  /**
+   * What one `book.place` did to an order already inserted: its fills, the self-trade cancels, its
+   * remainder. `inserted`: the order, when the caller has just inserted it (unfilled), so that it
+   * is not read back.
+   */
+  private applyPlacement(p: RematchParameters, inserted?: Order): number[] {
+    const marketId = inserted?.marketId ?? this.requireOrder(p.hash).order.marketId;
+    this.bumpNextSeq(marketId, p.seq + 1);
     for (const hash of p.selfTradeCancelled ?? []) this.cancelLive(hash, "self-trade", p.at);
-    const ids = this.insertFills(p.fills ?? [], p.at);
+    const fills = p.fills ?? [];
+    const ids = this.insertFills(fills, p.at);
     if (!p.rested) {
-      const after = this.requireOrder(p.hash);
-      if (after.remainingLots > 0n) this.setStatus(p.hash, "cancelled", "not-rested", p.at);
+      // A new order's fills are all its own as taker: its remainder is known without a read.
+      const remaining =
+        inserted !== undefined && fills.every((f) => f.takerHash === p.hash)
+          ? inserted.lots - fills.reduce((sum, f) => sum + f.lots, 0n)
+          : this.requireOrder(p.hash).remainingLots;
+      if (remaining > 0n) this.setStatus(p.hash, "cancelled", "not-rested", p.at);
     }
     return ids;
   }

@@ -29,7 +29,7 @@ const NEED = orderReservation({ isBuy: true, flags: 0n, priceTicks: 200_000n }, 
   quote: "0x0000000000000000000000000000000000000002",
 }).atoms;
 
-describe("cluster: one account's reservations over two shards", function () {
+describe("cluster: one account's reservations over two shards (no headroom)", function () {
   this.timeout(300_000);
   const running: Running[] = [];
   let env: SdkEnv;
@@ -69,7 +69,10 @@ describe("cluster: one account's reservations over two shards", function () {
     const shard = (name: string, marketId: string, key?: Hex) =>
       runKeeperInProcess(env, {
         database: shardDatabaseUrl(url, name),
-        flags: ["--markets", marketId, "--shard-name", name, "--lease-ms", name === "a" ? "40000" : "10000"],
+        flags: [
+          ...["--markets", marketId, "--shard-name", name, "--lease-ms", name === "a" ? "40000" : "10000"],
+          ...["--claim-headroom-percent", "0"], // exactly what each order needs: the claims below are exact
+        ],
         ...(key === undefined ? {} : { key }),
       }).then((r) => (running.push(r), r));
     a1 = await shard("a", "1");
@@ -172,17 +175,96 @@ describe("cluster: one account's reservations over two shards", function () {
   });
 });
 
+describe("cluster: one account's reservations over two shards, with claims' headroom (the default)", function () {
+  this.timeout(300_000);
+  const running: Running[] = [];
+  let env: SdkEnv;
+  let admin: pg.Client;
+  let trader: Trader;
+  const shards: Record<"a" | "b", Running> = {} as Record<"a" | "b", Running>;
+  const k = (r: Running) => ({ env, api: { url: r.url } }) as unknown as Keeper;
+  const BALANCE = 5n * NEED + NEED / 2n;
+
+  before(async () => {
+    env = await sdkFixture();
+    await env.exchange.listMarket(env.base, env.quote, LOT_SIZE, TICK_SIZE, MAKER_FEE_BPS, TAKER_FEE_BPS); // market 2
+    const url = await freshDatabase();
+    admin = pgClient(url);
+    await admin.connect();
+    for (const [name, marketId] of [
+      ["a", "1"],
+      ["b", "2"],
+    ] as const) {
+      await registerShard(admin, name, [BigInt(marketId)]);
+      shards[name] = await runKeeperInProcess(env, {
+        database: shardDatabaseUrl(url, name),
+        flags: ["--markets", marketId, "--shard-name", name, "--lease-ms", "10000"],
+      });
+      running.push(shards[name]);
+    }
+    trader = await newTrader(env, 0n, BALANCE);
+  });
+
+  after(async () => {
+    for (const r of running.reverse()) await r.close().catch(() => {});
+    await admin?.end();
+  });
+
+  it("never claims more than the balance over both shards, however the orders race; the headroom comes back down", async () => {
+    const claimed = async () =>
+      new Map(
+        (
+          await admin.query("SELECT shard, amount::text AS amount FROM crossbook_cluster.claims WHERE account = $1", [
+            trader.address.toLowerCase(),
+          ])
+        ).rows.map((r: { shard: string; amount: string }) => [r.shard, BigInt(r.amount)]),
+      );
+    const place = async (shard: "a" | "b") =>
+      http(
+        shards[shard].url,
+        "POST",
+        "/v1/orders",
+        await signedBody(k(shards[shard]), trader, orderOf(trader, { isBuy: true, marketId: shard === "a" ? 1n : 2n })),
+      );
+    const accepted = { a: 0n, b: 0n };
+    for (let round = 0; round < 8; round++) {
+      const answers = await Promise.all([place("a"), place("b")]);
+      answers.forEach((r, i) => {
+        if (r.status === 201) accepted[i === 0 ? "a" : "b"]++;
+        else expect([r.status, r.body.error.code], JSON.stringify(r.body)).to.deep.equal([422, "INSUFFICIENT_BALANCE"]);
+      });
+      const held = await claimed();
+      const total = [...held.values()].reduce((sum, v) => sum + v, 0n);
+      expect(total <= BALANCE, `round ${round}: claims ${total} over the balance ${BALANCE}`).to.equal(true);
+      expect(held.get("a") ?? 0n).to.be.at.least(accepted.a * NEED);
+      expect(held.get("b") ?? 0n).to.be.at.least(accepted.b * NEED);
+    }
+    expect(accepted.a + accepted.b).to.be.within(1n, 5n);
+    // Each claim comes down to what its shard reserves after the hold; then the rest of the balance
+    // can be used, in either shard: 5 orders in all.
+    await until(
+      "the headroom is lowered",
+      claimed,
+      (c) => (c.get("a") ?? 0n) === accepted.a * NEED && (c.get("b") ?? 0n) === accepted.b * NEED,
+    );
+    for (let i = accepted.a + accepted.b; i < 5n; i++) expect((await place("a")).status).to.equal(201);
+    const refused = await place("b");
+    expect(refused.body.error?.code, JSON.stringify(refused.body)).to.equal("INSUFFICIENT_BALANCE");
+  });
+});
+
 describe("cluster: a shard's claims (ShardClaims) on a real PostgreSQL", function () {
   this.timeout(60_000);
   const ACCOUNT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" as Address;
   const TOKEN = "0x00000000000000000000000000000000000000aA" as Address;
 
-  it("raises within the balance less the other shards' claims, lowers after the hold, and is fenced by the term", async () => {
+  /** Shard `name` registered in a fresh database, leading, its claims with `headroomPercent` on the test's clock. */
+  const setUp = async (headroomPercent?: number) => {
     const url = await freshDatabase();
     const admin = pgClient(url);
     await admin.connect();
     const opened: { end(): Promise<unknown> }[] = [admin];
-    let now = 0;
+    const clock = { now: 0 };
     const shard = async (name: string) => {
       await registerShard(admin, name, [name === "a" ? 1n : 2n]);
       const shardUrl = shardDatabaseUrl(url, name);
@@ -191,12 +273,24 @@ describe("cluster: a shard's claims (ShardClaims) on a real PostgreSQL", functio
       const won = await tryAcquire(lease, name, "http://127.0.0.1:1", 600_000);
       const claims = await ShardClaims.open(() => pgClient(shardUrl), name, silentLogger, {
         holdMs: 1_000,
-        clock: () => now,
+        clock: () => clock.now,
+        ...(headroomPercent === undefined ? {} : { headroomPercent }),
       });
       opened.push(claims, lease, { end: () => store.shutdown() });
       await claims.reset(won!.term, new Map());
       return claims;
     };
+    const close = async () => {
+      for (const o of opened.reverse()) await o.end().catch(() => {});
+    };
+    return { admin, clock, shard, close };
+  };
+  const reserves = (amount: bigint) => () => new Map([[TOKEN.toLowerCase(), amount]]);
+  const rowsOf = async (admin: pg.Client) =>
+    (await admin.query("SELECT shard, amount::text AS amount FROM crossbook_cluster.claims ORDER BY shard")).rows;
+
+  it("raises within the balance less the other shards' claims, lowers after the hold, and is fenced by the term", async () => {
+    const { admin, clock, shard, close } = await setUp(); // no headroom: exactly what is needed
     try {
       const [a, b] = [await shard("a"), await shard("b")];
       expect(await a.cover(ACCOUNT, TOKEN, 100n, 1_000n)).to.deep.equal({ ok: true });
@@ -206,19 +300,15 @@ describe("cluster: a shard's claims (ShardClaims) on a real PostgreSQL", functio
       expect(await b.cover(ACCOUNT, TOKEN, 900n, 1_000n)).to.deep.equal({ ok: true });
 
       // Shard a now reserves 40: its claim stays at 100 for the hold, never while the account is busy.
-      const reserves = (amount: bigint) => () => new Map([[TOKEN.toLowerCase(), amount]]);
       expect(await a.lower(reserves(100n))).to.equal(0);
-      now = 500;
+      clock.now = 500;
       expect(await a.lower(reserves(40n))).to.equal(0);
-      now = 1_600;
+      clock.now = 1_600;
       expect(await a.lower(() => undefined)).to.equal(0);
       expect(await a.lower(reserves(40n))).to.equal(1);
       expect(a.claimOf(ACCOUNT, TOKEN)).to.equal(40n);
       expect(await b.cover(ACCOUNT, TOKEN, 960n, 1_000n)).to.deep.equal({ ok: true });
-      const rows = await admin.query(
-        "SELECT shard, amount::text AS amount FROM crossbook_cluster.claims ORDER BY shard",
-      );
-      expect(rows.rows).to.deep.equal([
+      expect(await rowsOf(admin)).to.deep.equal([
         { shard: "a", amount: "40" },
         { shard: "b", amount: "960" },
       ]);
@@ -228,7 +318,38 @@ describe("cluster: a shard's claims (ShardClaims) on a real PostgreSQL", functio
       const fenced = await a.cover(ACCOUNT, TOKEN, 41n, 10_000n).catch((e: unknown) => e);
       expect(String(fenced)).to.match(/crossbook fenced/);
     } finally {
-      for (const o of opened.reverse()) await o.end().catch(() => {});
+      await close();
+    }
+  });
+
+  it("with headroom: raises geometrically, another shard is refused what it holds until the lowering after the hold", async () => {
+    const { admin, clock, shard, close } = await setUp(50);
+    try {
+      const [a, b] = [await shard("a"), await shard("b")];
+      // 100 needed, and half of the 900 then still free: 550.
+      expect(await a.cover(ACCOUNT, TOKEN, 100n, 1_000n)).to.deep.equal({ ok: true });
+      expect(a.claimOf(ACCOUNT, TOKEN)).to.equal(550n);
+      expect(await a.cover(ACCOUNT, TOKEN, 300n, 1_000n)).to.deep.equal({ ok: true });
+      expect(await a.cover(ACCOUNT, TOKEN, 550n, 1_000n)).to.deep.equal({ ok: true });
+      expect(a.raises).to.equal(1); // the second and third orders fit in the headroom: no round trip
+      expect(await a.cover(ACCOUNT, TOKEN, 600n, 1_000n)).to.deep.equal({ ok: true });
+      expect([a.raises, a.claimOf(ACCOUNT, TOKEN)]).to.deep.equal([2, 800n]); // 600 + 400 / 2
+
+      // Shard b needs 300: 200 is free, the rest is shard a's headroom. Refused until a lowers.
+      expect(await b.cover(ACCOUNT, TOKEN, 300n, 1_000n)).to.deep.equal({ ok: false, free: 200n });
+      clock.now = 900; // within the hold of the raise: the headroom stays
+      expect(await a.lower(reserves(100n))).to.equal(0);
+      expect(await b.cover(ACCOUNT, TOKEN, 300n, 1_000n)).to.deep.equal({ ok: false, free: 200n });
+      clock.now = 1_100; // the hold is over: down to what shard a reserved over it
+      expect(await a.lower(reserves(100n))).to.equal(1);
+      expect(a.claimOf(ACCOUNT, TOKEN)).to.equal(100n);
+      expect(await b.cover(ACCOUNT, TOKEN, 300n, 1_000n)).to.deep.equal({ ok: true });
+      expect(await rowsOf(admin)).to.deep.equal([
+        { shard: "a", amount: "100" },
+        { shard: "b", amount: "600" }, // 300 + (1,000 - 100 - 300) / 2
+      ]);
+    } finally {
+      await close();
     }
   });
 });

@@ -45,6 +45,7 @@ describe("keeper config", () => {
         databasePath: "./crossbook-keeper.db",
         leaseMs: 2000,
         markets: [1n],
+        claimHeadroomPercent: 50,
         batch: { maxFills: 50, maxGas: 10_000_000n, maxWaitMs: 2000 },
         fees: { maxFeePerGas: 200_000_000_000n, maxPriorityFeePerGas: 2_000_000_000n, replacementBumpPercent: 15 },
         confirmations: 2,
@@ -84,6 +85,7 @@ describe("keeper config", () => {
         databasePath: "/var/lib/keeper.db",
         leaseMs: "5000",
         markets: [3, "1"],
+        claimHeadroomPercent: "20",
         batch: { maxFills: 10, maxGas: "30000000", maxWaitMs: 500 },
         fees: { maxFeePerGas: "100000000000", maxPriorityFeePerGas: 1000000000, replacementBumpPercent: 25 },
         confirmations: 5,
@@ -125,6 +127,7 @@ describe("keeper config", () => {
         databasePath: "/var/lib/keeper.db",
         leaseMs: 5000,
         markets: [1n, 3n],
+        claimHeadroomPercent: 20,
         batch: { maxFills: 10, maxGas: 30_000_000n, maxWaitMs: 500 },
         fees: { maxFeePerGas: 100_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n, replacementBumpPercent: 25 },
         confirmations: 5,
@@ -197,6 +200,8 @@ describe("keeper config", () => {
           "--replace-after-blocks=10",
           "--gas-headroom-percent",
           "0",
+          "--claim-headroom-percent",
+          "0",
           "--api-host",
           "localhost",
           "--api-port",
@@ -226,7 +231,13 @@ describe("keeper config", () => {
           "4",
         ],
       });
-      expect(c).to.deep.include({ chainId: 31337, databasePath: "/tmp/k.db", markets: [1n, 2n], confirmations: 0 });
+      expect(c).to.deep.include({
+        chainId: 31337,
+        databasePath: "/tmp/k.db",
+        markets: [1n, 2n],
+        confirmations: 0,
+        claimHeadroomPercent: 0,
+      });
       expect(c.batch).to.deep.equal({ maxFills: 7, maxGas: 5_000_000n, maxWaitMs: 0 });
       expect(c.fees).to.deep.equal({
         maxFeePerGas: 50_000_000_000n,
@@ -273,9 +284,15 @@ describe("keeper config", () => {
 
     it("takes the settlement settings from the environment", () => {
       const c = config({
-        env: { ...baseEnv, CROSSBOOK_REPLACE_AFTER_BLOCKS: "1", CROSSBOOK_GAS_HEADROOM_PERCENT: "400" },
+        env: {
+          ...baseEnv,
+          CROSSBOOK_REPLACE_AFTER_BLOCKS: "1",
+          CROSSBOOK_GAS_HEADROOM_PERCENT: "400",
+          CROSSBOOK_CLAIM_HEADROOM_PERCENT: "100",
+        },
       });
       expect(c.settlement).to.deep.include({ replaceAfterBlocks: 1, gasHeadroomPercent: 400 });
+      expect(c.claimHeadroomPercent).to.equal(100);
     });
 
     it("ranks flags over environment over file over defaults", () => {
@@ -407,6 +424,7 @@ describe("keeper config", () => {
           "--confirmations=1e3",
           "--replace-after-blocks=0",
           "--gas-headroom-percent=401",
+          "--claim-headroom-percent=101",
           "--api-host=",
           "--api-port=70000",
           "--database= ",
@@ -418,6 +436,7 @@ describe("keeper config", () => {
         'exchange: got "0x1234" from env CROSSBOOK_EXCHANGE; expected a 20-byte hex address, 0x followed by 40 hex digits',
         'databasePath: got " " from flag --database; expected a non-empty string',
         'markets: got "1,1" from env CROSSBOOK_MARKETS; expected a non-empty list of distinct market ids from 1 to 4294967295 (in env and flags: comma-separated, like 1,2)',
+        'claimHeadroomPercent: got "101" from flag --claim-headroom-percent; expected a percent from 0 to 100',
         'batch.maxFills: got "abc" from env CROSSBOOK_BATCH_MAX_FILLS; expected an integer from 1 to 1000',
         'batch.maxGas: got "100" from env CROSSBOOK_BATCH_MAX_GAS; expected an amount of gas from 21000 to 1000000000',
         'batch.maxWaitMs: got "-1" from env CROSSBOOK_BATCH_MAX_WAIT_MS; expected a number of milliseconds from 0 to 3600000',

@@ -4,7 +4,15 @@ import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "libsql";
-import { MIGRATIONS, Store, StoreError, migrate, type Hex, type Order } from "../../../keeper/src/store";
+import {
+  MIGRATIONS,
+  Store,
+  StoreError,
+  migrate,
+  type Hex,
+  type Order,
+  type PostgresDatabase,
+} from "../../../keeper/src/store";
 import { BACKENDS, freshDatabase } from "../../helpers/postgres";
 
 const MAX_UINT64 = (1n << 64n) - 1n;
@@ -399,6 +407,37 @@ for (const backend of BACKENDS)
         expect(store.getOrder(hashOf(1))).to.deep.include({ status: "cancelled", reason: "user", updatedAt: 9 });
         expectStoreError(() => store.cancelOrder(hashOf(8), "user", 9), "ORDER_NOT_FOUND");
       });
+
+      if (backend === "postgres")
+        it("sends PostgreSQL no write that changed nothing in the working copy (a cancel of an order not resting)", async () => {
+          restMaker();
+          store.cancelOrder(hashOf(1), "user", 9);
+          await store.durable();
+          const db = store.database as PostgresDatabase;
+          const sent: string[] = [];
+          const query = db.pg.query.bind(db.pg) as (text: string) => Promise<unknown>;
+          (db.pg as unknown as { query: (text: string) => Promise<unknown> }).query = (text: string) => {
+            sent.push(text);
+            return query(text);
+          };
+          try {
+            expect(store.cancelOrder(hashOf(1), "again", 10)).to.equal(false);
+            expect(store.cancelIfResting(hashOf(1), "again", 10)).to.equal(false);
+            await store.durable();
+            expect(sent).to.deep.equal([]);
+            restMaker({ nonce: 2n }, hashOf(3));
+            expect(store.cancelIfResting(hashOf(3), "expired", 11)).to.equal(true);
+            await store.durable();
+            expect(sent).to.have.length(1);
+            expect(sent[0]).to.include("INSERT INTO orders").and.include("'expired'").and.not.include("'again'");
+          } finally {
+            (db.pg as unknown as { query: typeof query }).query = query;
+          }
+          await store.shutdown();
+          store = await Store.connect(location); // what PostgreSQL holds, read again
+          expect(store.getOrder(hashOf(1))).to.deep.include({ status: "cancelled", reason: "user", updatedAt: 9 });
+          expect(store.getOrder(hashOf(3))).to.deep.include({ status: "cancelled", reason: "expired", updatedAt: 11 });
+        });
 
       it("lists a market's resting orders in seq order, with their remaining lots, for the book's rebuild", () => {
         restMaker({}, hashOf(1), 3);

@@ -756,8 +756,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       code: RiskCode.INSUFFICIENT_BALANCE,
       message:
         `The order needs ${need.atoms} ${side} atoms${order.isBuy ? " (fee included)" : ""}, but the maker has ` +
-        `${free} free (balance ${balance}, ${elsewhere} claimed by its orders in other shards, ${reserved} ` +
-        `reserved by its open orders here).`,
+        `${free} free (balance ${balance}, ${elsewhere} claimed by other shards for its orders there, ${reserved} ` +
+        `reserved by its open orders here). A shard's unused claim comes back within seconds: try again then.`,
     };
   }
 

@@ -104,7 +104,7 @@ describe("cluster: one account's reservations over two shards (no headroom)", fu
     const count = (s: string) => BigInt(accepted.filter((o) => o.shard === s).length);
     expect(held).to.deep.equal({ a: count("a") * NEED, b: count("b") * NEED });
     const refused = await place(a1, 1n);
-    expect(refused.body.error.message).to.match(/claimed by its orders in other shards/);
+    expect(refused.body.error.message).to.match(/claimed by other shards for its orders there/);
 
     // Shard a's orders cancelled: its claim comes down (lazily), and shard b may use the room.
     const hashes = accepted.filter((o) => o.shard === "a").map((o) => o.hash);

@@ -16,11 +16,11 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type WebSocket from "ws";
-import type { Address, Hex } from "viem";
+import { isAddress, type Address, type Hex } from "viem";
 import type { Order } from "@crossbook/sdk";
 import type { Logger } from "../log";
 import { ApiError } from "./errors";
-import { batchBody, submitOrderBody } from "./schemas";
+import { batchBody, signedOrderOf, submitOrderBody } from "./schemas";
 
 export const GATEWAY_CHANNEL_PATH = "/internal/v1/gateway";
 /** The feed as a gateway relays it: the keeper's feed, the trader's address from `?client=`. */
@@ -239,7 +239,7 @@ function seedBatchSigners(
   for (const [i, action] of parsed.data.entries()) {
     const signer = signers[String(i)];
     if (signer === undefined) continue;
-    const signed = "place" in action ? action.place : "amend" in action ? action.amend : undefined;
+    const signed = signedOrderOf(action);
     if (signed !== undefined) trustSigner(signed.order, signed.signature, signer);
   }
 }
@@ -253,14 +253,14 @@ export function vouchedFeedMessage(message: unknown, trustSigner: TrustSigner): 
   if (typeof message !== "object" || message === null || Array.isArray(message)) return message;
   const { signer, signers, ...rest } = message as Record<string, unknown>;
   if (signer === undefined && signers === undefined) return message;
-  if ((rest.op === "place" || rest.op === "amend") && isAddress(signer)) {
+  if ((rest.op === "place" || rest.op === "amend") && isSigner(signer)) {
     seedOrderSigner({ order: rest.order, signature: rest.signature }, signer, trustSigner);
   }
   if (rest.op === "batch" && typeof signers === "object" && signers !== null) {
-    const valid = Object.entries(signers).filter((e): e is [string, Address] => isAddress(e[1]));
+    const valid = Object.entries(signers).filter((e): e is [string, Address] => isSigner(e[1]));
     seedBatchSigners(rest.actions, Object.fromEntries(valid), trustSigner);
   }
   return rest;
 }
 
-const isAddress = (value: unknown): value is Address => typeof value === "string" && /^0x[0-9a-fA-F]{40}$/.test(value);
+const isSigner = (value: unknown): value is Address => typeof value === "string" && isAddress(value, { strict: false });

@@ -113,6 +113,12 @@ export const batchBody = z.strictObject({
     .max(MAX_BATCH_ACTIONS),
 });
 
+/** One action of a batch, checked. */
+export type BatchAction = z.infer<typeof batchBody>["actions"][number];
+/** The signed order a batch action carries (a `place`'s or an `amend`'s), if any. */
+export const signedOrderOf = (action: BatchAction): { order: Order; signature: Hex } | undefined =>
+  "place" in action ? action.place : "amend" in action ? action.amend : undefined;
+
 export const hashParams = z.strictObject({ hash: bytes32 });
 export const accountParams = z.strictObject({ address });
 export const nonceParams = z.strictObject({ address, nonce: uint(MAX_UINT64) });

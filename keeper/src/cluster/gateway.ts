@@ -44,6 +44,7 @@ import {
   nonceParams,
   parse,
   scheduleCancelBody,
+  signedOrderOf,
   submitOrderBody,
 } from "../api/schemas";
 import { Sessions } from "../api/sessions";
@@ -207,7 +208,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   app.post("/v1/orders/batch", async (request, reply) => {
     const { actions } = parse(batchBody, request.body, "body");
-    const signed = actions.map((a) => ("place" in a ? a.place : "amend" in a ? a.amend : undefined));
+    const signed = actions.map(signedOrderOf);
     const shards = new Set(signed.flatMap((s) => (s === undefined ? [] : [marketShard(s.order.marketId).name])));
     if (shards.size > 1) {
       throw batchSpansShards([...shards]);

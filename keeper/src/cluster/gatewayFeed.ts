@@ -36,7 +36,7 @@ import type { Logger } from "../log";
 import type { Sessions } from "../api/sessions";
 import { CLUSTER_SECRET_HEADER, GATEWAY_FEED_PATH } from "../api/gatewayChannel";
 import { ApiError } from "../api/errors";
-import { batchBody, feedOrderEnvelope, issuesOf, submitOrderBody } from "../api/schemas";
+import { batchBody, feedOrderEnvelope, issuesOf, signedOrderOf, submitOrderBody } from "../api/schemas";
 import { batchSpansShards, mergeBatchCancelResults, mergeCancelResults, shardUnavailable } from "./fanOut";
 import type { ShardDirectory } from "./shardLinks";
 
@@ -150,7 +150,7 @@ export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFee
     if (parsed?.success !== true) return m;
     const signers: Record<string, Address> = {};
     for (const [i, action] of parsed.data.entries()) {
-      const signed = "place" in action ? action.place : "amend" in action ? action.amend : undefined;
+      const signed = signedOrderOf(action);
       const signer = signed === undefined ? undefined : await ctx.signerOf(signed.order, signed.signature);
       if (signer !== undefined) signers[String(i)] = signer;
     }
@@ -162,7 +162,10 @@ export function attachGatewayFeed(client: WebSocket, ip: string, ctx: GatewayFee
     if (shards.length === 0) return refuse(m, new ApiError("NOT_READY", "no shard is registered yet"));
     const key = `g${++routedCount}`;
     routed.set(key, { message: m, shards: shards.length, answers: new Map() });
-    const message = { ...m, id: key };
+    // Only the gateway says who signed: a `signer` or `signers` the trader wrote never goes upstream,
+    // where the shard's relayed feed believes them.
+    const { signer: _signer, signers: _signers, ...sent } = m;
+    const message = { ...sent, id: key };
     // A recovery that fails leaves the signature to the shard, as one that recovers nobody does.
     const upstreamMessage = shards.length === 1 ? withSigners(message).catch(() => message) : message;
     for (const shard of shards) {

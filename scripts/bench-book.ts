@@ -35,7 +35,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
-import type { NewOrder, OrderBook, PlaceResult } from "../keeper/src/book";
+import type { ChangeResult, NewOrder, OrderBook, PlaceResult } from "../keeper/src/book";
 
 /** What the benchmark needs of a book module: the book and the flag bits. */
 interface BookModule {
@@ -87,6 +87,9 @@ interface RunResult {
   fills: number;
   checksum: string;
   replayChecksum: string;
+  /** What else was read of the results (`Checksum.read`), in the run and in its replay. */
+  read: string;
+  replayRead: string;
   mix: Record<string, number>;
   /** p50/p99/p99.9 of each kind of operation. */
   byKind: Record<Kind, Percentiles>;
@@ -149,25 +152,58 @@ class Recording {
 const idOf = (n: number) => "0x" + n.toString(16).padStart(64, "0");
 const ACCOUNT_IDS = Array.from({ length: ACCOUNTS }, (_, i) => "0x" + (i + 1).toString(16).padStart(40, "0"));
 
-/** Fill checksum: count, lots, and a hash of prices and sizes in execution order. */
+/**
+ * Fill checksum: count, lots, and a hash of prices and sizes in execution order. It reads every
+ * result as the engine does before its next book call (a book may overwrite a result then): the
+ * fills, whether the maker left, the self-trade cancels, whether the order rested, and the level
+ * changes (counted apart, in `levelChanges`, so that the checksum is the one of earlier runs).
+ */
 class Checksum {
   fills = 0;
   lots = 0n;
   hash = 0;
+  /** Level changes read, and a sum of what they say (orders at the level, lots mod 2^16). */
+  levelChanges = 0;
+  levelHash = 0;
+  /** Makers that left, self-trade cancels and orders that rested. */
+  gone = 0;
+  rested = 0;
   add(result: PlaceResult): void {
+    if (result.rejected !== undefined) return;
     for (const f of result.fills) {
       this.fills++;
       this.lots += f.lots;
       this.hash = (Math.imul(this.hash, 31) + Number(f.priceTicks % 65521n) + Number(f.lots)) | 0;
+      if (f.makerRemainingLots === 0n && f.makerId.length !== 0) this.gone++;
+    }
+    for (const o of result.selfTradeCancelled) if (o.id.length !== 0) this.gone++;
+    if (result.rested) this.rested++;
+    this.levels(result.levels);
+  }
+  /** What the engine reads of a cancel: its level changes. */
+  cancelled(result: ChangeResult | undefined): void {
+    if (result !== undefined) this.levels(result.levels);
+  }
+  private levels(changes: PlaceResult["levels"]): void {
+    for (const l of changes) {
+      this.levelChanges++;
+      this.levelHash = (this.levelHash + l.orders + (Number(l.lots) & 0xffff)) | 0;
     }
   }
   toString(): string {
     return `${this.fills}/${this.lots}/${this.hash >>> 0}`;
   }
+  /** The rest of what was read, to compare between runs and books. */
+  read(): string {
+    return `${this.levelChanges}/${this.levelHash >>> 0}/${this.gone}/${this.rested}`;
+  }
 }
 
 /** Feeds `rec` to a fresh book: operations / elapsed, with a clock read per chunk, not per operation. */
-function replay(lib: BookModule, rec: Recording): { throughput: number; cpuThroughput: number; checksum: string } {
+function replay(
+  lib: BookModule,
+  rec: Recording,
+): { throughput: number; cpuThroughput: number; checksum: string; read: string } {
   const book = new lib.OrderBook();
   for (const order of rec.start) book.place(order);
   const sum = new Checksum();
@@ -203,14 +239,19 @@ function replay(lib: BookModule, rec: Recording): { throughput: number; cpuThrou
     const t0 = process.hrtime.bigint();
     for (let j = 0; j < batch.length; j++) {
       const op = batch[j];
-      if (typeof op === "string") book.cancel(op);
+      if (typeof op === "string") sum.cancelled(book.cancel(op));
       else sum.add(book.place(op));
     }
     ns += Number(process.hrtime.bigint() - t0);
     const cpu = process.cpuUsage(cpu0);
     cpuUs += cpu.user + cpu.system;
   }
-  return { throughput: (OPS * 1e9) / ns, cpuThroughput: (OPS * 1e6) / cpuUs, checksum: sum.toString() };
+  return {
+    throughput: (OPS * 1e9) / ns,
+    cpuThroughput: (OPS * 1e6) / cpuUs,
+    checksum: sum.toString(),
+    read: sum.read(),
+  };
 }
 
 function run(lib: BookModule, label: string, runIndex: number): RunResult {
@@ -257,8 +298,9 @@ function run(lib: BookModule, label: string, runIndex: number): RunResult {
       kinds[i] = 1;
       const id = live.pick(rand());
       t0 = process.hrtime.bigint();
-      book.cancel(id);
+      const result = book.cancel(id);
       t1 = process.hrtime.bigint();
+      sum.cancelled(result);
       live.remove(id);
       rec.kind[i] = CANCEL;
       rec.id[i] = Number.parseInt(id.slice(2), 16);
@@ -329,6 +371,8 @@ function run(lib: BookModule, label: string, runIndex: number): RunResult {
     fills: sum.fills,
     checksum: sum.toString(),
     replayChecksum: replayed.checksum,
+    read: sum.read(),
+    replayRead: replayed.read,
     mix,
   };
 }
@@ -450,7 +494,13 @@ async function main(): Promise<void> {
     for (const runner of runners) runner.child.disconnect();
   }
   const all = [...results.values()].flat();
-  const sameWork = all.every((res) => res.checksum === all[0].checksum && res.replayChecksum === all[0].checksum);
+  const sameWork = all.every(
+    (res) =>
+      res.checksum === all[0].checksum &&
+      res.replayChecksum === all[0].checksum &&
+      res.read === all[0].read &&
+      res.replayRead === all[0].read,
+  );
   const medians = new Map(runners.map((r) => [r.label, report(r.label, results.get(r.label) as RunResult[])]));
   if (baseline !== undefined) {
     const mine = results.get("this") as RunResult[];
@@ -472,7 +522,8 @@ async function main(): Promise<void> {
   }
   console.log(`load average at the end ${load()}`);
   console.log(
-    `same fills in every run and its replay${baseline !== undefined ? ", both books" : ""}: ${sameWork ? "yes" : "NO"} (${all[0].checksum})`,
+    `same fills in every run and its replay${baseline !== undefined ? ", both books" : ""}: ${sameWork ? "yes" : "NO"} ` +
+      `(${all[0].checksum}; level changes, orders gone and rested ${all[0].read})`,
   );
   if (!sameWork) process.exitCode = 1;
 }

@@ -45,6 +45,13 @@ export class OrderBook {
   /** The handle of each resting order, by id: the only lookup by id, once per operation. */
   private readonly byId = new IdIndex(this.orders.id);
   private seqCounter: number;
+  /** What `place` returns when it accepts an order: overwritten by the next call (see `PlaceResult`). */
+  private readonly placed = newPlaced();
+  /** Its `fills` when there are any, and the `Fill` objects in it, each overwritten in turn. */
+  private readonly fillList: Fill[] = [];
+  private readonly fillPool: Writable<Fill>[] = [];
+  /** What `cancel`, `reduce` and `increase` return, and its `order` (see `ChangeResult`). */
+  private readonly changed = newChanged();
 
   /**
    * @param options.nextSeq the `seq` of the first order placed; on a rebuild, one more than the
@@ -112,14 +119,14 @@ export class OrderBook {
     const seq = this.seqCounter++;
     if (!crosses) {
       // Nothing to match (most orders): no arrays to grow, one level change at most.
-      if (!mayRest) return result(seq, NO_FILLS, NO_ORDERS, false, order.lots, NO_LEVELS);
+      if (!mayRest) return this.result(seq, NO_FILLS, NO_ORDERS, false, order.lots, NO_LEVELS);
       if (restLevel === NONE) restLevel = own.create(order.priceTicks, price);
       this.rest(order, key, restLevel, lots, seq);
-      return result(seq, NO_FILLS, NO_ORDERS, true, order.lots, [this.change(restLevel)]);
+      return this.result(seq, NO_FILLS, NO_ORDERS, true, order.lots, [this.change(restLevel)]);
     }
 
     const orders = this.orders;
-    const fills: Fill[] = [];
+    let fillCount = 0;
     const changes: LevelChange[] = [];
     // Most takers meet none of their own orders: an array only for one that does.
     let selfTradeCancelled = NO_ORDERS;
@@ -140,11 +147,11 @@ export class OrderBook {
         } else if (makerLots > remaining) {
           orders.lots[maker] = makerLots - remaining;
           levels.totalLots[level] -= remaining;
-          fills.push(this.fill(maker, level, order.id, remaining, makerLots - remaining));
+          this.fill(fillCount++, maker, level, order.id, remaining, makerLots - remaining);
           remaining = 0;
         } else {
           remaining -= makerLots;
-          fills.push(this.fill(maker, level, order.id, makerLots, 0));
+          this.fill(fillCount++, maker, level, order.id, makerLots, 0);
           this.unlink(maker);
         }
         maker = next;
@@ -164,7 +171,31 @@ export class OrderBook {
       rested = true;
     }
     const remainingLots = remaining === lots ? order.lots : toBigint(remaining);
-    return result(seq, fills, selfTradeCancelled, rested, remainingLots, changes);
+    let fills = NO_FILLS;
+    if (fillCount !== 0) {
+      fills = this.fillList;
+      fills.length = fillCount;
+    }
+    return this.result(seq, fills, selfTradeCancelled, rested, remainingLots, changes);
+  }
+
+  /** The result of an accepted order: the book's one `PlaceResult`, overwritten. */
+  private result(
+    seq: number,
+    fills: Fill[],
+    selfTradeCancelled: RestingOrder[],
+    rested: boolean,
+    remainingLots: bigint,
+    levels: LevelChange[],
+  ): PlaceResult {
+    const placed = this.placed;
+    placed.seq = seq;
+    placed.fills = fills;
+    placed.selfTradeCancelled = selfTradeCancelled;
+    placed.rested = rested;
+    placed.remainingLots = remainingLots;
+    placed.levels = levels;
+    return placed;
   }
 
   /** Rests `lots` of `order` at the back of `level`. */
@@ -180,11 +211,11 @@ export class OrderBook {
     const h = this.handleOf(id);
     if (h === NONE) return undefined;
     const level = this.orders.level[h];
-    const order = this.resting(h);
+    const changed = this.changedOf(h, true);
     this.unlink(h);
-    const levels = [this.change(level)];
+    changed.levels = [this.change(level)];
     if (this.levels.count[level] === 0) this.sideOf(level).delete(level);
-    return { order, removed: true, levels };
+    return changed;
   }
 
   /**
@@ -201,7 +232,9 @@ export class OrderBook {
     const level = this.orders.level[h];
     this.orders.lots[h] -= n;
     this.levels.totalLots[level] -= n;
-    return { order: this.resting(h), removed: false, levels: [this.change(level)] };
+    const changed = this.changedOf(h, false);
+    changed.levels = [this.change(level)];
+    return changed;
   }
 
   /**
@@ -221,7 +254,9 @@ export class OrderBook {
     }
     this.orders.lots[h] += n;
     this.levels.totalLots[level] += n;
-    return { order: this.resting(h), removed: false, levels: [this.change(level)] };
+    const changed = this.changedOf(h, false);
+    changed.levels = [this.change(level)];
+    return changed;
   }
 
   /**
@@ -379,14 +414,39 @@ export class OrderBook {
     };
   }
 
-  private fill(maker: number, level: number, takerId: string, lots: number, makerRemainingLots: number): Fill {
-    return {
-      makerId: this.orders.id[maker] as string,
-      takerId,
-      priceTicks: this.levels.priceTicks[level],
-      lots: toBigint(lots),
-      makerRemainingLots: toBigint(makerRemainingLots),
-    };
+  /** The book's one `ChangeResult`, its `order` overwritten with order `h` as it is now. */
+  private changedOf(h: number, removed: boolean): ReturnType<typeof newChanged> {
+    const { orders, levels, changed } = this;
+    const order = changed.order;
+    const level = orders.level[h];
+    order.id = orders.id[h] as string;
+    order.account = this.accounts.name[orders.account[h]] as string;
+    order.isBuy = levels.isBuy[level] === 1;
+    order.priceTicks = levels.priceTicks[level];
+    order.lots = toBigint(orders.lots[h]);
+    order.flags = orders.flags[h];
+    order.seq = orders.seq[h];
+    changed.removed = removed;
+    return changed;
+  }
+
+  /** Writes the `i`-th fill of this `place` into the book's `i`-th `Fill` object. */
+  private fill(
+    i: number,
+    maker: number,
+    level: number,
+    takerId: string,
+    lots: number,
+    makerRemainingLots: number,
+  ): void {
+    let fill = this.fillPool[i];
+    if (fill === undefined) this.fillPool.push((fill = newFill()));
+    fill.makerId = this.orders.id[maker] as string;
+    fill.takerId = takerId;
+    fill.priceTicks = this.levels.priceTicks[level];
+    fill.lots = toBigint(lots);
+    fill.makerRemainingLots = toBigint(makerRemainingLots);
+    this.fillList[i] = fill;
   }
 
   private change(level: number): LevelChange {
@@ -472,16 +532,35 @@ const NO_FILLS = Object.freeze([]) as readonly Fill[] as Fill[];
 const NO_ORDERS = Object.freeze([]) as readonly RestingOrder[] as RestingOrder[];
 const NO_LEVELS = Object.freeze([]) as readonly LevelChange[] as LevelChange[];
 
-/** A `PlaceResult` of an accepted order; one shape for every path. */
-function result(
-  seq: number,
-  fills: Fill[],
-  selfTradeCancelled: RestingOrder[],
-  rested: boolean,
-  remainingLots: bigint,
-  levels: LevelChange[],
-): PlaceResult {
-  return { seq, fills, selfTradeCancelled, rested, remainingLots, levels };
+/** A result object as the book fills it in. */
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The objects a book hands out again and again (see `PlaceResult`): plain objects, made once
+ * per book, so that they read (and compare) like the literals they replace. A rejected order
+ * gets a new object instead (it is rare, and it has one more field, `rejected`).
+ */
+function newPlaced(): Writable<PlaceResult> {
+  return {
+    seq: 0,
+    fills: NO_FILLS,
+    selfTradeCancelled: NO_ORDERS,
+    rested: false,
+    remainingLots: 0n,
+    levels: NO_LEVELS,
+  };
+}
+
+function newFill(): Writable<Fill> {
+  return { makerId: "", takerId: "", priceTicks: 0n, lots: 0n, makerRemainingLots: 0n };
+}
+
+function newChanged(): Omit<Writable<ChangeResult>, "order"> & { readonly order: Writable<RestingOrder> } {
+  return {
+    order: { id: "", account: "", isBuy: false, priceTicks: 0n, lots: 0n, flags: 0, seq: 0 },
+    removed: false,
+    levels: NO_LEVELS,
+  };
 }
 
 function reject(order: NewOrder, rejected: RejectReason): PlaceResult {

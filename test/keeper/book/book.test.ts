@@ -176,17 +176,73 @@ describe("OrderBook", function () {
   it("gives empty result arrays that no caller can fill for another, and fresh ones when there is something to report", function () {
     const book = bookWith(ask(100n, 5n, { account: BOB }), bid(90n, 1n, { account: CAROL }));
     const passive = book.place(bid(95n, 1n));
+    const empties: readonly unknown[][] = [passive.fills, passive.selfTradeCancelled];
+    expect(() => (passive.fills as unknown[]).push(1)).to.throw(TypeError);
     const rejected = book.place(bid(101n, 1n, { flags: POST_ONLY }));
-    const taker = book.place(bid(100n, 2n));
-    for (const empty of [passive.fills, passive.selfTradeCancelled, rejected.fills, rejected.levels]) {
+    const allEmpties = [...empties, rejected.fills, rejected.levels];
+    for (const empty of allEmpties) {
       expect(empty).to.deep.equal([]);
       expect(Object.isFrozen(empty)).to.equal(true);
     }
-    expect(() => (passive.fills as unknown[]).push(1)).to.throw(TypeError);
-    expect(rejected.fills).to.deep.equal([]);
+    const taker = book.place(bid(100n, 2n));
     expect(Object.isFrozen(taker.fills)).to.equal(false);
     expect(taker.fills.map((f) => f.lots)).to.deep.equal([2n]);
     expect(Object.isFrozen(taker.levels)).to.equal(false);
+  });
+
+  describe("results: what the caller must read before its next call, and what it may keep", function () {
+    it("overwrites the result of an accepted place, its fills and the fills' objects at the next place", function () {
+      const book = bookWith(ask(100n, 2n, { account: BOB }), ask(101n, 3n, { account: CAROL }));
+      const first = book.place(bid(100n, 1n, { id: "t1" }));
+      const firstFill = first.fills[0];
+      expect(first.fills.map((f) => [f.takerId, f.lots])).to.deep.equal([["t1", 1n]]);
+      const second = book.place(bid(101n, 4n, { id: "t2" }));
+      // The same objects, now saying what the second order did: a caller that kept the first has lost it.
+      expect(second).to.equal(first);
+      expect(second.fills[0]).to.equal(firstFill);
+      expect(first.fills.map((f) => [f.makerId, f.takerId, f.lots])).to.deep.equal([
+        ["order-" + (counter - 4), "t2", 1n],
+        ["order-" + (counter - 3), "t2", 3n],
+      ]);
+      expect(book.place(bid(90n, 1n)).fills).to.deep.equal([]);
+      expect(first.seq).to.equal(4);
+    });
+
+    it("overwrites the result of cancel, reduce and increase, and its order, at the next such call", function () {
+      const a = bid(100n, 5n, { id: "a" });
+      const b = bid(99n, 7n, { id: "b" });
+      const book = bookWith(a, b);
+      const reduced = book.reduce("a", 2n) as NonNullable<ReturnType<OrderBook["reduce"]>>;
+      const order = reduced.order;
+      expect(reduced.order).to.deep.equal({ ...a, lots: 3n, seq: 0 });
+      const cancelled = book.cancel("b");
+      expect(cancelled).to.equal(reduced);
+      expect(cancelled?.order).to.equal(order);
+      expect(reduced).to.deep.equal({
+        order: { ...b, seq: 1 },
+        removed: true,
+        levels: [{ isBuy: true, priceTicks: 99n, lots: 0n, orders: 0 }],
+      });
+    });
+
+    it("gives fresh level changes, self-trade cancels and rejections, which a caller may keep", function () {
+      const mine = ask(100n, 2n, { id: "mine" });
+      const book = bookWith(mine, ask(100n, 4n, { account: BOB }));
+      const cancelled = book.reduce("mine", 1n) as NonNullable<ReturnType<OrderBook["reduce"]>>;
+      const kept = cancelled.levels;
+      const taker = book.place(bid(100n, 2n, { id: "taker" }));
+      const keptLevels = taker.levels;
+      const keptSelf = taker.selfTradeCancelled;
+      const rejected = book.place(bid(90n, 0n));
+      book.place(ask(100n, 3n, { account: CAROL }));
+      book.cancel("nothing");
+      book.increase(book.ordersOf(CAROL)[0].id, 1n);
+      expect(kept).to.deep.equal([{ isBuy: false, priceTicks: 100n, lots: 5n, orders: 2 }]);
+      expect(keptSelf).to.deep.equal([{ ...mine, lots: 1n, seq: 0 }]);
+      expect(keptLevels).to.deep.equal([{ isBuy: false, priceTicks: 100n, lots: 2n, orders: 1 }]);
+      expect(rejected.rejected).to.equal("invalid-lots");
+      expect(book.place(bid(90n, 0n))).to.not.equal(rejected);
+    });
   });
 
   describe("self-trade prevention", function () {
@@ -607,12 +663,15 @@ describe("OrderBook", function () {
     it("gives the same output for the same input sequence", function () {
       const run = () => {
         const book = new OrderBook();
-        const out: unknown[] = [];
+        const out: string[] = [];
+        // Each result read at once: the book overwrites it at its next call.
+        const read = (result: unknown) =>
+          out.push(JSON.stringify(result, (_, v) => (typeof v === "bigint" ? `${v}n` : v)));
         for (let i = 0; i < 200; i++) {
           const isBuy = (i * 13) % 5 < 2;
           const account = [ALICE, BOB, CAROL][(i * 7) % 3];
           const flags = [0, 0, POST_ONLY, IMMEDIATE_OR_CANCEL, FILL_OR_KILL][i % 5];
-          out.push(
+          read(
             book.place({
               id: `d${i}`,
               account,
@@ -622,10 +681,10 @@ describe("OrderBook", function () {
               flags,
             }),
           );
-          if (i % 6 === 0) out.push(book.cancel(`d${i - 4}`));
+          if (i % 6 === 0) read(book.cancel(`d${i - 4}`));
         }
-        out.push(book.restingOrders());
-        return JSON.stringify(out, (_, v) => (typeof v === "bigint" ? `${v}n` : v));
+        read(book.restingOrders());
+        return out.join("\n");
       };
       expect(run()).to.equal(run());
     });

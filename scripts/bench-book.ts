@@ -162,9 +162,10 @@ class Checksum {
   fills = 0;
   lots = 0n;
   hash = 0;
-  /** Level changes read, and a sum of what they say (orders at the level, lots mod 2^16). */
+  /** Level changes read, a sum of their orders, and how many say the level is gone. */
   levelChanges = 0;
   levelHash = 0;
+  levelsGone = 0;
   /** Makers that left, self-trade cancels and orders that rested. */
   gone = 0;
   rested = 0;
@@ -187,7 +188,8 @@ class Checksum {
   private levels(changes: PlaceResult["levels"]): void {
     for (const l of changes) {
       this.levelChanges++;
-      this.levelHash = (this.levelHash + l.orders + (Number(l.lots) & 0xffff)) | 0;
+      this.levelHash = (this.levelHash + l.orders) | 0;
+      if (l.lots === 0n) this.levelsGone++;
     }
   }
   toString(): string {
@@ -195,7 +197,7 @@ class Checksum {
   }
   /** The rest of what was read, to compare between runs and books. */
   read(): string {
-    return `${this.levelChanges}/${this.levelHash >>> 0}/${this.gone}/${this.rested}`;
+    return `${this.levelChanges}/${this.levelHash >>> 0}/${this.levelsGone}/${this.gone}/${this.rested}`;
   }
 }
 

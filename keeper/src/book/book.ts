@@ -9,6 +9,10 @@
  * (fills, orders removed, level changes) instead of emitting events, so that the caller can
  * persist it and publish it. See keeper/README.md, "Book".
  *
+ * Results are read, not kept: `place`, `cancel`, `reduce` and `increase` each hand back one object
+ * per book, overwritten at the next call (see `PlaceResult`), so that an operation allocates
+ * little more than the level changes it reports, which the caller may keep.
+ *
  * Prices and sizes are `bigint` in and out, numbers inside: each method converts once, and the
  * book refuses (`too-large`) what a number would not hold exactly (`MAX_BOOK_INTEGER`). Inside,
  * orders, levels and accounts are integer handles into pools of typed arrays (see store.ts):

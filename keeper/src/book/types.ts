@@ -97,13 +97,23 @@ export type RejectReason =
   | "invalid-seq";
 
 /**
- * What `place` did. Its arrays are for reading: an empty one is a single frozen array that every
- * result shares (so that an order that crosses nothing allocates none).
+ * What `place` did.
+ *
+ * **Read it before the next call that changes the book** (`place`, `cancel`, `reduce`,
+ * `increase`, `restore`): for an accepted order, each book returns one and the same object, and
+ * overwrites it, its `fills` array and the `Fill` objects in it at its next `place`. A caller
+ * that keeps one of them finds another order's result in it later; copy what must outlive the
+ * call. What a caller may keep: `levels` and the `LevelChange` objects in it, the
+ * `selfTradeCancelled` orders, and a rejected order's result (a new object each). This spares
+ * the garbage collector an object or more per operation (see keeper/README.md, "Book").
+ *
+ * Its arrays are for reading: an empty one is a single frozen array that every result shares (so
+ * that an order that crosses nothing allocates none).
  */
 export interface PlaceResult {
   /** The order's time priority if it was accepted (even if it did not rest); -1 if rejected. */
   readonly seq: number;
-  /** In execution order. */
+  /** In execution order. Overwritten, with its `Fill` objects, at the next `place`. */
   readonly fills: Fill[];
   /**
    * Resting orders of the taker's own account that the taker met and removed (self-trade
@@ -116,13 +126,20 @@ export interface PlaceResult {
   readonly remainingLots: bigint;
   /** Set when the order was refused; then nothing else happened. */
   readonly rejected?: RejectReason;
-  /** Every price level whose total changed, once each, with its final state. */
+  /** Every price level whose total changed, once each, with its final state. A new array: the caller may keep it. */
   readonly levels: LevelChange[];
 }
 
-/** What `cancel`, `reduce` and `increase` did to a resting order. */
+/**
+ * What `cancel`, `reduce` and `increase` did to a resting order. Like `PlaceResult`, one object
+ * per book, `order` included, overwritten at the next call that changes the book: read it
+ * before. `levels` is a new array each time, which the caller may keep.
+ */
 export interface ChangeResult {
-  /** The order after the change; if `removed`, as it was just before it left (`lots` = what was left of it). */
+  /**
+   * The order after the change; if `removed`, as it was just before it left (`lots` = what was
+   * left of it). Overwritten at the next call (copy it to keep it; `get` gives a new copy).
+   */
   readonly order: RestingOrder;
   /** Whether the order has left the book. */
   readonly removed: boolean;

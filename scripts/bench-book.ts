@@ -6,7 +6,9 @@
  *
  * - throughput: the same stream fed again to a fresh book with no clock read per operation,
  *   operations / elapsed (the stream is made into orders in chunks of `REPLAY_CHUNK`, outside the
- *   clock; the loop reads each result's fills for the checksum, as a caller would). **The
+ *   clock; the loop reads each result as the engine does before its next book call: the fills
+ *   for the checksum, the makers gone, self-trade cancels, whether it rested, and the level
+ *   changes of places and cancels). **The
  *   ≥ 1,000,000 operations/s target is judged on this figure.**
  * - per-operation latency: each operation timed alone between two clock reads (p50/p99/p99.9,
  *   and 1 / the mean as "ops/s by latency"). At about 1 µs per operation the two clock reads

@@ -152,6 +152,7 @@ export class PostgresDatabase extends SqliteDatabase {
       await migratePostgres(client);
       const path = join(workDir, "working-copy.db");
       const local = SqliteDatabase.openFile(path, false);
+      keepJournalInMemory(local);
       const { top: revision } = await load(client, local, 0);
       const schema = (await client.query("SELECT current_schema() AS s")).rows[0].s as string;
       const channel = client.escapeIdentifier(
@@ -319,6 +320,21 @@ export class PostgresDatabase extends SqliteDatabase {
       throw error;
     }
   }
+}
+
+/**
+ * The working copy needs no crash safety (every start builds it again from PostgreSQL), so its
+ * rollback journal stays in memory instead of SQLite's write-ahead log: a local commit writes the
+ * changed pages to the file once, where WAL appends them to the log and keeps its index (the
+ * copy's commit and savepoints cost about a quarter less). The committed reader (a second
+ * connection) still sees only what is committed: in rollback-journal mode it reads the file, which
+ * a transaction does not touch before its commit as long as no page spills from the cache early —
+ * `cache_spill = OFF` (a spill would also lock that reader out until the group commits). Nothing
+ * holds a read open across a commit (the readers step each statement to its end at once).
+ */
+function keepJournalInMemory(local: Db): void {
+  local.exec("PRAGMA journal_mode = MEMORY");
+  local.exec("PRAGMA cache_spill = OFF");
 }
 
 /** An INSERT, UPDATE or DELETE, whose count of changed rows is its own (SQLite keeps the last one's for other statements). */

@@ -389,17 +389,53 @@ export function coalesce(client: pg.Client, writes: readonly Write[]): string[] 
 
 /**
  * The statement with its parameters as SQL literals (`?`, or `?N` for the Nth). The store's writes
- * pass strings, numbers, bigints and nulls only; strings go through the driver's `escapeLiteral`.
+ * pass strings, numbers, bigints and nulls only; a string gets the driver's `escapeLiteral`, or
+ * what that returns for it without the character-by-character copy when it holds no quote and no
+ * backslash (hashes, addresses, decimal strings: nearly every value a flush sends).
  */
 function inline(client: pg.Client, w: Write): string {
+  const { parts, slots } = templateOf(w.sql);
+  let text = parts[0];
+  for (let i = 0; i < slots.length; i++) text += literal(client, w.params[slots[i]]) + parts[i + 1];
+  return text;
+}
+
+function literal(client: pg.Client, v: unknown): string {
+  if (v === null || v === undefined) return "NULL";
+  if (typeof v === "number" || typeof v === "bigint") return v.toString();
+  if (typeof v === "boolean") return v ? "1" : "0";
+  const s = String(v);
+  return QUOTE_OR_BACKSLASH.test(s) ? client.escapeLiteral(s) : `'${s}'`;
+}
+
+const QUOTE_OR_BACKSLASH = /['\\]/;
+
+/** A statement cut at its parameters: `parts[0]`, parameter `slots[0]`, `parts[1]`, … the last part. */
+interface Template {
+  readonly parts: readonly string[];
+  readonly slots: readonly number[];
+}
+
+/** The store's statements, each cut once (a few dozen texts; any beyond the bound are cut every time). */
+const templates = new Map<string, Template>();
+const MAX_TEMPLATES = 256;
+
+function templateOf(sql: string): Template {
+  const known = templates.get(sql);
+  if (known !== undefined) return known;
+  const parts: string[] = [];
+  const slots: number[] = [];
   let next = 0;
-  return w.sql.replace(/\?(\d+)?/g, (_, n: string | undefined) => {
-    const v = w.params[n === undefined ? next++ : Number(n) - 1];
-    if (v === null || v === undefined) return "NULL";
-    if (typeof v === "number" || typeof v === "bigint") return v.toString();
-    if (typeof v === "boolean") return v ? "1" : "0";
-    return client.escapeLiteral(String(v));
-  });
+  let end = 0;
+  for (const m of sql.matchAll(/\?(\d+)?/g)) {
+    parts.push(sql.slice(end, m.index));
+    slots.push(m[1] === undefined ? next++ : Number(m[1]) - 1);
+    end = (m.index as number) + m[0].length;
+  }
+  parts.push(sql.slice(end));
+  const template = { parts, slots };
+  if (templates.size < MAX_TEMPLATES) templates.set(sql, template);
+  return template;
 }
 
 /**

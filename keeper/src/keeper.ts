@@ -18,7 +18,7 @@ import {
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { exchangeAbi, hashOrder, type ExchangeDomainParameters, type Market, type Order } from "@crossbook/sdk";
+import { exchangeAbi, type ExchangeDomainParameters, type Market, type Order } from "@crossbook/sdk";
 import { startApi, type RunningApi } from "./api";
 import { CLUSTER_SECRET_ENV, type TrustSigner } from "./api/gatewayChannel";
 import { ShardClaims } from "./cluster/claims";
@@ -42,6 +42,7 @@ import {
 import { readiness } from "./readiness";
 import { Settlement, SettlementStartError, type SettlementOutcome } from "./settlement";
 import { nativeAvailable, recoverOrderSigner, sigcheckReady } from "./sigcheck";
+import { SignerMemo } from "./sigcheck/signerMemo";
 import { PostgresDatabase, pgClient, Store } from "./store";
 
 /** A keeper that could not start: one message, for the operator. */
@@ -215,22 +216,14 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   const metrics = new Metrics();
   metrics.watchRole(role);
   // The engine's precheck and the risk check recover the same signature one after the other: the
-  // second asks this memo (keyed by the order's digest and the signature, which fix the answer).
-  // A shard behind gateways is told the signer (the gateway recovered it): `remember` seeds the memo.
-  const recovered = new Map<string, Promise<Address | undefined>>();
-  const remember = (key: string, signer: Promise<Address | undefined>) => {
-    recovered.set(key, signer);
-    if (recovered.size > 1024) recovered.delete(recovered.keys().next().value as string);
-    return signer;
-  };
-  const memoKey = (order: Order, signature: Hex, d: ExchangeDomainParameters) =>
-    hashOrder({ order, domain: d }) + signature.slice(2);
+  // second asks this memo. A shard behind gateways is told the signer (the gateway recovered it):
+  // `vouch` seeds the memo.
+  const signers = new SignerMemo();
   const recoverSigner = (order: Order, signature: Hex, d: ExchangeDomainParameters) => {
-    const key = memoKey(order, signature, d);
-    const known = recovered.get(key);
+    const known = signers.get(order, signature, d);
     if (known !== undefined) return known;
     metrics.orderSigner("recovered");
-    return remember(key, recoverOrderSigner(order, signature, d));
+    return signers.remember(order, signature, d, recoverOrderSigner(order, signature, d));
   };
   const reads = new CachedChainReads(client, config.exchange, {
     startBlock: config.startBlock,
@@ -379,7 +372,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     role,
     ...clusterOptions(process.env, (order, signature, signer) => {
       metrics.orderSigner("gateway");
-      void remember(memoKey(order, signature, domain), Promise.resolve(signer));
+      signers.vouch(order, signature, domain, signer);
     }),
     isReady: () =>
       readiness({

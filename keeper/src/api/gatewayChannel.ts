@@ -16,11 +16,9 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type WebSocket from "ws";
-import { isAddress, type Address, type Hex } from "viem";
-import type { Order } from "@crossbook/sdk";
+import { isAddress, type Address } from "viem";
 import type { Logger } from "../log";
 import { ApiError } from "./errors";
-import { batchBody, signedOrderOf, submitOrderBody } from "./schemas";
 
 export const GATEWAY_CHANNEL_PATH = "/internal/v1/gateway";
 /** The feed as a gateway relays it: the keeper's feed, the trader's address from `?client=`. */
@@ -83,8 +81,13 @@ export function sessionSecret(clusterSecret: string): Buffer {
  */
 export type DirectEntry = (frame: ForwardedRequest) => Promise<ForwardedAnswer> | undefined;
 
-/** Tells the keeper who signed an order (the gateway recovered it): it skips recovering it. */
-export type TrustSigner = (order: Order, signature: Hex, signer: Address) => void;
+/**
+ * Tells the keeper who signed an order (the gateway recovered it): it skips recovering it. The
+ * order and signature are the request's as the frame carries them, unparsed (order entry parses
+ * and checks them right after; the keeper believes the signer only for the order it then parses:
+ * `SignerMemo.vouch`).
+ */
+export type TrustSigner = (order: unknown, signature: unknown, signer: Address) => void;
 
 /** Registers the channel on `app` (only call it with a secret configured). */
 export function registerGatewayChannel(
@@ -216,7 +219,7 @@ async function answer(app: FastifyInstance, frame: ForwardedRequest): Promise<Fo
   return { id: frame.id, status: res.statusCode, headers: answerHeaders, body };
 }
 
-/** The signers a gateway vouches for, handed to the keeper's memo (a body that does not parse: none). */
+/** The signers a gateway vouches for, handed to the keeper's memo with the orders as the frame carries them. */
 function seedSigners(frame: ForwardedRequest, trustSigner: TrustSigner): void {
   if (frame.signer !== undefined && frame.url === "/v1/orders") seedOrderSigner(frame.body, frame.signer, trustSigner);
   if (frame.signers !== undefined && frame.url === "/v1/orders/batch") {
@@ -225,8 +228,9 @@ function seedSigners(frame: ForwardedRequest, trustSigner: TrustSigner): void {
 }
 
 function seedOrderSigner(body: unknown, signer: Address, trustSigner: TrustSigner): void {
-  const parsed = submitOrderBody.safeParse(body);
-  if (parsed.success) trustSigner(parsed.data.order, parsed.data.signature, signer);
+  if (typeof body !== "object" || body === null) return;
+  const { order, signature } = body as { order?: unknown; signature?: unknown };
+  trustSigner(order, signature, signer);
 }
 
 function seedBatchSigners(
@@ -234,13 +238,12 @@ function seedBatchSigners(
   signers: Readonly<Record<string, Address>>,
   trustSigner: TrustSigner,
 ): void {
-  const parsed = batchBody.shape.actions.safeParse(actions);
-  if (!parsed.success) return;
-  for (const [i, action] of parsed.data.entries()) {
+  if (!Array.isArray(actions)) return;
+  for (const [i, action] of (actions as unknown[]).entries()) {
     const signer = signers[String(i)];
-    if (signer === undefined) continue;
-    const signed = signedOrderOf(action);
-    if (signed !== undefined) trustSigner(signed.order, signed.signature, signer);
+    if (signer === undefined || typeof action !== "object" || action === null) continue;
+    const { place, amend } = action as { place?: unknown; amend?: unknown };
+    seedOrderSigner(place ?? amend, signer, trustSigner);
   }
 }
 

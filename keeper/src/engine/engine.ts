@@ -990,7 +990,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
 
   /**
    * What one placement of `hash` did, for the feed: the in-memory resting set, book levels, trades,
-   * and the order updates of everyone involved. Reads the store's state right after the write.
+   * and the order updates of everyone involved. Reads the store's state right after the write
+   * (but for a new order that rests untouched: `outUntouched`).
    */
   private placed(
     hash: Hex,
@@ -1000,7 +1001,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     event: OrderEvent | undefined,
     at: number,
     out: Outbox,
-  ): { trades: TradeUpdate[]; stored: StoredOrder } {
+  ): { trades: TradeUpdate[]; stored: OrderState } {
     if (placed.rested) this.resting.set(hash, order);
     for (const f of placed.fills) if (f.makerRemainingLots === 0n) this.resting.delete(f.makerId as Hex);
     for (const o of placed.selfTradeCancelled) this.resting.delete(o.id as Hex);
@@ -1010,8 +1011,13 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     // Every update a fill causes carries its fillId (the trade's), so that a client links the two.
     // The taker: `accepted` first (a new order), then one update per fill, then `cancelled` when its
     // remainder does not rest (IOC/FOK). Each says the order's state as committed (after all fills).
-    let stored: StoredOrder | undefined =
-      event !== undefined || trades.length === 0 ? (this.outOrder(out, hash, event, at) as StoredOrder) : undefined;
+    const untouched =
+      event === "accepted" && placed.rested && trades.length === 0 && placed.selfTradeCancelled.length === 0;
+    let stored: OrderState | undefined = untouched
+      ? this.outUntouched(out, hash, order, at)
+      : event !== undefined || trades.length === 0
+        ? (this.outOrder(out, hash, event, at) as StoredOrder)
+        : undefined;
     for (const o of placed.selfTradeCancelled) this.outOrder(out, o.id as Hex, "cancelled", at);
     // A resting order meets a taker once in a placement: one fill, one update, each maker.
     for (const t of trades) this.outOrder(out, t.makerHash, undefined, at, { fillId: t.fillId });
@@ -1024,7 +1030,26 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (!placed.rested && (event !== undefined || trades.length > 0)) {
       stored = this.outOrder(out, hash, undefined, at) as StoredOrder;
     }
-    return { trades, stored: stored as StoredOrder };
+    return { trades, stored: stored as OrderState };
+  }
+
+  /**
+   * Queues the `accepted` update of a new order that rests untouched by its placement (no fill, no
+   * self-trade): its state is what `acceptOrder` has just written — open, nothing filled — so its
+   * row is not read back (one store read less for every order that rests, most of a market maker's).
+   */
+  private outUntouched(out: Outbox, hash: Hex, order: Order, at: number): OrderState {
+    const state: OrderState = { status: "open", filledLots: 0n, remainingLots: order.lots };
+    const update: OrderUpdate = {
+      account: order.maker,
+      hash,
+      marketId: order.marketId,
+      event: "accepted",
+      ...state,
+      at,
+    };
+    out.push(["order", update]);
+    return state;
   }
 
   /**
@@ -1831,6 +1856,9 @@ function stoppedRefusal(message = "the keeper is not taking orders"): Refusal {
 }
 
 /** An amend's refusal when its target is not an open order of the account. */
+/** What an answer says of an order's state. */
+type OrderState = Pick<StoredOrder, "status" | "filledLots" | "remainingLots">;
+
 function notOpen(target: OrderRef, prepared: PreparedOrder): Refusal {
   const name = "hash" in target ? `order ${target.hash}` : `no open order under nonce ${target.nonce}`;
   return {

@@ -150,8 +150,9 @@ export class PostgresDatabase extends SqliteDatabase {
     const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), "crossbook-pg-copy-"));
     try {
       await migratePostgres(client);
-      const path = join(workDir, "working-copy.db");
+      const path = unlockedFile(join(workDir, "working-copy.db"));
       const local = SqliteDatabase.openFile(path, false);
+      keepJournalInMemory(local);
       const { top: revision } = await load(client, local, 0);
       const schema = (await client.query("SELECT current_schema() AS s")).rows[0].s as string;
       const channel = client.escapeIdentifier(
@@ -321,6 +322,32 @@ export class PostgresDatabase extends SqliteDatabase {
   }
 }
 
+/**
+ * The working copy needs no crash safety (every start builds it again from PostgreSQL), so its
+ * rollback journal stays in memory instead of SQLite's write-ahead log: a local commit writes the
+ * changed pages to the file once, where WAL appends them to the log and keeps its index. The
+ * committed reader (a second connection) still sees only what is committed: in rollback-journal
+ * mode it reads the file, which a transaction does not touch before its commit as long as no page
+ * spills from the cache early — `cache_spill = OFF`.
+ */
+function keepJournalInMemory(local: Db): void {
+  local.exec("PRAGMA journal_mode = MEMORY");
+  local.exec("PRAGMA cache_spill = OFF");
+}
+
+/**
+ * The working copy's file as a URI for SQLite's `unix-none` VFS: no file locks. Only this process
+ * opens the file (a temporary directory of its own), and its two connections — the writer and the
+ * committed reader — run on one thread, each statement to its end (no read is ever open across a
+ * commit), so the locks guarded nothing; they cost a system call or two on every read outside a
+ * transaction, which in rollback-journal mode doubled the cost of such a read (about 10 µs more,
+ * measured). What they still guarded against — the reader seeing pages a transaction wrote before
+ * its commit — `cache_spill = OFF` rules out (`keepJournalInMemory`).
+ */
+function unlockedFile(path: string): string {
+  return `file:${path.split("/").map(encodeURIComponent).join("/")}?vfs=unix-none`;
+}
+
 /** An INSERT, UPDATE or DELETE, whose count of changed rows is its own (SQLite keeps the last one's for other statements). */
 const ROW_WRITE = /^\s*(INSERT|UPDATE|DELETE)\b/i;
 
@@ -373,17 +400,53 @@ export function coalesce(client: pg.Client, writes: readonly Write[]): string[] 
 
 /**
  * The statement with its parameters as SQL literals (`?`, or `?N` for the Nth). The store's writes
- * pass strings, numbers, bigints and nulls only; strings go through the driver's `escapeLiteral`.
+ * pass strings, numbers, bigints and nulls only; a string gets the driver's `escapeLiteral`, or
+ * what that returns for it without the character-by-character copy when it holds no quote and no
+ * backslash (hashes, addresses, decimal strings: nearly every value a flush sends).
  */
 function inline(client: pg.Client, w: Write): string {
+  const { parts, slots } = templateOf(w.sql);
+  let text = parts[0];
+  for (let i = 0; i < slots.length; i++) text += literal(client, w.params[slots[i]]) + parts[i + 1];
+  return text;
+}
+
+function literal(client: pg.Client, v: unknown): string {
+  if (v === null || v === undefined) return "NULL";
+  if (typeof v === "number" || typeof v === "bigint") return v.toString();
+  if (typeof v === "boolean") return v ? "1" : "0";
+  const s = String(v);
+  return QUOTE_OR_BACKSLASH.test(s) ? client.escapeLiteral(s) : `'${s}'`;
+}
+
+const QUOTE_OR_BACKSLASH = /['\\]/;
+
+/** A statement cut at its parameters: `parts[0]`, parameter `slots[0]`, `parts[1]`, … the last part. */
+interface Template {
+  readonly parts: readonly string[];
+  readonly slots: readonly number[];
+}
+
+/** The store's statements, each cut once (a few dozen texts; any beyond the bound are cut every time). */
+const templates = new Map<string, Template>();
+const MAX_TEMPLATES = 256;
+
+function templateOf(sql: string): Template {
+  const known = templates.get(sql);
+  if (known !== undefined) return known;
+  const parts: string[] = [];
+  const slots: number[] = [];
   let next = 0;
-  return w.sql.replace(/\?(\d+)?/g, (_, n: string | undefined) => {
-    const v = w.params[n === undefined ? next++ : Number(n) - 1];
-    if (v === null || v === undefined) return "NULL";
-    if (typeof v === "number" || typeof v === "bigint") return v.toString();
-    if (typeof v === "boolean") return v ? "1" : "0";
-    return client.escapeLiteral(String(v));
-  });
+  let end = 0;
+  for (const m of sql.matchAll(/\?(\d+)?/g)) {
+    parts.push(sql.slice(end, m.index));
+    slots.push(m[1] === undefined ? next++ : Number(m[1]) - 1);
+    end = (m.index as number) + m[0].length;
+  }
+  parts.push(sql.slice(end));
+  const template = { parts, slots };
+  if (templates.size < MAX_TEMPLATES) templates.set(sql, template);
+  return template;
 }
 
 /**

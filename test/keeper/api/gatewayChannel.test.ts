@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import WebSocket from "ws";
-import type { Address, Hex } from "viem";
-import { hashOrder, type ExchangeDomainParameters, type Order } from "@crossbook/sdk";
+import { hashOrder, type Order } from "@crossbook/sdk";
 import {
   CLUSTER_SECRET_HEADER,
   GATEWAY_CHANNEL_PATH,
@@ -10,6 +9,7 @@ import {
   type ForwardedRequest,
 } from "../../../keeper/src/api/gatewayChannel";
 import { recoverOrderSigner } from "../../../keeper/src/sigcheck";
+import { SignerMemo } from "../../../keeper/src/sigcheck/signerMemo";
 import { ShardLink } from "../../../keeper/src/cluster/shardLinks";
 import { manualClock } from "../support";
 import {
@@ -62,13 +62,11 @@ describe("keeper API: the gateways' channel (cluster secret only)", function () 
   const recoveredHere: string[] = [];
 
   before(async () => {
-    const memo = new Map<string, Promise<Address | undefined>>();
-    const key = (order: Order, signature: Hex, domain: ExchangeDomainParameters) =>
-      hashOrder({ order, domain }) + signature.slice(2);
+    const memo = new SignerMemo();
     k = await startKeeper({
       engine: {
         recoverSigner: (order, signature, domain) => {
-          const known = memo.get(key(order, signature, domain));
+          const known = memo.get(order, signature, domain);
           if (known !== undefined) return known;
           recoveredHere.push(hashOrder({ order, domain }));
           return recoverOrderSigner(order, signature, domain);
@@ -76,9 +74,7 @@ describe("keeper API: the gateways' channel (cluster secret only)", function () 
       },
       api: {
         clusterSecret: SECRET,
-        trustSigner: (order, signature, signer) => {
-          memo.set(key(order, signature, k.env.sdkDomain), Promise.resolve(signer));
-        },
+        trustSigner: (order, signature, signer) => memo.vouch(order, signature, k.env.sdkDomain, signer),
       },
     });
     trader = await newTrader(k.env);

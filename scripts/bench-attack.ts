@@ -148,6 +148,8 @@ interface Run {
   nodeP50: number;
   nodeP99: number;
   honestRefused: Record<string, number>;
+  /** Honest fills not settled after the drain, by their last status. */
+  honestUnsettled: Record<string, number>;
   attacks: AttackResult;
   expiringPlaced: number;
   load: string;
@@ -282,6 +284,12 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       const t = settledTrades.get(f.fillId);
       return t?.status === "settled" ? [(t.at - f.answeredAt) / 1000] : [];
     });
+    // The honest fills not settled once drained, by the state they ended in (or "unseen").
+    const unsettled: Record<string, number> = {};
+    for (const f of result.fills) {
+      const status = settledTrades.get(f.fillId)?.status ?? "unseen";
+      if (status !== "settled") unsettled[status] = (unsettled[status] ?? 0) + 1;
+    }
     const acceptedTotal = sumOf(after, "crossbook_orders_accepted_total");
     await keeper.process.stop(15_000); // a clean stop checkpoints the WAL into the file
     const bytes1 = dbBytes(database);
@@ -305,6 +313,7 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       nodeP50: percentile(nodeTimes, 50),
       nodeP99: percentile(nodeTimes, 99),
       honestRefused: result.refused,
+      honestUnsettled: unsettled,
       attacks: attackReply?.result ?? {},
       expiringPlaced,
       load: load(),
@@ -356,6 +365,8 @@ async function main(): Promise<number> {
           `node eth_call p50 ${r.nodeP50.toFixed(1)} ms p99 ${r.nodeP99.toFixed(1)} ms`,
       );
       if (Object.keys(r.honestRefused).length > 0) say(`  honest refusals: ${JSON.stringify(r.honestRefused)}`);
+      if (Object.keys(r.honestUnsettled).length > 0)
+        say(`  honest fills not settled: ${JSON.stringify(r.honestUnsettled)}`);
       for (const [name, answers] of Object.entries(r.attacks)) say(`  ${name}: ${JSON.stringify(answers)}`);
       if (r.storedOrders > r.acceptedTotal) {
         problems++;

@@ -103,11 +103,16 @@ export class ApiError extends Error {
   readonly details?: Record<string, unknown>;
   /** `Retry-After` in seconds, for `RATE_LIMITED`, `SETTLEMENT_BACKLOG`, `TAKER_COOLDOWN` and `NOT_LEADER`. */
   readonly retryAfterSeconds?: number;
+  /**
+   * The refusal spends a budget of the sending address itself (not an account's, nor the keeper's):
+   * its HTTP connections are not read again until `Retry-After` has passed (./connections).
+   */
+  readonly addressBudget: boolean;
 
   constructor(
     code: ApiErrorCode,
     message: string,
-    options: { details?: Record<string, unknown>; retryAfterSeconds?: number } = {},
+    options: { details?: Record<string, unknown>; retryAfterSeconds?: number; addressBudget?: boolean } = {},
   ) {
     // A refusal is an answer, not a bug: no stack is captured (a flood of refusals paid for each).
     const stackTraceLimit = Error.stackTraceLimit;
@@ -119,6 +124,7 @@ export class ApiError extends Error {
     this.status = STATUS_OF[code] ?? 500;
     this.details = options.details;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.addressBudget = options.addressBudget ?? false;
   }
 
   /** The JSON body every refusal has. */

@@ -16,6 +16,7 @@
  *   client's message rate, connections per client address and logins per address are capped.
  */
 import { randomBytes } from "node:crypto";
+import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import type { OrderBook } from "../book";
 import type { Address, Hex } from "viem";
@@ -145,6 +146,8 @@ export class Feed {
   private readonly snapshots = new Map<string, { seq: number; text: string }>();
   private readonly pinger: NodeJS.Timeout;
   private nextId = 1;
+  /** Clients whose socket is corked until the end of this synchronous run (`cork`). */
+  private readonly corked = new Map<Client, Duplex>();
   private readonly onBook = (u: BookUpdate) => this.publishBook(u);
   private readonly onTrade = (t: TradeUpdate) => this.publishTrade(t);
   private readonly onOrder = (u: OrderUpdate) => this.publishOrder(u);
@@ -330,12 +333,34 @@ export class Feed {
   /** Sends, unless the client has fallen too far behind: then it is closed with 4008. */
   private send(c: Client, text: string): void {
     if (c.closed || c.ws.readyState !== c.ws.OPEN) return;
+    this.cork(c);
     c.ws.send(text);
     if (c.ws.bufferedAmount > this.limits.slowConsumerBytes) {
       this.log.warn({ client: c.id, buffered: c.ws.bufferedAmount }, "slow feed consumer: closing");
       this.drop(c, SLOW_CONSUMER_CLOSE, "slow consumer");
     }
   }
+
+  /**
+   * Holds the client's messages of this synchronous run (a group commit's hooks publish its trades
+   * and deltas in one) in its socket (`cork`) until the run ends — a microtask, so before any
+   * answer that the run's commit lets go — when they leave in one write: a burst published to many
+   * connections costs one system call per connection, not one per message and connection. The
+   * frames, their order and the slow-consumer check (corked bytes are buffered bytes) are as before.
+   */
+  private cork(c: Client): void {
+    if (this.corked.has(c)) return;
+    const socket = (c.ws as unknown as { _socket?: Duplex })._socket;
+    if (socket === undefined || socket.destroyed) return;
+    socket.cork();
+    this.corked.set(c, socket);
+    if (this.corked.size === 1) queueMicrotask(this.uncorkAll);
+  }
+
+  private readonly uncorkAll = (): void => {
+    for (const socket of this.corked.values()) socket.uncork();
+    this.corked.clear();
+  };
 
   private sendJson(c: Client, message: KeeperFeedMessageJson): void {
     this.send(c, JSON.stringify(message));

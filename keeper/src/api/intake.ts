@@ -61,7 +61,10 @@ export class Intake {
     let queue = this.waiting.get(client);
     if (queue !== undefined && queue.length >= this.limits.maxQueuedPerClient) {
       return Promise.reject(
-        new ApiError("RATE_LIMITED", "too many requests waiting from this address", { retryAfterSeconds: 1 }),
+        new ApiError("RATE_LIMITED", "too many requests waiting from this address", {
+          retryAfterSeconds: 1,
+          addressBudget: true,
+        }),
       );
     }
     if (this.waitingCount >= this.limits.maxQueued) {

@@ -272,6 +272,7 @@ export class OrderEntry {
     if (unverified > 0) {
       throw new ApiError("RATE_LIMITED", "too many unverified signatures from this address", {
         retryAfterSeconds: unverified,
+        addressBudget: true,
       });
     }
     if (this.engine.knows(account)) return;
@@ -279,6 +280,7 @@ export class OrderEntry {
     if (wait > 0) {
       throw new ApiError("RATE_LIMITED", "too many requests for new accounts from this address", {
         retryAfterSeconds: wait,
+        addressBudget: true,
       });
     }
   }
@@ -294,7 +296,7 @@ export class OrderEntry {
         signedByAccount
           ? `too many requests for account ${account}`
           : "too many unverified signatures from this address",
-        { retryAfterSeconds: wait },
+        { retryAfterSeconds: wait, addressBudget: !signedByAccount },
       );
     }
   }

@@ -23,7 +23,7 @@
  */
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { erc20Abi, type Address } from "viem";
 import { readContract } from "viem/actions";
 import {
@@ -43,6 +43,7 @@ import { ApiError, type ApiErrorCode } from "./errors";
 import { DEFAULT_FEED_LIMITS, Feed, type FeedLimits } from "./feed";
 import { asyncApiDocument, openApiDocument, type RegisteredRoute, type RouteDoc } from "./openapi";
 import { clientKey, RateLimiter } from "./rateLimit";
+import { ClientConnections, holdableSocket, trustedProxies, type HoldableConnection } from "./connections";
 import { DeadMan } from "./deadman";
 import { FeedOrders } from "./feedOrders";
 import { Intake } from "./intake";
@@ -93,6 +94,8 @@ export interface ApiLimits extends FeedLimits {
   readonly marketCacheMs: number;
   /** The most actions one `POST /v1/orders/batch` may carry (each is charged to the account's budget). */
   readonly maxBatchActions: number;
+  /** HTTP connections open at once per client address (beyond: closed as they arrive; the feed's are capped apart). */
+  readonly maxHttpConnectionsPerIp: number;
 }
 
 export const DEFAULT_API_LIMITS: ApiLimits = {
@@ -105,6 +108,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   maxRememberedCancels: 500_000,
   marketCacheMs: 3_000,
   maxBatchActions: 20,
+  maxHttpConnectionsPerIp: 64,
 };
 
 export interface ApiOptions {
@@ -264,6 +268,34 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
   await app.register(websocket, { options: { maxPayload: limits.bodyBytes } });
 
+  // Each client address's HTTP connections: capped, and not read while it is over one of its own
+  // budgets (./connections). A trusted proxy's connections carry many clients: neither.
+  const connections = new ClientConnections({ maxPerAddress: limits.maxHttpConnectionsPerIp, clock });
+  const isProxy = trustedProxies(options.trustProxy);
+  const tracked = new WeakMap<Socket, { key: string; connection: HoldableConnection }>();
+  app.server.on("connection", (socket: Socket) => {
+    const peer = socket.remoteAddress;
+    if (peer === undefined || isProxy(peer)) return;
+    const key = clientKey(peer);
+    const connection = holdableSocket(socket);
+    if (!connections.open(key, connection)) {
+      socket.destroy();
+      return;
+    }
+    tracked.set(socket, { key, connection });
+    socket.once("close", () => connections.closed(key, connection));
+  });
+  // A connection upgraded to the feed is the feed's to cap.
+  app.server.on("upgrade", (_request, socket: Socket) => {
+    const t = tracked.get(socket);
+    if (t !== undefined) connections.closed(t.key, t.connection);
+  });
+  /** The sender spent a budget of its address: none of its connections is read until `seconds` pass. */
+  const holdSender = (request: FastifyRequest, seconds: number) => {
+    const t = tracked.get(request.raw.socket);
+    if (t !== undefined && t.key === clientKey(request.ip)) connections.hold(t.key, seconds * 1000);
+  };
+
   const refuse = (reply: FastifyReply, error: ApiError) => {
     if (error.retryAfterSeconds !== undefined) void reply.header("Retry-After", String(error.retryAfterSeconds));
     return reply.status(error.status).send(error.body());
@@ -275,6 +307,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       log.error({ requestId: request.id, url: request.url, err: raw.message, stack: raw.stack }, "request failed");
     }
     if (request.method === "POST" && request.routeOptions.url === "/v1/orders") metrics?.orderRejected(error.code);
+    if (error.addressBudget && error.retryAfterSeconds !== undefined) holdSender(request, error.retryAfterSeconds);
     return refuse(reply, error);
   });
 
@@ -306,7 +339,10 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   app.addHook("onRequest", async (request) => {
     const wait = perIp.take(clientKey(request.ip));
     if (wait > 0) {
-      throw new ApiError("RATE_LIMITED", "too many requests from this address", { retryAfterSeconds: wait });
+      throw new ApiError("RATE_LIMITED", "too many requests from this address", {
+        retryAfterSeconds: wait,
+        addressBudget: true,
+      });
     }
     if (options.role !== undefined && !options.role.leading) {
       if (WRITE_ROUTES.has(`${request.method} ${request.routeOptions.url ?? ""}`)) throw notLeader();
@@ -712,7 +748,12 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 /** `POST /v1/sessions/challenge`: a new challenge, within the address's login budget (keeper and gateway). */
 export function challengeFor(sessions: Sessions, logins: RateLimiter, ip: string) {
   const wait = logins.take(clientKey(ip));
-  if (wait > 0) throw new ApiError("RATE_LIMITED", "too many logins from this address", { retryAfterSeconds: wait });
+  if (wait > 0) {
+    throw new ApiError("RATE_LIMITED", "too many logins from this address", {
+      retryAfterSeconds: wait,
+      addressBudget: true,
+    });
+  }
   return sessions.challenge();
 }
 

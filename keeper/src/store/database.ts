@@ -1,3 +1,4 @@
+import { closeSync, fsync, fsyncSync, openSync } from "node:fs";
 import Database from "libsql";
 import { MIGRATIONS, type Migration } from "./migrations";
 
@@ -130,12 +131,109 @@ export interface Group {
   readonly afterCommit: (() => void)[];
 }
 
+/** An fsync that calls back when the file is on disk (`node:fs`'s, on libuv's thread pool, by default). */
+export type LogFsync = (fd: number, done: (error: Error | null) => void) => void;
+
+/**
+ * The fsync of a durable SQLite file's write-ahead log, off the event loop. The connection runs with
+ * `synchronous=NORMAL` (a COMMIT appends to the log and does not wait for the disk) and this makes
+ * each group commit durable afterwards: a group committed waits for the next fsync of the log — one
+ * at a time, each covering every commit before it — and only then runs its `afterCommit` hooks and
+ * resumes its waiters, in commit order. Nothing is acknowledged or published before it is on disk,
+ * as with `synchronous=FULL`; but the event loop no longer stops for the disk on every group: a
+ * COMMIT's fsync took 4 ms at the median and 20–44 ms at the 99th percentile on a loaded 2-core
+ * machine, and a busy keeper commits about a hundred groups a second. A `transaction` still
+ * returns durable (`syncNow`, on the main thread), and with it every group before it.
+ */
+class LogSync {
+  private fd: number | undefined;
+  /** Committed to the log, not yet in an fsync. */
+  private waiting: Group[] = [];
+  /** In the fsync under way (undefined: none is). */
+  private syncing: Group[] | undefined;
+  private failure: Error | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly logPath: string,
+    private readonly fsyncLog: LogFsync,
+    /** Runs the groups' hooks and resumes their waiters, in order. */
+    private readonly durable: (groups: readonly Group[]) => void,
+  ) {}
+
+  /** A group just committed to the log: durable after the next fsync. */
+  committed(group: Group): void {
+    if (this.failure !== undefined) return this.fail([group], this.failure);
+    this.waiting.push(group);
+    this.start();
+  }
+
+  /** Whether a committed group is not yet on disk. */
+  get pending(): boolean {
+    return this.waiting.length > 0 || (this.syncing?.length ?? 0) > 0;
+  }
+
+  /** Resolves when every group committed so far is durable. */
+  idle(): Promise<void> {
+    if (!this.pending) return this.failure === undefined ? Promise.resolve() : Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.committed({ waiters: [{ resolve, reject }], afterCommit: [] }));
+  }
+
+  /** Fsyncs the log now, on the calling thread: every group committed so far is durable, in order. */
+  syncNow(): void {
+    if (this.closed) return;
+    fsyncSync(this.fdOf());
+    const groups = [...(this.syncing ?? []), ...this.waiting];
+    this.waiting = [];
+    if (this.syncing !== undefined) this.syncing = []; // the fsync under way finds them done
+    this.durable(groups);
+  }
+
+  /** Makes what is committed durable and lets go of the log's file. */
+  close(): void {
+    if (this.closed) return;
+    if (this.pending) this.syncNow();
+    this.closed = true;
+    if (this.fd !== undefined) closeSync(this.fd);
+  }
+
+  private start(): void {
+    if (this.syncing !== undefined || this.waiting.length === 0 || this.closed) return;
+    this.syncing = this.waiting;
+    this.waiting = [];
+    this.fsyncLog(this.fdOf(), (error) => {
+      const groups = this.syncing ?? [];
+      this.syncing = undefined;
+      if (error !== null) {
+        // The disk failed: nothing after this point can be promised durable (store errors are fatal).
+        this.failure = error;
+        this.fail([...groups, ...this.waiting], error);
+        this.waiting = [];
+        return;
+      }
+      this.durable(groups);
+      this.start();
+    });
+  }
+
+  private fail(groups: readonly Group[], error: Error): void {
+    for (const g of groups) for (const w of g.waiters) w.reject(error);
+  }
+
+  private fdOf(): number {
+    // The log exists once the connection has committed in WAL mode; it keeps its inode while open.
+    this.fd ??= openSync(this.logPath, "r");
+    return this.fd;
+  }
+}
+
 /**
  * The store's database layer: one connection that writes (and reads its own writes), prepared
  * statements, migrations, transactions and group commit, and a second read-only connection for
  * what is committed. The store's domain operations (orders, fills, batches) run on top of it and
- * know nothing of the backend. This class is SQLite's layer (libsql: WAL, synchronous=FULL): a
- * commit is durable when it returns. `PostgresDatabase` (postgres.ts) keeps the same synchronous
+ * know nothing of the backend. This class is SQLite's layer (libsql: WAL): a `transaction` is
+ * durable when it returns; a group commit once its `durable` resolves (the log's fsync runs off
+ * the event loop: `LogSync`). `PostgresDatabase` (postgres.ts) keeps the same synchronous
  * interface over a local working copy and makes each commit durable in PostgreSQL afterwards:
  * `durable()` resolves when every commit so far is. See keeper/README.md, "Store".
  */
@@ -148,6 +246,8 @@ export class SqliteDatabase extends Reader {
   private committedReader: { db: Db; reads: Reader } | undefined;
   /** Runs after a rollback: the store counts its in-memory figures again. */
   onRollback: () => void = () => {};
+  /** A durable file's log fsync, off the event loop (absent: each commit is as durable as the file is). */
+  private logSync: LogSync | undefined;
 
   protected constructor(
     private readonly handle: Db,
@@ -157,20 +257,26 @@ export class SqliteDatabase extends Reader {
     super(() => this.db);
   }
 
-  /** Opens (creating if needed) the database file and brings its schema up to date. */
-  static open(path: string): SqliteDatabase {
-    return new SqliteDatabase(SqliteDatabase.openFile(path, true), path);
+  /**
+   * Opens (creating if needed) the database file and brings its schema up to date. `fsyncLog`: how
+   * the log is fsynced after a group commit (`node:fs`'s `fsync`, off the event loop, by default).
+   */
+  static open(path: string, options: { fsyncLog?: LogFsync } = {}): SqliteDatabase {
+    const db = new SqliteDatabase(SqliteDatabase.openFile(path, true), path);
+    db.logSync = new LogSync(`${path}-wal`, options.fsyncLog ?? fsync, (groups) => db.committedLocally(groups));
+    return db;
   }
 
   protected static openFile(path: string, durable: boolean): Db {
     const db = new Database(path);
     // WAL: readers never block the writer, and a commit is one append to the log.
     db.exec("PRAGMA journal_mode = WAL");
-    // FULL: a commit returns only after the log is fsynced, so a committed state change survives a
-    // power cut or an OS crash, not only a killed process. NORMAL would be faster but may lose
-    // the last commits — and this file is what prevents a fill from being sent twice. (A working
-    // copy of a PostgreSQL store is not the durable record: OFF.)
-    db.exec(`PRAGMA synchronous = ${durable ? "FULL" : "OFF"}`);
+    // NORMAL, and the log fsynced by `LogSync` before anything is acknowledged: a committed state
+    // change that anyone was told of survives a power cut or an OS crash, not only a killed process
+    // — this file is what prevents a fill from being sent twice — as with FULL, but the event loop
+    // does not wait for the disk on each group commit. (SQLite still syncs the log before, and the
+    // file after, each checkpoint.) A working copy of a PostgreSQL store is not the durable record: OFF.
+    db.exec(`PRAGMA synchronous = ${durable ? "NORMAL" : "OFF"}`);
     db.exec("PRAGMA foreign_keys = ON");
     db.exec("PRAGMA busy_timeout = 5000");
     migrate(db);
@@ -215,6 +321,7 @@ export class SqliteDatabase extends Reader {
   close(): void {
     if (this.closed) return;
     this.commitGroup();
+    this.logSync?.close();
     this.closed = true;
     this.committedReader?.db.close();
     this.handle.close();
@@ -232,9 +339,9 @@ export class SqliteDatabase extends Reader {
   /** Waits for what is in flight and closes what the layer holds open (SQLite: nothing; `close` closed the file). */
   async shutdown(): Promise<void> {}
 
-  /** Resolves when every commit so far is durable (SQLite: at once, a commit is durable when it returns). */
+  /** Resolves when every commit so far is durable (SQLite: once the log's fsync under way, if any, is done). */
   durable(): Promise<void> {
-    return Promise.resolve();
+    return this.logSync?.idle() ?? Promise.resolve();
   }
 
   /**
@@ -248,6 +355,9 @@ export class SqliteDatabase extends Reader {
     this.inBody = true;
     try {
       const result = this.db.transaction(fn).immediate();
+      // Durable when it returns (a batch is recorded so before it is broadcast), and so is every
+      // group before it, whose hooks and waiters run first, in order.
+      this.logSync?.syncNow();
       this.committedLocally([]);
       return result;
     } catch (error) {
@@ -320,7 +430,8 @@ export class SqliteDatabase extends Reader {
       for (const w of group.waiters) w.reject(failure);
       throw failure;
     }
-    this.committedLocally([group]);
+    if (this.logSync !== undefined) this.logSync.committed(group);
+    else this.committedLocally([group]);
   }
 
   // Hooks of a layer that makes commits durable elsewhere (PostgreSQL). SQLite's commit is durable.

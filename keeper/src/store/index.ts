@@ -1,6 +1,6 @@
 /** The keeper's durable store: SQLite through libsql, or PostgreSQL through pg. See keeper/README.md, "Store". */
 export { Store, StoreReads, type OpenFillLots } from "./store";
-export { SqliteDatabase, StoreError, migrate, type StoreErrorCode } from "./database";
+export { SqliteDatabase, StoreError, migrate, type LogFsync, type StoreErrorCode } from "./database";
 export {
   PostgresDatabase,
   isPostgresUrl,

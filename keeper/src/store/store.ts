@@ -1,5 +1,5 @@
 import type { Address } from "viem";
-import { RAISE_META_SQL, SqliteDatabase, StoreError, type Reader, type Row } from "./database";
+import { RAISE_META_SQL, SqliteDatabase, StoreError, type LogFsync, type Reader, type Row } from "./database";
 import { PostgresDatabase, isPostgresUrl, type PostgresOptions } from "./postgres";
 import type {
   AccountFill,
@@ -331,7 +331,7 @@ export class StoreReads {
 }
 
 /**
- * The keeper's durable memory: one SQLite file (WAL, synchronous=FULL). Every method that changes
+ * The keeper's durable memory: one SQLite file (WAL, its log fsynced before anything is acknowledged). Every method that changes
  * state is one transaction: it happens completely or not at all. See keeper/README.md, "Store".
  */
 export class Store extends StoreReads {
@@ -362,9 +362,12 @@ export class Store extends StoreReads {
     this.recount();
   }
 
-  /** Opens (creating if needed) the SQLite database file and brings its schema up to date. */
-  static open(path: string): Store {
-    return new Store(SqliteDatabase.open(path));
+  /**
+   * Opens (creating if needed) the SQLite database file and brings its schema up to date.
+   * `fsyncLog`: how the log is fsynced after a group commit (off the event loop by default).
+   */
+  static open(path: string, options: { fsyncLog?: LogFsync } = {}): Store {
+    return new Store(SqliteDatabase.open(path, options));
   }
 
   /**

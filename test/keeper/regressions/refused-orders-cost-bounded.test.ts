@@ -53,7 +53,9 @@ describe("regression (issue 13, finding 1): refused orders cost bounded memory a
       limits: { perIpNewAccountsPerSecond: 5 },
     });
     const traders = [];
-    for (let i = 0; i < 20; i++) traders.push(await newTrader(env, 0n, 0n));
+    // Six: the sixth is refused, and then the address is not read until Retry-After has passed
+    // (regressions/floods-are-not-read), which this clock never reaches.
+    for (let i = 0; i < 6; i++) traders.push(await newTrader(env, 0n, 0n));
     await facts.reads.sync();
     counts.clear();
     const statuses: number[] = [];
@@ -61,7 +63,7 @@ describe("regression (issue 13, finding 1): refused orders cost bounded memory a
       const body = await signedBody(k, poor, orderOf(poor, { isBuy: true, priceTicks: 1_000n }));
       statuses.push((await http(k.api.url, "POST", "/v1/orders", body)).status);
     }
-    expect(statuses).to.deep.equal([...Array(5).fill(422), ...Array(15).fill(429)]);
+    expect(statuses).to.deep.equal([...Array(5).fill(422), 429]);
     // Five accounts' facts (code, nonce floor and the raise waiting, cancel-after, window, two
     // balances and two withdrawal requests) and the market's.
     expect(counts.get("eth_call") ?? 0).to.be.at.most(5 * 9 + 6);

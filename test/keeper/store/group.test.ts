@@ -1,10 +1,10 @@
 /**
- * The store's group commit: orders of one burst share one commit (one fsync), each caller learns
- * when its write is durable, a failing write undoes only itself, and a standalone transaction (a
- * batch about to be broadcast) commits the group before it runs.
+ * The store's group commit: orders of one burst share one commit (one fsync, off the event loop),
+ * each caller learns when its write is durable, a failing write undoes only itself, and a
+ * standalone transaction (a batch about to be broadcast) commits the group before it runs.
  */
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
+import { fsyncSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "libsql";
@@ -88,7 +88,76 @@ describe("keeper store: group commit", () => {
     expect(durable).to.equal(true);
   });
 
+  /** Reopens the store with an fsync of the log that this test runs by hand (`fsyncs[i](error?)`). */
+  function heldFsyncs(): ((error?: Error) => void)[] {
+    const fsyncs: ((error?: Error) => void)[] = [];
+    store.close();
+    store = Store.open(path, { fsyncLog: (_fd, done) => void fsyncs.push((error) => done(error ?? null)) });
+    return fsyncs;
+  }
+
+  /** Whether each promise has settled, and how, after the microtasks and one turn of the event loop. */
+  async function states(promises: Promise<unknown>[]): Promise<string[]> {
+    const out = promises.map(() => "waiting");
+    promises.forEach((p, i) =>
+      p.then(
+        () => (out[i] = "durable"),
+        () => (out[i] = "failed"),
+      ),
+    );
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return out;
+  }
+
+  it("tells a group's callers it is durable only once the log's fsync, off the event loop, is done: one fsync at a time", async () => {
+    const fsyncs = heldFsyncs();
+    const seen: string[] = [];
+    const a = store.grouped(
+      () => store.acceptOrder({ hash: hashOf(1), order: order(1n), signature: SIG, seq: 1, rested: true, at: 1 }),
+      () => seen.push("a"),
+    );
+    store.commitGroup(); // committed to the log, which is being fsynced
+    expect(committedOrders()).to.equal(1);
+    const b = accept(2);
+    store.commitGroup();
+    const c = accept(3);
+    store.commitGroup();
+    expect(fsyncs).to.have.length(1); // b and c wait for the next one
+    expect(await states([a.durable, b.durable, c.durable])).to.deep.equal(["waiting", "waiting", "waiting"]);
+    expect(seen).to.deep.equal([]); // nothing published before it is durable
+    fsyncs[0]();
+    expect(seen).to.deep.equal(["a"]);
+    expect(fsyncs).to.have.length(2);
+    expect(await states([a.durable, b.durable, c.durable])).to.deep.equal(["durable", "waiting", "waiting"]);
+    fsyncs[1]();
+    expect(await states([b.durable, c.durable])).to.deep.equal(["durable", "durable"]);
+    await store.durable();
+  });
+
+  it("makes every group before a standalone transaction durable when it returns, and fails every group after a failed fsync", async () => {
+    const fsyncs = heldFsyncs();
+    const a = accept(1);
+    store.commitGroup();
+    store.cancelOrder(hashOf(1), "soft-cancel", 5); // a transaction: fsynced on the spot
+    expect(await states([a.durable])).to.deep.equal(["durable"]);
+    fsyncs[0](); // the fsync under way finds nothing left to do
+    const b = accept(2);
+    store.commitGroup();
+    fsyncs[1](new Error("EIO: i/o error, fsync"));
+    const c = accept(3);
+    store.commitGroup();
+    expect(await states([b.durable, c.durable])).to.deep.equal(["failed", "failed"]);
+  });
+
   it("resumes the callers of a big group a slice per turn of the event loop, in order", async () => {
+    // The log's fsync done at once, as it is called: this test is about the turns after it.
+    store.close();
+    store = Store.open(path, {
+      fsyncLog: (fd, done) => {
+        fsyncSync(fd);
+        done(null);
+      },
+    });
     const n = 2 * RESUME_SLICE + 5;
     const resumed: number[] = [];
     const writes = Array.from({ length: n }, (_, i) => accept(i + 1));

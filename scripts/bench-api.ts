@@ -193,7 +193,14 @@ async function startKeeper(
   const { url, process: keeper } = await startLocalKeeper(deployment, {
     rpcUrl,
     database: postgresUrl ?? join(dir, `keeper-${backend}.db`),
-    flags: ["--log-level", "warn", ...(postgresUrl === undefined ? [] : ["--lease-ms", "10000"])],
+    // The load generator stands for many traders, from one address: its connections are not capped.
+    flags: [
+      "--log-level",
+      "warn",
+      "--max-http-connections-per-ip",
+      "10000",
+      ...(postgresUrl === undefined ? [] : ["--lease-ms", "10000"]),
+    ],
     nodeArgs,
     name: `keeper (${backend})`,
   });

@@ -202,7 +202,8 @@ async function main(): Promise<number> {
     const single = await startLocalKeeper(deployment, {
       rpcUrl: node.url,
       database: join(dir, "single.db"),
-      flags: ["--log-level", "warn"],
+      // The load generator and the cancel-all after each step stand for many traders, from one address.
+      flags: ["--log-level", "warn", "--max-http-connections-per-ip", "10000"],
       name: "single keeper",
       nodeArgs:
         CPU_PROF === undefined

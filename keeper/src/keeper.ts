@@ -368,7 +368,11 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     metrics,
     trustProxy: config.api.trustProxy,
     sessionTtlMs: config.api.sessionTtlSeconds * 1000,
-    limits: { perAccountPerSecond: config.api.perAccountPerSecond, maxBatchActions: config.api.maxBatchActions },
+    limits: {
+      perAccountPerSecond: config.api.perAccountPerSecond,
+      maxBatchActions: config.api.maxBatchActions,
+      maxHttpConnectionsPerIp: config.api.maxHttpConnectionsPerIp,
+    },
     role,
     ...clusterOptions(process.env, (order, signature, signer) => {
       metrics.orderSigner("gateway");

@@ -92,6 +92,8 @@ export interface KeeperConfig {
     readonly perAccountPerSecond: number;
     /** The most actions one `POST /v1/orders/batch` carries. */
     readonly maxBatchActions: number;
+    /** HTTP connections open at once from one client address; one beyond it is closed unread. */
+    readonly maxHttpConnectionsPerIp: number;
   };
   /** Per market: the least an order may be, in lots and in notional (quote atoms at its limit price); 0: none. */
   readonly minimums: ReadonlyMap<bigint, { readonly lots: bigint; readonly notional: bigint }>;
@@ -463,6 +465,14 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(1, 100, "a number of actions (at most 100)"),
   },
   {
+    path: "api.maxHttpConnectionsPerIp",
+    env: "CROSSBOOK_MAX_HTTP_CONNECTIONS_PER_IP",
+    flag: "max-http-connections-per-ip",
+    default: 64,
+    inFile: true,
+    parse: smallInt(1, 100_000, "a number of connections"),
+  },
+  {
     path: "minimums.lots",
     env: "CROSSBOOK_MIN_LOTS",
     flag: "min-lots",
@@ -660,6 +670,7 @@ export const configSchema = z
         sessionTtlSeconds: v["api.sessionTtlSeconds"] as number,
         perAccountPerSecond: v["api.perAccountPerSecond"] as number,
         maxBatchActions: v["api.maxBatchActions"] as number,
+        maxHttpConnectionsPerIp: v["api.maxHttpConnectionsPerIp"] as number,
       },
       minimums: minimumsOf(v["minimums.lots"] as Map<bigint, bigint>, v["minimums.notional"] as Map<bigint, bigint>),
       maxStaleBlocks: v.maxStaleBlocks as number,

@@ -66,6 +66,7 @@ describe("keeper config", () => {
           sessionTtlSeconds: 3600,
           perAccountPerSecond: 500,
           maxBatchActions: 20,
+          maxHttpConnectionsPerIp: 64,
         },
         minimums: new Map(),
         maxStaleBlocks: 3,
@@ -106,6 +107,7 @@ describe("keeper config", () => {
           sessionTtlSeconds: 600,
           perAccountPerSecond: 500,
           maxBatchActions: 20,
+          maxHttpConnectionsPerIp: 64,
         },
         minimums: { lots: { "1": 10 }, notional: { "3": "1000000" } },
         maxStaleBlocks: 5,
@@ -148,6 +150,7 @@ describe("keeper config", () => {
           sessionTtlSeconds: 600,
           perAccountPerSecond: 500,
           maxBatchActions: 20,
+          maxHttpConnectionsPerIp: 64,
         },
         minimums: new Map([
           [1n, { lots: 10n, notional: 0n }],
@@ -213,6 +216,8 @@ describe("keeper config", () => {
           "--per-account-per-second",
           "50",
           "--max-batch-actions=10",
+          "--max-http-connections-per-ip",
+          "1000",
           "--min-lots",
           "1:5,2:10",
           "--min-notional=2:7000",
@@ -251,6 +256,7 @@ describe("keeper config", () => {
         sessionTtlSeconds: 120,
         perAccountPerSecond: 50,
         maxBatchActions: 10,
+        maxHttpConnectionsPerIp: 1000,
       });
       expect(c.settlement).to.deep.equal({
         replaceAfterBlocks: 10,

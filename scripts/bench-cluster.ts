@@ -189,6 +189,8 @@ async function main(): Promise<number> {
       shards: ONE_SHARD_PER_LOCAL_MARKET,
       gateways: 2,
       followers: FOLLOWERS,
+      // The load generator and the cancel-all after each step stand for many traders, from one address.
+      gatewayFlags: ["--max-http-connections-per-ip", "10000"],
       cpuProfileDir: CPU_PROF === undefined ? undefined : resolve(CPU_PROF),
       // A process's errors (log level 50 and up) are shown: an answer INTERNAL names its cause there.
       echo: (name, line) => {

@@ -39,6 +39,8 @@ export interface ClusterOptions {
   readonly leaseMs?: number;
   /** More flags for every shard keeper. */
   readonly shardFlags?: readonly string[];
+  /** More flags for every gateway. */
+  readonly gatewayFlags?: readonly string[];
   /** Every line a process prints, with its name. */
   readonly echo?: (name: string, line: string) => void;
   /** A follower for each shard's leader (default true). */
@@ -158,6 +160,7 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
         ...["-r", "ts-node/register/transpile-only", ...profiled(name), join("keeper", "src", "cli.ts"), "gateway"],
         ...["--database", database, "--rpc-url", node.url, "--chain-id", String(deployment.chainId)],
         ...["--exchange", deployment.exchange, "--api-port", "0", "--lease-ms", String(options.leaseMs ?? 2000)],
+        ...(options.gatewayFlags ?? []),
       ],
       { env: { CROSSBOOK_CLUSTER_SECRET: secret }, echo: echo(name) },
     );

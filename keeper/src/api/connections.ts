@@ -14,6 +14,7 @@
  * Connections that reach the keeper through a trusted proxy (`trustProxy`) are the proxy's: they
  * are neither capped nor held (holding one would hold every client behind the proxy).
  */
+import type { Server } from "node:http";
 import { BlockList, isIPv4, type Socket } from "node:net";
 import { clientKey } from "./rateLimit";
 
@@ -155,5 +156,52 @@ export function trustedProxies(entries: readonly string[] | undefined): (peer: s
   return (peer) => {
     const plain = clientKey(peer); // an IPv4-mapped IPv6 peer as its IPv4
     return isIPv4(plain) ? list.check(plain, "ipv4") : list.check(peer, "ipv6");
+  };
+}
+
+/** What `guardConnections` gives the server: holding the address a request came from. */
+export interface ConnectionGuard {
+  /**
+   * The client of `socket`, whose request came from `ip`, spent a budget of its address: none of
+   * its connections is read for `seconds`. A request relayed by a trusted proxy (its `ip` is not
+   * the socket's peer) holds nothing.
+   */
+  holdSender(socket: Socket, ip: string, seconds: number): void;
+}
+
+/**
+ * Caps the HTTP connections of each client address of `server` at `maxPerAddress` (one beyond it
+ * is closed as it arrives) and lets the server hold an address (`ClientConnections`). A trusted
+ * proxy's connections are neither capped nor held; a connection upgraded to the feed leaves the
+ * count (the feed caps those itself). The keeper's API and a gateway each guard their server so.
+ */
+export function guardConnections(
+  server: Server,
+  options: { readonly maxPerAddress: number; readonly trustProxy?: readonly string[]; readonly clock?: () => number },
+): ConnectionGuard {
+  const connections = new ClientConnections({ maxPerAddress: options.maxPerAddress, clock: options.clock });
+  const isProxy = trustedProxies(options.trustProxy);
+  const tracked = new WeakMap<Socket, { key: string; connection: HoldableConnection }>();
+  server.on("connection", (socket: Socket) => {
+    const peer = socket.remoteAddress;
+    if (peer === undefined || isProxy(peer)) return;
+    const key = clientKey(peer);
+    const connection = holdableSocket(socket);
+    if (!connections.open(key, connection)) {
+      socket.destroy();
+      return;
+    }
+    tracked.set(socket, { key, connection });
+    socket.once("close", () => connections.closed(key, connection));
+  });
+  server.on("upgrade", (_request, socket: Socket) => {
+    const t = tracked.get(socket);
+    if (t !== undefined) connections.closed(t.key, t.connection);
+  });
+  return {
+    holdSender(socket, ip, seconds) {
+      const t = tracked.get(socket);
+      if (t !== undefined && t.key === clientKey(ip)) connections.hold(t.key, seconds * 1000);
+    },
   };
 }

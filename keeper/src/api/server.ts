@@ -23,7 +23,7 @@
  */
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { erc20Abi, type Address } from "viem";
 import { readContract } from "viem/actions";
 import {
@@ -43,7 +43,7 @@ import { ApiError, type ApiErrorCode } from "./errors";
 import { DEFAULT_FEED_LIMITS, Feed, type FeedLimits } from "./feed";
 import { asyncApiDocument, openApiDocument, type RegisteredRoute, type RouteDoc } from "./openapi";
 import { clientKey, RateLimiter } from "./rateLimit";
-import { ClientConnections, holdableSocket, trustedProxies, type HoldableConnection } from "./connections";
+import { guardConnections } from "./connections";
 import { DeadMan } from "./deadman";
 import { FeedOrders } from "./feedOrders";
 import { Intake } from "./intake";
@@ -270,31 +270,14 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   // Each client address's HTTP connections: capped, and not read while it is over one of its own
   // budgets (./connections). A trusted proxy's connections carry many clients: neither.
-  const connections = new ClientConnections({ maxPerAddress: limits.maxHttpConnectionsPerIp, clock });
-  const isProxy = trustedProxies(options.trustProxy);
-  const tracked = new WeakMap<Socket, { key: string; connection: HoldableConnection }>();
-  app.server.on("connection", (socket: Socket) => {
-    const peer = socket.remoteAddress;
-    if (peer === undefined || isProxy(peer)) return;
-    const key = clientKey(peer);
-    const connection = holdableSocket(socket);
-    if (!connections.open(key, connection)) {
-      socket.destroy();
-      return;
-    }
-    tracked.set(socket, { key, connection });
-    socket.once("close", () => connections.closed(key, connection));
-  });
-  // A connection upgraded to the feed is the feed's to cap.
-  app.server.on("upgrade", (_request, socket: Socket) => {
-    const t = tracked.get(socket);
-    if (t !== undefined) connections.closed(t.key, t.connection);
+  const guard = guardConnections(app.server, {
+    maxPerAddress: limits.maxHttpConnectionsPerIp,
+    trustProxy: options.trustProxy,
+    clock,
   });
   /** The sender spent a budget of its address: none of its connections is read until `seconds` pass. */
-  const holdSender = (request: FastifyRequest, seconds: number) => {
-    const t = tracked.get(request.raw.socket);
-    if (t !== undefined && t.key === clientKey(request.ip)) connections.hold(t.key, seconds * 1000);
-  };
+  const holdSender = (request: FastifyRequest, seconds: number) =>
+    guard.holdSender(request.raw.socket, request.ip, seconds);
 
   const refuse = (reply: FastifyReply, error: ApiError) => {
     if (error.retryAfterSeconds !== undefined) void reply.header("Retry-After", String(error.retryAfterSeconds));

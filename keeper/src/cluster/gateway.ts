@@ -28,8 +28,9 @@ import type pg from "pg";
 import { createLogger, silentLogger, type Logger, type LogLevel } from "../log";
 import { SETTINGS, type Setting } from "../config";
 import { ApiError } from "../api/errors";
-import { challengeFor, logIn, toApiError } from "../api/server";
+import { challengeFor, DEFAULT_API_LIMITS, logIn, toApiError } from "../api/server";
 import { clientKey, RateLimiter } from "../api/rateLimit";
+import { guardConnections } from "../api/connections";
 import { Intake } from "../api/intake";
 import { DEFAULT_FEED_LIMITS, TRY_AGAIN_LATER } from "../api/feed";
 import {
@@ -77,6 +78,8 @@ export interface GatewayOptions {
   readonly leaseMs: number;
   readonly trustProxy?: readonly string[];
   readonly perIpPerSecond?: number;
+  /** HTTP connections open at once per client address (64 by default; keeper/API.md, "Budgets"). */
+  readonly maxHttpConnectionsPerIp?: number;
   readonly sessionTtlMs?: number;
   readonly log?: Logger;
 }
@@ -146,10 +149,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (error.retryAfterSeconds !== undefined) void reply.header("Retry-After", String(error.retryAfterSeconds));
     return reply.status(error.status).send(error.body());
   };
+  // As on a keeper: each address's HTTP connections capped, and none of them read for a while once
+  // the address spends one of its own budgets (keeper/API.md, "Budgets").
+  const guard = guardConnections(app.server, {
+    maxPerAddress: options.maxHttpConnectionsPerIp ?? DEFAULT_API_LIMITS.maxHttpConnectionsPerIp,
+    trustProxy: options.trustProxy,
+  });
   app.setErrorHandler((raw, request, reply) => {
     const error = toApiError(raw as Error, request.id);
     if (error.code === "INTERNAL")
       log.error({ url: request.url, err: (raw as Error).message }, "gateway: request failed");
+    if (error.addressBudget && error.retryAfterSeconds !== undefined)
+      guard.holdSender(request.raw.socket, request.ip, error.retryAfterSeconds);
     return refuse(reply, error);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -158,7 +169,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   app.addHook("onRequest", async (request) => {
     const wait = perIp.take(clientKey(request.ip));
     if (wait > 0)
-      throw new ApiError("RATE_LIMITED", "too many requests from this address", { retryAfterSeconds: wait });
+      throw new ApiError("RATE_LIMITED", "too many requests from this address", {
+        retryAfterSeconds: wait,
+        addressBudget: true,
+      });
   });
   app.addHook("preValidation", async (request) => {
     if (request.method === "POST" && !JSON_TYPE.test(request.headers["content-type"] ?? "")) {
@@ -456,6 +470,7 @@ const GATEWAY_SETTINGS = {
   port: "api.port",
   leaseMs: "leaseMs",
   trustProxy: "api.trustProxy",
+  maxHttpConnectionsPerIp: "api.maxHttpConnectionsPerIp",
   logLevel: "logLevel",
 } as const;
 
@@ -541,6 +556,7 @@ export async function gatewayMain(argv: readonly string[], env: NodeJS.ProcessEn
       port: settings.port as number,
       leaseMs: settings.leaseMs as number,
       trustProxy: settings.trustProxy as string[],
+      maxHttpConnectionsPerIp: settings.maxHttpConnectionsPerIp as number,
       log,
     });
   } catch (error) {

@@ -7,6 +7,7 @@
  */
 import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -482,6 +483,51 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
       held.push(reopened as WebSocket);
     } finally {
       for (const ws of held) ws.close();
+    }
+  });
+
+  it("caps a gateway's HTTP connections per address, as a keeper does", async () => {
+    const port = Number(new URL(cluster.gateways[1].url).port);
+    const open = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1", () => {
+          socket.on("error", () => {}); // a write to a connection the gateway closed: seen as "closed"
+          resolve(socket);
+        });
+        socket.once("error", reject);
+      });
+    /** The status line of the answer to a GET on `socket`, or "closed" if it closes first. */
+    const answer = (socket: Socket): Promise<string> =>
+      new Promise((resolve) => {
+        socket.once("data", (data: Buffer) => resolve(data.toString().split("\r\n")[0] as string));
+        socket.once("close", () => resolve("closed"));
+        socket.write("GET /v1/markets HTTP/1.1\r\nHost: gateway\r\n\r\n");
+      });
+    const held: Socket[] = [];
+    try {
+      // This process may keep idle connections of its own to the gateway (earlier tests' clients),
+      // so the cap is reached at 64 or before: the first connection refused comes at 64 at most.
+      let refused = false;
+      while (!refused && held.length < 200) {
+        const socket = await open();
+        if ((await answer(socket)) === "closed") refused = true;
+        else held.push(socket);
+      }
+      expect(refused, "a connection beyond the cap (default api.maxHttpConnectionsPerIp)").to.equal(true);
+      expect(held.length).to.be.within(1, 64);
+      (held.pop() as Socket).destroy();
+      // A slot freed is a slot again (the gateway counts the close, soon after it).
+      let reopened: string | undefined;
+      while (reopened === undefined) {
+        const socket = await open();
+        const first = await answer(socket);
+        if (first === "closed") continue;
+        reopened = first;
+        held.push(socket);
+      }
+      expect(reopened).to.match(/^HTTP\/1\.1 200/);
+    } finally {
+      for (const socket of held) socket.destroy();
     }
   });
 

@@ -1,24 +1,14 @@
 import { expect } from "chai";
 import { Store, type Hex, type Order } from "../../../keeper/src/store";
+import { makeOrder } from "../../helpers/orders";
 import { freshDatabase } from "../../helpers/postgres";
 
 const ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const SIG = `0x${"ab".repeat(65)}` as Hex;
 const hashOf = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as Hex;
 
-function order(nonce: bigint): Order {
-  return {
-    maker: ALICE,
-    marketId: 1n,
-    isBuy: false,
-    flags: 0n,
-    maxFeeBps: 10n,
-    expiry: 4_102_444_800n,
-    nonce,
-    priceTicks: 100n + nonce,
-    lots: 10n,
-  };
-}
+/** A resting sell of ALICE's at its own price (the helpers' defaults for the rest). */
+const order = (nonce: bigint) => makeOrder({ maker: ALICE, isBuy: false, nonce, priceTicks: 100n + nonce }) as Order;
 
 describe("keeper store: PostgreSQL's working copy", function () {
   this.timeout(60_000); // the run's PostgreSQL starts on first use

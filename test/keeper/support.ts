@@ -99,11 +99,11 @@ export interface TracedStatement {
 
 /**
  * Records, while `recording`, every SQL statement run through libsql in this process with the rows
- * it returned, and every commit (a transaction or a group commit). Install before opening the store
+ * it returned, and every commit (a transaction or a group commit) and savepoint taken. Install before opening the store
  * (statements are prepared once and cached), `stop()` after the test.
  */
 export function traceSql() {
-  const trace = { recording: false, statements: [] as TracedStatement[], commits: 0 };
+  const trace = { recording: false, statements: [] as TracedStatement[], commits: 0, savepoints: 0 };
   const probe = new Database(":memory:");
   const statementProto = Object.getPrototypeOf(probe.prepare("SELECT 1")) as Record<string, unknown>;
   const databaseProto = Object.getPrototypeOf(probe) as Record<string, unknown>;
@@ -143,6 +143,7 @@ export function traceSql() {
   const record = (name: "all" | "get" | "run") =>
     function (this: { sql?: string }, ...args: unknown[]) {
       const result = saved[name].apply(this, args);
+      if (trace.recording && this.sql !== undefined && /^\s*SAVEPOINT/i.test(this.sql)) trace.savepoints++;
       if (trace.recording && this.sql !== undefined && !/^\s*(SAVEPOINT|RELEASE|ROLLBACK)/i.test(this.sql)) {
         const rows =
           name === "all" ? (result as unknown[]).length : name === "get" ? (result === undefined ? 0 : 1) : 0;
@@ -159,6 +160,7 @@ export function traceSql() {
     start() {
       trace.statements = [];
       trace.commits = 0;
+      trace.savepoints = 0;
       trace.recording = true;
     },
     /** Rows handed back by every statement recorded. */

@@ -248,6 +248,10 @@ export class SqliteDatabase extends Reader {
   onRollback: () => void = () => {};
   /** A durable file's log fsync, off the event loop (absent: each commit is as durable as the file is). */
   private logSync: LogSync | undefined;
+  /** Statements `run` has completed: whether a group's body wrote anything before it threw. */
+  private writes = 0;
+  /** Raises held back to the open group's commit (`raise`): the highest value per `meta` key. */
+  private raises = new Map<string, bigint>();
 
   protected constructor(
     private readonly handle: Db,
@@ -295,7 +299,31 @@ export class SqliteDatabase extends Reader {
 
   /** A write statement (INSERT, UPDATE): the rows it changed. */
   run(sql: string, ...params: unknown[]): number {
-    return this.write(sql, params);
+    const changes = this.write(sql, params);
+    this.writes++;
+    return changes;
+  }
+
+  /**
+   * Raises the number stored under `meta`'s `key` to `value`, never lowering it (`RAISE_META_SQL`).
+   * Inside a group's body the raise waits for the group's commit, which writes the highest value of
+   * each key once, just before its COMMIT (a burst of orders raises its market's sequence once, not
+   * once an order); anywhere else it is written now. A held-back raise outlives the body that asked
+   * for it if that body alone is undone: the stored value only ever means "at least", so a higher
+   * one is harmless.
+   */
+  raise(key: string, value: bigint): void {
+    if (this.group === undefined) {
+      this.run(RAISE_META_SQL, key, value.toString());
+      return;
+    }
+    const held = this.raises.get(key);
+    if (held === undefined || value > held) this.raises.set(key, value);
+  }
+
+  /** The value the open group's commit will raise `key` to, if a body asked for a raise. */
+  raisedAtCommit(key: string): bigint | undefined {
+    return this.raises.get(key);
   }
 
   /**
@@ -372,7 +400,11 @@ export class SqliteDatabase extends Reader {
    * Group commit: runs `fn` inside the transaction of the current group, opening one if none is
    * open, and returns its result at once with `durable`, which resolves when the group has
    * committed (`GROUP_WINDOW_MS` after it opened, or earlier if a `transaction` commits it) and
-   * rejects if that commit fails. If `fn` throws, only its own writes are undone (a savepoint).
+   * rejects if that commit fails. If `fn` throws before any of its writes completed (its first
+   * write failed: SQLite undoes a failed statement by itself), the group goes on as if `fn` had not
+   * run. If it throws after a write, the whole group is undone and every caller of it is told
+   * (its `durable` rejects): `fn` takes no savepoint of its own, which would cost two statements a
+   * call for a case that only a broken store reaches (the engine stops on any such throw).
    * `afterCommit` runs right after the group is durable, in the order the writes were made, before
    * any waiter resumes. `group` identifies the group (every call joining it gets the same object).
    */
@@ -390,23 +422,20 @@ export class SqliteDatabase extends Reader {
         }
       }, GROUP_WINDOW_MS);
     }
-    this.write("SAVEPOINT grouped", []);
-    const mark = this.savepoint();
+    const group = this.group;
+    const writesBefore = this.writes;
     this.inBody = true;
     let result: T;
     try {
       result = fn();
-      this.write("RELEASE grouped", []);
     } catch (error) {
-      this.write("ROLLBACK TO grouped", []);
-      this.write("RELEASE grouped", []);
-      this.rolledBackTo(mark);
-      this.onRollback();
+      if (this.writes === writesBefore)
+        this.onRollback(); // nothing of `fn` to undo: figures counted again
+      else this.undoGroup(group, error instanceof Error ? error : new Error(String(error)));
       throw error;
     } finally {
       this.inBody = false;
     }
-    const group = this.group;
     if (afterCommit !== undefined) group.afterCommit.push(afterCommit);
     const durable = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
     return { result, durable, group };
@@ -418,6 +447,8 @@ export class SqliteDatabase extends Reader {
     if (group === undefined || this.closed) return;
     this.group = undefined;
     try {
+      for (const [key, value] of this.raises) this.run(RAISE_META_SQL, key, value.toString());
+      this.raises.clear();
       this.handle.exec("COMMIT");
     } catch (error) {
       try {
@@ -434,6 +465,22 @@ export class SqliteDatabase extends Reader {
     else this.committedLocally([group]);
   }
 
+  /** Rolls the open group back after a body failed part-way: no write of it stays, every caller is told. */
+  private undoGroup(group: Group, cause: Error): void {
+    this.group = undefined;
+    try {
+      this.handle.exec("ROLLBACK");
+    } catch {
+      // The failure may have ended the transaction already.
+    }
+    this.rolledBack();
+    const failure = new StoreError(
+      "STORE_FAILED",
+      `a write of this group commit failed, and the group was undone: ${cause.message}`,
+    );
+    for (const w of group.waiters) w.reject(failure);
+  }
+
   // Hooks of a layer that makes commits durable elsewhere (PostgreSQL). SQLite's commit is durable.
 
   /** A local commit: its groups are durable (SQLite) or will be once the shared database has it. */
@@ -442,16 +489,9 @@ export class SqliteDatabase extends Reader {
     resumeInSlices(groups.flatMap((g) => g.waiters));
   }
 
-  /** A mark of the writes so far in the open transaction (`grouped`'s savepoint). */
-  protected savepoint(): number {
-    return 0;
-  }
-
-  /** The writes after `mark` were undone. */
-  protected rolledBackTo(_mark: number): void {}
-
   /** The open transaction was undone. */
   protected rolledBack(): void {
+    this.raises.clear();
     if (!this.closed) this.onRollback();
   }
 }

@@ -256,14 +256,6 @@ export class PostgresDatabase extends SqliteDatabase {
     }
   }
 
-  protected override savepoint(): number {
-    return this.log.length;
-  }
-
-  protected override rolledBackTo(mark: number): void {
-    this.log.length = mark;
-  }
-
   protected override rolledBack(): void {
     this.log = [];
     super.rolledBack();

@@ -1,5 +1,5 @@
 import type { Address } from "viem";
-import { RAISE_META_SQL, SqliteDatabase, StoreError, type LogFsync, type Reader, type Row } from "./database";
+import { SqliteDatabase, StoreError, type LogFsync, type Reader, type Row } from "./database";
 import { PostgresDatabase, isPostgresUrl, type PostgresOptions } from "./postgres";
 import type {
   AccountFill,
@@ -400,6 +400,13 @@ export class Store extends StoreReads {
     return this.committedReads;
   }
 
+  /** `StoreReads.nextSeq`, with the raise the open group will make at its commit. */
+  override nextSeq(market: bigint): number {
+    const stored = super.nextSeq(market);
+    const held = this.db.raisedAtCommit(nextSeqKey(market));
+    return held !== undefined && Number(held) > stored ? Number(held) : stored;
+  }
+
   /** Closes the database. Idempotent; every later call throws `STORE_CLOSED`. */
   close(): void {
     this.db.close();
@@ -724,8 +731,8 @@ export class Store extends StoreReads {
   }
 
   private bumpNextSeq(market: bigint, next: number): void {
-    // One statement: raise the stored value, never lower it.
-    this.db.run(RAISE_META_SQL, nextSeqKey(market), String(next));
+    // Raised, never lowered; in a group commit once, at its commit, for all of its orders.
+    this.db.raise(nextSeqKey(market), BigInt(next));
   }
 
   /**

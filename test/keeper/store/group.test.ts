@@ -1,6 +1,7 @@
 /**
  * The store's group commit: orders of one burst share one commit (one fsync, off the event loop),
- * each caller learns when its write is durable, a failing write undoes only itself, and a
+ * each caller learns when its write is durable, a failing write undoes only itself (a call that
+ * fails after writing undoes its whole group), a market's sequence is raised once a group, and a
  * standalone transaction (a batch about to be broadcast) commits the group before it runs.
  */
 import { expect } from "chai";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import Database from "libsql";
 import { RESUME_SLICE } from "../../../keeper/src/store/database";
 import { Store, StoreError, type Hex, type Order } from "../../../keeper/src/store";
+import { traceSql } from "../support";
 
 const ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const SIG = `0x${"ab".repeat(65)}` as Hex;
@@ -55,6 +57,16 @@ describe("keeper store: group commit", () => {
     }
   }
 
+  /** A `meta` value as another connection reads it: committed only. */
+  function committedMeta(key: string): string | undefined {
+    const other = new Database(path);
+    try {
+      return (other.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+    } finally {
+      other.close();
+    }
+  }
+
   function accept(n: number) {
     return store.grouped(() =>
       store.acceptOrder({ hash: hashOf(n), order: order(BigInt(n)), signature: SIG, seq: n, rested: true, at: n }),
@@ -76,6 +88,44 @@ describe("keeper store: group commit", () => {
     await Promise.all([first.durable, third.durable]);
     expect(committedOrders()).to.equal(2);
     expect(store.nextSeq(1n)).to.equal(4);
+  });
+
+  it("undoes the whole group when a write fails after another of the same call, and tells every caller of it", async () => {
+    const first = accept(1);
+    const failing = () =>
+      store.grouped(() => {
+        store.acceptOrder({ hash: hashOf(2), order: order(2n), signature: SIG, seq: 2, rested: true, at: 2 });
+        store.acceptOrder({ hash: hashOf(1), order: order(1n), signature: SIG, seq: 3, rested: true, at: 3 }); // ORDER_EXISTS
+      });
+    expect(failing).to.throw(StoreError);
+    expect(await states([first.durable])).to.deep.equal(["failed"]);
+    expect(store.getOrder(hashOf(1))).to.equal(undefined);
+    expect(store.getOrder(hashOf(2))).to.equal(undefined);
+    const next = accept(4); // a new group
+    await next.durable;
+    expect(committedOrders()).to.equal(1);
+    expect(store.nextSeq(1n)).to.equal(5);
+  });
+
+  it("raises a market's next sequence number once a group, at its commit, to the highest its orders asked for", async () => {
+    const tracer = traceSql();
+    try {
+      store.close();
+      store = Store.open(path); // its statements prepared under the tracer
+      tracer.start();
+      const writes = [3, 1, 2].map(accept);
+      expect(store.nextSeq(1n)).to.equal(4); // the held raise, before the commit
+      await Promise.all(writes.map((w) => w.durable));
+      tracer.trace.recording = false;
+      const raises = tracer.trace.statements.filter((t) => /^INSERT INTO meta/.test(t.sql));
+      expect(raises).to.have.length(1);
+      expect(tracer.trace.savepoints).to.equal(0);
+      expect(tracer.trace.commits).to.equal(1);
+      expect(store.nextSeq(1n)).to.equal(4);
+      expect(committedMeta("nextSeq:1")).to.equal("4");
+    } finally {
+      tracer.stop();
+    }
   });
 
   it("commits the group before a standalone transaction, so that what it writes is durable when it returns", async () => {

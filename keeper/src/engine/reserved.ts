@@ -30,7 +30,7 @@ export interface LedgerSources {
   restingLots(hash: Hex, order: Order): bigint;
   /** The lots of the order's pending or sent fills. */
   openLots(hash: Hex): bigint;
-  /** The order of `hash`, when the ledger was not told it (a resting order). */
+  /** The order of `hash`, when the ledger was not told it and holds no entry of it (a resting order). */
   orderOf(hash: Hex): Order | undefined;
   /** Every order that may reserve: resting in a book or with open fills (for a rebuild). */
   reserving(): Iterable<{ hash: Hex; order: Order }>;
@@ -68,6 +68,11 @@ const sameMarket = (a: ReservationMarket, b: ReservationMarket) =>
 
 export class ReservationLedger {
   private readonly accounts = new Map<Address, AccountLedger>();
+  /**
+   * The order of every entry, by hash: an order touched without its order (a cancel in its book)
+   * that has an entry needs no read of its row to be found again.
+   */
+  private readonly entryOrders = new Map<Hex, Order>();
   /** Orders changed since the ledger last read them, with their order when the teller knew it. */
   private readonly dirty = new Map<Hex, Order | undefined>();
   private rebuildPending = true;
@@ -206,6 +211,7 @@ export class ReservationLedger {
     if (this.rebuildPending) {
       this.rebuildPending = false;
       this.accounts.clear();
+      this.entryOrders.clear();
       for (const { hash, order } of this.sources.reserving()) this.read(hash, order);
       return;
     }
@@ -215,7 +221,7 @@ export class ReservationLedger {
 
   /** Reads the order's lots again and moves its entry (and its account's totals) to them. */
   private read(hash: Hex, known: Order | undefined): void {
-    const order = known ?? this.sources.orderOf(hash);
+    const order = known ?? this.entryOrders.get(hash) ?? this.sources.orderOf(hash);
     if (order === undefined) return;
     const ledger = this.accounts.get(order.maker);
     const before = ledger?.entries.get(hash);
@@ -240,8 +246,13 @@ export class ReservationLedger {
 
   /** Adds (`sign` 1) or takes out (-1) an entry. */
   private change(ledger: AccountLedger, hash: Hex, e: Entry, sign: 1 | -1): void {
-    if (sign === 1) ledger.entries.set(hash, e);
-    else ledger.entries.delete(hash);
+    if (sign === 1) {
+      ledger.entries.set(hash, e);
+      this.entryOrders.set(hash, e.order);
+    } else {
+      ledger.entries.delete(hash);
+      this.entryOrders.delete(hash);
+    }
     count(ledger.markets, e.order.marketId, sign);
     count(ledger.nonces, e.order.nonce, sign);
     if (ledger.totals === undefined) return;

@@ -256,4 +256,41 @@ describe("ReservationLedger (pure)", () => {
     expect(leaving.nonceInUse(0n)).to.equal(false);
     expect(leaving.nonceInUse(1n)).to.equal(true);
   });
+
+  it("finds a cancelled order it holds an entry of without asking for its row (the store's read of a cancel-all's orders)", () => {
+    const lots = new Map<Hex, bigint>();
+    const orders = new Map<Hex, Order>();
+    const asked: Hex[] = [];
+    const ledger = new ReservationLedger({
+      restingLots: (hash) => lots.get(hash) ?? 0n,
+      openLots: () => 0n,
+      orderOf: (hash) => {
+        asked.push(hash);
+        return orders.get(hash);
+      },
+      reserving: () => [...orders].map(([hash, o]) => ({ hash, order: o })),
+    });
+    const hashes = [1, 2].map((i) => `0x${i.toString(16).padStart(64, "0")}` as Hex);
+    hashes.forEach((h, i) => {
+      orders.set(h, order({ maker, isBuy: true, nonce: BigInt(i), priceTicks: 500n, lots: 3n }));
+      lots.set(h, 3n);
+    });
+    const view = () => ledger.openOrders(maker, () => []);
+    const before = view().reserved(() => market, market); // built from `reserving`
+    expect(before.quote > 0n).to.equal(true);
+    // Both cancelled in their book: touched without their order, no longer resting.
+    for (const h of hashes) {
+      lots.delete(h);
+      ledger.touch(h);
+    }
+    expect(view().reserved(() => market, market)).to.deep.equal({ base: 0n, quote: 0n });
+    expect(asked).to.deep.equal([]);
+    // An order it never held is still asked for.
+    const other = `0x${"3".padStart(64, "0")}` as Hex;
+    orders.set(other, order({ maker, isBuy: true, nonce: 9n, priceTicks: 500n, lots: 1n }));
+    lots.set(other, 1n);
+    ledger.touch(other);
+    expect(view().reserved(() => market, market).quote > 0n).to.equal(true);
+    expect(asked).to.deep.equal([other]);
+  });
 });

@@ -250,6 +250,8 @@ export class SqliteDatabase extends Reader {
   private logSync: LogSync | undefined;
   /** Statements `run` has completed: whether a group's body wrote anything before it threw. */
   private writes = 0;
+  /** Whether the open group's window is over (it stays open only while `holdsGroup` says so). */
+  private windowOver = false;
   /** Raises held back to the open group's commit (`raise`): the highest value per `meta` key. */
   private raises = new Map<string, bigint>();
 
@@ -413,13 +415,14 @@ export class SqliteDatabase extends Reader {
     const db = this.db;
     if (this.group === undefined) {
       db.exec("BEGIN IMMEDIATE");
-      this.group = { waiters: [], afterCommit: [] };
+      const opened: Group = { waiters: [], afterCommit: [] };
+      this.group = opened;
+      this.windowOver = false;
       setTimeout(() => {
-        try {
-          this.commitGroup();
-        } catch {
-          // Every waiter of the group has the error: the caller decides (the engine stops).
-        }
+        if (this.group !== opened) return; // committed already
+        if (this.holdsGroup())
+          this.windowOver = true; // committed by `commitHeldGroup`
+        else this.commitQuietly();
       }, GROUP_WINDOW_MS);
     }
     const group = this.group;
@@ -439,6 +442,30 @@ export class SqliteDatabase extends Reader {
     if (afterCommit !== undefined) group.afterCommit.push(afterCommit);
     const durable = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
     return { result, durable, group };
+  }
+
+  /**
+   * Commits the open group if its window is over and `holdsGroup` kept it open: the layer calls
+   * this once it no longer holds it.
+   */
+  protected commitHeldGroup(): void {
+    if (this.group !== undefined && this.windowOver) this.commitQuietly();
+  }
+
+  /**
+   * Whether the open group, its window over, stays open for more writes until `commitHeldGroup`
+   * (SQLite: never). See `PostgresDatabase`.
+   */
+  protected holdsGroup(): boolean {
+    return false;
+  }
+
+  private commitQuietly(): void {
+    try {
+      this.commitGroup();
+    } catch {
+      // Every waiter of the group has the error: the caller decides (the engine stops).
+    }
   }
 
   /** Commits the open group (if any); its hooks run and its waiters resume once it is durable. */

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { Store, type Hex, type Order } from "../../../keeper/src/store";
+import { pgClient } from "../../../keeper/src/store/postgres";
 import { makeOrder } from "../../helpers/orders";
 import { freshDatabase } from "../../helpers/postgres";
 
@@ -13,9 +14,11 @@ const order = (nonce: bigint) => makeOrder({ maker: ALICE, isBuy: false, nonce, 
 describe("keeper store: PostgreSQL's working copy", function () {
   this.timeout(60_000); // the run's PostgreSQL starts on first use
   let store: Store;
+  let url: string;
 
   beforeEach(async () => {
-    store = await Store.connect(await freshDatabase());
+    url = await freshDatabase();
+    store = await Store.connect(url);
   });
   afterEach(async () => store.shutdown().catch(() => {}));
 
@@ -39,5 +42,35 @@ describe("keeper store: PostgreSQL's working copy", function () {
     await durable;
     expect(store.committed.getOrder(hashOf(1))?.status).to.equal("open");
     expect(store.committed.accountOrders(ALICE, { status: "open", limit: 5000 }).orders).to.have.length(2000);
+  });
+
+  it("keeps a group open while the flush before it is in flight, so that the orders of that time share one local commit", async () => {
+    const accept = (n: number) =>
+      store.grouped(() =>
+        store.acceptOrder({ hash: hashOf(n), order: order(BigInt(n)), signature: SIG, seq: n, rested: true, at: n }),
+      );
+    // Another session holds the orders table: the first flush's insert waits for it.
+    const blocker = pgClient(url);
+    await blocker.connect();
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query("LOCK TABLE orders IN SHARE MODE");
+      const first = accept(1);
+      const windowOf = () => new Promise<void>((resolve) => setTimeout(resolve, 20)); // after the group's 8 ms timer
+      await windowOf(); // the first group committed locally; its flush waits for the lock
+      const second = accept(2);
+      await windowOf(); // its window is over while the flush is in flight: it stays open
+      const third = accept(3);
+      expect(third.group).to.equal(second.group);
+      expect(second.group).to.not.equal(first.group);
+      expect(store.committed.getOrder(hashOf(2))).to.equal(undefined); // not committed locally yet
+      await blocker.query("COMMIT");
+      await Promise.all([first.durable, second.durable, third.durable]);
+      const stored = await blocker.query("SELECT COUNT(*)::int AS n FROM orders");
+      expect(stored.rows[0].n).to.equal(3);
+      expect(store.committed.getOrder(hashOf(3))?.status).to.equal("open");
+    } finally {
+      await blocker.end();
+    }
   });
 });

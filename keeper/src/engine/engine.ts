@@ -58,6 +58,7 @@ import {
 import { recoverOrderSigner } from "../sigcheck";
 import type { NewFill, Pulled, Store, StoredFill, StoredOrder } from "../store";
 import { RecentRefusals } from "./refusals";
+import { RecentRecords } from "./recorded";
 import { ReservationLedger, TouchingBook } from "./reserved";
 import { RestingOrders } from "./resting";
 import {
@@ -323,6 +324,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly clock: () => number;
   private readonly log: Logger;
   private readonly refusals: RecentRefusals;
+  /** The orders recorded lately: `check` reads no status that `prepare` read and nothing changed since. */
+  private readonly recentRecords = new RecentRecords();
   private stopped = false;
   private failed = false;
   private readonly maxOpenOrders: number;
@@ -503,6 +506,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   private rebuildAll(): void {
+    this.recentRecords.forgetAll();
     const at = this.clock();
     const before = new Map([...this.books].map(([m, b]) => [m, b.depth()]));
     this.resting.clear();
@@ -608,6 +612,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (this.store.orderStatus(hash) !== undefined) {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
     }
+    const absentAt = this.recentRecords.mark;
     const recover = this.options.recoverSigner ?? recoverOrderSigner;
     const signer = await recover(order, signed.signature, this.exchangeDomain);
     return {
@@ -616,6 +621,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       order,
       signature: signed.signature,
       signedByMaker: signer !== undefined && isAddressEqual(signer, order.maker),
+      absentAt,
     };
   }
 
@@ -667,7 +673,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   ): Promise<Extract<SubmitResult, { ok: false }> | undefined> {
     const { hash, order, signature } = prepared;
     if (this.halted) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
-    if (this.store.orderStatus(hash) !== undefined) {
+    // Read again unless it is known that no order under this hash was recorded since `prepare` found none.
+    const stillAbsent = prepared.absentAt !== undefined && this.recentRecords.notRecordedSince(hash, prepared.absentAt);
+    if (!stillAbsent && this.store.orderStatus(hash) !== undefined) {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
     }
     const minimum = this.options.minimums?.get(order.marketId);
@@ -823,6 +831,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const { hash, order, signature } = prepared;
     this.refusals.forget(hash);
     const fillIds = this.store.acceptOrder({ order, signature, ...placementOf(hash, placed), at });
+    this.recentRecords.recorded(hash);
     const { trades, stored } = this.placed(hash, order, placed, fillIds, "accepted", at, out);
     return {
       ok: true,

@@ -149,6 +149,8 @@ export type PreparedOrder =
       readonly signature: Hex;
       /** The signature recovers to the maker (ECDSA). Otherwise only a contract wallet (ERC-1271) can have signed it. */
       readonly signedByMaker: boolean;
+      /** When the store held no order under `hash` (`RecentRecords.mark`); absent: not known, read again. */
+      readonly absentAt?: number;
     }
   | Extract<SubmitResult, { ok: false }>;
 

@@ -2,12 +2,14 @@
  * Issue 15: a shard leader's CPU an order. Each accepted order cost its store six statements: two
  * reads of its status (before the signature, then in its account's turn), its insert, a raise of
  * its market's next sequence number, and a savepoint with its release around its writes. Now the
- * raise is held to the group commit (once a group, the highest) and a call of the group commit
- * takes no savepoint: four, three of them the order's own. The list below is the whole of it, so
- * that a statement added to the path shows here.
+ * raise is held to the group commit (once a group, the highest), a call of the group commit takes
+ * no savepoint, and the second status read is made only when an order under the same hash was
+ * recorded since the first (`RecentRecords`): two statements an order, and one raise a group. The
+ * list below is the whole of it, so that a statement added to the path shows here.
  *
- *   alice and bob post 5 bids each at once  ──▶  per order: 2 status reads, 1 insert
+ *   alice and bob post 5 bids each at once  ──▶  per order: 1 status read, 1 insert
  *                                               per group commit: 1 raise of market 1's sequence
+ *   the same order twice at once             ──▶  the second refused DUPLICATE_ORDER (read again)
  */
 import { expect } from "chai";
 import { signOrder } from "@crossbook/sdk";
@@ -41,7 +43,7 @@ describe("regression (issue 15): the working copy's statements for an accepted p
     await k?.close();
   });
 
-  it("costs two status reads and one insert an order, one raise a group commit, and no savepoint", async () => {
+  it("costs one status read and one insert an order, one raise a group commit, and no savepoint", async () => {
     const sign = async (trader: Trader, i: number) => {
       const order = orderOf(trader, { isBuy: true, priceTicks: 190_000n - BigInt(i), lots: 2n });
       return { order, signature: await signOrder({ signer: trader.account, order, domain: k.env.sdkDomain }) };
@@ -55,8 +57,19 @@ describe("regression (issue 15): the working copy's statements for an accepted p
     const counts: Record<string, number> = {};
     for (const { sql } of tracer.trace.statements) counts[kind(sql)] = (counts[kind(sql)] ?? 0) + 1;
     const n = burst.length;
-    expect(counts).to.deep.equal({ "status read": 2 * n, "order insert": n, raise: tracer.trace.commits });
+    expect(counts).to.deep.equal({ "status read": n, "order insert": n, raise: tracer.trace.commits });
     expect(tracer.trace.commits).to.be.within(1, n);
     expect(tracer.trace.savepoints).to.equal(0);
+  });
+
+  it("still refuses the second of the same order sent twice at once, reading its status again", async () => {
+    const order = orderOf(traders[0], { isBuy: true, priceTicks: 180_000n, lots: 1n });
+    const signature = await signOrder({ signer: traders[0].account, order, domain: k.env.sdkDomain });
+    const [first, second] = await Promise.all([
+      k.engine.submit({ order, signature }),
+      k.engine.submit({ order, signature }),
+    ]);
+    expect(first).to.include({ ok: true });
+    expect(second).to.include({ ok: false, code: "DUPLICATE_ORDER" });
   });
 });

@@ -11,10 +11,14 @@
  * on a shared machine the load drifts more over a long one than the sizes differ. With more orders
  * (`BENCH_WC_ORDERS`) the figures are given by 20,000, so that the cost of a larger copy shows.
  *
+ * With BENCH_WC_BASELINE (the root of another checkout, e.g. main's), that checkout's store runs
+ * beside this one's, every group size each, in the same rounds.
+ *
  * Options (environment): BENCH_WC_ORDERS (default 20000), BENCH_WC_GROUPS (default 8,32),
- * BENCH_WC_ROUNDS (default 9), BENCH_WC_ACCOUNTS (default 100).
+ * BENCH_WC_ROUNDS (default 9), BENCH_WC_ACCOUNTS (default 100), BENCH_WC_BASELINE.
  */
 import { loadavg } from "node:os";
+import { join, resolve } from "node:path";
 import { Store, type Hex, type Order } from "../keeper/src/store";
 import { median } from "./lib/bench";
 import { createDatabase, startEmbeddedPostgres, stopEmbeddedPostgres } from "./lib/postgres";
@@ -26,6 +30,26 @@ const ROUNDS = Number(env.BENCH_WC_ROUNDS ?? 9);
 const ACCOUNTS = Number(env.BENCH_WC_ACCOUNTS ?? 100);
 const CHUNK = 20_000;
 const SIG = `0x${"ab".repeat(65)}` as Hex;
+const BASELINE = env.BENCH_WC_BASELINE?.trim() || undefined;
+
+/** A store to measure: this checkout's, or the baseline's (the same interface, its own code). */
+interface Variant {
+  readonly label: string;
+  readonly store: typeof Store;
+  readonly group: number;
+}
+
+function variants(): Variant[] {
+  const stores: { label: string; store: typeof Store }[] = [{ label: "this", store: Store }];
+  if (BASELINE !== undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const theirs = require(join(resolve(BASELINE), "keeper/src/store")) as { Store: typeof Store };
+    stores.unshift({ label: "baseline", store: theirs.Store });
+  }
+  return stores.flatMap(({ label, store }) =>
+    GROUPS.map((group) => ({ label: `${label} group ${group}`, store, group })),
+  );
+}
 
 const hex = (n: bigint, bytes: number) => `0x${n.toString(16).padStart(2 * bytes, "0")}`;
 /** Order hashes spread over the key space, as real ones are (the primary key's inserts are random). */
@@ -45,9 +69,9 @@ function orderOf(i: number): Order {
   };
 }
 
-/** Microseconds an order of each `CHUNK` of orders, on the calling thread, in groups of `group`. */
-async function run(url: string, group: number): Promise<number[]> {
-  const store = await Store.connect(url);
+/** Microseconds an order of each `CHUNK` of orders, on the calling thread, in the variant's groups. */
+async function run(url: string, { store: StoreOf, group }: Variant): Promise<number[]> {
+  const store = await StoreOf.connect(url);
   try {
     const chunks: number[] = [];
     let spent = 0n;
@@ -81,16 +105,18 @@ async function main(): Promise<void> {
   console.log(
     `bench:cluster-working-copy: ${ORDERS} orders, groups of ${GROUPS.join(" and ")}, ${ROUNDS} rounds; load ${before}`,
   );
+  const all = variants();
+  if (BASELINE !== undefined) console.log(`baseline: the store of ${resolve(BASELINE)}`);
   const pg = await startEmbeddedPostgres();
-  const results = new Map<number, number[][]>(GROUPS.map((g) => [g, []]));
+  const results = new Map<string, number[][]>(all.map((v) => [v.label, []]));
   try {
     let n = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      for (const group of round % 2 === 0 ? GROUPS : [...GROUPS].reverse()) {
-        const chunks = await run(await createDatabase(pg.port, `bench_wc_${process.pid}_${++n}`), group);
-        results.get(group)?.push(chunks);
+      for (const variant of round % 2 === 0 ? all : [...all].reverse()) {
+        const chunks = await run(await createDatabase(pg.port, `bench_wc_${process.pid}_${++n}`), variant);
+        results.get(variant.label)?.push(chunks);
         console.log(
-          `round ${round + 1} group ${group}: µs an order by ${CHUNK.toLocaleString("en-US")}s: ${chunks.map((c) => c.toFixed(1)).join(" ")}`,
+          `round ${round + 1} ${variant.label}: µs an order by ${CHUNK.toLocaleString("en-US")}s: ${chunks.map((c) => c.toFixed(1)).join(" ")}`,
         );
       }
     }
@@ -98,17 +124,17 @@ async function main(): Promise<void> {
     await stopEmbeddedPostgres(pg);
   }
   console.log(`\nmedians of ${ROUNDS} rounds, µs an order (orders 1–${CHUNK.toLocaleString("en-US")}, …):`);
-  for (const [group, rounds] of results) {
-    console.log(`group ${group}: ${rounds[0].map((_, c) => median(rounds.map((r) => r[c])).toFixed(1)).join(" ")}`);
+  for (const [label, rounds] of results) {
+    console.log(`${label}: ${rounds[0].map((_, c) => median(rounds.map((r) => r[c])).toFixed(1)).join(" ")}`);
   }
-  // Each round ran every size back to back: their ratio within a round is steadier than the medians'.
-  const [first, ...others] = GROUPS;
-  const base = results.get(first) as number[][];
-  for (const group of others) {
-    const mine = results.get(group) as number[][];
+  // Each round ran every variant back to back: their ratio within a round is steadier than the medians'.
+  const [first, ...others] = all;
+  const base = results.get(first.label) as number[][];
+  for (const { label } of others) {
+    const mine = results.get(label) as number[][];
     const ratios = base[0].map((_, c) => median(mine.map((m, r) => m[c] / base[r][c])));
     console.log(
-      `group ${group} ÷ group ${first} (median of the rounds' ratios): ${ratios.map((x) => x.toFixed(2)).join(" ")}`,
+      `${label} ÷ ${first.label} (median of the rounds' ratios): ${ratios.map((x) => x.toFixed(2)).join(" ")}`,
     );
   }
   console.log(`load average: before ${before}, after ${load()}`);

@@ -117,6 +117,26 @@ async function scrape(url: string): Promise<Map<string, number>> {
 const sumOf = (metrics: Map<string, number>, prefix: string) =>
   [...metrics.entries()].filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
 
+/**
+ * What a labelled pair of counters (a count and its seconds) grew by over the window, one line per
+ * label set, the most seconds first: `cause/method ×count seconds`.
+ */
+function grown(before: Map<string, number>, after: Map<string, number>, count: string, seconds: string): string[] {
+  const rows: { labels: string; n: number; s: number }[] = [];
+  for (const [key, value] of after) {
+    if (!key.startsWith(`${count}{`)) continue;
+    const labels = key.slice(count.length);
+    const n = value - (before.get(key) ?? 0);
+    if (n <= 0) continue;
+    const s = (after.get(`${seconds}${labels}`) ?? 0) - (before.get(`${seconds}${labels}`) ?? 0);
+    rows.push({ labels, n, s });
+  }
+  rows.sort((a, b) => b.s - a.s);
+  return rows.map(
+    (r) => `${r.labels.replace(/^\{|\}$/g, "").replace(/[a-z]+="([^"]*)"/g, "$1")} ×${r.n} ${r.s.toFixed(2)} s`,
+  );
+}
+
 function dbBytes(path: string): number {
   let total = 0;
   for (const file of [path, `${path}-wal`]) {
@@ -148,6 +168,9 @@ interface Run {
   nodeP50: number;
   nodeP99: number;
   honestRefused: Record<string, number>;
+  /** The keeper's node calls over the window by method and cause, and its orders' waits on the node by fact (`grown`). */
+  nodeCalls: string[];
+  factWaits: string[];
   /** Honest fills not settled after the drain, by their last status. */
   honestUnsettled: Record<string, number>;
   attacks: AttackResult;
@@ -312,6 +335,8 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       eventLoopMax: (after.get('crossbook_event_loop_delay_seconds{quantile="max"}') ?? NaN) * 1000,
       nodeP50: percentile(nodeTimes, 50),
       nodeP99: percentile(nodeTimes, 99),
+      nodeCalls: grown(before, after, "crossbook_rpc_calls_total", "crossbook_rpc_call_seconds_total"),
+      factWaits: grown(before, after, "crossbook_chain_fact_waits_total", "crossbook_chain_fact_wait_seconds_total"),
       honestRefused: result.refused,
       honestUnsettled: unsettled,
       attacks: attackReply?.result ?? {},
@@ -365,6 +390,8 @@ async function main(): Promise<number> {
           `node eth_call p50 ${r.nodeP50.toFixed(1)} ms p99 ${r.nodeP99.toFixed(1)} ms`,
       );
       if (Object.keys(r.honestRefused).length > 0) say(`  honest refusals: ${JSON.stringify(r.honestRefused)}`);
+      say(`  node calls (method, cause): ${r.nodeCalls.slice(0, 16).join("; ") || "none"}`);
+      say(`  waits on the node (fact, why): ${r.factWaits.slice(0, 16).join("; ") || "none"}`);
       if (Object.keys(r.honestUnsettled).length > 0)
         say(`  honest fills not settled: ${JSON.stringify(r.honestUnsettled)}`);
       for (const [name, answers] of Object.entries(r.attacks)) say(`  ${name}: ${JSON.stringify(answers)}`);

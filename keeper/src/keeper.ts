@@ -26,6 +26,7 @@ import type { KeeperConfig } from "./config";
 import { Engine } from "./engine";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
+import { observedTransport, withRpcCause, type RpcCall } from "./metrics/rpc";
 import { CachedChainReads, readRiskContextFrom } from "./risk";
 import {
   currentLease,
@@ -85,7 +86,7 @@ export async function keeperAccount(config: Pick<KeeperConfig, "key">): Promise<
   }
 }
 
-function chainClient(config: KeeperConfig): PublicClient {
+function chainClient(config: KeeperConfig, observe: (call: RpcCall) => void): PublicClient {
   const chain = defineChain({
     id: config.chainId,
     name: `chain ${config.chainId}`,
@@ -97,7 +98,11 @@ function chainClient(config: KeeperConfig): PublicClient {
   const transport = /^wss?:/.test(config.rpcUrl)
     ? webSocket(config.rpcUrl, { retryCount: 0 })
     : http(config.rpcUrl, { batch: { wait: 0 }, retryCount: 0 });
-  return createPublicClient({ chain, transport, pollingInterval: config.pollIntervalMs }) as PublicClient;
+  return createPublicClient({
+    chain,
+    transport: observedTransport(transport, observe),
+    pollingInterval: config.pollIntervalMs,
+  }) as PublicClient;
 }
 
 /** Checks that the RPC serves the configured chain, the Exchange exists, and the keeper may settle. */
@@ -145,7 +150,8 @@ export async function followBlock(
   const now = await reads.timestamp();
   // A deadline within the horizon: the risk check's own test (`now + horizon > deadline`).
   const near = reads.takeDeadlinesBefore(now + BigInt(engine.horizonSeconds));
-  const { pulled, unread } = await engine.recheck([...new Set([...reads.takeTouched(), ...near])]);
+  const accounts = [...new Set([...reads.takeTouched(), ...near])];
+  const { pulled, unread } = await withRpcCause("recheck", () => engine.recheck(accounts));
   reads.touch(unread);
   const expired = await engine.expire(now);
   return { pulled, expired };
@@ -154,7 +160,8 @@ export async function followBlock(
 /** Starts a keeper from a validated config. Throws `KeeperStartError` with one clear message. */
 export async function runKeeper(config: KeeperConfig, log: Logger): Promise<RunningKeeper> {
   const account = await keeperAccount(config);
-  const client = chainClient(config);
+  const metrics = new Metrics();
+  const client = chainClient(config, (call) => metrics.rpcCall(call));
   await checkChain(client, config, account.address);
   const domain = { chainId: config.chainId, verifyingContract: config.exchange };
 
@@ -213,7 +220,6 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     return held;
   };
   let held = won !== undefined ? hold(won, acquiredAt) : undefined;
-  const metrics = new Metrics();
   metrics.watchRole(role);
   // The engine's precheck and the risk check recover the same signature one after the other: the
   // second asks this memo. A shard behind gateways is told the signer (the gateway recovered it):
@@ -229,19 +235,21 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     startBlock: config.startBlock,
     nonceSeen: (maker, nonce) => store.hasNonce(maker, nonce),
     recoverSigner,
+    onWait: (fact, why, seconds) => metrics.chainFactWait(fact, why, seconds),
   });
   await reads.sync();
   const engine = await Engine.open({
     store,
     markets: config.markets,
     domain,
-    readRiskContext: (signed, state) => readRiskContextFrom(reads, config.exchange, signed, state),
+    readRiskContext: (signed, state) =>
+      withRpcCause("order", () => readRiskContextFrom(reads, config.exchange, signed, state)),
     log,
     maxOpenOrdersPerAccount: config.maxOpenOrdersPerAccount,
     recoverSigner,
     // A contract wallet's code is read once a block (cached); its ERC-1271 answer is the risk check's.
     hasCode: async (account) => {
-      const code = await reads.code(account);
+      const code = await withRpcCause("order", () => reads.code(account));
       return code !== undefined && code !== "0x";
     },
     freshen: () => reads.refresh(),

@@ -10,6 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { Engine } from "../engine";
 import type { KeeperRole } from "../leader";
 import type { Store } from "../store";
+import type { RpcCall } from "./rpc";
 
 /** What a settlement batch came to. */
 export type BatchOutcome = "sent" | "settled" | "skipped" | "reverted" | "replaced" | "replacement-capped" | "dropped";
@@ -35,6 +36,10 @@ export class Metrics {
   private readonly gasPerFillHistogram: Histogram;
   private readonly settlementLatencyHistogram: Histogram;
   private readonly rpcErrors: Counter<"method">;
+  private readonly rpcCalls: Counter<"method" | "cause">;
+  private readonly rpcSeconds: Counter<"method" | "cause">;
+  private readonly factWaits: Counter<"fact" | "why">;
+  private readonly factWaitSeconds: Counter<"fact" | "why">;
   private readonly feedClients: Gauge;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
   private engine?: Engine;
@@ -178,6 +183,30 @@ export class Metrics {
       labelNames: ["method"],
       registers,
     });
+    this.rpcCalls = new Counter({
+      name: "crossbook_rpc_calls_total",
+      help: "JSON-RPC calls to the node, by method (eth_call by function) and cause (the job that made it)",
+      labelNames: ["method", "cause"],
+      registers,
+    });
+    this.rpcSeconds = new Counter({
+      name: "crossbook_rpc_call_seconds_total",
+      help: "Seconds from request to answer of the JSON-RPC calls to the node, by method and cause",
+      labelNames: ["method", "cause"],
+      registers,
+    });
+    this.factWaits = new Counter({
+      name: "crossbook_chain_fact_waits_total",
+      help: "Cached chain facts an order or check had to wait on the node for, by fact and why (new, moved-by-event, moved-by-fill, uncached)",
+      labelNames: ["fact", "why"],
+      registers,
+    });
+    this.factWaitSeconds = new Counter({
+      name: "crossbook_chain_fact_wait_seconds_total",
+      help: "Seconds orders and checks waited on the node for cached chain facts, by fact and why",
+      labelNames: ["fact", "why"],
+      registers,
+    });
     this.feedClients = new Gauge({
       name: "crossbook_feed_clients",
       help: "Open WebSocket feed connections",
@@ -237,6 +266,19 @@ export class Metrics {
 
   rpcError(method: string): void {
     this.rpcErrors.inc({ method });
+  }
+
+  /** A node call answered or failed (`observedTransport`). */
+  rpcCall(call: RpcCall): void {
+    const labels = { method: call.method, cause: call.cause };
+    this.rpcCalls.inc(labels);
+    this.rpcSeconds.inc(labels, call.seconds);
+  }
+
+  /** An order or check waited `seconds` on the node for a chain fact (`CachedChainReadsOptions.onWait`). */
+  chainFactWait(fact: string, why: string, seconds: number): void {
+    this.factWaits.inc({ fact, why });
+    this.factWaitSeconds.inc({ fact, why }, seconds);
   }
 
   setFeedClients(n: number): void {

@@ -4,7 +4,9 @@ export { readRiskContext, readRiskContextFrom, type KeeperRiskState } from "./ch
 export {
   CachedChainReads,
   directReads,
+  STEADY_BLOCKS,
   type CachedChainReadsOptions,
+  type FactWait,
   type ChainFactsHealth,
   type RiskReads,
 } from "./reads";

@@ -9,45 +9,12 @@ import { expect } from "chai";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
 import { MAX_UINT64 } from "@crossbook/sdk";
-import { CachedChainReads } from "../../../keeper/src/risk";
+import { CachedChainReads, STEADY_BLOCKS } from "../../../keeper/src/risk";
 import { LOT_SIZE } from "../../helpers/fixture";
-import { fund, hre, publicClient, sdkFixture, transport } from "../../sdk/support";
-import { createPublicClient, custom } from "viem";
+import { fund, hre, publicClient, sdkFixture } from "../../sdk/support";
+import { countingClient, pending } from "./support";
 
 describe("keeper risk: cached chain reads", () => {
-  /** A client that counts the JSON-RPC calls it makes, and can hold its `eth_call`s until released. */
-  function countingClient() {
-    const counts = new Map<string, number>();
-    let gate: Promise<void> | undefined;
-    let open = () => {};
-    const client = createPublicClient({
-      transport: custom({
-        async request(args: { method: string; params?: unknown }) {
-          counts.set(args.method, (counts.get(args.method) ?? 0) + 1);
-          if (args.method === "eth_call" && gate !== undefined) await gate;
-          return transport({}).request(args as never);
-        },
-      }),
-    });
-    const hold = () => (gate = new Promise<void>((resolve) => (open = resolve)));
-    const release = () => {
-      gate = undefined;
-      open();
-    };
-    return { client, counts, hold, release };
-  }
-
-  /** Whether `promise` is still pending after the calls already made have had time to answer. */
-  async function pending(promise: Promise<unknown>): Promise<boolean> {
-    let done = false;
-    void promise.then(
-      () => (done = true),
-      () => (done = true),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    return !done;
-  }
-
   it("reads each fact once per block, and again at a new block before any order asks once it is steady", async () => {
     const env = await loadFixture(sdkFixture);
     const { client, counts } = countingClient();
@@ -76,13 +43,42 @@ describe("keeper risk: cached chain reads", () => {
     expect((await asks())[0]).to.equal(first[0] + 5n * LOT_SIZE);
     expect(counts.get("eth_call")).to.equal(3);
 
-    // Facts nobody asked for in a block are not read again at the next.
-    await mine(1);
-    await reads.sync();
+    // A steady fact nobody asks for is read ahead for STEADY_BLOCKS blocks after the last ask (a
+    // trader that skips a block keeps it), then no more.
+    for (let i = 0n; i < STEADY_BLOCKS; i++) {
+      await mine(1);
+      counts.clear();
+      await reads.sync();
+      expect(counts.get("eth_call")).to.equal(3);
+    }
     await mine(1);
     counts.clear();
     await reads.sync();
     expect(counts.get("eth_call") ?? 0).to.equal(0);
+  });
+
+  it("makes an account's facts steady when it is asked for in two blocks with a block between", async () => {
+    const env = await loadFixture(sdkFixture);
+    const { client, counts } = countingClient();
+    const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    const alice = env.alice.address as Address;
+    const asks = () => Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice)]);
+    // A market maker quoting each second on a chain making a block each second: asked for at one
+    // block, not at the next, again at the one after.
+    await reads.sync();
+    await asks();
+    await mine(1);
+    await reads.sync();
+    await mine(1);
+    await reads.sync();
+    await asks();
+    // Steady now: read ahead at the sync, and its next order waits for nothing.
+    await mine(1);
+    counts.clear();
+    await reads.sync();
+    expect(counts.get("eth_call")).to.equal(2);
+    await asks();
+    expect(counts.get("eth_call")).to.equal(2);
   });
 
   it("serves a fact of the block before until its new value arrives, but never one an event named", async () => {

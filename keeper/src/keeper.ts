@@ -252,7 +252,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       const code = await withRpcCause("order", () => reads.code(account));
       return code !== undefined && code !== "0x";
     },
-    freshen: () => reads.refresh(),
+    freshen: (account) => reads.refresh(account),
     minimums: config.minimums,
     horizonSeconds: config.settlement.horizonSeconds,
     takerCooldownSeconds: config.settlement.takerCooldownSeconds,

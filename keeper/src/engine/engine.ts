@@ -114,10 +114,11 @@ export interface EngineOptions {
    */
   readonly hasCode?: (account: Address) => Promise<boolean>;
   /**
-   * Brings the cached chain facts to the chain's head; resolves true when they moved (or could not
-   * be confirmed). A refusal that rests on a cached fact is checked again when they did.
+   * Brings the cached chain facts to the chain's head, and `account`'s read at an earlier block
+   * afresh; resolves true when they moved (or could not be confirmed). A refusal that rests on a
+   * cached fact is checked again when they did.
    */
-  readonly freshen?: () => Promise<boolean>;
+  readonly freshen?: (account: Address) => Promise<boolean>;
   /** Per market: the least lots and notional (quote atoms at the order's limit price) an order may have. */
   readonly minimums?: ReadonlyMap<bigint, { readonly lots?: bigint; readonly notional?: bigint }>;
   /**
@@ -698,7 +699,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     // A refusal from a fact cached for a block is confirmed against the head: a deposit mined since
     // (a trader resubmitting as soon as its receipt arrived) must not be refused from a stale balance.
     if (!decision.ok && CACHED_FACT.has(decision.code) && this.options.freshen !== undefined) {
-      const moved = await this.options.freshen().catch(() => true);
+      const moved = await this.options.freshen(order.maker).catch(() => true);
       if (moved) {
         context = await this.readRisk(hash, signed, batch);
         if (context === undefined) {

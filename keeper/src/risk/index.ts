@@ -4,6 +4,7 @@ export { readRiskContext, readRiskContextFrom, type KeeperRiskState } from "./ch
 export {
   CachedChainReads,
   directReads,
+  REREAD_BLOCKS,
   STEADY_BLOCKS,
   type CachedChainReadsOptions,
   type FactWait,

@@ -136,10 +136,10 @@ const SYNCED_EVENTS = [...ACCOUNT_EVENTS, TRADED] as const;
 /**
  * Why an order (or a check) waited on the node for a fact: `new`, not asked for in this block yet
  * (`unsteady`: asked for in the block before only); `moved-by-event`, `moved-by-fill`: read afresh
- * at a new block for a reason the keeper knows; `uncached`: read on every ask (the cache is invalid
+ * at a new block for a reason the keeper knows; `refused`: read again to confirm a refusal; `uncached`: read on every ask (the cache is invalid
  * after a failed sync, or the fill state of a nonce the keeper has held).
  */
-export type FactWait = "new" | "unsteady" | "moved-by-event" | "moved-by-fill" | "uncached";
+export type FactWait = "new" | "unsteady" | "moved-by-event" | "moved-by-fill" | "refused" | "uncached";
 
 /** The most facts read again ahead of the orders at a new block; the rest are dropped (read when asked). */
 export const MAX_REFRESHED_FACTS = 4096;
@@ -151,6 +151,14 @@ export const MAX_REFRESHED_FACTS = 4096;
  * within it, in another block, its facts become steady.
  */
 export const STEADY_BLOCKS = 8n;
+
+/**
+ * How many blocks an account's steady fact that no event the keeper follows has moved serves as
+ * read, before it is read again anyway: its balance, nonce floor, withdrawal request, cancel-after
+ * deadline and window limit move only with events the keeper follows (a deposit, a withdrawal, a
+ * settled fill…); this re-read catches what moves without one (the account's code).
+ */
+export const REREAD_BLOCKS = 8n;
 
 /**
  * The most fee a fill can charge its buyer, in basis points: the Exchange's `MAX_FEE_BPS`
@@ -188,6 +196,8 @@ interface MemoEntry {
   usedAt: bigint;
   /** The block it was first asked for in (an account's fact that is not steady yet). */
   readonly firstAt: bigint;
+  /** The block its value was read at (asked for then): an account's fact is read again `REREAD_BLOCKS` after. */
+  readAt: bigint;
   /** Until `value` settles, an order that asks for it waits on the node; `why` says why it is read then. */
   pending: boolean;
   why: FactWait;
@@ -238,15 +248,31 @@ export interface ChainFactsHealth {
  * own knowledge plus `OrderCancelled` events. Call `sync()` as blocks arrive (the keeper's block
  * watcher does): it moves the memo to the new block and reads the block's cancellations.
  *
- * A new block does not make the next order wait for the chain: every steady fact an order asked
- * for in the block before (a market's, or an account's asked for two blocks running: a market
- * maker's, not a one-off trader's) is read again at once, in the background, and the value of the
- * block before serves until the new one has arrived (one round of reads: the same staleness as seeing the block
- * that much later). Facts the keeper knows have moved are never served so: every fact of an
- * account named by a trader's event in the new blocks (deposit, withdrawal, cancel, floor,
- * cancel-after, window limit), and the balances and window use of both accounts of each fill
- * settled (`Traded`), are read afresh before the next order uses them. A refusal that rests on a
- * cached fact waits for that round (`refresh`) and is checked again.
+ * A new block does not make the next order wait for the chain. Steady facts (a market's, or an
+ * account's asked for in two blocks within `STEADY_BLOCKS`: a market maker's, not a one-off
+ * trader's or an attacker's fresh key's) stay in the memo until `STEADY_BLOCKS` pass without an
+ * ask, and at each block:
+ * - a market's facts are read again at once, in the background, and the value of the block before
+ *   serves until the new one has arrived (one round of reads: the same staleness as seeing the
+ *   block that much later);
+ * - every fact of an account named by a trader's event in the new blocks (deposit, withdrawal,
+ *   cancel, floor, cancel-after, window limit) is read afresh and waited for (rare, and the trader
+ *   caused it);
+ * - the balances and window use of both accounts of each settled fill (`Traded`), and the price
+ *   bounds of its market, are read afresh, and meanwhile serve a **bound the keeper computes
+ *   itself** from the fill's lots and price: a balance less the most the fills can have debited
+ *   (the base a sale gave, the quote a purchase paid plus the highest fee any market may charge;
+ *   credits are not counted), a window with no limit as it was, price bounds narrowed to the band
+ *   around the last fill's price. A bound is never looser than the chain: it can only make the
+ *   keeper refuse more, never accept what the chain would not fund. A limited window's use is
+ *   waited for;
+ * - an account's other facts move only with events the keeper follows: they serve as read, and are
+ *   read again every `REREAD_BLOCKS` (what moves without an event, an account's code, is seen that
+ *   late; the pre-send check catches a fill it spoils).
+ * A refusal that rests on a cached fact is confirmed (`refresh(account)`): the account's facts
+ * read at an earlier block are read afresh, the round of reads ahead is waited for, and the order
+ * is checked again — so a bound, or a value kept as read, never refuses a trader the chain would
+ * fund.
  *
  * A sync that fails (a provider's `eth_getLogs` range limit, a node that stopped answering)
  * invalidates the cache: until a sync succeeds, every fact is read from the chain when asked (and
@@ -308,20 +334,34 @@ export class CachedChainReads implements RiskReads {
   }
 
   /**
-   * Brings the facts to the chain's head (`sync`) and says whether they moved: a refusal that rests
-   * on a cached fact is confirmed this way before it is given (one `eth_blockNumber` when nothing
-   * changed).
+   * Brings the facts to the chain's head (`sync`), reads `account`'s facts kept from an earlier
+   * block afresh, and says whether anything moved: a refusal that rests on a cached fact is
+   * confirmed this way before it is given (one `eth_blockNumber` and the account's kept facts).
    */
-  async refresh(): Promise<boolean> {
+  async refresh(account?: Address): Promise<boolean> {
     const before = this.block?.number;
     const wasFailing = this.failing;
     await this.sync();
+    // The account's facts served as read at an earlier block are read now.
+    const current = this.block?.number;
+    const rereads: Promise<void>[] = [];
+    if (account !== undefined && current !== undefined && !this.failing) {
+      const whose = account.toLowerCase();
+      for (const [key, entry] of this.memo) {
+        if (entry.account !== whose || entry.readAt >= current || entry.pending) continue;
+        rereads.push(this.reread(key, entry, current));
+        this.serve(entry, entry.value, "refused");
+      }
+    }
+    await Promise.all(rereads);
     // Values of the block before (or bounds) may still serve: the refusal waits for the new ones.
     const pending = this.refreshing;
     if (pending !== undefined) await pending;
     // A refusal read while they served may rest on one though they have been replaced since: it is
     // read again (from the memo: no call).
-    return wasFailing || this.block?.number !== before || pending !== undefined || this.servedAhead;
+    return (
+      wasFailing || this.block?.number !== before || pending !== undefined || this.servedAhead || rereads.length > 0
+    );
   }
 
   /** How current the cache is. */
@@ -464,15 +504,12 @@ export class CachedChainReads implements RiskReads {
   }
 
   /**
-   * The new block's memo from the block before's (`previous`): each steady fact asked for within
-   * `STEADY_BLOCKS` (a market's, or an account's asked for in two blocks) is read again now. Until
-   * the new value arrives:
-   * - a fact whose account a trader's event named (`named`) is waited for;
-   * - a fact a settled fill moved (`traded`: the fills of its account; `tradedMarkets`: the fills
-   *   in its market, for price bounds, in the chain's order) serves its bound (`FillBound`: a
-   *   balance less the most the fills can have debited…) if it has one, else it is waited for;
-   * - any other serves its previous value.
-   * Other facts are dropped (read when asked). At most `MAX_REFRESHED_FACTS`.
+   * The new block's memo from the block before's (`previous`): the steady facts asked for within
+   * `STEADY_BLOCKS`, as the class says — a market's read again (its value before serving; price
+   * bounds its bound after fills in it), an account's read afresh and waited for when `named`,
+   * read afresh serving its bound (`FillBound`) after fills of its account (`traded`), else kept as
+   * read (read again every `REREAD_BLOCKS`). Other facts are dropped (read when asked). At most
+   * `MAX_REFRESHED_FACTS` reads.
    */
   private readAhead(
     previous: ReadonlyMap<string, MemoEntry>,
@@ -492,7 +529,6 @@ export class CachedChainReads implements RiskReads {
         continue;
       }
       if (reads.length >= MAX_REFRESHED_FACTS) break;
-      const fresh = withRpcCause("read-ahead", old.read);
       const fills =
         old.account !== undefined
           ? traded.get(old.account)
@@ -500,33 +536,27 @@ export class CachedChainReads implements RiskReads {
             ? tradedMarkets.get(old.market)
             : undefined;
       const entry: MemoEntry = { ...old };
-      if (old.account !== undefined && named.has(old.account)) {
-        this.serve(entry, fresh, "moved-by-event");
-      } else if (old.movedByFills === true && fills !== undefined) {
-        const bounded = old.pending ? undefined : old.bound?.(old.known, fills);
-        if (bounded === undefined) this.serve(entry, fresh, "moved-by-fill");
-        else {
-          entry.value = Promise.resolve(bounded.value);
-          entry.known = bounded.value;
-          this.servedAhead = true;
-        }
-      } else {
-        this.servedAhead = true;
-      }
       this.memo.set(key, entry);
-      reads.push(
-        fresh.then(
-          (value) => {
-            entry.value = fresh;
-            entry.known = value;
-            entry.pending = false;
-          },
-          () => {
-            // A failed read is not remembered: the next order asks again.
-            if (this.memo.get(key) === entry) this.memo.delete(key);
-          },
-        ),
-      );
+      const namedByEvent = old.account !== undefined && named.has(old.account);
+      const movedByFills = old.movedByFills === true && fills !== undefined;
+      // An account's fact no followed event moved: kept as it is, read again only now and then.
+      if (old.account !== undefined && !namedByEvent && !movedByFills && latest - old.readAt < REREAD_BLOCKS) continue;
+      const fresh = this.reread(key, entry, latest);
+      reads.push(fresh);
+      if (namedByEvent) {
+        this.serve(entry, entry.value, "moved-by-event");
+        continue;
+      }
+      const bounded = movedByFills && !old.pending ? old.bound?.(old.known, fills) : undefined;
+      if (movedByFills && bounded === undefined) {
+        this.serve(entry, entry.value, "moved-by-fill");
+        continue;
+      }
+      // Until the new value arrives: the bound, or the value before.
+      entry.value = bounded !== undefined ? Promise.resolve(bounded.value) : old.value;
+      entry.known = bounded !== undefined ? bounded.value : old.known;
+      entry.pending = old.pending;
+      this.servedAhead = true;
     }
     this.recent = recent;
     if (reads.length === 0) return;
@@ -534,6 +564,27 @@ export class CachedChainReads implements RiskReads {
       if (this.refreshing === refreshing) this.refreshing = undefined;
     });
     this.refreshing = refreshing;
+  }
+
+  /**
+   * Reads `entry` (the memo's `key`) again at `block`: `entry.value` is the new read, which the
+   * caller may replace with what serves until it arrives; once it arrives it serves. Resolves when
+   * it has (a failed read is not remembered: the next order asks again).
+   */
+  private reread(key: string, entry: MemoEntry, block: bigint): Promise<void> {
+    const fresh = withRpcCause("read-ahead", entry.read);
+    entry.value = fresh;
+    entry.readAt = block;
+    return fresh.then(
+      (value) => {
+        entry.value = fresh;
+        entry.known = value;
+        entry.pending = false;
+      },
+      () => {
+        if (this.memo.get(key) === entry) this.memo.delete(key);
+      },
+    );
   }
 
   /** `entry` waits for `value` (read for `why`): an order that asks for it before it settles waits too. */
@@ -559,6 +610,7 @@ export class CachedChainReads implements RiskReads {
         read,
         usedAt: block,
         firstAt: block,
+        readAt: block,
         pending: true,
         why: this.recent.has(key) ? "unsteady" : "new",
         steady: of?.account === undefined || this.recent.has(key),

@@ -1,21 +1,22 @@
 /**
- * The keeper's cached chain reads: one read per fact per block; a new block reads again, ahead of
- * the orders, the steady facts used in the block before (a market's, or an account's used two
- * blocks running; a fact whose account an event named is waited for; any other serves its previous
- * value until the new one arrives); and a nonce's fill state comes from the keeper's knowledge plus
- * `OrderCancelled` events.
+ * The keeper's cached chain reads: one read per fact per block; steady facts (a market's, or an
+ * account's asked for in two blocks within STEADY_BLOCKS) stay in the memo: a market's read again
+ * at each block ahead of the orders (the previous value serves until the new one arrives), an
+ * account's read afresh and waited for when an event named it, else kept as read (every
+ * REREAD_BLOCKS read again) and read afresh to confirm a refusal; and a nonce's fill state comes
+ * from the keeper's knowledge plus `OrderCancelled` events. After settled fills: fill-bounds.test.ts.
  */
 import { expect } from "chai";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
 import { MAX_UINT64 } from "@crossbook/sdk";
-import { CachedChainReads, STEADY_BLOCKS } from "../../../keeper/src/risk";
+import { CachedChainReads, REREAD_BLOCKS, STEADY_BLOCKS } from "../../../keeper/src/risk";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { fund, hre, publicClient, sdkFixture } from "../../sdk/support";
 import { countingClient, pending } from "./support";
 
 describe("keeper risk: cached chain reads", () => {
-  it("reads each fact once per block, and again at a new block before any order asks once it is steady", async () => {
+  it("reads each fact once per block, and a steady one again at the block an event moved it", async () => {
     const env = await loadFixture(sdkFixture);
     const { client, counts } = countingClient();
     const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
@@ -43,13 +44,14 @@ describe("keeper risk: cached chain reads", () => {
     expect((await asks())[0]).to.equal(first[0] + 5n * LOT_SIZE);
     expect(counts.get("eth_call")).to.equal(3);
 
-    // A steady fact nobody asks for is read ahead for STEADY_BLOCKS blocks after the last ask (a
-    // trader that skips a block keeps it), then no more.
-    for (let i = 0n; i < STEADY_BLOCKS; i++) {
+    // A steady fact nobody asks for is kept for STEADY_BLOCKS blocks after the last ask (a trader
+    // that skips a block keeps it), then dropped. Meanwhile the market's fact is read at each block,
+    // the account's (no event named alice) only every REREAD_BLOCKS.
+    for (let i = 1n; i <= STEADY_BLOCKS; i++) {
       await mine(1);
       counts.clear();
       await reads.sync();
-      expect(counts.get("eth_call")).to.equal(3);
+      expect(counts.get("eth_call")).to.equal(i % REREAD_BLOCKS === 0n ? 3 : 1);
     }
     await mine(1);
     counts.clear();
@@ -72,13 +74,36 @@ describe("keeper risk: cached chain reads", () => {
     await mine(1);
     await reads.sync();
     await asks();
-    // Steady now: read ahead at the sync, and its next order waits for nothing.
+    // Steady now: kept at the next block (no event moved them: not even read again), and its next
+    // order waits for nothing.
     await mine(1);
     counts.clear();
     await reads.sync();
-    expect(counts.get("eth_call")).to.equal(2);
     await asks();
-    expect(counts.get("eth_call")).to.equal(2);
+    expect(counts.get("eth_call") ?? 0).to.equal(0);
+  });
+
+  it("keeps an account's facts no event moved as read, and reads them afresh to confirm a refusal", async () => {
+    const env = await loadFixture(sdkFixture);
+    const { client, counts } = countingClient();
+    const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    const alice = env.alice.address as Address;
+    await reads.sync();
+    expect(await reads.code(alice)).to.be.oneOf([undefined, "0x"]);
+    await mine(1);
+    await reads.sync();
+    await reads.code(alice);
+    // Her address gets code with no event the keeper follows (as an EIP-7702 delegation would).
+    await hre.network.provider.send("hardhat_setCode", [alice, "0x6001"]);
+    await mine(1);
+    counts.clear();
+    await reads.sync();
+    expect(counts.get("eth_getCode") ?? 0).to.equal(0);
+    expect(await reads.code(alice)).to.be.oneOf([undefined, "0x"]);
+    // A refusal resting on it is confirmed: her facts read at an earlier block are read now.
+    expect(await reads.refresh(alice)).to.equal(true);
+    expect(counts.get("eth_getCode")).to.equal(1);
+    expect(await reads.code(alice)).to.equal("0x6001");
   });
 
   it("serves a fact of the block before until its new value arrives, but never one an event named", async () => {

@@ -256,8 +256,8 @@ export interface ChainFactsHealth {
  *   serves until the new one has arrived (one round of reads: the same staleness as seeing the
  *   block that much later);
  * - every fact of an account named by a trader's event in the new blocks (deposit, withdrawal,
- *   cancel, floor, cancel-after, window limit) is read afresh and waited for (rare, and the trader
- *   caused it);
+ *   floor, cancel-after, window limit) is read afresh and waited for (rare, and the trader caused
+ *   it); a cancel moves only its nonce's fill state, which the keeper knows from the event;
  * - the balances and window use of both accounts of each settled fill (`Traded`), and the price
  *   bounds of its market, are read afresh, and meanwhile serve a **bound the keeper computes
  *   itself** from the fill's lots and price: a balance less the most the fills can have debited
@@ -477,7 +477,9 @@ export class CachedChainReads implements RiskReads {
           const account = args.maker ?? args.account;
           if (account === undefined) continue;
           this.touched.add(getAddress(account));
-          named.add(account.toLowerCase());
+          // A cancel moves the fill state of its nonce only (`cancelled`), none of the account's
+          // facts: an IOC taker's, which `settle` cancels after each fill, are not waited for.
+          if (log.eventName !== "OrderCancelled") named.add(account.toLowerCase());
           if (log.eventName === "CancelAfterChanged") {
             const deadline = BigInt((log.args as { newDeadline?: number }).newDeadline ?? 0);
             if (deadline === 0n) this.deadlines.delete(getAddress(account));

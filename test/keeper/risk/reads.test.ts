@@ -138,6 +138,28 @@ describe("keeper risk: cached chain reads", () => {
     expect(await reads.paused()).to.equal(true);
   });
 
+  it("does not wait for an account's facts after a cancel of one of its nonces (an IOC taker's after each fill)", async () => {
+    const env = await loadFixture(sdkFixture);
+    const { client, hold, release } = countingClient();
+    const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    const alice = env.alice.address as Address;
+    const asks = () => Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice)]);
+    await reads.sync();
+    await asks();
+    await mine(1);
+    await reads.sync();
+    const before = await asks();
+    await (await env.exchange.connect(env.alice).cancel([7n])).wait();
+    hold();
+    await reads.sync();
+    const during = asks();
+    expect(await pending(during)).to.equal(false);
+    expect(await during).to.deep.equal(before);
+    expect(await reads.filled(alice, 7n)).to.equal(MAX_UINT64);
+    expect(reads.takeTouched()).to.deep.equal([alice]); // her resting orders are still checked again
+    release();
+  });
+
   it("knows a fresh nonce is unfilled without a call, and sees an on-chain cancel from its event", async () => {
     const env = await loadFixture(sdkFixture);
     const { client, counts } = countingClient();

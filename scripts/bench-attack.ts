@@ -137,6 +137,29 @@ function grown(before: Map<string, number>, after: Map<string, number>, count: s
   );
 }
 
+/**
+ * A quantile of what a histogram's `account` series observed over the window, as the upper bound
+ * (ms) of the bucket it falls in; NaN when it observed nothing.
+ */
+function bucketQuantile(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  name: string,
+  account: string,
+  q: number,
+): number {
+  const buckets: { le: number; n: number }[] = [];
+  for (const [key, value] of after) {
+    if (!key.startsWith(`${name}_bucket{`) || !key.includes(`account="${account}"`)) continue;
+    const le = /le="([^"]+)"/.exec(key)?.[1] ?? "+Inf";
+    buckets.push({ le: le === "+Inf" ? Infinity : Number(le), n: value - (before.get(key) ?? 0) });
+  }
+  buckets.sort((a, b) => a.le - b.le);
+  const total = buckets[buckets.length - 1]?.n ?? 0;
+  if (total === 0) return NaN;
+  return (buckets.find((b) => b.n >= q * total)?.le ?? Infinity) * 1000;
+}
+
 function dbBytes(path: string): number {
   let total = 0;
   for (const file of [path, `${path}-wal`]) {
@@ -171,6 +194,8 @@ interface Run {
   /** The keeper's node calls over the window by method and cause, and its orders' waits on the node by fact (`grown`). */
   nodeCalls: string[];
   factWaits: string[];
+  /** Orders' risk reads (waits for chain facts) over the window, by account the keeper knows or not: bucket bounds, ms. */
+  riskRead: string;
   /** Honest fills not settled after the drain, by their last status. */
   honestUnsettled: Record<string, number>;
   attacks: AttackResult;
@@ -337,6 +362,12 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       nodeP99: percentile(nodeTimes, 99),
       nodeCalls: grown(before, after, "crossbook_rpc_calls_total", "crossbook_rpc_call_seconds_total"),
       factWaits: grown(before, after, "crossbook_chain_fact_waits_total", "crossbook_chain_fact_wait_seconds_total"),
+      riskRead: ["known", "unknown"]
+        .map((account) => {
+          const q = (p: number) => bucketQuantile(before, after, "crossbook_order_risk_read_seconds", account, p);
+          return `${account} p50 ≤ ${q(0.5)} ms, p99 ≤ ${q(0.99)} ms`;
+        })
+        .join("; "),
       honestRefused: result.refused,
       honestUnsettled: unsettled,
       attacks: attackReply?.result ?? {},
@@ -392,6 +423,7 @@ async function main(): Promise<number> {
       if (Object.keys(r.honestRefused).length > 0) say(`  honest refusals: ${JSON.stringify(r.honestRefused)}`);
       say(`  node calls (method, cause): ${r.nodeCalls.slice(0, 16).join("; ") || "none"}`);
       say(`  waits on the node (fact, why): ${r.factWaits.slice(0, 16).join("; ") || "none"}`);
+      say(`  orders' risk reads, by account: ${r.riskRead}`);
       if (Object.keys(r.honestUnsettled).length > 0)
         say(`  honest fills not settled: ${JSON.stringify(r.honestUnsettled)}`);
       for (const [name, answers] of Object.entries(r.attacks)) say(`  ${name}: ${JSON.stringify(answers)}`);

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { performance } from "node:perf_hooks";
 import {
   createPublicClient,
   defineChain,
@@ -238,12 +239,21 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     onWait: (fact, why, seconds) => metrics.chainFactWait(fact, why, seconds),
   });
   await reads.sync();
+  /** The engine once open (the risk reads ask it whether it knows an order's maker, for metrics). */
+  let engineOpened: Engine | undefined;
   const engine = await Engine.open({
     store,
     markets: config.markets,
     domain,
-    readRiskContext: (signed, state) =>
-      withRpcCause("order", () => readRiskContextFrom(reads, config.exchange, signed, state)),
+    readRiskContext: async (signed, state) => {
+      const known = engineOpened?.knows(signed.order.maker) ?? false;
+      const start = performance.now();
+      try {
+        return await withRpcCause("order", () => readRiskContextFrom(reads, config.exchange, signed, state));
+      } finally {
+        metrics.orderRiskRead(known, (performance.now() - start) / 1000);
+      }
+    },
     log,
     maxOpenOrdersPerAccount: config.maxOpenOrdersPerAccount,
     recoverSigner,
@@ -266,6 +276,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     following: role.current.role === "follower",
     ...(claims === undefined ? {} : { claims }),
   });
+  engineOpened = engine;
   metrics.watch(engine, store);
   /** A new leader's claims: what its books and unsettled fills reserve, whatever the last leader left. */
   const resetClaims = async (term: number) => {

@@ -40,6 +40,7 @@ export class Metrics {
   private readonly rpcSeconds: Counter<"method" | "cause">;
   private readonly factWaits: Counter<"fact" | "why">;
   private readonly factWaitSeconds: Counter<"fact" | "why">;
+  private readonly riskReadSeconds: Histogram<"account">;
   private readonly feedClients: Gauge;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
   private engine?: Engine;
@@ -207,6 +208,13 @@ export class Metrics {
       labelNames: ["fact", "why"],
       registers,
     });
+    this.riskReadSeconds = new Histogram({
+      name: "crossbook_order_risk_read_seconds",
+      help: "How long an order's risk check waited for its chain facts, by account: known (the keeper holds or held an order of it) or unknown",
+      labelNames: ["account"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
     this.feedClients = new Gauge({
       name: "crossbook_feed_clients",
       help: "Open WebSocket feed connections",
@@ -279,6 +287,11 @@ export class Metrics {
   chainFactWait(fact: string, why: string, seconds: number): void {
     this.factWaits.inc({ fact, why });
     this.factWaitSeconds.inc({ fact, why }, seconds);
+  }
+
+  /** An order's risk read took `seconds`; `known`: the keeper holds or held an order of its maker. */
+  orderRiskRead(known: boolean, seconds: number): void {
+    this.riskReadSeconds.observe({ account: known ? "known" : "unknown" }, seconds);
   }
 
   setFeedClients(n: number): void {

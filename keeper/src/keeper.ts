@@ -28,7 +28,7 @@ import { Engine } from "./engine";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { observedTransport, withRpcCause, type RpcCall } from "./metrics/rpc";
-import { CachedChainReads, readRiskContextFrom } from "./risk";
+import { CachedChainReads, MAX_STRANGER_READS, readRiskContextFrom, StrangerReadBudget } from "./risk";
 import {
   currentLease,
   holdLease,
@@ -239,8 +239,12 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     onWait: (fact, why, seconds) => metrics.chainFactWait(fact, why, seconds),
   });
   await reads.sync();
-  /** The engine once open (the risk reads ask it whether it knows an order's maker, for metrics). */
+  /**
+   * The engine once open: the risk reads ask it whether it knows an order's maker (metrics, and the
+   * budget of node work for strangers).
+   */
   let engineOpened: Engine | undefined;
+  const strangers = new StrangerReadBudget(MAX_STRANGER_READS);
   const engine = await Engine.open({
     store,
     markets: config.markets,
@@ -249,7 +253,9 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       const known = engineOpened?.knows(signed.order.maker) ?? false;
       const start = performance.now();
       try {
-        return await withRpcCause("order", () => readRiskContextFrom(reads, config.exchange, signed, state));
+        return await strangers.run(known, () =>
+          withRpcCause("order", () => readRiskContextFrom(reads, config.exchange, signed, state)),
+        );
       } finally {
         metrics.orderRiskRead(known, (performance.now() - start) / 1000);
       }

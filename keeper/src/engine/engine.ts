@@ -47,6 +47,7 @@ import {
 import { silentLogger, type Logger } from "../log";
 import {
   checkOrder,
+  NodeBusyError,
   orderReservation,
   RiskCode,
   type KeeperRiskState,
@@ -691,9 +692,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     }
     const signed = { order, signature };
     let context = await this.readRisk(hash, signed, batch);
-    if (context === undefined) {
-      return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: "the chain could not be read; try again" };
-    }
+    if (typeof context === "string") return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: context };
     let decision = await this.decide(order, signature, context);
     if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
     // A refusal from a fact cached for a block is confirmed against the head: a deposit mined since
@@ -702,13 +701,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       const moved = await this.options.freshen(order.maker).catch(() => true);
       if (moved) {
         context = await this.readRisk(hash, signed, batch);
-        if (context === undefined) {
-          return {
-            ok: false,
-            hash,
-            code: EngineCode.CHAIN_UNAVAILABLE,
-            message: "the chain could not be read; try again",
-          };
+        if (typeof context === "string") {
+          return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: context };
         }
         decision = await this.decide(order, signature, context);
         if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
@@ -835,8 +829,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     };
   }
 
-  /** The risk context of an order, or undefined when the chain could not be read. */
-  private async readRisk(hash: Hex, signed: SignedOrder, batch?: BatchPlan): Promise<RiskContext | undefined> {
+  /** The risk context of an order, or why the chain could not be read (the refusal's message). */
+  private async readRisk(hash: Hex, signed: SignedOrder, batch?: BatchPlan): Promise<RiskContext | string> {
     try {
       return await this.readContext(signed, {
         chainId: this.exchangeDomain.chainId,
@@ -849,8 +843,10 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         horizonSeconds: BigInt(this.options.horizonSeconds ?? 0),
       });
     } catch (error) {
+      // A stranger's read past the node budget (`StrangerReadBudget`) is no fault: not logged.
+      if (error instanceof NodeBusyError) return error.message;
       this.log.warn({ hash, err: String(error) }, "risk check could not read the chain");
-      return undefined;
+      return "the chain could not be read; try again";
     }
   }
 

@@ -250,7 +250,8 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     markets: config.markets,
     domain,
     readRiskContext: async (signed, state) => {
-      const known = engineOpened?.knows(signed.order.maker) ?? false;
+      // Known: an order of the account was accepted, or it deposited (no fresh key of an attacker's).
+      const known = (engineOpened?.knows(signed.order.maker) ?? false) || reads.hasDeposited(signed.order.maker);
       const start = performance.now();
       try {
         return await strangers.run(known, () =>

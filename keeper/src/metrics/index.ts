@@ -210,7 +210,7 @@ export class Metrics {
     });
     this.riskReadSeconds = new Histogram({
       name: "crossbook_order_risk_read_seconds",
-      help: "How long an order's risk check waited for its chain facts, by account: known (the keeper holds or held an order of it) or unknown",
+      help: "How long an order's risk check waited for its chain facts, by account: known (the keeper accepted an order of it, or saw it deposit) or unknown",
       labelNames: ["account"],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
@@ -289,7 +289,7 @@ export class Metrics {
     this.factWaitSeconds.inc({ fact, why }, seconds);
   }
 
-  /** An order's risk read took `seconds`; `known`: the keeper holds or held an order of its maker. */
+  /** An order's risk read took `seconds`; `known`: the keeper accepted an order of its maker, or saw it deposit. */
   orderRiskRead(known: boolean, seconds: number): void {
     this.riskReadSeconds.observe({ account: known ? "known" : "unknown" }, seconds);
   }

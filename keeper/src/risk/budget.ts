@@ -1,6 +1,6 @@
 /**
  * A budget of node work for strangers: how many risk reads of accounts the keeper has no record of
- * (never held an order of theirs) may be under way at once. An attacker's fresh keys each cost a
+ * (it never accepted an order of theirs, and never saw them deposit) may be under way at once. An attacker's fresh keys each cost a
  * dozen node calls that nothing cached answers; unbounded, they fill the node and the API's intake
  * with requests that wait on it, and honest orders wait behind them. Past the budget a stranger's
  * order is refused at once (`NodeBusyError`: `CHAIN_UNAVAILABLE`, saying why); known accounts'

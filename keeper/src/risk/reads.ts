@@ -293,6 +293,11 @@ export class CachedChainReads implements RiskReads {
   private servedAhead = false;
   /** Listed markets as read (their tokens, lot and tick sizes never change): what a settled fill moved. */
   private readonly listed = new Map<bigint, Market>();
+  /**
+   * Accounts (lowercase) a `Deposited` event named since the start block: they funded the Exchange
+   * (gas and tokens of their own), so they are no strangers to the budget of node work.
+   */
+  private readonly depositors = new Set<string>();
   /** Each market's price band (bps) as last read: the band around a settled fill's price. */
   private readonly bands = new Map<bigint, bigint>();
   /** Nonces named by an `OrderCancelled` event, with the time the cancel is in force on-chain. */
@@ -427,6 +432,11 @@ export class CachedChainReads implements RiskReads {
     return near;
   }
 
+  /** Whether a `Deposited` event the keeper has read named `account` (it funded the Exchange). */
+  hasDeposited(account: Address): boolean {
+    return this.depositors.has(account.toLowerCase());
+  }
+
   /** Names accounts again for the next `takeTouched` (a check that could not read the chain). */
   touch(accounts: readonly Address[]): void {
     for (const account of accounts) this.touched.add(getAddress(account));
@@ -477,6 +487,7 @@ export class CachedChainReads implements RiskReads {
           const account = args.maker ?? args.account;
           if (account === undefined) continue;
           this.touched.add(getAddress(account));
+          if (log.eventName === "Deposited") this.depositors.add(account.toLowerCase());
           // A cancel moves the fill state of its nonce only (`cancelled`), none of the account's
           // facts: an IOC taker's, which `settle` cancels after each fill, are not waited for.
           if (log.eventName !== "OrderCancelled") named.add(account.toLowerCase());

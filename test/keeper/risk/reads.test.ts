@@ -9,6 +9,7 @@
 import { expect } from "chai";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
+import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 import { MAX_UINT64 } from "@crossbook/sdk";
 import { CachedChainReads, REREAD_BLOCKS, STEADY_BLOCKS } from "../../../keeper/src/risk";
 import { LOT_SIZE } from "../../helpers/fixture";
@@ -158,6 +159,20 @@ describe("keeper risk: cached chain reads", () => {
     expect(await reads.filled(alice, 7n)).to.equal(MAX_UINT64);
     expect(reads.takeTouched()).to.deep.equal([alice]); // her resting orders are still checked again
     release();
+  });
+
+  it("knows the accounts that deposited (no strangers to the node budget) from their events", async () => {
+    const env = await loadFixture(sdkFixture);
+    const reads = new CachedChainReads(publicClient, env.addresses.exchange, {
+      startBlock: 0n,
+      nonceSeen: () => false,
+    });
+    const alice = env.alice.address as Address;
+    const fresh = privateKeyToAddress(generatePrivateKey());
+    await fund(env.exchange, env.base, env.alice, LOT_SIZE);
+    await reads.sync();
+    expect(reads.hasDeposited(alice)).to.equal(true);
+    expect(reads.hasDeposited(fresh)).to.equal(false);
   });
 
   it("knows a fresh nonce is unfilled without a call, and sees an on-chain cancel from its event", async () => {

@@ -138,19 +138,19 @@ function grown(before: Map<string, number>, after: Map<string, number>, count: s
 }
 
 /**
- * A quantile of what a histogram's `account` series observed over the window, as the upper bound
+ * A quantile of what a histogram's series with `labels` (`name="value"`, as exported) observed over the window, as the upper bound
  * (ms) of the bucket it falls in; NaN when it observed nothing.
  */
 function bucketQuantile(
   before: Map<string, number>,
   after: Map<string, number>,
   name: string,
-  account: string,
+  labels: string,
   q: number,
 ): number {
   const buckets: { le: number; n: number }[] = [];
   for (const [key, value] of after) {
-    if (!key.startsWith(`${name}_bucket{`) || !key.includes(`account="${account}"`)) continue;
+    if (!key.startsWith(`${name}_bucket{`) || !key.includes(labels)) continue;
     const le = /le="([^"]+)"/.exec(key)?.[1] ?? "+Inf";
     buckets.push({ le: le === "+Inf" ? Infinity : Number(le), n: value - (before.get(key) ?? 0) });
   }
@@ -364,10 +364,14 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       factWaits: grown(before, after, "crossbook_chain_fact_waits_total", "crossbook_chain_fact_wait_seconds_total"),
       riskRead: ["known", "unknown"]
         .map((account) => {
-          const q = (p: number) => bucketQuantile(before, after, "crossbook_order_risk_read_seconds", account, p);
-          return `${account} p50 ≤ ${q(0.5)} ms, p99 ≤ ${q(0.99)} ms`;
+          const q = (p: number, name = "crossbook_order_risk_read_seconds", label = `account="${account}"`) =>
+            bucketQuantile(before, after, name, label, p);
+          const stage = (name: string) =>
+            `${name} p50 ≤ ${q(0.5, "crossbook_order_stage_seconds", `stage="${name}",account="${account}"`)} ms, ` +
+            `p99 ≤ ${q(0.99, "crossbook_order_stage_seconds", `stage="${name}",account="${account}"`)} ms`;
+          return `${account}: risk read p50 ≤ ${q(0.5)} ms, p99 ≤ ${q(0.99)} ms; ${stage("queue")}; ${stage("commit")}`;
         })
-        .join("; "),
+        .join(" | "),
       honestRefused: result.refused,
       honestUnsettled: unsettled,
       attacks: attackReply?.result ?? {},
@@ -423,7 +427,7 @@ async function main(): Promise<number> {
       if (Object.keys(r.honestRefused).length > 0) say(`  honest refusals: ${JSON.stringify(r.honestRefused)}`);
       say(`  node calls (method, cause): ${r.nodeCalls.slice(0, 16).join("; ") || "none"}`);
       say(`  waits on the node (fact, why): ${r.factWaits.slice(0, 16).join("; ") || "none"}`);
-      say(`  orders' risk reads, by account: ${r.riskRead}`);
+      say(`  orders' risk read and waits, by account: ${r.riskRead}`);
       if (Object.keys(r.honestUnsettled).length > 0)
         say(`  honest fills not settled: ${JSON.stringify(r.honestUnsettled)}`);
       for (const [name, answers] of Object.entries(r.attacks)) say(`  ${name}: ${JSON.stringify(answers)}`);

@@ -245,13 +245,14 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
    */
   let engineOpened: Engine | undefined;
   const strangers = new StrangerReadBudget(MAX_STRANGER_READS);
+  /** Known: an order of the account was accepted, or it deposited (no fresh key of an attacker's). */
+  const isKnown = (account: Address) => (engineOpened?.knows(account) ?? false) || reads.hasDeposited(account);
   const engine = await Engine.open({
     store,
     markets: config.markets,
     domain,
     readRiskContext: async (signed, state) => {
-      // Known: an order of the account was accepted, or it deposited (no fresh key of an attacker's).
-      const known = (engineOpened?.knows(signed.order.maker) ?? false) || reads.hasDeposited(signed.order.maker);
+      const known = isKnown(signed.order.maker);
       const start = performance.now();
       try {
         return await strangers.run(known, () =>
@@ -270,6 +271,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       return code !== undefined && code !== "0x";
     },
     freshen: (account) => reads.refresh(account),
+    onOrderStage: (stage, maker, ms) => metrics.orderStage(stage, isKnown(maker), ms / 1000),
     minimums: config.minimums,
     horizonSeconds: config.settlement.horizonSeconds,
     takerCooldownSeconds: config.settlement.takerCooldownSeconds,

@@ -120,6 +120,11 @@ export interface EngineOptions {
    * cached fact is checked again when they did.
    */
   readonly freshen?: (account: Address) => Promise<boolean>;
+  /**
+   * Told how long an order waited (ms, by `clock`) behind its account's earlier orders (`queue`) and
+   * for its group commit (`commit`): metrics.
+   */
+  readonly onOrderStage?: (stage: "queue" | "commit", maker: Address, ms: number) => void;
   /** Per market: the least lots and notional (quote atoms at the order's limit price) an order may have. */
   readonly minimums?: ReadonlyMap<bigint, { readonly lots?: bigint; readonly notional?: bigint }>;
   /**
@@ -654,7 +659,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         message: `The signature does not recover to the maker ${order.maker}.`,
       };
     }
-    return this.serially(order.maker, () => this.checkAndPlace(prepared));
+    const queued = this.clock();
+    return this.serially(order.maker, () => {
+      this.options.onOrderStage?.("queue", order.maker, this.clock() - queued);
+      return this.checkAndPlace(prepared);
+    });
   }
 
   /**
@@ -798,7 +807,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       const { durable } = this.grouped((out) => {
         answer = this.record(prepared, placed, at, out);
       });
+      const committing = this.clock();
       await durable;
+      this.options.onOrderStage?.("commit", order.maker, this.clock() - committing);
     } catch {
       return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper could not record the order" };
     }

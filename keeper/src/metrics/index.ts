@@ -41,6 +41,7 @@ export class Metrics {
   private readonly factWaits: Counter<"fact" | "why">;
   private readonly factWaitSeconds: Counter<"fact" | "why">;
   private readonly riskReadSeconds: Histogram<"account">;
+  private readonly orderStageSeconds: Histogram<"stage" | "account">;
   private readonly feedClients: Gauge;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
   private engine?: Engine;
@@ -215,6 +216,13 @@ export class Metrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
+    this.orderStageSeconds = new Histogram({
+      name: "crossbook_order_stage_seconds",
+      help: "How long an order waited behind its account's earlier orders (queue) and for its group commit (commit), by account: known or unknown",
+      labelNames: ["stage", "account"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
     this.feedClients = new Gauge({
       name: "crossbook_feed_clients",
       help: "Open WebSocket feed connections",
@@ -292,6 +300,11 @@ export class Metrics {
   /** An order's risk read took `seconds`; `known`: the keeper accepted an order of its maker, or saw it deposit. */
   orderRiskRead(known: boolean, seconds: number): void {
     this.riskReadSeconds.observe({ account: known ? "known" : "unknown" }, seconds);
+  }
+
+  /** An order waited `seconds` in `stage` (`EngineOptions.onOrderStage`). */
+  orderStage(stage: "queue" | "commit", known: boolean, seconds: number): void {
+    this.orderStageSeconds.observe({ stage, account: known ? "known" : "unknown" }, seconds);
   }
 
   setFeedClients(n: number): void {

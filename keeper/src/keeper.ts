@@ -239,6 +239,11 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     onWait: (fact, why, seconds) => metrics.chainFactWait(fact, why, seconds),
   });
   await reads.sync();
+  /** Whether an account has code, from the cached reads (the engine's and the API's signature checks). */
+  const hasCode = async (account: Address) => {
+    const code = await reads.code(account);
+    return code !== undefined && code !== "0x";
+  };
   /**
    * The engine once open: the risk reads ask it whether it knows an order's maker (metrics, and the
    * budget of node work for strangers).
@@ -266,10 +271,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     maxOpenOrdersPerAccount: config.maxOpenOrdersPerAccount,
     recoverSigner,
     // A contract wallet's code is read once a block (cached); its ERC-1271 answer is the risk check's.
-    hasCode: async (account) => {
-      const code = await withRpcCause("order", () => reads.code(account));
-      return code !== undefined && code !== "0x";
-    },
+    hasCode: (account) => withRpcCause("order", () => hasCode(account)),
     freshen: (account) => reads.refresh(account),
     onOrderStage: (stage, maker, ms) => metrics.orderStage(stage, isKnown(maker), ms / 1000),
     minimums: config.minimums,
@@ -389,7 +391,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     engine,
     store,
     domain,
-    chain: { client, exchange: config.exchange },
+    chain: { client, exchange: config.exchange, hasCode },
     host: config.api.host,
     port: config.api.port,
     log,

@@ -9,7 +9,7 @@
 import { expect } from "chai";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
-import { getWindowLimit, signOrder } from "@crossbook/sdk";
+import { getPriceBounds, getWindowLimit, signOrder } from "@crossbook/sdk";
 import { CachedChainReads, checkOrder, readRiskContextFrom } from "../../../keeper/src/risk";
 import { LOT_SIZE, TAKER_FEE_BPS, TICK_SIZE } from "../../helpers/fixture";
 import { fund, order, publicClient, sdkFixture, settleAsKeeper, type SdkEnv } from "../../sdk/support";
@@ -27,8 +27,9 @@ async function signed(env: SdkEnv, signer: SdkEnv["alice"], fields: Parameters<t
 }
 
 /** Alice holds exactly 10 lots of base, bob quote; both asked for in two blocks (steady). */
-async function steadyTraders() {
+async function steadyTraders(prepare?: (env: SdkEnv) => Promise<void>) {
   const env = await loadFixture(sdkFixture);
+  await prepare?.(env);
   await fund(env.exchange, env.base, env.alice, LOTS * LOT_SIZE);
   await fund(env.exchange, env.quote, env.bob, 10n ** 12n);
   const { client, hold, release } = countingClient();
@@ -59,9 +60,9 @@ async function steadyTraders() {
   const before = await asks();
   expect(await check()).to.deep.equal({ ok: true });
   /** Alice sells all her base to bob, settled on-chain. */
-  const trade = async () => {
-    const ask = await signed(env, env.alice, { maker: alice, isBuy: false, nonce: 1n, priceTicks: PRICE, lots: LOTS });
-    const bid = await signed(env, env.bob, { maker: bob, isBuy: true, nonce: 2n, priceTicks: PRICE, lots: LOTS });
+  const trade = async (priceTicks = PRICE) => {
+    const ask = await signed(env, env.alice, { maker: alice, isBuy: false, nonce: 1n, priceTicks, lots: LOTS });
+    const bid = await signed(env, env.bob, { maker: bob, isBuy: true, nonce: 2n, priceTicks, lots: LOTS });
     const outcome = await settleAsKeeper(env, [ask, bid], [{ makerIndex: 0n, takerIndex: 1n, lots: LOTS }]);
     expect(outcome.trades).to.have.lengthOf(1);
   };
@@ -101,6 +102,31 @@ describe("keeper risk: balances and windows after settled fills", () => {
     const decision = check();
     expect(await pending(decision)).to.equal(false);
     expect(await decision).to.deep.include({ ok: false, code: "INSUFFICIENT_BALANCE" });
+  });
+
+  it("narrows a market's price bounds to the band around the last fill's price without waiting", async () => {
+    // A 10% band around the last price (no feed), 200,000 ticks to start: [180,000, 220,000].
+    const { env, reads, hold, release, trade } = await steadyTraders(async (e) => {
+      await (await e.exchange.connect(e.admin).setPriceBand(1n, 1_000n, PRICE)).wait();
+    });
+    expect(await reads.priceBounds(1n)).to.deep.equal({
+      available: true,
+      minPriceTicks: 180_000n,
+      maxPriceTicks: 220_000n,
+    });
+    await trade(210_000n); // the reference becomes 210,000: [189,000, 231,000] on-chain
+    hold();
+    await reads.sync();
+    const served = reads.priceBounds(1n);
+    expect(await pending(served)).to.equal(false);
+    // No wider than the chain's, whichever the reference is (the feed's, which fills do not move, or the last price).
+    expect(await served).to.deep.equal({ available: true, minPriceTicks: 189_000n, maxPriceTicks: 220_000n });
+    release();
+    expect(await getPriceBounds(publicClient, { exchange: env.addresses.exchange, marketId: 1n })).to.deep.include({
+      available: true,
+      minPriceTicks: 189_000n,
+      maxPriceTicks: 231_000n,
+    });
   });
 
   it("waits for a limited window's use after a fill in its market", async () => {

@@ -117,6 +117,49 @@ async function scrape(url: string): Promise<Map<string, number>> {
 const sumOf = (metrics: Map<string, number>, prefix: string) =>
   [...metrics.entries()].filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
 
+/**
+ * What a labelled pair of counters (a count and its seconds) grew by over the window, one line per
+ * label set, the most seconds first: `cause/method ×count seconds`.
+ */
+function grown(before: Map<string, number>, after: Map<string, number>, count: string, seconds: string): string[] {
+  const rows: { labels: string; n: number; s: number }[] = [];
+  for (const [key, value] of after) {
+    if (!key.startsWith(`${count}{`)) continue;
+    const labels = key.slice(count.length);
+    const n = value - (before.get(key) ?? 0);
+    if (n <= 0) continue;
+    const s = (after.get(`${seconds}${labels}`) ?? 0) - (before.get(`${seconds}${labels}`) ?? 0);
+    rows.push({ labels, n, s });
+  }
+  rows.sort((a, b) => b.s - a.s);
+  return rows.map(
+    (r) => `${r.labels.replace(/^\{|\}$/g, "").replace(/[a-z]+="([^"]*)"/g, "$1")} ×${r.n} ${r.s.toFixed(2)} s`,
+  );
+}
+
+/**
+ * A quantile of what a histogram's series with `labels` (`name="value"`, as exported) observed over the window, as the upper bound
+ * (ms) of the bucket it falls in; NaN when it observed nothing.
+ */
+function bucketQuantile(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  name: string,
+  labels: string,
+  q: number,
+): number {
+  const buckets: { le: number; n: number }[] = [];
+  for (const [key, value] of after) {
+    if (!key.startsWith(`${name}_bucket{`) || !key.includes(labels)) continue;
+    const le = /le="([^"]+)"/.exec(key)?.[1] ?? "+Inf";
+    buckets.push({ le: le === "+Inf" ? Infinity : Number(le), n: value - (before.get(key) ?? 0) });
+  }
+  buckets.sort((a, b) => a.le - b.le);
+  const total = buckets[buckets.length - 1]?.n ?? 0;
+  if (total === 0) return NaN;
+  return (buckets.find((b) => b.n >= q * total)?.le ?? Infinity) * 1000;
+}
+
 function dbBytes(path: string): number {
   let total = 0;
   for (const file of [path, `${path}-wal`]) {
@@ -148,6 +191,11 @@ interface Run {
   nodeP50: number;
   nodeP99: number;
   honestRefused: Record<string, number>;
+  /** The keeper's node calls over the window by method and cause, and its orders' waits on the node by fact (`grown`). */
+  nodeCalls: string[];
+  factWaits: string[];
+  /** Orders' risk reads (waits for chain facts) over the window, by account the keeper knows or not: bucket bounds, ms. */
+  riskRead: string;
   /** Honest fills not settled after the drain, by their last status. */
   honestUnsettled: Record<string, number>;
   attacks: AttackResult;
@@ -312,6 +360,18 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       eventLoopMax: (after.get('crossbook_event_loop_delay_seconds{quantile="max"}') ?? NaN) * 1000,
       nodeP50: percentile(nodeTimes, 50),
       nodeP99: percentile(nodeTimes, 99),
+      nodeCalls: grown(before, after, "crossbook_rpc_calls_total", "crossbook_rpc_call_seconds_total"),
+      factWaits: grown(before, after, "crossbook_chain_fact_waits_total", "crossbook_chain_fact_wait_seconds_total"),
+      riskRead: ["known", "unknown"]
+        .map((account) => {
+          const q = (p: number, name = "crossbook_order_risk_read_seconds", label = `account="${account}"`) =>
+            bucketQuantile(before, after, name, label, p);
+          const stage = (name: string) =>
+            `${name} p50 ≤ ${q(0.5, "crossbook_order_stage_seconds", `stage="${name}",account="${account}"`)} ms, ` +
+            `p99 ≤ ${q(0.99, "crossbook_order_stage_seconds", `stage="${name}",account="${account}"`)} ms`;
+          return `${account}: risk read p50 ≤ ${q(0.5)} ms, p99 ≤ ${q(0.99)} ms; ${stage("queue")}; ${stage("commit")}`;
+        })
+        .join(" | "),
       honestRefused: result.refused,
       honestUnsettled: unsettled,
       attacks: attackReply?.result ?? {},
@@ -365,6 +425,9 @@ async function main(): Promise<number> {
           `node eth_call p50 ${r.nodeP50.toFixed(1)} ms p99 ${r.nodeP99.toFixed(1)} ms`,
       );
       if (Object.keys(r.honestRefused).length > 0) say(`  honest refusals: ${JSON.stringify(r.honestRefused)}`);
+      say(`  node calls (method, cause): ${r.nodeCalls.slice(0, 16).join("; ") || "none"}`);
+      say(`  waits on the node (fact, why): ${r.factWaits.slice(0, 16).join("; ") || "none"}`);
+      say(`  orders' risk read and waits, by account: ${r.riskRead}`);
       if (Object.keys(r.honestUnsettled).length > 0)
         say(`  honest fills not settled: ${JSON.stringify(r.honestUnsettled)}`);
       for (const [name, answers] of Object.entries(r.attacks)) say(`  ${name}: ${JSON.stringify(answers)}`);

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { performance } from "node:perf_hooks";
 import {
   createPublicClient,
   defineChain,
@@ -26,7 +27,8 @@ import type { KeeperConfig } from "./config";
 import { Engine } from "./engine";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
-import { CachedChainReads, readRiskContextFrom } from "./risk";
+import { observedTransport, withRpcCause, type RpcCall } from "./metrics/rpc";
+import { CachedChainReads, MAX_STRANGER_READS, readRiskContextFrom, StrangerReadBudget } from "./risk";
 import {
   currentLease,
   holdLease,
@@ -85,7 +87,7 @@ export async function keeperAccount(config: Pick<KeeperConfig, "key">): Promise<
   }
 }
 
-function chainClient(config: KeeperConfig): PublicClient {
+function chainClient(config: KeeperConfig, observe: (call: RpcCall) => void): PublicClient {
   const chain = defineChain({
     id: config.chainId,
     name: `chain ${config.chainId}`,
@@ -97,7 +99,11 @@ function chainClient(config: KeeperConfig): PublicClient {
   const transport = /^wss?:/.test(config.rpcUrl)
     ? webSocket(config.rpcUrl, { retryCount: 0 })
     : http(config.rpcUrl, { batch: { wait: 0 }, retryCount: 0 });
-  return createPublicClient({ chain, transport, pollingInterval: config.pollIntervalMs }) as PublicClient;
+  return createPublicClient({
+    chain,
+    transport: observedTransport(transport, observe),
+    pollingInterval: config.pollIntervalMs,
+  }) as PublicClient;
 }
 
 /** Checks that the RPC serves the configured chain, the Exchange exists, and the keeper may settle. */
@@ -145,7 +151,8 @@ export async function followBlock(
   const now = await reads.timestamp();
   // A deadline within the horizon: the risk check's own test (`now + horizon > deadline`).
   const near = reads.takeDeadlinesBefore(now + BigInt(engine.horizonSeconds));
-  const { pulled, unread } = await engine.recheck([...new Set([...reads.takeTouched(), ...near])]);
+  const accounts = [...new Set([...reads.takeTouched(), ...near])];
+  const { pulled, unread } = await withRpcCause("recheck", () => engine.recheck(accounts));
   reads.touch(unread);
   const expired = await engine.expire(now);
   return { pulled, expired };
@@ -154,7 +161,8 @@ export async function followBlock(
 /** Starts a keeper from a validated config. Throws `KeeperStartError` with one clear message. */
 export async function runKeeper(config: KeeperConfig, log: Logger): Promise<RunningKeeper> {
   const account = await keeperAccount(config);
-  const client = chainClient(config);
+  const metrics = new Metrics();
+  const client = chainClient(config, (call) => metrics.rpcCall(call));
   await checkChain(client, config, account.address);
   const domain = { chainId: config.chainId, verifyingContract: config.exchange };
 
@@ -213,7 +221,6 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     return held;
   };
   let held = won !== undefined ? hold(won, acquiredAt) : undefined;
-  const metrics = new Metrics();
   metrics.watchRole(role);
   // The engine's precheck and the risk check recover the same signature one after the other: the
   // second asks this memo. A shard behind gateways is told the signer (the gateway recovered it):
@@ -229,22 +236,44 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     startBlock: config.startBlock,
     nonceSeen: (maker, nonce) => store.hasNonce(maker, nonce),
     recoverSigner,
+    onWait: (fact, why, seconds) => metrics.chainFactWait(fact, why, seconds),
   });
   await reads.sync();
+  /** Whether an account has code, from the cached reads (the engine's and the API's signature checks). */
+  const hasCode = async (account: Address) => {
+    const code = await reads.code(account);
+    return code !== undefined && code !== "0x";
+  };
+  /**
+   * The engine once open: the risk reads ask it whether it knows an order's maker (metrics, and the
+   * budget of node work for strangers).
+   */
+  let engineOpened: Engine | undefined;
+  const strangers = new StrangerReadBudget(MAX_STRANGER_READS);
+  /** Known: an order of the account was accepted, or it deposited (no fresh key of an attacker's). */
+  const isKnown = (account: Address) => (engineOpened?.knows(account) ?? false) || reads.hasDeposited(account);
   const engine = await Engine.open({
     store,
     markets: config.markets,
     domain,
-    readRiskContext: (signed, state) => readRiskContextFrom(reads, config.exchange, signed, state),
+    readRiskContext: async (signed, state) => {
+      const known = isKnown(signed.order.maker);
+      const start = performance.now();
+      try {
+        return await strangers.run(known, () =>
+          withRpcCause("order", () => readRiskContextFrom(reads, config.exchange, signed, state)),
+        );
+      } finally {
+        metrics.orderRiskRead(known, (performance.now() - start) / 1000);
+      }
+    },
     log,
     maxOpenOrdersPerAccount: config.maxOpenOrdersPerAccount,
     recoverSigner,
     // A contract wallet's code is read once a block (cached); its ERC-1271 answer is the risk check's.
-    hasCode: async (account) => {
-      const code = await reads.code(account);
-      return code !== undefined && code !== "0x";
-    },
-    freshen: () => reads.refresh(),
+    hasCode: (account) => withRpcCause("order", () => hasCode(account)),
+    freshen: (account) => reads.refresh(account),
+    onOrderStage: (stage, maker, ms) => metrics.orderStage(stage, isKnown(maker), ms / 1000),
     minimums: config.minimums,
     horizonSeconds: config.settlement.horizonSeconds,
     takerCooldownSeconds: config.settlement.takerCooldownSeconds,
@@ -258,6 +287,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     following: role.current.role === "follower",
     ...(claims === undefined ? {} : { claims }),
   });
+  engineOpened = engine;
   metrics.watch(engine, store);
   /** A new leader's claims: what its books and unsettled fills reserve, whatever the last leader left. */
   const resetClaims = async (term: number) => {
@@ -361,7 +391,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     engine,
     store,
     domain,
-    chain: { client, exchange: config.exchange },
+    chain: { client, exchange: config.exchange, hasCode },
     host: config.api.host,
     port: config.api.port,
     log,

@@ -282,7 +282,7 @@ export function cachedChainFacts(exchange: Address, client: ReadClient = publicC
       holder.reads = reads;
       return {
         readRiskContext: (signed, state) => readRiskContextFrom(reads, exchange, signed, state),
-        freshen: () => reads.refresh(),
+        freshen: (account) => reads.refresh(account),
       };
     },
   };

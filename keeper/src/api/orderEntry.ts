@@ -58,6 +58,8 @@ export interface OrderEntryOptions {
   readonly store: Store;
   readonly domain: ExchangeDomainParameters;
   readonly client: ReadClient;
+  /** Whether an account has code, from the keeper's cached chain reads (`ApiOptions.chain.hasCode`). */
+  readonly hasCode?: (account: Address) => Promise<boolean>;
   readonly limits: OrderEntryLimits;
   /** Milliseconds: the budgets and the signed messages' window read it. */
   readonly clock: () => number;
@@ -93,6 +95,7 @@ export class OrderEntry {
   private readonly store: Store;
   private readonly domain: ExchangeDomainParameters;
   private readonly client: ReadClient;
+  private readonly hasCode?: (account: Address) => Promise<boolean>;
   private readonly clock: () => number;
   private readonly log: Logger;
   private readonly metrics?: Metrics;
@@ -106,6 +109,7 @@ export class OrderEntry {
     this.store = options.store;
     this.domain = options.domain;
     this.client = options.client;
+    if (options.hasCode !== undefined) this.hasCode = options.hasCode;
     this.clock = clock;
     this.log = options.log ?? silentLogger;
     this.metrics = options.metrics;
@@ -235,7 +239,7 @@ export class OrderEntry {
     if (!byMaker) {
       let ok: boolean;
       try {
-        ok = await verifyKeeperMessage(this.client, this.domain, maker, message, signature);
+        ok = await verifyKeeperMessage(this.client, this.domain, maker, message, signature, this.hasCode);
       } catch (error) {
         this.metrics?.rpcError("isValidSignature");
         this.log.warn({ maker, err: String(error) }, "signed message: the chain could not be read");

@@ -115,7 +115,16 @@ export interface ApiOptions {
   readonly engine: Engine;
   readonly store: Store;
   readonly domain: ExchangeDomainParameters;
-  readonly chain: { readonly client: ReadClient; readonly exchange: Address };
+  readonly chain: {
+    readonly client: ReadClient;
+    readonly exchange: Address;
+    /**
+     * Whether an account has code, from the keeper's cached chain reads (one call per account per
+     * block at most): a cancel's bad signature naming an EOA is refused without a node call.
+     * Absent: the node is asked each time.
+     */
+    readonly hasCode?: (account: Address) => Promise<boolean>;
+  };
   readonly host: string;
   /** 0: any free port. */
   readonly port: number;
@@ -228,7 +237,17 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     ...(options.clusterSecret === undefined ? {} : { secret: sessionSecret(options.clusterSecret) }),
   });
   const startedAt = new Date();
-  const entry = new OrderEntry({ engine, store, domain, client, limits, clock, log, metrics });
+  const entry = new OrderEntry({
+    engine,
+    store,
+    domain,
+    client,
+    ...(options.chain.hasCode === undefined ? {} : { hasCode: options.chain.hasCode }),
+    limits,
+    clock,
+    log,
+    metrics,
+  });
   const perAccount = entry.perAccount;
   const deadMan = new DeadMan({ engine, entry, clock, log });
   const orders = new FeedOrders({

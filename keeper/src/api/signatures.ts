@@ -108,6 +108,8 @@ export async function signedBy(signer: Address, digest: Hex, signature: Hex): Pr
 /**
  * Whether `signature` over the message's digest is `signer`'s: ECDSA recovery, else ERC-1271 for a
  * contract (gas-capped). Throws only when the chain cannot be read for a contract signer.
+ * `hasCode` (the keeper's cached code reads) answers whether the signer is a contract without a
+ * node call when it can: a bad signature naming an EOA then costs the node nothing.
  */
 export async function verifyKeeperMessage(
   client: ReadClient,
@@ -115,9 +117,11 @@ export async function verifyKeeperMessage(
   signer: Address,
   m: KeeperMessage,
   signature: Hex,
+  hasCode?: (account: Address) => Promise<boolean>,
 ): Promise<boolean> {
   const digest = keeperMessageDigest(domain, m);
   if (await signedBy(signer, digest, signature)) return true;
+  if (hasCode !== undefined && !(await hasCode(signer))) return false;
   return walletApproves(client, { wallet: signer, digest, signature });
 }
 

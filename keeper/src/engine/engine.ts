@@ -47,6 +47,7 @@ import {
 import { silentLogger, type Logger } from "../log";
 import {
   checkOrder,
+  NodeBusyError,
   orderReservation,
   RiskCode,
   type KeeperRiskState,
@@ -115,10 +116,16 @@ export interface EngineOptions {
    */
   readonly hasCode?: (account: Address) => Promise<boolean>;
   /**
-   * Brings the cached chain facts to the chain's head; resolves true when they moved (or could not
-   * be confirmed). A refusal that rests on a cached fact is checked again when they did.
+   * Brings the cached chain facts to the chain's head, and `account`'s read at an earlier block
+   * afresh; resolves true when they moved (or could not be confirmed). A refusal that rests on a
+   * cached fact is checked again when they did.
    */
-  readonly freshen?: () => Promise<boolean>;
+  readonly freshen?: (account: Address) => Promise<boolean>;
+  /**
+   * Told how long an order waited (ms, by `clock`) behind its account's earlier orders (`queue`) and
+   * for its group commit (`commit`): metrics.
+   */
+  readonly onOrderStage?: (stage: "queue" | "commit", maker: Address, ms: number) => void;
   /** Per market: the least lots and notional (quote atoms at the order's limit price) an order may have. */
   readonly minimums?: ReadonlyMap<bigint, { readonly lots?: bigint; readonly notional?: bigint }>;
   /**
@@ -658,7 +665,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         message: `The signature does not recover to the maker ${order.maker}.`,
       };
     }
-    return this.serially(order.maker, () => this.checkAndPlace(prepared));
+    const queued = this.clock();
+    return this.serially(order.maker, () => {
+      this.options.onOrderStage?.("queue", order.maker, this.clock() - queued);
+      return this.checkAndPlace(prepared);
+    });
   }
 
   /**
@@ -698,24 +709,17 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     }
     const signed = { order, signature };
     let context = await this.readRisk(hash, signed, batch);
-    if (context === undefined) {
-      return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: "the chain could not be read; try again" };
-    }
+    if (typeof context === "string") return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: context };
     let decision = await this.decide(order, signature, context);
     if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
     // A refusal from a fact cached for a block is confirmed against the head: a deposit mined since
     // (a trader resubmitting as soon as its receipt arrived) must not be refused from a stale balance.
     if (!decision.ok && CACHED_FACT.has(decision.code) && this.options.freshen !== undefined) {
-      const moved = await this.options.freshen().catch(() => true);
+      const moved = await this.options.freshen(order.maker).catch(() => true);
       if (moved) {
         context = await this.readRisk(hash, signed, batch);
-        if (context === undefined) {
-          return {
-            ok: false,
-            hash,
-            code: EngineCode.CHAIN_UNAVAILABLE,
-            message: "the chain could not be read; try again",
-          };
+        if (typeof context === "string") {
+          return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: context };
         }
         decision = await this.decide(order, signature, context);
         if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
@@ -811,7 +815,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       const { durable } = this.grouped((out) => {
         answer = this.record(prepared, placed, at, out);
       });
+      const committing = this.clock();
       await durable;
+      this.options.onOrderStage?.("commit", order.maker, this.clock() - committing);
     } catch {
       return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper could not record the order" };
     }
@@ -843,8 +849,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     };
   }
 
-  /** The risk context of an order, or undefined when the chain could not be read. */
-  private async readRisk(hash: Hex, signed: SignedOrder, batch?: BatchPlan): Promise<RiskContext | undefined> {
+  /** The risk context of an order, or why the chain could not be read (the refusal's message). */
+  private async readRisk(hash: Hex, signed: SignedOrder, batch?: BatchPlan): Promise<RiskContext | string> {
     try {
       return await this.readContext(signed, {
         chainId: this.exchangeDomain.chainId,
@@ -857,8 +863,10 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         horizonSeconds: BigInt(this.options.horizonSeconds ?? 0),
       });
     } catch (error) {
+      // A stranger's read past the node budget (`StrangerReadBudget`) is no fault: not logged.
+      if (error instanceof NodeBusyError) return error.message;
       this.log.warn({ hash, err: String(error) }, "risk check could not read the chain");
-      return undefined;
+      return "the chain could not be read; try again";
     }
   }
 

@@ -10,6 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { Engine } from "../engine";
 import type { KeeperRole } from "../leader";
 import type { Store } from "../store";
+import type { RpcCall } from "./rpc";
 
 /** What a settlement batch came to. */
 export type BatchOutcome = "sent" | "settled" | "skipped" | "reverted" | "replaced" | "replacement-capped" | "dropped";
@@ -35,6 +36,12 @@ export class Metrics {
   private readonly gasPerFillHistogram: Histogram;
   private readonly settlementLatencyHistogram: Histogram;
   private readonly rpcErrors: Counter<"method">;
+  private readonly rpcCalls: Counter<"method" | "cause">;
+  private readonly rpcSeconds: Counter<"method" | "cause">;
+  private readonly factWaits: Counter<"fact" | "why">;
+  private readonly factWaitSeconds: Counter<"fact" | "why">;
+  private readonly riskReadSeconds: Histogram<"account">;
+  private readonly orderStageSeconds: Histogram<"stage" | "account">;
   private readonly feedClients: Gauge;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
   private engine?: Engine;
@@ -178,6 +185,44 @@ export class Metrics {
       labelNames: ["method"],
       registers,
     });
+    this.rpcCalls = new Counter({
+      name: "crossbook_rpc_calls_total",
+      help: "JSON-RPC calls to the node, by method (eth_call by function) and cause (the job that made it)",
+      labelNames: ["method", "cause"],
+      registers,
+    });
+    this.rpcSeconds = new Counter({
+      name: "crossbook_rpc_call_seconds_total",
+      help: "Seconds from request to answer of the JSON-RPC calls to the node, by method and cause",
+      labelNames: ["method", "cause"],
+      registers,
+    });
+    this.factWaits = new Counter({
+      name: "crossbook_chain_fact_waits_total",
+      help: "Cached chain facts an order or check had to wait on the node for, by fact and why (new, moved-by-event, moved-by-fill, uncached)",
+      labelNames: ["fact", "why"],
+      registers,
+    });
+    this.factWaitSeconds = new Counter({
+      name: "crossbook_chain_fact_wait_seconds_total",
+      help: "Seconds orders and checks waited on the node for cached chain facts, by fact and why",
+      labelNames: ["fact", "why"],
+      registers,
+    });
+    this.riskReadSeconds = new Histogram({
+      name: "crossbook_order_risk_read_seconds",
+      help: "How long an order's risk check waited for its chain facts, by account: known (the keeper accepted an order of it, or saw it deposit) or unknown",
+      labelNames: ["account"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.orderStageSeconds = new Histogram({
+      name: "crossbook_order_stage_seconds",
+      help: "How long an order waited behind its account's earlier orders (queue) and for its group commit (commit), by account: known or unknown",
+      labelNames: ["stage", "account"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
     this.feedClients = new Gauge({
       name: "crossbook_feed_clients",
       help: "Open WebSocket feed connections",
@@ -237,6 +282,29 @@ export class Metrics {
 
   rpcError(method: string): void {
     this.rpcErrors.inc({ method });
+  }
+
+  /** A node call answered or failed (`observedTransport`). */
+  rpcCall(call: RpcCall): void {
+    const labels = { method: call.method, cause: call.cause };
+    this.rpcCalls.inc(labels);
+    this.rpcSeconds.inc(labels, call.seconds);
+  }
+
+  /** An order or check waited `seconds` on the node for a chain fact (`CachedChainReadsOptions.onWait`). */
+  chainFactWait(fact: string, why: string, seconds: number): void {
+    this.factWaits.inc({ fact, why });
+    this.factWaitSeconds.inc({ fact, why }, seconds);
+  }
+
+  /** An order's risk read took `seconds`; `known`: the keeper accepted an order of its maker, or saw it deposit. */
+  orderRiskRead(known: boolean, seconds: number): void {
+    this.riskReadSeconds.observe({ account: known ? "known" : "unknown" }, seconds);
+  }
+
+  /** An order waited `seconds` in `stage` (`EngineOptions.onOrderStage`). */
+  orderStage(stage: "queue" | "commit", known: boolean, seconds: number): void {
+    this.orderStageSeconds.observe({ stage, account: known ? "known" : "unknown" }, seconds);
   }
 
   setFeedClients(n: number): void {

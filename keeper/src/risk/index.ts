@@ -4,9 +4,13 @@ export { readRiskContext, readRiskContextFrom, type KeeperRiskState } from "./ch
 export {
   CachedChainReads,
   directReads,
+  REREAD_BLOCKS,
+  STEADY_BLOCKS,
   type CachedChainReadsOptions,
+  type FactWait,
   type ChainFactsHealth,
   type RiskReads,
 } from "./reads";
+export { MAX_STRANGER_READS, NodeBusyError, StrangerReadBudget } from "./budget";
 export { feeBpsOf, orderReservation, reservedByOpenOrders } from "./reservation";
 export * from "./types";

@@ -12,6 +12,7 @@
  *   keeper's fills of a nonce this keeper never saw would be invisible to it). Whatever the cache
  *   misses, settlement catches: the chain skips the fill, and the keeper pulls the order.
  */
+import { performance } from "node:perf_hooks";
 import { getAddress, parseAbiItem, type Address, type Hex } from "viem";
 import { getBlock, getBlockNumber, getCode, getLogs } from "viem/actions";
 import {
@@ -37,6 +38,7 @@ import {
   type Order,
   type ReadClient,
 } from "@crossbook/sdk";
+import { withRpcCause } from "../metrics/rpc";
 
 /** The chain facts the risk check reads. A market that is not listed reads as `undefined`. */
 export interface RiskReads {
@@ -131,8 +133,54 @@ const TRADED = parseAbiItem(
 );
 const SYNCED_EVENTS = [...ACCOUNT_EVENTS, TRADED] as const;
 
+/**
+ * Why an order (or a check) waited on the node for a fact: `new`, not asked for in this block yet
+ * (`unsteady`: asked for in the block before only); `moved-by-event`, `moved-by-fill`: read afresh
+ * at a new block for a reason the keeper knows; `refused`: read again to confirm a refusal; `uncached`: read on every ask (the cache is invalid
+ * after a failed sync, or the fill state of a nonce the keeper has held).
+ */
+export type FactWait = "new" | "unsteady" | "moved-by-event" | "moved-by-fill" | "refused" | "uncached";
+
 /** The most facts read again ahead of the orders at a new block; the rest are dropped (read when asked). */
 export const MAX_REFRESHED_FACTS = 4096;
+
+/**
+ * How many blocks an account's facts stay steady (read ahead at each block) after the last order
+ * asked for them: a market maker that skips a block (it quotes each second, the chain makes a block
+ * each second) keeps them. Also how long an account asked for once is remembered: asked for again
+ * within it, in another block, its facts become steady.
+ */
+export const STEADY_BLOCKS = 8n;
+
+/**
+ * How many blocks an account's steady fact that no event the keeper follows has moved serves as
+ * read, before it is read again anyway: its balance, nonce floor, withdrawal request, cancel-after
+ * deadline and window limit move only with events the keeper follows (a deposit, a withdrawal, a
+ * settled fill…); this re-read catches what moves without one (the account's code).
+ */
+export const REREAD_BLOCKS = 8n;
+
+/**
+ * The most fee a fill can charge its buyer, in basis points: the Exchange's `MAX_FEE_BPS`
+ * (contracts/libraries/MarketConfig.sol), whatever the market's fee is now.
+ */
+const MAX_FEE_BPS = 100n;
+
+/** One settled fill (a `Traded` event) as one of its two accounts sees it. */
+interface SettledFill {
+  readonly marketId: bigint;
+  /** Whether the account bought (paid quote and fee) or sold (gave base). */
+  readonly bought: boolean;
+  readonly lots: bigint;
+  readonly priceTicks: bigint;
+}
+
+/**
+ * A bound of a fact after fills of its account settled, from its value before them: a value the
+ * risk check may use in place of the new one, which can only make it refuse more (a balance no
+ * higher than the chain's). `undefined`: no such bound is known, the new value is waited for.
+ */
+type FillBound = (previous: unknown, fills: readonly SettledFill[]) => { value: unknown } | undefined;
 
 /** One memoised fact: its value (a promise), how to read it again, and whose it is. */
 interface MemoEntry {
@@ -142,13 +190,24 @@ interface MemoEntry {
   readonly account?: string;
   readonly market?: bigint;
   readonly movedByFills?: boolean;
-  /** An order (or a check) asked for it since the block it was read at came: it is read again at the next. */
-  used: boolean;
+  /** How a settled fill of its account moves it, when the keeper can bound that itself (balances, window use). */
+  readonly bound?: FillBound;
+  /** The last block an order (or a check) asked for it in: read ahead for `STEADY_BLOCKS` after it. */
+  usedAt: bigint;
+  /** The block it was first asked for in (an account's fact that is not steady yet). */
+  readonly firstAt: bigint;
+  /** The block its value was read at (asked for then): an account's fact is read again `REREAD_BLOCKS` after. */
+  readAt: bigint;
+  /** Until `value` settles, an order that asks for it waits on the node; `why` says why it is read then. */
+  pending: boolean;
+  why: FactWait;
+  /** `value`'s answer, once it has settled (`pending` false). */
+  known?: unknown;
   /**
-   * Asked for in each of the last two blocks at least (or a market's fact): read ahead. An account
-   * seen in one block only (a one-off trader, an attacker's fresh key) costs no read ahead.
+   * Asked for in two blocks within `STEADY_BLOCKS` (or a market's fact): read ahead. An account seen
+   * in one block only (a one-off trader, an attacker's fresh key) costs no read ahead.
    */
-  steady: boolean;
+  readonly steady: boolean;
 }
 
 export interface CachedChainReadsOptions {
@@ -163,6 +222,13 @@ export interface CachedChainReadsOptions {
   recoverSigner?: RiskReads["recoverSigner"];
   /** Blocks per `eth_getLogs` call while catching up (default 10,000). */
   logChunk?: bigint;
+  /**
+   * Told each time an order or check waits on the node for a fact (`fact`: its kind, `balance`,
+   * `window`…), with how long it waited, once the answer came (metrics).
+   */
+  onWait?(fact: string, why: FactWait, seconds: number): void;
+  /** Milliseconds, for `onWait` (default `performance.now`). */
+  clock?: () => number;
 }
 
 /** How current the cached facts are, for readiness and metrics. */
@@ -182,15 +248,31 @@ export interface ChainFactsHealth {
  * own knowledge plus `OrderCancelled` events. Call `sync()` as blocks arrive (the keeper's block
  * watcher does): it moves the memo to the new block and reads the block's cancellations.
  *
- * A new block does not make the next order wait for the chain: every steady fact an order asked
- * for in the block before (a market's, or an account's asked for two blocks running: a market
- * maker's, not a one-off trader's) is read again at once, in the background, and the value of the
- * block before serves until the new one has arrived (one round of reads: the same staleness as seeing the block
- * that much later). Facts the keeper knows have moved are never served so: every fact of an
- * account named by a trader's event in the new blocks (deposit, withdrawal, cancel, floor,
- * cancel-after, window limit), and the balances and window use of both accounts of each fill
- * settled (`Traded`), are read afresh before the next order uses them. A refusal that rests on a
- * cached fact waits for that round (`refresh`) and is checked again.
+ * A new block does not make the next order wait for the chain. Steady facts (a market's, or an
+ * account's asked for in two blocks within `STEADY_BLOCKS`: a market maker's, not a one-off
+ * trader's or an attacker's fresh key's) stay in the memo until `STEADY_BLOCKS` pass without an
+ * ask, and at each block:
+ * - a market's facts are read again at once, in the background, and the value of the block before
+ *   serves until the new one has arrived (one round of reads: the same staleness as seeing the
+ *   block that much later);
+ * - every fact of an account named by a trader's event in the new blocks (deposit, withdrawal,
+ *   floor, cancel-after, window limit) is read afresh and waited for (rare, and the trader caused
+ *   it); a cancel moves only its nonce's fill state, which the keeper knows from the event;
+ * - the balances and window use of both accounts of each settled fill (`Traded`), and the price
+ *   bounds of its market, are read afresh, and meanwhile serve a **bound the keeper computes
+ *   itself** from the fill's lots and price: a balance less the most the fills can have debited
+ *   (the base a sale gave, the quote a purchase paid plus the highest fee any market may charge;
+ *   credits are not counted), a window with no limit as it was, price bounds narrowed to the band
+ *   around the last fill's price. A bound is never looser than the chain: it can only make the
+ *   keeper refuse more, never accept what the chain would not fund. A limited window's use is
+ *   waited for;
+ * - an account's other facts move only with events the keeper follows: they serve as read, and are
+ *   read again every `REREAD_BLOCKS` (what moves without an event, an account's code, is seen that
+ *   late; the pre-send check catches a fill it spoils).
+ * A refusal that rests on a cached fact is confirmed (`refresh(account)`): the account's facts
+ * read at an earlier block are read afresh, the round of reads ahead is waited for, and the order
+ * is checked again — so a bound, or a value kept as read, never refuses a trader the chain would
+ * fund.
  *
  * A sync that fails (a provider's `eth_getLogs` range limit, a node that stopped answering)
  * invalidates the cache: until a sync succeeds, every fact is read from the chain when asked (and
@@ -202,8 +284,22 @@ export class CachedChainReads implements RiskReads {
   private memo = new Map<string, MemoEntry>();
   /** The reads ahead of a new block still under way (`refresh` waits for them). */
   private refreshing: Promise<void> | undefined;
-  /** Facts of accounts used in the block before but not steady yet: asked for again now, they are. */
-  private recent = new Set<string>();
+  /**
+   * Facts of accounts asked for in an earlier block (within `STEADY_BLOCKS`) but not steady yet,
+   * with the block they were first asked for in: asked for again now, they are steady.
+   */
+  private recent = new Map<string, bigint>();
+  /** Whether the current block's memo served values of the block before, or bounds, while it read the new ones. */
+  private servedAhead = false;
+  /** Listed markets as read (their tokens, lot and tick sizes never change): what a settled fill moved. */
+  private readonly listed = new Map<bigint, Market>();
+  /**
+   * Accounts (lowercase) a `Deposited` event named since the start block: they funded the Exchange
+   * (gas and tokens of their own), so they are no strangers to the budget of node work.
+   */
+  private readonly depositors = new Set<string>();
+  /** Each market's price band (bps) as last read: the band around a settled fill's price. */
+  private readonly bands = new Map<bigint, bigint>();
   /** Nonces named by an `OrderCancelled` event, with the time the cancel is in force on-chain. */
   private readonly cancelled = new Map<string, bigint>();
   /** Accounts named by a trader event since the last `takeTouched` (their orders are checked again). */
@@ -238,23 +334,39 @@ export class CachedChainReads implements RiskReads {
    * A failure drops the memo too, and is thrown.
    */
   sync(): Promise<void> {
-    this.syncing ??= this.doSync().finally(() => (this.syncing = undefined));
+    this.syncing ??= withRpcCause("sync", () => this.doSync()).finally(() => (this.syncing = undefined));
     return this.syncing;
   }
 
   /**
-   * Brings the facts to the chain's head (`sync`) and says whether they moved: a refusal that rests
-   * on a cached fact is confirmed this way before it is given (one `eth_blockNumber` when nothing
-   * changed).
+   * Brings the facts to the chain's head (`sync`), reads `account`'s facts kept from an earlier
+   * block afresh, and says whether anything moved: a refusal that rests on a cached fact is
+   * confirmed this way before it is given (one `eth_blockNumber` and the account's kept facts).
    */
-  async refresh(): Promise<boolean> {
+  async refresh(account?: Address): Promise<boolean> {
     const before = this.block?.number;
     const wasFailing = this.failing;
     await this.sync();
-    // Values of the block before may still serve: the refusal waits for the new ones.
+    // The account's facts served as read at an earlier block are read now.
+    const current = this.block?.number;
+    const rereads: Promise<void>[] = [];
+    if (account !== undefined && current !== undefined && !this.failing) {
+      const whose = account.toLowerCase();
+      for (const [key, entry] of this.memo) {
+        if (entry.account !== whose || entry.readAt >= current || entry.pending) continue;
+        rereads.push(this.reread(key, entry, current));
+        this.serve(entry, entry.value, "refused");
+      }
+    }
+    await Promise.all(rereads);
+    // Values of the block before (or bounds) may still serve: the refusal waits for the new ones.
     const pending = this.refreshing;
     if (pending !== undefined) await pending;
-    return wasFailing || this.block?.number !== before || pending !== undefined;
+    // A refusal read while they served may rest on one though they have been replaced since: it is
+    // read again (from the memo: no call).
+    return (
+      wasFailing || this.block?.number !== before || pending !== undefined || this.servedAhead || rereads.length > 0
+    );
   }
 
   /** How current the cache is. */
@@ -320,6 +432,11 @@ export class CachedChainReads implements RiskReads {
     return near;
   }
 
+  /** Whether a `Deposited` event the keeper has read named `account` (it funded the Exchange). */
+  hasDeposited(account: Address): boolean {
+    return this.depositors.has(account.toLowerCase());
+  }
+
   /** Names accounts again for the next `takeTouched` (a check that could not read the chain). */
   touch(accounts: readonly Address[]): void {
     for (const account of accounts) this.touched.add(getAddress(account));
@@ -331,8 +448,8 @@ export class CachedChainReads implements RiskReads {
       if (this.head === undefined || latest > this.head) this.head = latest;
       /** Accounts (lowercase) named by a trader's event, and those whose fills settled, in the new blocks. */
       const named = new Set<string>();
-      const traded = new Set<string>();
-      const tradedMarkets = new Set<bigint>();
+      const traded = new Map<string, SettledFill[]>();
+      const tradedMarkets = new Map<bigint, SettledFill[]>();
       while (this.eventsUpTo < latest) {
         const fromBlock = this.eventsUpTo + 1n;
         const toBlock = fromBlock + this.chunk - 1n < latest ? fromBlock + this.chunk - 1n : latest;
@@ -346,14 +463,19 @@ export class CachedChainReads implements RiskReads {
         }
         for (const log of logs) {
           if (log.eventName === "Traded") {
-            const { marketId, makerOrder, takerOrder } = log.args as {
+            const { marketId, makerOrder, takerOrder, makerIsBuy, priceTicks, lots } = log.args as {
               marketId?: number;
               makerOrder?: Hex;
               takerOrder?: Hex;
+              makerIsBuy?: boolean;
+              priceTicks?: bigint;
+              lots?: bigint;
             };
-            if (marketId !== undefined) tradedMarkets.add(BigInt(marketId));
-            for (const key of [makerOrder, takerOrder])
-              if (key !== undefined) traded.add(key.slice(0, 42).toLowerCase());
+            if (marketId === undefined || makerOrder === undefined || takerOrder === undefined) continue;
+            const fill = { marketId: BigInt(marketId), lots: lots ?? 0n, priceTicks: priceTicks ?? 0n };
+            addTo(tradedMarkets, fill.marketId, { ...fill, bought: makerIsBuy === true });
+            addTo(traded, makerOrder.slice(0, 42).toLowerCase(), { ...fill, bought: makerIsBuy === true });
+            addTo(traded, takerOrder.slice(0, 42).toLowerCase(), { ...fill, bought: makerIsBuy !== true });
             continue;
           }
           const args = log.args as { maker?: Address; account?: Address; nonce?: bigint; effectiveAt?: number };
@@ -365,7 +487,10 @@ export class CachedChainReads implements RiskReads {
           const account = args.maker ?? args.account;
           if (account === undefined) continue;
           this.touched.add(getAddress(account));
-          named.add(account.toLowerCase());
+          if (log.eventName === "Deposited") this.depositors.add(account.toLowerCase());
+          // A cancel moves the fill state of its nonce only (`cancelled`), none of the account's
+          // facts: an IOC taker's, which `settle` cancels after each fill, are not waited for.
+          if (log.eventName !== "OrderCancelled") named.add(account.toLowerCase());
           if (log.eventName === "CancelAfterChanged") {
             const deadline = BigInt((log.args as { newDeadline?: number }).newDeadline ?? 0);
             if (deadline === 0n) this.deadlines.delete(getAddress(account));
@@ -392,47 +517,59 @@ export class CachedChainReads implements RiskReads {
   }
 
   /**
-   * The new block's memo from the block before's (`previous`): each steady fact used in that block
-   * (a market's, or an account's used in the two blocks before) is read again now. One that may have moved for a reason the keeper knows (`named`: a trader's event
-   * named its account; `traded`, `tradedMarkets`: a fill of its account, or in its market, settled,
-   * for balances, window use and price bounds) is
-   * read afresh and waited for; any other serves its previous value until the new one arrives.
-   * Other facts are dropped (read when asked). At most `MAX_REFRESHED_FACTS`.
+   * The new block's memo from the block before's (`previous`): the steady facts asked for within
+   * `STEADY_BLOCKS`, as the class says — a market's read again (its value before serving; price
+   * bounds its bound after fills in it), an account's read afresh and waited for when `named`,
+   * read afresh serving its bound (`FillBound`) after fills of its account (`traded`), else kept as
+   * read (read again every `REREAD_BLOCKS`). Other facts are dropped (read when asked). At most
+   * `MAX_REFRESHED_FACTS` reads.
    */
   private readAhead(
     previous: ReadonlyMap<string, MemoEntry>,
     named: ReadonlySet<string>,
-    traded: ReadonlySet<string>,
-    tradedMarkets: ReadonlySet<bigint>,
+    traded: ReadonlyMap<string, readonly SettledFill[]>,
+    tradedMarkets: ReadonlyMap<bigint, readonly SettledFill[]>,
   ) {
+    const latest = (this.block as { number: bigint }).number;
     const reads: Promise<unknown>[] = [];
-    const recent = new Set<string>();
+    const recent = new Map<string, bigint>();
+    for (const [key, first] of this.recent) if (latest - first <= STEADY_BLOCKS) recent.set(key, first);
+    this.servedAhead = false;
     for (const [key, old] of previous) {
-      if (!old.used) continue;
+      if (latest - old.usedAt > STEADY_BLOCKS) continue;
       if (!old.steady) {
-        recent.add(key);
+        if (!recent.has(key)) recent.set(key, old.firstAt);
         continue;
       }
       if (reads.length >= MAX_REFRESHED_FACTS) break;
-      const fresh = old.read();
-      const moved =
-        (old.account !== undefined && named.has(old.account)) ||
-        (old.movedByFills === true &&
-          ((old.account !== undefined && traded.has(old.account)) ||
-            (old.market !== undefined && tradedMarkets.has(old.market))));
-      const entry: MemoEntry = { ...old, value: moved ? fresh : old.value, used: false };
+      const fills =
+        old.account !== undefined
+          ? traded.get(old.account)
+          : old.market !== undefined
+            ? tradedMarkets.get(old.market)
+            : undefined;
+      const entry: MemoEntry = { ...old };
       this.memo.set(key, entry);
-      reads.push(
-        fresh.then(
-          () => {
-            entry.value = fresh;
-          },
-          () => {
-            // A failed read is not remembered: the next order asks again.
-            if (this.memo.get(key) === entry) this.memo.delete(key);
-          },
-        ),
-      );
+      const namedByEvent = old.account !== undefined && named.has(old.account);
+      const movedByFills = old.movedByFills === true && fills !== undefined;
+      // An account's fact no followed event moved: kept as it is, read again only now and then.
+      if (old.account !== undefined && !namedByEvent && !movedByFills && latest - old.readAt < REREAD_BLOCKS) continue;
+      const fresh = this.reread(key, entry, latest);
+      reads.push(fresh);
+      if (namedByEvent) {
+        this.serve(entry, entry.value, "moved-by-event");
+        continue;
+      }
+      const bounded = movedByFills && !old.pending ? old.bound?.(old.known, fills) : undefined;
+      if (movedByFills && bounded === undefined) {
+        this.serve(entry, entry.value, "moved-by-fill");
+        continue;
+      }
+      // Until the new value arrives: the bound, or the value before.
+      entry.value = bounded !== undefined ? Promise.resolve(bounded.value) : old.value;
+      entry.known = bounded !== undefined ? bounded.value : old.known;
+      entry.pending = old.pending;
+      this.servedAhead = true;
     }
     this.recent = recent;
     if (reads.length === 0) return;
@@ -442,50 +579,147 @@ export class CachedChainReads implements RiskReads {
     this.refreshing = refreshing;
   }
 
+  /**
+   * Reads `entry` (the memo's `key`) again at `block`: `entry.value` is the new read, which the
+   * caller may replace with what serves until it arrives; once it arrives it serves. Resolves when
+   * it has (a failed read is not remembered: the next order asks again).
+   */
+  private reread(key: string, entry: MemoEntry, block: bigint): Promise<void> {
+    const fresh = withRpcCause("read-ahead", entry.read);
+    entry.value = fresh;
+    entry.readAt = block;
+    return fresh.then(
+      (value) => {
+        entry.value = fresh;
+        entry.known = value;
+        entry.pending = false;
+      },
+      () => {
+        if (this.memo.get(key) === entry) this.memo.delete(key);
+      },
+    );
+  }
+
+  /** `entry` waits for `value` (read for `why`): an order that asks for it before it settles waits too. */
+  private serve(entry: MemoEntry, value: Promise<unknown>, why: FactWait): void {
+    entry.value = value;
+    entry.pending = true;
+    entry.why = why;
+    entry.known = undefined;
+  }
+
   private cached<T>(
     key: string,
     read: () => Promise<T>,
-    of?: { account?: Address; market?: bigint; movedByFills?: boolean },
+    of?: { account?: Address; market?: bigint; movedByFills?: boolean; bound?: FillBound },
   ): Promise<T> {
-    if (this.failing) return read();
+    if (this.failing) return this.waited(key, "uncached", read());
     let entry = this.memo.get(key);
     if (entry === undefined) {
       const value = read();
+      const block = this.block?.number ?? 0n;
       const created: MemoEntry = {
         value,
         read,
-        used: true,
+        usedAt: block,
+        firstAt: block,
+        readAt: block,
+        pending: true,
+        why: this.recent.has(key) ? "unsteady" : "new",
         steady: of?.account === undefined || this.recent.has(key),
         ...(of?.account === undefined ? {} : { account: of.account.toLowerCase() }),
         ...(of?.market === undefined ? {} : { market: of.market }),
+        ...(of?.bound === undefined ? {} : { bound: of.bound }),
         movedByFills: of?.movedByFills === true,
       };
       entry = created;
       this.memo.set(key, created);
-      // A failed read is not remembered: the next order asks again.
-      value.catch(() => {
-        if (this.memo.get(key) === created) this.memo.delete(key);
-      });
+      value.then(
+        (answer) => {
+          if (created.value !== value) return;
+          created.pending = false;
+          created.known = answer;
+        },
+        () => {
+          // A failed read is not remembered: the next order asks again.
+          if (this.memo.get(key) === created) this.memo.delete(key);
+        },
+      );
     }
-    entry.used = true;
-    return entry.value as Promise<T>;
+    entry.usedAt = this.block?.number ?? 0n;
+    const value = entry.value as Promise<T>;
+    return entry.pending ? this.waited(key, entry.why, value) : value;
+  }
+
+  /** `value`, told to `onWait` (as a wait for the fact `key` names, for `why`) when it settles. */
+  private waited<T>(key: string, why: FactWait, value: Promise<T>): Promise<T> {
+    const onWait = this.options.onWait;
+    if (onWait === undefined) return value;
+    const clock = this.options.clock ?? (() => performance.now());
+    const start = clock();
+    const colon = key.indexOf(":");
+    const fact = colon < 0 ? key : key.slice(0, colon);
+    const told = () => onWait(fact, why, (clock() - start) / 1000);
+    value.then(told, told);
+    return value;
   }
 
   domain() {
     return this.cached("domain", () => this.direct.domain());
   }
   market(marketId: bigint) {
-    return this.cached(`market:${marketId}`, () => this.direct.market(marketId));
+    const read = this.cached(`market:${marketId}`, () => this.direct.market(marketId));
+    read.then(
+      (market) => {
+        if (market !== undefined) this.listed.set(marketId, market);
+      },
+      () => undefined,
+    );
+    return read;
   }
   riskLimits(marketId: bigint) {
-    return this.cached(`limits:${marketId}`, () => this.direct.riskLimits(marketId));
+    const read = this.cached(`limits:${marketId}`, () => this.direct.riskLimits(marketId));
+    read.then(
+      (limits) => {
+        if (limits !== undefined) this.bands.set(marketId, limits.bandBps);
+      },
+      () => undefined,
+    );
+    return read;
   }
   priceBounds(marketId: bigint) {
     // The reference may be the market's last settled price: a fill settled in it moves the bounds.
     return this.cached(`bounds:${marketId}`, () => this.direct.priceBounds(marketId), {
       market: marketId,
       movedByFills: true,
+      bound: (previous, fills) => this.narrowed(previous as GetPriceBoundsReturnType, marketId, fills),
     });
+  }
+  /**
+   * Price bounds no wider than the market's after `fills` (in the chain's order): the bounds before
+   * them, narrowed to the band around the last one's price. The reference is either the market's
+   * feed, which fills do not move (the bounds before), or its last price (the band around the last
+   * fill's): the new bounds hold both. `undefined` when the market's band was never read here.
+   */
+  private narrowed(
+    bounds: GetPriceBoundsReturnType,
+    marketId: bigint,
+    fills: readonly SettledFill[],
+  ): { value: GetPriceBoundsReturnType } | undefined {
+    const last = fills[fills.length - 1];
+    const bandBps = this.bands.get(marketId);
+    if (last === undefined || bandBps === undefined) return undefined;
+    if (bandBps === 0n || !bounds.available) return { value: bounds };
+    // The Exchange's PriceBand.bounds with the last price as the reference (num = den = 1).
+    const low = ceilDiv(last.priceTicks * (10_000n - bandBps), 10_000n);
+    const high = (last.priceTicks * (10_000n + bandBps)) / 10_000n;
+    return {
+      value: {
+        available: true,
+        minPriceTicks: low > bounds.minPriceTicks ? low : bounds.minPriceTicks,
+        maxPriceTicks: high < bounds.maxPriceTicks ? high : bounds.maxPriceTicks,
+      },
+    };
   }
   paused() {
     return this.cached("paused", () => this.direct.paused());
@@ -521,6 +755,14 @@ export class CachedChainReads implements RiskReads {
     return this.cached(`window:${maker}:${marketId}`, () => this.direct.windowLimit(maker, marketId), {
       account: maker,
       movedByFills: true,
+      // Use is recorded in a window of the fill's market only, and only while the account has a
+      // limit there: with none, in force or scheduled, fills leave it as it was. A limited window's
+      // use is read afresh.
+      bound: (previous, fills) => {
+        const limit = previous as GetWindowLimitReturnType;
+        const unlimited = limit.windowSeconds === 0n && limit.pendingEffectiveAt === 0n;
+        return unlimited || !fills.some((f) => f.marketId === marketId) ? { value: limit } : undefined;
+      },
     });
   }
   code(account: Address) {
@@ -530,7 +772,29 @@ export class CachedChainReads implements RiskReads {
     return this.cached(`balance:${account}:${token}`, () => this.direct.balance(account, token), {
       account,
       movedByFills: true,
+      bound: (previous, fills) => this.debited(previous as bigint, token.toLowerCase(), fills),
     });
+  }
+
+  /**
+   * A lower bound of `balance` (of `token`, lowercase) after its account's `fills`: less, for each,
+   * the most it can have taken of the token — a sale its base atoms, a purchase its quote atoms and
+   * the highest fee any market may charge (`MAX_FEE_BPS`; the Exchange rounds fees down). What
+   * fills credit is not counted. `undefined` when a fill's market was never read here.
+   */
+  private debited(balance: bigint, token: string, fills: readonly SettledFill[]): { value: bigint } | undefined {
+    let debit = 0n;
+    for (const fill of fills) {
+      const market = this.listed.get(fill.marketId);
+      if (market === undefined) return undefined;
+      if (fill.bought && market.quote.toLowerCase() === token) {
+        const quoteAtoms = fill.lots * fill.priceTicks * market.tickSize;
+        debit += quoteAtoms + (quoteAtoms * MAX_FEE_BPS) / 10_000n;
+      } else if (!fill.bought && market.base.toLowerCase() === token) {
+        debit += fill.lots * market.lotSize;
+      }
+    }
+    return { value: balance > debit ? balance - debit : 0n };
   }
   async timestamp() {
     if (this.block === undefined) await this.sync();
@@ -542,11 +806,21 @@ export class CachedChainReads implements RiskReads {
     if (this.cancelled.has(nonceKey(maker, nonce))) return MAX_UINT64;
     // Cancellations may be missing while syncs fail: ask the chain.
     if (!this.failing && !this.options.nonceSeen(maker, nonce)) return 0n;
-    return this.direct.filled(maker, nonce);
+    return this.waited("filled:", "uncached", this.direct.filled(maker, nonce));
   }
   contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters) {
     return this.direct.contractApproves(order, signature, domain);
   }
+}
+
+function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  return (a + b - 1n) / b;
 }
 
 function nonceKey(maker: Address, nonce: bigint): string {

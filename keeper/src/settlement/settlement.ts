@@ -25,6 +25,7 @@ import { FILL_OR_KILL, type SignedOrder } from "@crossbook/sdk";
 import type { KeeperConfig } from "../config";
 import type { Engine } from "../engine";
 import { silentLogger, type Logger } from "../log";
+import { withRpcCause } from "../metrics/rpc";
 import type { Store, StoredFill } from "../store";
 import {
   assemble,
@@ -298,7 +299,7 @@ export class Settlement extends EventEmitter<SettlementEvents> {
       try {
         do {
           this.again = false;
-          await this.step();
+          await withRpcCause("settlement", () => this.step());
         } while (this.again && this.halted === undefined);
       } finally {
         this.stepping = undefined;

@@ -1,54 +1,23 @@
 /**
- * The keeper's cached chain reads: one read per fact per block; a new block reads again, ahead of
- * the orders, the steady facts used in the block before (a market's, or an account's used two
- * blocks running; a fact whose account an event named is waited for; any other serves its previous
- * value until the new one arrives); and a nonce's fill state comes from the keeper's knowledge plus
- * `OrderCancelled` events.
+ * The keeper's cached chain reads: one read per fact per block; steady facts (a market's, or an
+ * account's asked for in two blocks within STEADY_BLOCKS) stay in the memo: a market's read again
+ * at each block ahead of the orders (the previous value serves until the new one arrives), an
+ * account's read afresh and waited for when an event named it, else kept as read (every
+ * REREAD_BLOCKS read again) and read afresh to confirm a refusal; and a nonce's fill state comes
+ * from the keeper's knowledge plus `OrderCancelled` events. After settled fills: fill-bounds.test.ts.
  */
 import { expect } from "chai";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
+import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 import { MAX_UINT64 } from "@crossbook/sdk";
-import { CachedChainReads } from "../../../keeper/src/risk";
+import { CachedChainReads, REREAD_BLOCKS, STEADY_BLOCKS } from "../../../keeper/src/risk";
 import { LOT_SIZE } from "../../helpers/fixture";
-import { fund, hre, publicClient, sdkFixture, transport } from "../../sdk/support";
-import { createPublicClient, custom } from "viem";
+import { fund, hre, publicClient, sdkFixture } from "../../sdk/support";
+import { countingClient, pending } from "./support";
 
 describe("keeper risk: cached chain reads", () => {
-  /** A client that counts the JSON-RPC calls it makes, and can hold its `eth_call`s until released. */
-  function countingClient() {
-    const counts = new Map<string, number>();
-    let gate: Promise<void> | undefined;
-    let open = () => {};
-    const client = createPublicClient({
-      transport: custom({
-        async request(args: { method: string; params?: unknown }) {
-          counts.set(args.method, (counts.get(args.method) ?? 0) + 1);
-          if (args.method === "eth_call" && gate !== undefined) await gate;
-          return transport({}).request(args as never);
-        },
-      }),
-    });
-    const hold = () => (gate = new Promise<void>((resolve) => (open = resolve)));
-    const release = () => {
-      gate = undefined;
-      open();
-    };
-    return { client, counts, hold, release };
-  }
-
-  /** Whether `promise` is still pending after the calls already made have had time to answer. */
-  async function pending(promise: Promise<unknown>): Promise<boolean> {
-    let done = false;
-    void promise.then(
-      () => (done = true),
-      () => (done = true),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    return !done;
-  }
-
-  it("reads each fact once per block, and again at a new block before any order asks once it is steady", async () => {
+  it("reads each fact once per block, and a steady one again at the block an event moved it", async () => {
     const env = await loadFixture(sdkFixture);
     const { client, counts } = countingClient();
     const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
@@ -76,13 +45,66 @@ describe("keeper risk: cached chain reads", () => {
     expect((await asks())[0]).to.equal(first[0] + 5n * LOT_SIZE);
     expect(counts.get("eth_call")).to.equal(3);
 
-    // Facts nobody asked for in a block are not read again at the next.
-    await mine(1);
-    await reads.sync();
+    // A steady fact nobody asks for is kept for STEADY_BLOCKS blocks after the last ask (a trader
+    // that skips a block keeps it), then dropped. Meanwhile the market's fact is read at each block,
+    // the account's (no event named alice) only every REREAD_BLOCKS.
+    for (let i = 1n; i <= STEADY_BLOCKS; i++) {
+      await mine(1);
+      counts.clear();
+      await reads.sync();
+      expect(counts.get("eth_call")).to.equal(i % REREAD_BLOCKS === 0n ? 3 : 1);
+    }
     await mine(1);
     counts.clear();
     await reads.sync();
     expect(counts.get("eth_call") ?? 0).to.equal(0);
+  });
+
+  it("makes an account's facts steady when it is asked for in two blocks with a block between", async () => {
+    const env = await loadFixture(sdkFixture);
+    const { client, counts } = countingClient();
+    const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    const alice = env.alice.address as Address;
+    const asks = () => Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice)]);
+    // A market maker quoting each second on a chain making a block each second: asked for at one
+    // block, not at the next, again at the one after.
+    await reads.sync();
+    await asks();
+    await mine(1);
+    await reads.sync();
+    await mine(1);
+    await reads.sync();
+    await asks();
+    // Steady now: kept at the next block (no event moved them: not even read again), and its next
+    // order waits for nothing.
+    await mine(1);
+    counts.clear();
+    await reads.sync();
+    await asks();
+    expect(counts.get("eth_call") ?? 0).to.equal(0);
+  });
+
+  it("keeps an account's facts no event moved as read, and reads them afresh to confirm a refusal", async () => {
+    const env = await loadFixture(sdkFixture);
+    const { client, counts } = countingClient();
+    const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    const alice = env.alice.address as Address;
+    await reads.sync();
+    expect(await reads.code(alice)).to.be.oneOf([undefined, "0x"]);
+    await mine(1);
+    await reads.sync();
+    await reads.code(alice);
+    // Her address gets code with no event the keeper follows (as an EIP-7702 delegation would).
+    await hre.network.provider.send("hardhat_setCode", [alice, "0x6001"]);
+    await mine(1);
+    counts.clear();
+    await reads.sync();
+    expect(counts.get("eth_getCode") ?? 0).to.equal(0);
+    expect(await reads.code(alice)).to.be.oneOf([undefined, "0x"]);
+    // A refusal resting on it is confirmed: her facts read at an earlier block are read now.
+    expect(await reads.refresh(alice)).to.equal(true);
+    expect(counts.get("eth_getCode")).to.equal(1);
+    expect(await reads.code(alice)).to.equal("0x6001");
   });
 
   it("serves a fact of the block before until its new value arrives, but never one an event named", async () => {
@@ -115,6 +137,42 @@ describe("keeper risk: cached chain reads", () => {
     expect(await refreshed).to.equal(true);
     expect(await fresh).to.equal(balance + 5n * LOT_SIZE);
     expect(await reads.paused()).to.equal(true);
+  });
+
+  it("does not wait for an account's facts after a cancel of one of its nonces (an IOC taker's after each fill)", async () => {
+    const env = await loadFixture(sdkFixture);
+    const { client, hold, release } = countingClient();
+    const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    const alice = env.alice.address as Address;
+    const asks = () => Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice)]);
+    await reads.sync();
+    await asks();
+    await mine(1);
+    await reads.sync();
+    const before = await asks();
+    await (await env.exchange.connect(env.alice).cancel([7n])).wait();
+    hold();
+    await reads.sync();
+    const during = asks();
+    expect(await pending(during)).to.equal(false);
+    expect(await during).to.deep.equal(before);
+    expect(await reads.filled(alice, 7n)).to.equal(MAX_UINT64);
+    expect(reads.takeTouched()).to.deep.equal([alice]); // her resting orders are still checked again
+    release();
+  });
+
+  it("knows the accounts that deposited (no strangers to the node budget) from their events", async () => {
+    const env = await loadFixture(sdkFixture);
+    const reads = new CachedChainReads(publicClient, env.addresses.exchange, {
+      startBlock: 0n,
+      nonceSeen: () => false,
+    });
+    const alice = env.alice.address as Address;
+    const fresh = privateKeyToAddress(generatePrivateKey());
+    await fund(env.exchange, env.base, env.alice, LOT_SIZE);
+    await reads.sync();
+    expect(reads.hasDeposited(alice)).to.equal(true);
+    expect(reads.hasDeposited(fresh)).to.equal(false);
   });
 
   it("knows a fresh nonce is unfilled without a call, and sees an on-chain cancel from its event", async () => {

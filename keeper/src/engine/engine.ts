@@ -709,7 +709,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     }
     const signed = { order, signature };
     let context = await this.readRisk(hash, signed, batch);
-    if (typeof context === "string") return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: context };
+    if ("unreadable" in context) return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, ...context.unreadable };
     let decision = await this.decide(order, signature, context);
     if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
     // A refusal from a fact cached for a block is confirmed against the head: a deposit mined since
@@ -718,8 +718,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       const moved = await this.options.freshen(order.maker).catch(() => true);
       if (moved) {
         context = await this.readRisk(hash, signed, batch);
-        if (typeof context === "string") {
-          return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, message: context };
+        if ("unreadable" in context) {
+          return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, ...context.unreadable };
         }
         decision = await this.decide(order, signature, context);
         if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
@@ -849,8 +849,15 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     };
   }
 
-  /** The risk context of an order, or why the chain could not be read (the refusal's message). */
-  private async readRisk(hash: Hex, signed: SignedOrder, batch?: BatchPlan): Promise<RiskContext | string> {
+  /**
+   * The risk context of an order, or why the chain could not be read: the refusal's message, and
+   * when to try again if the keeper knows (a stranger past the node budget: in a second).
+   */
+  private async readRisk(
+    hash: Hex,
+    signed: SignedOrder,
+    batch?: BatchPlan,
+  ): Promise<RiskContext | { unreadable: { message: string; retryAfterSeconds?: number } }> {
     try {
       return await this.readContext(signed, {
         chainId: this.exchangeDomain.chainId,
@@ -864,9 +871,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       });
     } catch (error) {
       // A stranger's read past the node budget (`StrangerReadBudget`) is no fault: not logged.
-      if (error instanceof NodeBusyError) return error.message;
+      if (error instanceof NodeBusyError) return { unreadable: { message: error.message, retryAfterSeconds: 1 } };
       this.log.warn({ hash, err: String(error) }, "risk check could not read the chain");
-      return "the chain could not be read; try again";
+      return { unreadable: { message: "the chain could not be read; try again" } };
     }
   }
 

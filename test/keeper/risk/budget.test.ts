@@ -46,7 +46,7 @@ describe("keeper risk: the budget of node work for strangers", () => {
     expect(budget.active).to.equal(0);
   });
 
-  it("answers an order refused by it CHAIN_UNAVAILABLE, saying the budget is spent", async () => {
+  it("answers an order refused by it CHAIN_UNAVAILABLE, saying the budget is spent, with Retry-After 1 s", async () => {
     const env = await loadFixture(sdkFixture);
     const engine = await openEngine(
       Store.open(tempDb()),
@@ -62,5 +62,6 @@ describe("keeper risk: the budget of node work for strangers", () => {
     });
     expect(answer).to.deep.include({ ok: false, code: "CHAIN_UNAVAILABLE" });
     expect((answer as { message: string }).message).to.contain("accounts it has no record of");
+    expect(answer).to.have.property("retryAfterSeconds", 1);
   });
 });

@@ -25,6 +25,9 @@ export interface HealthFigures {
   readonly chainFactsBehindBlocks: bigint;
 }
 
+/** Seconds, for how long an order waited at one stage (risk read, queue, commit): 1 ms to 5 s. */
+const ORDER_WAIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly ordersAccepted: Counter<"market">;
@@ -213,14 +216,14 @@ export class Metrics {
       name: "crossbook_order_risk_read_seconds",
       help: "How long an order's risk check waited for its chain facts, by account: known (the keeper accepted an order of it, or saw it deposit) or unknown",
       labelNames: ["account"],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: ORDER_WAIT_BUCKETS,
       registers,
     });
     this.orderStageSeconds = new Histogram({
       name: "crossbook_order_stage_seconds",
       help: "How long an order waited behind its account's earlier orders (queue) and for its group commit (commit), by account: known or unknown",
       labelNames: ["stage", "account"],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: ORDER_WAIT_BUCKETS,
       registers,
     });
     this.feedClients = new Gauge({

@@ -24,7 +24,11 @@ export function countingClient() {
   return { client, counts, hold, release };
 }
 
-/** Whether `promise` is still pending after the calls already made have had time to answer. */
+/**
+ * Whether `promise` is still pending after the calls already made have had time to answer. Used
+ * only for a read that must wait on the held node: it cannot resolve while held, on any machine.
+ * (That a read does *not* wait is shown by awaiting it while the node is held: no timer decides it.)
+ */
 export async function pending(promise: Promise<unknown>): Promise<boolean> {
   let done = false;
   void promise.then(

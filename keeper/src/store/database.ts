@@ -246,6 +246,15 @@ export class SqliteDatabase extends Reader {
   private committedReader: { db: Db; reads: Reader } | undefined;
   /** Runs after a rollback: the store counts its in-memory figures again. */
   onRollback: () => void = () => {};
+  /** Runs after each local COMMIT of the writer's transaction (a group's or a `transaction`'s). */
+  onCommitted: () => void = () => {};
+  /** Runs when the writer's transaction was rolled back (before `onRollback`). */
+  onUndone: () => void = () => {};
+  /**
+   * Runs after order rows were written from elsewhere, each in the same local transaction, committed
+   * (a PostgreSQL follower's pull; `replaced`: the whole table was read again).
+   */
+  onOrdersLoaded: (rows: readonly Row[], replaced: boolean) => void = () => {};
   /** A durable file's log fsync, off the event loop (absent: each commit is as durable as the file is). */
   private logSync: LogSync | undefined;
   /** Statements `run` has completed: whether a group's body wrote anything before it threw. */
@@ -385,6 +394,7 @@ export class SqliteDatabase extends Reader {
     this.inBody = true;
     try {
       const result = this.db.transaction(fn).immediate();
+      this.onCommitted();
       // Durable when it returns (a batch is recorded so before it is broadcast), and so is every
       // group before it, whose hooks and waiters run first, in order.
       this.logSync?.syncNow();
@@ -477,6 +487,7 @@ export class SqliteDatabase extends Reader {
       for (const [key, value] of this.raises) this.run(RAISE_META_SQL, key, value.toString());
       this.raises.clear();
       this.handle.exec("COMMIT");
+      this.onCommitted();
     } catch (error) {
       try {
         this.handle.exec("ROLLBACK");
@@ -519,6 +530,7 @@ export class SqliteDatabase extends Reader {
   /** The open transaction was undone. */
   protected rolledBack(): void {
     this.raises.clear();
+    this.onUndone();
     if (!this.closed) this.onRollback();
   }
 }

@@ -129,6 +129,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX fills_by_taker_account ON fills (taker_account, id);
     `,
   },
+  {
+    version: 6,
+    name: "each account's live orders kept in memory by the store, not indexed (issue 15)",
+    sql: `
+      DROP INDEX orders_live_by_account_created;
+    `,
+  },
 ];
 
 /**

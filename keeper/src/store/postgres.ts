@@ -201,6 +201,7 @@ export class PostgresDatabase extends SqliteDatabase {
     const pulled = await load(this.client, this.db, this.revision, onPulled !== undefined);
     this.revision = pulled.top;
     if (this.revision !== before) {
+      this.onOrdersLoaded(pulled.orderRows, false);
       this.onRollback(); // the store counts its figures again
       // In the same synchronous step as the local commit: nothing reads the copy in between.
       onPulled?.(pulled);
@@ -229,9 +230,10 @@ export class PostgresDatabase extends SqliteDatabase {
     this.term = undefined;
     this.leaseValidFor = undefined;
     this.log = [];
-    const { top } = await load(this.client, this.db, 0, false, true);
+    const { top, orderRows } = await load(this.client, this.db, 0, false, true);
     this.failure = undefined;
     this.revision = top;
+    this.onOrdersLoaded(orderRows, true);
     this.onRollback(); // the store counts its figures again
   }
 
@@ -456,7 +458,7 @@ function templateOf(sql: string): Template {
 
 /**
  * Copies every row changed after `revision` from PostgreSQL into the working copy, in one snapshot
- * and one local transaction, and returns the highest revision copied.
+ * and one local transaction, and returns the highest revision copied and the order rows copied.
  */
 async function load(
   client: pg.Client,
@@ -464,7 +466,7 @@ async function load(
   revision: number,
   changes = false,
   replace = false,
-): Promise<Pulled & { top: number }> {
+): Promise<Pulled & { top: number; orderRows: readonly Row[] }> {
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   const tables: { name: string; key: string; rows: Row[] }[] = [];
   try {
@@ -506,5 +508,5 @@ async function load(
       }
     })
     .immediate();
-  return { top, orders, fills };
+  return { top, orders, fills, orderRows: tables.find((t) => t.name === "orders")?.rows ?? [] };
 }

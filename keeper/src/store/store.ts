@@ -1,5 +1,6 @@
 import type { Address } from "viem";
 import { SqliteDatabase, StoreError, type LogFsync, type Reader, type Row } from "./database";
+import { LiveOrders, type LiveRow } from "./liveOrders";
 import { PostgresDatabase, isPostgresUrl, type PostgresOptions } from "./postgres";
 import type {
   AccountFill,
@@ -30,6 +31,10 @@ const nextSeqKey = (market: bigint) => `nextSeq:${market}`;
 const LIVE = "status IN ('open', 'partially-filled')";
 /** Cancels a resting order (`reason`, `updated_at`, `hash`); changes no row when it is not resting. */
 const CANCEL_LIVE_SQL = `UPDATE orders SET status = 'cancelled', reason = ?, updated_at = ? WHERE hash = ? AND ${LIVE}`;
+/** Every live order's hash and account. */
+const LIVE_ROWS_SQL = `SELECT hash, account FROM orders WHERE ${LIVE}`;
+/** One order's row if it is live. */
+const LIVE_ORDER_SQL = `SELECT * FROM orders WHERE hash = ? AND ${LIVE}`;
 /** A cursor before every order: `(created_at, hash) < (MAX, "")` holds for all of them. */
 const FIRST_PAGE = { at: Number.MAX_SAFE_INTEGER, hash: "" };
 
@@ -41,6 +46,12 @@ const FIRST_PAGE = { at: Number.MAX_SAFE_INTEGER, hash: "" };
  */
 export class StoreReads {
   protected constructor(private readonly reader: () => Reader) {}
+
+  /** Hashes among which are all of `account`'s live orders (`LiveOrders`: the table has no index for them). */
+  protected liveHashesOf(account: Address): readonly Hex[] {
+    void account;
+    throw new Error("liveHashesOf: not given");
+  }
 
   /** The reads' connection. */
   protected get q(): Reader {
@@ -66,15 +77,28 @@ export class StoreReads {
   }
 
   /**
-   * A page of the account's orders, newest first (`status` `open`: resting ones only), through the
-   * index on (account, created_at, hash): O(limit) whatever the account's history.
+   * A page of the account's orders, newest first: all of them through the index on (account,
+   * created_at, hash), O(limit) whatever the account's history; `status` `open` (resting ones only)
+   * from the account's live orders (`LiveOrders`), O(its resting orders: the engine caps them).
    */
   accountOrders(account: Address, p: AccountOrdersParameters): OrderPage {
     const after = p.before === undefined ? FIRST_PAGE : parseCursor(p.before);
-    const sql =
-      `SELECT * FROM orders WHERE account = ?1 ${p.status === "open" ? `AND ${LIVE}` : ""} ` +
-      "AND (created_at, hash) < (?2, ?3) ORDER BY created_at DESC, hash DESC LIMIT ?4";
-    const orders = (this.q.all(sql, account, after.at, after.hash, p.limit) as Row[]).map(toOrder);
+    const orders =
+      p.status === "open"
+        ? this.liveOrdersOf(account)
+            .filter((o) => o.createdAt < after.at || (o.createdAt === after.at && o.hash < after.hash))
+            .sort((a, b) => b.createdAt - a.createdAt || (a.hash < b.hash ? 1 : a.hash > b.hash ? -1 : 0))
+            .slice(0, p.limit)
+        : (
+            this.q.all(
+              "SELECT * FROM orders WHERE account = ?1 AND (created_at, hash) < (?2, ?3) " +
+                "ORDER BY created_at DESC, hash DESC LIMIT ?4",
+              account,
+              after.at,
+              after.hash,
+              p.limit,
+            ) as Row[]
+          ).map(toOrder);
     const last = orders[orders.length - 1];
     return orders.length === p.limit && last !== undefined
       ? { orders, next: `${last.createdAt}:${last.hash}` }
@@ -83,7 +107,12 @@ export class StoreReads {
 
   /** The account's resting orders (open or partially filled), in every market: bounded by the engine's cap per account. */
   liveOrdersOf(account: Address): StoredOrder[] {
-    return (this.q.all(`SELECT * FROM orders WHERE account = ? AND ${LIVE}`, account) as Row[]).map(toOrder);
+    const orders: StoredOrder[] = [];
+    for (const hash of this.liveHashesOf(account)) {
+      const row = this.q.get(LIVE_ORDER_SQL, hash) as Row | undefined;
+      if (row !== undefined && row.account === account) orders.push(toOrder(row));
+    }
+    return orders;
   }
 
   /**
@@ -355,11 +384,30 @@ export class Store extends StoreReads {
   private nextFillId = 1;
   private nextBatchId = 1;
   private committedReads: StoreReads | undefined;
+  /** Each account's resting orders (the writer's view, a superset of the committed one). */
+  private readonly live: LiveOrders;
 
   protected constructor(protected readonly db: SqliteDatabase) {
     super(() => db);
+    this.live = new LiveOrders(() => ({
+      writer: this.q.all(LIVE_ROWS_SQL) as unknown as LiveRow[],
+      committed: this.db.committed().all(LIVE_ROWS_SQL) as unknown as LiveRow[],
+    }));
     db.onRollback = () => this.recount();
+    db.onCommitted = () => this.live.committed();
+    db.onUndone = () => this.live.invalidate();
+    db.onOrdersLoaded = (rows, replaced) => {
+      if (replaced) this.live.invalidate();
+      else
+        this.live.loaded(
+          rows.map((r) => ({ hash: r.hash as Hex, account: r.account as Address, live: isLiveStatus(r.status) })),
+        );
+    };
     this.recount();
+  }
+
+  protected override liveHashesOf(account: Address): readonly Hex[] {
+    return this.live.of(account);
   }
 
   /**
@@ -396,7 +444,10 @@ export class Store extends StoreReads {
    */
   get committed(): StoreReads {
     const reader = this.db.committed();
-    this.committedReads ??= new ReaderReads(() => reader);
+    this.committedReads ??= new ReaderReads(
+      () => reader,
+      (account) => this.live.of(account),
+    );
     return this.committedReads;
   }
 
@@ -533,7 +584,11 @@ export class Store extends StoreReads {
    * nothing changed, when it is not resting or not stored.
    */
   cancelIfResting(hash: Hex, reason: string, at: number): boolean {
-    return this.transaction(() => this.db.run(CANCEL_LIVE_SQL, reason, at, hash) > 0);
+    return this.transaction(() => {
+      const cancelled = this.db.run(CANCEL_LIVE_SQL, reason, at, hash) > 0;
+      if (cancelled) this.live.end(hash);
+      return cancelled;
+    });
   }
 
   /** All of the account's orders, oldest first: for tests and tools (the API reads `accountOrders` pages). */
@@ -779,6 +834,7 @@ export class Store extends StoreReads {
         at,
         at,
       );
+      this.live.add(hash, o.maker);
     } catch (error) {
       // The primary key refuses a second copy; the failed statement alone is undone.
       if (/UNIQUE constraint failed: orders\.hash/i.test(String((error as Error).message))) {
@@ -808,6 +864,8 @@ export class Store extends StoreReads {
       at,
       hash,
     );
+    if (isLiveStatus(status)) this.live.add(hash, this.requireOrder(hash).order.maker);
+    else this.live.end(hash);
   }
 
   private cancelLive(hash: Hex, reason: string, at: number): boolean {
@@ -848,6 +906,8 @@ export class Store extends StoreReads {
       at,
       hash,
     );
+    if (isLiveStatus(status)) this.live.add(hash, o.order.maker);
+    else this.live.end(hash);
   }
 
   private addSettled(hash: Hex, lots: bigint, at: number): void {
@@ -975,9 +1035,22 @@ export class Store extends StoreReads {
 
 /** The reads of the committed state, on the read-only connection. */
 class ReaderReads extends StoreReads {
-  constructor(reader: () => Reader) {
+  constructor(
+    reader: () => Reader,
+    /** The writer's live orders: a superset of the committed ones. */
+    private readonly liveOf: (account: Address) => readonly Hex[],
+  ) {
     super(reader);
   }
+
+  protected override liveHashesOf(account: Address): readonly Hex[] {
+    return this.liveOf(account);
+  }
+}
+
+/** Whether an order with this status rests (`LIVE` in SQL). */
+function isLiveStatus(status: unknown): boolean {
+  return status === "open" || status === "partially-filled";
 }
 
 /** An order with open (pending or sent) fills, and those fills' lots. */

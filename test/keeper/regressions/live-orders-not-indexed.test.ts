@@ -103,6 +103,15 @@ for (const backend of BACKENDS)
       expect(hashes(openPage(store.committed).orders)).to.deep.equal([hashOf(1)]);
     });
 
+    it("reads them from the table again after a restart", async () => {
+      await Promise.all([1, 2, 3].map((n) => rest(n).durable));
+      await store.grouped(() => store.cancelOrder(hashOf(2), "user", 2000)).durable;
+      await store.shutdown();
+      store = await Store.connect(location);
+      expect(hashes(store.liveOrdersOf(ALICE))).to.deep.equal([hashOf(1), hashOf(3)]);
+      expect(hashes(openPage(store.committed).orders)).to.deep.equal([hashOf(1), hashOf(3)]);
+    });
+
     if (backend === "postgres")
       it("shows a follower the live orders its pulls bring in, and drops those they end", async () => {
         const follower = await Store.connect(location);

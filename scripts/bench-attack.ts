@@ -160,6 +160,31 @@ function bucketQuantile(
   return (buckets.find((b) => b.n >= q * total)?.le ?? Infinity) * 1000;
 }
 
+/** The keeper's stages of an order (keeper/src/api/orderTiming.ts), and `total`. */
+const HTTP_STAGES = ["body", "intake", "prepare", "engine", "reply", "write", "total"];
+
+/**
+ * The honest orders' stages (each order's `Server-Timing`, with `client` and `outside`): p50/p99 of
+ * each, then the mean of each over the slowest 1 % of orders by client latency (5 at least).
+ */
+function stagesSummary(orders: readonly Record<string, number>[]): string {
+  if (orders.length === 0) return "no Server-Timing answers";
+  const names = [
+    ...["body", "intake", "prepare", "engine", "reply", "total"],
+    ...["queue", "check", "commit"], // parts of engine
+    ...["outside", "send", "read", "client"], // the client's latency less total; its own send and read
+  ];
+  const of = (list: readonly Record<string, number>[], name: string) => list.map((o) => o[name] ?? 0);
+  const quantiles = names
+    .map((n) => `${n} ${percentile(of(orders, n), 50).toFixed(0)}/${percentile(of(orders, n), 99).toFixed(0)}`)
+    .join(", ");
+  const slowest = [...orders].sort((a, b) => (b.client ?? 0) - (a.client ?? 0));
+  const tail = slowest.slice(0, Math.max(5, Math.ceil(orders.length / 100)));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const tailMeans = names.map((n) => `${n} ${mean(of(tail, n)).toFixed(0)}`).join(", ");
+  return `p50/p99 ms (${orders.length} orders): ${quantiles}; the slowest ${tail.length}, mean ms: ${tailMeans}`;
+}
+
 function dbBytes(path: string): number {
   let total = 0;
   for (const file of [path, `${path}-wal`]) {
@@ -174,8 +199,14 @@ function dbBytes(path: string): number {
 
 interface Run {
   kind: "quiet" | "attack";
+  /** Every honest order's latency (ms), for the p99 pooled over rounds. */
+  orderLatencies: number[];
   orderP50: number;
   orderP99: number;
+  /** The honest orders' stages by the keeper's `Server-Timing`: p50/p99 each, and where the slowest spent theirs. */
+  honestStages: string;
+  /** Every `POST /v1/orders`'s stages by the keeper's own histogram, by account known or not: bucket bounds, ms. */
+  httpStages: string;
   settleP50: number;
   settleP99: number;
   honestFills: number;
@@ -346,6 +377,23 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
     db.close();
     return {
       kind,
+      orderLatencies: result.orderLatencies,
+      honestStages:
+        `${stagesSummary(result.orderStages)}; the honest client's event loop p99 ` +
+        `${result.eventLoopP99.toFixed(0)} ms, max ${result.eventLoopMax.toFixed(0)} ms`,
+      httpStages: ["known", "unknown"]
+        .map((account) => {
+          const q = (stage: string, p: number) =>
+            bucketQuantile(
+              before,
+              after,
+              "crossbook_order_http_stage_seconds",
+              `stage="${stage}",account="${account}"`,
+              p,
+            );
+          return `${account}: ${HTTP_STAGES.map((st) => `${st} ${q(st, 0.5)}/${q(st, 0.99)}`).join(", ")}`;
+        })
+        .join(" | "),
       orderP50: percentile(result.orderLatencies, 50),
       orderP99: percentile(result.orderLatencies, 99),
       settleP50: percentile(settle, 50),
@@ -428,6 +476,8 @@ async function main(): Promise<number> {
       say(`  node calls (method, cause): ${r.nodeCalls.slice(0, 16).join("; ") || "none"}`);
       say(`  waits on the node (fact, why): ${r.factWaits.slice(0, 16).join("; ") || "none"}`);
       say(`  orders' risk read and waits, by account: ${r.riskRead}`);
+      say(`  honest orders' stages (Server-Timing): ${r.honestStages}`);
+      say(`  every order's stages (keeper histogram, p50/p99 ≤ ms), by account: ${r.httpStages}`);
       if (Object.keys(r.honestUnsettled).length > 0)
         say(`  honest fills not settled: ${JSON.stringify(r.honestUnsettled)}`);
       for (const [name, answers] of Object.entries(r.attacks)) say(`  ${name}: ${JSON.stringify(answers)}`);
@@ -464,6 +514,16 @@ async function main(): Promise<number> {
   console.log("|---|---:|---:|");
   for (const [name, f, digits] of rows) {
     console.log(`| ${name} | ${cell("quiet", f, digits)} | ${cell("attack", f, digits)} |`);
+  }
+  // A round's p99 rests on a handful of orders: the p99 over every round's honest orders together.
+  for (const kind of KINDS) {
+    const mine = runs.filter((r) => r.kind === kind);
+    const pooled = mine.flatMap((r) => r.orderLatencies);
+    console.log(
+      `honest order latency, ${kind}: pooled over ${mine.length} rounds (${pooled.length} orders) ` +
+        `p50 ${percentile(pooled, 50).toFixed(1)} ms, p99 ${percentile(pooled, 99).toFixed(1)} ms; ` +
+        `per round p99 ${mine.map((r) => r.orderP99.toFixed(0)).join(", ")} ms`,
+    );
   }
   const both = KINDS.includes("quiet") && KINDS.includes("attack");
   const verdicts: [string, boolean | undefined][] = [

@@ -28,7 +28,7 @@ import { Engine } from "./engine";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { observedTransport, withRpcCause, type RpcCall } from "./metrics/rpc";
-import { CachedChainReads, readRiskContextFrom, StrangerReadBudget } from "./risk";
+import { CachedChainReads, readRiskContextFrom, StrangerReadBudget, UncreditedAccountError } from "./risk";
 import {
   currentLease,
   holdLease,
@@ -262,6 +262,10 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       const known = isKnown(signed.order.maker);
       const start = performance.now();
       try {
+        // A stranger no event can have given a balance is refused without a read (nor the budget).
+        if (!known && (await reads.neverCredited(signed.order.maker))) {
+          throw new UncreditedAccountError(signed.order.maker);
+        }
         return await strangers.run(known, () =>
           withRpcCause("order", () => readRiskContextFrom(reads, config.exchange, signed, state)),
         );

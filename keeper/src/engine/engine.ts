@@ -48,6 +48,7 @@ import { silentLogger, type Logger } from "../log";
 import {
   checkOrder,
   NodeBusyError,
+  UncreditedAccountError,
   orderReservation,
   RiskCode,
   type KeeperRiskState,
@@ -864,7 +865,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     | RiskContext
     | {
         unreadable: {
-          code?: typeof EngineCode.KEEPER_BUSY_FOR_NEW_ACCOUNTS;
+          code?: typeof EngineCode.KEEPER_BUSY_FOR_NEW_ACCOUNTS | typeof RiskCode.INSUFFICIENT_BALANCE;
           message: string;
           retryAfterSeconds?: number;
         };
@@ -882,6 +883,10 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         horizonSeconds: BigInt(this.options.horizonSeconds ?? 0),
       });
     } catch (error) {
+      // A stranger no event can have credited holds nothing: refused without reading its balances.
+      if (error instanceof UncreditedAccountError) {
+        return { unreadable: { code: RiskCode.INSUFFICIENT_BALANCE, message: error.message } };
+      }
       // A stranger's read past the node budget (`StrangerReadBudget`) is no fault: not logged.
       if (error instanceof NodeBusyError) {
         return {

@@ -18,6 +18,20 @@ export class NodeBusyError extends Error {
   }
 }
 
+/**
+ * A stranger's order refused without a node read: no event since the Exchange's deployment can have
+ * given its maker a balance (`CachedChainReads.neverCredited`), so it holds nothing to trade with.
+ */
+export class UncreditedAccountError extends Error {
+  constructor(readonly account: string) {
+    super(
+      `${account} holds nothing on the Exchange: it never deposited, traded or received fees; ` +
+        "deposit first (the keeper answers once it has read the deposit's block)",
+    );
+    this.name = "UncreditedAccountError";
+  }
+}
+
 export class StrangerReadBudget {
   private inFlight = 0;
 

@@ -172,7 +172,9 @@ function stagesSummary(orders: readonly Record<string, number>[]): string {
   const names = [
     ...["body", "intake", "prepare", "engine", "reply", "total"],
     ...["queue", "check", "commit"], // parts of engine
-    ...["outside", "send", "read", "client"], // the client's latency less total; its own send and read
+    // The client's latency less total; its own send and read; by the wall clock, the time until the
+    // keeper read the request and after it sent the answer.
+    ...["outside", "send", "read", "toKeeper", "fromKeeper", "client"],
   ];
   const of = (list: readonly Record<string, number>[], name: string) => list.map((o) => o[name] ?? 0);
   const quantiles = names

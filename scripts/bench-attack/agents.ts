@@ -130,12 +130,14 @@ function call(
   json?: Record<string, unknown>;
   serverTiming?: string;
   /** Milliseconds from the call to: the request's last byte handed to the kernel, the answer's head, its end. */
-  phases?: { sent: number; head: number; end: number };
+  phases?: { sent: number; head: number; end: number; sentAt: number; headAt: number };
 }> {
   const url = new URL(path, (cfg as AgentInit).url);
   const start = performance.now();
   let sent = NaN;
   let head = NaN;
+  let sentAt = NaN; // unix ms, as the keeper's arrival
+  let headAt = NaN;
   return new Promise((resolve) => {
     const req = request(
       {
@@ -149,6 +151,7 @@ function call(
       },
       (res) => {
         head = performance.now() - start;
+        headAt = Date.now();
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
@@ -161,13 +164,16 @@ function call(
           }
           const code = status < 300 ? "ok" : ((json?.error as { code?: string } | undefined)?.code ?? `HTTP_${status}`);
           const timing = res.headers["server-timing"];
-          const phases = { sent, head, end: performance.now() - start };
+          const phases = { sent, head, end: performance.now() - start, sentAt, headAt };
           resolve({ status, code, json, phases, ...(typeof timing === "string" ? { serverTiming: timing } : {}) });
         });
         res.on("error", () => resolve({ status: 0, code: "socket" }));
       },
     );
-    req.on("finish", () => (sent = performance.now() - start));
+    req.on("finish", () => {
+      sent = performance.now() - start;
+      sentAt = Date.now();
+    });
     req.on("error", (e: NodeJS.ErrnoException) => resolve({ status: 0, code: e.code ?? "error" }));
     req.end(body);
   });
@@ -209,8 +215,8 @@ function cancelAllBody(key: Hex, issuedAt: bigint): string {
 function serverTimingOf(header: string): Record<string, number> {
   const stages: Record<string, number> = {};
   for (const part of header.split(",")) {
-    const m = /^\s*([\w-]+);dur=([\d.]+)\s*$/.exec(part);
-    if (m !== null) stages[m[1] as string] = Number(m[2]);
+    const m = /^\s*([\w-]+);(?:dur=([\d.]+)|desc="([\d.]+)")\s*$/.exec(part);
+    if (m !== null) stages[m[1] as string] = Number(m[2] ?? m[3]);
   }
   return stages;
 }
@@ -249,6 +255,12 @@ async function honest(seconds: number): Promise<HonestResult> {
       if (answer.phases !== undefined) {
         stages.send = answer.phases.sent;
         stages.read = answer.phases.end - answer.phases.head;
+        // By the wall clock (one host): until the keeper read the request, and after its answer was sent.
+        if (stages.arrival !== undefined && stages.total !== undefined) {
+          stages.toKeeper = stages.arrival - answer.phases.sentAt;
+          stages.fromKeeper = answer.phases.headAt - (stages.arrival + stages.total);
+          delete stages.arrival;
+        }
       }
       if (stages.total !== undefined) stages.outside = latency - stages.total;
       result.orderStages.push(stages);

@@ -30,8 +30,15 @@ export class OrderTimer {
   /** Whether the keeper knew the order's maker when it came in (undefined: not told). */
   known: boolean | undefined;
 
-  /** `clock`: milliseconds, monotonic. Starts at the request's arrival. */
-  constructor(private readonly clock: () => number) {
+  /**
+   * `clock`: milliseconds, monotonic. Starts at the request's arrival; `arrivedAtUnixMs`, when given,
+   * is that moment on the wall clock (the header says it: a client on the same host tells the time
+   * before the keeper read the request from the time after it answered).
+   */
+  constructor(
+    private readonly clock: () => number,
+    private readonly arrivedAtUnixMs?: number,
+  ) {
     this.arrivedAt = this.last = clock();
   }
 
@@ -58,11 +65,14 @@ export class OrderTimer {
 
   /**
    * The `Server-Timing` header's value (ms): `body;dur=0.4, intake;dur=12.0, …, total;dur=…`, then
-   * the parts of `engine` the engine told: `queue;dur=…, check;dur=…, commit;dur=…`.
+   * the parts of `engine` the engine told: `queue;dur=…, check;dur=…, commit;dur=…`, then
+   * `arrival;desc="<unix ms>"` when the arrival's wall-clock time is known.
    */
   serverTiming(): string {
-    return [...this.durations(), ...[...this.engineSpent].map(([stage, ms]) => ({ stage, ms }))]
-      .map(({ stage, ms }) => `${stage};dur=${ms.toFixed(1)}`)
-      .join(", ");
+    const stages = [...this.durations(), ...[...this.engineSpent].map(([stage, ms]) => ({ stage, ms }))].map(
+      ({ stage, ms }) => `${stage};dur=${ms.toFixed(1)}`,
+    );
+    if (this.arrivedAtUnixMs !== undefined) stages.push(`arrival;desc="${this.arrivedAtUnixMs.toFixed(1)}"`);
+    return stages.join(", ");
   }
 }

@@ -372,7 +372,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const inEngine = new Map<Hex, OrderTimer>();
   app.server.prependListener("request", (req: IncomingMessage) => {
     if (req.method === "POST" && (req.url === "/v1/orders" || req.url?.startsWith("/v1/orders?") === true)) {
-      timers.set(req, new OrderTimer(timingClock));
+      timers.set(req, new OrderTimer(timingClock, options.timingClock === undefined ? Date.now() : undefined));
     }
   });
 

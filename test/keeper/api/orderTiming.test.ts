@@ -39,6 +39,13 @@ describe("keeper/api: an order's stage timing", function () {
     );
   });
 
+  it("says the arrival's wall-clock time when it is given", () => {
+    const times = [5, 7];
+    const timer = new OrderTimer(() => times.shift() as number, 1_700_000_000_000.5);
+    timer.mark("body");
+    expect(timer.serverTiming()).to.equal('body;dur=2.0, total;dur=2.0, arrival;desc="1700000000000.5"');
+  });
+
   describe("over HTTP", function () {
     let k: Keeper;
     let alice: Trader;

@@ -34,7 +34,7 @@
  * scripts/bench-api/profile-summary.ts), BENCH_ATTACK_STRICT=1.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "libsql";
@@ -160,6 +160,24 @@ function bucketQuantile(
   return (buckets.find((b) => b.n >= q * total)?.le ?? Infinity) * 1000;
 }
 
+/**
+ * The host's TCP counters of connections refused for a full accept queue (`ListenOverflows`,
+ * `ListenDrops`) and SYNs sent again (`TCPSynRetrans`: a client waits a second before each), from
+ * /proc/net/netstat; none where it is absent. Host-wide: every process's connections count.
+ */
+function tcpCounters(): Record<string, number> {
+  const wanted = ["ListenOverflows", "ListenDrops", "TCPSynRetrans"];
+  try {
+    const lines = readFileSync("/proc/net/netstat", "utf8").split("\n");
+    const i = lines.findIndex((l) => l.startsWith("TcpExt:"));
+    const names = (lines[i] ?? "").split(/\s+/);
+    const values = (lines[i + 1] ?? "").split(/\s+/);
+    return Object.fromEntries(wanted.map((w) => [w, Number(values[names.indexOf(w)] ?? NaN)]));
+  } catch {
+    return {};
+  }
+}
+
 /** The keeper's stages of an order (keeper/src/api/orderTiming.ts), and `total`. */
 const HTTP_STAGES = ["body", "intake", "prepare", "engine", "reply", "write", "total"];
 
@@ -174,7 +192,7 @@ function stagesSummary(orders: readonly Record<string, number>[]): string {
     ...["queue", "check", "commit"], // parts of engine
     // The client's latency less total; its own send and read; by the wall clock, the time until the
     // keeper read the request and after it sent the answer.
-    ...["outside", "send", "read", "toKeeper", "fromKeeper", "client"],
+    ...["outside", "send", "read", "toKeeper", "fromKeeper", "newSocket", "client"],
   ];
   const of = (list: readonly Record<string, number>[], name: string) => list.map((o) => o[name] ?? 0);
   const quantiles = names
@@ -226,6 +244,8 @@ interface Run {
   honestRefused: Record<string, number>;
   /** The keeper's node calls over the window by method and cause, and its orders' waits on the node by fact (`grown`). */
   nodeCalls: string[];
+  /** The host's TCP counters over the window (SYNs dropped for a full accept queue, and retransmitted). */
+  tcp: string;
   factWaits: string[];
   /** Orders' risk reads (waits for chain facts) over the window, by account the keeper knows or not: bucket bounds, ms. */
   riskRead: string;
@@ -344,6 +364,7 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       });
     }
     const before = await scrape(keeper.url); // resets the event-loop histogram
+    const tcpBefore = tcpCounters();
     const window = Promise.all([
       honest.ask<"honest">({ op: "run", seconds: SECONDS }),
       attacker?.ask<"attack">({
@@ -359,6 +380,7 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       probeNode(nodeUrl, deployment.exchange, window),
     ]);
     const after = await scrape(keeper.url);
+    const tcpAfter = tcpCounters();
     const result = honestReply.result;
     const settledTrades = await drain(keeper.url, result.fills);
     const settle = result.fills.flatMap((f) => {
@@ -411,6 +433,9 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       nodeP50: percentile(nodeTimes, 50),
       nodeP99: percentile(nodeTimes, 99),
       nodeCalls: grown(before, after, "crossbook_rpc_calls_total", "crossbook_rpc_call_seconds_total"),
+      tcp: Object.entries(tcpAfter)
+        .map(([name, n]) => `${name} +${n - (tcpBefore[name] ?? 0)}`)
+        .join(", "),
       factWaits: grown(before, after, "crossbook_chain_fact_waits_total", "crossbook_chain_fact_wait_seconds_total"),
       riskRead: ["known", "unknown"]
         .map((account) => {
@@ -479,6 +504,7 @@ async function main(): Promise<number> {
       say(`  waits on the node (fact, why): ${r.factWaits.slice(0, 16).join("; ") || "none"}`);
       say(`  orders' risk read and waits, by account: ${r.riskRead}`);
       say(`  honest orders' stages (Server-Timing): ${r.honestStages}`);
+      say(`  host TCP over the window: ${r.tcp || "not readable"}`);
       say(`  every order's stages (keeper histogram, p50/p99 ≤ ms), by account: ${r.httpStages}`);
       if (Object.keys(r.honestUnsettled).length > 0)
         say(`  honest fills not settled: ${JSON.stringify(r.honestUnsettled)}`);

@@ -238,7 +238,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     recoverSigner,
     onWait: (fact, why, seconds) => metrics.chainFactWait(fact, why, seconds),
   });
-  await reads.sync();
+  await reads.syncHalving();
   /** Whether an account has code, from the cached reads (the engine's and the API's signature checks). */
   const hasCode = async (account: Address) => {
     const code = await reads.code(account);

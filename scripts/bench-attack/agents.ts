@@ -130,7 +130,7 @@ function call(
   json?: Record<string, unknown>;
   serverTiming?: string;
   /** Milliseconds from the call to: the request's last byte handed to the kernel, the answer's head, its end. */
-  phases?: { sent: number; head: number; end: number; sentAt: number; headAt: number };
+  phases?: { sent: number; head: number; end: number; sentAt: number; headAt: number; newSocket: boolean };
 }> {
   const url = new URL(path, (cfg as AgentInit).url);
   const start = performance.now();
@@ -164,7 +164,7 @@ function call(
           }
           const code = status < 300 ? "ok" : ((json?.error as { code?: string } | undefined)?.code ?? `HTTP_${status}`);
           const timing = res.headers["server-timing"];
-          const phases = { sent, head, end: performance.now() - start, sentAt, headAt };
+          const phases = { sent, head, end: performance.now() - start, sentAt, headAt, newSocket: !req.reusedSocket };
           resolve({ status, code, json, phases, ...(typeof timing === "string" ? { serverTiming: timing } : {}) });
         });
         res.on("error", () => resolve({ status: 0, code: "socket" }));
@@ -255,6 +255,7 @@ async function honest(seconds: number): Promise<HonestResult> {
       if (answer.phases !== undefined) {
         stages.send = answer.phases.sent;
         stages.read = answer.phases.end - answer.phases.head;
+        stages.newSocket = answer.phases.newSocket ? 1 : 0; // a connection opened for it (not kept alive)
         // By the wall clock (one host): until the keeper read the request, and after its answer was sent.
         if (stages.arrival !== undefined && stages.total !== undefined) {
           stages.toKeeper = stages.arrival - answer.phases.sentAt;

@@ -353,6 +353,22 @@ export class CachedChainReads implements RiskReads {
   }
 
   /**
+   * `sync`, tried again at once while a failing `eth_getLogs` can still halve its range (a
+   * provider's limit on the blocks or the bytes of one answer: a busy market's history at start can
+   * exceed 10 MB a chunk of 10,000 blocks). Throws what the last try threw.
+   */
+  async syncHalving(): Promise<void> {
+    for (;;) {
+      const chunk = this.chunk;
+      try {
+        return await this.sync();
+      } catch (error) {
+        if (this.chunk === chunk) throw error; // not a range it could halve
+      }
+    }
+  }
+
+  /**
    * Brings the facts to the chain's head (`sync`), reads `account`'s facts kept from an earlier
    * block afresh, and says whether anything moved: a refusal that rests on a cached fact is
    * confirmed this way before it is given (one `eth_blockNumber` and the account's kept facts).

@@ -192,7 +192,7 @@ function stagesSummary(orders: readonly Record<string, number>[]): string {
     ...["queue", "check", "commit"], // parts of engine
     // The client's latency less total; its own send and read; by the wall clock, the time until the
     // keeper read the request and after it sent the answer.
-    ...["outside", "send", "read", "toKeeper", "fromKeeper", "newSocket", "client"],
+    ...["outside", "send", "read", "toKeeper", "fromKeeper", "newSocket", "sinceStart", "client"],
   ];
   const of = (list: readonly Record<string, number>[], name: string) => list.map((o) => o[name] ?? 0);
   const quantiles = names

@@ -241,6 +241,7 @@ async function honest(seconds: number): Promise<HonestResult> {
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const end = Date.now() + seconds * 1000;
+  const began = performance.now();
   // Each honest trader is a client of its own, with an address of its own, as traders are.
   const place = async (from: string, key: Hex, fields: Partial<Order> & Pick<Order, "isBuy" | "priceTicks">) => {
     const { body } = order(key, fields);
@@ -251,6 +252,7 @@ async function honest(seconds: number): Promise<HonestResult> {
     if (answer.serverTiming !== undefined) {
       const stages = serverTimingOf(answer.serverTiming);
       stages.client = latency;
+      stages.sinceStart = start - began; // when in the window it was sent
       // This process's own share: until the request was written, and from the answer's head to its end.
       if (answer.phases !== undefined) {
         stages.send = answer.phases.sent;

@@ -23,7 +23,12 @@
  * the keeper's event-loop delay (p99 and max, from its own `/metrics`: `crossbook_event_loop_delay_seconds`,
  * since the previous scrape, which is the window's start). The database is measured after the
  * keeper's clean stop (its WAL checkpointed): its size and order rows against the orders accepted.
- * The table shows medians over the rounds. Targets (issue 13): honest p99 order latency at most 2×
+ * Per round it also prints where the honest orders' time went (the keeper's `Server-Timing` stages,
+ * the time before the keeper read each request and after it answered, new connections), the
+ * keeper's own stage histogram by account known or not, and the host's TCP accept-queue counters.
+ * The table shows medians over the rounds; below it, each kind's honest p99 pooled over every
+ * round's orders (a round's p99 rests on a handful of orders: lengthen the window with
+ * BENCH_ATTACK_SECONDS or add rounds to judge a change). Targets (issue 13): honest p99 order latency at most 2×
  * the quiet run's, every honest fill settled, database growth bounded by the accepted orders,
  * event-loop delay p99 ≤ 50 ms.
  *

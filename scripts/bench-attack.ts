@@ -207,7 +207,14 @@ function stagesSummary(orders: readonly Record<string, number>[]): string {
   const tail = slowest.slice(0, Math.max(5, Math.ceil(orders.length / 100)));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const tailMeans = names.map((n) => `${n} ${mean(of(tail, n)).toFixed(0)}`).join(", ");
-  return `p50/p99 ms (${orders.length} orders): ${quantiles}; the slowest ${tail.length}, mean ms: ${tailMeans}`;
+  // Orders that opened a connection (the window's first, while the attack opens its own) apart.
+  const opened = orders.filter((o) => o.newSocket === 1);
+  const kept = orders.filter((o) => o.newSocket !== 1);
+  const p99 = (list: readonly Record<string, number>[]) => percentile(of(list, "client"), 99).toFixed(0);
+  return (
+    `p50/p99 ms (${orders.length} orders): ${quantiles}; the slowest ${tail.length}, mean ms: ${tailMeans}; ` +
+    `client p99 of the ${opened.length} that opened a connection ${p99(opened)} ms, of the other ${kept.length} ${p99(kept)} ms`
+  );
 }
 
 function dbBytes(path: string): number {

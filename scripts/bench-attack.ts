@@ -23,7 +23,12 @@
  * the keeper's event-loop delay (p99 and max, from its own `/metrics`: `crossbook_event_loop_delay_seconds`,
  * since the previous scrape, which is the window's start). The database is measured after the
  * keeper's clean stop (its WAL checkpointed): its size and order rows against the orders accepted.
- * The table shows medians over the rounds. Targets (issue 13): honest p99 order latency at most 2×
+ * Per round it also prints where the honest orders' time went (the keeper's `Server-Timing` stages,
+ * the time before the keeper read each request and after it answered, new connections), the
+ * keeper's own stage histogram by account known or not, and the host's TCP accept-queue counters.
+ * The table shows medians over the rounds; below it, each kind's honest p99 pooled over every
+ * round's orders (a round's p99 rests on a handful of orders: lengthen the window with
+ * BENCH_ATTACK_SECONDS or add rounds to judge a change). Targets (issue 13): honest p99 order latency at most 2×
  * the quiet run's, every honest fill settled, database growth bounded by the accepted orders,
  * event-loop delay p99 ≤ 50 ms.
  *
@@ -34,7 +39,7 @@
  * scripts/bench-api/profile-summary.ts), BENCH_ATTACK_STRICT=1.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "libsql";
@@ -160,6 +165,58 @@ function bucketQuantile(
   return (buckets.find((b) => b.n >= q * total)?.le ?? Infinity) * 1000;
 }
 
+/**
+ * The host's TCP counters of connections refused for a full accept queue (`ListenOverflows`,
+ * `ListenDrops`) and SYNs sent again (`TCPSynRetrans`: a client waits a second before each), from
+ * /proc/net/netstat; none where it is absent. Host-wide: every process's connections count.
+ */
+function tcpCounters(): Record<string, number> {
+  const wanted = ["ListenOverflows", "ListenDrops", "TCPSynRetrans"];
+  try {
+    const lines = readFileSync("/proc/net/netstat", "utf8").split("\n");
+    const i = lines.findIndex((l) => l.startsWith("TcpExt:"));
+    const names = (lines[i] ?? "").split(/\s+/);
+    const values = (lines[i + 1] ?? "").split(/\s+/);
+    return Object.fromEntries(wanted.map((w) => [w, Number(values[names.indexOf(w)] ?? NaN)]));
+  } catch {
+    return {};
+  }
+}
+
+/** The keeper's stages of an order (keeper/src/api/orderTiming.ts), and `total`. */
+const HTTP_STAGES = ["body", "intake", "prepare", "engine", "reply", "write", "total"];
+
+/**
+ * The honest orders' stages (each order's `Server-Timing`, with `client` and `outside`): p50/p99 of
+ * each, then the mean of each over the slowest 1 % of orders by client latency (5 at least).
+ */
+function stagesSummary(orders: readonly Record<string, number>[]): string {
+  if (orders.length === 0) return "no Server-Timing answers";
+  const names = [
+    ...["body", "intake", "prepare", "engine", "reply", "total"],
+    ...["queue", "check", "commit"], // parts of engine
+    // The client's latency less total; its own send and read; by the wall clock, the time until the
+    // keeper read the request and after it sent the answer.
+    ...["outside", "send", "read", "toKeeper", "fromKeeper", "newSocket", "sinceStart", "client"],
+  ];
+  const of = (list: readonly Record<string, number>[], name: string) => list.map((o) => o[name] ?? 0);
+  const quantiles = names
+    .map((n) => `${n} ${percentile(of(orders, n), 50).toFixed(0)}/${percentile(of(orders, n), 99).toFixed(0)}`)
+    .join(", ");
+  const slowest = [...orders].sort((a, b) => (b.client ?? 0) - (a.client ?? 0));
+  const tail = slowest.slice(0, Math.max(5, Math.ceil(orders.length / 100)));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const tailMeans = names.map((n) => `${n} ${mean(of(tail, n)).toFixed(0)}`).join(", ");
+  // Orders that opened a connection (the window's first, while the attack opens its own) apart.
+  const opened = orders.filter((o) => o.newSocket === 1);
+  const kept = orders.filter((o) => o.newSocket !== 1);
+  const p99 = (list: readonly Record<string, number>[]) => percentile(of(list, "client"), 99).toFixed(0);
+  return (
+    `p50/p99 ms (${orders.length} orders): ${quantiles}; the slowest ${tail.length}, mean ms: ${tailMeans}; ` +
+    `client p99 of the ${opened.length} that opened a connection ${p99(opened)} ms, of the other ${kept.length} ${p99(kept)} ms`
+  );
+}
+
 function dbBytes(path: string): number {
   let total = 0;
   for (const file of [path, `${path}-wal`]) {
@@ -174,8 +231,14 @@ function dbBytes(path: string): number {
 
 interface Run {
   kind: "quiet" | "attack";
+  /** Every honest order's latency (ms), for the p99 pooled over rounds. */
+  orderLatencies: number[];
   orderP50: number;
   orderP99: number;
+  /** The honest orders' stages by the keeper's `Server-Timing`: p50/p99 each, and where the slowest spent theirs. */
+  honestStages: string;
+  /** Every `POST /v1/orders`'s stages by the keeper's own histogram, by account known or not: bucket bounds, ms. */
+  httpStages: string;
   settleP50: number;
   settleP99: number;
   honestFills: number;
@@ -193,6 +256,8 @@ interface Run {
   honestRefused: Record<string, number>;
   /** The keeper's node calls over the window by method and cause, and its orders' waits on the node by fact (`grown`). */
   nodeCalls: string[];
+  /** The host's TCP counters over the window (SYNs dropped for a full accept queue, and retransmitted). */
+  tcp: string;
   factWaits: string[];
   /** Orders' risk reads (waits for chain facts) over the window, by account the keeper knows or not: bucket bounds, ms. */
   riskRead: string;
@@ -311,6 +376,7 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       });
     }
     const before = await scrape(keeper.url); // resets the event-loop histogram
+    const tcpBefore = tcpCounters();
     const window = Promise.all([
       honest.ask<"honest">({ op: "run", seconds: SECONDS }),
       attacker?.ask<"attack">({
@@ -326,6 +392,7 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       probeNode(nodeUrl, deployment.exchange, window),
     ]);
     const after = await scrape(keeper.url);
+    const tcpAfter = tcpCounters();
     const result = honestReply.result;
     const settledTrades = await drain(keeper.url, result.fills);
     const settle = result.fills.flatMap((f) => {
@@ -346,6 +413,23 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
     db.close();
     return {
       kind,
+      orderLatencies: result.orderLatencies,
+      honestStages:
+        `${stagesSummary(result.orderStages)}; the honest client's event loop p99 ` +
+        `${result.eventLoopP99.toFixed(0)} ms, max ${result.eventLoopMax.toFixed(0)} ms`,
+      httpStages: ["known", "unknown"]
+        .map((account) => {
+          const q = (stage: string, p: number) =>
+            bucketQuantile(
+              before,
+              after,
+              "crossbook_order_http_stage_seconds",
+              `stage="${stage}",account="${account}"`,
+              p,
+            );
+          return `${account}: ${HTTP_STAGES.map((st) => `${st} ${q(st, 0.5)}/${q(st, 0.99)}`).join(", ")}`;
+        })
+        .join(" | "),
       orderP50: percentile(result.orderLatencies, 50),
       orderP99: percentile(result.orderLatencies, 99),
       settleP50: percentile(settle, 50),
@@ -361,6 +445,9 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       nodeP50: percentile(nodeTimes, 50),
       nodeP99: percentile(nodeTimes, 99),
       nodeCalls: grown(before, after, "crossbook_rpc_calls_total", "crossbook_rpc_call_seconds_total"),
+      tcp: Object.entries(tcpAfter)
+        .map(([name, n]) => `${name} +${n - (tcpBefore[name] ?? 0)}`)
+        .join(", "),
       factWaits: grown(before, after, "crossbook_chain_fact_waits_total", "crossbook_chain_fact_wait_seconds_total"),
       riskRead: ["known", "unknown"]
         .map((account) => {
@@ -428,6 +515,9 @@ async function main(): Promise<number> {
       say(`  node calls (method, cause): ${r.nodeCalls.slice(0, 16).join("; ") || "none"}`);
       say(`  waits on the node (fact, why): ${r.factWaits.slice(0, 16).join("; ") || "none"}`);
       say(`  orders' risk read and waits, by account: ${r.riskRead}`);
+      say(`  honest orders' stages (Server-Timing): ${r.honestStages}`);
+      say(`  host TCP over the window: ${r.tcp || "not readable"}`);
+      say(`  every order's stages (keeper histogram, p50/p99 ≤ ms), by account: ${r.httpStages}`);
       if (Object.keys(r.honestUnsettled).length > 0)
         say(`  honest fills not settled: ${JSON.stringify(r.honestUnsettled)}`);
       for (const [name, answers] of Object.entries(r.attacks)) say(`  ${name}: ${JSON.stringify(answers)}`);
@@ -464,6 +554,16 @@ async function main(): Promise<number> {
   console.log("|---|---:|---:|");
   for (const [name, f, digits] of rows) {
     console.log(`| ${name} | ${cell("quiet", f, digits)} | ${cell("attack", f, digits)} |`);
+  }
+  // A round's p99 rests on a handful of orders: the p99 over every round's honest orders together.
+  for (const kind of KINDS) {
+    const mine = runs.filter((r) => r.kind === kind);
+    const pooled = mine.flatMap((r) => r.orderLatencies);
+    console.log(
+      `honest order latency, ${kind}: pooled over ${mine.length} rounds (${pooled.length} orders) ` +
+        `p50 ${percentile(pooled, 50).toFixed(1)} ms, p99 ${percentile(pooled, 99).toFixed(1)} ms; ` +
+        `per round p99 ${mine.map((r) => r.orderP99.toFixed(0)).join(", ")} ms`,
+    );
   }
   const both = KINDS.includes("quiet") && KINDS.includes("attack");
   const verdicts: [string, boolean | undefined][] = [

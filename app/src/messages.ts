@@ -87,6 +87,8 @@ const KEEPER_CODES: Record<Known<KeeperApiErrorCode>, string> = {
   SESSION_REQUIRED: "The keeper asks you to sign in again to see your orders: reconnect the wallet.",
   FORBIDDEN: "This account's orders belong to another session: reconnect the wallet.",
   ORDER_TOO_SMALL: "The order is below the market's minimum size or value: make it larger.",
+  KEEPER_BUSY_FOR_NEW_ACCOUNTS:
+    "The keeper is busy with orders from new accounts: try again in a second (once an order of yours is accepted or your deposit is seen, you are not held to this).",
   SETTLEMENT_BACKLOG: "The keeper is settling a backlog of trades: try a taking order again in a few seconds.",
   TAKER_COOLDOWN:
     "A recent trade of this account failed on-chain because of the account (its wallet stopped approving, or its funds or limits changed): taking orders are refused for a while; resting orders are still taken.",

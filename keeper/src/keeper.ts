@@ -28,7 +28,7 @@ import { Engine } from "./engine";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { observedTransport, withRpcCause, type RpcCall } from "./metrics/rpc";
-import { CachedChainReads, MAX_STRANGER_READS, readRiskContextFrom, StrangerReadBudget } from "./risk";
+import { CachedChainReads, readRiskContextFrom, StrangerReadBudget, UncreditedAccountError } from "./risk";
 import {
   currentLease,
   holdLease,
@@ -238,7 +238,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     recoverSigner,
     onWait: (fact, why, seconds) => metrics.chainFactWait(fact, why, seconds),
   });
-  await reads.sync();
+  await reads.syncHalving();
   /** Whether an account has code, from the cached reads (the engine's and the API's signature checks). */
   const hasCode = async (account: Address) => {
     const code = await reads.code(account);
@@ -249,7 +249,9 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
    * budget of node work for strangers).
    */
   let engineOpened: Engine | undefined;
-  const strangers = new StrangerReadBudget(MAX_STRANGER_READS);
+  /** The API once started: told an order's engine stages for its timing (`Server-Timing`). */
+  let runningApi: RunningApi | undefined;
+  const strangers = new StrangerReadBudget(config.maxStrangerReads);
   /** Known: an order of the account was accepted, or it deposited (no fresh key of an attacker's). */
   const isKnown = (account: Address) => (engineOpened?.knows(account) ?? false) || reads.hasDeposited(account);
   const engine = await Engine.open({
@@ -260,6 +262,10 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       const known = isKnown(signed.order.maker);
       const start = performance.now();
       try {
+        // A stranger no event can have given a balance is refused without a read (nor the budget).
+        if (!known && (await reads.neverCredited(signed.order.maker))) {
+          throw new UncreditedAccountError(signed.order.maker);
+        }
         return await strangers.run(known, () =>
           withRpcCause("order", () => readRiskContextFrom(reads, config.exchange, signed, state)),
         );
@@ -273,7 +279,10 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     // A contract wallet's code is read once a block (cached); its ERC-1271 answer is the risk check's.
     hasCode: (account) => withRpcCause("order", () => hasCode(account)),
     freshen: (account) => reads.refresh(account),
-    onOrderStage: (stage, maker, ms) => metrics.orderStage(stage, isKnown(maker), ms / 1000),
+    onOrderStage: (stage, maker, ms, hash) => {
+      if (stage !== "check") metrics.orderStage(stage, isKnown(maker), ms / 1000); // the risk read has its own
+      runningApi?.orderStage(hash, stage, ms);
+    },
     minimums: config.minimums,
     horizonSeconds: config.settlement.horizonSeconds,
     takerCooldownSeconds: config.settlement.takerCooldownSeconds,
@@ -387,7 +396,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     }
   }
 
-  const api = await startApi({
+  const api = (runningApi = await startApi({
     engine,
     store,
     domain,
@@ -397,6 +406,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     log,
     metrics,
     trustProxy: config.api.trustProxy,
+    knownAccount: isKnown,
     sessionTtlMs: config.api.sessionTtlSeconds * 1000,
     limits: {
       perAccountPerSecond: config.api.perAccountPerSecond,
@@ -418,7 +428,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
         maxStaleBlocks: config.maxStaleBlocks,
         settlement: settlement.health(),
       }),
-  });
+  }));
   role.announce(api.url);
   log.info(
     {

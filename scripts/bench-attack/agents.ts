@@ -20,6 +20,7 @@
  */
 import { Agent, request } from "node:http";
 import { randomBytes } from "node:crypto";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import WebSocket from "ws";
 import { hashTypedData, type Address, type Hex } from "viem";
 import {
@@ -76,6 +77,15 @@ export interface HonestResult {
   accepted: number;
   readonly refused: Record<string, number>;
   readonly cancelLatencies: number[];
+  /**
+   * Per honest order, milliseconds by stage of the keeper's `Server-Timing` answer (body, intake,
+   * prepare, engine, reply, total), `client`: the latency seen here, and `outside`: it less the keeper's total
+   * (the client, the network, the keeper's event loop before it read the request, the answer's write).
+   */
+  readonly orderStages: Record<string, number>[];
+  /** This process's event-loop delay over the window (ms): how late it could have read an answer. */
+  readonly eventLoopP99: number;
+  readonly eventLoopMax: number;
 }
 
 /** What an attacker run did: requests sent and answers by code, per attack. */
@@ -114,8 +124,20 @@ function call(
   method: "GET" | "POST",
   path: string,
   body?: string,
-): Promise<{ status: number; code: string; json?: Record<string, unknown> }> {
+): Promise<{
+  status: number;
+  code: string;
+  json?: Record<string, unknown>;
+  serverTiming?: string;
+  /** Milliseconds from the call to: the request's last byte handed to the kernel, the answer's head, its end. */
+  phases?: { sent: number; head: number; end: number; sentAt: number; headAt: number; newSocket: boolean };
+}> {
   const url = new URL(path, (cfg as AgentInit).url);
+  const start = performance.now();
+  let sent = NaN;
+  let head = NaN;
+  let sentAt = NaN; // unix ms, as the keeper's arrival
+  let headAt = NaN;
   return new Promise((resolve) => {
     const req = request(
       {
@@ -128,6 +150,8 @@ function call(
           body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
       },
       (res) => {
+        head = performance.now() - start;
+        headAt = Date.now();
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
@@ -139,11 +163,17 @@ function call(
             json = undefined;
           }
           const code = status < 300 ? "ok" : ((json?.error as { code?: string } | undefined)?.code ?? `HTTP_${status}`);
-          resolve({ status, code, json });
+          const timing = res.headers["server-timing"];
+          const phases = { sent, head, end: performance.now() - start, sentAt, headAt, newSocket: !req.reusedSocket };
+          resolve({ status, code, json, phases, ...(typeof timing === "string" ? { serverTiming: timing } : {}) });
         });
         res.on("error", () => resolve({ status: 0, code: "socket" }));
       },
     );
+    req.on("finish", () => {
+      sent = performance.now() - start;
+      sentAt = Date.now();
+    });
     req.on("error", (e: NodeJS.ErrnoException) => resolve({ status: 0, code: e.code ?? "error" }));
     req.end(body);
   });
@@ -181,6 +211,16 @@ function cancelAllBody(key: Hex, issuedAt: bigint): string {
   return json({ cancelAll: message, signature: signDigest(digest, keyBytes(key)) });
 }
 
+/** `body;dur=0.4, intake;dur=12.0, …` → `{ body: 0.4, intake: 12, … }` (ms). */
+function serverTimingOf(header: string): Record<string, number> {
+  const stages: Record<string, number> = {};
+  for (const part of header.split(",")) {
+    const m = /^\s*([\w-]+);(?:dur=([\d.]+)|desc="([\d.]+)")\s*$/.exec(part);
+    if (m !== null) stages[m[1] as string] = Number(m[2] ?? m[3]);
+  }
+  return stages;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ─── honest ───────────────────────────────────────────────────────────────────────────────────
@@ -188,14 +228,46 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function honest(seconds: number): Promise<HonestResult> {
   const c = cfg as AgentInit;
   const mid = BigInt(c.midTicks);
-  const result: HonestResult = { orderLatencies: [], fills: [], accepted: 0, refused: {}, cancelLatencies: [] };
+  const result: HonestResult = {
+    orderLatencies: [],
+    fills: [],
+    accepted: 0,
+    refused: {},
+    cancelLatencies: [],
+    orderStages: [],
+    eventLoopP99: NaN,
+    eventLoopMax: NaN,
+  };
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const end = Date.now() + seconds * 1000;
+  const began = performance.now();
   // Each honest trader is a client of its own, with an address of its own, as traders are.
   const place = async (from: string, key: Hex, fields: Partial<Order> & Pick<Order, "isBuy" | "priceTicks">) => {
     const { body } = order(key, fields);
     const start = performance.now();
     const answer = await call(from, "POST", "/v1/orders", body);
-    result.orderLatencies.push(performance.now() - start);
+    const latency = performance.now() - start;
+    result.orderLatencies.push(latency);
+    if (answer.serverTiming !== undefined) {
+      const stages = serverTimingOf(answer.serverTiming);
+      stages.client = latency;
+      stages.sinceStart = start - began; // when in the window it was sent
+      // This process's own share: until the request was written, and from the answer's head to its end.
+      if (answer.phases !== undefined) {
+        stages.send = answer.phases.sent;
+        stages.read = answer.phases.end - answer.phases.head;
+        stages.newSocket = answer.phases.newSocket ? 1 : 0; // a connection opened for it (not kept alive)
+        // By the wall clock (one host): until the keeper read the request, and after its answer was sent.
+        if (stages.arrival !== undefined && stages.total !== undefined) {
+          stages.toKeeper = stages.arrival - answer.phases.sentAt;
+          stages.fromKeeper = answer.phases.headAt - (stages.arrival + stages.total);
+          delete stages.arrival;
+        }
+      }
+      if (stages.total !== undefined) stages.outside = latency - stages.total;
+      result.orderStages.push(stages);
+    }
     if (answer.code !== "ok") {
       count(result.refused, answer.code);
       return undefined;
@@ -244,7 +316,8 @@ async function honest(seconds: number): Promise<HonestResult> {
     }
   };
   await Promise.all([...c.makers.map(maker), ...c.takers.map(taker)]);
-  return result;
+  loop.disable();
+  return { ...result, eventLoopP99: loop.percentile(99) / 1e6, eventLoopMax: loop.max / 1e6 };
 }
 
 // ─── attacker ─────────────────────────────────────────────────────────────────────────────────

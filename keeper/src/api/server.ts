@@ -23,8 +23,9 @@
  */
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
+import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { erc20Abi, type Address } from "viem";
+import { erc20Abi, getAddress, isAddress, type Address, type Hex } from "viem";
 import { readContract } from "viem/actions";
 import {
   getMarket,
@@ -47,6 +48,7 @@ import { guardConnections } from "./connections";
 import { DeadMan } from "./deadman";
 import { FeedOrders } from "./feedOrders";
 import { Intake } from "./intake";
+import { OrderTimer, type EngineStage } from "./orderTiming";
 import { OrderEntry, type EntryAnswer, type Sender } from "./orderEntry";
 import {
   accountOrdersQuery,
@@ -157,6 +159,13 @@ export interface ApiOptions {
    * entry is called straight from the frame, with the same answer): for the tests that compare both.
    */
   readonly gatewayInject?: boolean;
+  /**
+   * Whether the keeper knows an account (an order of it accepted, or a deposit seen): how an order's
+   * timing is labelled (`./orderTiming`). Absent: the engine's record of accepted orders.
+   */
+  readonly knownAccount?: (account: Address) => boolean;
+  /** Milliseconds, monotonic: an order's stage timing reads it (`performance.now` by default). */
+  readonly timingClock?: () => number;
 }
 
 export interface RunningApi {
@@ -168,6 +177,8 @@ export interface RunningApi {
   readonly feed: Feed;
   /** The dead-man switch (its schedules, `check()` to fire what is due now). */
   readonly deadMan: DeadMan;
+  /** Told an order's stage inside the engine (`EngineOptions.onOrderStage`): its answer's `Server-Timing` says it. */
+  orderStage(hash: Hex, stage: EngineStage, ms: number): void;
   close(): Promise<void>;
 }
 
@@ -351,7 +362,22 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     }
   });
 
+  // An order's stages (./orderTiming) from its request's arrival: node's `request` event, before
+  // fastify's handler, so that the wait for the body is counted too.
+  const timingClock = options.timingClock ?? (() => performance.now());
+  const knownAccount = options.knownAccount ?? ((account: Address) => engine.knows(account));
+  const timers = new WeakMap<IncomingMessage, OrderTimer>();
+  const timerOf = (request: FastifyRequest) => timers.get(request.raw);
+  /** The timers of orders inside the engine, by hash: the engine tells their stages by hash. */
+  const inEngine = new Map<Hex, OrderTimer>();
+  app.server.prependListener("request", (req: IncomingMessage) => {
+    if (req.method === "POST" && (req.url === "/v1/orders" || req.url?.startsWith("/v1/orders?") === true)) {
+      timers.set(req, new OrderTimer(timingClock, options.timingClock === undefined ? Date.now() : undefined));
+    }
+  });
+
   app.addHook("preValidation", async (request) => {
+    timerOf(request)?.mark("body");
     if (request.method === "POST" && !JSON_TYPE.test(request.headers["content-type"] ?? "")) {
       throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
     }
@@ -371,6 +397,16 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     headers("RateLimit-", perIp.state(clientKey(request.ip)));
     const account = chargedAccount.get(request);
     if (account !== undefined) headers("X-Account-RateLimit-", perAccount.state(account));
+    const timer = timerOf(request);
+    if (timer !== undefined) {
+      timer.mark("reply");
+      void reply.header("Server-Timing", timer.serverTiming());
+      reply.raw.once("finish", () => {
+        timer.mark("write");
+        if (metrics !== undefined)
+          for (const { stage, ms } of timer.durations()) metrics.orderHttpStage(stage, timer.known, ms / 1000);
+      });
+    }
   });
 
   app.addHook("onResponse", async (request, reply) => {
@@ -420,7 +456,32 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   app.post("/v1/orders", async (request, reply) => {
     parse(emptyQuery, request.query, "query");
-    const { status, body } = await inTurn(request, () => entry.place(senderOf(request), request.body));
+    const timer = timerOf(request);
+    const sender: Sender =
+      timer === undefined
+        ? senderOf(request)
+        : {
+            ...senderOf(request),
+            prepared: (hash) => {
+              timer.mark("prepare");
+              if (hash !== undefined) inEngine.set((prepare = hash), timer);
+            },
+          };
+    let prepare: Hex | undefined;
+    const { status, body } = await inTurn(request, async () => {
+      if (timer !== undefined) {
+        timer.mark("intake");
+        const maker = (request.body as { order?: { maker?: unknown } } | undefined)?.order?.maker;
+        timer.known =
+          typeof maker === "string" && isAddress(maker, { strict: false }) && knownAccount(getAddress(maker));
+      }
+      try {
+        return await entry.place(sender, request.body);
+      } finally {
+        timer?.mark("engine");
+        if (prepare !== undefined) inEngine.delete(prepare);
+      }
+    });
     return reply.status(status).send(body);
   });
 
@@ -737,6 +798,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   return {
     url: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}/v1/ws`,
+    orderStage: (hash, stage, ms) => inEngine.get(hash)?.note(stage, ms),
     feed,
     deadMan,
     async close() {

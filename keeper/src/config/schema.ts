@@ -105,6 +105,11 @@ export interface KeeperConfig {
   readonly pollIntervalMs: number;
   /** The most orders one account may have resting, over every market. */
   readonly maxOpenOrdersPerAccount: number;
+  /**
+   * Risk reads of accounts the keeper has no record of (no accepted order, no deposit seen) under
+   * way at once; past it their orders are refused `KEEPER_BUSY_FOR_NEW_ACCOUNTS`. 0: no limit.
+   */
+  readonly maxStrangerReads: number;
   readonly logLevel: LogLevel;
 }
 
@@ -521,6 +526,14 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(1, 1_000_000, "a number of orders"),
   },
   {
+    path: "maxStrangerReads",
+    env: "CROSSBOOK_MAX_STRANGER_READS",
+    flag: "max-stranger-reads",
+    default: 4,
+    inFile: true,
+    parse: smallInt(0, 1_000, "a number of reads (0: no limit)"),
+  },
+  {
     path: "logLevel",
     env: "CROSSBOOK_LOG_LEVEL",
     flag: "log-level",
@@ -677,6 +690,7 @@ export const configSchema = z
       startBlock: v.startBlock as bigint,
       pollIntervalMs: v.pollIntervalMs as number,
       maxOpenOrdersPerAccount: v.maxOpenOrdersPerAccount as number,
+      maxStrangerReads: v.maxStrangerReads as number,
       logLevel: v.logLevel as LogLevel,
     };
   });

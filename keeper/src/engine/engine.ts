@@ -48,6 +48,7 @@ import { silentLogger, type Logger } from "../log";
 import {
   checkOrder,
   NodeBusyError,
+  UncreditedAccountError,
   orderReservation,
   RiskCode,
   type KeeperRiskState,
@@ -122,10 +123,11 @@ export interface EngineOptions {
    */
   readonly freshen?: (account: Address) => Promise<boolean>;
   /**
-   * Told how long an order waited (ms, by `clock`) behind its account's earlier orders (`queue`) and
-   * for its group commit (`commit`): metrics.
+   * Told how long an order waited (ms, by `clock`) behind its account's earlier orders (`queue`), for
+   * its checks up to the book (`check`: the risk read among them) and for its group commit
+   * (`commit`): metrics, and the API's timing of the order (`hash`).
    */
-  readonly onOrderStage?: (stage: "queue" | "commit", maker: Address, ms: number) => void;
+  readonly onOrderStage?: (stage: "queue" | "check" | "commit", maker: Address, ms: number, hash: Hex) => void;
   /** Per market: the least lots and notional (quote atoms at the order's limit price) an order may have. */
   readonly minimums?: ReadonlyMap<bigint, { readonly lots?: bigint; readonly notional?: bigint }>;
   /**
@@ -667,7 +669,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     }
     const queued = this.clock();
     return this.serially(order.maker, () => {
-      this.options.onOrderStage?.("queue", order.maker, this.clock() - queued);
+      this.options.onOrderStage?.("queue", order.maker, this.clock() - queued, hash);
       return this.checkAndPlace(prepared);
     });
   }
@@ -799,9 +801,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const now = this.books.get(prepared.order.marketId);
     const early = now === undefined || this.halted ? undefined : this.takeRefusal(now, prepared.order);
     if (early !== undefined) return { ok: false, hash: prepared.hash, ...early };
+    const checking = this.clock();
     const checked = await this.check(prepared);
-    if (checked !== undefined) return checked;
     const { hash, order } = prepared;
+    this.options.onOrderStage?.("check", order.maker, this.clock() - checking, hash);
+    if (checked !== undefined) return checked;
     const book = this.books.get(order.marketId) as OrderBook;
     const backlog = this.takeRefusal(book, order);
     if (backlog !== undefined) return { ok: false, hash, ...backlog };
@@ -817,7 +821,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       });
       const committing = this.clock();
       await durable;
-      this.options.onOrderStage?.("commit", order.maker, this.clock() - committing);
+      this.options.onOrderStage?.("commit", order.maker, this.clock() - committing, hash);
     } catch {
       return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper could not record the order" };
     }
@@ -857,7 +861,16 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     hash: Hex,
     signed: SignedOrder,
     batch?: BatchPlan,
-  ): Promise<RiskContext | { unreadable: { message: string; retryAfterSeconds?: number } }> {
+  ): Promise<
+    | RiskContext
+    | {
+        unreadable: {
+          code?: typeof EngineCode.KEEPER_BUSY_FOR_NEW_ACCOUNTS | typeof RiskCode.INSUFFICIENT_BALANCE;
+          message: string;
+          retryAfterSeconds?: number;
+        };
+      }
+  > {
     try {
       return await this.readContext(signed, {
         chainId: this.exchangeDomain.chainId,
@@ -870,8 +883,16 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         horizonSeconds: BigInt(this.options.horizonSeconds ?? 0),
       });
     } catch (error) {
+      // A stranger no event can have credited holds nothing: refused without reading its balances.
+      if (error instanceof UncreditedAccountError) {
+        return { unreadable: { code: RiskCode.INSUFFICIENT_BALANCE, message: error.message } };
+      }
       // A stranger's read past the node budget (`StrangerReadBudget`) is no fault: not logged.
-      if (error instanceof NodeBusyError) return { unreadable: { message: error.message, retryAfterSeconds: 1 } };
+      if (error instanceof NodeBusyError) {
+        return {
+          unreadable: { code: EngineCode.KEEPER_BUSY_FOR_NEW_ACCOUNTS, message: error.message, retryAfterSeconds: 1 },
+        };
+      }
       this.log.warn({ hash, err: String(error) }, "risk check could not read the chain");
       return { unreadable: { message: "the chain could not be read; try again" } };
     }

@@ -24,6 +24,12 @@ export const EngineCode = {
   TOO_MANY_OPEN_ORDERS: "TOO_MANY_OPEN_ORDERS",
   /** The chain could not be read for the risk check (RPC failure): try again. */
   CHAIN_UNAVAILABLE: "CHAIN_UNAVAILABLE",
+  /**
+   * The account is one the keeper has no record of (no accepted order, no deposit seen), and the
+   * keeper is already reading the chain for as many such orders as it takes at once
+   * (`maxStrangerReads`): try again after `Retry-After` (1 s). Known accounts are not held to it.
+   */
+  KEEPER_BUSY_FOR_NEW_ACCOUNTS: "KEEPER_BUSY_FOR_NEW_ACCOUNTS",
   /** The engine is stopping (or stopped after a fatal store error) and takes no orders. */
   STOPPED: "STOPPED",
   /** The order is below its market's minimum size or notional (`minimums` in the config): its fill could not pay for its gas. */

@@ -45,6 +45,7 @@ export class Metrics {
   private readonly factWaitSeconds: Counter<"fact" | "why">;
   private readonly riskReadSeconds: Histogram<"account">;
   private readonly orderStageSeconds: Histogram<"stage" | "account">;
+  private readonly orderHttpStageSeconds: Histogram<"stage" | "account">;
   private readonly feedClients: Gauge;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
   private engine?: Engine;
@@ -226,6 +227,13 @@ export class Metrics {
       buckets: ORDER_WAIT_BUCKETS,
       registers,
     });
+    this.orderHttpStageSeconds = new Histogram({
+      name: "crossbook_order_http_stage_seconds",
+      help: "Where a POST /v1/orders spent its time from the request's arrival to its answer's last write, by stage (body, intake, prepare, engine, reply, write, total) and account: known (the keeper accepted an order of it, or saw it deposit) or unknown",
+      labelNames: ["stage", "account"],
+      buckets: ORDER_WAIT_BUCKETS,
+      registers,
+    });
     this.feedClients = new Gauge({
       name: "crossbook_feed_clients",
       help: "Open WebSocket feed connections",
@@ -306,8 +314,13 @@ export class Metrics {
   }
 
   /** An order waited `seconds` in `stage` (`EngineOptions.onOrderStage`). */
-  orderStage(stage: "queue" | "commit", known: boolean, seconds: number): void {
+  orderStage(stage: "queue" | "check" | "commit", known: boolean, seconds: number): void {
     this.orderStageSeconds.observe({ stage, account: known ? "known" : "unknown" }, seconds);
+  }
+
+  /** A `POST /v1/orders` spent `seconds` in `stage` (keeper/src/api/orderTiming.ts); `known` undefined: its maker was not read. */
+  orderHttpStage(stage: string, known: boolean | undefined, seconds: number): void {
+    this.orderHttpStageSeconds.observe({ stage, account: known === true ? "known" : "unknown" }, seconds);
   }
 
   setFeedClients(n: number): void {

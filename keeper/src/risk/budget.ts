@@ -3,15 +3,9 @@
  * (it never accepted an order of theirs, and never saw them deposit) may be under way at once. An attacker's fresh keys each cost a
  * dozen node calls that nothing cached answers; unbounded, they fill the node and the API's intake
  * with requests that wait on it, and honest orders wait behind them. Past the budget a stranger's
- * order is refused at once (`NodeBusyError`: `CHAIN_UNAVAILABLE`, saying why); known accounts'
+ * order is refused at once (`NodeBusyError`: `KEEPER_BUSY_FOR_NEW_ACCOUNTS`, `Retry-After: 1`); known accounts'
  * reads are never counted nor refused, so they go first.
  */
-
-/**
- * Stranger reads under way at once: each costs a dozen node calls, so four keep about fifty of
- * theirs in the node's queue at most, beside settlement's and the known accounts' few.
- */
-export const MAX_STRANGER_READS = 4;
 
 /** A stranger's risk read refused because the budget is spent: the order is refused, saying so. */
 export class NodeBusyError extends Error {
@@ -24,10 +18,28 @@ export class NodeBusyError extends Error {
   }
 }
 
+/**
+ * A stranger's order refused without a node read: no event since the Exchange's deployment can have
+ * given its maker a balance (`CachedChainReads.neverCredited`), so it holds nothing to trade with.
+ */
+export class UncreditedAccountError extends Error {
+  constructor(readonly account: string) {
+    super(
+      `${account} holds nothing on the Exchange: it never deposited, traded or received fees; ` +
+        "deposit first (the keeper answers once it has read the deposit's block)",
+    );
+    this.name = "UncreditedAccountError";
+  }
+}
+
 export class StrangerReadBudget {
   private inFlight = 0;
 
-  /** `limit`: stranger reads under way at once (0: no budget). */
+  /**
+   * `limit`: stranger reads under way at once (0: no budget; the setting `maxStrangerReads`, 4 by
+   * default: each read costs a dozen node calls, so four keep about fifty of theirs in the node's
+   * queue at most, beside settlement's and the known accounts' few).
+   */
   constructor(readonly limit: number) {}
 
   /** Reads under way for strangers now. */

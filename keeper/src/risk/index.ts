@@ -11,6 +11,6 @@ export {
   type ChainFactsHealth,
   type RiskReads,
 } from "./reads";
-export { MAX_STRANGER_READS, NodeBusyError, StrangerReadBudget } from "./budget";
+export { NodeBusyError, StrangerReadBudget, UncreditedAccountError } from "./budget";
 export { feeBpsOf, orderReservation, reservedByOpenOrders } from "./reservation";
 export * from "./types";

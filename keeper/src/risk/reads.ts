@@ -13,7 +13,7 @@
  *   misses, settlement catches: the chain skips the fill, and the keeper pulls the order.
  */
 import { performance } from "node:perf_hooks";
-import { getAddress, parseAbiItem, type Address, type Hex } from "viem";
+import { getAddress, parseAbiItem, zeroAddress, type Address, type Hex } from "viem";
 import { getBlock, getBlockNumber, getCode, getLogs } from "viem/actions";
 import {
   MAX_UINT64,
@@ -131,7 +131,9 @@ const ACCOUNT_EVENTS = [
 const TRADED = parseAbiItem(
   "event Traded(uint32 indexed marketId, bytes32 makerOrder, bytes32 takerOrder, bool makerIsBuy, uint64 priceTicks, uint64 lots)",
 );
-const SYNCED_EVENTS = [...ACCOUNT_EVENTS, TRADED] as const;
+/** The fee recipient named: the only account the Exchange credits with neither a deposit nor a fill of its own (fees). */
+const FEE_RECIPIENT_CHANGED = parseAbiItem("event FeeRecipientChanged(address oldRecipient, address newRecipient)");
+const SYNCED_EVENTS = [...ACCOUNT_EVENTS, TRADED, FEE_RECIPIENT_CHANGED] as const;
 
 /**
  * Why an order (or a check) waited on the node for a fact: `new`, not asked for in this block yet
@@ -298,6 +300,18 @@ export class CachedChainReads implements RiskReads {
    * (gas and tokens of their own), so they are no strangers to the budget of node work.
    */
   private readonly depositors = new Set<string>();
+  /**
+   * Accounts (lowercase) the Exchange can have given a balance, by the events since the start block:
+   * a `Deposited`, a `Traded` naming one of its orders, or a `FeeRecipientChanged` naming it (the
+   * fee recipient is credited the fees). No other account holds anything on the Exchange.
+   */
+  private readonly credited = new Set<string>();
+  /**
+   * Whether the events read begin at the Exchange's deployment (its constructor's
+   * `FeeRecipientChanged` was read): only then does `credited` hold every account with a balance.
+   * A start block past the deployment never sets it.
+   */
+  private fromDeployment = false;
   /** Each market's price band (bps) as last read: the band around a settled fill's price. */
   private readonly bands = new Map<bigint, bigint>();
   /** Nonces named by an `OrderCancelled` event, with the time the cancel is in force on-chain. */
@@ -336,6 +350,22 @@ export class CachedChainReads implements RiskReads {
   sync(): Promise<void> {
     this.syncing ??= withRpcCause("sync", () => this.doSync()).finally(() => (this.syncing = undefined));
     return this.syncing;
+  }
+
+  /**
+   * `sync`, tried again at once while a failing `eth_getLogs` can still halve its range (a
+   * provider's limit on the blocks or the bytes of one answer: a busy market's history at start can
+   * exceed 10 MB a chunk of 10,000 blocks). Throws what the last try threw.
+   */
+  async syncHalving(): Promise<void> {
+    for (;;) {
+      const chunk = this.chunk;
+      try {
+        return await this.sync();
+      } catch (error) {
+        if (this.chunk === chunk) throw error; // not a range it could halve
+      }
+    }
   }
 
   /**
@@ -437,6 +467,18 @@ export class CachedChainReads implements RiskReads {
     return this.depositors.has(account.toLowerCase());
   }
 
+  /**
+   * Whether `account` holds nothing on the Exchange, known without reading it: brought to the chain's
+   * head first (`sync`: one `eth_blockNumber`, shared by every caller meanwhile, and the new blocks'
+   * events), no event since the Exchange's deployment can have credited it (see `credited`). False
+   * when the sync failed or the events read start after the deployment (the start block is later):
+   * its balances must then be read.
+   */
+  async neverCredited(account: Address): Promise<boolean> {
+    await this.sync();
+    return this.fromDeployment && !this.failing && !this.credited.has(account.toLowerCase());
+  }
+
   /** Names accounts again for the next `takeTouched` (a check that could not read the chain). */
   touch(accounts: readonly Address[]): void {
     for (const account of accounts) this.touched.add(getAddress(account));
@@ -476,6 +518,15 @@ export class CachedChainReads implements RiskReads {
             addTo(tradedMarkets, fill.marketId, { ...fill, bought: makerIsBuy === true });
             addTo(traded, makerOrder.slice(0, 42).toLowerCase(), { ...fill, bought: makerIsBuy === true });
             addTo(traded, takerOrder.slice(0, 42).toLowerCase(), { ...fill, bought: makerIsBuy !== true });
+            this.credited.add(makerOrder.slice(0, 42).toLowerCase());
+            this.credited.add(takerOrder.slice(0, 42).toLowerCase());
+            continue;
+          }
+          if (log.eventName === "FeeRecipientChanged") {
+            const { oldRecipient, newRecipient } = log.args as { oldRecipient?: Address; newRecipient?: Address };
+            if (newRecipient !== undefined) this.credited.add(newRecipient.toLowerCase());
+            // The constructor's (from no recipient): the events read start at the Exchange's deployment.
+            if (oldRecipient === zeroAddress) this.fromDeployment = true;
             continue;
           }
           const args = log.args as { maker?: Address; account?: Address; nonce?: bigint; effectiveAt?: number };
@@ -487,7 +538,10 @@ export class CachedChainReads implements RiskReads {
           const account = args.maker ?? args.account;
           if (account === undefined) continue;
           this.touched.add(getAddress(account));
-          if (log.eventName === "Deposited") this.depositors.add(account.toLowerCase());
+          if (log.eventName === "Deposited") {
+            this.depositors.add(account.toLowerCase());
+            this.credited.add(account.toLowerCase());
+          }
           // A cancel moves the fill state of its nonce only (`cancelled`), none of the account's
           // facts: an IOC taker's, which `settle` cancels after each fill, are not waited for.
           if (log.eventName !== "OrderCancelled") named.add(account.toLowerCase());

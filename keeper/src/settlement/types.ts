@@ -80,7 +80,7 @@ export interface SentBatch {
   readonly nonce: bigint;
   /** The batch's fills, in the order of the `settle` call's `fills`. */
   readonly fillIds: readonly number[];
-  /** The gas limit signed (the node's estimate plus the headroom). */
+  /** The gas limit signed: the gas model's plus the headroom, simulated under; else the node's estimate plus the headroom. */
   readonly gas: bigint;
   readonly maxFeePerGas: bigint;
   readonly maxPriorityFeePerGas: bigint;

@@ -73,6 +73,7 @@ describe("keeper config", () => {
         startBlock: 0n,
         pollIntervalMs: 1000,
         maxOpenOrdersPerAccount: 1000,
+        maxStrangerReads: 4,
         logLevel: "info",
       });
     });
@@ -114,6 +115,7 @@ describe("keeper config", () => {
         startBlock: "1234",
         pollIntervalMs: 250,
         maxOpenOrdersPerAccount: 50,
+        maxStrangerReads: "16",
         logLevel: "debug",
       };
       const c = config({
@@ -160,6 +162,7 @@ describe("keeper config", () => {
         startBlock: 1234n,
         pollIntervalMs: 250,
         maxOpenOrdersPerAccount: 50,
+        maxStrangerReads: 16,
         logLevel: "debug",
       });
     });
@@ -234,6 +237,8 @@ describe("keeper config", () => {
           "60",
           "--max-stale-blocks",
           "4",
+          "--max-stranger-reads",
+          "0",
         ],
       });
       expect(c).to.deep.include({
@@ -242,6 +247,7 @@ describe("keeper config", () => {
         markets: [1n, 2n],
         confirmations: 0,
         claimHeadroomPercent: 0,
+        maxStrangerReads: 0,
       });
       expect(c.batch).to.deep.equal({ maxFills: 7, maxGas: 5_000_000n, maxWaitMs: 0 });
       expect(c.fees).to.deep.equal({

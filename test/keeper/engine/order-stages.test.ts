@@ -1,6 +1,6 @@
 /**
- * The engine tells how long an accepted order waited behind its account's earlier orders (`queue`)
- * and for its group commit (`commit`), by its clock: the keeper's metrics of where an order's time
+ * The engine tells how long an accepted order waited behind its account's earlier orders (`queue`),
+ * for its checks (`check`, the risk read among them) and for its group commit (`commit`), by its clock: the keeper's metrics of where an order's time
  * goes beside its risk read.
  */
 import { expect } from "chai";
@@ -14,7 +14,7 @@ import { openEngine } from "../support";
 import { tempDb } from "../settlement/support";
 
 describe("keeper engine: order stages", () => {
-  it("tells the queue and commit waits of an accepted order", async () => {
+  it("tells the queue, check and commit waits of an accepted order", async () => {
     const env = await loadFixture(sdkFixture);
     await fund(env.exchange, env.base, env.alice, 100n * LOT_SIZE);
     let now = 0;
@@ -33,6 +33,7 @@ describe("keeper engine: order stages", () => {
     expect(answer.ok).to.equal(true);
     expect(stages.map(([stage, maker]) => [stage, maker])).to.deep.equal([
       ["queue", alice],
+      ["check", alice],
       ["commit", alice],
     ]);
     for (const [, , ms] of stages) expect(ms).to.be.greaterThan(0);

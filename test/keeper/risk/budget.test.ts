@@ -1,6 +1,6 @@
 /**
  * The budget of node work for strangers: risk reads of accounts the keeper has no record of are
- * refused at once past `limit` under way (saying why, as `CHAIN_UNAVAILABLE`); a known account's
+ * refused at once past `limit` under way (`KEEPER_BUSY_FOR_NEW_ACCOUNTS`, saying why); a known account's
  * read is never counted nor refused.
  */
 import { expect } from "chai";
@@ -46,7 +46,7 @@ describe("keeper risk: the budget of node work for strangers", () => {
     expect(budget.active).to.equal(0);
   });
 
-  it("answers an order refused by it CHAIN_UNAVAILABLE, saying the budget is spent, with Retry-After 1 s", async () => {
+  it("answers an order refused by it KEEPER_BUSY_FOR_NEW_ACCOUNTS (not CHAIN_UNAVAILABLE), with Retry-After 1 s", async () => {
     const env = await loadFixture(sdkFixture);
     const engine = await openEngine(
       Store.open(tempDb()),
@@ -60,7 +60,7 @@ describe("keeper risk: the budget of node work for strangers", () => {
       order: o,
       signature: await signOrder({ signer: env.alice, order: o, domain: env.sdkDomain }),
     });
-    expect(answer).to.deep.include({ ok: false, code: "CHAIN_UNAVAILABLE" });
+    expect(answer).to.deep.include({ ok: false, code: "KEEPER_BUSY_FOR_NEW_ACCOUNTS" });
     expect((answer as { message: string }).message).to.contain("accounts it has no record of");
     expect(answer).to.have.property("retryAfterSeconds", 1);
   });

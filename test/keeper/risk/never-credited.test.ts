@@ -1,0 +1,66 @@
+/**
+ * A stranger that nothing can have given a balance is refused without reading the node: only a
+ * `Deposited` event, a fill (`Traded`) or being named fee recipient (`FeeRecipientChanged`, whose
+ * fees `Vault.credit` adds with no other event) gives an account anything on the Exchange. The
+ * keeper knows it from the events since the Exchange's deployment, brought to the head first.
+ */
+import { expect } from "chai";
+import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
+import type { Address } from "viem";
+import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
+import { signOrder } from "@crossbook/sdk";
+import { CachedChainReads, UncreditedAccountError } from "../../../keeper/src/risk";
+import { Store } from "../../../keeper/src/store";
+import { LOT_SIZE } from "../../helpers/fixture";
+import { fund, order, publicClient, sdkFixture } from "../../sdk/support";
+import { openEngine } from "../support";
+import { tempDb } from "../settlement/support";
+import { countingClient } from "./support";
+
+describe("keeper risk: accounts nothing credited", () => {
+  it("knows a fresh key holds nothing with no eth_call; a depositor and the fee recipient may hold something", async () => {
+    const env = await loadFixture(sdkFixture);
+    const { client, counts } = countingClient();
+    const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    const fresh = privateKeyToAddress(generatePrivateKey());
+    const recipient = (await env.exchange.feeRecipient()) as Address;
+    await reads.sync();
+    counts.clear();
+    expect(await reads.neverCredited(fresh)).to.equal(true);
+    expect(await reads.neverCredited(recipient)).to.equal(false);
+    expect(counts.get("eth_call") ?? 0).to.equal(0);
+
+    // A deposit mined since is seen: the events are brought to the head before answering.
+    const alice = env.alice.address as Address;
+    await fund(env.exchange, env.base, env.alice, LOT_SIZE);
+    expect(await reads.neverCredited(alice)).to.equal(false);
+  });
+
+  it("says nothing of an account when its events start after the Exchange's deployment", async () => {
+    const env = await loadFixture(sdkFixture);
+    await mine(1);
+    const after = await publicClient.getBlockNumber();
+    const reads = new CachedChainReads(publicClient, env.addresses.exchange, {
+      startBlock: after,
+      nonceSeen: () => false,
+    });
+    // A depositor before the start block would look like a stranger: its balances are read.
+    expect(await reads.neverCredited(privateKeyToAddress(generatePrivateKey()))).to.equal(false);
+  });
+
+  it("answers an order of such an account INSUFFICIENT_BALANCE", async () => {
+    const env = await loadFixture(sdkFixture);
+    const engine = await openEngine(
+      Store.open(tempDb()),
+      { exchange: env.addresses.exchange, domain: env.sdkDomain },
+      { readRiskContext: (signed) => Promise.reject(new UncreditedAccountError(signed.order.maker)) },
+    );
+    const o = order({ maker: env.alice.address as Address, isBuy: true, nonce: 1n });
+    const answer = await engine.submit({
+      order: o,
+      signature: await signOrder({ signer: env.alice, order: o, domain: env.sdkDomain }),
+    });
+    expect(answer).to.deep.include({ ok: false, code: "INSUFFICIENT_BALANCE" });
+    expect((answer as { message: string }).message).to.contain("never deposited");
+  });
+});

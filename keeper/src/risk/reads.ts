@@ -353,6 +353,17 @@ export class CachedChainReads implements RiskReads {
   }
 
   /**
+   * A sync that reads the chain's head after this call: one already under way may have read it
+   * before (a deposit whose receipt the trader saw just now would be missing from it), so it is
+   * awaited and another one run, or joined if another caller started it since. For the answers that
+   * refuse on what the events say (`refresh`, `neverCredited`); the read path keeps `sync`.
+   */
+  async syncFromNow(): Promise<void> {
+    if (this.syncing !== undefined) await this.syncing.catch(() => undefined);
+    await this.sync();
+  }
+
+  /**
    * `sync`, tried again at once while a failing `eth_getLogs` can still halve its range (a
    * provider's limit on the blocks or the bytes of one answer: a busy market's history at start can
    * exceed 10 MB a chunk of 10,000 blocks). Throws what the last try threw.
@@ -369,14 +380,15 @@ export class CachedChainReads implements RiskReads {
   }
 
   /**
-   * Brings the facts to the chain's head (`sync`), reads `account`'s facts kept from an earlier
-   * block afresh, and says whether anything moved: a refusal that rests on a cached fact is
-   * confirmed this way before it is given (one `eth_blockNumber` and the account's kept facts).
+   * Brings the facts to the chain's head as of this call (`syncFromNow`), reads `account`'s facts
+   * kept from an earlier block afresh, and says whether anything moved: a refusal that rests on a
+   * cached fact is confirmed this way before it is given (one `eth_blockNumber` and the account's
+   * kept facts).
    */
   async refresh(account?: Address): Promise<boolean> {
     const before = this.block?.number;
     const wasFailing = this.failing;
-    await this.sync();
+    await this.syncFromNow();
     // The account's facts served as read at an earlier block are read now.
     const current = this.block?.number;
     const rereads: Promise<void>[] = [];
@@ -469,13 +481,13 @@ export class CachedChainReads implements RiskReads {
 
   /**
    * Whether `account` holds nothing on the Exchange, known without reading it: brought to the chain's
-   * head first (`sync`: one `eth_blockNumber`, shared by every caller meanwhile, and the new blocks'
-   * events), no event since the Exchange's deployment can have credited it (see `credited`). False
+   * head first (`syncFromNow`: one `eth_blockNumber` read after the call, shared by every caller
+   * meanwhile, and the new blocks' events), no event since the Exchange's deployment can have credited it (see `credited`). False
    * when the sync failed or the events read start after the deployment (the start block is later):
    * its balances must then be read.
    */
   async neverCredited(account: Address): Promise<boolean> {
-    await this.sync();
+    await this.syncFromNow();
     return this.fromDeployment && !this.failing && !this.credited.has(account.toLowerCase());
   }
 

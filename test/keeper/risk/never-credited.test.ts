@@ -6,13 +6,13 @@
  */
 import { expect } from "chai";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
-import type { Address } from "viem";
+import { createPublicClient, custom, type Address } from "viem";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 import { signOrder } from "@crossbook/sdk";
 import { CachedChainReads, UncreditedAccountError } from "../../../keeper/src/risk";
 import { Store } from "../../../keeper/src/store";
 import { LOT_SIZE } from "../../helpers/fixture";
-import { fund, order, publicClient, sdkFixture } from "../../sdk/support";
+import { fund, order, publicClient, sdkFixture, transport } from "../../sdk/support";
 import { openEngine } from "../support";
 import { tempDb } from "../settlement/support";
 import { countingClient } from "./support";
@@ -34,6 +34,40 @@ describe("keeper risk: accounts nothing credited", () => {
     const alice = env.alice.address as Address;
     await fund(env.exchange, env.base, env.alice, LOT_SIZE);
     expect(await reads.neverCredited(alice)).to.equal(false);
+  });
+
+  it("sees a deposit mined while a sync that read the head before it was still under way", async () => {
+    const env = await loadFixture(sdkFixture);
+    // The node's head answers can be held: read at once (before the deposit below), answered on release.
+    let gate: Promise<void> | undefined;
+    let release = () => {};
+    let headRead = () => {};
+    const client = createPublicClient({
+      transport: custom({
+        async request(args: { method: string; params?: unknown }) {
+          const answer = await transport({}).request(args as never);
+          if (args.method === "eth_blockNumber" && gate !== undefined) {
+            headRead();
+            await gate;
+          }
+          return answer;
+        },
+      }),
+    });
+    const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    const alice = env.alice.address as Address;
+    expect(await reads.neverCredited(alice)).to.equal(true);
+
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const read = new Promise<void>((resolve) => (headRead = resolve));
+    const earlier = reads.sync(); // e.g. the block watcher's, under way
+    await read; // it has read the head: the deposit is not in it
+    await fund(env.exchange, env.base, env.alice, LOT_SIZE);
+    const answer = reads.neverCredited(alice); // alice saw her receipt and sends her order
+    gate = undefined;
+    release();
+    await earlier;
+    expect(await answer).to.equal(false);
   });
 
   it("says nothing of an account when its events start after the Exchange's deployment", async () => {

@@ -464,10 +464,11 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
             ...senderOf(request),
             prepared: (hash) => {
               timer.mark("prepare");
-              if (hash !== undefined) inEngine.set((prepare = hash), timer);
+              if (hash !== undefined) inEngine.set((engineHash = hash), timer);
             },
           };
-    let prepare: Hex | undefined;
+    /** The order's hash while it is inside the engine (its stages are told by hash). */
+    let engineHash: Hex | undefined;
     const { status, body } = await inTurn(request, async () => {
       if (timer !== undefined) {
         timer.mark("intake");
@@ -479,7 +480,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
         return await entry.place(sender, request.body);
       } finally {
         timer?.mark("engine");
-        if (prepare !== undefined) inEngine.delete(prepare);
+        if (engineHash !== undefined) inEngine.delete(engineHash);
       }
     });
     return reply.status(status).send(body);

@@ -482,9 +482,9 @@ export class CachedChainReads implements RiskReads {
   /**
    * Whether `account` holds nothing on the Exchange, known without reading it: brought to the chain's
    * head first (`syncFromNow`: one `eth_blockNumber` read after the call, shared by every caller
-   * meanwhile, and the new blocks' events), no event since the Exchange's deployment can have credited it (see `credited`). False
-   * when the sync failed or the events read start after the deployment (the start block is later):
-   * its balances must then be read.
+   * meanwhile, and the new blocks' events), no event since the Exchange's deployment can have
+   * credited it (see `credited`). False when the sync failed or the events read start after the
+   * deployment (the start block is later): its balances must then be read.
    */
   async neverCredited(account: Address): Promise<boolean> {
     await this.syncFromNow();

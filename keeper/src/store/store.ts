@@ -44,14 +44,11 @@ const FIRST_PAGE = { at: Number.MAX_SAFE_INTEGER, hash: "" };
  * committed — what the API and the feed show. Every read is one indexed query that costs O(rows
  * returned): pages, never whole tables.
  */
-export class StoreReads {
+export abstract class StoreReads {
   protected constructor(private readonly reader: () => Reader) {}
 
   /** Hashes among which are all of `account`'s live orders (`LiveOrders`: the table has no index for them). */
-  protected liveHashesOf(account: Address): readonly Hex[] {
-    void account;
-    throw new Error("liveHashesOf: not given");
-  }
+  protected abstract liveHashesOf(account: Address): readonly Hex[];
 
   /** The reads' connection. */
   protected get q(): Reader {

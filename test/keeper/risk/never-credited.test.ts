@@ -36,38 +36,76 @@ describe("keeper risk: accounts nothing credited", () => {
     expect(await reads.neverCredited(alice)).to.equal(false);
   });
 
-  it("sees a deposit mined while a sync that read the head before it was still under way", async () => {
+  /**
+   * Cached reads over a client whose head answers can be held: read from the node at once, answered
+   * on `release`; `headRead` resolves once a held head was read.
+   */
+  const heldHeads = async () => {
     const env = await loadFixture(sdkFixture);
-    // The node's head answers can be held: read at once (before the deposit below), answered on release.
     let gate: Promise<void> | undefined;
-    let release = () => {};
+    let open = () => {};
     let headRead = () => {};
+    let heads = 0;
     const client = createPublicClient({
       transport: custom({
         async request(args: { method: string; params?: unknown }) {
           const answer = await transport({}).request(args as never);
-          if (args.method === "eth_blockNumber" && gate !== undefined) {
-            headRead();
-            await gate;
+          if (args.method === "eth_blockNumber") {
+            heads++;
+            if (gate !== undefined) {
+              headRead();
+              await gate;
+            }
           }
           return answer;
         },
       }),
     });
     const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    await reads.sync();
+    return {
+      env,
+      reads,
+      heads: () => heads,
+      /** Holds the next head answers; resolves once one was read from the node. */
+      hold: () => {
+        gate = new Promise<void>((resolve) => (open = resolve));
+        return new Promise<void>((resolve) => (headRead = resolve));
+      },
+      release: () => {
+        gate = undefined;
+        open();
+      },
+    };
+  };
+
+  it("sees a deposit mined while a sync that read the head before it was still under way", async () => {
+    const { env, reads, hold, release } = await heldHeads();
     const alice = env.alice.address as Address;
     expect(await reads.neverCredited(alice)).to.equal(true);
 
-    gate = new Promise<void>((resolve) => (release = resolve));
-    const read = new Promise<void>((resolve) => (headRead = resolve));
+    const read = hold();
     const earlier = reads.sync(); // e.g. the block watcher's, under way
     await read; // it has read the head: the deposit is not in it
     await fund(env.exchange, env.base, env.alice, LOT_SIZE);
     const answer = reads.neverCredited(alice); // alice saw her receipt and sends her order
-    gate = undefined;
     release();
     await earlier;
     expect(await answer).to.equal(false);
+  });
+
+  it("costs a flood of strangers' orders one head read beyond the sync under way, not one each", async () => {
+    const { reads, heads, hold, release } = await heldHeads();
+    const read = hold();
+    const earlier = reads.sync();
+    await read;
+    const before = heads();
+    // 50 fresh keys' orders while that sync is under way: they wait for it, then share one more.
+    const answers = Array.from({ length: 50 }, () => reads.neverCredited(privateKeyToAddress(generatePrivateKey())));
+    release();
+    await earlier;
+    expect(await Promise.all(answers)).to.deep.equal(Array(50).fill(true));
+    expect(heads() - before).to.equal(1);
   });
 
   it("says nothing of an account when its events start after the Exchange's deployment", async () => {

@@ -196,8 +196,10 @@ function stagesSummary(orders: readonly Record<string, number>[]): string {
     ...["body", "intake", "prepare", "engine", "reply", "total"],
     ...["queue", "check", "commit"], // parts of engine
     // The client's latency less total; its own send and read; by the wall clock, the time until the
-    // keeper read the request and after it sent the answer.
-    ...["outside", "send", "read", "toKeeper", "fromKeeper", "newSocket", "sinceStart", "client"],
+    // keeper read the request (on a new connection: until its accept, and from it) and after it
+    // sent the answer.
+    ...["outside", "send", "read", "toKeeper", "beforeAccept", "accept", "fromKeeper"],
+    ...["newSocket", "sinceStart", "client"],
   ];
   const of = (list: readonly Record<string, number>[], name: string) => list.map((o) => o[name] ?? 0);
   const quantiles = names
@@ -210,10 +212,13 @@ function stagesSummary(orders: readonly Record<string, number>[]): string {
   // Orders that opened a connection (the window's first, while the attack opens its own) apart.
   const opened = orders.filter((o) => o.newSocket === 1);
   const kept = orders.filter((o) => o.newSocket !== 1);
-  const p99 = (list: readonly Record<string, number>[]) => percentile(of(list, "client"), 99).toFixed(0);
+  const p99 = (list: readonly Record<string, number>[], name = "client") => percentile(of(list, name), 99).toFixed(0);
+  const p50 = (list: readonly Record<string, number>[], name: string) => percentile(of(list, name), 50).toFixed(0);
+  const split = ["beforeAccept", "accept"].map((n) => `${n} p50/p99 ${p50(opened, n)}/${p99(opened, n)}`).join(", ");
   return (
     `p50/p99 ms (${orders.length} orders): ${quantiles}; the slowest ${tail.length}, mean ms: ${tailMeans}; ` +
-    `client p99 of the ${opened.length} that opened a connection ${p99(opened)} ms, of the other ${kept.length} ${p99(kept)} ms`
+    `client p99 of the ${opened.length} that opened a connection ${p99(opened)} ms (${split} ms), ` +
+    `of the other ${kept.length} ${p99(kept)} ms`
   );
 }
 

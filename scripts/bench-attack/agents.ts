@@ -263,6 +263,9 @@ async function honest(seconds: number): Promise<HonestResult> {
           stages.toKeeper = stages.arrival - answer.phases.sentAt;
           stages.fromKeeper = answer.phases.headAt - (stages.arrival + stages.total);
           delete stages.arrival;
+          // On a new connection, the keeper says the time from its accept to the arrival (`accept`):
+          // the rest of toKeeper was spent before the keeper accepted the connection.
+          if (stages.accept !== undefined) stages.beforeAccept = stages.toKeeper - stages.accept;
         }
       }
       if (stages.total !== undefined) stages.outside = latency - stages.total;

@@ -10,6 +10,11 @@
  * - `reply`: the answer built, until fastify sends it (`onSend`);
  * - `write`: until the answer's last byte is handed to the socket (the response's `finish`).
  *
+ * Before the arrival, for a connection's first request: `accept`, from the connection's accept (the
+ * server's `connection` event, before node's HTTP setup of it) to the request's arrival. A client
+ * that opened a connection for the order tells by it the wait for the keeper to accept the
+ * connection from the wait for the keeper to read the request once accepted.
+ *
  * Each answer to `POST /v1/orders` says the stages up to `reply` in a `Server-Timing` header (a
  * client compares them with the latency it sees: the difference is spent outside the keeper's
  * handler — in the client, the network, or the keeper's event loop before the request was read),
@@ -33,11 +38,13 @@ export class OrderTimer {
   /**
    * `clock`: milliseconds, monotonic. Starts at the request's arrival; `arrivedAtUnixMs`, when given,
    * is that moment on the wall clock (the header says it: a client on the same host tells the time
-   * before the keeper read the request from the time after it answered).
+   * before the keeper read the request from the time after it answered). `acceptedAt`, when given,
+   * is the clock's reading at the accept of the request's connection (its first request only).
    */
   constructor(
     private readonly clock: () => number,
     private readonly arrivedAtUnixMs?: number,
+    private readonly acceptedAt?: number,
   ) {
     this.arrivedAt = this.last = clock();
   }
@@ -66,12 +73,14 @@ export class OrderTimer {
   /**
    * The `Server-Timing` header's value (ms): `body;dur=0.4, intake;dur=12.0, …, total;dur=…`, then
    * the parts of `engine` the engine told: `queue;dur=…, check;dur=…, commit;dur=…`, then
-   * `arrival;desc="<unix ms>"` when the arrival's wall-clock time is known.
+   * `accept;dur=…` (from the connection's accept to the arrival) for a connection's first request,
+   * then `arrival;desc="<unix ms>"` when the arrival's wall-clock time is known.
    */
   serverTiming(): string {
     const stages = [...this.durations(), ...[...this.engineSpent].map(([stage, ms]) => ({ stage, ms }))].map(
       ({ stage, ms }) => `${stage};dur=${ms.toFixed(1)}`,
     );
+    if (this.acceptedAt !== undefined) stages.push(`accept;dur=${(this.arrivedAt - this.acceptedAt).toFixed(1)}`);
     if (this.arrivedAtUnixMs !== undefined) stages.push(`arrival;desc="${this.arrivedAtUnixMs.toFixed(1)}"`);
     return stages.join(", ");
   }

@@ -24,7 +24,7 @@
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
 import type { IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { erc20Abi, getAddress, isAddress, type Address, type Hex } from "viem";
 import { readContract } from "viem/actions";
 import {
@@ -370,9 +370,17 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const timerOf = (request: FastifyRequest) => timers.get(request.raw);
   /** The timers of orders inside the engine, by hash: the engine tells their stages by hash. */
   const inEngine = new Map<Hex, OrderTimer>();
+  // Each connection's accept, until its first request: first of the `connection` listeners, before
+  // node's HTTP setup of it, so that an order on a new connection says how long the keeper took to
+  // read it once accepted (`accept`), apart from the wait before the accept.
+  const acceptedAt = new WeakMap<Socket, number>();
+  app.server.prependListener("connection", (socket: Socket) => acceptedAt.set(socket, timingClock()));
   app.server.prependListener("request", (req: IncomingMessage) => {
+    const accepted = acceptedAt.get(req.socket);
+    if (accepted !== undefined) acceptedAt.delete(req.socket);
     if (req.method === "POST" && (req.url === "/v1/orders" || req.url?.startsWith("/v1/orders?") === true)) {
-      timers.set(req, new OrderTimer(timingClock, options.timingClock === undefined ? Date.now() : undefined));
+      const wallClock = options.timingClock === undefined ? Date.now() : undefined;
+      timers.set(req, new OrderTimer(timingClock, wallClock, accepted));
     }
   });
 

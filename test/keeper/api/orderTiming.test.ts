@@ -4,6 +4,7 @@
  * counts them by account known or not. The timing clock is injected: it moves 1 ms per read.
  */
 import { expect } from "chai";
+import { Agent, request } from "node:http";
 import { OrderTimer } from "../../../keeper/src/api/orderTiming";
 import { http, newTrader, orderOf, signedBody, startKeeper, type Keeper, type Trader } from "./support";
 
@@ -46,6 +47,15 @@ describe("keeper/api: an order's stage timing", function () {
     expect(timer.serverTiming()).to.equal('body;dur=2.0, total;dur=2.0, arrival;desc="1700000000000.5"');
   });
 
+  it("says, for a connection's first request, the time from the connection's accept to the arrival", () => {
+    const times = [5, 7];
+    const timer = new OrderTimer(() => times.shift() as number, 1_700_000_000_000.5, 1.5);
+    timer.mark("body");
+    expect(timer.serverTiming()).to.equal(
+      'body;dur=2.0, total;dur=2.0, accept;dur=3.5, arrival;desc="1700000000000.5"',
+    );
+  });
+
   describe("over HTTP", function () {
     let k: Keeper;
     let alice: Trader;
@@ -82,7 +92,9 @@ describe("keeper/api: an order's stage timing", function () {
       expect(timing.slice(0, timing.indexOf(", queue"))).to.equal(
         "body;dur=1.0, intake;dur=1.0, prepare;dur=1.0, engine;dur=1.0, reply;dur=1.0, total;dur=5.0",
       );
-      expect(timing.slice(timing.indexOf("queue"))).to.match(/^queue;dur=[\d.]+, check;dur=[\d.]+, commit;dur=[\d.]+$/);
+      expect(timing.slice(timing.indexOf("queue"))).to.match(
+        /^queue;dur=[\d.]+, check;dur=[\d.]+, commit;dur=[\d.]+(, accept;dur=[\d.]+)?$/,
+      );
       await sell(200_001n);
       const stages = ["body", "engine", "intake", "prepare", "reply", "total", "write"];
       // The first order's maker was a stranger; once it was accepted, the keeper knows it.
@@ -91,6 +103,52 @@ describe("keeper/api: an order's stage timing", function () {
       );
       // Other routes carry no timing.
       expect((await http(k.api.url, "GET", "/v1/markets")).headers.get("server-timing")).to.equal(null);
+    });
+
+    it("says the wait from the connection's accept on a connection's first request only", async function () {
+      // One connection for both orders: the first request on it says `accept`, the second does not.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const post = (body: string) =>
+        new Promise<{ status: number; timing: string; reused: boolean }>((resolve, reject) => {
+          const url = new URL("/v1/orders", k.api.url);
+          const req = request(
+            {
+              host: url.hostname,
+              port: url.port,
+              path: url.pathname,
+              method: "POST",
+              agent,
+              headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+            },
+            (res) => {
+              res.resume();
+              res.on("end", () =>
+                resolve({
+                  status: res.statusCode ?? 0,
+                  timing: String(res.headers["server-timing"]),
+                  reused: req.reusedSocket,
+                }),
+              );
+            },
+          );
+          req.on("error", reject);
+          req.end(body);
+        });
+      try {
+        const sell = async (priceTicks: bigint) =>
+          post(JSON.stringify(await signedBody(k, alice, orderOf(alice, { isBuy: false, lots: 1n, priceTicks }))));
+        const first = await sell(200_002n);
+        expect(first.status).to.equal(201);
+        expect(first.reused).to.equal(false);
+        // The stepping clock: read at the accept, then at the request's arrival, 1 ms apart.
+        expect(first.timing).to.match(/, accept;dur=1\.0$/);
+        const second = await sell(200_003n);
+        expect(second.status).to.equal(201);
+        expect(second.reused).to.equal(true);
+        expect(second.timing).to.not.include("accept;");
+      } finally {
+        agent.destroy();
+      }
     });
   });
 });

@@ -6,6 +6,12 @@
  * at 500 a second, fresh keys at full speed) waits behind its own requests, while another address's
  * request waits for at most one turn of each address with requests waiting — not for the flood.
  *
+ * A request inside may step aside (`leave`) while it waits for something that needs no slot — an
+ * order waiting in the engine behind its own account's earlier orders: its slot goes to the next
+ * request in turn, and it goes on without one. So a flood of one account's orders, which the engine
+ * takes one at a time, does not hold the slots while it waits for itself. At most
+ * `maxQueuedPerClient` requests of one address are aside at once (beyond, `leave` keeps the slot).
+ *
  * Memory is bounded: an address with `maxQueuedPerClient` requests waiting is refused
  * (`RATE_LIMITED`, `Retry-After: 1`) until its queue shrinks, and so is every address while
  * `maxQueued` wait in all (a stranger with many addresses, e.g. the /64s of an IPv6 range, cannot
@@ -30,6 +36,8 @@ export class Intake {
   private readonly waiting = new Map<string, (() => void)[]>();
   /** Requests waiting, over every address. */
   private waitingCount = 0;
+  /** Requests that left their slot and are still under way, by client key. */
+  private readonly aside = new Map<string, number>();
 
   constructor(private readonly limits: IntakeLimits = DEFAULT_INTAKE_LIMITS) {}
 
@@ -45,15 +53,32 @@ export class Intake {
 
   /**
    * Runs `task` once it is the client's turn, and lets the next request in when it settles (resolved
-   * or thrown). Throws `RATE_LIMITED` without running it when the client has too many waiting.
+   * or thrown), or earlier when the task calls `leave` (see the module's comment; false when the
+   * client has `maxQueuedPerClient` requests aside already: the task keeps its slot). Throws
+   * `RATE_LIMITED` without running it when the client has too many waiting.
    */
-  async run<T>(client: string, task: () => Promise<T>): Promise<T> {
+  async run<T>(client: string, task: (leave: () => boolean) => Promise<T>): Promise<T> {
     if (this.inFlight >= this.limits.maxInFlight || this.waiting.size > 0) await this.turn(client);
     else this.inFlight++;
-    try {
-      return await task();
-    } finally {
+    let left = false;
+    const leave = () => {
+      if (left) return true;
+      const aside = this.aside.get(client) ?? 0;
+      if (aside >= this.limits.maxQueuedPerClient) return false;
+      left = true;
+      this.aside.set(client, aside + 1);
       this.release();
+      return true;
+    };
+    try {
+      return await task(leave);
+    } finally {
+      if (!left) this.release();
+      else {
+        const aside = (this.aside.get(client) as number) - 1;
+        if (aside === 0) this.aside.delete(client);
+        else this.aside.set(client, aside);
+      }
     }
   }
 

@@ -84,8 +84,11 @@ export interface Sender {
   readonly session?: () => Address;
   /** Told the account (lowercase) a request is charged to, before the charge: its budget goes with the answer. */
   readonly charged?: (account: string) => void;
-  /** Told when an order's checks before the engine (validation, budgets, signature) are done. */
-  readonly prepared?: (hash: Hex | undefined) => void;
+  /**
+   * Told when an order's checks before the engine (validation, budgets, signature) are done, with
+   * its hash and maker when it goes on to the engine.
+   */
+  readonly prepared?: (hash: Hex | undefined, maker?: Address) => void;
 }
 
 export class OrderEntry {
@@ -136,7 +139,7 @@ export class OrderEntry {
     const prepared = await this.engine.prepare({ order, signature });
     if (prepared.ok && prepared.signedByMaker) sender.charged?.(prepared.order.maker.toLowerCase());
     if (prepared.ok) this.charge(sender.ip, prepared.order.maker, prepared.signedByMaker);
-    sender.prepared?.(prepared.ok ? prepared.hash : undefined);
+    sender.prepared?.(prepared.ok ? prepared.hash : undefined, prepared.ok ? prepared.order.maker : undefined);
     const result = prepared.ok ? await this.engine.place(prepared) : prepared;
     if (!result.ok) {
       // A signature over another domain (chain or Exchange) recovers to a stranger: the keeper cannot

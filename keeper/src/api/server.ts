@@ -47,7 +47,7 @@ import { clientKey, RateLimiter } from "./rateLimit";
 import { guardConnections } from "./connections";
 import { DeadMan } from "./deadman";
 import { FeedOrders } from "./feedOrders";
-import { Intake } from "./intake";
+import { Intake, type IntakeLimits } from "./intake";
 import { OrderTimer, type EngineStage } from "./orderTiming";
 import { OrderEntry, type EntryAnswer, type Sender } from "./orderEntry";
 import {
@@ -166,6 +166,8 @@ export interface ApiOptions {
   readonly knownAccount?: (account: Address) => boolean;
   /** Milliseconds, monotonic: an order's stage timing reads it (`performance.now` by default). */
   readonly timingClock?: () => number;
+  /** Order entry's intake (`./intake`): `DEFAULT_INTAKE_LIMITS` by default. */
+  readonly intake?: IntakeLimits;
 }
 
 export interface RunningApi {
@@ -459,8 +461,9 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
 
   /** Signed requests past the intake at once, the rest served in turn by client address (`./intake`). */
-  const intake = new Intake();
-  const inTurn = <T>(request: FastifyRequest, task: () => Promise<T>) => intake.run(clientKey(request.ip), task);
+  const intake = new Intake(options.intake);
+  const inTurn = <T>(request: FastifyRequest, task: (leave: () => boolean) => Promise<T>) =>
+    intake.run(clientKey(request.ip), task);
 
   app.post("/v1/orders", async (request, reply) => {
     parse(emptyQuery, request.query, "query");
@@ -477,15 +480,24 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
           };
     /** The order's hash while it is inside the engine (its stages are told by hash). */
     let engineHash: Hex | undefined;
-    const { status, body } = await inTurn(request, async () => {
+    const { status, body } = await inTurn(request, async (leave) => {
       if (timer !== undefined) {
         timer.mark("intake");
         const maker = (request.body as { order?: { maker?: unknown } } | undefined)?.order?.maker;
         timer.known =
           typeof maker === "string" && isAddress(maker, { strict: false }) && knownAccount(getAddress(maker));
       }
+      // An order that will wait in the engine behind its own account's earlier orders leaves its
+      // intake slot to the next request in turn (./intake): it needs none while it waits.
+      const stepAside: Sender = {
+        ...sender,
+        prepared: (hash, maker) => {
+          sender.prepared?.(hash, maker);
+          if (maker !== undefined && engine.isBusy(maker)) leave();
+        },
+      };
       try {
-        return await entry.place(sender, request.body);
+        return await entry.place(stepAside, request.body);
       } finally {
         timer?.mark("engine");
         if (engineHash !== undefined) inEngine.delete(engineHash);

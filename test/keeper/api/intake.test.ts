@@ -7,6 +7,9 @@
 import { expect } from "chai";
 import { ApiError } from "../../../keeper/src/api/errors";
 import { Intake } from "../../../keeper/src/api/intake";
+import { readRiskContext } from "../../../keeper/src/risk";
+import { publicClient } from "../../sdk/support";
+import { http, newTrader, orderOf, signedBody, startKeeper, type Keeper, type Trader } from "./support";
 
 /** A task that records its start and finishes when the test says so. */
 function task(started: string[], name: string) {
@@ -108,5 +111,81 @@ describe("keeper: order entry's intake", function () {
     expect(await Promise.all(runs)).to.deep.equal(["a0", "b0", "c0", "d0", "e1"]);
     expect(started).to.not.include("e0");
     expect([intake.active, intake.queued]).to.deep.equal([0, 0]);
+  });
+  it("lets a request that steps aside give its slot to the next in turn, at most maxQueuedPerClient aside per address", async () => {
+    const intake = new Intake({ maxInFlight: 1, maxQueuedPerClient: 1, maxQueued: 1_000 });
+    const started: string[] = [];
+    const [a0, a1, b0] = ["a0", "a1", "b0"].map((name) => task(started, name));
+    let leaveA0!: () => boolean;
+    let leaveA1!: () => boolean;
+    const answers = [
+      intake.run("a", (leave) => ((leaveA0 = leave), a0.run())),
+      intake.run("a", (leave) => ((leaveA1 = leave), a1.run())),
+      intake.run("b", b0.run),
+    ];
+    await turns();
+    expect(started).to.deep.equal(["a0"]);
+    // a0 waits for something that needs no slot (its account's earlier orders): the next goes in.
+    expect(leaveA0()).to.equal(true);
+    await turns();
+    expect(started).to.deep.equal(["a0", "a1"]);
+    expect(intake.active).to.equal(1);
+    // Address a has maxQueuedPerClient (1) aside already: a1 keeps its slot, b0 waits for it.
+    expect(leaveA1()).to.equal(false);
+    a0.finish(); // a0 left its slot: finishing frees none
+    await turns();
+    expect(started).to.deep.equal(["a0", "a1"]);
+    a1.finish();
+    await turns();
+    expect(started).to.deep.equal(["a0", "a1", "b0"]);
+    b0.finish();
+    expect(await Promise.all(answers)).to.deep.equal(["a0", "a1", "b0"]);
+    expect(intake.active).to.equal(0);
+  });
+  describe("over HTTP", function () {
+    it("lets another address's order in while an order waits in the engine behind its own account's", async function () {
+      // Two slots. Alice's first order is held in its risk check; her second, behind it in her
+      // account's queue, steps aside; so bob's order, from another address, is answered meanwhile.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let reachedGate!: () => void;
+      const atGate = new Promise<void>((resolve) => (reachedGate = resolve));
+      let aliceChecks = 0;
+      const k: Keeper = await startKeeper({
+        api: { intake: { maxInFlight: 2, maxQueuedPerClient: 100, maxQueued: 1_000 }, trustProxy: ["loopback"] },
+        engine: {
+          readRiskContext: async (signed, state) => {
+            if (signed.order.maker === alice.address && aliceChecks++ === 0) {
+              reachedGate();
+              await gate;
+            }
+            return readRiskContext(publicClient, k.env.addresses.exchange, signed, state);
+          },
+        },
+      });
+      const alice = await newTrader(k.env);
+      const bob = await newTrader(k.env);
+      try {
+        const send = async (trader: Trader, from: string, priceTicks: bigint) =>
+          http(
+            k.api.url,
+            "POST",
+            "/v1/orders",
+            await signedBody(k, trader, orderOf(trader, { isBuy: false, lots: 1n, priceTicks })),
+            { "x-forwarded-for": from },
+          );
+        const first = send(alice, "10.0.0.1", 200_000n);
+        await atGate;
+        const second = send(alice, "10.0.0.1", 200_001n);
+        const bobs = await send(bob, "10.0.0.2", 200_002n);
+        expect(bobs.status, JSON.stringify(bobs.body)).to.equal(201);
+        release();
+        expect((await first).status).to.equal(201);
+        expect((await second).status).to.equal(201);
+      } finally {
+        release();
+        await k.close();
+      }
+    });
   });
 });

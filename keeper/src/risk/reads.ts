@@ -38,7 +38,7 @@ import {
   type Order,
   type ReadClient,
 } from "@crossbook/sdk";
-import { withRpcCause } from "../metrics/rpc";
+import type { RpcCause } from "../metrics/rpc";
 
 /** The chain facts the risk check reads. A market that is not listed reads as `undefined`. */
 export interface RiskReads {
@@ -184,10 +184,10 @@ interface SettledFill {
  */
 type FillBound = (previous: unknown, fills: readonly SettledFill[]) => { value: unknown } | undefined;
 
-/** One memoised fact: its value (a promise), how to read it again, and whose it is. */
+/** One memoised fact: its value (a promise), how to read it again (from `direct`), and whose it is. */
 interface MemoEntry {
   value: Promise<unknown>;
-  readonly read: () => Promise<unknown>;
+  readonly read: (direct: RiskReads) => Promise<unknown>;
   /** The account (lowercase) or market the fact is of, and whether a settled fill moves it (balances, window use, price bounds). */
   readonly account?: string;
   readonly market?: bigint;
@@ -224,6 +224,12 @@ export interface CachedChainReadsOptions {
   recoverSigner?: RiskReads["recoverSigner"];
   /** Blocks per `eth_getLogs` call while catching up (default 10,000). */
   logChunk?: bigint;
+  /**
+   * The node client each cause's calls go through (`keeper/src/metrics/rpc.ts`: each counts its
+   * calls under its cause): the block's sync `sync`, the reads ahead of the orders `read-ahead`, a
+   * fact not in the memo the cause that asked for it (`for`). Default: the constructor's client.
+   */
+  clients?: (cause: RpcCause) => ReadClient;
   /**
    * Told each time an order or check waits on the node for a fact (`fact`: its kind, `balance`,
    * `window`…), with how long it waited, once the answer came (metrics).
@@ -282,7 +288,8 @@ export interface ChainFactsHealth {
  * the cache is. A failing `eth_getLogs` halves the block range it asks for, down to one block.
  */
 export class CachedChainReads implements RiskReads {
-  private readonly direct: RiskReads;
+  /** Direct reads through each cause's client (`options.clients`). */
+  private readonly directs = new Map<RpcCause, RiskReads>();
   private memo = new Map<string, MemoEntry>();
   /** The reads ahead of a new block still under way (`refresh` waits for them). */
   private refreshing: Promise<void> | undefined;
@@ -336,7 +343,6 @@ export class CachedChainReads implements RiskReads {
     private readonly exchange: Address,
     private readonly options: CachedChainReadsOptions,
   ) {
-    this.direct = directReads(client, exchange);
     this.eventsUpTo = options.startBlock - 1n;
     this.chunk = options.logChunk ?? 10_000n;
     if (options.recoverSigner !== undefined) this.recoverSigner = options.recoverSigner;
@@ -348,8 +354,18 @@ export class CachedChainReads implements RiskReads {
    * A failure drops the memo too, and is thrown.
    */
   sync(): Promise<void> {
-    this.syncing ??= withRpcCause("sync", () => this.doSync()).finally(() => (this.syncing = undefined));
+    this.syncing ??= this.doSync().finally(() => (this.syncing = undefined));
     return this.syncing;
+  }
+
+  /** Facts read from the chain when asked, through `cause`'s client. */
+  private direct(cause: RpcCause): RiskReads {
+    let direct = this.directs.get(cause);
+    if (direct === undefined) {
+      direct = directReads(this.options.clients?.(cause) ?? this.client, this.exchange);
+      this.directs.set(cause, direct);
+    }
+    return direct;
   }
 
   /**
@@ -497,8 +513,9 @@ export class CachedChainReads implements RiskReads {
   }
 
   private async doSync(): Promise<void> {
+    const client = this.options.clients?.("sync") ?? this.client;
     try {
-      const latest = await getBlockNumber(this.client, { cacheTime: 0 });
+      const latest = await getBlockNumber(client, { cacheTime: 0 });
       if (this.head === undefined || latest > this.head) this.head = latest;
       /** Accounts (lowercase) named by a trader's event, and those whose fills settled, in the new blocks. */
       const named = new Set<string>();
@@ -509,7 +526,7 @@ export class CachedChainReads implements RiskReads {
         const toBlock = fromBlock + this.chunk - 1n < latest ? fromBlock + this.chunk - 1n : latest;
         let logs;
         try {
-          logs = await getLogs(this.client, { address: this.exchange, events: SYNCED_EVENTS, fromBlock, toBlock });
+          logs = await getLogs(client, { address: this.exchange, events: SYNCED_EVENTS, fromBlock, toBlock });
         } catch (error) {
           // A provider's range limit: ask for half as many blocks next time.
           if (this.chunk > 1n) this.chunk /= 2n;
@@ -566,7 +583,7 @@ export class CachedChainReads implements RiskReads {
         this.eventsUpTo = toBlock;
       }
       if (this.block?.number !== latest || this.failing) {
-        const header = await getBlock(this.client, { blockNumber: latest });
+        const header = await getBlock(client, { blockNumber: latest });
         const previous = this.failing ? new Map<string, MemoEntry>() : this.memo;
         this.memo = new Map();
         this.block = { number: latest, timestamp: header.timestamp };
@@ -651,7 +668,7 @@ export class CachedChainReads implements RiskReads {
    * it has (a failed read is not remembered: the next order asks again).
    */
   private reread(key: string, entry: MemoEntry, block: bigint): Promise<void> {
-    const fresh = withRpcCause("read-ahead", entry.read);
+    const fresh = entry.read(this.direct("read-ahead"));
     entry.value = fresh;
     entry.readAt = block;
     return fresh.then(
@@ -674,15 +691,17 @@ export class CachedChainReads implements RiskReads {
     entry.known = undefined;
   }
 
+  /** The fact `key` from the memo, else read (through `cause`'s client) and memoised. */
   private cached<T>(
+    cause: RpcCause,
     key: string,
-    read: () => Promise<T>,
+    read: (direct: RiskReads) => Promise<T>,
     of?: { account?: Address; market?: bigint; movedByFills?: boolean; bound?: FillBound },
   ): Promise<T> {
-    if (this.failing) return this.waited(key, "uncached", read());
+    if (this.failing) return this.waited(key, "uncached", read(this.direct(cause)));
     let entry = this.memo.get(key);
     if (entry === undefined) {
-      const value = read();
+      const value = read(this.direct(cause));
       const block = this.block?.number ?? 0n;
       const created: MemoEntry = {
         value,
@@ -730,11 +749,11 @@ export class CachedChainReads implements RiskReads {
     return value;
   }
 
-  domain() {
-    return this.cached("domain", () => this.direct.domain());
+  domain(cause: RpcCause = "other") {
+    return this.cached(cause, "domain", (d) => d.domain());
   }
-  market(marketId: bigint) {
-    const read = this.cached(`market:${marketId}`, () => this.direct.market(marketId));
+  market(marketId: bigint, cause: RpcCause = "other") {
+    const read = this.cached(cause, `market:${marketId}`, (d) => d.market(marketId));
     read.then(
       (market) => {
         if (market !== undefined) this.listed.set(marketId, market);
@@ -743,8 +762,8 @@ export class CachedChainReads implements RiskReads {
     );
     return read;
   }
-  riskLimits(marketId: bigint) {
-    const read = this.cached(`limits:${marketId}`, () => this.direct.riskLimits(marketId));
+  riskLimits(marketId: bigint, cause: RpcCause = "other") {
+    const read = this.cached(cause, `limits:${marketId}`, (d) => d.riskLimits(marketId));
     read.then(
       (limits) => {
         if (limits !== undefined) this.bands.set(marketId, limits.bandBps);
@@ -753,9 +772,9 @@ export class CachedChainReads implements RiskReads {
     );
     return read;
   }
-  priceBounds(marketId: bigint) {
+  priceBounds(marketId: bigint, cause: RpcCause = "other") {
     // The reference may be the market's last settled price: a fill settled in it moves the bounds.
-    return this.cached(`bounds:${marketId}`, () => this.direct.priceBounds(marketId), {
+    return this.cached(cause, `bounds:${marketId}`, (d) => d.priceBounds(marketId), {
       market: marketId,
       movedByFills: true,
       bound: (previous, fills) => this.narrowed(previous as GetPriceBoundsReturnType, marketId, fills),
@@ -787,22 +806,22 @@ export class CachedChainReads implements RiskReads {
       },
     };
   }
-  paused() {
-    return this.cached("paused", () => this.direct.paused());
+  paused(cause: RpcCause = "other") {
+    return this.cached(cause, "paused", (d) => d.paused());
   }
-  minNonce(maker: Address) {
-    return this.cached(`minNonce:${maker}`, () => this.direct.minNonce(maker), { account: maker });
+  minNonce(maker: Address, cause: RpcCause = "other") {
+    return this.cached(cause, `minNonce:${maker}`, (d) => d.minNonce(maker), { account: maker });
   }
-  pendingMinNonce(maker: Address) {
-    return this.cached(`pendingMinNonce:${maker}`, () => this.direct.pendingMinNonce(maker), { account: maker });
+  pendingMinNonce(maker: Address, cause: RpcCause = "other") {
+    return this.cached(cause, `pendingMinNonce:${maker}`, (d) => d.pendingMinNonce(maker), { account: maker });
   }
-  withdrawalRequested(account: Address, token: Address) {
-    return this.cached(`withdrawal:${account}:${token}`, () => this.direct.withdrawalRequested(account, token), {
+  withdrawalRequested(account: Address, token: Address, cause: RpcCause = "other") {
+    return this.cached(cause, `withdrawal:${account}:${token}`, (d) => d.withdrawalRequested(account, token), {
       account,
     });
   }
-  cancelAfter(maker: Address) {
-    const read = this.cached(`cancelAfter:${maker}`, () => this.direct.cancelAfter(maker), { account: maker });
+  cancelAfter(maker: Address, cause: RpcCause = "other") {
+    const read = this.cached(cause, `cancelAfter:${maker}`, (d) => d.cancelAfter(maker), { account: maker });
     // A deadline set before the start block comes with no event the keeper reads: learnt from this
     // read, it is given by `takeDeadlinesBefore` as it comes near, like one an event named. (One
     // the chain has since moved only costs a recheck, which reads the chain again.)
@@ -817,8 +836,8 @@ export class CachedChainReads implements RiskReads {
     const now = this.block?.timestamp ?? 0n;
     if (deadline !== 0n && deadline > now && !this.deadlines.has(account)) this.deadlines.set(account, deadline);
   }
-  windowLimit(maker: Address, marketId: bigint) {
-    return this.cached(`window:${maker}:${marketId}`, () => this.direct.windowLimit(maker, marketId), {
+  windowLimit(maker: Address, marketId: bigint, cause: RpcCause = "other") {
+    return this.cached(cause, `window:${maker}:${marketId}`, (d) => d.windowLimit(maker, marketId), {
       account: maker,
       movedByFills: true,
       // Use is recorded in a window of the fill's market only, and only while the account has a
@@ -831,11 +850,11 @@ export class CachedChainReads implements RiskReads {
       },
     });
   }
-  code(account: Address) {
-    return this.cached(`code:${account}`, () => this.direct.code(account), { account });
+  code(account: Address, cause: RpcCause = "other") {
+    return this.cached(cause, `code:${account}`, (d) => d.code(account), { account });
   }
-  balance(account: Address, token: Address) {
-    return this.cached(`balance:${account}:${token}`, () => this.direct.balance(account, token), {
+  balance(account: Address, token: Address, cause: RpcCause = "other") {
+    return this.cached(cause, `balance:${account}:${token}`, (d) => d.balance(account, token), {
       account,
       movedByFills: true,
       bound: (previous, fills) => this.debited(previous as bigint, token.toLowerCase(), fills),
@@ -862,20 +881,20 @@ export class CachedChainReads implements RiskReads {
     }
     return { value: balance > debit ? balance - debit : 0n };
   }
-  async timestamp() {
+  async timestamp(cause: RpcCause = "other") {
     if (this.block === undefined) await this.sync();
-    if (this.failing) return this.direct.timestamp();
+    if (this.failing) return this.direct(cause).timestamp();
     return (this.block as { timestamp: bigint }).timestamp;
   }
-  async filled(maker: Address, nonce: bigint) {
+  async filled(maker: Address, nonce: bigint, cause: RpcCause = "other") {
     if (this.block === undefined) await this.sync();
     if (this.cancelled.has(nonceKey(maker, nonce))) return MAX_UINT64;
     // Cancellations may be missing while syncs fail: ask the chain.
     if (!this.failing && !this.options.nonceSeen(maker, nonce)) return 0n;
-    return this.waited("filled:", "uncached", this.direct.filled(maker, nonce));
+    return this.waited("filled:", "uncached", this.direct(cause).filled(maker, nonce));
   }
-  contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters) {
-    return this.direct.contractApproves(order, signature, domain);
+  contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters, cause: RpcCause = "other") {
+    return this.direct(cause).contractApproves(order, signature, domain);
   }
 }
 

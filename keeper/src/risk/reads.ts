@@ -39,37 +39,41 @@ import {
   type ReadClient,
 } from "@crossbook/sdk";
 import type { RpcCause } from "../metrics/rpc";
+import { isPending, type Fact } from "./fact";
 
-/** The chain facts the risk check reads. A market that is not listed reads as `undefined`. */
+/**
+ * The chain facts the risk check reads. A market that is not listed reads as `undefined`. A source
+ * answers with the value when it knows it now, else a promise of it (`Fact`).
+ */
 export interface RiskReads {
-  domain(): Promise<ExchangeDomainParameters>;
-  market(marketId: bigint): Promise<Market | undefined>;
-  riskLimits(marketId: bigint): Promise<GetRiskLimitsReturnType | undefined>;
-  priceBounds(marketId: bigint): Promise<GetPriceBoundsReturnType | undefined>;
-  paused(): Promise<boolean>;
-  minNonce(maker: Address): Promise<bigint>;
+  domain(): Fact<ExchangeDomainParameters>;
+  market(marketId: bigint): Fact<Market | undefined>;
+  riskLimits(marketId: bigint): Fact<GetRiskLimitsReturnType | undefined>;
+  priceBounds(marketId: bigint): Fact<GetPriceBoundsReturnType | undefined>;
+  paused(): Fact<boolean>;
+  minNonce(maker: Address): Fact<bigint>;
   /**
    * The floor a `cancelUpTo` asked for that is not in force yet (`getPendingMinNonce`); `0n`: none
    * waiting. The keeper stops matching below it at once: a fill matched now may land after it.
    */
-  pendingMinNonce(maker: Address): Promise<bigint>;
+  pendingMinNonce(maker: Address): Fact<bigint>;
   /** The atoms of `token` a standing withdrawal request may take out (`getWithdrawalRequest`); `0n`: none. */
-  withdrawalRequested(account: Address, token: Address): Promise<bigint>;
-  cancelAfter(maker: Address): Promise<bigint>;
-  windowLimit(maker: Address, marketId: bigint): Promise<GetWindowLimitReturnType>;
-  filled(maker: Address, nonce: bigint): Promise<bigint>;
+  withdrawalRequested(account: Address, token: Address): Fact<bigint>;
+  cancelAfter(maker: Address): Fact<bigint>;
+  windowLimit(maker: Address, marketId: bigint): Fact<GetWindowLimitReturnType>;
+  filled(maker: Address, nonce: bigint): Fact<bigint>;
   /** The account's code (`"0x"` or `undefined` for an EOA). */
-  code(account: Address): Promise<Hex | undefined>;
+  code(account: Address): Fact<Hex | undefined>;
   /** The timestamp of the block the facts are read at (unix seconds). */
-  timestamp(): Promise<bigint>;
-  balance(account: Address, token: Address): Promise<bigint>;
+  timestamp(): Fact<bigint>;
+  balance(account: Address, token: Address): Fact<bigint>;
   /** A contract wallet's ERC-1271 answer for the order (the SDK's `verifyOrderSignature`). */
-  contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters): Promise<boolean>;
+  contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters): Fact<boolean>;
   /**
    * The ECDSA signer of an EOA's order, when this source recovers it itself (e.g. natively, off the
    * main thread); absent: the risk check recovers it with the SDK.
    */
-  recoverSigner?(order: Order, signature: Hex, domain: ExchangeDomainParameters): Promise<Address | undefined>;
+  recoverSigner?(order: Order, signature: Hex, domain: ExchangeDomainParameters): Fact<Address | undefined>;
 }
 
 /** A market that is not listed reads as `undefined`; other failures throw. */
@@ -187,7 +191,7 @@ type FillBound = (previous: unknown, fills: readonly SettledFill[]) => { value: 
 /** One memoised fact: its value (a promise), how to read it again (from `direct`), and whose it is. */
 interface MemoEntry {
   value: Promise<unknown>;
-  readonly read: (direct: RiskReads) => Promise<unknown>;
+  readonly read: (direct: RiskReads) => Fact<unknown>;
   /** The account (lowercase) or market the fact is of, and whether a settled fill moves it (balances, window use, price bounds). */
   readonly account?: string;
   readonly market?: bigint;
@@ -668,7 +672,7 @@ export class CachedChainReads implements RiskReads {
    * it has (a failed read is not remembered: the next order asks again).
    */
   private reread(key: string, entry: MemoEntry, block: bigint): Promise<void> {
-    const fresh = entry.read(this.direct("read-ahead"));
+    const fresh = Promise.resolve(entry.read(this.direct("read-ahead")));
     entry.value = fresh;
     entry.readAt = block;
     return fresh.then(
@@ -695,13 +699,14 @@ export class CachedChainReads implements RiskReads {
   private cached<T>(
     cause: RpcCause,
     key: string,
-    read: (direct: RiskReads) => Promise<T>,
+    read: (direct: RiskReads) => Fact<T>,
     of?: { account?: Address; market?: bigint; movedByFills?: boolean; bound?: FillBound },
-  ): Promise<T> {
-    if (this.failing) return this.waited(key, "uncached", read(this.direct(cause)));
+  ): Fact<T> {
+    // Direct reads answer with promises: `Promise.resolve` gives them back as they are.
+    if (this.failing) return this.waited(key, "uncached", Promise.resolve(read(this.direct(cause))));
     let entry = this.memo.get(key);
     if (entry === undefined) {
-      const value = read(this.direct(cause));
+      const value = Promise.resolve(read(this.direct(cause)));
       const block = this.block?.number ?? 0n;
       const created: MemoEntry = {
         value,
@@ -732,8 +737,8 @@ export class CachedChainReads implements RiskReads {
       );
     }
     entry.usedAt = this.block?.number ?? 0n;
-    const value = entry.value as Promise<T>;
-    return entry.pending ? this.waited(key, entry.why, value) : value;
+    // Settled: its answer itself, so that an order whose facts are all known reads them without an await.
+    return entry.pending ? this.waited(key, entry.why, entry.value as Promise<T>) : (entry.known as T);
   }
 
   /** `value`, told to `onWait` (as a wait for the fact `key` names, for `why`) when it settles. */
@@ -754,22 +759,16 @@ export class CachedChainReads implements RiskReads {
   }
   market(marketId: bigint, cause: RpcCause = "other") {
     const read = this.cached(cause, `market:${marketId}`, (d) => d.market(marketId));
-    read.then(
-      (market) => {
-        if (market !== undefined) this.listed.set(marketId, market);
-      },
-      () => undefined,
-    );
+    whenKnown(read, (market) => {
+      if (market !== undefined) this.listed.set(marketId, market);
+    });
     return read;
   }
   riskLimits(marketId: bigint, cause: RpcCause = "other") {
     const read = this.cached(cause, `limits:${marketId}`, (d) => d.riskLimits(marketId));
-    read.then(
-      (limits) => {
-        if (limits !== undefined) this.bands.set(marketId, limits.bandBps);
-      },
-      () => undefined,
-    );
+    whenKnown(read, (limits) => {
+      if (limits !== undefined) this.bands.set(marketId, limits.bandBps);
+    });
     return read;
   }
   priceBounds(marketId: bigint, cause: RpcCause = "other") {
@@ -825,10 +824,7 @@ export class CachedChainReads implements RiskReads {
     // A deadline set before the start block comes with no event the keeper reads: learnt from this
     // read, it is given by `takeDeadlinesBefore` as it comes near, like one an event named. (One
     // the chain has since moved only costs a recheck, which reads the chain again.)
-    read.then(
-      (deadline) => this.learnDeadline(getAddress(maker), deadline),
-      () => undefined,
-    );
+    whenKnown(read, (deadline) => this.learnDeadline(getAddress(maker), deadline));
     return read;
   }
 
@@ -881,21 +877,27 @@ export class CachedChainReads implements RiskReads {
     }
     return { value: balance > debit ? balance - debit : 0n };
   }
-  async timestamp(cause: RpcCause = "other") {
-    if (this.block === undefined) await this.sync();
+  timestamp(cause: RpcCause = "other"): Fact<bigint> {
+    if (this.block === undefined) return this.sync().then(() => this.timestamp(cause));
     if (this.failing) return this.direct(cause).timestamp();
-    return (this.block as { timestamp: bigint }).timestamp;
+    return this.block.timestamp;
   }
-  async filled(maker: Address, nonce: bigint, cause: RpcCause = "other") {
-    if (this.block === undefined) await this.sync();
+  filled(maker: Address, nonce: bigint, cause: RpcCause = "other"): Fact<bigint> {
+    if (this.block === undefined) return this.sync().then(() => this.filled(maker, nonce, cause));
     if (this.cancelled.has(nonceKey(maker, nonce))) return MAX_UINT64;
     // Cancellations may be missing while syncs fail: ask the chain.
     if (!this.failing && !this.options.nonceSeen(maker, nonce)) return 0n;
-    return this.waited("filled:", "uncached", this.direct(cause).filled(maker, nonce));
+    return this.waited("filled:", "uncached", Promise.resolve(this.direct(cause).filled(maker, nonce)));
   }
   contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters, cause: RpcCause = "other") {
     return this.direct(cause).contractApproves(order, signature, domain);
   }
+}
+
+/** `learn` of the fact's value once it is known (at once when it is); a failed read teaches nothing. */
+function whenKnown<T>(fact: Fact<T>, learn: (value: T) => void): void {
+  if (isPending(fact)) fact.then(learn, () => undefined);
+  else learn(fact);
 }
 
 function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -27,8 +27,9 @@ import type { KeeperConfig } from "./config";
 import { Engine } from "./engine";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
-import { observedTransport, withRpcCause, type RpcCall } from "./metrics/rpc";
+import { causedTransports, type RpcCall, type RpcCause } from "./metrics/rpc";
 import { CachedChainReads, readRiskContextFrom, StrangerReadBudget, UncreditedAccountError } from "./risk";
+import { CausedReads } from "./risk/causedReads";
 import {
   currentLease,
   holdLease,
@@ -87,7 +88,11 @@ export async function keeperAccount(config: Pick<KeeperConfig, "key">): Promise<
   }
 }
 
-function chainClient(config: KeeperConfig, observe: (call: RpcCall) => void): PublicClient {
+/**
+ * The keeper's node clients, one per cause of its calls (`metrics/rpc.ts`: each counts its calls
+ * under its cause), over one transport.
+ */
+function chainClients(config: KeeperConfig, observe: (call: RpcCall) => void): (cause: RpcCause) => PublicClient {
   const chain = defineChain({
     id: config.chainId,
     name: `chain ${config.chainId}`,
@@ -99,11 +104,20 @@ function chainClient(config: KeeperConfig, observe: (call: RpcCall) => void): Pu
   const transport = /^wss?:/.test(config.rpcUrl)
     ? webSocket(config.rpcUrl, { retryCount: 0 })
     : http(config.rpcUrl, { batch: { wait: 0 }, retryCount: 0 });
-  return createPublicClient({
-    chain,
-    transport: observedTransport(transport, observe),
-    pollingInterval: config.pollIntervalMs,
-  }) as PublicClient;
+  const transports = causedTransports(transport, observe);
+  const clients = new Map<RpcCause, PublicClient>();
+  return (cause) => {
+    let client = clients.get(cause);
+    if (client === undefined) {
+      client = createPublicClient({
+        chain,
+        transport: transports(cause),
+        pollingInterval: config.pollIntervalMs,
+      }) as PublicClient;
+      clients.set(cause, client);
+    }
+    return client;
+  };
 }
 
 /** Checks that the RPC serves the configured chain, the Exchange exists, and the keeper may settle. */
@@ -152,7 +166,7 @@ export async function followBlock(
   // A deadline within the horizon: the risk check's own test (`now + horizon > deadline`).
   const near = reads.takeDeadlinesBefore(now + BigInt(engine.horizonSeconds));
   const accounts = [...new Set([...reads.takeTouched(), ...near])];
-  const { pulled, unread } = await withRpcCause("recheck", () => engine.recheck(accounts));
+  const { pulled, unread } = await engine.recheck(accounts);
   reads.touch(unread);
   const expired = await engine.expire(now);
   return { pulled, expired };
@@ -162,7 +176,9 @@ export async function followBlock(
 export async function runKeeper(config: KeeperConfig, log: Logger): Promise<RunningKeeper> {
   const account = await keeperAccount(config);
   const metrics = new Metrics();
-  const client = chainClient(config, (call) => metrics.rpcCall(call));
+  const clientOf = chainClients(config, (call) => metrics.rpcCall(call));
+  /** The API's signature checks and logins, the block watch, the checks at start: `other`. */
+  const client = clientOf("other");
   await checkChain(client, config, account.address);
   const domain = { chainId: config.chainId, verifyingContract: config.exchange };
 
@@ -237,11 +253,14 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     nonceSeen: (maker, nonce) => store.hasNonce(maker, nonce),
     recoverSigner,
     onWait: (fact, why, seconds) => metrics.chainFactWait(fact, why, seconds),
+    clients: clientOf,
   });
+  /** The risk reads of orders (and of rechecks, which read through the same `readRiskContext`). */
+  const orderReads = new CausedReads(reads, "order");
   await reads.syncHalving();
   /** Whether an account has code, from the cached reads (the engine's and the API's signature checks). */
-  const hasCode = async (account: Address) => {
-    const code = await reads.code(account);
+  const hasCode = async (account: Address, cause: RpcCause = "other") => {
+    const code = await reads.code(account, cause);
     return code !== undefined && code !== "0x";
   };
   /**
@@ -266,9 +285,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
         if (!known && (await reads.neverCredited(signed.order.maker))) {
           throw new UncreditedAccountError(signed.order.maker);
         }
-        return await strangers.run(known, () =>
-          withRpcCause("order", () => readRiskContextFrom(reads, config.exchange, signed, state)),
-        );
+        return await strangers.run(known, () => readRiskContextFrom(orderReads, config.exchange, signed, state));
       } finally {
         metrics.orderRiskRead(known, (performance.now() - start) / 1000);
       }
@@ -277,7 +294,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     maxOpenOrdersPerAccount: config.maxOpenOrdersPerAccount,
     recoverSigner,
     // A contract wallet's code is read once a block (cached); its ERC-1271 answer is the risk check's.
-    hasCode: (account) => withRpcCause("order", () => hasCode(account)),
+    hasCode: (account) => hasCode(account, "order"),
     freshen: (account) => reads.refresh(account),
     onOrderStage: (stage, maker, ms, hash) => {
       if (stage !== "check") metrics.orderStage(stage, isKnown(maker), ms / 1000); // the risk read has its own
@@ -326,11 +343,11 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     const created = new Settlement({
       engine,
       store,
-      client,
+      client: clientOf("settlement"),
       account,
       exchange: config.exchange,
       config,
-      reads,
+      reads: new CausedReads(reads, "settlement"),
       replaceAfterBlocks: config.settlement.replaceAfterBlocks,
       gasHeadroomPercent: config.settlement.gasHeadroomPercent,
       dropAfterBlocks: config.settlement.dropAfterBlocks,

@@ -295,7 +295,7 @@ export class Metrics {
     this.rpcErrors.inc({ method });
   }
 
-  /** A node call answered or failed (`observedTransport`). */
+  /** A node call answered or failed (`causedTransports`). */
   rpcCall(call: RpcCall): void {
     const labels = { method: call.method, cause: call.cause };
     this.rpcCalls.inc(labels);

@@ -1,26 +1,20 @@
 /**
- * Which node calls the keeper makes, and why: every JSON-RPC request through the keeper's client is
+ * Which node calls the keeper makes, and why: every JSON-RPC request through the keeper's clients is
  * counted and timed by method (an `eth_call` by the function it calls) and by cause — the job that
- * asked for it, carried through its awaits by `withRpcCause` (an order's risk read, the block's sync
- * and its reads ahead, rechecks, settlement; anything else is `other`: the API's contract-signature
- * checks and logins). Exported as `crossbook_rpc_calls_total` and `crossbook_rpc_call_seconds_total`
- * (keeper/README.md, "Metrics"). The time of a call is from its request to its answer: a call
- * queued in a JSON-RPC batch or behind a busy node counts its wait.
+ * asked for it (an order's risk read, the block's sync and its reads ahead, rechecks, settlement;
+ * anything else is `other`: the API's contract-signature checks and logins). The cause is carried
+ * explicitly: each job calls through its own client (`causedTransports`: one transport, a wrapper a
+ * cause), never through an `AsyncLocalStorage`, which on Node 20 turns on promise hooks for every
+ * promise of the process. Exported as `crossbook_rpc_calls_total` and
+ * `crossbook_rpc_call_seconds_total` (keeper/README.md, "Metrics"). The time of a call is from its
+ * request to its answer: a call queued in a JSON-RPC batch or behind a busy node counts its wait.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
 import { toFunctionSelector, type AbiFunction, type Transport } from "viem";
 import { exchangeAbi } from "@crossbook/sdk";
 
 /** The job a node call is made for. */
 export type RpcCause = "order" | "sync" | "read-ahead" | "recheck" | "settlement" | "other";
-
-const causes = new AsyncLocalStorage<RpcCause>();
-
-/** Runs `job` with its node calls (and those of everything it awaits) counted under `cause`. */
-export function withRpcCause<T>(cause: RpcCause, job: () => T): T {
-  return causes.run(cause, job);
-}
 
 /** One finished node call. */
 export interface RpcCall {
@@ -46,12 +40,20 @@ export function rpcMethodName(method: string, params: unknown): string {
   return `eth_call:${FUNCTION_NAMES.get(selector) ?? selector}`;
 }
 
-/** `transport`, with each request reported to `observe` when it settles (answered or failed). */
-export function observedTransport(transport: Transport, observe: (call: RpcCall) => void): Transport {
-  return (parameters) => {
-    const inner = transport(parameters);
+/**
+ * `transport` as each cause calls it: the transport of `cause` reports each request to `observe`
+ * (under `cause`) when it settles (answered or failed). One instance of `transport` serves every
+ * cause (made by the first client that asks), so that concurrent calls of several causes still go
+ * out in one JSON-RPC batch.
+ */
+export function causedTransports(
+  transport: Transport,
+  observe: (call: RpcCall) => void,
+): (cause: RpcCause) => Transport {
+  let shared: ReturnType<Transport> | undefined;
+  return (cause) => (parameters) => {
+    const inner = (shared ??= transport(parameters));
     const request: typeof inner.request = async (args, options) => {
-      const cause = causes.getStore() ?? "other";
       const start = performance.now();
       try {
         return await inner.request(args, options);

@@ -47,9 +47,17 @@ export class StrangerReadBudget {
     return this.inFlight;
   }
 
-  /** Runs `read` now: counted when `known` is false, and refused (`NodeBusyError`) past the budget. */
-  async run<T>(known: boolean, read: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `read` now: counted when `known` is false, and refused (`NodeBusyError`) past the budget.
+   * A known account's read is `read`'s own promise (no wrapper: the risk read of an order whose facts
+   * are all cached resolves at the next turn).
+   */
+  run<T>(known: boolean, read: () => Promise<T>): Promise<T> {
     if (known || this.limit === 0) return read();
+    return this.counted(read);
+  }
+
+  private async counted<T>(read: () => Promise<T>): Promise<T> {
     if (this.inFlight >= this.limit) throw new NodeBusyError(this.limit);
     this.inFlight++;
     try {

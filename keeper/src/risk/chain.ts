@@ -2,14 +2,18 @@
  * The chain layer of the risk check: reads everything `checkOrder` needs with the SDK's read
  * actions, in two rounds of parallel reads, and adds the keeper's own state.
  */
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import {
   MAX_UINT64,
+  type ExchangeDomainParameters,
+  type GetPriceBoundsReturnType,
+  type GetRiskLimitsReturnType,
   type GetWindowLimitReturnType,
   type Market,
   type ReadClient,
   type SignedOrder,
 } from "@crossbook/sdk";
+import { allOf, isPending, mapFact, type Fact } from "./fact";
 import { directReads, type RiskReads } from "./reads";
 import { listedOpenOrders } from "./reservation";
 import type { OpenOrders, ReservingOrder, RiskContext, SignatureContext } from "./types";
@@ -44,14 +48,74 @@ export async function readRiskContext(
 
 /**
  * `readRiskContext` over any source of chain facts (`RiskReads`): the keeper passes its
- * `CachedChainReads`, which answer most orders without an RPC call.
+ * `CachedChainReads`, which answer most orders without an RPC call. When the source knows every
+ * fact now (`Fact`), the context is assembled without an await: one promise, the answer's.
  */
-export async function readRiskContextFrom(
+export function readRiskContextFrom(
   reads: RiskReads,
   exchange: Address,
   signed: SignedOrder,
   keeperState: KeeperRiskState,
 ): Promise<RiskContext> {
+  try {
+    const context = riskContextOf(reads, exchange, signed, keeperState);
+    return isPending(context) ? context : Promise.resolve(context);
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
+
+/** The two rounds of reads, each awaited only if one of its facts is not known yet. */
+function riskContextOf(
+  reads: RiskReads,
+  exchange: Address,
+  signed: SignedOrder,
+  keeperState: KeeperRiskState,
+): Fact<RiskContext> {
+  const { order } = signed;
+  const maker = order.maker;
+  const { marketId, nonce } = order;
+  const first = allOf([
+    reads.domain(),
+    reads.market(marketId),
+    reads.riskLimits(marketId),
+    reads.priceBounds(marketId),
+    reads.paused(),
+    reads.minNonce(maker),
+    reads.pendingMinNonce(maker),
+    reads.cancelAfter(maker),
+    reads.windowLimit(maker, marketId),
+    reads.filled(maker, nonce),
+    reads.code(maker),
+    reads.timestamp(),
+  ]);
+  return isPending(first)
+    ? first.then((facts) => secondRound(reads, exchange, signed, keeperState, facts))
+    : secondRound(reads, exchange, signed, keeperState, first);
+}
+
+type FirstRound = [
+  ExchangeDomainParameters,
+  Market | undefined,
+  GetRiskLimitsReturnType | undefined,
+  GetPriceBoundsReturnType | undefined,
+  boolean,
+  bigint,
+  bigint,
+  bigint,
+  GetWindowLimitReturnType,
+  bigint,
+  Hex | undefined,
+  bigint,
+];
+
+function secondRound(
+  reads: RiskReads,
+  exchange: Address,
+  signed: SignedOrder,
+  keeperState: KeeperRiskState,
+  facts: FirstRound,
+): Fact<RiskContext> {
   const { order, signature } = signed;
   const maker = order.maker;
   const { marketId, nonce } = order;
@@ -69,86 +133,80 @@ export async function readRiskContextFrom(
     filled,
     code,
     timestamp,
-  ] = await Promise.all([
-    reads.domain(),
-    reads.market(marketId),
-    reads.riskLimits(marketId),
-    reads.priceBounds(marketId),
-    reads.paused(),
-    reads.minNonce(maker),
-    reads.pendingMinNonce(maker),
-    reads.cancelAfter(maker),
-    reads.windowLimit(maker, marketId),
-    reads.filled(maker, nonce),
-    reads.code(maker),
-    reads.timestamp(),
-  ]);
+  ] = facts;
   const isContract = code !== undefined && code !== "0x";
   const open = isOpenOrders(keeperState.openOrders) ? keeperState.openOrders : listedOpenOrders(keeperState.openOrders);
 
   // Second round: what depends on the market's tokens, the other orders' markets, and the signature.
   const otherMarketIds = [...open.marketIds()].filter((id) => id !== marketId && !keeperState.markets?.has(id));
-  const [balances, signatureContext, otherMarkets] = await Promise.all([
+  const second = allOf([
     market === undefined
-      ? Promise.resolve({ base: 0n, quote: 0n })
-      : Promise.all([freeBalance(reads, maker, market.base), freeBalance(reads, maker, market.quote)]).then(
-          ([base, quote]) => ({ base, quote }),
+      ? { base: 0n, quote: 0n }
+      : mapFact(
+          allOf([freeBalance(reads, maker, market.base), freeBalance(reads, maker, market.quote)]),
+          ([base, quote]) => ({
+            base,
+            quote,
+          }),
         ),
     signatureContextOf(reads, isContract, order, signature, domain),
-    Promise.all(otherMarketIds.map((id) => reads.market(id))),
+    allOf(otherMarketIds.map((id) => reads.market(id))),
   ]);
-  const markets = new Map<bigint, Market>(keeperState.markets ?? []);
-  for (const m of otherMarkets) if (m !== undefined) markets.set(m.marketId, m);
-  if (market !== undefined) markets.set(market.marketId, market);
+  return mapFact(second, ([balances, signatureContext, otherMarkets]) => {
+    const markets = new Map<bigint, Market>(keeperState.markets ?? []);
+    for (const m of otherMarkets) if (m !== undefined) markets.set(m.marketId, m);
+    if (market !== undefined) markets.set(market.marketId, market);
 
-  return {
-    domain,
-    chainDomain: { chainId: chainDomain.chainId, verifyingContract: chainDomain.verifyingContract },
-    market,
-    riskLimits: riskLimits ?? { halted: false, bandBps: 0n, maxLotsPerBlock: 0n },
-    priceBounds: priceBounds ?? { available: true, minPriceTicks: 0n, maxPriceTicks: MAX_UINT64 },
-    paused,
-    balances,
-    // A floor raise or a tighter window limit waiting for the firmness delay stops matching at once.
-    minNonce: pendingMinNonce > minNonce ? pendingMinNonce : minNonce,
-    cancelAfter,
-    windowLimit: tighterWindow(windowLimit),
-    filled,
-    timestamp,
-    horizonSeconds: keeperState.horizonSeconds ?? 0n,
-    signature: signatureContext,
-    reservedByOpenOrders:
-      market === undefined ? { base: 0n, quote: 0n } : open.reserved((id) => markets.get(id), market),
-    nonceInUse: open.nonceInUse(nonce),
-  };
+    return {
+      domain,
+      chainDomain: { chainId: chainDomain.chainId, verifyingContract: chainDomain.verifyingContract },
+      market,
+      riskLimits: riskLimits ?? { halted: false, bandBps: 0n, maxLotsPerBlock: 0n },
+      priceBounds: priceBounds ?? { available: true, minPriceTicks: 0n, maxPriceTicks: MAX_UINT64 },
+      paused,
+      balances,
+      // A floor raise or a tighter window limit waiting for the firmness delay stops matching at once.
+      minNonce: pendingMinNonce > minNonce ? pendingMinNonce : minNonce,
+      cancelAfter,
+      windowLimit: tighterWindow(windowLimit),
+      filled,
+      timestamp,
+      horizonSeconds: keeperState.horizonSeconds ?? 0n,
+      signature: signatureContext,
+      reservedByOpenOrders:
+        market === undefined ? { base: 0n, quote: 0n } : open.reserved((id) => markets.get(id), market),
+      nonceInUse: open.nonceInUse(nonce),
+    };
+  });
 }
 
 function isOpenOrders(open: readonly ReservingOrder[] | OpenOrders): open is OpenOrders {
   return !Array.isArray(open);
 }
 
-async function signatureContextOf(
+function signatureContextOf(
   reads: RiskReads,
   isContract: boolean,
   order: SignedOrder["order"],
   signature: SignedOrder["signature"],
   domain: { chainId: bigint | number; verifyingContract: Address },
-): Promise<SignatureContext> {
-  if (isContract) return { kind: "contract", approves: await reads.contractApproves(order, signature, domain) };
+): Fact<SignatureContext> {
+  if (isContract) {
+    return mapFact(reads.contractApproves(order, signature, domain), (approves) => ({ kind: "contract", approves }));
+  }
   if (reads.recoverSigner === undefined) return { kind: "eoa" };
-  return { kind: "eoa", signer: (await reads.recoverSigner(order, signature, domain)) ?? null };
+  return mapFact(reads.recoverSigner(order, signature, domain), (signer) => ({ kind: "eoa", signer: signer ?? null }));
 }
 
 /**
  * The balance the keeper may match against: the account's balance less its standing withdrawal
  * request (once the firmness delay has passed, `withdraw` takes it whatever the keeper matched).
  */
-async function freeBalance(reads: RiskReads, account: Address, token: Address): Promise<bigint> {
-  const [balance, requested] = await Promise.all([
-    reads.balance(account, token),
-    reads.withdrawalRequested(account, token),
-  ]);
-  return balance > requested ? balance - requested : 0n;
+function freeBalance(reads: RiskReads, account: Address, token: Address): Fact<bigint> {
+  return mapFact(
+    allOf([reads.balance(account, token), reads.withdrawalRequested(account, token)]),
+    ([balance, requested]) => (balance > requested ? balance - requested : 0n),
+  );
 }
 
 /**

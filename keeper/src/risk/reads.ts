@@ -38,38 +38,42 @@ import {
   type Order,
   type ReadClient,
 } from "@crossbook/sdk";
-import { withRpcCause } from "../metrics/rpc";
+import type { RpcCause } from "../metrics/rpc";
+import { isPending, type Fact } from "./fact";
 
-/** The chain facts the risk check reads. A market that is not listed reads as `undefined`. */
+/**
+ * The chain facts the risk check reads. A market that is not listed reads as `undefined`. A source
+ * answers with the value when it knows it now, else a promise of it (`Fact`).
+ */
 export interface RiskReads {
-  domain(): Promise<ExchangeDomainParameters>;
-  market(marketId: bigint): Promise<Market | undefined>;
-  riskLimits(marketId: bigint): Promise<GetRiskLimitsReturnType | undefined>;
-  priceBounds(marketId: bigint): Promise<GetPriceBoundsReturnType | undefined>;
-  paused(): Promise<boolean>;
-  minNonce(maker: Address): Promise<bigint>;
+  domain(): Fact<ExchangeDomainParameters>;
+  market(marketId: bigint): Fact<Market | undefined>;
+  riskLimits(marketId: bigint): Fact<GetRiskLimitsReturnType | undefined>;
+  priceBounds(marketId: bigint): Fact<GetPriceBoundsReturnType | undefined>;
+  paused(): Fact<boolean>;
+  minNonce(maker: Address): Fact<bigint>;
   /**
    * The floor a `cancelUpTo` asked for that is not in force yet (`getPendingMinNonce`); `0n`: none
    * waiting. The keeper stops matching below it at once: a fill matched now may land after it.
    */
-  pendingMinNonce(maker: Address): Promise<bigint>;
+  pendingMinNonce(maker: Address): Fact<bigint>;
   /** The atoms of `token` a standing withdrawal request may take out (`getWithdrawalRequest`); `0n`: none. */
-  withdrawalRequested(account: Address, token: Address): Promise<bigint>;
-  cancelAfter(maker: Address): Promise<bigint>;
-  windowLimit(maker: Address, marketId: bigint): Promise<GetWindowLimitReturnType>;
-  filled(maker: Address, nonce: bigint): Promise<bigint>;
+  withdrawalRequested(account: Address, token: Address): Fact<bigint>;
+  cancelAfter(maker: Address): Fact<bigint>;
+  windowLimit(maker: Address, marketId: bigint): Fact<GetWindowLimitReturnType>;
+  filled(maker: Address, nonce: bigint): Fact<bigint>;
   /** The account's code (`"0x"` or `undefined` for an EOA). */
-  code(account: Address): Promise<Hex | undefined>;
+  code(account: Address): Fact<Hex | undefined>;
   /** The timestamp of the block the facts are read at (unix seconds). */
-  timestamp(): Promise<bigint>;
-  balance(account: Address, token: Address): Promise<bigint>;
+  timestamp(): Fact<bigint>;
+  balance(account: Address, token: Address): Fact<bigint>;
   /** A contract wallet's ERC-1271 answer for the order (the SDK's `verifyOrderSignature`). */
-  contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters): Promise<boolean>;
+  contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters): Fact<boolean>;
   /**
    * The ECDSA signer of an EOA's order, when this source recovers it itself (e.g. natively, off the
    * main thread); absent: the risk check recovers it with the SDK.
    */
-  recoverSigner?(order: Order, signature: Hex, domain: ExchangeDomainParameters): Promise<Address | undefined>;
+  recoverSigner?(order: Order, signature: Hex, domain: ExchangeDomainParameters): Fact<Address | undefined>;
 }
 
 /** A market that is not listed reads as `undefined`; other failures throw. */
@@ -184,10 +188,10 @@ interface SettledFill {
  */
 type FillBound = (previous: unknown, fills: readonly SettledFill[]) => { value: unknown } | undefined;
 
-/** One memoised fact: its value (a promise), how to read it again, and whose it is. */
+/** One memoised fact: its value (a promise), how to read it again (from `direct`), and whose it is. */
 interface MemoEntry {
   value: Promise<unknown>;
-  readonly read: () => Promise<unknown>;
+  readonly read: (direct: RiskReads) => Fact<unknown>;
   /** The account (lowercase) or market the fact is of, and whether a settled fill moves it (balances, window use, price bounds). */
   readonly account?: string;
   readonly market?: bigint;
@@ -224,6 +228,12 @@ export interface CachedChainReadsOptions {
   recoverSigner?: RiskReads["recoverSigner"];
   /** Blocks per `eth_getLogs` call while catching up (default 10,000). */
   logChunk?: bigint;
+  /**
+   * The node client each cause's calls go through (`keeper/src/metrics/rpc.ts`: each counts its
+   * calls under its cause): the block's sync `sync`, the reads ahead of the orders `read-ahead`, a
+   * fact not in the memo the cause that asked for it (`for`). Default: the constructor's client.
+   */
+  clients?: (cause: RpcCause) => ReadClient;
   /**
    * Told each time an order or check waits on the node for a fact (`fact`: its kind, `balance`,
    * `window`…), with how long it waited, once the answer came (metrics).
@@ -282,7 +292,8 @@ export interface ChainFactsHealth {
  * the cache is. A failing `eth_getLogs` halves the block range it asks for, down to one block.
  */
 export class CachedChainReads implements RiskReads {
-  private readonly direct: RiskReads;
+  /** Direct reads through each cause's client (`options.clients`). */
+  private readonly directs = new Map<RpcCause, RiskReads>();
   private memo = new Map<string, MemoEntry>();
   /** The reads ahead of a new block still under way (`refresh` waits for them). */
   private refreshing: Promise<void> | undefined;
@@ -336,7 +347,6 @@ export class CachedChainReads implements RiskReads {
     private readonly exchange: Address,
     private readonly options: CachedChainReadsOptions,
   ) {
-    this.direct = directReads(client, exchange);
     this.eventsUpTo = options.startBlock - 1n;
     this.chunk = options.logChunk ?? 10_000n;
     if (options.recoverSigner !== undefined) this.recoverSigner = options.recoverSigner;
@@ -348,8 +358,18 @@ export class CachedChainReads implements RiskReads {
    * A failure drops the memo too, and is thrown.
    */
   sync(): Promise<void> {
-    this.syncing ??= withRpcCause("sync", () => this.doSync()).finally(() => (this.syncing = undefined));
+    this.syncing ??= this.doSync().finally(() => (this.syncing = undefined));
     return this.syncing;
+  }
+
+  /** Facts read from the chain when asked, through `cause`'s client. */
+  private direct(cause: RpcCause): RiskReads {
+    let direct = this.directs.get(cause);
+    if (direct === undefined) {
+      direct = directReads(this.options.clients?.(cause) ?? this.client, this.exchange);
+      this.directs.set(cause, direct);
+    }
+    return direct;
   }
 
   /**
@@ -497,8 +517,9 @@ export class CachedChainReads implements RiskReads {
   }
 
   private async doSync(): Promise<void> {
+    const client = this.options.clients?.("sync") ?? this.client;
     try {
-      const latest = await getBlockNumber(this.client, { cacheTime: 0 });
+      const latest = await getBlockNumber(client, { cacheTime: 0 });
       if (this.head === undefined || latest > this.head) this.head = latest;
       /** Accounts (lowercase) named by a trader's event, and those whose fills settled, in the new blocks. */
       const named = new Set<string>();
@@ -509,7 +530,7 @@ export class CachedChainReads implements RiskReads {
         const toBlock = fromBlock + this.chunk - 1n < latest ? fromBlock + this.chunk - 1n : latest;
         let logs;
         try {
-          logs = await getLogs(this.client, { address: this.exchange, events: SYNCED_EVENTS, fromBlock, toBlock });
+          logs = await getLogs(client, { address: this.exchange, events: SYNCED_EVENTS, fromBlock, toBlock });
         } catch (error) {
           // A provider's range limit: ask for half as many blocks next time.
           if (this.chunk > 1n) this.chunk /= 2n;
@@ -566,7 +587,7 @@ export class CachedChainReads implements RiskReads {
         this.eventsUpTo = toBlock;
       }
       if (this.block?.number !== latest || this.failing) {
-        const header = await getBlock(this.client, { blockNumber: latest });
+        const header = await getBlock(client, { blockNumber: latest });
         const previous = this.failing ? new Map<string, MemoEntry>() : this.memo;
         this.memo = new Map();
         this.block = { number: latest, timestamp: header.timestamp };
@@ -651,7 +672,7 @@ export class CachedChainReads implements RiskReads {
    * it has (a failed read is not remembered: the next order asks again).
    */
   private reread(key: string, entry: MemoEntry, block: bigint): Promise<void> {
-    const fresh = withRpcCause("read-ahead", entry.read);
+    const fresh = Promise.resolve(entry.read(this.direct("read-ahead")));
     entry.value = fresh;
     entry.readAt = block;
     return fresh.then(
@@ -674,15 +695,18 @@ export class CachedChainReads implements RiskReads {
     entry.known = undefined;
   }
 
+  /** The fact `key` from the memo, else read (through `cause`'s client) and memoised. */
   private cached<T>(
+    cause: RpcCause,
     key: string,
-    read: () => Promise<T>,
+    read: (direct: RiskReads) => Fact<T>,
     of?: { account?: Address; market?: bigint; movedByFills?: boolean; bound?: FillBound },
-  ): Promise<T> {
-    if (this.failing) return this.waited(key, "uncached", read());
+  ): Fact<T> {
+    // Direct reads answer with promises: `Promise.resolve` gives them back as they are.
+    if (this.failing) return this.waited(key, "uncached", Promise.resolve(read(this.direct(cause))));
     let entry = this.memo.get(key);
     if (entry === undefined) {
-      const value = read();
+      const value = Promise.resolve(read(this.direct(cause)));
       const block = this.block?.number ?? 0n;
       const created: MemoEntry = {
         value,
@@ -713,8 +737,8 @@ export class CachedChainReads implements RiskReads {
       );
     }
     entry.usedAt = this.block?.number ?? 0n;
-    const value = entry.value as Promise<T>;
-    return entry.pending ? this.waited(key, entry.why, value) : value;
+    // Settled: its answer itself, so that an order whose facts are all known reads them without an await.
+    return entry.pending ? this.waited(key, entry.why, entry.value as Promise<T>) : (entry.known as T);
   }
 
   /** `value`, told to `onWait` (as a wait for the fact `key` names, for `why`) when it settles. */
@@ -730,32 +754,26 @@ export class CachedChainReads implements RiskReads {
     return value;
   }
 
-  domain() {
-    return this.cached("domain", () => this.direct.domain());
+  domain(cause: RpcCause = "other") {
+    return this.cached(cause, "domain", (d) => d.domain());
   }
-  market(marketId: bigint) {
-    const read = this.cached(`market:${marketId}`, () => this.direct.market(marketId));
-    read.then(
-      (market) => {
-        if (market !== undefined) this.listed.set(marketId, market);
-      },
-      () => undefined,
-    );
+  market(marketId: bigint, cause: RpcCause = "other") {
+    const read = this.cached(cause, `market:${marketId}`, (d) => d.market(marketId));
+    whenKnown(read, (market) => {
+      if (market !== undefined) this.listed.set(marketId, market);
+    });
     return read;
   }
-  riskLimits(marketId: bigint) {
-    const read = this.cached(`limits:${marketId}`, () => this.direct.riskLimits(marketId));
-    read.then(
-      (limits) => {
-        if (limits !== undefined) this.bands.set(marketId, limits.bandBps);
-      },
-      () => undefined,
-    );
+  riskLimits(marketId: bigint, cause: RpcCause = "other") {
+    const read = this.cached(cause, `limits:${marketId}`, (d) => d.riskLimits(marketId));
+    whenKnown(read, (limits) => {
+      if (limits !== undefined) this.bands.set(marketId, limits.bandBps);
+    });
     return read;
   }
-  priceBounds(marketId: bigint) {
+  priceBounds(marketId: bigint, cause: RpcCause = "other") {
     // The reference may be the market's last settled price: a fill settled in it moves the bounds.
-    return this.cached(`bounds:${marketId}`, () => this.direct.priceBounds(marketId), {
+    return this.cached(cause, `bounds:${marketId}`, (d) => d.priceBounds(marketId), {
       market: marketId,
       movedByFills: true,
       bound: (previous, fills) => this.narrowed(previous as GetPriceBoundsReturnType, marketId, fills),
@@ -787,29 +805,26 @@ export class CachedChainReads implements RiskReads {
       },
     };
   }
-  paused() {
-    return this.cached("paused", () => this.direct.paused());
+  paused(cause: RpcCause = "other") {
+    return this.cached(cause, "paused", (d) => d.paused());
   }
-  minNonce(maker: Address) {
-    return this.cached(`minNonce:${maker}`, () => this.direct.minNonce(maker), { account: maker });
+  minNonce(maker: Address, cause: RpcCause = "other") {
+    return this.cached(cause, `minNonce:${maker}`, (d) => d.minNonce(maker), { account: maker });
   }
-  pendingMinNonce(maker: Address) {
-    return this.cached(`pendingMinNonce:${maker}`, () => this.direct.pendingMinNonce(maker), { account: maker });
+  pendingMinNonce(maker: Address, cause: RpcCause = "other") {
+    return this.cached(cause, `pendingMinNonce:${maker}`, (d) => d.pendingMinNonce(maker), { account: maker });
   }
-  withdrawalRequested(account: Address, token: Address) {
-    return this.cached(`withdrawal:${account}:${token}`, () => this.direct.withdrawalRequested(account, token), {
+  withdrawalRequested(account: Address, token: Address, cause: RpcCause = "other") {
+    return this.cached(cause, `withdrawal:${account}:${token}`, (d) => d.withdrawalRequested(account, token), {
       account,
     });
   }
-  cancelAfter(maker: Address) {
-    const read = this.cached(`cancelAfter:${maker}`, () => this.direct.cancelAfter(maker), { account: maker });
+  cancelAfter(maker: Address, cause: RpcCause = "other") {
+    const read = this.cached(cause, `cancelAfter:${maker}`, (d) => d.cancelAfter(maker), { account: maker });
     // A deadline set before the start block comes with no event the keeper reads: learnt from this
     // read, it is given by `takeDeadlinesBefore` as it comes near, like one an event named. (One
     // the chain has since moved only costs a recheck, which reads the chain again.)
-    read.then(
-      (deadline) => this.learnDeadline(getAddress(maker), deadline),
-      () => undefined,
-    );
+    whenKnown(read, (deadline) => this.learnDeadline(getAddress(maker), deadline));
     return read;
   }
 
@@ -817,8 +832,8 @@ export class CachedChainReads implements RiskReads {
     const now = this.block?.timestamp ?? 0n;
     if (deadline !== 0n && deadline > now && !this.deadlines.has(account)) this.deadlines.set(account, deadline);
   }
-  windowLimit(maker: Address, marketId: bigint) {
-    return this.cached(`window:${maker}:${marketId}`, () => this.direct.windowLimit(maker, marketId), {
+  windowLimit(maker: Address, marketId: bigint, cause: RpcCause = "other") {
+    return this.cached(cause, `window:${maker}:${marketId}`, (d) => d.windowLimit(maker, marketId), {
       account: maker,
       movedByFills: true,
       // Use is recorded in a window of the fill's market only, and only while the account has a
@@ -831,11 +846,11 @@ export class CachedChainReads implements RiskReads {
       },
     });
   }
-  code(account: Address) {
-    return this.cached(`code:${account}`, () => this.direct.code(account), { account });
+  code(account: Address, cause: RpcCause = "other") {
+    return this.cached(cause, `code:${account}`, (d) => d.code(account), { account });
   }
-  balance(account: Address, token: Address) {
-    return this.cached(`balance:${account}:${token}`, () => this.direct.balance(account, token), {
+  balance(account: Address, token: Address, cause: RpcCause = "other") {
+    return this.cached(cause, `balance:${account}:${token}`, (d) => d.balance(account, token), {
       account,
       movedByFills: true,
       bound: (previous, fills) => this.debited(previous as bigint, token.toLowerCase(), fills),
@@ -862,21 +877,27 @@ export class CachedChainReads implements RiskReads {
     }
     return { value: balance > debit ? balance - debit : 0n };
   }
-  async timestamp() {
-    if (this.block === undefined) await this.sync();
-    if (this.failing) return this.direct.timestamp();
-    return (this.block as { timestamp: bigint }).timestamp;
+  timestamp(cause: RpcCause = "other"): Fact<bigint> {
+    if (this.block === undefined) return this.sync().then(() => this.timestamp(cause));
+    if (this.failing) return this.direct(cause).timestamp();
+    return this.block.timestamp;
   }
-  async filled(maker: Address, nonce: bigint) {
-    if (this.block === undefined) await this.sync();
+  filled(maker: Address, nonce: bigint, cause: RpcCause = "other"): Fact<bigint> {
+    if (this.block === undefined) return this.sync().then(() => this.filled(maker, nonce, cause));
     if (this.cancelled.has(nonceKey(maker, nonce))) return MAX_UINT64;
     // Cancellations may be missing while syncs fail: ask the chain.
     if (!this.failing && !this.options.nonceSeen(maker, nonce)) return 0n;
-    return this.waited("filled:", "uncached", this.direct.filled(maker, nonce));
+    return this.waited("filled:", "uncached", Promise.resolve(this.direct(cause).filled(maker, nonce)));
   }
-  contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters) {
-    return this.direct.contractApproves(order, signature, domain);
+  contractApproves(order: Order, signature: Hex, domain: ExchangeDomainParameters, cause: RpcCause = "other") {
+    return this.direct(cause).contractApproves(order, signature, domain);
   }
+}
+
+/** `learn` of the fact's value once it is known (at once when it is); a failed read teaches nothing. */
+function whenKnown<T>(fact: Fact<T>, learn: (value: T) => void): void {
+  if (isPending(fact)) fact.then(learn, () => undefined);
+  else learn(fact);
 }
 
 function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {

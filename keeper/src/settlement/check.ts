@@ -39,9 +39,15 @@ export interface ChainFacts {
   readonly currentBlock: { readonly number: bigint; readonly timestamp: bigint } | undefined;
   /** Whether a cancel the keeper has read is in force on-chain at `timestamp` (firm matches: not before). */
   cancelInForceBy(maker: Address, nonce: bigint, timestamp: bigint): boolean;
-  minNonce(maker: Address): Promise<bigint>;
-  cancelAfter(maker: Address): Promise<bigint>;
-  riskLimits(marketId: bigint): Promise<Pick<GetRiskLimitsReturnType, "halted" | "maxLotsPerBlock"> | undefined>;
+  // Each fact is its value when the facts know it now, else a promise of it (keeper/src/risk/fact.ts).
+  minNonce(maker: Address): bigint | Promise<bigint>;
+  cancelAfter(maker: Address): bigint | Promise<bigint>;
+  riskLimits(
+    marketId: bigint,
+  ):
+    | Pick<GetRiskLimitsReturnType, "halted" | "maxLotsPerBlock">
+    | undefined
+    | Promise<Pick<GetRiskLimitsReturnType, "halted" | "maxLotsPerBlock"> | undefined>;
 }
 
 /** One simulation of a `settle` call, as `SettlementOptions.simulate` receives it. */

@@ -25,7 +25,6 @@ import { FILL_OR_KILL, type SignedOrder } from "@crossbook/sdk";
 import type { KeeperConfig } from "../config";
 import type { Engine } from "../engine";
 import { silentLogger, type Logger } from "../log";
-import { withRpcCause } from "../metrics/rpc";
 import type { Store, StoredFill } from "../store";
 import {
   assemble,
@@ -299,7 +298,7 @@ export class Settlement extends EventEmitter<SettlementEvents> {
       try {
         do {
           this.again = false;
-          await withRpcCause("settlement", () => this.step());
+          await this.step();
         } while (this.again && this.halted === undefined);
       } finally {
         this.stepping = undefined;

@@ -25,11 +25,13 @@ export function countingClient() {
 }
 
 /**
- * Whether `promise` is still pending after the calls already made have had time to answer. Used
+ * Whether `promise` (a fact, as the cached reads answer) is still pending after the calls already made have had time to answer. Used
  * only for a read that must wait on the held node: it cannot resolve while held, on any machine.
  * (That a read does *not* wait is shown by awaiting it while the node is held: no timer decides it.)
  */
-export async function pending(promise: Promise<unknown>): Promise<boolean> {
+export async function pending(promise: unknown): Promise<boolean> {
+  // A fact known now (the cached reads answer with the value itself) waits for nothing.
+  if (!(promise instanceof Promise)) return false;
   let done = false;
   void promise.then(
     () => (done = true),

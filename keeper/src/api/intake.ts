@@ -10,7 +10,8 @@
  * order waiting in the engine behind its own account's earlier orders: its slot goes to the next
  * request in turn, and it goes on without one. So a flood of one account's orders, which the engine
  * takes one at a time, does not hold the slots while it waits for itself. At most
- * `maxQueuedPerClient` requests of one address are aside at once (beyond, `leave` keeps the slot).
+ * `maxQueuedPerClient` requests of one address, and `maxQueued` over every address, are aside at
+ * once (beyond, `leave` keeps the slot): many addresses cannot each put their share aside.
  *
  * Memory is bounded: an address with `maxQueuedPerClient` requests waiting is refused
  * (`RATE_LIMITED`, `Retry-After: 1`) until its queue shrinks, and so is every address while
@@ -38,6 +39,8 @@ export class Intake {
   private waitingCount = 0;
   /** Requests that left their slot and are still under way, by client key. */
   private readonly aside = new Map<string, number>();
+  /** Requests aside, over every address. */
+  private asideCount = 0;
 
   constructor(private readonly limits: IntakeLimits = DEFAULT_INTAKE_LIMITS) {}
 
@@ -54,8 +57,9 @@ export class Intake {
   /**
    * Runs `task` once it is the client's turn, and lets the next request in when it settles (resolved
    * or thrown), or earlier when the task calls `leave` (see the module's comment; false when the
-   * client has `maxQueuedPerClient` requests aside already: the task keeps its slot). Throws
-   * `RATE_LIMITED` without running it when the client has too many waiting.
+   * client has `maxQueuedPerClient` requests aside already, or `maxQueued` are aside over every
+   * address: the task keeps its slot). Throws `RATE_LIMITED` without running it when the client has
+   * too many waiting.
    */
   async run<T>(client: string, task: (leave: () => boolean) => Promise<T>): Promise<T> {
     if (this.inFlight >= this.limits.maxInFlight || this.waiting.size > 0) await this.turn(client);
@@ -64,9 +68,10 @@ export class Intake {
     const leave = () => {
       if (left) return true;
       const aside = this.aside.get(client) ?? 0;
-      if (aside >= this.limits.maxQueuedPerClient) return false;
+      if (aside >= this.limits.maxQueuedPerClient || this.asideCount >= this.limits.maxQueued) return false;
       left = true;
       this.aside.set(client, aside + 1);
+      this.asideCount++;
       this.release();
       return true;
     };
@@ -75,6 +80,7 @@ export class Intake {
     } finally {
       if (!left) this.release();
       else {
+        this.asideCount--;
         const aside = (this.aside.get(client) as number) - 1;
         if (aside === 0) this.aside.delete(client);
         else this.aside.set(client, aside);

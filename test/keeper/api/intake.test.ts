@@ -142,6 +142,27 @@ describe("keeper: order entry's intake", function () {
     expect(await Promise.all(answers)).to.deep.equal(["a0", "a1", "b0"]);
     expect(intake.active).to.equal(0);
   });
+  it("puts at most maxQueued requests aside over every address: many addresses cannot each put their share aside", async () => {
+    const intake = new Intake({ maxInFlight: 3, maxQueuedPerClient: 5, maxQueued: 2 });
+    const started: string[] = [];
+    const tasks = ["a0", "b0", "c0"].map((name) => task(started, name));
+    const leaves: (() => boolean)[] = [];
+    const answers = tasks.map((t, i) =>
+      intake.run(["a", "b", "c"][i] as string, (leave) => (leaves.push(leave), t.run())),
+    );
+    await turns();
+    expect(started).to.deep.equal(["a0", "b0", "c0"]);
+    // Each address is far below its own share (5), but two are aside over all: the third keeps its slot.
+    expect(leaves.map((leave) => leave())).to.deep.equal([true, true, false]);
+    expect(intake.active).to.equal(1);
+    // One aside finishes: another may step aside again.
+    tasks[0].finish();
+    await turns();
+    expect(leaves[2]()).to.equal(true);
+    expect(intake.active).to.equal(0);
+    for (const t of tasks) t.finish();
+    expect(await Promise.all(answers)).to.deep.equal(["a0", "b0", "c0"]);
+  });
   describe("over HTTP", function () {
     it("lets another address's order in while an order waits in the engine behind its own account's", async function () {
       // Two slots. Alice's first order is held in its risk check; her second, behind it in her

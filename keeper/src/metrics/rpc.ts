@@ -1,8 +1,9 @@
 /**
  * Which node calls the keeper makes, and why: every JSON-RPC request through the keeper's clients is
  * counted and timed by method (an `eth_call` by the function it calls) and by cause — the job that
- * asked for it (an order's risk read, the block's sync and its reads ahead, rechecks, settlement;
- * anything else is `other`: the API's contract-signature checks and logins). The cause is carried
+ * asked for it (an order's risk read — a recheck of resting orders reads through the same path and
+ * counts as one —, the block's sync and its reads ahead, settlement; anything else is `other`: the
+ * API's contract-signature checks and logins). The cause is carried
  * explicitly: each job calls through its own client (`causedTransports`: one transport, a wrapper a
  * cause), never through an `AsyncLocalStorage`, which on Node 20 turns on promise hooks for every
  * promise of the process. Exported as `crossbook_rpc_calls_total` and
@@ -14,7 +15,7 @@ import { toFunctionSelector, type AbiFunction, type Transport } from "viem";
 import { exchangeAbi } from "@crossbook/sdk";
 
 /** The job a node call is made for. */
-export type RpcCause = "order" | "sync" | "read-ahead" | "recheck" | "settlement" | "other";
+export type RpcCause = "order" | "sync" | "read-ahead" | "settlement" | "other";
 
 /** One finished node call. */
 export interface RpcCall {

@@ -1,14 +1,14 @@
 /**
  * Which node calls the keeper makes, and why: every JSON-RPC request through the keeper's clients is
  * counted and timed by method (an `eth_call` by the function it calls) and by cause — the job that
- * asked for it (an order's risk read — a recheck of resting orders reads through the same path and
- * counts as one —, the block's sync and its reads ahead, settlement; anything else is `other`: the
- * API's contract-signature checks and logins). The cause is carried
- * explicitly: each job calls through its own client (`causedTransports`: one transport, a wrapper a
- * cause), never through an `AsyncLocalStorage`, which on Node 20 turns on promise hooks for every
- * promise of the process. Exported as `crossbook_rpc_calls_total` and
- * `crossbook_rpc_call_seconds_total` (keeper/README.md, "Metrics"). The time of a call is from its
- * request to its answer: a call queued in a JSON-RPC batch or behind a busy node counts its wait.
+ * asked for it: an order's risk read (`order`; a recheck of resting orders reads through the same
+ * path and counts as one), the block's sync, its reads ahead, settlement; anything else is `other`
+ * (the API's contract-signature checks and logins). The cause is carried explicitly: each job
+ * calls through its own client (`causedTransports`: one transport, a wrapper a cause), never
+ * through an `AsyncLocalStorage`, which on Node 20 turns on promise hooks for every promise of the
+ * process. Exported as `crossbook_rpc_calls_total` and `crossbook_rpc_call_seconds_total`
+ * (keeper/README.md, "Metrics"). The time of a call is from its request to its answer: a call
+ * queued in a JSON-RPC batch or behind a busy node counts its wait.
  */
 import { performance } from "node:perf_hooks";
 import { toFunctionSelector, type AbiFunction, type Transport } from "viem";

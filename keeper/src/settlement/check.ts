@@ -26,6 +26,7 @@ import {
   type SkipReasonName,
 } from "@crossbook/sdk";
 import type { Logger } from "../log";
+import type { Fact } from "../risk/fact";
 import type { PlannedBatch } from "./batcher";
 import { bisect, type Verdict } from "./bisect";
 import { blamedFills, KEEPER_SKIP_PREFIX, takerGroups, TRANSIENT_ERRORS } from "./isolate";
@@ -39,15 +40,10 @@ export interface ChainFacts {
   readonly currentBlock: { readonly number: bigint; readonly timestamp: bigint } | undefined;
   /** Whether a cancel the keeper has read is in force on-chain at `timestamp` (firm matches: not before). */
   cancelInForceBy(maker: Address, nonce: bigint, timestamp: bigint): boolean;
-  // Each fact is its value when the facts know it now, else a promise of it (keeper/src/risk/fact.ts).
-  minNonce(maker: Address): bigint | Promise<bigint>;
-  cancelAfter(maker: Address): bigint | Promise<bigint>;
-  riskLimits(
-    marketId: bigint,
-  ):
-    | Pick<GetRiskLimitsReturnType, "halted" | "maxLotsPerBlock">
-    | undefined
-    | Promise<Pick<GetRiskLimitsReturnType, "halted" | "maxLotsPerBlock"> | undefined>;
+  // Each fact is its value when the facts know it now, else a promise of it (`Fact`).
+  minNonce(maker: Address): Fact<bigint>;
+  cancelAfter(maker: Address): Fact<bigint>;
+  riskLimits(marketId: bigint): Fact<Pick<GetRiskLimitsReturnType, "halted" | "maxLotsPerBlock"> | undefined>;
 }
 
 /** One simulation of a `settle` call, as `SettlementOptions.simulate` receives it. */

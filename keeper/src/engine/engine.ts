@@ -618,7 +618,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       };
     }
     // Already accepted: answered before any signature work (a replayed order costs its maker nothing).
-    if (this.store.orderStatus(hash) !== undefined) {
+    if (this.store.orderStatusOf(hash, order) !== undefined) {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
     }
     const absentAt = this.recentRecords.mark;
@@ -688,7 +688,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (this.halted) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
     // Read again unless it is known that no order under this hash was recorded since `prepare` found none.
     const stillAbsent = prepared.absentAt !== undefined && this.recentRecords.notRecordedSince(hash, prepared.absentAt);
-    if (!stillAbsent && this.store.orderStatus(hash) !== undefined) {
+    if (!stillAbsent && this.store.orderStatusOf(hash, order) !== undefined) {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
     }
     const minimum = this.options.minimums?.get(order.marketId);

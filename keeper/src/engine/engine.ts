@@ -1614,7 +1614,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const book = this.books.get(o.order.marketId);
     const change = book?.cancel(o.hash);
     this.resting.delete(o.hash);
-    this.store.cancelOrder(o.hash, reason, at);
+    // One write, no read of the row first (`o` was just read; a cancel-all pulls hundreds).
+    this.store.cancelIfResting(o.hash, reason, at);
     if (change !== undefined) this.outBook(out, o.order.marketId, change.levels, at);
     this.outOrder(out, o.hash, "cancelled", at);
   }

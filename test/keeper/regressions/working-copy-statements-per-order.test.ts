@@ -12,6 +12,12 @@
  *   alice and bob post 5 bids each at once  ──▶  per order: 1 insert (rising nonces: no status read)
  *                                               per group commit: 1 raise of market 1's sequence
  *   the same order twice at once             ──▶  the second refused DUPLICATE_ORDER (read again)
+ *
+ * A cancel-all read each order's row twice before its update (the account's live rows, then the
+ * row again in `cancelOrder`); the engine now cancels the row it just read in one write
+ * (`cancelIfResting`):
+ *
+ *   bob's resting bids, cancelled all at once ──▶  per order: 1 live read, 1 update, 1 read for the feed
  */
 import { expect } from "chai";
 import { signOrder } from "@crossbook/sdk";
@@ -28,7 +34,7 @@ const kind = (sql: string) =>
         ? "raise"
         : sql;
 
-describe("regression (issue 15): the working copy's statements for an accepted post-only order", function () {
+describe("regression (issue 15): the working copy's statements for an accepted post-only order and a cancel-all", function () {
   this.timeout(120_000);
   let tracer: ReturnType<typeof traceSql>;
   let k: Keeper;
@@ -62,6 +68,30 @@ describe("regression (issue 15): the working copy's statements for an accepted p
     expect(counts).to.deep.equal({ "order insert": n, raise: tracer.trace.commits });
     expect(tracer.trace.commits).to.be.within(1, n);
     expect(tracer.trace.savepoints).to.equal(0);
+  });
+
+  it("cancels all of an account's orders with one update each and no read of a row before it", async () => {
+    const bob = traders[1];
+    const resting = k.engine.openOrderCount(bob.account.address);
+    expect(resting).to.be.greaterThan(0);
+    k.store.liveOrdersOf(bob.account.address); // the store's live sets, read once at their first use
+    tracer.start();
+    const cancelled = await k.engine.cancelAll(bob.account.address);
+    tracer.trace.recording = false;
+    expect(cancelled).to.have.length(resting);
+    const counts: Record<string, number> = {};
+    for (const { sql } of tracer.trace.statements) {
+      const what = /^SELECT \* FROM orders WHERE hash = \? AND status IN/.test(sql)
+        ? "live read"
+        : /^SELECT \* FROM orders WHERE hash = \?$/.test(sql)
+          ? "row read"
+          : /^UPDATE orders SET status = 'cancelled'/.test(sql)
+            ? "cancel"
+            : sql;
+      counts[what] = (counts[what] ?? 0) + 1;
+    }
+    // The row read is the feed's order update, after the cancel.
+    expect(counts).to.deep.equal({ "live read": resting, cancel: resting, "row read": resting });
   });
 
   it("still refuses the second of the same order sent twice at once, reading its status again", async () => {

@@ -13,20 +13,29 @@ import type { Address } from "./types";
  * pull), and every entry is read again after the writer's transaction was undone or the table
  * replaced (a follower's copy read again). Nothing else moves it: orders are never deleted, and a
  * cancel, a fill, a skipped fill or an expiry changes a row's status, not its account or nonce.
- * One entry (a bigint) per account asked about since the store opened (or last forgot).
+ * One entry (a bigint) per account asked about, at most `capacity` of them: past that (many new
+ * accounts, each asking once) every entry is dropped and read again at its next use, which costs
+ * reads, never a wrong answer.
  */
 export class HighestNonces {
   /** Per account, as the store spells it: its highest nonce held, or -1n when it holds none. */
   private readonly highest = new Map<Address, bigint>();
 
-  /** @param readHighest the account's highest nonce in the table (-1n: none), as the writer sees it. */
-  constructor(private readonly readHighest: (account: Address) => bigint) {}
+  /**
+   * @param readHighest the account's highest nonce in the table (-1n: none), as the writer sees it.
+   * @param capacity the most accounts held before all are dropped.
+   */
+  constructor(
+    private readonly readHighest: (account: Address) => bigint,
+    private readonly capacity = 100_000,
+  ) {}
 
   /** Whether every order of `account` the store holds has a nonce below `nonce` (so none is under it). */
   above(account: Address, nonce: bigint): boolean {
     let top = this.highest.get(account);
     if (top === undefined) {
       top = this.readHighest(account);
+      if (this.highest.size >= this.capacity) this.highest.clear();
       this.highest.set(account, top);
     }
     return nonce > top;

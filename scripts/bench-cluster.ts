@@ -28,6 +28,10 @@
  * (`scripts/bench-api/profile-summary.ts`); the per-order figures come from /proc, which counts
  * every thread and no sampling gap.
  *
+ * Per step it also reads the shard leaders' node calls (`crossbook_rpc_calls_total` from their
+ * `/metrics`, by cause and method) before and after, and prints them per 1,000 orders accepted over
+ * the cluster's steps: whether a shard's order path reads the chain per order, or only per block.
+ *
  * In the same run, before the processes start, it times native signature recovery in this process
  * (the gateway's `recoverOrderSigner`, libsecp256k1): the unit the issue's shard target is given in.
  *
@@ -133,6 +137,22 @@ interface Step {
   readonly acceptedPerSecond: number;
   /** CPU seconds used during the step, by kind of process. */
   readonly cpu: Record<"single" | "gateways" | "shards" | "postgres", number>;
+  /** The shard leaders' node calls during the step, by `cause method`. */
+  readonly shardRpc: ReadonlyMap<string, number>;
+}
+
+/** The keepers' node calls so far, summed over `urls`, by `cause method` (`crossbook_rpc_calls_total`). */
+async function rpcCallsOf(urls: readonly string[]): Promise<Map<string, number>> {
+  const calls = new Map<string, number>();
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const m of text.matchAll(/^crossbook_rpc_calls_total\{([^}]*)\} (\S+)$/gm)) {
+      const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(m[1])?.[1] ?? "?";
+      const key = `${label("cause")} ${label("method")}`;
+      calls.set(key, (calls.get(key) ?? 0) + Number(m[2]));
+    }
+  }
+  return calls;
 }
 
 interface Processes {
@@ -144,10 +164,11 @@ interface Processes {
 async function runStep(loadgen: Loadgen, p: Processes, setup: Setup, keys: readonly Hex[]): Promise<Step> {
   const gatewayUrls = p.cluster.gateways.map((g) => g.url);
   const urls = setup === "single" ? [p.singleUrl] : setup === "1 gateway" ? gatewayUrls.slice(0, 1) : gatewayUrls;
+  const leaders = await Promise.all(["a", "b"].map((s) => p.cluster.leaderOf(s)));
   const pids = {
     single: [p.single.child.pid as number],
     gateways: p.cluster.gateways.slice(0, setup === "2 gateways" ? 2 : 1).map((g) => g.process.child.pid as number),
-    shards: await Promise.all(["a", "b"].map(async (s) => (await p.cluster.leaderOf(s)).process.child.pid as number)),
+    shards: leaders.map((l) => l.process.child.pid as number),
     postgres: postgresPids(p.cluster.postgres.dir),
   };
   const before = {
@@ -156,6 +177,7 @@ async function runStep(loadgen: Loadgen, p: Processes, setup: Setup, keys: reado
     shards: cpuOf(pids.shards),
     postgres: cpuOf(pids.postgres),
   };
+  const rpcBefore = await rpcCallsOf(leaders.map((l) => l.url));
   const reply = await loadgen.ask({
     op: "step",
     urls,
@@ -171,13 +193,21 @@ async function runStep(loadgen: Loadgen, p: Processes, setup: Setup, keys: reado
     shards: cpuOf(pids.shards) - before.shards,
     postgres: cpuOf(pids.postgres) - before.postgres,
   };
+  const shardRpc = await rpcCallsOf(leaders.map((l) => l.url));
+  for (const [key, n] of rpcBefore) shardRpc.set(key, (shardRpc.get(key) ?? 0) - n);
   const cancelled = await cancelAll(urls[0], p.cluster.deployment, keys);
   if (cancelled !== reply.result.accepted) {
     throw new Error(
       `bench:cluster: ${setup}: ${reply.result.accepted} orders accepted but ${cancelled} cancelled afterwards`,
     );
   }
-  return { setup, result: reply.result, acceptedPerSecond: reply.result.accepted / reply.result.elapsedSeconds, cpu };
+  return {
+    setup,
+    result: reply.result,
+    acceptedPerSecond: reply.result.accepted / reply.result.elapsedSeconds,
+    cpu,
+    shardRpc,
+  };
 }
 
 // ─── Main ─────────────────────────────────────────────────────────────────────────────────────
@@ -318,6 +348,16 @@ function report(steps: readonly Step[], recoverUs: number, loadBefore: string): 
   const single = median(steps.filter((s) => s.setup === "single").map((s) => s.acceptedPerSecond));
   const two = median(steps.filter((s) => s.setup === "2 gateways").map((s) => s.acceptedPerSecond));
   const shardUs = median(steps.filter((s) => s.setup !== "single").map((s) => us(s.cpu.shards, s.result.accepted)));
+  const clusterSteps = steps.filter((s) => s.setup !== "single");
+  const clusterOrders = clusterSteps.reduce((sum, s) => sum + s.result.accepted, 0);
+  const rpcTotals = new Map<string, number>();
+  for (const s of clusterSteps) for (const [key, n] of s.shardRpc) rpcTotals.set(key, (rpcTotals.get(key) ?? 0) + n);
+  const rpcRows = [...rpcTotals].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  if (clusterOrders > 0) {
+    console.log(`shard leaders' node calls per 1,000 orders accepted (${fmt(clusterOrders)} orders; cause method):`);
+    for (const [key, n] of rpcRows) console.log(`  ${((1000 * n) / clusterOrders).toFixed(1).padStart(8)}  ${key}`);
+    if (rpcRows.length === 0) console.log("  none");
+  }
   const met = (ok: boolean) => (ok ? "MET" : "MISSED");
   const ran = (setup: Setup) => SETUPS.includes(setup);
   console.log(

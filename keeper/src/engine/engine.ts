@@ -618,7 +618,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       };
     }
     // Already accepted: answered before any signature work (a replayed order costs its maker nothing).
-    if (this.store.orderStatus(hash) !== undefined) {
+    if (this.store.orderStatusOf(hash, order) !== undefined) {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
     }
     const absentAt = this.recentRecords.mark;
@@ -688,7 +688,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (this.halted) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
     // Read again unless it is known that no order under this hash was recorded since `prepare` found none.
     const stillAbsent = prepared.absentAt !== undefined && this.recentRecords.notRecordedSince(hash, prepared.absentAt);
-    if (!stillAbsent && this.store.orderStatus(hash) !== undefined) {
+    if (!stillAbsent && this.store.orderStatusOf(hash, order) !== undefined) {
       return { ok: false, hash, code: EngineCode.DUPLICATE_ORDER, message: `order ${hash} was already submitted` };
     }
     const minimum = this.options.minimums?.get(order.marketId);
@@ -1614,7 +1614,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const book = this.books.get(o.order.marketId);
     const change = book?.cancel(o.hash);
     this.resting.delete(o.hash);
-    this.store.cancelOrder(o.hash, reason, at);
+    // One write, no read of the row first (`o` was just read; a cancel-all pulls hundreds).
+    this.store.cancelIfResting(o.hash, reason, at);
     if (change !== undefined) this.outBook(out, o.order.marketId, change.levels, at);
     this.outOrder(out, o.hash, "cancelled", at);
   }

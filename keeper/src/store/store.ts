@@ -1,6 +1,7 @@
 import type { Address } from "viem";
 import { SqliteDatabase, StoreError, type LogFsync, type Reader, type Row } from "./database";
 import { LiveOrders, type LiveRow } from "./liveOrders";
+import { HighestNonces } from "./nonces";
 import { PostgresDatabase, isPostgresUrl, type PostgresOptions } from "./postgres";
 import type {
   AccountFill,
@@ -35,6 +36,8 @@ const CANCEL_LIVE_SQL = `UPDATE orders SET status = 'cancelled', reason = ?, upd
 const LIVE_ROWS_SQL = `SELECT hash, account FROM orders WHERE ${LIVE}`;
 /** One order's row if it is live. */
 const LIVE_ORDER_SQL = `SELECT * FROM orders WHERE hash = ? AND ${LIVE}`;
+/** The account's highest nonce (stored as decimal text: the longest, then the largest text). */
+const HIGHEST_NONCE_SQL = "SELECT nonce FROM orders WHERE account = ? ORDER BY length(nonce) DESC, nonce DESC LIMIT 1";
 /** A cursor before every order: `(created_at, hash) < (MAX, "")` holds for all of them. */
 const FIRST_PAGE = { at: Number.MAX_SAFE_INTEGER, hash: "" };
 
@@ -383,6 +386,11 @@ export class Store extends StoreReads {
   private committedReads: StoreReads | undefined;
   /** Each account's resting orders (the writer's view, a superset of the committed one). */
   private readonly live: LiveOrders;
+  /** Each account's highest nonce held (the writer's view): `hasNonce`, `orderStatusOf` and `knowsAccount` without a read. */
+  private readonly nonces = new HighestNonces((account) => {
+    const row = this.q.get(HIGHEST_NONCE_SQL, account) as Row | undefined;
+    return row === undefined ? -1n : BigInt(row.nonce as string);
+  });
 
   protected constructor(protected readonly db: SqliteDatabase) {
     super(() => db);
@@ -392,13 +400,20 @@ export class Store extends StoreReads {
     }));
     db.onRollback = () => this.recount();
     db.onCommitted = () => this.live.committed();
-    db.onUndone = () => this.live.invalidate();
+    db.onUndone = () => {
+      this.live.invalidate();
+      this.nonces.forget();
+    };
     db.onOrdersLoaded = (rows, replaced) => {
-      if (replaced) this.live.invalidate();
-      else
-        this.live.loaded(
-          rows.map((r) => ({ hash: r.hash as Hex, account: r.account as Address, live: isLiveStatus(r.status) })),
-        );
+      if (replaced) {
+        this.live.invalidate();
+        this.nonces.forget();
+        return;
+      }
+      this.live.loaded(
+        rows.map((r) => ({ hash: r.hash as Hex, account: r.account as Address, live: isLiveStatus(r.status) })),
+      );
+      for (const r of rows) this.nonces.stored(r.account as Address, BigInt(String(r.nonce)));
     };
     this.recount();
   }
@@ -446,6 +461,28 @@ export class Store extends StoreReads {
       (account) => this.live.of(account),
     );
     return this.committedReads;
+  }
+
+  /**
+   * `StoreReads.hasNonce`, with no read when `nonce` is above the account's highest held (from
+   * memory: `HighestNonces`), as a trader's next order's usually is.
+   */
+  override hasNonce(account: Address, nonce: bigint): boolean {
+    return !this.nonces.above(account, nonce) && super.hasNonce(account, nonce);
+  }
+
+  /** `StoreReads.knowsAccount`, from memory after the account's first question (`HighestNonces`). */
+  override knowsAccount(account: Address): boolean {
+    return !this.nonces.above(account, 0n);
+  }
+
+  /**
+   * `orderStatus` of the order with this hash, whose maker and nonce are `order`'s: undefined with no
+   * read when the keeper never held a nonce that high of the maker (every stored order's row holds
+   * the maker and nonce its hash was made of). The engine's duplicate check.
+   */
+  orderStatusOf(hash: Hex, order: Pick<Order, "maker" | "nonce">): OrderStatus | undefined {
+    return this.nonces.above(order.maker, order.nonce) ? undefined : this.orderStatus(hash);
   }
 
   /** `StoreReads.nextSeq`, with the raise the open group will make at its commit. */
@@ -832,6 +869,7 @@ export class Store extends StoreReads {
         at,
       );
       this.live.add(hash, o.maker);
+      this.nonces.stored(o.maker, o.nonce);
     } catch (error) {
       // The primary key refuses a second copy; the failed statement alone is undone.
       if (/UNIQUE constraint failed: orders\.hash/i.test(String((error as Error).message))) {

@@ -4,12 +4,20 @@
  * its market's next sequence number, and a savepoint with its release around its writes. Now the
  * raise is held to the group commit (once a group, the highest), a call of the group commit takes
  * no savepoint, and the second status read is made only when an order under the same hash was
- * recorded since the first (`RecentRecords`): two statements an order, and one raise a group. The
- * list below is the whole of it, so that a statement added to the path shows here.
+ * recorded since the first (`RecentRecords`): two statements an order, and one raise a group. Then
+ * the first status read went too: an order whose nonce is above every nonce the store holds of its
+ * maker is not stored (`HighestNonces`, in memory): one statement an order. The list below is the
+ * whole of it, so that a statement added to the path shows here.
  *
- *   alice and bob post 5 bids each at once  ──▶  per order: 1 status read, 1 insert
+ *   alice and bob post 5 bids each at once  ──▶  per order: 1 insert (rising nonces: no status read)
  *                                               per group commit: 1 raise of market 1's sequence
  *   the same order twice at once             ──▶  the second refused DUPLICATE_ORDER (read again)
+ *
+ * A cancel-all read each order's row twice before its update (the account's live rows, then the
+ * row again in `cancelOrder`); the engine now cancels the row it just read in one write
+ * (`cancelIfResting`):
+ *
+ *   bob's resting bids, cancelled all at once ──▶  per order: 1 live read, 1 update, 1 read for the feed
  */
 import { expect } from "chai";
 import { signOrder } from "@crossbook/sdk";
@@ -26,7 +34,7 @@ const kind = (sql: string) =>
         ? "raise"
         : sql;
 
-describe("regression (issue 15): the working copy's statements for an accepted post-only order", function () {
+describe("regression (issue 15): the working copy's statements for an accepted post-only order and a cancel-all", function () {
   this.timeout(120_000);
   let tracer: ReturnType<typeof traceSql>;
   let k: Keeper;
@@ -43,7 +51,7 @@ describe("regression (issue 15): the working copy's statements for an accepted p
     await k?.close();
   });
 
-  it("costs one status read and one insert an order, one raise a group commit, and no savepoint", async () => {
+  it("costs one insert an order, no status read, one raise a group commit, and no savepoint", async () => {
     const sign = async (trader: Trader, i: number) => {
       const order = orderOf(trader, { isBuy: true, priceTicks: 190_000n - BigInt(i), lots: 2n });
       return { order, signature: await signOrder({ signer: trader.account, order, domain: k.env.sdkDomain }) };
@@ -57,9 +65,33 @@ describe("regression (issue 15): the working copy's statements for an accepted p
     const counts: Record<string, number> = {};
     for (const { sql } of tracer.trace.statements) counts[kind(sql)] = (counts[kind(sql)] ?? 0) + 1;
     const n = burst.length;
-    expect(counts).to.deep.equal({ "status read": n, "order insert": n, raise: tracer.trace.commits });
+    expect(counts).to.deep.equal({ "order insert": n, raise: tracer.trace.commits });
     expect(tracer.trace.commits).to.be.within(1, n);
     expect(tracer.trace.savepoints).to.equal(0);
+  });
+
+  it("cancels all of an account's orders with one update each and no read of a row before it", async () => {
+    const bob = traders[1];
+    const resting = k.engine.openOrderCount(bob.account.address);
+    expect(resting).to.be.greaterThan(0);
+    k.store.liveOrdersOf(bob.account.address); // the store's live sets, read once at their first use
+    tracer.start();
+    const cancelled = await k.engine.cancelAll(bob.account.address);
+    tracer.trace.recording = false;
+    expect(cancelled).to.have.length(resting);
+    const counts: Record<string, number> = {};
+    for (const { sql } of tracer.trace.statements) {
+      const what = /^SELECT \* FROM orders WHERE hash = \? AND status IN/.test(sql)
+        ? "live read"
+        : /^SELECT \* FROM orders WHERE hash = \?$/.test(sql)
+          ? "row read"
+          : /^UPDATE orders SET status = 'cancelled'/.test(sql)
+            ? "cancel"
+            : sql;
+      counts[what] = (counts[what] ?? 0) + 1;
+    }
+    // The row read is the feed's order update, after the cancel.
+    expect(counts).to.deep.equal({ "live read": resting, cancel: resting, "row read": resting });
   });
 
   it("still refuses the second of the same order sent twice at once, reading its status again", async () => {

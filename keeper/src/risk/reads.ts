@@ -340,6 +340,8 @@ export class CachedChainReads implements RiskReads {
   /** The latest block of a sync that succeeded. */
   private syncedBlock: bigint | undefined;
   private failing = false;
+  /** Asks made inside `quietly`: a fact they find pending is no order waiting on the node (`onWait`). */
+  private quiet = false;
   readonly recoverSigner?: RiskReads["recoverSigner"];
 
   constructor(
@@ -429,6 +431,20 @@ export class CachedChainReads implements RiskReads {
     return (
       wasFailing || this.block?.number !== before || pending !== undefined || this.servedAhead || rereads.length > 0
     );
+  }
+
+  /**
+   * `ask()`, whose asks for facts are not told to `onWait` (a read ahead of an order, which waits for
+   * nothing): only what `ask` asks synchronously is.
+   */
+  quietly<T>(ask: () => T): T {
+    const was = this.quiet;
+    this.quiet = true;
+    try {
+      return ask();
+    } finally {
+      this.quiet = was;
+    }
   }
 
   /** How current the cache is. */
@@ -744,7 +760,7 @@ export class CachedChainReads implements RiskReads {
   /** `value`, told to `onWait` (as a wait for the fact `key` names, for `why`) when it settles. */
   private waited<T>(key: string, why: FactWait, value: Promise<T>): Promise<T> {
     const onWait = this.options.onWait;
-    if (onWait === undefined) return value;
+    if (onWait === undefined || this.quiet) return value;
     const clock = this.options.clock ?? (() => performance.now());
     const start = clock();
     const colon = key.indexOf(":");

@@ -28,7 +28,13 @@ import { Engine } from "./engine";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { causedTransports, type RpcCall, type RpcCause } from "./metrics/rpc";
-import { CachedChainReads, readRiskContextFrom, StrangerReadBudget, UncreditedAccountError } from "./risk";
+import {
+  CachedChainReads,
+  keeperReadAhead,
+  readRiskContextFrom,
+  StrangerReadBudget,
+  UncreditedAccountError,
+} from "./risk";
 import { CausedReads } from "./risk/causedReads";
 import {
   currentLease,
@@ -296,6 +302,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     // A contract wallet's code is read once a block (cached); its ERC-1271 answer is the risk check's.
     hasCode: (account) => hasCode(account, "order"),
     freshen: (account) => reads.refresh(account),
+    readAhead: keeperReadAhead(reads, orderReads, isKnown),
     onOrderStage: (stage, maker, ms, hash) => {
       if (stage !== "check") metrics.orderStage(stage, isKnown(maker), ms / 1000); // the risk read has its own
       runningApi?.orderStage(hash, stage, ms);

@@ -123,6 +123,13 @@ export interface EngineOptions {
    */
   readonly freshen?: (account: Address) => Promise<boolean>;
   /**
+   * Starts (does not await) the chain reads of `order`'s facts that no reservation of the keeper's
+   * moves, for an order that will wait behind its account's earlier ones: at its turn its risk read
+   * finds them in the block's memo. Never throws; may decline (a stranger's reads wait for its turn
+   * and the budget of node work for strangers). Absent: nothing is read ahead.
+   */
+  readonly readAhead?: (order: Order) => void;
+  /**
    * Told how long an order waited (ms, by `clock`) behind its account's earlier orders (`queue`), for
    * its checks up to the book (`check`: the risk read among them) and for its group commit
    * (`commit`): metrics, and the API's timing of the order (`hash`).
@@ -668,6 +675,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       };
     }
     const queued = this.clock();
+    // Behind its account's earlier orders: its facts are read meanwhile, not at its turn.
+    if (this.accountQueues.has(order.maker)) this.options.readAhead?.(order);
     return this.serially(order.maker, () => {
       this.options.onOrderStage?.("queue", order.maker, this.clock() - queued, hash);
       return this.checkAndPlace(prepared);

@@ -10,11 +10,12 @@ import {
   type GetRiskLimitsReturnType,
   type GetWindowLimitReturnType,
   type Market,
+  type Order,
   type ReadClient,
   type SignedOrder,
 } from "@crossbook/sdk";
 import { allOf, isPending, mapFact, type Fact } from "./fact";
-import { directReads, type RiskReads } from "./reads";
+import { directReads, type CachedChainReads, type RiskReads } from "./reads";
 import { listedOpenOrders } from "./reservation";
 import type { OpenOrders, ReservingOrder, RiskContext, SignatureContext } from "./types";
 
@@ -65,17 +66,52 @@ export function readRiskContextFrom(
   }
 }
 
-/** The two rounds of reads, each awaited only if one of its facts is not known yet. */
-function riskContextOf(
-  reads: RiskReads,
-  exchange: Address,
-  signed: SignedOrder,
-  keeperState: KeeperRiskState,
-): Fact<RiskContext> {
-  const { order } = signed;
-  const maker = order.maker;
-  const { marketId, nonce } = order;
-  const first = allOf([
+/**
+ * Starts the reads of `order`'s facts that no reservation of the keeper's and no other order moves
+ * (the first round's but the nonce's fill state and the block's timestamp, and the free balances of
+ * the market's tokens when the market is known now), without waiting for them: an order that
+ * waits behind its account's earlier ones finds them in the source's memo at its turn. Nothing is
+ * returned and nothing thrown: a read that fails is asked again by the order's own risk read.
+ */
+export function readAheadOf(reads: RiskReads, order: Order): void {
+  try {
+    for (const fact of standingFacts(reads, order)) ignoreFailure(fact);
+    const market = reads.market(order.marketId);
+    if (isPending(market) || market === undefined) return;
+    ignoreFailure(freeBalance(reads, order.maker, market.base));
+    ignoreFailure(freeBalance(reads, order.maker, market.quote));
+  } catch {
+    // A source that throws at once: the order's own risk read meets it again and answers it.
+  }
+}
+
+/**
+ * The keeper's read ahead (`EngineOptions.readAhead`) over its cached reads: `readAheadOf` through
+ * `orderReads` (the order path's view of `cached`), for a known account only, while the cache is
+ * sound. Each fact is read once a block, as the order's own risk read would read it, so what a read
+ * ahead costs the node is bounded by what the account's checks cost it already. A stranger's reads
+ * wait for its turn and the budget of node work for strangers (`StrangerReadBudget`); while syncs
+ * fail every ask is a node call (nothing is cached), so nothing is read ahead. Its asks are not
+ * waits of an order (`CachedChainReads.quietly`).
+ */
+export function keeperReadAhead(
+  cached: CachedChainReads,
+  orderReads: RiskReads,
+  known: (account: Address) => boolean,
+): (order: Order) => void {
+  return (order) => {
+    if (known(order.maker) && !cached.health().failing) cached.quietly(() => readAheadOf(orderReads, order));
+  };
+}
+
+function ignoreFailure(fact: Fact<unknown>): void {
+  if (isPending(fact)) fact.catch(() => undefined);
+}
+
+/** The first round's facts of the maker and the market (`readAheadOf` reads them ahead too). */
+function standingFacts(reads: RiskReads, order: Order) {
+  const { maker, marketId } = order;
+  return [
     reads.domain(),
     reads.market(marketId),
     reads.riskLimits(marketId),
@@ -85,10 +121,19 @@ function riskContextOf(
     reads.pendingMinNonce(maker),
     reads.cancelAfter(maker),
     reads.windowLimit(maker, marketId),
-    reads.filled(maker, nonce),
     reads.code(maker),
-    reads.timestamp(),
-  ]);
+  ] as const;
+}
+
+/** The two rounds of reads, each awaited only if one of its facts is not known yet. */
+function riskContextOf(
+  reads: RiskReads,
+  exchange: Address,
+  signed: SignedOrder,
+  keeperState: KeeperRiskState,
+): Fact<RiskContext> {
+  const { order } = signed;
+  const first = allOf([...standingFacts(reads, order), reads.filled(order.maker, order.nonce), reads.timestamp()]);
   return isPending(first)
     ? first.then((facts) => secondRound(reads, exchange, signed, keeperState, facts))
     : secondRound(reads, exchange, signed, keeperState, first);
@@ -104,8 +149,8 @@ type FirstRound = [
   bigint,
   bigint,
   GetWindowLimitReturnType,
-  bigint,
   Hex | undefined,
+  bigint,
   bigint,
 ];
 
@@ -130,8 +175,8 @@ function secondRound(
     pendingMinNonce,
     cancelAfter,
     windowLimit,
-    filled,
     code,
+    filled,
     timestamp,
   ] = facts;
   const isContract = code !== undefined && code !== "0x";

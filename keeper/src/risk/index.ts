@@ -1,6 +1,6 @@
 /** The keeper's pre-trade risk check. See keeper/README.md, "Risk". */
 export { checkOrder, recoversToMaker } from "./check";
-export { readRiskContext, readRiskContextFrom, type KeeperRiskState } from "./chain";
+export { keeperReadAhead, readAheadOf, readRiskContext, readRiskContextFrom, type KeeperRiskState } from "./chain";
 export {
   CachedChainReads,
   directReads,

@@ -210,8 +210,9 @@ interface MemoEntry {
   /** `value`'s answer, once it has settled (`pending` false). */
   known?: unknown;
   /**
-   * Asked for in two blocks within `STEADY_BLOCKS` (or a market's fact): read ahead. An account seen
-   * in one block only (a one-off trader, an attacker's fresh key) costs no read ahead.
+   * Asked for in two blocks within `STEADY_BLOCKS`, or of an account the Exchange can have credited
+   * (a deposit or a fill named it), or a market's fact: read ahead. An account with no such event
+   * seen in one block only (a one-off trader, an attacker's fresh key) costs no read ahead.
    */
   readonly steady: boolean;
 }
@@ -260,10 +261,10 @@ export interface ChainFactsHealth {
  * own knowledge plus `OrderCancelled` events. Call `sync()` as blocks arrive (the keeper's block
  * watcher does): it moves the memo to the new block and reads the block's cancellations.
  *
- * A new block does not make the next order wait for the chain. Steady facts (a market's, or an
- * account's asked for in two blocks within `STEADY_BLOCKS`: a market maker's, not a one-off
- * trader's or an attacker's fresh key's) stay in the memo until `STEADY_BLOCKS` pass without an
- * ask, and at each block:
+ * A new block does not make the next order wait for the chain. Steady facts (a market's, an
+ * account's asked for in two blocks within `STEADY_BLOCKS`, or an account's that a deposit or a
+ * fill credited from its first ask: a market maker's, not an attacker's fresh key's) stay in the
+ * memo until `STEADY_BLOCKS` pass without an ask, and at each block:
  * - a market's facts are read again at once, in the background, and the value of the block before
  *   serves until the new one has arrived (one round of reads: the same staleness as seeing the
  *   block that much later);
@@ -340,6 +341,8 @@ export class CachedChainReads implements RiskReads {
   /** The latest block of a sync that succeeded. */
   private syncedBlock: bigint | undefined;
   private failing = false;
+  /** Asks made inside `quietly`: a fact they find pending is no order waiting on the node (`onWait`). */
+  private quiet = false;
   readonly recoverSigner?: RiskReads["recoverSigner"];
 
   constructor(
@@ -429,6 +432,20 @@ export class CachedChainReads implements RiskReads {
     return (
       wasFailing || this.block?.number !== before || pending !== undefined || this.servedAhead || rereads.length > 0
     );
+  }
+
+  /**
+   * `ask()`, whose asks for facts are not told to `onWait` (a read ahead of an order, which waits for
+   * nothing): only what `ask` asks synchronously is.
+   */
+  quietly<T>(ask: () => T): T {
+    const was = this.quiet;
+    this.quiet = true;
+    try {
+      return ask();
+    } finally {
+      this.quiet = was;
+    }
   }
 
   /** How current the cache is. */
@@ -716,7 +733,9 @@ export class CachedChainReads implements RiskReads {
         readAt: block,
         pending: true,
         why: this.recent.has(key) ? "unsteady" : "new",
-        steady: of?.account === undefined || this.recent.has(key),
+        // An account the Exchange can have credited (it deposited or traded) is steady from its first
+        // ask: its next block's order finds its facts kept, not asked for again (a fresh key is not).
+        steady: of?.account === undefined || this.recent.has(key) || this.credited.has(of.account.toLowerCase()),
         ...(of?.account === undefined ? {} : { account: of.account.toLowerCase() }),
         ...(of?.market === undefined ? {} : { market: of.market }),
         ...(of?.bound === undefined ? {} : { bound: of.bound }),
@@ -744,7 +763,7 @@ export class CachedChainReads implements RiskReads {
   /** `value`, told to `onWait` (as a wait for the fact `key` names, for `why`) when it settles. */
   private waited<T>(key: string, why: FactWait, value: Promise<T>): Promise<T> {
     const onWait = this.options.onWait;
-    if (onWait === undefined) return value;
+    if (onWait === undefined || this.quiet) return value;
     const clock = this.options.clock ?? (() => performance.now());
     const start = clock();
     const colon = key.indexOf(":");

@@ -84,6 +84,28 @@ describe("keeper risk: cached chain reads", () => {
     expect(counts.get("eth_call") ?? 0).to.equal(0);
   });
 
+  it("makes a credited account's facts steady from its first ask, not a fresh key's", async () => {
+    const env = await loadFixture(sdkFixture);
+    await fund(env.exchange, env.base, env.alice, 5n * LOT_SIZE); // her deposit credits her
+    const { client, counts } = countingClient();
+    const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    const alice = env.alice.address as Address;
+    const fresh = privateKeyToAddress(generatePrivateKey());
+    const asks = (account: Address) =>
+      Promise.all([reads.balance(account, env.addresses.base), reads.minNonce(account)]);
+    await reads.sync();
+    await asks(alice);
+    await asks(fresh);
+    // The next block: her facts are kept (no event moved them), the fresh key's are asked again.
+    await mine(1);
+    await reads.sync();
+    counts.clear();
+    await asks(alice);
+    expect(counts.get("eth_call") ?? 0).to.equal(0);
+    await asks(fresh);
+    expect(counts.get("eth_call")).to.equal(2);
+  });
+
   it("keeps an account's facts no event moved as read, and reads them afresh to confirm a refusal", async () => {
     const env = await loadFixture(sdkFixture);
     const { client, counts } = countingClient();

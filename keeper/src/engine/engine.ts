@@ -354,6 +354,12 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private publishing = false;
   /** The events of the state changes of each group not yet committed, published together once it is. */
   private readonly groupOut = new WeakMap<object, Outbox[]>();
+  /**
+   * Per market, the levels (`isBuy:priceTicks`) that a group whose commit was refused after a
+   * step-down changed in the books and never published: the published book (GET /book, the feed's
+   * snapshots) still shows them as they were, so `rebuildAll` publishes them again.
+   */
+  private readonly unpublishedLevels = new Map<bigint, Set<string>>();
 
   private constructor(private readonly options: EngineOptions) {
     super();
@@ -533,8 +539,10 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (this.followingStore) rebuild();
     else this.committed(rebuild);
     for (const [marketId, depth] of before) {
-      this.outBook(out, marketId, levelChanges(depth, (this.books.get(marketId) as OrderBook).depth()), at);
+      const after = (this.books.get(marketId) as OrderBook).depth();
+      this.outBook(out, marketId, levelChanges(depth, after, this.unpublishedLevels.get(marketId)), at);
     }
+    this.unpublishedLevels.clear();
     this.publish(out);
   }
 
@@ -1654,10 +1662,32 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     else outboxes.push(out);
     const durable = handle.durable.catch((error: unknown) => {
       // A commit refused after the keeper stepped down: the client's change was not made, the keeper follows.
-      if (this.followingStore) throw error;
+      if (this.followingStore) {
+        this.dropGroup(group as object);
+        throw error;
+      }
       throw this.fail(error);
     });
     return { result: handle.result, durable };
+  }
+
+  /**
+   * A group whose commit was refused (after a step-down): its events are never published, and the
+   * book levels they changed are noted for `rebuildAll` — the books moved at matching, the
+   * published book did not, and a rebuild that finds a level as the books had it (the store got the
+   * same change from the new leader: a taker retried there) would otherwise leave it as published.
+   */
+  private dropGroup(group: object): void {
+    for (const out of this.groupOut.get(group) ?? []) {
+      for (const [name, payload] of out) {
+        if (name !== "book") continue;
+        const { marketId, levels } = payload as BookUpdate;
+        let noted = this.unpublishedLevels.get(marketId);
+        if (noted === undefined) this.unpublishedLevels.set(marketId, (noted = new Set()));
+        for (const level of levels) noted.add(`${level.isBuy}:${level.priceTicks}`);
+      }
+    }
+    this.groupOut.delete(group);
   }
 
   /**
@@ -1841,19 +1871,32 @@ function toBookOrder(o: { hash: Hex; order: Order }) {
   };
 }
 
-/** The level changes that turn the depth `before` into `after` (every level that differs, gone ones at 0). */
-function levelChanges(before: Depth, after: Depth): LevelChange[] {
+/**
+ * The level changes that turn the depth `before` into `after` (every level that differs, gone ones
+ * at 0), and each level of `also` (`isBuy:priceTicks`: levels published otherwise) as `after` has it.
+ */
+function levelChanges(before: Depth, after: Depth, also?: ReadonlySet<string>): LevelChange[] {
   const changes: LevelChange[] = [];
+  const pending = new Set(also);
   for (const isBuy of [true, false]) {
     const old = new Map((isBuy ? before.bids : before.asks).map((l) => [l.priceTicks, l]));
     for (const l of isBuy ? after.bids : after.asks) {
       const was = old.get(l.priceTicks);
       old.delete(l.priceTicks);
-      if (was === undefined || was.lots !== l.lots || was.orders !== l.orders) {
+      const noted = pending.delete(`${isBuy}:${l.priceTicks}`);
+      if (noted || was === undefined || was.lots !== l.lots || was.orders !== l.orders) {
         changes.push({ isBuy, priceTicks: l.priceTicks, lots: l.lots, orders: l.orders });
       }
     }
-    for (const l of old.values()) changes.push({ isBuy, priceTicks: l.priceTicks, lots: 0n, orders: 0 });
+    for (const l of old.values()) {
+      pending.delete(`${isBuy}:${l.priceTicks}`);
+      changes.push({ isBuy, priceTicks: l.priceTicks, lots: 0n, orders: 0 });
+    }
+  }
+  // Noted levels that neither depth holds: gone.
+  for (const key of pending) {
+    const [side, price] = key.split(":");
+    changes.push({ isBuy: side === "true", priceTicks: BigInt(price as string), lots: 0n, orders: 0 });
   }
   return changes;
 }

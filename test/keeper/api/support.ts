@@ -179,6 +179,19 @@ export async function cancelAllBody(k: Keeper, trader: Trader, marketId = 0n, is
   };
 }
 
+/**
+ * Makes every COMMIT of the keeper's database throw what `refuse` throws (a full disk; a deposed
+ * leader's refused flush), until the returned function puts the database back.
+ */
+export function refuseCommits(k: Keeper, refuse: () => never): () => void {
+  const handle = (k.store.database as unknown as { handle: { exec(sql: string): unknown } }).handle;
+  const exec = handle.exec.bind(handle);
+  handle.exec = (sql: string) => (/^\s*COMMIT/i.test(sql) ? refuse() : exec(sql));
+  return () => {
+    handle.exec = exec;
+  };
+}
+
 export interface HttpAnswer {
   status: number;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any

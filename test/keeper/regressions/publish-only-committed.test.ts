@@ -7,7 +7,16 @@
  *     → bob is told STOPPED; no feed client saw the trade or the book change; GET shows neither
  */
 import { expect } from "chai";
-import { FeedClient, http, newTrader, orderOf, signedBody, startKeeper, type Keeper } from "../api/support";
+import {
+  FeedClient,
+  http,
+  newTrader,
+  orderOf,
+  refuseCommits,
+  signedBody,
+  startKeeper,
+  type Keeper,
+} from "../api/support";
 
 describe("regression (issue 13, finding 9): only what is committed is published", function () {
   let k: Keeper;
@@ -37,19 +46,16 @@ describe("regression (issue 13, finding 9): only what is committed is published"
     const before = await http(k.api.url, "GET", "/v1/markets/1/book");
 
     // The next group commit fails, as a disk that fills up would.
-    const handle = (k.store.database as unknown as { handle: { exec(sql: string): unknown } }).handle;
-    const exec = handle.exec.bind(handle);
-    handle.exec = (sql: string) => {
-      if (/^\s*COMMIT/i.test(sql)) throw new Error("disk I/O error");
-      return exec(sql);
-    };
+    const restore = refuseCommits(k, () => {
+      throw new Error("disk I/O error");
+    });
     const take = await http(
       k.api.url,
       "POST",
       "/v1/orders",
       await signedBody(k, bob, orderOf(bob, { isBuy: true, priceTicks: 200_000n, lots: 4n })),
     );
-    handle.exec = exec;
+    restore();
     expect([take.status, take.body.error?.code]).to.deep.equal([503, "STOPPED"]);
 
     // A barrier: the feed answers in order, so whatever it published before this answer has arrived.

@@ -14,7 +14,7 @@
  */
 import { expect } from "chai";
 import type { Hex } from "viem";
-import { http, newTrader, orderOf, signedBody, startKeeper, type Keeper } from "../api/support";
+import { http, newTrader, orderOf, refuseCommits, signedBody, startKeeper, type Keeper } from "../api/support";
 
 const SIG = `0x${"ab".repeat(65)}` as Hex;
 
@@ -55,16 +55,13 @@ describe("regression: the published book after a step-down whose last commit was
 
     // bob's sell matches alice's bid in memory; the leader steps down before its group commits, and
     // the commit is refused (as PostgreSQL's fence refuses a deposed leader's flush).
-    const handle = (k.store.database as unknown as { handle: { exec(sql: string): unknown } }).handle;
-    const exec = handle.exec.bind(handle);
-    handle.exec = (sql: string) => {
-      if (!/^\s*COMMIT/i.test(sql)) return exec(sql);
+    const restore = refuseCommits(k, () => {
       k.engine.demote();
       throw new Error("crossbook fenced: term 2 no longer leads");
-    };
+    });
     const sell = orderOf(bob, { isBuy: false, priceTicks: 200_000n, lots: 11n });
     const take = await http(k.api.url, "POST", "/v1/orders", await signedBody(k, bob, sell));
-    handle.exec = exec;
+    restore();
     expect([take.status, take.body.error?.code]).to.deep.equal([503, "STOPPED"]);
     expect(k.engine.book(1n)?.size, "the engine's own book matched").to.equal(0);
 

@@ -532,18 +532,20 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const at = this.clock();
     const before = new Map([...this.books].map(([m, b]) => [m, b.depth()]));
     this.resting.clear();
-    const out: Outbox = [];
-    const rebuild = () => {
+    const rebuild = (out: Outbox) => {
       for (const marketId of this.markets) this.rebuild(marketId);
+      for (const [marketId, depth] of before) {
+        const after = (this.books.get(marketId) as OrderBook).depth();
+        this.outBook(out, marketId, levelChanges(depth, after, this.unpublishedLevels.get(marketId)), at);
+      }
+      this.unpublishedLevels.clear();
     };
-    if (this.followingStore) rebuild();
-    else this.committed(rebuild);
-    for (const [marketId, depth] of before) {
-      const after = (this.books.get(marketId) as OrderBook).depth();
-      this.outBook(out, marketId, levelChanges(depth, after, this.unpublishedLevels.get(marketId)), at);
+    if (!this.followingStore) this.committed(rebuild);
+    else {
+      const out: Outbox = [];
+      rebuild(out);
+      this.publish(out);
     }
-    this.unpublishedLevels.clear();
-    this.publish(out);
   }
 
   /**
@@ -1703,18 +1705,22 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     this.publish(outboxes.flat());
   }
 
-  /** One state change in a standalone transaction (durable when it returns); its events published right after. */
+  /**
+   * One state change in a standalone transaction; its events published once it is durable (SQLite:
+   * when this returns; PostgreSQL: once the flush carrying it has landed, after every earlier
+   * commit's events; never if that flush fails).
+   */
   private committed<T>(write: (out: Outbox) => T): T {
     const out: Outbox = [];
     if (this.followingStore) throw notLeading();
-    let result: T;
     try {
-      result = this.store.transaction(() => write(out));
+      return this.store.transaction(
+        () => write(out),
+        () => this.publish(out),
+      );
     } catch (error) {
       throw this.fail(error);
     }
-    this.publish(out);
-    return result;
   }
 
   /**

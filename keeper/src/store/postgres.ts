@@ -247,6 +247,11 @@ export class PostgresDatabase extends SqliteDatabase {
     const writes = this.log;
     this.log = [];
     if (writes.length === 0 && groups.every((g) => g.waiters.length === 0 && g.afterCommit.length === 0)) return;
+    if (writes.length === 0 && this.flushing === undefined && this.failure === undefined) {
+      // Nothing to send, and every commit before is in PostgreSQL already: its hooks and waiters go now.
+      super.committedLocally(groups);
+      return;
+    }
     this.queued.push({ writes, groups });
     if (this.flushing === undefined) {
       const flushing = this.flush();

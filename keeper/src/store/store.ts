@@ -548,10 +548,12 @@ export class Store extends StoreReads {
    * Runs `fn` in one transaction: committed when it returns (SQLite: on disk; PostgreSQL: on its
    * way, `durable()` resolves when the server has it), rolled back if it throws. Inside another
    * `transaction` or `grouped` body, `fn` joins it, so that a caller can group several operations
-   * into one state change. An open group commit is committed first.
+   * into one state change. An open group commit is committed first. `afterCommit` runs once it is
+   * durable, after the hooks of every commit before it (SQLite: before this returns; PostgreSQL:
+   * once the flush carrying it has landed; never if that flush fails).
    */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn);
+  transaction<T>(fn: () => T, afterCommit?: () => void): T {
+    return this.db.transaction(fn, afterCommit);
   }
 
   /**

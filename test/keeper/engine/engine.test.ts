@@ -269,6 +269,7 @@ for (const backend of BACKENDS)
           bids: [{ priceTicks: PRICE, lots: 15n, orders: 1 }],
           asks: [],
         });
+        await store.durable(); // published once durable (PostgreSQL: once the flush has landed)
         expect(events.trade.at(-1)).to.include({ status: "skipped", skipReason: "MakerCancelled", fillId: fill.id });
       });
 
@@ -344,7 +345,9 @@ for (const backend of BACKENDS)
         expect(pending[0].id).to.not.equal(fill.id);
         expect(pending[0].retries).to.equal(fill.id);
         expect(engine.book(1n)!.depth()).to.deep.equal(book);
-        // Published as a new match that names the fill it retries (what the fills channel shows).
+        // Published as a new match that names the fill it retries (what the fills channel shows),
+        // once durable.
+        await store.durable();
         expect(events.trade.slice(-2).map((t) => [t.fillId, t.status, t.retries])).to.deep.equal([
           [fill.id, "skipped", undefined],
           [pending[0].id, "matched", fill.id],

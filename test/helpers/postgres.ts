@@ -3,7 +3,7 @@
  * started on first use, stopped and removed after the last test. Each caller of `freshDatabase`
  * gets a new, empty database on it. No mock, no in-process imitation.
  */
-import { Store } from "../../keeper/src/store";
+import { Store, type PostgresDatabase } from "../../keeper/src/store";
 import {
   createDatabase,
   startEmbeddedPostgres,
@@ -35,6 +35,34 @@ export async function freshLocation(backend: Backend): Promise<string> {
 export async function freshStore(backend: Backend): Promise<{ store: Store; location: string }> {
   const location = await freshLocation(backend);
   return { store: await Store.connect(location), location };
+}
+
+/** A query held by `holdNextQuery`. */
+export interface HeldQuery {
+  release(): void;
+  refuse(error: Error): void;
+}
+
+/**
+ * Holds the next query the layer sends PostgreSQL (a writer's next flush) until `release` (it is
+ * sent then) or `refuse` (it fails with `error`, as a lost connection or a fence would fail it).
+ */
+export function holdNextQuery(database: PostgresDatabase): HeldQuery {
+  const client = database.pg;
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  let open!: () => void;
+  let fail!: (error: Error) => void;
+  const gate = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  gate.catch(() => undefined);
+  (client as unknown as { query: unknown }).query = async (...args: unknown[]) => {
+    (client as unknown as { query: unknown }).query = query; // only the first
+    await gate;
+    return query(...args);
+  };
+  return { release: () => open(), refuse: (error) => fail(error) };
 }
 
 // The run's server goes after the last test (a root-level hook: mocha runs it once, at the end).

@@ -476,7 +476,7 @@ export class Feed {
         if (channel === "book") return { type: "snapshot", channel: "book", ...this.bookSnapshot(marketId)! };
         const committed = this.store.committed;
         const trades = committed
-          .recentFills(marketId, this.limits.tradesSnapshot)
+          .recentFills(marketId, this.limits.tradesSnapshot, this.engine.publishedFillsBefore())
           .reverse()
           .map((f) => tradeJson(storedTrade(committed, f)));
         return { type: "snapshot", channel: "trades", marketId: marketId.toString(), seq, trades };

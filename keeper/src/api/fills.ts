@@ -95,7 +95,7 @@ export class FillStream<C extends FillClient> {
     if (!host.subscribe(c, key)) return;
     host.sendJson(c, { type: "subscribed", channel: "fills" });
     const fills = store.committed
-      .accountFills(account, Math.min(limit, MAX_FILLS_SNAPSHOT))
+      .accountFills(account, Math.min(limit, MAX_FILLS_SNAPSHOT), this.options.engine.publishedFillsBefore())
       .reverse()
       .map((f) => this.storedJson(f));
     host.sendJson(c, { type: "snapshot", channel: "fills", account, seq: host.seq(key), fills });
@@ -108,7 +108,11 @@ export class FillStream<C extends FillClient> {
    */
   async page(account: Address, limit: number, before?: number): Promise<{ fills: KeeperFillJson[]; next?: string }> {
     await this.readTerms();
-    const page = this.options.store.committed.accountFills(account, limit, before);
+    const page = this.options.store.committed.accountFills(
+      account,
+      limit,
+      this.options.engine.publishedFillsBefore(before),
+    );
     const last = page.at(-1);
     return {
       fills: page.map((f) => this.storedJson(f)),

@@ -563,6 +563,21 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     return reply.status(201).send(session);
   });
 
+  /**
+   * A per-account read's answer, sent once every commit it could show is durable: the store's
+   * committed state holds a commit before PostgreSQL does (until its flush lands) or before its
+   * fsync (SQLite), and a crash there would erase what the answer showed. Refused `STOPPED` when
+   * that commit failed (the keeper steps down or stops).
+   */
+  const durably = async <T>(answer: T): Promise<T> => {
+    try {
+      await store.durable();
+    } catch {
+      throw new ApiError("STOPPED", "the keeper could not make its latest changes durable; try again");
+    }
+    return answer;
+  };
+
   app.get("/v1/orders/:hash", async (request) => {
     const { limit, before } = parse(orderQuery, request.query, "query");
     const { hash } = parse(hashParams, request.params, "path");
@@ -575,7 +590,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       if (refused !== undefined && refused.order.maker === account) return refusalJson(refused);
       throw new ApiError("ORDER_NOT_FOUND", `no order ${hash} of ${account}`);
     }
-    return orderDetailJson(committed, stored, committed.orderFills(hash, limit, before));
+    return durably(orderDetailJson(committed, stored, committed.orderFills(hash, limit, before)));
   });
 
   app.get("/v1/accounts/:address/orders", async (request) => {
@@ -584,10 +599,10 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     const account = sessionOf(request.headers.authorization);
     if (account !== address) throw new ApiError("FORBIDDEN", `the session is ${account}'s, not ${address}'s`);
     const page = store.committed.accountOrders(address, { status, limit, before });
-    return {
+    return durably({
       orders: page.orders.map((o) => orderStatusJson(o)),
       ...(page.next === undefined ? {} : { next: page.next }),
-    };
+    });
   });
 
   app.get("/v1/accounts/:address/orders/by-nonce/:nonce", async (request) => {
@@ -598,7 +613,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     const committed = store.committed;
     const stored = committed.orderByNonce(address, nonce);
     if (stored === undefined) throw new ApiError("ORDER_NOT_FOUND", `no order of ${address} under nonce ${nonce}`);
-    return orderDetailJson(committed, stored, committed.orderFills(stored.hash, limit, before));
+    return durably(orderDetailJson(committed, stored, committed.orderFills(stored.hash, limit, before)));
   });
 
   /** The account's fills, newest first, as the feed's fills channel writes them: paged back by fill id. */
@@ -693,7 +708,9 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     const marketId = servedMarket(request.params);
     const { limit, before } = parse(tradesQuery, request.query, "query");
     const committed = store.committed;
-    return { trades: committed.recentFills(marketId, limit, before).map((f) => tradeJson(storedTrade(committed, f))) };
+    // Published fills only, as the book this API serves is the published one.
+    const fills = committed.recentFills(marketId, limit, engine.publishedFillsBefore(before));
+    return { trades: fills.map((f) => tradeJson(storedTrade(committed, f))) };
   });
 
   // ---------------------------------------------------------------- health, metrics, feed

@@ -331,6 +331,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly resting = new RestingOrders();
   /** What each account's open orders reserve, kept as the books and the store change (the risk check's O(1) read). */
   private readonly reservations: ReservationLedger;
+  /** The largest fill id whose match was published (`publishedFillsBefore`). */
+  private fillsPublished = 0;
   /** One promise chain per account: its orders are checked and placed in arrival order. */
   private readonly accountQueues = new Map<string, Promise<unknown>>();
   private readonly store: Store;
@@ -401,6 +403,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     await sdkReady();
     const engine = new Engine(options);
     for (const marketId of options.markets) engine.rebuild(marketId);
+    engine.fillsPublished = options.store.lastFillId(); // what a store holds at open is durable: published
     return engine;
   }
 
@@ -440,6 +443,17 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   /** Seconds within which the keeper lands what it matches (`EngineOptions.horizonSeconds`). */
   get horizonSeconds(): number {
     return this.options.horizonSeconds ?? 0;
+  }
+
+  /**
+   * The `beforeId` of a read of published fills only (below `before` when given): every fill up to
+   * the largest whose match the engine has published has been published (fill ids rise in commit
+   * order, and commits are published in order). The store's committed state holds a commit before
+   * it is published (PostgreSQL: until its flush lands; SQLite: until its fsync), and a fill a
+   * snapshot showed from there would come again as its channel's next message.
+   */
+  publishedFillsBefore(before = Number.MAX_SAFE_INTEGER): number {
+    return Math.min(before, this.fillsPublished + 1);
   }
 
   /** Whether the books follow the store that another keeper writes (a follower), until `promote`. */
@@ -1756,6 +1770,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     try {
       for (let i = 0; i < PUBLISH_SLICE && this.unpublished.length > 0; i++) {
         const [name, payload] = this.unpublished.shift() as Outbox[number];
+        if (name === "trade" && (payload as TradeUpdate).status === "matched") {
+          this.fillsPublished = Math.max(this.fillsPublished, (payload as TradeUpdate).fillId);
+        }
         this.emit(name, payload as never);
       }
     } finally {

@@ -182,6 +182,11 @@ export abstract class StoreReads {
     return this.q.get("SELECT 1 FROM orders WHERE account = ? LIMIT 1", account) !== undefined;
   }
 
+  /** The largest fill id (0 before the first fill). */
+  lastFillId(): number {
+    return ((this.q.get("SELECT MAX(id) AS n FROM fills") as Row).n as number | null) ?? 0;
+  }
+
   /** The market's most recent fills (any status), newest first; with `beforeId`, those before that fill. */
   recentFills(market: bigint, limit: number, beforeId?: number): StoredFill[] {
     return (
@@ -751,7 +756,7 @@ export class Store extends StoreReads {
   /** After a rollback the running counts may be off: count again (rare: a failed write stops the engine). */
   private recount(): void {
     if (this.db.isClosed) return;
-    this.nextFillId = (((this.q.get("SELECT MAX(id) AS n FROM fills") as Row).n as number | null) ?? 0) + 1;
+    this.nextFillId = this.lastFillId() + 1;
     this.nextBatchId = (((this.q.get("SELECT MAX(id) AS n FROM batches") as Row).n as number | null) ?? 0) + 1;
     this.pending = this.countPending();
     this.openByOrder = groupOpenFills(this.openFillRows());

@@ -49,14 +49,16 @@ export interface StartKeeperOptions {
   engine?: Partial<EngineOptions> | ((store: Store) => Partial<EngineOptions>);
   /** API options (`clock`, `trustProxy`, `chain`, …). */
   api?: Partial<ApiOptions>;
+  /** The store: a PostgreSQL URL (`freshDatabase()`); a fresh SQLite file by default. */
+  location?: string;
 }
 
-/** Starts a keeper on a fresh Exchange (market 1) and a fresh store file. */
+/** Starts a keeper on a fresh Exchange (market 1) and a fresh store (file, or `location`). */
 export async function startKeeper(options: StartKeeperOptions = {}): Promise<Keeper> {
   const env = options.env ?? (await sdkFixture());
   const path = tempDatabase("crossbook-api-");
   const dir = dirname(path);
-  const store = Store.open(path);
+  const store = options.location === undefined ? Store.open(path) : await Store.connect(options.location);
   const chain = { exchange: env.addresses.exchange, domain: env.sdkDomain };
   const engineOptions = typeof options.engine === "function" ? options.engine(store) : options.engine;
   const engine = await openEngine(store, chain, engineOptions);
@@ -77,7 +79,7 @@ export async function startKeeper(options: StartKeeperOptions = {}): Promise<Kee
     path,
     async close() {
       await api.close();
-      store.close();
+      await store.shutdown();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -163,6 +165,29 @@ export async function feedLogin(feed: FeedClient, k: Keeper, trader: Trader): Pr
   );
   feed.send({ op: "login", account: trader.address, signature });
   await feed.next((m) => m.type === "login", 10_000, from);
+}
+
+/** The price of `askAndTaker`'s orders. */
+export const CROSSING_PRICE = 200_000n;
+
+/**
+ * Two new funded traders; the first's ask of 10 lots rests (answered 201). `take(lots)` posts the
+ * second's bid at the same price (it takes that many lots) and resolves with its answer.
+ */
+export async function askAndTaker(k: Keeper) {
+  const maker = await newTrader(k.env);
+  const taker = await newTrader(k.env);
+  const order = orderOf(maker, { isBuy: false, priceTicks: CROSSING_PRICE, lots: 10n });
+  const placed = await http(k.api.url, "POST", "/v1/orders", await signedBody(k, maker, order));
+  if (placed.status !== 201) throw new Error(`the ask was refused: ${JSON.stringify(placed.body)}`);
+  const take = async (lots: bigint) =>
+    http(
+      k.api.url,
+      "POST",
+      "/v1/orders",
+      await signedBody(k, taker, orderOf(taker, { isBuy: true, priceTicks: CROSSING_PRICE, lots })),
+    );
+  return { maker, taker, ask: { order, hash: placed.body.hash as Hex }, take };
 }
 
 /** The header that carries a session. */

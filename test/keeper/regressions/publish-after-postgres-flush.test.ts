@@ -18,29 +18,11 @@ import { signOrder, type Order } from "@crossbook/sdk";
 import type { Engine, EngineEvents } from "../../../keeper/src/engine";
 import type { PostgresDatabase, Store } from "../../../keeper/src/store";
 import { order } from "../../sdk/support";
-import { BACKENDS, freshStore } from "../../helpers/postgres";
+import { BACKENDS, freshStore, holdNextQuery, type HeldQuery } from "../../helpers/postgres";
 import { fundedTraders, openEngine } from "../support";
 
 const PRICE = 200_000n;
 const funded = () => fundedTraders(PRICE);
-
-/** Holds PostgreSQL's next query (the flush) until `release` or `refuse`. */
-function holdNextQuery(database: PostgresDatabase): { release(): void; refuse(error: Error): void } {
-  const client = database.pg;
-  const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
-  let open!: () => void;
-  let fail!: (error: Error) => void;
-  const gate = new Promise<void>((resolve, reject) => {
-    open = resolve;
-    fail = reject;
-  });
-  (client as unknown as { query: unknown }).query = async (...args: unknown[]) => {
-    (client as unknown as { query: unknown }).query = query; // only the first
-    await gate;
-    return query(...args);
-  };
-  return { release: () => open(), refuse: (error) => fail(error) };
-}
 
 for (const backend of BACKENDS)
   describe(`regression (issue 13, finding 9): a reconciliation is published once it is durable (${backend})`, function () {
@@ -51,7 +33,7 @@ for (const backend of BACKENDS)
     let published: string[];
     let nonce = 0n;
     /** The flush a test holds (released after it, whatever it found, so that the store can shut down). */
-    let held: { release(): void; refuse(error: Error): void } | undefined;
+    let held: HeldQuery | undefined;
 
     beforeEach(async () => {
       env = await loadFixture(funded);

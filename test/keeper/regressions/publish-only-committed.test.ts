@@ -7,16 +7,7 @@
  *     → bob is told STOPPED; no feed client saw the trade or the book change; GET shows neither
  */
 import { expect } from "chai";
-import {
-  FeedClient,
-  http,
-  newTrader,
-  orderOf,
-  refuseCommits,
-  signedBody,
-  startKeeper,
-  type Keeper,
-} from "../api/support";
+import { askAndTaker, FeedClient, http, refuseCommits, startKeeper, type Keeper } from "../api/support";
 
 describe("regression (issue 13, finding 9): only what is committed is published", function () {
   let k: Keeper;
@@ -28,15 +19,7 @@ describe("regression (issue 13, finding 9): only what is committed is published"
   });
 
   it("publishes nothing of a match whose commit failed", async () => {
-    const alice = await newTrader(k.env);
-    const bob = await newTrader(k.env);
-    const ask = await http(
-      k.api.url,
-      "POST",
-      "/v1/orders",
-      await signedBody(k, alice, orderOf(alice, { isBuy: false, priceTicks: 200_000n, lots: 10n })),
-    );
-    expect(ask.status).to.equal(201);
+    const { take } = await askAndTaker(k);
 
     const feed = await FeedClient.open(k.api.wsUrl);
     feed.send({ op: "subscribe", channel: "book", marketId: "1" });
@@ -49,14 +32,9 @@ describe("regression (issue 13, finding 9): only what is committed is published"
     const restore = refuseCommits(k, () => {
       throw new Error("disk I/O error");
     });
-    const take = await http(
-      k.api.url,
-      "POST",
-      "/v1/orders",
-      await signedBody(k, bob, orderOf(bob, { isBuy: true, priceTicks: 200_000n, lots: 4n })),
-    );
+    const taken = await take(4n);
     restore();
-    expect([take.status, take.body.error?.code]).to.deep.equal([503, "STOPPED"]);
+    expect([taken.status, taken.body.error?.code]).to.deep.equal([503, "STOPPED"]);
 
     // A barrier: the feed answers in order, so whatever it published before this answer has arrived.
     const from = feed.messages.length;

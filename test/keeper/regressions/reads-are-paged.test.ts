@@ -12,8 +12,9 @@
 import { expect } from "chai";
 import type { Hex } from "viem";
 import type { Order } from "@crossbook/sdk";
-import type { NewFill } from "../../../keeper/src/store";
+import type { NewFill, Store } from "../../../keeper/src/store";
 import { traceSql } from "../support";
+import { sdkFixture } from "../../sdk/support";
 import {
   FeedClient,
   bearer,
@@ -39,9 +40,9 @@ describe("regression (issue 13, finding 2): every read is paged through an index
 
   before(async () => {
     tracer = traceSql(); // before the store opens: its statements are prepared once
-    k = await startKeeper();
-    alice = await newTrader(k.env);
-    const bob = await newTrader(k.env);
+    const env = await sdkFixture();
+    alice = await newTrader(env);
+    const bob = await newTrader(env);
     const order = (maker: Trader, n: number, fields: Partial<Order> = {}): Order => ({
       maker: maker.address,
       marketId: 1n,
@@ -54,40 +55,54 @@ describe("regression (issue 13, finding 2): every read is paged through an index
       lots: 1n,
       ...fields,
     });
-    // History written straight to the store (the engine's rules are not what this test is about).
+    // History written straight to the store before the engine opens (the engine's rules are not
+    // what this test is about; what a store holds at open counts as published).
     const at = Date.now() - 3_600_000;
-    k.store.transaction(() => {
-      for (let i = 0; i < history; i++) {
-        k.store.acceptOrder({
-          hash: hashOf(i + 1),
-          order: order(alice, i + 1),
+    const writeHistory = (store: Store) =>
+      store.transaction(() => {
+        for (let i = 0; i < history; i++) {
+          store.acceptOrder({
+            hash: hashOf(i + 1),
+            order: order(alice, i + 1),
+            signature: SIG,
+            seq: i,
+            rested: true,
+            at: at + i,
+          });
+          store.cancelOrder(hashOf(i + 1), "soft-cancel", at + i);
+        }
+        store.acceptOrder({
+          hash: resting,
+          order: order(alice, history + 1, { lots: 10_000n }),
           signature: SIG,
-          seq: i,
+          seq: history,
           rested: true,
-          at: at + i,
+          at: at + history,
         });
-        k.store.cancelOrder(hashOf(i + 1), "soft-cancel", at + i);
-      }
-      k.store.acceptOrder({
-        hash: resting,
-        order: order(alice, history + 1, { lots: 10_000n }),
-        signature: SIG,
-        seq: history,
-        rested: true,
-        at: at + history,
+        for (let i = 0; i < takers; i++) {
+          const fill: NewFill = {
+            makerHash: resting,
+            takerHash: hashOf(2_000_000 + i),
+            priceTicks: 900_000n,
+            lots: 1n,
+          };
+          store.acceptOrder({
+            hash: fill.takerHash,
+            order: order(bob, i + 1, { isBuy: true }),
+            signature: SIG,
+            seq: history + 1 + i,
+            fills: [fill],
+            rested: false,
+            at: at + history + 1 + i,
+          });
+        }
       });
-      for (let i = 0; i < takers; i++) {
-        const fill: NewFill = { makerHash: resting, takerHash: hashOf(2_000_000 + i), priceTicks: 900_000n, lots: 1n };
-        k.store.acceptOrder({
-          hash: fill.takerHash,
-          order: order(bob, i + 1, { isBuy: true }),
-          signature: SIG,
-          seq: history + 1 + i,
-          fills: [fill],
-          rested: false,
-          at: at + history + 1 + i,
-        });
-      }
+    k = await startKeeper({
+      env,
+      engine: (store) => {
+        writeHistory(store);
+        return {};
+      },
     });
   });
 

@@ -35,9 +35,11 @@
  * Options (environment): BENCH_SHARD_ROUNDS (default 3), BENCH_SHARD_SECONDS (default 4),
  * BENCH_SHARD_IN_FLIGHT (comma-separated K, default 64,512,4096), BENCH_SHARD_ACCOUNTS (default
  * 1024), BENCH_SHARD_FOLLOWER (0 or 1, default 0), BENCH_SHARD_CPU_PROF=<dir> (a V8 CPU profile of
- * the shard's keepers there, written when they stop; `scripts/bench-api/profile-summary.ts`).
+ * the shard's keepers there, written when they stop; at the end the bench prints the leader's self
+ * time over the measured steps only, and writes their windows beside its profile, for
+ * `scripts/bench-api/profile-summary.ts <profile> <top> <windows.json>`).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -62,6 +64,7 @@ import {
 import { cpuOf, postgresPids } from "./lib/cpu";
 import { startCluster, type LocalCluster } from "./lib/cluster";
 import { stopAll } from "./lib/processes";
+import { selfTimeLines, selfTimes, type ProfileWindow } from "./lib/profile";
 import { nativeRecoveryMicros } from "./lib/recovery";
 
 const env = process.env;
@@ -357,6 +360,9 @@ async function main(): Promise<number> {
   );
   let cluster: LocalCluster | undefined;
   let channel: Channel | undefined;
+  /** The measured steps' windows, for the shard leader's profile. */
+  const windows: ProfileWindow[] = [];
+  let profiled: string | undefined;
   try {
     cluster = await startCluster({
       dir,
@@ -375,6 +381,7 @@ async function main(): Promise<number> {
     say(`native signature recovery in this process: ${recoverBefore.toFixed(1)} µs (median of 5 passes of 2,000)`);
     const leader = await cluster.leaderOf("a");
     const shardPid = leader.process.child.pid as number;
+    if (CPU_PROF !== undefined) profiled = join(resolve(CPU_PROF), `${leader.name}.cpuprofile`);
     const pgPids = postgresPids(cluster.postgres.dir);
     say(`shard a's leader ${leader.url} (pid ${shardPid})`);
 
@@ -401,7 +408,7 @@ async function main(): Promise<number> {
 
     /** The best rate seen for each K: how many frames its next step needs. */
     const bestRate = new Map<number, number>();
-    const runStep = async (inFlight: number): Promise<Step> => {
+    const runStep = async (inFlight: number, measured: boolean): Promise<Step> => {
       const rate = bestRate.get(inFlight);
       const count = Math.max(FIRST_STEP_ORDERS, Math.ceil((rate ?? 0) * SECONDS * 1.5));
       const signStart = Date.now();
@@ -409,7 +416,9 @@ async function main(): Promise<number> {
       const signMs = Date.now() - signStart;
       const signersBefore = await signersOf(leader.url);
       const before = { shard: cpuOf([shardPid]), postgres: cpuOf(pgPids) };
+      const fromUs = monotonicUs();
       const drive = await (channel as Channel).drive(batch, inFlight, SECONDS);
+      if (measured) windows.push({ fromUs, toUs: monotonicUs() });
       const cpu = { shard: cpuOf([shardPid]) - before.shard, postgres: cpuOf(pgPids) - before.postgres };
       const signersAfter = await signersOf(leader.url);
       const signers: Record<string, number> = {};
@@ -434,11 +443,12 @@ async function main(): Promise<number> {
 
     // Warm-up, not counted: every account's first order fills the shard's per-block read cache.
     say("warm-up (not counted)");
-    for (const k of IN_FLIGHT) await runStep(k);
+    for (const k of IN_FLIGHT) await runStep(k, false);
     const steps: Step[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       say(`round ${round + 1} of ${ROUNDS}`);
-      for (let i = 0; i < IN_FLIGHT.length; i++) steps.push(await runStep(IN_FLIGHT[(i + round) % IN_FLIGHT.length]));
+      for (let i = 0; i < IN_FLIGHT.length; i++)
+        steps.push(await runStep(IN_FLIGHT[(i + round) % IN_FLIGHT.length], true));
     }
     const recoverAfter = await nativeRecoveryMicros(domain);
     say(`native signature recovery in this process: ${recoverAfter.toFixed(1)} µs (after the steps)`);
@@ -450,8 +460,22 @@ async function main(): Promise<number> {
     await cluster?.stop();
     await stopAll();
     rmSync(dir, { recursive: true, force: true });
+    if (profiled !== undefined && windows.length > 0) summariseProfile(profiled, windows);
   }
 }
+
+/** The shard leader's profile over the measured steps only (their windows written beside it). */
+function summariseProfile(file: string, windows: readonly ProfileWindow[]): void {
+  const windowsFile = file.replace(/\.cpuprofile$/, ".windows.json");
+  writeFileSync(windowsFile, JSON.stringify(windows));
+  const { total, byFunction, byFile } = selfTimes(file, windows);
+  console.log(`\nthe shard leader's profile over the measured steps (${file}; windows in ${windowsFile}):`);
+  console.log(selfTimeLines("self time by function", byFunction, total, 30).join("\n"));
+  console.log(selfTimeLines("self time by file or package", byFile, total, 20).join("\n"));
+}
+
+/** Now on CLOCK_MONOTONIC in µs: the clock of a V8 profile's timestamps. */
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 function report(steps: readonly Step[], recoverUs: number, loadBefore: string): void {
   const rows: string[][] = [

@@ -46,72 +46,29 @@
  * single keeper still starts, idle); a target whose setups did not both run is not judged.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Hex } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { POST_ONLY, sdkReady, type Order } from "@crossbook/sdk";
-import { recoverOrderSignerNative, sigcheckReady } from "../keeper/src/sigcheck";
-import { fundTraders, keyBytes, median, rpc, signNative } from "./lib/bench";
+import { generatePrivateKey } from "viem/accounts";
+import { envWhole, fmtWhole as fmt, fundTraders, loadAverage, median, rpc } from "./lib/bench";
 import { cpuOf, postgresPids } from "./lib/cpu";
 import { ONE_SHARD_PER_LOCAL_MARKET, startCluster, type LocalCluster } from "./lib/cluster";
 import { startLocalKeeper, stopAll, type ManagedProcess } from "./lib/processes";
+import { nativeRecoveryMicros } from "./lib/recovery";
 import type { StepResult } from "./bench-api/loadgen";
 import { cancelAll, startLoadgen, type Loadgen } from "./bench-api/parent";
 
 const env = process.env;
-const ROUNDS = whole("BENCH_CLUSTER_ROUNDS", 3);
-const SECONDS = whole("BENCH_CLUSTER_SECONDS", 4);
-const CONCURRENCY = whole("BENCH_CLUSTER_CONCURRENCY", 64);
-const ACCOUNTS = whole("BENCH_CLUSTER_ACCOUNTS", 100);
+const ROUNDS = envWhole("BENCH_CLUSTER_ROUNDS", 3);
+const SECONDS = envWhole("BENCH_CLUSTER_SECONDS", 4);
+const CONCURRENCY = envWhole("BENCH_CLUSTER_CONCURRENCY", 64);
+const ACCOUNTS = envWhole("BENCH_CLUSTER_ACCOUNTS", 100);
 const FOLLOWERS = env.BENCH_CLUSTER_FOLLOWERS === "1";
 const CPU_PROF = env.BENCH_CLUSTER_CPU_PROF?.trim() || undefined;
 const STRICT = env.BENCH_CLUSTER_STRICT === "1";
 /** Bids and asks up to this many ticks from the feed price: well inside the band, and they never cross. */
 const SPREAD = 2000;
 const RECOVERIES = 2000;
-
-function whole(name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`bench:cluster: ${name} must be a whole number > 0, got ${raw}`);
-  return n;
-}
-
-// ─── Native signature recovery, timed here ────────────────────────────────────────────────────
-
-/** Microseconds per native recovery: the median of 5 passes over `RECOVERIES` orders signed by 20 keys. */
-async function recoveryMicros(domain: { chainId: number; verifyingContract: `0x${string}` }): Promise<number> {
-  await sdkReady();
-  await sigcheckReady();
-  const keys = Array.from({ length: 20 }, () => generatePrivateKey());
-  const signed = Array.from({ length: RECOVERIES }, (_, i) => {
-    const key = keys[i % keys.length];
-    const order: Order = {
-      maker: privateKeyToAccount(key).address,
-      marketId: 1n,
-      isBuy: i % 2 === 0,
-      flags: POST_ONLY,
-      maxFeeBps: 10n,
-      expiry: 2_000_000_000n,
-      nonce: BigInt(i + 1),
-      priceTicks: 1_000_000n + BigInt(i),
-      lots: 1n,
-    };
-    return { order, signature: signNative(order, keyBytes(key), domain) };
-  });
-  const passes: number[] = [];
-  for (let pass = 0; pass < 5; pass++) {
-    const start = process.hrtime.bigint();
-    for (const { order, signature } of signed) {
-      const signer = recoverOrderSignerNative(order, signature, domain);
-      if (signer?.toLowerCase() !== order.maker.toLowerCase()) throw new Error("bench:cluster: a recovery was wrong");
-    }
-    passes.push(Number(process.hrtime.bigint() - start) / 1000 / RECOVERIES);
-  }
-  return median(passes);
-}
 
 // ─── One step ─────────────────────────────────────────────────────────────────────────────────
 
@@ -212,18 +169,13 @@ async function runStep(loadgen: Loadgen, p: Processes, setup: Setup, keys: reado
 
 // ─── Main ─────────────────────────────────────────────────────────────────────────────────────
 
-const load = () =>
-  loadavg()
-    .map((l) => l.toFixed(1))
-    .join("/");
 const us = (seconds: number, orders: number) => (orders === 0 ? NaN : (seconds * 1e6) / orders);
-const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");
 
 async function main(): Promise<number> {
   const started = Date.now();
   const say = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
   const dir = mkdtempSync(join(tmpdir(), "bench-cluster-"));
-  const loadBefore = load();
+  const loadBefore = loadAverage();
   say(
     `load average ${loadBefore}; ${ROUNDS} rounds × ${SETUPS.length} setups (${SETUPS.join(", ")}) × ${SECONDS} s, ${CONCURRENCY} in flight, ${ACCOUNTS} accounts`,
   );
@@ -245,7 +197,7 @@ async function main(): Promise<number> {
     });
     const { deployment, node } = cluster;
     const domain = { chainId: deployment.chainId, verifyingContract: deployment.exchange };
-    const recoverUs = await recoveryMicros(domain);
+    const recoverUs = await nativeRecoveryMicros(domain, RECOVERIES);
     say(`native signature recovery in this process: ${recoverUs.toFixed(1)} µs (median of 5 passes of ${RECOVERIES})`);
     const single = await startLocalKeeper(deployment, {
       rpcUrl: node.url,
@@ -368,7 +320,7 @@ function report(steps: readonly Step[], recoverUs: number, loadBefore: string): 
       (ran("1 gateway") || ran("2 gateways")
         ? `target: shard CPU per order ≤ one native recovery: ${shardUs.toFixed(1)} vs ${recoverUs.toFixed(1)} µs (${(shardUs / recoverUs).toFixed(1)} recoveries) — ${met(shardUs <= recoverUs)}\n`
         : "") +
-      `load average (1/5/15 min): before ${loadBefore}, after ${load()}`,
+      `load average (1/5/15 min): before ${loadBefore}, after ${loadAverage()}`,
   );
 }
 

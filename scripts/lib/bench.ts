@@ -2,8 +2,9 @@
  * What the benchmarks that drive a real keeper share: JSON-RPC to the node, funding trader accounts
  * on a local deployment (everything into the mempool at once, then a few blocks), native order
  * signing (libsecp256k1 over the SDK's digest: byte-identical to `signOrder`, some 20 times
- * faster), and medians and percentiles.
+ * faster), medians and percentiles, and the environment options and load average they print.
  */
+import { loadavg } from "node:os";
 import {
   createPublicClient,
   defineChain,
@@ -201,3 +202,21 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
+
+/** The whole number > 0 in environment variable `name`, or `fallback` when it is unset or blank. */
+export function envWhole(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a whole number > 0, got ${raw}`);
+  return n;
+}
+
+/** The load average over 1, 5 and 15 minutes, as `1.2/0.8/0.5`. */
+export const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join("/");
+
+/** A number rounded to a whole, with thousands separators; `-` for NaN or an infinity. */
+export const fmtWhole = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");

@@ -10,6 +10,17 @@
  */
 import type { Address, Hex } from "viem";
 import type { ExchangeDomainParameters, Order } from "@crossbook/sdk";
+import { DEFAULT_INTAKE_LIMITS } from "../api/intake";
+
+/**
+ * The signatures a memo keeps by default: every order past the API's intake at once (in flight,
+ * waiting their turn, and aside behind their account's earlier orders: `maxInFlight + 2 ×
+ * maxQueued`, 20,064). A gateway vouches for a signer when its frame arrives and the engine asks
+ * at the order's turn, so a memo smaller than what waits between the two loses the gateway's word
+ * and recovers the signature again (1,024 did, past 1,024 frames in flight). About 850 bytes an
+ * entry: some 17 MB when full.
+ */
+export const SIGNER_MEMO_CAPACITY = DEFAULT_INTAKE_LIMITS.maxInFlight + 2 * DEFAULT_INTAKE_LIMITS.maxQueued;
 
 /** The order's fields in `ORDER_FIELDS`' order, then the domain, each as a canonical string. */
 type Key = readonly string[];
@@ -36,7 +47,7 @@ export class SignerMemo {
   private readonly entries = new Map<string, Entry>();
 
   /** `capacity`: the most signatures remembered (the oldest goes first). */
-  constructor(private readonly capacity = 1024) {}
+  constructor(private readonly capacity = SIGNER_MEMO_CAPACITY) {}
 
   /** What is remembered of `order` signed with `signature` under `domain`, if anything. */
   get(order: Order, signature: Hex, domain: ExchangeDomainParameters): Promise<Address | undefined> | undefined {

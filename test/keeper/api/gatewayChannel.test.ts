@@ -8,8 +8,6 @@ import {
   type ForwardedAnswer,
   type ForwardedRequest,
 } from "../../../keeper/src/api/gatewayChannel";
-import { recoverOrderSigner } from "../../../keeper/src/sigcheck";
-import { SignerMemo } from "../../../keeper/src/sigcheck/signerMemo";
 import { ShardLink } from "../../../keeper/src/cluster/shardLinks";
 import { manualClock } from "../support";
 import {
@@ -23,6 +21,7 @@ import {
   orderOf,
   signedBody,
   startKeeper,
+  startVouchingKeeper,
   wireOrder,
   type Keeper,
   type Trader,
@@ -59,24 +58,10 @@ describe("keeper API: the gateways' channel (cluster secret only)", function () 
   let k: Keeper;
   let trader: Trader;
   /** Signatures the engine recovered itself, by order hash. */
-  const recoveredHere: string[] = [];
+  let recoveredHere: string[];
 
   before(async () => {
-    const memo = new SignerMemo();
-    k = await startKeeper({
-      engine: {
-        recoverSigner: (order, signature, domain) => {
-          const known = memo.get(order, signature, domain);
-          if (known !== undefined) return known;
-          recoveredHere.push(hashOrder({ order, domain }));
-          return recoverOrderSigner(order, signature, domain);
-        },
-      },
-      api: {
-        clusterSecret: SECRET,
-        trustSigner: (order, signature, signer) => memo.vouch(order, signature, k.env.sdkDomain, signer),
-      },
-    });
+    ({ k, recoveredHere } = await startVouchingKeeper(SECRET));
     trader = await newTrader(k.env);
   });
   after(async () => k?.close());

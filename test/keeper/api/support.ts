@@ -9,6 +9,7 @@ import WebSocket from "ws";
 import { toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import {
+  hashOrder,
   keeperMessageTypedData,
   signOrder,
   type CancelAllMessage,
@@ -18,6 +19,8 @@ import {
 import type { Engine, EngineOptions } from "../../../keeper/src/engine";
 import { Store } from "../../../keeper/src/store";
 import { Metrics } from "../../../keeper/src/metrics";
+import { recoverOrderSigner } from "../../../keeper/src/sigcheck";
+import { SignerMemo } from "../../../keeper/src/sigcheck/signerMemo";
 import type { ApiLimits, ApiOptions, RunningApi } from "../../../keeper/src/api";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { ethers, fund, hre, publicClient, sdkFixture, type SdkEnv } from "../../sdk/support";
@@ -83,6 +86,31 @@ export async function startKeeper(options: StartKeeperOptions = {}): Promise<Kee
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A keeper with the gateways' channel under `clusterSecret`, which believes the signers a gateway
+ * vouches for through a memo made as keeper.ts makes it (`new SignerMemo()`); `recoveredHere`
+ * lists the orders (by hash) whose signature the engine recovered itself.
+ */
+export async function startVouchingKeeper(clusterSecret: string): Promise<{ k: Keeper; recoveredHere: string[] }> {
+  const memo = new SignerMemo();
+  const recoveredHere: string[] = [];
+  const k: Keeper = await startKeeper({
+    engine: {
+      recoverSigner: (order, signature, domain) => {
+        const known = memo.get(order, signature, domain);
+        if (known !== undefined) return known;
+        recoveredHere.push(hashOrder({ order, domain }));
+        return recoverOrderSigner(order, signature, domain);
+      },
+    },
+    api: {
+      clusterSecret,
+      trustSigner: (order, signature, signer) => memo.vouch(order, signature, k.env.sdkDomain, signer),
+    },
+  });
+  return { k, recoveredHere };
 }
 
 /** A new trader with `base` and `quote` deposited on the Exchange (0: none). */

@@ -243,8 +243,6 @@ export class SqliteDatabase extends Reader {
   private group: Group | undefined;
   /** Whether a transaction body is running: a nested `transaction` joins it. */
   private inBody = false;
-  /** The `afterCommit` hooks of `transaction`s that joined the running body: they run after its commit. */
-  private joinedHooks: (() => void)[] = [];
   private committedReader: { db: Db; reads: Reader } | undefined;
   /** Runs after a rollback: the store counts its in-memory figures again. */
   onRollback: () => void = () => {};
@@ -390,13 +388,15 @@ export class SqliteDatabase extends Reader {
    * or `grouped` body, `fn` joins it (libsql has no nested transactions). An open group commit is
    * committed first. `afterCommit` runs once the transaction is durable, after the hooks of every
    * commit before it: here (SQLite) before this returns; on PostgreSQL once the flush that carries
-   * it has landed. A joined `transaction`'s runs after the commit of the body it joined.
+   * it has landed. A `transaction` with `afterCommit` cannot join another body (its commit is not
+   * its own): `NESTED_GROUP`.
    */
   transaction<T>(fn: () => T, afterCommit?: () => void): T {
     if (this.inBody) {
-      const result = fn();
-      if (afterCommit !== undefined) this.joinedHooks.push(afterCommit);
-      return result;
+      if (afterCommit !== undefined) {
+        throw new StoreError("NESTED_GROUP", "a transaction with afterCommit cannot run inside another body");
+      }
+      return fn();
     }
     this.commitGroup();
     this.inBody = true;
@@ -406,23 +406,14 @@ export class SqliteDatabase extends Reader {
       // Durable when it returns (a batch is recorded so before it is broadcast), and so is every
       // group before it, whose hooks and waiters run first, in order.
       this.logSync?.syncNow();
-      const hooks = this.takeJoinedHooks();
-      if (afterCommit !== undefined) hooks.push(afterCommit);
-      this.committedLocally(hooks.length === 0 ? [] : [{ waiters: [], afterCommit: hooks }]);
+      this.committedLocally(afterCommit === undefined ? [] : [{ waiters: [], afterCommit: [afterCommit] }]);
       return result;
     } catch (error) {
-      this.joinedHooks = [];
       this.rolledBack();
       throw error;
     } finally {
       this.inBody = false;
     }
-  }
-
-  private takeJoinedHooks(): (() => void)[] {
-    const hooks = this.joinedHooks;
-    this.joinedHooks = [];
-    return hooks;
   }
 
   /**
@@ -459,7 +450,6 @@ export class SqliteDatabase extends Reader {
     try {
       result = fn();
     } catch (error) {
-      this.joinedHooks = [];
       if (this.writes === writesBefore)
         this.onRollback(); // nothing of `fn` to undo: figures counted again
       else this.undoGroup(group, error instanceof Error ? error : new Error(String(error)));
@@ -467,7 +457,6 @@ export class SqliteDatabase extends Reader {
     } finally {
       this.inBody = false;
     }
-    group.afterCommit.push(...this.takeJoinedHooks());
     if (afterCommit !== undefined) group.afterCommit.push(afterCommit);
     const durable = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
     return { result, durable, group };

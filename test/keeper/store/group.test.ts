@@ -73,6 +73,32 @@ describe("keeper store: group commit", () => {
     );
   }
 
+  it("runs a transaction's afterCommit once it is committed, after the group before it, and never inside another body", () => {
+    const seen: string[] = [];
+    store.grouped(
+      () => store.acceptOrder({ hash: hashOf(1), order: order(1n), signature: SIG, seq: 0, rested: true, at: 1 }),
+      () => seen.push("group"),
+    );
+    store.transaction(
+      () => store.acceptOrder({ hash: hashOf(2), order: order(2n), signature: SIG, seq: 1, rested: true, at: 2 }),
+      () => seen.push(`transaction, ${committedOrders()} rows committed`),
+    );
+    expect(seen).to.deep.equal(["group", "transaction, 2 rows committed"]);
+    // Inside another body its commit would not be its own: refused, the body undone.
+    expect(() =>
+      store.transaction(() => {
+        store.acceptOrder({ hash: hashOf(3), order: order(3n), signature: SIG, seq: 2, rested: true, at: 3 });
+        store.transaction(
+          () => undefined,
+          () => seen.push("nested"),
+        );
+      }),
+    )
+      .to.throw(StoreError)
+      .with.property("code", "NESTED_GROUP");
+    expect([seen.length, store.getOrder(hashOf(3))]).to.deep.equal([2, undefined]);
+  });
+
   it("commits a burst of writes once, a moment later, and tells each caller when it is durable", async () => {
     const writes = [1, 2, 3].map(accept);
     expect(store.getOrder(hashOf(2))?.status).to.equal("open"); // visible to the keeper at once

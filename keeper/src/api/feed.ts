@@ -98,6 +98,11 @@ interface Client {
   /** The client's address as its budgets key it (`clientKey`). */
   readonly key: string;
   readonly subscriptions: Set<string>;
+  /**
+   * Its orders channel, subscribed and waiting for its snapshot (`subscribeOrders`): the number of
+   * the latest subscription; the channel's messages are not sent to it until the snapshot is.
+   */
+  ordersSnapshotDue?: number;
   account?: Address;
   challenge?: { value: Hex; expires: number };
   alive: boolean;
@@ -146,6 +151,8 @@ export class Feed {
   private readonly snapshots = new Map<string, { seq: number; text: string }>();
   private readonly pinger: NodeJS.Timeout;
   private nextId = 1;
+  /** Orders snapshots asked for so far (each one's number: `Client.ordersSnapshotDue`). */
+  private ordersSnapshots = 0;
   /** Clients whose socket is corked until the end of this synchronous run (`cork`). */
   private readonly corked = new Map<Client, Duplex>();
   private readonly onBook = (u: BookUpdate) => this.publishBook(u);
@@ -327,7 +334,8 @@ export class Feed {
       seq,
       update: orderUpdateJson(u),
     } satisfies KeeperFeedMessageJson);
-    for (const c of subscribers) this.send(c, text);
+    // A subscriber waiting for its snapshot gets this message in it (it was read after the commit).
+    for (const c of subscribers) if (c.ordersSnapshotDue === undefined) this.send(c, text);
   }
 
   /** Sends, unless the client has fallen too far behind: then it is closed with 4008. */
@@ -511,11 +519,28 @@ export class Feed {
     const key = this.ordersKey(c) as string;
     if (!this.subscribe(c, key)) return;
     this.sendJson(c, { type: "subscribed", channel: "orders" });
-    // The newest open orders, one indexed page (an account has at most the keeper's cap of them).
+    this.sendOrdersSnapshot(c, c.account, key);
+  }
+
+  /**
+   * The orders channel's snapshot: the account's newest open orders (one indexed page: an account
+   * has at most the keeper's cap of them), read now from the store's committed state — which may
+   * hold commits not yet durable, whose messages are not yet out — and sent once the engine has
+   * published every one of them (`Engine.afterPublished`), numbered with the channel's `seq` then.
+   * Until it goes, the channel's messages are held back from this client (the snapshot has them).
+   */
+  private sendOrdersSnapshot(c: Client & { account: Address }, account: Address, key: string): void {
     const orders = this.store.committed
-      .accountOrders(c.account, { status: "open", limit: ORDERS_SNAPSHOT })
+      .accountOrders(account, { status: "open", limit: ORDERS_SNAPSHOT })
       .orders.map((o) => orderStatusJson(o));
-    this.sendJson(c, { type: "snapshot", channel: "orders", account: c.account, seq: this.seqs.get(key) ?? 0, orders });
+    const due = (c.ordersSnapshotDue = ++this.ordersSnapshots);
+    this.engine.afterPublished((undone) => {
+      if (c.ordersSnapshotDue !== due || c.closed || !c.subscriptions.has(key)) return;
+      // A step-down undid commits the read may hold: read again, from the shared database's state.
+      if (undone) return this.sendOrdersSnapshot(c, account, key);
+      c.ordersSnapshotDue = undefined;
+      this.sendJson(c, { type: "snapshot", channel: "orders", account, seq: this.seqs.get(key) ?? 0, orders });
+    });
   }
 
   private async login(c: Client, account: Address, signature: Hex): Promise<void> {
@@ -585,6 +610,7 @@ export class Feed {
 
   private unsubscribe(c: Client, key: string): void {
     c.subscriptions.delete(key);
+    if (key.startsWith("orders:")) c.ordersSnapshotDue = undefined;
     const set = this.channels.get(key);
     set?.delete(c);
     if (set?.size === 0) {

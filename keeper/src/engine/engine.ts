@@ -316,6 +316,11 @@ export const PUBLISH_SLICE = 32;
 /** Events of one state change, held until its commit and published in order right after it. */
 type Outbox = [keyof EngineEvents, EngineEvents[keyof EngineEvents][0]][];
 
+/** An `afterPublished` callback, in the queue of events to emit. */
+interface PublishedMark {
+  readonly published: (undone: boolean) => void;
+}
+
 /** What the actions of a batch before the one being checked will have done: orders leaving, orders added. */
 interface BatchPlan {
   readonly cancelled: Set<Hex>;
@@ -351,8 +356,13 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly cooldowns = new Map<string, { until: number; reason: string }>();
   /** Whether the books follow the store (a follower) rather than the engine writing it. */
   private followingStore: boolean;
-  /** Events committed and not yet emitted (`emitSlice`), in order; `publishing` while a slice is out or scheduled. */
-  private readonly unpublished: Outbox = [];
+  /**
+   * Events committed and not yet emitted (`emitSlice`), in order, with the `afterPublished`
+   * callbacks among them; `publishing` while a slice is out or scheduled.
+   */
+  private readonly unpublished: (Outbox[number] | PublishedMark)[] = [];
+  /** `afterPublished` callbacks whose commits are not all durable yet (the store holds them). */
+  private readonly awaitingDurable = new Set<PublishedMark>();
   private publishing = false;
   /** The events of the state changes of each group not yet committed, published together once it is. */
   private readonly groupOut = new WeakMap<object, Outbox[]>();
@@ -456,6 +466,25 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return Math.min(before, this.fillsPublished + 1);
   }
 
+  /**
+   * Calls `published(false)` once the events of every state change committed so far have been
+   * emitted, before any event of a later one: what the store's committed state shows now (its
+   * `committed` reader) is then exactly what subscribers have been told, and a snapshot read now
+   * and sent then runs no message ahead of its number. At once when nothing committed is waiting;
+   * after the flush (PostgreSQL) or the log's fsync (SQLite) that makes them durable otherwise.
+   * Never if such a commit fails and the engine stops; `published(true)` if a step-down undid some
+   * of them (`refollow`): what was read meanwhile may hold what was undone, so read again.
+   */
+  afterPublished(published: (undone: boolean) => void): void {
+    const mark: PublishedMark = { published };
+    this.awaitingDurable.add(mark);
+    this.store.afterDurable(() => {
+      if (!this.awaitingDurable.delete(mark)) return; // told already (a step-down)
+      this.unpublished.push(mark);
+      if (!this.publishing) this.emitSlice();
+    });
+  }
+
   /** Whether the books follow the store that another keeper writes (a follower), until `promote`. */
   get following(): boolean {
     return this.followingStore;
@@ -539,6 +568,10 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   refollow(): void {
     if (!this.followingStore) throw new Error("refollow: this engine leads");
     this.rebuildAll();
+    // Whatever commits they waited for are settled: landed (their marks are queued) or undone.
+    const undone = [...this.awaitingDurable];
+    this.awaitingDurable.clear();
+    for (const mark of undone) mark.published(true);
   }
 
   private rebuildAll(): void {
@@ -1769,7 +1802,12 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     this.publishing = true;
     try {
       for (let i = 0; i < PUBLISH_SLICE && this.unpublished.length > 0; i++) {
-        const [name, payload] = this.unpublished.shift() as Outbox[number];
+        const next = this.unpublished.shift() as Outbox[number] | PublishedMark;
+        if (!Array.isArray(next)) {
+          next.published(false);
+          continue;
+        }
+        const [name, payload] = next;
         if (name === "trade" && (payload as TradeUpdate).status === "matched") {
           this.fillsPublished = Math.max(this.fillsPublished, (payload as TradeUpdate).fillId);
         }

@@ -179,6 +179,17 @@ class LogSync {
     return new Promise((resolve, reject) => this.committed({ waiters: [{ resolve, reject }], afterCommit: [] }));
   }
 
+  /**
+   * Runs `hook` right after the hooks of the last group committed so far, once it is on disk (never
+   * if that fsync fails); at once when every group is on disk already.
+   */
+  afterLast(hook: () => void): void {
+    if (this.failure !== undefined) return;
+    const last = this.waiting.at(-1) ?? this.syncing?.at(-1);
+    if (last === undefined) hook();
+    else last.afterCommit.push(hook);
+  }
+
   /** Fsyncs the log now, on the calling thread: every group committed so far is durable, in order. */
   syncNow(): void {
     if (this.closed) return;
@@ -381,6 +392,17 @@ export class SqliteDatabase extends Reader {
   /** Resolves when every commit so far is durable (SQLite: once the log's fsync under way, if any, is done). */
   durable(): Promise<void> {
     return this.logSync?.idle() ?? Promise.resolve();
+  }
+
+  /**
+   * Runs `hook` once every commit made so far is durable, right after those commits' own
+   * `afterCommit` hooks and before any later commit's; at once when all of them are durable
+   * already; never if one of them fails. It writes nothing and commits no open group (what an open
+   * group holds is not committed: the committed reader does not see it).
+   */
+  afterDurable(hook: () => void): void {
+    if (this.logSync === undefined) hook();
+    else this.logSync.afterLast(hook);
   }
 
   /**

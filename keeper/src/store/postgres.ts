@@ -102,7 +102,9 @@ export class PostgresDatabase extends SqliteDatabase {
   /** The writes of the open local transaction, in order. */
   private log: Write[] = [];
   /** Committed locally, not yet sent. */
-  private queued: { writes: Write[]; groups: readonly Group[] }[] = [];
+  private queued: { writes: Write[]; groups: Group[] }[] = [];
+  /** The groups of the round in flight (their hooks run once it lands), while one is. */
+  private sending: Group[] | undefined;
   private flushing: Promise<void> | undefined;
   private failure: Error | undefined;
   /** The highest change revision the working copy holds. */
@@ -187,6 +189,20 @@ export class PostgresDatabase extends SqliteDatabase {
     return changes;
   }
 
+  /**
+   * Runs `hook` once PostgreSQL has every commit made so far, right after those commits' hooks (it
+   * joins the last of them: no round of its own); at once when nothing is queued or in flight;
+   * never if a flush fails.
+   */
+  override afterDurable(hook: () => void): void {
+    if (this.failure !== undefined) return;
+    const marker: Group = { waiters: [], afterCommit: [hook] };
+    const last = this.queued.at(-1);
+    if (last !== undefined) last.groups.push(marker);
+    else if (this.sending !== undefined) this.sending.push(marker);
+    else hook();
+  }
+
   override durable(): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(failed(this.failure));
     return this.flushing ?? Promise.resolve();
@@ -252,7 +268,7 @@ export class PostgresDatabase extends SqliteDatabase {
       super.committedLocally(groups);
       return;
     }
-    this.queued.push({ writes, groups });
+    this.queued.push({ writes, groups: [...groups] });
     if (this.flushing === undefined) {
       const flushing = this.flush();
       // A failed flush is told to its waiters, to `durable()`'s callers and to `onFailure` (the
@@ -277,6 +293,7 @@ export class PostgresDatabase extends SqliteDatabase {
       const round = this.queued;
       this.queued = [];
       const groups = round.flatMap((r) => r.groups);
+      this.sending = groups;
       try {
         if (this.failure !== undefined) throw failed(this.failure);
         if (this.leaseValidFor !== undefined && this.leaseValidFor() <= 0) {
@@ -291,6 +308,7 @@ export class PostgresDatabase extends SqliteDatabase {
           this.failure = cause;
           this.onFailure(cause);
         }
+        this.sending = undefined;
         for (const g of groups) for (const w of g.waiters) w.reject(failed(cause));
         for (const r of this.queued) for (const g of r.groups) for (const w of g.waiters) w.reject(failed(cause));
         this.queued = [];
@@ -298,6 +316,7 @@ export class PostgresDatabase extends SqliteDatabase {
         this.commitHeldGroup(); // its flush fails at once, and tells its callers
         throw failed(cause);
       }
+      this.sending = undefined;
       super.committedLocally(groups);
       // The group that waited for this round goes in the next one.
       this.commitHeldGroup();

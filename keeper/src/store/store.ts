@@ -513,6 +513,14 @@ export class Store extends StoreReads {
     return this.db.durable();
   }
 
+  /**
+   * Runs `hook` once every commit made so far is durable, right after their own `afterCommit`
+   * hooks; at once when they are; never if one fails. Writes nothing (`SqliteDatabase.afterDurable`).
+   */
+  afterDurable(hook: () => void): void {
+    this.db.afterDurable(hook);
+  }
+
   /** The value of a PRAGMA, for checks and diagnostics. */
   pragma(name: "journal_mode" | "synchronous" | "foreign_keys"): unknown {
     return this.db.pragma(name);

@@ -10,39 +10,21 @@
  *     → every read answers 503 STOPPED, never the fill PostgreSQL does not have
  */
 import { expect } from "chai";
-import type { PostgresDatabase } from "../../../keeper/src/store";
-import { freshDatabase, holdNextQuery, type HeldQuery } from "../../helpers/postgres";
-import { askAndTaker, bearer, http, login, startKeeper, type Keeper } from "../api/support";
-import { until } from "../leader/support";
+import { askAndTaker, bearer, http, login } from "../api/support";
+import { keeperWithHeldFlushes, takeWithFlushHeld } from "./heldFlush";
 
 describe("regression (issue 13, finding 9): a per-account read never shows what is not durable (postgres)", function () {
   this.timeout(60_000);
-  let k: Keeper;
-  let held: HeldQuery | undefined;
-  before(async () => {
-    k = await startKeeper({ location: await freshDatabase() });
-  });
-  after(async () => {
-    held?.release();
-    await k?.store.durable().catch(() => undefined);
-    await k?.close().catch(() => undefined);
-  });
+  const suite = keeperWithHeldFlushes();
 
   it("answers STOPPED, not the fill, when the flush that carries it is refused", async () => {
+    const k = suite.keeper;
     const { maker: alice, ask, take } = await askAndTaker(k);
     const { hash } = ask;
     const session = bearer(await login(k, alice));
     const before = await http(k.api.url, "GET", `/v1/orders/${hash}`, undefined, session);
     expect([before.status, before.body.filledLots]).to.deep.equal([200, "0"]);
-    await k.store.durable();
-
-    held = holdNextQuery(k.store.database as PostgresDatabase);
-    const taking = take(4n);
-    await until(
-      "the fill in the working copy",
-      async () => String(k.store.committed.getOrder(hash as never)?.filledLots),
-      (lots) => lots === "4",
-    );
+    const { held, taking } = await takeWithFlushHeld(suite, () => take(4n));
     const reads = [
       http(k.api.url, "GET", `/v1/orders/${hash}`, undefined, session),
       http(k.api.url, "GET", `/v1/accounts/${alice.address}/orders/by-nonce/${ask.order.nonce}`, undefined, session),

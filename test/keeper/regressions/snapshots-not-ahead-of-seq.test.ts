@@ -11,39 +11,19 @@
  *     → the flush lands: the fill comes once, as message seq + 1 of each channel
  */
 import { expect } from "chai";
-import type { PostgresDatabase } from "../../../keeper/src/store";
-import { freshDatabase, holdNextQuery, type HeldQuery } from "../../helpers/postgres";
-import { askAndTaker, bearer, FeedClient, feedLogin, http, login, startKeeper, type Keeper } from "../api/support";
-import { until } from "../leader/support";
+import { askAndTaker, bearer, FeedClient, feedLogin, http, login } from "../api/support";
+import { keeperWithHeldFlushes, takeWithFlushHeld } from "./heldFlush";
 
 describe("regression (issue 13, finding 9): a feed snapshot never holds a fill its channel has not published (postgres)", function () {
   this.timeout(60_000);
-  let k: Keeper;
-  let held: HeldQuery | undefined;
-  let feed: FeedClient | undefined;
-  before(async () => {
-    k = await startKeeper({ location: await freshDatabase() });
-  });
-  after(async () => {
-    held?.release();
-    feed?.close();
-    await k?.store.durable().catch(() => undefined); // the held order's answer is out before the API closes
-    await k?.close().catch(() => undefined);
-  });
+  const suite = keeperWithHeldFlushes();
 
   it("sends a fill committed in the working copy, not yet in PostgreSQL, once: after the snapshot", async () => {
+    const k = suite.keeper;
     const { taker: bob, take } = await askAndTaker(k);
-    await k.store.durable();
+    const { held, taking } = await takeWithFlushHeld(suite, () => take(4n));
 
-    held = holdNextQuery(k.store.database as PostgresDatabase);
-    const taking = take(4n);
-    await until(
-      "the fill in the working copy",
-      async () => k.store.committed.recentFills(1n, 10).length,
-      (n) => n === 1,
-    );
-
-    feed = await FeedClient.open(k.api.wsUrl);
+    const feed = (suite.feed = await FeedClient.open(k.api.wsUrl));
     feed.send({ op: "subscribe", channel: "trades", marketId: "1" });
     const trades = await feed.next((m) => m.type === "snapshot" && m.channel === "trades");
     await feedLogin(feed, k, bob);

@@ -225,6 +225,41 @@ describe("keeper store: group commit", () => {
     expect(await states([b.durable, c.durable])).to.deep.equal(["failed", "failed"]);
   });
 
+  it("runs afterDurable once every commit before it is on disk, after their hooks, without committing the open group; never after a failed fsync", async () => {
+    const fsyncs = heldFsyncs();
+    const seen: string[] = [];
+    store.afterDurable(() => seen.push("idle")); // nothing committed waits: at once
+    expect(seen).to.deep.equal(["idle"]);
+    store.grouped(
+      () => store.acceptOrder({ hash: hashOf(1), order: order(1n), signature: SIG, seq: 1, rested: true, at: 1 }),
+      () => seen.push("a"),
+    );
+    store.commitGroup(); // in the fsync under way
+    store.afterDurable(() => seen.push("after a"));
+    const b = store.grouped(
+      () => store.acceptOrder({ hash: hashOf(2), order: order(2n), signature: SIG, seq: 2, rested: true, at: 2 }),
+      () => seen.push("b"),
+    );
+    store.afterDurable(() => seen.push("after a, not b")); // b's group is open: not committed, not waited for
+    expect(committedOrders()).to.equal(1); // and still open
+    store.commitGroup();
+    store.afterDurable(() => seen.push("after b"));
+    expect(seen).to.deep.equal(["idle"]);
+    fsyncs[0]();
+    expect(seen).to.deep.equal(["idle", "a", "after a", "after a, not b"]);
+    fsyncs[1]();
+    expect(seen).to.deep.equal(["idle", "a", "after a", "after a, not b", "b", "after b"]);
+    await b.durable;
+
+    accept(3);
+    store.commitGroup();
+    store.afterDurable(() => seen.push("after a failed fsync"));
+    fsyncs[2](new Error("EIO: i/o error, fsync"));
+    store.afterDurable(() => seen.push("once the log has failed"));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(seen).to.have.length(6);
+  });
+
   it("resumes the callers of a big group a slice per turn of the event loop, in order", async () => {
     // The log's fsync done at once, as it is called: this test is about the turns after it.
     store.close();

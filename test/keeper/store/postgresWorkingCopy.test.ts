@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { Store, type Hex, type Order } from "../../../keeper/src/store";
+import { Store, type Hex, type Order, type PostgresDatabase } from "../../../keeper/src/store";
 import { pgClient } from "../../../keeper/src/store/postgres";
 import { makeOrder } from "../../helpers/orders";
-import { freshDatabase } from "../../helpers/postgres";
+import { freshDatabase, holdNextQuery } from "../../helpers/postgres";
 
 const ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const SIG = `0x${"ab".repeat(65)}` as Hex;
@@ -42,6 +42,47 @@ describe("keeper store: PostgreSQL's working copy", function () {
     await durable;
     expect(store.committed.getOrder(hashOf(1))?.status).to.equal("open");
     expect(store.committed.accountOrders(ALICE, { status: "open", limit: 5000 }).orders).to.have.length(2000);
+  });
+
+  it("runs afterDurable once PostgreSQL has every commit before it, after their hooks, in no round of its own; never after a refused flush", async () => {
+    const seen: string[] = [];
+    const accept = (n: number) =>
+      store.grouped(
+        () =>
+          store.acceptOrder({ hash: hashOf(n), order: order(BigInt(n)), signature: SIG, seq: n, rested: true, at: n }),
+        () => seen.push(`group ${n}`),
+      );
+    store.afterDurable(() => seen.push("idle")); // nothing in flight: at once
+    expect(seen).to.deep.equal(["idle"]);
+
+    let sent = 0;
+    const pg = (store.database as PostgresDatabase).pg;
+    const query = pg.query.bind(pg) as (...args: unknown[]) => Promise<unknown>;
+    (pg as unknown as { query: unknown }).query = (...args: unknown[]) => (sent++, query(...args));
+    let held = holdNextQuery(store.database as PostgresDatabase);
+    accept(1);
+    store.commitGroup();
+    await new Promise<void>((resolve) => setImmediate(resolve)); // its flush is in flight, held
+    store.afterDurable(() => seen.push("after 1"));
+    const second = accept(2);
+    store.afterDurable(() => seen.push("after 1, not the open group"));
+    store.commitGroup(); // queued behind the flush in flight
+    store.afterDurable(() => seen.push("after 2"));
+    expect(seen).to.deep.equal(["idle"]);
+    held.release();
+    await second.durable;
+    expect(seen).to.deep.equal(["idle", "group 1", "after 1", "after 1, not the open group", "group 2", "after 2"]);
+    expect(sent).to.equal(2); // the two rounds: the marks sent nothing
+
+    held = holdNextQuery(store.database as PostgresDatabase);
+    const third = accept(3);
+    store.commitGroup();
+    store.afterDurable(() => seen.push("after a refused flush"));
+    held.refuse(new Error("the connection was lost"));
+    await third.durable.catch(() => undefined);
+    store.afterDurable(() => seen.push("once the layer has failed"));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(seen).to.have.length(6);
   });
 
   it("keeps a group open while the flush before it is in flight, so that the orders of that time share one local commit", async () => {

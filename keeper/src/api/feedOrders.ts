@@ -17,6 +17,7 @@
  */
 import type { Address } from "viem";
 import type { KeeperErrorBodyJson, KeeperFeedMessageJson } from "@crossbook/sdk/keeper-wire";
+import { NotLeadingError } from "../engine";
 import { silentLogger, type Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { DeadMan } from "./deadman";
@@ -134,8 +135,10 @@ export class FeedOrders implements FeedOrderHandler {
     const refusal =
       error instanceof ApiError
         ? error
-        : new ApiError("INTERNAL", "internal error; it has been logged", { details: { requestId: m.id } });
-    if (!(error instanceof ApiError)) {
+        : error instanceof NotLeadingError // stepped down after the message was let in
+          ? (this.refuseWrites() ?? new ApiError("NOT_LEADER", error.message, { retryAfterSeconds: 1 }))
+          : new ApiError("INTERNAL", "internal error; it has been logged", { details: { requestId: m.id } });
+    if (!(error instanceof ApiError) && !(error instanceof NotLeadingError)) {
       this.log.error({ client: c.id, op: m.op, err: String(error) }, "feed order entry failed");
     }
     if (m.op === "place") this.metrics?.orderRejected(refusal.code);

@@ -35,7 +35,7 @@ import {
   type ReadClient,
 } from "@crossbook/sdk";
 import type { KeeperMarketJson } from "@crossbook/sdk/keeper-wire";
-import type { Engine } from "../engine";
+import { NotLeadingError, type Engine } from "../engine";
 import { silentLogger, type Logger } from "../log";
 import type { KeeperRole } from "../leader";
 import type { Store } from "../store";
@@ -317,7 +317,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   };
 
   app.setErrorHandler((raw: FastifyError | ApiError, request, reply) => {
-    const error = toApiError(raw, request.id);
+    const error = refusalOf(raw, request.id);
     if (error.code === "INTERNAL") {
       log.error({ requestId: request.id, url: request.url, err: raw.message, stack: raw.stack }, "request failed");
     }
@@ -335,6 +335,10 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     }
     return refuse(reply, new ApiError("NOT_FOUND", `no route ${request.method} ${path}`));
   });
+
+  /** A failure as the client's refusal: a write the engine refused after a step-down is `NOT_LEADER`. */
+  const refusalOf = (raw: FastifyError | ApiError | Error, requestId: string): ApiError =>
+    raw instanceof NotLeadingError ? notLeader() : toApiError(raw, requestId);
 
   /** A follower's refusal of a write: who leads (the lease's URL and term), and to try there. */
   const notLeader = (): ApiError => {
@@ -793,7 +797,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
           answer = { status: 200, body: (await inTurnOf(() => entry.cancel(sender(), input))).body };
         } else answer = { status: 200, body: await cancelAllOf(ip, input) };
       } catch (raw) {
-        const error = toApiError(raw as Error, `g${frame.id}`);
+        const error = refusalOf(raw as Error, `g${frame.id}`);
         if (error.code === "INTERNAL") {
           log.error({ requestId: `g${frame.id}`, url, err: (raw as Error).message }, "gateway frame failed");
         }

@@ -1693,7 +1693,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    */
   private grouped<T>(write: (out: Outbox) => T): { result: T; durable: Promise<void> } {
     const out: Outbox = [];
-    if (this.followingStore) throw notLeading();
+    if (this.followingStore) throw new NotLeadingError();
     let handle: { result: T; durable: Promise<void>; group: object };
     let group: object | undefined;
     try {
@@ -1759,7 +1759,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    */
   private committed<T>(write: (out: Outbox) => T): T {
     const out: Outbox = [];
-    if (this.followingStore) throw notLeading();
+    if (this.followingStore) throw new NotLeadingError();
     try {
       return this.store.transaction(
         () => write(out),
@@ -2034,6 +2034,14 @@ function withKind(kind: BatchAction["kind"], result: SubmitResult): BatchOutcome
 }
 
 /** A write asked of an engine that follows (a leader that stepped down while the request was in flight). */
-function notLeading(): Error {
-  return new Error("this keeper no longer leads: the change was not made");
+/**
+ * A state change refused because this keeper stepped down after the request was let in (its role
+ * was checked before a wait): the API answers it `NOT_LEADER`, so that a client or a gateway goes to
+ * the new leader, not `INTERNAL`.
+ */
+export class NotLeadingError extends Error {
+  constructor() {
+    super("this keeper no longer leads: the change was not made");
+    this.name = "NotLeadingError";
+  }
 }

@@ -1,6 +1,7 @@
 export {
   Engine,
   EXPIRY_SLICE,
+  NotLeadingError,
   PUBLISH_SLICE,
   SLICE_BUDGET_MS,
   type EngineOptions,

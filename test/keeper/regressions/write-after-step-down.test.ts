@@ -1,0 +1,66 @@
+/**
+ * Found measuring a shard at saturation (`bench:shard`, a leader that stepped down under load): a
+ * write let in while the keeper led, and reaching the engine after it stepped down, was answered
+ * 500 INTERNAL. The engine refused it (it follows now: the change was not made), but with an error
+ * the API did not know, so a gateway or a client could not tell to go to the new leader. It is
+ * `503 NOT_LEADER` now, over HTTP and on the feed.
+ *
+ *   alice's ask rests; the engine steps down (`demote`, as a lost lease does)
+ *     → her cancel-all and her cancel answer 503 NOT_LEADER, and so does her cancel on the feed;
+ *       the ask still rests in the store
+ */
+import { expect } from "chai";
+import {
+  cancelAllBody,
+  cancelBody,
+  FeedClient,
+  feedLogin,
+  http,
+  newTrader,
+  orderOf,
+  signedBody,
+  startKeeper,
+  type Keeper,
+} from "../api/support";
+
+describe("regression: a write that reaches the engine after a step-down is refused NOT_LEADER, not INTERNAL", function () {
+  let k: Keeper;
+  let feed: FeedClient | undefined;
+  before(async () => {
+    k = await startKeeper();
+  });
+  after(async () => {
+    feed?.close();
+    await k?.close().catch(() => undefined);
+  });
+
+  it("answers 503 NOT_LEADER over HTTP and on the feed, and changes nothing", async () => {
+    const alice = await newTrader(k.env);
+    const ask = await http(
+      k.api.url,
+      "POST",
+      "/v1/orders",
+      await signedBody(k, alice, orderOf(alice, { isBuy: false, priceTicks: 200_000n, lots: 3n })),
+    );
+    expect(ask.status).to.equal(201);
+    feed = await FeedClient.open(k.api.wsUrl);
+    await feedLogin(feed, k, alice);
+
+    k.engine.demote(); // this keeper's API has no role: it lets every write in, as a leader's does
+
+    const all = await http(k.api.url, "POST", "/v1/cancels/all", await cancelAllBody(k, alice));
+    const one = await http(k.api.url, "POST", "/v1/cancels", await cancelBody(k, alice, [ask.body.hash]));
+    feed.send({ op: "cancel", id: "c1", ...(await cancelBody(k, alice, [ask.body.hash])) });
+    const onFeed = await feed.next((m) => m.type === "result" && m.id === "c1");
+    expect([
+      [all.status, all.body.error?.code],
+      [one.status, one.body.error?.code],
+      [onFeed.status, onFeed.body.error?.code],
+    ]).to.deep.equal([
+      [503, "NOT_LEADER"],
+      [503, "NOT_LEADER"],
+      [503, "NOT_LEADER"],
+    ]);
+    expect(k.store.getOrder(ask.body.hash)?.status).to.equal("open");
+  });
+});

@@ -74,6 +74,7 @@ import { stopAll } from "./lib/processes";
 import {
   PerfRecording,
   describeDescriptors,
+  keepLatestOfPerfMap,
   keepPerfMap,
   perfNodeArgs,
   perfSummaryLines,
@@ -519,7 +520,8 @@ async function summarisePerfRecording(
   const descriptorsFile = file.replace(/\.perf\.data$/, ".descriptors.json");
   writeFileSync(descriptorsFile, JSON.stringify([...read.descriptors]));
   console.log(`\nperf: reading ${file} …`);
-  // perf reads V8's map where V8 wrote it; it is kept beside the recording afterwards.
+  // perf reads V8's map where V8 wrote it (its latest entries only); it is kept beside the recording afterwards.
+  keepLatestOfPerfMap(read.pid);
   const summary = await summarisePerf(file, windows, read.descriptors);
   const map = keepPerfMap(read.pid, dirname(file));
   console.log(

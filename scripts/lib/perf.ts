@@ -12,7 +12,16 @@
  * `scripts/bench-shard/perf-summary.ts` reads a recording again.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -160,6 +169,16 @@ function ownerOf(file: string): string {
   return own !== null ? own[1] : file === "" ? "(anonymous)" : "other";
 }
 
+/** Who asked for a sample's work: the first JS frame's script that is not Node's own (own code by file, a package by name). */
+export function callerOf(frames: readonly Frame[]): string {
+  const caller = frames.find((f) => isJs(f) && ownerOf(jsFile(f)) !== "node");
+  if (caller === undefined) return "(none)";
+  const owner = ownerOf(jsFile(caller));
+  return owner === "keeper" || owner === "sdk" || owner === "scripts"
+    ? jsFile(caller).replace(/^.*\/(keeper|sdk|scripts)\//, "$1/")
+    : owner;
+}
+
 /** The heading of a CPU sample of the `thread`: the first that holds it, from the top of the stack down. */
 export function headingOf(thread: "main" | "other", frames: readonly Frame[]): string {
   const firstJs = frames.findIndex(isJs);
@@ -247,6 +266,8 @@ export interface PerfSummary {
   readonly byHeading: ReadonlyMap<string, Record<Layer, number>>;
   readonly kernelByWork: ReadonlyMap<string, number>;
   readonly byThread: ReadonlyMap<string, number>;
+  /** The main thread's samples with JS above them, by who asked (`callerOf`). */
+  readonly byCaller: ReadonlyMap<string, number>;
   /** System calls inside the windows: by name and by what the first argument (a descriptor) was. */
   readonly syscalls: ReadonlyMap<string, number>;
   readonly samples: number;
@@ -339,6 +360,7 @@ export async function summarisePerf(
   const byHeading = new Map<string, Record<Layer, number>>();
   const kernelByWork = new Map<string, number>();
   const byThread = new Map<string, number>();
+  const byCaller = new Map<string, number>();
   const syscalls = new Map<string, number>();
   const add = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n);
   let totalNs = 0;
@@ -365,8 +387,9 @@ export async function summarisePerf(
     byHeading.set(heading, row);
     if (layer === "kernel") add(kernelByWork, kernelWorkOf(frames), period);
     add(byThread, thread === "main" ? "the main thread" : "other threads", period);
+    if (thread === "main") add(byCaller, callerOf(frames), period);
   });
-  return { totalNs, byHeading, kernelByWork, byThread, syscalls, samples };
+  return { totalNs, byHeading, kernelByWork, byThread, byCaller, syscalls, samples };
 }
 
 /** The summary as lines: µs of CPU an order (`orders` accepted in the windows) by heading, layer, kernel work, thread; calls an order. */
@@ -388,11 +411,50 @@ export function perfSummaryLines(s: PerfSummary, orders: number): string[] {
     ...sorted(s.kernelByWork).map(([k, ns]) => `${us(ns)} ${share(ns)}  ${k}`),
     "by thread (µs an order):",
     ...sorted(s.byThread).map(([k, ns]) => `${us(ns)} ${share(ns)}  ${k}`),
+    "the main thread by who asked (the first JS frame not Node's own: own code by file, packages by name; µs an order):",
+    ...sorted(s.byCaller)
+      .slice(0, 25)
+      .map(([k, ns]) => `${us(ns)} ${share(ns)}  ${k}`),
     "system calls an order:",
     ...sorted(s.syscalls)
       .slice(0, 20)
       .map(([k, n]) => `${(n / orders).toFixed(2).padStart(7)}  ${k}`),
   ];
+}
+
+/**
+ * V8's perf map with only the latest entry for any address. V8 appends an entry for each piece of
+ * code it makes, and reuses the memory of code it has dropped (module bodies run once at start-up,
+ * ts-node's compiler), where `perf` would name a sample after the dead code. The measured steps
+ * come after the start-up, so the latest code at an address is the one that ran.
+ */
+export function latestOfPerfMap(text: string): string {
+  const lines = text.split("\n").filter((l) => l !== "");
+  const PAGE = 4096;
+  /** Kept entries by the pages they cover. */
+  const byPage = new Map<number, [number, number][]>();
+  const kept: string[] = [];
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^([0-9a-f]+) ([0-9a-f]+) /.exec(lines[i]);
+    if (m === null) continue;
+    const start = parseInt(m[1], 16);
+    const end = start + Math.max(1, parseInt(m[2], 16));
+    const pages: number[] = [];
+    for (let p = Math.floor(start / PAGE); p <= Math.floor((end - 1) / PAGE); p++) pages.push(p);
+    const overlaps = pages.some((p) => (byPage.get(p) ?? []).some(([a, b]) => start < b && a < end));
+    if (overlaps) continue;
+    for (const p of pages) byPage.set(p, [...(byPage.get(p) ?? []), [start, end]]);
+    kept.push(lines[i]);
+  }
+  return `${kept.reverse().join("\n")}\n`;
+}
+
+/** Rewrites V8's perf map of `pid` where `perf` reads it with only its latest entries (`latestOfPerfMap`); whether there was one. */
+export function keepLatestOfPerfMap(pid: number): boolean {
+  const map = join(tmpdir(), `perf-${pid}.map`);
+  if (!existsSync(map)) return false;
+  writeFileSync(map, latestOfPerfMap(readFileSync(map, "utf8")));
+  return true;
 }
 
 /** Moves V8's perf map of `pid` beside a recording (so that `perf script` can read it again there); where it went, if any. */

@@ -8,7 +8,8 @@
  * The process must run node with `perfNodeArgs`, so that JS frames have names (V8 writes a perf
  * map, `perf-<pid>.map`, in the system's temporary directory, where `perf` looks for it). Recording
  * needs `perf` and the right to profile the process (root, or `perf_event_paranoid` ≤ 2 for one's
- * own processes; kernel frames need ≤ 1 or root). `bench:shard` uses it (`BENCH_SHARD_PERF=<dir>`);
+ * own processes; kernel frames need ≤ 1, and counting system calls needs the kernel's tracing
+ * events: root). `bench:shard` uses it (`BENCH_SHARD_PERF=<dir>`);
  * `scripts/bench-shard/perf-summary.ts` reads a recording again.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -144,8 +145,8 @@ async function readSamples(file: string, windows: readonly ProfileWindow[], each
 // ─── Headings ─────────────────────────────────────────────────────────────────────────────────
 
 /** Where a sample's CPU was spent: its frame at the top of the stack. */
-export type Layer = "JS" | "V8 and Node native" | "kernel";
-const LAYERS: readonly Layer[] = ["JS", "V8 and Node native", "kernel"];
+export type Layer = "JS" | "native" | "kernel";
+const LAYERS: readonly Layer[] = ["JS", "native", "kernel"];
 
 const isKernel = (f: Frame) => f.dso === "[kernel.kallsyms]" || f.dso.startsWith("[kernel");
 const isJs = (f: Frame) => f.sym.startsWith("JS:");
@@ -226,9 +227,9 @@ const isSyscallWrapper = (f: Frame) => f.dso.includes("libc.so") && SYSCALL_WRAP
 /** The layer of a CPU sample: its top frame's (a system call's wrapper counts as the kernel). */
 export function layerOf(frames: readonly Frame[]): Layer {
   const top = frames[0];
-  if (top === undefined) return "V8 and Node native";
+  if (top === undefined) return "native";
   if (isKernel(top) || isSyscallWrapper(top)) return "kernel";
-  return isJs(top) ? "JS" : "V8 and Node native";
+  return isJs(top) ? "JS" : "native";
 }
 
 /** A system call's name from its kernel entry function (`__x64_sys_pwrite64` → `pwrite64`). */
@@ -382,7 +383,7 @@ export async function summarisePerf(
     totalNs += period;
     const layer = layerOf(frames);
     const heading = headingOf(thread, frames);
-    const row = byHeading.get(heading) ?? { JS: 0, "V8 and Node native": 0, kernel: 0 };
+    const row = byHeading.get(heading) ?? { JS: 0, native: 0, kernel: 0 };
     row[layer] += period;
     byHeading.set(heading, row);
     if (layer === "kernel") add(kernelByWork, kernelWorkOf(frames), period);
@@ -398,11 +399,11 @@ export function perfSummaryLines(s: PerfSummary, orders: number): string[] {
   const share = (ns: number) => `${((100 * ns) / s.totalNs).toFixed(1).padStart(5)}%`;
   const sum = (r: Record<Layer, number>) => LAYERS.reduce((a, l) => a + r[l], 0);
   const rows = [...s.byHeading].sort((a, b) => sum(b[1]) - sum(a[1]));
-  const total = { JS: 0, "V8 and Node native": 0, kernel: 0 } as Record<Layer, number>;
+  const total = { JS: 0, native: 0, kernel: 0 } as Record<Layer, number>;
   for (const [, r] of rows) for (const l of LAYERS) total[l] += r[l];
   const sorted = (m: ReadonlyMap<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
   return [
-    `on-CPU time an order accepted (µs; ${s.samples} samples, ${orders} orders): total, then JS / V8 and Node native / kernel`,
+    `on-CPU time an order accepted (µs; ${s.samples} samples, ${orders} orders): total, then JS / native (V8, Node, libraries) / kernel`,
     ...rows.map(
       ([h, r]) => `${us(sum(r))} ${share(sum(r))}  (${LAYERS.map((l) => us(r[l]).trim()).join(" / ")})  ${h}`,
     ),

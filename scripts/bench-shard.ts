@@ -37,11 +37,18 @@
  * 1024), BENCH_SHARD_FOLLOWER (0 or 1, default 0), BENCH_SHARD_CPU_PROF=<dir> (a V8 CPU profile of
  * the shard's keepers there, written when they stop; at the end the bench prints the leader's self
  * time over the measured steps only, and writes their windows beside its profile, for
- * `scripts/bench-api/profile-summary.ts <profile> <top> <windows.json>`).
+ * `scripts/bench-api/profile-summary.ts <profile> <top> <windows.json>`). BENCH_SHARD_PERF=<dir>: Linux
+ * `perf` records the shard leader over the measured rounds (every thread, user and kernel, at
+ * BENCH_SHARD_PERF_HZ samples a CPU second, default 499; and every system call it makes), its node
+ * started with V8's perf map (scripts/lib/perf.ts). At the end the bench prints the leader's on-CPU
+ * time an accepted order over the measured steps only, by heading, by layer (JS, V8 and Node native,
+ * kernel), the kernel's part by what it did, and its system calls an order by descriptor; the
+ * recording, the map and the windows stay in <dir> for `scripts/bench-shard/perf-summary.ts`. A V8
+ * profile samples wall time; `perf` samples the CPU only.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 import { hashTypedData, type Address, type Hex } from "viem";
@@ -61,9 +68,18 @@ import {
   signDigest,
   signNative,
 } from "./lib/bench";
-import { cpuOf, postgresPids } from "./lib/cpu";
+import { cpuOf, cpuSeconds, postgresPids } from "./lib/cpu";
 import { startCluster, type LocalCluster } from "./lib/cluster";
 import { stopAll } from "./lib/processes";
+import {
+  PerfRecording,
+  describeDescriptors,
+  keepLatestOfPerfMap,
+  keepPerfMap,
+  perfNodeArgs,
+  perfSummaryLines,
+  summarisePerf,
+} from "./lib/perf";
 import { selfTimeLines, selfTimes, type ProfileWindow } from "./lib/profile";
 import { nativeRecoveryMicros } from "./lib/recovery";
 
@@ -74,6 +90,8 @@ const IN_FLIGHT = wholeList("BENCH_SHARD_IN_FLIGHT", [64, 512, 4096]);
 const ACCOUNTS = envWhole("BENCH_SHARD_ACCOUNTS", 1024);
 const FOLLOWER = env.BENCH_SHARD_FOLLOWER === "1";
 const CPU_PROF = env.BENCH_SHARD_CPU_PROF?.trim() || undefined;
+const PERF = env.BENCH_SHARD_PERF?.trim() || undefined;
+const PERF_HZ = envWhole("BENCH_SHARD_PERF_HZ", 499);
 /** Bids and asks up to this many ticks from the feed price: well inside the band, and they never cross. */
 const SPREAD = 2000;
 const MAX_LOTS = 5;
@@ -363,13 +381,20 @@ async function main(): Promise<number> {
   /** The measured steps' windows, for the shard leader's profile. */
   const windows: ProfileWindow[] = [];
   let profiled: string | undefined;
+  /** `perf`'s recording of the shard leader over the measured steps, and what its summary needs. */
+  let recording: PerfRecording | undefined;
+  let perfRead: { pid: number; descriptors: Map<number, string>; perfCpu: number } | undefined;
+  /** Orders accepted and the leader's CPU seconds (/proc) over the measured steps. */
+  let measured: { orders: number; shardCpu: number } | undefined;
   try {
+    if (PERF !== undefined) mkdirSync(resolve(PERF), { recursive: true });
     cluster = await startCluster({
       dir,
       shards: [{ name: "a", markets: [1n] }],
       gateways: 0,
       followers: FOLLOWER,
       cpuProfileDir: CPU_PROF === undefined ? undefined : resolve(CPU_PROF),
+      shardNodeArgs: PERF === undefined ? undefined : perfNodeArgs(resolve(PERF)),
       // A process's errors (log level 50 and up) are shown: an answer INTERNAL names its cause there.
       echo: (name, line) => {
         if (/"level":(5|6)\d/.test(line) || /"level":40.*lease/.test(line)) console.error(`${name}: ${line}`);
@@ -445,10 +470,26 @@ async function main(): Promise<number> {
     say("warm-up (not counted)");
     for (const k of IN_FLIGHT) await runStep(k, false);
     const steps: Step[] = [];
+    if (PERF !== undefined) {
+      const file = join(resolve(PERF), `${leader.name}.perf.data`);
+      recording = await PerfRecording.start(shardPid, file, PERF_HZ);
+      say(`perf records the shard leader (pid ${shardPid}) at ${PERF_HZ} Hz into ${file}`);
+    }
     for (let round = 0; round < ROUNDS; round++) {
       say(`round ${round + 1} of ${ROUNDS}`);
       for (let i = 0; i < IN_FLIGHT.length; i++)
         steps.push(await runStep(IN_FLIGHT[(i + round) % IN_FLIGHT.length], true));
+    }
+    if (recording !== undefined) {
+      const perfCpu = cpuSeconds(recording.child.pid as number);
+      const ports = { PostgreSQL: cluster.postgres.port, "the channel's": Number(new URL(leader.url).port) };
+      perfRead = { pid: shardPid, descriptors: describeDescriptors(shardPid, ports), perfCpu };
+      await recording.stop();
+      say(`perf stopped (it used ${perfCpu.toFixed(1)} s of CPU itself)`);
+      measured = {
+        orders: steps.reduce((n, s) => n + s.drive.accepted, 0),
+        shardCpu: steps.reduce((n, s) => n + s.cpu.shard, 0),
+      };
     }
     const recoverAfter = await nativeRecoveryMicros(domain);
     say(`native signature recovery in this process: ${recoverAfter.toFixed(1)} µs (after the steps)`);
@@ -456,12 +497,43 @@ async function main(): Promise<number> {
     const broken = steps.some((s) => s.drive.unanswered > 0);
     return broken ? 1 : 0;
   } finally {
+    await recording?.stop();
     channel?.close();
     await cluster?.stop();
     await stopAll();
     rmSync(dir, { recursive: true, force: true });
     if (profiled !== undefined && windows.length > 0) summariseProfile(profiled, windows);
+    if (recording !== undefined && perfRead !== undefined && measured !== undefined)
+      await summarisePerfRecording(recording.file, windows, perfRead, measured);
   }
+}
+
+/** The shard leader's on-CPU time over the measured steps, from `perf`'s recording (its perf map and windows kept beside it). */
+async function summarisePerfRecording(
+  file: string,
+  windows: readonly ProfileWindow[],
+  read: { pid: number; descriptors: Map<number, string>; perfCpu: number },
+  measured: { orders: number; shardCpu: number },
+): Promise<void> {
+  const windowsFile = file.replace(/\.perf\.data$/, ".windows.json");
+  writeFileSync(windowsFile, JSON.stringify(windows));
+  const descriptorsFile = file.replace(/\.perf\.data$/, ".descriptors.json");
+  writeFileSync(descriptorsFile, JSON.stringify([...read.descriptors]));
+  console.log(`\nperf: reading ${file} …`);
+  // perf reads V8's map where V8 wrote it (its latest entries only); it is kept beside the recording afterwards.
+  keepLatestOfPerfMap(read.pid);
+  const summary = await summarisePerf(file, windows, read.descriptors);
+  const map = keepPerfMap(read.pid, dirname(file));
+  console.log(
+    `the shard leader over the measured steps, on the CPU (perf, cpu-clock at ${PERF_HZ} Hz, every thread): ` +
+      `${(summary.totalNs / 1e3 / measured.orders).toFixed(1)} µs an order sampled, ` +
+      `${((measured.shardCpu * 1e6) / measured.orders).toFixed(1)} µs from /proc; perf itself used ${read.perfCpu.toFixed(1)} s of CPU`,
+  );
+  console.log(perfSummaryLines(summary, measured.orders).join("\n"));
+  console.log(`V8's perf map: ${map ?? "missing (JS frames unnamed)"}`);
+  console.log(
+    `again: ts-node --transpile-only scripts/bench-shard/perf-summary.ts ${file} ${windowsFile} ${descriptorsFile} ${measured.orders}`,
+  );
 }
 
 /** The shard leader's profile over the measured steps only (their windows written beside it). */

@@ -47,6 +47,8 @@ export interface ClusterOptions {
   readonly followers?: boolean;
   /** A directory: every shard keeper and gateway writes a V8 CPU profile there when it stops. */
   readonly cpuProfileDir?: string;
+  /** More flags for node itself in every shard keeper (e.g. `--perf-basic-prof` for Linux `perf`). */
+  readonly shardNodeArgs?: readonly string[];
 }
 
 /** One process of the cluster. */
@@ -115,7 +117,7 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
       rpcUrl: node.url,
       database,
       command: ["shard", "--shard-name", shard],
-      nodeArgs: profiled(name),
+      nodeArgs: [...profiled(name), ...(options.shardNodeArgs ?? [])],
       name,
       leaseMs: options.leaseMs ?? 2000,
       flags: ["--markets", markets.join(","), ...(options.shardFlags ?? [])],

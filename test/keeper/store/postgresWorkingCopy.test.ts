@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import { Store, type Hex, type Order, type PostgresDatabase } from "../../../keeper/src/store";
 import { pgClient } from "../../../keeper/src/store/postgres";
@@ -6,6 +8,8 @@ import { freshDatabase, holdNextQuery } from "../../helpers/postgres";
 
 const ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const SIG = `0x${"ab".repeat(65)}` as Hex;
+/** This process's read system calls so far (`read`, `pread64` …: Linux's /proc/self/io). */
+const readCalls = () => Number(/^syscr: (\d+)$/m.exec(readFileSync("/proc/self/io", "utf8"))?.[1]);
 const hashOf = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as Hex;
 
 /** A resting sell of ALICE's at its own price (the helpers' defaults for the rest). */
@@ -83,6 +87,26 @@ describe("keeper store: PostgreSQL's working copy", function () {
     store.afterDurable(() => seen.push("once the layer has failed"));
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(seen).to.have.length(6);
+  });
+
+  it("keeps its pages in memory: orders inserted among 12,000 others read nothing from its file", async function () {
+    if (!existsSync("/proc/self/io")) this.skip(); // the count of read calls is Linux's
+    // Hashes in no order, as orders' are: each insert lands on any page of the primary key's index.
+    const scattered = (n: number) => `0x${createHash("sha256").update(String(n)).digest("hex")}` as Hex;
+    const accept = (n: number) =>
+      store.grouped(() =>
+        store.acceptOrder({ hash: scattered(n), order: order(BigInt(n)), signature: SIG, seq: n, rested: true, at: n }),
+      ).durable;
+    let durable: Promise<void> = Promise.resolve();
+    for (let n = 1; n <= 12_000; n++) durable = accept(n); // some 9 MB of rows and indexes, more than SQLite's default cache (2 MB)
+    await durable;
+    const before = readCalls();
+    for (let n = 12_001; n <= 12_500; n++) durable = accept(n);
+    const reads = readCalls() - before;
+    await durable;
+    expect(store.getOrder(scattered(12_500))?.status).to.equal("open");
+    // No page is read back from the file (with SQLite's default cache, some 250 of them were).
+    expect(reads).to.be.below(10);
   });
 
   it("keeps a group open while the flush before it is in flight, so that the orders of that time share one local commit", async () => {

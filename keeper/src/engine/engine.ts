@@ -632,6 +632,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return this.stopped || this.followingStore;
   }
 
+  /** Why a halted engine refuses: it stopped (`STOPPED`), or it follows another keeper (`NOT_LEADER`). */
+  private haltedRefusal(): Refusal {
+    return this.followingStore && !this.stopped ? notLeaderRefusal() : stoppedRefusal();
+  }
+
   /** Stops taking orders; what is in flight finishes. */
   stop(): void {
     this.stopped = true;
@@ -662,7 +667,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    * accepted already, and whether its ECDSA signature is its maker's. Queues nothing.
    */
   async prepare(signed: SignedOrder): Promise<PreparedOrder> {
-    if (this.halted) return { ok: false, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
+    if (this.halted) return this.haltedRefusal();
     // Only what makes the order unencodable stops here; a zero size or price and bad flags get the
     // risk check's finer codes (ZERO_LOTS, ZERO_PRICE, INVALID_FLAGS).
     const problems = validateOrder({ order: signed.order }).problems.filter((p) => !LEFT_TO_RISK.has(p.code));
@@ -721,7 +726,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   /** The risk check, the book and the store for a prepared order (see `submit`). */
   async place(prepared: Extract<PreparedOrder, { ok: true }>): Promise<SubmitResult> {
     const { hash, order } = prepared;
-    if (this.halted) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
+    if (this.halted) return { ...this.haltedRefusal(), hash };
     // An EOA whose signature recovers to someone else: refused before any queue or chain read.
     if (!prepared.signedByMaker && this.options.hasCode !== undefined && !(await this.options.hasCode(order.maker))) {
       return {
@@ -751,7 +756,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     batch?: BatchPlan,
   ): Promise<Extract<SubmitResult, { ok: false }> | undefined> {
     const { hash, order, signature } = prepared;
-    if (this.halted) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
+    if (this.halted) return { ...this.haltedRefusal(), hash };
     // Read again unless it is known that no order under this hash was recorded since `prepare` found none.
     const stillAbsent = prepared.absentAt !== undefined && this.recentRecords.notRecordedSince(hash, prepared.absentAt);
     if (!stillAbsent && this.store.orderStatusOf(hash, order) !== undefined) {
@@ -804,7 +809,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       );
     }
     // The risk read awaited: a stop can have come.
-    if (this.halted) return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper is not taking orders" };
+    if (this.halted) return { ...this.haltedRefusal(), hash };
     return undefined;
   }
 
@@ -888,7 +893,11 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       const committing = this.clock();
       await durable;
       this.options.onOrderStage?.("commit", order.maker, this.clock() - committing, hash);
-    } catch {
+    } catch (error) {
+      // Refused because this keeper follows now (its commit fenced off, or begun after the step-down).
+      if (error instanceof NotLeadingError || this.haltedRefusal().code === EngineCode.NOT_LEADER) {
+        return { ...notLeaderRefusal(), hash };
+      }
       return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper could not record the order" };
     }
     return answer as SubmitResult;
@@ -1262,7 +1271,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       const refused = await this.checkInBatch(account, action.prepared, target, plan);
       if (refused !== undefined) answers[i] = withKind(action.kind, refused);
     }
-    if (this.halted) return actions.map((a, i) => answers[i] ?? withKind(a.kind, stoppedRefusal()));
+    if (this.halted) return actions.map((a, i) => answers[i] ?? withKind(a.kind, this.haltedRefusal()));
     const at = this.clock();
     const refusals: (() => void)[] = [];
     try {
@@ -1279,8 +1288,12 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       await durable;
       for (const publish of refusals) publish();
       return result;
-    } catch {
-      return actions.map((a) => withKind(a.kind, stoppedRefusal("the keeper could not record the batch")));
+    } catch (error) {
+      const refusal =
+        error instanceof NotLeadingError || this.haltedRefusal().code === EngineCode.NOT_LEADER
+          ? notLeaderRefusal()
+          : stoppedRefusal("the keeper could not record the batch");
+      return actions.map((a) => withKind(a.kind, refusal));
     }
   }
 
@@ -2008,6 +2021,16 @@ function bookRejectMessage(reason: RejectReason): string {
 
 /** The answer when a shard could not raise its claim for an order (`Engine.decide`). */
 const UNCLAIMED = "the shard could not claim the order's funds in PostgreSQL; try again";
+
+/** The engine follows another keeper now (it stepped down after the order was let in): nothing was made. */
+function notLeaderRefusal(): Refusal {
+  return {
+    ok: false,
+    code: EngineCode.NOT_LEADER,
+    message: "this keeper no longer leads: the order was not placed; send it to the leader",
+    retryAfterSeconds: 1,
+  };
+}
 
 /** The engine is stopping: nothing more is placed. */
 function stoppedRefusal(message = "the keeper is not taking orders"): Refusal {

@@ -32,6 +32,11 @@ export const EngineCode = {
   KEEPER_BUSY_FOR_NEW_ACCOUNTS: "KEEPER_BUSY_FOR_NEW_ACCOUNTS",
   /** The engine is stopping (or stopped after a fatal store error) and takes no orders. */
   STOPPED: "STOPPED",
+  /**
+   * This keeper stepped down (its lease lapsed or was taken) after the order was let in: nothing
+   * was made; send it to the leader (a gateway does, once) after `Retry-After` (1 s).
+   */
+  NOT_LEADER: "NOT_LEADER",
   /** The order is below its market's minimum size or notional (`minimums` in the config): its fill could not pay for its gas. */
   ORDER_TOO_SMALL: "ORDER_TOO_SMALL",
   /** The order would take while the settlement backlog (or the account's share of it) is full: try again after `Retry-After`. */

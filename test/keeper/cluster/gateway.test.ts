@@ -410,8 +410,9 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     const outcomes = await Promise.all(
       orders.map(async (o, i) => {
         await new Promise((r) => setTimeout(r, i * 5)); // a stream of requests, not one burst
-        // A 503 (a shard leader whose lease lapsed on a loaded machine answers STOPPED) is "try
-        // again", as any client does: the order's hash makes the retry safe.
+        // A 503 (a shard leader whose lease lapsed on a loaded machine answers NOT_LEADER, which
+        // the gateway sends on once; no leader yet is SHARD_UNAVAILABLE) is "try again", as any
+        // client does: the order's hash makes the retry safe.
         const retried503 = async (res: Awaited<ReturnType<typeof post>>) => {
           for (let attempt = 0; res.status === 503 && attempt < 5; attempt++) {
             await new Promise((r) => setTimeout(r, 500));

@@ -62,7 +62,7 @@ describe("regression: the published book after a step-down whose last commit was
     const sell = orderOf(bob, { isBuy: false, priceTicks: 200_000n, lots: 11n });
     const take = await http(k.api.url, "POST", "/v1/orders", await signedBody(k, bob, sell));
     restore();
-    expect([take.status, take.body.error?.code]).to.deep.equal([503, "STOPPED"]);
+    expect([take.status, take.body.error?.code]).to.deep.equal([503, "NOT_LEADER"]);
     expect(k.engine.book(1n)?.size, "the engine's own book matched").to.equal(0);
 
     // What the new leader committed meanwhile: bob's order, retried there, filled alice's bid.

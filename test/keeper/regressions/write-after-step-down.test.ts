@@ -2,12 +2,13 @@
  * Found measuring a shard at saturation (`bench:shard`, a leader that stepped down under load): a
  * write let in while the keeper led, and reaching the engine after it stepped down, was answered
  * 500 INTERNAL. The engine refused it (it follows now: the change was not made), but with an error
- * the API did not know, so a gateway or a client could not tell to go to the new leader. It is
- * `503 NOT_LEADER` now, over HTTP and on the feed.
+ * the API did not know, so a gateway or a client could not tell to go to the new leader; an order
+ * in the same window was refused `STOPPED`, which a gateway does not send on either. Both are
+ * `503 NOT_LEADER` now (`Retry-After: 1`), over HTTP and on the feed.
  *
  *   alice's ask rests; the engine steps down (`demote`, as a lost lease does)
- *     → her cancel-all and her cancel answer 503 NOT_LEADER, and so does her cancel on the feed;
- *       the ask still rests in the store
+ *     → her next order, her cancel-all and her cancel answer 503 NOT_LEADER, and so does her cancel
+ *       on the feed; the ask still rests in the store, and the order was not stored
  */
 import { expect } from "chai";
 import {
@@ -48,11 +49,19 @@ describe("regression: a write that reaches the engine after a step-down is refus
 
     k.engine.demote(); // this keeper's API has no role: it lets every write in, as a leader's does
 
+    const order = await http(
+      k.api.url,
+      "POST",
+      "/v1/orders",
+      await signedBody(k, alice, orderOf(alice, { isBuy: false, priceTicks: 200_001n, lots: 3n })),
+    );
     const all = await http(k.api.url, "POST", "/v1/cancels/all", await cancelAllBody(k, alice));
     const one = await http(k.api.url, "POST", "/v1/cancels", await cancelBody(k, alice, [ask.body.hash]));
     feed.send({ op: "cancel", id: "c1", ...(await cancelBody(k, alice, [ask.body.hash])) });
     const onFeed = await feed.next((m) => m.type === "result" && m.id === "c1");
+    expect(order.headers.get("retry-after")).to.equal("1");
     expect([
+      [order.status, order.body.error?.code],
       [all.status, all.body.error?.code],
       [one.status, one.body.error?.code],
       [onFeed.status, onFeed.body.error?.code],
@@ -60,7 +69,9 @@ describe("regression: a write that reaches the engine after a step-down is refus
       [503, "NOT_LEADER"],
       [503, "NOT_LEADER"],
       [503, "NOT_LEADER"],
+      [503, "NOT_LEADER"],
     ]);
     expect(k.store.getOrder(ask.body.hash)?.status).to.equal("open");
+    expect(k.store.ordersOf(alice.address)).to.have.length(1);
   });
 });

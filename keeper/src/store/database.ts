@@ -453,7 +453,6 @@ export class SqliteDatabase extends Reader {
   grouped<T>(fn: () => T, afterCommit?: () => void): { result: T; durable: Promise<void>; group: object } {
     if (this.inBody) throw new StoreError("NESTED_GROUP", "grouped() cannot run inside a transaction body");
     const db = this.db;
-    if (this.group !== undefined && this.groupIsFull()) this.commitGroup(); // this call opens the next
     if (this.group === undefined) {
       db.exec("BEGIN IMMEDIATE");
       const opened: Group = { waiters: [], afterCommit: [] };
@@ -498,11 +497,6 @@ export class SqliteDatabase extends Reader {
    * (SQLite: never). See `PostgresDatabase`.
    */
   protected holdsGroup(): boolean {
-    return false;
-  }
-
-  /** Whether the open group has written enough: the next `grouped` call commits it first (SQLite: never). */
-  protected groupIsFull(): boolean {
     return false;
   }
 

@@ -291,7 +291,8 @@ export class PostgresDatabase extends SqliteDatabase {
     // round that fails at once (the layer failed, no lease left) must not clear it before that.
     await Promise.resolve();
     while (this.queued.length > 0) {
-      const round = this.takeRound();
+      const round = this.queued;
+      this.queued = [];
       const groups = round.flatMap((r) => r.groups);
       this.sending = groups;
       try {
@@ -330,29 +331,6 @@ export class PostgresDatabase extends SqliteDatabase {
    * instead of a group of their own. Fewer, larger local commits: the working copy's indexes and
    * its COMMIT cost less an order in a larger group (each touched page written once a commit).
    */
-  /**
-   * The next round: the oldest local commits, whole, up to `ROUND_WRITES` writes (at least one
-   * commit). The fence holds the lease row for the round's transaction, and the lease's renewal
-   * waits for it: a backlog of thousands of commits sent as one transaction (a thousand accounts'
-   * cancel-alls at once) held it past the lease's margin, and the leader stepped down.
-   */
-  private takeRound(): { writes: Write[]; groups: Group[] }[] {
-    let count = 0;
-    let taken = 0;
-    while (taken < this.queued.length) {
-      const next = (this.queued[taken] as { writes: Write[] }).writes.length;
-      if (taken > 0 && count + next > ROUND_WRITES) break;
-      count += next;
-      taken++;
-    }
-    return this.queued.splice(0, taken);
-  }
-
-  /** A group with `ROUND_WRITES` writes commits locally before it takes more: rounds stay that size. */
-  protected override groupIsFull(): boolean {
-    return this.log.length >= ROUND_WRITES;
-  }
-
   protected override holdsGroup(): boolean {
     return this.flushing !== undefined && this.failure === undefined;
   }
@@ -375,15 +353,6 @@ export class PostgresDatabase extends SqliteDatabase {
     }
   }
 }
-
-/**
- * The most writes (rows changed) one flush sends as one PostgreSQL transaction, in whole local
- * commits; a group commit that reaches it commits locally and the next write opens another. The
- * fence holds the lease row `FOR SHARE` for each round, so the lease's renewal waits for one
- * round at most. Without the bound, `bench:shard`'s thousand cancel-alls at once (some 15,000
- * orders) went as one round, and its leader went 1.5 s without a renewal and stepped down.
- */
-export const ROUND_WRITES = 2_000;
 
 /**
  * The working copy needs no crash safety (every start builds it again from PostgreSQL), so its

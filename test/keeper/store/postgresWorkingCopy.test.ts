@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import { Store, type Hex, type Order, type PostgresDatabase } from "../../../keeper/src/store";
-import { pgClient, ROUND_WRITES } from "../../../keeper/src/store/postgres";
+import { pgClient } from "../../../keeper/src/store/postgres";
 import { makeOrder } from "../../helpers/orders";
 import { freshDatabase, holdNextQuery } from "../../helpers/postgres";
 
@@ -107,39 +107,6 @@ describe("keeper store: PostgreSQL's working copy", function () {
     expect(store.getOrder(scattered(12_500))?.status).to.equal("open");
     // No page is read back from the file (with SQLite's default cache, some 250 of them were).
     expect(reads).to.be.below(10);
-  });
-
-  it("sends a backlog larger than ROUND_WRITES as several transactions of whole commits, so that the lease's renewal waits for one at most", async () => {
-    const accept = (n: number) =>
-      store.grouped(() =>
-        store.acceptOrder({ hash: hashOf(n), order: order(BigInt(n)), signature: SIG, seq: n, rested: true, at: n }),
-      );
-    const sent: string[] = [];
-    const pg = (store.database as PostgresDatabase).pg;
-    const query = pg.query.bind(pg) as (...args: unknown[]) => Promise<unknown>;
-    (pg as unknown as { query: unknown }).query = (...args: unknown[]) => {
-      if (typeof args[0] === "string" && args[0].startsWith("BEGIN")) sent.push(args[0]);
-      return query(...args);
-    };
-    const held = holdNextQuery(store.database as PostgresDatabase);
-    accept(1);
-    store.commitGroup(); // its flush in flight, held: what follows queues behind it
-    const total = Math.ceil(2.5 * ROUND_WRITES);
-    let last = accept(2);
-    for (let n = 3; n <= total; n++) last = accept(n); // one burst, in one turn
-    store.commitGroup();
-    held.release();
-    await last.durable;
-    // The first round, then the burst in at least three rounds of at most ROUND_WRITES rows each.
-    expect(sent.length).to.be.at.least(4);
-    const other = pgClient(url);
-    await other.connect();
-    try {
-      const { rows } = await other.query("SELECT COUNT(*)::int AS n FROM orders");
-      expect(rows[0].n).to.equal(total);
-    } finally {
-      await other.end();
-    }
   });
 
   it("keeps a group open while the flush before it is in flight, so that the orders of that time share one local commit", async () => {

@@ -1726,7 +1726,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       // A commit refused after the keeper stepped down: the client's change was not made, the keeper follows.
       if (this.followingStore) {
         this.dropGroup(group as object);
-        throw error;
+        throw new NotLeadingError(); // the API answers NOT_LEADER: send it to the new leader
       }
       throw this.fail(error);
     });

@@ -19,6 +19,7 @@ import {
   http,
   newTrader,
   orderOf,
+  refuseCommits,
   signedBody,
   startKeeper,
   type Keeper,
@@ -73,5 +74,31 @@ describe("regression: a write that reaches the engine after a step-down is refus
     ]);
     expect(k.store.getOrder(ask.body.hash)?.status).to.equal("open");
     expect(k.store.ordersOf(alice.address)).to.have.length(1);
+  });
+
+  it("answers a cancel-all whose commit was refused as the keeper stepped down 503 NOT_LEADER, not INTERNAL", async () => {
+    const k2 = await startKeeper();
+    try {
+      const bob = await newTrader(k2.env);
+      const ask = await http(
+        k2.api.url,
+        "POST",
+        "/v1/orders",
+        await signedBody(k2, bob, orderOf(bob, { isBuy: false, priceTicks: 200_000n, lots: 3n })),
+      );
+      expect(ask.status).to.equal(201);
+      // The keeper steps down as the cancel-all's group commits, and the commit is refused (as a
+      // flush that the lease no longer covers is, or as PostgreSQL's fence refuses a deposed leader's).
+      const restore = refuseCommits(k2, () => {
+        k2.engine.demote();
+        throw new Error("the lease of term 1 could lapse: this keeper stepped down; the commit was not sent");
+      });
+      const all = await http(k2.api.url, "POST", "/v1/cancels/all", await cancelAllBody(k2, bob));
+      restore();
+      expect([all.status, all.body.error?.code]).to.deep.equal([503, "NOT_LEADER"]);
+      expect(k2.store.getOrder(ask.body.hash)?.status).to.equal("open");
+    } finally {
+      await k2.close().catch(() => undefined);
+    }
   });
 });

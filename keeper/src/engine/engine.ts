@@ -632,9 +632,14 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return this.stopped || this.followingStore;
   }
 
+  /** Whether it stepped down and follows another keeper (and did not stop): its refusals say `NOT_LEADER`. */
+  private get followsNow(): boolean {
+    return this.followingStore && !this.stopped;
+  }
+
   /** Why a halted engine refuses: it stopped (`STOPPED`), or it follows another keeper (`NOT_LEADER`). */
   private haltedRefusal(): Refusal {
-    return this.followingStore && !this.stopped ? notLeaderRefusal() : stoppedRefusal();
+    return this.followsNow ? notLeaderRefusal() : stoppedRefusal();
   }
 
   /** Stops taking orders; what is in flight finishes. */
@@ -895,9 +900,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       this.options.onOrderStage?.("commit", order.maker, this.clock() - committing, hash);
     } catch (error) {
       // Refused because this keeper follows now (its commit fenced off, or begun after the step-down).
-      if (error instanceof NotLeadingError || this.haltedRefusal().code === EngineCode.NOT_LEADER) {
-        return { ...notLeaderRefusal(), hash };
-      }
+      if (error instanceof NotLeadingError || this.followsNow) return { ...notLeaderRefusal(), hash };
       return { ok: false, hash, code: EngineCode.STOPPED, message: "the keeper could not record the order" };
     }
     return answer as SubmitResult;
@@ -1290,7 +1293,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       return result;
     } catch (error) {
       const refusal =
-        error instanceof NotLeadingError || this.haltedRefusal().code === EngineCode.NOT_LEADER
+        error instanceof NotLeadingError || this.followsNow
           ? notLeaderRefusal()
           : stoppedRefusal("the keeper could not record the batch");
       return actions.map((a) => withKind(a.kind, refusal));
@@ -2056,7 +2059,6 @@ function withKind(kind: BatchAction["kind"], result: SubmitResult): BatchOutcome
   return kind === "amend" ? { kind, result } : { kind: "place", result };
 }
 
-/** A write asked of an engine that follows (a leader that stepped down while the request was in flight). */
 /**
  * A state change refused because this keeper stepped down after the request was let in (its role
  * was checked before a wait): the API answers it `NOT_LEADER`, so that a client or a gateway goes to

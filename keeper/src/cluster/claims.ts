@@ -48,7 +48,7 @@ export async function ensureClaims(client: pg.Client): Promise<void> {
 
 /**
  * The functions run in the caller's session, whose `search_path` is its shard's schema: the
- * unqualified `crossbook_fence` is that shard's own fence (its lease row, held FOR SHARE until the
+ * unqualified `crossbook_fence` is that shard's own fence (its lease row, held FOR KEY SHARE until the
  * commit, so that a takeover waits for a claim write in flight and every later one of the old term fails).
  */
 const CLAIMS_SQL = `

@@ -265,4 +265,24 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX fills_by_taker_account ON fills (taker_account, id);
     `,
   },
+  {
+    version: 7,
+    name: "the fence holds the lease row FOR KEY SHARE: a renewal never waits for a flush",
+    sql: `
+      -- A row lock FOR SHARE blocks every UPDATE of the row, the leader's own renewals included:
+      -- under a stream of flushes a renewal waited behind fence after fence until the lease was
+      -- nearly gone. FOR KEY SHARE blocks only an UPDATE that changes a key column. With the term
+      -- made a key (the unique index), a takeover, which raises the term, still waits for every
+      -- flush in flight and fences the old term after it; a renewal (expires_at) and the leader's
+      -- URL do not wait.
+      CREATE UNIQUE INDEX leader_lease_term ON leader_lease (term);
+      CREATE OR REPLACE FUNCTION crossbook_fence(t BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+          PERFORM 1 FROM leader_lease WHERE id = 1 AND term = t FOR KEY SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'crossbook fenced: term % no longer leads', t USING ERRCODE = 'CB001';
+          END IF;
+        END $$;
+    `,
+  },
 ];

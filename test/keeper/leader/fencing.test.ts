@@ -6,6 +6,7 @@
  * copy is read-only: a write to it throws READ_ONLY.
  */
 import { expect } from "chai";
+import pg from "pg";
 import { PostgresDatabase, Store, StoreError, type Hex, type Order } from "../../../keeper/src/store";
 import { currentLease, renew, tryAcquire } from "../../../keeper/src/leader";
 import { freshDatabase } from "../../helpers/postgres";
@@ -29,6 +30,8 @@ describe("keeper leader lease and fencing (PostgreSQL)", function () {
   this.timeout(60_000);
   let a: Store;
   let b: Store;
+  let url: string;
+  const clients: pg.Client[] = [];
 
   const pgOf = (s: Store) => s.database as PostgresDatabase;
   const rest = (s: Store, n: number) =>
@@ -39,12 +42,13 @@ describe("keeper leader lease and fencing (PostgreSQL)", function () {
   const expire = (s: Store) => pgOf(s).pg.query("UPDATE leader_lease SET expires_at = now() - interval '1 second'");
 
   beforeEach(async () => {
-    const url = await freshDatabase();
+    url = await freshDatabase();
     a = await Store.connect(url);
     b = await Store.connect(url);
   });
 
   afterEach(async () => {
+    for (const c of clients.splice(0)) await c.end().catch(() => {});
     await a.shutdown().catch(() => {});
     await b.shutdown().catch(() => {});
   });
@@ -117,6 +121,71 @@ describe("keeper leader lease and fencing (PostgreSQL)", function () {
     await rest(b, 5).durable;
     expect(await pgOf(a).refresh()).to.be.greaterThan(0);
     expect(a.openOrders(1n).map((o) => o.hash)).to.deep.equal([hashOf(1), hashOf(3), hashOf(5)]);
+  });
+
+  /** A connection of its own, and its backend's pid. */
+  async function connection(): Promise<{ client: pg.Client; pid: number }> {
+    const client = new pg.Client({ connectionString: url });
+    clients.push(client);
+    await client.connect();
+    return { client, pid: (await client.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number };
+  }
+
+  /** A leader's flush caught between its fence and its COMMIT: what \`PostgresDatabase\` sends first. */
+  async function flushInFlight(term: number): Promise<pg.Client> {
+    const { client } = await connection();
+    await client.query("BEGIN");
+    await client.query(`SELECT crossbook_fence(${term})`);
+    return client;
+  }
+
+  /**
+   * Whichever comes first: \`statement\` answers, or its backend (\`pid\`) waits for a lock. Asked of
+   * PostgreSQL (pg_stat_activity), not timed: a wait shows however slow the machine.
+   */
+  async function answeredOrWaits<T>(statement: Promise<T>, pid: number): Promise<{ answered: T } | "waits for a lock"> {
+    let answered: { answered: T } | undefined;
+    const settled = statement.then((value) => (answered = { answered: value }));
+    settled.catch(() => {});
+    for (;;) {
+      if (answered !== undefined) return answered;
+      const activity = await pgOf(b).pg.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", [pid]);
+      if (answered !== undefined) return answered;
+      if (activity.rows[0]?.wait_event_type === "Lock") return "waits for a lock";
+      await Promise.race([settled, new Promise((r) => setTimeout(r, 20))]);
+    }
+  }
+
+  it("renews the lease while a flush of its term is in flight: a renewal never waits for the fence", async () => {
+    // bench:shard saw a leader step down at a thousand cancel-alls: its renewal waited behind flush
+    // after flush, each holding the lease row FOR SHARE, until the lease was nearly gone.
+    const lease = (await tryAcquire(pgOf(a).pg, "a", "http://a", 10_000))!;
+    const flush = await flushInFlight(lease.term);
+    const renewer = await connection();
+    const outcome = await answeredOrWaits(renew(renewer.client, lease.term, 10_000), renewer.pid);
+    await flush.query("COMMIT");
+    expect(outcome).to.deep.equal({ answered: true });
+  });
+
+  it("still makes a takeover wait for a flush of the old term in flight, and fences the old term after it", async () => {
+    const lease = (await tryAcquire(pgOf(a).pg, "a", "http://a", 10_000))!;
+    await expire(a); // a is paused past its lease, with a flush already past its fence
+    const flush = await flushInFlight(lease.term);
+    await flush.query("INSERT INTO meta (key, value) VALUES ('late', 'a')");
+    const standby = await connection();
+    const takeover = tryAcquire(standby.client, "b", "http://b", 10_000);
+    expect(await answeredOrWaits(takeover, standby.pid)).to.equal("waits for a lock");
+    await flush.query("COMMIT"); // the commit in flight lands under term 1…
+    expect((await takeover)?.term).to.equal(lease.term + 1); // …and only then does term 2 begin
+    const meta = await pgOf(b).pg.query("SELECT value FROM meta WHERE key = 'late'");
+    expect(meta.rows).to.deep.equal([{ value: "a" }]);
+    const next = (await connection()).client;
+    await next.query("BEGIN");
+    const fenced = await next.query(`SELECT crossbook_fence(${lease.term})`).then(
+      () => "passed",
+      (e: { code?: string }) => e.code,
+    );
+    expect(fenced).to.equal("CB001");
   });
 
   /** Keeper a leads under a lease, commits order 1, then has no lease left to write under. */

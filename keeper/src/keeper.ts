@@ -237,6 +237,14 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       leaseMs: config.leaseMs,
       acquiredAt: at,
       onLate: (lateMs) => log.warn({ lateMs, term: lease.term }, "lease renewal timer fired late (busy event loop)"),
+      onRenewed: (roundTripMs) => {
+        metrics.leaseRenewed(roundTripMs / 1000);
+        if (roundTripMs > leaseTiming(config.leaseMs).renewMs)
+          log.warn(
+            { roundTripMs: Math.round(roundTripMs), term: lease.term },
+            "lease renewal answered late (PostgreSQL)",
+          );
+      },
       onLost: (reason) => stepDown(reason),
     });
     if (db !== undefined) db.leaseValidFor = () => held.validFor();

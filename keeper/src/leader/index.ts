@@ -163,6 +163,11 @@ export interface HoldOptions {
   readonly clock?: LeaseClock;
   /** The timer fired this much later than asked (a busy event loop): worth a warning, not yet a step-down. */
   readonly onLate?: (lateMs: number) => void;
+  /**
+   * A renewal held the lease: how long PostgreSQL took to answer it. Long answers eat the margin as
+   * surely as a late timer (the lease runs from the send of the last one answered).
+   */
+  readonly onRenewed?: (roundTripMs: number) => void;
   /** Once: the lease is lost (a newer term), or could lapse before the next renewal lands: step down now. */
   readonly onLost: (reason: string) => void;
 }
@@ -218,8 +223,10 @@ export function holdLease(o: HoldOptions): HeldLease {
       renew(o.db, o.lease.term, o.leaseMs).then(
         (held) => {
           inFlight = false;
-          if (held) renewedAt = Math.max(renewedAt, sentAt);
-          else lose(`the lease has a newer term than ${o.lease.term}`);
+          if (stopped) return;
+          if (!held) return lose(`the lease has a newer term than ${o.lease.term}`);
+          renewedAt = Math.max(renewedAt, sentAt);
+          o.onRenewed?.(clock.now() - sentAt);
         },
         () => {
           inFlight = false; // tried again at the next tick, until the margin is reached

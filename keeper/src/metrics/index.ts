@@ -53,6 +53,7 @@ export class Metrics {
   private health?: () => HealthFigures;
   private role?: KeeperRole;
   private readonly roleChanges: Counter<"role">;
+  private readonly leaseRenewalSeconds: Histogram;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -133,6 +134,12 @@ export class Metrics {
         const term = self.role?.current.term;
         if (term !== undefined) this.set(term);
       },
+    });
+    this.leaseRenewalSeconds = new Histogram({
+      name: "crossbook_lease_renewal_seconds",
+      help: "How long PostgreSQL took to answer each renewal of the leader's lease (its margin is a quarter lease)",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2],
+      registers,
     });
     this.roleChanges = new Counter({
       name: "crossbook_keeper_role_changes_total",
@@ -256,6 +263,11 @@ export class Metrics {
 
   /** Reads the keeper's balance, a stuck batch and the chain facts' lag from `figures` at scrape time. */
   /** The keeper's role, read at scrape time; each change of it is counted. */
+  /** A renewal of the leader's lease answered, after `seconds`. */
+  leaseRenewed(seconds: number): void {
+    this.leaseRenewalSeconds.observe(seconds);
+  }
+
   watchRole(role: KeeperRole): void {
     this.role = role;
     role.onChange((state) => this.roleChanges.inc({ role: state.role }));

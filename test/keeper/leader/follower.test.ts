@@ -154,6 +154,12 @@ describe("keeper followers: reads, feed and NOT_LEADER on a follower; takeover i
     expect(metrics).to.match(/crossbook_keeper_is_leader 1\n/);
     expect(metrics).to.match(/crossbook_keeper_term 2\n/);
     expect(metrics).to.match(/crossbook_keeper_role_changes_total\{role="leader"\} 1\n/);
+    // The new leader renews its lease (every eighth of it), and says how long each answer took.
+    await until(
+      "a renewal of the new leader's lease, in its metrics",
+      async () => (await http(b, "GET", "/metrics")).body as string,
+      (text) => /crossbook_lease_renewal_seconds_count [1-9]/.test(text),
+    );
     feed.close();
   });
 });

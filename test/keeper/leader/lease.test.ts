@@ -61,18 +61,25 @@ const settle = async () => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 };
 
-/** A lease connection that answers renewals as told: held, another term, or an error. */
+/** A lease connection that answers renewals as told: held, another term, or an error; after `answerMs`. */
 class ScriptedLease implements LeaseDb {
   renewals: number[] = [];
   answer: "held" | "newer" | "error" = "held";
+  /** How long PostgreSQL takes to answer (on the manual clock): a renewal waiting for a row lock. */
+  answerMs = 0;
 
   constructor(private readonly clock: ManualClock) {}
 
   query(text: string): Promise<pg.QueryResult> {
     expect(text).to.match(/^UPDATE leader_lease SET expires_at/);
     this.renewals.push(this.clock.now());
-    if (this.answer === "error") return Promise.reject(new Error("connection terminated"));
-    return Promise.resolve({ rowCount: this.answer === "held" ? 1 : 0, rows: [] } as unknown as pg.QueryResult);
+    const answer = this.answer;
+    const answered = () =>
+      answer === "error"
+        ? Promise.reject(new Error("connection terminated"))
+        : Promise.resolve({ rowCount: answer === "held" ? 1 : 0, rows: [] } as unknown as pg.QueryResult);
+    if (this.answerMs === 0) return answered();
+    return new Promise((resolve) => this.clock.setTimeout(() => resolve(answered()), this.answerMs));
   }
 }
 
@@ -84,6 +91,7 @@ describe("keeper leader lease: renewals, lateness and stepping down before the l
   let db: ScriptedLease;
   let lost: string[];
   let late: number[];
+  let roundTrips: number[];
   const hold = () =>
     holdLease({
       db,
@@ -92,6 +100,7 @@ describe("keeper leader lease: renewals, lateness and stepping down before the l
       acquiredAt: clock.now(),
       clock,
       onLate: (ms) => late.push(ms),
+      onRenewed: (ms) => roundTrips.push(ms),
       onLost: (reason) => lost.push(reason),
     });
 
@@ -100,6 +109,7 @@ describe("keeper leader lease: renewals, lateness and stepping down before the l
     db = new ScriptedLease(clock);
     lost = [];
     late = [];
+    roundTrips = [];
   });
 
   it("times the lease from --lease-ms: renew every eighth, step down with a quarter left", () => {
@@ -159,6 +169,24 @@ describe("keeper leader lease: renewals, lateness and stepping down before the l
     // Stepped down at lastGood + 1,500: the server's lease (from the same send) runs to lastGood + 2,000.
     expect(clock.now()).to.equal(lastGood + LEASE_MS - 500);
     expect(db.renewals.length).to.be.greaterThan(1);
+  });
+
+  it("reports each renewal's answer time, and steps down when answers come too late to keep the margin", async () => {
+    // bench:shard saw this: renewals sent on time whose answers waited in PostgreSQL for a row lock.
+    hold();
+    await clock.advance(250);
+    expect(roundTrips).to.deep.equal([0]);
+    db.answerMs = 400; // each answer comes 400 ms after its send; one renewal in flight at a time
+    await clock.advance(1_000); // sent at +500 (answered at +900) and at +1,000 (in flight)
+    expect(roundTrips).to.deep.equal([0, 400]);
+    db.answerMs = 1_600;
+    await clock.advance(1_500); // +1,000's answer at +1,400; the next, sent at +1,500, not before +3,100
+    expect(roundTrips).to.deep.equal([0, 400, 400]);
+    // The lease runs from +1,000's send: with a quarter left (+2,500) the leader steps down.
+    expect(lost).to.have.length(1);
+    expect(lost[0]).to.match(/no renewal for 1500 ms .* stepping down before the lease can lapse/);
+    await clock.advance(1_000); // the late answer comes after the step-down: nothing more is reported
+    expect(roundTrips).to.deep.equal([0, 400, 400]);
   });
 
   it("steps down at once when a renewal finds a newer term", async () => {

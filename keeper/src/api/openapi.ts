@@ -284,7 +284,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/books/digest": {
     summary: "A digest of each market's book (levels and resting orders), to compare two keepers",
     description:
-      "SHA-256 over every level of the book, best first on each side, with its total and its resting orders (hash and lots) in time priority. Two keepers with the same digest hold the same books; a follower's equals the leader's once it has applied the leader's last commit.",
+      "SHA-256 over every level of the book, best first on each side, with its total and its resting orders (hash and lots) in time priority. Two keepers with the same digest hold the same books; a follower's equals the leader's once it has applied the leader's last commit. A keeper that is stepping down answers once its books are rebuilt from the shared database (a match whose commit was refused is never in it).",
     tags: ["operations"],
     query: emptyQuery,
     responses: { 200: bookDigestsJsonSchema },

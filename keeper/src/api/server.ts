@@ -749,6 +749,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
 
   app.get("/v1/books/digest", async (request) => {
     parse(emptyQuery, request.query, "query");
+    await engine.booksSettled(); // a keeper stepping down answers once its books are the store's again
     return {
       role: roleJson().role,
       markets: engine.bookDigests().map((d) => ({ ...d, marketId: d.marketId.toString() })),

@@ -356,6 +356,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly cooldowns = new Map<string, { until: number; reason: string }>();
   /** Whether the books follow the store (a follower) rather than the engine writing it. */
   private followingStore: boolean;
+  /** Between `demote` and `refollow`: the books may hold refused matches; `booksSettled` waits for it. */
+  private rebuilding?: { readonly settled: Promise<void>; readonly done: () => void };
   /**
    * Events committed and not yet emitted (`emitSlice`), in order, with the `afterPublished`
    * callbacks among them; `publishing` while a slice is out or scheduled.
@@ -562,6 +564,25 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    */
   demote(): void {
     this.followingStore = true;
+    if (this.rebuilding === undefined) {
+      let done!: () => void;
+      const settled = new Promise<void>((resolve) => (done = resolve));
+      this.rebuilding = { settled, done };
+    }
+  }
+
+  /**
+   * Resolves once the books are the store's: at once, unless the engine stepped down (`demote`)
+   * and its books, which may still hold matches whose commits were refused, wait for `refollow`
+   * (or `stop`). What reads the books whole (`bookDigests`) waits for it.
+   */
+  booksSettled(): Promise<void> {
+    return this.rebuilding?.settled ?? Promise.resolve();
+  }
+
+  private settleBooks(): void {
+    this.rebuilding?.done();
+    this.rebuilding = undefined;
   }
 
   /** After `demote` and the store's resync: the books are the store's, what changed is published. */
@@ -572,6 +593,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const undone = [...this.awaitingDurable];
     this.awaitingDurable.clear();
     for (const mark of undone) mark.published(true);
+    this.settleBooks();
   }
 
   private rebuildAll(): void {
@@ -645,6 +667,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   /** Stops taking orders; what is in flight finishes. */
   stop(): void {
     this.stopped = true;
+    this.settleBooks();
   }
 
   /** The EIP-712 hash of an order under this keeper's domain (its id everywhere in the keeper). */

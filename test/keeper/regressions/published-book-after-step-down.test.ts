@@ -41,29 +41,39 @@ describe("regression: the published book after a step-down whose last commit was
     return { bids: book.body.bids, asks: book.body.asks };
   };
 
-  it("publishes the levels a refused commit changed when the books are rebuilt", async () => {
+  /**
+   * alice's bid rests (published); bob's sell matches it in memory; the leader steps down before
+   * its group commits, and the commit is refused (as PostgreSQL's fence refuses a deposed leader's
+   * flush). Answers alice's order's answer and bob's sell.
+   */
+  async function bidTakenAsTheLeaderStepsDown(priceTicks: bigint, lots: bigint) {
     const alice = await newTrader(k.env);
     const bob = await newTrader(k.env);
     const bid = await http(
       k.api.url,
       "POST",
       "/v1/orders",
-      await signedBody(k, alice, orderOf(alice, { isBuy: true, priceTicks: 200_000n, lots: 11n })),
+      await signedBody(k, alice, orderOf(alice, { isBuy: true, priceTicks, lots })),
     );
     expect(bid.status).to.equal(201);
-    expect(await published()).to.deep.equal({ bids: [{ priceTicks: "200000", lots: "11", orders: 1 }], asks: [] });
-
-    // bob's sell matches alice's bid in memory; the leader steps down before its group commits, and
-    // the commit is refused (as PostgreSQL's fence refuses a deposed leader's flush).
+    expect(await published()).to.deep.equal({
+      bids: [{ priceTicks: priceTicks.toString(), lots: lots.toString(), orders: 1 }],
+      asks: [],
+    });
     const restore = refuseCommits(k, () => {
       k.engine.demote();
       throw new Error("crossbook fenced: term 2 no longer leads");
     });
-    const sell = orderOf(bob, { isBuy: false, priceTicks: 200_000n, lots: 11n });
+    const sell = orderOf(bob, { isBuy: false, priceTicks, lots });
     const take = await http(k.api.url, "POST", "/v1/orders", await signedBody(k, bob, sell));
     restore();
     expect([take.status, take.body.error?.code]).to.deep.equal([503, "NOT_LEADER"]);
     expect(k.engine.book(1n)?.size, "the engine's own book matched").to.equal(0);
+    return { bid, sell };
+  }
+
+  it("publishes the levels a refused commit changed when the books are rebuilt", async () => {
+    const { bid, sell } = await bidTakenAsTheLeaderStepsDown(200_000n, 11n);
 
     // What the new leader committed meanwhile: bob's order, retried there, filled alice's bid.
     const bobHash = `0x${"b0".repeat(32)}` as Hex; // stands for its hash (the store does not check it)
@@ -82,5 +92,21 @@ describe("regression: the published book after a step-down whose last commit was
     expect(await published(), "after refollow").to.deep.equal(storeLevels());
     k.engine.promote(); // a later takeover
     expect(await published(), "after promote").to.deep.equal(storeLevels());
+  });
+
+  it("answers GET /v1/books/digest only once the books are rebuilt, never with a refused match in them", async () => {
+    // The step-down test's failure: a digest read between the step-down and the rebuild held the
+    // engine's books with the refused match in them, and differed from every other keeper's.
+    await bidTakenAsTheLeaderStepsDown(190_000n, 5n);
+    let early: unknown;
+    const digest = http(k.api.url, "GET", "/v1/books/digest").then((answer) => (early = answer.body));
+    // A deadline for a wrong answer to arrive, not a measure: none may come before the rebuild.
+    await Promise.race([digest, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+    expect(early, "a digest answered while the books held a refused match").to.equal(undefined);
+    k.engine.refollow();
+    const answer = (await digest) as { markets: { marketId: string; levels: number; orders: number }[] };
+    expect(answer.markets.find((m) => m.marketId === "1")).to.include({ levels: 1, orders: 1 }); // alice's bid
+    expect(storeLevels().bids).to.deep.equal([{ priceTicks: "190000", lots: "5", orders: 1 }]);
+    k.engine.promote();
   });
 });

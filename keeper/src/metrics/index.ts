@@ -261,18 +261,18 @@ export class Metrics {
     this.store = store;
   }
 
-  /** Reads the keeper's balance, a stuck batch and the chain facts' lag from `figures` at scrape time. */
-  /** The keeper's role, read at scrape time; each change of it is counted. */
   /** A renewal of the leader's lease answered, after `seconds`. */
   leaseRenewed(seconds: number): void {
     this.leaseRenewalSeconds.observe(seconds);
   }
 
+  /** The keeper's role, read at scrape time; each change of it is counted. */
   watchRole(role: KeeperRole): void {
     this.role = role;
     role.onChange((state) => this.roleChanges.inc({ role: state.role }));
   }
 
+  /** Reads the keeper's balance, a stuck batch and the chain facts' lag from `figures` at scrape time. */
   watchHealth(figures: () => HealthFigures): void {
     this.health = figures;
   }

@@ -106,7 +106,10 @@ export class ReservationLedger {
   ): OpenOrders {
     return {
       marketIds: () => {
-        const ids = new Set(this.accountOf(account)?.markets.keys());
+        const markets = this.accountOf(account)?.markets;
+        // No order added: the ledger's own markets (read at once by the risk read), no set built.
+        if (added.length === 0) return markets?.keys() ?? [];
+        const ids = new Set(markets?.keys());
         for (const a of added) ids.add(a.order.marketId);
         return ids;
       },

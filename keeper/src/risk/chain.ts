@@ -183,7 +183,10 @@ function secondRound(
   const open = isOpenOrders(keeperState.openOrders) ? keeperState.openOrders : listedOpenOrders(keeperState.openOrders);
 
   // Second round: what depends on the market's tokens, the other orders' markets, and the signature.
-  const otherMarketIds = [...open.marketIds()].filter((id) => id !== marketId && !keeperState.markets?.has(id));
+  const otherMarketReads: Fact<Market | undefined>[] = [];
+  for (const id of open.marketIds()) {
+    if (id !== marketId && !keeperState.markets?.has(id)) otherMarketReads.push(reads.market(id));
+  }
   const second = allOf([
     market === undefined
       ? { base: 0n, quote: 0n }
@@ -195,13 +198,15 @@ function secondRound(
           }),
         ),
     signatureContextOf(reads, isContract, order, signature, domain),
-    allOf(otherMarketIds.map((id) => reads.market(id))),
+    allOf(otherMarketReads),
   ]);
   return mapFact(second, ([balances, signatureContext, otherMarkets]) => {
-    const markets = new Map<bigint, Market>(keeperState.markets ?? []);
-    for (const m of otherMarkets) if (m !== undefined) markets.set(m.marketId, m);
-    if (market !== undefined) markets.set(market.marketId, market);
-
+    /** The order's market, else another order's just read, else one the keeper knew (no map built an order). */
+    const marketOf = (id: bigint): Market | undefined => {
+      if (market !== undefined && market.marketId === id) return market;
+      for (const m of otherMarkets) if (m !== undefined && m.marketId === id) return m;
+      return keeperState.markets?.get(id);
+    };
     return {
       domain,
       chainDomain: { chainId: chainDomain.chainId, verifyingContract: chainDomain.verifyingContract },
@@ -218,8 +223,7 @@ function secondRound(
       timestamp,
       horizonSeconds: keeperState.horizonSeconds ?? 0n,
       signature: signatureContext,
-      reservedByOpenOrders:
-        market === undefined ? { base: 0n, quote: 0n } : open.reserved((id) => markets.get(id), market),
+      reservedByOpenOrders: market === undefined ? { base: 0n, quote: 0n } : open.reserved(marketOf, market),
       nonceInUse: open.nonceInUse(nonce),
     };
   });

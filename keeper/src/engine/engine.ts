@@ -47,10 +47,12 @@ import {
 import { silentLogger, type Logger } from "../log";
 import {
   checkOrder,
+  isPending,
   NodeBusyError,
   UncreditedAccountError,
   orderReservation,
   RiskCode,
+  type Fact,
   type KeeperRiskState,
   type ReservationMarket,
   type ReservingOrder,
@@ -177,7 +179,7 @@ export interface EngineOptions {
       token: Address,
       total: bigint,
       balance: bigint,
-    ): Promise<{ readonly ok: true } | { readonly ok: false; readonly free: bigint }>;
+    ): Fact<{ readonly ok: true } | { readonly ok: false; readonly free: bigint }>;
   };
 }
 
@@ -833,7 +835,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const balance = context.balances[side];
     let claim;
     try {
-      claim = await claims.cover(order.maker, need.token, reserved + need.atoms, balance);
+      // Within the claim (most orders): answered at once, nothing awaited.
+      const covering = claims.cover(order.maker, need.token, reserved + need.atoms, balance);
+      claim = isPending(covering) ? await covering : covering;
     } catch (error) {
       this.log.warn({ maker: order.maker, err: String(error) }, "the shard's claim could not be raised");
       return undefined;

@@ -12,5 +12,6 @@ export {
   type RiskReads,
 } from "./reads";
 export { NodeBusyError, StrangerReadBudget, UncreditedAccountError } from "./budget";
+export { allOf, isPending, mapFact, type Fact } from "./fact";
 export { feeBpsOf, orderReservation, reservedByOpenOrders } from "./reservation";
 export * from "./types";

@@ -78,7 +78,8 @@ export class Allocations {
   private async signal(timeoutMs = 30_000): Promise<AllocationWindow> {
     process.kill(this.pid, "SIGUSR2");
     for (const deadline = Date.now() + timeoutMs; ; await new Promise((r) => setTimeout(r, 10))) {
-      const lines = existsSync(this.file) ? readFileSync(this.file, "utf8").split("\n").filter(Boolean) : [];
+      // Whole lines only: the process may be writing the next one.
+      const lines = existsSync(this.file) ? readFileSync(this.file, "utf8").split("\n").slice(0, -1) : [];
       if (lines.length > this.lines) return JSON.parse(lines[this.lines++]) as AllocationWindow;
       if (Date.now() > deadline)
         throw new Error(`the allocation probe of pid ${this.pid} did not answer in ${timeoutMs} ms`);

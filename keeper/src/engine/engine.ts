@@ -41,6 +41,7 @@ import {
   OrderBook,
   type Depth,
   type LevelChange,
+  type NewOrder,
   type PlaceResult,
   type RejectReason,
 } from "../book";
@@ -425,7 +426,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     this.reservations.rebuild();
     let restored = 0;
     for (const o of this.store.openOrders(marketId)) {
-      const result = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });
+      const result = book.restore({ ...toBookOrder(o.hash, o.order, o.remainingLots), seq: o.seq ?? 0 });
       if (result.rejected === undefined) {
         this.resting.set(o.hash, o.order);
         restored++;
@@ -515,7 +516,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     back.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
     for (const o of back) {
       const book = this.books.get(o.order.marketId) as OrderBook;
-      const result = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });
+      const result = book.restore({ ...toBookOrder(o.hash, o.order, o.remainingLots), seq: o.seq ?? 0 });
       if (result.rejected !== undefined) {
         this.log.warn({ hash: o.hash, why: result.rejected }, "follower: a stored order could not rest: left out");
         continue;
@@ -889,7 +890,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const book = this.books.get(order.marketId) as OrderBook;
     const backlog = this.takeRefusal(book, order);
     if (backlog !== undefined) return { ok: false, hash, ...backlog };
-    const placed = book.place({ ...toBookOrder({ hash, order }), lots: order.lots });
+    const placed = book.place(toBookOrder(hash, order, order.lots));
     if (placed.rejected !== undefined) {
       return this.reject(hash, order, BOOK_REJECT_CODE[placed.rejected], bookRejectMessage(placed.rejected));
     }
@@ -1148,12 +1149,12 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     for (const o of placed.selfTradeCancelled) this.outOrder(out, o.id as Hex, "cancelled", at);
     // A resting order meets a taker once in a placement: one fill, one update, each maker.
     for (const t of trades) this.outOrder(out, t.makerHash, undefined, at, { fillId: t.fillId });
-    trades.forEach((t, i) => {
+    for (let i = 0; i < trades.length; i++) {
       const last = i === trades.length - 1;
       const taker = this.store.getOrder(hash) as StoredOrder;
       const fillEvent = last && taker.status === "filled" ? "filled" : "partially-filled";
-      stored = this.outOrder(out, hash, fillEvent, at, { fillId: t.fillId });
-    });
+      stored = this.outOrder(out, hash, fillEvent, at, { fillId: trades[i].fillId });
+    }
     if (!placed.rested && (event !== undefined || trades.length > 0)) {
       stored = this.outOrder(out, hash, undefined, at) as StoredOrder;
     }
@@ -1385,7 +1386,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       putBack();
       return withKind(action.kind, { ok: false, hash, ...backlog });
     }
-    const placed = book.place({ ...toBookOrder({ hash, order }), lots: order.lots });
+    const placed = book.place(toBookOrder(hash, order, order.lots));
     if (placed.rejected !== undefined) {
       putBack();
       return refuse(BOOK_REJECT_CODE[placed.rejected], bookRejectMessage(placed.rejected));
@@ -1664,7 +1665,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       }
       return;
     }
-    const restored = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });
+    const restored = book.restore({ ...toBookOrder(o.hash, o.order, o.remainingLots), seq: o.seq ?? 0 });
     if (restored.rejected === undefined) {
       this.resting.set(o.hash, o.order);
       this.outBook(out, o.order.marketId, restored.levels, at);
@@ -1685,7 +1686,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const book = this.books.get(o.order.marketId);
     if (!isLive(o) || book === undefined) return;
     if (book.get(hash) !== undefined) return this.giveBack(hash, at, out);
-    const placed = book.place({ ...toBookOrder(o), lots: o.remainingLots });
+    const placed = book.place(toBookOrder(o.hash, o.order, o.remainingLots));
     if (placed.rejected !== undefined) {
       this.store.cancelOrder(hash, `rematch-${placed.rejected}`, at);
       this.outOrder(out, hash, "cancelled", at);
@@ -1855,12 +1856,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   private serially<T>(account: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.accountQueues.get(account) ?? Promise.resolve();
+    const previous = this.accountQueues.get(account) ?? SETTLED;
     const next = previous.then(task, task);
-    const settledNext = next.then(
-      () => undefined,
-      () => undefined,
-    );
+    const settledNext = next.then(NOTHING, NOTHING);
     this.accountQueues.set(account, settledNext);
     void settledNext.then(() => {
       if (this.accountQueues.get(account) === settledNext) this.accountQueues.delete(account);
@@ -1941,14 +1939,19 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 }
 
-/** A stored (or new) order in the book's terms, without `lots` (the caller knows what rests). */
-function toBookOrder(o: { hash: Hex; order: Order }) {
+/** An account's queue with nothing in it, and what a settled turn gives (shared: nothing built an order). */
+const SETTLED: Promise<unknown> = Promise.resolve();
+const NOTHING = (): undefined => undefined;
+
+/** A stored (or new) order in the book's terms, with the `lots` the caller says rest or are placed (one object an order placed). */
+function toBookOrder(hash: Hex, order: Order, lots: bigint): NewOrder {
   return {
-    id: o.hash,
-    account: o.order.maker as Address,
-    isBuy: o.order.isBuy,
-    priceTicks: o.order.priceTicks,
-    flags: Number(o.order.flags),
+    id: hash,
+    account: order.maker as Address,
+    isBuy: order.isBuy,
+    priceTicks: order.priceTicks,
+    lots,
+    flags: Number(order.flags),
   };
 }
 

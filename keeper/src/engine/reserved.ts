@@ -58,9 +58,26 @@ const count = <K>(map: Map<K, number>, key: K, by: number) => {
   else map.delete(key);
 };
 
-const sameMarket = (a: ReservationMarket, b: ReservationMarket) =>
-  a.base.toLowerCase() === b.base.toLowerCase() &&
-  a.quote.toLowerCase() === b.quote.toLowerCase() &&
+/**
+ * Lower-case spellings of the token addresses the ledger meets (a few: the markets' tokens), each
+ * made once, not at every order's risk read.
+ */
+class TokenKeys {
+  private readonly keys = new Map<string, string>();
+
+  of(token: string): string {
+    let key = this.keys.get(token);
+    if (key === undefined) {
+      if (this.keys.size >= 4096) this.keys.clear();
+      this.keys.set(token, (key = token.toLowerCase()));
+    }
+    return key;
+  }
+}
+
+const sameMarket = (keys: TokenKeys, a: ReservationMarket, b: ReservationMarket) =>
+  keys.of(a.base) === keys.of(b.base) &&
+  keys.of(a.quote) === keys.of(b.quote) &&
   a.lotSize === b.lotSize &&
   a.tickSize === b.tickSize &&
   a.makerFeeBps === b.makerFeeBps &&
@@ -78,6 +95,7 @@ export class ReservationLedger {
   private rebuildPending = true;
   /** The market parameters the totals are computed with. */
   private readonly params = new Map<bigint, ReservationMarket>();
+  private readonly tokenKeys = new TokenKeys();
 
   constructor(private readonly sources: LedgerSources) {}
 
@@ -143,11 +161,11 @@ export class ReservationLedger {
     leaving: ReadonlySet<Hex> | undefined,
     added: readonly ReservingOrder[],
   ): Reservation {
-    const base = tokens.base.toLowerCase();
-    const quote = tokens.quote.toLowerCase();
+    const base = this.tokenKeys.of(tokens.base);
+    const quote = this.tokenKeys.of(tokens.quote);
     const reserved: Reservation = { base: 0n, quote: 0n };
     const add = (token: Address, atoms: bigint) => {
-      const t = token.toLowerCase();
+      const t = this.tokenKeys.of(token);
       if (t === base) reserved.base += atoms;
       if (t === quote) reserved.quote += atoms;
     };
@@ -187,7 +205,7 @@ export class ReservationLedger {
       const market = marketOf(marketId);
       if (market === undefined) throw new Error(`reservedByOpenOrders: market ${marketId} is unknown`);
       const known = this.params.get(marketId);
-      if (known !== undefined && sameMarket(known, market)) continue;
+      if (known !== undefined && sameMarket(this.tokenKeys, known, market)) continue;
       this.params.set(marketId, market);
       for (const other of this.accounts.values()) if (other.markets.has(marketId)) other.totals = undefined;
     }
@@ -203,7 +221,7 @@ export class ReservationLedger {
         e.resting + e.open,
         this.params.get(e.order.marketId) as ReservationMarket,
       );
-      const key = token.toLowerCase();
+      const key = this.tokenKeys.of(token);
       totals.set(key, (totals.get(key) ?? 0n) + atoms);
     }
     ledger.totals = totals;
@@ -265,8 +283,9 @@ export class ReservationLedger {
       return;
     }
     const { token, atoms } = orderReservation(e.order, e.resting + e.open, market);
-    const key = token.toLowerCase();
-    const total = (ledger.totals.get(key) ?? 0n) + BigInt(sign) * atoms;
+    const key = this.tokenKeys.of(token);
+    const held = ledger.totals.get(key) ?? 0n;
+    const total = sign === 1 ? held + atoms : held - atoms;
     if (total !== 0n) ledger.totals.set(key, total);
     else ledger.totals.delete(key);
   }

@@ -352,6 +352,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly refusals: RecentRefusals;
   /** The orders recorded lately: `check` reads no status that `prepare` read and nothing changed since. */
   private readonly recentRecords = new RecentRecords();
+  /** Makers' addresses as orders spell them, checksummed once each. */
+  private readonly checksummed = new Checksummed();
   private stopped = false;
   private failed = false;
   private readonly maxOpenOrders: number;
@@ -678,13 +680,14 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (this.halted) return this.haltedRefusal();
     // Only what makes the order unencodable stops here; a zero size or price and bad flags get the
     // risk check's finer codes (ZERO_LOTS, ZERO_PRICE, INVALID_FLAGS).
-    const problems = validateOrder({ order: signed.order }).problems.filter((p) => !LEFT_TO_RISK.has(p.code));
+    const found = validateOrder({ order: signed.order }).problems;
+    const problems = found.length === 0 ? found : found.filter((p) => !LEFT_TO_RISK.has(p.code));
     if (problems.length > 0) {
       return { ok: false, code: "INVALID_ORDER", message: problems.map((p) => p.message).join("; ") };
     }
     const beyondBook = beyondBookMessage(signed.order);
     if (beyondBook !== undefined) return { ok: false, code: "INVALID_ORDER", message: beyondBook };
-    const order: Order = { ...signed.order, maker: getAddress(signed.order.maker) };
+    const order: Order = { ...signed.order, maker: this.checksummed.of(signed.order.maker) };
     const hash = this.hashOf(order);
     if (!this.books.has(order.marketId)) {
       return {
@@ -1936,6 +1939,24 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       ...(skipReason === undefined ? {} : { skipReason }),
       at,
     };
+  }
+}
+
+/**
+ * `getAddress` of the addresses orders give, remembered by their spelling (at most 65,536), so that
+ * a maker's next order costs no checksum (nor viem's cache key, built at every call).
+ */
+class Checksummed {
+  private readonly known = new Map<string, Address>();
+
+  of(address: string): Address {
+    let checksummed = this.known.get(address);
+    if (checksummed === undefined) {
+      checksummed = getAddress(address);
+      if (this.known.size >= 65_536) this.known.clear();
+      this.known.set(address, checksummed);
+    }
+    return checksummed;
   }
 }
 

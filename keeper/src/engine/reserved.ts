@@ -120,30 +120,38 @@ export class ReservationLedger {
     account: Address,
     list: () => ReservingOrder[],
     leaving?: ReadonlySet<Hex>,
-    added: readonly ReservingOrder[] = [],
+    added: readonly ReservingOrder[] = NO_ORDERS,
   ): OpenOrders {
-    return {
-      marketIds: () => {
-        const markets = this.accountOf(account)?.markets;
-        // No order added: the ledger's own markets (read at once by the risk read), no set built.
-        if (added.length === 0) return markets?.keys() ?? [];
-        const ids = new Set(markets?.keys());
-        for (const a of added) ids.add(a.order.marketId);
-        return ids;
-      },
-      reserved: (marketOf, tokens) => this.reserved(account, marketOf, tokens, leaving, added),
-      nonceInUse: (nonce) => {
-        if (added.some((a) => a.order.nonce === nonce)) return true;
-        const ledger = this.accountOf(account);
-        let using = ledger?.nonces.get(nonce) ?? 0;
-        for (const hash of leaving ?? []) {
-          const e = ledger?.entries.get(hash);
-          if (e !== undefined && e.order.nonce === nonce && e.open === 0n) using--;
-        }
-        return using > 0;
-      },
-      orders: () => [...list(), ...added],
-    };
+    return new AccountOpenOrders(this, account, list, leaving, added);
+  }
+
+  /** `OpenOrders.marketIds` of `account` with `added` (for `AccountOpenOrders`). */
+  marketIdsOf(account: Address, added: readonly ReservingOrder[]): Iterable<bigint> {
+    const markets = this.accountOf(account)?.markets;
+    // No order added: the ledger's own markets (read at once by the risk read), no set built.
+    if (added.length === 0) return markets?.keys() ?? NO_MARKETS;
+    const ids = new Set(markets?.keys());
+    for (const a of added) ids.add(a.order.marketId);
+    return ids;
+  }
+
+  /** `OpenOrders.nonceInUse` of `account`, less `leaving`, with `added` (for `AccountOpenOrders`). */
+  nonceInUseOf(
+    account: Address,
+    nonce: bigint,
+    leaving: ReadonlySet<Hex> | undefined,
+    added: readonly ReservingOrder[],
+  ): boolean {
+    if (added.length > 0 && added.some((a) => a.order.nonce === nonce)) return true;
+    const ledger = this.accountOf(account);
+    let using = ledger?.nonces.get(nonce) ?? 0;
+    if (leaving !== undefined) {
+      for (const hash of leaving) {
+        const e = ledger?.entries.get(hash);
+        if (e !== undefined && e.order.nonce === nonce && e.open === 0n) using--;
+      }
+    }
+    return using > 0;
   }
 
   /** What `account` reserves by token (lower-case address), `marketOf` giving the markets. */
@@ -154,7 +162,8 @@ export class ReservationLedger {
     return new Map(this.totalsOf(ledger));
   }
 
-  private reserved(
+  /** `OpenOrders.reserved` of `account`, less `leaving`, with `added` (for `AccountOpenOrders`). */
+  reserved(
     account: Address,
     marketOf: (marketId: bigint) => ReservationMarket | undefined,
     tokens: { base: Address; quote: Address },
@@ -288,6 +297,39 @@ export class ReservationLedger {
     const total = sign === 1 ? held + atoms : held - atoms;
     if (total !== 0n) ledger.totals.set(key, total);
     else ledger.totals.delete(key);
+  }
+}
+
+const NO_ORDERS: readonly ReservingOrder[] = [];
+const NO_MARKETS: readonly bigint[] = [];
+
+/** One account's open orders as one risk read asks about them: one object, no closures an order. */
+class AccountOpenOrders implements OpenOrders {
+  constructor(
+    private readonly ledger: ReservationLedger,
+    private readonly account: Address,
+    private readonly list: () => ReservingOrder[],
+    private readonly leaving: ReadonlySet<Hex> | undefined,
+    private readonly added: readonly ReservingOrder[],
+  ) {}
+
+  marketIds(): Iterable<bigint> {
+    return this.ledger.marketIdsOf(this.account, this.added);
+  }
+
+  reserved(
+    marketOf: (marketId: bigint) => ReservationMarket | undefined,
+    tokens: { base: Address; quote: Address },
+  ): Reservation {
+    return this.ledger.reserved(this.account, marketOf, tokens, this.leaving, this.added);
+  }
+
+  nonceInUse(nonce: bigint): boolean {
+    return this.ledger.nonceInUseOf(this.account, nonce, this.leaving, this.added);
+  }
+
+  orders(): ReservingOrder[] {
+    return [...this.list(), ...this.added];
   }
 }
 

@@ -48,6 +48,7 @@ import {
 import { silentLogger, type Logger } from "../log";
 import {
   checkOrder,
+  checkOrderNow,
   isPending,
   NodeBusyError,
   UncreditedAccountError,
@@ -830,7 +831,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    * claim could not be asked (PostgreSQL unreachable, or this keeper no longer leads).
    */
   private async decide(order: Order, signature: Hex, context: RiskContext): Promise<RiskDecision | undefined> {
-    const decision = await checkOrder(order, signature, context);
+    // The signer known (the precheck's, or a gateway's): decided without an await.
+    const decision = checkOrderNow(order, context) ?? (await checkOrder(order, signature, context));
     const claims = this.options.claims;
     if (!decision.ok || claims === undefined || context.market === undefined) return decision;
     const need = orderReservation(order, order.lots - context.filled, context.market);

@@ -1,5 +1,5 @@
 /** The keeper's pre-trade risk check. See keeper/README.md, "Risk". */
-export { checkOrder, recoversToMaker } from "./check";
+export { checkOrder, checkOrderNow, recoversToMaker } from "./check";
 export { keeperReadAhead, readAheadOf, readRiskContext, readRiskContextFrom, type KeeperRiskState } from "./chain";
 export {
   CachedChainReads,

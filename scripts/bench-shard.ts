@@ -47,9 +47,12 @@
  * profile samples wall time; `perf` samples the CPU only. BENCH_SHARD_ALLOC=1: what the shard
  * leader's JS heap allocates over each measured step, measured inside it (scripts/lib/allocation.ts:
  * bytes from V8's heap statistics at each garbage collection, where from V8's sampling heap
- * profile), printed per step; at the end, bytes an accepted order over the measured steps, garbage
- * collections and their time an order, and the largest allocation sites by allocating function and
- * by the first keeper or SDK frame above it. BENCH_SHARD_ALLOC=<dir>: the same, and the windows are
+ * profile), printed per step, and over 3 s with no order after the warm-up (what its timers
+ * allocate a second); at the end, bytes an accepted order over the measured steps, garbage
+ * collections and their time an order, bytes an order and a second fitted over the steps (the
+ * figure to compare between runs at different rates: bytes over orders alone grow as the rate
+ * falls), and the largest allocation sites by allocating function and by the first keeper or SDK
+ * frame above it. BENCH_SHARD_ALLOC=<dir>: the same, and the windows are
  * kept there (`shard-leader.allocation.jsonl`) for `scripts/bench-shard/allocation-summary.ts`. The
  * leader runs with the probe loaded, so its CPU figures in such a run carry the probe's cost
  * (sampling, and the GC profiler's statistics at each collection): compare CPU between runs without it.
@@ -89,7 +92,7 @@ import {
   summarisePerf,
 } from "./lib/perf";
 import { selfTimeLines, selfTimes, type ProfileWindow } from "./lib/profile";
-import { Allocations, allocationNodeArgs, bytesLines, sumWindows, type ClosedWindow } from "./lib/allocation";
+import { Allocations, allocationNodeArgs, bytesFit, bytesLines, sumWindows, type ClosedWindow } from "./lib/allocation";
 import { nativeRecoveryMicros } from "./lib/recovery";
 
 const env = process.env;
@@ -110,6 +113,8 @@ const SPREAD = 2000;
 const MAX_LOTS = 5;
 /** Frames signed for a step whose K has no measured rate yet, and at least for any step. */
 const FIRST_STEP_ORDERS = 30_000;
+/** How long the leader's allocation is measured with no order (BENCH_SHARD_ALLOC), after the warm-up. */
+const IDLE_SECONDS = 3;
 /** How long a step waits for its last answers after the window. */
 const DRAIN_MS = 60_000;
 
@@ -492,6 +497,26 @@ async function main(): Promise<number> {
     // Warm-up, not counted: every account's first order fills the shard's per-block read cache.
     say("warm-up (not counted)");
     for (const k of IN_FLIGHT) await runStep(k, false);
+    if (allocations !== undefined) {
+      // What the leader allocates with no order to take: its timers' share of every step's bytes.
+      await allocations.open();
+      await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+      const idle = await allocations.close();
+      say(
+        `idle ${IDLE_SECONDS} s (no order): the leader's heap allocated ${fmt(idle.bytes / idle.seconds / 1024)} KiB/s`,
+      );
+      const { byOwnFrame } = sumWindows([idle]);
+      console.log(
+        bytesLines(
+          "  by the first keeper or SDK frame, idle (bytes a second)",
+          byOwnFrame,
+          idle.sampledBytes,
+          idle.seconds,
+          8,
+          "B/s",
+        ).join("\n"),
+      );
+    }
     const steps: Step[] = [];
     if (PERF !== undefined) {
       const file = join(resolve(PERF), `${leader.name}.perf.data`);
@@ -597,6 +622,17 @@ function reportAllocations(steps: readonly Step[]): void {
       `  K ${String(k).padStart(5)}: median ${fmt(median(mine.map((s) => (s.allocated as ClosedWindow).bytes / s.drive.accepted)))} B/order`,
     );
   }
+  const fit = bytesFit(
+    measuredSteps.map((s) => ({
+      bytes: (s.allocated as ClosedWindow).bytes,
+      orders: s.drive.accepted,
+      seconds: (s.allocated as ClosedWindow).seconds,
+    })),
+  );
+  console.log(
+    `  fit over the steps (bytes = a × orders + b × seconds): a = ${fmt(fit.perOrder)} B/order, ` +
+      `b = ${fmt(fit.perSecond / 1024)} KiB/s (what the leader allocates with time, whatever its rate)`,
+  );
   const sampled = `sampled, of ${fmt(sum.sampledBytes / orders)} B/order`;
   console.log(
     bytesLines(

@@ -35,6 +35,8 @@ export type AllocationWindow =
   | { readonly event: "opened" }
   | {
       readonly event: "closed";
+      /** How long the window was open. */
+      readonly seconds: number;
       /** Bytes the JS heap allocated (heap statistics at each collection). */
       readonly bytes: number;
       /** Bytes the sampling profile accounts for: its estimate of the same. */
@@ -122,13 +124,41 @@ export function sumWindows(windows: readonly ClosedWindow[]): {
   return { bytes, sampledBytes, collections, collectionMicros, byFrame, byOwnFrame, byOwnFile, bySite };
 }
 
-/** The `top` largest rows of `map` under `title`, as lines: bytes an order, share of `total`, name. */
+/**
+ * Bytes an order and bytes a second that best explain the windows' bytes (least squares of
+ * `bytes = perOrder × orders + perSecond × seconds`, no constant). A process allocates for its
+ * orders and for its timers (lease renewals, claims' lowering, block polls, metrics): bytes over
+ * orders alone grow as the rate falls, so runs at different rates compare by `perOrder`.
+ */
+export function bytesFit(windows: readonly { bytes: number; orders: number; seconds: number }[]): {
+  perOrder: number;
+  perSecond: number;
+} {
+  let nn = 0;
+  let nt = 0;
+  let tt = 0;
+  let ny = 0;
+  let ty = 0;
+  for (const { bytes, orders, seconds } of windows) {
+    nn += orders * orders;
+    nt += orders * seconds;
+    tt += seconds * seconds;
+    ny += orders * bytes;
+    ty += seconds * bytes;
+  }
+  const det = nn * tt - nt * nt;
+  if (det === 0) return { perOrder: NaN, perSecond: NaN };
+  return { perOrder: (ny * tt - ty * nt) / det, perSecond: (nn * ty - nt * ny) / det };
+}
+
+/** The `top` largest rows of `map` under `title`, as lines: share of `total`, bytes a unit (`orders` of them), name. */
 export function bytesLines(
   title: string,
   map: ReadonlyMap<string, number>,
   total: number,
   orders: number,
   top: number,
+  unit = "B/order",
 ): string[] {
   return [
     title,
@@ -137,7 +167,7 @@ export function bytesLines(
       .slice(0, top)
       .map(
         ([k, n]) =>
-          `${((100 * n) / total).toFixed(1).padStart(6)}%  ${(n / orders).toFixed(0).padStart(7)} B/order  ${k}`,
+          `${((100 * n) / total).toFixed(1).padStart(6)}%  ${(n / orders).toFixed(0).padStart(7)} ${unit}  ${k}`,
       ),
   ];
 }

@@ -5,6 +5,7 @@
  */
 import { appendFileSync } from "node:fs";
 import { Session } from "node:inspector";
+import { performance } from "node:perf_hooks";
 import { GCProfiler, getHeapStatistics } from "node:v8";
 import { ALLOCATION_SAMPLING_BYTES, allocationFile, type AllocationWindow } from "./allocation";
 import { frameName, type CallFrame } from "./profile";
@@ -42,6 +43,7 @@ class AllocationProbe {
   private readonly session = new Session();
   private gc: GCProfiler | undefined;
   private usedAtOpen = 0;
+  private openedAt = 0;
   /** A signal that came while the last one was still being answered: taken after it. */
   private busy: Promise<void> = Promise.resolve();
 
@@ -69,12 +71,14 @@ class AllocationProbe {
     this.gc = new GCProfiler();
     this.gc.start();
     this.usedAtOpen = getHeapStatistics().used_heap_size;
+    this.openedAt = performance.now();
     this.write({ event: "opened" });
   }
 
   private async close(): Promise<void> {
     const { statistics } = (this.gc as GCProfiler).stop();
     const usedAtClose = getHeapStatistics().used_heap_size;
+    const seconds = (performance.now() - this.openedAt) / 1000;
     this.gc = undefined;
     let bytes = 0;
     let usedAfter = this.usedAtOpen;
@@ -88,7 +92,7 @@ class AllocationProbe {
     }
     bytes += usedAtClose - usedAfter;
     const { profile } = await this.post<{ profile: { head: SamplingNode } }>("HeapProfiler.stopSampling");
-    this.write({ event: "closed", bytes, collections, collectionMicros, ...sitesOf(profile.head) });
+    this.write({ event: "closed", seconds, bytes, collections, collectionMicros, ...sitesOf(profile.head) });
   }
 
   private write(window: AllocationWindow): void {

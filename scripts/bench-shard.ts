@@ -53,7 +53,8 @@
  * figure to compare between runs at different rates: bytes over orders alone grow as the rate
  * falls), and the largest allocation sites by allocating function and by the first keeper or SDK
  * frame above it. BENCH_SHARD_ALLOC=<dir>: the same, and the windows are
- * kept there (`shard-leader.allocation.jsonl`) for `scripts/bench-shard/allocation-summary.ts`. The
+ * kept there (`shard-leader.allocation.jsonl`, one per measured step with its orders) for
+ * `scripts/bench-shard/allocation-summary.ts`. The
  * leader runs with the probe loaded, so its CPU figures in such a run carry the probe's cost
  * (sampling, and the GC profiler's statistics at each collection): compare CPU between runs without it.
  */
@@ -546,8 +547,7 @@ async function main(): Promise<number> {
     const broken = steps.some((s) => s.drive.unanswered > 0);
     return broken ? 1 : 0;
   } finally {
-    if (ALLOC_DIR !== undefined) mkdirSync(ALLOC_DIR, { recursive: true });
-    allocations?.dispose(ALLOC_DIR === undefined ? undefined : join(ALLOC_DIR, "shard-leader.allocation.jsonl"));
+    allocations?.dispose();
     await recording?.stop();
     channel?.close();
     await cluster?.stop();
@@ -653,8 +653,13 @@ function reportAllocations(steps: readonly Step[]): void {
     ),
   );
   if (ALLOC_DIR !== undefined) {
+    mkdirSync(ALLOC_DIR, { recursive: true });
     const kept = join(ALLOC_DIR, "shard-leader.allocation.jsonl");
-    console.log(`again: ts-node --transpile-only scripts/bench-shard/allocation-summary.ts ${kept} ${orders}`);
+    const lines = measuredSteps.map((s) =>
+      JSON.stringify({ ...(s.allocated as ClosedWindow), orders: s.drive.accepted, inFlight: s.inFlight }),
+    );
+    writeFileSync(kept, `${lines.join("\n")}\n`);
+    console.log(`again: ts-node --transpile-only scripts/bench-shard/allocation-summary.ts ${kept}`);
   }
 }
 

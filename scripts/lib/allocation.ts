@@ -17,7 +17,7 @@
  *   every `ALLOCATION_SAMPLING_BYTES` on average, objects that a collection freed included), by
  *   allocating frame and by the first frame of the keeper's or the SDK's own code on its stack.
  */
-import { copyFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -71,9 +71,8 @@ export class Allocations {
     return (await this.signal()) as ClosedWindow;
   }
 
-  /** Removes the process's file, or moves it to `keep`. */
-  dispose(keep?: string): void {
-    if (keep !== undefined && existsSync(this.file)) copyFileSync(this.file, keep);
+  /** Removes the process's file. */
+  dispose(): void {
     rmSync(this.file, { force: true });
   }
 

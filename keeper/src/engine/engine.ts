@@ -795,7 +795,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const signed = { order, signature };
     let context = await this.readRisk(hash, signed, batch);
     if ("unreadable" in context) return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, ...context.unreadable };
-    let decision = await this.decide(order, signature, context);
+    const deciding = this.decide(order, signature, context);
+    let decision = isPending(deciding) ? await deciding : deciding;
     if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
     // A refusal from a fact cached for a block is confirmed against the head: a deposit mined since
     // (a trader resubmitting as soon as its receipt arrived) must not be refused from a stale balance.
@@ -806,7 +807,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         if ("unreadable" in context) {
           return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, ...context.unreadable };
         }
-        decision = await this.decide(order, signature, context);
+        const again = this.decide(order, signature, context);
+        decision = isPending(again) ? await again : again;
         if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
       }
     }
@@ -830,35 +832,38 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    * spends, raised when what its maker would reserve here with it exceeds it. Undefined when the
    * claim could not be asked (PostgreSQL unreachable, or this keeper no longer leads).
    */
-  private async decide(order: Order, signature: Hex, context: RiskContext): Promise<RiskDecision | undefined> {
-    // The signer known (the precheck's, or a gateway's): decided without an await.
-    const decision = checkOrderNow(order, context) ?? (await checkOrder(order, signature, context));
+  private decide(order: Order, signature: Hex, context: RiskContext): Fact<RiskDecision | undefined> {
+    // The signer known (the precheck's, or a gateway's) and the claim covering it: no promise.
+    const now = checkOrderNow(order, context);
+    if (now === undefined) return checkOrder(order, signature, context).then((d) => this.claimed(order, context, d));
+    return this.claimed(order, context, now);
+  }
+
+  /** `decision`, once the order's claim covers it (a shard's; see `decide`). */
+  private claimed(order: Order, context: RiskContext, decision: RiskDecision): Fact<RiskDecision | undefined> {
     const claims = this.options.claims;
     if (!decision.ok || claims === undefined || context.market === undefined) return decision;
     const need = orderReservation(order, order.lots - context.filled, context.market);
-    const side = order.isBuy ? "quote" : "base";
-    const reserved = context.reservedByOpenOrders[side];
-    const balance = context.balances[side];
-    let claim;
+    const total = context.reservedByOpenOrders[order.isBuy ? "quote" : "base"] + need.atoms;
+    const balance = context.balances[order.isBuy ? "quote" : "base"];
+    let covering;
     try {
-      // Within the claim (most orders): answered at once, nothing awaited.
-      const covering = claims.cover(order.maker, need.token, reserved + need.atoms, balance);
-      claim = isPending(covering) ? await covering : covering;
+      covering = claims.cover(order.maker, need.token, total, balance);
     } catch (error) {
-      this.log.warn({ maker: order.maker, err: String(error) }, "the shard's claim could not be raised");
-      return undefined;
+      return this.unclaimed(order, error);
     }
-    if (claim.ok) return decision;
-    const elsewhere = balance - claim.free;
-    const free = claim.free > reserved ? claim.free - reserved : 0n;
-    return {
-      ok: false,
-      code: RiskCode.INSUFFICIENT_BALANCE,
-      message:
-        `The order needs ${need.atoms} ${side} atoms${order.isBuy ? " (fee included)" : ""}, but the maker has ` +
-        `${free} free (balance ${balance}, ${elsewhere} claimed by other shards for its orders there, ${reserved} ` +
-        `reserved by its open orders here). A shard's unused claim comes back within seconds: try again then.`,
-    };
+    // Within the claim (most orders): answered at once.
+    if (!isPending(covering)) return covering.ok ? decision : claimRefusal(order, need, context, covering.free);
+    return covering.then(
+      (claim) => (claim.ok ? decision : claimRefusal(order, need, context, claim.free)),
+      (error: unknown) => this.unclaimed(order, error),
+    );
+  }
+
+  /** A claim that could not be asked: noted, and the order left undecided. */
+  private unclaimed(order: Order, error: unknown): undefined {
+    this.log.warn({ maker: order.maker, err: String(error) }, "the shard's claim could not be raised");
+    return undefined;
   }
 
   /** The accounts with orders resting in the books or fills not yet settled. */
@@ -1960,6 +1965,28 @@ class Checksummed {
     }
     return checksummed;
   }
+}
+
+/** The refusal of an order whose claim could not be raised: `free` was all other shards left. */
+function claimRefusal(
+  order: Order,
+  need: { readonly atoms: bigint },
+  context: RiskContext,
+  free: bigint,
+): RiskDecision {
+  const side = order.isBuy ? "quote" : "base";
+  const reserved = context.reservedByOpenOrders[side];
+  const balance = context.balances[side];
+  const elsewhere = balance - free;
+  const left = free > reserved ? free - reserved : 0n;
+  return {
+    ok: false,
+    code: RiskCode.INSUFFICIENT_BALANCE,
+    message:
+      `The order needs ${need.atoms} ${side} atoms${order.isBuy ? " (fee included)" : ""}, but the maker has ` +
+      `${left} free (balance ${balance}, ${elsewhere} claimed by other shards for its orders there, ${reserved} ` +
+      `reserved by its open orders here). A shard's unused claim comes back within seconds: try again then.`,
+  };
 }
 
 /** An account's queue with nothing in it, and what a settled turn gives (shared: nothing built an order). */

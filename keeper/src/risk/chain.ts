@@ -188,15 +188,7 @@ function secondRound(
     if (id !== marketId && !keeperState.markets?.has(id)) otherMarketReads.push(reads.market(id));
   }
   const second = allOf([
-    market === undefined
-      ? { base: 0n, quote: 0n }
-      : mapFact(
-          allOf([freeBalance(reads, maker, market.base), freeBalance(reads, maker, market.quote)]),
-          ([base, quote]) => ({
-            base,
-            quote,
-          }),
-        ),
+    market === undefined ? { base: 0n, quote: 0n } : balancesOf(reads, maker, market),
     signatureContextOf(reads, isContract, order, signature, domain),
     allOf(otherMarketReads),
   ]);
@@ -229,6 +221,14 @@ function secondRound(
   });
 }
 
+/** The free balances of the market's two tokens: at once when both are known. */
+function balancesOf(reads: RiskReads, maker: Address, market: Market): Fact<{ base: bigint; quote: bigint }> {
+  const base = freeBalance(reads, maker, market.base);
+  const quote = freeBalance(reads, maker, market.quote);
+  if (!isPending(base) && !isPending(quote)) return { base, quote };
+  return mapFact(allOf([base, quote]), ([b, q]) => ({ base: b, quote: q }));
+}
+
 function isOpenOrders(open: readonly ReservingOrder[] | OpenOrders): open is OpenOrders {
   return !Array.isArray(open);
 }
@@ -252,11 +252,14 @@ function signatureContextOf(
  * request (once the firmness delay has passed, `withdraw` takes it whatever the keeper matched).
  */
 function freeBalance(reads: RiskReads, account: Address, token: Address): Fact<bigint> {
-  return mapFact(
-    allOf([reads.balance(account, token), reads.withdrawalRequested(account, token)]),
-    ([balance, requested]) => (balance > requested ? balance - requested : 0n),
-  );
+  const balance = reads.balance(account, token);
+  const requested = reads.withdrawalRequested(account, token);
+  // Both known (most orders): no array or closure built.
+  if (!isPending(balance) && !isPending(requested)) return freeOf(balance, requested);
+  return mapFact(allOf([balance, requested]), ([b, r]) => freeOf(b, r));
 }
+
+const freeOf = (balance: bigint, requested: bigint) => (balance > requested ? balance - requested : 0n);
 
 /**
  * The window limit a fill matched now must fit: the one in force, or a scheduled change when it is

@@ -44,7 +44,19 @@
  * time an accepted order over the measured steps only, by heading, by layer (JS, V8 and Node native,
  * kernel), the kernel's part by what it did, and its system calls an order by descriptor; the
  * recording, the map and the windows stay in <dir> for `scripts/bench-shard/perf-summary.ts`. A V8
- * profile samples wall time; `perf` samples the CPU only.
+ * profile samples wall time; `perf` samples the CPU only. BENCH_SHARD_ALLOC=1: what the shard
+ * leader's JS heap allocates over each measured step, measured inside it (scripts/lib/allocation.ts:
+ * bytes from V8's heap statistics at each garbage collection, where from V8's sampling heap
+ * profile), printed per step, and over 3 s with no order after the warm-up (what its timers
+ * allocate a second); at the end, bytes an accepted order over the measured steps, garbage
+ * collections and their time an order, bytes an order and a second fitted over the steps (the
+ * figure to compare between runs at different rates: bytes over orders alone grow as the rate
+ * falls), and the largest allocation sites by allocating function and by the first keeper or SDK
+ * frame above it. BENCH_SHARD_ALLOC=<dir>: the same, and the windows are
+ * kept there (`shard-leader.allocation.jsonl`, one per measured step with its orders) for
+ * `scripts/bench-shard/allocation-summary.ts`. The
+ * leader runs with the probe loaded, so its CPU figures in such a run carry the probe's cost
+ * (sampling, and the GC profiler's statistics at each collection): compare CPU between runs without it.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -81,6 +93,7 @@ import {
   summarisePerf,
 } from "./lib/perf";
 import { selfTimeLines, selfTimes, type ProfileWindow } from "./lib/profile";
+import { Allocations, allocationNodeArgs, bytesFit, bytesLines, sumWindows, type ClosedWindow } from "./lib/allocation";
 import { nativeRecoveryMicros } from "./lib/recovery";
 
 const env = process.env;
@@ -92,11 +105,17 @@ const FOLLOWER = env.BENCH_SHARD_FOLLOWER === "1";
 const CPU_PROF = env.BENCH_SHARD_CPU_PROF?.trim() || undefined;
 const PERF = env.BENCH_SHARD_PERF?.trim() || undefined;
 const PERF_HZ = envWhole("BENCH_SHARD_PERF_HZ", 499);
+const ALLOC_OPTION = env.BENCH_SHARD_ALLOC?.trim() || undefined;
+const ALLOC = ALLOC_OPTION !== undefined && ALLOC_OPTION !== "0";
+/** Where the leader's windows are kept (`BENCH_SHARD_ALLOC=<dir>`), for `scripts/bench-shard/allocation-summary.ts`. */
+const ALLOC_DIR = ALLOC && ALLOC_OPTION !== "1" ? resolve(ALLOC_OPTION as string) : undefined;
 /** Bids and asks up to this many ticks from the feed price: well inside the band, and they never cross. */
 const SPREAD = 2000;
 const MAX_LOTS = 5;
 /** Frames signed for a step whose K has no measured rate yet, and at least for any step. */
 const FIRST_STEP_ORDERS = 30_000;
+/** How long the leader's allocation is measured with no order (BENCH_SHARD_ALLOC), after the warm-up. */
+const IDLE_SECONDS = 3;
 /** How long a step waits for its last answers after the window. */
 const DRAIN_MS = 60_000;
 
@@ -336,6 +355,8 @@ interface Step {
   readonly cpu: { readonly shard: number; readonly postgres: number };
   /** Order signers the shard learnt during the step, by source (`recovered` here, or a `gateway`'s). */
   readonly signers: Record<string, number>;
+  /** What the leader's JS heap allocated over the step (BENCH_SHARD_ALLOC=1). */
+  readonly allocated?: ClosedWindow;
 }
 
 /** The keeper's `crossbook_order_signers_total` by source. */
@@ -386,6 +407,7 @@ async function main(): Promise<number> {
   let perfRead: { pid: number; descriptors: Map<number, string>; perfCpu: number } | undefined;
   /** Orders accepted and the leader's CPU seconds (/proc) over the measured steps. */
   let measured: { orders: number; shardCpu: number } | undefined;
+  let allocations: Allocations | undefined;
   try {
     if (PERF !== undefined) mkdirSync(resolve(PERF), { recursive: true });
     cluster = await startCluster({
@@ -394,7 +416,10 @@ async function main(): Promise<number> {
       gateways: 0,
       followers: FOLLOWER,
       cpuProfileDir: CPU_PROF === undefined ? undefined : resolve(CPU_PROF),
-      shardNodeArgs: PERF === undefined ? undefined : perfNodeArgs(resolve(PERF)),
+      shardNodeArgs: [
+        ...(PERF === undefined ? [] : perfNodeArgs(resolve(PERF))),
+        ...(ALLOC ? allocationNodeArgs() : []),
+      ],
       // A process's errors (log level 50 and up) are shown: an answer INTERNAL names its cause there.
       echo: (name, line) => {
         if (/"level":(5|6)\d/.test(line) || /"level":40.*lease/.test(line)) console.error(`${name}: ${line}`);
@@ -409,6 +434,7 @@ async function main(): Promise<number> {
     if (CPU_PROF !== undefined) profiled = join(resolve(CPU_PROF), `${leader.name}.cpuprofile`);
     const pgPids = postgresPids(cluster.postgres.dir);
     say(`shard a's leader ${leader.url} (pid ${shardPid})`);
+    if (ALLOC) allocations = new Allocations(shardPid);
 
     await rpc(node.url, "evm_setIntervalMining", [0]); // blocks only with transactions: the read cache stays warm
     const keys = Array.from({ length: ACCOUNTS }, () => generatePrivateKey());
@@ -440,11 +466,13 @@ async function main(): Promise<number> {
       const batch = frames.make(count);
       const signMs = Date.now() - signStart;
       const signersBefore = await signersOf(leader.url);
+      if (measured) await allocations?.open();
       const before = { shard: cpuOf([shardPid]), postgres: cpuOf(pgPids) };
       const fromUs = monotonicUs();
       const drive = await (channel as Channel).drive(batch, inFlight, SECONDS);
       if (measured) windows.push({ fromUs, toUs: monotonicUs() });
       const cpu = { shard: cpuOf([shardPid]) - before.shard, postgres: cpuOf(pgPids) - before.postgres };
+      const allocated = measured ? await allocations?.close() : undefined;
       const signersAfter = await signersOf(leader.url);
       const signers: Record<string, number> = {};
       for (const [k, n] of Object.entries(signersAfter)) signers[k] = n - (signersBefore[k] ?? 0);
@@ -461,14 +489,35 @@ async function main(): Promise<number> {
           ` (${fmt(count)} signed in ${fmt(signMs)} ms before)${drive.ranOut ? ", RAN OUT of frames" : ""}; ` +
           `p50 ${drive.p50.toFixed(1)} ms, p99 ${drive.p99.toFixed(1)} ms; CPU µs/order: shard ${fmt(us(cpu.shard, drive.accepted))}, ` +
           `postgres ${fmt(us(cpu.postgres, drive.accepted))}, driver ${fmt(us(drive.driverCpu, drive.accepted))}; ` +
-          `refused: ${counts(drive.refused)}; unanswered ${drive.unanswered}; signers: ${counts(signers)}`,
+          `refused: ${counts(drive.refused)}; unanswered ${drive.unanswered}; signers: ${counts(signers)}` +
+          (allocated === undefined ? "" : `; heap: ${allocationLine([allocated], drive.accepted)}`),
       );
-      return { inFlight, drive, cpu, signers };
+      return { inFlight, drive, cpu, signers, allocated };
     };
 
     // Warm-up, not counted: every account's first order fills the shard's per-block read cache.
     say("warm-up (not counted)");
     for (const k of IN_FLIGHT) await runStep(k, false);
+    if (allocations !== undefined) {
+      // What the leader allocates with no order to take: its timers' share of every step's bytes.
+      await allocations.open();
+      await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+      const idle = await allocations.close();
+      say(
+        `idle ${IDLE_SECONDS} s (no order): the leader's heap allocated ${fmt(idle.bytes / idle.seconds / 1024)} KiB/s`,
+      );
+      const { byOwnFrame } = sumWindows([idle]);
+      console.log(
+        bytesLines(
+          "  by the first keeper or SDK frame, idle (bytes a second)",
+          byOwnFrame,
+          idle.sampledBytes,
+          idle.seconds,
+          8,
+          "B/s",
+        ).join("\n"),
+      );
+    }
     const steps: Step[] = [];
     if (PERF !== undefined) {
       const file = join(resolve(PERF), `${leader.name}.perf.data`);
@@ -494,9 +543,11 @@ async function main(): Promise<number> {
     const recoverAfter = await nativeRecoveryMicros(domain);
     say(`native signature recovery in this process: ${recoverAfter.toFixed(1)} µs (after the steps)`);
     report(steps, (recoverBefore + recoverAfter) / 2, loadBefore);
+    if (allocations !== undefined) reportAllocations(steps);
     const broken = steps.some((s) => s.drive.unanswered > 0);
     return broken ? 1 : 0;
   } finally {
+    allocations?.dispose();
     await recording?.stop();
     channel?.close();
     await cluster?.stop();
@@ -544,6 +595,72 @@ function summariseProfile(file: string, windows: readonly ProfileWindow[]): void
   console.log(`\nthe shard leader's profile over the measured steps (${file}; windows in ${windowsFile}):`);
   console.log(selfTimeLines("self time by function", byFunction, total, 30).join("\n"));
   console.log(selfTimeLines("self time by file or package", byFile, total, 20).join("\n"));
+}
+
+/** Bytes an order allocated over `windows`, and their collections and collection time an order. */
+function allocationLine(windows: readonly ClosedWindow[], orders: number): string {
+  const sum = sumWindows(windows);
+  const n = Object.values(sum.collections).reduce((a, b) => a + b, 0);
+  return (
+    `${fmt(sum.bytes / orders)} B/order allocated (sampled ${fmt(sum.sampledBytes / orders)}), ` +
+    `${n} collections (${counts(sum.collections)}), ${(sum.collectionMicros / orders).toFixed(1)} µs/order collecting`
+  );
+}
+
+/** The shard leader's allocation over all measured steps, and its largest sites. */
+function reportAllocations(steps: readonly Step[]): void {
+  const measuredSteps = steps.filter((s) => s.allocated !== undefined);
+  const orders = measuredSteps.reduce((n, s) => n + s.drive.accepted, 0);
+  const windows = measuredSteps.map((s) => s.allocated as ClosedWindow);
+  const sum = sumWindows(windows);
+  console.log(
+    `\nthe shard leader's JS heap over the measured steps (${fmt(orders)} orders accepted): ${allocationLine(windows, orders)}`,
+  );
+  for (const k of IN_FLIGHT) {
+    const mine = measuredSteps.filter((s) => s.inFlight === k);
+    console.log(
+      `  K ${String(k).padStart(5)}: median ${fmt(median(mine.map((s) => (s.allocated as ClosedWindow).bytes / s.drive.accepted)))} B/order`,
+    );
+  }
+  const fit = bytesFit(
+    measuredSteps.map((s) => ({
+      bytes: (s.allocated as ClosedWindow).bytes,
+      orders: s.drive.accepted,
+      seconds: (s.allocated as ClosedWindow).seconds,
+    })),
+  );
+  console.log(
+    `  fit over the steps (bytes = a × orders + b × seconds): a = ${fmt(fit.perOrder)} B/order, ` +
+      `b = ${fmt(fit.perSecond / 1024)} KiB/s (what the leader allocates with time, whatever its rate)`,
+  );
+  const sampled = `sampled, of ${fmt(sum.sampledBytes / orders)} B/order`;
+  console.log(
+    bytesLines(
+      `by the first keeper or SDK frame on the stack (${sampled})`,
+      sum.byOwnFrame,
+      sum.sampledBytes,
+      orders,
+      25,
+    ).join("\n"),
+  );
+  console.log(
+    bytesLines(`by the first keeper or SDK file (${sampled})`, sum.byOwnFile, sum.sampledBytes, orders, 20).join("\n"),
+  );
+  console.log(bytesLines(`by allocating function (${sampled})`, sum.byFrame, sum.sampledBytes, orders, 25).join("\n"));
+  console.log(
+    bytesLines(`by site: own frame ← allocating function (${sampled})`, sum.bySite, sum.sampledBytes, orders, 40).join(
+      "\n",
+    ),
+  );
+  if (ALLOC_DIR !== undefined) {
+    mkdirSync(ALLOC_DIR, { recursive: true });
+    const kept = join(ALLOC_DIR, "shard-leader.allocation.jsonl");
+    const lines = measuredSteps.map((s) =>
+      JSON.stringify({ ...(s.allocated as ClosedWindow), orders: s.drive.accepted, inFlight: s.inFlight }),
+    );
+    writeFileSync(kept, `${lines.join("\n")}\n`);
+    console.log(`again: ts-node --transpile-only scripts/bench-shard/allocation-summary.ts ${kept}`);
+  }
 }
 
 /** Now on CLOCK_MONOTONIC in µs: the clock of a V8 profile's timestamps. */

@@ -6,9 +6,16 @@
  */
 import { readFileSync } from "node:fs";
 
+/** A frame of a V8 profile (CPU or sampling heap). */
+export interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   children?: number[];
 }
 interface Profile {
@@ -48,15 +55,26 @@ export function selfTimes(file: string, windows?: readonly ProfileWindow[]): Sel
   const byFunction = new Map<string, number>();
   const byFile = new Map<string, number>();
   for (const [id, us] of self) {
-    const { functionName, url, lineNumber } = (byId.get(id) as ProfileNode).callFrame;
-    const short = url.replace(/^file:\/\//, "").replace(/.*\/node_modules\//, "~/");
-    const where = short.replace(/^.*\/(keeper|scripts|sdk)\//, "$1/");
-    const fn = `${functionName || "(anonymous)"} ${where}:${lineNumber + 1}`;
+    const { callFrame } = byId.get(id) as ProfileNode;
+    const fn = frameName(callFrame);
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
-    const f = where === "" ? functionName : where.startsWith("~/") ? where.split("/").slice(0, 2).join("/") : where;
+    const where = whereOf(callFrame);
+    const f =
+      where === "" ? callFrame.functionName : where.startsWith("~/") ? where.split("/").slice(0, 2).join("/") : where;
     byFile.set(f, (byFile.get(f) ?? 0) + us);
   }
   return { total, byFunction, byFile };
+}
+
+/** A frame's file, short: `keeper/…`, `sdk/…`, `scripts/…`, a dependency's as `~/package/…`, `node:…` as is. */
+function whereOf({ url }: CallFrame): string {
+  const short = url.replace(/^file:\/\//, "").replace(/.*\/node_modules\//, "~/");
+  return short.replace(/^.*\/(keeper|scripts|sdk)\//, "$1/");
+}
+
+/** A frame as `function file:line` (line from 1). */
+export function frameName(callFrame: CallFrame): string {
+  return `${callFrame.functionName || "(anonymous)"} ${whereOf(callFrame)}:${callFrame.lineNumber + 1}`;
 }
 
 /** The `top` largest rows of `map` under `title`, as lines: share of `total`, ms, name. */

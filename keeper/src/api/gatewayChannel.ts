@@ -163,6 +163,8 @@ export function registerGatewayChannel(
       const settle = (reply: ForwardedAnswer) => {
         if (ready.push(reply) === 1) setImmediate(flush);
       };
+      const failed = (error: unknown) =>
+        log.error({ err: String(error) }, "gateway channel: a forwarded request failed");
       socket.on("message", (data: Buffer) => {
         const text = data.toString("utf8");
         let frames: ForwardedRequest[];
@@ -179,9 +181,7 @@ export function registerGatewayChannel(
         const direct = POISONED_KEY.test(text) ? undefined : options.direct;
         for (const frame of frames) {
           if (options.trustSigner !== undefined) seedSigners(frame, options.trustSigner);
-          void (direct?.(frame) ?? answer(app, frame)).then(settle, (error: unknown) =>
-            log.error({ err: String(error) }, "gateway channel: a forwarded request failed"),
-          );
+          void (direct?.(frame) ?? answer(app, frame)).then(settle, failed);
         }
       });
     },

@@ -28,6 +28,7 @@
 import { getAddress, type Address } from "viem";
 import type pg from "pg";
 import type { Logger } from "../log";
+import type { Fact } from "../risk/fact";
 
 /** Keyed by account and token, both lower-case. */
 const keyOf = (account: string, token: string) => `${account.toLowerCase()}:${token.toLowerCase()}`;
@@ -126,8 +127,8 @@ const COVERED: Cover = { ok: true };
 
 /** One shard leader's claims: its own connection (a raise never queues behind a flush), its term. */
 export class ShardClaims {
-  /** The claims this leader holds (account:token → amount), as it last wrote them. */
-  private readonly held = new Map<string, { account: Address; token: Address; amount: bigint }>();
+  /** The claims this leader holds (account:token → amount, and the token lower-case), as it last wrote them. */
+  private readonly held = new Map<string, { account: Address; token: Address; tokenKey: string; amount: bigint }>();
   /** The lease term the writes are fenced with; none while this keeper does not lead. */
   term: number | undefined;
   /** Round trips that raised a claim (or tried to), for the measures. */
@@ -176,13 +177,19 @@ export class ShardClaims {
    * order): at once when it is already, else with one round trip that raises it when `balance`
    * less the other shards' claims covers it, to `total` plus the headroom. The claim granted
    * counts as reserved now for `lower`: it stays for one hold. Call it inside the account's turn.
-   * Throws when PostgreSQL cannot answer or this keeper no longer leads.
+   * Answers at once (no promise) when the claim covers it already. Throws (or rejects) when
+   * PostgreSQL cannot answer or this keeper no longer leads.
    */
-  async cover(account: Address, token: Address, total: bigint, balance: bigint): Promise<Cover> {
+  cover(account: Address, token: Address, total: bigint, balance: bigint): Fact<Cover> {
     const key = keyOf(account, token);
     const held = this.held.get(key);
     if (held !== undefined && total <= held.amount) return COVERED;
     if (total <= 0n) return COVERED;
+    return this.raise(key, account, token, total, balance);
+  }
+
+  /** `cover`'s round trip: raises the claim `key` (of `account` on `token`) to at least `total` if `balance` allows. */
+  private async raise(key: string, account: Address, token: Address, total: bigint, balance: bigint): Promise<Cover> {
     const term = this.term;
     if (term === undefined) throw new Error(`shard ${this.shard}: this keeper does not lead; no claim can be raised`);
     this.raises++;
@@ -203,13 +210,41 @@ export class ShardClaims {
     // What raise_claim granted (PostgreSQL keeps the higher of it and what it held).
     const granted = total + ((free - total) * BigInt(this.headroomPercent)) / 100n;
     const now = this.held.get(key);
-    if (now === undefined || now.amount < granted) this.held.set(key, { account, token, amount: granted });
-    if (granted > total) {
-      const samples = this.recent.get(key) ?? [];
-      samples.push({ at: this.clock(), amount: granted });
-      this.recent.set(key, samples);
+    if (now === undefined || now.amount < granted) {
+      this.held.set(key, { account, token, tokenKey: token.toLowerCase(), amount: granted });
     }
+    if (granted > total) this.hold(key, this.clock(), granted);
     return COVERED;
+  }
+
+  /**
+   * Notes that `amount` counts as reserved for `key` at `at`, and answers the most of what counted
+   * within the last `holdMs`. A sample that the new one outlasts and does not undercut can never be
+   * that most again: it is dropped (its object reused), so that an account whose reservation holds
+   * still keeps one sample and costs no garbage at each lowering.
+   */
+  private hold(key: string, at: number, amount: bigint): bigint {
+    let samples = this.recent.get(key);
+    if (samples === undefined) this.recent.set(key, (samples = []));
+    let most = amount;
+    let kept = 0;
+    let spare: { at: number; amount: bigint } | undefined;
+    for (const sample of samples) {
+      if (at - sample.at >= this.holdMs || (sample.at <= at && sample.amount <= amount)) {
+        spare ??= sample;
+        continue;
+      }
+      samples[kept++] = sample;
+      if (sample.amount > most) most = sample.amount;
+    }
+    samples.length = kept;
+    if (spare === undefined) samples.push({ at, amount });
+    else {
+      spare.at = at;
+      spare.amount = amount;
+      samples.push(spare);
+    }
+    return most;
   }
 
   /**
@@ -233,17 +268,14 @@ export class ShardClaims {
       if (!byAccount.has(held.account)) byAccount.set(held.account, reservedBy(held.account));
       const reserved = byAccount.get(held.account);
       if (reserved === undefined) continue;
-      const samples = (this.recent.get(key) ?? []).filter((r) => now - r.at < this.holdMs);
-      samples.push({ at: now, amount: reserved.get(held.token.toLowerCase()) ?? 0n });
-      this.recent.set(key, samples);
-      const amount = samples.reduce((most, r) => (r.amount > most ? r.amount : most), 0n);
+      const amount = this.hold(key, now, reserved.get(held.tokenKey) ?? 0n);
       if (amount >= held.amount) continue;
       if (amount === 0n) {
         this.held.delete(key);
         this.recent.delete(key);
       } else this.held.set(key, { ...held, amount });
       accounts.push(held.account.toLowerCase());
-      tokens.push(held.token.toLowerCase());
+      tokens.push(held.tokenKey);
       amounts.push(amount.toString());
     }
     if (accounts.length === 0) return 0;
@@ -287,7 +319,7 @@ export class ShardClaims {
     const now = this.clock();
     for (const [key, amount] of await readClaims(this.client, this.shard)) {
       const [account, token] = key.split(":");
-      this.held.set(key, { account: getAddress(account), token: getAddress(token), amount });
+      this.held.set(key, { account: getAddress(account), token: getAddress(token), tokenKey: token, amount });
       this.recent.set(key, [{ at: now, amount }]);
     }
     this.term = term;

@@ -41,16 +41,20 @@ import {
   OrderBook,
   type Depth,
   type LevelChange,
+  type NewOrder,
   type PlaceResult,
   type RejectReason,
 } from "../book";
 import { silentLogger, type Logger } from "../log";
 import {
   checkOrder,
+  checkOrderNow,
+  isPending,
   NodeBusyError,
   UncreditedAccountError,
   orderReservation,
   RiskCode,
+  type Fact,
   type KeeperRiskState,
   type ReservationMarket,
   type ReservingOrder,
@@ -177,7 +181,7 @@ export interface EngineOptions {
       token: Address,
       total: bigint,
       balance: bigint,
-    ): Promise<{ readonly ok: true } | { readonly ok: false; readonly free: bigint }>;
+    ): Fact<{ readonly ok: true } | { readonly ok: false; readonly free: bigint }>;
   };
 }
 
@@ -349,6 +353,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   private readonly refusals: RecentRefusals;
   /** The orders recorded lately: `check` reads no status that `prepare` read and nothing changed since. */
   private readonly recentRecords = new RecentRecords();
+  /** Makers' addresses as orders spell them, checksummed once each. */
+  private readonly checksummed = new Checksummed();
   private stopped = false;
   private failed = false;
   private readonly maxOpenOrders: number;
@@ -425,7 +431,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     this.reservations.rebuild();
     let restored = 0;
     for (const o of this.store.openOrders(marketId)) {
-      const result = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });
+      const result = book.restore({ ...toBookOrder(o.hash, o.order, o.remainingLots), seq: o.seq ?? 0 });
       if (result.rejected === undefined) {
         this.resting.set(o.hash, o.order);
         restored++;
@@ -515,7 +521,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     back.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
     for (const o of back) {
       const book = this.books.get(o.order.marketId) as OrderBook;
-      const result = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });
+      const result = book.restore({ ...toBookOrder(o.hash, o.order, o.remainingLots), seq: o.seq ?? 0 });
       if (result.rejected !== undefined) {
         this.log.warn({ hash: o.hash, why: result.rejected }, "follower: a stored order could not rest: left out");
         continue;
@@ -698,13 +704,14 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     if (this.halted) return this.haltedRefusal();
     // Only what makes the order unencodable stops here; a zero size or price and bad flags get the
     // risk check's finer codes (ZERO_LOTS, ZERO_PRICE, INVALID_FLAGS).
-    const problems = validateOrder({ order: signed.order }).problems.filter((p) => !LEFT_TO_RISK.has(p.code));
+    const found = validateOrder({ order: signed.order }).problems;
+    const problems = found.length === 0 ? found : found.filter((p) => !LEFT_TO_RISK.has(p.code));
     if (problems.length > 0) {
       return { ok: false, code: "INVALID_ORDER", message: problems.map((p) => p.message).join("; ") };
     }
     const beyondBook = beyondBookMessage(signed.order);
     if (beyondBook !== undefined) return { ok: false, code: "INVALID_ORDER", message: beyondBook };
-    const order: Order = { ...signed.order, maker: getAddress(signed.order.maker) };
+    const order: Order = { ...signed.order, maker: this.checksummed.of(signed.order.maker) };
     const hash = this.hashOf(order);
     if (!this.books.has(order.marketId)) {
       return {
@@ -811,7 +818,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const signed = { order, signature };
     let context = await this.readRisk(hash, signed, batch);
     if ("unreadable" in context) return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, ...context.unreadable };
-    let decision = await this.decide(order, signature, context);
+    const deciding = this.decide(order, signature, context);
+    let decision = isPending(deciding) ? await deciding : deciding;
     if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
     // A refusal from a fact cached for a block is confirmed against the head: a deposit mined since
     // (a trader resubmitting as soon as its receipt arrived) must not be refused from a stale balance.
@@ -822,7 +830,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
         if ("unreadable" in context) {
           return { ok: false, hash, code: EngineCode.CHAIN_UNAVAILABLE, ...context.unreadable };
         }
-        decision = await this.decide(order, signature, context);
+        const again = this.decide(order, signature, context);
+        decision = isPending(again) ? await again : again;
         if (decision === undefined) return { ...stoppedRefusal(UNCLAIMED), hash };
       }
     }
@@ -846,32 +855,38 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
    * spends, raised when what its maker would reserve here with it exceeds it. Undefined when the
    * claim could not be asked (PostgreSQL unreachable, or this keeper no longer leads).
    */
-  private async decide(order: Order, signature: Hex, context: RiskContext): Promise<RiskDecision | undefined> {
-    const decision = await checkOrder(order, signature, context);
+  private decide(order: Order, signature: Hex, context: RiskContext): Fact<RiskDecision | undefined> {
+    // The signer known (the precheck's, or a gateway's) and the claim covering it: no promise.
+    const now = checkOrderNow(order, context);
+    if (now === undefined) return checkOrder(order, signature, context).then((d) => this.claimed(order, context, d));
+    return this.claimed(order, context, now);
+  }
+
+  /** `decision`, once the order's claim covers it (a shard's; see `decide`). */
+  private claimed(order: Order, context: RiskContext, decision: RiskDecision): Fact<RiskDecision | undefined> {
     const claims = this.options.claims;
     if (!decision.ok || claims === undefined || context.market === undefined) return decision;
     const need = orderReservation(order, order.lots - context.filled, context.market);
-    const side = order.isBuy ? "quote" : "base";
-    const reserved = context.reservedByOpenOrders[side];
-    const balance = context.balances[side];
-    let claim;
+    const total = context.reservedByOpenOrders[order.isBuy ? "quote" : "base"] + need.atoms;
+    const balance = context.balances[order.isBuy ? "quote" : "base"];
+    let covering;
     try {
-      claim = await claims.cover(order.maker, need.token, reserved + need.atoms, balance);
+      covering = claims.cover(order.maker, need.token, total, balance);
     } catch (error) {
-      this.log.warn({ maker: order.maker, err: String(error) }, "the shard's claim could not be raised");
-      return undefined;
+      return this.unclaimed(order, error);
     }
-    if (claim.ok) return decision;
-    const elsewhere = balance - claim.free;
-    const free = claim.free > reserved ? claim.free - reserved : 0n;
-    return {
-      ok: false,
-      code: RiskCode.INSUFFICIENT_BALANCE,
-      message:
-        `The order needs ${need.atoms} ${side} atoms${order.isBuy ? " (fee included)" : ""}, but the maker has ` +
-        `${free} free (balance ${balance}, ${elsewhere} claimed by other shards for its orders there, ${reserved} ` +
-        `reserved by its open orders here). A shard's unused claim comes back within seconds: try again then.`,
-    };
+    // Within the claim (most orders): answered at once.
+    if (!isPending(covering)) return covering.ok ? decision : claimRefusal(order, need, context, covering.free);
+    return covering.then(
+      (claim) => (claim.ok ? decision : claimRefusal(order, need, context, claim.free)),
+      (error: unknown) => this.unclaimed(order, error),
+    );
+  }
+
+  /** A claim that could not be asked: noted, and the order left undecided. */
+  private unclaimed(order: Order, error: unknown): undefined {
+    this.log.warn({ maker: order.maker, err: String(error) }, "the shard's claim could not be raised");
+    return undefined;
   }
 
   /** The accounts with orders resting in the books or fills not yet settled. */
@@ -908,7 +923,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const book = this.books.get(order.marketId) as OrderBook;
     const backlog = this.takeRefusal(book, order);
     if (backlog !== undefined) return { ok: false, hash, ...backlog };
-    const placed = book.place({ ...toBookOrder({ hash, order }), lots: order.lots });
+    const placed = book.place(toBookOrder(hash, order, order.lots));
     if (placed.rejected !== undefined) {
       return this.reject(hash, order, BOOK_REJECT_CODE[placed.rejected], bookRejectMessage(placed.rejected));
     }
@@ -1167,12 +1182,12 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     for (const o of placed.selfTradeCancelled) this.outOrder(out, o.id as Hex, "cancelled", at);
     // A resting order meets a taker once in a placement: one fill, one update, each maker.
     for (const t of trades) this.outOrder(out, t.makerHash, undefined, at, { fillId: t.fillId });
-    trades.forEach((t, i) => {
+    for (let i = 0; i < trades.length; i++) {
       const last = i === trades.length - 1;
       const taker = this.store.getOrder(hash) as StoredOrder;
       const fillEvent = last && taker.status === "filled" ? "filled" : "partially-filled";
-      stored = this.outOrder(out, hash, fillEvent, at, { fillId: t.fillId });
-    });
+      stored = this.outOrder(out, hash, fillEvent, at, { fillId: trades[i].fillId });
+    }
     if (!placed.rested && (event !== undefined || trades.length > 0)) {
       stored = this.outOrder(out, hash, undefined, at) as StoredOrder;
     }
@@ -1404,7 +1419,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       putBack();
       return withKind(action.kind, { ok: false, hash, ...backlog });
     }
-    const placed = book.place({ ...toBookOrder({ hash, order }), lots: order.lots });
+    const placed = book.place(toBookOrder(hash, order, order.lots));
     if (placed.rejected !== undefined) {
       putBack();
       return refuse(BOOK_REJECT_CODE[placed.rejected], bookRejectMessage(placed.rejected));
@@ -1683,7 +1698,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       }
       return;
     }
-    const restored = book.restore({ ...toBookOrder(o), lots: o.remainingLots, seq: o.seq ?? 0 });
+    const restored = book.restore({ ...toBookOrder(o.hash, o.order, o.remainingLots), seq: o.seq ?? 0 });
     if (restored.rejected === undefined) {
       this.resting.set(o.hash, o.order);
       this.outBook(out, o.order.marketId, restored.levels, at);
@@ -1704,7 +1719,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const book = this.books.get(o.order.marketId);
     if (!isLive(o) || book === undefined) return;
     if (book.get(hash) !== undefined) return this.giveBack(hash, at, out);
-    const placed = book.place({ ...toBookOrder(o), lots: o.remainingLots });
+    const placed = book.place(toBookOrder(o.hash, o.order, o.remainingLots));
     if (placed.rejected !== undefined) {
       this.store.cancelOrder(hash, `rematch-${placed.rejected}`, at);
       this.outOrder(out, hash, "cancelled", at);
@@ -1874,12 +1889,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   private serially<T>(account: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.accountQueues.get(account) ?? Promise.resolve();
+    const previous = this.accountQueues.get(account) ?? SETTLED;
     const next = previous.then(task, task);
-    const settledNext = next.then(
-      () => undefined,
-      () => undefined,
-    );
+    const settledNext = next.then(NOTHING, NOTHING);
     this.accountQueues.set(account, settledNext);
     void settledNext.then(() => {
       if (this.accountQueues.get(account) === settledNext) this.accountQueues.delete(account);
@@ -1960,14 +1972,59 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 }
 
-/** A stored (or new) order in the book's terms, without `lots` (the caller knows what rests). */
-function toBookOrder(o: { hash: Hex; order: Order }) {
+/**
+ * `getAddress` of the addresses orders give, remembered by their spelling (at most 65,536), so that
+ * a maker's next order costs no checksum (nor viem's cache key, built at every call).
+ */
+class Checksummed {
+  private readonly known = new Map<string, Address>();
+
+  of(address: string): Address {
+    let checksummed = this.known.get(address);
+    if (checksummed === undefined) {
+      checksummed = getAddress(address);
+      if (this.known.size >= 65_536) this.known.clear();
+      this.known.set(address, checksummed);
+    }
+    return checksummed;
+  }
+}
+
+/** The refusal of an order whose claim could not be raised: `free` was all other shards left. */
+function claimRefusal(
+  order: Order,
+  need: { readonly atoms: bigint },
+  context: RiskContext,
+  free: bigint,
+): RiskDecision {
+  const side = order.isBuy ? "quote" : "base";
+  const reserved = context.reservedByOpenOrders[side];
+  const balance = context.balances[side];
+  const elsewhere = balance - free;
+  const left = free > reserved ? free - reserved : 0n;
   return {
-    id: o.hash,
-    account: o.order.maker as Address,
-    isBuy: o.order.isBuy,
-    priceTicks: o.order.priceTicks,
-    flags: Number(o.order.flags),
+    ok: false,
+    code: RiskCode.INSUFFICIENT_BALANCE,
+    message:
+      `The order needs ${need.atoms} ${side} atoms${order.isBuy ? " (fee included)" : ""}, but the maker has ` +
+      `${left} free (balance ${balance}, ${elsewhere} claimed by other shards for its orders there, ${reserved} ` +
+      `reserved by its open orders here). A shard's unused claim comes back within seconds: try again then.`,
+  };
+}
+
+/** An account's queue with nothing in it, and what a settled turn gives (shared: nothing built an order). */
+const SETTLED: Promise<unknown> = Promise.resolve();
+const NOTHING = (): undefined => undefined;
+
+/** A stored (or new) order in the book's terms, with the `lots` the caller says rest or are placed (one object an order placed). */
+function toBookOrder(hash: Hex, order: Order, lots: bigint): NewOrder {
+  return {
+    id: hash,
+    account: order.maker as Address,
+    isBuy: order.isBuy,
+    priceTicks: order.priceTicks,
+    lots,
+    flags: Number(order.flags),
   };
 }
 

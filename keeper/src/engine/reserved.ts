@@ -58,9 +58,26 @@ const count = <K>(map: Map<K, number>, key: K, by: number) => {
   else map.delete(key);
 };
 
-const sameMarket = (a: ReservationMarket, b: ReservationMarket) =>
-  a.base.toLowerCase() === b.base.toLowerCase() &&
-  a.quote.toLowerCase() === b.quote.toLowerCase() &&
+/**
+ * Lower-case spellings of the token addresses the ledger meets (a few: the markets' tokens), each
+ * made once, not at every order's risk read.
+ */
+class TokenKeys {
+  private readonly keys = new Map<string, string>();
+
+  of(token: string): string {
+    let key = this.keys.get(token);
+    if (key === undefined) {
+      if (this.keys.size >= 4096) this.keys.clear();
+      this.keys.set(token, (key = token.toLowerCase()));
+    }
+    return key;
+  }
+}
+
+const sameMarket = (keys: TokenKeys, a: ReservationMarket, b: ReservationMarket) =>
+  keys.of(a.base) === keys.of(b.base) &&
+  keys.of(a.quote) === keys.of(b.quote) &&
   a.lotSize === b.lotSize &&
   a.tickSize === b.tickSize &&
   a.makerFeeBps === b.makerFeeBps &&
@@ -78,6 +95,7 @@ export class ReservationLedger {
   private rebuildPending = true;
   /** The market parameters the totals are computed with. */
   private readonly params = new Map<bigint, ReservationMarket>();
+  private readonly tokenKeys = new TokenKeys();
 
   constructor(private readonly sources: LedgerSources) {}
 
@@ -102,27 +120,38 @@ export class ReservationLedger {
     account: Address,
     list: () => ReservingOrder[],
     leaving?: ReadonlySet<Hex>,
-    added: readonly ReservingOrder[] = [],
+    added: readonly ReservingOrder[] = NO_ORDERS,
   ): OpenOrders {
-    return {
-      marketIds: () => {
-        const ids = new Set(this.accountOf(account)?.markets.keys());
-        for (const a of added) ids.add(a.order.marketId);
-        return ids;
-      },
-      reserved: (marketOf, tokens) => this.reserved(account, marketOf, tokens, leaving, added),
-      nonceInUse: (nonce) => {
-        if (added.some((a) => a.order.nonce === nonce)) return true;
-        const ledger = this.accountOf(account);
-        let using = ledger?.nonces.get(nonce) ?? 0;
-        for (const hash of leaving ?? []) {
-          const e = ledger?.entries.get(hash);
-          if (e !== undefined && e.order.nonce === nonce && e.open === 0n) using--;
-        }
-        return using > 0;
-      },
-      orders: () => [...list(), ...added],
-    };
+    return new AccountOpenOrders(this, account, list, leaving, added);
+  }
+
+  /** `OpenOrders.marketIds` of `account` with `added` (for `AccountOpenOrders`). */
+  marketIdsOf(account: Address, added: readonly ReservingOrder[]): Iterable<bigint> {
+    const markets = this.accountOf(account)?.markets;
+    // No order added: the ledger's own markets (read at once by the risk read), no set built.
+    if (added.length === 0) return markets?.keys() ?? NO_MARKETS;
+    const ids = new Set(markets?.keys());
+    for (const a of added) ids.add(a.order.marketId);
+    return ids;
+  }
+
+  /** `OpenOrders.nonceInUse` of `account`, less `leaving`, with `added` (for `AccountOpenOrders`). */
+  nonceInUseOf(
+    account: Address,
+    nonce: bigint,
+    leaving: ReadonlySet<Hex> | undefined,
+    added: readonly ReservingOrder[],
+  ): boolean {
+    if (added.length > 0 && added.some((a) => a.order.nonce === nonce)) return true;
+    const ledger = this.accountOf(account);
+    let using = ledger?.nonces.get(nonce) ?? 0;
+    if (leaving !== undefined) {
+      for (const hash of leaving) {
+        const e = ledger?.entries.get(hash);
+        if (e !== undefined && e.order.nonce === nonce && e.open === 0n) using--;
+      }
+    }
+    return using > 0;
   }
 
   /** What `account` reserves by token (lower-case address), `marketOf` giving the markets. */
@@ -133,18 +162,19 @@ export class ReservationLedger {
     return new Map(this.totalsOf(ledger));
   }
 
-  private reserved(
+  /** `OpenOrders.reserved` of `account`, less `leaving`, with `added` (for `AccountOpenOrders`). */
+  reserved(
     account: Address,
     marketOf: (marketId: bigint) => ReservationMarket | undefined,
     tokens: { base: Address; quote: Address },
     leaving: ReadonlySet<Hex> | undefined,
     added: readonly ReservingOrder[],
   ): Reservation {
-    const base = tokens.base.toLowerCase();
-    const quote = tokens.quote.toLowerCase();
+    const base = this.tokenKeys.of(tokens.base);
+    const quote = this.tokenKeys.of(tokens.quote);
     const reserved: Reservation = { base: 0n, quote: 0n };
     const add = (token: Address, atoms: bigint) => {
-      const t = token.toLowerCase();
+      const t = this.tokenKeys.of(token);
       if (t === base) reserved.base += atoms;
       if (t === quote) reserved.quote += atoms;
     };
@@ -184,7 +214,7 @@ export class ReservationLedger {
       const market = marketOf(marketId);
       if (market === undefined) throw new Error(`reservedByOpenOrders: market ${marketId} is unknown`);
       const known = this.params.get(marketId);
-      if (known !== undefined && sameMarket(known, market)) continue;
+      if (known !== undefined && sameMarket(this.tokenKeys, known, market)) continue;
       this.params.set(marketId, market);
       for (const other of this.accounts.values()) if (other.markets.has(marketId)) other.totals = undefined;
     }
@@ -200,7 +230,7 @@ export class ReservationLedger {
         e.resting + e.open,
         this.params.get(e.order.marketId) as ReservationMarket,
       );
-      const key = token.toLowerCase();
+      const key = this.tokenKeys.of(token);
       totals.set(key, (totals.get(key) ?? 0n) + atoms);
     }
     ledger.totals = totals;
@@ -262,10 +292,44 @@ export class ReservationLedger {
       return;
     }
     const { token, atoms } = orderReservation(e.order, e.resting + e.open, market);
-    const key = token.toLowerCase();
-    const total = (ledger.totals.get(key) ?? 0n) + BigInt(sign) * atoms;
+    const key = this.tokenKeys.of(token);
+    const held = ledger.totals.get(key) ?? 0n;
+    const total = sign === 1 ? held + atoms : held - atoms;
     if (total !== 0n) ledger.totals.set(key, total);
     else ledger.totals.delete(key);
+  }
+}
+
+const NO_ORDERS: readonly ReservingOrder[] = [];
+const NO_MARKETS: readonly bigint[] = [];
+
+/** One account's open orders as one risk read asks about them: one object, no closures an order. */
+class AccountOpenOrders implements OpenOrders {
+  constructor(
+    private readonly ledger: ReservationLedger,
+    private readonly account: Address,
+    private readonly list: () => ReservingOrder[],
+    private readonly leaving: ReadonlySet<Hex> | undefined,
+    private readonly added: readonly ReservingOrder[],
+  ) {}
+
+  marketIds(): Iterable<bigint> {
+    return this.ledger.marketIdsOf(this.account, this.added);
+  }
+
+  reserved(
+    marketOf: (marketId: bigint) => ReservationMarket | undefined,
+    tokens: { base: Address; quote: Address },
+  ): Reservation {
+    return this.ledger.reserved(this.account, marketOf, tokens, this.leaving, this.added);
+  }
+
+  nonceInUse(nonce: bigint): boolean {
+    return this.ledger.nonceInUseOf(this.account, nonce, this.leaving, this.added);
+  }
+
+  orders(): ReservingOrder[] {
+    return [...this.list(), ...this.added];
   }
 }
 

@@ -183,25 +183,22 @@ function secondRound(
   const open = isOpenOrders(keeperState.openOrders) ? keeperState.openOrders : listedOpenOrders(keeperState.openOrders);
 
   // Second round: what depends on the market's tokens, the other orders' markets, and the signature.
-  const otherMarketIds = [...open.marketIds()].filter((id) => id !== marketId && !keeperState.markets?.has(id));
+  const otherMarketReads: Fact<Market | undefined>[] = [];
+  for (const id of open.marketIds()) {
+    if (id !== marketId && !keeperState.markets?.has(id)) otherMarketReads.push(reads.market(id));
+  }
   const second = allOf([
-    market === undefined
-      ? { base: 0n, quote: 0n }
-      : mapFact(
-          allOf([freeBalance(reads, maker, market.base), freeBalance(reads, maker, market.quote)]),
-          ([base, quote]) => ({
-            base,
-            quote,
-          }),
-        ),
+    market === undefined ? { base: 0n, quote: 0n } : balancesOf(reads, maker, market),
     signatureContextOf(reads, isContract, order, signature, domain),
-    allOf(otherMarketIds.map((id) => reads.market(id))),
+    allOf(otherMarketReads),
   ]);
   return mapFact(second, ([balances, signatureContext, otherMarkets]) => {
-    const markets = new Map<bigint, Market>(keeperState.markets ?? []);
-    for (const m of otherMarkets) if (m !== undefined) markets.set(m.marketId, m);
-    if (market !== undefined) markets.set(market.marketId, market);
-
+    /** The order's market, else another order's just read, else one the keeper knew (no map built an order). */
+    const marketOf = (id: bigint): Market | undefined => {
+      if (market !== undefined && market.marketId === id) return market;
+      for (const m of otherMarkets) if (m !== undefined && m.marketId === id) return m;
+      return keeperState.markets?.get(id);
+    };
     return {
       domain,
       chainDomain: { chainId: chainDomain.chainId, verifyingContract: chainDomain.verifyingContract },
@@ -218,11 +215,18 @@ function secondRound(
       timestamp,
       horizonSeconds: keeperState.horizonSeconds ?? 0n,
       signature: signatureContext,
-      reservedByOpenOrders:
-        market === undefined ? { base: 0n, quote: 0n } : open.reserved((id) => markets.get(id), market),
+      reservedByOpenOrders: market === undefined ? { base: 0n, quote: 0n } : open.reserved(marketOf, market),
       nonceInUse: open.nonceInUse(nonce),
     };
   });
+}
+
+/** The free balances of the market's two tokens: at once when both are known. */
+function balancesOf(reads: RiskReads, maker: Address, market: Market): Fact<{ base: bigint; quote: bigint }> {
+  const base = freeBalance(reads, maker, market.base);
+  const quote = freeBalance(reads, maker, market.quote);
+  if (!isPending(base) && !isPending(quote)) return { base, quote };
+  return mapFact(allOf([base, quote]), ([b, q]) => ({ base: b, quote: q }));
 }
 
 function isOpenOrders(open: readonly ReservingOrder[] | OpenOrders): open is OpenOrders {
@@ -248,11 +252,14 @@ function signatureContextOf(
  * request (once the firmness delay has passed, `withdraw` takes it whatever the keeper matched).
  */
 function freeBalance(reads: RiskReads, account: Address, token: Address): Fact<bigint> {
-  return mapFact(
-    allOf([reads.balance(account, token), reads.withdrawalRequested(account, token)]),
-    ([balance, requested]) => (balance > requested ? balance - requested : 0n),
-  );
+  const balance = reads.balance(account, token);
+  const requested = reads.withdrawalRequested(account, token);
+  // Both known (most orders): no array or closure built.
+  if (!isPending(balance) && !isPending(requested)) return freeOf(balance, requested);
+  return mapFact(allOf([balance, requested]), ([b, r]) => freeOf(b, r));
 }
+
+const freeOf = (balance: bigint, requested: bigint) => (balance > requested ? balance - requested : 0n);
 
 /**
  * The window limit a fill matched now must fit: the one in force, or a scheduled change when it is

@@ -20,8 +20,22 @@ export function mapFact<T, U>(fact: Fact<T>, fn: (value: T) => U): Fact<U> {
 
 type Settled<T extends readonly unknown[]> = { -readonly [K in keyof T]: Awaited<T[K]> };
 
-/** Every fact's value: at once when all are known, else `Promise.all` of them. */
+/**
+ * Every fact's value: at once when all are known; when one alone is pending, once it comes (the
+ * others in place: no `Promise.all`, whose promise and closures per fact an order paid for its one
+ * pending fact, its signer); else `Promise.all` of them.
+ */
 export function allOf<T extends readonly unknown[] | []>(facts: T): Fact<Settled<T>> {
-  for (const fact of facts) if (isPending(fact)) return Promise.all(facts) as Promise<Settled<T>>;
-  return facts as unknown as Settled<T>;
+  let pending = -1;
+  for (let i = 0; i < facts.length; i++) {
+    if (!isPending(facts[i])) continue;
+    if (pending >= 0) return Promise.all(facts) as Promise<Settled<T>>;
+    pending = i;
+  }
+  if (pending < 0) return facts as unknown as Settled<T>;
+  return (facts[pending] as Promise<unknown>).then((value) => {
+    const settled = facts.slice();
+    settled[pending] = value;
+    return settled as unknown as Settled<T>;
+  });
 }

@@ -1,5 +1,5 @@
 /** The keeper's pre-trade risk check. See keeper/README.md, "Risk". */
-export { checkOrder, recoversToMaker } from "./check";
+export { checkOrder, checkOrderNow, recoversToMaker } from "./check";
 export { keeperReadAhead, readAheadOf, readRiskContext, readRiskContextFrom, type KeeperRiskState } from "./chain";
 export {
   CachedChainReads,
@@ -12,5 +12,6 @@ export {
   type RiskReads,
 } from "./reads";
 export { NodeBusyError, StrangerReadBudget, UncreditedAccountError } from "./budget";
+export { allOf, isPending, mapFact, type Fact } from "./fact";
 export { feeBpsOf, orderReservation, reservedByOpenOrders } from "./reservation";
 export * from "./types";

@@ -172,6 +172,12 @@ export const REREAD_BLOCKS = 8n;
  */
 const MAX_FEE_BPS = 100n;
 
+/** `memoised`'s answer for a fact the memo cannot give. */
+const MISS: unique symbol = Symbol("not in the memo");
+
+/** The most accounts and markets whose memo keys are kept (`CachedChainReads.keyOf`); past it they are built again. */
+const KEYS_KEPT = 65_536;
+
 /** One settled fill (a `Traded` event) as one of its two accounts sees it. */
 interface SettledFill {
   readonly marketId: bigint;
@@ -296,6 +302,8 @@ export class CachedChainReads implements RiskReads {
   /** Direct reads through each cause's client (`options.clients`). */
   private readonly directs = new Map<RpcCause, RiskReads>();
   private memo = new Map<string, MemoEntry>();
+  /** The memo's keys by what their fact is of (an account, a market), kind and second part: built once, not at every ask. */
+  private readonly keys = new Map<string | bigint, Map<string, Map<string | bigint | undefined, string>>>();
   /** The reads ahead of a new block still under way (`refresh` waits for them). */
   private refreshing: Promise<void> | undefined;
   /**
@@ -719,6 +727,8 @@ export class CachedChainReads implements RiskReads {
     read: (direct: RiskReads) => Fact<T>,
     of?: { account?: Address; market?: bigint; movedByFills?: boolean; bound?: FillBound },
   ): Fact<T> {
+    const hit = this.memoised<T>(key);
+    if (hit !== MISS) return hit;
     // Direct reads answer with promises: `Promise.resolve` gives them back as they are.
     if (this.failing) return this.waited(key, "uncached", Promise.resolve(read(this.direct(cause))));
     let entry = this.memo.get(key);
@@ -760,6 +770,32 @@ export class CachedChainReads implements RiskReads {
     return entry.pending ? this.waited(key, entry.why, entry.value as Promise<T>) : (entry.known as T);
   }
 
+  /**
+   * The fact `key` as the memo has it (as `cached` gives it), or MISS. The accessors ask it first,
+   * so that a fact in the memo (most asks) costs no reader closure or description built for a miss.
+   */
+  private memoised<T>(key: string): Fact<T> | typeof MISS {
+    if (this.failing) return MISS;
+    const entry = this.memo.get(key);
+    if (entry === undefined) return MISS;
+    entry.usedAt = this.block?.number ?? 0n;
+    return entry.pending ? this.waited(key, entry.why, entry.value as Promise<T>) : (entry.known as T);
+  }
+
+  /** The memo key `kind:of` or `kind:of:and`, as the accessors spell it, from `keys`. */
+  private keyOf(kind: string, of: string | bigint, and?: string | bigint): string {
+    let byKind = this.keys.get(of);
+    if (byKind === undefined) {
+      if (this.keys.size >= KEYS_KEPT) this.keys.clear();
+      this.keys.set(of, (byKind = new Map()));
+    }
+    let byAnd = byKind.get(kind);
+    if (byAnd === undefined) byKind.set(kind, (byAnd = new Map()));
+    let key = byAnd.get(and);
+    if (key === undefined) byAnd.set(and, (key = and === undefined ? `${kind}:${of}` : `${kind}:${of}:${and}`));
+    return key;
+  }
+
   /** `value`, told to `onWait` (as a wait for the fact `key` names, for `why`) when it settles. */
   private waited<T>(key: string, why: FactWait, value: Promise<T>): Promise<T> {
     const onWait = this.options.onWait;
@@ -774,17 +810,22 @@ export class CachedChainReads implements RiskReads {
   }
 
   domain(cause: RpcCause = "other") {
-    return this.cached(cause, "domain", (d) => d.domain());
+    const hit = this.memoised<ExchangeDomainParameters>("domain");
+    return hit !== MISS ? hit : this.cached(cause, "domain", (d) => d.domain());
   }
   market(marketId: bigint, cause: RpcCause = "other") {
-    const read = this.cached(cause, `market:${marketId}`, (d) => d.market(marketId));
+    const key = this.keyOf("market", marketId);
+    const hit = this.memoised<Market | undefined>(key);
+    const read = hit !== MISS ? hit : this.cached(cause, key, (d) => d.market(marketId));
     whenKnown(read, (market) => {
       if (market !== undefined) this.listed.set(marketId, market);
     });
     return read;
   }
   riskLimits(marketId: bigint, cause: RpcCause = "other") {
-    const read = this.cached(cause, `limits:${marketId}`, (d) => d.riskLimits(marketId));
+    const key = this.keyOf("limits", marketId);
+    const hit = this.memoised<GetRiskLimitsReturnType | undefined>(key);
+    const read = hit !== MISS ? hit : this.cached(cause, key, (d) => d.riskLimits(marketId));
     whenKnown(read, (limits) => {
       if (limits !== undefined) this.bands.set(marketId, limits.bandBps);
     });
@@ -792,7 +833,10 @@ export class CachedChainReads implements RiskReads {
   }
   priceBounds(marketId: bigint, cause: RpcCause = "other") {
     // The reference may be the market's last settled price: a fill settled in it moves the bounds.
-    return this.cached(cause, `bounds:${marketId}`, (d) => d.priceBounds(marketId), {
+    const key = this.keyOf("bounds", marketId);
+    const hit = this.memoised<GetPriceBoundsReturnType | undefined>(key);
+    if (hit !== MISS) return hit;
+    return this.cached(cause, key, (d) => d.priceBounds(marketId), {
       market: marketId,
       movedByFills: true,
       bound: (previous, fills) => this.narrowed(previous as GetPriceBoundsReturnType, marketId, fills),
@@ -825,21 +869,29 @@ export class CachedChainReads implements RiskReads {
     };
   }
   paused(cause: RpcCause = "other") {
-    return this.cached(cause, "paused", (d) => d.paused());
+    const hit = this.memoised<boolean>("paused");
+    return hit !== MISS ? hit : this.cached(cause, "paused", (d) => d.paused());
   }
   minNonce(maker: Address, cause: RpcCause = "other") {
-    return this.cached(cause, `minNonce:${maker}`, (d) => d.minNonce(maker), { account: maker });
+    const key = this.keyOf("minNonce", maker);
+    const hit = this.memoised<bigint>(key);
+    return hit !== MISS ? hit : this.cached(cause, key, (d) => d.minNonce(maker), { account: maker });
   }
   pendingMinNonce(maker: Address, cause: RpcCause = "other") {
-    return this.cached(cause, `pendingMinNonce:${maker}`, (d) => d.pendingMinNonce(maker), { account: maker });
+    const key = this.keyOf("pendingMinNonce", maker);
+    const hit = this.memoised<bigint>(key);
+    return hit !== MISS ? hit : this.cached(cause, key, (d) => d.pendingMinNonce(maker), { account: maker });
   }
   withdrawalRequested(account: Address, token: Address, cause: RpcCause = "other") {
-    return this.cached(cause, `withdrawal:${account}:${token}`, (d) => d.withdrawalRequested(account, token), {
-      account,
-    });
+    const key = this.keyOf("withdrawal", account, token);
+    const hit = this.memoised<bigint>(key);
+    if (hit !== MISS) return hit;
+    return this.cached(cause, key, (d) => d.withdrawalRequested(account, token), { account });
   }
   cancelAfter(maker: Address, cause: RpcCause = "other") {
-    const read = this.cached(cause, `cancelAfter:${maker}`, (d) => d.cancelAfter(maker), { account: maker });
+    const key = this.keyOf("cancelAfter", maker);
+    const hit = this.memoised<bigint>(key);
+    const read = hit !== MISS ? hit : this.cached(cause, key, (d) => d.cancelAfter(maker), { account: maker });
     // A deadline set before the start block comes with no event the keeper reads: learnt from this
     // read, it is given by `takeDeadlinesBefore` as it comes near, like one an event named. (One
     // the chain has since moved only costs a recheck, which reads the chain again.)
@@ -852,7 +904,10 @@ export class CachedChainReads implements RiskReads {
     if (deadline !== 0n && deadline > now && !this.deadlines.has(account)) this.deadlines.set(account, deadline);
   }
   windowLimit(maker: Address, marketId: bigint, cause: RpcCause = "other") {
-    return this.cached(cause, `window:${maker}:${marketId}`, (d) => d.windowLimit(maker, marketId), {
+    const key = this.keyOf("window", maker, marketId);
+    const hit = this.memoised<GetWindowLimitReturnType>(key);
+    if (hit !== MISS) return hit;
+    return this.cached(cause, key, (d) => d.windowLimit(maker, marketId), {
       account: maker,
       movedByFills: true,
       // Use is recorded in a window of the fill's market only, and only while the account has a
@@ -866,10 +921,15 @@ export class CachedChainReads implements RiskReads {
     });
   }
   code(account: Address, cause: RpcCause = "other") {
-    return this.cached(cause, `code:${account}`, (d) => d.code(account), { account });
+    const key = this.keyOf("code", account);
+    const hit = this.memoised<Hex | undefined>(key);
+    return hit !== MISS ? hit : this.cached(cause, key, (d) => d.code(account), { account });
   }
   balance(account: Address, token: Address, cause: RpcCause = "other") {
-    return this.cached(cause, `balance:${account}:${token}`, (d) => d.balance(account, token), {
+    const key = this.keyOf("balance", account, token);
+    const hit = this.memoised<bigint>(key);
+    if (hit !== MISS) return hit;
+    return this.cached(cause, key, (d) => d.balance(account, token), {
       account,
       movedByFills: true,
       bound: (previous, fills) => this.debited(previous as bigint, token.toLowerCase(), fills),

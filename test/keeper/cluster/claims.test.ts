@@ -315,7 +315,7 @@ describe("cluster: a shard's claims (ShardClaims) on a real PostgreSQL", functio
 
       // Shard a's lease moves to a newer term: its raises are refused by the fence.
       await admin.query("UPDATE shard_a.leader_lease SET term = term + 1");
-      const fenced = await a.cover(ACCOUNT, TOKEN, 41n, 10_000n).catch((e: unknown) => e);
+      const fenced = await Promise.resolve(a.cover(ACCOUNT, TOKEN, 41n, 10_000n)).catch((e: unknown) => e);
       expect(String(fenced)).to.match(/crossbook fenced/);
     } finally {
       await close();

@@ -20,6 +20,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { addCount } from "./perf";
 
 /** One sample per this many bytes allocated, on average (V8's default is 32 KiB). */
 export const ALLOCATION_SAMPLING_BYTES = 16 * 1024;
@@ -104,7 +105,6 @@ export function sumWindows(windows: readonly ClosedWindow[]): {
   const byOwnFrame = new Map<string, number>();
   const byOwnFile = new Map<string, number>();
   const bySite = new Map<string, number>();
-  const add = (map: Map<string, number>, key: string, n: number) => map.set(key, (map.get(key) ?? 0) + n);
   let bytes = 0;
   let sampledBytes = 0;
   let collectionMicros = 0;
@@ -114,10 +114,10 @@ export function sumWindows(windows: readonly ClosedWindow[]): {
     collectionMicros += w.collectionMicros;
     for (const [type, n] of Object.entries(w.collections)) collections[type] = (collections[type] ?? 0) + n;
     for (const [frame, own, n] of w.sites) {
-      add(byFrame, frame, n);
-      add(byOwnFrame, own, n);
-      add(byOwnFile, own.replace(/^\S+ (\S+):\d+$/, "$1"), n);
-      add(bySite, `${own}  ←  ${frame}`, n);
+      addCount(byFrame, frame, n);
+      addCount(byOwnFrame, own, n);
+      addCount(byOwnFile, own.replace(/^\S+ (\S+):\d+$/, "$1"), n);
+      addCount(bySite, `${own}  ←  ${frame}`, n);
     }
   }
   return { bytes, sampledBytes, collections, collectionMicros, byFrame, byOwnFrame, byOwnFile, bySite };

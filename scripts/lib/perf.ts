@@ -352,6 +352,11 @@ const SYSCALL_NAMES: Readonly<Record<number, string>> = {
 /** Calls whose first argument is a descriptor worth naming. */
 const ON_A_DESCRIPTOR = new Set([0, 1, 17, 18, 19, 20, 44, 45, 46, 47, 74, 75]);
 
+/** Adds `n` to `key`'s count in `map` (the summaries' tallies). */
+export function addCount(map: Map<string, number>, key: string, n: number): void {
+  map.set(key, (map.get(key) ?? 0) + n);
+}
+
 /** Sums `file`'s samples inside `windows`; `descriptors` names the recorded process's descriptors. */
 export async function summarisePerf(
   file: string,
@@ -363,7 +368,6 @@ export async function summarisePerf(
   const byThread = new Map<string, number>();
   const byCaller = new Map<string, number>();
   const syscalls = new Map<string, number>();
-  const add = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n);
   let totalNs = 0;
   let samples = 0;
   await readSamples(file, windows, ({ thread, event, period, frames, trace }) => {
@@ -376,7 +380,7 @@ export async function summarisePerf(
       const on = ON_A_DESCRIPTOR.has(nr)
         ? ` on ${descriptors.get(parseInt(m[2], 16)) ?? "a descriptor closed since"}`
         : "";
-      add(syscalls, `${name}${on}`, 1);
+      addCount(syscalls, `${name}${on}`, 1);
       return;
     }
     samples++;
@@ -386,9 +390,9 @@ export async function summarisePerf(
     const row = byHeading.get(heading) ?? { JS: 0, native: 0, kernel: 0 };
     row[layer] += period;
     byHeading.set(heading, row);
-    if (layer === "kernel") add(kernelByWork, kernelWorkOf(frames), period);
-    add(byThread, thread === "main" ? "the main thread" : "other threads", period);
-    if (thread === "main") add(byCaller, callerOf(frames), period);
+    if (layer === "kernel") addCount(kernelByWork, kernelWorkOf(frames), period);
+    addCount(byThread, thread === "main" ? "the main thread" : "other threads", period);
+    if (thread === "main") addCount(byCaller, callerOf(frames), period);
   });
   return { totalNs, byHeading, kernelByWork, byThread, byCaller, syscalls, samples };
 }

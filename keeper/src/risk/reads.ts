@@ -731,43 +731,38 @@ export class CachedChainReads implements RiskReads {
     if (hit !== MISS) return hit;
     // Direct reads answer with promises: `Promise.resolve` gives them back as they are.
     if (this.failing) return this.waited(key, "uncached", Promise.resolve(read(this.direct(cause))));
-    let entry = this.memo.get(key);
-    if (entry === undefined) {
-      const value = Promise.resolve(read(this.direct(cause)));
-      const block = this.block?.number ?? 0n;
-      const created: MemoEntry = {
-        value,
-        read,
-        usedAt: block,
-        firstAt: block,
-        readAt: block,
-        pending: true,
-        why: this.recent.has(key) ? "unsteady" : "new",
-        // An account the Exchange can have credited (it deposited or traded) is steady from its first
-        // ask: its next block's order finds its facts kept, not asked for again (a fresh key is not).
-        steady: of?.account === undefined || this.recent.has(key) || this.credited.has(of.account.toLowerCase()),
-        ...(of?.account === undefined ? {} : { account: of.account.toLowerCase() }),
-        ...(of?.market === undefined ? {} : { market: of.market }),
-        ...(of?.bound === undefined ? {} : { bound: of.bound }),
-        movedByFills: of?.movedByFills === true,
-      };
-      entry = created;
-      this.memo.set(key, created);
-      value.then(
-        (answer) => {
-          if (created.value !== value) return;
-          created.pending = false;
-          created.known = answer;
-        },
-        () => {
-          // A failed read is not remembered: the next order asks again.
-          if (this.memo.get(key) === created) this.memo.delete(key);
-        },
-      );
-    }
-    entry.usedAt = this.block?.number ?? 0n;
-    // Settled: its answer itself, so that an order whose facts are all known reads them without an await.
-    return entry.pending ? this.waited(key, entry.why, entry.value as Promise<T>) : (entry.known as T);
+    // Not in the memo: read it, and remember the read (its answer, once it comes).
+    const value = Promise.resolve(read(this.direct(cause)));
+    const block = this.block?.number ?? 0n;
+    const created: MemoEntry = {
+      value,
+      read,
+      usedAt: block,
+      firstAt: block,
+      readAt: block,
+      pending: true,
+      why: this.recent.has(key) ? "unsteady" : "new",
+      // An account the Exchange can have credited (it deposited or traded) is steady from its first
+      // ask: its next block's order finds its facts kept, not asked for again (a fresh key is not).
+      steady: of?.account === undefined || this.recent.has(key) || this.credited.has(of.account.toLowerCase()),
+      ...(of?.account === undefined ? {} : { account: of.account.toLowerCase() }),
+      ...(of?.market === undefined ? {} : { market: of.market }),
+      ...(of?.bound === undefined ? {} : { bound: of.bound }),
+      movedByFills: of?.movedByFills === true,
+    };
+    this.memo.set(key, created);
+    value.then(
+      (answer) => {
+        if (created.value !== value) return;
+        created.pending = false;
+        created.known = answer;
+      },
+      () => {
+        // A failed read is not remembered: the next order asks again.
+        if (this.memo.get(key) === created) this.memo.delete(key);
+      },
+    );
+    return this.waited(key, created.why, value);
   }
 
   /**
@@ -779,6 +774,7 @@ export class CachedChainReads implements RiskReads {
     const entry = this.memo.get(key);
     if (entry === undefined) return MISS;
     entry.usedAt = this.block?.number ?? 0n;
+    // Settled: its answer itself, so that an order whose facts are all known reads them without an await.
     return entry.pending ? this.waited(key, entry.why, entry.value as Promise<T>) : (entry.known as T);
   }
 

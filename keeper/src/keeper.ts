@@ -438,6 +438,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     log,
     metrics,
     trustProxy: config.api.trustProxy,
+    acceptors: config.api.acceptors,
     knownAccount: isKnown,
     sessionTtlMs: config.api.sessionTtlSeconds * 1000,
     limits: {

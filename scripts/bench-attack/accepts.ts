@@ -7,10 +7,13 @@
  * A client process opens the connections at once while the server's loop is busy (500 ms); then every turn
  * of the server's loop does `turn ms` of work (a busy wait standing in for the requests it reads),
  * and the server counts the connections each turn accepted. On Node 20 (libuv 1.46) it accepts
- * one a turn however many wait in the kernel's queue, so the last waits about `connections` turns.
+ * one a turn however many wait in the kernel's queue, so the last waits about `connections` turns;
+ * with `acceptors` handles, about `connections / acceptors` turns.
  */
 import { fork } from "node:child_process";
-import { createServer, connect, type AddressInfo, type Socket } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { connect, type AddressInfo, type Socket } from "node:net";
+import { addAcceptors } from "../../keeper/src/api/acceptors";
 
 if (process.argv[2] === "client") {
   const [port, count] = [Number(process.argv[3]), Number(process.argv[4])];
@@ -27,6 +30,7 @@ if (process.argv[2] === "client") {
 } else {
   const connections = Number(process.argv[2] ?? 50);
   const turnMs = Number(process.argv[3] ?? 20);
+  const acceptorCount = Number(process.argv[4] ?? 1);
   const busy = (ms: number) => {
     const until = performance.now() + ms;
     while (performance.now() < until) {
@@ -37,12 +41,14 @@ if (process.argv[2] === "client") {
   let accepted = 0;
   const perTurn: number[] = [];
   let started = 0;
-  const server = createServer((socket) => {
+  const server = createHttpServer();
+  server.on("connection", (socket: Socket) => {
     socket.on("error", () => undefined);
     acceptedThisTurn++;
     accepted++;
   });
-  server.listen(0, "127.0.0.1", () => {
+  server.listen(0, "127.0.0.1", async () => {
+    const acceptors = await addAcceptors(server, { count: acceptorCount });
     const { port } = server.address() as AddressInfo;
     const client = fork(__filename, ["client", String(port), String(connections)], {
       execArgv: process.execArgv,
@@ -64,10 +70,11 @@ if (process.argv[2] === "client") {
         const counts = perTurn.filter((n) => n > 0);
         console.log(
           `node ${process.version} (libuv ${process.versions.uv}): ${connections} connections waiting, ` +
-            `${turnMs} ms of work a turn: accepted over ${perTurn.length} turns, ` +
+            `${turnMs} ms of work a turn, ${acceptors.count} acceptors: accepted over ${perTurn.length} turns, ` +
             `at most ${Math.max(...counts)} in one turn; the last after ${waited.toFixed(0)} ms`,
         );
         client.send("done");
+        acceptors.close();
         server.close();
       };
       setImmediate(turn);

@@ -44,6 +44,7 @@ import { ApiError, type ApiErrorCode } from "./errors";
 import { DEFAULT_FEED_LIMITS, Feed, type FeedLimits } from "./feed";
 import { asyncApiDocument, openApiDocument, type RegisteredRoute, type RouteDoc } from "./openapi";
 import { clientKey, RateLimiter } from "./rateLimit";
+import { addAcceptors } from "./acceptors";
 import { guardConnections } from "./connections";
 import { DeadMan } from "./deadman";
 import { FeedOrders } from "./feedOrders";
@@ -139,6 +140,11 @@ export interface ApiOptions {
   readonly isReady?: () => { ready: boolean; missing: string[] };
   /** Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed; none by default. */
   readonly trustProxy?: readonly string[];
+  /**
+   * Handles on the listening socket, each accepting one connection a turn of the event loop
+   * (./acceptors; `api.acceptors`, 16 from the command line). 1 by default: the server's own only.
+   */
+  readonly acceptors?: number;
   /** How long a session lasts (default one hour). */
   readonly sessionTtlMs?: number;
   /**
@@ -835,9 +841,10 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   app.get("/v1/asyncapi.json", async () => describe().asyncApi);
 
   await app.listen({ host: options.host, port: options.port });
+  const acceptors = await addAcceptors(app.server, { count: options.acceptors ?? 1, log });
   const { port } = app.server.address() as AddressInfo;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
-  log.info({ host: options.host, port }, "keeper API listening");
+  log.info({ host: options.host, port, acceptors: acceptors.count }, "keeper API listening");
   return {
     url: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}/v1/ws`,
@@ -847,6 +854,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     async close() {
       deadMan.close();
       feed.close();
+      acceptors.close();
       await app.close();
     },
   };

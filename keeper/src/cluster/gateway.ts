@@ -30,6 +30,7 @@ import { SETTINGS, type Setting } from "../config";
 import { ApiError } from "../api/errors";
 import { challengeFor, DEFAULT_API_LIMITS, logIn, toApiError } from "../api/server";
 import { clientKey, RateLimiter } from "../api/rateLimit";
+import { addAcceptors } from "../api/acceptors";
 import { guardConnections } from "../api/connections";
 import { Intake } from "../api/intake";
 import { DEFAULT_FEED_LIMITS, TRY_AGAIN_LATER } from "../api/feed";
@@ -80,6 +81,8 @@ export interface GatewayOptions {
   readonly perIpPerSecond?: number;
   /** HTTP connections open at once per client address (64 by default; keeper/API.md, "Budgets"). */
   readonly maxHttpConnectionsPerIp?: number;
+  /** Handles on the listening socket (../api/acceptors; `api.acceptors`); 1 by default. */
+  readonly acceptors?: number;
   readonly sessionTtlMs?: number;
   readonly log?: Logger;
 }
@@ -428,6 +431,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
 
   await app.listen({ host: options.host, port: options.port });
+  const acceptors = await addAcceptors(app.server, { count: options.acceptors ?? 1, log });
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
   log.info({ url, shards: directory.all.map((s) => s.name) }, "gateway listening");
@@ -436,6 +440,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     directory,
     async close() {
       directory.stop();
+      acceptors.close();
       await app.close();
       await db.end().catch(() => {});
     },
@@ -471,6 +476,7 @@ const GATEWAY_SETTINGS = {
   leaseMs: "leaseMs",
   trustProxy: "api.trustProxy",
   maxHttpConnectionsPerIp: "api.maxHttpConnectionsPerIp",
+  acceptors: "api.acceptors",
   logLevel: "logLevel",
 } as const;
 
@@ -557,6 +563,7 @@ export async function gatewayMain(argv: readonly string[], env: NodeJS.ProcessEn
       leaseMs: settings.leaseMs as number,
       trustProxy: settings.trustProxy as string[],
       maxHttpConnectionsPerIp: settings.maxHttpConnectionsPerIp as number,
+      acceptors: settings.acceptors as number,
       log,
     });
   } catch (error) {

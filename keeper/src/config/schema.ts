@@ -94,6 +94,8 @@ export interface KeeperConfig {
     readonly maxBatchActions: number;
     /** HTTP connections open at once from one client address; one beyond it is closed unread. */
     readonly maxHttpConnectionsPerIp: number;
+    /** Handles on the listening socket, each accepting one connection a turn (api/acceptors.ts). */
+    readonly acceptors: number;
   };
   /** Per market: the least an order may be, in lots and in notional (quote atoms at its limit price); 0: none. */
   readonly minimums: ReadonlyMap<bigint, { readonly lots: bigint; readonly notional: bigint }>;
@@ -478,6 +480,14 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(1, 100_000, "a number of connections"),
   },
   {
+    path: "api.acceptors",
+    env: "CROSSBOOK_API_ACCEPTORS",
+    flag: "api-acceptors",
+    default: 16,
+    inFile: true,
+    parse: smallInt(1, 64, "a number of accepting handles (at most 64)"),
+  },
+  {
     path: "minimums.lots",
     env: "CROSSBOOK_MIN_LOTS",
     flag: "min-lots",
@@ -684,6 +694,7 @@ export const configSchema = z
         perAccountPerSecond: v["api.perAccountPerSecond"] as number,
         maxBatchActions: v["api.maxBatchActions"] as number,
         maxHttpConnectionsPerIp: v["api.maxHttpConnectionsPerIp"] as number,
+        acceptors: v["api.acceptors"] as number,
       },
       minimums: minimumsOf(v["minimums.lots"] as Map<bigint, bigint>, v["minimums.notional"] as Map<bigint, bigint>),
       maxStaleBlocks: v.maxStaleBlocks as number,

@@ -67,6 +67,7 @@ describe("keeper config", () => {
           perAccountPerSecond: 500,
           maxBatchActions: 20,
           maxHttpConnectionsPerIp: 64,
+          acceptors: 16,
         },
         minimums: new Map(),
         maxStaleBlocks: 3,
@@ -109,6 +110,7 @@ describe("keeper config", () => {
           perAccountPerSecond: 500,
           maxBatchActions: 20,
           maxHttpConnectionsPerIp: 64,
+          acceptors: "4",
         },
         minimums: { lots: { "1": 10 }, notional: { "3": "1000000" } },
         maxStaleBlocks: 5,
@@ -153,6 +155,7 @@ describe("keeper config", () => {
           perAccountPerSecond: 500,
           maxBatchActions: 20,
           maxHttpConnectionsPerIp: 64,
+          acceptors: 4,
         },
         minimums: new Map([
           [1n, { lots: 10n, notional: 0n }],
@@ -221,6 +224,7 @@ describe("keeper config", () => {
           "--max-batch-actions=10",
           "--max-http-connections-per-ip",
           "1000",
+          "--api-acceptors=2",
           "--min-lots",
           "1:5,2:10",
           "--min-notional=2:7000",
@@ -263,6 +267,7 @@ describe("keeper config", () => {
         perAccountPerSecond: 50,
         maxBatchActions: 10,
         maxHttpConnectionsPerIp: 1000,
+        acceptors: 2,
       });
       expect(c.settlement).to.deep.equal({
         replaceAfterBlocks: 10,
@@ -439,6 +444,7 @@ describe("keeper config", () => {
           "--claim-headroom-percent=101",
           "--api-host=",
           "--api-port=70000",
+          "--api-acceptors=0",
           "--database= ",
         ],
       });
@@ -460,6 +466,7 @@ describe("keeper config", () => {
         'settlement.gasHeadroomPercent: got "401" from flag --gas-headroom-percent; expected a percent from 0 to 400',
         'api.host: got "" from flag --api-host; expected a non-empty string',
         'api.port: got "70000" from flag --api-port; expected a TCP port (0: any free one) from 0 to 65535',
+        'api.acceptors: got "0" from flag --api-acceptors; expected a number of accepting handles (at most 64) from 1 to 64',
       ]);
     });
 

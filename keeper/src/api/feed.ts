@@ -25,7 +25,7 @@ import { silentLogger, type Logger } from "../log";
 import type { Store } from "../store";
 import type { Metrics } from "../metrics";
 import type { ExchangeDomainParameters, KeeperErrorCode, ReadClient } from "@crossbook/sdk";
-import type { KeeperBookJson, KeeperFeedMessageJson } from "@crossbook/sdk/keeper-wire";
+import type { KeeperBookJson, KeeperFeedMessageJson, KeeperTradeJson } from "@crossbook/sdk/keeper-wire";
 import { FillStream, fillsKey } from "./fills";
 import { PublishedBook } from "./levels";
 import { clientKey, RateLimiter } from "./rateLimit";
@@ -149,6 +149,11 @@ export class Feed {
   private readonly seqs = new Map<string, number>();
   /** Each market channel's last snapshot, with the number of the channel's message it follows (`snapshotText`). */
   private readonly snapshots = new Map<string, { seq: number; text: string }>();
+  /**
+   * Each market's latest trades as its channel has told them (`RecentTrades`): its snapshot is made
+   * from them, not read from the store. A market has one from its first trades snapshot on.
+   */
+  private readonly recentTrades = new Map<bigint, RecentTrades>();
   private readonly pinger: NodeJS.Timeout;
   private nextId = 1;
   /** Orders snapshots asked for so far (each one's number: `Client.ordersSnapshotDue`). */
@@ -308,14 +313,18 @@ export class Feed {
   private publishTrade(t: TradeUpdate): void {
     const channel = `trades:${t.marketId}`;
     const seq = this.nextSeq(channel);
+    const recent = this.recentTrades.get(t.marketId);
     const subscribers = this.channels.get(channel);
+    if (recent === undefined && (subscribers === undefined || subscribers.size === 0)) return;
+    const trade = tradeJson(t);
+    recent?.told(trade);
     if (subscribers === undefined || subscribers.size === 0) return;
     const text = JSON.stringify({
       type: "trade",
       channel: "trades",
       marketId: t.marketId.toString(),
       seq,
-      trade: tradeJson(t),
+      trade,
     } satisfies KeeperFeedMessageJson);
     for (const c of subscribers) this.send(c, text);
   }
@@ -482,12 +491,13 @@ export class Feed {
       c,
       this.snapshotText(key, (seq) => {
         if (channel === "book") return { type: "snapshot", channel: "book", ...this.bookSnapshot(marketId)! };
-        const committed = this.store.committed;
-        const trades = committed
-          .recentFills(marketId, this.limits.tradesSnapshot, this.engine.publishedFillsBefore())
-          .reverse()
-          .map((f) => tradeJson(storedTrade(committed, f)));
-        return { type: "snapshot", channel: "trades", marketId: marketId.toString(), seq, trades };
+        return {
+          type: "snapshot",
+          channel: "trades",
+          marketId: marketId.toString(),
+          seq,
+          trades: this.tradesOf(marketId),
+        };
       }),
     );
   }
@@ -505,6 +515,26 @@ export class Feed {
     const text = JSON.stringify(make(seq));
     this.snapshots.set(key, { seq, text });
     return text;
+  }
+
+  /**
+   * A market's latest trades, oldest first, as its channel has told them. The first time, they are
+   * read from the store (published fills only, as the channel tells them); from then on each trade
+   * message keeps them, so a snapshot reads nothing: under a wash trader's flow the channel moves
+   * with every fill, and a hundred subscribers each read two orders per trade of the snapshot.
+   */
+  private tradesOf(marketId: bigint): KeeperTradeJson[] {
+    let recent = this.recentTrades.get(marketId);
+    if (recent === undefined) {
+      const committed = this.store.committed;
+      const fills = committed.recentFills(marketId, this.limits.tradesSnapshot, this.engine.publishedFillsBefore());
+      recent = new RecentTrades(
+        this.limits.tradesSnapshot,
+        fills.reverse().map((f) => tradeJson(storedTrade(committed, f))),
+      );
+      this.recentTrades.set(marketId, recent);
+    }
+    return recent.list();
   }
 
   /** Whether the client is logged in; if not, it is told so. */
@@ -655,5 +685,38 @@ export class Feed {
     this.clients.delete(c);
     this.metrics?.setFeedClients(this.clients.size);
     this.orders?.closed(c, this.closing);
+  }
+}
+
+/**
+ * A market's latest trades, at most `size`, oldest first, kept as the trades channel tells them: a new
+ * fill goes last (the oldest leaves), a later message about a fill kept (its settlement, its skip)
+ * replaces it where it stands, and one about a fill no longer kept changes nothing.
+ */
+export class RecentTrades {
+  private readonly byFill = new Map<number, KeeperTradeJson>();
+  private newest = 0;
+
+  constructor(
+    private readonly size: number,
+    oldestFirst: readonly KeeperTradeJson[],
+  ) {
+    for (const trade of oldestFirst) this.told(trade);
+  }
+
+  told(trade: KeeperTradeJson): void {
+    if (this.byFill.has(trade.fillId)) {
+      this.byFill.set(trade.fillId, trade); // in place: a Map keeps a key's first position
+      return;
+    }
+    if (trade.fillId <= this.newest) return; // an older fill, no longer among the latest
+    this.newest = trade.fillId;
+    this.byFill.set(trade.fillId, trade);
+    if (this.byFill.size > this.size) this.byFill.delete(this.byFill.keys().next().value as number);
+  }
+
+  /** Oldest first. */
+  list(): KeeperTradeJson[] {
+    return [...this.byFill.values()];
   }
 }

@@ -89,6 +89,23 @@ describe("keeper/api: HTTP and feed over real sockets", function () {
     const trades = await http(url, "GET", "/v1/markets/1/trades?limit=5");
     expect(trades.body.trades[0]).to.deep.equal(taken.body.trades[0]);
 
+    // A later subscriber's trades snapshot is the channel's trades as told, made without a store read.
+    const committed = k.store.committed;
+    const getOrder = committed.getOrder;
+    let orderReads = 0;
+    committed.getOrder = (...args: Parameters<typeof getOrder>) => (orderReads++, getOrder.apply(committed, args));
+    try {
+      const later = await FeedClient.open(k.api.wsUrl);
+      later.send({ op: "subscribe", channel: "trades", marketId: "1" });
+      const tradesSnapshot = await later.next((m) => m.type === "snapshot" && m.channel === "trades");
+      expect(tradesSnapshot.seq).to.equal(trade.seq);
+      expect(tradesSnapshot.trades).to.deep.equal([trade.trade]);
+      expect(orderReads, "store reads for the trades snapshot").to.equal(0);
+      later.close();
+    } finally {
+      committed.getOrder = getOrder;
+    }
+
     const aliceSession = bearer(await login(k, alice));
     const status = await http(url, "GET", `/v1/orders/${sellHash}`, undefined, aliceSession);
     expect(status.status).to.equal(200);

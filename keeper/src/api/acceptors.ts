@@ -102,7 +102,9 @@ export async function addAcceptors(server: HttpServer, options: AcceptorsOptions
     child.on("error", (error) => finish(error.message));
     child.on("exit", (code) => finish(`the child exited (${code}) before handing every copy back`));
     child.on("message", (_message, handle) => {
-      if (handle === undefined || finished) return;
+      if (handle === undefined) return;
+      // A copy that comes after the wait ended is closed, or the socket would outlive the server.
+      if (finished) return void (handle as { close?: () => void }).close?.();
       // The same socket under a new descriptor, already listening: accept on it too.
       const extra = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
         server.emit("connection", socket);

@@ -689,9 +689,10 @@ export class Feed {
 }
 
 /**
- * A market's latest trades, at most `size`, oldest first, kept as the trades channel tells them: a new
- * fill goes last (the oldest leaves), a later message about a fill kept (its settlement, its skip)
- * replaces it where it stands, and one about a fill no longer kept changes nothing.
+ * A market's latest trades, at most `size`, oldest first (by fill id), kept as the trades channel
+ * tells them: a new fill goes in its place (the oldest leaves), a later message about a fill kept
+ * (its settlement, its skip) replaces it where it stands, and one about a fill older than every fill
+ * kept, when `size` are kept, changes nothing.
  */
 export class RecentTrades {
   private readonly byFill = new Map<number, KeeperTradeJson>();
@@ -709,9 +710,17 @@ export class RecentTrades {
       this.byFill.set(trade.fillId, trade); // in place: a Map keeps a key's first position
       return;
     }
-    if (trade.fillId <= this.newest) return; // an older fill, no longer among the latest
-    this.newest = trade.fillId;
-    this.byFill.set(trade.fillId, trade);
+    if (trade.fillId > this.newest) {
+      this.newest = trade.fillId; // the usual case: fills are told in the order of their ids
+      this.byFill.set(trade.fillId, trade);
+    } else {
+      const oldest = this.byFill.keys().next().value;
+      if (this.byFill.size >= this.size && oldest !== undefined && trade.fillId < oldest) return;
+      // Told out of order: put it in its place.
+      const sorted = [...this.byFill.values(), trade].sort((a, b) => a.fillId - b.fillId);
+      this.byFill.clear();
+      for (const t of sorted) this.byFill.set(t.fillId, t);
+    }
     if (this.byFill.size > this.size) this.byFill.delete(this.byFill.keys().next().value as number);
   }
 

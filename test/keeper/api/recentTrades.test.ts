@@ -47,4 +47,15 @@ describe("feed: a market's recent trades, kept as told (RecentTrades)", () => {
     recent.told(trade(1, "settled"));
     expect(ids(recent)).to.deep.equal([2, 3]);
   });
+
+  it("puts a fill told out of order in its place, when it is among the latest", () => {
+    const recent = new RecentTrades(3, [trade(5), trade(7)]);
+    recent.told(trade(6));
+    expect(ids(recent)).to.deep.equal([5, 6, 7]);
+    recent.told(trade(9));
+    recent.told(trade(8));
+    expect(ids(recent)).to.deep.equal([7, 8, 9]);
+    recent.told(trade(4));
+    expect(ids(recent)).to.deep.equal([7, 8, 9]);
+  });
 });

@@ -81,8 +81,9 @@ export async function addAcceptors(server: HttpServer, options: AcceptorsOptions
     let finished = false;
     const child = spawn(options.execPath ?? process.execPath, ["-e", DUPLICATOR], {
       stdio: ["ignore", "ignore", "ignore", "ipc"],
-      // A bare node: no preloaded modules (a ts-node register, say) that would slow its start.
-      env: { ...process.env, NODE_OPTIONS: "" },
+      // A bare node with an empty environment: no preloaded modules (NODE_OPTIONS) that would slow
+      // its start, and none of the keeper's secrets (its key may be in CROSSBOOK_KEEPER_KEY).
+      env: {},
     });
     const finish = (problem?: string) => {
       if (finished) return;

@@ -14,6 +14,7 @@ import { connect, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addAcceptors, type Acceptors } from "../../../keeper/src/api/acceptors";
+import { guardConnections } from "../../../keeper/src/api/connections";
 import type { Logger } from "../../../keeper/src/log";
 
 /** Opens `count` connections, writes a file once all are established, sends each a GET, reports the answers. */
@@ -119,6 +120,16 @@ describe("keeper API: several accepting handles on one listening socket (api/acc
     // starts can take one more).
     expect(perTurn.filter((n) => n > 0).length).to.be.at.most(6);
     expect(answered, "every connection answered by the server's request handler").to.equal(40);
+  });
+
+  it("caps an address's connections that the added handles accepted as the server's own (the guard sees them)", async () => {
+    // One address, at most 2 connections open at once: a burst of 24 accepted 8 a turn cannot all
+    // be served. Were the added handles' connections not handed to the server's `connection`
+    // listeners, the guard would not see them and all 24 would be answered.
+    guardConnections(server, { maxPerAddress: 2 });
+    acceptors = await addAcceptors(server, { count: 8 });
+    const { answered } = await burst(server, 24);
+    expect(answered).to.be.at.least(2).and.below(24);
   });
 
   it("stops the added handles with `close`: the port then refuses connections", async () => {

@@ -36,17 +36,27 @@
  * BENCH_ATTACK_WASH (wash orders per second, default 500), BENCH_ATTACK_ATTACKS (letters, default
  * abcdef), BENCH_ATTACK_EXPIRING (default 10000), BENCH_ATTACK_RUNS (default quiet,attack),
  * BENCH_ATTACK_CPU_PROF (a directory: each keeper writes a CPU profile there; summarise it with
- * scripts/bench-api/profile-summary.ts), BENCH_ATTACK_STRICT=1.
+ * scripts/bench-api/profile-summary.ts), BENCH_ATTACK_STRICT=1, BENCH_ATTACK_CPUS (below).
+ *
+ * Cores (`BENCH_ATTACK_CPUS`, default `split`): the keeper runs on the upper half of the machine's
+ * cores, and this process, the Hardhat node and the traders' and attackers' processes on the lower
+ * half (scripts/lib/cpus.ts; on 2 cores, one each), in both kinds of run. Attackers on other
+ * machines reach the keeper only over the network; on one machine sharing its cores, their own CPU
+ * (signing 500 orders a second, opening connections) takes the keeper's, which is not an attack
+ * over HTTP. The node and the honest traders share their cores with the attackers, so a slower
+ * node and the traders' own waits still count against the keeper. `shared` runs every process on
+ * every core.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "libsql";
 import type { Hex } from "viem";
 import { generatePrivateKey } from "viem/accounts";
 import { DEFAULT_FUNDING, fundTraders, median, percentile, rpc } from "./lib/bench";
 import { readDeployment, type Deployment } from "./lib/market";
+import { holdSelfTo, splitCpus, type CpuSplit } from "./lib/cpus";
 import { manage, runHardhatScript, startHardhatNode, startLocalKeeper } from "./lib/processes";
 import type { AgentInit, AgentReply, AgentRequest, AttackResult, HonestResult } from "./bench-attack/agents";
 
@@ -60,6 +70,7 @@ const ATTACKS = env.BENCH_ATTACK_ATTACKS?.trim() || "abcdef";
 const STRICT = env.BENCH_ATTACK_STRICT === "1";
 const KINDS = (env.BENCH_ATTACK_RUNS?.trim() || "quiet,attack").split(",") as ("quiet" | "attack")[];
 const CPU_PROF = env.BENCH_ATTACK_CPU_PROF?.trim() || undefined;
+const CPUS = cpuPlacement(env.BENCH_ATTACK_CPUS?.trim() || "split");
 /** 1 USDC: a 1-lot WETH order at 2,000 USDC/WETH is worth 2 USDC (lot 0.001 WETH). */
 const MIN_NOTIONAL = 1_000_000n;
 const TARGETS = { p99Ratio: 2, eventLoopP99Ms: 50 };
@@ -70,6 +81,23 @@ function whole(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`bench:attack: ${name} must be a whole number, got ${raw}`);
   return n;
+}
+
+function cpuPlacement(raw: string): CpuSplit | undefined {
+  if (raw === "shared") return undefined;
+  if (raw !== "split") throw new Error(`bench:attack: BENCH_ATTACK_CPUS must be split or shared, got ${raw}`);
+  return splitCpus();
+}
+
+/** "core 1", "cores 2-3": a `taskset -c` list in words. */
+function cores(list: string): string {
+  return `${/[-,]/.test(list) ? "cores" : "core"} ${list}`;
+}
+
+function placement(): string {
+  return CPUS === undefined
+    ? `every process on any of ${availableParallelism()} cores`
+    : `the keeper on ${cores(CPUS.tested)}; the node, traders and attackers on ${cores(CPUS.others)}`;
 }
 
 let tmp: string | undefined;
@@ -326,6 +354,7 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       ...["--log-level", "warn", "--min-notional", `${deployment.markets[0].id}:${MIN_NOTIONAL}`],
     ],
     name: `keeper (${kind})`,
+    cpus: CPUS?.tested,
     nodeArgs:
       CPU_PROF === undefined
         ? []
@@ -487,8 +516,11 @@ interface Keys {
 async function main(): Promise<number> {
   tmp = mkdtempSync(join(tmpdir(), "bench-attack-"));
   say(
-    `load average ${load()}; ${ROUNDS} rounds × ${SECONDS} s, attacks ${ATTACKS}, wash ${WASH}/s, ${EXPIRING} expiring`,
+    `load average ${load()}; ${ROUNDS} rounds × ${SECONDS} s, attacks ${ATTACKS}, wash ${WASH}/s, ${EXPIRING} expiring; ` +
+      placement(),
   );
+  // Before any child starts: the node and the traders' and attackers' processes inherit it.
+  if (CPUS !== undefined) holdSelfTo(CPUS.others);
   const { url: nodeUrl } = await startHardhatNode();
   const deploymentPath = join(tmp, "deployment.json");
   await runHardhatScript("scripts/deploy.ts", nodeUrl, { CROSSBOOK_DEPLOYMENTS_PATH: deploymentPath });
@@ -553,7 +585,7 @@ async function main(): Promise<number> {
   ];
   console.log(
     `\nbench:attack — medians of ${ROUNDS} rounds, ${SECONDS} s windows; load average at the end ${load()} ` +
-      `(2 cores shared with other work)\n`,
+      `(${placement()}; the machine may be shared with other work)\n`,
   );
   console.log("| measure | quiet | attack |");
   console.log("|---|---:|---:|");

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { KEEPER_ACCOUNT_INDEX, localAccountKey } from "./accounts";
+import { heldTo } from "./cpus";
 import { readDeployment, type Deployment } from "./market";
 
 const ROOT = join(__dirname, "..", "..");
@@ -73,9 +74,11 @@ export function spawnManaged(
   name: string,
   command: string,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; echo?: (line: string) => void } = {},
+  /** `cpus`: the cores it runs on (`taskset -c`'s list; scripts/lib/cpus.ts); absent: any. */
+  options: { env?: NodeJS.ProcessEnv; echo?: (line: string) => void; cpus?: string } = {},
 ): ManagedProcess {
-  const child = spawn(command, args, {
+  const held = heldTo(options.cpus, command, args);
+  const child = spawn(held.command, held.args, {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     detached: true,
@@ -240,12 +243,13 @@ export async function startLocalMarket(
 export async function startKeeperProcess(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
-  options: { echo?: (line: string) => void; name?: string; nodeArgs?: readonly string[] } = {},
+  options: { echo?: (line: string) => void; name?: string; nodeArgs?: readonly string[]; cpus?: string } = {},
 ): Promise<{ url: string; process: ManagedProcess }> {
   const nodeArgs = ["-r", "ts-node/register/transpile-only", ...(options.nodeArgs ?? []), "keeper/src/cli.ts"];
   const proc = spawnManaged(options.name ?? "keeper", process.execPath, [...nodeArgs, ...args], {
     env,
     echo: options.echo,
+    cpus: options.cpus,
   });
   const line = await proc.waitFor(/crossbook-keeper listening on /, 120_000);
   const url = /listening on (\S+)/.exec(line)?.[1] ?? "";
@@ -266,6 +270,7 @@ export function startLocalKeeper(
     nodeArgs?: readonly string[];
     echo?: (line: string) => void;
     name?: string;
+    cpus?: string;
   },
 ): Promise<{ url: string; process: ManagedProcess }> {
   const flags = [
@@ -277,6 +282,6 @@ export function startLocalKeeper(
   return startKeeperProcess(
     flags,
     { CROSSBOOK_KEEPER_KEY: localAccountKey(KEEPER_ACCOUNT_INDEX) },
-    { echo: options.echo, name: options.name, nodeArgs: options.nodeArgs },
+    { echo: options.echo, name: options.name, nodeArgs: options.nodeArgs, cpus: options.cpus },
   );
 }

@@ -108,12 +108,15 @@ function ignoreFailure(fact: Fact<unknown>): void {
   if (isPending(fact)) fact.catch(() => undefined);
 }
 
-/** The first round's facts of the maker and the market (`readAheadOf` reads them ahead too). */
-function standingFacts(reads: RiskReads, order: Order) {
+/**
+ * The first round's facts of the maker and the market (`readAheadOf` reads them ahead too); `market`
+ * when the caller has asked for it already (a source without a memo would read it twice).
+ */
+function standingFacts(reads: RiskReads, order: Order, market = reads.market(order.marketId)) {
   const { maker, marketId } = order;
   return [
     reads.domain(),
-    reads.market(marketId),
+    market,
     reads.riskLimits(marketId),
     reads.priceBounds(marketId),
     reads.paused(),
@@ -133,10 +136,19 @@ function riskContextOf(
   keeperState: KeeperRiskState,
 ): Fact<RiskContext> {
   const { order } = signed;
-  const first = allOf([...standingFacts(reads, order), reads.filled(order.maker, order.nonce), reads.timestamp()]);
-  return isPending(first)
-    ? first.then((facts) => secondRound(reads, exchange, signed, keeperState, facts))
-    : secondRound(reads, exchange, signed, keeperState, first);
+  // The market known now (it almost always is), the maker's balances are asked with the first
+  // round, not after it: an account's first order waits for one round trip to the node, not two.
+  const market = reads.market(order.marketId);
+  const balances = isPending(market) || market === undefined ? undefined : balancesOf(reads, order.maker, market);
+  const first = allOf([
+    ...standingFacts(reads, order, market),
+    reads.filled(order.maker, order.nonce),
+    reads.timestamp(),
+  ]);
+  if (!isPending(first)) return secondRound(reads, exchange, signed, keeperState, first, balances);
+  // Awaited by the second round; if the first round fails, nothing awaits it.
+  if (balances !== undefined) ignoreFailure(balances);
+  return first.then((facts) => secondRound(reads, exchange, signed, keeperState, facts, balances));
 }
 
 type FirstRound = [
@@ -160,6 +172,8 @@ function secondRound(
   signed: SignedOrder,
   keeperState: KeeperRiskState,
   facts: FirstRound,
+  /** The maker's free balances of the market's tokens, when asked with the first round. */
+  balancesAsked: Fact<{ base: bigint; quote: bigint }> | undefined,
 ): Fact<RiskContext> {
   const { order, signature } = signed;
   const maker = order.maker;
@@ -188,7 +202,7 @@ function secondRound(
     if (id !== marketId && !keeperState.markets?.has(id)) otherMarketReads.push(reads.market(id));
   }
   const second = allOf([
-    market === undefined ? { base: 0n, quote: 0n } : balancesOf(reads, maker, market),
+    balancesAsked ?? (market === undefined ? { base: 0n, quote: 0n } : balancesOf(reads, maker, market)),
     signatureContextOf(reads, isContract, order, signature, domain),
     allOf(otherMarketReads),
   ]);

@@ -192,7 +192,8 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   if (!nativeAvailable) log.warn({}, "native secp256k1 did not load: signature recovery falls back to pure JS");
   let store: Store;
   try {
-    store = await Store.connect(config.databasePath);
+    // A SQLite file's checkpoints run in a child process, off the event loop (store/checkpointer.ts).
+    store = await Store.connect(config.databasePath, { checkpoints: { log } });
   } catch (error) {
     throw new KeeperStartError(
       `the database ${redactUrl(config.databasePath)} cannot be opened: ${(error as Error).message}`,

@@ -1,5 +1,6 @@
 import { closeSync, fsync, fsyncSync, openSync } from "node:fs";
 import Database from "libsql";
+import { LogCheckpointer, SQLITE_AUTOCHECKPOINT_PAGES, type CheckpointerOptions } from "./checkpointer";
 import { MIGRATIONS, type Migration } from "./migrations";
 
 /** The store's errors. `code` is stable; every one means the caller asked for something impossible. */
@@ -131,6 +132,9 @@ export interface Group {
   readonly afterCommit: (() => void)[];
 }
 
+/** How a child process checkpoints the log (`SqliteDatabase.open`'s `checkpoints`; `LogCheckpointer`). */
+export type ChildCheckpoints = Omit<CheckpointerOptions, "onLost">;
+
 /** An fsync that calls back when the file is on disk (`node:fs`'s, on libuv's thread pool, by default). */
 export type LogFsync = (fd: number, done: (error: Error | null) => void) => void;
 
@@ -255,6 +259,8 @@ export class SqliteDatabase extends Reader {
   /** Whether a transaction body is running: a nested `transaction` joins it. */
   private inBody = false;
   private committedReader: { db: Db; reads: Reader } | undefined;
+  /** The child process that checkpoints the log, when the writer does not (`open`'s `checkpoints`). */
+  checkpointer: LogCheckpointer | undefined;
   /** Runs after a rollback: the store counts its in-memory figures again. */
   onRollback: () => void = () => {};
   /** Runs after each local COMMIT of the writer's transaction (a group's or a `transaction`'s). */
@@ -287,10 +293,26 @@ export class SqliteDatabase extends Reader {
    * Opens (creating if needed) the database file and brings its schema up to date. `fsyncLog`: how
    * the log is fsynced after a group commit (`node:fs`'s `fsync`, off the event loop, by default).
    */
-  static open(path: string, options: { fsyncLog?: LogFsync } = {}): SqliteDatabase {
+  static open(path: string, options: { fsyncLog?: LogFsync; checkpoints?: ChildCheckpoints } = {}): SqliteDatabase {
     const db = new SqliteDatabase(SqliteDatabase.openFile(path, true), path);
     db.logSync = new LogSync(`${path}-wal`, options.fsyncLog ?? fsync, (groups) => db.committedLocally(groups));
+    if (options.checkpoints !== undefined) db.checkpointInChild(options.checkpoints);
     return db;
+  }
+
+  /**
+   * Hands the log's checkpoints to a child process (`LogCheckpointer`): the writer never checkpoints
+   * inside a COMMIT while the child runs, and takes them back if it is lost.
+   */
+  private checkpointInChild(options: ChildCheckpoints): void {
+    const autocheckpoint = (pages: number) => {
+      if (!this.closed) this.handle.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
+    };
+    autocheckpoint(0);
+    this.checkpointer = LogCheckpointer.start(this.path, {
+      ...options,
+      onLost: () => autocheckpoint(SQLITE_AUTOCHECKPOINT_PAGES),
+    });
   }
 
   protected static openFile(path: string, durable: boolean): Db {
@@ -372,13 +394,19 @@ export class SqliteDatabase extends Reader {
     if (this.closed) return;
     this.commitGroup();
     this.logSync?.close();
+    if (this.checkpointer !== undefined) {
+      void this.checkpointer.stop();
+      // The last checkpoint, here: the child may not be gone yet, and the connection that closes
+      // last would make it (waiting, within the busy timeout, for the child's lock to go with it).
+      this.handle.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
     this.closed = true;
     this.committedReader?.db.close();
     this.handle.close();
   }
 
   /** The value of a PRAGMA, for checks and diagnostics. */
-  pragma(name: "journal_mode" | "synchronous" | "foreign_keys"): unknown {
+  pragma(name: "journal_mode" | "synchronous" | "foreign_keys" | "wal_autocheckpoint"): unknown {
     return (this.get(`PRAGMA ${name}`) as Row)[name];
   }
 
@@ -386,8 +414,10 @@ export class SqliteDatabase extends Reader {
     return ((this.get("SELECT MAX(version) AS v FROM schema_version") as Row).v as number | null) ?? 0;
   }
 
-  /** Waits for what is in flight and closes what the layer holds open (SQLite: nothing; `close` closed the file). */
-  async shutdown(): Promise<void> {}
+  /** Waits for what is in flight and closes what the layer holds open (SQLite: the checkpoints' child, if any). */
+  async shutdown(): Promise<void> {
+    await this.checkpointer?.exited;
+  }
 
   /** Resolves when every commit so far is durable (SQLite: once the log's fsync under way, if any, is done). */
   durable(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Address } from "viem";
-import { SqliteDatabase, StoreError, type LogFsync, type Reader, type Row } from "./database";
+import { SqliteDatabase, StoreError, type ChildCheckpoints, type LogFsync, type Reader, type Row } from "./database";
 import { LiveOrders, type LiveRow } from "./liveOrders";
 import { HighestNonces } from "./nonces";
 import { PostgresDatabase, isPostgresUrl, type PostgresOptions } from "./postgres";
@@ -431,7 +431,7 @@ export class Store extends StoreReads {
    * Opens (creating if needed) the SQLite database file and brings its schema up to date.
    * `fsyncLog`: how the log is fsynced after a group commit (off the event loop by default).
    */
-  static open(path: string, options: { fsyncLog?: LogFsync } = {}): Store {
+  static open(path: string, options: { fsyncLog?: LogFsync; checkpoints?: ChildCheckpoints } = {}): Store {
     return new Store(SqliteDatabase.open(path, options));
   }
 
@@ -439,8 +439,11 @@ export class Store extends StoreReads {
    * Opens the store at `location`: a `postgres://` (or `postgresql://`) URL, or a SQLite file path.
    * `options` are PostgreSQL's (see `PostgresDatabase.connect`).
    */
-  static async connect(location: string, options: PostgresOptions = {}): Promise<Store> {
-    if (!isPostgresUrl(location)) return Store.open(location);
+  static async connect(
+    location: string,
+    options: PostgresOptions & { checkpoints?: ChildCheckpoints } = {},
+  ): Promise<Store> {
+    if (!isPostgresUrl(location)) return Store.open(location, { checkpoints: options.checkpoints });
     return new Store(await PostgresDatabase.connect(location, options));
   }
 
@@ -522,7 +525,7 @@ export class Store extends StoreReads {
   }
 
   /** The value of a PRAGMA, for checks and diagnostics. */
-  pragma(name: "journal_mode" | "synchronous" | "foreign_keys"): unknown {
+  pragma(name: "journal_mode" | "synchronous" | "foreign_keys" | "wal_autocheckpoint"): unknown {
     return this.db.pragma(name);
   }
 

@@ -1,0 +1,136 @@
+/**
+ * SQLite's checkpoints off the event loop.
+ *
+ * In WAL mode a commit appends to the log, and a checkpoint copies the log's pages into the
+ * database file, with an fsync of the log before and of the file after. By default SQLite runs one
+ * inside the COMMIT that takes the log past 1,000 pages, on the thread that commits: the keeper's
+ * event loop. Under a busy market that is about one COMMIT in 250 that holds the loop for the copy
+ * and two fsyncs (12–24 ms each on an idle machine here: `keeper/README.md`, "Under attack",
+ * thirteenth pass), and every request waits behind it.
+ *
+ * Here the keeper's writer connection never checkpoints (`wal_autocheckpoint = 0`). A child
+ * process holds a connection of its own to the same file and runs a PASSIVE checkpoint every
+ * `intervalMs`: it copies what the log holds that no reader still needs, without taking the
+ * writer's lock, so the writer goes on committing meanwhile, and the writer starts the log again
+ * from its beginning at its next commit once all of it is copied (SQLite does that by itself). What
+ * the copy costs is the child's, on another core when there is one.
+ *
+ * The child is a plain `node -e` script (libsql is not safe to load in a worker thread: a second
+ * copy of the addon in one process aborts it). It exits when the keeper does (its IPC channel
+ * closes). If it cannot start, or dies, the writer takes the checkpoints back (`wal_autocheckpoint`
+ * as SQLite's default) and the keeper logs a warning: never a reason to stop, nothing lost (a
+ * checkpoint is safe to interrupt), only the stalls return.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { silentLogger, type Logger } from "../log";
+
+/** SQLite's own default: the writer checkpoints when the log passes this many pages. */
+export const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
+
+/** What one PASSIVE checkpoint found: the log's frames, and how many of them are in the file now. */
+export interface CheckpointReport {
+  readonly log: number;
+  readonly checkpointed: number;
+  /** How long it took the child (µs). */
+  readonly micros: number;
+}
+
+/** The child: a PASSIVE checkpoint every interval, each reported; gone when the keeper is. */
+const CHECKPOINTER = `const { libsql, file, intervalMs } = JSON.parse(process.argv[1]);
+const Database = require(libsql);
+const db = new Database(file);
+const tick = () => {
+  const started = process.hrtime.bigint();
+  const [row] = db.pragma("wal_checkpoint(PASSIVE)");
+  const micros = Number((process.hrtime.bigint() - started) / 1000n);
+  process.send({ log: row.log, checkpointed: row.checkpointed, micros });
+  setTimeout(tick, intervalMs);
+};
+process.on("disconnect", () => process.exit(0));
+tick();`;
+
+export interface CheckpointerOptions {
+  /** How often the child checkpoints (default 250 ms). */
+  readonly intervalMs?: number;
+  readonly log?: Logger;
+  /** The node binary that runs the child (default: this process's). */
+  readonly execPath?: string;
+  /** Told once if the child cannot start or dies before `stop`: the writer takes the checkpoints back. */
+  readonly onLost: () => void;
+}
+
+/** A child process that checkpoints a SQLite file's log (`LogCheckpointer.start`). */
+export class LogCheckpointer {
+  private stopped = false;
+  private readonly waiters: ((report: CheckpointReport) => void)[] = [];
+  /** The last report, for diagnostics. */
+  last: CheckpointReport | undefined;
+  /** Resolves once the child has exited. */
+  readonly exited: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    options: CheckpointerOptions,
+  ) {
+    const log = options.log ?? silentLogger;
+    let lost = false;
+    const lose = (reason: string) => {
+      if (this.stopped || lost) return;
+      lost = true;
+      log.warn({ reason }, "the log's checkpoints run on the event loop again: their child process is gone");
+      options.onLost();
+    };
+    this.exited = new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        lose(`exited (${signal ?? code})`);
+        resolve();
+      });
+      child.once("error", (error) => {
+        lose(error.message);
+        resolve();
+      });
+    });
+    child.on("message", (message) => {
+      const report = message as CheckpointReport;
+      this.last = report;
+      for (const resolve of this.waiters.splice(0)) resolve(report);
+    });
+  }
+
+  /** Starts the child for the database file at `file`. */
+  static start(file: string, options: CheckpointerOptions): LogCheckpointer {
+    const config = JSON.stringify({ libsql: require.resolve("libsql"), file, intervalMs: options.intervalMs ?? 250 });
+    const child = spawn(options.execPath ?? process.execPath, ["-e", CHECKPOINTER, config], {
+      // Not the keeper's environment, which may hold its key.
+      env: {},
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    });
+    // It never keeps the keeper's process alive: it goes when the keeper does.
+    child.unref();
+    child.channel?.unref();
+    return new LogCheckpointer(child, options);
+  }
+
+  /** The child's process id (undefined if it could not start). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Resolves with the child's next report. */
+  next(): Promise<CheckpointReport> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Stops the child at once (a checkpoint cut short is safe: SQLite finishes or redoes it), and
+   * without telling `onLost`. Resolves once it has exited.
+   */
+  stop(): Promise<void> {
+    this.stopped = true;
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.ref(); // whoever awaits the exit is kept alive until it comes
+      this.child.kill("SIGKILL");
+    }
+    return this.exited;
+  }
+}

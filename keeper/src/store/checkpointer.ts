@@ -4,9 +4,9 @@
  * In WAL mode a commit appends to the log, and a checkpoint copies the log's pages into the
  * database file, with an fsync of the log before and of the file after. By default SQLite runs one
  * inside the COMMIT that takes the log past 1,000 pages, on the thread that commits: the keeper's
- * event loop. Under a busy market that is about one COMMIT in 250 that holds the loop for the copy
- * and two fsyncs (12–24 ms each on an idle machine here: `keeper/README.md`, "Under attack",
- * thirteenth pass), and every request waits behind it.
+ * event loop. Under a busy market that is about one COMMIT in 160 that holds the loop for the copy
+ * and two fsyncs (10–12 ms each on an idle machine here: `scripts/bench-attack/checkpoints.ts`),
+ * and every request waits behind it.
  *
  * Here the keeper's writer connection never checkpoints (`wal_autocheckpoint = 0`). A child
  * process holds a connection of its own to the same file and runs a PASSIVE checkpoint every
@@ -15,11 +15,12 @@
  * from its beginning at its next commit once all of it is copied (SQLite does that by itself). What
  * the copy costs is the child's, on another core when there is one.
  *
- * The child is a plain `node -e` script (libsql is not safe to load in a worker thread: a second
- * copy of the addon in one process aborts it). It exits when the keeper does (its IPC channel
- * closes). If it cannot start, or dies, the writer takes the checkpoints back (`wal_autocheckpoint`
- * as SQLite's default) and the keeper logs a warning: never a reason to stop, nothing lost (a
- * checkpoint is safe to interrupt), only the stalls return.
+ * The child is a plain `node -e` script with its own libsql connection: a process of its own, so
+ * the copy and its fsyncs never run on the keeper's threads (a worker thread was not tried). It
+ * exits when the keeper does (its IPC channel closes). If it cannot start, or dies, the writer
+ * takes the checkpoints back (`wal_autocheckpoint` as SQLite's default) and the keeper logs a
+ * warning: never a reason to stop, nothing lost (a checkpoint is safe to interrupt), only the
+ * stalls return.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { silentLogger, type Logger } from "../log";
@@ -43,6 +44,7 @@ const tick = () => {
   const started = process.hrtime.bigint();
   const [row] = db.pragma("wal_checkpoint(PASSIVE)");
   const micros = Number((process.hrtime.bigint() - started) / 1000n);
+  if (!process.connected) return; // the keeper is gone: "disconnect" ends this process
   process.send({ log: row.log, checkpointed: row.checkpointed, micros });
   setTimeout(tick, intervalMs);
 };

@@ -11,9 +11,13 @@
  * Here the keeper's writer connection never checkpoints (`wal_autocheckpoint = 0`). A child
  * process holds a connection of its own to the same file and runs a PASSIVE checkpoint every
  * `intervalMs`: it copies what the log holds that no reader still needs, without taking the
- * writer's lock, so the writer goes on committing meanwhile, and the writer starts the log again
- * from its beginning at its next commit once all of it is copied (SQLite does that by itself). What
- * the copy costs is the child's, on another core when there is one.
+ * writer's lock, so the writer goes on committing meanwhile. What the copy costs is the child's,
+ * on another core when there is one. The log starts again from its beginning only when the writer
+ * begins a transaction with all of it copied (SQLite does that by itself); under commits that never
+ * pause, a commit lands during each of the child's checkpoints and the log's file would grow
+ * without bound. So past `RESTART_LOG_FRAMES` the writer runs a RESTART checkpoint itself, between
+ * its transactions: it copies what the child has not yet, and starts the log again. That is one
+ * stall per some 64 MB of log, in place of one per 4 MB (`scripts/bench-attack/checkpoints.ts`).
  *
  * The child is a plain `node -e` script with its own libsql connection: a process of its own, so
  * the copy and its fsyncs never run on the keeper's threads (a worker thread was not tried). It
@@ -27,6 +31,9 @@ import { silentLogger, type Logger } from "../log";
 
 /** SQLite's own default: the writer checkpoints when the log passes this many pages. */
 export const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
+
+/** A log of more frames than this (4 KB pages: about 64 MB) is started again by the writer itself. */
+export const RESTART_LOG_FRAMES = 16 * SQLITE_AUTOCHECKPOINT_PAGES;
 
 /** What one PASSIVE checkpoint found: the log's frames, and how many of them are in the file now. */
 export interface CheckpointReport {
@@ -59,6 +66,8 @@ export interface CheckpointerOptions {
   readonly execPath?: string;
   /** Told once if the child cannot start or dies before `stop`: the writer takes the checkpoints back. */
   readonly onLost: () => void;
+  /** Told each report, on this process's event loop (the writer bounds the log: `SqliteDatabase`). */
+  readonly onReport?: (report: CheckpointReport) => void;
 }
 
 /** A child process that checkpoints a SQLite file's log (`LogCheckpointer.start`). */
@@ -95,6 +104,7 @@ export class LogCheckpointer {
     child.on("message", (message) => {
       const report = message as CheckpointReport;
       this.last = report;
+      options.onReport?.(report);
       for (const resolve of this.waiters.splice(0)) resolve(report);
     });
   }

@@ -1,6 +1,11 @@
 import { closeSync, fsync, fsyncSync, openSync } from "node:fs";
 import Database from "libsql";
-import { LogCheckpointer, SQLITE_AUTOCHECKPOINT_PAGES, type CheckpointerOptions } from "./checkpointer";
+import {
+  LogCheckpointer,
+  RESTART_LOG_FRAMES,
+  SQLITE_AUTOCHECKPOINT_PAGES,
+  type CheckpointerOptions,
+} from "./checkpointer";
 import { MIGRATIONS, type Migration } from "./migrations";
 
 /** The store's errors. `code` is stable; every one means the caller asked for something impossible. */
@@ -132,8 +137,11 @@ export interface Group {
   readonly afterCommit: (() => void)[];
 }
 
-/** How a child process checkpoints the log (`SqliteDatabase.open`'s `checkpoints`; `LogCheckpointer`). */
-export type ChildCheckpoints = Omit<CheckpointerOptions, "onLost">;
+/**
+ * How a child process checkpoints the log (`SqliteDatabase.open`'s `checkpoints`; `LogCheckpointer`);
+ * `restartFrames`: the log's length past which the writer starts it again (`RESTART_LOG_FRAMES`).
+ */
+export type ChildCheckpoints = Omit<CheckpointerOptions, "onLost" | "onReport"> & { readonly restartFrames?: number };
 
 /** An fsync that calls back when the file is on disk (`node:fs`'s, on libuv's thread pool, by default). */
 export type LogFsync = (fd: number, done: (error: Error | null) => void) => void;
@@ -309,9 +317,20 @@ export class SqliteDatabase extends Reader {
       if (!this.closed) this.handle.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
     };
     autocheckpoint(0);
+    const restartFrames = options.restartFrames ?? RESTART_LOG_FRAMES;
     this.checkpointer = LogCheckpointer.start(this.path, {
       ...options,
       onLost: () => autocheckpoint(SQLITE_AUTOCHECKPOINT_PAGES),
+      // Between transactions only (the report comes in a turn of its own; a group may be open, then
+      // the next report tries again). A failure leaves the log as it is: nothing is lost.
+      onReport: (report) => {
+        if (report.log <= restartFrames || this.closed || this.group !== undefined || this.inBody) return;
+        try {
+          this.handle.exec("PRAGMA wal_checkpoint(RESTART)");
+        } catch {
+          // As said.
+        }
+      },
     });
   }
 

@@ -72,6 +72,22 @@ describe("keeper store: the log's checkpoints in a child process", function () {
     expect(statSync(path).size - before).to.be.greaterThan(3_000 * 1024);
   });
 
+  it("starts a long log again itself, between transactions, when the child's report says it is past the bound", async () => {
+    // The child checkpoints once at its start and then not for an hour: only the writer can copy.
+    db = SqliteDatabase.open(path, { checkpoints: { intervalMs: 3_600_000, restartFrames: 200 } });
+    const child = checkpointer(db);
+    await child.next();
+    write(db, 1_000); // about 1 MB: some 300 frames
+    const before = statSync(path).size;
+    // A report within the bound changes nothing; one past it makes the writer checkpoint and restart.
+    const report = (log: number) =>
+      (child as unknown as { child: NodeJS.EventEmitter }).child.emit("message", { log, checkpointed: 0, micros: 0 });
+    report(150);
+    expect(statSync(path).size).to.equal(before);
+    report(300);
+    expect(statSync(path).size - before).to.be.greaterThan(1_000 * 1024);
+  });
+
   it("gives the checkpoints back to the writer when the child dies", async () => {
     const { log, said } = warnings();
     db = SqliteDatabase.open(path, { checkpoints: { intervalMs: 10, log } });

@@ -269,6 +269,8 @@ export class SqliteDatabase extends Reader {
   private committedReader: { db: Db; reads: Reader } | undefined;
   /** The child process that checkpoints the log, when the writer does not (`open`'s `checkpoints`). */
   checkpointer: LogCheckpointer | undefined;
+  /** The child reported a log past its bound while a transaction was open: restarted after its COMMIT. */
+  private restartDue = false;
   /** Runs after a rollback: the store counts its in-memory figures again. */
   onRollback: () => void = () => {};
   /** Runs after each local COMMIT of the writer's transaction (a group's or a `transaction`'s). */
@@ -321,17 +323,26 @@ export class SqliteDatabase extends Reader {
     this.checkpointer = LogCheckpointer.start(this.path, {
       ...options,
       onLost: () => autocheckpoint(SQLITE_AUTOCHECKPOINT_PAGES),
-      // Between transactions only (the report comes in a turn of its own; a group may be open, then
-      // the next report tries again). A failure leaves the log as it is: nothing is lost.
+      // Between transactions only: now, or right after the open group's COMMIT.
       onReport: (report) => {
-        if (report.log <= restartFrames || this.closed || this.group !== undefined || this.inBody) return;
-        try {
-          this.handle.exec("PRAGMA wal_checkpoint(RESTART)");
-        } catch {
-          // As said.
-        }
+        if (report.log <= restartFrames || this.closed) return;
+        if (this.group !== undefined || this.inBody) this.restartDue = true;
+        else this.restartLog();
       },
     });
+  }
+
+  /**
+   * Starts the log again from its beginning (a RESTART checkpoint: it copies what the child has
+   * not yet). A failure leaves the log as it is: nothing is lost, the next report tries again.
+   */
+  private restartLog(): void {
+    this.restartDue = false;
+    try {
+      this.handle.exec("PRAGMA wal_checkpoint(RESTART)");
+    } catch {
+      // As said.
+    }
   }
 
   protected static openFile(path: string, durable: boolean): Db {
@@ -583,6 +594,7 @@ export class SqliteDatabase extends Reader {
       for (const w of group.waiters) w.reject(failure);
       throw failure;
     }
+    if (this.restartDue) this.restartLog();
     if (this.logSync !== undefined) this.logSync.committed(group);
     else this.committedLocally([group]);
   }

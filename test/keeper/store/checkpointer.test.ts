@@ -72,7 +72,7 @@ describe("keeper store: the log's checkpoints in a child process", function () {
     expect(statSync(path).size - before).to.be.greaterThan(3_000 * 1024);
   });
 
-  it("starts a long log again itself, between transactions, when the child's report says it is past the bound", async () => {
+  it("starts a long log again itself when the child's report says it is past the bound", async () => {
     // The child checkpoints once at its start and then not for an hour: only the writer can copy.
     db = SqliteDatabase.open(path, { checkpoints: { intervalMs: 3_600_000, restartFrames: 200 } });
     const child = checkpointer(db);
@@ -85,6 +85,24 @@ describe("keeper store: the log's checkpoints in a child process", function () {
     report(150);
     expect(statSync(path).size).to.equal(before);
     report(300);
+    expect(statSync(path).size - before).to.be.greaterThan(1_000 * 1024);
+  });
+
+  it("starts it again right after the open group's COMMIT when a group is open at the report", async () => {
+    db = SqliteDatabase.open(path, { checkpoints: { intervalMs: 3_600_000, restartFrames: 200 } });
+    const child = checkpointer(db);
+    await child.next();
+    write(db, 1_000);
+    const before = statSync(path).size;
+    const opened = db;
+    opened.grouped(() => opened.run("INSERT INTO scratch (body) VALUES (randomblob(1024))"));
+    (child as unknown as { child: NodeJS.EventEmitter }).child.emit("message", {
+      log: 300,
+      checkpointed: 0,
+      micros: 0,
+    });
+    expect(statSync(path).size).to.equal(before); // not inside the group's transaction
+    opened.commitGroup();
     expect(statSync(path).size - before).to.be.greaterThan(1_000 * 1024);
   });
 

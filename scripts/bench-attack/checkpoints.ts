@@ -1,11 +1,12 @@
 /**
  * What SQLite's checkpoints cost the thread that commits, with them in the COMMIT (SQLite's
  * default: the writer checkpoints when the log passes 1,000 pages) and with them in a child process
- * (`LogCheckpointer`, keeper/src/store/checkpointer.ts; the keeper's way). Writes `groups` commits
- * of 5 rows of 600 bytes (about an order's row and its indexes) to a fresh file in WAL mode with
+ * (`LogCheckpointer`, keeper/src/store/checkpointer.ts; the keeper's way, with the writer's own
+ * restart of a log past `RESTART_LOG_FRAMES`). Writes `groups` commits of 5 rows of 600 bytes
+ * (about an order's row and its indexes), about 500 a second, to a fresh file in WAL mode with
  * `synchronous=NORMAL`, as the keeper's store does, and times each COMMIT on this thread: the
- * median, the 99.9th percentile, the longest, and how many took over 5 ms. Each mode runs
- * `rounds` times, taking turns.
+ * median, the 99.9th percentile, the longest, and how many took over 5 ms; and the log's file size
+ * at the end, and the writer's restarts. Each mode runs `rounds` times, taking turns.
  *
  *   npx ts-node --transpile-only scripts/bench-attack/checkpoints.ts [groups=6000] [rounds=3]
  */

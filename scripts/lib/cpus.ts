@@ -32,7 +32,8 @@ export function splitCpus(cores = availableParallelism()): CpuSplit | undefined 
   return { others: coreList(0, others - 1), tested: coreList(others, cores - 1) };
 }
 
-function hasTaskset(): boolean {
+/** Whether `taskset` (util-linux) runs here. */
+export function hasTaskset(): boolean {
   try {
     execFileSync("taskset", ["-p", String(process.pid)], { stdio: "ignore" });
     return true;

@@ -4,19 +4,9 @@
  * from the kernel (`/proc/<pid>/status`).
  */
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { heldTo, splitCpus } from "../../scripts/lib/cpus";
+import { hasTaskset, heldTo, splitCpus } from "../../scripts/lib/cpus";
 import { spawnManaged } from "../../scripts/lib/processes";
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync("taskset", ["-V"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The cores the kernel lets `pid`'s main thread run on, as `/proc` lists them ("0", "1-3"). */
 function allowedCpus(pid: number): string {

@@ -30,7 +30,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { silentLogger, type Logger } from "../log";
 
 /** SQLite's own default: the writer checkpoints when the log passes this many pages. */
-export const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
+const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 
 /** A log of more frames than this (4 KB pages: about 64 MB) is started again by the writer itself. */
 export const RESTART_LOG_FRAMES = 16 * SQLITE_AUTOCHECKPOINT_PAGES;
@@ -39,8 +39,6 @@ export const RESTART_LOG_FRAMES = 16 * SQLITE_AUTOCHECKPOINT_PAGES;
 export interface CheckpointReport {
   readonly log: number;
   readonly checkpointed: number;
-  /** How long it took the child (µs). */
-  readonly micros: number;
 }
 
 /** The child: a PASSIVE checkpoint every interval, each reported; gone when the keeper is. */
@@ -48,11 +46,9 @@ const CHECKPOINTER = `const { libsql, file, intervalMs } = JSON.parse(process.ar
 const Database = require(libsql);
 const db = new Database(file);
 const tick = () => {
-  const started = process.hrtime.bigint();
   const [row] = db.pragma("wal_checkpoint(PASSIVE)");
-  const micros = Number((process.hrtime.bigint() - started) / 1000n);
   if (!process.connected) return; // the keeper is gone: "disconnect" ends this process
-  process.send({ log: row.log, checkpointed: row.checkpointed, micros });
+  process.send({ log: row.log, checkpointed: row.checkpointed });
   setTimeout(tick, intervalMs);
 };
 process.on("disconnect", () => process.exit(0));
@@ -74,8 +70,6 @@ export interface CheckpointerOptions {
 export class LogCheckpointer {
   private stopped = false;
   private readonly waiters: ((report: CheckpointReport) => void)[] = [];
-  /** The last report, for diagnostics. */
-  last: CheckpointReport | undefined;
   /** Resolves once the child has exited. */
   readonly exited: Promise<void>;
 
@@ -103,7 +97,6 @@ export class LogCheckpointer {
     });
     child.on("message", (message) => {
       const report = message as CheckpointReport;
-      this.last = report;
       options.onReport?.(report);
       for (const resolve of this.waiters.splice(0)) resolve(report);
     });

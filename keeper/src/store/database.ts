@@ -1,11 +1,6 @@
 import { closeSync, fsync, fsyncSync, openSync } from "node:fs";
 import Database from "libsql";
-import {
-  LogCheckpointer,
-  RESTART_LOG_FRAMES,
-  SQLITE_AUTOCHECKPOINT_PAGES,
-  type CheckpointerOptions,
-} from "./checkpointer";
+import { LogCheckpointer, RESTART_LOG_FRAMES, type CheckpointerOptions } from "./checkpointer";
 import { MIGRATIONS, type Migration } from "./migrations";
 
 /** The store's errors. `code` is stable; every one means the caller asked for something impossible. */
@@ -268,7 +263,7 @@ export class SqliteDatabase extends Reader {
   private inBody = false;
   private committedReader: { db: Db; reads: Reader } | undefined;
   /** The child process that checkpoints the log, when the writer does not (`open`'s `checkpoints`). */
-  checkpointer: LogCheckpointer | undefined;
+  private childCheckpoints: LogCheckpointer | undefined;
   /** The child reported a log past its bound while a transaction was open: restarted after its COMMIT. */
   private restartDue = false;
   /** Runs after a rollback: the store counts its in-memory figures again. */
@@ -318,11 +313,12 @@ export class SqliteDatabase extends Reader {
     const autocheckpoint = (pages: number) => {
       if (!this.closed) this.handle.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
     };
+    const writersOwn = Number(this.pragma("wal_autocheckpoint"));
     autocheckpoint(0);
     const restartFrames = options.restartFrames ?? RESTART_LOG_FRAMES;
-    this.checkpointer = LogCheckpointer.start(this.path, {
+    this.childCheckpoints = LogCheckpointer.start(this.path, {
       ...options,
-      onLost: () => autocheckpoint(SQLITE_AUTOCHECKPOINT_PAGES),
+      onLost: () => autocheckpoint(writersOwn),
       // Between transactions only: now, or right after the open group's COMMIT.
       onReport: (report) => {
         if (report.log <= restartFrames || this.closed) return;
@@ -424,8 +420,8 @@ export class SqliteDatabase extends Reader {
     if (this.closed) return;
     this.commitGroup();
     this.logSync?.close();
-    if (this.checkpointer !== undefined) {
-      void this.checkpointer.stop();
+    if (this.childCheckpoints !== undefined) {
+      void this.childCheckpoints.stop();
       // The last checkpoint, here: the child may not be gone yet, and the connection that closes
       // last would make it (waiting, within the busy timeout, for the child's lock to go with it).
       // Everything is durable already: if it cannot run, the log stays and the next open reads it.
@@ -440,6 +436,11 @@ export class SqliteDatabase extends Reader {
     this.handle.close();
   }
 
+  /** The child process that checkpoints the log, if `open` was given `checkpoints` (tests, diagnostics). */
+  get checkpointer(): LogCheckpointer | undefined {
+    return this.childCheckpoints;
+  }
+
   /** The value of a PRAGMA, for checks and diagnostics. */
   pragma(name: "journal_mode" | "synchronous" | "foreign_keys" | "wal_autocheckpoint"): unknown {
     return (this.get(`PRAGMA ${name}`) as Row)[name];
@@ -451,7 +452,7 @@ export class SqliteDatabase extends Reader {
 
   /** Waits for what is in flight and closes what the layer holds open (SQLite: the checkpoints' child, if any). */
   async shutdown(): Promise<void> {
-    await this.checkpointer?.exited;
+    await this.childCheckpoints?.exited;
   }
 
   /** Resolves when every commit so far is durable (SQLite: once the log's fsync under way, if any, is done). */

@@ -437,7 +437,8 @@ export class Store extends StoreReads {
 
   /**
    * Opens the store at `location`: a `postgres://` (or `postgresql://`) URL, or a SQLite file path.
-   * `options` are PostgreSQL's (see `PostgresDatabase.connect`).
+   * `options` are PostgreSQL's (see `PostgresDatabase.connect`), and `checkpoints` a SQLite file's
+   * (its log's checkpoints in a child process: `SqliteDatabase.open`).
    */
   static async connect(
     location: string,

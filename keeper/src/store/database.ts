@@ -44,11 +44,13 @@ export const RAISE_META_SQL = `INSERT INTO meta (key, value) VALUES (?, ?) ON CO
          WHERE CAST(excluded.value AS BIGINT) > CAST(meta.value AS BIGINT)`;
 
 /**
- * How long a group commit stays open for more writes: one fsync (≈ 0.4–2 ms on these disks, on
- * the main thread) then covers every order of the window, at the price of this much latency
- * (`npm run bench:api`: 8 ms sustains 3,000 orders/s where 4 ms did not).
+ * How long a PostgreSQL working copy's group commit stays open for more writes (`PostgresDatabase`):
+ * one local commit and one flush then cover every order of the window. A SQLite file's group has no
+ * such window: it commits at the end of the turn of the event loop that opened it, or, while the
+ * log's fsync of earlier groups is under way, once that fsync is done (`LogSync`): it could not be
+ * durable sooner, and every write of that time joins it. Its orders wait for the disk, not a timer.
  */
-const GROUP_WINDOW_MS = 8;
+export const GROUP_WINDOW_MS = 8;
 
 /**
  * Waiters of a commit resumed in one turn of the event loop: the rest wait for the next turn
@@ -157,7 +159,7 @@ class LogSync {
   /** Committed to the log, not yet in an fsync. */
   private waiting: Group[] = [];
   /** In the fsync under way (undefined: none is). */
-  private syncing: Group[] | undefined;
+  private inFsync: Group[] | undefined;
   private failure: Error | undefined;
   private closed = false;
 
@@ -166,6 +168,8 @@ class LogSync {
     private readonly fsyncLog: LogFsync,
     /** Runs the groups' hooks and resumes their waiters, in order. */
     private readonly durable: (groups: readonly Group[]) => void,
+    /** Runs after each fsync off the event loop, done or failed: the group held for it commits. */
+    private readonly afterFsync: () => void = () => {},
   ) {}
 
   /** A group just committed to the log: durable after the next fsync. */
@@ -175,9 +179,14 @@ class LogSync {
     this.start();
   }
 
+  /** Whether an fsync off the event loop is under way. */
+  get syncing(): boolean {
+    return this.inFsync !== undefined;
+  }
+
   /** Whether a committed group is not yet on disk. */
   get pending(): boolean {
-    return this.waiting.length > 0 || (this.syncing?.length ?? 0) > 0;
+    return this.waiting.length > 0 || (this.inFsync?.length ?? 0) > 0;
   }
 
   /** Resolves when every group committed so far is durable. */
@@ -192,7 +201,7 @@ class LogSync {
    */
   afterLast(hook: () => void): void {
     if (this.failure !== undefined) return;
-    const last = this.waiting.at(-1) ?? this.syncing?.at(-1);
+    const last = this.waiting.at(-1) ?? this.inFsync?.at(-1);
     if (last === undefined) hook();
     else last.afterCommit.push(hook);
   }
@@ -201,9 +210,9 @@ class LogSync {
   syncNow(): void {
     if (this.closed) return;
     fsyncSync(this.fdOf());
-    const groups = [...(this.syncing ?? []), ...this.waiting];
+    const groups = [...(this.inFsync ?? []), ...this.waiting];
     this.waiting = [];
-    if (this.syncing !== undefined) this.syncing = []; // the fsync under way finds them done
+    if (this.inFsync !== undefined) this.inFsync = []; // the fsync under way finds them done
     this.durable(groups);
   }
 
@@ -216,20 +225,22 @@ class LogSync {
   }
 
   private start(): void {
-    if (this.syncing !== undefined || this.waiting.length === 0 || this.closed) return;
-    this.syncing = this.waiting;
+    if (this.inFsync !== undefined || this.waiting.length === 0 || this.closed) return;
+    this.inFsync = this.waiting;
     this.waiting = [];
     this.fsyncLog(this.fdOf(), (error) => {
-      const groups = this.syncing ?? [];
-      this.syncing = undefined;
+      const groups = this.inFsync ?? [];
+      this.inFsync = undefined;
       if (error !== null) {
         // The disk failed: nothing after this point can be promised durable (store errors are fatal).
         this.failure = error;
         this.fail([...groups, ...this.waiting], error);
         this.waiting = [];
+        this.afterFsync(); // the held group's commit fails at once, and tells its callers
         return;
       }
       this.durable(groups);
+      this.afterFsync();
       this.start();
     });
   }
@@ -300,7 +311,12 @@ export class SqliteDatabase extends Reader {
    */
   static open(path: string, options: { fsyncLog?: LogFsync; checkpoints?: ChildCheckpoints } = {}): SqliteDatabase {
     const db = new SqliteDatabase(SqliteDatabase.openFile(path, true), path);
-    db.logSync = new LogSync(`${path}-wal`, options.fsyncLog ?? fsync, (groups) => db.committedLocally(groups));
+    db.logSync = new LogSync(
+      `${path}-wal`,
+      options.fsyncLog ?? fsync,
+      (groups) => db.committedLocally(groups),
+      () => db.commitHeldGroup(),
+    );
     if (options.checkpoints !== undefined) db.checkpointInChild(options.checkpoints);
     return db;
   }
@@ -507,7 +523,7 @@ export class SqliteDatabase extends Reader {
   /**
    * Group commit: runs `fn` inside the transaction of the current group, opening one if none is
    * open, and returns its result at once with `durable`, which resolves when the group has
-   * committed (`GROUP_WINDOW_MS` after it opened, or earlier if a `transaction` commits it) and
+   * committed (when its window is over, `groupWindowMs`, or earlier if a `transaction` commits it) and
    * rejects if that commit fails. If `fn` throws before any of its writes completed (its first
    * write failed: SQLite undoes a failed statement by itself), the group goes on as if `fn` had not
    * run. If it throws after a write, the whole group is undone and every caller of it is told
@@ -524,12 +540,14 @@ export class SqliteDatabase extends Reader {
       const opened: Group = { waiters: [], afterCommit: [] };
       this.group = opened;
       this.windowOver = false;
-      setTimeout(() => {
+      const windowOver = () => {
         if (this.group !== opened) return; // committed already
         if (this.holdsGroup())
           this.windowOver = true; // committed by `commitHeldGroup`
         else this.commitQuietly();
-      }, GROUP_WINDOW_MS);
+      };
+      if (this.groupWindowMs === undefined) setImmediate(windowOver);
+      else setTimeout(windowOver, this.groupWindowMs);
     }
     const group = this.group;
     const writesBefore = this.writes;
@@ -559,11 +577,20 @@ export class SqliteDatabase extends Reader {
   }
 
   /**
-   * Whether the open group, its window over, stays open for more writes until `commitHeldGroup`
-   * (SQLite: never). See `PostgresDatabase`.
+   * Whether the open group, its window over, stays open for more writes until `commitHeldGroup`:
+   * SQLite, while the log's fsync of earlier groups is under way (it commits right after it). See
+   * also `PostgresDatabase`.
    */
   protected holdsGroup(): boolean {
-    return false;
+    return this.logSync?.syncing === true;
+  }
+
+  /**
+   * How long a group stays open for more writes after it opened, in ms; undefined: until the end
+   * of the turn of the event loop that opened it (see `GROUP_WINDOW_MS`).
+   */
+  protected get groupWindowMs(): number | undefined {
+    return undefined;
   }
 
   private commitQuietly(): void {

@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import {
+  GROUP_WINDOW_MS,
   RAISE_META_SQL,
   SqliteDatabase,
   StoreError,
@@ -331,6 +332,10 @@ export class PostgresDatabase extends SqliteDatabase {
    * instead of a group of their own. Fewer, larger local commits: the working copy's indexes and
    * its COMMIT cost less an order in a larger group (each touched page written once a commit).
    */
+  protected override get groupWindowMs(): number {
+    return GROUP_WINDOW_MS;
+  }
+
   protected override holdsGroup(): boolean {
     return this.flushing !== undefined && this.failure === undefined;
   }

@@ -9,7 +9,7 @@ import { fsyncSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "libsql";
-import { RESUME_SLICE } from "../../../keeper/src/store/database";
+import { GROUP_WINDOW_MS, RESUME_SLICE } from "../../../keeper/src/store/database";
 import { Store, StoreError, type Hex, type Order } from "../../../keeper/src/store";
 import { traceSql } from "../support";
 
@@ -208,6 +208,32 @@ describe("keeper store: group commit", () => {
     fsyncs[1]();
     expect(await states([b.durable, c.durable])).to.deep.equal(["durable", "durable"]);
     await store.durable();
+  });
+
+  it("commits a group at the end of its turn of the event loop, or, while an fsync is under way, right after it, with every write of that time", async () => {
+    const fsyncs = heldFsyncs();
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const a = accept(1);
+    await turn(); // no timer: committed at the end of the turn that opened it, and fsynced
+    expect([committedOrders(), fsyncs.length]).to.deep.equal([1, 1]);
+    const b = accept(2);
+    // Held open while a's fsync runs: it could not be durable before that fsync is done. A timer
+    // later than any fixed window would be (timers fire in the order they are due) finds it open.
+    await new Promise<void>((resolve) => setTimeout(resolve, 4 * GROUP_WINDOW_MS));
+    const c = accept(3); // joins b's group
+    expect([committedOrders(), fsyncs.length]).to.deep.equal([1, 1]);
+    expect(await states([a.durable, b.durable, c.durable])).to.deep.equal(["waiting", "waiting", "waiting"]);
+    fsyncs[0](); // a is durable; b and c commit together at once, and their fsync starts
+    expect([committedOrders(), fsyncs.length]).to.deep.equal([3, 2]);
+    expect(await states([a.durable, b.durable, c.durable])).to.deep.equal(["durable", "waiting", "waiting"]);
+    fsyncs[1]();
+    expect(await states([b.durable, c.durable])).to.deep.equal(["durable", "durable"]);
+    // The fsync failed: the held group's commit fails at once and tells its callers.
+    accept(4);
+    await turn();
+    const d = accept(5);
+    fsyncs[2](new Error("EIO: i/o error, fsync"));
+    expect(await states([d.durable])).to.deep.equal(["failed"]);
   });
 
   it("makes every group before a standalone transaction durable when it returns, and fails every group after a failed fsync", async () => {

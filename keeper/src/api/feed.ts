@@ -54,6 +54,11 @@ export interface FeedLimits {
   readonly closeGraceMs: number;
   /** Trades in a trades snapshot. */
   readonly tradesSnapshot: number;
+  /**
+   * The shortest time between two writes to a connection's socket: messages published sooner wait
+   * for the next write, in one (`cork`). 0: every synchronous run's messages leave at its end.
+   */
+  readonly flushGapMs: number;
 }
 
 export const DEFAULT_FEED_LIMITS: FeedLimits = {
@@ -67,6 +72,7 @@ export const DEFAULT_FEED_LIMITS: FeedLimits = {
   challengeTtlMs: 60_000,
   closeGraceMs: 10_000,
   tradesSnapshot: 100,
+  flushGapMs: 5,
 };
 
 export const SLOW_CONSUMER_CLOSE = 4008;
@@ -158,8 +164,12 @@ export class Feed {
   private nextId = 1;
   /** Orders snapshots asked for so far (each one's number: `Client.ordersSnapshotDue`). */
   private ordersSnapshots = 0;
-  /** Clients whose socket is corked until the end of this synchronous run (`cork`). */
+  /** Clients whose socket is corked until the next write (`cork`). */
   private readonly corked = new Map<Client, Duplex>();
+  /** When the corked sockets were last written (`uncorkAll`), by `clock`. */
+  private uncorkedAt = -Infinity;
+  /** The next write, when it waits for `flushGapMs` to pass. */
+  private uncorkTimer: NodeJS.Timeout | undefined;
   private readonly onBook = (u: BookUpdate) => this.publishBook(u);
   private readonly onTrade = (t: TradeUpdate) => this.publishTrade(t);
   private readonly onOrder = (u: OrderUpdate) => this.publishOrder(u);
@@ -275,6 +285,7 @@ export class Feed {
   close(): void {
     this.closing = true;
     clearInterval(this.pinger);
+    this.uncorkAll(); // what was published leaves before the closing frames
     this.engine.off("book", this.onBook);
     this.engine.off("trade", this.onTrade);
     this.engine.off("order", this.onOrder);
@@ -359,11 +370,15 @@ export class Feed {
   }
 
   /**
-   * Holds the client's messages of this synchronous run (a group commit's hooks publish its trades
-   * and deltas in one) in its socket (`cork`) until the run ends — a microtask, so before any
-   * answer that the run's commit lets go — when they leave in one write: a burst published to many
-   * connections costs one system call per connection, not one per message and connection. The
-   * frames, their order and the slow-consumer check (corked bytes are buffered bytes) are as before.
+   * Holds the client's messages in its socket (`cork`) until the next write, when they leave in
+   * one: a burst published to many connections costs one system call per connection, not one per
+   * message and connection. The write comes at the end of this synchronous run (a microtask: before
+   * any answer that the run's commit lets go) if the last write was `flushGapMs` ago or more, else
+   * once that much time has passed since it. A busy keeper commits a group every fsync of its log
+   * (a few ms), and each group's hooks publish its trades and deltas: without the gap each group
+   * cost every connection a write (`writev` was the keeper's largest cost under attack; keeper/README.md,
+   * "Under attack", fourteenth pass). The frames, their order and the slow-consumer check (corked
+   * bytes are buffered bytes) are unchanged.
    */
   private cork(c: Client): void {
     if (this.corked.has(c)) return;
@@ -371,10 +386,17 @@ export class Feed {
     if (socket === undefined || socket.destroyed) return;
     socket.cork();
     this.corked.set(c, socket);
-    if (this.corked.size === 1) queueMicrotask(this.uncorkAll);
+    if (this.corked.size > 1) return; // the write is due already
+    const wait = this.uncorkedAt + this.limits.flushGapMs - this.clock();
+    if (wait <= 0) queueMicrotask(this.uncorkAll);
+    else this.uncorkTimer = setTimeout(this.uncorkAll, wait);
   }
 
   private readonly uncorkAll = (): void => {
+    if (this.uncorkTimer !== undefined) clearTimeout(this.uncorkTimer);
+    this.uncorkTimer = undefined;
+    if (this.corked.size === 0) return;
+    this.uncorkedAt = this.clock();
     for (const socket of this.corked.values()) socket.uncork();
     this.corked.clear();
   };

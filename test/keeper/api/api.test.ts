@@ -330,6 +330,7 @@ describe("keeper/api: HTTP and feed over real sockets", function () {
       "/v1/orders",
       await signedBody(k, bob, orderOf(bob, { isBuy: true, priceTicks: 1_000n, lots: 1n })),
     );
+    await feed.barrier();
     expect(feed.messages.filter((m) => m.type === "order").every((m) => m.account === erin.address)).to.equal(true);
     feed.close();
   });

@@ -220,6 +220,7 @@ describe("keeper/api: the private fills channel", function () {
     await submit(bob, { isBuy: true, lots: 1n, priceTicks: 200_000n });
     const a = await subscribed(alice);
     expect(a.snapshot.seq).to.equal(before + 1);
+    await Promise.all([c.feed.barrier(), feed.barrier()]);
     expect(fillsOf(c.feed)).to.deep.equal([]);
     expect(feed.messages.filter((m) => m.type === "fill")).to.deep.equal([]);
   });

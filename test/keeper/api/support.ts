@@ -320,6 +320,17 @@ export class FeedClient {
     this.ws.send(typeof m === "string" ? m : JSON.stringify(m));
   }
 
+  /**
+   * Resolves once everything the server sent this connection before now has arrived: the feed
+   * answers in order, and it may write a message a few ms after the answer of the request that
+   * made it (`flushGapMs`), so a check that a message did not come waits for this first.
+   */
+  async barrier(): Promise<void> {
+    const from = this.messages.length;
+    this.send("barrier: not json");
+    await this.next((m) => m.type === "error" && m.code === "BAD_JSON", 10_000, from);
+  }
+
   /** The first message (already received or to come) that passes `test`, after index `from`. */
   next(test: (m: Message) => boolean, timeoutMs = 10_000, from = 0): Promise<Message> {
     const seen = this.messages.slice(from).find(test);

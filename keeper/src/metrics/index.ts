@@ -100,6 +100,18 @@ export class Metrics {
         if (self.store !== undefined) this.set(self.store.pendingFillCount());
       },
     });
+    new Gauge({
+      name: "crossbook_store_log_frames",
+      help: "The SQLite log's frames (4 KiB pages) at its last checkpoint, and how many of them were copied into the database file then (a SQLite file's keeper only)",
+      labelNames: ["frames"],
+      registers,
+      collect() {
+        const report = self.store?.database.checkpointer?.lastReport;
+        if (report === undefined) return;
+        this.set({ frames: "log" }, report.log);
+        this.set({ frames: "checkpointed" }, report.checkpointed);
+      },
+    });
     // The event loop's delays since the previous scrape, sampled every 10 ms: what a stall of the
     // keeper's one thread shows as (a long synchronous write, a flood of work).
     const loop = monitorEventLoopDelay({ resolution: 10 });

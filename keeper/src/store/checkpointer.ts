@@ -70,6 +70,7 @@ export interface CheckpointerOptions {
 export class LogCheckpointer {
   private stopped = false;
   private readonly waiters: ((report: CheckpointReport) => void)[] = [];
+  private last: CheckpointReport | undefined;
   /** Resolves once the child has exited. */
   readonly exited: Promise<void>;
 
@@ -97,6 +98,7 @@ export class LogCheckpointer {
     });
     child.on("message", (message) => {
       const report = message as CheckpointReport;
+      this.last = report;
       options.onReport?.(report);
       for (const resolve of this.waiters.splice(0)) resolve(report);
     });
@@ -119,6 +121,11 @@ export class LogCheckpointer {
   /** The child's process id (undefined if it could not start). */
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** The child's last report (the log's size for the metrics), undefined before the first. */
+  get lastReport(): CheckpointReport | undefined {
+    return this.last;
   }
 
   /** Resolves with the child's next report. */

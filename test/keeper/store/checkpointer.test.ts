@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteDatabase } from "../../../keeper/src/store/database";
 import type { LogCheckpointer } from "../../../keeper/src/store/checkpointer";
+import { Store } from "../../../keeper/src/store";
+import { Metrics } from "../../../keeper/src/metrics";
 import type { Logger } from "../../../keeper/src/log";
 
 /** A logger that keeps its warnings. */
@@ -130,5 +132,28 @@ describe("keeper store: the log's checkpoints in a child process", function () {
     expect(alive(pid)).to.equal(false);
     expect(!existsSync(`${path}-wal`) || statSync(`${path}-wal`).size === 0).to.equal(true);
     expect(said).to.deep.equal([]); // a stop is not a loss
+  });
+
+  it("tells the metrics the log's frames and how many were copied, as of the child's last report", async () => {
+    const store = Store.open(path, { checkpoints: { intervalMs: 10 } });
+    db = store.database;
+    const metrics = new Metrics({ defaultMetrics: false });
+    metrics.watch(undefined as never, store); // no engine: only the store's gauges have values
+    write(db, 1_000);
+    let report = await checkpointer(db).next();
+    for (let n = 0; n < 1_000 && report.log === 0; n++) report = await checkpointer(db).next();
+    // Read in one step with the text: a report comes on the event loop, never between the two.
+    const last = checkpointer(db).lastReport as { log: number; checkpointed: number };
+    const { body } = await metrics.text();
+    expect(last.log).to.be.greaterThan(0);
+    expect(body).to.include(`crossbook_store_log_frames{frames="log"} ${last.log}\n`);
+    expect(body).to.include(`crossbook_store_log_frames{frames="checkpointed"} ${last.checkpointed}\n`);
+
+    // Without the child (a PostgreSQL keeper's working copy, a test's store) the gauge has no value.
+    const other = Store.open(join(dir, "other.db"));
+    const quiet = new Metrics({ defaultMetrics: false });
+    quiet.watch(undefined as never, other);
+    expect((await quiet.text()).body).not.to.match(/crossbook_store_log_frames\{/);
+    other.close();
   });
 });

@@ -166,10 +166,14 @@ export class Feed {
   private ordersSnapshots = 0;
   /** Clients whose socket is corked until the next write (`cork`). */
   private readonly corked = new Map<Client, Duplex>();
-  /** When the corked sockets were last written (`uncorkAll`), by `clock`. */
+  /** When the publications were last written (`uncorkAll`), by `clock`. */
   private uncorkedAt = -Infinity;
   /** The next write, when it waits for `flushGapMs` to pass. */
   private uncorkTimer: NodeJS.Timeout | undefined;
+  /** Whether the publications' next write is scheduled (`uncorkAll`). */
+  private writeDue = false;
+  /** Clients answered in this run: written at its end (`uncorkReplied`). */
+  private readonly replied = new Set<Client>();
   private readonly onBook = (u: BookUpdate) => this.publishBook(u);
   private readonly onTrade = (t: TradeUpdate) => this.publishTrade(t);
   private readonly onOrder = (u: OrderUpdate) => this.publishOrder(u);
@@ -206,7 +210,7 @@ export class Feed {
         subscribe: (c, key) => this.subscribe(c, key),
         nextSeq: (key) => this.nextSeq(key),
         seq: (key) => this.seqs.get(key) ?? 0,
-        send: (c, text) => this.send(c, text),
+        send: (c, text) => this.publish(c, text),
         sendJson: (c, message) => this.sendJson(c, message),
         unavailable: (c, message) => this.error(c, "CHAIN_UNAVAILABLE", message),
       },
@@ -318,7 +322,7 @@ export class Feed {
       seq,
       levels: u.levels.map(levelChangeJson),
     } satisfies KeeperFeedMessageJson);
-    for (const c of subscribers) this.send(c, text);
+    for (const c of subscribers) this.publish(c, text);
   }
 
   private publishTrade(t: TradeUpdate): void {
@@ -337,7 +341,7 @@ export class Feed {
       seq,
       trade,
     } satisfies KeeperFeedMessageJson);
-    for (const c of subscribers) this.send(c, text);
+    for (const c of subscribers) this.publish(c, text);
   }
 
   private publishOrder(u: OrderUpdate): void {
@@ -355,13 +359,23 @@ export class Feed {
       update: orderUpdateJson(u),
     } satisfies KeeperFeedMessageJson);
     // A subscriber waiting for its snapshot gets this message in it (it was read after the commit).
-    for (const c of subscribers) if (c.ordersSnapshotDue === undefined) this.send(c, text);
+    for (const c of subscribers) if (c.ordersSnapshotDue === undefined) this.publish(c, text);
   }
 
-  /** Sends, unless the client has fallen too far behind: then it is closed with 4008. */
-  private send(c: Client, text: string): void {
+  /** A channel's message to a subscriber: it leaves with the connection's next write (`cork`). */
+  private publish(c: Client, text: string): void {
+    this.send(c, text, false);
+  }
+
+  /**
+   * Sends, unless the client has fallen too far behind: then it is closed with 4008. `reply`: an
+   * answer to the client's own message, written at the end of this run with whatever the connection
+   * holds (a client's messages are budgeted, so this costs at most a write per message it sends);
+   * else a publication, which waits for the next write (`cork`).
+   */
+  private send(c: Client, text: string, reply = true): void {
     if (c.closed || c.ws.readyState !== c.ws.OPEN) return;
-    this.cork(c);
+    this.cork(c, reply);
     c.ws.send(text);
     if (c.ws.bufferedAmount > this.limits.slowConsumerBytes) {
       this.log.warn({ client: c.id, buffered: c.ws.bufferedAmount }, "slow feed consumer: closing");
@@ -372,33 +386,52 @@ export class Feed {
   /**
    * Holds the client's messages in its socket (`cork`) until the next write, when they leave in
    * one: a burst published to many connections costs one system call per connection, not one per
-   * message and connection. The write comes at the end of this synchronous run (a microtask: before
-   * any answer that the run's commit lets go) if the last write was `flushGapMs` ago or more, else
-   * once that much time has passed since it. A busy keeper commits a group every fsync of its log
-   * (a few ms), and each group's hooks publish its trades and deltas: without the gap each group
-   * cost every connection a write (`writev` was the keeper's largest cost under attack; keeper/README.md,
-   * "Under attack", fourteenth pass). The frames, their order and the slow-consumer check (corked
-   * bytes are buffered bytes) are unchanged.
+   * message and connection. Publications are written at the end of this synchronous run (a
+   * microtask: before any answer that the run's commit lets go) if the last such write was
+   * `flushGapMs` ago or more, else once that much time has passed since it. A busy keeper commits a
+   * group every fsync of its log (a few ms), and each group's hooks publish its trades and deltas:
+   * without the gap each group cost every connection a write (`writev` was the keeper's largest
+   * cost under attack; keeper/README.md, "Under attack", fourteenth pass). A reply (`now`) is
+   * written at the end of this run, and what the connection held goes with it. The frames, their
+   * order and the slow-consumer check (corked bytes are buffered bytes) are unchanged.
    */
-  private cork(c: Client): void {
-    if (this.corked.has(c)) return;
-    const socket = (c.ws as unknown as { _socket?: Duplex })._socket;
-    if (socket === undefined || socket.destroyed) return;
-    socket.cork();
-    this.corked.set(c, socket);
-    if (this.corked.size > 1) return; // the write is due already
+  private cork(c: Client, now: boolean): void {
+    if (!this.corked.has(c)) {
+      const socket = (c.ws as unknown as { _socket?: Duplex })._socket;
+      if (socket === undefined || socket.destroyed) return;
+      socket.cork();
+      this.corked.set(c, socket);
+    }
+    if (now) {
+      this.replied.add(c);
+      if (this.replied.size === 1) queueMicrotask(this.uncorkReplied);
+      return;
+    }
+    if (this.writeDue) return;
+    this.writeDue = true;
     const wait = this.uncorkedAt + this.limits.flushGapMs - this.clock();
     if (wait <= 0) queueMicrotask(this.uncorkAll);
     else this.uncorkTimer = setTimeout(this.uncorkAll, wait);
   }
 
+  /** Writes every held connection (the publications' write). */
   private readonly uncorkAll = (): void => {
     if (this.uncorkTimer !== undefined) clearTimeout(this.uncorkTimer);
     this.uncorkTimer = undefined;
-    if (this.corked.size === 0) return;
+    this.writeDue = false;
     this.uncorkedAt = this.clock();
     for (const socket of this.corked.values()) socket.uncork();
     this.corked.clear();
+    this.replied.clear();
+  };
+
+  /** Writes the connections answered in this run (and what they held). */
+  private readonly uncorkReplied = (): void => {
+    for (const c of this.replied) {
+      this.corked.get(c)?.uncork();
+      this.corked.delete(c);
+    }
+    this.replied.clear();
   };
 
   private sendJson(c: Client, message: KeeperFeedMessageJson): void {

@@ -1,53 +1,33 @@
 /**
- * The feed writes a connection's socket at most once every `flushGapMs`: what is published sooner
- * waits for the next write, in one. A busy keeper commits a group every fsync of its log and each
- * group publishes its deltas; without the gap each group cost every connection a write. Counted on
+ * The feed writes a connection's publications at most once every `flushGapMs`: what is published
+ * sooner waits for the next write, in one. A busy keeper commits a group every fsync of its log and
+ * each group publishes its deltas; without the gap each group cost every connection a write. An
+ * answer to the client's own message is written at once, with what the connection held. Counted on
  * the server's socket: the frames ws queues (`write`) and the writes that reach the kernel
- * (`_write`/`_writev`). No timing: the clock is the test's, and the held write is let go by the
- * feed's close.
+ * (`_write`/`_writev`). No timing: the clock is the test's, and what is held is let go by a reply.
  */
 import { expect } from "chai";
 import { Socket } from "node:net";
-import { FeedClient, startKeeper, type Keeper } from "./support";
+import { FeedClient, http, newTrader, orderOf, signedBody, startKeeper, type Keeper } from "./support";
 
-interface Counted {
-  frames: number;
-  writes: number;
-}
-
-/** Counts, on the server's side of the connection whose client port is `port`, frames and writes. */
-function countServerWrites(port: number): { counted: Counted; framesReach(n: number): Promise<void>; stop(): void } {
-  const proto = Socket.prototype as unknown as Record<"write" | "_write" | "_writev", (...args: unknown[]) => unknown>;
-  const original = { write: proto.write, _write: proto._write, _writev: proto._writev };
-  const counted: Counted = { frames: 0, writes: 0 };
-  const waiters: { n: number; resolve: () => void }[] = [];
-  const ours = (s: Socket) => s.remotePort === port;
-  proto.write = function (this: Socket, ...args: unknown[]) {
-    // A frame is its header and its payload, one or two writes: the payload names the error.
-    if (ours(this) && String(args[0]).includes("BAD_JSON")) {
-      counted.frames++;
-      for (const w of waiters.filter((w) => counted.frames >= w.n)) w.resolve();
-    }
-    return original.write.apply(this, args);
-  };
+/** Counts the writes that reach the kernel on the server's side of the connection from `port`. */
+function countServerWrites(port: number): { writes(): number; stop(): void } {
+  const proto = Socket.prototype as unknown as Record<"_write" | "_writev", (...args: unknown[]) => unknown>;
+  const original = { _write: proto._write, _writev: proto._writev };
+  let writes = 0;
   proto._write = function (this: Socket, ...args: unknown[]) {
-    if (ours(this)) counted.writes++;
+    if (this.remotePort === port) writes++;
     return original._write.apply(this, args);
   };
   proto._writev = function (this: Socket, ...args: unknown[]) {
-    if (ours(this)) counted.writes++;
+    if (this.remotePort === port) writes++;
     return original._writev.apply(this, args);
   };
-  return {
-    counted,
-    framesReach: (n) =>
-      counted.frames >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })),
-    stop: () => Object.assign(proto, original),
-  };
+  return { writes: () => writes, stop: () => Object.assign(proto, original) };
 }
 
-describe("keeper feed: one write per connection per flush gap", function () {
-  this.timeout(60_000);
+describe("keeper feed: a connection's publications in one write per flush gap", function () {
+  this.timeout(120_000);
   let k: Keeper | undefined;
 
   afterEach(async () => {
@@ -55,40 +35,55 @@ describe("keeper feed: one write per connection per flush gap", function () {
     k = undefined;
   });
 
-  /** Server writes before the close, and answers the client had then. */
-  async function run(flushGapMs: number): Promise<{ writes: number; received: number }> {
-    const now = 1_000_000;
-    k = await startKeeper({ limits: { flushGapMs }, api: { clock: () => now } });
+  /**
+   * Five orders, one after another (each its own group commit, its delta published before its
+   * answer), to a book subscriber; then a message of the subscriber's own. The server's writes to
+   * the subscriber after its snapshot: before the reply, and the reply's own.
+   */
+  async function run(flushGapMs: number): Promise<{ beforeReply: number; received: number; withReply: number }> {
+    k = await startKeeper({ limits: { flushGapMs }, api: { clock: () => 1_000_000 } });
+    const trader = await newTrader(k.env);
     const feed = await FeedClient.open(k.api.wsUrl);
+    feed.send({ op: "subscribe", channel: "book", marketId: "1" });
+    await feed.next((m) => m.type === "snapshot" && m.channel === "book");
     const port = (feed.ws as unknown as { _socket: Socket })._socket.localPort as number;
     const probe = countServerWrites(port);
     try {
-      // Five bad messages, each answered (BAD_JSON) in its own run on the server: the client sends
-      // the next once the server has queued the answer to the one before.
-      for (let i = 1; i <= 5; i++) {
-        feed.send("not json");
-        await probe.framesReach(i);
+      for (let i = 0; i < 5; i++) {
+        const placed = await http(
+          k.api.url,
+          "POST",
+          "/v1/orders",
+          await signedBody(k, trader, orderOf(trader, { isBuy: true, priceTicks: 1_000n + BigInt(i), lots: 1n })),
+        );
+        expect(placed.status, JSON.stringify(placed.body)).to.equal(201);
       }
-      const received = feed.messages.length;
-      const writes = probe.counted.writes;
-      await k.close(); // the feed's close writes what it holds, then the closing frames
-      await feed.closed;
-      // Nothing held was lost: every answer arrived, in order, before the close.
-      expect(feed.messages.map((m) => m.code)).to.deep.equal(Array(5).fill("BAD_JSON"));
-      return { writes, received };
+      const beforeReply = probe.writes();
+      const received = feed.messages.filter((m) => m.type === "delta").length;
+      // A reply: written at once, and the deltas held for the connection go first, in order.
+      const from = feed.messages.length;
+      feed.send("not json");
+      await feed.next((m) => m.type === "error" && m.code === "BAD_JSON", 10_000, from);
+      const deltas = feed.messages.filter((m) => m.type === "delta");
+      expect(deltas.map((m) => m.levels[0].priceTicks)).to.deep.equal(["1000", "1001", "1002", "1003", "1004"]);
+      expect(feed.messages.indexOf(deltas[4])).to.be.lessThan(feed.messages.length - 1);
+      return { beforeReply, received, withReply: probe.writes() - beforeReply };
     } finally {
       probe.stop();
-      k = undefined;
+      feed.close();
     }
   }
 
-  it("holds what a connection is sent within the gap for one write, and lets it go at close", async () => {
+  it("holds what is published within the gap, and writes it with the subscriber's next reply", async () => {
     const held = await run(60_000);
-    // The first answer left at once (nothing was written before); the other four wait for the gap.
-    expect(held.writes).to.equal(1);
+    // The first delta left at once (nothing was published before); the other four wait.
+    expect(held.beforeReply).to.equal(1);
     expect(held.received).to.be.at.most(1);
-    // With no gap, each run's answer is its own write.
+    expect(held.withReply).to.equal(1);
+    await k?.close();
+    k = undefined;
+    // With no gap, each delta is its own write.
     const unheld = await run(0);
-    expect(unheld.writes).to.equal(5);
+    expect(unheld.beforeReply).to.equal(5);
   });
 });

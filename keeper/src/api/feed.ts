@@ -369,9 +369,9 @@ export class Feed {
 
   /**
    * Sends, unless the client has fallen too far behind: then it is closed with 4008. `reply`: an
-   * answer to the client's own message, written at the end of this run with whatever the connection
-   * holds (a client's messages are budgeted, so this costs at most a write per message it sends);
-   * else a publication, which waits for the next write (`cork`).
+   * answer to the client's own message within its budget, written at the end of this run with
+   * whatever the connection holds (at most a write per message the budget lets in); else a
+   * publication or an error, which waits for the next write (`cork`).
    */
   private send(c: Client, text: string, reply = true): void {
     if (c.closed || c.ws.readyState !== c.ws.OPEN) return;
@@ -391,8 +391,9 @@ export class Feed {
    * `flushGapMs` ago or more, else once that much time has passed since it. A busy keeper commits a
    * group every fsync of its log (a few ms), and each group's hooks publish its trades and deltas:
    * without the gap each group cost every connection a write (`writev` was the keeper's largest
-   * cost under attack; keeper/README.md, "Under attack", fourteenth pass). A reply (`now`) is
-   * written at the end of this run, and what the connection held goes with it. The frames, their
+   * cost under attack; keeper/README.md, "Under attack", fourteenth pass). A reply (`now`: a
+   * snapshot, a login, an order entry's answer) is written at the end of this run, and what the
+   * connection held goes with it. The frames, their
    * order and the slow-consumer check (corked bytes are buffered bytes) are unchanged.
    */
   private cork(c: Client, now: boolean): void {
@@ -438,8 +439,12 @@ export class Feed {
     this.send(c, JSON.stringify(message));
   }
 
+  /**
+   * An error waits for the next write, as a publication does: a client that floods the feed with
+   * messages past its budget is told for each one, and must not get a write for each.
+   */
   private error(c: Client, code: FeedErrorCode, message: string): void {
-    this.sendJson(c, { type: "error", code, message });
+    this.send(c, JSON.stringify({ type: "error", code, message } satisfies KeeperFeedMessageJson), false);
   }
 
   // ------------------------------------------------------------------ client messages

@@ -37,8 +37,9 @@ describe("keeper feed: a connection's publications in one write per flush gap", 
 
   /**
    * Five orders, one after another (each its own group commit, its delta published before its
-   * answer), to a book subscriber; then a message of the subscriber's own. The server's writes to
-   * the subscriber after its snapshot: before the reply, and the reply's own.
+   * answer), to a book subscriber; then a bad message (an error) and a subscription (a reply) of
+   * the subscriber's own. The server's writes to the subscriber after its snapshot: before the
+   * reply, and the reply's own.
    */
   async function run(flushGapMs: number): Promise<{ beforeReply: number; received: number; withReply: number }> {
     k = await startKeeper({ limits: { flushGapMs }, api: { clock: () => 1_000_000 } });
@@ -60,13 +61,20 @@ describe("keeper feed: a connection's publications in one write per flush gap", 
       }
       const beforeReply = probe.writes();
       const received = feed.messages.filter((m) => m.type === "delta").length;
-      // A reply: written at once, and the deltas held for the connection go first, in order.
-      const from = feed.messages.length;
+      // An error waits like a publication: a flood of messages past the budget gets no write each.
       feed.send("not json");
-      await feed.next((m) => m.type === "error" && m.code === "BAD_JSON", 10_000, from);
-      const deltas = feed.messages.filter((m) => m.type === "delta");
-      expect(deltas.map((m) => m.levels[0].priceTicks)).to.deep.equal(["1000", "1001", "1002", "1003", "1004"]);
-      expect(feed.messages.indexOf(deltas[4])).to.be.lessThan(feed.messages.length - 1);
+      // A reply is written at once, and what the connection held goes first, in order.
+      feed.send({ op: "subscribe", channel: "trades", marketId: "1" });
+      await feed.next((m) => m.type === "snapshot" && m.channel === "trades");
+      const kinds = feed.messages
+        .slice(2)
+        .map((m) => (m.type === "delta" ? `delta ${m.levels[0].priceTicks}` : m.type));
+      expect(kinds).to.deep.equal([
+        ...["1000", "1001", "1002", "1003", "1004"].map((p) => `delta ${p}`),
+        "error",
+        "subscribed",
+        "snapshot",
+      ]);
       return { beforeReply, received, withReply: probe.writes() - beforeReply };
     } finally {
       probe.stop();
@@ -74,7 +82,7 @@ describe("keeper feed: a connection's publications in one write per flush gap", 
     }
   }
 
-  it("holds what is published within the gap, and writes it with the subscriber's next reply", async () => {
+  it("holds what is published within the gap, and an error, and writes them with the subscriber's next reply", async () => {
     const held = await run(60_000);
     // The first delta left at once (nothing was published before); the other four wait.
     expect(held.beforeReply).to.equal(1);

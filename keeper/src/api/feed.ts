@@ -393,8 +393,8 @@ export class Feed {
    * without the gap each group cost every connection a write (`writev` was the keeper's largest
    * cost under attack; keeper/README.md, "Under attack", fourteenth pass). A reply (`now`: a
    * snapshot, a login, an order entry's answer) is written at the end of this run, and what the
-   * connection held goes with it. The frames, their
-   * order and the slow-consumer check (corked bytes are buffered bytes) are unchanged.
+   * connection held goes with it. The frames, their order and the slow-consumer check (corked bytes
+   * are buffered bytes) are unchanged.
    */
   private cork(c: Client, now: boolean): void {
     if (!this.corked.has(c)) {

@@ -151,7 +151,7 @@ export type LogFsync = (fd: number, done: (error: Error | null) => void) => void
  * resumes its waiters, in commit order. Nothing is acknowledged or published before it is on disk,
  * as with `synchronous=FULL`; but the event loop no longer stops for the disk on every group: a
  * COMMIT's fsync took 4 ms at the median and 20–44 ms at the 99th percentile on a loaded 2-core
- * machine, and a busy keeper commits about a hundred groups a second. A `transaction` still
+ * machine, and a busy keeper commits a group every fsync (`holdsGroup`). A `transaction` still
  * returns durable (`syncNow`, on the main thread), and with it every group before it.
  */
 class LogSync {

@@ -94,4 +94,21 @@ describe("keeper feed: a connection's publications in one write per flush gap", 
     const unheld = await run(0);
     expect(unheld.beforeReply).to.equal(5);
   });
+
+  it("writes what it holds before the closing frames when the keeper stops", async () => {
+    k = await startKeeper({ limits: { flushGapMs: 60_000 }, api: { clock: () => 1_000_000 } });
+    const trader = await newTrader(k.env);
+    const feed = await FeedClient.open(k.api.wsUrl);
+    feed.send({ op: "subscribe", channel: "book", marketId: "1" });
+    await feed.next((m) => m.type === "snapshot" && m.channel === "book");
+    for (const priceTicks of [1_000n, 1_001n, 1_002n]) {
+      const body = await signedBody(k, trader, orderOf(trader, { isBuy: true, priceTicks, lots: 1n }));
+      expect((await http(k.api.url, "POST", "/v1/orders", body)).status).to.equal(201);
+    }
+    await k.close(); // the second and third deltas are held for an hour: only the close lets them go
+    k = undefined;
+    expect(await feed.closed).to.equal(1001);
+    const deltas = feed.messages.filter((m) => m.type === "delta").map((m) => m.levels[0].priceTicks);
+    expect(deltas).to.deep.equal(["1000", "1001", "1002"]);
+  });
 });

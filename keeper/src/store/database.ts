@@ -44,17 +44,8 @@ export const RAISE_META_SQL = `INSERT INTO meta (key, value) VALUES (?, ?) ON CO
          WHERE CAST(excluded.value AS BIGINT) > CAST(meta.value AS BIGINT)`;
 
 /**
- * How long a PostgreSQL working copy's group commit stays open for more writes (`PostgresDatabase`):
- * one local commit and one flush then cover every order of the window. A SQLite file's group has no
- * such window: it commits at the end of the turn of the event loop that opened it, or, while the
- * log's fsync of earlier groups is under way, once that fsync is done (`LogSync`): it could not be
- * durable sooner, and every write of that time joins it. Its orders wait for the disk, not a timer.
- */
-export const GROUP_WINDOW_MS = 8;
-
-/**
  * Waiters of a commit resumed in one turn of the event loop: the rest wait for the next turn
- * (`setImmediate`), in order. A group of a busy window holds hundreds of orders, and each waiter
+ * (`setImmediate`), in order. A group of a busy keeper holds hundreds of orders, and each waiter
  * resumed runs its caller's continuation (the answer, its reply, its feed updates) in the same
  * microtask drain: resumed all at once they held the loop for 100 ms and more, every timer and
  * request waiting behind them.
@@ -292,8 +283,8 @@ export class SqliteDatabase extends Reader {
   private logSync: LogSync | undefined;
   /** Statements `run` has completed: whether a group's body wrote anything before it threw. */
   private writes = 0;
-  /** Whether the open group's window is over (it stays open only while `holdsGroup` says so). */
-  private windowOver = false;
+  /** Whether the open group's turn is over (it stays open only while `holdsGroup` says so). */
+  private turnOver = false;
   /** Raises held back to the open group's commit (`raise`): the highest value per `meta` key. */
   private raises = new Map<string, bigint>();
 
@@ -522,9 +513,13 @@ export class SqliteDatabase extends Reader {
 
   /**
    * Group commit: runs `fn` inside the transaction of the current group, opening one if none is
-   * open, and returns its result at once with `durable`, which resolves when the group has
-   * committed (when its window is over, `groupWindowMs`, or earlier if a `transaction` commits it) and
-   * rejects if that commit fails. If `fn` throws before any of its writes completed (its first
+   * open, and returns its result at once with `durable`, which resolves when the group is durable
+   * and rejects if its commit fails. A group has no time window: it commits at the end of the turn
+   * of the event loop that opened it, unless `holdsGroup` keeps it open (while the layer makes
+   * earlier groups durable: a SQLite file's log fsync, a PostgreSQL flush), in which case it commits
+   * as soon as that is done, with every write of that time (it could not be durable sooner). A
+   * `transaction` commits it at once. Its orders wait for the disk or the shared database, not a
+   * timer. If `fn` throws before any of its writes completed (its first
    * write failed: SQLite undoes a failed statement by itself), the group goes on as if `fn` had not
    * run. If it throws after a write, the whole group is undone and every caller of it is told
    * (its `durable` rejects): `fn` takes no savepoint of its own, which would cost two statements a
@@ -539,15 +534,13 @@ export class SqliteDatabase extends Reader {
       db.exec("BEGIN IMMEDIATE");
       const opened: Group = { waiters: [], afterCommit: [] };
       this.group = opened;
-      this.windowOver = false;
-      const windowOver = () => {
+      this.turnOver = false;
+      setImmediate(() => {
         if (this.group !== opened) return; // committed already
         if (this.holdsGroup())
-          this.windowOver = true; // committed by `commitHeldGroup`
+          this.turnOver = true; // committed by `commitHeldGroup`
         else this.commitQuietly();
-      };
-      if (this.groupWindowMs === undefined) setImmediate(windowOver);
-      else setTimeout(windowOver, this.groupWindowMs);
+      });
     }
     const group = this.group;
     const writesBefore = this.writes;
@@ -569,28 +562,20 @@ export class SqliteDatabase extends Reader {
   }
 
   /**
-   * Commits the open group if its window is over and `holdsGroup` kept it open: the layer calls
+   * Commits the open group if its turn is over and `holdsGroup` kept it open: the layer calls
    * this once it no longer holds it.
    */
   protected commitHeldGroup(): void {
-    if (this.group !== undefined && this.windowOver) this.commitQuietly();
+    if (this.group !== undefined && this.turnOver) this.commitQuietly();
   }
 
   /**
-   * Whether the open group, its window over, stays open for more writes until `commitHeldGroup`:
+   * Whether the open group, its turn over, stays open for more writes until `commitHeldGroup`:
    * SQLite, while the log's fsync of earlier groups is under way (it commits right after it). See
    * also `PostgresDatabase`.
    */
   protected holdsGroup(): boolean {
     return this.logSync?.syncing === true;
-  }
-
-  /**
-   * How long a group stays open for more writes after it opened, in ms; undefined: until the end
-   * of the turn of the event loop that opened it (see `GROUP_WINDOW_MS`).
-   */
-  protected get groupWindowMs(): number | undefined {
-    return undefined;
   }
 
   private commitQuietly(): void {

@@ -16,7 +16,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import {
-  GROUP_WINDOW_MS,
   RAISE_META_SQL,
   SqliteDatabase,
   StoreError,
@@ -327,15 +326,13 @@ export class PostgresDatabase extends SqliteDatabase {
   }
 
   /**
-   * A group whose window ends while a flush is in flight stays open until that flush is done: its
-   * commit could not be sent before then anyway, and the orders that arrive meanwhile join it
-   * instead of a group of their own. Fewer, larger local commits: the working copy's indexes and
-   * its COMMIT cost less an order in a larger group (each touched page written once a commit).
+   * A group commits locally at the end of the turn of the event loop that opened it (the base
+   * class's default: no window), unless a flush is in flight: then it stays open until that flush
+   * is done. Its commit could not be sent before then anyway, and the orders that arrive meanwhile
+   * join it instead of a group of their own. So a quiet keeper's order waits for one round trip
+   * to PostgreSQL, not a timer, and a busy one makes one local commit a flush: fewer, larger local
+   * commits, whose indexes and COMMIT cost less an order (each touched page written once a commit).
    */
-  protected override get groupWindowMs(): number {
-    return GROUP_WINDOW_MS;
-  }
-
   protected override holdsGroup(): boolean {
     return this.flushing !== undefined && this.failure === undefined;
   }

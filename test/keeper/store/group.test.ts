@@ -9,7 +9,7 @@ import { fsyncSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "libsql";
-import { GROUP_WINDOW_MS, RESUME_SLICE } from "../../../keeper/src/store/database";
+import { RESUME_SLICE } from "../../../keeper/src/store/database";
 import { Store, StoreError, type Hex, type Order } from "../../../keeper/src/store";
 import { traceSql } from "../support";
 
@@ -218,8 +218,8 @@ describe("keeper store: group commit", () => {
     expect([committedOrders(), fsyncs.length]).to.deep.equal([1, 1]);
     const b = accept(2);
     // Held open while a's fsync runs: it could not be durable before that fsync is done. A timer
-    // later than any fixed window would be (timers fire in the order they are due) finds it open.
-    await new Promise<void>((resolve) => setTimeout(resolve, 4 * GROUP_WINDOW_MS));
+    // later than the 8 ms window groups once had (timers fire in the order they are due) finds it open.
+    await new Promise<void>((resolve) => setTimeout(resolve, 32));
     const c = accept(3); // joins b's group
     expect([committedOrders(), fsyncs.length]).to.deep.equal([1, 1]);
     expect(await states([a.durable, b.durable, c.durable])).to.deep.equal(["waiting", "waiting", "waiting"]);

@@ -26,6 +26,12 @@ describe("keeper store: PostgreSQL's working copy", function () {
   });
   afterEach(async () => store.shutdown().catch(() => {}));
 
+  const accept = (n: number) =>
+    store.grouped(() =>
+      store.acceptOrder({ hash: hashOf(n), order: order(BigInt(n)), signature: SIG, seq: n, rested: true, at: n }),
+    );
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
   it("keeps its rollback journal in memory, not a write-ahead log", () => {
     expect(store.pragma("journal_mode")).to.equal("memory");
   });
@@ -109,11 +115,22 @@ describe("keeper store: PostgreSQL's working copy", function () {
     expect(reads).to.be.below(10);
   });
 
+  it("commits a group locally at the end of its turn and sends it at once when no flush is in flight", async () => {
+    const client = (store.database as PostgresDatabase).pg;
+    const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    const sent: string[] = [];
+    (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
+      sent.push(String(args[0]));
+      return query(...args);
+    };
+    const first = accept(1);
+    await turn(); // no timer: the group that opened in the last turn committed locally at its end …
+    expect(store.committed.getOrder(hashOf(1))?.status).to.equal("open");
+    expect(sent.filter((text) => text.includes("INSERT INTO orders"))).to.have.length(1); // … and went out
+    await first.durable;
+  });
+
   it("keeps a group open while the flush before it is in flight, so that the orders of that time share one local commit", async () => {
-    const accept = (n: number) =>
-      store.grouped(() =>
-        store.acceptOrder({ hash: hashOf(n), order: order(BigInt(n)), signature: SIG, seq: n, rested: true, at: n }),
-      );
     // Another session holds the orders table: the first flush's insert waits for it.
     const blocker = pgClient(url);
     await blocker.connect();
@@ -121,10 +138,11 @@ describe("keeper store: PostgreSQL's working copy", function () {
       await blocker.query("BEGIN");
       await blocker.query("LOCK TABLE orders IN SHARE MODE");
       const first = accept(1);
-      const windowOf = () => new Promise<void>((resolve) => setTimeout(resolve, 20)); // after the group's 8 ms timer
-      await windowOf(); // the first group committed locally; its flush waits for the lock
+      await turn(); // the first group committed locally; its flush waits for the lock
       const second = accept(2);
-      await windowOf(); // its window is over while the flush is in flight: it stays open
+      // Its turn is over while the flush is in flight: it stays open, even past a timer.
+      await turn();
+      await new Promise<void>((resolve) => setTimeout(resolve, 20));
       const third = accept(3);
       expect(third.group).to.equal(second.group);
       expect(second.group).to.not.equal(first.group);

@@ -446,6 +446,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       perAccountPerSecond: config.api.perAccountPerSecond,
       maxBatchActions: config.api.maxBatchActions,
       maxHttpConnectionsPerIp: config.api.maxHttpConnectionsPerIp,
+      flushGapMs: config.api.feedFlushGapMs,
     },
     role,
     ...clusterOptions(process.env, (order, signature, signer) => {

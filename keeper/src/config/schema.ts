@@ -96,6 +96,8 @@ export interface KeeperConfig {
     readonly maxHttpConnectionsPerIp: number;
     /** Handles on the listening socket, each accepting one connection a turn (api/acceptors.ts). */
     readonly acceptors: number;
+    /** The shortest time between two writes to a feed connection (api/feed.ts, `flushGapMs`). */
+    readonly feedFlushGapMs: number;
   };
   /** Per market: the least an order may be, in lots and in notional (quote atoms at its limit price); 0: none. */
   readonly minimums: ReadonlyMap<bigint, { readonly lots: bigint; readonly notional: bigint }>;
@@ -488,6 +490,14 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(1, 64, "a number of accepting handles (at most 64)"),
   },
   {
+    path: "api.feedFlushGapMs",
+    env: "CROSSBOOK_FEED_FLUSH_GAP_MS",
+    flag: "feed-flush-gap-ms",
+    default: 5,
+    inFile: true,
+    parse: smallInt(0, 1000, "a number of milliseconds (at most 1,000)"),
+  },
+  {
     path: "minimums.lots",
     env: "CROSSBOOK_MIN_LOTS",
     flag: "min-lots",
@@ -695,6 +705,7 @@ export const configSchema = z
         maxBatchActions: v["api.maxBatchActions"] as number,
         maxHttpConnectionsPerIp: v["api.maxHttpConnectionsPerIp"] as number,
         acceptors: v["api.acceptors"] as number,
+        feedFlushGapMs: v["api.feedFlushGapMs"] as number,
       },
       minimums: minimumsOf(v["minimums.lots"] as Map<bigint, bigint>, v["minimums.notional"] as Map<bigint, bigint>),
       maxStaleBlocks: v.maxStaleBlocks as number,

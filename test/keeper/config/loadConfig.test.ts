@@ -68,6 +68,7 @@ describe("keeper config", () => {
           maxBatchActions: 20,
           maxHttpConnectionsPerIp: 64,
           acceptors: 16,
+          feedFlushGapMs: 5,
         },
         minimums: new Map(),
         maxStaleBlocks: 3,
@@ -111,6 +112,7 @@ describe("keeper config", () => {
           maxBatchActions: 20,
           maxHttpConnectionsPerIp: 64,
           acceptors: "4",
+          feedFlushGapMs: "20",
         },
         minimums: { lots: { "1": 10 }, notional: { "3": "1000000" } },
         maxStaleBlocks: 5,
@@ -156,6 +158,7 @@ describe("keeper config", () => {
           maxBatchActions: 20,
           maxHttpConnectionsPerIp: 64,
           acceptors: 4,
+          feedFlushGapMs: 20,
         },
         minimums: new Map([
           [1n, { lots: 10n, notional: 0n }],
@@ -225,6 +228,7 @@ describe("keeper config", () => {
           "--max-http-connections-per-ip",
           "1000",
           "--api-acceptors=2",
+          "--feed-flush-gap-ms=0",
           "--min-lots",
           "1:5,2:10",
           "--min-notional=2:7000",
@@ -268,6 +272,7 @@ describe("keeper config", () => {
         maxBatchActions: 10,
         maxHttpConnectionsPerIp: 1000,
         acceptors: 2,
+        feedFlushGapMs: 0,
       });
       expect(c.settlement).to.deep.equal({
         replaceAfterBlocks: 10,
@@ -445,6 +450,7 @@ describe("keeper config", () => {
           "--api-host=",
           "--api-port=70000",
           "--api-acceptors=0",
+          "--feed-flush-gap-ms=1001",
           "--database= ",
         ],
       });
@@ -467,6 +473,7 @@ describe("keeper config", () => {
         'api.host: got "" from flag --api-host; expected a non-empty string',
         'api.port: got "70000" from flag --api-port; expected a TCP port (0: any free one) from 0 to 65535',
         'api.acceptors: got "0" from flag --api-acceptors; expected a number of accepting handles (at most 64) from 1 to 64',
+        'api.feedFlushGapMs: got "1001" from flag --feed-flush-gap-ms; expected a number of milliseconds (at most 1,000) from 0 to 1000',
       ]);
     });
 

@@ -519,11 +519,11 @@ export class SqliteDatabase extends Reader {
    * earlier groups durable: a SQLite file's log fsync, a PostgreSQL flush), in which case it commits
    * as soon as that is done, with every write of that time (it could not be durable sooner). A
    * `transaction` commits it at once. Its orders wait for the disk or the shared database, not a
-   * timer. If `fn` throws before any of its writes completed (its first
-   * write failed: SQLite undoes a failed statement by itself), the group goes on as if `fn` had not
-   * run. If it throws after a write, the whole group is undone and every caller of it is told
-   * (its `durable` rejects): `fn` takes no savepoint of its own, which would cost two statements a
-   * call for a case that only a broken store reaches (the engine stops on any such throw).
+   * timer. If `fn` throws before any of its writes completed (its first write failed: SQLite undoes
+   * a failed statement by itself), the group goes on as if `fn` had not run. If it throws after a
+   * write, the whole group is undone and every caller of it is told (its `durable` rejects): `fn`
+   * takes no savepoint of its own, which would cost two statements a call for a case that only a
+   * broken store reaches (the engine stops on any such throw).
    * `afterCommit` runs right after the group is durable, in the order the writes were made, before
    * any waiter resumes. `group` identifies the group (every call joining it gets the same object).
    */

@@ -34,4 +34,12 @@ describe("keeper engine: the resting orders by expiry", () => {
     resting.clear();
     expect([resting.size, resting.expiredBefore(1_000n)]).to.deep.equal([0, []]);
   });
+
+  it("gives 200,000 orders of one expiry time at once (a spread of them into one push overflows the stack)", () => {
+    const resting = new RestingOrders();
+    const order = expiring(100n);
+    for (let n = 1; n <= 200_000; n++) resting.set(hashOf(n), order);
+    const expired = resting.expiredBefore(101n);
+    expect([expired.length, expired[0], expired[199_999]]).to.deep.equal([200_000, hashOf(1), hashOf(200_000)]);
+  });
 });

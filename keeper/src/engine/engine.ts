@@ -1843,7 +1843,8 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     }
     for (const [marketId, { at, levels }] of books)
       events.push(["book", { marketId, levels: [...levels.values()], at }]);
-    this.unpublished.push(...events);
+    // One by one: a spread of a few hundred thousand events into one push overflows the stack.
+    for (const event of events) this.unpublished.push(event);
     if (!this.publishing) this.emitSlice();
   }
 

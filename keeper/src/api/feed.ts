@@ -56,7 +56,8 @@ export interface FeedLimits {
   readonly tradesSnapshot: number;
   /**
    * The shortest time between two writes to a connection's socket: messages published sooner wait
-   * for the next write, in one (`cork`). 0: every synchronous run's messages leave at its end.
+   * for the next write, in one (`cork`). 0: every synchronous run's messages leave at its end. A
+   * keeper's setting `api.feedFlushGapMs` (default 5).
    */
   readonly flushGapMs: number;
 }
@@ -391,19 +392,19 @@ export class Feed {
    * `flushGapMs` ago or more, else once that much time has passed since it. A busy keeper commits a
    * group every fsync of its log (a few ms), and each group's hooks publish its trades and deltas:
    * without the gap each group cost every connection a write (`writev` was the keeper's largest
-   * cost under attack; keeper/README.md, "Under attack", fourteenth pass). A reply (`now`: a
+   * cost under attack; keeper/README.md, "Under attack", fourteenth pass). A reply (`reply`: a
    * snapshot, a login, an order entry's answer) is written at the end of this run, and what the
    * connection held goes with it. The frames, their order and the slow-consumer check (corked bytes
    * are buffered bytes) are unchanged.
    */
-  private cork(c: Client, now: boolean): void {
+  private cork(c: Client, reply: boolean): void {
     if (!this.corked.has(c)) {
       const socket = (c.ws as unknown as { _socket?: Duplex })._socket;
       if (socket === undefined || socket.destroyed) return;
       socket.cork();
       this.corked.set(c, socket);
     }
-    if (now) {
+    if (reply) {
       this.replied.add(c);
       if (this.replied.size === 1) queueMicrotask(this.uncorkReplied);
       return;

@@ -48,6 +48,12 @@ export interface Acceptors {
   readonly count: number;
   /** Stops the added handles accepting (the server's own closes with the server). */
   close(): void;
+  /**
+   * Resolves once the child that copied the handles is gone (at once if none was started). Until
+   * then it may still hold a copy of the listening socket, and the port accepts connections into
+   * its backlog even after `close` and the server's own close.
+   */
+  readonly childGone: Promise<void>;
 }
 
 /** The listening socket's handle, as `net` keeps it (undefined before `listen`). */
@@ -62,7 +68,9 @@ function handleOf(server: Server): { fd?: number } | undefined {
 export async function addAcceptors(server: HttpServer, options: AcceptorsOptions): Promise<Acceptors> {
   const log = options.log ?? silentLogger;
   const extras: Server[] = [];
+  let childGone: () => void = () => {};
   const acceptors: Acceptors = {
+    childGone: new Promise<void>((resolve) => (childGone = resolve)),
     get count() {
       return 1 + extras.length;
     },
@@ -72,9 +80,9 @@ export async function addAcceptors(server: HttpServer, options: AcceptorsOptions
   };
   const wanted = Math.max(0, Math.floor(options.count) - 1);
   const own = handleOf(server);
-  if (wanted === 0) return acceptors;
-  if (own === undefined || typeof own.fd !== "number" || own.fd < 0) {
-    log.warn({ wanted: options.count }, "extra acceptors need a listening TCP socket: one acceptor");
+  if (wanted === 0 || own === undefined || typeof own.fd !== "number" || own.fd < 0) {
+    if (wanted > 0) log.warn({ wanted: options.count }, "extra acceptors need a listening TCP socket: one acceptor");
+    childGone(); // none was started
     return acceptors;
   }
   await new Promise<void>((done) => {
@@ -100,8 +108,14 @@ export async function addAcceptors(server: HttpServer, options: AcceptorsOptions
       () => finish("the child did not hand the copies back in time"),
       options.timeoutMs ?? 5_000,
     );
-    child.on("error", (error) => finish(error.message));
-    child.on("exit", (code) => finish(`the child exited (${code}) before handing every copy back`));
+    child.on("error", (error) => {
+      childGone(); // it never ran (or is gone)
+      finish(error.message);
+    });
+    child.on("exit", (code) => {
+      childGone();
+      finish(`the child exited (${code}) before handing every copy back`);
+    });
     child.on("message", (_message, handle) => {
       if (handle === undefined) return;
       // A copy that comes after the wait ended is closed, or the socket would outlive the server.

@@ -138,6 +138,8 @@ describe("keeper API: several accepting handles on one listening socket (api/acc
     acceptors.close();
     expect(acceptors.count).to.equal(1);
     await new Promise((closed) => server.close(closed));
+    // The child held a copy of the socket until it exited: the port accepted into its backlog before.
+    await acceptors.childGone;
     const refused = await new Promise<string>((ok) => {
       const socket: Socket = connect(port, "127.0.0.1");
       socket.on("connect", () => {

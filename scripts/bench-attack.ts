@@ -36,7 +36,9 @@
  * BENCH_ATTACK_WASH (wash orders per second, default 500), BENCH_ATTACK_ATTACKS (letters, default
  * abcdef), BENCH_ATTACK_EXPIRING (default 10000), BENCH_ATTACK_RUNS (default quiet,attack),
  * BENCH_ATTACK_CPU_PROF (a directory: each keeper writes a CPU profile there; summarise it with
- * scripts/bench-api/profile-summary.ts), BENCH_ATTACK_STRICT=1, BENCH_ATTACK_CPUS (below).
+ * scripts/bench-api/profile-summary.ts), BENCH_ATTACK_STAGES (a directory: each run writes every
+ * honest order's stages there as JSON, `honest-<kind>-<time>.json`), BENCH_ATTACK_STRICT=1,
+ * BENCH_ATTACK_CPUS and BENCH_ATTACK_ATTACKER_NICE (below).
  *
  * Cores (`BENCH_ATTACK_CPUS`, default `split`): the keeper runs on the upper half of the machine's
  * cores, and this process, the Hardhat node and the traders' and attackers' processes on the lower
@@ -45,10 +47,12 @@
  * (signing 500 orders a second, opening connections) takes the keeper's, which is not an attack
  * over HTTP. The node and the honest traders share their cores with the attackers, so a slower
  * node and the traders' own waits still count against the keeper. `shared` runs every process on
- * every core.
+ * every core. `BENCH_ATTACK_ATTACKER_NICE` (0 ..= 19, default 0) lowers the attackers' process to
+ * that niceness (scripts/lib/cpus.ts, `yieldCpu`): the node and the honest traders then go first on
+ * the cores they share with it, as if the attackers' CPU were on other machines too.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "libsql";
@@ -70,7 +74,9 @@ const ATTACKS = env.BENCH_ATTACK_ATTACKS?.trim() || "abcdef";
 const STRICT = env.BENCH_ATTACK_STRICT === "1";
 const KINDS = (env.BENCH_ATTACK_RUNS?.trim() || "quiet,attack").split(",") as ("quiet" | "attack")[];
 const CPU_PROF = env.BENCH_ATTACK_CPU_PROF?.trim() || undefined;
+const STAGES_DIR = env.BENCH_ATTACK_STAGES?.trim() || undefined;
 const CPUS = cpuPlacement(env.BENCH_ATTACK_CPUS?.trim() || "split");
+const ATTACKER_NICE = niceness(env.BENCH_ATTACK_ATTACKER_NICE?.trim() || "0");
 /** 1 USDC: a 1-lot WETH order at 2,000 USDC/WETH is worth 2 USDC (lot 0.001 WETH). */
 const MIN_NOTIONAL = 1_000_000n;
 const TARGETS = { p99Ratio: 2, eventLoopP99Ms: 50 };
@@ -89,15 +95,25 @@ function cpuPlacement(raw: string): CpuSplit | undefined {
   return splitCpus();
 }
 
+function niceness(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 19) {
+    throw new Error(`bench:attack: BENCH_ATTACK_ATTACKER_NICE must be a whole number from 0 to 19, got ${raw}`);
+  }
+  return n;
+}
+
 /** "core 1", "cores 2-3": a `taskset -c` list in words. */
 function cores(list: string): string {
   return `${/[-,]/.test(list) ? "cores" : "core"} ${list}`;
 }
 
 function placement(): string {
-  return CPUS === undefined
-    ? `every process on any of ${availableParallelism()} cores`
-    : `the keeper on ${cores(CPUS.tested)}; the node, traders and attackers on ${cores(CPUS.others)}`;
+  const where =
+    CPUS === undefined
+      ? `every process on any of ${availableParallelism()} cores`
+      : `the keeper on ${cores(CPUS.tested)}; the node, traders and attackers on ${cores(CPUS.others)}`;
+  return ATTACKER_NICE === 0 ? where : `${where}; the attackers at niceness ${ATTACKER_NICE}`;
 }
 
 let tmp: string | undefined;
@@ -111,7 +127,8 @@ const load = () => loadavg()[0].toFixed(1);
 
 /** A forked agent (scripts/bench-attack/agents.ts) in `role`, asked one thing at a time. */
 function startAgent(role: "honest" | "attacker") {
-  const child: ChildProcess = fork(join(ROOT, "scripts/bench-attack/agents.ts"), [role], {
+  const niceness = role === "attacker" ? ATTACKER_NICE : 0;
+  const child: ChildProcess = fork(join(ROOT, "scripts/bench-attack/agents.ts"), [role, String(niceness)], {
     cwd: ROOT,
     detached: true,
     execArgv: ["-r", "ts-node/register/transpile-only"],
@@ -428,6 +445,12 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
     const after = await scrape(keeper.url);
     const tcpAfter = tcpCounters();
     const result = honestReply.result;
+    if (STAGES_DIR !== undefined) {
+      // Every honest order's stages, as the summary below reads them: to find what the slowest waited on.
+      const file = join(STAGES_DIR, `honest-${kind}-${Date.now()}.json`);
+      writeFileSync(file, JSON.stringify(result.orderStages));
+      say(`  every honest order's stages: ${file}`);
+    }
     const settledTrades = await drain(keeper.url, result.fills);
     const settle = result.fills.flatMap((f) => {
       const t = settledTrades.get(f.fillId);

@@ -32,6 +32,7 @@ import {
   type Order,
 } from "@crossbook/sdk";
 import { addressOf, keyBytes, signDigest, signNative } from "../lib/bench";
+import { yieldCpu } from "../lib/cpus";
 
 export interface AgentInit {
   readonly op: "init";
@@ -522,5 +523,9 @@ process.on("message", (message: AgentRequest) => {
     .then((answer) => answer !== undefined && reply(answer))
     .catch((error: unknown) => reply({ op: "failed", message: String((error as Error).stack ?? error) }));
 });
+// An attacker that stands for clients on other machines lets the node and the honest traders, which
+// share its cores, go first (the parent's BENCH_ATTACK_ATTACKER_NICE; 0: no lower than theirs).
+const niceness = Number(process.argv[3] ?? "0");
+if (niceness > 0) yieldCpu(niceness);
 // The parent owns this process: if it goes, so does this one.
 process.on("disconnect", () => process.exit(0));

@@ -7,7 +7,8 @@
  * (`taskset`, from util-linux); elsewhere, or on one core, everything shares the machine's cores.
  */
 import { execFileSync } from "node:child_process";
-import { availableParallelism } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
+import { availableParallelism, setPriority } from "node:os";
 
 /** The cores of each side, as `taskset -c` lists them ("1", "2-3"). */
 export interface CpuSplit {
@@ -59,4 +60,27 @@ export function heldTo(
   return cpus === undefined
     ? { command, args: [...args] }
     : { command: "taskset", args: ["-c", cpus, command, ...args] };
+}
+
+/**
+ * Lowers every thread of this process, and every thread it starts from now on, to `niceness` (0
+ * ..= 19): while another process of the same cores wants the CPU, this one gets little of it, and
+ * otherwise all it can use. For a load generator that stands for clients on other machines: their
+ * own CPU takes nothing from the processes they share cores with here (a chain node, other
+ * clients). Linux keeps a niceness per thread and a new thread takes its creator's, so each thread
+ * already running is lowered by its id (`/proc/self/task`); elsewhere only the calling thread is.
+ */
+export function yieldCpu(niceness: number): void {
+  if (!Number.isInteger(niceness) || niceness < 0 || niceness > 19) {
+    throw new RangeError(`niceness must be a whole number from 0 to 19, got ${niceness}`);
+  }
+  const threads = existsSync("/proc/self/task") ? readdirSync("/proc/self/task").map(Number) : [0];
+  for (const thread of threads) {
+    try {
+      setPriority(thread, niceness);
+    } catch (error) {
+      // A thread that ended since the listing has nothing left to lower.
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+    }
+  }
 }

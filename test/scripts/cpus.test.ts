@@ -4,8 +4,8 @@
  * from the kernel (`/proc/<pid>/status`).
  */
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
-import { hasTaskset, heldTo, splitCpus } from "../../scripts/lib/cpus";
+import { readdirSync, readFileSync } from "node:fs";
+import { hasTaskset, heldTo, splitCpus, yieldCpu } from "../../scripts/lib/cpus";
 import { spawnManaged } from "../../scripts/lib/processes";
 
 /** The cores the kernel lets `pid`'s main thread run on, as `/proc` lists them ("0", "1-3"). */
@@ -14,6 +14,15 @@ function allowedCpus(pid: number): string {
     .split("\n")
     .find((l) => l.startsWith("Cpus_allowed_list:"));
   return (line ?? "").split(":")[1].trim();
+}
+
+/** The niceness of each thread of `pid`, by `/proc/<pid>/task/<tid>/stat` (its 19th field). */
+function threadNiceness(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    // The command name may hold spaces: the fields after it start at its closing parenthesis.
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  });
 }
 
 describe("bench CPU placement (scripts/lib/cpus.ts)", function () {
@@ -47,5 +56,30 @@ describe("bench CPU placement (scripts/lib/cpus.ts)", function () {
     } finally {
       await child.stop(1000);
     }
+  });
+
+  it("lowers every thread of a process, those it starts later too", async function () {
+    if (!process.platform.startsWith("linux")) this.skip();
+    // The child lowers itself, then starts the thread pool's threads (a pbkdf2 of its own) and says so.
+    const script =
+      "require('./scripts/lib/cpus').yieldCpu(7);" +
+      "require('node:crypto').pbkdf2('a', 'b', 1, 32, 'sha256', () => console.log('up'));" +
+      "setTimeout(() => {}, 30000)";
+    const child = spawnManaged("yielding", process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script]);
+    try {
+      await child.waitFor(/^up$/, 20_000);
+      const niceness = threadNiceness(child.child.pid as number);
+      // Node's own threads (V8's, the thread pool's four) were started both before and after the call.
+      expect(niceness.length).to.be.greaterThan(5);
+      expect(niceness.every((n) => n === 7)).to.equal(true, `threads at ${niceness.join(", ")}`);
+    } finally {
+      await child.stop(1000);
+    }
+  });
+
+  it("refuses a niceness outside 0 ..= 19", function () {
+    expect(() => yieldCpu(20)).to.throw(RangeError, /0 to 19/);
+    expect(() => yieldCpu(-1)).to.throw(RangeError, /0 to 19/);
+    expect(() => yieldCpu(1.5)).to.throw(RangeError, /0 to 19/);
   });
 });

@@ -73,6 +73,8 @@ export type AgentRequest =
 export interface HonestResult {
   /** Milliseconds from submit to answer, per honest order. */
   readonly orderLatencies: number[];
+  /** When each of them was sent: milliseconds into the window (`orderLatencies`' order). */
+  readonly orderSentAt: number[];
   /** Fills the takers took: id, and when the taker's answer came (unix ms). */
   readonly fills: { readonly fillId: number; readonly answeredAt: number }[];
   accepted: number;
@@ -231,6 +233,7 @@ async function honest(seconds: number): Promise<HonestResult> {
   const mid = BigInt(c.midTicks);
   const result: HonestResult = {
     orderLatencies: [],
+    orderSentAt: [],
     fills: [],
     accepted: 0,
     refused: {},
@@ -250,6 +253,7 @@ async function honest(seconds: number): Promise<HonestResult> {
     const answer = await call(from, "POST", "/v1/orders", body);
     const latency = performance.now() - start;
     result.orderLatencies.push(latency);
+    result.orderSentAt.push(start - began);
     if (answer.serverTiming !== undefined) {
       const stages = serverTimingOf(answer.serverTiming);
       stages.client = latency;

@@ -299,6 +299,8 @@ interface Run {
   honestStages: string;
   /** Every `POST /v1/orders`'s stages by the keeper's own histogram, by account known or not: bucket bounds, ms. */
   httpStages: string;
+  /** The fsyncs of the keeper's log over the window: how many, and p50/p99 by its histogram (bucket bounds, ms). */
+  logFsyncs: string;
   settleP50: number;
   settleP99: number;
   honestFills: number;
@@ -485,6 +487,12 @@ async function runOnce(kind: "quiet" | "attack", nodeUrl: string, deployment: De
       honestStages:
         `${stagesSummary(result.orderStages)}; the honest client's event loop p99 ` +
         `${result.eventLoopP99.toFixed(0)} ms, max ${result.eventLoopMax.toFixed(0)} ms`,
+      logFsyncs: (() => {
+        const name = "crossbook_store_log_fsync_seconds";
+        const n = sumOf(after, `${name}_count`) - sumOf(before, `${name}_count`);
+        const q = (p: number) => bucketQuantile(before, after, name, "", p);
+        return `${n}, p50 ≤ ${q(0.5)} ms, p99 ≤ ${q(0.99)} ms`;
+      })(),
       httpStages: ["known", "unknown"]
         .map((account) => {
           const q = (stage: string, p: number) =>
@@ -589,6 +597,7 @@ async function main(): Promise<number> {
       say(`  honest orders' stages (Server-Timing): ${r.honestStages}`);
       say(`  host TCP over the window: ${r.tcp || "not readable"}`);
       say(`  every order's stages (keeper histogram, p50/p99 ≤ ms), by account: ${r.httpStages}`);
+      say(`  the keeper's log fsyncs (from the ask to its callback, by its histogram): ${r.logFsyncs}`);
       if (Object.keys(r.honestUnsettled).length > 0)
         say(`  honest fills not settled: ${JSON.stringify(r.honestUnsettled)}`);
       for (const [name, answers] of Object.entries(r.attacks)) say(`  ${name}: ${JSON.stringify(answers)}`);

@@ -45,6 +45,7 @@ export class Metrics {
   private readonly factWaitSeconds: Counter<"fact" | "why">;
   private readonly riskReadSeconds: Histogram<"account">;
   private readonly orderStageSeconds: Histogram<"stage" | "account">;
+  private readonly logFsyncSeconds: Histogram;
   private readonly orderHttpStageSeconds: Histogram<"stage" | "account">;
   private readonly feedClients: Gauge;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
@@ -246,6 +247,12 @@ export class Metrics {
       buckets: ORDER_WAIT_BUCKETS,
       registers,
     });
+    this.logFsyncSeconds = new Histogram({
+      name: "crossbook_store_log_fsync_seconds",
+      help: "How long each fsync of the SQLite log took, off the event loop, from the ask to its callback on the loop: what a group commit waits for the disk (SQLite only)",
+      buckets: ORDER_WAIT_BUCKETS,
+      registers,
+    });
     this.orderHttpStageSeconds = new Histogram({
       name: "crossbook_order_http_stage_seconds",
       help: "Where a POST /v1/orders spent its time from the request's arrival to its answer's last write, by stage (body, intake, prepare, engine, reply, write, total) and account: known (the keeper accepted an order of it, or saw it deposit) or unknown",
@@ -271,6 +278,7 @@ export class Metrics {
   watch(engine: Engine, store: Store): void {
     this.engine = engine;
     this.store = store;
+    store.database.onLogFsync = (seconds) => this.logFsyncSeconds.observe(seconds);
   }
 
   /** A renewal of the leader's lease answered, after `seconds`. */

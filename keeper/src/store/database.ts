@@ -1,4 +1,5 @@
 import { closeSync, fsync, fsyncSync, openSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 import Database from "libsql";
 import { LogCheckpointer, RESTART_LOG_FRAMES, type CheckpointerOptions } from "./checkpointer";
 import { MIGRATIONS, type Migration } from "./migrations";
@@ -161,6 +162,8 @@ class LogSync {
     private readonly durable: (groups: readonly Group[]) => void,
     /** Runs after each fsync off the event loop, done or failed: the group held for it commits. */
     private readonly afterFsync: () => void = () => {},
+    /** Told how long each fsync that succeeded took, in seconds, from the ask to its callback. */
+    private readonly fsyncTook: (seconds: number) => void = () => {},
   ) {}
 
   /** A group just committed to the log: durable after the next fsync. */
@@ -219,6 +222,7 @@ class LogSync {
     if (this.inFsync !== undefined || this.waiting.length === 0 || this.closed) return;
     this.inFsync = this.waiting;
     this.waiting = [];
+    const asked = performance.now();
     this.fsyncLog(this.fdOf(), (error) => {
       const groups = this.inFsync ?? [];
       this.inFsync = undefined;
@@ -230,6 +234,7 @@ class LogSync {
         this.afterFsync(); // the held group's commit fails at once, and tells its callers
         return;
       }
+      this.fsyncTook((performance.now() - asked) / 1000);
       this.durable(groups);
       this.afterFsync();
       this.start();
@@ -268,6 +273,11 @@ export class SqliteDatabase extends Reader {
   private childCheckpoints: LogCheckpointer | undefined;
   /** The child reported a log past its bound while a transaction was open: restarted after its COMMIT. */
   private restartDue = false;
+  /**
+   * Told how long each fsync of the log off the event loop took (seconds, from the ask to its
+   * callback on the event loop, which a busy loop delays): what a group commit waits for the disk.
+   */
+  onLogFsync: ((seconds: number) => void) | undefined;
   /** Runs after a rollback: the store counts its in-memory figures again. */
   onRollback: () => void = () => {};
   /** Runs after each local COMMIT of the writer's transaction (a group's or a `transaction`'s). */
@@ -307,6 +317,7 @@ export class SqliteDatabase extends Reader {
       options.fsyncLog ?? fsync,
       (groups) => db.committedLocally(groups),
       () => db.commitHeldGroup(),
+      (seconds) => db.onLogFsync?.(seconds),
     );
     if (options.checkpoints !== undefined) db.checkpointInChild(options.checkpoints);
     return db;

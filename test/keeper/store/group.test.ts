@@ -11,6 +11,7 @@ import { join } from "node:path";
 import Database from "libsql";
 import { RESUME_SLICE } from "../../../keeper/src/store/database";
 import { Store, StoreError, type Hex, type Order } from "../../../keeper/src/store";
+import { Metrics } from "../../../keeper/src/metrics";
 import { traceSql } from "../support";
 
 const ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -208,6 +209,26 @@ describe("keeper store: group commit", () => {
     fsyncs[1]();
     expect(await states([b.durable, c.durable])).to.deep.equal(["durable", "durable"]);
     await store.durable();
+  });
+
+  it("tells the metrics each fsync of the log that succeeded, once it is done", async () => {
+    const fsyncs = heldFsyncs();
+    const metrics = new Metrics({ defaultMetrics: false });
+    metrics.watch(undefined as never, store); // no engine: only the store's figures have values
+    const fsyncCount = async () =>
+      Number(/^crossbook_store_log_fsync_seconds_count (\d+)$/m.exec((await metrics.text()).body)?.[1]);
+    const a = accept(1);
+    store.commitGroup();
+    expect(fsyncs).to.have.length(1);
+    expect(await fsyncCount()).to.equal(0); // asked, not done
+    fsyncs[0]();
+    await a.durable;
+    expect(await fsyncCount()).to.equal(1);
+    const b = accept(2);
+    store.commitGroup();
+    fsyncs[1](new Error("EIO"));
+    await b.durable.catch(() => undefined);
+    expect(await fsyncCount()).to.equal(1); // a failed fsync says nothing of the disk's speed
   });
 
   it("commits a group at the end of its turn of the event loop, or, while an fsync is under way, right after it, with every write of that time", async () => {

@@ -52,6 +52,8 @@
  * every core. `BENCH_ATTACK_ATTACKER_NICE` (0 ..= 19, default 0) lowers the attackers' process to
  * that niceness (scripts/lib/cpus.ts, `yieldCpu`): the node and the honest traders then go first on
  * the cores they share with it, as if the attackers' CPU were on other machines too.
+ * `BENCH_ATTACK_NODE_LOG=0` stops the Hardhat node from logging (and decoding) each JSON-RPC call,
+ * as a production node does not.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -79,6 +81,8 @@ const CPU_PROF = env.BENCH_ATTACK_CPU_PROF?.trim() || undefined;
 const STAGES_DIR = env.BENCH_ATTACK_STAGES?.trim() || undefined;
 const CPUS = cpuPlacement(env.BENCH_ATTACK_CPUS?.trim() || "split");
 const ATTACKER_NICE = niceness(env.BENCH_ATTACK_ATTACKER_NICE?.trim() || "0");
+/** `BENCH_ATTACK_NODE_LOG=0`: the node does not log each call (scripts/lib/processes.ts, `quiet`). */
+const NODE_QUIET = env.BENCH_ATTACK_NODE_LOG?.trim() === "0";
 /** 1 USDC: a 1-lot WETH order at 2,000 USDC/WETH is worth 2 USDC (lot 0.001 WETH). */
 const MIN_NOTIONAL = 1_000_000n;
 const TARGETS = { p99Ratio: 2, eventLoopP99Ms: 50 };
@@ -563,7 +567,7 @@ async function main(): Promise<number> {
   );
   // Before any child starts: the node and the traders' and attackers' processes inherit it.
   if (CPUS !== undefined) holdSelfTo(CPUS.others);
-  const { url: nodeUrl } = await startHardhatNode();
+  const { url: nodeUrl } = await startHardhatNode({ quiet: NODE_QUIET });
   const deploymentPath = join(tmp, "deployment.json");
   await runHardhatScript("scripts/deploy.ts", nodeUrl, { CROSSBOOK_DEPLOYMENTS_PATH: deploymentPath });
   const deployment = readDeployment(deploymentPath);

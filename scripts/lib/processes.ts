@@ -193,7 +193,11 @@ export interface LocalNode {
 
 /** Starts `hardhat node` on a free loopback port and waits until it answers JSON-RPC. */
 export async function startHardhatNode(
-  options: { port?: number; echo?: (line: string) => void } = {},
+  /**
+   * `quiet`: the node does not log each JSON-RPC call (`hardhat_setLoggingEnabled`), as a chain
+   * node in production does not; `npx hardhat node` logs them, and decodes each call to do so.
+   */
+  options: { port?: number; echo?: (line: string) => void; quiet?: boolean } = {},
 ): Promise<LocalNode> {
   const port = options.port ?? (await freePort());
   const proc = spawnManaged(
@@ -205,7 +209,17 @@ export async function startHardhatNode(
     },
   );
   await proc.waitFor(/Started HTTP and WebSocket JSON-RPC server/, 120_000);
-  return { url: `http://127.0.0.1:${port}`, port, process: proc };
+  const url = `http://127.0.0.1:${port}`;
+  if (options.quiet === true) {
+    const answer = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "hardhat_setLoggingEnabled", params: [false] }),
+    });
+    const { error } = (await answer.json()) as { error?: { message: string } };
+    if (error !== undefined) throw new Error(`hardhat node: its logging could not be turned off: ${error.message}`);
+  }
+  return { url, port, process: proc };
 }
 
 /** Runs a Hardhat script against `nodeUrl` (`--network localhost`) to the end; throws with its output if it fails. */

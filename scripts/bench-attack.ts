@@ -64,7 +64,7 @@ import type { Hex } from "viem";
 import { generatePrivateKey } from "viem/accounts";
 import { DEFAULT_FUNDING, fundTraders, median, percentile, rpc } from "./lib/bench";
 import { readDeployment, type Deployment } from "./lib/market";
-import { holdSelfTo, splitCpus, type CpuSplit } from "./lib/cpus";
+import { checkNiceness, holdSelfTo, splitCpus, type CpuSplit } from "./lib/cpus";
 import { manage, runHardhatScript, startHardhatNode, startLocalKeeper } from "./lib/processes";
 import type { AgentInit, AgentReply, AgentRequest, AttackResult, HonestResult } from "./bench-attack/agents";
 
@@ -108,11 +108,11 @@ function cpuPlacement(raw: string): CpuSplit | undefined {
 }
 
 function niceness(raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 19) {
+  try {
+    return checkNiceness(Number(raw));
+  } catch {
     throw new Error(`bench:attack: BENCH_ATTACK_ATTACKER_NICE must be a whole number from 0 to 19, got ${raw}`);
   }
-  return n;
 }
 
 /** "core 1", "cores 2-3": a `taskset -c` list in words. */

@@ -71,9 +71,7 @@ export function heldTo(
  * already running is lowered by its id (`/proc/self/task`); elsewhere only the calling thread is.
  */
 export function yieldCpu(niceness: number): void {
-  if (!Number.isInteger(niceness) || niceness < 0 || niceness > 19) {
-    throw new RangeError(`niceness must be a whole number from 0 to 19, got ${niceness}`);
-  }
+  checkNiceness(niceness);
   const threads = existsSync("/proc/self/task") ? readdirSync("/proc/self/task").map(Number) : [0];
   for (const thread of threads) {
     try {
@@ -83,4 +81,12 @@ export function yieldCpu(niceness: number): void {
       if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
     }
   }
+}
+
+/** `niceness` if it is one a process may take (a whole number from 0 to 19), else a `RangeError`. */
+export function checkNiceness(niceness: number): number {
+  if (!Number.isInteger(niceness) || niceness < 0 || niceness > 19) {
+    throw new RangeError(`niceness must be a whole number from 0 to 19, got ${niceness}`);
+  }
+  return niceness;
 }

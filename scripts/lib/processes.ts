@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { KEEPER_ACCOUNT_INDEX, localAccountKey } from "./accounts";
+import { rpc } from "./bench";
 import { heldTo } from "./cpus";
 import { readDeployment, type Deployment } from "./market";
 
@@ -210,15 +211,7 @@ export async function startHardhatNode(
   );
   await proc.waitFor(/Started HTTP and WebSocket JSON-RPC server/, 120_000);
   const url = `http://127.0.0.1:${port}`;
-  if (options.quiet === true) {
-    const answer = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "hardhat_setLoggingEnabled", params: [false] }),
-    });
-    const { error } = (await answer.json()) as { error?: { message: string } };
-    if (error !== undefined) throw new Error(`hardhat node: its logging could not be turned off: ${error.message}`);
-  }
+  if (options.quiet === true) await rpc(url, "hardhat_setLoggingEnabled", [false], { attempts: 1 });
   return { url, port, process: proc };
 }
 

@@ -5,16 +5,8 @@
  * order, so the later line proves that everything before it was read).
  */
 import { expect } from "chai";
+import { rpc } from "../../scripts/lib/bench";
 import { startHardhatNode, type LocalNode } from "../../scripts/lib/processes";
-
-async function call(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const answer = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  return ((await answer.json()) as { result: unknown }).result;
-}
 
 describe("the benchmarks' Hardhat node (scripts/lib/processes.ts)", function () {
   let node: LocalNode | undefined;
@@ -26,10 +18,10 @@ describe("the benchmarks' Hardhat node (scripts/lib/processes.ts)", function () 
 
   it("logs no call when quiet", async () => {
     node = await startHardhatNode({ quiet: true });
-    await call(node.url, "eth_blockNumber");
-    await call(node.url, "hardhat_setLoggingEnabled", [true]);
+    await rpc(node.url, "eth_blockNumber");
+    await rpc(node.url, "hardhat_setLoggingEnabled", [true]);
     const logged = node.process.waitFor(/eth_chainId/, 30_000);
-    await call(node.url, "eth_chainId");
+    await rpc(node.url, "eth_chainId");
     await logged;
     expect(node.process.output()).not.to.match(/eth_blockNumber/);
   });
@@ -37,7 +29,7 @@ describe("the benchmarks' Hardhat node (scripts/lib/processes.ts)", function () 
   it("logs each call by default, as `npx hardhat node` does", async () => {
     node = await startHardhatNode();
     const logged = node.process.waitFor(/eth_blockNumber/, 30_000);
-    await call(node.url, "eth_blockNumber");
+    await rpc(node.url, "eth_blockNumber");
     await logged;
   });
 });

@@ -10,7 +10,9 @@
  * - Nothing is published before its commit: a state change's events wait for the group commit
  *   (or the transaction) that writes it, and are dropped if that commit fails.
  * - Orders of one account are checked and placed one at a time (an account's reservation never
- *   races with itself); different accounts' risk reads run concurrently.
+ *   races with itself); different accounts' risk reads run concurrently. The next is checked once
+ *   the one before is written in the open group commit, not once it is durable, so an account's
+ *   burst shares commits.
  * - A refused order is answered and remembered a while in memory (bounded), never stored; a
  *   refusal that rests on a cached chain fact is confirmed against the chain's head first.
  * - A fill the chain skipped gives its lots back to the order that was not at fault; the one at
@@ -774,9 +776,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     const queued = this.clock();
     // Behind its account's earlier orders: its facts are read meanwhile, not at its turn.
     if (this.accountQueues.has(order.maker)) this.options.readAhead?.(order);
-    return this.serially(order.maker, () => {
+    return this.seriallyUntil(order.maker, (handOn) => {
       this.options.onOrderStage?.("queue", order.maker, this.clock() - queued, hash);
-      return this.checkAndPlace(prepared);
+      return this.checkAndPlace(prepared, handOn);
     });
   }
 
@@ -909,7 +911,15 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return this.reservations.reservedBy(account, marketOf);
   }
 
-  private async checkAndPlace(prepared: Extract<PreparedOrder, { ok: true }>): Promise<SubmitResult> {
+  /**
+   * `handOn` is called once the order is written in the open group commit (its reservation and nonce
+   * counted, in memory and in the writer's transaction): the account's next order may be checked
+   * from then on, while this one waits for the disk. Its answer still waits for its commit.
+   */
+  private async checkAndPlace(
+    prepared: Extract<PreparedOrder, { ok: true }>,
+    handOn: () => void = NOTHING,
+  ): Promise<SubmitResult> {
     // Refused at once when it would take while the backlog is full or its account cools down: no
     // risk read for an order that could not be placed (asked again after it, the book may move).
     const now = this.books.get(prepared.order.marketId);
@@ -933,6 +943,7 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       const { durable } = this.grouped((out) => {
         answer = this.record(prepared, placed, at, out);
       });
+      handOn();
       const committing = this.clock();
       await durable;
       this.options.onOrderStage?.("commit", order.maker, this.clock() - committing, hash);
@@ -1887,6 +1898,25 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
       this.emit("fatal", fatal);
     }
     return fatal;
+  }
+
+  /**
+   * `serially`, except that the account's next task may start as soon as this one calls `handOn`
+   * (or settles): an order hands its turn on once it is written, and waits for its commit outside
+   * the queue, so that an account's orders share group commits instead of waiting one each.
+   */
+  private seriallyUntil<T>(account: string, task: (handOn: () => void) => Promise<T>): Promise<T> {
+    const previous = this.accountQueues.get(account) ?? SETTLED;
+    let handOn: () => void = NOTHING;
+    const handedOn = new Promise<void>((resolve) => (handOn = resolve));
+    const run = () => task(handOn);
+    const next = previous.then(run, run);
+    const turnOver = Promise.race([handedOn, next.then(NOTHING, NOTHING)]);
+    this.accountQueues.set(account, turnOver);
+    void turnOver.then(() => {
+      if (this.accountQueues.get(account) === turnOver) this.accountQueues.delete(account);
+    });
+    return next;
   }
 
   private serially<T>(account: string, task: () => Promise<T>): Promise<T> {

@@ -32,10 +32,16 @@ const FUNCTION_NAMES = new Map<string, string>([
     .map((item) => [toFunctionSelector(item as AbiFunction), item.name] as [string, string]),
 ]);
 
-/** `eth_call:getBalance` for a call of the Exchange's `getBalance`; the method itself otherwise. */
+/**
+ * `eth_call:getBalance` for a call of the Exchange's `getBalance`, `eth_call:multicall` for several
+ * reads in one call (a call to no address: the keeper's only such calls are viem's deployless
+ * multicalls); the method itself otherwise.
+ */
 export function rpcMethodName(method: string, params: unknown): string {
   if (method !== "eth_call" || !Array.isArray(params)) return method;
-  const data = (params[0] as { data?: string; input?: string } | undefined)?.data ?? params[0]?.input;
+  const call = params[0] as { to?: string | null; data?: string; input?: string } | undefined;
+  if (call !== undefined && (call.to === undefined || call.to === null)) return "eth_call:multicall";
+  const data = call?.data ?? call?.input;
   if (typeof data !== "string") return method;
   const selector = data.slice(0, 10).toLowerCase();
   return `eth_call:${FUNCTION_NAMES.get(selector) ?? selector}`;

@@ -108,7 +108,7 @@ function chainClients(config: KeeperConfig, observe: (call: RpcCall) => void): (
   // Concurrent reads (the risk check's, per order) go out as one JSON-RPC batch, and the contract
   // reads of one cause among them as one `eth_call` (viem's multicall, deployless: Multicall3's code
   // runs inside the call, so the chain needs no contract of it). A node spends about as long on a
-  // call as on the view inside it: an account's first risk read is then one call, not ten. No
+  // call as on the view inside it: an account's first risk read is then one call, not eight. No
   // transport retries: a revert would be retried as if it were a network error; the keeper retries
   // per block.
   const transport = /^wss?:/.test(config.rpcUrl)

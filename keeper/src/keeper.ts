@@ -106,11 +106,9 @@ function chainClients(config: KeeperConfig, observe: (call: RpcCall) => void): (
     rpcUrls: { default: { http: [config.rpcUrl] } },
   });
   // Concurrent reads (the risk check's, per order) go out as one JSON-RPC batch, and the contract
-  // reads of one cause among them as one `eth_call` (viem's multicall, deployless: Multicall3's code
-  // runs inside the call, so the chain needs no contract of it). A node spends about as long on a
-  // call as on the view inside it: an account's first risk read is then one call, not eight. No
-  // transport retries: a revert would be retried as if it were a network error; the keeper retries
-  // per block.
+  // reads of one cause among them as one `eth_call` (`CONTRACT_READS_BATCH`): an account's first
+  // risk read is one call, not eight. No transport retries: a revert would be retried as if it were
+  // a network error; the keeper retries per block.
   const transport = /^wss?:/.test(config.rpcUrl)
     ? webSocket(config.rpcUrl, { retryCount: 0 })
     : http(config.rpcUrl, { batch: { wait: 0 }, retryCount: 0 });
@@ -123,13 +121,22 @@ function chainClients(config: KeeperConfig, observe: (call: RpcCall) => void): (
         chain,
         transport: transports(cause),
         pollingInterval: config.pollIntervalMs,
-        batch: { multicall: { deployless: true } },
+        batch: CONTRACT_READS_BATCH,
       }) as PublicClient;
       clients.set(cause, client);
     }
     return client;
   };
 }
+
+/**
+ * How the keeper's clients batch their contract reads: those a job makes at once go out as one
+ * `eth_call` (viem's multicall, deployless: no Multicall3 contract needed on the chain), since a
+ * node spends about as long on a call as on the view inside it. A call with anything besides its
+ * target and data (a gas cap: contract-wallet checks; settlement's simulations) goes alone, so its
+ * cap holds. A read that reverts fails alone, with its own error.
+ */
+export const CONTRACT_READS_BATCH = { multicall: { deployless: true } } as const;
 
 /** Checks that the RPC serves the configured chain, the Exchange exists, and the keeper may settle. */
 async function checkChain(client: PublicClient, config: KeeperConfig, keeper: Address): Promise<void> {

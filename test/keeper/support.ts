@@ -14,7 +14,7 @@ import type { ExchangeDomainParameters, ReadClient } from "@crossbook/sdk";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { startApi, type ApiOptions, type RunningApi } from "../../keeper/src/api";
 import { loadConfig } from "../../keeper/src/config";
-import { runKeeper } from "../../keeper/src/keeper";
+import { CONTRACT_READS_BATCH, runKeeper } from "../../keeper/src/keeper";
 import { silentLogger } from "../../keeper/src/log";
 import { Engine, type EngineOptions } from "../../keeper/src/engine";
 import { CachedChainReads, readRiskContext, readRiskContextFrom } from "../../keeper/src/risk";
@@ -241,12 +241,15 @@ export async function serveChain(): Promise<{ url: string; close(): Promise<void
  */
 export function countingClient(
   intercept: (method: string, params: unknown[]) => Promise<unknown> | undefined = () => undefined,
+  /** How it batches contract reads: the keeper's `CONTRACT_READS_BATCH` to call as the keeper does. */
+  batch?: typeof CONTRACT_READS_BATCH,
 ) {
   const counts = new Map<string, number>();
   const calls: { method: string; params: unknown[] }[] = [];
   const client = createPublicClient({
     chain: hardhat,
     pollingInterval: 10,
+    ...(batch === undefined ? {} : { batch }),
     transport: custom(
       {
         async request(args: { method: string; params?: unknown }) {

@@ -1901,9 +1901,10 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
   }
 
   /**
-   * `serially`, except that the account's next task may start as soon as this one calls `handOn`
-   * (or settles): an order hands its turn on once it is written, and waits for its commit outside
-   * the queue, so that an account's orders share group commits instead of waiting one each.
+   * Runs `task` in `account`'s turn, and lets the account's next task start as soon as this one
+   * calls `handOn` or settles: an order hands its turn on once it is written, and waits for its
+   * commit outside the queue, so that an account's orders share group commits instead of waiting
+   * for one each.
    */
   private seriallyUntil<T>(account: string, task: (handOn: () => void) => Promise<T>): Promise<T> {
     const previous = this.accountQueues.get(account) ?? SETTLED;
@@ -1919,15 +1920,9 @@ export class Engine extends EventEmitter<EngineEvents & { fatal: [Error] }> {
     return next;
   }
 
+  /** Runs `task` in `account`'s turn: once the account's task before it has settled. */
   private serially<T>(account: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.accountQueues.get(account) ?? SETTLED;
-    const next = previous.then(task, task);
-    const settledNext = next.then(NOTHING, NOTHING);
-    this.accountQueues.set(account, settledNext);
-    void settledNext.then(() => {
-      if (this.accountQueues.get(account) === settledNext) this.accountQueues.delete(account);
-    });
-    return next;
+    return this.seriallyUntil(account, () => task());
   }
 
   private outBook(out: Outbox, marketId: bigint, levels: readonly LevelChange[], at: number): void {

@@ -7,6 +7,7 @@
 import { expect } from "chai";
 import { hexToBigInt, type Address, type Hex } from "viem";
 import { keeperMessageTypedData } from "@crossbook/sdk";
+import { CONTRACT_READS_BATCH } from "../../../keeper/src/keeper";
 import { countingClient, manualClock } from "../support";
 import { FeedClient, http, newTrader, startKeeper, type Keeper } from "../api/support";
 import { ethers, sdkFixture } from "../../sdk/support";
@@ -23,7 +24,8 @@ describe("regression (issue 13, finding 6): contract-wallet checks are capped, l
 
   it("gives a contract wallet's isValidSignature at most the Exchange's gas on a soft cancel and a login", async () => {
     const env = await sdkFixture();
-    const { client, calls } = countingClient();
+    // Batching as the keeper's own clients do: a capped call must not be folded into a multicall.
+    const { client, calls } = countingClient(undefined, CONTRACT_READS_BATCH);
     k = await startKeeper({ env, api: { chain: { client, exchange: env.addresses.exchange } } });
     const owner = await newTrader(env);
     const wallet = (await (await ethers.deployContract("MockERC1271Wallet", [owner.address])).getAddress()) as Address;

@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Signer } from "ethers";
 import type { Address, Hex } from "viem";
+import { createPublicClient } from "viem";
 import { getBlock } from "viem/actions";
 import { ethers } from "hardhat";
 import { SkipReason, signOrder, type Order } from "@crossbook/sdk";
@@ -17,7 +18,9 @@ import {
   type RiskDecision,
 } from "../../../keeper/src/risk";
 import { LOT_SIZE, TICK_SIZE, TAKER_FEE_BPS } from "../../helpers/fixture";
-import { fund, order, publicClient, sdkFixture } from "../../sdk/support";
+import { CONTRACT_READS_BATCH } from "../../../keeper/src/keeper";
+import { causedTransports } from "../../../keeper/src/metrics/rpc";
+import { fund, hardhat, order, publicClient, sdkFixture, transport } from "../../sdk/support";
 
 /** 10 lots at 200,000 ticks: what a buyer pays with the larger (taker) fee, rounded down. */
 const QUOTE_ATOMS = 10n * 200_000n * TICK_SIZE;
@@ -34,9 +37,24 @@ async function setup() {
 
 type Env = Awaited<ReturnType<typeof setup>>;
 
-async function risk(env: Env, o: Order, signature: Hex, openOrders: ReservingOrder[] = []): Promise<RiskDecision> {
+/** The node calls `batchingClient` made, by the keeper's metric labels (`eth_call:multicall`…). */
+const batchedCalls: string[] = [];
+/** A client that batches its reads as the keeper's do: several to an `eth_call`. */
+const batchingClient = createPublicClient({
+  chain: hardhat,
+  transport: causedTransports(transport, (call) => batchedCalls.push(call.method))("order"),
+  batch: CONTRACT_READS_BATCH,
+});
+
+async function risk(
+  env: Env,
+  o: Order,
+  signature: Hex,
+  openOrders: ReservingOrder[] = [],
+  client = publicClient,
+): Promise<RiskDecision> {
   const context = await readRiskContext(
-    publicClient,
+    client,
     env.addresses.exchange,
     { order: o, signature },
     { chainId: env.sdkDomain.chainId, openOrders },
@@ -135,6 +153,20 @@ describe("keeper/risk: readRiskContext + checkOrder on the Hardhat network", fun
     const taker = await buy(env, env.bob);
     const byDave = await signOrder({ signer: env.dave, order: taker.order, domain: env.sdkDomain });
     expect(await risk(env, taker.order, byDave)).to.include({ code: RiskCode.BAD_SIGNATURE });
+  });
+
+  it("the same with the reads batched as the keeper's are: a revert inside the batch is still the market's", async function () {
+    const env = await loadFixture(setup);
+    await fund(env.exchange, env.quote, env.bob, BUY_NEEDS);
+    batchedCalls.length = 0;
+    const other = await buy(env, env.bob, { marketId: 9n });
+    expect(await risk(env, other.order, other.signature, [], batchingClient)).to.include({
+      code: RiskCode.UNKNOWN_MARKET,
+    });
+    const taker = await buy(env, env.bob);
+    expect(await risk(env, taker.order, taker.signature, [], batchingClient)).to.deep.equal({ ok: true });
+    expect(batchedCalls).to.include("eth_call:multicall"); // the reads were indeed batched
+    expect(batchedCalls.filter((m) => m.startsWith("eth_call:") && m !== "eth_call:multicall")).to.deep.equal([]);
   });
 
   it("a contract wallet: accepted while it approves; once it rejects, so does the chain (TakerSignatureRejected)", async function () {

@@ -28,6 +28,9 @@ describe("keeper risk: an account's first order reads its facts in one eth_call"
 
   it("asks the node one eth_call for a new maker's facts in a market it knows", async () => {
     const env = await sdkFixture();
+    // Both deposit before the keeper starts. No block is mined between the two scrapes below, so
+    // a recheck of Alice's order would answer from the block's memo: the order's calls are Bob's.
+    const [alice, bob] = [await newTrader(env), await newTrader(env)];
     const running = await runKeeperInProcess(env);
     try {
       const k = { env, api: { url: running.url } } as unknown as Keeper;
@@ -42,7 +45,6 @@ describe("keeper risk: an account's first order reads its facts in one eth_call"
       };
       const scrape = async () => (await http(running.url, "GET", "/metrics")).body as string;
       // The keeper's first order reads the market too; the second maker's, only its own facts.
-      const [alice, bob] = [await newTrader(env), await newTrader(env)];
       await place(alice, 300_000n);
       const before = ethCallsOf(await scrape(), "order");
       await place(bob, 300_001n);

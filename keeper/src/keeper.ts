@@ -30,7 +30,9 @@ import { Metrics } from "./metrics";
 import { causedTransports, type RpcCall, type RpcCause } from "./metrics/rpc";
 import {
   CachedChainReads,
+  isPending,
   keeperReadAhead,
+  readAheadOfAccount,
   readRiskContextFrom,
   StrangerReadBudget,
   UncreditedAccountError,
@@ -343,6 +345,42 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   });
   engineOpened = engine;
   metrics.watch(engine, store);
+  /** The reads ahead of orders not sent yet: a fact not in the memo is read through this cause's client. */
+  const readsAhead = new CausedReads(reads, "read-ahead");
+  /**
+   * Reads ahead, into the memo, the facts an order of each account will ask for, in every market
+   * of the engine that trades the account's `token` (every market when none is given), so that its
+   * first order asks the node nothing (keeper/README.md, "Cached chain reads"): the latest
+   * `config.readAheadAccounts` accounts, as leader only, while the cache is sound. An account's
+   * facts go out in one `eth_call` with other accounts' (`CONTRACT_READS_BATCH`), and are kept
+   * `READ_AHEAD_BLOCKS` though no order asks for them (`CachedChainReads.ahead`).
+   */
+  const readAheadOfAccounts = (
+    why: "deposit" | "open-orders",
+    accounts: readonly { readonly account: Address; readonly token?: Address }[],
+  ) => {
+    if (config.readAheadAccounts === 0 || engine.following || reads.health().failing) return;
+    for (const { account, token } of accounts.slice(-config.readAheadAccounts)) {
+      metrics.accountReadAhead(why);
+      for (const marketId of engine.markets) {
+        const readIn = (market: Market | undefined) => {
+          if (market === undefined || (token !== undefined && market.base !== token && market.quote !== token)) return;
+          reads.ahead(() => readAheadOfAccount(readsAhead, account, marketId));
+        };
+        const market = readsAhead.market(marketId);
+        if (isPending(market)) market.then(readIn, () => undefined);
+        else readIn(market);
+      }
+    }
+  };
+  /** A term's start: its makers' next quotes, and the deposits read meanwhile (`readAheadOfAccounts`). */
+  const readAheadAtTermStart = () => {
+    readAheadOfAccounts(
+      "open-orders",
+      [...engine.reservingAccounts()].map((account) => ({ account })),
+    );
+    readAheadOfAccounts("deposit", reads.takeDeposits());
+  };
   /** A new leader's claims: what its books and unsettled fills reserve, whatever the last leader left. */
   const resetClaims = async (term: number) => {
     if (claims === undefined) return;
@@ -411,7 +449,12 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       reads.observeHead(block);
       // A follower keeps its chain facts current and leaves every write (rechecks, expiries) to the
       // leader; what the chain named in the meantime is rechecked at its first block as leader.
-      const step = engine.following ? reads.sync().then(() => ({ pulled: 0, expired: 0 })) : followBlock(reads, engine);
+      const step = engine.following
+        ? reads.sync().then(() => ({ pulled: 0, expired: 0 }))
+        : followBlock(reads, engine).then((followed) => {
+            readAheadOfAccounts("deposit", reads.takeDeposits());
+            return followed;
+          });
       void step
         .then(({ pulled, expired }) => {
           if (pulled > 0) log.info({ pulled }, "orders pulled after on-chain actions");
@@ -439,6 +482,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       if (error instanceof SettlementStartError) throw new KeeperStartError(error.message);
       throw error;
     }
+    readAheadAtTermStart(); // before the API listens: a first order joins these reads
   }
 
   const api = (runningApi = await startApi({
@@ -538,6 +582,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       engine.promote(); // books rebuilt as a restart rebuilds them
       await resetClaims(lease.term); // a shard's claims: what the books reserve, from now on
       await settlement.start(); // every batch whose fate is unknown, resolved as a restart does
+      readAheadAtTermStart();
       role.lead(lease, api.url); // order entry from now on
       log.info({ term: lease.term, since: lease.since, url: api.url }, "role change: leader");
     };

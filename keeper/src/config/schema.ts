@@ -114,6 +114,11 @@ export interface KeeperConfig {
    * way at once; past it their orders are refused `KEEPER_BUSY_FOR_NEW_ACCOUNTS`. 0: no limit.
    */
   readonly maxStrangerReads: number;
+  /**
+   * Accounts whose facts the keeper reads ahead of their next order: the latest depositors, at each
+   * block, and the accounts with open orders when a term starts (0: none).
+   */
+  readonly readAheadAccounts: number;
   readonly logLevel: LogLevel;
 }
 
@@ -554,6 +559,14 @@ export const SETTINGS: readonly Setting[] = [
     parse: smallInt(0, 1_000, "a number of reads (0: no limit)"),
   },
   {
+    path: "readAheadAccounts",
+    env: "CROSSBOOK_READ_AHEAD_ACCOUNTS",
+    flag: "read-ahead-accounts",
+    default: 256,
+    inFile: true,
+    parse: smallInt(0, 4_096, "a number of accounts (0: none)"),
+  },
+  {
     path: "logLevel",
     env: "CROSSBOOK_LOG_LEVEL",
     flag: "log-level",
@@ -713,6 +726,7 @@ export const configSchema = z
       pollIntervalMs: v.pollIntervalMs as number,
       maxOpenOrdersPerAccount: v.maxOpenOrdersPerAccount as number,
       maxStrangerReads: v.maxStrangerReads as number,
+      readAheadAccounts: v.readAheadAccounts as number,
       logLevel: v.logLevel as LogLevel,
     };
   });

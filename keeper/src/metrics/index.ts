@@ -43,6 +43,7 @@ export class Metrics {
   private readonly rpcSeconds: Counter<"method" | "cause">;
   private readonly factWaits: Counter<"fact" | "why">;
   private readonly factWaitSeconds: Counter<"fact" | "why">;
+  private readonly accountsReadAhead: Counter<"why">;
   private readonly riskReadSeconds: Histogram<"account">;
   private readonly orderStageSeconds: Histogram<"stage" | "account">;
   private readonly logFsyncSeconds: Histogram;
@@ -233,6 +234,12 @@ export class Metrics {
       labelNames: ["fact", "why"],
       registers,
     });
+    this.accountsReadAhead = new Counter({
+      name: "crossbook_accounts_read_ahead_total",
+      help: "Accounts whose facts were read ahead of an order they had not sent yet, by why (deposit, open-orders)",
+      labelNames: ["why"],
+      registers,
+    });
     this.riskReadSeconds = new Histogram({
       name: "crossbook_order_risk_read_seconds",
       help: "How long an order's risk check waited for its chain facts, by account: known (the keeper accepted an order of it, or saw it deposit) or unknown",
@@ -338,6 +345,11 @@ export class Metrics {
   chainFactWait(fact: string, why: string, seconds: number): void {
     this.factWaits.inc({ fact, why });
     this.factWaitSeconds.inc({ fact, why }, seconds);
+  }
+
+  /** An account's facts read ahead of its next order (keeper.ts, `readAheadOfAccounts`). */
+  accountReadAhead(why: "deposit" | "open-orders"): void {
+    this.accountsReadAhead.inc({ why });
   }
 
   /** An order's risk read took `seconds`; `known`: the keeper accepted an order of its maker, or saw it deposit. */

@@ -74,12 +74,17 @@ export function readRiskContextFrom(
  * returned and nothing thrown: a read that fails is asked again by the order's own risk read.
  */
 export function readAheadOf(reads: RiskReads, order: Order): void {
+  readAheadOfAccount(reads, order.maker, order.marketId);
+}
+
+/** `readAheadOf` for an order of `maker` in `marketId` not made yet (an account that just deposited, say). */
+export function readAheadOfAccount(reads: RiskReads, maker: Address, marketId: bigint): void {
   try {
-    for (const fact of standingFacts(reads, order)) ignoreFailure(fact);
-    const market = reads.market(order.marketId);
+    for (const fact of standingFacts(reads, maker, marketId)) ignoreFailure(fact);
+    const market = reads.market(marketId);
     if (isPending(market) || market === undefined) return;
-    ignoreFailure(freeBalance(reads, order.maker, market.base));
-    ignoreFailure(freeBalance(reads, order.maker, market.quote));
+    ignoreFailure(freeBalance(reads, maker, market.base));
+    ignoreFailure(freeBalance(reads, maker, market.quote));
   } catch {
     // A source that throws at once: the order's own risk read meets it again and answers it.
   }
@@ -112,8 +117,7 @@ function ignoreFailure(fact: Fact<unknown>): void {
  * The first round's facts of the maker and the market (`readAheadOf` reads them ahead too); `market`
  * when the caller has asked for it already (a source without a memo would read it twice).
  */
-function standingFacts(reads: RiskReads, order: Order, market = reads.market(order.marketId)) {
-  const { maker, marketId } = order;
+function standingFacts(reads: RiskReads, maker: Address, marketId: bigint, market = reads.market(marketId)) {
   return [
     reads.domain(),
     market,
@@ -141,7 +145,7 @@ function riskContextOf(
   const market = reads.market(order.marketId);
   const balances = isPending(market) || market === undefined ? undefined : balancesOf(reads, order.maker, market);
   const first = allOf([
-    ...standingFacts(reads, order, market),
+    ...standingFacts(reads, order.maker, order.marketId, market),
     reads.filled(order.maker, order.nonce),
     reads.timestamp(),
   ]);

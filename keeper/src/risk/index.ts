@@ -1,9 +1,17 @@
 /** The keeper's pre-trade risk check. See keeper/README.md, "Risk". */
 export { checkOrder, checkOrderNow, recoversToMaker } from "./check";
-export { keeperReadAhead, readAheadOf, readRiskContext, readRiskContextFrom, type KeeperRiskState } from "./chain";
+export {
+  keeperReadAhead,
+  readAheadOf,
+  readAheadOfAccount,
+  readRiskContext,
+  readRiskContextFrom,
+  type KeeperRiskState,
+} from "./chain";
 export {
   CachedChainReads,
   directReads,
+  READ_AHEAD_BLOCKS,
   REREAD_BLOCKS,
   STEADY_BLOCKS,
   type CachedChainReadsOptions,

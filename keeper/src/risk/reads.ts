@@ -159,6 +159,15 @@ export const MAX_REFRESHED_FACTS = 4096;
 export const STEADY_BLOCKS = 8n;
 
 /**
+ * How many blocks an account's facts read ahead of an order not sent yet (`ahead`) are kept though
+ * no order asks for them: a trader who deposits and trades within a minute of 1-second blocks.
+ */
+export const READ_AHEAD_BLOCKS = 64n;
+
+/** Deposits kept for the keeper's next `takeDeposits` (the latest ones). */
+export const MAX_KEPT_DEPOSITS = 4096;
+
+/**
  * How many blocks an account's steady fact that no event the keeper follows has moved serves as
  * read, before it is read again anyway: its balance, nonce floor, withdrawal request, cancel-after
  * deadline and window limit move only with events the keeper follows (a deposit, a withdrawal, a
@@ -221,6 +230,11 @@ interface MemoEntry {
    * seen in one block only (a one-off trader, an attacker's fresh key) costs no read ahead.
    */
   readonly steady: boolean;
+  /**
+   * Read ahead of an order not sent yet (`ahead`) and asked for by none since: kept as read until
+   * this block, and read again only if an event names its account or a fill of it settles.
+   */
+  keptUntil?: bigint;
 }
 
 export interface CachedChainReadsOptions {
@@ -321,6 +335,11 @@ export class CachedChainReads implements RiskReads {
    */
   private readonly depositors = new Set<string>();
   /**
+   * The latest deposits since the last `takeDeposits` (each account and token once, the most recent
+   * last), at most `MAX_KEPT_DEPOSITS`: the keeper reads their accounts' facts ahead of their first order.
+   */
+  private deposits = new Map<string, { account: Address; token: Address }>();
+  /**
    * Accounts (lowercase) the Exchange can have given a balance, by the events since the start block:
    * a `Deposited`, a `Traded` naming one of its orders, or a `FeeRecipientChanged` naming it (the
    * fee recipient is credited the fees). No other account holds anything on the Exchange.
@@ -351,6 +370,8 @@ export class CachedChainReads implements RiskReads {
   private failing = false;
   /** Asks made inside `quietly`: a fact they find pending is no order waiting on the node (`onWait`). */
   private quiet = false;
+  /** Asks made inside `ahead`: their account facts are kept `READ_AHEAD_BLOCKS` unasked. */
+  private holding = false;
   readonly recoverSigner?: RiskReads["recoverSigner"];
 
   constructor(
@@ -456,6 +477,23 @@ export class CachedChainReads implements RiskReads {
     }
   }
 
+  /**
+   * `ask()` as a read ahead of orders not sent yet (an account that just deposited, the makers of
+   * a keeper that starts to lead), told to no order's wait (`quietly`): the account facts it asks
+   * for are kept in the memo for `READ_AHEAD_BLOCKS` though no order asks for them, and read again
+   * meanwhile only if an event names their account or a fill of it settles. Asked for by an order,
+   * a fact is kept and read again as any other from then on.
+   */
+  ahead<T>(ask: () => T): T {
+    const was = this.holding;
+    this.holding = true;
+    try {
+      return this.quietly(ask);
+    } finally {
+      this.holding = was;
+    }
+  }
+
   /** How current the cache is. */
   health(): ChainFactsHealth {
     const behind =
@@ -517,6 +555,24 @@ export class CachedChainReads implements RiskReads {
       this.deadlines.delete(account);
     }
     return near;
+  }
+
+  /**
+   * The deposits read since the last call, oldest first, each account and token once; at most the
+   * latest `MAX_KEPT_DEPOSITS` (a start block far back, or a follower that syncs for long, keeps
+   * the recent ones).
+   */
+  takeDeposits(): { account: Address; token: Address }[] {
+    const deposits = [...this.deposits.values()];
+    this.deposits = new Map();
+    return deposits;
+  }
+
+  private keepDeposit(account: Address, token: Address): void {
+    const key = `${account}:${token}`;
+    this.deposits.delete(key); // a repeated deposit moves to the end: the most recent
+    this.deposits.set(key, { account, token });
+    if (this.deposits.size > MAX_KEPT_DEPOSITS) this.deposits.delete(this.deposits.keys().next().value as string);
   }
 
   /** Whether a `Deposited` event the keeper has read named `account` (it funded the Exchange). */
@@ -599,6 +655,7 @@ export class CachedChainReads implements RiskReads {
           if (log.eventName === "Deposited") {
             this.depositors.add(account.toLowerCase());
             this.credited.add(account.toLowerCase());
+            this.keepDeposit(getAddress(account), getAddress((log.args as { token: Address }).token));
           }
           // A cancel moves the fill state of its nonce only (`cancelled`), none of the account's
           // facts: an IOC taker's, which `settle` cancels after each fill, are not waited for.
@@ -648,6 +705,21 @@ export class CachedChainReads implements RiskReads {
     for (const [key, first] of this.recent) if (latest - first <= STEADY_BLOCKS) recent.set(key, first);
     this.servedAhead = false;
     for (const [key, old] of previous) {
+      if (old.keptUntil !== undefined && old.account !== undefined) {
+        if (latest > old.keptUntil) continue;
+        // Read ahead and asked for by no order yet: kept as read, unless its account moved.
+        const entry: MemoEntry = { ...old };
+        this.memo.set(key, entry);
+        const why: FactWait | undefined = named.has(old.account)
+          ? "moved-by-event"
+          : old.movedByFills === true && traded.has(old.account)
+            ? "moved-by-fill"
+            : undefined;
+        if (why === undefined) continue;
+        reads.push(this.reread(key, entry, latest));
+        this.serve(entry, entry.value, why);
+        continue;
+      }
       if (latest - old.usedAt > STEADY_BLOCKS) continue;
       if (!old.steady) {
         if (!recent.has(key)) recent.set(key, old.firstAt);
@@ -749,6 +821,7 @@ export class CachedChainReads implements RiskReads {
       ...(of?.market === undefined ? {} : { market: of.market }),
       ...(of?.bound === undefined ? {} : { bound: of.bound }),
       movedByFills: of?.movedByFills === true,
+      ...(this.holding && of?.account !== undefined ? { keptUntil: block + READ_AHEAD_BLOCKS } : {}),
     };
     this.memo.set(key, created);
     value.then(
@@ -773,7 +846,13 @@ export class CachedChainReads implements RiskReads {
     if (this.failing) return MISS;
     const entry = this.memo.get(key);
     if (entry === undefined) return MISS;
-    entry.usedAt = this.block?.number ?? 0n;
+    if (this.holding) {
+      // A read ahead: keeps a fact no order has asked for yet, and is no use of it.
+      if (entry.keptUntil !== undefined) entry.keptUntil = (this.block?.number ?? 0n) + READ_AHEAD_BLOCKS;
+    } else {
+      entry.usedAt = this.block?.number ?? 0n;
+      entry.keptUntil = undefined;
+    }
     // Settled: its answer itself, so that an order whose facts are all known reads them without an await.
     return entry.pending ? this.waited(key, entry.why, entry.value as Promise<T>) : (entry.known as T);
   }

@@ -149,6 +149,17 @@ export async function signedBody(k: Keeper, trader: Trader, o: Order) {
   return { order: wireOrder(o), signature };
 }
 
+/**
+ * Rests a sell of `trader` at `priceTicks` through the keeper at `url` (a process's, say, with no
+ * `Keeper` around it) and expects it accepted.
+ */
+export async function placeAsk(url: string, env: SdkEnv, trader: Trader, priceTicks: bigint): Promise<void> {
+  const k = { env, api: { url } } as unknown as Keeper;
+  const body = await signedBody(k, trader, orderOf(trader, { isBuy: false, priceTicks }));
+  const placed = await http(url, "POST", "/v1/orders", body);
+  if (placed.status !== 201) throw new Error(`order not accepted: ${placed.status} ${JSON.stringify(placed.body)}`);
+}
+
 export async function cancelBody(k: Keeper, trader: Trader, hashes: Hex[], issuedAt = BigInt(Date.now())) {
   const message: CancelOrdersMessage = { maker: trader.address, orderHashes: hashes, issuedAt };
   const signature = await trader.account.signTypedData(

@@ -76,6 +76,7 @@ describe("keeper config", () => {
         pollIntervalMs: 1000,
         maxOpenOrdersPerAccount: 1000,
         maxStrangerReads: 4,
+        readAheadAccounts: 256,
         logLevel: "info",
       });
     });
@@ -120,6 +121,7 @@ describe("keeper config", () => {
         pollIntervalMs: 250,
         maxOpenOrdersPerAccount: 50,
         maxStrangerReads: "16",
+        readAheadAccounts: "32",
         logLevel: "debug",
       };
       const c = config({
@@ -169,6 +171,7 @@ describe("keeper config", () => {
         pollIntervalMs: 250,
         maxOpenOrdersPerAccount: 50,
         maxStrangerReads: 16,
+        readAheadAccounts: 32,
         logLevel: "debug",
       });
     });
@@ -247,6 +250,8 @@ describe("keeper config", () => {
           "4",
           "--max-stranger-reads",
           "0",
+          "--read-ahead-accounts",
+          "0",
         ],
       });
       expect(c).to.deep.include({
@@ -256,6 +261,7 @@ describe("keeper config", () => {
         confirmations: 0,
         claimHeadroomPercent: 0,
         maxStrangerReads: 0,
+        readAheadAccounts: 0,
       });
       expect(c.batch).to.deep.equal({ maxFills: 7, maxGas: 5_000_000n, maxWaitMs: 0 });
       expect(c.fees).to.deep.equal({
@@ -451,6 +457,7 @@ describe("keeper config", () => {
           "--api-port=70000",
           "--api-acceptors=0",
           "--feed-flush-gap-ms=1001",
+          "--read-ahead-accounts=4097",
           "--database= ",
         ],
       });
@@ -474,6 +481,7 @@ describe("keeper config", () => {
         'api.port: got "70000" from flag --api-port; expected a TCP port (0: any free one) from 0 to 65535',
         'api.acceptors: got "0" from flag --api-acceptors; expected a number of accepting handles (at most 64) from 1 to 64',
         'api.feedFlushGapMs: got "1001" from flag --feed-flush-gap-ms; expected a number of milliseconds (at most 1,000) from 0 to 1000',
+        'readAheadAccounts: got "4097" from flag --read-ahead-accounts; expected a number of accounts (0: none) from 0 to 4096',
       ]);
     });
 

@@ -38,7 +38,9 @@ describe("regression: node calls are counted by cause without an AsyncLocalStora
       entered += 1;
       return saved.enterWith.apply(this, args);
     };
-    const running = await runKeeperInProcess(env).catch((error: unknown) => {
+    // Alice deposits once the keeper runs: without this flag her facts could be read ahead at her
+    // deposit's block (`read-ahead`), before her order asks for them (`order`).
+    const running = await runKeeperInProcess(env, { flags: ["--read-ahead-accounts", "0"] }).catch((error: unknown) => {
       Object.assign(proto, saved);
       throw error;
     });

@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { runKeeperInProcess } from "../support";
-import { http, newTrader, orderOf, signedBody, type Keeper } from "../api/support";
+import { http, newTrader, placeAsk, type Trader } from "../api/support";
 import { sdkFixture } from "../../sdk/support";
 
 /** The `eth_call`s of `cause` in a scrape of `/metrics`, by method label. */
@@ -31,18 +31,11 @@ describe("keeper risk: an account's first order reads its facts in one eth_call"
     // Both deposit before the keeper starts. No block is mined between the two scrapes below, so
     // a recheck of Alice's order would answer from the block's memo: the order's calls are Bob's.
     const [alice, bob] = [await newTrader(env), await newTrader(env)];
-    const running = await runKeeperInProcess(env);
+    // Without reading ahead the facts of accounts that deposited (read-ahead-of-first-orders.test.ts:
+    // then a first order asks nothing), so that the order's own risk read is what is counted.
+    const running = await runKeeperInProcess(env, { flags: ["--read-ahead-accounts", "0"] });
     try {
-      const k = { env, api: { url: running.url } } as unknown as Keeper;
-      const place = async (trader: Awaited<ReturnType<typeof newTrader>>, priceTicks: bigint) => {
-        const placed = await http(
-          running.url,
-          "POST",
-          "/v1/orders",
-          await signedBody(k, trader, orderOf(trader, { isBuy: false, priceTicks })),
-        );
-        expect(placed.status, JSON.stringify(placed.body)).to.equal(201);
-      };
+      const place = (trader: Trader, priceTicks: bigint) => placeAsk(running.url, env, trader, priceTicks);
       const scrape = async () => (await http(running.url, "GET", "/metrics")).body as string;
       // The keeper's first order reads the market too; the second maker's, only its own facts.
       await place(alice, 300_000n);

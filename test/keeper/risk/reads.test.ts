@@ -11,10 +11,20 @@ import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address } from "viem";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 import { MAX_UINT64 } from "@crossbook/sdk";
-import { CachedChainReads, REREAD_BLOCKS, STEADY_BLOCKS } from "../../../keeper/src/risk";
+import { CachedChainReads, READ_AHEAD_BLOCKS, REREAD_BLOCKS, STEADY_BLOCKS } from "../../../keeper/src/risk";
 import { LOT_SIZE } from "../../helpers/fixture";
 import { fund, hre, publicClient, sdkFixture } from "../../sdk/support";
 import { countingClient, pending } from "./support";
+
+/** Cached reads over a counting client, and Alice's base balance and nonce floor asked through them. */
+async function aliceBalanceAndNonce() {
+  const env = await loadFixture(sdkFixture);
+  const { client, counts } = countingClient();
+  const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+  const alice = env.alice.address as Address;
+  const asks = () => Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice)]);
+  return { env, client, counts, reads, alice, asks };
+}
 
 describe("keeper risk: cached chain reads", () => {
   it("reads each fact once per block, and a steady one again at the block an event moved it", async () => {
@@ -61,11 +71,7 @@ describe("keeper risk: cached chain reads", () => {
   });
 
   it("makes an account's facts steady when it is asked for in two blocks with a block between", async () => {
-    const env = await loadFixture(sdkFixture);
-    const { client, counts } = countingClient();
-    const reads = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
-    const alice = env.alice.address as Address;
-    const asks = () => Promise.all([reads.balance(alice, env.addresses.base), reads.minNonce(alice)]);
+    const { counts, reads, asks } = await aliceBalanceAndNonce();
     // A market maker quoting each second on a chain making a block each second: asked for at one
     // block, not at the next, again at the one after.
     await reads.sync();
@@ -195,6 +201,56 @@ describe("keeper risk: cached chain reads", () => {
     await reads.sync();
     expect(reads.hasDeposited(alice)).to.equal(true);
     expect(reads.hasDeposited(fresh)).to.equal(false);
+  });
+
+  it("tells the deposits since the last take, the latest last, each account and token once", async () => {
+    const env = await loadFixture(sdkFixture);
+    const reads = new CachedChainReads(publicClient, env.addresses.exchange, {
+      startBlock: 0n,
+      nonceSeen: () => false,
+    });
+    await reads.sync();
+    reads.takeDeposits(); // the fixture's
+    const [alice, bob] = [env.alice.address as Address, env.bob.address as Address];
+    await fund(env.exchange, env.base, env.alice, LOT_SIZE);
+    await fund(env.exchange, env.quote, env.bob, 1_000n);
+    await fund(env.exchange, env.base, env.alice, LOT_SIZE); // again: now the latest
+    await reads.sync();
+    expect(reads.takeDeposits()).to.deep.equal([
+      { account: bob, token: env.addresses.quote },
+      { account: alice, token: env.addresses.base },
+    ]);
+    expect(reads.takeDeposits()).to.deep.equal([]);
+  });
+
+  it("keeps facts read ahead of an order not sent yet for READ_AHEAD_BLOCKS, unread unless an event names them", async () => {
+    const { env, client, counts, reads, alice, asks } = await aliceBalanceAndNonce();
+    await reads.sync();
+    counts.clear();
+    await reads.ahead(asks);
+    expect(counts.get("eth_call")).to.equal(2);
+    // Far past STEADY_BLOCKS with no order: kept, and not read again (no event named alice).
+    await mine(Number(STEADY_BLOCKS) * 3);
+    counts.clear();
+    await reads.sync();
+    const [balance] = await asks();
+    expect(counts.get("eth_call") ?? 0, "calls past STEADY_BLOCKS").to.equal(0);
+    // A deposit names her: read afresh at the sync, and her order waits for the new value.
+    const ahead = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
+    await ahead.sync();
+    await ahead.ahead(() => Promise.all([ahead.balance(alice, env.addresses.base), ahead.minNonce(alice)]));
+    await fund(env.exchange, env.base, env.alice, LOT_SIZE);
+    counts.clear();
+    await ahead.sync();
+    expect(await ahead.balance(alice, env.addresses.base)).to.equal(balance + LOT_SIZE);
+    expect(counts.get("eth_call"), "the named account's facts, read again").to.equal(2);
+    // Asked for by no order for READ_AHEAD_BLOCKS: dropped, then read when asked.
+    await mine(Number(READ_AHEAD_BLOCKS) + 1);
+    counts.clear();
+    await ahead.sync();
+    expect(counts.get("eth_call") ?? 0, "dropped, not read again").to.equal(0);
+    await ahead.minNonce(alice);
+    expect(counts.get("eth_call")).to.equal(1);
   });
 
   it("knows a fresh nonce is unfilled without a call, and sees an on-chain cancel from its event", async () => {

@@ -159,10 +159,11 @@ export const MAX_REFRESHED_FACTS = 4096;
 export const STEADY_BLOCKS = 8n;
 
 /**
- * How many blocks an account's facts read ahead of an order not sent yet (`ahead`) are kept though
- * no order asks for them: a trader who deposits and trades within a minute of 1-second blocks.
+ * How many blocks the facts read ahead of an order not sent yet (`ahead`) are kept though no order
+ * asks for them: a trader who deposits, then trades within four minutes of 1-second blocks (a
+ * minute of Arbitrum's, 50 of Ethereum's).
  */
-export const READ_AHEAD_BLOCKS = 64n;
+export const READ_AHEAD_BLOCKS = 256n;
 
 /** Deposits kept for the keeper's next `takeDeposits` (the latest ones). */
 export const MAX_KEPT_DEPOSITS = 4096;
@@ -231,8 +232,9 @@ interface MemoEntry {
    */
   readonly steady: boolean;
   /**
-   * Read ahead of an order not sent yet (`ahead`) and asked for by none since: kept as read until
-   * this block, and read again only if an event names its account or a fill of it settles.
+   * Read ahead of an order not sent yet (`ahead`) and asked for by none since: kept until this
+   * block. An account's is kept as read, read again only if an event names its account or a fill
+   * of it settles; a market's is read again at each block, as any.
    */
   keptUntil?: bigint;
 }
@@ -479,10 +481,10 @@ export class CachedChainReads implements RiskReads {
 
   /**
    * `ask()` as a read ahead of orders not sent yet (an account that just deposited, the makers of
-   * a keeper that starts to lead), told to no order's wait (`quietly`): the account facts it asks
-   * for are kept in the memo for `READ_AHEAD_BLOCKS` though no order asks for them, and read again
-   * meanwhile only if an event names their account or a fill of it settles. Asked for by an order,
-   * a fact is kept and read again as any other from then on.
+   * a keeper that starts to lead), told to no order's wait (`quietly`): the facts it asks for are
+   * kept in the memo for `READ_AHEAD_BLOCKS` though no order asks for them. An account's are read
+   * again meanwhile only if an event names the account or a fill of it settles; a market's at each
+   * block, as any. Asked for by an order, a fact is kept and read again as any other from then on.
    */
   ahead<T>(ask: () => T): T {
     const was = this.holding;
@@ -720,7 +722,8 @@ export class CachedChainReads implements RiskReads {
         this.serve(entry, entry.value, why);
         continue;
       }
-      if (latest - old.usedAt > STEADY_BLOCKS) continue;
+      // A market's fact read ahead stays (read again at each block, as any) while it is kept.
+      if (latest - old.usedAt > STEADY_BLOCKS && !(old.keptUntil !== undefined && latest <= old.keptUntil)) continue;
       if (!old.steady) {
         if (!recent.has(key)) recent.set(key, old.firstAt);
         continue;
@@ -821,7 +824,7 @@ export class CachedChainReads implements RiskReads {
       ...(of?.market === undefined ? {} : { market: of.market }),
       ...(of?.bound === undefined ? {} : { bound: of.bound }),
       movedByFills: of?.movedByFills === true,
-      ...(this.holding && of?.account !== undefined ? { keptUntil: block + READ_AHEAD_BLOCKS } : {}),
+      ...(this.holding ? { keptUntil: block + READ_AHEAD_BLOCKS } : {}),
     };
     this.memo.set(key, created);
     value.then(
@@ -848,7 +851,10 @@ export class CachedChainReads implements RiskReads {
     if (entry === undefined) return MISS;
     if (this.holding) {
       // A read ahead: keeps a fact no order has asked for yet, and is no use of it.
-      if (entry.keptUntil !== undefined) entry.keptUntil = (this.block?.number ?? 0n) + READ_AHEAD_BLOCKS;
+      // (An account's fact an order has asked for is kept as any; a market's is kept longer.)
+      if (entry.keptUntil !== undefined || entry.account === undefined) {
+        entry.keptUntil = (this.block?.number ?? 0n) + READ_AHEAD_BLOCKS;
+      }
     } else {
       entry.usedAt = this.block?.number ?? 0n;
       entry.keptUntil = undefined;

@@ -227,14 +227,16 @@ describe("keeper risk: cached chain reads", () => {
     const { env, client, counts, reads, alice, asks } = await aliceBalanceAndNonce();
     await reads.sync();
     counts.clear();
-    await reads.ahead(asks);
-    expect(counts.get("eth_call")).to.equal(2);
-    // Far past STEADY_BLOCKS with no order: kept, and not read again (no event named alice).
+    await reads.ahead(() => Promise.all([asks(), reads.paused()]));
+    expect(counts.get("eth_call")).to.equal(3);
+    // Far past STEADY_BLOCKS with no order: kept; alice's facts not read again (no event named her),
+    // the Exchange's pause read again at the block, as a market's facts are.
     await mine(Number(STEADY_BLOCKS) * 3);
     counts.clear();
     await reads.sync();
-    const [balance] = await asks();
-    expect(counts.get("eth_call") ?? 0, "calls past STEADY_BLOCKS").to.equal(0);
+    const [[balance], paused] = await Promise.all([asks(), reads.paused()]);
+    expect(paused).to.equal(false);
+    expect(counts.get("eth_call") ?? 0, "calls past STEADY_BLOCKS").to.equal(1);
     // A deposit names her: read afresh at the sync, and her order waits for the new value.
     const ahead = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
     await ahead.sync();

@@ -283,6 +283,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
     recoverSigner,
     onWait: (fact, why, seconds) => metrics.chainFactWait(fact, why, seconds),
     clients: clientOf,
+    maxAccountsAhead: config.readAheadAccounts,
   });
   /** The risk reads of orders (and of rechecks, which read through the same `readRiskContext`). */
   const orderReads = new CausedReads(reads, "order");
@@ -365,7 +366,7 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       for (const marketId of engine.markets) {
         const readIn = (market: Market | undefined) => {
           if (market === undefined || (token !== undefined && market.base !== token && market.quote !== token)) return;
-          reads.ahead(() => readAheadOfAccount(readsAhead, account, marketId));
+          reads.ahead(account, () => readAheadOfAccount(readsAhead, account, marketId));
         };
         const market = readsAhead.market(marketId);
         if (isPending(market)) market.then(readIn, () => undefined);

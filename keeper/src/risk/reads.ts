@@ -251,6 +251,8 @@ export interface CachedChainReadsOptions {
   recoverSigner?: RiskReads["recoverSigner"];
   /** Blocks per `eth_getLogs` call while catching up (default 10,000). */
   logChunk?: bigint;
+  /** Accounts whose facts `ahead` keeps at once, the latest (default 256). */
+  maxAccountsAhead?: number;
   /**
    * The node client each cause's calls go through (`keeper/src/metrics/rpc.ts`: each counts its
    * calls under its cause): the block's sync `sync`, the reads ahead of the orders `read-ahead`, a
@@ -372,8 +374,15 @@ export class CachedChainReads implements RiskReads {
   private failing = false;
   /** Asks made inside `quietly`: a fact they find pending is no order waiting on the node (`onWait`). */
   private quiet = false;
-  /** Asks made inside `ahead`: their account facts are kept `READ_AHEAD_BLOCKS` unasked. */
+  /** Asks made inside `ahead`: their facts are kept `READ_AHEAD_BLOCKS` unasked. */
   private holding = false;
+  /**
+   * The accounts whose facts `ahead` keeps, with the block each was read ahead at, the oldest
+   * first: at most `maxAccountsAhead`. Past it the oldest is let go (its facts kept as any, so
+   * dropped after `STEADY_BLOCKS` unasked): accounts that deposit dust at every block cannot fill
+   * the memo.
+   */
+  private readonly heldAccounts = new Map<string, bigint>();
   readonly recoverSigner?: RiskReads["recoverSigner"];
 
   constructor(
@@ -480,13 +489,20 @@ export class CachedChainReads implements RiskReads {
   }
 
   /**
-   * `ask()` as a read ahead of orders not sent yet (an account that just deposited, the makers of
-   * a keeper that starts to lead), told to no order's wait (`quietly`): the facts it asks for are
-   * kept in the memo for `READ_AHEAD_BLOCKS` though no order asks for them. An account's are read
+   * `ask()` as a read ahead of `account`'s orders not sent yet (an account that just deposited, a
+   * maker of a keeper that starts to lead), told to no order's wait (`quietly`): the facts it asks
+   * for are kept in the memo for `READ_AHEAD_BLOCKS` though no order asks for them, for the latest
+   * `maxAccountsAhead` accounts. An account's are read
    * again meanwhile only if an event names the account or a fill of it settles; a market's at each
    * block, as any. Asked for by an order, a fact is kept and read again as any other from then on.
    */
-  ahead<T>(ask: () => T): T {
+  ahead<T>(account: Address, ask: () => T): T {
+    const whose = account.toLowerCase();
+    this.heldAccounts.delete(whose); // read ahead again: the latest
+    this.heldAccounts.set(whose, this.block?.number ?? 0n);
+    if (this.heldAccounts.size > (this.options.maxAccountsAhead ?? 256)) {
+      this.heldAccounts.delete(this.heldAccounts.keys().next().value as string);
+    }
     const was = this.holding;
     this.holding = true;
     try {
@@ -706,7 +722,15 @@ export class CachedChainReads implements RiskReads {
     const recent = new Map<string, bigint>();
     for (const [key, first] of this.recent) if (latest - first <= STEADY_BLOCKS) recent.set(key, first);
     this.servedAhead = false;
+    for (const [account, at] of this.heldAccounts) {
+      if (latest - at <= READ_AHEAD_BLOCKS) break; // the rest are later
+      this.heldAccounts.delete(account);
+    }
     for (const [key, old] of previous) {
+      // An account let go (`heldAccounts`): its facts are kept as any from now on.
+      if (old.keptUntil !== undefined && old.account !== undefined && !this.heldAccounts.has(old.account)) {
+        old.keptUntil = undefined;
+      }
       if (old.keptUntil !== undefined && old.account !== undefined) {
         if (latest > old.keptUntil) continue;
         // Read ahead and asked for by no order yet: kept as read, unless its account moved.

@@ -227,7 +227,7 @@ describe("keeper risk: cached chain reads", () => {
     const { env, client, counts, reads, alice, asks } = await aliceBalanceAndNonce();
     await reads.sync();
     counts.clear();
-    await reads.ahead(() => Promise.all([asks(), reads.paused()]));
+    await reads.ahead(alice, () => Promise.all([asks(), reads.paused()]));
     expect(counts.get("eth_call")).to.equal(3);
     // Far past STEADY_BLOCKS with no order: kept; alice's facts not read again (no event named her),
     // the Exchange's pause read again at the block, as a market's facts are.
@@ -240,7 +240,7 @@ describe("keeper risk: cached chain reads", () => {
     // A deposit names her: read afresh at the sync, and her order waits for the new value.
     const ahead = new CachedChainReads(client, env.addresses.exchange, { startBlock: 0n, nonceSeen: () => false });
     await ahead.sync();
-    await ahead.ahead(() => Promise.all([ahead.balance(alice, env.addresses.base), ahead.minNonce(alice)]));
+    await ahead.ahead(alice, () => Promise.all([ahead.balance(alice, env.addresses.base), ahead.minNonce(alice)]));
     await fund(env.exchange, env.base, env.alice, LOT_SIZE);
     counts.clear();
     await ahead.sync();
@@ -253,6 +253,27 @@ describe("keeper risk: cached chain reads", () => {
     expect(counts.get("eth_call") ?? 0, "dropped, not read again").to.equal(0);
     await ahead.minNonce(alice);
     expect(counts.get("eth_call")).to.equal(1);
+  });
+
+  it("keeps the facts of the latest maxAccountsAhead accounts read ahead, and lets the older go", async () => {
+    const env = await loadFixture(sdkFixture);
+    const { client, counts } = countingClient();
+    const reads = new CachedChainReads(client, env.addresses.exchange, {
+      startBlock: 0n,
+      nonceSeen: () => false,
+      maxAccountsAhead: 1,
+    });
+    const [alice, bob] = [env.alice.address as Address, env.bob.address as Address];
+    await reads.sync();
+    await reads.ahead(alice, () => reads.minNonce(alice));
+    await reads.ahead(bob, () => reads.minNonce(bob)); // the latest: alice is let go
+    await mine(Number(STEADY_BLOCKS) + 1);
+    await reads.sync();
+    counts.clear();
+    await reads.minNonce(bob);
+    expect(counts.get("eth_call") ?? 0, "bob's, kept").to.equal(0);
+    await reads.minNonce(alice);
+    expect(counts.get("eth_call"), "alice's, dropped after STEADY_BLOCKS as any").to.equal(1);
   });
 
   it("knows a fresh nonce is unfilled without a call, and sees an on-chain cancel from its event", async () => {

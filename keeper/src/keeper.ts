@@ -12,6 +12,7 @@ import {
   createPublicClient,
   defineChain,
   http,
+  isAddressEqual,
   webSocket,
   type Address,
   type Hex,
@@ -365,8 +366,9 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
       metrics.accountReadAhead(why);
       for (const marketId of engine.markets) {
         const readIn = (market: Market | undefined) => {
-          if (market === undefined || (token !== undefined && market.base !== token && market.quote !== token)) return;
-          reads.ahead(account, () => readAheadOfAccount(readsAhead, account, marketId));
+          if (market === undefined) return;
+          const tradesToken = token === undefined || [market.base, market.quote].some((t) => isAddressEqual(t, token));
+          if (tradesToken) reads.ahead(account, () => readAheadOfAccount(readsAhead, account, marketId));
         };
         const market = readsAhead.market(marketId);
         if (isPending(market)) market.then(readIn, () => undefined);

@@ -115,8 +115,8 @@ export interface KeeperConfig {
    */
   readonly maxStrangerReads: number;
   /**
-   * Accounts whose facts the keeper reads ahead of their next order: the latest depositors, at each
-   * block, and the accounts with open orders when a term starts (0: none).
+   * Accounts whose facts the keeper reads ahead of their next order, and keeps at once: the latest
+   * depositors, at each block, and the accounts with open orders when a term starts (0: none).
    */
   readonly readAheadAccounts: number;
   readonly logLevel: LogLevel;

@@ -363,12 +363,13 @@ export async function runKeeper(config: KeeperConfig, log: Logger): Promise<Runn
   ) => {
     if (config.readAheadAccounts === 0 || engine.following || reads.health().failing) return;
     for (const { account, token } of accounts.slice(-config.readAheadAccounts)) {
-      metrics.accountReadAhead(why);
       for (const marketId of engine.markets) {
         const readIn = (market: Market | undefined) => {
           if (market === undefined) return;
           const tradesToken = token === undefined || [market.base, market.quote].some((t) => isAddressEqual(t, token));
-          if (tradesToken) reads.ahead(account, () => readAheadOfAccount(readsAhead, account, marketId));
+          if (!tradesToken) return;
+          metrics.accountReadAhead(why);
+          reads.ahead(account, () => readAheadOfAccount(readsAhead, account, marketId));
         };
         const market = readsAhead.market(marketId);
         if (isPending(market)) market.then(readIn, () => undefined);

@@ -236,7 +236,7 @@ export class Metrics {
     });
     this.accountsReadAhead = new Counter({
       name: "crossbook_accounts_read_ahead_total",
-      help: "Accounts whose facts were read ahead of an order they had not sent yet, by why (deposit, open-orders)",
+      help: "An account's facts read ahead in a market, before an order it had not sent yet, by why (deposit, open-orders)",
       labelNames: ["why"],
       registers,
     });
@@ -347,7 +347,7 @@ export class Metrics {
     this.factWaitSeconds.inc({ fact, why }, seconds);
   }
 
-  /** An account's facts read ahead of its next order (keeper.ts, `readAheadOfAccounts`). */
+  /** An account's facts read ahead in a market, of its next order (keeper.ts, `readAheadOfAccounts`). */
   accountReadAhead(why: "deposit" | "open-orders"): void {
     this.accountsReadAhead.inc({ why });
   }

@@ -159,9 +159,9 @@ export const MAX_REFRESHED_FACTS = 4096;
 export const STEADY_BLOCKS = 8n;
 
 /**
- * How many blocks the facts read ahead of an order not sent yet (`ahead`) are kept though no order
- * asks for them: a trader who deposits, then trades within four minutes of 1-second blocks (a
- * minute of Arbitrum's, 50 of Ethereum's).
+ * How many blocks an account's facts read ahead of an order not sent yet (`ahead`) are kept though
+ * no order asks for them: a trader who deposits, then trades within four minutes of 1-second
+ * blocks (a minute of Arbitrum's, 50 of Ethereum's).
  */
 export const READ_AHEAD_BLOCKS = 256n;
 
@@ -232,11 +232,11 @@ interface MemoEntry {
    */
   readonly steady: boolean;
   /**
-   * Read ahead of an order not sent yet (`ahead`) and asked for by none since: kept until this
-   * block. An account's is kept as read, read again only if an event names its account or a fill
-   * of it settles; a market's is read again at each block, as any.
+   * An account's fact read ahead of an order not sent yet (`ahead`) and asked for by no order
+   * since: kept as read while its account is held (`heldAccounts`), read again only if an event
+   * names the account or a fill of it settles.
    */
-  keptUntil?: bigint;
+  readAheadOnly?: boolean;
 }
 
 export interface CachedChainReadsOptions {
@@ -374,13 +374,12 @@ export class CachedChainReads implements RiskReads {
   private failing = false;
   /** Asks made inside `quietly`: a fact they find pending is no order waiting on the node (`onWait`). */
   private quiet = false;
-  /** Asks made inside `ahead`: their facts are kept `READ_AHEAD_BLOCKS` unasked. */
+  /** Asks made inside `ahead`: the account facts they read are `readAheadOnly`. */
   private holding = false;
   /**
-   * The accounts whose facts `ahead` keeps, with the block each was read ahead at, the oldest
-   * first: at most `maxAccountsAhead`. Past it the oldest is let go (its facts kept as any, so
-   * dropped after `STEADY_BLOCKS` unasked): accounts that deposit dust at every block cannot fill
-   * the memo.
+   * The accounts whose facts `ahead` keeps unasked, with the block each was last read ahead at, the
+   * oldest first: for `READ_AHEAD_BLOCKS`, at most `maxAccountsAhead`. Past it the oldest is let go
+   * and its unasked facts dropped: accounts that deposit dust at every block cannot fill the memo.
    */
   private readonly heldAccounts = new Map<string, bigint>();
   readonly recoverSigner?: RiskReads["recoverSigner"];
@@ -490,19 +489,19 @@ export class CachedChainReads implements RiskReads {
 
   /**
    * `ask()` as a read ahead of `account`'s orders not sent yet (an account that just deposited, a
-   * maker of a keeper that starts to lead), told to no order's wait (`quietly`): the facts it asks
-   * for are kept in the memo for `READ_AHEAD_BLOCKS` though no order asks for them, for the latest
-   * `maxAccountsAhead` accounts. An account's are read
-   * again meanwhile only if an event names the account or a fill of it settles; a market's at each
-   * block, as any. Asked for by an order, a fact is kept and read again as any other from then on.
+   * maker of a keeper that starts to lead), told to no order's wait (`quietly`): the account's facts
+   * it reads are kept for `READ_AHEAD_BLOCKS` though no order asks for them, for the latest
+   * `maxAccountsAhead` accounts, and read again meanwhile only if an event names the account or a
+   * fill of it settles. Once an order asks for one, it is kept and read again as any other. (A
+   * market's facts it reads are kept as any.)
    */
   ahead<T>(account: Address, ask: () => T): T {
-    const whose = account.toLowerCase();
-    this.heldAccounts.delete(whose); // read ahead again: the latest
-    this.heldAccounts.set(whose, this.block?.number ?? 0n);
-    if (this.heldAccounts.size > (this.options.maxAccountsAhead ?? 256)) {
-      this.heldAccounts.delete(this.heldAccounts.keys().next().value as string);
-    }
+    keepLatest(
+      this.heldAccounts,
+      account.toLowerCase(),
+      this.block?.number ?? 0n,
+      this.options.maxAccountsAhead ?? 256,
+    );
     const was = this.holding;
     this.holding = true;
     try {
@@ -587,10 +586,7 @@ export class CachedChainReads implements RiskReads {
   }
 
   private keepDeposit(account: Address, token: Address): void {
-    const key = `${account}:${token}`;
-    this.deposits.delete(key); // a repeated deposit moves to the end: the most recent
-    this.deposits.set(key, { account, token });
-    if (this.deposits.size > MAX_KEPT_DEPOSITS) this.deposits.delete(this.deposits.keys().next().value as string);
+    keepLatest(this.deposits, `${account}:${token}`, { account, token }, MAX_KEPT_DEPOSITS);
   }
 
   /** Whether a `Deposited` event the keeper has read named `account` (it funded the Exchange). */
@@ -727,12 +723,8 @@ export class CachedChainReads implements RiskReads {
       this.heldAccounts.delete(account);
     }
     for (const [key, old] of previous) {
-      // An account let go (`heldAccounts`): its facts are kept as any from now on.
-      if (old.keptUntil !== undefined && old.account !== undefined && !this.heldAccounts.has(old.account)) {
-        old.keptUntil = undefined;
-      }
-      if (old.keptUntil !== undefined && old.account !== undefined) {
-        if (latest > old.keptUntil) continue;
+      if (old.readAheadOnly === true && old.account !== undefined) {
+        if (!this.heldAccounts.has(old.account)) continue; // let go, or held too long
         // Read ahead and asked for by no order yet: kept as read, unless its account moved.
         const entry: MemoEntry = { ...old };
         this.memo.set(key, entry);
@@ -746,8 +738,7 @@ export class CachedChainReads implements RiskReads {
         this.serve(entry, entry.value, why);
         continue;
       }
-      // A market's fact read ahead stays (read again at each block, as any) while it is kept.
-      if (latest - old.usedAt > STEADY_BLOCKS && !(old.keptUntil !== undefined && latest <= old.keptUntil)) continue;
+      if (latest - old.usedAt > STEADY_BLOCKS) continue;
       if (!old.steady) {
         if (!recent.has(key)) recent.set(key, old.firstAt);
         continue;
@@ -848,7 +839,7 @@ export class CachedChainReads implements RiskReads {
       ...(of?.market === undefined ? {} : { market: of.market }),
       ...(of?.bound === undefined ? {} : { bound: of.bound }),
       movedByFills: of?.movedByFills === true,
-      ...(this.holding ? { keptUntil: block + READ_AHEAD_BLOCKS } : {}),
+      ...(this.holding && of?.account !== undefined ? { readAheadOnly: true } : {}),
     };
     this.memo.set(key, created);
     value.then(
@@ -873,15 +864,10 @@ export class CachedChainReads implements RiskReads {
     if (this.failing) return MISS;
     const entry = this.memo.get(key);
     if (entry === undefined) return MISS;
-    if (this.holding) {
-      // A read ahead: keeps a fact no order has asked for yet, and is no use of it.
-      // (An account's fact an order has asked for is kept as any; a market's is kept longer.)
-      if (entry.keptUntil !== undefined || entry.account === undefined) {
-        entry.keptUntil = (this.block?.number ?? 0n) + READ_AHEAD_BLOCKS;
-      }
-    } else {
+    // A read ahead is no use of the fact (`ahead` holds its account instead).
+    if (!this.holding) {
       entry.usedAt = this.block?.number ?? 0n;
-      entry.keptUntil = undefined;
+      delete entry.readAheadOnly;
     }
     // Settled: its answer itself, so that an order whose facts are all known reads them without an await.
     return entry.pending ? this.waited(key, entry.why, entry.value as Promise<T>) : (entry.known as T);
@@ -1096,4 +1082,11 @@ function ceilDiv(a: bigint, b: bigint): bigint {
 
 function nonceKey(maker: Address, nonce: bigint): string {
   return `${maker.toLowerCase()}:${nonce}`;
+}
+
+/** Sets `key` in `map` as its latest entry (insertion order), dropping the oldest past `max` entries. */
+function keepLatest<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as string);
 }

@@ -7,7 +7,8 @@
  *   account already trading here): no round trip.
  * - `raise`: every order needs more than the claim (`raise_claim`: the fence, the account and
  *   token's advisory lock, the other shards' sum, the upsert): one round trip, one at a time.
- * - `raise, 16 accounts at once`: raises of 16 accounts in flight together (one connection: they queue).
+ * - `raise, 16 accounts at once`: raises of 16 accounts in flight together (one connection: the
+ *   first goes alone, the 15 asked while it is in flight go together in the next round trip).
  *
  * `BENCH_CLAIMS_ORDERS` (2,000) orders per row, `BENCH_CLAIMS_ROUNDS` (3) rounds; medians.
  */

@@ -6,10 +6,11 @@
  * - `claim ≥ what it reserves` for every account and token: an order that would reserve more than
  *   the claim raises it first (`cover`), inside the account's turn in the engine (an account's
  *   orders are checked and placed one at a time), before the order is placed;
- * - `Σ claims ≤ balance`: a raise is one PostgreSQL round trip (`crossbook_cluster.raise_claim`)
- *   that locks the account and token (an advisory transaction lock), sums the other shards' claims
- *   and grants the raise only within `balance - others`; else the order is refused
- *   `INSUFFICIENT_BALANCE`. Nothing else ever raises a claim.
+ * - `Σ claims ≤ balance`: a raise (`crossbook_cluster.raise_claim`) locks the account and token
+ *   (an advisory transaction lock), sums the other shards' claims and grants the raise only within
+ *   `balance - others`; else the order is refused `INSUFFICIENT_BALANCE`. Nothing else ever raises
+ *   a claim. It costs one PostgreSQL round trip, shared by every raise asked while the one before
+ *   was in flight (`raise_claims`, see `raise`).
  * - A raise takes **headroom**: what the order needs plus `headroomPercent` of what is then still
  *   free (`balance - others - need`), computed under the same lock, so that an account's claim
  *   grows geometrically and its next orders need no round trip. That headroom is balance another
@@ -81,6 +82,24 @@ const CLAIMS_SQL = `
       END IF;
       RETURN p_balance - others;
     END $$;
+  -- raise_claim for several accounts and tokens in one transaction (the raises that waited for the
+  -- shard's round trip before them), taken in the order of their locks, so that two shards' batches
+  -- never wait for each other in a cycle; the answers in the order given.
+  CREATE OR REPLACE FUNCTION crossbook_cluster.raise_claims(
+    p_accounts TEXT[], p_tokens TEXT[], p_shard TEXT, p_wants NUMERIC[], p_balances NUMERIC[], p_term BIGINT,
+    p_headroom_pct INTEGER
+  ) RETURNS NUMERIC[] LANGUAGE plpgsql AS $$
+    DECLARE
+      frees NUMERIC[] := array_fill(NULL::NUMERIC, ARRAY[cardinality(p_accounts)]);
+      r RECORD;
+    BEGIN
+      FOR r IN SELECT v.i FROM unnest(p_accounts, p_tokens) WITH ORDINALITY AS v(account, token, i)
+               ORDER BY hashtext(v.account || ':' || v.token), v.i LOOP
+        frees[r.i] := crossbook_cluster.raise_claim(p_accounts[r.i], p_tokens[r.i], p_shard, p_wants[r.i],
+                                                    p_balances[r.i], p_term, p_headroom_pct);
+      END LOOP;
+      RETURN frees;
+    END $$;
   -- Lowers shard p_shard's claims to the amounts given (never raises one); 0 removes the row.
   CREATE OR REPLACE FUNCTION crossbook_cluster.lower_claims(
     p_shard TEXT, p_accounts TEXT[], p_tokens TEXT[], p_amounts NUMERIC[], p_term BIGINT
@@ -125,14 +144,29 @@ export type ReservedBy = (account: Address) => ReadonlyMap<string, bigint> | und
 
 const COVERED: Cover = { ok: true };
 
+/** A raise waiting for its round trip (`ShardClaims.raise`). */
+interface WaitingRaise {
+  readonly key: string;
+  readonly account: Address;
+  readonly token: Address;
+  readonly total: bigint;
+  readonly balance: bigint;
+  readonly resolve: (cover: Cover) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /** One shard leader's claims: its own connection (a raise never queues behind a flush), its term. */
 export class ShardClaims {
   /** The claims this leader holds (account:token → amount, and the token lower-case), as it last wrote them. */
   private readonly held = new Map<string, { account: Address; token: Address; tokenKey: string; amount: bigint }>();
   /** The lease term the writes are fenced with; none while this keeper does not lead. */
   term: number | undefined;
-  /** Round trips that raised a claim (or tried to), for the measures. */
+  /** Round trips that raised claims (or tried to), for the measures: one for all the raises it carried. */
   raises = 0;
+  /** Raises waiting for the round trip in flight (`raise`), sent together once it lands. */
+  private waiting: WaitingRaise[] = [];
+  /** Whether a round trip of raises is in flight. */
+  private raising = false;
 
   /** What each held claim's account reserved at each lowering within the last `holdMs`. */
   private readonly recent = new Map<string, { at: number; amount: bigint }[]>();
@@ -188,24 +222,91 @@ export class ShardClaims {
     return this.raise(key, account, token, total, balance);
   }
 
-  /** `cover`'s round trip: raises the claim `key` (of `account` on `token`) to at least `total` if `balance` allows. */
-  private async raise(key: string, account: Address, token: Address, total: bigint, balance: bigint): Promise<Cover> {
-    const term = this.term;
-    if (term === undefined) throw new Error(`shard ${this.shard}: this keeper does not lead; no claim can be raised`);
-    this.raises++;
+  /**
+   * `cover`'s round trip: raises the claim `key` (of `account` on `token`) to at least `total` if
+   * `balance` allows. The claims connection runs one query at a time, so raises asked while one is
+   * in flight wait for it and then go together, in one round trip (`raise_claims`): at a few
+   * hundred raises a second (a shard's accounts all growing their orders) one at a time, each
+   * waited 100–180 ms behind the others with its order's intake slot held (SCALING.md, fifteenth
+   * pass).
+   */
+  private raise(key: string, account: Address, token: Address, total: bigint, balance: bigint): Promise<Cover> {
+    if (this.term === undefined) {
+      return Promise.reject(new Error(`shard ${this.shard}: this keeper does not lead; no claim can be raised`));
+    }
+    return new Promise<Cover>((resolve, reject) => {
+      this.waiting.push({ key, account, token, total, balance, resolve, reject });
+      if (!this.raising) void this.sendRaises();
+    });
+  }
+
+  /** Sends the waiting raises, all in one round trip, until none waits. */
+  private async sendRaises(): Promise<void> {
+    this.raising = true;
+    try {
+      while (this.waiting.length > 0) {
+        const raises = this.waiting;
+        this.waiting = [];
+        const term = this.term;
+        if (term === undefined) {
+          const error = new Error(`shard ${this.shard}: this keeper does not lead; no claim can be raised`);
+          for (const r of raises) r.reject(error);
+          continue;
+        }
+        this.raises++;
+        let frees: string[];
+        try {
+          frees = await this.send(raises, term);
+        } catch (error) {
+          for (const r of raises) r.reject(error);
+          continue;
+        }
+        raises.forEach((r, i) => r.resolve(this.raised(r, BigInt(frees[i]))));
+      }
+    } finally {
+      this.raising = false;
+    }
+  }
+
+  /**
+   * One round trip for `raises`: what was free for each, in order. A raise alone goes as
+   * `raise_claim` itself, which costs PostgreSQL less than a batch of one (`bench-claims`).
+   */
+  private async send(raises: readonly WaitingRaise[], term: number): Promise<string[]> {
+    if (raises.length === 1) {
+      const [r] = raises;
+      const { rows } = await this.client.query(
+        "SELECT crossbook_cluster.raise_claim($1, $2, $3, $4, $5, $6, $7)::text AS free",
+        [
+          r.account.toLowerCase(),
+          r.token.toLowerCase(),
+          this.shard,
+          r.total.toString(),
+          r.balance.toString(),
+          term,
+          this.headroomPercent,
+        ],
+      );
+      return [(rows[0] as { free: string }).free];
+    }
     const { rows } = await this.client.query(
-      "SELECT crossbook_cluster.raise_claim($1, $2, $3, $4, $5, $6, $7)::text AS free",
+      "SELECT crossbook_cluster.raise_claims($1, $2, $3, $4::numeric[], $5::numeric[], $6, $7)::text[] AS frees",
       [
-        account.toLowerCase(),
-        token.toLowerCase(),
+        raises.map((r) => r.account.toLowerCase()),
+        raises.map((r) => r.token.toLowerCase()),
         this.shard,
-        total.toString(),
-        balance.toString(),
+        raises.map((r) => r.total.toString()),
+        raises.map((r) => r.balance.toString()),
         term,
         this.headroomPercent,
       ],
     );
-    const free = BigInt((rows[0] as { free: string }).free);
+    return (rows[0] as { frees: string[] }).frees;
+  }
+
+  /** What a raise answered: covered (the claim as `raise_claim` granted it), or what was free. */
+  private raised(r: WaitingRaise, free: bigint): Cover {
+    const { key, account, token, total } = r;
     if (total > free) return { ok: false, free };
     // What raise_claim granted (PostgreSQL keeps the higher of it and what it held).
     const granted = total + ((free - total) * BigInt(this.headroomPercent)) / 100n;

@@ -352,4 +352,54 @@ describe("cluster: a shard's claims (ShardClaims) on a real PostgreSQL", functio
       await close();
     }
   });
+  it("sends the raises asked while one is in flight together in the next round trip, each answered as if alone", async () => {
+    const { admin, shard, close } = await setUp(); // no headroom: exactly what is needed
+    try {
+      const [a, b] = [await shard("a"), await shard("b")];
+      const accounts = [1, 2, 3, 4, 5].map((n) => `0x${n.toString(16).padStart(40, "0")}` as Address);
+      expect(await b.cover(accounts[2], TOKEN, 700n, 1_000n)).to.deep.equal({ ok: true });
+      const covers = [
+        a.cover(ACCOUNT, TOKEN, 100n, 1_000n), // goes alone; the rest wait for it
+        ...accounts.map((account) => a.cover(account, TOKEN, 400n, 1_000n)),
+      ];
+      const answers = await Promise.all(covers);
+      expect(a.raises).to.equal(2);
+      // Shard b holds 700 of accounts[2]'s 1,000: only 300 is free for shard a.
+      expect(answers).to.deep.equal([
+        { ok: true },
+        { ok: true },
+        { ok: true },
+        { ok: false, free: 300n },
+        { ok: true },
+        { ok: true },
+      ]);
+      expect(accounts.map((account) => a.claimOf(account, TOKEN))).to.deep.equal([400n, 400n, 0n, 400n, 400n]);
+      const held = await admin.query(
+        "SELECT COUNT(*)::int AS n, SUM(amount)::text AS total FROM crossbook_cluster.claims WHERE shard = 'a'",
+      );
+      expect(held.rows[0]).to.deep.equal({ n: 5, total: "1700" });
+    } finally {
+      await close();
+    }
+  });
+
+  it("never deadlocks two shards raising the same accounts together in opposite orders", async () => {
+    const { shard, close } = await setUp();
+    try {
+      const [a, b] = [await shard("a"), await shard("b")];
+      const accounts = Array.from({ length: 40 }, (_, n) => `0x${(n + 16).toString(16).padStart(40, "0")}` as Address);
+      for (let round = 1n; round <= 5n; round++) {
+        // Each shard's first raise goes alone; the other 40 go together, in the order asked.
+        const batch = (claims: ShardClaims, order: readonly Address[]) => [
+          claims.cover(ACCOUNT, TOKEN, round * 10n, 1_000_000n),
+          ...order.map((account) => claims.cover(account, TOKEN, round * 10n, 1_000_000n)),
+        ];
+        const answers = await Promise.all([...batch(a, accounts), ...batch(b, [...accounts].reverse())]);
+        expect(answers.every((c) => c.ok)).to.equal(true);
+      }
+      expect([a.raises, b.raises]).to.deep.equal([10, 10]);
+    } finally {
+      await close();
+    }
+  });
 });

@@ -8,7 +8,7 @@
 import { expect } from "chai";
 import pg from "pg";
 import type { Address, Hex } from "viem";
-import { ShardClaims } from "../../../keeper/src/cluster/claims";
+import { MAX_RAISES_A_ROUND, ShardClaims } from "../../../keeper/src/cluster/claims";
 import { registerShard, shardDatabaseUrl } from "../../../keeper/src/cluster/registry";
 import { LeaseConnection, tryAcquire } from "../../../keeper/src/leader";
 import { silentLogger } from "../../../keeper/src/log";
@@ -378,6 +378,28 @@ describe("cluster: a shard's claims (ShardClaims) on a real PostgreSQL", functio
         "SELECT COUNT(*)::int AS n, SUM(amount)::text AS total FROM crossbook_cluster.claims WHERE shard = 'a'",
       );
       expect(held.rows[0]).to.deep.equal({ n: 5, total: "1700" });
+    } finally {
+      await close();
+    }
+  });
+
+  it("carries at most MAX_RAISES_A_ROUND raises a round trip and the rest in the next", async () => {
+    const { admin, shard, close } = await setUp();
+    try {
+      const a = await shard("a");
+      const waiting = MAX_RAISES_A_ROUND + 43;
+      const accounts = Array.from(
+        { length: waiting },
+        (_, n) => `0x${(n + 100).toString(16).padStart(40, "0")}` as Address,
+      );
+      const answers = await Promise.all([
+        a.cover(ACCOUNT, TOKEN, 10n, 1_000n), // goes alone; the rest wait for it
+        ...accounts.map((account) => a.cover(account, TOKEN, 10n, 1_000n)),
+      ]);
+      expect(answers.every((c) => c.ok)).to.equal(true);
+      expect(a.raises).to.equal(3); // 1, then MAX_RAISES_A_ROUND, then 43
+      const held = await admin.query("SELECT COUNT(*)::int AS n FROM crossbook_cluster.claims WHERE shard = 'a'");
+      expect(held.rows[0].n).to.equal(waiting + 1);
     } finally {
       await close();
     }

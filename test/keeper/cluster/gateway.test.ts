@@ -407,9 +407,15 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
     );
     let answered = 0;
     let killed: Promise<void> | undefined;
+    let killing: () => void = () => {};
+    const killStarted = new Promise<void>((resolve) => (killing = resolve));
     const outcomes = await Promise.all(
       orders.map(async (o, i) => {
         await new Promise((r) => setTimeout(r, i * 5)); // a stream of requests, not one burst
+        // However fast the first are answered, some are sent as the gateway dies (in flight), and
+        // some after it died: on a fast machine every answer could come before the kill.
+        if (i >= 20) await killStarted;
+        if (i >= 50) await killed;
         // A 503 (a shard leader whose lease lapsed on a loaded machine answers NOT_LEADER, which
         // the gateway sends on once; no leader yet is SHARD_UNAVAILABLE) is "try again", as any
         // client does: the order's hash makes the retry safe.
@@ -422,7 +428,10 @@ describe("cluster: gateways routing to shard leaders (real processes)", function
         };
         try {
           const res = await post(doomed.url, "/v1/orders", o.body);
-          if (++answered === 10) killed = cluster.kill(doomed);
+          if (++answered === 10) {
+            killed = cluster.kill(doomed);
+            killing();
+          }
           return { via: "doomed", ...(await retried503(res)) };
         } catch {
           // The gateway died with this request in flight (or before it was sent): retry at another.

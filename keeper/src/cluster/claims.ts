@@ -266,6 +266,8 @@ export class ShardClaims {
         try {
           frees = await this.roundTrip(raises, term);
         } catch (error) {
+          // The round trip is one transaction: what fails it (the fence of a lapsed term, a lost
+          // connection) is the shard's, not one raise's, so every raise it carried fails with it.
           for (const r of raises) r.reject(error);
           continue;
         }
@@ -282,33 +284,20 @@ export class ShardClaims {
    * (four pairs, taking turns).
    */
   private async roundTrip(raises: readonly WaitingRaise[], term: number): Promise<string[]> {
+    const accounts = raises.map((r) => r.account.toLowerCase());
+    const tokens = raises.map((r) => r.token.toLowerCase());
+    const wants = raises.map((r) => r.total.toString());
+    const balances = raises.map((r) => r.balance.toString());
     if (raises.length === 1) {
-      const [r] = raises;
       const { rows } = await this.client.query(
         "SELECT crossbook_cluster.raise_claim($1, $2, $3, $4, $5, $6, $7)::text AS free",
-        [
-          r.account.toLowerCase(),
-          r.token.toLowerCase(),
-          this.shard,
-          r.total.toString(),
-          r.balance.toString(),
-          term,
-          this.headroomPercent,
-        ],
+        [accounts[0], tokens[0], this.shard, wants[0], balances[0], term, this.headroomPercent],
       );
       return [(rows[0] as { free: string }).free];
     }
     const { rows } = await this.client.query(
       "SELECT crossbook_cluster.raise_claims($1, $2, $3, $4::numeric[], $5::numeric[], $6, $7)::text[] AS frees",
-      [
-        raises.map((r) => r.account.toLowerCase()),
-        raises.map((r) => r.token.toLowerCase()),
-        this.shard,
-        raises.map((r) => r.total.toString()),
-        raises.map((r) => r.balance.toString()),
-        term,
-        this.headroomPercent,
-      ],
+      [accounts, tokens, this.shard, wants, balances, term, this.headroomPercent],
     );
     return (rows[0] as { frees: string[] }).frees;
   }

@@ -383,6 +383,38 @@ describe("cluster: a shard's claims (ShardClaims) on a real PostgreSQL", functio
     }
   });
 
+  it("refuses every raise of a batch sent under a lapsed term, and writes none of them", async () => {
+    const { admin, shard, close } = await setUp();
+    try {
+      const a = await shard("a");
+      // A deposed leader (its lease moved to a newer term) that still asks: one raise alone, then
+      // five that waited for it and go together through raise_claims.
+      await admin.query("UPDATE shard_a.leader_lease SET term = term + 1");
+      const accounts = [1, 2, 3, 4, 5].map((n) => `0x${(n + 600).toString(16).padStart(40, "0")}` as Address);
+      const outcomes = await Promise.all(
+        [ACCOUNT, ...accounts].map((account) =>
+          Promise.resolve(a.cover(account, TOKEN, 10n, 1_000n)).then(
+            () => "covered",
+            (e: unknown) => String(e),
+          ),
+        ),
+      );
+      expect(a.raises).to.equal(2);
+      for (const outcome of outcomes) expect(outcome).to.match(/crossbook fenced/);
+      expect(await rowsOf(admin)).to.deep.equal([]);
+      expect([ACCOUNT, ...accounts].map((account) => a.claimOf(account, TOKEN))).to.deep.equal([
+        0n,
+        0n,
+        0n,
+        0n,
+        0n,
+        0n,
+      ]);
+    } finally {
+      await close();
+    }
+  });
+
   it("carries at most MAX_RAISES_A_ROUND raises a round trip and the rest in the next", async () => {
     const { admin, shard, close } = await setUp();
     try {
